@@ -1,0 +1,242 @@
+"""The audit trail: append a row chained by HMAC, verify the chain, manage the key.
+
+The key lives in a file outside the database (created by `init`), so someone who can edit
+the database can neither change a row nor recompute the chain without it being noticed.
+Appends are serialized: SQLite write transactions are exclusive (BEGIN IMMEDIATE); on
+PostgreSQL an advisory transaction lock guards the chain head.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from ..models import AuditEvent
+from .errors import DeskError, UsageError
+
+GENESIS = "0" * 64
+PG_CHAIN_LOCK = 727_274_001  # advisory lock id for the chain head
+
+
+class AuditKeyMissing(DeskError):
+    """No audit key where one was expected."""
+
+
+def default_key_path(db_display_name: str) -> Path:
+    """Where `init` keeps the key for a database when no path is configured."""
+    from platformdirs import user_config_dir
+
+    digest = hashlib.sha256(db_display_name.encode()).hexdigest()[:16]
+    return Path(user_config_dir("supportdesk", appauthor=False)) / "audit-keys" / f"{digest}.key"
+
+
+def key_path_for(db_display_name: str, configured: str | None = None) -> Path:
+    configured = configured or os.environ.get("SUPPORTDESK_AUDIT_KEY")
+    if configured:
+        return Path(configured).expanduser()
+    return default_key_path(db_display_name)
+
+
+def create_key(path: Path) -> bytes:
+    """Create a new random key file readable only by its owner (never overwrite one)."""
+    if path.exists():
+        return load_key(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key.hex() + "\n")
+    return key
+
+
+def load_key(path: Path) -> bytes:
+    try:
+        raw = path.read_text().strip()
+    except FileNotFoundError:
+        raise AuditKeyMissing(
+            f"no audit key at {path}: run `supportdesk init` for this database, or point "
+            "--audit-key / SUPPORTDESK_AUDIT_KEY at the key file"
+        ) from None
+    except OSError as exc:
+        raise AuditKeyMissing(f"cannot read audit key {path}: {exc.strerror}") from None
+    try:
+        key = bytes.fromhex(raw)
+    except ValueError:
+        raise AuditKeyMissing(f"audit key {path} is not a supportdesk key") from None
+    if len(key) < 16:
+        raise AuditKeyMissing(f"audit key {path} is too short")
+    return key
+
+
+def body_digest(body: str | None) -> str | None:
+    """Message bodies enter the audit only as this hash, so a pasted secret can be redacted."""
+    if body is None:
+        return None
+    return "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def compute_mac(key: bytes, row: AuditEvent | dict[str, Any]) -> str:
+    get = (lambda k: row[k]) if isinstance(row, dict) else (lambda k: getattr(row, k))
+    payload = canonical(
+        [
+            get("seq"),
+            get("prev_mac"),
+            _iso(get("at")),
+            _iso(get("frozen_at")),
+            get("staff_login"),
+            get("os_user"),
+            get("host"),
+            get("action"),
+            get("entity"),
+            str(get("entity_id")),
+            get("changes"),
+        ]
+    )
+    return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Who:
+    staff_login: str
+    os_user: str
+    host: str
+
+
+def append(
+    session: Session,
+    key: bytes,
+    who: Who,
+    action: str,
+    entity: str,
+    entity_id: str | int,
+    changes: dict[str, Any],
+    frozen_at: datetime | None = None,
+) -> AuditEvent:
+    """Add one chained audit row inside the caller's write transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_CHAIN_LOCK})
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.mac).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    row = AuditEvent(
+        seq=seq,
+        at=datetime.now(UTC),
+        frozen_at=frozen_at,
+        staff_login=who.staff_login,
+        os_user=who.os_user,
+        host=who.host,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        changes=canonical(changes),
+        prev_mac=prev,
+        mac="",
+    )
+    row.mac = compute_mac(key, row)
+    session.add(row)
+    session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    rows: int
+    head_seq: int
+    head_mac: str
+    bad_seq: int | None = None
+    reason: str | None = None
+
+    @property
+    def anchor(self) -> str:
+        return f"{self.head_seq}:{self.head_mac}"
+
+
+def parse_anchor(anchor: str) -> tuple[int | None, str]:
+    seq_text, _, mac = anchor.strip().rpartition(":")
+    if seq_text and not seq_text.isdigit():
+        raise UsageError(f"--anchor: expected SEQ:HASH as printed by `audit verify`: {anchor}")
+    mac = mac.lower()
+    if len(mac) != 64 or any(c not in "0123456789abcdef" for c in mac):
+        raise UsageError(f"--anchor: expected SEQ:HASH as printed by `audit verify`: {anchor}")
+    return (int(seq_text) if seq_text else None), mac
+
+
+def verify(session: Session, key: bytes, anchor: str | None = None) -> VerifyResult:
+    """Walk the chain in order; name the first row that was edited, removed or forged."""
+    want_seq, want_mac = parse_anchor(anchor) if anchor else (None, None)
+    anchor_seen = False
+    expected_seq, prev = 1, GENESIS
+    count = 0
+    stmt = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000)
+    for row in session.scalars(stmt):
+        count += 1
+        if row.seq != expected_seq:
+            return VerifyResult(
+                False,
+                count,
+                expected_seq - 1,
+                prev,
+                expected_seq,
+                f"row {expected_seq} is missing (next row is {row.seq}): rows were deleted",
+            )
+        if row.prev_mac != prev:
+            return VerifyResult(
+                False,
+                count,
+                row.seq - 1,
+                prev,
+                row.seq,
+                f"row {row.seq} does not follow row {row.seq - 1}: the chain was altered",
+            )
+        if not hmac.compare_digest(row.mac, compute_mac(key, row)):
+            return VerifyResult(
+                False,
+                count,
+                row.seq - 1,
+                prev,
+                row.seq,
+                f"row {row.seq} does not match its MAC: it was edited or forged",
+            )
+        if want_mac is not None and row.mac == want_mac and want_seq in (None, row.seq):
+            anchor_seen = True
+        prev, expected_seq = row.mac, row.seq + 1
+        session.expunge(row)
+    head_seq = expected_seq - 1
+    if want_mac is not None and not anchor_seen:
+        if want_seq is not None and want_seq > head_seq:
+            reason = (
+                f"the chain ends at row {head_seq} but the anchor names row {want_seq}: "
+                "rows were deleted from the end"
+            )
+            return VerifyResult(False, count, head_seq, prev, head_seq + 1, reason)
+        return VerifyResult(
+            False,
+            count,
+            head_seq,
+            prev,
+            want_seq,
+            "the anchor is not in the chain: the chain was rewritten",
+        )
+    return VerifyResult(True, count, head_seq, prev)

@@ -1,0 +1,134 @@
+"""The desk a process works on: one store, one acting staff member, one clock, the audit key.
+
+Every service function takes a `Desk` first. Writes go through `Desk.write()`, which enforces
+the `--at` rule and hands out the audit recorder for the same transaction.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Role, Setting, Staff
+from ..store import Store
+from . import audit
+from .clock import Clock
+from .errors import NotAllowed, NotFound
+from .permissions import Actor
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return str(os.getuid())
+
+
+def default_login() -> str:
+    return os.environ.get("SUPPORTDESK_AGENT") or os_user()
+
+
+@dataclass
+class Recorder:
+    """Writes audit rows (and nothing else) inside one write transaction."""
+
+    session: Session
+    desk: Desk
+    who: audit.Who
+
+    def __call__(
+        self, action: str, entity: str, entity_id: str | int, changes: dict[str, Any]
+    ) -> None:
+        audit.append(
+            self.session,
+            self.desk.audit_key,
+            self.who,
+            action,
+            entity,
+            entity_id,
+            changes,
+            frozen_at=self.desk.clock.frozen_at,
+        )
+
+
+class Desk:
+    """Services' handle on the world: store, acting login, clock and audit key path."""
+
+    def __init__(
+        self,
+        store: Store,
+        login: str | None = None,
+        clock: Clock | None = None,
+        audit_key_path: str | Path | None = None,
+    ) -> None:
+        self.store = store
+        self.login = login or default_login()
+        self.clock = clock or Clock()
+        self.key_path = audit.key_path_for(
+            store.display_name(), str(audit_key_path) if audit_key_path else None
+        )
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    @cached_property
+    def audit_key(self) -> bytes:
+        return audit.load_key(self.key_path)
+
+    @cached_property
+    def actor(self) -> Actor:
+        with self.store.read() as s:
+            staff = s.scalars(select(Staff).where(Staff.login == self.login)).first()
+        if staff is None or not staff.active:
+            raise NotFound(
+                f"no staff member {self.login!r}: use --as LOGIN, or ask a lead to run "
+                f"`supportdesk staff add {self.login} ...`"
+            )
+        return Actor(
+            staff_id=staff.id,
+            login=staff.login,
+            name=staff.name,
+            tier=staff.tier,
+            role=Role(staff.role),
+            os_user=os_user(),
+            host=socket.gethostname(),
+        )
+
+    @property
+    def who(self) -> audit.Who:
+        try:
+            login = self.actor.login
+        except NotFound:
+            login = self.login  # only `init` writes before the first staff member exists
+        return audit.Who(staff_login=login, os_user=os_user(), host=socket.gethostname())
+
+    @cached_property
+    def is_demo(self) -> bool:
+        with self.store.read() as s:
+            return s.get(Setting, "demo") is not None
+
+    @contextmanager
+    def write(self, *, actor_required: bool = True) -> Iterator[tuple[Session, Recorder]]:
+        """A write transaction and its audit recorder; refused under a frozen clock unless
+        this is a demo database or the actor is a lead."""
+        if actor_required:
+            actor = self.actor
+            if self.clock.is_frozen and not (self.is_demo or actor.is_lead):
+                raise NotAllowed(
+                    "writes under --at are allowed only on a demo database or by a lead"
+                )
+        self.audit_key  # noqa: B018 - fail before opening the transaction
+        who = self.who
+        with self.store.write() as session:
+            yield session, Recorder(session, self, who)

@@ -1,0 +1,253 @@
+"""The desk's own records: staff, accounts, their services and contacts."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from ..models import (
+    Account,
+    AccountStatus,
+    Contact,
+    ContactPoint,
+    ContactRole,
+    Role,
+    Service,
+    ServiceKind,
+    Staff,
+    Ticket,
+)
+from . import permissions
+from .desk import Desk
+from .errors import NotFound, UsageError
+from .tickets import parse_enum
+from .views import AccountView, ContactView, ServiceView, StaffView
+
+LOGIN_RE = re.compile(r"^[a-z][a-z0-9._-]{0,63}$")
+ACCOUNT_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_AUTHORIZED = 3
+
+
+def _staff_view(s: Staff) -> StaffView:
+    return StaffView(s.id, s.login, s.name, s.tier, s.role, s.active)
+
+
+def add_staff(desk: Desk, login: str, name: str, tier: int, role: str) -> StaffView:
+    permissions.require(desk.actor, "staff.manage")
+    r = parse_enum(Role, role, "role")
+    if not LOGIN_RE.match(login):
+        raise UsageError(f"login {login!r}: lowercase letters, digits, . _ - (start with a letter)")
+    permissions.validate_staff_tier(r, tier)
+    with desk.write() as (session, record):
+        if session.scalars(select(Staff).where(Staff.login == login)).first():
+            raise UsageError(f"staff member {login!r} already exists")
+        staff = Staff(login=login, name=name, tier=tier, role=r.value, created_at=desk.now())
+        session.add(staff)
+        session.flush()
+        record(
+            "staff.add",
+            "staff",
+            staff.id,
+            {
+                "login": [None, login],
+                "name": [None, name],
+                "tier": [None, tier],
+                "role": [None, r.value],
+            },
+        )
+        return _staff_view(staff)
+
+
+def list_staff(desk: Desk) -> list[StaffView]:
+    with desk.store.read() as s:
+        return [_staff_view(x) for x in s.scalars(select(Staff).order_by(Staff.tier, Staff.login))]
+
+
+def add_account(
+    desk: Desk, account_id: str, company: str, plan: str, notes: str = ""
+) -> AccountView:
+    permissions.require(desk.actor, "account.manage")
+    if not ACCOUNT_RE.match(account_id):
+        raise UsageError(f"account id {account_id!r}: lowercase letters, digits, . _ -")
+    if not company.strip() or not plan.strip():
+        raise UsageError("an account needs a company and a plan")
+    with desk.write() as (session, record):
+        if session.get(Account, account_id) is not None:
+            raise UsageError(f"account {account_id!r} already exists")
+        acct = Account(
+            id=account_id,
+            company=company,
+            plan=plan,
+            status=AccountStatus.ACTIVE.value,
+            notes=notes,
+            created_at=desk.now(),
+        )
+        session.add(acct)
+        record(
+            "account.add",
+            "account",
+            account_id,
+            {"company": [None, company], "plan": [None, plan], "notes": [None, notes]},
+        )
+    return show_account(desk, account_id)
+
+
+def list_accounts(desk: Desk, search: str | None = None, limit: int = 50) -> list[AccountView]:
+    if not 1 <= limit <= 10_000:
+        raise UsageError("--limit must be between 1 and 10000")
+    with desk.store.read() as s:
+        stmt = select(Account).order_by(Account.id).limit(limit)
+        if search:
+            like = f"%{search.strip()}%"
+            stmt = stmt.where(or_(Account.id.ilike(like), Account.company.ilike(like)))
+        return [_account_view(a) for a in s.scalars(stmt)]
+
+
+def _account_view(a: Account, **extra: Any) -> AccountView:
+    return AccountView(
+        id=a.id,
+        company=a.company,
+        plan=a.plan,
+        status=a.status,
+        suspended_reason=a.suspended_reason,
+        notes=a.notes,
+        reseller=a.reseller_id,
+        created_at=a.created_at,
+        **extra,
+    )
+
+
+def show_account(desk: Desk, account_id: str) -> AccountView:
+    with desk.store.read() as s:
+        a = s.get(Account, account_id)
+        if a is None:
+            raise NotFound(f"no account {account_id!r}")
+        services = tuple(
+            ServiceView(x.id, x.kind, x.label, tuple(x.domains.split()), x.server)
+            for x in s.scalars(
+                select(Service).where(Service.account_id == account_id).order_by(Service.id)
+            )
+        )
+        contacts = []
+        for c in s.scalars(
+            select(Contact)
+            .where(Contact.account_id == account_id, Contact.active)
+            .order_by(Contact.id)
+        ):
+            points = s.execute(
+                select(ContactPoint.kind, ContactPoint.value).where(ContactPoint.contact_id == c.id)
+            ).all()
+            contacts.append(
+                ContactView(
+                    c.id,
+                    c.name,
+                    c.role,
+                    tuple(v for k, v in points if k == "email"),
+                    tuple(v for k, v in points if k == "phone"),
+                    c.pin_hash is not None,
+                )
+            )
+        open_count = (
+            s.scalar(
+                select(func.count())
+                .select_from(Ticket)
+                .where(Ticket.account_id == account_id, Ticket.view != "done")
+            )
+            or 0
+        )
+        return _account_view(
+            a, services=services, contacts=tuple(contacts), open_tickets=int(open_count)
+        )
+
+
+def add_service(
+    desk: Desk, account_id: str, kind: str, label: str, domains: list[str], server: str | None
+) -> ServiceView:
+    permissions.require(desk.actor, "service.manage")
+    k = parse_enum(ServiceKind, kind, "service kind")
+    with desk.write() as (session, record):
+        if session.get(Account, account_id) is None:
+            raise NotFound(f"no account {account_id!r}")
+        svc = Service(
+            account_id=account_id,
+            kind=k.value,
+            label=label or k.value,
+            domains=" ".join(d.lower() for d in domains),
+            server=server,
+            created_at=desk.now(),
+        )
+        session.add(svc)
+        session.flush()
+        record(
+            "service.add",
+            "service",
+            svc.id,
+            {
+                "account": [None, account_id],
+                "kind": [None, k.value],
+                "label": [None, svc.label],
+                "domains": [None, svc.domains],
+                "server": [None, server],
+            },
+        )
+        return ServiceView(svc.id, svc.kind, svc.label, tuple(svc.domains.split()), svc.server)
+
+
+def normalise_phone(phone: str) -> str:
+    digits = re.sub(r"[^\d]", "", phone)
+    if len(digits) < 6:
+        raise UsageError(f"not a phone number: {phone!r}")
+    return "+" + digits
+
+
+def add_contact(
+    desk: Desk, account_id: str, name: str, emails: list[str], phones: list[str], role: str
+) -> ContactView:
+    permissions.require(desk.actor, "contact.manage")
+    r = parse_enum(ContactRole, role, "contact role")
+    if not name.strip():
+        raise UsageError("a contact needs a name")
+    mails = [e.strip().lower() for e in emails]
+    for e in mails:
+        if not EMAIL_RE.match(e):
+            raise UsageError(f"not an e-mail address: {e!r}")
+    numbers = [normalise_phone(p) for p in phones]
+    if not mails and not numbers:
+        raise UsageError("a contact needs an e-mail address or a phone number")
+    with desk.write() as (session, record):
+        if session.get(Account, account_id) is None:
+            raise NotFound(f"no account {account_id!r}")
+        existing = session.scalars(
+            select(Contact.role).where(Contact.account_id == account_id, Contact.active)
+        ).all()
+        if r in (ContactRole.PRIMARY, ContactRole.SECONDARY) and r.value in existing:
+            raise UsageError(f"account {account_id} already has a {r.value} contact")
+        if r is ContactRole.AUTHORIZED and existing.count(r.value) >= MAX_AUTHORIZED:
+            raise UsageError(
+                f"account {account_id} already has {MAX_AUTHORIZED} authorized contacts"
+            )
+        contact = Contact(
+            account_id=account_id, name=name.strip(), role=r.value, created_at=desk.now()
+        )
+        session.add(contact)
+        session.flush()
+        for e in mails:
+            session.add(ContactPoint(contact_id=contact.id, kind="email", value=e))
+        for p in numbers:
+            session.add(ContactPoint(contact_id=contact.id, kind="phone", value=p))
+        record(
+            "contact.add",
+            "contact",
+            contact.id,
+            {
+                "account": [None, account_id],
+                "name": [None, contact.name],
+                "role": [None, r.value],
+                "emails": [None, mails],
+                "phones": [None, numbers],
+            },
+        )
+        return ContactView(contact.id, contact.name, r.value, tuple(mails), tuple(numbers), False)

@@ -1,0 +1,67 @@
+"""Which consoles are running and which ticket each has open (the "someone else has it
+open" marker). Ephemeral and not customer data, so not audited; rows are never deleted."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+from sqlalchemy import select, update
+
+from ..models import Presence
+from .desk import Desk
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def start_console(desk: Desk) -> str:
+    """Register this console; mark consoles of this host whose process died as off."""
+    host = socket.gethostname()
+    now = desk.clock.real_now()
+    sid = uuid.uuid4().hex
+    with desk.store.write() as s:
+        for row in s.scalars(
+            select(Presence).where(Presence.host == host, Presence.state != "off")
+        ):
+            if not _alive(row.pid):
+                row.state = "off"
+                row.ticket_id = None
+        s.add(
+            Presence(
+                id=sid,
+                staff_id=desk.actor.staff_id,
+                host=host,
+                pid=os.getpid(),
+                state="available",
+                started_at=now,
+                seen_at=now,
+            )
+        )
+    return sid
+
+
+def set_open_ticket(desk: Desk, console_id: str, ticket_id: int | None) -> None:
+    with desk.store.write() as s:
+        s.execute(
+            update(Presence)
+            .where(Presence.id == console_id)
+            .values(ticket_id=ticket_id, seen_at=desk.clock.real_now())
+        )
+
+
+def end_console(desk: Desk, console_id: str) -> None:
+    with desk.store.write() as s:
+        s.execute(
+            update(Presence)
+            .where(Presence.id == console_id)
+            .values(state="off", ticket_id=None, seen_at=desk.clock.real_now())
+        )

@@ -1,0 +1,95 @@
+"""Create or upgrade a database (Alembic), its audit key, and its first lead."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ..models import Role, Setting, Staff
+from ..store import Store, describe_error
+from . import audit
+from .desk import Desk
+from .errors import StoreError, UsageError
+
+
+@dataclass(frozen=True)
+class InitResult:
+    revision_before: str | None
+    revision_after: str
+    key_path: Path
+    key_created: bool
+    admin_created: str | None
+
+
+def migrate(store: Store) -> None:
+    """Bring the schema to the head revision (imports Alembic only here: it is slow)."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy.exc import SQLAlchemyError
+
+    cfg = Config()
+    cfg.set_main_option(
+        "script_location", str(Path(__file__).resolve().parent.parent / "migrations")
+    )
+    try:
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except SQLAlchemyError as exc:
+        raise StoreError(describe_error(exc)) from exc
+
+
+def init_database(
+    desk: Desk, admin: str | None = None, admin_name: str | None = None
+) -> InitResult:
+    """Create or upgrade the schema, make sure the audit key exists, add the first lead."""
+    store = desk.store
+    before = store.schema_revision()
+    key_existed = desk.key_path.exists()
+    if before is not None and not key_existed:
+        raise UsageError(
+            f"{store.display_name()} already has a schema but there is no audit key at "
+            f"{desk.key_path}: point --audit-key at the key this database was created with"
+        )
+    migrate(store)
+    audit.create_key(desk.key_path)
+    created = None
+    if admin:
+        with store.read() as s:
+            exists = s.scalars(select(Staff).where(Staff.login == admin)).first()
+        if exists is None:
+            with desk.write(actor_required=False) as (session, record):
+                staff = Staff(
+                    login=admin,
+                    name=admin_name or admin,
+                    tier=3,
+                    role=Role.LEAD.value,
+                    created_at=desk.now(),
+                )
+                session.add(staff)
+                session.flush()
+                record(
+                    "staff.add",
+                    "staff",
+                    staff.id,
+                    {"login": [None, admin], "role": [None, "lead"], "tier": [None, 3]},
+                )
+            created = admin
+            desk.__dict__.pop("actor", None)
+    with store.read() as s:
+        has_setup = s.get(Setting, "created_at") is not None
+    if not has_setup:
+        with desk.write(actor_required=False) as (session, record):
+            session.add(Setting(key="created_at", value=desk.clock.real_now().isoformat()))
+            record(
+                "desk.init", "desk", "1", {"schema": [before, store.schema_revision() or "head"]}
+            )
+    return InitResult(
+        revision_before=before,
+        revision_after=store.schema_revision() or "",
+        key_path=desk.key_path,
+        key_created=not key_existed,
+        admin_created=created,
+    )

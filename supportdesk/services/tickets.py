@@ -1,0 +1,571 @@
+"""Ticket operations: create, show, update, reply, log a call, note, take, resolve, merge.
+
+Each write is one short transaction that changes the ticket, appends its thread event and
+writes the audit row together; a failure leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.orm import Session
+
+from ..models import (
+    TRANSITIONS,
+    Account,
+    CallOutcome,
+    Category,
+    Channel,
+    Contact,
+    ContactPoint,
+    EventKind,
+    Presence,
+    Priority,
+    ResolutionCode,
+    Service,
+    Speaker,
+    Staff,
+    Status,
+    Ticket,
+    TicketEvent,
+)
+from . import permissions
+from .audit import body_digest
+from .desk import Desk, Recorder
+from .errors import InvalidTransition, LostRace, NotAllowed, NotFound, NothingToDo, UsageError
+from .views import EventView, TicketView
+
+REQUEST_TYPES = ("technical", "billing", "password_reset", "contact_change", "cancellation")
+CLOSED_FOR_WORK = {Status.RESOLVED.value, Status.CLOSED.value}
+
+
+def parse_enum(enum: Any, value: str, what: str) -> Any:
+    try:
+        return enum(value.strip().lower())
+    except ValueError:
+        choices = ", ".join(e.value for e in enum)
+        raise UsageError(f"unknown {what} {value!r} (one of: {choices})") from None
+
+
+# -- reading -------------------------------------------------------------------------------
+def _ticket(session: Session, ticket_id: int, *, lock: bool = False) -> Ticket:
+    stmt = select(Ticket).where(Ticket.id == ticket_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    ticket = session.scalars(stmt).first()
+    if ticket is None:
+        raise NotFound(f"no ticket #{ticket_id}")
+    return ticket
+
+
+def _login(session: Session, staff_id: int | None) -> str | None:
+    if staff_id is None:
+        return None
+    return session.scalar(select(Staff.login).where(Staff.id == staff_id))
+
+
+def show(desk: Desk, ticket_id: int) -> TicketView:
+    """Everything the ticket screen shows, as plain data."""
+    permissions.require(desk.actor, "ticket.read")
+    with desk.store.read() as s:
+        t = _ticket(s, ticket_id)
+        logins = dict(s.execute(select(Staff.id, Staff.login)).all())
+        company = s.scalar(select(Account.company).where(Account.id == t.account_id)) or ""
+        contact = (
+            s.scalar(select(Contact.name).where(Contact.id == t.contact_id))
+            if t.contact_id
+            else None
+        )
+        service_label = (
+            s.scalar(select(Service.label).where(Service.id == t.service_id))
+            if t.service_id
+            else None
+        )
+        events = tuple(
+            EventView(
+                id=e.id,
+                kind=e.kind,
+                at=e.created_at,
+                author=logins.get(e.staff_id) if e.staff_id else None,
+                from_customer=e.from_customer,
+                visible=e.visible,
+                body=e.body,
+                call_outcome=e.call_outcome,
+                old_value=e.old_value,
+                new_value=e.new_value,
+                redacted=e.redacted_at is not None,
+            )
+            for e in s.scalars(
+                select(TicketEvent)
+                .where(TicketEvent.ticket_id == ticket_id)
+                .order_by(TicketEvent.created_at, TicketEvent.id)
+            )
+        )
+        open_by = tuple(
+            sorted(
+                {
+                    logins.get(sid, "?")
+                    for sid in s.scalars(
+                        select(Presence.staff_id).where(
+                            and_(Presence.ticket_id == ticket_id, Presence.state != "off")
+                        )
+                    )
+                    if sid != desk.actor.staff_id
+                }
+            )
+        )
+        return TicketView(
+            id=t.id,
+            account=t.account_id,
+            company=company,
+            contact=contact or t.caller_name,
+            contact_id=t.contact_id,
+            caller_name=t.caller_name,
+            caller_phone=t.caller_phone,
+            service=t.service_id,
+            service_label=service_label,
+            request_type=t.request_type,
+            subject=t.subject,
+            description=t.description,
+            priority=Priority.from_rank(t.priority_rank).value,
+            category=t.category,
+            channel=t.channel,
+            status=t.status,
+            tier=t.tier,
+            created_at=t.created_at,
+            updated_at=t.updated_at,
+            first_response_at=t.first_response_at,
+            resolved_at=t.resolved_at,
+            resolution_code=t.resolution_code,
+            holder=logins.get(t.holder_id) if t.holder_id else None,
+            merged_into=t.merged_into_id,
+            last_speaker=t.last_speaker,
+            last_activity_at=t.last_activity_at,
+            events=events,
+            open_by=open_by,
+        )
+
+
+# -- writing helpers -----------------------------------------------------------------------
+def _guard(desk: Desk, session: Session, ticket: Ticket, action: str) -> None:
+    """Role, tier and holder checks: only the holder or a lead changes a held ticket."""
+    actor = desk.actor
+    permissions.require(actor, action)
+    permissions.require_tier(actor, ticket.tier, f"ticket #{ticket.id}")
+    if (
+        ticket.holder_id is not None
+        and ticket.holder_id != actor.staff_id
+        and not permissions.allowed(actor, "ticket.override_holder")
+        and action != "ticket.note"
+    ):
+        holder = _login(session, ticket.holder_id)
+        raise NotAllowed(
+            f"ticket #{ticket.id} is held by {holder}; only they or a lead may change it"
+        )
+
+
+def _event(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    kind: EventKind,
+    *,
+    body: str | None = None,
+    visible: bool = False,
+    from_customer: bool = False,
+    call_outcome: str | None = None,
+    old: str | None = None,
+    new: str | None = None,
+    at: datetime | None = None,
+) -> TicketEvent:
+    event = TicketEvent(
+        ticket_id=ticket.id,
+        kind=kind.value,
+        staff_id=None if from_customer else desk.actor.staff_id,
+        from_customer=from_customer,
+        visible=visible,
+        body=body,
+        call_outcome=call_outcome,
+        old_value=old,
+        new_value=new,
+        created_at=at or desk.now(),
+    )
+    session.add(event)
+    return event
+
+
+def _transition(ticket: Ticket, new: Status) -> None:
+    old = Status(ticket.status)
+    if new is old:
+        raise NothingToDo(f"ticket #{ticket.id} is already {old.value}")
+    if new not in TRANSITIONS[old]:
+        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[old])) or "nothing (final)"
+        raise InvalidTransition(
+            f"ticket #{ticket.id} cannot go from {old.value} to {new.value} "
+            f"(from {old.value}: {allowed})"
+        )
+
+
+def _change_status(
+    session: Session,
+    desk: Desk,
+    record: Recorder,
+    ticket: Ticket,
+    new: Status,
+    code: ResolutionCode | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    _transition(ticket, new)
+    now = desk.now()
+    changes: dict[str, Any] = {"status": [ticket.status, new.value]}
+    if new in (Status.RESOLVED, Status.CLOSED) and ticket.status not in CLOSED_FOR_WORK:
+        if code is None:
+            raise UsageError(f"{new.value} needs a resolution code (--code)")
+        changes["resolution_code"] = [ticket.resolution_code, code.value]
+        ticket.resolution_code = code.value
+        if ticket.resolved_at is None:
+            changes["resolved_at"] = [None, now.isoformat()]
+            ticket.resolved_at = now
+    elif new is Status.CLOSED and code is not None:
+        changes["resolution_code"] = [ticket.resolution_code, code.value]
+        ticket.resolution_code = code.value
+    if new is Status.OPEN and ticket.status in CLOSED_FOR_WORK:  # reopen
+        changes["resolved_at"] = [
+            ticket.resolved_at.isoformat() if ticket.resolved_at else None,
+            None,
+        ]
+        changes["resolution_code"] = [ticket.resolution_code, None]
+        ticket.resolved_at = None
+        ticket.resolution_code = None
+    _event(session, desk, ticket, EventKind.STATUS, old=ticket.status, new=new.value)
+    ticket.status = new.value
+    ticket.updated_at = now
+    if extra:
+        changes.update(extra)
+    record("ticket.status", "ticket", ticket.id, changes)
+
+
+def _first_response(ticket: Ticket, now: datetime, changes: dict[str, Any]) -> None:
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now
+        changes["first_response_at"] = [None, now.isoformat()]
+    if ticket.status == Status.NEW.value:
+        ticket.status = Status.OPEN.value
+        changes["status"] = [Status.NEW.value, Status.OPEN.value]
+
+
+# -- operations ----------------------------------------------------------------------------
+def find_contact(session: Session, account_id: str, email: str) -> Contact:
+    value = email.strip().lower()
+    contact = session.scalars(
+        select(Contact)
+        .join(ContactPoint, ContactPoint.contact_id == Contact.id)
+        .where(
+            Contact.account_id == account_id,
+            ContactPoint.kind == "email",
+            ContactPoint.value == value,
+        )
+    ).first()
+    if contact is None:
+        raise NotFound(f"no contact with e-mail {email} on account {account_id}")
+    return contact
+
+
+def create(
+    desk: Desk,
+    *,
+    account: str,
+    subject: str,
+    priority: str,
+    category: str,
+    channel: str,
+    contact_email: str | None = None,
+    service_id: int | None = None,
+    description: str = "",
+    request_type: str = "technical",
+) -> int:
+    """Open a new ticket (status new, tier 1) and return its number."""
+    actor = desk.actor
+    permissions.require(actor, "ticket.create")
+    prio = parse_enum(Priority, priority, "priority")
+    cat = parse_enum(Category, category, "category")
+    chan = parse_enum(Channel, channel, "channel")
+    if request_type not in REQUEST_TYPES:
+        raise UsageError(
+            f"unknown request type {request_type!r} (one of: {', '.join(REQUEST_TYPES)})"
+        )
+    subject = subject.strip()
+    if not subject:
+        raise UsageError("a ticket needs a subject")
+    with desk.write() as (session, record):
+        acct = session.get(Account, account)
+        if acct is None:
+            raise NotFound(f"no account {account!r}")
+        contact = find_contact(session, account, contact_email) if contact_email else None
+        if service_id is not None:
+            svc = session.get(Service, service_id)
+            if svc is None or svc.account_id != account:
+                raise NotFound(f"no service {service_id} on account {account}")
+        now = desk.now()
+        ticket = Ticket(
+            account_id=account,
+            contact_id=contact.id if contact else None,
+            service_id=service_id,
+            request_type=request_type,
+            subject=subject,
+            description=description,
+            category=cat.value,
+            priority_rank=prio.rank,
+            channel=chan.value,
+            status=Status.NEW.value,
+            tier=1,
+            created_at=now,
+            updated_at=now,
+            last_speaker=Speaker.CUSTOMER.value,
+            last_activity_at=now,
+        )
+        session.add(ticket)
+        session.flush()
+        _event(session, desk, ticket, EventKind.CREATED, body=None, new=Status.NEW.value)
+        record(
+            "ticket.create",
+            "ticket",
+            ticket.id,
+            {
+                "account": [None, account],
+                "contact": [None, ticket.contact_id],
+                "service": [None, service_id],
+                "subject": [None, subject],
+                "priority": [None, prio.value],
+                "category": [None, cat.value],
+                "channel": [None, chan.value],
+                "request_type": [None, request_type],
+                "description": [None, body_digest(description) if description else None],
+            },
+        )
+        return ticket.id
+
+
+def update_fields(
+    desk: Desk,
+    ticket_id: int,
+    *,
+    priority: str | None = None,
+    status: str | None = None,
+    code: str | None = None,
+) -> None:
+    """Change priority and/or status (following the transition table)."""
+    if priority is None and status is None:
+        raise UsageError("nothing to change: give --priority and/or --status")
+    prio = parse_enum(Priority, priority, "priority") if priority else None
+    new_status = parse_enum(Status, status, "status") if status else None
+    res = parse_enum(ResolutionCode, code, "resolution code") if code else None
+    with desk.write() as (session, record):
+        t = _ticket(session, ticket_id, lock=True)
+        _guard(desk, session, t, "ticket.update")
+        changed = False
+        if prio is not None and prio.rank != t.priority_rank:
+            old = Priority.from_rank(t.priority_rank).value
+            _event(session, desk, t, EventKind.PRIORITY, old=old, new=prio.value)
+            record("ticket.priority", "ticket", t.id, {"priority": [old, prio.value]})
+            t.priority_rank = prio.rank
+            t.updated_at = desk.now()
+            changed = True
+        if new_status is not None and new_status.value != t.status:
+            if new_status is Status.NEW:
+                raise InvalidTransition(f"ticket #{t.id} cannot go back to new")
+            _change_status(session, desk, record, t, new_status, res)
+            changed = True
+        if not changed:
+            raise NothingToDo(f"ticket #{t.id} already has those values")
+
+
+def reply(desk: Desk, ticket_id: int, body: str) -> None:
+    """A customer-visible reply: the first one is the first response."""
+    _message(desk, ticket_id, EventKind.REPLY, body, visible=True)
+
+
+def note(desk: Desk, ticket_id: int, body: str) -> None:
+    """An internal note: not seen by the customer, does not count as a response."""
+    _message(desk, ticket_id, EventKind.NOTE, body, visible=False)
+
+
+def log_call(desk: Desk, ticket_id: int, outcome: str, body: str = "") -> None:
+    """A logged call; only one where we spoke to the customer counts as a response."""
+    result = parse_enum(CallOutcome, outcome, "call outcome")
+    _message(desk, ticket_id, EventKind.CALL, body, visible=True, outcome=result)
+
+
+def _message(
+    desk: Desk,
+    ticket_id: int,
+    kind: EventKind,
+    body: str,
+    *,
+    visible: bool,
+    outcome: CallOutcome | None = None,
+) -> None:
+    if kind is not EventKind.CALL and not body.strip():
+        raise UsageError(f"a {kind.value} needs text")
+    action = {EventKind.REPLY: "ticket.reply", EventKind.NOTE: "ticket.note"}.get(
+        kind, "ticket.call"
+    )
+    with desk.write() as (session, record):
+        t = _ticket(session, ticket_id, lock=True)
+        _guard(desk, session, t, action)
+        if t.status == Status.CLOSED.value:
+            raise InvalidTransition(f"ticket #{t.id} is closed; nothing can be added to it")
+        now = desk.now()
+        _event(
+            session,
+            desk,
+            t,
+            kind,
+            body=body or None,
+            visible=visible,
+            call_outcome=outcome.value if outcome else None,
+        )
+        changes: dict[str, Any] = {"body": [None, body_digest(body) if body else None]}
+        if outcome is not None:
+            changes["outcome"] = [None, outcome.value]
+        counts_as_response = kind is EventKind.REPLY or outcome is CallOutcome.SPOKE
+        if counts_as_response:
+            _first_response(t, now, changes)
+        if visible:
+            t.last_speaker = Speaker.STAFF.value
+            t.last_activity_at = now
+        t.updated_at = now
+        record(action, "ticket", t.id, changes)
+
+
+def take(desk: Desk, ticket_id: int) -> None:
+    """Claim a ticket: one conditional update, so of N racing people exactly one wins."""
+    actor = desk.actor
+    permissions.require(actor, "ticket.take")
+    with desk.write() as (session, record):
+        now = desk.now()
+        won = session.execute(
+            update(Ticket)
+            .where(
+                Ticket.id == ticket_id,
+                Ticket.holder_id.is_(None),
+                Ticket.status.in_(
+                    [
+                        Status.NEW.value,
+                        Status.OPEN.value,
+                        Status.PENDING_CUSTOMER.value,
+                        Status.SCHEDULED.value,
+                    ]
+                ),
+            )
+            .values(holder_id=actor.staff_id, updated_at=now)
+            .returning(Ticket.id, Ticket.tier, Ticket.status)
+        ).first()
+        if won is None:
+            t = _ticket(session, ticket_id)
+            if t.holder_id == actor.staff_id:
+                raise NothingToDo(f"you already hold ticket #{t.id}")
+            if t.holder_id is not None:
+                raise LostRace(f"ticket #{t.id} is held by {_login(session, t.holder_id)}")
+            raise InvalidTransition(f"ticket #{t.id} is {t.status} and cannot be taken")
+        if not permissions.may_work_tier(actor, won.tier):
+            # roll back the claim: the whole transaction is discarded by the raise
+            raise NotAllowed(
+                f"{actor.login} ({actor.role.value}, tier {actor.tier}) cannot take ticket "
+                f"#{ticket_id} at tier {won.tier}"
+            )
+        t = _ticket(session, ticket_id)
+        changes: dict[str, Any] = {"holder": [None, actor.login]}
+        if t.status == Status.NEW.value:
+            t.status = Status.OPEN.value
+            changes["status"] = [Status.NEW.value, Status.OPEN.value]
+        _event(session, desk, t, EventKind.HOLDER, old=None, new=actor.login)
+        record("ticket.take", "ticket", ticket_id, changes)
+
+
+def resolve(desk: Desk, ticket_id: int, code: str) -> None:
+    res = parse_enum(ResolutionCode, code, "resolution code")
+    with desk.write() as (session, record):
+        t = _ticket(session, ticket_id, lock=True)
+        _guard(desk, session, t, "ticket.resolve")
+        _change_status(session, desk, record, t, Status.RESOLVED, res)
+
+
+def merge(desk: Desk, ticket_id: int, into: int) -> int:
+    """Fold a duplicate into another ticket: its thread moves, it is closed as duplicate."""
+    if ticket_id == into:
+        raise UsageError("a ticket cannot be merged into itself")
+    with desk.write() as (session, record):
+        dup = _ticket(session, ticket_id, lock=True)
+        target = _ticket(session, into, lock=True)
+        _guard(desk, session, dup, "ticket.merge")
+        _guard(desk, session, target, "ticket.merge")
+        if dup.account_id != target.account_id:
+            raise UsageError(
+                f"ticket #{dup.id} is on {dup.account_id} and #{target.id} on "
+                f"{target.account_id}: only tickets of one account can be merged"
+            )
+        if target.status == Status.CLOSED.value:
+            raise InvalidTransition(f"ticket #{target.id} is closed; merge into an open ticket")
+        if dup.status == Status.CLOSED.value:
+            raise InvalidTransition(f"ticket #{dup.id} is already closed")
+        moved = session.execute(
+            update(TicketEvent).where(TicketEvent.ticket_id == dup.id).values(ticket_id=target.id)
+        ).rowcount
+        _event(
+            session,
+            desk,
+            target,
+            EventKind.MERGE,
+            old=str(dup.id),
+            new=str(target.id),
+            body=f"Merged #{dup.id}: {dup.subject}",
+        )
+        dup.merged_into_id = target.id
+        _transition(dup, Status.CLOSED)
+        _event(session, desk, dup, EventKind.STATUS, old=dup.status, new=Status.CLOSED.value)
+        old_status = dup.status
+        dup.status = Status.CLOSED.value
+        dup.resolution_code = ResolutionCode.DUPLICATE.value
+        now = desk.now()
+        dup.resolved_at = dup.resolved_at or now
+        dup.updated_at = target.updated_at = now
+        record(
+            "ticket.merge",
+            "ticket",
+            dup.id,
+            {
+                "merged_into": [None, target.id],
+                "status": [old_status, Status.CLOSED.value],
+                "resolution_code": [None, ResolutionCode.DUPLICATE.value],
+                "events_moved": [None, moved],
+            },
+        )
+        return moved
+
+
+def redact(desk: Desk, event_id: int, reason: str) -> None:
+    """A lead removes a secret a customer pasted into the thread; the audit keeps its hash."""
+    permissions.require(desk.actor, "ticket.redact")
+    if not reason.strip():
+        raise UsageError("a redaction needs a reason")
+    with desk.write() as (session, record):
+        event = session.get(TicketEvent, event_id)
+        if event is None:
+            raise NotFound(f"no ticket event {event_id}")
+        if event.redacted_at is not None:
+            raise NothingToDo(f"event {event_id} is already redacted")
+        record(
+            "event.redact",
+            "ticket_event",
+            event_id,
+            {
+                "body": [body_digest(event.body), None],
+                "ticket": [event.ticket_id, event.ticket_id],
+                "reason": [None, reason],
+            },
+        )
+        event.body = "[redacted]"
+        event.redacted_at = desk.now()

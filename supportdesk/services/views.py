@@ -1,0 +1,160 @@
+"""Plain dataclasses the services hand to screens and the CLI (never ORM objects)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..models import Priority
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    return value
+
+
+class JsonMixin:
+    def to_json(self) -> dict[str, Any]:
+        return {k: _json_value(v) for k, v in asdict(self).items()}  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class QueueKey:
+    """A position in the queue order: priority, then arrival, then id."""
+
+    priority_rank: int
+    created_at: datetime
+    id: int
+
+
+@dataclass(frozen=True)
+class QueueRow(JsonMixin):
+    """One ticket as a queue line shows it."""
+
+    id: int
+    priority: str
+    account: str
+    company: str
+    subject: str
+    category: str
+    channel: str
+    status: str
+    tier: int
+    created_at: datetime
+    holder: str | None
+    last_speaker: str
+    last_activity_at: datetime
+    contact: str | None
+    service: int | None
+    open_by: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> QueueKey:
+        return QueueKey(Priority(self.priority).rank, self.created_at, self.id)
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: tuple[QueueRow, ...]
+    has_more_after: bool
+    has_more_before: bool
+    total: int | None = None
+
+
+@dataclass(frozen=True)
+class EventView(JsonMixin):
+    id: int
+    kind: str
+    at: datetime
+    author: str | None
+    from_customer: bool
+    visible: bool
+    body: str | None
+    call_outcome: str | None
+    old_value: str | None
+    new_value: str | None
+    redacted: bool
+
+
+@dataclass(frozen=True)
+class ServiceView(JsonMixin):
+    id: int
+    kind: str
+    label: str
+    domains: tuple[str, ...]
+    server: str | None
+
+
+@dataclass(frozen=True)
+class ContactView(JsonMixin):
+    id: int
+    name: str
+    role: str
+    emails: tuple[str, ...]
+    phones: tuple[str, ...]
+    has_pin: bool
+
+
+@dataclass(frozen=True)
+class AccountView(JsonMixin):
+    id: str
+    company: str
+    plan: str
+    status: str
+    suspended_reason: str | None
+    notes: str
+    reseller: str | None
+    created_at: datetime
+    services: tuple[ServiceView, ...] = ()
+    contacts: tuple[ContactView, ...] = ()
+    open_tickets: int = 0
+
+
+@dataclass(frozen=True)
+class TicketView(JsonMixin):
+    """A ticket with everything its screen shows."""
+
+    id: int
+    account: str
+    company: str
+    contact: str | None
+    contact_id: int | None
+    caller_name: str | None
+    caller_phone: str | None
+    service: int | None
+    service_label: str | None
+    request_type: str
+    subject: str
+    description: str
+    priority: str
+    category: str
+    channel: str
+    status: str
+    tier: int
+    created_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    resolution_code: str | None
+    holder: str | None
+    merged_into: int | None
+    last_speaker: str
+    last_activity_at: datetime
+    events: tuple[EventView, ...] = field(default=())
+    open_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StaffView(JsonMixin):
+    id: int
+    login: str
+    name: str
+    tier: int
+    role: str
+    active: bool
