@@ -1,0 +1,703 @@
+"""The click CLI: the scriptable face of every service, and the console's launcher.
+
+Exit codes: 0 done, 1 error, 2 usage, 3 lost a race, 4 nothing to do. Every failure is one
+line on stderr, never a traceback, and leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from .models.enums import (
+    CallOutcome,
+    Category,
+    Channel,
+    ContactRole,
+    Priority,
+    ResolutionCode,
+    Role,
+    ServiceKind,
+    Status,
+)
+from .services.clock import Clock
+from .services.desk import Desk
+from .services.errors import DeskError, UsageError
+from .store import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_RACE, EXIT_NOTHING = 0, 1, 2, 3, 4
+
+
+def _choice(enum: Any) -> click.Choice:
+    return click.Choice([e.value for e in enum], case_sensitive=False)
+
+
+class Env:
+    """Global options, turned into a Store and a Desk only when a command needs them."""
+
+    def __init__(self, db: str | None, login: str | None, at: str | None, key: str | None) -> None:
+        self.db, self.login, self.at, self.key = db, login, at, key
+        self._desk: Desk | None = None
+
+    def clock(self) -> Clock:
+        return Clock.from_text(self.at)
+
+    def desk(self, *, check_schema: bool = True) -> Desk:
+        if self._desk is None:
+            clock = self.clock()
+            store = _store_from(self.db)
+            if check_schema:
+                store.check_schema()
+            self._desk = Desk(store, self.login, clock, self.key)
+        return self._desk
+
+
+def _store_from(db: str | None) -> Store:
+    from .store import resolve_url
+
+    return Store(resolve_url(db))
+
+
+pass_env = click.make_pass_decorator(Env)
+
+
+def emit(value: Any, as_json: bool, text: Callable[[], str] | str | None = None) -> None:
+    """Print a result as JSON (ISO 8601 times with offset) or as text."""
+    if as_json:
+        click.echo(json.dumps(_jsonable(value), indent=2, ensure_ascii=False))
+    elif text is not None:
+        click.echo(text() if callable(text) else text)
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
+
+
+def _body(text: str | None) -> str:
+    """Message text from the argument, or from stdin when it is `-` or missing."""
+    if text is None or text == "-":
+        if sys.stdin is None or sys.stdin.isatty():
+            raise UsageError("give the text as an argument or on standard input")
+        return sys.stdin.read().strip()
+    return text
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", envvar="SUPPORTDESK_DB", help="Database URL or SQLite file path.")
+@click.option("--as", "login", envvar="SUPPORTDESK_AGENT", help="Staff login to act as.")
+@click.option("--at", envvar="SUPPORTDESK_NOW", help="Freeze 'now' (ISO 8601).")
+@click.option("--audit-key", envvar="SUPPORTDESK_AUDIT_KEY", help="Audit key file.")
+@click.version_option(package_name="supportdesk")
+@click.pass_context
+def cli(
+    ctx: click.Context, db: str | None, login: str | None, at: str | None, audit_key: str | None
+) -> None:
+    """supportdesk: the support desk console. With no command, opens the console."""
+    ctx.obj = Env(db, login, at, audit_key)
+    ctx.obj.clock()  # validate --at early
+    if ctx.invoked_subcommand is None:
+        _open_console(ctx.obj.desk())
+
+
+def _open_console(desk: Desk) -> None:
+    desk.actor  # noqa: B018 - fail with one line before the screen takes over
+    from .app import run_console
+
+    run_console(desk)
+
+
+# -- init / demo ---------------------------------------------------------------------------
+@cli.command()
+@click.option("--admin", help="Login of the first lead to create.")
+@click.option("--admin-name", help="Full name of that lead.")
+@pass_env
+def init(env: Env, admin: str | None, admin_name: str | None) -> None:
+    """Create or upgrade the database schema, the audit key and the first lead."""
+    from .services.setup import init_database
+
+    desk = env.desk(check_schema=False)
+    result = init_database(desk, admin, admin_name)
+    before = result.revision_before or "empty"
+    click.echo(f"database {desk.store.display_name()}: schema {before} -> {result.revision_after}")
+    click.echo(f"audit key {result.key_path}" + (" (created)" if result.key_created else ""))
+    if result.admin_created:
+        click.echo(f"lead {result.admin_created} created")
+
+
+def _default_demo_path() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("supportdesk", appauthor=False)) / "demo.db"
+
+
+@cli.command()
+@click.option("--tickets", default=5000, show_default=True, type=click.IntRange(1, 5_000_000))
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--no-open", is_flag=True, help="Build the database but do not open the console.")
+@pass_env
+def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
+    """Build a realistic demo database and open the console on it as a demo lead."""
+    from .services.audit import key_path_for
+    from .services.demo import build_demo
+    from .services.setup import init_database
+
+    path = env.db or str(_default_demo_path())
+    store = _store_from(path)
+    key = key_path_for(store.display_name(), env.key)
+    if store.is_sqlite:
+        db_file = Path(str(store.url.database))
+        if db_file.exists():
+            probe = Desk(store, "demo", env.clock(), key)
+            if store.schema_revision() is not None and not probe.is_demo:
+                raise UsageError(f"{db_file} holds a real desk, not a demo: choose another --db")
+            store.dispose()
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(db_file) + suffix).unlink(missing_ok=True)
+            key.unlink(missing_ok=True)  # the key of the demo being replaced
+            store = _store_from(path)
+        db_file.parent.mkdir(parents=True, exist_ok=True)
+    elif store.schema_revision() is not None:
+        raise UsageError(f"{store.display_name()} already has a schema: demo needs an empty one")
+    admin = "lena"
+    desk = Desk(store, admin, env.clock(), key)
+    init_database(desk, admin=admin, admin_name="Lena Mokoena")
+    with click.progressbar(length=tickets, label="building demo", file=sys.stderr) as bar:
+        last = [0]
+
+        def progress(done: int, _total: int) -> None:
+            bar.update(done - last[0])
+            last[0] = done
+
+        result = build_demo(desk, tickets=tickets, seed=seed, progress=progress)
+    click.echo(
+        f"demo database {store.display_name()}: {result.tickets:,} tickets, "
+        f"{result.accounts:,} accounts in {result.seconds:.1f} s"
+    )
+    click.echo("logins:")
+    for s in result.staff:
+        click.echo(f"  {s.login:<10} {s.role:<9} tier {s.tier}  {s.name}")
+    db_arg = path if " " not in path else f"'{path}'"
+    key_arg = "" if env.key else f" --audit-key {key}"
+    click.echo(
+        f"open it as a phone agent: supportdesk --db {db_arg}{key_arg} --as {result.agent_login}"
+    )
+    click.echo(
+        f"open it as an engineer:   supportdesk --db {db_arg}{key_arg} --as {result.engineer_login}"
+    )
+    if not no_open:
+        _open_console(Desk(store, result.lead_login, env.clock(), key))
+
+
+# -- tickets -------------------------------------------------------------------------------
+@cli.group()
+def ticket() -> None:
+    """Create, read and work tickets."""
+
+
+def _ticket_text(t: Any) -> str:
+    lines = [
+        f"#{t.id}  {t.subject}",
+        f"  status {t.status}   priority {t.priority}   category {t.category}   "
+        f"channel {t.channel}   tier {t.tier}   holder {t.holder or '-'}",
+        f"  account {t.account} ({t.company})   contact {t.contact or '-'}"
+        + (f"   service {t.service_label}" if t.service_label else ""),
+        f"  created {t.created_at.isoformat()}   first response "
+        f"{t.first_response_at.isoformat() if t.first_response_at else '-'}"
+        + (
+            f"   resolved {t.resolved_at.isoformat()} ({t.resolution_code})"
+            if t.resolved_at
+            else ""
+        ),
+    ]
+    if t.merged_into:
+        lines.append(f"  merged into #{t.merged_into}")
+    if t.description:
+        lines += ["", *("  " + x for x in t.description.splitlines())]
+    lines.append("")
+    for e in t.events:
+        who = "customer" if e.from_customer else (e.author or "-")
+        what = e.kind + (f" ({e.call_outcome})" if e.call_outcome else "")
+        if e.old_value or e.new_value:
+            what += f" {e.old_value or '-'} -> {e.new_value or '-'}"
+        if e.kind == "note":
+            what += " [internal]"
+        lines.append(f"  {e.at.isoformat(timespec='seconds')}  {who:<10} {what}")
+        if e.body:
+            lines += ["      " + x for x in e.body.splitlines()]
+    return "\n".join(lines)
+
+
+@ticket.command("new")
+@click.option("--account", required=True)
+@click.option("--subject", required=True)
+@click.option("--priority", required=True, type=_choice(Priority))
+@click.option("--category", required=True, type=_choice(Category))
+@click.option("--channel", required=True, type=_choice(Channel))
+@click.option("--contact", "contact_email", help="E-mail of the account's contact.")
+@click.option("--service", "service_id", type=int)
+@click.option("--description", default="")
+@click.option("--request-type", default="technical", show_default=True)
+@json_option
+@pass_env
+def ticket_new(env: Env, as_json: bool, **kw: Any) -> None:
+    """Open a new ticket."""
+    from .services import tickets
+
+    desk = env.desk()
+    tid = tickets.create(desk, **kw)
+    emit(tickets.show(desk, tid), as_json, f"ticket #{tid} created")
+
+
+@ticket.command("show")
+@click.argument("ticket_id", type=int)
+@json_option
+@pass_env
+def ticket_show(env: Env, ticket_id: int, as_json: bool) -> None:
+    """Show a ticket with its thread."""
+    from .services import tickets
+
+    t = tickets.show(env.desk(), ticket_id)
+    emit(t, as_json, lambda: _ticket_text(t))
+
+
+def _after(env: Env, ticket_id: int, as_json: bool, message: str) -> None:
+    from .services import tickets
+
+    emit(tickets.show(env.desk(), ticket_id) if as_json else None, as_json, message)
+
+
+@ticket.command("update")
+@click.argument("ticket_id", type=int)
+@click.option("--priority", type=_choice(Priority))
+@click.option("--status", type=_choice(Status))
+@click.option(
+    "--code", type=_choice(ResolutionCode), help="Resolution code when resolving or closing."
+)
+@json_option
+@pass_env
+def ticket_update(
+    env: Env,
+    ticket_id: int,
+    priority: str | None,
+    status: str | None,
+    code: str | None,
+    as_json: bool,
+) -> None:
+    """Change a ticket's priority or status."""
+    from .services import tickets
+
+    tickets.update_fields(env.desk(), ticket_id, priority=priority, status=status, code=code)
+    _after(env, ticket_id, as_json, f"ticket #{ticket_id} updated")
+
+
+@ticket.command("reply")
+@click.argument("ticket_id", type=int)
+@click.argument("text", required=False)
+@json_option
+@pass_env
+def ticket_reply(env: Env, ticket_id: int, text: str | None, as_json: bool) -> None:
+    """Reply to the customer (TEXT, or standard input)."""
+    from .services import tickets
+
+    tickets.reply(env.desk(), ticket_id, _body(text))
+    _after(env, ticket_id, as_json, f"replied on #{ticket_id}")
+
+
+@ticket.command("call")
+@click.argument("ticket_id", type=int)
+@click.argument("text", required=False, default="")
+@click.option("--outcome", required=True, type=_choice(CallOutcome))
+@json_option
+@pass_env
+def ticket_call(env: Env, ticket_id: int, text: str, outcome: str, as_json: bool) -> None:
+    """Log a call and its outcome."""
+    from .services import tickets
+
+    tickets.log_call(env.desk(), ticket_id, outcome, text)
+    _after(env, ticket_id, as_json, f"call logged on #{ticket_id} ({outcome})")
+
+
+@ticket.command("note")
+@click.argument("ticket_id", type=int)
+@click.argument("text", required=False)
+@json_option
+@pass_env
+def ticket_note(env: Env, ticket_id: int, text: str | None, as_json: bool) -> None:
+    """Add an internal note (TEXT, or standard input)."""
+    from .services import tickets
+
+    tickets.note(env.desk(), ticket_id, _body(text))
+    _after(env, ticket_id, as_json, f"note added to #{ticket_id}")
+
+
+@ticket.command("take")
+@click.argument("ticket_id", type=int)
+@json_option
+@pass_env
+def ticket_take(env: Env, ticket_id: int, as_json: bool) -> None:
+    """Claim a ticket at or below your tier (exit 3 if someone else holds it)."""
+    from .services import tickets
+
+    tickets.take(env.desk(), ticket_id)
+    _after(env, ticket_id, as_json, f"you hold #{ticket_id}")
+
+
+@ticket.command("resolve")
+@click.argument("ticket_id", type=int)
+@click.option("--code", required=True, type=_choice(ResolutionCode))
+@json_option
+@pass_env
+def ticket_resolve(env: Env, ticket_id: int, code: str, as_json: bool) -> None:
+    """Resolve a ticket with a resolution code."""
+    from .services import tickets
+
+    tickets.resolve(env.desk(), ticket_id, code)
+    _after(env, ticket_id, as_json, f"ticket #{ticket_id} resolved ({code})")
+
+
+@ticket.command("merge")
+@click.argument("ticket_id", type=int)
+@click.option("--into", "into", required=True, type=int)
+@json_option
+@pass_env
+def ticket_merge(env: Env, ticket_id: int, into: int, as_json: bool) -> None:
+    """Merge a duplicate into another ticket: its thread moves, it closes as duplicate."""
+    from .services import tickets
+
+    moved = tickets.merge(env.desk(), ticket_id, into)
+    _after(env, into, as_json, f"#{ticket_id} merged into #{into} ({moved} events moved)")
+
+
+@ticket.command("redact")
+@click.argument("event_id", type=int)
+@click.option("--reason", required=True)
+@pass_env
+def ticket_redact(env: Env, event_id: int, reason: str) -> None:
+    """Redact a secret from a thread entry (leads only; audited)."""
+    from .services import tickets
+
+    tickets.redact(env.desk(), event_id, reason)
+    click.echo(f"event {event_id} redacted")
+
+
+# -- queue ---------------------------------------------------------------------------------
+def _age(then: datetime, now: datetime) -> str:
+    secs = max(0, int((now - then).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= size:
+            return f"{secs // size}{unit}"
+    return f"{secs}s"
+
+
+@cli.command()
+@click.option(
+    "--view",
+    type=click.Choice(["queue", "held", "waiting", "scheduled"]),
+    default="queue",
+    show_default=True,
+)
+@click.option("--tier", type=click.IntRange(1, 3))
+@click.option("--category", type=_choice(Category))
+@click.option("--mine", is_flag=True)
+@click.option("--unclaimed", is_flag=True)
+@click.option("--search")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@json_option
+@pass_env
+def queue(
+    env: Env,
+    view: str,
+    tier: int | None,
+    category: str | None,
+    mine: bool,
+    unclaimed: bool,
+    search: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Print the queue in exactly the console's order."""
+    from .models.enums import View
+    from .services import queue as q
+
+    desk = env.desk()
+    filt = q.QueueFilter(View(view), tier, category, mine, unclaimed, search)
+    page = q.page(desk, filt, limit=limit)
+    if as_json:
+        emit(list(page.rows), True)
+        return
+    now = desk.now()
+    if not page.rows:
+        click.echo(f"nothing in {filt.describe()}")
+        return
+    for r in page.rows:
+        click.echo(
+            f"#{r.id:<8} {r.priority[:4]:<4} {_age(r.created_at, now):>4} {r.account[:16]:<16} "
+            f"t{r.tier} {(r.holder or '-')[:10]:<10} {r.channel:<6} {r.subject[:60]}"
+        )
+
+
+# -- staff, accounts, services, contacts --------------------------------------------------
+@cli.group()
+def staff() -> None:
+    """The desk's staff (leads manage them)."""
+
+
+@staff.command("add")
+@click.argument("login")
+@click.option("--name", required=True)
+@click.option("--tier", required=True, type=int)
+@click.option("--role", required=True, type=_choice(Role))
+@json_option
+@pass_env
+def staff_add(env: Env, login: str, name: str, tier: int, role: str, as_json: bool) -> None:
+    """Add a staff member."""
+    from .services import directory
+
+    s = directory.add_staff(env.desk(), login, name, tier, role)
+    emit(s, as_json, f"staff {s.login} added ({s.role}, tier {s.tier})")
+
+
+@staff.command("list")
+@json_option
+@pass_env
+def staff_list(env: Env, as_json: bool) -> None:
+    """List staff."""
+    from .services import directory
+
+    rows = directory.list_staff(env.desk())
+    emit(
+        rows,
+        as_json,
+        lambda: "\n".join(
+            f"{s.login:<12} {s.role:<9} tier {s.tier}  {s.name}"
+            + ("" if s.active else "  (inactive)")
+            for s in rows
+        ),
+    )
+
+
+@cli.group()
+def account() -> None:
+    """Customer accounts."""
+
+
+@account.command("add")
+@click.argument("account_id")
+@click.option("--company", required=True)
+@click.option("--plan", required=True)
+@click.option("--notes", default="")
+@json_option
+@pass_env
+def account_add(
+    env: Env, account_id: str, company: str, plan: str, notes: str, as_json: bool
+) -> None:
+    """Add an account."""
+    from .services import directory
+
+    a = directory.add_account(env.desk(), account_id, company, plan, notes)
+    emit(a, as_json, f"account {a.id} added")
+
+
+@account.command("list")
+@click.option("--search")
+@click.option("--limit", default=50, show_default=True, type=int)
+@json_option
+@pass_env
+def account_list(env: Env, search: str | None, limit: int, as_json: bool) -> None:
+    """List accounts (optionally matching TEXT in id or company)."""
+    from .services import directory
+
+    rows = directory.list_accounts(env.desk(), search, limit)
+    emit(
+        rows,
+        as_json,
+        lambda: (
+            "\n".join(f"{a.id:<24} {a.plan:<14} {a.status:<10} {a.company}" for a in rows)
+            or "no accounts"
+        ),
+    )
+
+
+@account.command("show")
+@click.argument("account_id")
+@json_option
+@pass_env
+def account_show(env: Env, account_id: str, as_json: bool) -> None:
+    """Show an account with its contacts and services."""
+    from .services import directory
+
+    a = directory.show_account(env.desk(), account_id)
+
+    def text() -> str:
+        out = [
+            f"{a.id}  {a.company}",
+            f"  plan {a.plan}   status {a.status}"
+            + (f" ({a.suspended_reason})" if a.suspended_reason else "")
+            + f"   open tickets {a.open_tickets}",
+        ]
+        if a.reseller:
+            out.append(f"  end customer of reseller {a.reseller}")
+        if a.notes:
+            out.append(f"  notes: {a.notes}")
+        out.append("  contacts:")
+        out += [
+            f"    {c.id:<6} {c.role:<11} {c.name}  {' '.join(c.emails)}  {' '.join(c.phones)}"
+            for c in a.contacts
+        ]
+        out.append("  services:")
+        out += [
+            f"    {s.id:<6} {s.kind:<15} {s.label}  {' '.join(s.domains)}  {s.server or ''}"
+            for s in a.services
+        ]
+        return "\n".join(out)
+
+    emit(a, as_json, text)
+
+
+@cli.group()
+def service() -> None:
+    """An account's services."""
+
+
+@service.command("add")
+@click.option("--account", "account_id", required=True)
+@click.option("--kind", required=True, type=_choice(ServiceKind))
+@click.option("--label", default="")
+@click.option("--domain", "domains", multiple=True)
+@click.option("--server")
+@json_option
+@pass_env
+def service_add(
+    env: Env,
+    account_id: str,
+    kind: str,
+    label: str,
+    domains: tuple[str, ...],
+    server: str | None,
+    as_json: bool,
+) -> None:
+    """Add a service to an account."""
+    from .services import directory
+
+    s = directory.add_service(env.desk(), account_id, kind, label, list(domains), server)
+    emit(s, as_json, f"service {s.id} added to {account_id}")
+
+
+@cli.group()
+def contact() -> None:
+    """An account's contacts."""
+
+
+@contact.command("add")
+@click.option("--account", "account_id", required=True)
+@click.option("--name", required=True)
+@click.option("--email", "emails", multiple=True)
+@click.option("--phone", "phones", multiple=True)
+@click.option("--role", required=True, type=_choice(ContactRole))
+@json_option
+@pass_env
+def contact_add(
+    env: Env,
+    account_id: str,
+    name: str,
+    emails: tuple[str, ...],
+    phones: tuple[str, ...],
+    role: str,
+    as_json: bool,
+) -> None:
+    """Add a contact to an account."""
+    from .services import directory
+
+    c = directory.add_contact(env.desk(), account_id, name, list(emails), list(phones), role)
+    emit(c, as_json, f"contact {c.id} ({c.role}) added to {account_id}")
+
+
+# -- audit ---------------------------------------------------------------------------------
+@cli.group()
+def audit() -> None:
+    """The append-only audit trail."""
+
+
+@audit.command("verify")
+@click.option("--anchor", help="SEQ:HASH printed by an earlier verify; catches a cut tail.")
+@json_option
+@pass_env
+def audit_verify(env: Env, anchor: str | None, as_json: bool) -> None:
+    """Check the HMAC chain; name the first bad row."""
+    from .services import audit as audit_service
+
+    desk = env.desk()
+    with desk.store.read() as s:
+        result = audit_service.verify(s, desk.audit_key, anchor)
+    if as_json:
+        emit(
+            {
+                "ok": result.ok,
+                "rows": result.rows,
+                "bad_row": result.bad_seq,
+                "reason": result.reason,
+                "anchor": result.anchor,
+            },
+            True,
+        )
+    elif result.ok:
+        click.echo(f"audit chain intact: {result.rows} rows")
+        click.echo(f"anchor: {result.anchor}")
+    if not result.ok:
+        if not as_json:
+            click.echo(
+                f"supportdesk: audit chain broken at row {result.bad_seq}: {result.reason}",
+                err=True,
+            )
+        sys.exit(EXIT_ERROR)
+
+
+# -- entry point ---------------------------------------------------------------------------
+def fail(message: str, code: int) -> NoReturn:
+    click.echo(f"supportdesk: {message}", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; turn every expected failure into one line and an exit code."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .store import describe_error
+
+    try:
+        cli.main(args=argv, prog_name="supportdesk", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        fail("aborted", EXIT_ERROR)
+    except click.ClickException as exc:
+        fail(exc.format_message(), exc.exit_code)
+    except DeskError as exc:
+        fail(str(exc), exc.exit_code)
+    except SQLAlchemyError as exc:
+        fail(describe_error(exc), EXIT_ERROR)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except BrokenPipeError:
+        sys.exit(EXIT_OK)
+    sys.exit(EXIT_OK)
