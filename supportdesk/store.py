@@ -84,7 +84,7 @@ class Store:
         if not self.is_sqlite:
             return create_engine(self.url, pool_pre_ping=True, pool_size=3, max_overflow=2)
         path = self.url.database
-        if path and path != ":memory:":
+        if path and path != ":memory:" and not path.startswith("file:"):
             parent = Path(path).parent
             if not parent.exists():
                 raise StoreError(f"--db: directory {parent} does not exist")
@@ -215,7 +215,12 @@ class SqliteChangeFeed(ChangeFeed):
         self.path = path
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            self.path,
+            isolation_level=None,
+            check_same_thread=False,
+            uri=self.path.startswith("file:"),
+        )
         try:
             last = conn.execute("PRAGMA data_version").fetchone()[0]
             while not self._stop.wait(FEED_INTERVAL_S):

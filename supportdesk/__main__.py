@@ -1,0 +1,5 @@
+"""`python -m supportdesk` runs the CLI."""
+
+from .cli import main
+
+main()

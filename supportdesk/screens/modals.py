@@ -1,0 +1,180 @@
+"""Small modal screens: pick one of a few choices by key, type one value, read the help.
+
+Every choice has a one-letter key so a trained agent never needs the arrows: `p` then `h`
+makes a ticket high priority.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.dom import DOMNode
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option of a ChoiceModal: the key that picks it, the value returned, a label."""
+
+    key: str
+    value: str
+    label: str
+    current: bool = False
+
+
+class ChoiceModal(ModalScreen[str | None]):
+    """Pick one value: press its key, or move with the arrows and press Enter."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, choices: Sequence[Choice]) -> None:
+        super().__init__(classes="desk-modal")
+        self.title_text = title
+        self.choices = tuple(choices)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            options = []
+            for c in self.choices:
+                prompt = Text.assemble((f" {c.key} ", "bold reverse"), "  ", c.label)
+                if c.current:
+                    prompt.append("  (now)", style="dim")
+                options.append(Option(prompt, id=c.value))
+            yield OptionList(*options, id="choices")
+            yield Static("key or ↑↓ Enter · Esc cancels", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        options.focus()
+        for i, c in enumerate(self.choices):
+            if c.current:
+                options.highlighted = i
+
+    def on_key(self, event: events.Key) -> None:
+        for c in self.choices:
+            if event.character is not None and event.character.lower() == c.key:
+                event.stop()
+                self.dismiss(c.value)
+                return
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class AskModal(ModalScreen[str | None]):
+    """Ask for one line of text (a ticket number, a search); Enter confirms, Esc cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(
+        self, title: str, placeholder: str = "", *, digits: bool = False, hint: str = ""
+    ) -> None:
+        super().__init__(classes="desk-modal")
+        self.title_text = title
+        self.placeholder = placeholder
+        self.digits = digits
+        self.hint = hint or "Enter confirms · Esc cancels"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Input(
+                placeholder=self.placeholder,
+                restrict=r"#?[0-9]*" if self.digits else None,
+                id="answer",
+                compact=True,
+            )
+            yield Static(self.hint, classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        answer = self.query_one(Input)
+        answer.cursor_blink = False
+        answer.focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        value = event.value.strip().lstrip("#")
+        self.dismiss(value or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True)
+class BindingRow:
+    """One action as help and the palette show it: its keys, what it does, where it runs."""
+
+    keys: str
+    description: str
+    action: str
+    node: DOMNode
+
+    @property
+    def is_global(self) -> bool:
+        return self.node is self.node.app
+
+
+def binding_rows(screen: Screen[object]) -> list[BindingRow]:
+    """Every described binding active on `screen`, one row per action, so help and the
+    command palette list the same things."""
+    rows: dict[str, tuple[list[str], str, DOMNode]] = {}
+    app = screen.app
+    for key, active in screen.active_bindings.items():
+        binding = active.binding
+        if not binding.description or binding.system:
+            continue
+        display = app.get_key_display(binding) if key == binding.key else key
+        keys, _, _ = rows.setdefault(binding.action, ([], binding.description, active.node))
+        if display not in keys:
+            keys.append(display)
+    return [BindingRow(" ".join(k), d, action, n) for action, (k, d, n) in rows.items()]
+
+
+class HelpModal(ModalScreen[None]):
+    """Every key of the screen underneath, with what it does; Esc or ? closes it."""
+
+    BINDINGS = [
+        Binding("escape,question_mark,q", "close", "Close"),
+    ]
+
+    def __init__(self, screen: Screen[object], intro: str) -> None:
+        super().__init__(classes="desk-modal")
+        self.intro = intro
+        self.rows = binding_rows(screen)
+        self.screen_title = screen.title or type(screen).__name__
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog help"):
+            yield Label(f"Help · {self.screen_title}", classes="dialog-title")
+            with VerticalScroll():
+                yield Static(self.intro, classes="help-intro")
+                yield Static(self._table(local=True), classes="help-keys")
+                yield Label("Everywhere (even while typing)", classes="help-heading")
+                yield Static(self._table(local=False), classes="help-keys")
+            yield Static("Esc closes · ctrl+p lists every command", classes="dialog-hint")
+
+    def _table(self, *, local: bool) -> Text:
+        rows = [r for r in self.rows if r.is_global is not local]
+        width = max((len(r.keys) for r in rows), default=4)
+        text = Text()
+        for r in rows:
+            text.append(f"{r.keys:>{width}}", style="bold")
+            text.append(f"  {r.description}\n")
+        text.rstrip()
+        return text if text.plain else Text("—")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

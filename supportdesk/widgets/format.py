@@ -1,0 +1,116 @@
+"""Pure text helpers for the console: short ages, word-boundary truncation, priority labels.
+
+Kept free of widgets so the queue table, the preview and the ticket screen format alike and
+tests can check them without an app.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from rich.cells import cell_len
+from rich.text import Text
+
+ELLIPSIS = "…"
+
+PRIORITY_STYLE = {
+    "critical": "bold #ff5f5f",
+    "high": "bold #ffaf00",
+    "medium": "#5fafff",
+    "low": "#8a8a8a",
+}
+PRIORITY_BADGE = {
+    "critical": "bold #ffffff on #d70000",
+    "high": "bold #000000 on #ffaf00",
+    "medium": "bold #000000 on #5fafff",
+    "low": "#000000 on #8a8a8a",
+}
+SPEAKER_SHORT = {"customer": "cust", "staff": "staff"}
+CHANNEL_LABEL = {"email": "e-mail", "phone": "phone", "chat": "chat", "portal": "portal"}
+
+
+def span(delta: timedelta) -> str:
+    """A compact span ("5m", "3h", "2d") for tight cells; the future reads as "0m"."""
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 48 * 3600:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+def age(created_at: datetime, now: datetime) -> str:
+    """The queue's age column: "now", "12 m", "3 h", "2 d" (hours until two days)."""
+    seconds = max(0, int((now - created_at).total_seconds()))
+    if seconds < 60:
+        return "now"
+    short = span(now - created_at)
+    return f"{short[:-1]} {short[-1]}"
+
+
+def ago(at: datetime, now: datetime) -> str:
+    """A readable relative time for the ticket screen: "just now", "5 min ago", "3 h ago"."""
+    seconds = int((now - at).total_seconds())
+    if seconds < 0:
+        return "in the future"
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 48 * 3600:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} d ago"
+
+
+def last_spoke(speaker: str, at: datetime, now: datetime) -> str:
+    """Who spoke last and how long ago, e.g. "cust 5m": the column a support person scans."""
+    return f"{SPEAKER_SHORT.get(speaker, speaker[:5])} {span(now - at)}"
+
+
+def stamp(at: datetime | None, now: datetime) -> str:
+    """An absolute time in the agent's zone plus the relative one; a dash when unset."""
+    if at is None:
+        return "—"
+    local = at.astimezone()
+    fmt = "%H:%M" if local.date() == now.astimezone().date() else "%d %b %H:%M"
+    return f"{local.strftime(fmt)} ({ago(at, now)})"
+
+
+def truncate(text: str, width: int) -> str:
+    """Fit `text` into `width` cells, cutting at a word boundary and ending with an ellipsis.
+
+    A single word longer than the cell is the only thing ever cut inside a word.
+    """
+    text = " ".join(text.split())
+    if width <= 0:
+        return ""
+    if cell_len(text) <= width:
+        return text
+    if width == 1:
+        return ELLIPSIS
+    room = width - 1
+    cut = ""
+    for ch in text:
+        if cell_len(cut + ch) > room:
+            break
+        cut += ch
+    next_char = text[len(cut)] if len(cut) < len(text) else " "
+    if next_char != " ":
+        space = cut.rfind(" ")
+        if space > 0:
+            cut = cut[:space]
+    return cut.rstrip(" ,.;:-–—/") + ELLIPSIS
+
+
+def priority_text(priority: str, *, word: bool) -> Text:
+    """The priority as a coloured capital letter, followed by the word when there is room."""
+    style = PRIORITY_STYLE.get(priority, "")
+    text = Text(priority[:1].upper(), style=style)
+    if word:
+        text.append(f" {priority}", style=style.replace("bold ", ""))
+    return text
+
+
+def priority_badge(priority: str) -> Text:
+    """A reverse-video priority chip for the ticket screen header."""
+    return Text(f" {priority.upper()} ", style=PRIORITY_BADGE.get(priority, "reverse"))

@@ -1,0 +1,232 @@
+"""The queue table: one window of queue rows in a DataTable, laid out for the width it has.
+
+Textual's DataTable slows down with its total row count, so it only ever holds the window
+the queue screen loaded (a few hundred rows); the once-a-second tick rewrites only the age
+and "last spoke" cells whose text changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from ..services.views import QueueRow
+from .format import CHANNEL_LABEL, age, last_spoke, priority_text, truncate
+
+Cell = Text | str
+Render = Callable[[QueueRow, datetime, int], Cell]
+
+TICKING = ("age", "last")  # the columns whose text depends on "now"
+MIN_SUBJECT = 16
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the table: its key, label, width in cells and how a row renders in it."""
+
+    key: str
+    label: str
+    width: int
+    render: Render
+
+
+def _id(r: QueueRow, _now: datetime, w: int) -> Cell:
+    return Text(str(r.id), style="bold", justify="right")
+
+
+def _prio_letter(r: QueueRow, _now: datetime, _w: int) -> Cell:
+    return priority_text(r.priority, word=False)
+
+
+def _prio_word(r: QueueRow, _now: datetime, _w: int) -> Cell:
+    return priority_text(r.priority, word=True)
+
+
+def _age(r: QueueRow, now: datetime, _w: int) -> Cell:
+    return Text(age(r.created_at, now), justify="right")
+
+
+def _account(r: QueueRow, _now: datetime, w: int) -> Cell:
+    return truncate(r.account, w)
+
+
+def _subject(r: QueueRow, _now: datetime, w: int) -> Cell:
+    return truncate(r.subject, w)
+
+
+def _last(r: QueueRow, now: datetime, w: int) -> Cell:
+    text = last_spoke(r.last_speaker, r.last_activity_at, now)
+    # a customer waiting on us is what needs attention: make it stand out
+    return Text(text, style="bold" if r.last_speaker == "customer" else "dim")
+
+
+def _channel(r: QueueRow, _now: datetime, w: int) -> Cell:
+    return truncate(CHANNEL_LABEL.get(r.channel, r.channel), w)
+
+
+def _tier(r: QueueRow, _now: datetime, _w: int) -> Cell:
+    return f"T{r.tier}"
+
+
+def _holder(r: QueueRow, _now: datetime, w: int) -> Cell:
+    return truncate(r.holder or "", w)
+
+
+def _open_by(r: QueueRow, _now: datetime, w: int) -> Cell:
+    if not r.open_by:
+        return ""
+    names = ",".join(r.open_by)
+    return Text("●" + truncate(names, w - 1), style="bold #ff87d7")
+
+
+def _who(r: QueueRow, _now: datetime, w: int) -> Cell:
+    """Holder and "open by" in one cell, for narrow terminals."""
+    text = Text(truncate(r.holder or "", w))
+    if r.open_by:
+        room = w - (len(text) + 1 if text else 0)
+        if room < 3:  # someone looking at it right now matters more than who holds it
+            text = Text()
+            room = w
+        if text:
+            text.append(" ")
+        text.append("●" + truncate(",".join(r.open_by), room - 1), style="bold #ff87d7")
+    return text
+
+
+def _fit(values: Sequence[str], low: int, high: int) -> int:
+    longest = max((len(v) for v in values), default=0)
+    return max(low, min(high, longest))
+
+
+def layout_for(width: int, rows: Sequence[QueueRow]) -> tuple[Column, ...]:
+    """The columns for a table `width` cells wide: fewer and narrower when cramped.
+
+    Widths follow the data in the window (ids, accounts, logins) so nothing is cut that
+    could have fit, and the subject takes whatever is left.
+    """
+    id_w = _fit([str(r.id) for r in rows], 3, 9)
+    acct_w = _fit([r.account for r in rows], 7, 18 if width >= 120 else 12)
+    holder_w = _fit([r.holder or "" for r in rows], 6, 10)
+    open_w = _fit(["●" + ",".join(r.open_by) for r in rows], 5, 12)
+    wide = width >= 120
+    cols: list[Column] = [
+        Column("id", "#", id_w, _id),
+        Column("prio", "Priority" if wide else "P", 10 if wide else 1, _prio_word if wide else _prio_letter),
+        Column("age", "Age", 4, _age),
+        Column("account", "Account", acct_w, _account),
+        Column("subject", "Subject", 0, _subject),
+        Column("last", "Last", 9, _last),
+    ]
+    if width >= 100:
+        cols.append(Column("channel", "Via", 6, _channel))
+        cols.append(Column("tier", "T", 2, _tier))
+        cols.append(Column("holder", "Holder", holder_w, _holder))
+        cols.append(Column("open", "Open", open_w, _open_by))
+    else:
+        cols.append(Column("who", "Who", max(holder_w, 8), _who))
+    used = sum(c.width + 2 for c in cols) + 2 + 1  # padding, subject padding, scrollbar
+    subject_w = max(MIN_SUBJECT, width - used)
+    return tuple(
+        Column(c.key, c.label, subject_w, c.render) if c.key == "subject" else c for c in cols
+    )
+
+
+class QueueTable(DataTable[Cell]):
+    """A DataTable of queue rows keyed by ticket id, with columns fitted to its width."""
+
+    DEFAULT_CSS = """
+    QueueTable { scrollbar-size-vertical: 1; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", cell_padding=1, zebra_stripes=False)
+        self.rows_shown: list[QueueRow] = []
+        self._columns: tuple[Column, ...] = ()
+        self._texts: dict[tuple[int, str], str] = {}
+
+    # -- filling ------------------------------------------------------------------------
+    def _available_width(self) -> int:
+        width = self.size.width or self.app.size.width
+        return max(width, 40)
+
+    def show_rows(self, rows: Sequence[QueueRow], now: datetime, keep_id: int | None) -> None:
+        """Replace the window, keeping the cursor on ticket `keep_id` (or at the same place)
+        and that row at the same height on screen, so a live reload does not move anything."""
+        old_index = self.cursor_row
+        old_offset = old_index - int(self.scroll_y)
+        columns = layout_for(self._available_width(), rows)
+        with self.app.batch_update():
+            if columns != self._columns:
+                self.clear(columns=True)
+                for col in columns:
+                    self.add_column(col.label, width=col.width, key=col.key)
+                self._columns = columns
+            else:
+                self.clear()
+            self.rows_shown = list(rows)
+            self._texts.clear()
+            for row in rows:
+                cells = [col.render(row, now, col.width) for col in columns]
+                for col, cell in zip(columns, cells, strict=True):
+                    if col.key in TICKING:
+                        self._texts[(row.id, col.key)] = str(cell)
+                self.add_row(*cells, key=str(row.id))
+            if not rows:
+                return
+            index = min(old_index, len(rows) - 1)
+            if keep_id is not None:
+                for i, row in enumerate(rows):
+                    if row.id == keep_id:
+                        index = i
+                        break
+            self.move_cursor(row=index, animate=False, scroll=False)
+        target = max(0, index - max(0, old_offset))
+        self.call_after_refresh(self._restore_scroll, target)
+
+    def _restore_scroll(self, y: int) -> None:
+        self.scroll_to(y=y, animate=False, immediately=True)
+        self._scroll_cursor_into_view(animate=False)
+
+    def relayout(self, now: datetime) -> None:
+        """Re-fit the columns after a resize (only when the layout actually changes)."""
+        if layout_for(self._available_width(), self.rows_shown) != self._columns:
+            selected = self.selected_row
+            self.show_rows(self.rows_shown, now, selected.id if selected else None)
+
+    # -- reading ------------------------------------------------------------------------
+    @property
+    def selected_row(self) -> QueueRow | None:
+        if not self.rows_shown or not 0 <= self.cursor_row < len(self.rows_shown):
+            return None
+        return self.rows_shown[self.cursor_row]
+
+    def neighbour(self, ticket_id: int, step: int) -> int | None:
+        """The ticket `step` rows away from `ticket_id` in this window, if there is one."""
+        for i, row in enumerate(self.rows_shown):
+            if row.id == ticket_id:
+                j = i + step
+                return self.rows_shown[j].id if 0 <= j < len(self.rows_shown) else None
+        return None
+
+    # -- ticking ------------------------------------------------------------------------
+    def tick(self, now: datetime) -> int:
+        """Redraw the age and "last spoke" cells whose text changed; returns how many did."""
+        changed: list[tuple[str, str, Cell]] = []
+        for col in self._columns:
+            if col.key not in TICKING:
+                continue
+            for row in self.rows_shown:
+                cell = col.render(row, now, col.width)
+                text = str(cell)
+                if self._texts.get((row.id, col.key)) != text:
+                    self._texts[(row.id, col.key)] = text
+                    changed.append((str(row.id), col.key, cell))
+        if changed:
+            with self.app.batch_update():
+                for row_key, col_key, cell in changed:
+                    self.update_cell(row_key, col_key, cell)
+        return len(changed)

@@ -1,0 +1,197 @@
+"""How a ticket reads on screen: its facts as a grid and its thread as a column of entries.
+
+Shared by the ticket screen and the queue's preview pane so both say the same thing the
+same way; entries are styled by kind (customer, reply, call, internal note, change) in CSS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from ..services.views import EventView, QueueRow, TicketView
+from .format import CHANNEL_LABEL, ago, priority_badge, priority_text, stamp, truncate
+
+OUTCOME_LABEL = {"spoke": "spoke to the customer", "voicemail": "left a voicemail",
+                 "no_answer": "no answer"}
+STATUS_STYLE = {
+    "new": "bold #5fd7ff",
+    "open": "bold #87d787",
+    "awaiting_authorization": "bold #ffaf00",
+    "pending_customer": "#d7af87",
+    "scheduled": "#af87ff",
+    "resolved": "#8a8a8a",
+    "closed": "#8a8a8a",
+}
+
+
+def status_text(status: str) -> Text:
+    return Text(status.replace("_", " "), style=STATUS_STYLE.get(status, ""))
+
+
+def _pairs_grid(pairs: Sequence[tuple[str, Text | str]], columns: int) -> Table:
+    grid = Table.grid(padding=(0, 1), expand=True)
+    for _ in range(columns):
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(ratio=1, overflow="ellipsis", no_wrap=True)
+    rows = (len(pairs) + columns - 1) // columns
+    for r in range(rows):
+        cells: list[Text | str] = []
+        for c in range(columns):
+            i = c * rows + r
+            if i < len(pairs):
+                cells.extend(pairs[i])
+            else:
+                cells.extend(("", ""))
+        grid.add_row(*cells)
+    return grid
+
+
+def ticket_facts(t: TicketView, now: datetime, width: int) -> RenderableType:
+    """The ticket's facts in two or three columns, depending on `width`."""
+    holder = Text(t.holder, style="bold") if t.holder else Text("nobody", style="dim")
+    contact = t.contact or "unknown caller"
+    if t.caller_phone:
+        contact += f" · {t.caller_phone}"
+    service = t.service_label or (f"service {t.service}" if t.service else "—")
+    resolved = stamp(t.resolved_at, now)
+    if t.resolution_code:
+        resolved += f" · {t.resolution_code.replace('_', ' ')}"
+    pairs: list[tuple[str, Text | str]] = [
+        ("Account", Text.assemble((t.account, "bold"), f" · {t.company}")),
+        ("Contact", contact),
+        ("Service", service),
+        ("Channel", CHANNEL_LABEL.get(t.channel, t.channel)),
+        ("Status", status_text(t.status)),
+        ("Priority", priority_text(t.priority, word=True)),
+        ("Category", t.category),
+        ("Tier", Text.assemble(f"T{t.tier} · holder ", holder)),
+        ("Created", stamp(t.created_at, now)),
+        ("1st resp", stamp(t.first_response_at, now)),
+        ("Resolved", resolved),
+        ("Request", t.request_type.replace("_", " ")),
+    ]
+    grid = _pairs_grid(pairs, 3 if width >= 120 else 2)
+    extra: list[RenderableType] = []
+    if t.merged_into:
+        extra.append(Text(f"Merged into #{t.merged_into}", style="bold #ffaf00"))
+    if t.open_by:
+        extra.append(
+            Text(f"● {', '.join(t.open_by)} also has this ticket open", style="bold #ff87d7")
+        )
+    return Group(grid, *extra) if extra else grid
+
+
+def ticket_title(t: TicketView | QueueRow, width: int) -> Text:
+    """"#123  Subject" with the priority and status chips, cut at a word boundary."""
+    badge = priority_badge(t.priority)
+    status = Text(f" {t.status.replace('_', ' ')} ", style="reverse")
+    head = Text(f"#{t.id}  ", style="bold")
+    room = width - len(head) - len(badge) - len(status) - 2
+    head.append(truncate(t.subject, max(8, room)), style="bold")
+    return Text.assemble(head, " ", badge, " ", status)
+
+
+def row_facts(r: QueueRow, now: datetime) -> Text:
+    """What the queue row itself knows, shown at once while the full ticket loads."""
+    text = Text()
+    text.append(f"{r.account}", style="bold")
+    text.append(f" · {r.company}")
+    if r.contact:
+        text.append(f" · {r.contact}")
+    text.append(f"\n{CHANNEL_LABEL.get(r.channel, r.channel)} · {r.category} · T{r.tier}")
+    text.append(f" · opened {ago(r.created_at, now)}")
+    text.append(f" · holder {r.holder}" if r.holder else " · unclaimed")
+    return text
+
+
+def _entry_parts(e: EventView, t: TicketView) -> tuple[str, str, str | None]:
+    """(css class, header, body) for one thread event."""
+    who = e.author or "system"
+    if e.kind == "created":
+        return "-customer", f"Opened via {CHANNEL_LABEL.get(t.channel, t.channel)} · " + (
+            t.contact or "unknown caller"
+        ), t.description or None
+    if e.kind == "reply":
+        if e.from_customer:
+            return "-customer", f"Customer · {t.contact or 'unknown'}", e.body
+        return "-reply", f"Reply to customer · {who}", e.body
+    if e.kind == "call":
+        outcome = OUTCOME_LABEL.get(e.call_outcome or "", e.call_outcome or "call")
+        return "-call", f"Call · {outcome} · {who}", e.body
+    if e.kind == "note":
+        return "-note", f"INTERNAL NOTE · {who}", e.body
+    if e.kind == "holder":
+        change = f"{e.new_value} took the ticket" if e.new_value else "ticket released"
+        return "-change", f"{change} · {who}", None
+    if e.kind == "merge":
+        return "-change", f"{e.body or 'merged'} · {who}", None
+    old = (e.old_value or "—").replace("_", " ")
+    new = (e.new_value or "—").replace("_", " ")
+    return "-change", f"{e.kind} {old} → {new} · {who}", None
+
+
+class ThreadEntry(Static):
+    """One event of a ticket's thread, coloured by who said it and whether the customer
+    saw it."""
+
+    def __init__(self, event: EventView, ticket: TicketView, now: datetime) -> None:
+        kind, header, body = _entry_parts(event, ticket)
+        self.event_key = (event.id, event.body, event.redacted)
+        self.header = header
+        self.body = body
+        self.at = event.at
+        super().__init__(self._render_entry(now), classes=f"entry {kind}", markup=False)
+
+    def _render_entry(self, now: datetime) -> RenderableType:
+        head = Table.grid(expand=True)
+        head.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        head.add_column(justify="right", no_wrap=True, style="dim")
+        head.add_row(Text(self.header, style="bold"), stamp(self.at, now))
+        if not self.body:
+            return head
+        body = Text(self.body.rstrip())
+        if self.body == "[redacted]":
+            body.stylize("italic dim")
+        return Group(head, body)
+
+    def retime(self, now: datetime) -> None:
+        self.update(self._render_entry(now))
+
+
+class ThreadView(VerticalScroll):
+    """A ticket's thread, oldest first, that appends new entries instead of redrawing."""
+
+    def __init__(self, *, id: str | None = None, limit: int | None = None) -> None:
+        super().__init__(id=id, can_focus=True)
+        self.limit = limit
+        self._keys: list[tuple[int, str | None, bool]] = []
+
+    def show(self, ticket: TicketView, now: datetime) -> None:
+        """Show `ticket`'s events (the last `limit` of them), keeping the reader's place:
+        at the bottom it follows new entries, elsewhere it stays put."""
+        events = list(ticket.events)
+        if self.limit is not None:
+            events = events[-self.limit :]
+        keys = [(e.id, e.body, e.redacted) for e in events]
+        follow = self.is_vertical_scroll_end or not self._keys
+        if keys[: len(self._keys)] == self._keys and self._keys:
+            new = events[len(self._keys) :]
+        else:
+            self.remove_children()
+            new = events
+        if new:
+            self.mount_all(ThreadEntry(e, ticket, now) for e in new)
+        self._keys = keys
+        if follow:
+            self.call_after_refresh(self.scroll_end, animate=False, immediately=True)
+
+    def clear_thread(self) -> None:
+        self.remove_children()
+        self._keys = []
