@@ -239,8 +239,21 @@ def test_read_only_database_is_one_line_and_unchanged(cli_env, desk):
         pytest.skip("SQLite-only: read-only file mode")
     env = dict(cli_env)
     env["SUPPORTDESK_DB"] = f"sqlite:///file:{desk.store.url.database}?mode=ro&uri=true"
-    p = run(env, "ticket", "new", "--account", "bluefin", "--subject", "x",
-            "--priority", "low", "--category", "billing", "--channel", "phone")
+    p = run(
+        env,
+        "ticket",
+        "new",
+        "--account",
+        "bluefin",
+        "--subject",
+        "x",
+        "--priority",
+        "low",
+        "--category",
+        "billing",
+        "--channel",
+        "phone",
+    )
     assert p.returncode == 1 and "cannot be written" in one_line_error(p)
     with desk.store.read() as s:
         assert s.scalar(select(func.count()).select_from(Ticket)) == 0

@@ -1,0 +1,126 @@
+"""Every queue filter reads its first page straight off an index: no temp B-tree sort."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from supportdesk.models import View, sqlite_timestamp
+from supportdesk.services import queue
+from supportdesk.services.clock import Clock
+from supportdesk.services.desk import Desk
+from supportdesk.services.setup import init_database
+from supportdesk.store import Store
+
+STATUSES = [
+    "new",
+    "open",
+    "open",
+    "resolved",
+    "closed",
+    "closed",
+    "pending_customer",
+    "awaiting_authorization",
+    "scheduled",
+]
+
+
+@pytest.fixture(scope="module")
+def big_desk(tmp_path_factory: pytest.TempPathFactory) -> Desk:
+    tmp: Path = tmp_path_factory.mktemp("plans")
+    store = Store(str(tmp / "plans.db"))
+    desk = Desk(store, "lena", Clock(), tmp / "k.key")
+    init_database(desk, admin="lena")
+    rnd = random.Random(7)
+    base = datetime(2026, 9, 1, tzinfo=UTC)
+    raw = store.engine.raw_connection()
+    cur = raw.cursor()
+    cur.execute("BEGIN IMMEDIATE")
+    cur.executemany(
+        "INSERT INTO accounts (id, company, plan, status, notes, created_at) VALUES (?,?,?,?,?,?)",
+        [
+            (f"acct{i}", f"Company {i}", "gold", "active", "", sqlite_timestamp(base))
+            for i in range(200)
+        ],
+    )
+    rows = []
+    for i in range(1, 30001):
+        ts = sqlite_timestamp(base + timedelta(minutes=rnd.randrange(100000)))
+        holder = 1 if rnd.random() < 0.1 else None
+        rows.append(
+            (
+                i,
+                f"acct{rnd.randrange(200)}",
+                f"subject {i}",
+                "",
+                rnd.choice(["technical", "billing", "infrastructure", "security"]),
+                rnd.randrange(4),
+                rnd.choice(["phone", "email", "chat", "portal"]),
+                rnd.choice(STATUSES),
+                rnd.choice([1, 1, 1, 2, 3]),
+                ts,
+                ts,
+                holder,
+                "customer",
+                ts,
+                "technical",
+            )
+        )
+    cur.executemany(
+        "INSERT INTO tickets (id, account_id, subject, description, category, priority_rank, "
+        "channel, status, tier, created_at, updated_at, holder_id, last_speaker, "
+        "last_activity_at, request_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        rows,
+    )
+    cur.execute("COMMIT")
+    cur.execute("ANALYZE")
+    raw.close()
+    return desk
+
+
+FILTERS = [
+    queue.QueueFilter(view=v, tier=t, category=c, mine=m, unclaimed=u)
+    for v, t, c, (m, u) in itertools.product(
+        [View.QUEUE, View.HELD, View.WAITING, View.SCHEDULED],
+        [None, 1, 3],
+        [None, "billing"],
+        [(False, False), (True, False), (False, True)],
+    )
+] + [queue.QueueFilter(search="subject 12"), queue.QueueFilter(tier=2, search="7")]
+
+
+@pytest.mark.parametrize("filt", FILTERS, ids=lambda f: f.describe().replace(" ", ""))
+def test_no_temp_btree_in_any_queue_filter(big_desk: Desk, filt: queue.QueueFilter) -> None:
+    stmt = queue.first_page_statement(filt, staff_id=1, limit=500)
+    compiled = stmt.compile(dialect=big_desk.store.engine.dialect)
+    with big_desk.store.engine.connect() as conn:
+        plan = conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + str(compiled),
+            tuple(compiled.params[k] for k in compiled.positiontup),
+        ).all()
+    details = " | ".join(str(r[-1]) for r in plan)
+    assert "TEMP B-TREE" not in details, details
+    assert "USING INDEX" in details or "USING COVERING INDEX" in details, details
+
+
+def test_pages_after_a_key_also_avoid_sorting(big_desk: Desk) -> None:
+    first = queue.page(big_desk, queue.QueueFilter(), limit=50)
+    assert len(first.rows) == 50
+    nxt = queue.page(big_desk, queue.QueueFilter(), after=first.rows[-1].key, limit=50)
+    assert not {r.id for r in nxt.rows} & {r.id for r in first.rows}
+    keys = [(r.key.priority_rank, r.key.created_at, r.key.id) for r in first.rows + nxt.rows]
+    assert keys == sorted(keys)
+    with big_desk.store.engine.connect() as conn:
+        plan = conn.execute(
+            text(
+                "EXPLAIN QUERY PLAN SELECT id FROM tickets WHERE view = 'queue' AND "
+                "(priority_rank, created_at, id) > (1, '2026-09-10', 5) "
+                "ORDER BY priority_rank, created_at, id LIMIT 500"
+            )
+        ).all()
+    assert "TEMP B-TREE" not in " ".join(str(r[-1]) for r in plan)
