@@ -196,14 +196,11 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
     click.echo("logins:")
     for s in result.staff:
         click.echo(f"  {s.login:<10} {s.role:<9} tier {s.tier}  {s.name}")
-    db_arg = path if " " not in path else f"'{path}'"
-    key_arg = "" if env.key else f" --audit-key {key}"
-    click.echo(
-        f"open it as a phone agent: supportdesk --db {db_arg}{key_arg} --as {result.agent_login}"
-    )
-    click.echo(
-        f"open it as an engineer:   supportdesk --db {db_arg}{key_arg} --as {result.engineer_login}"
-    )
+    import shlex
+
+    where = f" --db {shlex.quote(path)}"
+    click.echo(f"open it as a phone agent: supportdesk{where} --as {result.agent_login}")
+    click.echo(f"open it as an engineer:   supportdesk{where} --as {result.engineer_login}")
     if not no_open:
         _open_console(Desk(store, result.lead_login, env.clock(), key))
 
