@@ -511,9 +511,10 @@ def merge(desk: Desk, ticket_id: int, into: int) -> int:
             raise InvalidTransition(f"ticket #{target.id} is closed; merge into an open ticket")
         if dup.status == Status.CLOSED.value:
             raise InvalidTransition(f"ticket #{dup.id} is already closed")
-        moved = session.execute(
+        result: Any = session.execute(
             update(TicketEvent).where(TicketEvent.ticket_id == dup.id).values(ticket_id=target.id)
-        ).rowcount
+        )
+        moved = int(result.rowcount)
         _event(
             session,
             desk,
