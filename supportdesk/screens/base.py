@@ -22,14 +22,13 @@ if TYPE_CHECKING:
     from ..services.desk import Desk
 
 
+HELP_BINDING = Binding("question_mark", "help", "Help", key_display="?")
+
+
 class DeskScreen(Screen[None]):
     """A screen that reads the desk in workers and reloads itself when the store changes."""
 
     HELP: ClassVar[str] = ""
-
-    BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
-        Binding("question_mark", "help", "Help", key_display="?"),
-    ]
 
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)

@@ -7,6 +7,7 @@ the palette without being listed twice; a number typed in the palette opens that
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
@@ -16,17 +17,17 @@ from .modals import binding_rows
 class DeskCommands(Provider):
     """Lists the console's actions (with their keys) for ctrl+p."""
 
-    def _commands(self) -> list[tuple[str, str, partial[object]]]:
+    def _commands(self) -> list[tuple[str, str, partial[Any]]]:
         commands = []
-        screen = self.screen
-        for row in binding_rows(screen):
+        for row in binding_rows(self.screen):
             run = partial(self.app.run_action, row.action, row.node)
-            commands.append((row.description, row.keys, run))
+            help_text = f"{row.detail} · key: {row.keys}" if row.detail else f"key: {row.keys}"
+            commands.append((row.description, help_text, run))
         return commands
 
     async def discover(self) -> Hits:
-        for desc, keys, run in self._commands():
-            yield DiscoveryHit(desc, run, text=desc, help=f"key: {keys}")
+        for desc, help_text, run in self._commands():
+            yield DiscoveryHit(desc, run, text=desc, help=help_text)
 
     async def search(self, query: str) -> Hits:
         number = query.strip().lstrip("#")
@@ -36,7 +37,7 @@ class DeskCommands(Provider):
             if open_ticket is not None:
                 yield Hit(1.0, f"Open ticket #{ticket_id}", partial(open_ticket, ticket_id))
         matcher = self.matcher(query)
-        for desc, keys, run in self._commands():
-            score = matcher.match(f"{desc} {keys}")
+        for desc, help_text, run in self._commands():
+            score = matcher.match(desc)
             if score > 0:
-                yield Hit(score, matcher.highlight(desc), run, text=desc, help=f"key: {keys}")
+                yield Hit(score, matcher.highlight(desc), run, text=desc, help=help_text)

@@ -34,11 +34,10 @@ class WindowLoaded(Message):
 
 
 class TotalCounted(Message):
-    """How many tickets match `filt` (counted after the window is painted)."""
+    """How many tickets match `filt` (counted apart from the window, which paints first)."""
 
-    def __init__(self, generation: int, filt: QueueFilter, total: int) -> None:
+    def __init__(self, filt: QueueFilter, total: int) -> None:
         super().__init__()
-        self.generation = generation
         self.filt = filt
         self.total = total
 

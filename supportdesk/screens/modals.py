@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rich.text import Text
 from textual import events, on
@@ -119,6 +120,7 @@ class BindingRow:
 
     keys: str
     description: str
+    detail: str
     action: str
     node: DOMNode
 
@@ -127,20 +129,26 @@ class BindingRow:
         return self.node is self.node.app
 
 
-def binding_rows(screen: Screen[object]) -> list[BindingRow]:
+def binding_rows(screen: Screen[Any]) -> list[BindingRow]:
     """Every described binding active on `screen`, one row per action, so help and the
     command palette list the same things."""
-    rows: dict[str, tuple[list[str], str, DOMNode]] = {}
+    rows: dict[str, tuple[list[str], str, str, DOMNode]] = {}
     app = screen.app
     for key, active in screen.active_bindings.items():
         binding = active.binding
-        if not binding.description or binding.system:
-            continue
+        if not binding.description or binding.system or active.node not in (screen, app):
+            continue  # widgets' own keys (cursor movement, editing) go without saying
+        if binding.action.startswith(("app.", "screen.")) or binding.action == "command_palette":
+            continue  # Textual's own (focus next, copy)
         display = app.get_key_display(binding) if key == binding.key else key
-        keys, _, _ = rows.setdefault(binding.action, ([], binding.description, active.node))
+        keys, _, _, _ = rows.setdefault(
+            binding.action, ([], binding.description, binding.tooltip, active.node)
+        )
         if display not in keys:
             keys.append(display)
-    return [BindingRow(" ".join(k), d, action, n) for action, (k, d, n) in rows.items()]
+    return [
+        BindingRow(" ".join(k), d, detail, action, n) for action, (k, d, detail, n) in rows.items()
+    ]
 
 
 class HelpModal(ModalScreen[None]):
@@ -150,7 +158,7 @@ class HelpModal(ModalScreen[None]):
         Binding("escape,question_mark,q", "close", "Close"),
     ]
 
-    def __init__(self, screen: Screen[object], intro: str) -> None:
+    def __init__(self, screen: Screen[Any], intro: str) -> None:
         super().__init__(classes="desk-modal")
         self.intro = intro
         self.rows = binding_rows(screen)
@@ -160,10 +168,11 @@ class HelpModal(ModalScreen[None]):
         with Vertical(classes="dialog help"):
             yield Label(f"Help · {self.screen_title}", classes="dialog-title")
             with VerticalScroll():
-                yield Static(self.intro, classes="help-intro")
                 yield Static(self._table(local=True), classes="help-keys")
                 yield Label("Everywhere (even while typing)", classes="help-heading")
                 yield Static(self._table(local=False), classes="help-keys")
+                if self.intro:
+                    yield Static(self.intro.strip(), classes="help-intro")
             yield Static("Esc closes · ctrl+p lists every command", classes="dialog-hint")
 
     def _table(self, *, local: bool) -> Text:
@@ -172,7 +181,10 @@ class HelpModal(ModalScreen[None]):
         text = Text()
         for r in rows:
             text.append(f"{r.keys:>{width}}", style="bold")
-            text.append(f"  {r.description}\n")
+            text.append(f"  {r.description}")
+            if r.detail:
+                text.append(f" · {r.detail}", style="dim")
+            text.append("\n")
         text.rstrip()
         return text if text.plain else Text("—")
 

@@ -115,7 +115,12 @@ def layout_for(width: int, rows: Sequence[QueueRow]) -> tuple[Column, ...]:
     wide = width >= 120
     cols: list[Column] = [
         Column("id", "#", id_w, _id),
-        Column("prio", "Priority" if wide else "P", 10 if wide else 1, _prio_word if wide else _prio_letter),
+        Column(
+            "prio",
+            "Priority" if wide else "P",
+            10 if wide else 1,
+            _prio_word if wide else _prio_letter,
+        ),
         Column("age", "Age", 4, _age),
         Column("account", "Account", acct_w, _account),
         Column("subject", "Subject", 0, _subject),
@@ -188,7 +193,7 @@ class QueueTable(DataTable[Cell]):
         self.call_after_refresh(self._restore_scroll, target)
 
     def _restore_scroll(self, y: int) -> None:
-        self.scroll_to(y=y, animate=False, immediately=True)
+        self.scroll_to(y=y, animate=False, immediate=True)
         self._scroll_cursor_into_view(animate=False)
 
     def relayout(self, now: datetime) -> None:

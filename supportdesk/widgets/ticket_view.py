@@ -18,8 +18,11 @@ from textual.widgets import Static
 from ..services.views import EventView, QueueRow, TicketView
 from .format import CHANNEL_LABEL, ago, priority_badge, priority_text, stamp, truncate
 
-OUTCOME_LABEL = {"spoke": "spoke to the customer", "voicemail": "left a voicemail",
-                 "no_answer": "no answer"}
+OUTCOME_LABEL = {
+    "spoke": "spoke to the customer",
+    "voicemail": "left a voicemail",
+    "no_answer": "no answer",
+}
 STATUS_STYLE = {
     "new": "bold #5fd7ff",
     "open": "bold #87d787",
@@ -77,7 +80,7 @@ def ticket_facts(t: TicketView, now: datetime, width: int) -> RenderableType:
         ("Resolved", resolved),
         ("Request", t.request_type.replace("_", " ")),
     ]
-    grid = _pairs_grid(pairs, 3 if width >= 120 else 2)
+    grid = _pairs_grid(pairs, 3 if width >= 110 else 2)
     extra: list[RenderableType] = []
     if t.merged_into:
         extra.append(Text(f"Merged into #{t.merged_into}", style="bold #ffaf00"))
@@ -89,7 +92,7 @@ def ticket_facts(t: TicketView, now: datetime, width: int) -> RenderableType:
 
 
 def ticket_title(t: TicketView | QueueRow, width: int) -> Text:
-    """"#123  Subject" with the priority and status chips, cut at a word boundary."""
+    """ "#123  Subject" with the priority and status chips, cut at a word boundary."""
     badge = priority_badge(t.priority)
     status = Text(f" {t.status.replace('_', ' ')} ", style="reverse")
     head = Text(f"#{t.id}  ", style="bold")
@@ -115,9 +118,12 @@ def _entry_parts(e: EventView, t: TicketView) -> tuple[str, str, str | None]:
     """(css class, header, body) for one thread event."""
     who = e.author or "system"
     if e.kind == "created":
-        return "-customer", f"Opened via {CHANNEL_LABEL.get(t.channel, t.channel)} · " + (
-            t.contact or "unknown caller"
-        ), t.description or None
+        return (
+            "-customer",
+            f"Opened via {CHANNEL_LABEL.get(t.channel, t.channel)} · "
+            + (t.contact or "unknown caller"),
+            t.description or None,
+        )
     if e.kind == "reply":
         if e.from_customer:
             return "-customer", f"Customer · {t.contact or 'unknown'}", e.body
@@ -128,8 +134,10 @@ def _entry_parts(e: EventView, t: TicketView) -> tuple[str, str, str | None]:
     if e.kind == "note":
         return "-note", f"INTERNAL NOTE · {who}", e.body
     if e.kind == "holder":
-        change = f"{e.new_value} took the ticket" if e.new_value else "ticket released"
-        return "-change", f"{change} · {who}", None
+        if e.new_value:
+            change = f"{e.new_value} took the ticket"
+            return "-change", change if e.new_value == who else f"{change} · by {who}", None
+        return "-change", f"ticket released · {who}", None
     if e.kind == "merge":
         return "-change", f"{e.body or 'merged'} · {who}", None
     old = (e.old_value or "—").replace("_", " ")
@@ -190,7 +198,7 @@ class ThreadView(VerticalScroll):
             self.mount_all(ThreadEntry(e, ticket, now) for e in new)
         self._keys = keys
         if follow:
-            self.call_after_refresh(self.scroll_end, animate=False, immediately=True)
+            self.scroll_end(animate=False)
 
     def clear_thread(self) -> None:
         self.remove_children()

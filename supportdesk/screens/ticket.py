@@ -1,0 +1,348 @@
+"""The ticket screen: a ticket's facts, its thread, and every action on it a key away.
+
+Replies, calls and notes are typed in a composer at the bottom that keeps its text until
+the write succeeds, so a refused reply (someone else holds the ticket) is never lost.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Label, Static, TextArea
+from textual.worker import get_current_worker
+
+from ..models.enums import TRANSITIONS, CallOutcome, Priority, ResolutionCode, Status
+from ..services import tickets
+from ..services.views import TicketView
+from ..widgets.key_footer import KeyFooter
+from ..widgets.ticket_view import ThreadEntry, ThreadView, ticket_facts, ticket_title
+from .base import HELP_BINDING, DeskScreen
+from .messages import ActionDone, TicketLoaded
+from .modals import AskModal, Choice, ChoiceModal
+
+COMPOSE_LABEL = {
+    "reply": "Reply to the customer (they will see this)",
+    "note": "Internal note (staff only, the customer never sees it)",
+    "call": "Call notes",
+}
+PRIORITY_KEYS = {"critical": "c", "high": "h", "medium": "m", "low": "l"}
+STATUS_KEYS = {
+    "open": "o",
+    "awaiting_authorization": "a",
+    "pending_customer": "p",
+    "scheduled": "s",
+    "resolved": "r",
+    "closed": "x",
+}
+CODE_KEYS = {
+    "fixed": "f",
+    "duplicate": "d",
+    "not_authorized": "a",
+    "out_of_scope": "o",
+    "unlisted_sender": "u",
+    "no_response": "n",
+}
+RETIME_S = 20.0
+OUTCOME_KEYS = {"spoke": "s", "voicemail": "v", "no_answer": "n"}
+OUTCOME_TEXT = {
+    "spoke": "Spoke to the customer",
+    "voicemail": "Left a voicemail",
+    "no_answer": "No answer",
+}
+
+
+def _words(value: str) -> str:
+    return value.replace("_", " ")
+
+
+class TicketScreen(DeskScreen):
+    """One ticket: details, thread, and reply / call / note / priority / status / take /
+    resolve / merge."""
+
+    TITLE = "Ticket"
+    HELP = (
+        "The ticket's facts on top, its thread below (oldest first; new entries appear "
+        "live). Customer messages are blue, our replies green, calls purple and internal "
+        "notes yellow (the customer never sees those).\n"
+        "Write in the box at the bottom; ctrl+s sends, Esc puts the text away.\n"
+    )
+    BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
+        Binding("ctrl+s", "send", "Send", priority=True),
+        Binding("r", "compose('reply')", "Reply"),
+        Binding("n", "compose('note')", "Note"),
+        Binding("c", "call", "Call"),
+        Binding("t", "take", "Take"),
+        Binding("d", "resolve", "Resolve"),
+        Binding("s", "status", "Status"),
+        Binding("p", "priority", "Priority"),
+        Binding("m", "merge", "Merge"),
+        Binding("left_square_bracket", "step(-1)", "Previous ticket", key_display="["),
+        Binding("right_square_bracket", "step(1)", "Next ticket", key_display="]"),
+        Binding("g", "goto", "Go to #"),
+        Binding("escape", "back", "Back"),
+        HELP_BINDING,
+    ]
+
+    def __init__(self, ticket_id: int) -> None:
+        super().__init__(id="ticket-screen")
+        self.ticket_id = ticket_id
+        self.ticket: TicketView | None = None
+        self.compose_kind: str | None = None
+        self.call_outcome: str | None = None
+        self.loads = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="ticket-title", markup=False)
+        yield Static(id="ticket-facts", markup=False)
+        yield ThreadView(id="thread")
+        with Vertical(id="composer"):
+            yield Label(id="composer-label", markup=False)
+            yield TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#composer").display = False
+        self.query_one("#composer-text", TextArea).cursor_blink = False
+        self.query_one(ThreadView).focus()
+        self.query_one("#ticket-title", Static).update(Text(f"#{self.ticket_id} …", "bold"))
+        self.set_interval(RETIME_S, self._retime)
+        self.reload()
+
+    def _retime(self) -> None:
+        """Refresh "5 min ago" texts from the ticket in memory (no database)."""
+        if self.ticket is None:
+            return
+        now = self.desk.now()
+        width = self.app.size.width - 2
+        self.query_one("#ticket-facts", Static).update(ticket_facts(self.ticket, now, width))
+        for entry in self.query(ThreadEntry):
+            entry.retime(now)
+
+    def on_unmount(self) -> None:
+        self.desk_app.set_presence(None)
+
+    # -- loading ------------------------------------------------------------------------
+    def reload(self) -> None:
+        self.load_ticket(self.ticket_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="ticket", name="ticket")
+    def load_ticket(self, ticket_id: int) -> None:
+        ticket = tickets.show(self.desk, ticket_id)
+        if not get_current_worker().is_cancelled:
+            self.post_message(TicketLoaded(ticket))
+
+    def on_ticket_loaded(self, message: TicketLoaded) -> None:
+        t = message.ticket
+        if t.id != self.ticket_id:
+            return
+        if self.ticket is None:  # first load: only now is it sure the ticket exists
+            self.desk_app.set_presence(t.id)
+        self.ticket = t
+        self.loads += 1
+        now = self.desk.now()
+        width = self.app.size.width - 2
+        self.query_one("#ticket-title", Static).update(ticket_title(t, width))
+        self.query_one("#ticket-facts", Static).update(ticket_facts(t, now, width))
+        self.query_one(ThreadView).show(t, now)
+        self.sub_title = f"#{t.id}"
+        self.refresh_bindings()
+
+    def on_failure(self, worker_name: str, error: BaseException) -> None:
+        if worker_name == "ticket" and self.ticket is None:
+            self.dismiss()  # the ticket could not be opened at all (e.g. no such number)
+
+    def show_ticket(self, ticket_id: int) -> None:
+        """Switch this screen to another ticket (go to #, previous / next)."""
+        if ticket_id == self.ticket_id:
+            return
+        self.ticket_id = ticket_id
+        self.ticket = None
+        self.query_one(ThreadView).clear_thread()
+        self.query_one("#ticket-title", Static).update(Text(f"#{ticket_id} …", "bold"))
+        self.query_one("#ticket-facts", Static).update("")
+        self.reload()
+
+    # -- composer -----------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "send":
+            return self.compose_kind is not None
+        return True
+
+    def action_compose(self, kind: str, outcome: str | None = None) -> None:
+        self.compose_kind = kind
+        self.call_outcome = outcome
+        label = COMPOSE_LABEL[kind]
+        if outcome:
+            label = f"{label} · {OUTCOME_TEXT[outcome]} (optional)"
+        box = self.query_one("#composer")
+        box.set_class(kind == "note", "-note")
+        box.set_class(kind == "reply", "-reply")
+        box.set_class(kind == "call", "-call")
+        self.query_one("#composer-label", Label).update(f"{label} · ctrl+s sends · Esc hides")
+        box.display = True
+        self.query_one("#composer-text", TextArea).focus()
+        self.refresh_bindings()
+
+    def _hide_composer(self, *, clear: bool) -> None:
+        if clear:
+            self.query_one("#composer-text", TextArea).text = ""
+        self.query_one("#composer").display = False
+        self.compose_kind = None
+        self.call_outcome = None
+        self.query_one(ThreadView).focus()
+        self.refresh_bindings()
+
+    def action_send(self) -> None:
+        kind = self.compose_kind
+        if kind is None:
+            return
+        body = self.query_one("#composer-text", TextArea).text
+        tid = self.ticket_id
+        if kind == "reply":
+            self.run_write(
+                f"Reply sent on #{tid}", partial(tickets.reply, self.desk, tid, body), kind="sent"
+            )
+        elif kind == "note":
+            self.run_write(
+                f"Note added to #{tid}", partial(tickets.note, self.desk, tid, body), kind="sent"
+            )
+        else:
+            outcome = self.call_outcome or CallOutcome.SPOKE.value
+            self.run_write(
+                f"Call logged on #{tid}",
+                partial(tickets.log_call, self.desk, tid, outcome, body),
+                kind="sent",
+            )
+
+    def on_action_done(self, message: ActionDone) -> None:
+        # DeskScreen's handler runs after this one (Textual dispatches along the MRO)
+        if message.kind == "sent":
+            self._hide_composer(clear=True)
+
+    def action_back(self) -> None:
+        if self.compose_kind is not None:
+            self._hide_composer(clear=False)  # the text stays for the next r / n / c
+            return
+        self.dismiss()
+
+    # -- actions ------------------------------------------------------------------------
+    def action_call(self) -> None:
+        choices = [
+            Choice(OUTCOME_KEYS[o.value], o.value, OUTCOME_TEXT[o.value]) for o in CallOutcome
+        ]
+
+        def picked(outcome: str | None) -> None:
+            if outcome:
+                self.action_compose("call", outcome)
+
+        self.app.push_screen(ChoiceModal(f"Call on #{self.ticket_id}: outcome", choices), picked)
+
+    def action_priority(self) -> None:
+        current = self.ticket.priority if self.ticket else None
+        choices = [
+            Choice(PRIORITY_KEYS[p.value], p.value, p.value, current=p.value == current)
+            for p in Priority
+        ]
+        tid = self.ticket_id
+
+        def picked(value: str | None) -> None:
+            if value and value != current:
+                self.run_write(
+                    f"#{tid} is now {value} priority",
+                    partial(tickets.update_fields, self.desk, tid, priority=value),
+                )
+
+        self.app.push_screen(ChoiceModal(f"Priority of #{tid}", choices), picked)
+
+    def action_status(self) -> None:
+        if self.ticket is None:
+            return
+        current = Status(self.ticket.status)
+        allowed = [s for s in Status if s in TRANSITIONS[current] and s is not Status.NEW]
+        if not allowed:
+            self.notify(f"#{self.ticket_id} is {current.value}: it cannot change any more")
+            return
+        choices = [Choice(STATUS_KEYS[s.value], s.value, _words(s.value)) for s in allowed]
+        tid = self.ticket_id
+        needs_code = current.value not in ("resolved", "closed")
+
+        def picked(value: str | None) -> None:
+            if not value:
+                return
+            if value in ("resolved", "closed") and needs_code:
+                self._ask_code(
+                    f"#{tid} {value}: resolution",
+                    lambda code: self.run_write(
+                        f"#{tid} is now {value} ({_words(code)})",
+                        partial(tickets.update_fields, self.desk, tid, status=value, code=code),
+                    ),
+                )
+                return
+            self.run_write(
+                f"#{tid} is now {_words(value)}",
+                partial(tickets.update_fields, self.desk, tid, status=value),
+            )
+
+        self.app.push_screen(
+            ChoiceModal(f"Status of #{tid} (now {_words(current.value)})", choices), picked
+        )
+
+    def _ask_code(self, title: str, then: object) -> None:
+        choices = [Choice(CODE_KEYS[c.value], c.value, _words(c.value)) for c in ResolutionCode]
+
+        def picked(code: str | None) -> None:
+            if code and callable(then):
+                then(code)
+
+        self.app.push_screen(ChoiceModal(title, choices), picked)
+
+    def action_resolve(self) -> None:
+        tid = self.ticket_id
+        self._ask_code(
+            f"Resolve #{tid}: resolution",
+            lambda code: self.run_write(
+                f"#{tid} resolved ({_words(code)})",
+                partial(tickets.resolve, self.desk, tid, code),
+            ),
+        )
+
+    def action_take(self) -> None:
+        tid = self.ticket_id
+        self.run_write(f"You hold #{tid} now", partial(tickets.take, self.desk, tid))
+
+    def action_merge(self) -> None:
+        tid = self.ticket_id
+
+        def picked(value: str | None) -> None:
+            if value and value.isdigit():
+                into = int(value)
+                self.run_write(
+                    f"#{tid} merged into #{into}",
+                    partial(tickets.merge, self.desk, tid, into),
+                )
+
+        self.app.push_screen(
+            AskModal(
+                f"Merge #{tid} into ticket #",
+                "ticket number",
+                digits=True,
+                hint=f"#{tid}'s thread moves there and #{tid} closes as duplicate · Esc cancels",
+            ),
+            picked,
+        )
+
+    def action_goto(self) -> None:
+        self.desk_app.action_goto_ticket()
+
+    def action_step(self, step: int) -> None:
+        target = self.desk_app.neighbour(self.ticket_id, step)
+        if target is None:
+            self.notify("No more tickets that way in the queue window", timeout=2)
+            return
+        self.show_ticket(target)

@@ -1,0 +1,58 @@
+"""The queue's preview pane: the highlighted ticket's facts and its latest thread entries.
+
+It shows what the queue row already knows at once and fills in the thread when the full
+ticket arrives, so moving the cursor never waits on the database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from ..services.views import QueueRow, TicketView
+from .ticket_view import ThreadView, row_facts, ticket_facts, ticket_title
+
+PREVIEW_EVENTS = 4
+
+
+class TicketPreview(Vertical):
+    """Facts and the last few thread entries of one ticket, read-only."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.ticket_id: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="pv-title", markup=False)
+        yield Static(id="pv-facts", markup=False)
+        yield ThreadView(id="pv-thread", limit=PREVIEW_EVENTS)
+
+    def show_row(self, row: QueueRow | None, now: datetime) -> None:
+        """Show a queue row right away (the thread follows with `show_ticket`)."""
+        title = self.query_one("#pv-title", Static)
+        facts = self.query_one("#pv-facts", Static)
+        thread = self.query_one(ThreadView)
+        if row is None:
+            self.ticket_id = None
+            title.update("")
+            facts.update("Nothing selected.")
+            thread.clear_thread()
+            return
+        if row.id != self.ticket_id:
+            thread.clear_thread()
+        self.ticket_id = row.id
+        title.update(ticket_title(row, self._width()))
+        facts.update(row_facts(row, now))
+
+    def show_ticket(self, ticket: TicketView, now: datetime) -> None:
+        if ticket.id != self.ticket_id:
+            return  # the cursor moved on while this was loading
+        self.query_one("#pv-title", Static).update(ticket_title(ticket, self._width()))
+        self.query_one("#pv-facts", Static).update(ticket_facts(ticket, now, self._width()))
+        self.query_one(ThreadView).show(ticket, now)
+
+    def _width(self) -> int:
+        return max(40, (self.size.width or self.app.size.width) - 2)

@@ -1,0 +1,85 @@
+"""What the console looks like: the queue at 80x24 and 160x48, and the ticket screen.
+
+The data, the clock (frozen at 2026-11-20 09:00 UTC), the time zone and the presence of a
+second agent are fixed, so a changed picture means the screen changed. Update baselines with
+`pytest tests/test_console_snapshots.py --snapshot-update` and look at them before committing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from supportdesk.app import SupportDeskApp
+from supportdesk.screens.queue import QueueScreen
+from supportdesk.screens.ticket import TicketScreen
+from supportdesk.widgets.ticket_view import ThreadEntry
+from tests.conftest_console import DeskFixture, build_desk
+
+SnapCompare = Callable[..., bool]
+
+
+@pytest.fixture
+def fx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DeskFixture]:
+    monkeypatch.setenv("TZ", "UTC")  # times on screen are in the agent's zone
+    time.tzset()
+    yield build_desk(tmp_path)
+    monkeypatch.undo()
+    time.tzset()
+
+
+async def _until(pilot: Pilot[Any], check: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "the console did not settle"
+        await pilot.pause(0.05)
+
+
+async def _queue_settled(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+    assert isinstance(app, SupportDeskApp)
+    await _until(pilot, lambda: app.queue_screen() is not None)
+    q = app.queue_screen()
+    assert q is not None
+    await _until(pilot, lambda: app.console_id is not None)
+    await pilot.pause(0.6)  # our own presence write wakes the feed once
+    await _until(pilot, lambda: q.loaded_generation == q.generation and q.total is not None)
+    await app.workers.wait_for_complete()
+    if q.preview_visible:
+        await _until(pilot, lambda: len(q.query(ThreadEntry)) > 0)
+    await app.workers.wait_for_complete()
+    await pilot.pause(0.1)
+
+
+def test_queue_at_80x24(fx: DeskFixture, snap_compare: SnapCompare) -> None:
+    """The queue on a small terminal: letter priorities, a combined Who column, no preview."""
+    assert snap_compare(SupportDeskApp(fx.desk), terminal_size=(80, 24), run_before=_queue_settled)
+
+
+def test_queue_at_160x48(fx: DeskFixture, snap_compare: SnapCompare) -> None:
+    """The queue with room: every column, "●ana" on #1, and the preview of #4 below."""
+    assert snap_compare(SupportDeskApp(fx.desk), terminal_size=(160, 48), run_before=_queue_settled)
+
+
+def test_ticket_screen(fx: DeskFixture, snap_compare: SnapCompare) -> None:
+    """Ticket #1: facts, ana's presence, and a thread with a reply and an internal note."""
+
+    async def open_ticket_1(pilot: Pilot[Any]) -> None:
+        await _queue_settled(pilot)
+        await pilot.press("down", "enter")
+        app = pilot.app
+        await _until(
+            pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.ticket is not None
+        )
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.6)  # presence written, feed fired, ticket reloaded
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, QueueScreen)
+
+    assert snap_compare(SupportDeskApp(fx.desk), terminal_size=(120, 36), run_before=open_ticket_1)
