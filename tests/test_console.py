@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import event
 from textual.command import CommandPalette
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, TextArea
 
 from supportdesk.app import SupportDeskApp
 from supportdesk.screens.modals import AskModal, ChoiceModal, HelpModal
@@ -239,6 +239,12 @@ def test_g_and_a_number_opens_that_ticket(fx: DeskFixture) -> None:
         assert screen.ticket.subject == "Password reset for the hosting control panel"
         await pilot.press("g", "9", "enter")  # from the ticket screen too
         await open_ticket_screen(pilot, app, 9)
+        await pilot.press("escape", "enter")  # #4, the top of the queue
+        await open_ticket_screen(pilot, app, 4)
+        await pilot.press("right_square_bracket")  # the next ticket in the queue: #1
+        await open_ticket_screen(pilot, app, 1)
+        await pilot.press("left_square_bracket")
+        await open_ticket_screen(pilot, app, 4)
 
     run(fx, scenario)
 
@@ -312,6 +318,24 @@ def test_refused_reply_keeps_the_text(fx: DeskFixture) -> None:
     run(fx, scenario)
 
 
+def test_a_half_written_reply_stays_with_its_ticket(fx: DeskFixture) -> None:
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        await pilot.press("enter")
+        screen = await open_ticket_screen(pilot, app, 4)
+        await pilot.press("r", *"Half a reply", "escape")  # Esc puts the box away, text kept
+        assert not screen.query_one("#composer").display
+        await pilot.press("right_square_bracket")
+        await open_ticket_screen(pilot, app, 1)
+        await pilot.press("r")
+        assert screen.query_one("#composer-text", TextArea).text == ""  # not #4's words
+        await pilot.press("escape", "left_square_bracket")
+        await open_ticket_screen(pilot, app, 4)
+        await pilot.press("r")
+        assert screen.query_one("#composer-text", TextArea).text == "Half a reply"
+
+    run(fx, scenario)
+
+
 # -- keys -----------------------------------------------------------------------------------
 def test_global_keys_work_while_the_search_box_has_focus(fx: DeskFixture) -> None:
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
@@ -326,6 +350,15 @@ def test_global_keys_work_while_the_search_box_has_focus(fx: DeskFixture) -> Non
         assert isinstance(app.screen, HelpModal)
         await pilot.press("escape")
         assert isinstance(app.screen, QueueScreen)
+        await pilot.press("escape", "x")  # back to the list, clear the search
+        await wait_until(pilot, lambda: ids(app) == QUEUE_ORDER, what="cleared")
+        await pilot.press("enter")  # open #4, then ctrl+f: back to the search box
+        await open_ticket_screen(pilot, app, 4)
+        await pilot.press("r")  # even from the reply box
+        await pilot.press("ctrl+f")
+        await wait_until(pilot, lambda: isinstance(app.screen, QueueScreen), what="queue")
+        await pilot.pause(0.1)
+        assert app.screen.query_one("#search", Input).has_focus
 
     run(fx, scenario)
 

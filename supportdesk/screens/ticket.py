@@ -96,6 +96,7 @@ class TicketScreen(DeskScreen):
         self.compose_kind: str | None = None
         self.call_outcome: str | None = None
         self.loads = 0
+        self._drafts: dict[int, str] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(id="ticket-title", markup=False)
@@ -141,10 +142,13 @@ class TicketScreen(DeskScreen):
         t = message.ticket
         if t.id != self.ticket_id:
             return
-        if self.ticket is None:  # first load: only now is it sure the ticket exists
-            self.desk_app.set_presence(t.id)
+        if self.ticket is None or self.ticket.id != t.id:
+            self.desk_app.set_presence(t.id)  # only now is it sure the ticket exists
         self.ticket = t
         self.loads += 1
+        self._show(t)
+
+    def _show(self, t: TicketView) -> None:
         now = self.desk.now()
         width = self.app.size.width - 2
         self.query_one("#ticket-title", Static).update(ticket_title(t, width))
@@ -154,15 +158,26 @@ class TicketScreen(DeskScreen):
         self.refresh_bindings()
 
     def on_failure(self, worker_name: str, error: BaseException) -> None:
-        if worker_name == "ticket" and self.ticket is None:
+        if worker_name != "ticket":
+            return
+        if self.ticket is None:
             self.dismiss()  # the ticket could not be opened at all (e.g. no such number)
+        elif self.ticket.id != self.ticket_id:
+            self.ticket_id = self.ticket.id  # switching failed: stay on the one we had
+            self._show(self.ticket)
 
     def show_ticket(self, ticket_id: int) -> None:
-        """Switch this screen to another ticket (go to #, previous / next)."""
+        """Switch this screen to another ticket (go to #, previous / next); a half-written
+        reply stays with its own ticket as a draft."""
         if ticket_id == self.ticket_id:
             return
+        box = self.query_one("#composer-text", TextArea)
+        if box.text.strip():
+            self._drafts[self.ticket_id] = box.text
+        if self.compose_kind is not None:
+            self._hide_composer(clear=True)
+        box.text = ""
         self.ticket_id = ticket_id
-        self.ticket = None
         self.query_one(ThreadView).clear_thread()
         self.query_one("#ticket-title", Static).update(Text(f"#{ticket_id} …", "bold"))
         self.query_one("#ticket-facts", Static).update("")
@@ -177,7 +192,7 @@ class TicketScreen(DeskScreen):
     def action_compose(self, kind: str, outcome: str | None = None) -> None:
         self.compose_kind = kind
         self.call_outcome = outcome
-        label = COMPOSE_LABEL[kind]
+        label = f"#{self.ticket_id} · {COMPOSE_LABEL[kind]}"
         if outcome:
             label = f"{label} · {OUTCOME_TEXT[outcome]} (optional)"
         box = self.query_one("#composer")
@@ -186,7 +201,10 @@ class TicketScreen(DeskScreen):
         box.set_class(kind == "call", "-call")
         self.query_one("#composer-label", Label).update(f"{label} · ctrl+s sends · Esc hides")
         box.display = True
-        self.query_one("#composer-text", TextArea).focus()
+        text = self.query_one("#composer-text", TextArea)
+        if not text.text and self.ticket_id in self._drafts:
+            text.text = self._drafts.pop(self.ticket_id)
+        text.focus()
         self.refresh_bindings()
 
     def _hide_composer(self, *, clear: bool) -> None:

@@ -94,7 +94,8 @@ def ticket_facts(t: TicketView, now: datetime, width: int) -> RenderableType:
 def ticket_title(t: TicketView | QueueRow, width: int) -> Text:
     """ "#123  Subject" with the priority and status chips, cut at a word boundary."""
     badge = priority_badge(t.priority)
-    status = Text(f" {t.status.replace('_', ' ')} ", style="reverse")
+    color = STATUS_STYLE.get(t.status, "#8a8a8a").split()[-1]
+    status = Text(f" {t.status.replace('_', ' ')} ", style=f"bold #000000 on {color}")
     head = Text(f"#{t.id}  ", style="bold")
     room = width - len(head) - len(badge) - len(status) - 2
     head.append(truncate(t.subject, max(8, room)), style="bold")
