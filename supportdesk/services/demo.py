@@ -1012,7 +1012,7 @@ class _Tickets:
         else:
             tr = now
         speaker = "staff"
-        if done and tier == 1 and not full and r() < 0.6:
+        if done and tier == 1 and not full and r() < 0.7:
             tn = tr = t1  # solved in the first response
         else:
             if channel == "phone" and r() < 0.5:
