@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
+from textual import events
 from textual.command import CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
@@ -359,6 +360,27 @@ def test_global_keys_work_while_the_search_box_has_focus(fx: DeskFixture) -> Non
         await wait_until(pilot, lambda: isinstance(app.screen, QueueScreen), what="queue")
         await pilot.pause(0.1)
         assert app.screen.query_one("#search", Input).has_focus
+
+    run(fx, scenario)
+
+
+def test_keys_typed_in_a_burst_are_handled_in_order(fx: DeskFixture) -> None:
+    """Arrows then Enter arriving in one read open the ticket the arrows reached."""
+
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        for key in ("down", "down", "enter"):  # no pause between them, like a fast typist
+            app.post_message(events.Key(key, "\r" if key == "enter" else None))
+        await open_ticket_screen(pilot, app, 5)  # the third row, not the first
+        await pilot.press("r")  # the reply box takes the focus
+        for key in (*"typed fast", "ctrl+s"):  # then a burst: ctrl+s must come last
+            character = " " if key == " " else (key if len(key) == 1 else None)
+            app.post_message(events.Key("space" if key == " " else key, character))
+        view = fx.desk_at("lena")
+        await wait_until(
+            pilot,
+            lambda: tickets.show(view, 5).events[-1].body == "typed fast",
+            what="the whole reply sent",
+        )
 
     run(fx, scenario)
 

@@ -136,7 +136,9 @@ def binding_rows(screen: Screen[Any]) -> list[BindingRow]:
     app = screen.app
     for key, active in screen.active_bindings.items():
         binding = active.binding
-        if not binding.description or binding.system or active.node not in (screen, app):
+        if not binding.description or binding.system:
+            continue
+        if active.node not in (screen, app) and not binding.show:
             continue  # widgets' own keys (cursor movement, editing) go without saying
         if binding.action.startswith(("app.", "screen.")) or binding.action == "command_palette":
             continue  # Textual's own (focus next, copy)

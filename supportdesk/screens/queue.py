@@ -75,7 +75,6 @@ class QueueScreen(DeskScreen):
         "● = someone else has the ticket open right now.\n"
     )
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
-        Binding("enter", "open", "Open", priority=True, key_display="⏎"),
         Binding("slash", "focus_search", "Search", key_display="/"),
         Binding("1", "view('queue')", "Queue view", group=VIEWS),
         Binding("2", "view('held')", "Held view", group=VIEWS),
@@ -102,7 +101,7 @@ class QueueScreen(DeskScreen):
         self.generation = 0
         self.loaded_generation = -1
         self._moving = False
-        self._keep_place = True
+        self._shown_filt: QueueFilter | None = None  # the filter of the rows on screen
         self._search_timer: Timer | None = None
         self._preview_timer: Timer | None = None
         self._count_timer: Timer | None = None
@@ -153,6 +152,7 @@ class QueueScreen(DeskScreen):
     def _relayout_table(self) -> None:
         self.query_one(QueueTable).relayout(self.desk.now())
         self._paint_bars()
+        self._selection_changed()  # the preview may just have appeared
 
     @property
     def preview_visible(self) -> bool:
@@ -251,7 +251,6 @@ class QueueScreen(DeskScreen):
 
     def reload(self) -> None:
         """Reload the same window from its first row (a live refresh) and the preview."""
-        self._keep_place = True
         self.load_window(self._next_generation(), self.filt, self.window_anchor, "at")
         self.request_count()
         if self.preview_visible and self.selected_id is not None:
@@ -264,7 +263,6 @@ class QueueScreen(DeskScreen):
         self.filt = filt
         self.window_anchor = None
         self.total = None
-        self._keep_place = False
         self._paint_bars()
         self.load_window(self._next_generation(), filt, None, "at")
         self.request_count(now=True)
@@ -281,14 +279,16 @@ class QueueScreen(DeskScreen):
         table = self.query_one(QueueTable)
         shown = table.selected_row  # the cursor as it is now, not as last reported
         keep = shown.id if shown is not None else self.selected_id
-        if not self._keep_place and keep not in {r.id for r in page.rows}:
-            keep = None
+        if message.filt != self._shown_filt and keep not in {r.id for r in page.rows}:
+            keep = None  # another view or filter without our ticket: start at its top
             table.move_cursor(row=0, scroll=False)
         table.show_rows(page.rows, self.desk.now(), keep)
-        self._keep_place = True
+        self._shown_filt = message.filt
         empty = self.query_one("#empty", Static)
         empty.display = not page.rows
         table.display = bool(page.rows)
+        if page.rows and self.focused is None:
+            table.focus()  # the list was empty (hidden) and lost focus
         if not page.rows:
             empty.update(self._empty_text())
         self._selection_changed()
@@ -391,9 +391,6 @@ class QueueScreen(DeskScreen):
 
     # -- actions ------------------------------------------------------------------------
     def action_open(self) -> None:
-        if isinstance(self.focused, Input):
-            self.query_one(QueueTable).focus()  # Enter in the search box: go to the results
-            return
         row = self.query_one(QueueTable).selected_row
         if row is not None:
             self.desk_app.open_ticket(row.id)

@@ -20,6 +20,7 @@ from textual.worker import get_current_worker
 from ..models.enums import TRANSITIONS, CallOutcome, Priority, ResolutionCode, Status
 from ..services import tickets
 from ..services.views import TicketView
+from ..widgets.format import truncate
 from ..widgets.key_footer import KeyFooter
 from ..widgets.ticket_view import ThreadEntry, ThreadView, ticket_facts, ticket_title
 from .base import HELP_BINDING, DeskScreen
@@ -27,8 +28,8 @@ from .messages import ActionDone, TicketLoaded
 from .modals import AskModal, Choice, ChoiceModal
 
 COMPOSE_LABEL = {
-    "reply": "Reply to the customer (they will see this)",
-    "note": "Internal note (staff only, the customer never sees it)",
+    "reply": "Reply to the customer (they see this)",
+    "note": "Internal note (staff only)",
     "call": "Call notes",
 }
 PRIORITY_KEYS = {"critical": "c", "high": "h", "medium": "m", "low": "l"}
@@ -73,7 +74,8 @@ class TicketScreen(DeskScreen):
         "Write in the box at the bottom; ctrl+s sends, Esc puts the text away.\n"
     )
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
-        Binding("ctrl+s", "send", "Send", priority=True),
+        # not a priority binding: it must come after the characters typed before it
+        Binding("ctrl+s", "send", "Send"),
         Binding("r", "compose('reply')", "Reply"),
         Binding("n", "compose('note')", "Note"),
         Binding("c", "call", "Call"),
@@ -199,7 +201,8 @@ class TicketScreen(DeskScreen):
         box.set_class(kind == "note", "-note")
         box.set_class(kind == "reply", "-reply")
         box.set_class(kind == "call", "-call")
-        self.query_one("#composer-label", Label).update(f"{label} · ctrl+s sends · Esc hides")
+        label = truncate(f"{label} · ctrl+s sends, Esc hides", self.app.size.width - 4)
+        self.query_one("#composer-label", Label).update(label)
         box.display = True
         text = self.query_one("#composer-text", TextArea)
         if not text.text and self.ticket_id in self._drafts:

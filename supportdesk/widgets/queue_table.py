@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from ..services.views import QueueRow
@@ -146,6 +148,11 @@ class QueueTable(DataTable[Cell]):
     DEFAULT_CSS = """
     QueueTable { scrollbar-size-vertical: 1; }
     """
+    # Enter stays an ordinary binding of the table (not a priority one on the screen) so
+    # it is handled after the arrow keys typed before it, never ahead of them.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Open", key_display="⏎"),
+    ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", cell_padding=1, zebra_stripes=False)
