@@ -105,7 +105,10 @@ def test_no_temp_btree_in_any_queue_filter(big_desk: Desk, filt: queue.QueueFilt
         ).all()
     details = " | ".join(str(r[-1]) for r in plan)
     assert "TEMP B-TREE" not in details, details
-    assert "USING INDEX" in details or "USING COVERING INDEX" in details, details
+    if filt.search and filt.search.isdigit():
+        assert "INTEGER PRIMARY KEY" in details, details  # a number looks the ticket up
+    else:
+        assert "ix_tickets_live" in details, details  # one of the partial queue indexes
 
 
 def test_pages_after_a_key_also_avoid_sorting(big_desk: Desk) -> None:
@@ -118,8 +121,8 @@ def test_pages_after_a_key_also_avoid_sorting(big_desk: Desk) -> None:
     with big_desk.store.engine.connect() as conn:
         plan = conn.execute(
             text(
-                "EXPLAIN QUERY PLAN SELECT id FROM tickets WHERE view = 'queue' AND "
-                "(priority_rank, created_at, id) > (1, '2026-09-10', 5) "
+                "EXPLAIN QUERY PLAN SELECT id FROM tickets WHERE view = 'queue' "
+                "AND view <> 'done' AND (priority_rank, created_at, id) > (1, '2026-09-10', 5) "
                 "ORDER BY priority_rank, created_at, id LIMIT 500"
             )
         ).all()

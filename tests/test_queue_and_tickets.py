@@ -217,3 +217,29 @@ def test_writes_under_frozen_clock(desk, make_desk):
     with desk.store.read() as s:
         row = s.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
     assert row.frozen_at == FROZEN and row.at > FROZEN  # the audit keeps the real time
+
+
+def test_presence_markers_and_their_expiry(desk, make_desk):
+    from datetime import UTC, datetime
+
+    from supportdesk.models import Presence
+    from supportdesk.services import presence
+
+    tid = new_ticket(desk)
+    amir = make_desk("amir")
+    console = presence.start_console(amir)
+    presence.set_open_ticket(amir, console, tid)
+    assert queue.page(desk, queue.QueueFilter()).rows[0].open_by == ("amir",)
+    assert tickets.show(desk, tid).open_by == ("amir",)
+    assert queue.page(amir, queue.QueueFilter()).rows[0].open_by == ()  # not yourself
+    with pytest.raises(NotFound):
+        presence.set_open_ticket(amir, console, 999999)
+    # a console that died on another host leaves a marker: it expires
+    with desk.store.write() as s:
+        s.get(Presence, console).seen_at = (
+            datetime.now(UTC) - presence.MARKER_TTL - timedelta(minutes=1)
+        )
+    assert queue.page(desk, queue.QueueFilter()).rows[0].open_by == ()
+    presence.set_open_ticket(amir, console, tid)
+    presence.end_console(amir, console)
+    assert tickets.show(desk, tid).open_by == ()

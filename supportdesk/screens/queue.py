@@ -168,7 +168,8 @@ class QueueScreen(DeskScreen):
             count = Text("counting…", style="dim")
         else:
             noun = "ticket" if self.total == 1 else "tickets"
-            count = Text(f"{self.total:,} {noun}", style="bold")
+            capped = self.filt.search and self.total >= queue.SEARCH_COUNT_CAP
+            count = Text(f"{self.total:,}{'+' if capped else ''} {noun}", style="bold")
         store = self.desk.store
         right = Text(f"{self.desk.login} @ {store_label(store.display_name(), store.is_sqlite)} ")
         grid = Table.grid(expand=True)

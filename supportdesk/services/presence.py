@@ -1,16 +1,29 @@
 """Which consoles are running and which ticket each has open (the "someone else has it
-open" marker). Ephemeral and not customer data, so not audited; rows are never deleted."""
+open" marker). Ephemeral and not customer data, so not audited; rows are never deleted.
+
+A console that dies on another host cannot be seen to die (and an idle console runs no
+SQL, so there is no heartbeat): markers older than MARKER_TTL are ignored by readers.
+"""
 
 from __future__ import annotations
 
 import os
 import socket
 import uuid
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from ..models import Presence
+from ..models import Presence, Ticket
 from .desk import Desk
+from .errors import NotFound
+
+MARKER_TTL = timedelta(hours=12)
+
+
+def marker_cutoff(now: datetime) -> datetime:
+    """Markers set before this are treated as left over from a console that died."""
+    return now - MARKER_TTL
 
 
 def _alive(pid: int) -> bool:
@@ -50,7 +63,10 @@ def start_console(desk: Desk) -> str:
 
 
 def set_open_ticket(desk: Desk, console_id: str, ticket_id: int | None) -> None:
+    """Record which ticket this console shows (None: none)."""
     with desk.store.write() as s:
+        if ticket_id is not None and s.get(Ticket, ticket_id) is None:
+            raise NotFound(f"no ticket #{ticket_id}")
         s.execute(
             update(Presence)
             .where(Presence.id == console_id)

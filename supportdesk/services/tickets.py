@@ -6,7 +6,7 @@ writes the audit row together; a failure leaves the database as it was.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, select, update
@@ -35,6 +35,7 @@ from . import permissions
 from .audit import body_digest
 from .desk import Desk, Recorder
 from .errors import InvalidTransition, LostRace, NotAllowed, NotFound, NothingToDo, UsageError
+from .presence import marker_cutoff
 from .views import EventView, TicketView
 
 REQUEST_TYPES = ("technical", "billing", "password_reset", "contact_change", "cancellation")
@@ -109,7 +110,11 @@ def show(desk: Desk, ticket_id: int) -> TicketView:
                     logins.get(sid, "?")
                     for sid in s.scalars(
                         select(Presence.staff_id).where(
-                            and_(Presence.ticket_id == ticket_id, Presence.state != "off")
+                            and_(
+                                Presence.ticket_id == ticket_id,
+                                Presence.state != "off",
+                                Presence.seen_at >= marker_cutoff(datetime.now(UTC)),
+                            )
                         )
                     )
                     if sid != desk.actor.staff_id
@@ -222,7 +227,7 @@ def _change_status(
     changes: dict[str, Any] = {"status": [ticket.status, new.value]}
     if new in (Status.RESOLVED, Status.CLOSED) and ticket.status not in CLOSED_FOR_WORK:
         if code is None:
-            raise UsageError(f"{new.value} needs a resolution code (--code)")
+            raise UsageError(f"{new.value} needs a resolution code")
         changes["resolution_code"] = [ticket.resolution_code, code.value]
         ticket.resolution_code = code.value
         if ticket.resolved_at is None:

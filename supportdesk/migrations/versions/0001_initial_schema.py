@@ -12,6 +12,19 @@ from alembic import op
 
 revision = "0001"
 
+# Frozen copies of models.tickets.LIVE_SQL and FILTER_INDEXES as of this revision.
+LIVE_SQL = "view <> 'done'"
+FILTER_INDEXES = (
+    ("", ()),
+    ("t", ("tier",)),
+    ("c", ("category",)),
+    ("h", ("holder_id",)),
+    ("tc", ("tier", "category")),
+    ("th", ("tier", "holder_id")),
+    ("ch", ("category", "holder_id")),
+    ("tch", ("tier", "category", "holder_id")),
+)
+
 # Frozen copy of models.tickets.VIEW_SQL as of this revision.
 VIEW_SQL = (
     "CASE status WHEN 'new' THEN 'queue' WHEN 'open' THEN 'queue' "
@@ -184,24 +197,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.create_index("ix_tickets_account", ["account_id", "status"], unique=False)
-        batch_op.create_index(
-            "ix_tickets_view_category",
-            ["view", "category", "priority_rank", "created_at", "id"],
-            unique=False,
-        )
-        batch_op.create_index(
-            "ix_tickets_view_holder",
-            ["view", "holder_id", "priority_rank", "created_at", "id"],
-            unique=False,
-        )
-        batch_op.create_index(
-            "ix_tickets_view_order", ["view", "priority_rank", "created_at", "id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_tickets_view_tier",
-            ["view", "tier", "priority_rank", "created_at", "id"],
-            unique=False,
-        )
+        for suffix, cols in FILTER_INDEXES:
+            batch_op.create_index(
+                "ix_tickets_live" + ("_" + suffix if suffix else ""),
+                ["view", *cols, "priority_rank", "created_at", "id"],
+                unique=False,
+                sqlite_where=sa.text(LIVE_SQL),
+                postgresql_where=sa.text(LIVE_SQL),
+            )
 
     op.create_table(
         "presence",
@@ -332,10 +335,8 @@ def downgrade() -> None:
 
     op.drop_table("presence")
     with op.batch_alter_table("tickets", schema=None) as batch_op:
-        batch_op.drop_index("ix_tickets_view_tier")
-        batch_op.drop_index("ix_tickets_view_order")
-        batch_op.drop_index("ix_tickets_view_holder")
-        batch_op.drop_index("ix_tickets_view_category")
+        for suffix, _cols in FILTER_INDEXES:
+            batch_op.drop_index("ix_tickets_live" + ("_" + suffix if suffix else ""))
         batch_op.drop_index("ix_tickets_account")
 
     op.drop_table("tickets")
