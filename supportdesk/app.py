@@ -24,6 +24,8 @@ from .screens.queue import QueueScreen
 from .services import presence
 from .services.errors import DeskError
 
+PRESENCE_DELAY_S = 1.0
+
 if TYPE_CHECKING:
     from .services.desk import Desk
     from .store import ChangeFeed
@@ -62,7 +64,9 @@ class SupportDeskApp(App[None]):
         if self.live:
             self._feed = self.desk.store.change_feed(self._on_store_change).start()
         self.push_screen(QueueScreen())
-        self.sync_presence()
+        # Register this console a moment after start: the write imports SQLAlchemy (~0.4 s
+        # of CPU), which would otherwise compete with the first paint for the GIL.
+        self.set_timer(PRESENCE_DELAY_S, self.sync_presence)
 
     def on_unmount(self) -> None:
         if self._feed is not None:

@@ -61,9 +61,7 @@ class Env:
 
 
 def _store_from(db: str | None) -> Store:
-    from .store import resolve_url
-
-    return Store(resolve_url(db))
+    return Store(db)
 
 
 pass_env = click.make_pass_decorator(Env)
@@ -165,7 +163,7 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
     store = _store_from(path)
     key = key_path_for(store.display_name(), env.key)
     if store.is_sqlite:
-        db_file = Path(str(store.url.database))
+        db_file = Path(str(store.target.sqlite_path))
         if db_file.exists():
             probe = Desk(store, "demo", env.clock(), key)
             if store.schema_revision() is not None and not probe.is_demo:
@@ -677,8 +675,6 @@ def fail(message: str, code: int) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; turn every expected failure into one line and an exit code."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from .store import describe_error
 
     try:
@@ -691,10 +687,12 @@ def main(argv: list[str] | None = None) -> None:
         fail(exc.format_message(), exc.exit_code)
     except DeskError as exc:
         fail(str(exc), exc.exit_code)
-    except SQLAlchemyError as exc:
-        fail(describe_error(exc), EXIT_ERROR)
     except KeyboardInterrupt:
         fail("interrupted", 130)
     except BrokenPipeError:
         sys.exit(EXIT_OK)
+    except Exception as exc:
+        if not type(exc).__module__.startswith(("sqlalchemy", "sqlite3", "psycopg")):
+            raise
+        fail(describe_error(exc), EXIT_ERROR)
     sys.exit(EXIT_OK)

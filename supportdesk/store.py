@@ -10,22 +10,32 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode
 
 from .services.errors import SchemaOutdated, StoreError
+
+if TYPE_CHECKING:  # SQLAlchemy is imported only when a session is needed (it costs ~0.4 s)
+    from sqlalchemy.engine import URL, Engine
+    from sqlalchemy.orm import Session
 
 HEAD_REVISION = "0001"
 BUSY_TIMEOUT_MS = 5000
 NOTIFY_CHANNEL = "supportdesk"
 FEED_INTERVAL_S = 0.25
+SQLITE_PRAGMAS = (
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA mmap_size=0",
+    "PRAGMA cache_size=-16000",
+)
 
 
 def default_db_path() -> Path:
@@ -34,30 +44,52 @@ def default_db_path() -> Path:
     return Path(user_data_dir("supportdesk", appauthor=False)) / "desk.db"
 
 
-def resolve_url(value: str | None) -> URL:
-    """A SQLAlchemy URL from `--db`: a URL, a file path, or (None) the default file."""
+@dataclass(frozen=True)
+class Target:
+    """Where the database is, in the forms each client needs."""
+
+    kind: str  # "sqlite" | "postgresql"
+    sa_url: str  # for SQLAlchemy
+    sqlite_path: str | None = None  # for sqlite3.connect
+    sqlite_uri: bool = False
+    conninfo: str | None = None  # for psycopg
+
+
+def resolve_target(value: str | None) -> Target:
+    """Read `--db`: a URL or a file path; None means SUPPORTDESK_DB or the default file."""
     if not value:
         value = os.environ.get("SUPPORTDESK_DB") or str(default_db_path())
-    if "://" in value:
-        try:
-            url = make_url(value)
-        except Exception as exc:  # sqlalchemy raises ArgumentError with a long text
-            raise StoreError(f"--db: not a database URL or path: {value}") from exc
-        if url.drivername in ("postgresql", "postgres"):
-            url = url.set(drivername="postgresql+psycopg")
-        if not (url.drivername.startswith("sqlite") or url.drivername.startswith("postgresql")):
-            raise StoreError(
-                f"--db: unsupported database {url.drivername!r} (sqlite or postgresql)"
-            )
-        return url
-    path = Path(value).expanduser().resolve()
-    return URL.create("sqlite+pysqlite", database=str(path))
+    if "://" not in value:
+        path = str(Path(value).expanduser().resolve())
+        return Target("sqlite", f"sqlite+pysqlite:///{path}", sqlite_path=path)
+    scheme, _, rest = value.partition("://")
+    driver = scheme.split("+")[0].lower()
+    if driver in ("postgresql", "postgres"):
+        return Target("postgresql", f"postgresql+psycopg://{rest}", conninfo=f"postgresql://{rest}")
+    if driver == "sqlite":
+        database, _, query = rest.partition("?")
+        if not database.startswith("/") or database == "/":
+            raise StoreError(f"--db: an SQLite URL needs a file: sqlite:///PATH, not {value}")
+        database = database[1:]
+        params = dict(parse_qsl(query))
+        uri = params.pop("uri", "").lower() in ("true", "1")
+        target = database + ("?" + urlencode(params) if uri and params else "")
+        return Target("sqlite", value, sqlite_path=target, sqlite_uri=uri)
+    raise StoreError(f"--db: unsupported database {scheme!r} (sqlite or postgresql)")
+
+
+def resolve_url(value: str | None) -> URL:
+    """A SQLAlchemy URL for `--db` (kept for callers that want SQLAlchemy's form)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(resolve_target(value).sa_url)
 
 
 def describe_error(exc: BaseException) -> str:
     """One line for a database error, without SQL or a traceback."""
     orig = getattr(exc, "orig", None) or exc
-    msg = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    text = str(orig).strip()
+    msg = text.splitlines()[0] if text else type(orig).__name__
     low = msg.lower()
     if "database is locked" in low or "database is busy" in low:
         return "the database is locked by another writer (gave up after the busy timeout)"
@@ -71,25 +103,90 @@ def describe_error(exc: BaseException) -> str:
 
 
 class Store:
-    """One database: its engine, its kind, and how to read, write and watch it."""
+    """One database: how to read it quickly (plain DBAPI), work on it (SQLAlchemy sessions,
+    created on first use) and watch it (the change feed)."""
 
-    def __init__(self, url: URL | str) -> None:
-        self.url = url if isinstance(url, URL) else resolve_url(url)
-        self.is_sqlite = self.url.drivername.startswith("sqlite")
-        self.engine = self._make_engine()
-        self._write_engine = self.engine.execution_options(sqlite_immediate=True)
-
-    # -- engine ------------------------------------------------------------------------
-    def _make_engine(self) -> Engine:
-        if not self.is_sqlite:
-            return create_engine(self.url, pool_pre_ping=True, pool_size=3, max_overflow=2)
-        path = self.url.database
-        if path and path != ":memory:" and not path.startswith("file:"):
+    def __init__(self, url: URL | str | None) -> None:
+        if url is not None and not isinstance(url, str):
+            url = url.render_as_string(hide_password=False)
+        self.target = resolve_target(url)
+        self.is_sqlite = self.target.kind == "sqlite"
+        path = self.target.sqlite_path
+        if self.is_sqlite and path and not self.target.sqlite_uri:
             parent = Path(path).parent
             if not parent.exists():
                 raise StoreError(f"--db: directory {parent} does not exist")
+        self._local = threading.local()
+        self._raw_all: list[Any] = []
+        self._raw_lock = threading.Lock()
+
+    @cached_property
+    def url(self) -> URL:
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.target.sa_url)
+
+    # -- plain DBAPI reads ------------------------------------------------------------
+    def _connect_raw(self) -> Any:
+        if self.is_sqlite:
+            conn = sqlite3.connect(
+                str(self.target.sqlite_path),
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=self.target.sqlite_uri,
+            )
+            for pragma in SQLITE_PRAGMAS:
+                if "journal_mode" not in pragma:  # a reader must not try to change it
+                    conn.execute(pragma)
+            return conn
+        import psycopg
+
+        return psycopg.connect(str(self.target.conninfo), autocommit=True, connect_timeout=10)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one read-only statement written with `?` placeholders; rows as tuples.
+
+        Used by the hot read paths (queue pages, the CLI's start) so that they need neither
+        SQLAlchemy's import time nor its per-row work. One connection per thread.
+        """
+        conn = getattr(self._local, "conn", None)
+        try:
+            if conn is None:
+                conn = self._local.conn = self._connect_raw()
+                with self._raw_lock:
+                    self._raw_all.append(conn)
+            if self.is_sqlite:
+                return conn.execute(sql, tuple(params)).fetchall()
+            with conn.cursor() as cur:
+                cur.execute(sql.replace("?", "%s"), tuple(params))
+                return cur.fetchall()
+        except Exception as exc:
+            if not _is_db_error(exc):
+                raise
+            if not self.is_sqlite and conn is not None and conn.closed:
+                self._local.conn = None  # reconnect next time
+            raise StoreError(describe_error(exc)) from exc
+
+    def timestamp_param(self, value: Any) -> Any:
+        """A datetime as a bound parameter the way the ORM stores it."""
+        if self.is_sqlite:
+            from .models.timefmt import sqlite_timestamp
+
+            return sqlite_timestamp(value)
+        return value
+
+    # -- SQLAlchemy sessions ----------------------------------------------------------
+    @cached_property
+    def engine(self) -> Engine:
+        from sqlalchemy import create_engine, event
+
+        if not self.is_sqlite:
+            return create_engine(
+                self.target.sa_url, pool_pre_ping=True, pool_size=3, max_overflow=2
+            )
         engine = create_engine(
-            self.url,
+            self.target.sa_url,
             connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
         )
 
@@ -97,12 +194,8 @@ class Store:
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (SQLAlchemy recipe)
             cur = dbapi_conn.cursor()
-            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA mmap_size=0")
-            cur.execute("PRAGMA cache_size=-16000")
+            for pragma in SQLITE_PRAGMAS:
+                cur.execute(pragma)
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -114,28 +207,37 @@ class Store:
 
         return engine
 
+    @cached_property
+    def _write_engine(self) -> Engine:
+        return self.engine.execution_options(sqlite_immediate=True)
+
     @property
     def dialect(self) -> str:
-        return "sqlite" if self.is_sqlite else "postgresql"
+        return self.target.kind
 
     def display_name(self) -> str:
         if self.is_sqlite:
-            return str(self.url.database)
+            return str(self.target.sqlite_path)
         return self.url.render_as_string(hide_password=True)
 
-    # -- sessions ----------------------------------------------------------------------
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for a short read; nothing it does is committed."""
+        from sqlalchemy.exc import DBAPIError
+        from sqlalchemy.orm import Session
+
         try:
             with Session(self.engine, expire_on_commit=False) as session:
                 yield session
-        except (OperationalError, DBAPIError) as exc:
+        except DBAPIError as exc:
             raise StoreError(describe_error(exc)) from exc
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A short write transaction: committed on success, rolled back on any error."""
+        from sqlalchemy.exc import DBAPIError
+        from sqlalchemy.orm import Session
+
         try:
             with Session(self._write_engine, expire_on_commit=False) as session:
                 try:
@@ -144,22 +246,20 @@ class Store:
                 except BaseException:
                     session.rollback()
                     raise
-        except (OperationalError, DBAPIError) as exc:
+        except DBAPIError as exc:
             raise StoreError(describe_error(exc)) from exc
 
     # -- schema ------------------------------------------------------------------------
     def schema_revision(self) -> str | None:
         """The Alembic revision the database is at, or None when it has no schema."""
         try:
-            with self.engine.connect() as conn:
-                row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
-                conn.rollback()
-        except SQLAlchemyError as exc:
-            msg = describe_error(exc)
+            rows = self.query("SELECT version_num FROM alembic_version")
+        except StoreError as exc:
+            msg = str(exc)
             if "no such table" in msg or "does not exist" in msg:
                 return None
-            raise StoreError(msg) from exc
-        return row[0] if row else None
+            raise
+        return rows[0][0] if rows else None
 
     def check_schema(self) -> None:
         """Refuse to work on a database that `supportdesk init` has not brought up to date."""
@@ -175,13 +275,27 @@ class Store:
             )
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        with self._raw_lock:
+            for conn in self._raw_all:
+                with suppress(Exception):
+                    conn.close()
+            self._raw_all.clear()
+        self._local = threading.local()
+        if "engine" in self.__dict__:
+            self.engine.dispose()
 
     # -- change feed -------------------------------------------------------------------
     def change_feed(self, on_change: Callable[[], None]) -> ChangeFeed:
         if self.is_sqlite:
-            return SqliteChangeFeed(str(self.url.database), on_change)
-        return PostgresChangeFeed(self.url, on_change)
+            return SqliteChangeFeed(str(self.target.sqlite_path), on_change, self.target.sqlite_uri)
+        return PostgresChangeFeed(str(self.target.conninfo), on_change)
+
+
+def _is_db_error(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.Error):
+        return True
+    module = type(exc).__module__
+    return module.startswith("psycopg")
 
 
 class ChangeFeed:
@@ -210,16 +324,17 @@ class ChangeFeed:
 class SqliteChangeFeed(ChangeFeed):
     """Polls `PRAGMA data_version` on its own autocommit connection every 250 ms."""
 
-    def __init__(self, path: str, on_change: Callable[[], None]) -> None:
+    def __init__(self, path: str, on_change: Callable[[], None], uri: bool = False) -> None:
         super().__init__(on_change)
         self.path = path
+        self.uri = uri
 
     def _run(self) -> None:
         conn = sqlite3.connect(
             self.path,
             isolation_level=None,
             check_same_thread=False,
-            uri=self.path.startswith("file:"),
+            uri=self.uri,
         )
         try:
             last = conn.execute("PRAGMA data_version").fetchone()[0]
@@ -241,9 +356,9 @@ class PostgresChangeFeed(ChangeFeed):
 
     RECONNECT_S = 2.0
 
-    def __init__(self, url: URL, on_change: Callable[[], None]) -> None:
+    def __init__(self, conninfo: str, on_change: Callable[[], None]) -> None:
         super().__init__(on_change)
-        self.conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.conninfo = conninfo
 
     def _run(self) -> None:
         import psycopg

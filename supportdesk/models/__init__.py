@@ -1,28 +1,67 @@
-"""Typed SQLAlchemy models, one concern per module."""
+"""Typed SQLAlchemy models, one concern per module.
 
-from .audit import AuditEvent
-from .base import Base, UTCDateTime, sqlite_timestamp
-from .desk import Presence, Setting
-from .directory import Account, Contact, ContactPoint, Service, Staff
-from .enums import (
-    PRIORITY_ORDER,
-    TRANSITIONS,
-    VIEW_OF_STATUS,
-    AccountStatus,
-    CallOutcome,
-    Category,
-    Channel,
-    ContactRole,
-    EventKind,
-    Priority,
-    ResolutionCode,
-    Role,
-    ServiceKind,
-    Speaker,
-    Status,
-    View,
-)
-from .tickets import VIEW_SQL, Ticket, TicketEvent
+The names are loaded on first use (PEP 562), so `supportdesk.models.enums` can be imported
+without SQLAlchemy: the CLI's read path and the console's first paint do not need the ORM.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .audit import AuditEvent
+    from .base import Base, UTCDateTime, sqlite_timestamp
+    from .desk import Presence, Setting
+    from .directory import Account, Contact, ContactPoint, Service, Staff
+    from .enums import (
+        PRIORITY_ORDER,
+        TRANSITIONS,
+        VIEW_OF_STATUS,
+        AccountStatus,
+        CallOutcome,
+        Category,
+        Channel,
+        ContactRole,
+        EventKind,
+        Priority,
+        ResolutionCode,
+        Role,
+        ServiceKind,
+        Speaker,
+        Status,
+        View,
+    )
+    from .tickets import VIEW_SQL, Ticket, TicketEvent
+
+_HOME = {
+    "AuditEvent": "audit",
+    "Base": "base",
+    "UTCDateTime": "base",
+    "sqlite_timestamp": "base",
+    "Presence": "desk",
+    "Setting": "desk",
+    "Account": "directory",
+    "Contact": "directory",
+    "ContactPoint": "directory",
+    "Service": "directory",
+    "Staff": "directory",
+    "VIEW_SQL": "tickets",
+    "Ticket": "tickets",
+    "TicketEvent": "tickets",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name, "enums")
+    if module != "enums":
+        for each in ("base", "audit", "desk", "directory", "tickets"):  # one whole metadata
+            importlib.import_module(f"{__name__}.{each}")
+    try:
+        return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+
 
 __all__ = [
     "PRIORITY_ORDER",

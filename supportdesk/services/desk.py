@@ -15,17 +15,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from ..models import Role, Setting, Staff
+from ..models.enums import Role
 from ..store import Store
-from . import audit
+from . import audit_key
 from .clock import Clock
 from .errors import NotAllowed, NotFound
 from .permissions import Actor
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from . import audit
 
 
 def os_user() -> str:
@@ -50,6 +52,8 @@ class Recorder:
     def __call__(
         self, action: str, entity: str, entity_id: str | int, changes: dict[str, Any]
     ) -> None:
+        from . import audit
+
         audit.append(
             self.session,
             self.desk.audit_key,
@@ -75,7 +79,7 @@ class Desk:
         self.store = store
         self.login = login or default_login()
         self.clock = clock or Clock()
-        self.key_path = audit.key_path_for(
+        self.key_path = audit_key.key_path_for(
             store.display_name(), str(audit_key_path) if audit_key_path else None
         )
 
@@ -84,29 +88,34 @@ class Desk:
 
     @cached_property
     def audit_key(self) -> bytes:
-        return audit.load_key(self.key_path)
+        return audit_key.load_key(self.key_path)
 
     @cached_property
     def actor(self) -> Actor:
-        with self.store.read() as s:
-            staff = s.scalars(select(Staff).where(Staff.login == self.login)).first()
-        if staff is None or not staff.active:
+        rows = self.store.query(
+            "SELECT id, login, name, tier, role FROM staff WHERE login = ? AND active",
+            (self.login,),
+        )
+        if not rows:
             raise NotFound(
                 f"no staff member {self.login!r}: use --as LOGIN, or ask a lead to run "
                 f"`supportdesk staff add {self.login} ...`"
             )
+        staff_id, login, name, tier, role = rows[0]
         return Actor(
-            staff_id=staff.id,
-            login=staff.login,
-            name=staff.name,
-            tier=staff.tier,
-            role=Role(staff.role),
+            staff_id=staff_id,
+            login=login,
+            name=name,
+            tier=tier,
+            role=Role(role),
             os_user=os_user(),
             host=socket.gethostname(),
         )
 
     @property
     def who(self) -> audit.Who:
+        from . import audit
+
         try:
             login = self.actor.login
         except NotFound:
@@ -115,8 +124,7 @@ class Desk:
 
     @cached_property
     def is_demo(self) -> bool:
-        with self.store.read() as s:
-            return s.get(Setting, "demo") is not None
+        return bool(self.store.query("SELECT 1 FROM settings WHERE key = 'demo'"))
 
     @contextmanager
     def write(self, *, actor_required: bool = True) -> Iterator[tuple[Session, Recorder]]:

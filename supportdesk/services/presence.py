@@ -12,9 +12,6 @@ import socket
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
-
-from ..models import Presence, Ticket
 from .desk import Desk
 from .errors import NotFound
 
@@ -38,6 +35,10 @@ def _alive(pid: int) -> bool:
 
 def start_console(desk: Desk) -> str:
     """Register this console; mark consoles of this host whose process died as off."""
+    from sqlalchemy import select
+
+    from ..models import Presence
+
     host = socket.gethostname()
     now = desk.clock.real_now()
     sid = uuid.uuid4().hex
@@ -64,6 +65,10 @@ def start_console(desk: Desk) -> str:
 
 def set_open_ticket(desk: Desk, console_id: str, ticket_id: int | None) -> None:
     """Record which ticket this console shows (None: none)."""
+    from sqlalchemy import update
+
+    from ..models import Presence, Ticket
+
     with desk.store.write() as s:
         if ticket_id is not None and s.get(Ticket, ticket_id) is None:
             raise NotFound(f"no ticket #{ticket_id}")
@@ -75,6 +80,10 @@ def set_open_ticket(desk: Desk, console_id: str, ticket_id: int | None) -> None:
 
 
 def end_console(desk: Desk, console_id: str) -> None:
+    from sqlalchemy import update
+
+    from ..models import Presence
+
     with desk.store.write() as s:
         s.execute(
             update(Presence)

@@ -1,39 +1,30 @@
 """The queue: tickets of one view in priority-then-arrival order, one keyset page at a time.
 
-Every filter has an index that starts with its equality columns and ends with the order
-(`priority_rank, created_at, id`), so the first page is read straight off an index with no
-sort (tests read EXPLAIN QUERY PLAN). Names for the page (companies, contacts, holders) are
-fetched by primary key afterwards, so the planner never drives the query from a joined table.
+Every combination of filters has a partial index that starts with its equality columns and
+ends with the order (`priority_rank, created_at, id`), so a page is read straight off an
+index with no sort (tests read EXPLAIN QUERY PLAN). Names (company, holder, contact) come
+from primary-key subqueries in the select list, which never change the driving index.
+
+This is the hottest read in the product (every console, every refresh, `supportdesk queue`),
+so it is plain SQL on the DBAPI connection (`Store.query`): no SQLAlchemy import at start-up
+and no per-row ORM work. The SQL is the same on SQLite and PostgreSQL apart from LIKE/ILIKE.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    Select,
-    String,
-    and_,
-    func,
-    literal,
-    literal_column,
-    or_,
-    select,
-    tuple_,
-    type_coerce,
-)
-from sqlalchemy.orm import Session
-
-from ..models import PRIORITY_ORDER, Account, Contact, Presence, Staff, Ticket, UTCDateTime, View
+from ..models.enums import PRIORITY_ORDER, View
 from .desk import Desk
 from .errors import UsageError
 from .presence import marker_cutoff
 from .views import QueueKey, QueuePage, QueueRow
 
 MAX_PAGE = 1000
+SEARCH_COUNT_CAP = 10_000
+PRIORITY_NAMES = tuple(p.value for p in PRIORITY_ORDER)
 
 
 @dataclass(frozen=True)
@@ -65,87 +56,70 @@ class QueueFilter:
         return replace(self, **changes)
 
 
-ORDER = (Ticket.priority_rank, Ticket.created_at, Ticket.id)
-# Times come back raw (SQLite text or PostgreSQL datetimes) and are parsed by `_utc`: the
-# TypeDecorator's per-value work was a third of a 500-row page.
-CREATED_RAW = type_coerce(Ticket.created_at, String).label("created_raw")
-ACTIVITY_RAW = type_coerce(Ticket.last_activity_at, String).label("activity_raw")
-COLUMNS = (
-    Ticket.id,
-    Ticket.priority_rank,
-    Ticket.account_id,
-    Ticket.subject,
-    Ticket.category,
-    Ticket.channel,
-    Ticket.status,
-    Ticket.tier,
-    CREATED_RAW,
-    Ticket.holder_id,
-    Ticket.last_speaker,
-    ACTIVITY_RAW,
-    Ticket.contact_id,
-    Ticket.service_id,
-    Ticket.caller_name,
-    # Names by primary key as scalar subqueries: the planner still drives from the tickets
-    # index (no sort), and a page needs no further round trips.
-    select(Account.company)
-    .where(Account.id == Ticket.account_id)
-    .scalar_subquery()
-    .label("company"),
-    select(Staff.login).where(Staff.id == Ticket.holder_id).scalar_subquery().label("holder"),
-    select(Contact.name).where(Contact.id == Ticket.contact_id).scalar_subquery().label("contact"),
+SELECT_SQL = (
+    "SELECT t.id, t.priority_rank, t.account_id, t.subject, t.category, t.channel, t.status,"
+    " t.tier, t.created_at, t.last_speaker, t.last_activity_at, t.contact_id, t.service_id,"
+    " t.caller_name,"
+    " (SELECT a.company FROM accounts a WHERE a.id = t.account_id),"
+    " (SELECT s.login FROM staff s WHERE s.id = t.holder_id),"
+    " (SELECT c.name FROM contacts c WHERE c.id = t.contact_id)"
+    " FROM tickets t"
 )
-# The literal term that lets SQLite use the partial queue indexes (see models.tickets).
-LIVE = Ticket.view != literal_column("'done'")
-SEARCH_COUNT_CAP = 10_000
+# `t.view <> 'done'` is written literally: it is the WHERE of the partial indexes, and SQLite
+# uses a partial index only when the query repeats its condition (a bound value would not do).
+LIVE_TERM = "t.view <> 'done'"
+ORDER_COLS = "(t.priority_rank, t.created_at, t.id)"
+ORDER_ASC = " ORDER BY t.priority_rank, t.created_at, t.id"
+ORDER_DESC = " ORDER BY t.priority_rank DESC, t.created_at DESC, t.id DESC"
+PRESENCE_SQL = (
+    "SELECT p.ticket_id, p.staff_id, s.login FROM presence p JOIN staff s ON s.id = p.staff_id"
+    " WHERE p.ticket_id IS NOT NULL AND p.state <> 'off' AND p.seen_at >= ?"
+)
 
 
-def _utc(value: Any) -> datetime:
-    if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def _key_tuple(key: QueueKey) -> Any:
-    return tuple_(
-        literal(key.priority_rank),
-        literal(key.created_at, UTCDateTime()),
-        literal(key.id),
-    )
-
-
-def conditions(filt: QueueFilter, staff_id: int | None) -> list[Any]:
-    """The WHERE terms of a filter (shared by page, count and EXPLAIN)."""
+def where_clause(
+    filt: QueueFilter, staff_id: int | None, *, ilike: bool = False
+) -> tuple[str, list[Any]]:
+    """The WHERE of a filter and its parameters (shared by page, count and EXPLAIN)."""
     if filt.mine and filt.unclaimed:
         raise UsageError("--mine and --unclaimed exclude each other")
     if filt.view is View.DONE:
         raise UsageError("the queue shows live tickets only (queue, held, waiting, scheduled)")
-    terms: list[Any] = [Ticket.view == filt.view.value, LIVE]
+    terms = ["t.view = ?", LIVE_TERM]
+    params: list[Any] = [filt.view.value]
     if filt.tier is not None:
-        terms.append(Ticket.tier == filt.tier)
+        terms.append("t.tier = ?")
+        params.append(filt.tier)
     if filt.category:
-        terms.append(Ticket.category == filt.category)
+        terms.append("t.category = ?")
+        params.append(filt.category)
     if filt.mine:
-        terms.append(Ticket.holder_id == staff_id)
+        terms.append("t.holder_id = ?")
+        params.append(staff_id)
     if filt.unclaimed:
-        terms.append(Ticket.holder_id.is_(None))
+        terms.append("t.holder_id IS NULL")
     if filt.search:
         text = filt.search.strip()
         if text.lstrip("#").isdigit():
-            terms.append(Ticket.id == int(text.lstrip("#")))  # a number finds that ticket
+            terms.append("t.id = ?")  # a number finds that ticket
+            params.append(int(text.lstrip("#")))
         else:
             like = f"%{text.replace('%', '').replace('_', '')}%"
-            terms.append(or_(Ticket.subject.ilike(like), Ticket.account_id.ilike(like)))
-    return terms
+            op = "ILIKE" if ilike else "LIKE"  # SQLite's LIKE ignores ASCII case already
+            terms.append(f"(t.subject {op} ? OR t.account_id {op} ?)")
+            params += [like, like]
+    return " WHERE " + " AND ".join(terms), params
 
 
-def filtered(filt: QueueFilter, staff_id: int | None) -> Select[Any]:
-    """The SELECT for a filter, without order or limit."""
-    return select(*COLUMNS).where(*conditions(filt, staff_id))
+def first_page_sql(filt: QueueFilter, staff_id: int | None, limit: int) -> tuple[str, list[Any]]:
+    where, params = where_clause(filt, staff_id)
+    return SELECT_SQL + where + ORDER_ASC + " LIMIT ?", [*params, limit]
 
 
-def first_page_statement(filt: QueueFilter, staff_id: int | None, limit: int) -> Select[Any]:
-    return filtered(filt, staff_id).order_by(*ORDER).limit(limit)
+def _utc(value: Any) -> datetime:
+    if isinstance(value, str):  # SQLite keeps UTC as text
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def page(
@@ -161,69 +135,54 @@ def page(
     """One window of the queue: from the top, from a row (inclusive), after or before a row."""
     if not 1 <= limit <= MAX_PAGE:
         raise UsageError(f"--limit must be between 1 and {MAX_PAGE}")
+    store = desk.store
     staff_id = desk.actor.staff_id
-    stmt = filtered(filt, staff_id)
-    order_cols = tuple_(*ORDER)
-    backwards = before is not None
+    where, params = where_clause(filt, staff_id, ilike=not store.is_sqlite)
+    sql = SELECT_SQL + where
+    anchor = before or after or start_at
+    if anchor is not None:
+        op = "<" if before is not None else (">" if after is not None else ">=")
+        sql += f" AND {ORDER_COLS} {op} (?, ?, ?)"
+        params += [anchor.priority_rank, store.timestamp_param(anchor.created_at), anchor.id]
+    sql += (ORDER_DESC if before is not None else ORDER_ASC) + " LIMIT ?"
+    raw = store.query(sql, [*params, limit + 1])
+    more = len(raw) > limit
+    raw = raw[:limit]
     if before is not None:
-        stmt = stmt.where(order_cols < _key_tuple(before))
-        stmt = stmt.order_by(*(c.desc() for c in ORDER))
+        raw.reverse()
+    rows = _rows(desk, raw, me=staff_id)
+    total = count(desk, filt) if with_total else None
+    if before is not None:
+        more_before, more_after = more, True
     else:
-        if after is not None:
-            stmt = stmt.where(order_cols > _key_tuple(after))
-        elif start_at is not None:
-            stmt = stmt.where(order_cols >= _key_tuple(start_at))
-        stmt = stmt.order_by(*ORDER)
-    stmt = stmt.limit(limit + 1)
-    with desk.store.read() as s:
-        raw = list(s.connection().execute(stmt).all())
-        more = len(raw) > limit
-        raw = raw[:limit]
-        if backwards:
-            raw.reverse()
-        rows = _decorate(s, raw, me=staff_id)
-        total = _count(s, filt, staff_id) if with_total else None
-        if backwards:
-            more_before, more_after = more, True
-        else:
-            more_after = more
-            more_before = (
-                (after is not None or start_at is not None)
-                and bool(rows)
-                and _exists_before(s, filt, staff_id, rows[0].key)
-            )
+        more_after = more
+        more_before = anchor is not None and bool(rows) and _exists_before(desk, filt, rows[0].key)
     return QueuePage(
         tuple(rows), has_more_after=more_after, has_more_before=more_before, total=total
     )
 
 
-def _count(s: Session, filt: QueueFilter, staff_id: int | None) -> int:
-    stmt = select(Ticket.id).where(*conditions(filt, staff_id))
-    if filt.search:  # a substring search scans: stop counting at the cap
-        stmt = stmt.limit(SEARCH_COUNT_CAP)
-    return int(s.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
-
-
 def count(desk: Desk, filt: QueueFilter) -> int:
     """How many tickets the filter shows (at most SEARCH_COUNT_CAP while searching)."""
-    staff_id = desk.actor.staff_id
-    with desk.store.read() as s:
-        return _count(s, filt, staff_id)
+    store = desk.store
+    where, params = where_clause(filt, desk.actor.staff_id, ilike=not store.is_sqlite)
+    if filt.search:  # a substring search scans: stop counting at the cap
+        sql = f"SELECT count(*) FROM (SELECT 1 FROM tickets t{where} LIMIT ?) AS hits"
+        params.append(SEARCH_COUNT_CAP)
+    else:
+        sql = f"SELECT count(*) FROM tickets t{where}"
+    return int(store.query(sql, params)[0][0])
 
 
-def _exists_before(s: Session, filt: QueueFilter, staff_id: int | None, key: QueueKey) -> bool:
-    stmt = (
-        select(Ticket.id)
-        .where(*conditions(filt, staff_id), tuple_(*ORDER) < _key_tuple(key))
-        .limit(1)
-    )
-    return s.execute(stmt).first() is not None
+def _exists_before(desk: Desk, filt: QueueFilter, key: QueueKey) -> bool:
+    store = desk.store
+    where, params = where_clause(filt, desk.actor.staff_id, ilike=not store.is_sqlite)
+    sql = f"SELECT 1 FROM tickets t{where} AND {ORDER_COLS} < (?, ?, ?) LIMIT 1"
+    params += [key.priority_rank, store.timestamp_param(key.created_at), key.id]
+    return bool(store.query(sql, params))
 
 
-PRIORITY_NAMES = tuple(p.value for p in PRIORITY_ORDER)
-
-
-def _decorate(s: Session, raw: Sequence[Any], me: int | None) -> list[QueueRow]:
+def _rows(desk: Desk, raw: list[tuple[Any, ...]], me: int | None) -> list[QueueRow]:
     """Turn raw rows into QueueRows, adding who else has each ticket open.
 
     Presence is a few rows per running console, so all open markers are read at once
@@ -232,18 +191,9 @@ def _decorate(s: Session, raw: Sequence[Any], me: int | None) -> list[QueueRow]:
     if not raw:
         return []
     open_by: dict[int, set[str]] = {}
-    for tid, sid, login in s.execute(
-        select(Presence.ticket_id, Presence.staff_id, Staff.login)
-        .join(Staff, Staff.id == Presence.staff_id)
-        .where(
-            and_(
-                Presence.ticket_id.is_not(None),
-                Presence.state != "off",
-                Presence.seen_at >= marker_cutoff(datetime.now(UTC)),
-            )
-        )
-    ):
-        if sid != me and tid is not None:
+    cutoff = desk.store.timestamp_param(marker_cutoff(datetime.now(UTC)))
+    for tid, sid, login in desk.store.query(PRESENCE_SQL, (cutoff,)):
+        if sid != me:
             open_by.setdefault(tid, set()).add(login)
     names = PRIORITY_NAMES
     return [
@@ -275,7 +225,6 @@ def _decorate(s: Session, raw: Sequence[Any], me: int | None) -> list[QueueRow]:
             status,
             tier,
             created,
-            _holder_id,
             speaker,
             activity,
             contact_id,
