@@ -28,6 +28,7 @@ HEAD_REVISION = "0001"
 BUSY_TIMEOUT_MS = 5000
 NOTIFY_CHANNEL = "supportdesk"
 FEED_INTERVAL_S = 0.25
+RAW_POOL_SIZE = 4
 SQLITE_PRAGMAS = (
     f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
     "PRAGMA foreign_keys=ON",
@@ -116,8 +117,7 @@ class Store:
             parent = Path(path).parent
             if not parent.exists():
                 raise StoreError(f"--db: directory {parent} does not exist")
-        self._local = threading.local()
-        self._raw_all: list[Any] = []
+        self._raw_idle: list[Any] = []
         self._raw_lock = threading.Lock()
 
     @cached_property
@@ -148,14 +148,12 @@ class Store:
         """Run one read-only statement written with `?` placeholders; rows as tuples.
 
         Used by the hot read paths (queue pages, the CLI's start) so that they need neither
-        SQLAlchemy's import time nor its per-row work. One connection per thread.
+        SQLAlchemy's import time nor its per-row work. Connections are pooled (console
+        workers run on fresh threads, so a per-thread connection would leak).
         """
-        conn = getattr(self._local, "conn", None)
+        conn = self._take_raw()
+        healthy = True
         try:
-            if conn is None:
-                conn = self._local.conn = self._connect_raw()
-                with self._raw_lock:
-                    self._raw_all.append(conn)
             if self.is_sqlite:
                 return conn.execute(sql, tuple(params)).fetchall()
             with conn.cursor() as cur:
@@ -164,9 +162,29 @@ class Store:
         except Exception as exc:
             if not _is_db_error(exc):
                 raise
-            if not self.is_sqlite and conn is not None and conn.closed:
-                self._local.conn = None  # reconnect next time
+            healthy = self.is_sqlite or not conn.closed
             raise StoreError(describe_error(exc)) from exc
+        finally:
+            self._give_back(conn, healthy)
+
+    def _take_raw(self) -> Any:
+        with self._raw_lock:
+            if self._raw_idle:
+                return self._raw_idle.pop()
+        try:
+            return self._connect_raw()
+        except Exception as exc:
+            if not _is_db_error(exc):
+                raise
+            raise StoreError(describe_error(exc)) from exc
+
+    def _give_back(self, conn: Any, healthy: bool) -> None:
+        with self._raw_lock:
+            if healthy and len(self._raw_idle) < RAW_POOL_SIZE:
+                self._raw_idle.append(conn)
+                return
+        with suppress(Exception):
+            conn.close()
 
     def timestamp_param(self, value: Any) -> Any:
         """A datetime as a bound parameter the way the ORM stores it."""
@@ -276,11 +294,10 @@ class Store:
 
     def dispose(self) -> None:
         with self._raw_lock:
-            for conn in self._raw_all:
-                with suppress(Exception):
-                    conn.close()
-            self._raw_all.clear()
-        self._local = threading.local()
+            idle, self._raw_idle = self._raw_idle, []
+        for conn in idle:
+            with suppress(Exception):
+                conn.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
 

@@ -70,3 +70,17 @@ def test_feed_sees_plain_sql_writers(desk):
     finally:
         feed.stop()
     tickets.show(desk, tid)
+
+
+def test_plain_reads_reuse_a_few_connections_across_threads(desk):
+    from supportdesk.store import RAW_POOL_SIZE
+
+    new_ticket(desk)
+    threads = [
+        threading.Thread(target=lambda: desk.store.query("SELECT count(*) FROM tickets"))
+        for _ in range(30)
+    ]
+    for t in threads:
+        t.start()
+        t.join()
+    assert len(desk.store._raw_idle) <= RAW_POOL_SIZE
