@@ -42,11 +42,14 @@ def tmux(*args: str) -> str:
     return subprocess.run(["tmux", *args], capture_output=True, text=True).stdout
 
 
+SIZE = ["160", "48"]
+
+
 def time_to_paint(command: str, ready: re.Pattern[str], timeout: float = 20.0) -> tuple[float, int]:
     """Seconds from launch until `ready` appears on the screen, and the process id."""
     tmux("kill-session", "-t", "bench")
     t0 = time.perf_counter()
-    tmux("new-session", "-d", "-s", "bench", "-x", "160", "-y", "48", command)
+    tmux("new-session", "-d", "-s", "bench", "-x", SIZE[0], "-y", SIZE[1], command)
     while time.perf_counter() - t0 < timeout:
         if ready.search(tmux("capture-pane", "-p", "-t", "bench")):
             elapsed = time.perf_counter() - t0
@@ -94,7 +97,9 @@ def main() -> None:
         default=r"#?\d{3,}\s.*(critical|crit|C)\b",
         help="regex that shows the queue is painted",
     )
+    ap.add_argument("--size", default="160x48", help="terminal COLSxROWS")
     args = ap.parse_args()
+    SIZE[:] = args.size.split("x")
     if not shutil.which("tmux"):
         raise SystemExit("tmux is needed (apt-get install tmux)")
     db = Path(args.db)

@@ -7,14 +7,16 @@ and "last spoke" cells whose text changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.geometry import Size
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
 
 from ..services.views import QueueRow
 from .format import CHANNEL_LABEL, age, last_spoke, priority_text, truncate
@@ -159,6 +161,19 @@ class QueueTable(DataTable[Cell]):
         self.rows_shown: list[QueueRow] = []
         self._columns: tuple[Column, ...] = ()
         self._texts: dict[tuple[int, str], str] = {}
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """Skip DataTable's per-cell measuring: every column here has a fixed width and every
+        row is one line, so measuring a 240-row window (2,400 cells, ~0.2 s at start-up and
+        on every live reload) would change nothing."""
+        if any(column.auto_width for column in self.columns.values()):
+            super()._update_dimensions(new_rows)
+            return
+        width = sum(column.get_render_width(self) for column in self.columns.values())
+        header = self.header_height if self.show_header else 0
+        self.virtual_size = Size(
+            width + self._row_label_column_width, self._total_row_height + header
+        )
 
     # -- filling ------------------------------------------------------------------------
     def _available_width(self) -> int:
