@@ -71,17 +71,20 @@ def main() -> None:
         )
     ]
     worst = 0.0
-    print(f"first 500 rows, median of {args.runs} runs (ms):")
+    worst_cpu = 0.0
+    print(f"first 500 rows, median of {args.runs} runs: wall ms / CPU ms (CPU is steadier")
+    print("when other work shares the machine)")
     for f in filters:
-        times = []
+        times, cpu = [], []
         for _ in range(args.runs):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             page = queue.page(desk, f, limit=500)
             times.append((time.perf_counter() - t0) * 1000)
-        med = statistics.median(times)
-        worst = max(worst, med)
-        print(f"  {f.describe():<40} {med:7.2f}  ({len(page.rows)} rows)")
-    print(f"worst filter: {worst:.2f} ms (target <= 10 ms)")
+            cpu.append((time.process_time() - c0) * 1000)
+        med, med_cpu = statistics.median(times), statistics.median(cpu)
+        worst, worst_cpu = max(worst, med), max(worst_cpu, med_cpu)
+        print(f"  {f.describe():<40} {med:7.2f} / {med_cpu:6.2f}  ({len(page.rows)} rows)")
+    print(f"worst filter: {worst:.2f} ms wall, {worst_cpu:.2f} ms CPU (target <= 10 ms)")
     t0 = time.perf_counter()
     first = queue.page(desk, queue.QueueFilter(), limit=500)
     queue.page(desk, queue.QueueFilter(), after=first.rows[-1].key, limit=500)

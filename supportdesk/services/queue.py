@@ -60,8 +60,8 @@ SELECT_SQL = (
     "SELECT t.id, t.priority_rank, t.account_id, t.subject, t.category, t.channel, t.status,"
     " t.tier, t.created_at, t.last_speaker, t.last_activity_at, t.contact_id, t.service_id,"
     " t.caller_name,"
+    " t.holder_id,"
     " (SELECT a.company FROM accounts a WHERE a.id = t.account_id),"
-    " (SELECT s.login FROM staff s WHERE s.id = t.holder_id),"
     " (SELECT c.name FROM contacts c WHERE c.id = t.contact_id)"
     " FROM tickets t"
 )
@@ -71,6 +71,7 @@ LIVE_TERM = "t.view <> 'done'"
 ORDER_COLS = "(t.priority_rank, t.created_at, t.id)"
 ORDER_ASC = " ORDER BY t.priority_rank, t.created_at, t.id"
 ORDER_DESC = " ORDER BY t.priority_rank DESC, t.created_at DESC, t.id DESC"
+STAFF_SQL = "SELECT id, login FROM staff"  # a few dozen rows: cheaper than a lookup per row
 PRESENCE_SQL = (
     "SELECT p.ticket_id, p.staff_id, s.login FROM presence p JOIN staff s ON s.id = p.staff_id"
     " WHERE p.ticket_id IS NOT NULL AND p.state <> 'off' AND p.seen_at >= ?"
@@ -195,6 +196,7 @@ def _rows(desk: Desk, raw: list[tuple[Any, ...]], me: int | None) -> list[QueueR
     for tid, sid, login in desk.store.query(PRESENCE_SQL, (cutoff,)):
         if sid != me:
             open_by.setdefault(tid, set()).add(login)
+    logins = dict(desk.store.query(STAFF_SQL))
     names = PRIORITY_NAMES
     return [
         QueueRow(
@@ -208,7 +210,7 @@ def _rows(desk: Desk, raw: list[tuple[Any, ...]], me: int | None) -> list[QueueR
             status,
             tier,
             _utc(created),
-            holder,
+            logins.get(holder_id) if holder_id is not None else None,
             speaker,
             _utc(activity),
             contact if contact_id is not None else caller,
@@ -230,8 +232,8 @@ def _rows(desk: Desk, raw: list[tuple[Any, ...]], me: int | None) -> list[QueueR
             contact_id,
             service,
             caller,
+            holder_id,
             company,
-            holder,
             contact,
         ) in raw
     ]
