@@ -159,7 +159,11 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
     from .services.demo import build_demo
     from .services.setup import init_database
 
-    path = env.db or str(_default_demo_path())
+    path = env.db
+    if not path:
+        default = _default_demo_path()
+        default.parent.mkdir(parents=True, exist_ok=True)
+        path = str(default)
     store = _store_from(path)
     key = key_path_for(store.display_name(), env.key)
     if store.is_sqlite:

@@ -59,7 +59,11 @@ class Target:
 def resolve_target(value: str | None) -> Target:
     """Read `--db`: a URL or a file path; None means SUPPORTDESK_DB or the default file."""
     if not value:
-        value = os.environ.get("SUPPORTDESK_DB") or str(default_db_path())
+        value = os.environ.get("SUPPORTDESK_DB")
+    if not value:
+        default = default_db_path()
+        default.parent.mkdir(parents=True, exist_ok=True)  # ours to create, unlike --db's
+        value = str(default)
     if "://" not in value:
         path = str(Path(value).expanduser().resolve())
         return Target("sqlite", f"sqlite+pysqlite:///{path}", sqlite_path=path)

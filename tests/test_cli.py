@@ -315,3 +315,21 @@ def test_racing_processes_exactly_one_wins(cli_env, desk, make_desk):
             assert f"held by agent{winner}" in err
     with desk.store.read() as s:
         assert audit.verify(s, desk.audit_key).ok  # concurrent appends did not fork the chain
+
+
+def test_demo_and_init_on_a_fresh_home_create_their_directories(tmp_path):
+    env = dict(os.environ, HOME=str(tmp_path / "home"), XDG_DATA_HOME="", XDG_CONFIG_HOME="")
+    for key in (
+        "SUPPORTDESK_DB",
+        "SUPPORTDESK_AUDIT_KEY",
+        "SUPPORTDESK_NOW",
+        "XDG_DATA_HOME",
+        "XDG_CONFIG_HOME",
+    ):
+        env.pop(key, None)
+    p = run(env, "demo", "--tickets", "300", "--no-open")
+    assert p.returncode == 0, p.stderr
+    assert "open it as a phone agent: supportdesk --db" in p.stdout
+    p = run(env, "--as", "lena", "init", "--admin", "lena")
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "home" / ".local" / "share" / "supportdesk" / "desk.db").exists()
