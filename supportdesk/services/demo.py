@@ -1,17 +1,26 @@
 """Build a realistic demo database: staff, accounts, services, contacts and ticket threads.
 
-Rows are generated as plain tuples from one seeded `random.Random` and bulk-loaded on the raw
-DBAPI connection in one transaction (no ORM objects; the ticket indexes are rebuilt once at
-the end), because a demo has to reach a million tickets in under a minute to show how the
-console behaves at that size. On SQLite a large demo is generated in a child process while
-this one inserts, so both cores work. The texts come from `data/demo/*.toml`.
+A demo has to reach a million tickets in under a minute (to show how the console behaves at
+that size), so nothing here goes through the ORM. Rows are plain tuples from seeded
+`random.Random`s, bulk-loaded on the raw DBAPI connection in one transaction:
+
+- tickets are made in chunks of CHUNK, each with its own random numbers, so any process can
+  make any chunk and the result depends only on the seed and `desk.now()`;
+- on SQLite, from PARALLEL_MIN tickets, two worker processes make the chunks and write them
+  to scratch SQLite files, which this process attaches and copies with INSERT ... SELECT
+  (in C, instead of binding every value in Python) while the workers make the next ones;
+- secondary indexes are dropped for the load and built afterwards, except the few that are
+  cheaper to keep up to date (see `_bulk_indexes`); the load runs in rollback-journal mode
+  when it can (see `_SqliteLoader`), and ANALYZE runs at the end.
+
+The texts come from `data/demo/*.toml`: templates with `{slots}`, pre-rendered per seed.
 
 The demo staff is fixed so that documentation can name it (`--as LOGIN`):
 
 =========  ====================  ========  ====
 login      name                  role      tier
 =========  ====================  ========  ====
-lena       Lena Botha            lead      3
+lena       Lena Mokoena          lead      3
 sipho      Sipho Dlamini         lead      3
 amir       Amir Haddad           agent     1
 nomsa      Nomsa Khumalo         agent     1
@@ -34,29 +43,33 @@ zanele     Zanele Mthembu        engineer  3
 Logins that already exist (the admin lead made by `init`) are left as they are.
 
 Threads: every ticket starts with a `created` event. Open, scheduled and recent tickets get a
-full thread (first response, escalation, holder, follow-ups, status changes); tickets closed
-more than a week ago keep only their replies, so that a million tickets stay near three
-events each. The move from `new` to `open` is implied by the first staff response and gets
-no event of its own. `last_activity_at` (and `updated_at`) is the time of the last event;
-`last_speaker` is who wrote the last `created`, `reply` or `call` event.
+full thread (first response, escalation, holder, follow-ups, status changes); tickets done
+more than a week ago keep only their replies, escalations and merges (most were solved in
+the first reply), so that a million tickets stay under three events each. The move from
+`new` to `open` is implied by the first staff response and gets no event of its own.
+`last_activity_at` (and `updated_at`) is the time of the last event; `last_speaker` is who
+wrote the last `created`, `reply` or `call` event.
 """
 
 from __future__ import annotations
 
 import gc
 import itertools
+import json
 import os
 import pickle
 import random
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 import traceback
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -68,6 +81,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Account, Base, Setting, Staff, Ticket, sqlite_timestamp
 from ..resources import data_path
+from ..store import Store
 from .desk import Desk, Recorder
 from .errors import DeskError, UsageError
 
@@ -83,7 +97,7 @@ class DemoStaff:
 
 
 DEMO_STAFF: tuple[DemoStaff, ...] = (
-    DemoStaff("lena", "Lena Botha", "lead", 3),
+    DemoStaff("lena", "Lena Mokoena", "lead", 3),
     DemoStaff("sipho", "Sipho Dlamini", "lead", 3),
     DemoStaff("amir", "Amir Haddad", "agent", 1),
     DemoStaff("nomsa", "Nomsa Khumalo", "agent", 1),
@@ -132,6 +146,9 @@ class DemoResult:
         return self._first("engineer", 2)
 
 
+Row = tuple[Any, ...]
+StaffRow = tuple[int, str, int, str, str, str]  # id, login, tier, role, first name, name
+
 DAYS = 90  # tickets span this many days before now
 SEC = 1_000_000  # all times are integer microseconds since the epoch while generating
 MIN = 60 * SEC
@@ -139,9 +156,11 @@ HOUR = 60 * MIN
 DAY = 24 * HOUR
 LOCAL_OFFSET_US = 2 * HOUR  # times quoted in ticket texts are in SAST (UTC+2)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-BATCH = 20_000  # tickets per insert batch (and per progress call)
-PARALLEL_MIN = 100_000  # from this many tickets (SQLite) generate in a child process
-ACTIVE_SHARE = 0.26  # new+open 20 %, awaiting authorization 2 %, pending 3 %, scheduled 1 %
+CHUNK = 20_000  # tickets per generation unit (own random numbers) and per progress call
+PARALLEL_MIN = 100_000  # from this many tickets (SQLite) worker processes make them
+# Tickets picked to be active: new+open 20 %, awaiting authorization 2 %, pending 3 %,
+# scheduled 1 %, plus the stale urgent ones that are then closed instead (STALE_AFTER_US).
+ACTIVE_SHARE = 0.28
 AUTO_CLOSE_US = 4 * DAY  # resolved tickets close by themselves after this
 RECENT_US = 7 * DAY  # done tickets younger than this keep their full thread
 ADMIN_REQUESTS = ("password_reset", "contact_change", "cancellation", "billing")
@@ -167,6 +186,7 @@ HOUR_SHARES = (1, 1, 1, 1, 1, 2, 3, 6, 10, 11, 11, 10, 8, 9, 10, 9, 8, 6, 4, 3, 
 PRIORITY_NAMES = ("critical", "high", "medium", "low")
 FIRST_RESPONSE_US = (12 * MIN, 50 * MIN, 3 * HOUR, 8 * HOUR)  # typical, by priority rank
 RESOLVE_US = (2 * HOUR, 8 * HOUR, 30 * HOUR, 60 * HOUR)
+STALE_AFTER_US = (2 * DAY, 7 * DAY, 10_000 * DAY, 10_000 * DAY)  # no older active ticket
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 TICKET_COLUMNS = (
@@ -194,8 +214,7 @@ TICKET_COLUMNS = (
     "last_speaker",
     "last_activity_at",
 )
-EVENT_COLUMNS = (
-    "id",
+EVENT_COLUMNS = (  # no id: the database numbers events in insertion order
     "ticket_id",
     "kind",
     "staff_id",
@@ -207,6 +226,70 @@ EVENT_COLUMNS = (
     "new_value",
     "created_at",
 )
+
+# The generator's rows are compact, because binding values is the slow part of writing
+# them (None is the slowest): 0 or "" stand for NULL, `updated_at` is left out (it equals
+# `last_activity_at`), and an event's kind, flags and call outcome are one shape code.
+# `_ticket_row` / `_event_row` (or the SQL in `_SqliteLoader.copy_part`) expand them.
+TICKET_ROW = tuple(c for c in TICKET_COLUMNS if c != "updated_at")
+NULL_AS: dict[str, int | str] = {
+    "contact_id": 0,
+    "caller_name": "",
+    "caller_phone": "",
+    "service_id": 0,
+    "first_response_at": "",
+    "resolved_at": "",
+    "resolution_code": "",
+    "holder_id": 0,
+    "merged_into_id": 0,
+}
+EVENT_ROW = ("ticket_id", "shape", "staff_id", "body", "old_value", "new_value", "created_at")
+# shape code -> (kind, from_customer, visible, call_outcome)
+SHAPES: tuple[tuple[str, int, int, str | None], ...] = (
+    ("created", 1, 1, None),
+    ("reply", 0, 1, None),
+    ("reply", 1, 1, None),
+    ("status", 0, 0, None),
+    ("tier", 0, 0, None),
+    ("holder", 0, 0, None),
+    ("note", 0, 0, None),
+    ("merge", 0, 0, None),
+    ("call", 0, 0, "spoke"),
+    ("call", 0, 0, "voicemail"),
+    ("call", 0, 0, "no_answer"),
+)
+SHAPE_CODES = {(kind, outcome): code for code, (kind, _c, _v, outcome) in enumerate(SHAPES)}
+
+
+def _case(field: int) -> str:
+    """SQL giving one SHAPES field from an event's `shape` code."""
+    whens = " ".join(
+        f"WHEN {code} THEN {'NULL' if shape[field] is None else repr(shape[field])}"
+        for code, shape in enumerate(SHAPES)
+    )
+    return f"CASE shape {whens} END"
+
+
+def _ticket_row(row: Row) -> Row:
+    """A generated ticket row as TICKET_COLUMNS (NULLs back, `updated_at` added)."""
+    full = [
+        None if name in NULL_AS and value == NULL_AS[name] else value
+        for name, value in zip(TICKET_ROW, row, strict=True)
+    ]
+    full.insert(TICKET_COLUMNS.index("updated_at"), row[-1])
+    return tuple(full)
+
+
+def _event_row(row: Row) -> Row:
+    """A generated event row as EVENT_COLUMNS."""
+    ticket_id, shape, staff_id, body, old, new, at = row
+    kind, from_customer, visible, outcome = SHAPES[shape]
+    return (
+        ticket_id, kind, staff_id or None, from_customer, visible, body or None, outcome,
+        old or None, new or None, at,
+    )  # fmt: skip
+
+
 ACCOUNT_COLUMNS = (
     "id",
     "company",
@@ -221,10 +304,8 @@ SERVICE_COLUMNS = ("id", "account_id", "kind", "label", "domains", "server", "cr
 CONTACT_COLUMNS = ("id", "account_id", "name", "role", "active", "created_at")
 POINT_COLUMNS = ("id", "contact_id", "kind", "value")
 
+TICKET_TABLES = ("tickets", "ticket_events")
 BULK_TABLES = ("accounts", "services", "contacts", "contact_points", "tickets", "ticket_events")
-
-Row = tuple[Any, ...]
-StaffRow = tuple[int, str, int, str, str]  # id, login, tier, role, first name
 
 
 # ---------------------------------------------------------------------------- fixtures
@@ -356,17 +437,38 @@ class _Times:
         self.sqlite = sqlite
         self.base = start // DAY * 1440  # first minute the table covers
         self.minutes: list[str] = []
+        self.dates: dict[int, str] = {}  # day -> date part, for times outside the table
         for day in range(days if sqlite else 0):
             date = sqlite_timestamp(EPOCH + timedelta(minutes=self.base + day * 1440))[:11]
             self.minutes.extend(date + hm for hm in self.HOURS_MINUTES)
+        self.text: Callable[[int], Any] = self._text_maker() if sqlite else self._datetime
 
     def __call__(self, us: int) -> Any:
-        if not self.sqlite:
-            return EPOCH + timedelta(microseconds=us // 1000 * 1000)
-        index = us // MIN - self.base
-        if 0 <= index < len(self.minutes):
-            return self.minutes[index] + self.SECONDS[us % MIN // 1000]
-        return sqlite_timestamp(EPOCH + timedelta(microseconds=us // 1000 * 1000))
+        return self.text(us)
+
+    def _text_maker(self) -> Callable[[int], str]:
+        """The hot path as a closure over its tables (cheaper than attribute lookups)."""
+        minutes, seconds, base, covered = self.minutes, self.SECONDS, self.base, len(self.minutes)
+        outside = self._outside
+
+        def text(us: int, minute: int = MIN) -> str:
+            index = us // minute - base
+            if 0 <= index < covered:
+                return minutes[index] + seconds[us % minute // 1000]
+            return outside(us)
+
+        return text
+
+    def _outside(self, us: int) -> str:
+        day, rest = divmod(us, DAY)
+        date = self.dates.get(day)
+        if date is None:
+            date = self.dates[day] = sqlite_timestamp(EPOCH + timedelta(days=day))[:11]
+        return date + self.HOURS_MINUTES[rest // MIN] + self.SECONDS[rest % MIN // 1000]
+
+    @staticmethod
+    def _datetime(us: int) -> datetime:
+        return EPOCH + timedelta(microseconds=us // 1000 * 1000)
 
 
 def _us(value: datetime) -> int:
@@ -388,6 +490,16 @@ class _Acct:
         self.server = ""
         self.mx = ""
         self.contacts: list[tuple[int, str]] = []  # (contact id, first name), primary first
+
+    def state(self) -> tuple[Any, ...]:
+        """The account as a plain tuple, which pickles far faster than the object."""
+        return (self.id, self.plan, self.domains, self.kinds, self.server, self.mx, self.contacts)
+
+    @classmethod
+    def from_state(cls, state: tuple[Any, ...]) -> _Acct:
+        acct = cls(state[0], state[1])
+        acct.domains, acct.kinds, acct.server, acct.mx, acct.contacts = state[2:]
+        return acct
 
 
 class _Slots(dict[str, str]):
@@ -426,11 +538,15 @@ class _Generator:
 
     CLOCK = tuple(f"{m // 60:02d}:{m % 60:02d}" for m in range(1440))
 
-    def __init__(self, seed: int, now: datetime, n_tickets: int, sqlite: bool) -> None:
-        self.rng = random.Random(seed)
+    def __init__(
+        self, seed: int, now: datetime, n_tickets: int, sqlite: bool, chunk_size: int = 0
+    ) -> None:
+        self.seed = seed
+        self.chunk_size = chunk_size or CHUNK
+        self.rng = random.Random(f"{seed}:directory")  # replaced for each later stage
         self.now = _us(now)
         self.n_tickets = n_tickets
-        self.ts = _Times(sqlite, self.now - (DAYS + 2) * DAY, DAYS + 25)
+        self.ts = _Times(sqlite, self.now - (DAYS + 2) * DAY, DAYS + 25).text
         self.dates: dict[int, tuple[str, str]] = {}  # local day -> (date, weekday)
         self.fx = _fixtures()
         self.accts: list[_Acct] = []
@@ -561,6 +677,7 @@ class _Generator:
         agencies: list[str] = people["agencies"]
         tlds: list[str] = fx["tlds"]
         managed_count: dict[str, int] = {}
+        mailname = {n: n.lower().replace(" ", "") for n in self.first_names + self.last_names}
         n_resellers = max(1, round(n_accounts * cfg["reseller_share"]))
         ids = self.account_ids(n_accounts)
         out = _Directory([], [], [], [])
@@ -627,24 +744,28 @@ class _Generator:
                 acct.kinds["domain"] = (number, None)
             # status and pinned note
             first, last = self.person()
-            slots = {
-                "month": self.month,
-                "domain": domain,
-                "server": acct.server,
-                "n": str(230_000 + int(r() * 90_000)),
-                "first": first,
-                "date": self.local_date(now + int(r() * 40 * DAY)).strftime("%d %b"),
-                "amount": f"{500 + 50 * int(r() * 60):,}",
-                "reseller": reseller_id or "",
-            }
-            status, reason = "active", None
-            if r() < cfg["suspended_share"]:
-                status = "suspended"
-                reason = reasons[int(r() * len(reasons))].format_map(slots)
-            note = ""
-            if r() < cfg["notes_share"]:
-                note = notes[int(r() * len(notes))]
-                note = "" if "{reseller}" in note and not reseller_id else note.format_map(slots)
+            status, reason, note = "active", None, ""
+            suspended = r() < cfg["suspended_share"]
+            noted = r() < cfg["notes_share"]
+            if suspended or noted:
+                slots = {
+                    "month": self.month,
+                    "domain": domain,
+                    "server": acct.server,
+                    "n": str(230_000 + int(r() * 90_000)),
+                    "first": first,
+                    "date": self.local_date(now + int(r() * 40 * DAY)).strftime("%d %b"),
+                    "amount": f"{500 + 50 * int(r() * 60):,}",
+                    "reseller": reseller_id or "",
+                }
+                if suspended:
+                    status = "suspended"
+                    reason = reasons[int(r() * len(reasons))].format_map(slots)
+                if noted:
+                    note = notes[int(r() * len(notes))]
+                    if "{reseller}" in note and not reseller_id:
+                        note = ""
+                    note = note.format_map(slots)
             out.accounts.append(
                 (account_id, company, acct.plan, status, reason, note, reseller_id, created)
             )
@@ -664,7 +785,7 @@ class _Generator:
                     (number, account_id, f"{first_name} {last_name}", role_name, 1, created)
                 )
                 acct.contacts.append((number, first_name))
-                local = f"{first_name}.{last_name}".lower().replace(" ", "")
+                local = f"{mailname[first_name]}.{mailname[last_name]}"
                 if where == "free":
                     mail = f"{local}@{free_mail[int(r() * len(free_mail))]}"
                 elif where == "agency":
@@ -697,24 +818,39 @@ class _Generator:
         out.sort()
         return out
 
-    def tickets(
-        self, staff: list[StaffRow], batch: int = BATCH
-    ) -> Iterator[tuple[list[Row], list[Row]]]:
-        """Yields (ticket rows, event rows) in batches; ids run 1..N in creation order."""
-        maker = _Tickets(self, staff)
-        created = self.created_times()
-        # A ticket is still active when age x a random factor is below the threshold that
-        # makes ACTIVE_SHARE of them active (estimated on a sample): mostly the recent ones.
-        r = self.rng.random
-        step = max(1, len(created) // 50_000)
-        sample = sorted((self.now - t) * (r() + 0.03) for t in created[::step])
-        threshold = sample[min(len(sample) - 1, int(len(sample) * ACTIVE_SHARE))]
-        for start in range(0, len(created), batch):
-            rows = [
-                maker.ticket(tid, t0, threshold)
-                for tid, t0 in enumerate(created[start : start + batch], start + 1)
-            ]
-            yield rows, maker.take_events()
+    def prepare(self, staff: list[StaffRow]) -> None:
+        """Everything the ticket chunks share: creation times and the active threshold (these
+        need only the seed), then the ticket maker (this needs the directory)."""
+        if not hasattr(self, "created"):
+            self.rng = random.Random(f"{self.seed}:created")
+            self.created = self.created_times()
+            # A ticket is still active when age x a random factor is below the threshold
+            # that makes ACTIVE_SHARE of them active (estimated on a sample): mostly the
+            # recent ones.
+            r = self.rng.random
+            step = max(1, len(self.created) // 50_000)
+            sample = sorted((self.now - t) * (r() + 0.03) for t in self.created[::step])
+            self.threshold = sample[min(len(sample) - 1, int(len(sample) * ACTIVE_SHARE))]
+        if self.accts:
+            self.maker = _Tickets(self, staff)
+
+    @property
+    def n_chunks(self) -> int:
+        return -(-self.n_tickets // self.chunk_size)
+
+    def chunk(self, number: int) -> tuple[list[Row], list[Row]]:
+        """Tickets number*chunk_size+1 .. and their events. Each chunk has its own random
+        numbers, so chunks can be made in any order, by any process, with the same result."""
+        maker = self.maker
+        maker.start(random.Random(f"{self.seed}:chunk:{number}"))
+        size = self.chunk_size
+        start = number * size
+        threshold = self.threshold
+        rows = [
+            maker.ticket(tid, t0, threshold)
+            for tid, t0 in enumerate(self.created[start : start + size], start + 1)
+        ]
+        return rows, maker.take_events()
 
 
 class _Tickets:
@@ -727,6 +863,7 @@ class _Tickets:
         }
         th: dict[str, str] = {k: _percent(v) for k, v in fx.thread.items() if isinstance(v, str)}
         self.gen = gen
+        gen.rng = random.Random(f"{gen.seed}:variants")
         self.r = gen.rng.random
         self.ts = gen.ts
         self.now = gen.now
@@ -762,24 +899,27 @@ class _Tickets:
         self.scheduled: list[str] = lists["scheduled"]
         self.awaiting: list[str] = lists["awaiting_authorization"]
         self.th = th
-        self.last_ticket: dict[int, int] = {}  # account index -> its latest ticket id
-        self.next_event = itertools.count(1).__next__
+        # account index -> its latest ticket (id, template, variant), for duplicates
+        self.last_ticket: dict[int, tuple[int, int, int]] = {}
         self.events: list[Row] = []
+
+    def start(self, rng: random.Random) -> None:
+        """Begin a chunk: its own random numbers, and duplicates only within it."""
+        self.gen.rng = rng
+        self.r = rng.random
+        self.last_ticket = {}
 
     def take_events(self) -> list[Row]:
         events, self.events = self.events, []
         return events
 
     # -- events (columns as EVENT_COLUMNS; booleans as 0/1) --------------------------------
+    # -- events, as EVENT_ROW (shape codes and sentinels, see there) -----------------------
     def reply(self, tid: int, staff: int | None, body: str, at: Any, customer: int = 0) -> None:
-        self.events.append(
-            (self.next_event(), tid, "reply", staff, customer, 1, body, None, None, None, at)
-        )
+        self.events.append((tid, 2 if customer else 1, staff or 0, body, "", "", at))
 
     def status(self, tid: int, staff: int | None, old: str, new: str, at: Any) -> None:
-        self.events.append(
-            (self.next_event(), tid, "status", staff, 0, 0, None, None, old, new, at)
-        )
+        self.events.append((tid, 3, staff or 0, "", old, new, at))
 
     def event(
         self,
@@ -787,12 +927,12 @@ class _Tickets:
         kind: str,
         staff: int | None,
         at: Any,
-        body: str | None = None,
-        old: str | None = None,
-        new: str | None = None,
+        body: str = "",
+        old: str = "",
+        new: str = "",
         outcome: str | None = None,
     ) -> None:
-        self.events.append((self.next_event(), tid, kind, staff, 0, 0, body, outcome, old, new, at))
+        self.events.append((tid, SHAPE_CODES[kind, outcome], staff or 0, body, old, new, at))
 
     def letter(self, slots: _Slots, body: str, staff: StaffRow) -> str:
         """A staff reply as the customer sees it: greeting, text, sign-off."""
@@ -826,11 +966,18 @@ class _Tickets:
         admin = status == "awaiting_authorization" or code == "not_authorized"
         table = self.admin_table if admin else self.tpl_table
         number = table[int(r() * len(table))]
+        which = int(r() * VARIANTS)
+        previous = self.last_ticket.get(index) if code == "duplicate" else None
+        if previous is not None:  # the same request again, as a new ticket
+            number, which = previous[1], previous[2]
         tpl = self.templates[number]
-        variant = self.variants[number][int(r() * VARIANTS)]
+        variant = self.variants[number][which]
         jitter = r() < 0.4
         rank = self.prio_table[int(r() * len(self.prio_table))] if jitter else tpl.priority_rank
         channel = self.chan_table[int(r() * len(self.chan_table))]
+        if code is None and age > STALE_AFTER_US[rank] and (not admin or age > 8 * DAY):
+            # urgent work is not left for weeks (an unconfirmed request times out in 7 days)
+            status, code = "done", "not_authorized" if admin else "fixed"
         # who asks: a listed contact, or someone who is not on the account
         caller_name = caller_phone = signature = sender = None
         contact_id: int | None
@@ -911,9 +1058,7 @@ class _Tickets:
         full = status != "done" or age < RECENT_US
         ts0 = ts(t0)
         logged_by = agent[0] if channel == "phone" and contact_id is not None else None
-        self.events.append(
-            (self.next_event(), tid, "created", logged_by, 1, 1, None, None, None, None, ts0)
-        )
+        self.events.append((tid, 0, logged_by or 0, "", "", "", ts0))
         first_response = resolved_at = merged = None
         speaker, last_at = "customer", t0
         th = self.th
@@ -955,7 +1100,7 @@ class _Tickets:
                 elif holder is not None:
                     self.event(tid, "holder", holder[0], ts1, new=holder[1])
             elif code in ("duplicate", "out_of_scope"):
-                other = self.last_ticket.get(index) if code == "duplicate" else None
+                other = previous[0] if previous is not None else None
                 if other is not None:
                     merged = other
                     slots["other"] = str(other)
@@ -974,13 +1119,13 @@ class _Tickets:
                     tid, t1, ts1, status, tier, rank, variant, slots, channel, agent, worker,
                     holder, full,
                 )  # fmt: skip
-        self.last_ticket[index] = tid
+        self.last_ticket[index] = (tid, number, which)
         last_text = ts(last_at)
         return (
-            tid, acct.id, contact_id, caller_name, caller_phone, service_id, tpl.request,
-            subject, description, tpl.category, rank, channel, status, tier,
-            ts0, last_text, first_response, resolved_at, code,
-            holder[0] if holder is not None else None, merged, speaker, last_text,
+            tid, acct.id, contact_id or 0, caller_name or "", caller_phone or "",
+            service_id or 0, tpl.request, subject, description, tpl.category, rank, channel,
+            status, tier, ts0, first_response or "", resolved_at or "", code or "",
+            holder[0] if holder is not None else 0, merged or 0, speaker, last_text,
         )  # fmt: skip
 
     def worked(
@@ -1012,8 +1157,9 @@ class _Tickets:
         else:
             tr = now
         speaker = "staff"
-        if done and tier == 1 and not full and r() < 0.7:
-            tn = tr = t1  # solved in the first response
+        solved_at_once = done and tier == 1 and not full and r() < 0.85
+        if solved_at_once:
+            tn = tr = t1  # the first response solves it
         else:
             if channel == "phone" and r() < 0.5:
                 body = self.pick(self.calls, slots)
@@ -1059,8 +1205,9 @@ class _Tickets:
             return status, None, tn, speaker
         if not done:
             return status, None, tn, speaker
-        tr = max(tr, tn + SEC)
-        at = ts(tr)
+        if not solved_at_once:
+            tr = max(tr, tn + SEC)
+        at = ts1 if solved_at_once else ts(tr)
         self.reply(tid, worker[0], self.letter(slots, variant.fix % slots, worker), at)
         closed = now - tr > AUTO_CLOSE_US
         last = tr
@@ -1072,86 +1219,175 @@ class _Tickets:
         return ("closed" if closed else "resolved"), at, last, "staff"
 
 
-# -------------------------------------------------------------------- child generation
-CHILD_CODE = "from supportdesk.services.demo import _child_main; _child_main()"
+# ------------------------------------------------------------------------ worker processes
+WORKER_CODE = "from supportdesk.services.demo import _worker_main; _worker_main()"
+MAX_PARTS = 8  # part files attached at once (SQLite allows 10 attached databases)
 
 
-def _send(out: Any, item: Any) -> None:
-    data = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
-    out.write(len(data).to_bytes(8, "little"))
-    out.write(data)
-    out.flush()
+@dataclass(frozen=True)
+class _Job:
+    """What a worker process is asked to make (sent pickled on its stdin)."""
+
+    seed: int
+    now: datetime
+    tickets: int
+    staff: list[StaffRow]
+    parts: tuple[int, ...]
+    n_parts: int
+    folder: str
+    chunk_size: int
 
 
-def _child_main() -> None:
-    """Entry point of the generator process: read the arguments from stdin, write the
-    directory and then each batch of tickets to stdout, length-prefixed and pickled (the
-    parent inserts one batch while this makes the next)."""
-    out = sys.stdout.buffer
-    gc.disable()  # the rows only grow until they are sent; nothing to collect
+def _part_chunks(n_chunks: int, n_parts: int, part: int) -> range:
+    """The chunks in part file `part`. The first and last parts are half the size of the
+    others: the first so that copying starts early, the last so that little is left to copy
+    once the workers are done."""
+    weights = [1] * n_parts if n_parts < 6 else [1, 1] + [2] * (n_parts - 4) + [1, 1]
+    total = sum(weights)
+    edges = [0] + [round(n_chunks * c / total) for c in itertools.accumulate(weights)]
+    for i in range(1, n_parts):  # every part at least one chunk (n_parts <= n_chunks)
+        edges[i] = max(edges[i], edges[i - 1] + 1)
+    for i in range(n_parts - 1, 0, -1):
+        edges[i] = min(edges[i], edges[i + 1] - 1)
+    return range(edges[part], edges[part + 1])
+
+
+def _part_path(folder: str, part: int) -> str:
+    return os.path.join(folder, f"part-{part:02d}.db")
+
+
+def _write_part(gen: _Generator, path: str, chunks: range) -> None:
+    """Write the compact rows of some chunks into a scratch SQLite file, with a `chunks`
+    table giving each chunk's ticket ids and event rowids."""
+    db = sqlite3.connect(path, isolation_level=None)
     try:
-        seed, now, tickets, n_accounts, staff = pickle.load(sys.stdin.buffer)
-        gen = _Generator(seed, now, tickets, sqlite=True)
-        _send(out, gen.directory(n_accounts))
-        for batch in gen.tickets(staff):
-            _send(out, batch)
-        _send(out, None)
-    except BrokenPipeError:
-        pass  # the parent gave up; nobody is listening
+        db.execute("PRAGMA journal_mode=OFF")
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute(f"CREATE TABLE tickets (id INTEGER PRIMARY KEY, {', '.join(TICKET_ROW[1:])})")
+        db.execute(f"CREATE TABLE ticket_events ({', '.join(EVENT_ROW)})")
+        db.execute("CREATE TABLE chunks (chunk INTEGER PRIMARY KEY, t0, t1, e0, e1)")
+        db.execute("BEGIN")
+        events = 0
+        for number in chunks:
+            ticket_rows, event_rows = gen.chunk(number)
+            _executemany(db, "tickets", TICKET_ROW, ticket_rows)
+            _executemany(db, "ticket_events", EVENT_ROW, event_rows)
+            bounds = (number, ticket_rows[0][0], ticket_rows[-1][0], events + 1)
+            events += len(event_rows)
+            db.execute("INSERT INTO chunks VALUES (?, ?, ?, ?, ?)", (*bounds, events))
+        db.execute("COMMIT")
+    finally:
+        db.close()
+
+
+def _worker_main() -> None:
+    """Entry point of a worker process: read the job and the accounts from stdin, write
+    each part file, and say `part N` on stdout when it is complete."""
+    gc.disable()  # the rows only live until they are written; nothing to collect
+    try:
+        job: _Job = pickle.load(sys.stdin.buffer)
+        gen = _Generator(job.seed, job.now, job.tickets, sqlite=True, chunk_size=job.chunk_size)
+        gen.prepare(job.staff)  # creation times, while the parent makes the directory
+        gen.accts = [_Acct.from_state(state) for state in pickle.load(sys.stdin.buffer)]
+        gen.prepare(job.staff)
+        n_chunks = gen.n_chunks
+        for part in job.parts:
+            path = _part_path(job.folder, part)
+            _write_part(gen, path, _part_chunks(n_chunks, job.n_parts, part))
+            print(f"part {part}", flush=True)
     except BaseException:
         with suppress(Exception):
-            _send(out, ("error", traceback.format_exc()))
+            print("error " + json.dumps(traceback.format_exc()), flush=True)
 
 
-@contextmanager
-def _generated(
-    seed: int, now: datetime, tickets: int, n_accounts: int, staff: list[StaffRow], sqlite: bool
-) -> Iterator[tuple[_Directory, Iterator[tuple[list[Row], list[Row]]]]]:
-    """The directory and the ticket batches: from a child process for a large SQLite demo,
-    else from this process; both give the same rows. The child is a plain `python -c`
-    subprocess (not multiprocessing), so it works whatever the caller's `__main__` is."""
-    if not (sqlite and tickets >= PARALLEL_MIN and sys.executable):
-        gen = _Generator(seed, now, tickets, sqlite)
-        yield gen.directory(n_accounts), gen.tickets(staff)
-        return
-    package_root = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD_CODE],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=env,
-    )
-    assert child.stdin is not None and child.stdout is not None
-    pipe = child.stdout
+class _Workers:
+    """Worker processes that make the ticket chunks while this process loads them.
 
-    def receive() -> Any:
-        head = pipe.read(8)
-        data = pipe.read(int.from_bytes(head, "little")) if len(head) == 8 else b""
-        if not data:
-            raise DeskError("the demo generator process stopped unexpectedly")
-        item = pickle.loads(data)
-        if isinstance(item, tuple) and item and item[0] == "error":
-            raise DeskError(f"the demo generator failed:\n{item[1]}")
-        return item
+    They are plain `python -c` subprocesses (not multiprocessing), so they work whatever
+    the caller's `__main__` is; they exchange only a pickled job, a line per finished part
+    file, and the files themselves (which this process copies with INSERT ... SELECT, in C,
+    instead of binding every value in Python).
+    """
 
-    def batches() -> Iterator[tuple[list[Row], list[Row]]]:
-        while (item := receive()) is not None:
-            yield item
+    def __init__(
+        self, gen: _Generator, staff: list[StaffRow], near: str | None, count: int
+    ) -> None:
+        self.folder = tempfile.mkdtemp(prefix=".supportdesk-demo-", dir=near)
+        self.n_parts = min(MAX_PARTS, gen.n_chunks)
+        self.procs: list[subprocess.Popen[bytes]] = []
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        for index in range(count):
+            proc = subprocess.Popen(
+                [sys.executable, "-c", WORKER_CODE],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+            )
+            self.procs.append(proc)
+            job = _Job(
+                gen.seed,
+                _datetime(gen.now),
+                gen.n_tickets,
+                staff,
+                tuple(range(index, self.n_parts, count)),
+                self.n_parts,
+                self.folder,
+                gen.chunk_size,
+            )
+            assert proc.stdin is not None
+            proc.stdin.write(pickle.dumps(job, pickle.HIGHEST_PROTOCOL))
+            proc.stdin.flush()
 
-    try:
-        pickle.dump((seed, now, tickets, n_accounts, staff), child.stdin)
-        child.stdin.close()
-        yield receive(), batches()
-    finally:
-        pipe.close()
-        if child.poll() is None:
-            child.kill()
-        child.wait()
+    def send_accounts(self, accts: list[_Acct]) -> None:
+        data = pickle.dumps([acct.state() for acct in accts], pickle.HIGHEST_PROTOCOL)
+        for part, proc in enumerate(self.procs):
+            assert proc.stdin is not None
+            try:
+                proc.stdin.write(data)
+                proc.stdin.close()
+            except BrokenPipeError:
+                self.wait(part)  # raises with what the worker said before it stopped
+                raise
+
+    def wait(self, part: int) -> str:
+        """Block until part file `part` is complete; return its path."""
+        proc = self.procs[part % len(self.procs)]
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode().strip()
+        if line.startswith("error "):
+            raise DeskError(f"a demo worker failed:\n{json.loads(line[6:])}")
+        if line != f"part {part}":
+            raise DeskError("a demo worker process stopped unexpectedly")
+        return _part_path(self.folder, part)
+
+    def close(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            for pipe in (proc.stdin, proc.stdout):
+                if pipe is not None:
+                    with suppress(OSError):
+                        pipe.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _datetime(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)
 
 
 # ------------------------------------------------------------------------------ loading
+def _executemany(db: Any, table: str, columns: Sequence[str], rows: list[Row]) -> None:
+    marks = ", ".join("?" * len(columns))
+    db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+def _as_null(value: None) -> None:
+    return None
+
+
 class _Loader:
     """Bulk inserts on the raw DBAPI connection of an open SQLAlchemy transaction."""
 
@@ -1174,10 +1410,6 @@ class _Loader:
         """Refresh the planner's statistics after the commit."""
 
 
-def _as_null(value: None) -> None:
-    return None
-
-
 class _SqliteLoader(_Loader):
     """executemany with foreign-key checks and fsync off (the generator only makes rows
     that point at rows made before them, and an interrupted load is never committed).
@@ -1191,15 +1423,29 @@ class _SqliteLoader(_Loader):
     its slow adaptation path for every NULL, which measured 0.8 us per value here.
     """
 
-    PRAGMAS = ("foreign_keys=OFF", "synchronous=OFF", "cache_size=-262144")
-    RESTORE = ("foreign_keys=ON", "synchronous=NORMAL", "cache_size=-16000")
+    PRAGMAS = {"foreign_keys": "OFF", "synchronous": "OFF", "cache_size": "-262144"}
     NONE_KEY = (type(None), sqlite3.PrepareProtocol)
 
+    def __init__(self, dbapi: Any) -> None:
+        super().__init__(dbapi)
+        self.attached: list[str] = []
+        self.saved: dict[str, Any] = {}
+        self.left_wal = False
+        self.had_adapter = True
+
     def before(self) -> None:
-        mode = self.db.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
-        self.left_wal = str(mode).lower() == "delete"
-        for pragma in self.PRAGMAS:
-            self.db.execute(f"PRAGMA {pragma}")
+        timeout = self.db.execute("PRAGMA busy_timeout").fetchone()[0]
+        self.db.execute("PRAGMA busy_timeout=0")  # another connection: just stay in WAL
+        try:
+            mode = self.db.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
+            self.left_wal = str(mode).lower() == "delete"
+        except sqlite3.OperationalError:
+            pass
+        finally:
+            self.db.execute(f"PRAGMA busy_timeout={int(timeout)}")
+        for name, value in self.PRAGMAS.items():
+            self.saved[name] = self.db.execute(f"PRAGMA {name}").fetchone()[0]
+            self.db.execute(f"PRAGMA {name}={value}")
         self.had_adapter = self.NONE_KEY in sqlite3.adapters
         if not self.had_adapter:
             sqlite3.register_adapter(type(None), _as_null)
@@ -1207,16 +1453,52 @@ class _SqliteLoader(_Loader):
     def after(self) -> None:
         if not self.had_adapter:
             sqlite3.adapters.pop(self.NONE_KEY, None)
+        for alias in self.attached:  # only possible once the transaction is over
+            with suppress(sqlite3.Error):
+                self.db.execute(f"DETACH DATABASE {alias}")
         if self.left_wal:
             self.db.execute("PRAGMA journal_mode=WAL")
-        for pragma in self.RESTORE:  # the values Store's connect listener sets
-            self.db.execute(f"PRAGMA {pragma}")
+        for name, value in self.saved.items():  # as the Store's connect listener left them
+            self.db.execute(f"PRAGMA {name}={int(value)}")
 
     def insert(self, table: str, columns: Sequence[str], rows: list[Row]) -> None:
         if table == "accounts":
             rows = sorted(rows)  # the primary key is text: append to its index in order
-        marks = ", ".join("?" * len(columns))
-        self.db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+        _executemany(self.db, table, columns, rows)
+
+    def copy_part(self, path: str, on_chunk: Callable[[int], None]) -> None:
+        """Copy a worker's part file chunk by chunk, expanding its compact rows (events in
+        their order, so that they are numbered as if inserted here)."""
+        alias = f"part{len(self.attached)}"
+        self.db.execute(f"ATTACH DATABASE ? AS {alias}", (path,))
+        self.attached.append(alias)
+        tickets = ", ".join(
+            "last_activity_at"
+            if name == "updated_at"
+            else f"NULLIF({name}, {NULL_AS[name]!r})"
+            if name in NULL_AS
+            else name
+            for name in TICKET_COLUMNS
+        )
+        events = (
+            f"ticket_id, {_case(0)}, NULLIF(staff_id, 0), {_case(1)}, {_case(2)}, "
+            f"NULLIF(body, ''), {_case(3)}, NULLIF(old_value, ''), NULLIF(new_value, ''), "
+            "created_at"
+        )
+        bounds = self.db.execute(f"SELECT t0, t1, e0, e1 FROM {alias}.chunks ORDER BY chunk")
+        for t0, t1, e0, e1 in bounds.fetchall():
+            self.db.execute(
+                f"INSERT INTO main.tickets ({', '.join(TICKET_COLUMNS)}) "
+                f"SELECT {tickets} FROM {alias}.tickets WHERE id BETWEEN ? AND ? ORDER BY id",
+                (t0, t1),
+            )
+            self.db.execute(
+                f"INSERT INTO main.ticket_events ({', '.join(EVENT_COLUMNS)}) "
+                f"SELECT {events} FROM {alias}.ticket_events "
+                "WHERE rowid BETWEEN ? AND ? ORDER BY rowid",
+                (e0, e1),
+            )
+            on_chunk(t1 - t0 + 1)
 
     def finish(self, conn: Connection) -> None:
         self.db.execute("PRAGMA analysis_limit=1000")
@@ -1226,7 +1508,7 @@ class _SqliteLoader(_Loader):
 class _PostgresLoader(_Loader):
     """COPY through psycopg: correct, and fast enough at demo sizes."""
 
-    SEQUENCED = ("services", "contacts", "contact_points", "tickets", "ticket_events")
+    SEQUENCED = ("services", "contacts", "contact_points", "tickets")
 
     def insert(self, table: str, columns: Sequence[str], rows: list[Row]) -> None:
         with (
@@ -1248,20 +1530,38 @@ class _PostgresLoader(_Loader):
 
 
 def _bulk_indexes() -> list[Index]:
-    """The secondary indexes of the tables the demo fills: cheaper to build once from
-    sorted data after the load than to update row by row during it."""
+    """The secondary indexes to drop before the load and build once after it (from sorted
+    data, which is cheaper than updating them row by row).
+
+    Two kinds are kept and updated during the load instead, because measured at a million
+    tickets that is cheaper, and it happens while the workers are still generating rather
+    than after: partial indexes (the live-ticket queue indexes hold about a quarter of the
+    rows, and building each afterwards would scan the whole table) and the events-by-ticket
+    index (rows arrive in its order, so every update is an append).
+    """
     tables = Base.metadata.tables
     return [
         index
         for name in BULK_TABLES
         for index in sorted(tables[name].indexes, key=lambda ix: str(ix.name))
+        if not _updated_during_load(index)
     ]
+
+
+def _updated_during_load(index: Index) -> bool:
+    partial = any(
+        index.dialect_options[dialect].get("where") is not None
+        for dialect in ("sqlite", "postgresql")
+    )
+    columns = [c.name for c in index.columns]
+    return partial or (index.table is not None and index.table.name == "ticket_events"
+                       and columns[:1] == ["ticket_id"])  # fmt: skip
 
 
 def _add_staff(conn: Connection, now: datetime, seed: int) -> list[StaffRow]:
     """Insert the demo staff that is missing; return every demo login as the database has
     it (an existing login keeps its role and tier)."""
-    rng = random.Random(f"staff-{seed}")
+    rng = random.Random(f"{seed}:staff")
     have = set(conn.execute(select(Staff.login)).scalars())
     missing = [
         {
@@ -1284,7 +1584,10 @@ def _add_staff(conn: Connection, now: datetime, seed: int) -> list[StaffRow]:
             Staff.login.in_(logins), Staff.active.is_(True)
         )
     ).all()
-    rows = [(int(i), str(lg), int(t), str(rl), str(nm).split()[0]) for i, lg, t, rl, nm in found]
+    rows = [
+        (int(i), str(login), int(tier), str(role), str(name).split()[0], str(name))
+        for i, login, tier, role, name in found
+    ]
     return sorted(rows, key=lambda s: logins.index(s[1]))
 
 
@@ -1299,40 +1602,26 @@ def _refuse_unless_empty(conn: Connection) -> None:
         raise UsageError("the database is already a demo database")
 
 
-def _load(
-    conn: Connection,
-    loader: _Loader,
-    made: tuple[_Directory, Iterator[tuple[list[Row], list[Row]]]],
-    tickets: int,
-    progress: Callable[[int, int], None] | None,
-) -> None:
-    """Insert everything with the secondary indexes dropped, then build them again."""
-    directory, batches = made
-    indexes = _bulk_indexes()
-    for index in indexes:
-        index.drop(conn)
-    loader.insert("accounts", ACCOUNT_COLUMNS, directory.accounts)
-    loader.insert("services", SERVICE_COLUMNS, directory.services)
-    loader.insert("contacts", CONTACT_COLUMNS, directory.contacts)
-    loader.insert("contact_points", POINT_COLUMNS, directory.points)
-    del directory, made
-    done = 0
-    if progress is not None:
-        progress(0, tickets)
-    for ticket_rows, event_rows in batches:
-        loader.insert("tickets", TICKET_COLUMNS, ticket_rows)
-        loader.insert("ticket_events", EVENT_COLUMNS, event_rows)
-        done += len(ticket_rows)
-        if progress is not None:
-            progress(done, tickets)
-    for index in indexes:
-        index.create(conn)
-    loader.reset_sequences(conn)
-
-
 def demo_account_count(tickets: int) -> int:
     """How many accounts a demo with this many tickets gets (about one per ten tickets)."""
     return min(100_000, max(20, tickets // 10))
+
+
+def _scratch_folder(store: Store) -> str | None:
+    """Where the part files go: beside the database (it will hold as much again anyway),
+    or the system's temporary folder for a database given as a URI."""
+    path = store.target.sqlite_path
+    if path and not store.target.sqlite_uri:
+        return os.path.dirname(os.path.abspath(path))
+    return None
+
+
+def _worker_count(store_is_sqlite: bool, tickets: int) -> int:
+    """Worker processes for the ticket chunks: none for small demos (starting them costs
+    more than it saves) or on PostgreSQL (COPY is the bottleneck there, not Python)."""
+    if not store_is_sqlite or tickets < PARALLEL_MIN or not sys.executable:
+        return 0
+    return max(1, min(2, os.cpu_count() or 1))
 
 
 def build_demo(
@@ -1345,7 +1634,7 @@ def build_demo(
     """Fill a freshly initialised database with a realistic desk, in one transaction.
 
     Deterministic for a given `seed` and `desk.now()`; writes one `demo.build` audit row and
-    the `demo` setting. `progress(done, total)` is called after each batch of tickets.
+    the `demo` setting. `progress(done, total)` is called after each chunk of tickets.
     """
     if tickets < 1:
         raise UsageError("--tickets must be at least 1")
@@ -1354,40 +1643,97 @@ def build_demo(
     now = desk.now()
     desk.audit_key  # noqa: B018 - fail before any work when the key is missing
     who = desk.who
-    n_accounts = demo_account_count(tickets)
-    if store.is_sqlite:
-        store.engine.dispose()  # close idle pooled connections: the load may leave WAL mode
+    sqlite = store.is_sqlite
+    if sqlite:
+        store.dispose()  # close this process's idle connections: the load may leave WAL mode
+    gen = _Generator(seed, now, tickets, sqlite)
+    n_workers = _worker_count(sqlite, tickets)
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of new tuples would trigger full collections for nothing
     try:
         with store.engine.connect() as conn:
+            _refuse_unless_empty(conn)  # before touching any connection setting
+            conn.rollback()
             conn.execution_options(sqlite_immediate=True)
             dbapi = conn.connection.dbapi_connection
-            sqlite = store.is_sqlite
             loader: _Loader = _SqliteLoader(dbapi) if sqlite else _PostgresLoader(dbapi)
             loader.before()
+            workers = None
             try:
                 with conn.begin():
                     _refuse_unless_empty(conn)
                     staff = _add_staff(conn, now, seed)
-                    with _generated(seed, now, tickets, n_accounts, staff, sqlite) as made:
-                        _load(conn, loader, made, tickets, progress)
+                    if n_workers:
+                        workers = _Workers(gen, staff, _scratch_folder(store), n_workers)
+                    _load(conn, loader, gen, staff, workers, progress)
                     with Session(bind=conn) as session:
                         session.add(Setting(key="demo", value="1"))
                         changes = {"tickets": [None, tickets], "seed": [None, seed]}
                         Recorder(session, desk, who)("demo.build", "desk", "1", changes)
             finally:
                 loader.after()
+                if workers is not None:
+                    workers.close()
             loader.finish(conn)
     finally:
         if gc_was_enabled:
             gc.enable()
     desk.__dict__.pop("is_demo", None)
-    names = {m.login: m.name for m in DEMO_STAFF}
-    members = tuple(DemoStaff(s[1], names[s[1]], s[3], s[2]) for s in staff)
+    members = tuple(DemoStaff(s[1], s[5], s[3], s[2]) for s in staff)
     return DemoResult(
         tickets=tickets,
-        accounts=n_accounts,
+        accounts=len(gen.accts),
         staff=members,
         seconds=time.perf_counter() - started,
     )
+
+
+def _load(
+    conn: Connection,
+    loader: _Loader,
+    gen: _Generator,
+    staff: list[StaffRow],
+    workers: _Workers | None,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    """Insert everything with most secondary indexes dropped, building them again once
+    their table is full (the directory's while the first tickets are still being made)."""
+    total = gen.n_tickets
+    done = 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress is not None:
+            progress(done, total)
+
+    indexes = _bulk_indexes()
+    for index in indexes:
+        index.drop(conn)
+    directory = gen.directory(demo_account_count(total))
+    if workers is not None:
+        workers.send_accounts(gen.accts)
+    loader.insert("accounts", ACCOUNT_COLUMNS, directory.accounts)
+    loader.insert("services", SERVICE_COLUMNS, directory.services)
+    loader.insert("contacts", CONTACT_COLUMNS, directory.contacts)
+    loader.insert("contact_points", POINT_COLUMNS, directory.points)
+    del directory
+    for index in indexes:
+        if index.table is not None and index.table.name not in TICKET_TABLES:
+            index.create(conn)
+    advance(0)
+    if workers is not None:
+        assert isinstance(loader, _SqliteLoader)
+        for part in range(workers.n_parts):
+            loader.copy_part(workers.wait(part), advance)
+    else:
+        gen.prepare(staff)
+        for number in range(gen.n_chunks):
+            ticket_rows, event_rows = gen.chunk(number)
+            loader.insert("tickets", TICKET_COLUMNS, [_ticket_row(r) for r in ticket_rows])
+            loader.insert("ticket_events", EVENT_COLUMNS, [_event_row(r) for r in event_rows])
+            advance(len(ticket_rows))
+    for index in indexes:
+        if index.table is not None and index.table.name in TICKET_TABLES:
+            index.create(conn)
+    loader.reset_sequences(conn)
