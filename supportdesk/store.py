@@ -122,6 +122,7 @@ class Store:
             if not parent.exists():
                 raise StoreError(f"--db: directory {parent} does not exist")
         self._raw_idle: list[Any] = []
+        self.plain_statements = 0
         self._raw_lock = threading.Lock()
 
     @cached_property
@@ -155,6 +156,7 @@ class Store:
         SQLAlchemy's import time nor its per-row work. Connections are pooled (console
         workers run on fresh threads, so a per-thread connection would leak).
         """
+        self.plain_statements += 1  # read by tests: an idle console must not query
         conn = self._take_raw()
         healthy = True
         try:

@@ -546,12 +546,15 @@ def test_idle_console_runs_no_sql(fx: DeskFixture) -> None:
         await wait_until(pilot, lambda: not q.count_pending, what="trailing count")
         await settled(pilot, app)
         engine = fx.desk.store.engine
+        plain_before = fx.desk.store.plain_statements  # the DBAPI read path, too
+        assert plain_before > 0  # the queue was read through it
         event.listen(engine, "before_cursor_execute", count)
         try:
             await pilot.pause(2.2)  # two age ticks and eight feed polls
         finally:
             event.remove(engine, "before_cursor_execute", count)
         assert statements == []
+        assert fx.desk.store.plain_statements == plain_before
 
     run(fx, scenario, size=(160, 48))
 
