@@ -534,6 +534,51 @@ def test_live_a_ticket_created_by_another_process_appears_by_itself(fx: DeskFixt
     run(fx, scenario)
 
 
+REPLY_IN_ANOTHER_PROCESS = """
+from supportdesk.services import tickets
+from supportdesk.services.clock import Clock
+from supportdesk.services.desk import Desk
+from supportdesk.store import Store
+from tests.conftest_console import NOW
+desk = Desk(Store({db!r}), "lena", Clock(NOW), audit_key_path={key!r})
+tickets.reply(desk, 6, "We are looking at it now.")
+"""
+
+
+def test_live_a_reply_to_a_shown_ticket_updates_only_its_row(fx: DeskFixture) -> None:
+    """The usual live reload (same tickets in the same order, one changed) rewrites that
+    row's cells in place instead of rebuilding the window."""
+
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        table = app.screen.query_one(QueueTable)
+        await pilot.press("down", "down")
+        await wait_until(pilot, lambda: queue_of(app).selected_id == 5, what="cursor on #5")
+        order = ids(app)
+        before = str(table.get_cell("6", "last"))
+        rebuilds: list[int] = []
+        original_clear = table.clear
+
+        def counting_clear(*args: Any, **kwargs: Any) -> Any:
+            rebuilds.append(1)
+            return original_clear(*args, **kwargs)
+
+        table.clear = counting_clear  # type: ignore[method-assign]
+        code = textwrap.dedent(REPLY_IN_ANOTHER_PROCESS).format(db=str(fx.path), key=str(fx.key))
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)
+        await wait_until(
+            pilot,
+            lambda: str(table.get_cell("6", "last")).startswith("staff"),
+            timeout=3.0,
+            what="row #6 shows the reply",
+        )
+        assert before.startswith("cust")
+        assert ids(app) == order
+        assert rebuilds == []  # changed in place
+        assert table.selected_row is not None and table.selected_row.id == 5
+
+    run(fx, scenario)
+
+
 def test_idle_console_runs_no_sql(fx: DeskFixture) -> None:
     statements: list[str] = []
 

@@ -180,12 +180,36 @@ class QueueTable(DataTable[Cell]):
         width = self.size.width or self.app.size.width
         return max(width, 40)
 
+    def _same_tickets(self, rows: Sequence[QueueRow]) -> bool:
+        shown = self.rows_shown
+        return len(shown) == len(rows) and all(
+            a.id == b.id for a, b in zip(shown, rows, strict=True)
+        )
+
+    def _update_changed(self, rows: Sequence[QueueRow], now: datetime) -> None:
+        """The usual live reload: the same tickets in the same order, a few of them changed.
+        Touch only the cells of changed rows (a full rebuild of 240 rows costs ~0.1 s)."""
+        with self.app.batch_update():
+            for old, new in zip(self.rows_shown, rows, strict=True):
+                if old == new:
+                    continue
+                row_key = str(new.id)
+                for col in self._columns:
+                    cell = col.render(new, now, col.width)
+                    if col.key in TICKING:
+                        self._texts[(new.id, col.key)] = str(cell)
+                    self.update_cell(row_key, col.key, cell)
+            self.rows_shown = list(rows)
+
     def show_rows(self, rows: Sequence[QueueRow], now: datetime, keep_id: int | None) -> None:
         """Replace the window, keeping the cursor on ticket `keep_id` (or at the same place)
         and that row at the same height on screen, so a live reload does not move anything."""
         old_index = self.cursor_row
         old_offset = old_index - int(self.scroll_y)
         columns = layout_for(self._available_width(), rows)
+        if columns == self._columns and self._same_tickets(rows):
+            self._update_changed(rows, now)
+            return
         with self.app.batch_update():
             if columns != self._columns:
                 self.clear(columns=True)
