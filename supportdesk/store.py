@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from abc import ABC, abstractmethod
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -321,7 +322,7 @@ def _is_db_error(exc: BaseException) -> bool:
     return module.startswith("psycopg")
 
 
-class ChangeFeed:
+class ChangeFeed(ABC):
     """Calls `on_change` from a background thread whenever another writer commits."""
 
     def __init__(self, on_change: Callable[[], None]) -> None:
@@ -340,8 +341,9 @@ class ChangeFeed:
         if self._thread is not None:
             self._thread.join(timeout=2)
 
-    def _run(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def _run(self) -> None:
+        """Watch the database until stopped, calling `on_change` after others' commits."""
 
 
 class SqliteChangeFeed(ChangeFeed):
