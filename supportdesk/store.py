@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from abc import ABC, abstractmethod
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
