@@ -1,0 +1,191 @@
+"""Business-time arithmetic: a calendar's opening hours, in its own zone, as pure functions.
+
+A calendar is a weekly pattern of local opening intervals ([start, end), several a day) plus
+holidays. `add` walks the open intervals from a moment until a duration of open time is used
+up, `elapsed` sums the open time between two moments, `next_open` finds the next opening.
+Everything works on whole intervals, so the cost grows with the days spanned, never with
+the minutes. A deadline that lands exactly on a closing time rolls to the next opening.
+
+Wall times are turned into instants as "the first instant at which the local clock reads at
+least this time": an opening inside a spring-forward gap opens at the jump, and an interval
+that ends in the repeated hour of a fall-back night ends the first time the clock gets there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+MINUTES_PER_DAY = 24 * 60
+MAX_SCAN_DAYS = 3 * 366  # a calendar closed this long never opens: stop, do not loop
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+Interval = tuple[datetime, datetime]  # [start, end) in UTC
+
+
+class CalendarError(ValueError):
+    """A calendar that cannot be used (no opening hours, bad intervals, never opens)."""
+
+
+def parse_interval(text: str) -> tuple[int, int]:
+    """ "HH:MM-HH:MM" as minutes from midnight; "24:00" is allowed as an end."""
+    try:
+        left, right = text.strip().split("-")
+        start, end = _minutes(left), _minutes(right)
+    except ValueError:
+        raise CalendarError(f"not an interval HH:MM-HH:MM: {text!r}") from None
+    if not start < end:
+        raise CalendarError(f"interval {text!r} ends before it starts")
+    return start, end
+
+
+def _minutes(text: str) -> int:
+    hours, minutes = text.strip().split(":")
+    value = int(hours) * 60 + int(minutes)
+    if not (0 <= int(minutes) < 60 and 0 <= value <= MINUTES_PER_DAY):
+        raise ValueError(text)
+    return value
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Opening hours in a time zone: `week[0]` is Monday's intervals in minutes."""
+
+    name: str
+    zone: ZoneInfo
+    week: tuple[tuple[tuple[int, int], ...], ...]
+    holidays: frozenset[date] = frozenset()
+
+    def __post_init__(self) -> None:
+        if len(self.week) != 7:
+            raise CalendarError(f"calendar {self.name}: needs 7 days, got {len(self.week)}")
+        for day, intervals in zip(WEEKDAYS, self.week, strict=True):
+            previous_end = -1
+            for start, end in intervals:
+                if not 0 <= start < end <= MINUTES_PER_DAY:
+                    raise CalendarError(f"calendar {self.name}: {day}: bad interval")
+                if start < previous_end:
+                    raise CalendarError(f"calendar {self.name}: {day}: intervals overlap")
+                previous_end = end
+        if not any(self.week):
+            raise CalendarError(f"calendar {self.name}: no opening hours at all")
+
+    @classmethod
+    def from_spec(
+        cls,
+        name: str,
+        timezone: str,
+        days: dict[str, list[str]],
+        holidays: list[str] | tuple[str, ...] = (),
+    ) -> Calendar:
+        """Build from the policy form: {"mon": ["08:00-18:00"], ...} and ISO dates."""
+        try:
+            zone = ZoneInfo(timezone)
+        except Exception:
+            raise CalendarError(f"calendar {name}: unknown time zone {timezone!r}") from None
+        week = tuple(
+            tuple(sorted(parse_interval(text) for text in days.get(day, ()))) for day in WEEKDAYS
+        )
+        try:
+            dates = frozenset(date.fromisoformat(h) for h in holidays)
+        except ValueError as exc:
+            raise CalendarError(f"calendar {name}: holiday is not a date: {exc}") from None
+        return cls(name, zone, week, dates)
+
+    # -- intervals ---------------------------------------------------------------------
+    def intervals_on(self, day: date) -> tuple[Interval, ...]:
+        """The day's open intervals as UTC instants (empty on holidays and closed days)."""
+        return _intervals_on(self, day)
+
+    def intervals_from(self, moment: datetime) -> Iterator[Interval]:
+        """Open intervals that end after `moment`, in order. Touching intervals (24/7, or
+        a day ending at 24:00 before one opening at 00:00) stay separate: `add` then lands
+        on the later one's start, which is the same instant, so midnight is no closing."""
+        day = moment.astimezone(self.zone).date() - timedelta(days=1)
+        empty_days = 0
+        while True:
+            intervals = self.intervals_on(day)
+            empty_days = 0 if intervals else empty_days + 1
+            if empty_days > MAX_SCAN_DAYS:
+                raise CalendarError(f"calendar {self.name} does not open again")
+            for interval in intervals:
+                if interval[1] > moment:
+                    yield interval
+            day += timedelta(days=1)
+
+    # -- arithmetic ----------------------------------------------------------------------
+    def add(self, moment: datetime, duration: timedelta) -> datetime:
+        """The instant when `duration` of open time after `moment` has passed; never a
+        closing instant (a deadline landing on one moves to the next opening)."""
+        if duration < timedelta(0):
+            raise CalendarError("cannot add a negative business duration")
+        moment = moment.astimezone(UTC)
+        remaining = duration
+        for start, end in self.intervals_from(moment):
+            begin = max(start, moment)
+            available = end - begin
+            if remaining < available:
+                return begin + remaining
+            remaining -= available  # landing exactly on a closing rolls to the next opening
+        raise AssertionError("unreachable: intervals_from never ends")  # pragma: no cover
+
+    def elapsed(self, start: datetime, end: datetime) -> timedelta:
+        """Open time in [start, end); negative when end is before start."""
+        if end < start:
+            return -self.elapsed(end, start)
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        total = timedelta(0)
+        for open_start, open_end in self.intervals_from(start):
+            if open_start >= end:
+                break
+            total += min(open_end, end) - max(open_start, start)
+        return total
+
+    def next_open(self, moment: datetime) -> datetime:
+        """`moment` itself when open, else the next opening."""
+        moment = moment.astimezone(UTC)
+        for start, _end in self.intervals_from(moment):
+            return max(start, moment)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def is_open(self, moment: datetime) -> bool:
+        return self.next_open(moment) == moment.astimezone(UTC)
+
+
+@lru_cache(maxsize=4096)
+def _intervals_on(calendar: Calendar, day: date) -> tuple[Interval, ...]:
+    if day in calendar.holidays:
+        return ()
+    out = []
+    for start, end in calendar.week[day.weekday()]:
+        a = first_instant_at(calendar.zone, day, start)
+        b = first_instant_at(calendar.zone, day, end)
+        if a < b:
+            out.append((a, b))
+    return tuple(out)
+
+
+def first_instant_at(zone: ZoneInfo, day: date, minute: int) -> datetime:
+    """The first UTC instant at which the local clock on `day` reads `minute` or later."""
+    if minute >= MINUTES_PER_DAY:
+        day, minute = day + timedelta(days=1), minute - MINUTES_PER_DAY
+    wall = datetime.combine(day, time(minute // 60, minute % 60))
+    first = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    if first.astimezone(zone).replace(tzinfo=None) == wall:
+        return first  # exists (the first of two, on a fall-back night)
+    # In a spring-forward gap: the clock jumps over `wall`; the answer is the jump.
+    low = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)  # before the jump
+    high = first  # after the jump
+    while high - low > timedelta(minutes=1):
+        mid = low + (high - low) / 2
+        mid = mid.replace(second=0, microsecond=0)
+        if mid <= low:
+            break
+        if mid.astimezone(zone).replace(tzinfo=None) >= wall:
+            high = mid
+        else:
+            low = mid
+    return high
