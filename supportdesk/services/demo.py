@@ -68,6 +68,7 @@ import tempfile
 import time
 import tomllib
 import traceback
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -1388,25 +1389,26 @@ def _as_null(value: None) -> None:
     return None
 
 
-class _Loader:
+class _Loader(ABC):
     """Bulk inserts on the raw DBAPI connection of an open SQLAlchemy transaction."""
 
     def __init__(self, dbapi: Any) -> None:
         self.db = dbapi
 
-    def before(self) -> None:
+    def before(self) -> None:  # noqa: B027 - optional hook, empty by default
         """Connection settings for the load (outside any transaction)."""
 
-    def after(self) -> None:
+    def after(self) -> None:  # noqa: B027 - optional hook, empty by default
         """Put the connection settings back before it returns to the pool."""
 
+    @abstractmethod
     def insert(self, table: str, columns: Sequence[str], rows: list[Row]) -> None:
-        raise NotImplementedError
+        """Insert rows into a table (each dialect has its fastest way)."""
 
-    def reset_sequences(self, conn: Connection) -> None:
+    def reset_sequences(self, conn: Connection) -> None:  # noqa: B027 - optional hook, empty by default
         """Let later inserts continue after the explicit ids the load used."""
 
-    def finish(self, conn: Connection) -> None:
+    def finish(self, conn: Connection) -> None:  # noqa: B027 - optional hook, empty by default
         """Refresh the planner's statistics after the commit."""
 
 
