@@ -18,6 +18,7 @@ from textual.pilot import Pilot
 from supportdesk.app import SupportDeskApp
 from supportdesk.screens.queue import QueueScreen
 from supportdesk.screens.ticket import TicketScreen
+from supportdesk.widgets.preview import TicketPreview
 from supportdesk.widgets.ticket_view import ThreadEntry
 from tests.conftest_console import DeskFixture, build_desk
 
@@ -51,7 +52,8 @@ async def _queue_settled(pilot: Pilot[Any]) -> None:
     await _until(pilot, lambda: q.loaded_generation == q.generation and q.total is not None)
     await app.workers.wait_for_complete()
     if q.preview_visible:
-        await _until(pilot, lambda: len(q.query(ThreadEntry)) > 0)
+        preview = q.query_one(TicketPreview)
+        await _until(pilot, lambda: preview.detailed and len(q.query(ThreadEntry)) > 0)
     await app.workers.wait_for_complete()
     await pilot.pause(0.1)
 

@@ -24,6 +24,7 @@ class TicketPreview(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.ticket_id: int | None = None
+        self.detailed = False  # the facts come from the full ticket, not just its queue row
 
     def compose(self) -> ComposeResult:
         yield Static(id="pv-title", markup=False)
@@ -37,13 +38,17 @@ class TicketPreview(Vertical):
         thread = self.query_one(ThreadView)
         if row is None:
             self.ticket_id = None
+            self.detailed = False
             title.update("")
             facts.update("Nothing selected.")
             thread.clear_thread()
             return
         if row.id != self.ticket_id:
             thread.clear_thread()
+            self.detailed = False
         self.ticket_id = row.id
+        if self.detailed:
+            return  # a live reload of the same ticket: keep the full facts until they refresh
         title.update(ticket_title(row, self._width()))
         facts.update(row_facts(row, now))
 
@@ -53,6 +58,7 @@ class TicketPreview(Vertical):
         self.query_one("#pv-title", Static).update(ticket_title(ticket, self._width()))
         self.query_one("#pv-facts", Static).update(ticket_facts(ticket, now, self._width()))
         self.query_one(ThreadView).show(ticket, now)
+        self.detailed = True
 
     def _width(self) -> int:
         return max(40, (self.size.width or self.app.size.width) - 2)
