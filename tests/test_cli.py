@@ -16,6 +16,22 @@ from supportdesk.services import audit
 
 from .conftest import new_ticket
 
+# A valid `ticket new` for the fixture's account (the database decides whether it may write).
+NEW_TICKET = (
+    "ticket",
+    "new",
+    "--account",
+    "bluefin",
+    "--subject",
+    "x",
+    "--priority",
+    "low",
+    "--category",
+    "billing",
+    "--channel",
+    "phone",
+)
+
 
 def run(
     env: dict[str, str], *args: str, stdin: str | None = None
@@ -234,54 +250,25 @@ def test_not_a_database_and_unwritable(tmp_path):
     assert p.returncode == 1 and "supportdesk init" in one_line_error(p)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # a read-only SQLite file
 def test_read_only_database_is_one_line_and_unchanged(cli_env, desk):
-    if not desk.store.is_sqlite:
-        pytest.skip("SQLite-only: read-only file mode")
     env = dict(cli_env)
     env["SUPPORTDESK_DB"] = f"sqlite:///file:{desk.store.url.database}?mode=ro&uri=true"
-    p = run(
-        env,
-        "ticket",
-        "new",
-        "--account",
-        "bluefin",
-        "--subject",
-        "x",
-        "--priority",
-        "low",
-        "--category",
-        "billing",
-        "--channel",
-        "phone",
-    )
+    p = run(env, *NEW_TICKET)
     assert p.returncode == 1 and "cannot be written" in one_line_error(p)
     with desk.store.read() as s:
         assert s.scalar(select(func.count()).select_from(Ticket)) == 0
 
 
+# PostgreSQL writers never lock the whole database: this is SQLite's busy timeout
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_locked_database_is_one_line_and_unchanged(cli_env, desk, tmp_path):
-    if not desk.store.is_sqlite:
-        pytest.skip("SQLite-only: PostgreSQL writers do not lock the whole database")
     import sqlite3
 
     holder = sqlite3.connect(str(desk.store.url.database), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        p = run(
-            cli_env,
-            "ticket",
-            "new",
-            "--account",
-            "bluefin",
-            "--subject",
-            "x",
-            "--priority",
-            "low",
-            "--category",
-            "billing",
-            "--channel",
-            "phone",
-        )
+        p = run(cli_env, *NEW_TICKET)
     finally:
         holder.execute("ROLLBACK")
         holder.close()
