@@ -128,18 +128,30 @@ def _open_console(desk: Desk) -> None:
 @cli.command()
 @click.option("--admin", help="Login of the first lead to create.")
 @click.option("--admin-name", help="Full name of that lead.")
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(dir_okay=False),
+    help="SLA policy TOML to put in force (default: the bundled one on a new database).",
+)
 @pass_env
-def init(env: Env, admin: str | None, admin_name: str | None) -> None:
+def init(env: Env, admin: str | None, admin_name: str | None, policy_file: str | None) -> None:
     """Create or upgrade the database schema, the audit key and the first lead."""
+    from .services.policy import load_policy_file
     from .services.setup import init_database
 
+    policy = load_policy_file(policy_file) if policy_file else None  # validate first
     desk = env.desk(check_schema=False)
-    result = init_database(desk, admin, admin_name)
+    result = init_database(desk, admin, admin_name, policy)
     before = result.revision_before or "empty"
     click.echo(f"database {desk.store.display_name()}: schema {before} -> {result.revision_after}")
     click.echo(f"audit key {result.key_path}" + (" (created)" if result.key_created else ""))
     if result.admin_created:
         click.echo(f"lead {result.admin_created} created")
+    click.echo(
+        f"SLA policy {result.policy}"
+        + (f": {result.recomputed} open tickets recomputed" if result.recomputed else "")
+    )
 
 
 def _default_demo_path() -> Path:
@@ -256,6 +268,11 @@ def _ticket_text(t: Any) -> str:
 @click.option("--service", "service_id", type=int)
 @click.option("--description", default="")
 @click.option("--request-type", default="technical", show_default=True)
+@click.option(
+    "--during-verified-call",
+    is_flag=True,
+    help="Opened while on the phone with a verified caller: counts as the first response.",
+)
 @json_option
 @pass_env
 def ticket_new(env: Env, as_json: bool, **kw: Any) -> None:
@@ -573,6 +590,18 @@ def account_show(env: Env, account_id: str, as_json: bool) -> None:
     emit(a, as_json, text)
 
 
+@account.command("plan")
+@click.argument("account_id")
+@click.argument("plan")
+@pass_env
+def account_plan(env: Env, account_id: str, plan: str) -> None:
+    """Move an account to another SLA plan (recomputes its open tickets' clocks)."""
+    from .services import directory
+
+    changed = directory.set_plan(env.desk(), account_id, plan)
+    click.echo(f"account {account_id} on plan {plan}: {changed} open tickets recomputed")
+
+
 @cli.group()
 def service() -> None:
     """An account's services."""
@@ -669,6 +698,139 @@ def audit_verify(env: Env, anchor: str | None, as_json: bool) -> None:
                 err=True,
             )
         sys.exit(EXIT_ERROR)
+
+
+# -- SLA policy and clocks -----------------------------------------------------------------
+@cli.group()
+def policy() -> None:
+    """The SLA policy: calendars, plans and their targets."""
+
+
+@policy.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+@pass_env
+def policy_check(env: Env, file: str) -> None:
+    """Validate a policy file; errors name the line and the field."""
+    from .services.policy import load_policy_file
+
+    p = load_policy_file(file)
+    click.echo(
+        f"{file}: ok: {p.name}: {len(p.calendars)} calendars, {len(p.plans)} plans, "
+        f"default plan {p.default_plan} ({p.digest})"
+    )
+
+
+@policy.command("show")
+@click.option("--preset", help="Show a bundled preset instead of the policy in force.")
+@json_option
+@pass_env
+def policy_show(env: Env, preset: str | None, as_json: bool) -> None:
+    """Print the policy in force (or a bundled preset)."""
+    from .services import sla
+    from .services.policy import describe, load_preset, to_json
+
+    p = load_preset(preset) if preset else sla.current_policy(env.desk())
+    emit(to_json(p), as_json, lambda: describe(p))
+
+
+@policy.command("presets")
+def policy_presets() -> None:
+    """List the bundled presets (one per seed policy, and the demo's)."""
+    from .services.policy import load_preset, preset_names
+
+    for name in preset_names():
+        click.echo(f"{name:<24} {load_preset(name).name}")
+
+
+@policy.command("load")
+@click.argument("file", type=click.Path(dir_okay=False))
+@pass_env
+def policy_load(env: Env, file: str) -> None:
+    """Put a policy in force and recompute the due times of open tickets (leads only)."""
+    from .services import sla
+    from .services.policy import load_policy_file
+
+    p = load_policy_file(file)
+    result = sla.load_policy(env.desk(), p)
+    if not result.changed:
+        click.echo(f"policy {p.name} ({p.digest}) is already in force")
+        sys.exit(EXIT_NOTHING)
+    click.echo(
+        f"policy {p.name} ({p.digest}) in force: {result.recomputed} open tickets recomputed"
+    )
+
+
+@cli.group()
+def sla() -> None:
+    """SLA clocks: a ticket's countdowns, and "when is this due" for disputes."""
+
+
+def _sla_text(v: Any) -> str:
+    from .services.sla_engine import format_left, format_span
+
+    zone = v.zone
+    lines = [f"#{v.ticket_id}  plan {v.plan}   calendar {v.calendar} ({zone})"]
+    for c in v.clocks:
+        due = c.due.astimezone(_zone(zone)).strftime("%a %Y-%m-%d %H:%M") if c.due else "-"
+        left = format_left(c.remaining_s) if c.remaining_s is not None else "-"
+        extra = f"   paused: {c.paused.replace('_', ' ')}" if c.paused else ""
+        if c.closed_until:
+            until = c.closed_until.astimezone(_zone(zone)).strftime("%a %H:%M")
+            extra += f"   closed until {until}"
+        lines.append(
+            f"  {c.name:<8} target {c.target:<11} {c.state:<9} due {due:<20} left {left:<10}"
+            f" elapsed {format_span(c.used_s)}   paused {format_span(c.paused_s)}{extra}"
+        )
+    if v.history:
+        lines.append("")
+        for at, who, what in v.history:
+            lines.append(f"  {at.isoformat(timespec='seconds')}  {who or '-':<10} {what}")
+    return "\n".join(lines)
+
+
+def _zone(name: str) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+@sla.command("show")
+@click.argument("ticket_id", type=int)
+@json_option
+@pass_env
+def sla_show(env: Env, ticket_id: int, as_json: bool) -> None:
+    """Both clocks of a ticket: target, due, remaining, state, elapsed and paused time."""
+    from .services import sla as sla_service
+
+    v = sla_service.show(env.desk(), ticket_id)
+    emit(v, as_json, lambda: _sla_text(v))
+
+
+@sla.command("due")
+@click.option("--calendar", "calendar_name", required=True, help="Calendar of the policy.")
+@click.option("--from", "start", required=True, help="Start time (ISO 8601).")
+@click.option("--add", "duration", required=True, help="Business time: 30m, 4h, 1h30m, 2d.")
+@click.option("--preset", help="Use a bundled preset instead of the policy in force.")
+@json_option
+@pass_env
+def sla_due(
+    env: Env, calendar_name: str, start: str, duration: str, preset: str | None, as_json: bool
+) -> None:
+    """When is something due: START plus DURATION of business time on a calendar."""
+    from .services import sla as sla_service
+    from .services.clock import parse_time
+    from .services.policy import load_preset
+
+    moment = parse_time(start, what="--from")
+    p = load_preset(preset) if preset else sla_service.current_policy(env.desk())
+    result = sla_service.due(p, calendar_name, moment, duration)
+    zone = p.calendars[calendar_name].zone
+    local = result.astimezone(zone)
+    emit(
+        {"due": local.isoformat(), "due_utc": result.isoformat(), "calendar": calendar_name},
+        as_json,
+        f"due {local.strftime('%a %Y-%m-%d %H:%M')} {zone.key} ({result.isoformat()})",
+    )
 
 
 # -- entry point ---------------------------------------------------------------------------

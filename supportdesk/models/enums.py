@@ -127,12 +127,18 @@ class EventKind(StrEnum):
     TIER = "tier"
     HOLDER = "holder"
     MERGE = "merge"
+    SLA = "sla"
 
 
 class CallOutcome(StrEnum):
     SPOKE = "spoke"
     VOICEMAIL = "voicemail"
     NO_ANSWER = "no_answer"
+
+
+# The SLA sort key (tickets.sla_key) of a ticket with no running, breachable clock: epoch
+# seconds far after every real due time, so such tickets sort last under "breaches first".
+NO_DUE_KEY = 10**12
 
 
 class Speaker(StrEnum):

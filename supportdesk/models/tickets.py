@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Computed, ForeignKey, Index, Integer, SmallInteger, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Computed,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, UTCDateTime
-from .enums import VIEW_OF_STATUS
+from .enums import NO_DUE_KEY, VIEW_OF_STATUS
 
 
 def _view_expression() -> str:
@@ -63,6 +73,27 @@ class Ticket(Base):
     last_speaker: Mapped[str] = mapped_column(String(8), default="customer")
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+    # SLA clocks (services/sla_engine.py): state, target, business time used and paused
+    # before `since`, the due time while running, and the status that pauses it.
+    sla_plan: Mapped[str | None] = mapped_column(String(64), default=None)
+    sla_key: Mapped[int] = mapped_column(
+        BigInteger, default=NO_DUE_KEY, server_default=str(NO_DUE_KEY)
+    )
+    respond_state: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
+    respond_target_s: Mapped[int | None] = mapped_column(Integer, default=None)
+    respond_used_s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    respond_paused_s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    respond_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    respond_due: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    respond_paused: Mapped[str | None] = mapped_column(String(24), default=None)
+    resolve_state: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
+    resolve_target_s: Mapped[int | None] = mapped_column(Integer, default=None)
+    resolve_used_s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    resolve_paused_s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    resolve_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    resolve_due: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    resolve_paused: Mapped[str | None] = mapped_column(String(24), default=None)
+
     # One partial index per combination of queue filters (tier, category, holder), each
     # ending in the queue order, so every filter reads its first page straight off an index
     # with no sort. Only live tickets (not resolved/closed: about a fifth of the table) are
@@ -82,6 +113,15 @@ class Ticket(Base):
             for suffix, cols in FILTER_INDEXES
         ),
         Index("ix_tickets_account", "account_id", "status"),
+        # "breaches first": live tickets by their earliest running due time
+        Index(
+            "ix_tickets_live_due",
+            "view",
+            "sla_key",
+            "id",
+            sqlite_where=text(LIVE_SQL),
+            postgresql_where=text(LIVE_SQL),
+        ),
     )
 
 

@@ -116,6 +116,20 @@ class Calendar:
                     yield interval
             day += timedelta(days=1)
 
+    def intervals_before(self, moment: datetime) -> Iterator[Interval]:
+        """Open intervals that start before `moment`, latest first."""
+        day = moment.astimezone(self.zone).date() + timedelta(days=1)
+        empty_days = 0
+        while True:
+            intervals = self.intervals_on(day)
+            empty_days = 0 if intervals else empty_days + 1
+            if empty_days > MAX_SCAN_DAYS:
+                raise CalendarError(f"calendar {self.name} was never open before")
+            for interval in reversed(intervals):
+                if interval[0] < moment:
+                    yield interval
+            day -= timedelta(days=1)
+
     # -- arithmetic ----------------------------------------------------------------------
     def add(self, moment: datetime, duration: timedelta) -> datetime:
         """The instant when `duration` of open time after `moment` has passed; never a
@@ -131,6 +145,28 @@ class Calendar:
                 return begin + remaining
             remaining -= available  # landing exactly on a closing rolls to the next opening
         raise AssertionError("unreachable: intervals_from never ends")  # pragma: no cover
+
+    def subtract(self, moment: datetime, duration: timedelta) -> datetime:
+        """The instant `duration` of open time before `moment` (the inverse of `add` for a
+        moment that is open): used to date a breach that happened before the last resume."""
+        if duration < timedelta(0):
+            raise CalendarError("cannot subtract a negative business duration")
+        moment = moment.astimezone(UTC)
+        remaining = duration
+        for start, end in self.intervals_before(moment):
+            finish = min(end, moment)
+            available = finish - start
+            if remaining <= available:
+                return finish - remaining
+            remaining -= available
+        raise AssertionError("unreachable: intervals_before never ends")  # pragma: no cover
+
+    def current_interval(self, moment: datetime) -> Interval:
+        """The open interval holding `moment`, or (next opening, its end) when closed."""
+        moment = moment.astimezone(UTC)
+        for interval in self.intervals_from(moment):
+            return interval
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
         """Open time in [start, end); negative when end is before start."""

@@ -21,7 +21,7 @@ from ..models import (
 )
 from . import permissions
 from .desk import Desk
-from .errors import NotFound, UsageError
+from .errors import NotFound, NothingToDo, UsageError
 from .tickets import parse_enum
 from .views import AccountView, ContactView, ServiceView, StaffView
 
@@ -74,6 +74,7 @@ def add_account(
         raise UsageError(f"account id {account_id!r}: lowercase letters, digits, . _ -")
     if not company.strip() or not plan.strip():
         raise UsageError("an account needs a company and a plan")
+    _check_plan(desk, plan)
     with desk.write() as (session, record):
         if session.get(Account, account_id) is not None:
             raise UsageError(f"account {account_id!r} already exists")
@@ -93,6 +94,46 @@ def add_account(
             {"company": [None, company], "plan": [None, plan], "notes": [None, notes]},
         )
     return show_account(desk, account_id)
+
+
+def _check_plan(desk: Desk, plan: str) -> None:
+    from . import sla
+
+    plans = sla.current_policy(desk).plans
+    if plan not in plans:
+        raise UsageError(f"no SLA plan {plan!r} in the policy (plans: {', '.join(sorted(plans))})")
+
+
+def set_plan(desk: Desk, account_id: str, plan: str) -> int:
+    """Move an account to another SLA plan; its open tickets' clocks are recomputed with the
+    new targets (stopped clocks keep their outcome). Returns how many tickets changed."""
+    from . import sla
+
+    permissions.require(desk.actor, "account.manage")
+    _check_plan(desk, plan)
+    with desk.write() as (session, record):
+        acct = session.get(Account, account_id)
+        if acct is None:
+            raise NotFound(f"no account {account_id!r}")
+        if acct.plan == plan:
+            raise NothingToDo(f"account {account_id} is already on plan {plan}")
+        old = acct.plan
+        acct.plan = plan
+        session.flush()
+        changed = sla.recompute(
+            session,
+            desk,
+            sla.current_policy(desk),
+            reason=f"plan {old} → {plan}",
+            account_id=account_id,
+        )
+        record(
+            "account.plan",
+            "account",
+            account_id,
+            {"plan": [old, plan], "tickets_recomputed": [None, changed]},
+        )
+    return changed
 
 
 def list_accounts(desk: Desk, search: str | None = None, limit: int = 50) -> list[AccountView]:

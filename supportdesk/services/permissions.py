@@ -24,6 +24,7 @@ MATRIX: dict[str, frozenset[Role]] = {
     "ticket.redact": LEADS,
     "ticket.override_holder": LEADS,  # change a ticket someone else holds
     "staff.manage": LEADS,
+    "sla.policy": LEADS,  # load an SLA policy (recomputes open tickets)
     "contact.manage": LEADS,
     "account.manage": LEADS,
     "service.manage": LEADS,

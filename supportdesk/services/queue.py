@@ -12,6 +12,7 @@ and no per-row ORM work. The SQL is the same on SQLite and PostgreSQL apart from
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,7 @@ from ..models.enums import PRIORITY_ORDER, View
 from .desk import Desk
 from .errors import UsageError
 from .presence import marker_cutoff
+from .sla_engine import Clock, ClockState, TicketClocks
 from .views import QueueKey, QueuePage, QueueRow
 
 MAX_PAGE = 1000
@@ -37,6 +39,7 @@ class QueueFilter:
     mine: bool = False
     unclaimed: bool = False
     search: str | None = None
+    sort: str = "priority"  # or "due": breaches first (earliest running due time)
 
     def describe(self) -> str:
         parts = [self.view.value]
@@ -50,6 +53,8 @@ class QueueFilter:
             parts.append("unclaimed")
         if self.search:
             parts.append(f"“{self.search}”")
+        if self.sort == "due":
+            parts.append("breaches first")
         return " · ".join(parts)
 
     def with_(self, **changes: Any) -> QueueFilter:
@@ -60,7 +65,11 @@ SELECT_SQL = (
     "SELECT t.id, t.priority_rank, t.account_id, t.subject, t.category, t.channel, t.status,"
     " t.tier, t.created_at, t.last_speaker, t.last_activity_at, t.contact_id, t.service_id,"
     " t.caller_name,"
-    " t.holder_id,"
+    " t.holder_id, t.sla_plan, t.sla_key,"
+    " t.respond_state, t.respond_target_s, t.respond_used_s, t.respond_paused_s,"
+    " t.respond_since, t.respond_due, t.respond_paused,"
+    " t.resolve_state, t.resolve_target_s, t.resolve_used_s, t.resolve_paused_s,"
+    " t.resolve_since, t.resolve_due, t.resolve_paused,"
     " (SELECT a.company FROM accounts a WHERE a.id = t.account_id),"
     " (SELECT c.name FROM contacts c WHERE c.id = t.contact_id)"
     " FROM tickets t"
@@ -68,9 +77,16 @@ SELECT_SQL = (
 # `t.view <> 'done'` is written literally: it is the WHERE of the partial indexes, and SQLite
 # uses a partial index only when the query repeats its condition (a bound value would not do).
 LIVE_TERM = "t.view <> 'done'"
-ORDER_COLS = "(t.priority_rank, t.created_at, t.id)"
-ORDER_ASC = " ORDER BY t.priority_rank, t.created_at, t.id"
-ORDER_DESC = " ORDER BY t.priority_rank DESC, t.created_at DESC, t.id DESC"
+SORTS = ("priority", "due")
+ORDER_COLS = {"priority": "(t.priority_rank, t.created_at, t.id)", "due": "(t.sla_key, t.id)"}
+ORDER_ASC = {
+    "priority": " ORDER BY t.priority_rank, t.created_at, t.id",
+    "due": " ORDER BY t.sla_key, t.id",
+}
+ORDER_DESC = {
+    "priority": " ORDER BY t.priority_rank DESC, t.created_at DESC, t.id DESC",
+    "due": " ORDER BY t.sla_key DESC, t.id DESC",
+}
 STAFF_SQL = "SELECT id, login FROM staff"  # a few dozen rows: cheaper than a lookup per row
 PRESENCE_SQL = (
     "SELECT p.ticket_id, p.staff_id, s.login FROM presence p JOIN staff s ON s.id = p.staff_id"
@@ -84,6 +100,8 @@ def where_clause(
     """The WHERE of a filter and its parameters (shared by page, count and EXPLAIN)."""
     if filt.mine and filt.unclaimed:
         raise UsageError("--mine and --unclaimed exclude each other")
+    if filt.sort not in SORTS:
+        raise UsageError(f"unknown sort {filt.sort!r} (one of: {', '.join(SORTS)})")
     if filt.view is View.DONE:
         raise UsageError("the queue shows live tickets only (queue, held, waiting, scheduled)")
     terms = ["t.view = ?", LIVE_TERM]
@@ -114,7 +132,7 @@ def where_clause(
 
 def first_page_sql(filt: QueueFilter, staff_id: int | None, limit: int) -> tuple[str, list[Any]]:
     where, params = where_clause(filt, staff_id)
-    return SELECT_SQL + where + ORDER_ASC + " LIMIT ?", [*params, limit]
+    return SELECT_SQL + where + ORDER_ASC[filt.sort] + " LIMIT ?", [*params, limit]
 
 
 def _utc(value: Any) -> datetime:
@@ -143,9 +161,8 @@ def page(
     anchor = before or after or start_at
     if anchor is not None:
         op = "<" if before is not None else (">" if after is not None else ">=")
-        sql += f" AND {ORDER_COLS} {op} (?, ?, ?)"
-        params += [anchor.priority_rank, store.timestamp_param(anchor.created_at), anchor.id]
-    sql += (ORDER_DESC if before is not None else ORDER_ASC) + " LIMIT ?"
+        sql += f" AND {ORDER_COLS[filt.sort]} {op} {_anchor(desk, filt, anchor, params)}"
+    sql += (ORDER_DESC if before is not None else ORDER_ASC)[filt.sort] + " LIMIT ?"
     raw = store.query(sql, [*params, limit + 1])
     more = len(raw) > limit
     raw = raw[:limit]
@@ -178,9 +195,31 @@ def count(desk: Desk, filt: QueueFilter) -> int:
 def _exists_before(desk: Desk, filt: QueueFilter, key: QueueKey) -> bool:
     store = desk.store
     where, params = where_clause(filt, desk.actor.staff_id, ilike=not store.is_sqlite)
-    sql = f"SELECT 1 FROM tickets t{where} AND {ORDER_COLS} < (?, ?, ?) LIMIT 1"
-    params += [key.priority_rank, store.timestamp_param(key.created_at), key.id]
+    sql = f"SELECT 1 FROM tickets t{where} AND {ORDER_COLS[filt.sort]} < "
+    sql += _anchor(desk, filt, key, params) + " LIMIT 1"
     return bool(store.query(sql, params))
+
+
+def _anchor(desk: Desk, filt: QueueFilter, key: QueueKey, params: list[Any]) -> str:
+    """The placeholders of a keyset position in the filter's order (parameters appended)."""
+    if filt.sort == "due":
+        params += [key.sla_key, key.id]
+        return "(?, ?)"
+    params += [key.priority_rank, desk.store.timestamp_param(key.created_at), key.id]
+    return "(?, ?, ?)"
+
+
+def _clock(values: Sequence[Any]) -> Clock:
+    state, target, used, paused_s, since, due, paused = values
+    return Clock(
+        ClockState(state),
+        target,
+        used or 0,
+        paused_s or 0,
+        None if since is None else _utc(since),
+        None if due is None else _utc(due),
+        paused,
+    )
 
 
 def _rows(desk: Desk, raw: list[tuple[Any, ...]], me: int | None) -> list[QueueRow]:
@@ -216,6 +255,9 @@ def _rows(desk: Desk, raw: list[tuple[Any, ...]], me: int | None) -> list[QueueR
             contact if contact_id is not None else caller,
             service,
             tuple(sorted(open_by[tid])) if tid in open_by else (),
+            plan,
+            sla_key,
+            TicketClocks(_clock(clock_cols[:7]), _clock(clock_cols[7:])),
         )
         for (
             tid,
@@ -233,6 +275,9 @@ def _rows(desk: Desk, raw: list[tuple[Any, ...]], me: int | None) -> list[QueueR
             service,
             caller,
             holder_id,
+            plan,
+            sla_key,
+            *clock_cols,
             company,
             contact,
         ) in raw

@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from ..models import Role, Setting, Staff
 from ..store import Store, describe_error
-from . import audit
+from . import audit, sla
 from .desk import Desk
 from .errors import StoreError, UsageError
+from .policy import Policy, load_preset
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class InitResult:
     key_path: Path
     key_created: bool
     admin_created: str | None
+    policy: str = ""  # name and digest of the SLA policy in force
+    recomputed: int = 0  # open tickets whose clocks a new policy changed
 
 
 def migrate(store: Store) -> None:
@@ -42,9 +45,13 @@ def migrate(store: Store) -> None:
 
 
 def init_database(
-    desk: Desk, admin: str | None = None, admin_name: str | None = None
+    desk: Desk,
+    admin: str | None = None,
+    admin_name: str | None = None,
+    policy: Policy | None = None,
 ) -> InitResult:
-    """Create or upgrade the schema, make sure the audit key exists, add the first lead."""
+    """Create or upgrade the schema, make sure the audit key exists, add the first lead, and
+    put an SLA policy in force (`policy`, else the bundled default when there is none)."""
     store = desk.store
     before = store.schema_revision()
     key_existed = desk.key_path.exists()
@@ -86,7 +93,16 @@ def init_database(
             record(
                 "desk.init", "desk", "1", {"schema": [before, store.schema_revision() or "head"]}
             )
+    recomputed = 0
+    if policy is not None or not sla.has_policy(desk):
+        loaded = sla.load_policy(
+            desk, policy or load_preset(sla.DEFAULT_PRESET), require_lead=False
+        )
+        recomputed = loaded.recomputed
+    in_force = sla.current_policy(desk)
     return InitResult(
+        policy=f"{in_force.name} ({in_force.digest})",
+        recomputed=recomputed,
         revision_before=before,
         revision_after=store.schema_revision() or "",
         key_path=desk.key_path,

@@ -31,7 +31,7 @@ from ..models import (
     Ticket,
     TicketEvent,
 )
-from . import permissions
+from . import permissions, sla
 from .audit import body_digest
 from .desk import Desk, Recorder
 from .errors import InvalidTransition, LostRace, NotAllowed, NotFound, NothingToDo, UsageError
@@ -150,7 +150,13 @@ def show(desk: Desk, ticket_id: int) -> TicketView:
             last_activity_at=t.last_activity_at,
             events=events,
             open_by=open_by,
+            sla_plan=t.sla_plan,
+            clocks=sla.clocks_of(t),
         )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 # -- writing helpers -----------------------------------------------------------------------
@@ -245,6 +251,7 @@ def _change_status(
         ticket.resolved_at = None
         ticket.resolution_code = None
     _event(session, desk, ticket, EventKind.STATUS, old=ticket.status, new=new.value)
+    sla.on_status_change(session, desk, ticket, ticket.status, new.value)
     ticket.status = new.value
     ticket.updated_at = now
     if extra:
@@ -290,8 +297,10 @@ def create(
     service_id: int | None = None,
     description: str = "",
     request_type: str = "technical",
+    during_verified_call: bool = False,
 ) -> int:
-    """Open a new ticket (status new, tier 1) and return its number."""
+    """Open a new ticket (status new, tier 1) and return its number. A ticket opened while
+    on the phone with a verified caller is answered at creation: its respond clock is met."""
     actor = desk.actor
     permissions.require(actor, "ticket.create")
     prio = parse_enum(Priority, priority, "priority")
@@ -334,6 +343,11 @@ def create(
         session.add(ticket)
         session.flush()
         _event(session, desk, ticket, EventKind.CREATED, body=None, new=Status.NEW.value)
+        if during_verified_call:
+            ticket.first_response_at = now
+            ticket.status = Status.OPEN.value
+            ticket.last_speaker = Speaker.STAFF.value
+        sla.on_create(session, desk, ticket, responded=during_verified_call)
         record(
             "ticket.create",
             "ticket",
@@ -348,6 +362,10 @@ def create(
                 "channel": [None, chan.value],
                 "request_type": [None, request_type],
                 "description": [None, body_digest(description) if description else None],
+                "status": [None, ticket.status],
+                "sla_plan": [None, ticket.sla_plan],
+                "respond_due": [None, _iso(ticket.respond_due)],
+                "resolve_due": [None, _iso(ticket.resolve_due)],
             },
         )
         return ticket.id
@@ -374,9 +392,20 @@ def update_fields(
         if prio is not None and prio.rank != t.priority_rank:
             old = Priority.from_rank(t.priority_rank).value
             _event(session, desk, t, EventKind.PRIORITY, old=old, new=prio.value)
-            record("ticket.priority", "ticket", t.id, {"priority": [old, prio.value]})
             t.priority_rank = prio.rank
             t.updated_at = desk.now()
+            dues = (_iso(t.respond_due), _iso(t.resolve_due))
+            sla.retarget_ticket(session, desk, t, f"priority {old} → {prio.value}")
+            record(
+                "ticket.priority",
+                "ticket",
+                t.id,
+                {
+                    "priority": [old, prio.value],
+                    "respond_due": [dues[0], _iso(t.respond_due)],
+                    "resolve_due": [dues[1], _iso(t.resolve_due)],
+                },
+            )
             changed = True
         if new_status is not None and new_status.value != t.status:
             if new_status is Status.NEW:
@@ -438,6 +467,8 @@ def _message(
         counts_as_response = kind is EventKind.REPLY or outcome is CallOutcome.SPOKE
         if counts_as_response:
             _first_response(t, now, changes)
+            why = "reply" if kind is EventKind.REPLY else "call: spoke"
+            sla.on_first_response(session, desk, t, why)
         if visible:
             t.last_speaker = Speaker.STAFF.value
             t.last_activity_at = now
@@ -532,6 +563,7 @@ def merge(desk: Desk, ticket_id: int, into: int) -> int:
         dup.merged_into_id = target.id
         _transition(dup, Status.CLOSED)
         _event(session, desk, dup, EventKind.STATUS, old=dup.status, new=Status.CLOSED.value)
+        sla.on_status_change(session, desk, dup, dup.status, Status.CLOSED.value)
         old_status = dup.status
         dup.status = Status.CLOSED.value
         dup.resolution_code = ResolutionCode.DUPLICATE.value

@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..models import Priority
+from ..models.enums import NO_DUE_KEY, Priority
+from .sla_engine import TicketClocks
 
 
 def _json_value(value: Any) -> Any:
@@ -31,6 +32,7 @@ class QueueKey:
     priority_rank: int
     created_at: datetime
     id: int
+    sla_key: int = NO_DUE_KEY  # the "breaches first" order: earliest running due time
 
 
 @dataclass(slots=True)
@@ -54,10 +56,13 @@ class QueueRow(JsonMixin):
     contact: str | None
     service: int | None
     open_by: tuple[str, ...] = ()
+    sla_plan: str | None = None
+    sla_key: int = NO_DUE_KEY
+    clocks: TicketClocks | None = None
 
     @property
     def key(self) -> QueueKey:
-        return QueueKey(Priority(self.priority).rank, self.created_at, self.id)
+        return QueueKey(Priority(self.priority).rank, self.created_at, self.id, self.sla_key)
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,8 @@ class TicketView(JsonMixin):
     last_activity_at: datetime
     events: tuple[EventView, ...] = field(default=())
     open_by: tuple[str, ...] = ()
+    sla_plan: str | None = None
+    clocks: TicketClocks | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,756 @@
+"""SLA policy as data: a TOML file of business calendars and plans, parsed and validated.
+
+A policy names calendars (a zone, weekly opening intervals, holidays) and plans (a calendar,
+warning thresholds, and a response and a resolution target per priority). A target is a
+duration of business time ("4h", "1h30m", "2d" = 48 h of open time), "best_effort" (the
+clock is tracked and shown, never breached) or "none" (no clock at all).
+
+`parse_policy` either returns a whole, valid `Policy` or raises one `PolicyError` whose
+message reads "SOURCE:LINE: FIELD: problem". tomllib reports no positions for values, so a
+small scanner (`_Locator`) maps every dotted key of the text to the line that defines it;
+a field that is missing falls back to the line of its nearest enclosing table.
+
+Pure: no database, no terminal. Presets ship in `data/policies/*.toml`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from bisect import bisect_right
+from collections.abc import Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from itertools import pairwise
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal, NoReturn
+
+from ..models.enums import PRIORITY_ORDER, Priority
+from ..resources import data_path
+from .calendar import MINUTES_PER_DAY, WEEKDAYS, Calendar, CalendarError, parse_interval
+from .errors import UsageError
+
+PRESETS_DIR: Path = data_path("policies")
+
+TargetKind = Literal["duration", "best_effort", "none"]
+Clock = Literal["respond", "resolve"]
+CLOCKS: tuple[Clock, ...] = ("respond", "resolve")
+DEFAULT_WARN: tuple[int, ...] = (50, 75)
+MAX_DURATION = 366 * 24 * 3600  # a year of business time; more is a typo, not a promise
+
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
+_INTERVAL = re.compile(r"\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_SCALAR = re.compile(r"[^,\]}\r\n#]*")  # a number, boolean, date or time, to its delimiter
+
+
+class PolicyError(UsageError):
+    """A policy that cannot be used; one line, "SOURCE:LINE: FIELD: problem"."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.source = source
+        self.line = line
+        self.field = field
+
+
+# -- durations and targets ---------------------------------------------------------------
+
+
+def parse_duration(text: str) -> int:
+    """Business-time seconds of "30m", "4h", "1h30m", "2d" (d = 24 h of open time).
+
+    Whole minutes only; no zero, no sign, no bare number, no seconds, no spaces."""
+    if not isinstance(text, str):
+        raise ValueError(f"not a duration: {text!r}")
+    match = _DURATION.fullmatch(text)
+    if not text or match is None:
+        raise ValueError(f'not a duration like "30m", "4h", "1h30m" or "2d": {text!r}')
+    days, hours, minutes = (int(part or 0) for part in match.groups())
+    seconds = ((days * 24 + hours) * 60 + minutes) * 60
+    if seconds <= 0:
+        raise ValueError(f"a duration must be longer than zero: {text!r}")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"a duration of at most {MAX_DURATION // 3600}h: {text!r}")
+    return seconds
+
+
+def format_duration(seconds: int) -> str:
+    """The canonical text of a duration: hours and minutes, "48h", "1h30m", "30m".
+
+    The inverse of `parse_duration`: ValueError for zero, negatives and part minutes."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        raise ValueError(f"not a whole number of seconds: {seconds!r}")
+    if seconds <= 0 or seconds % 60:
+        raise ValueError(f"not a positive whole number of minutes: {seconds} s")
+    hours, minutes = divmod(seconds // 60, 60)
+    if not hours:
+        return f"{minutes}m"
+    return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One clock's promise: a business duration, best effort (never breached), or none."""
+
+    kind: TargetKind
+    seconds: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind == "duration":
+            if isinstance(self.seconds, bool) or not isinstance(self.seconds, int):
+                raise ValueError("a duration target needs seconds")
+            if self.seconds <= 0:
+                raise ValueError("a duration target must be longer than zero")
+        elif self.kind in ("best_effort", "none"):
+            if self.seconds is not None:
+                raise ValueError(f"a {self.kind} target has no seconds")
+        else:
+            raise ValueError(f"unknown target kind {self.kind!r}")
+
+    @classmethod
+    def parse(cls, text: str) -> Target:
+        """ "4h" -> duration, "best_effort", "none"; ValueError otherwise."""
+        if text == "best_effort":
+            return cls("best_effort")
+        if text == "none":
+            return cls("none")
+        return cls("duration", parse_duration(text))
+
+    @property
+    def text(self) -> str:
+        if self.kind == "duration":
+            assert self.seconds is not None
+            return format_duration(self.seconds)
+        return self.kind
+
+    @property
+    def breachable(self) -> bool:
+        return self.kind == "duration"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# -- the policy ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a customer on this plan is promised, per priority, on one calendar."""
+
+    name: str
+    calendar: Calendar
+    warn: tuple[int, ...]
+    respond: Mapping[Priority, Target] = field(hash=False)
+    resolve: Mapping[Priority, Target] = field(hash=False)
+    description: str = ""
+
+    def target(self, clock: str, priority: Priority | str) -> Target:
+        """The target of `clock` ("respond" or "resolve") for `priority`."""
+        if clock == "respond":
+            return self.respond[Priority(priority)]
+        if clock == "resolve":
+            return self.resolve[Priority(priority)]
+        raise ValueError(f'clock is "respond" or "resolve", not {clock!r}')
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A parsed, valid policy; `text` is the TOML exactly as given (stored in the database)."""
+
+    name: str
+    calendars: Mapping[str, Calendar] = field(hash=False)
+    plans: Mapping[str, Plan] = field(hash=False)
+    default_plan: str
+    text: str
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:12]
+
+    def plan_for(self, name: str | None) -> Plan:
+        """The named plan; the default plan when `name` is None or names no plan."""
+        if name is not None and name in self.plans:
+            return self.plans[name]
+        return self.plans[self.default_plan]
+
+
+# -- loading -------------------------------------------------------------------------------
+
+
+def parse_policy(text: str, source: str = "<policy>") -> Policy:
+    """Parse and validate a policy; all or nothing (PolicyError on the first problem)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line, problem = _toml_error_position(text, exc)
+        raise PolicyError(
+            f"{source}:{line}: invalid TOML: {problem}", source=source, line=line
+        ) from None
+    return _Checker(text, source).policy(data)
+
+
+def load_policy_file(path: str | Path) -> Policy:
+    """Read and parse a policy file; PolicyError "cannot read FILE: ..." when unreadable."""
+    source = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise PolicyError(f"cannot read {source}: {exc.strerror or exc}", source=source) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(
+            f"cannot read {source}: not UTF-8 (byte {exc.start})", source=source
+        ) from None
+    return parse_policy(text, source)
+
+
+def preset_names() -> list[str]:
+    """The shipped presets, by name: the stems of `data/policies/*.toml`."""
+    return sorted(path.stem for path in PRESETS_DIR.glob("*.toml"))
+
+
+def load_preset(name: str) -> Policy:
+    names = preset_names()
+    if name not in names:
+        known = ", ".join(names) or "none"
+        raise PolicyError(f"unknown policy preset {name!r} (known: {known})")
+    return load_policy_file(PRESETS_DIR / f"{name}.toml")
+
+
+# -- showing -------------------------------------------------------------------------------
+
+
+def describe(policy: Policy) -> str:
+    """Human text for `supportdesk policy show`."""
+    out = [
+        f"Policy: {policy.name}",
+        f"Digest: {policy.digest}",
+        f"Default plan: {policy.default_plan}",
+        "",
+        "Calendars",
+    ]
+    for calendar in policy.calendars.values():
+        hours = _weekly_minutes(calendar) / 60
+        out.append(f"  {calendar.name}  ({calendar.zone.key}, {hours:g} h a week)")
+        for line in _week_lines(calendar):
+            out.append(f"    {line}")
+        holidays = ", ".join(day.isoformat() for day in sorted(calendar.holidays))
+        out.append(f"    holidays: {holidays or 'none'}")
+    plans = list(policy.plans.values())
+    out += ["", "Plans"]
+    out += _table(
+        ["plan", "calendar", "warn at", "description"],
+        [
+            [
+                plan.name + (" (default)" if plan.name == policy.default_plan else ""),
+                plan.calendar.name,
+                ", ".join(f"{w}%" for w in plan.warn) or "-",
+                plan.description,
+            ]
+            for plan in plans
+        ],
+    )
+    for clock in CLOCKS:
+        out += ["", f"{clock.capitalize()} within (open time on the plan's calendar)"]
+        out += _table(
+            ["plan", *(str(p) for p in PRIORITY_ORDER)],
+            [[plan.name, *(plan.target(clock, p).text for p in PRIORITY_ORDER)] for plan in plans],
+        )
+    out += [
+        "",
+        'A duration counts open time only; "best_effort" is tracked but never breached;',
+        '"none" has no clock. Warnings fire at the given share of a duration target.',
+    ]
+    return "\n".join(out)
+
+
+def to_json(policy: Policy) -> dict[str, Any]:
+    """A JSON-able form of the policy (without its source text; `digest` identifies it)."""
+    return {
+        "name": policy.name,
+        "digest": policy.digest,
+        "default_plan": policy.default_plan,
+        "calendars": {
+            name: {
+                "timezone": calendar.zone.key,
+                "days": {
+                    day: [_format_interval(i) for i in intervals]
+                    for day, intervals in zip(WEEKDAYS, calendar.week, strict=True)
+                },
+                "holidays": [day.isoformat() for day in sorted(calendar.holidays)],
+            }
+            for name, calendar in policy.calendars.items()
+        },
+        "plans": {
+            name: {
+                "description": plan.description,
+                "calendar": plan.calendar.name,
+                "warn": list(plan.warn),
+                **{
+                    clock: {
+                        str(priority): {
+                            "kind": target.kind,
+                            "seconds": target.seconds,
+                            "text": target.text,
+                        }
+                        for priority, target in getattr(plan, clock).items()
+                    }
+                    for clock in CLOCKS
+                },
+            }
+            for name, plan in policy.plans.items()
+        },
+    }
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Left-aligned columns, two spaces apart, indented by two."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return [
+        "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+
+
+def _format_minute(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def _format_interval(interval: tuple[int, int]) -> str:
+    return f"{_format_minute(interval[0])}-{_format_minute(interval[1])}"
+
+
+def _weekly_minutes(calendar: Calendar) -> int:
+    return sum(end - start for day in calendar.week for start, end in day)
+
+
+def _week_lines(calendar: Calendar) -> list[str]:
+    """Opening hours with runs of equal days folded: "mon-fri 08:00-18:00", "sat-sun closed"."""
+    if all(day == ((0, MINUTES_PER_DAY),) for day in calendar.week):
+        return ["every day 00:00-24:00 (24/7)"]
+    lines = []
+    first = 0
+    for i in range(1, 8):
+        if i < 7 and calendar.week[i] == calendar.week[first]:
+            continue
+        days = WEEKDAYS[first] if i - 1 == first else f"{WEEKDAYS[first]}-{WEEKDAYS[i - 1]}"
+        hours = ", ".join(_format_interval(iv) for iv in calendar.week[first]) or "closed"
+        lines.append(f"{days} {hours}")
+        first = i
+    return lines
+
+
+# -- validation ----------------------------------------------------------------------------
+
+KeyPath = tuple[str | int, ...]
+
+_TOP_KEYS = ("name", "default_plan", "calendars", "plans")
+_CALENDAR_KEYS = ("timezone", *WEEKDAYS, "holidays")
+_PLAN_KEYS = ("description", "calendar", "warn", "respond", "resolve")
+
+
+class _Checker:
+    """Turns tomllib's dict into a Policy, or raises at the first problem with its line."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self.text = text
+        self.source = source
+        self.locator = _Locator(text)
+
+    def fail(self, path: KeyPath, problem: str) -> NoReturn:
+        line = self.locator.line(path)
+        name = _dotted(path)
+        raise PolicyError(
+            f"{self.source}:{line}: {name}: {problem}",
+            source=self.source,
+            line=line,
+            field=name,
+        )
+
+    # -- generic shapes --
+    def table(self, value: Any, path: KeyPath, allowed: tuple[str, ...]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.fail(path, f"expected a table, got {_kind(value)}")
+        for key in value:
+            if key not in allowed:
+                self.fail((*path, key), f"unknown key (expected one of: {', '.join(allowed)})")
+        return value
+
+    def names(self, value: Any, path: KeyPath, what: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.fail(path, f"expected a table of {what}s, got {_kind(value)}")
+        if not value:
+            self.fail(path, f"no {what}s defined")
+        for key in value:
+            if not _NAME.fullmatch(key):
+                self.fail((*path, key), f"a {what} name is letters, digits, '-' and '_'")
+        return value
+
+    def required(self, table: dict[str, Any], path: KeyPath, key: str) -> Any:
+        if key not in table:
+            self.fail((*path, key), "missing")
+        return table[key]
+
+    def string(self, value: Any, path: KeyPath, *, empty: bool = False) -> str:
+        if not isinstance(value, str):
+            self.fail(path, f"expected a string, got {_kind(value)}")
+        if not empty and not value.strip():
+            self.fail(path, "must not be empty")
+        return value
+
+    def array(self, value: Any, path: KeyPath, of: str) -> list[Any]:
+        if not isinstance(value, list):
+            self.fail(path, f"expected an array of {of}, got {_kind(value)}")
+        return value
+
+    # -- the document --
+    def policy(self, data: dict[str, Any]) -> Policy:
+        self.table(data, (), _TOP_KEYS)
+        name = self.string(self.required(data, (), "name"), ("name",))
+        raw_calendars = self.names(self.required(data, (), "calendars"), ("calendars",), "calendar")
+        calendars = {
+            key: self.calendar(key, value, ("calendars", key))
+            for key, value in raw_calendars.items()
+        }
+        raw_plans = self.names(self.required(data, (), "plans"), ("plans",), "plan")
+        plans = {
+            key: self.plan(key, value, ("plans", key), calendars)
+            for key, value in raw_plans.items()
+        }
+        default = self.string(self.required(data, (), "default_plan"), ("default_plan",))
+        if default not in plans:
+            self.fail(("default_plan",), f"no plan named {default!r} (plans: {', '.join(plans)})")
+        return Policy(
+            name=name,
+            calendars=MappingProxyType(calendars),
+            plans=MappingProxyType(plans),
+            default_plan=default,
+            text=self.text,
+        )
+
+    def calendar(self, name: str, value: Any, path: KeyPath) -> Calendar:
+        spec = self.table(value, path, _CALENDAR_KEYS)
+        zone = self.string(self.required(spec, path, "timezone"), (*path, "timezone"))
+        days: dict[str, list[str]] = {}
+        for day in WEEKDAYS:
+            if day in spec:
+                days[day] = self.day(spec[day], (*path, day))
+        if not any(days.values()):
+            self.fail(path, "no opening hours at all (every day is missing or empty)")
+        holidays = self.holidays(spec.get("holidays", []), (*path, "holidays"))
+        try:
+            return Calendar.from_spec(name, zone, days, holidays)
+        except CalendarError as exc:
+            if "time zone" in str(exc):
+                self.fail((*path, "timezone"), f"unknown time zone {zone!r}")
+            self.fail(path, str(exc))  # pragma: no cover - the checks above come first
+
+    def day(self, value: Any, path: KeyPath) -> list[str]:
+        items = self.array(value, path, '"HH:MM-HH:MM" strings')
+        parsed: list[tuple[int, int, str]] = []
+        for index, item in enumerate(items):
+            where = (*path, index)
+            if not isinstance(item, str):
+                self.fail(where, f'expected "HH:MM-HH:MM", got {_kind(item)}')
+            if not _INTERVAL.fullmatch(item):
+                self.fail(where, f'not an interval "HH:MM-HH:MM": {item!r}')
+            try:
+                start, end = parse_interval(item)
+            except CalendarError:
+                self.fail(
+                    where, f"not an interval within 00:00-24:00 ending after it starts: {item!r}"
+                )
+            parsed.append((start, end, item))
+        ordered = sorted(parsed)
+        for (_s1, end1, text1), (start2, _e2, text2) in pairwise(ordered):
+            if start2 < end1:
+                self.fail(path, f"intervals overlap ({text1.strip()}, {text2.strip()})")
+        return [text for _s, _e, text in parsed]
+
+    def holidays(self, value: Any, path: KeyPath) -> list[str]:
+        items = self.array(value, path, "ISO dates")
+        out = []
+        for index, item in enumerate(items):
+            if isinstance(item, date) and not isinstance(item, datetime):
+                out.append(item.isoformat())  # a TOML date literal: 2026-12-25
+                continue
+            if not isinstance(item, str):
+                self.fail((*path, index), f"expected an ISO date, got {_kind(item)}")
+            try:
+                if len(item) != 10:
+                    raise ValueError(item)
+                out.append(date.fromisoformat(item).isoformat())
+            except ValueError:
+                self.fail((*path, index), f"not an ISO date YYYY-MM-DD: {item!r}")
+        return out
+
+    def plan(self, name: str, value: Any, path: KeyPath, calendars: dict[str, Calendar]) -> Plan:
+        spec = self.table(value, path, _PLAN_KEYS)
+        description = self.string(spec.get("description", ""), (*path, "description"), empty=True)
+        calendar_name = self.string(self.required(spec, path, "calendar"), (*path, "calendar"))
+        if calendar_name not in calendars:
+            known = ", ".join(calendars)
+            self.fail((*path, "calendar"), f"no calendar named {calendar_name!r} ({known})")
+        warn = self.warn(spec.get("warn", list(DEFAULT_WARN)), (*path, "warn"))
+        targets = {
+            clock: self.targets(self.required(spec, path, clock), (*path, clock))
+            for clock in CLOCKS
+        }
+        return Plan(
+            name=name,
+            calendar=calendars[calendar_name],
+            warn=warn,
+            respond=targets["respond"],
+            resolve=targets["resolve"],
+            description=description,
+        )
+
+    def warn(self, value: Any, path: KeyPath) -> tuple[int, ...]:
+        items = self.array(value, path, "percentages")
+        previous = 0
+        for item in items:
+            if isinstance(item, bool) or not isinstance(item, int):
+                self.fail(path, f"expected whole percentages, got {_kind(item)}")
+            if not 1 <= item <= 99:
+                self.fail(path, f"each threshold is a percentage from 1 to 99, not {item}")
+            if item <= previous:
+                self.fail(path, f"thresholds must be strictly increasing: {items}")
+            previous = item
+        return tuple(items)
+
+    def targets(self, value: Any, path: KeyPath) -> Mapping[Priority, Target]:
+        spec = self.table(value, path, tuple(str(p) for p in PRIORITY_ORDER))
+        out: dict[Priority, Target] = {}
+        for priority in PRIORITY_ORDER:
+            raw = self.required(spec, path, str(priority))
+            where = (*path, str(priority))
+            if not isinstance(raw, str):
+                self.fail(where, f'expected a duration, "best_effort" or "none", got {_kind(raw)}')
+            try:
+                out[priority] = Target.parse(raw)
+            except ValueError as exc:
+                self.fail(where, f'{exc}; or "best_effort" or "none"')
+        return MappingProxyType(out)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int):
+        return f"an integer ({value})"
+    if isinstance(value, float):
+        return f"a float ({value})"
+    if isinstance(value, str):
+        return f"a string ({value!r})"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, datetime):
+        return "a date-time"
+    if isinstance(value, date):
+        return "a date"
+    if isinstance(value, time):
+        return "a time"
+    return type(value).__name__  # pragma: no cover - tomllib makes nothing else
+
+
+def _dotted(path: KeyPath) -> str:
+    """The dotted TOML key of a path; array indexes are left out (the line shows which)."""
+    keys = [key for key in path if isinstance(key, str)]
+    if not keys:
+        return "(top level)"
+    return ".".join(key if _BARE_KEY.fullmatch(key) else _quote(key) for key in keys)
+
+
+def _quote(key: str) -> str:
+    escaped = key.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+_TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$")
+
+
+def _toml_error_position(text: str, exc: tomllib.TOMLDecodeError) -> tuple[int, str]:
+    """(line, message) from tomllib's "... (at line L, column C)" / "(at end of document)"."""
+    message = str(exc).splitlines()[0] if str(exc) else "invalid TOML"
+    match = _TOML_POSITION.search(message)
+    if match is None:  # pragma: no cover - every tomllib error carries a position
+        return 1, message
+    problem = message[: match.start()]
+    if match.group(1):
+        return int(match.group(1)), f"{problem} (column {match.group(2)})"
+    lines = text.splitlines()
+    last = max((i for i, line in enumerate(lines, 1) if line.strip()), default=1)
+    return last, f"{problem} (at the end of the file)"
+
+
+# -- where a key is written ------------------------------------------------------------------
+
+
+class _Locator:
+    """The line of every dotted key in a TOML text (tables, keys, inline tables, array items).
+
+    It runs after tomllib accepted the text, so it only has to find structure, not check it;
+    should it trip on something anyway, it keeps what it found so far."""
+
+    def __init__(self, text: str) -> None:
+        self.s = text
+        self.i = 0
+        self.lines: dict[KeyPath, int] = {}
+        self.starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
+        with suppress(IndexError, ValueError, tomllib.TOMLDecodeError):
+            self.document()
+
+    def line(self, path: KeyPath) -> int:
+        """The line defining `path`, else its nearest enclosing key's line, else 1."""
+        for end in range(len(path), 0, -1):
+            found = self.lines.get(path[:end])
+            if found is not None:
+                return found
+        return 1
+
+    # -- scanning --
+    def line_at(self, pos: int) -> int:
+        return bisect_right(self.starts, pos)
+
+    def record(self, path: KeyPath, pos: int) -> None:
+        line = self.line_at(pos)
+        for end in range(1, len(path) + 1):
+            self.lines.setdefault(path[:end], line)
+
+    def peek(self, text: str) -> bool:
+        return self.s.startswith(text, self.i)
+
+    def skip_blank(self, newlines: bool) -> None:
+        """Skip spaces, tabs, comments and (when allowed) line breaks."""
+        s, n = self.s, len(self.s)
+        while self.i < n:
+            c = s[self.i]
+            if c in " \t" or (newlines and c in "\r\n"):
+                self.i += 1
+            elif c == "#":
+                while self.i < n and s[self.i] != "\n":
+                    self.i += 1
+            else:
+                return
+
+    def document(self) -> None:
+        table: KeyPath = ()
+        n = len(self.s)
+        while True:
+            self.skip_blank(newlines=True)
+            if self.i >= n:
+                return
+            start = self.i
+            if self.peek("["):
+                double = self.peek("[[")
+                self.i += 2 if double else 1
+                table = self.key()
+                self.skip_blank(newlines=False)
+                self.i += 2 if double else 1  # the closing bracket(s)
+                self.record(table, start)
+            else:
+                keys = self.key()
+                self.skip_blank(newlines=False)
+                self.i += 1  # "="
+                path = (*table, *keys)
+                self.record(path, start)
+                self.value(path)
+
+    def key(self) -> tuple[str, ...]:
+        parts: list[str] = []
+        while True:
+            self.skip_blank(newlines=False)
+            start = self.i
+            if self.peek('"'):
+                self.skip_basic_string()
+                parts.append(tomllib.loads("k = " + self.s[start : self.i])["k"])
+            elif self.peek("'"):
+                end = self.s.index("'", self.i + 1)
+                parts.append(self.s[self.i + 1 : end])
+                self.i = end + 1
+            else:
+                match = _BARE_KEY.match(self.s, self.i)
+                if match is None:
+                    raise ValueError("no key")
+                parts.append(match.group())
+                self.i = match.end()
+            self.skip_blank(newlines=False)
+            if not self.peek("."):
+                return tuple(parts)
+            self.i += 1
+
+    def skip_basic_string(self) -> None:
+        self.i += 1
+        while self.s[self.i] != '"':
+            self.i += 2 if self.s[self.i] == "\\" else 1
+        self.i += 1
+
+    def skip_multiline(self, quote: str) -> None:
+        self.i += 3
+        while not self.peek(quote * 3):
+            self.i += 2 if quote == '"' and self.s[self.i] == "\\" else 1
+        self.i += 3
+        for _ in range(2):  # up to two quotes may end the content right before the closer
+            if self.peek(quote):
+                self.i += 1
+
+    def value(self, path: KeyPath) -> None:
+        self.skip_blank(newlines=False)
+        if self.peek('"""') or self.peek("'''"):
+            self.skip_multiline(self.s[self.i])
+        elif self.peek('"'):
+            self.skip_basic_string()
+        elif self.peek("'"):
+            self.i = self.s.index("'", self.i + 1) + 1
+        elif self.peek("["):
+            self.i += 1
+            index = 0
+            while True:
+                self.skip_blank(newlines=True)
+                if self.peek("]"):
+                    self.i += 1
+                    return
+                self.record((*path, index), self.i)
+                self.value((*path, index))
+                self.skip_blank(newlines=True)
+                if self.peek(","):
+                    self.i += 1
+                index += 1
+        elif self.peek("{"):
+            self.i += 1
+            while True:
+                self.skip_blank(newlines=True)
+                if self.peek("}"):
+                    self.i += 1
+                    return
+                start = self.i
+                keys = self.key()
+                self.skip_blank(newlines=False)
+                self.i += 1  # "="
+                self.record((*path, *keys), start)
+                self.value((*path, *keys))
+                self.skip_blank(newlines=True)
+                if self.peek(","):
+                    self.i += 1
+        else:  # a number, boolean, date or time: runs to a delimiter
+            match = _SCALAR.match(self.s, self.i)
+            assert match is not None
+            if match.end() == self.i:
+                raise ValueError("no value")
+            self.i = match.end()

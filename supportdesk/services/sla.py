@@ -1,0 +1,438 @@
+"""SLA policy in force and the per-ticket clocks in the database.
+
+The policy (TOML text) lives in the `settings` table under `sla_policy`; every process parses
+it once per distinct text. Ticket writes call the hooks here inside their transaction, so a
+clock's stored state always matches the ticket's status, priority and plan. Every change of
+a clock's state or due time adds an `sla` event to the ticket's history (who, old, new).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ..models.enums import EventKind, Priority
+from . import permissions
+from .calendar import Calendar, CalendarError
+from .desk import Desk
+from .errors import NotFound, UsageError
+from .policy import Plan, Policy, PolicyError, load_preset, parse_policy
+from .sla_engine import (
+    CLOCKS,
+    PAUSING_STATUSES,
+    Clock,
+    ClockReading,
+    ClockState,
+    TicketClocks,
+    format_left,
+    format_span,
+    on_response,
+    on_status,
+    read,
+    retarget,
+    start,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from ..models import Ticket
+
+POLICY_KEY = "sla_policy"
+DEFAULT_PRESET = "demo"
+CLOCK_FIELDS = ("state", "target_s", "used_s", "paused_s", "since", "due", "paused")
+
+_parsed: dict[str, Policy] = {}
+
+
+# -- the policy in force -------------------------------------------------------------------
+def policy_from_text(text: str, source: str = "sla_policy") -> Policy:
+    policy = _parsed.get(text)
+    if policy is None:
+        policy = parse_policy(text, source)
+        _parsed[text] = policy
+    return policy
+
+
+def current_policy(desk: Desk) -> Policy:
+    """The policy stored in the database (the bundled default before one is loaded)."""
+    rows = desk.store.query("SELECT value FROM settings WHERE key = ?", (POLICY_KEY,))
+    if not rows:
+        return load_preset(DEFAULT_PRESET)
+    return policy_from_text(str(rows[0][0]))
+
+
+def has_policy(desk: Desk) -> bool:
+    return bool(desk.store.query("SELECT 1 FROM settings WHERE key = ?", (POLICY_KEY,)))
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    policy: Policy
+    changed: bool
+    recomputed: int  # open tickets whose clocks changed
+
+
+def load_policy(desk: Desk, policy: Policy, *, require_lead: bool = True) -> LoadResult:
+    """Put `policy` in force and recompute the clocks of open tickets (stopped clocks keep
+    their outcome). All in one transaction: a failure leaves the old policy and clocks."""
+    from ..models import Setting
+
+    if require_lead:
+        permissions.require(desk.actor, "sla.policy")
+    with desk.write(actor_required=require_lead) as (session, record):
+        setting = session.get(Setting, POLICY_KEY)
+        old_text = setting.value if setting else None
+        if old_text == policy.text:
+            return LoadResult(policy, False, 0)
+        if setting is None:
+            session.add(Setting(key=POLICY_KEY, value=policy.text))
+        else:
+            setting.value = policy.text
+        old_digest = policy_from_text(old_text).digest if old_text else None
+        session.flush()
+        count = recompute(session, desk, policy, reason=f"policy {policy.digest}")
+        record(
+            "sla.policy",
+            "desk",
+            "sla_policy",
+            {
+                "policy": [old_digest, policy.digest],
+                "name": [None, policy.name],
+                "tickets_recomputed": [None, count],
+            },
+        )
+    return LoadResult(policy, True, count)
+
+
+# -- reading and writing a ticket's clocks ---------------------------------------------------
+def clocks_of(ticket: Ticket) -> TicketClocks:
+    def one(name: str) -> Clock:
+        return Clock(
+            ClockState(getattr(ticket, f"{name}_state")),
+            getattr(ticket, f"{name}_target_s"),
+            getattr(ticket, f"{name}_used_s") or 0,
+            getattr(ticket, f"{name}_paused_s") or 0,
+            getattr(ticket, f"{name}_since"),
+            getattr(ticket, f"{name}_due"),
+            getattr(ticket, f"{name}_paused"),
+        )
+
+    return TicketClocks(one("respond"), one("resolve"))
+
+
+def _clock_values(clock: Clock) -> dict[str, Any]:
+    return {
+        "state": clock.state.value,
+        "target_s": clock.target_s,
+        "used_s": clock.used_s,
+        "paused_s": clock.paused_s,
+        "since": clock.since,
+        "due": clock.due,
+        "paused": clock.paused,
+    }
+
+
+def _describe(name: str, clock: Clock) -> str:
+    due = clock.due.isoformat(timespec="seconds") if clock.due else "-"
+    return f"{name} {clock.state.value} {due}"
+
+
+def _store(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    old: TicketClocks,
+    new: TicketClocks,
+    why: str,
+) -> None:
+    """Write changed clocks onto the ticket and add one history event per changed clock."""
+    from ..models import TicketEvent
+
+    for name in CLOCKS:
+        before, after = old.get(name), new.get(name)
+        if before == after:
+            continue
+        for field, value in _clock_values(after).items():
+            setattr(ticket, f"{name}_{field}", value)
+        if (before.state, before.due, before.target_s) != (after.state, after.due, after.target_s):
+            session.add(
+                TicketEvent(
+                    ticket_id=ticket.id,
+                    kind=EventKind.SLA.value,
+                    staff_id=desk.actor.staff_id if _has_actor(desk) else None,
+                    body=_event_body(name, before, after, why),
+                    old_value=_describe(name, before),
+                    new_value=_describe(name, after),
+                    created_at=desk.now(),
+                )
+            )
+    ticket.sla_key = new.sort_key
+
+
+def _has_actor(desk: Desk) -> bool:
+    try:
+        desk.actor  # noqa: B018
+    except NotFound:
+        return False
+    return True
+
+
+def _event_body(name: str, before: Clock, after: Clock, why: str) -> str:
+    if after.stopped and not before.stopped:
+        verdict = "met" if after.state is ClockState.MET else "breached"
+        return f"{name} clock stopped ({why}): {verdict}, {format_span(after.used_s)} business time"
+    if after.state is ClockState.PAUSED and before.state is not ClockState.PAUSED:
+        return f"{name} clock paused ({why})"
+    if before.state is ClockState.PAUSED and after.state is ClockState.RUNNING:
+        return f"{name} clock resumed ({why})"
+    if before.stopped and after.state is ClockState.RUNNING:
+        return f"{name} clock restarted ({why})"
+    if before.state is ClockState.NONE:
+        return f"{name} clock started ({why})"
+    return f"{name} target changed ({why})"
+
+
+def _plan_and_calendar(policy: Policy, plan_name: str | None) -> tuple[Plan, Calendar]:
+    plan = policy.plan_for(plan_name)
+    return plan, plan.calendar
+
+
+def _targets(plan: Plan, priority: Priority) -> dict[str, tuple[int | None, bool]]:
+    out = {}
+    for name in CLOCKS:
+        target = plan.target(name, priority)
+        out[name] = (target.seconds, target.kind != "none")
+    return out
+
+
+def _account_plan(session: Session, account_id: str) -> str | None:
+    from ..models import Account
+
+    account = session.get(Account, account_id)
+    return account.plan if account else None
+
+
+# -- hooks for ticket writes ---------------------------------------------------------------
+def on_create(session: Session, desk: Desk, ticket: Ticket, *, responded: bool = False) -> None:
+    """Start both clocks; `responded`: opened during a verified call (respond is met)."""
+    policy = current_policy(desk)
+    plan, calendar = _plan_and_calendar(policy, _account_plan(session, ticket.account_id))
+    now = ticket.created_at
+    targets = _targets(plan, Priority.from_rank(ticket.priority_rank))
+    clocks = TicketClocks(
+        *(start(calendar, now, t, has_target=has) for t, has in (targets[n] for n in CLOCKS))
+    )
+    if responded:
+        clocks = on_response(clocks, calendar, now)
+    ticket.sla_plan = plan.name
+    _store(session, desk, ticket, clocks_of(ticket), clocks, "ticket created")
+
+
+def on_status_change(session: Session, desk: Desk, ticket: Ticket, old: str, new: str) -> None:
+    if old == new:
+        return
+    calendar = _calendar_of(desk, ticket)
+    before = clocks_of(ticket)
+    after = on_status(before, calendar, desk.now(), old, new)
+    _store(session, desk, ticket, before, after, f"{old} → {new}")
+
+
+def on_first_response(session: Session, desk: Desk, ticket: Ticket, why: str) -> None:
+    calendar = _calendar_of(desk, ticket)
+    before = clocks_of(ticket)
+    _store(session, desk, ticket, before, on_response(before, calendar, desk.now()), why)
+
+
+def retarget_ticket(
+    session: Session, desk: Desk, ticket: Ticket, why: str, policy: Policy | None = None
+) -> bool:
+    """Apply the current plan and priority to the running and paused clocks."""
+    policy = policy or current_policy(desk)
+    plan, calendar = _plan_and_calendar(policy, _account_plan(session, ticket.account_id))
+    targets = _targets(plan, Priority.from_rank(ticket.priority_rank))
+    before = clocks_of(ticket)
+    now = desk.now()
+    after = before
+    for name in CLOCKS:
+        target, has = targets[name]
+        clock = before.get(name)
+        pausing = ticket.status if clock.state is ClockState.NONE else None
+        paused_by = pausing if pausing in PAUSING_STATUSES[name] else None
+        after = after.with_(
+            name, retarget(clock, calendar, now, target, has_target=has, paused_by=paused_by)
+        )
+    ticket.sla_plan = plan.name
+    _store(session, desk, ticket, before, after, why)
+    return after != before
+
+
+def _calendar_of(desk: Desk, ticket: Ticket) -> Calendar:
+    return current_policy(desk).plan_for(ticket.sla_plan).calendar
+
+
+def recompute(
+    session: Session,
+    desk: Desk,
+    policy: Policy,
+    *,
+    reason: str,
+    account_id: str | None = None,
+) -> int:
+    """Retarget every open ticket (optionally of one account); returns how many changed."""
+    from sqlalchemy import select
+
+    from ..models import Ticket
+
+    query = select(Ticket).where(Ticket.view != "done")
+    if account_id is not None:
+        query = query.where(Ticket.account_id == account_id)
+    changed = 0
+    for ticket in session.scalars(query.execution_options(yield_per=2000)):
+        if retarget_ticket(session, desk, ticket, reason, policy):
+            changed += 1
+    return changed
+
+
+# -- views for the CLI and the screens -----------------------------------------------------
+@dataclass(frozen=True)
+class ClockView:
+    name: str
+    target: str  # "4h", "best effort", "none"
+    target_s: int | None
+    state: str  # a Reading value
+    due: datetime | None
+    remaining_s: int | None
+    used_s: int
+    paused_s: int
+    warn_level: int
+    paused: str | None
+    closed_until: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "target_seconds": self.target_s,
+            "state": self.state,
+            "due": self.due.isoformat() if self.due else None,
+            "remaining_seconds": self.remaining_s,
+            "elapsed_seconds": self.used_s,
+            "paused_seconds": self.paused_s,
+            "warning_level": self.warn_level,
+            "paused_reason": self.paused,
+            "closed_until": self.closed_until.isoformat() if self.closed_until else None,
+        }
+
+
+@dataclass(frozen=True)
+class SlaView:
+    ticket_id: int
+    plan: str
+    calendar: str
+    zone: str
+    warn: tuple[int, ...]
+    clocks: tuple[ClockView, ...]
+    history: tuple[tuple[datetime, str | None, str], ...]  # (when, who, what)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "ticket": self.ticket_id,
+            "plan": self.plan,
+            "calendar": self.calendar,
+            "timezone": self.zone,
+        }
+        for clock in self.clocks:
+            out[clock.name] = clock.to_json()
+        out["history"] = [
+            {"at": at.isoformat(), "by": who, "what": what} for at, who, what in self.history
+        ]
+        return out
+
+
+def target_text(clock: Clock) -> str:
+    if clock.state is ClockState.NONE:
+        return "none"
+    if clock.target_s is None:
+        return "best effort"
+    return format_span(clock.target_s).replace(":00:00", "h")
+
+
+def clock_view(name: str, clock: Clock, plan: Plan, now: datetime) -> ClockView:
+    reading: ClockReading = read(clock, plan.calendar, plan.warn, now)
+    return ClockView(
+        name,
+        target_text(clock),
+        clock.target_s,
+        reading.reading.value,
+        clock.due,
+        reading.remaining_s,
+        reading.used_s,
+        reading.paused_s,
+        reading.warn_level,
+        clock.paused,
+        reading.closed_until,
+    )
+
+
+def show(desk: Desk, ticket_id: int) -> SlaView:
+    from sqlalchemy import select
+
+    from ..models import Staff, Ticket, TicketEvent
+
+    permissions.require(desk.actor, "ticket.read")
+    policy = current_policy(desk)
+    with desk.store.read() as session:
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None:
+            raise NotFound(f"no ticket #{ticket_id}")
+        plan = policy.plan_for(ticket.sla_plan)
+        clocks = clocks_of(ticket)
+        now = desk.now()
+        views = tuple(clock_view(name, clocks.get(name), plan, now) for name in CLOCKS)
+        rows = session.execute(
+            select(TicketEvent.created_at, Staff.login, TicketEvent.body)
+            .outerjoin(Staff, Staff.id == TicketEvent.staff_id)
+            .where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == EventKind.SLA.value)
+            .order_by(TicketEvent.id)
+        ).all()
+    return SlaView(
+        ticket_id,
+        plan.name,
+        plan.calendar.name,
+        plan.calendar.zone.key,
+        plan.warn,
+        views,
+        tuple((at, who, body or "") for at, who, body in rows),
+    )
+
+
+def due(policy: Policy, calendar_name: str, moment: datetime, duration: str) -> datetime:
+    """When `duration` of business time after `moment` ends on the named calendar."""
+    from .policy import parse_duration
+
+    calendar = policy.calendars.get(calendar_name)
+    if calendar is None:
+        known = ", ".join(sorted(policy.calendars)) or "none"
+        raise UsageError(f"no calendar {calendar_name!r} in the policy (known: {known})")
+    try:
+        seconds = parse_duration(duration)
+    except ValueError:
+        raise UsageError(f"--add: not a duration: {duration!r} (use 30m, 4h, 1h30m, 2d)") from None
+    try:
+        return calendar.add(moment, timedelta(seconds=seconds))
+    except CalendarError as exc:
+        raise UsageError(str(exc)) from None
+
+
+__all__ = [
+    "POLICY_KEY",
+    "LoadResult",
+    "PolicyError",
+    "SlaView",
+    "current_policy",
+    "due",
+    "format_left",
+    "load_policy",
+    "show",
+]

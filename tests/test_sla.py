@@ -1,0 +1,254 @@
+"""Per-ticket SLA clocks through the real services, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from supportdesk.models import Setting
+from supportdesk.services import directory, queue, sla, tickets
+from supportdesk.services.clock import Clock
+from supportdesk.services.desk import Desk
+from supportdesk.services.errors import NotAllowed
+from supportdesk.services.policy import PolicyError, parse_policy
+from tests.conftest import new_ticket
+
+JNB = ZoneInfo("Africa/Johannesburg")
+AMS = ZoneInfo("Europe/Amsterdam")
+H = 3600
+
+POLICY = """
+name = "test policy"
+default_plan = "gold"
+
+[calendars.office]
+timezone = "Africa/Johannesburg"
+mon = ["08:00-18:00"]
+tue = ["08:00-18:00"]
+wed = ["08:00-18:00"]
+thu = ["08:00-18:00"]
+fri = ["08:00-18:00"]
+holidays = ["2026-12-25"]
+
+[calendars.ams]
+timezone = "Europe/Amsterdam"
+mon = ["00:00-24:00"]
+tue = ["00:00-24:00"]
+wed = ["00:00-24:00"]
+thu = ["00:00-24:00"]
+fri = ["00:00-24:00"]
+sat = ["00:00-24:00"]
+sun = ["00:00-24:00"]
+
+[plans.gold]
+calendar = "office"
+respond = { critical = "1h", high = "4h", medium = "8h", low = "24h" }
+resolve = { critical = "4h", high = "8h", medium = "24h", low = "best_effort" }
+
+[plans.lite]
+calendar = "office"
+respond = { critical = "4h", high = "8h", medium = "24h", low = "48h" }
+resolve = { critical = "none", high = "none", medium = "none", low = "none" }
+
+[plans.eu247]
+calendar = "ams"
+respond = { critical = "24h", high = "24h", medium = "24h", low = "24h" }
+resolve = { critical = "48h", high = "48h", medium = "48h", low = "48h" }
+"""
+
+
+def jnb(*args: int) -> datetime:
+    return datetime(*args, tzinfo=JNB).astimezone(UTC)  # type: ignore[misc]
+
+
+def local(moment: datetime | None, zone: ZoneInfo = JNB) -> datetime:
+    assert moment is not None
+    return moment.astimezone(zone).replace(tzinfo=None)
+
+
+def at(desk: Desk, moment: datetime) -> Desk:
+    desk.clock = Clock(moment)
+    return desk
+
+
+@pytest.fixture
+def sdesk(desk: Desk) -> Desk:
+    sla.load_policy(desk, parse_policy(POLICY, "test.toml"))
+    return desk
+
+
+def clocks(desk: Desk, tid: int) -> sla.SlaView:
+    return sla.show(desk, tid)
+
+
+def clock(desk: Desk, tid: int, name: str) -> sla.ClockView:
+    return next(c for c in sla.show(desk, tid).clocks if c.name == name)
+
+
+def test_create_sets_both_due_times(sdesk: Desk) -> None:
+    tid = new_ticket(at(sdesk, jnb(2026, 11, 20, 17, 30)), priority="critical")  # Friday
+    view = clocks(sdesk, tid)
+    assert (view.plan, view.calendar) == ("gold", "office")
+    respond, resolve = view.clocks
+    assert local(respond.due) == datetime(2026, 11, 23, 8, 30)  # Monday 08:30
+    assert local(resolve.due) == datetime(2026, 11, 23, 11, 30)
+    assert respond.state == "running" and respond.remaining_s == H
+    assert any("respond clock started" in what for _, _, what in view.history)
+
+
+def test_pending_customer_pauses_both_and_resume_keeps_what_was_left(sdesk: Desk) -> None:
+    tid = new_ticket(at(sdesk, jnb(2026, 11, 23, 9, 0)), priority="high")  # respond 4h
+    tickets.update_fields(at(sdesk, jnb(2026, 11, 23, 10, 0)), tid, status="pending_customer")
+    at(sdesk, jnb(2026, 11, 24, 10, 0))
+    respond = clock(sdesk, tid, "respond")
+    assert respond.state == "paused" and respond.paused == "pending_customer"
+    assert respond.remaining_s == 3 * H and respond.due is None
+    assert respond.paused_s == 10 * H  # Mon 10-18, Tue 08-10
+    tickets.update_fields(sdesk, tid, status="open")
+    respond = clock(sdesk, tid, "respond")
+    assert respond.state == "running"
+    assert local(respond.due) == datetime(2026, 11, 24, 13, 0)
+
+
+def test_awaiting_authorization_pauses_resolve_only(sdesk: Desk) -> None:
+    tid = new_ticket(at(sdesk, jnb(2026, 11, 23, 9, 0)), priority="high")
+    tickets.update_fields(at(sdesk, jnb(2026, 11, 23, 9, 30)), tid, status="awaiting_authorization")
+    assert clock(sdesk, tid, "respond").state == "running"
+    assert clock(sdesk, tid, "resolve").state == "paused"
+
+
+def test_only_real_responses_stop_the_respond_clock(sdesk: Desk) -> None:
+    tid = new_ticket(at(sdesk, jnb(2026, 11, 23, 9, 0)), priority="critical")
+    at(sdesk, jnb(2026, 11, 23, 9, 10))
+    tickets.note(sdesk, tid, "internal: looking at the logs")
+    tickets.log_call(sdesk, tid, "voicemail")
+    tickets.update_fields(sdesk, tid, status="open")
+    assert clock(sdesk, tid, "respond").state == "running"
+    tickets.log_call(at(sdesk, jnb(2026, 11, 23, 9, 40)), tid, "spoke", "walked them through it")
+    respond = clock(sdesk, tid, "respond")
+    assert respond.state == "met" and respond.used_s == 40 * 60
+    assert clock(sdesk, tid, "resolve").state == "running"
+
+
+def test_late_reply_is_stored_as_breached(sdesk: Desk) -> None:
+    tid = new_ticket(at(sdesk, jnb(2026, 11, 23, 9, 0)), priority="critical")
+    tickets.reply(at(sdesk, jnb(2026, 11, 23, 11, 0)), tid, "Looking into it")
+    respond = clock(sdesk, tid, "respond")
+    assert respond.state == "missed" and respond.used_s == 2 * H
+    assert sdesk.store.query(
+        "SELECT respond_state, respond_used_s FROM tickets WHERE id = ?", (tid,)
+    ) == [("breached", 2 * H)]
+
+
+def test_ticket_opened_during_verified_call_is_answered(sdesk: Desk) -> None:
+    tid = new_ticket(
+        at(sdesk, jnb(2026, 11, 23, 9, 0)), priority="critical", during_verified_call=True
+    )
+    respond = clock(sdesk, tid, "respond")
+    assert respond.state == "met" and respond.used_s == 0
+    assert tickets.show(sdesk, tid).first_response_at == jnb(2026, 11, 23, 9, 0)
+
+
+def test_resolve_stores_outcome_and_reopen_resumes(sdesk: Desk) -> None:
+    tid = new_ticket(at(sdesk, jnb(2026, 11, 23, 9, 0)), priority="high")  # resolve 8h
+    tickets.resolve(at(sdesk, jnb(2026, 11, 23, 12, 0)), tid, "fixed")
+    resolve = clock(sdesk, tid, "resolve")
+    assert resolve.state == "met" and resolve.used_s == 3 * H
+    tickets.update_fields(at(sdesk, jnb(2026, 11, 24, 8, 0)), tid, status="open")
+    resolve = clock(sdesk, tid, "resolve")
+    assert resolve.state == "running"
+    assert local(resolve.due) == datetime(2026, 11, 24, 13, 0)  # 5 h were left
+
+
+def test_priority_upgrade_breaches_at_once_and_history_says_who(sdesk: Desk) -> None:
+    tid = new_ticket(at(sdesk, jnb(2026, 11, 23, 8, 0)), priority="low")  # respond 24h
+    with sdesk.write() as (session, _record):  # an agent may write under --at on a demo only
+        session.add(Setting(key="demo", value="1"))
+    amir = Desk(sdesk.store, "amir", Clock(jnb(2026, 11, 23, 11, 0)), sdesk.key_path)
+    tickets.update_fields(amir, tid, priority="critical")  # respond 1h, 3h used
+    respond = clock(sdesk, tid, "respond")
+    assert respond.state == "breached" and respond.remaining_s == -2 * H
+    assert local(respond.due) == datetime(2026, 11, 23, 9, 0)
+    changed = [h for h in clocks(sdesk, tid).history if "priority low → critical" in h[2]]
+    assert changed and all(who == "amir" for _, who, _ in changed)
+    event = sdesk.store.query(
+        "SELECT old_value, new_value FROM ticket_events WHERE ticket_id = ? AND kind = 'sla'"
+        " AND body LIKE ?",
+        (tid, "respond target changed%"),
+    )
+    assert event[0][0] == "respond running 2026-11-25T10:00:00+00:00"  # Wed 12:00 JNB
+    assert event[0][1].startswith("respond running 2026-11-23T07:00")  # 09:00 JNB in UTC
+    tickets.update_fields(amir, tid, priority="low")  # downgrade: 21 h left again
+    assert clock(sdesk, tid, "respond").remaining_s == 21 * H
+
+
+def test_plan_change_recomputes_open_tickets_only(sdesk: Desk) -> None:
+    at(sdesk, jnb(2026, 11, 23, 9, 0))
+    open_tid = new_ticket(sdesk, priority="critical")
+    done_tid = new_ticket(sdesk, priority="critical")
+    tickets.reply(at(sdesk, jnb(2026, 11, 23, 11, 0)), done_tid, "answer")
+    tickets.resolve(sdesk, done_tid, "fixed")
+    assert directory.set_plan(at(sdesk, jnb(2026, 11, 23, 11, 0)), "bluefin", "lite") == 1
+    respond = clock(sdesk, open_tid, "respond")
+    assert respond.remaining_s == 2 * H  # lite critical 4h, 2h used
+    assert clock(sdesk, open_tid, "resolve").state == "none"  # lite tracks no resolution
+    assert clock(sdesk, done_tid, "respond").state == "missed"  # outcome never changes
+    assert clock(sdesk, done_tid, "resolve").state == "met"
+
+
+def test_policy_load_recomputes_open_and_bad_policy_changes_nothing(sdesk: Desk) -> None:
+    tid = new_ticket(at(sdesk, jnb(2026, 11, 23, 9, 0)), priority="critical")
+    before = clocks(sdesk, tid)
+    with pytest.raises(PolicyError):
+        sla.load_policy(sdesk, parse_policy(POLICY.replace('"1h"', '"soon"'), "bad.toml"))
+    assert clocks(sdesk, tid) == before
+    faster = parse_policy(POLICY.replace('critical = "1h"', 'critical = "30m"'), "fast.toml")
+    result = sla.load_policy(at(sdesk, jnb(2026, 11, 23, 9, 10)), faster)
+    assert result.changed and result.recomputed == 1
+    assert local(clock(sdesk, tid, "respond").due) == datetime(2026, 11, 23, 9, 30)
+    assert not sla.load_policy(sdesk, faster).changed
+
+
+def test_only_leads_load_policies(sdesk: Desk) -> None:
+    amir = Desk(sdesk.store, "amir", Clock(), sdesk.key_path)
+    with pytest.raises(NotAllowed):
+        sla.load_policy(amir, parse_policy(POLICY, "x.toml"))
+
+
+def test_holiday_and_dst_weekend(sdesk: Desk) -> None:
+    tid = new_ticket(at(sdesk, jnb(2026, 12, 24, 17, 30)), priority="critical")
+    assert local(clock(sdesk, tid, "respond").due) == datetime(2026, 12, 28, 8, 30)
+    directory.add_account(sdesk, "eu", "EU Hosting BV", "eu247")
+    created = datetime(2026, 3, 28, 12, 0, tzinfo=AMS)
+    tid = new_ticket(at(sdesk, created), account="eu", priority="high")
+    assert local(clock(sdesk, tid, "respond").due, AMS) == datetime(2026, 3, 29, 13, 0)
+
+
+def test_best_effort_and_none(sdesk: Desk) -> None:
+    tid = new_ticket(at(sdesk, jnb(2026, 11, 23, 9, 0)), priority="low")
+    resolve = clock(at(sdesk, jnb(2027, 3, 1, 9, 0)), tid, "resolve")
+    assert resolve.state == "tracking" and resolve.remaining_s is None
+    assert resolve.target == "best effort" and resolve.used_s > 100 * H
+    directory.add_account(sdesk, "lite", "Lite Co", "lite")
+    tid = new_ticket(sdesk, account="lite", priority="low")
+    assert clock(sdesk, tid, "resolve").state == "none"
+
+
+def test_breaches_first_sort_pages_by_due(sdesk: Desk) -> None:
+    at(sdesk, jnb(2026, 11, 23, 9, 0))
+    low = new_ticket(sdesk, priority="low")  # due Tue 09:00
+    crit = new_ticket(sdesk, priority="critical")  # due 10:00
+    high = new_ticket(sdesk, priority="high")  # due 13:00
+    waiting = new_ticket(sdesk, priority="critical")
+    tickets.update_fields(sdesk, waiting, status="scheduled")
+    tickets.update_fields(at(sdesk, jnb(2026, 11, 23, 9, 30)), low, priority="critical")
+    filt = queue.QueueFilter(sort="due")
+    ids = [r.id for r in queue.page(sdesk, filt).rows]
+    assert ids == [crit, low, high]  # low became critical at 09:30: due 10:00, after crit
+    first = queue.page(sdesk, filt, limit=1)
+    second = queue.page(sdesk, filt, after=first.rows[-1].key, limit=1)
+    assert [r.id for r in second.rows] == [low] and second.has_more_before
+    row = first.rows[0]
+    assert row.clocks is not None and row.clocks.respond.due is not None
