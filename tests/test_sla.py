@@ -238,17 +238,17 @@ def test_best_effort_and_none(sdesk: Desk) -> None:
 
 def test_breaches_first_sort_pages_by_due(sdesk: Desk) -> None:
     at(sdesk, jnb(2026, 11, 23, 9, 0))
-    low = new_ticket(sdesk, priority="low")  # due Tue 09:00
-    crit = new_ticket(sdesk, priority="critical")  # due 10:00
-    high = new_ticket(sdesk, priority="high")  # due 13:00
+    low = new_ticket(sdesk, priority="low")  # due Wed 11:00
+    crit = new_ticket(at(sdesk, jnb(2026, 11, 23, 9, 20)), priority="critical")  # due 10:20
+    high = new_ticket(sdesk, priority="high")  # due 13:20
     waiting = new_ticket(sdesk, priority="critical")
     tickets.update_fields(sdesk, waiting, status="scheduled")
     tickets.update_fields(at(sdesk, jnb(2026, 11, 23, 9, 30)), low, priority="critical")
     filt = queue.QueueFilter(sort="due")
     ids = [r.id for r in queue.page(sdesk, filt).rows]
-    assert ids == [crit, low, high]  # low became critical at 09:30: due 10:00, after crit
+    assert ids == [low, crit, high]  # low became critical at 09:30: due 10:00
     first = queue.page(sdesk, filt, limit=1)
     second = queue.page(sdesk, filt, after=first.rows[-1].key, limit=1)
-    assert [r.id for r in second.rows] == [low] and second.has_more_before
+    assert [r.id for r in second.rows] == [crit] and second.has_more_before
     row = first.rows[0]
     assert row.clocks is not None and row.clocks.respond.due is not None

@@ -16,6 +16,7 @@ Pure: no database, no terminal. Presets ship in `data/policies/*.toml`.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import tomllib
 from bisect import bisect_right
@@ -210,7 +211,7 @@ def load_policy_file(path: str | Path) -> Policy:
     except OSError as exc:
         raise PolicyError(f"cannot read {source}: {exc.strerror or exc}", source=source) from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark, as some editors write, is dropped
     except UnicodeDecodeError as exc:
         raise PolicyError(
             f"cannot read {source}: not UTF-8 (byte {exc.start})", source=source
@@ -224,6 +225,7 @@ def preset_names() -> list[str]:
 
 
 def load_preset(name: str) -> Policy:
+    """A shipped preset by name (see `preset_names`); PolicyError naming them if unknown."""
     names = preset_names()
     if name not in names:
         known = ", ".join(names) or "none"
@@ -259,7 +261,7 @@ def describe(policy: Policy) -> str:
                 plan.name + (" (default)" if plan.name == policy.default_plan else ""),
                 plan.calendar.name,
                 ", ".join(f"{w}%" for w in plan.warn) or "-",
-                plan.description,
+                " ".join(plan.description.split()),
             ]
             for plan in plans
         ],
@@ -397,7 +399,10 @@ class _Checker:
             self.fail(path, f"no {what}s defined")
         for key in value:
             if not _NAME.fullmatch(key):
-                self.fail((*path, key), f"a {what} name is letters, digits, '-' and '_'")
+                self.fail(
+                    (*path, key),
+                    f"a {what} name is letters, digits, '-' and '_', not starting with '-' or '_'",
+                )
         return value
 
     def required(self, table: dict[str, Any], path: KeyPath, key: str) -> Any:
@@ -504,7 +509,9 @@ class _Checker:
         calendar_name = self.string(self.required(spec, path, "calendar"), (*path, "calendar"))
         if calendar_name not in calendars:
             known = ", ".join(calendars)
-            self.fail((*path, "calendar"), f"no calendar named {calendar_name!r} ({known})")
+            self.fail(
+                (*path, "calendar"), f"no calendar named {calendar_name!r} (calendars: {known})"
+            )
         warn = self.warn(spec.get("warn", list(DEFAULT_WARN)), (*path, "warn"))
         targets = {
             clock: self.targets(self.required(spec, path, clock), (*path, clock))
@@ -543,7 +550,13 @@ class _Checker:
             try:
                 out[priority] = Target.parse(raw)
             except ValueError as exc:
-                self.fail(where, f'{exc}; or "best_effort" or "none"')
+                if raw and _DURATION.fullmatch(raw):  # well formed: zero or too long
+                    self.fail(where, str(exc))
+                self.fail(
+                    where,
+                    f'expected a duration ("30m", "4h", "1h30m", "2d"), "best_effort" '
+                    f'or "none", not {raw!r}',
+                )
         return MappingProxyType(out)
 
 
@@ -578,8 +591,7 @@ def _dotted(path: KeyPath) -> str:
 
 
 def _quote(key: str) -> str:
-    escaped = key.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+    return json.dumps(key, ensure_ascii=False)  # a valid TOML basic string, on one line
 
 
 _TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$")
