@@ -213,3 +213,25 @@ def test_first_instant_at_matches_a_minute_scan():
             while scan.astimezone(zone).replace(tzinfo=None) < wall:
                 scan += timedelta(minutes=1)
             assert got == scan, (day, minute)
+
+
+# The year index (one bisect per year spanned) against the interval walk, including
+# moments with seconds, spans across New Year and subtraction.
+YEAR_MOMENTS = st.sampled_from(
+    [
+        datetime(2026, 3, 20, tzinfo=UTC),
+        datetime(2026, 10, 20, tzinfo=UTC),
+        datetime(2026, 12, 28, tzinfo=UTC),
+    ]
+).flatmap(lambda base: st.integers(0, 20 * 86400).map(lambda s: base + timedelta(seconds=s)))
+LONG = st.integers(0, 40 * 86400).map(lambda s: timedelta(seconds=s))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(calendars(), YEAR_MOMENTS, LONG, YEAR_MOMENTS)
+def test_year_index_agrees_with_the_interval_walk(cal, t, d, u):
+    assert cal.add(t, d) == cal.walk_add(t, d)
+    assert cal.elapsed(t, u) == cal.walk_elapsed(t, u)
+    assert cal.subtract(t, d) == cal.walk_subtract(t, d)
+    # subtract undoes add
+    assert cal.subtract(cal.add(t, d), d) == cal.add(t, timedelta(0)) or d == timedelta(0)

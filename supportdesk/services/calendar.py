@@ -13,10 +13,11 @@ that ends in the repeated hour of a fall-back night ends the first time the cloc
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 MINUTES_PER_DAY = 24 * 60
@@ -136,6 +137,12 @@ class Calendar:
         closing instant (a deadline landing on one moves to the next opening)."""
         if duration < timedelta(0):
             raise CalendarError("cannot add a negative business duration")
+        return self._index.add(moment, duration)
+
+    def walk_add(self, moment: datetime, duration: timedelta) -> datetime:
+        """`add` by walking intervals one by one (the reference the index is tested against)."""
+        if duration < timedelta(0):
+            raise CalendarError("cannot add a negative business duration")
         moment = moment.astimezone(UTC)
         remaining = duration
         for start, end in self.intervals_from(moment):
@@ -149,6 +156,12 @@ class Calendar:
     def subtract(self, moment: datetime, duration: timedelta) -> datetime:
         """The instant `duration` of open time before `moment` (the inverse of `add` for a
         moment that is open): used to date a breach that happened before the last resume."""
+        if duration < timedelta(0):
+            raise CalendarError("cannot subtract a negative business duration")
+        return self._index.subtract(moment, duration)
+
+    def walk_subtract(self, moment: datetime, duration: timedelta) -> datetime:
+        """`subtract` by walking intervals back one by one (the reference)."""
         if duration < timedelta(0):
             raise CalendarError("cannot subtract a negative business duration")
         moment = moment.astimezone(UTC)
@@ -172,6 +185,16 @@ class Calendar:
         """Open time in [start, end); negative when end is before start."""
         if end < start:
             return -self.elapsed(end, start)
+        return self._index.elapsed(start, end)
+
+    @cached_property
+    def _index(self) -> _YearIndex:
+        return _YearIndex(self)
+
+    def walk_elapsed(self, start: datetime, end: datetime) -> timedelta:
+        """`elapsed` by walking intervals one by one (the reference)."""
+        if end < start:
+            return -self.walk_elapsed(end, start)
         start, end = start.astimezone(UTC), end.astimezone(UTC)
         total = timedelta(0)
         for open_start, open_end in self.intervals_from(start):
@@ -189,6 +212,116 @@ class Calendar:
 
     def is_open(self, moment: datetime) -> bool:
         return self.next_open(moment) == moment.astimezone(UTC)
+
+
+ONE_US = timedelta(microseconds=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+DAY_US = 86_400_000_000
+MAX_GAP_US = (MAX_SCAN_DAYS + 2) * DAY_US
+
+
+class _Year:
+    """One local calendar year's open intervals as microseconds since the epoch, with the
+    open time before each: a position in the year is one bisect, not a walk."""
+
+    __slots__ = ("cum", "ends", "starts", "total")
+
+    def __init__(self, calendar: Calendar, year: int) -> None:
+        starts: list[int] = []
+        ends: list[int] = []
+        cum: list[int] = []
+        total = 0
+        day = date(year, 1, 1)
+        while day.year == year:
+            for a, b in calendar.intervals_on(day):
+                start, end = (a - EPOCH) // ONE_US, (b - EPOCH) // ONE_US
+                starts.append(start)
+                ends.append(end)
+                cum.append(total)
+                total += end - start
+            day += timedelta(days=1)
+        self.starts, self.ends, self.cum, self.total = starts, ends, cum, total
+
+    def within(self, us: int) -> int:
+        """Open microseconds of the year before `us`."""
+        i = bisect_right(self.starts, us) - 1
+        if i < 0:
+            return 0
+        return self.cum[i] + min(us, self.ends[i]) - self.starts[i]
+
+    def at(self, offset: int) -> int:
+        """The instant at which `offset` open microseconds of the year have passed
+        (0 <= offset < total); at an interval's end, the next interval's start."""
+        i = bisect_right(self.cum, offset) - 1
+        return self.starts[i] + offset - self.cum[i]
+
+
+class _YearIndex:
+    """Business-time arithmetic over per-year interval tables, built lazily (a year takes
+    about a millisecond): cost is a bisect per year spanned, whatever the duration."""
+
+    def __init__(self, calendar: Calendar) -> None:
+        self.calendar = calendar
+        self.zone = calendar.zone
+        self.years: dict[int, _Year] = {}
+
+    def year(self, year: int) -> _Year:
+        found = self.years.get(year)
+        if found is None:
+            found = self.years[year] = _Year(self.calendar, year)
+        return found
+
+    def locate(self, moment: datetime) -> tuple[int, int]:
+        moment = moment.astimezone(UTC)
+        return moment.astimezone(self.zone).year, (moment - EPOCH) // ONE_US
+
+    def elapsed(self, start: datetime, end: datetime) -> timedelta:
+        ya, a = self.locate(start)
+        yb, b = self.locate(end)
+        if ya == yb:
+            year = self.year(ya)
+            return timedelta(microseconds=year.within(b) - year.within(a))
+        total = self.year(ya).total - self.year(ya).within(a) + self.year(yb).within(b)
+        for y in range(ya + 1, yb):
+            total += self.year(y).total
+        return timedelta(microseconds=total)
+
+    def add(self, moment: datetime, duration: timedelta) -> datetime:
+        y, us = self.locate(moment)
+        year = self.year(y)
+        offset = year.within(us) + duration // ONE_US
+        last_open = us  # a closed stretch longer than MAX_SCAN_DAYS means "never opens"
+        while offset >= year.total:
+            offset -= year.total
+            if year.total:
+                last_open = max(last_open, year.ends[-1])
+            y += 1
+            if (date(y, 1, 1) - date(1970, 1, 1)).days * DAY_US - last_open > MAX_GAP_US:
+                raise CalendarError(f"calendar {self.calendar.name} does not open again")
+            year = self.year(y)
+        result = year.at(offset)
+        if result - last_open > MAX_GAP_US:
+            raise CalendarError(f"calendar {self.calendar.name} does not open again")
+        return EPOCH + timedelta(microseconds=result)
+
+    def subtract(self, moment: datetime, duration: timedelta) -> datetime:
+        """The latest position in open time `duration` before `moment`: inside or at the
+        edge of an interval that starts before `moment` (as the backward walk finds it)."""
+        y, us = self.locate(moment)
+        year = self.year(y)
+        offset = year.within(us) - duration // ONE_US
+        last = bisect_left(year.starts, us) - 1  # the last interval starting before `moment`
+        empty = 0
+        while offset < 0 or last < 0:
+            empty = 0 if year.total else empty + 1
+            if empty * 365 > MAX_SCAN_DAYS:
+                raise CalendarError(f"calendar {self.calendar.name} was never open before")
+            y -= 1
+            year = self.year(y)
+            offset += year.total
+            last = len(year.starts) - 1
+        i = min(bisect_right(year.cum, offset) - 1, last)
+        return EPOCH + timedelta(microseconds=year.starts[i] + offset - year.cum[i])
 
 
 @lru_cache(maxsize=4096)
