@@ -1,34 +1,61 @@
-"""The Textual app: screens, global keys, the change feed, presence and the failure handler.
+"""The Textual app: screens, global keys, the change feed, presence, SLA alerts and the
+failure handler.
 
 Thin on purpose: screens own their data; the app only routes the change feed to the
-visible screen, keeps this console's presence row current, and turns any failure into a
-notification so that no DeskError ever ends the program.
+visible screen, keeps this console's presence row current, watches the SLA clocks of this
+user's tickets (a lead's: also the unclaimed ones) to raise a toast when one passes a warning
+threshold or breaches, and turns any failure into a notification so that no DeskError ever
+ends the program.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.worker import Worker, WorkerState
+from textual.message import Message
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState, get_current_worker
 
+from .models.enums import View
 from .screens.base import DeskScreen
 from .screens.commands import DeskCommands
 from .screens.messages import StoreChanged
 from .screens.modals import AskModal, HelpModal
-from .screens.queue import QueueScreen
-from .services import presence
+from .screens.queue import QueueScreen, plans_of
+from .services import presence, queue
 from .services.errors import DeskError
+from .services.queue import QueueFilter
+from .services.views import QueueRow
+from .widgets.sla_clock import Crossing, SlaWatch
 
 PRESENCE_DELAY_S = 1.0
+WATCH_VIEWS = (View.QUEUE, View.HELD, View.WAITING, View.SCHEDULED)
+WATCH_LIMIT = 200  # per view and filter: the tickets due first
+WATCH_EVERY_S = 60.0  # the watch list is read again this often, and after every change
+WATCH_GAP_S = 2.0  # but at most this often while changes keep coming
+MAX_TOASTS = 3  # more crossings at once make one summary toast
 
 if TYPE_CHECKING:
     from .services.desk import Desk
+    from .services.policy import Plan
     from .store import ChangeFeed
+
+
+class WatchLoaded(Message):
+    """The tickets whose SLA clocks this console watches, and their plans."""
+
+    def __init__(self, rows: Sequence[QueueRow], plans: dict[str | None, Plan]) -> None:
+        super().__init__()
+        self.rows = rows
+        self.plans = plans
+
 
 _UNSET = object()
 
@@ -58,6 +85,10 @@ class SupportDeskApp(App[None]):
         self._presence_wanted: int | None = None
         self._presence_written: object = _UNSET
         self._presence_closed = False
+        self.sla_watch = SlaWatch()
+        self.sla_notices: list[Crossing] = []  # every crossing told, oldest first
+        self._watch_timer: Timer | None = None
+        self._watched_at = -WATCH_GAP_S
 
     # -- start and stop -----------------------------------------------------------------
     def on_mount(self) -> None:
@@ -67,6 +98,9 @@ class SupportDeskApp(App[None]):
         # Register this console a moment after start: the write imports SQLAlchemy (~0.4 s
         # of CPU), which would otherwise compete with the first paint for the GIL.
         self.set_timer(PRESENCE_DELAY_S, self.sync_presence)
+        self.set_timer(PRESENCE_DELAY_S, self.request_watch)
+        self.set_interval(WATCH_EVERY_S, self.request_watch)
+        self.set_interval(1.0, self._check_sla)
 
     def on_unmount(self) -> None:
         if self._feed is not None:
@@ -88,6 +122,79 @@ class SupportDeskApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, DeskScreen):
                 screen.store_changed(visible=screen is top)
+        self.request_watch()
+
+    # -- SLA alerts ---------------------------------------------------------------------
+    def request_watch(self) -> None:
+        """Read the watch list again, at most once per WATCH_GAP_S during a burst."""
+        if self._watch_timer is not None:
+            return  # a read is already due
+        wait = WATCH_GAP_S - (time.monotonic() - self._watched_at)
+        if wait <= 0:
+            self._watch_due()
+        else:
+            self._watch_timer = self.set_timer(wait, self._watch_due)
+
+    def _watch_due(self) -> None:
+        self._watch_timer = None
+        self._watched_at = time.monotonic()
+        self.load_watch()
+
+    @property
+    def watch_pending(self) -> bool:
+        return self._watch_timer is not None
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sla-watch", name="sla-watch")
+    def load_watch(self) -> None:
+        """The tickets this console's user holds, due first, in every live view; for a lead
+        also the ones nobody holds. Their clocks are then read from memory every second."""
+        desk = self.desk
+        filters = [QueueFilter(view=v, sort="due", mine=True) for v in WATCH_VIEWS]
+        if desk.actor.is_lead:
+            filters += [QueueFilter(view=v, sort="due", unclaimed=True) for v in WATCH_VIEWS]
+        rows: dict[int, QueueRow] = {}
+        for filt in filters:
+            for row in queue.page(desk, filt, limit=WATCH_LIMIT).rows:
+                rows[row.id] = row
+        plans = plans_of(desk, list(rows.values()))
+        if not get_current_worker().is_cancelled:
+            self.post_message(WatchLoaded(tuple(rows.values()), plans))
+
+    def on_watch_loaded(self, message: WatchLoaded) -> None:
+        self._tell(self.sla_watch.replace(message.rows, message.plans, self.desk.now()))
+
+    def _check_sla(self) -> None:
+        """Once a second, from memory: did a watched clock pass a threshold or breach?"""
+        self._tell(self.sla_watch.check(self.desk.now()))
+
+    def _tell(self, crossings: list[Crossing]) -> None:
+        """Toasts (they never take the focus): one per crossing, or one for many."""
+        if not crossings:
+            return
+        self.sla_notices.extend(crossings)
+        if len(crossings) <= MAX_TOASTS:
+            for c in crossings:
+                self.notify(
+                    c.message(),
+                    title=c.title(),
+                    severity="error" if c.breached else "warning",
+                    markup=False,
+                    timeout=20 if c.breached else 12,
+                )
+            return
+        breached = [c for c in crossings if c.breached]
+        numbers = ", ".join(f"#{c.ticket_id}" for c in crossings[:12])
+        if len(crossings) > 12:
+            numbers += ", …"
+        what = f"{len(breached)} breached, " if breached else ""
+        self.notify(
+            f"{len(crossings)} SLA clocks crossed a threshold ({what}"
+            f"{len(crossings) - len(breached)} warnings): {numbers}",
+            title="SLA breached" if breached else "SLA warning",
+            severity="error" if breached else "warning",
+            markup=False,
+            timeout=20,
+        )
 
     # -- presence -----------------------------------------------------------------------
     def set_presence(self, ticket_id: int | None) -> None:

@@ -438,6 +438,13 @@ def _age(then: datetime, now: datetime) -> str:
 @click.option("--unclaimed", is_flag=True)
 @click.option("--search")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option(
+    "--sort",
+    type=click.Choice(["priority", "due"]),
+    default="priority",
+    show_default=True,
+    help="due: breaches first (earliest running due time).",
+)
 @json_option
 @pass_env
 def queue(
@@ -449,14 +456,16 @@ def queue(
     unclaimed: bool,
     search: str | None,
     limit: int,
+    sort: str,
     as_json: bool,
 ) -> None:
     """Print the queue in exactly the console's order."""
     from .models.enums import View
     from .services import queue as q
+    from .services import sla as sla_service
 
     desk = env.desk()
-    filt = q.QueueFilter(View(view), tier, category, mine, unclaimed, search)
+    filt = q.QueueFilter(View(view), tier, category, mine, unclaimed, search, sort)
     page = q.page(desk, filt, limit=limit)
     if as_json:
         emit(list(page.rows), True)
@@ -465,10 +474,13 @@ def queue(
     if not page.rows:
         click.echo(f"nothing in {filt.describe()}")
         return
+    policy = sla_service.current_policy(desk)
     for r in page.rows:
+        due = sla_service.next_due_text(r.clocks, policy.plan_for(r.sla_plan), now)
         click.echo(
-            f"#{r.id:<8} {r.priority[:4]:<4} {_age(r.created_at, now):>4} {r.account[:16]:<16} "
-            f"t{r.tier} {(r.holder or '-')[:10]:<10} {r.channel:<6} {r.subject[:60]}"
+            f"#{r.id:<8} {r.priority[:4]:<4} {_age(r.created_at, now):>4} {due:>10} "
+            f"{r.account[:16]:<16} t{r.tier} {(r.holder or '-')[:10]:<10} {r.channel:<6} "
+            f"{r.subject[:60]}"
         )
 
 
@@ -772,7 +784,8 @@ def _sla_text(v: Any) -> str:
     lines = [f"#{v.ticket_id}  plan {v.plan}   calendar {v.calendar} ({zone})"]
     for c in v.clocks:
         due = c.due.astimezone(_zone(zone)).strftime("%a %Y-%m-%d %H:%M") if c.due else "-"
-        left = format_left(c.remaining_s) if c.remaining_s is not None else "-"
+        live = c.state in ("running", "warning", "breached", "paused")
+        left = format_left(c.remaining_s) if live and c.remaining_s is not None else "-"
         extra = f"   paused: {c.paused.replace('_', ' ')}" if c.paused else ""
         if c.closed_until:
             until = c.closed_until.astimezone(_zone(zone)).strftime("%a %H:%M")

@@ -126,3 +126,12 @@ def new_ticket(
     )
     args.update(kw)
     return tickets.create(desk, **args)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def cli_env(desk: Desk, db_url: str, key_path: Path) -> dict[str, str]:
+    """Environment for running the CLI as a process against the `desk` fixture's database."""
+    env = dict(os.environ)
+    env.update(SUPPORTDESK_DB=db_url, SUPPORTDESK_AUDIT_KEY=str(key_path), SUPPORTDESK_AGENT="lena")
+    env.pop("SUPPORTDESK_NOW", None)
+    return env

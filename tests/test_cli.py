@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -44,14 +43,6 @@ def run(
         input=stdin,
         timeout=120,
     )
-
-
-@pytest.fixture
-def cli_env(desk, db_url: str, key_path: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(SUPPORTDESK_DB=db_url, SUPPORTDESK_AUDIT_KEY=str(key_path), SUPPORTDESK_AGENT="lena")
-    env.pop("SUPPORTDESK_NOW", None)
-    return env
 
 
 def one_line_error(p: subprocess.CompletedProcess[str]) -> str:

@@ -1,16 +1,19 @@
-"""The queue screen, where everyone starts: one view of tickets in priority-then-arrival order.
+"""The queue screen, where everyone starts: one view of tickets in priority-then-arrival order
+(or breaches first: the earliest SLA due time on top).
 
 It holds one window of rows (keyset pages from the queue service) and moves the window when
 the cursor nears its edge; a store change reloads the same window from its first row, so
-the selected ticket and the scroll position stay where the agent left them.
+the selected ticket and the scroll position stay where the agent left them. The worker that
+reads a window also resolves each row's SLA plan, so the table's countdowns tick from memory.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -23,14 +26,18 @@ from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
 from ..models.enums import Category, View
-from ..services import queue
+from ..services import queue, sla
+from ..services.policy import Plan
 from ..services.queue import QueueFilter
-from ..services.views import QueueKey, QueueRow
+from ..services.views import QueueKey, QueuePage, QueueRow
 from ..widgets.key_footer import KeyFooter
 from ..widgets.preview import TicketPreview
 from ..widgets.queue_table import QueueTable
 from .base import HELP_BINDING, DeskScreen
 from .messages import TicketLoaded, TotalCounted, WindowLoaded
+
+if TYPE_CHECKING:
+    from ..services.desk import Desk
 
 WINDOW = 240  # rows held in the table
 MARGIN = 25  # this close to the window's edge, the next window is loaded
@@ -54,6 +61,32 @@ VIEW_HINT = {
 TIERS: tuple[int | None, ...] = (None, 1, 2, 3)
 CATEGORIES: tuple[str | None, ...] = (None, *(c.value for c in Category))
 VIEWS = Binding.Group("View", compact=True)
+ORDER_LABEL = {"priority": "priority order", "due": "breaches first"}
+
+
+class WindowWithPlans(WindowLoaded):
+    """A window of the queue and the SLA plan of its rows (by `sla_plan`), both read by the
+    worker: the countdowns need each plan's calendar and warnings, and the policy is read
+    from the database."""
+
+    def __init__(
+        self,
+        generation: int,
+        filt: QueueFilter,
+        anchor: QueueKey | None,
+        page: QueuePage,
+        plans: dict[str | None, Plan],
+    ) -> None:
+        super().__init__(generation, filt, anchor, page)
+        self.plans = plans
+
+
+def plans_of(desk: Desk, rows: Sequence[QueueRow]) -> dict[str | None, Plan]:
+    """The Plan of every row's `sla_plan` (in a worker: the policy is read from the database)."""
+    if not rows:
+        return {}
+    policy = sla.current_policy(desk)
+    return {name: policy.plan_for(name) for name in {r.sla_plan for r in rows}}
 
 
 def store_label(display_name: str, is_sqlite: bool) -> str:
@@ -73,6 +106,12 @@ class QueueScreen(DeskScreen):
         "changes made anywhere appear within a second, and your place is kept.\n"
         "Last = who spoke last and how long ago (bold: the customer is waiting on us). "
         "● = someone else has the ticket open right now.\n"
+        "Respond in / Resolve in (Next due on narrow screens: the clock due first) = business "
+        "time left on the SLA clocks, ticking: ⚠ past a warning threshold, ✖ breached "
+        "(negative: how long ago), ⏸ paused (cust: waiting on the customer, sched: "
+        "scheduled, auth: awaiting authorization), ☾ the office is closed now, "
+        "met / missed once stopped, — no target, best eff. = best effort.\n"
+        "o switches between priority order and breaches first.\n"
     )
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         Binding("slash", "focus_search", "Search", key_display="/"),
@@ -84,7 +123,14 @@ class QueueScreen(DeskScreen):
         Binding("c", "cycle_category", "Category", tooltip="cycle the category filter"),
         Binding("m", "toggle_mine", "Mine", tooltip="only tickets you hold"),
         Binding("u", "toggle_unclaimed", "Unclaimed", tooltip="only tickets nobody holds"),
-        Binding("x", "clear_filters", "Clear filters", tooltip="keep only the view"),
+        Binding(
+            "o",
+            "order('due')",
+            "Breaches first",
+            tooltip="order by SLA: the earliest due (and breached) tickets on top",
+        ),
+        Binding("o", "order('priority')", "Priority order", tooltip="back to priority order"),
+        Binding("x", "clear_filters", "Clear filters", tooltip="keep the view and the order"),
         Binding("g", "goto", "Go to #", tooltip="open a ticket by its number"),
         HELP_BINDING,
         Binding("escape", "leave_search", "Back to the list", show=False),
@@ -160,10 +206,12 @@ class QueueScreen(DeskScreen):
 
     def _paint_bars(self) -> None:
         view = VIEW_LABEL.get(self.filt.view, self.filt.view.value)
-        rest = self.filt.describe().split(" · ")[1:]
+        rest = self.filt.with_(sort="priority").describe().split(" · ")[1:]
         left = Text(f" {view}", style="bold")
         if rest:
             left.append(" · " + " · ".join(rest))
+        order = ORDER_LABEL.get(self.filt.sort, self.filt.sort)
+        left.append(f" · {order}", style="bold #ffaf00" if self.filt.sort == "due" else "dim")
         if self.total is None:
             count = Text("counting…", style="dim")
         else:
@@ -213,9 +261,10 @@ class QueueScreen(DeskScreen):
         if not page.rows and anchor is not None:
             anchor = None  # everything after our place went away: show the top
             page = queue.page(desk, filt, limit=WINDOW)
+        plans = plans_of(desk, page.rows)
         if worker.is_cancelled:
             return
-        self.post_message(WindowLoaded(generation, filt, anchor, page))
+        self.post_message(WindowWithPlans(generation, filt, anchor, page, plans))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="count", name="count")
     def count_total(self, filt: QueueFilter) -> None:
@@ -268,7 +317,7 @@ class QueueScreen(DeskScreen):
         self.load_window(self._next_generation(), filt, None, "at")
         self.request_count(now=True)
 
-    def on_window_loaded(self, message: WindowLoaded) -> None:
+    def on_window_with_plans(self, message: WindowWithPlans) -> None:
         if message.generation != self.generation:
             return  # a newer request is on its way
         page = message.page
@@ -283,7 +332,7 @@ class QueueScreen(DeskScreen):
         if message.filt != self._shown_filt and keep not in {r.id for r in page.rows}:
             keep = None  # another view or filter without our ticket: start at its top
             table.move_cursor(row=0, scroll=False)
-        table.show_rows(page.rows, self.desk.now(), keep)
+        table.show_rows(page.rows, self.desk.now(), keep, message.plans)
         self._shown_filt = message.filt
         empty = self.query_one("#empty", Static)
         empty.display = not page.rows
@@ -303,7 +352,7 @@ class QueueScreen(DeskScreen):
         view = VIEW_LABEL.get(self.filt.view, "")
         text = Text(f"\n  Nothing in {view}", style="bold")
         text.append(f" ({VIEW_HINT.get(self.filt.view, '')})", style="dim")
-        if self.filt != QueueFilter(view=self.filt.view):
+        if self.filt != QueueFilter(view=self.filt.view, sort=self.filt.sort):
             text.append(f" matching {self.filt.describe()}.\n  Press x to clear the filters.")
         else:
             text.append(".\n  Press 1–4 for another view.")
@@ -364,7 +413,7 @@ class QueueScreen(DeskScreen):
         self._moving = False
 
     def _tick(self) -> None:
-        """Once a second: ages from memory, no database."""
+        """Once a second: ages and SLA countdowns from memory, no database."""
         self.query_one(QueueTable).tick(self.desk.now())
 
     def neighbour(self, ticket_id: int, step: int) -> int | None:
@@ -417,7 +466,17 @@ class QueueScreen(DeskScreen):
         search = self.query_one("#search", Input)
         with search.prevent(Input.Changed):
             search.value = ""
-        self.set_filter(QueueFilter(view=self.filt.view))
+        self.set_filter(QueueFilter(view=self.filt.view, sort=self.filt.sort))
+
+    def action_order(self, sort: str) -> None:
+        """Priority order, or breaches first (the earliest running SLA due time on top)."""
+        self.set_filter(self.filt.with_(sort=sort))
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "order":  # one "o" key: the footer offers the order not in use
+            return bool(parameters) and parameters[0] != self.filt.sort
+        return True
 
     def action_focus_search(self) -> None:
         self.focus_search()

@@ -1,7 +1,9 @@
 """The ticket screen: a ticket's facts, its thread, and every action on it a key away.
 
 Replies, calls and notes are typed in a composer at the bottom that keeps its text until
-the write succeeds, so a refused reply (someone else holds the ticket) is never lost.
+the write succeeds, so a refused reply (someone else holds the ticket) is never lost. Above
+the thread, the SLA panel shows both clocks ticking (from memory) and their history; the
+worker that reads the ticket reads its SLA view and plan too.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from textual.widgets import Label, Static, TextArea
 from textual.worker import get_current_worker
 
 from ..models.enums import TRANSITIONS, CallOutcome, Priority, ResolutionCode, Status
-from ..services import tickets
+from ..services import sla, tickets
 from ..services.views import TicketView
 from ..widgets.format import truncate
 from ..widgets.key_footer import KeyFooter
+from ..widgets.sla_clock import PanelData, SlaPanel
 from ..widgets.ticket_view import ThreadEntry, ThreadView, ticket_facts, ticket_title
 from .base import HELP_BINDING, DeskScreen
 from .messages import ActionDone, TicketLoaded
@@ -62,6 +65,14 @@ def _words(value: str) -> str:
     return value.replace("_", " ")
 
 
+class TicketWithSla(TicketLoaded):
+    """A ticket with its thread, and what its SLA panel needs (None: no clocks)."""
+
+    def __init__(self, ticket: TicketView, sla_data: PanelData | None) -> None:
+        super().__init__(ticket)
+        self.sla_data = sla_data
+
+
 class TicketScreen(DeskScreen):
     """One ticket: details, thread, and reply / call / note / priority / status / take /
     resolve / merge."""
@@ -72,6 +83,10 @@ class TicketScreen(DeskScreen):
         "live). Customer messages are blue, our replies green, calls purple and internal "
         "notes yellow (the customer never sees those).\n"
         "Write in the box at the bottom; ctrl+s sends, Esc puts the text away.\n"
+        "SLA: each clock's business time left (ticking), when it is due on the plan's "
+        "calendar (in the calendar's time zone), its target, the business time elapsed and "
+        "paused. ⚠ past a warning threshold, ✖ breached, ⏸ paused (and why), ☾ the office "
+        "is closed now (the clock waits for it to open). l shows the whole clock history.\n"
     )
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         # not a priority binding: it must come after the characters typed before it
@@ -87,6 +102,7 @@ class TicketScreen(DeskScreen):
         Binding("left_square_bracket", "step(-1)", "Previous ticket", key_display="["),
         Binding("right_square_bracket", "step(1)", "Next ticket", key_display="]"),
         Binding("g", "goto", "Go to #"),
+        Binding("l", "sla_log", "SLA log", tooltip="all of the SLA clock history, or less"),
         Binding("escape", "back", "Back"),
         HELP_BINDING,
     ]
@@ -95,6 +111,7 @@ class TicketScreen(DeskScreen):
         super().__init__(id="ticket-screen")
         self.ticket_id = ticket_id
         self.ticket: TicketView | None = None
+        self.sla_data: PanelData | None = None
         self.compose_kind: str | None = None
         self.call_outcome: str | None = None
         self.loads = 0
@@ -103,6 +120,7 @@ class TicketScreen(DeskScreen):
     def compose(self) -> ComposeResult:
         yield Static(id="ticket-title", markup=False)
         yield Static(id="ticket-facts", markup=False)
+        yield SlaPanel(id="ticket-sla")
         yield ThreadView(id="thread")
         with Vertical(id="composer"):
             yield Label(id="composer-label", markup=False)
@@ -115,7 +133,12 @@ class TicketScreen(DeskScreen):
         self.query_one(ThreadView).focus()
         self.query_one("#ticket-title", Static).update(Text(f"#{self.ticket_id} …", "bold"))
         self.set_interval(RETIME_S, self._retime)
+        self.set_interval(1.0, self._tick)
         self.reload()
+
+    def _tick(self) -> None:
+        """Once a second: the SLA countdowns from memory (no database)."""
+        self.query_one(SlaPanel).tick(self.desk.now())
 
     def _retime(self) -> None:
         """Refresh "5 min ago" texts from the ticket in memory (no database)."""
@@ -136,11 +159,17 @@ class TicketScreen(DeskScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="ticket", name="ticket")
     def load_ticket(self, ticket_id: int) -> None:
-        ticket = tickets.show(self.desk, ticket_id)
+        desk = self.desk
+        ticket = tickets.show(desk, ticket_id)
+        data = None
+        if ticket.clocks is not None:
+            view = sla.show(desk, ticket_id)
+            plan = sla.current_policy(desk).plan_for(view.plan)
+            data = PanelData(view, ticket.clocks, plan)
         if not get_current_worker().is_cancelled:
-            self.post_message(TicketLoaded(ticket))
+            self.post_message(TicketWithSla(ticket, data))
 
-    def on_ticket_loaded(self, message: TicketLoaded) -> None:
+    def on_ticket_with_sla(self, message: TicketWithSla) -> None:
         t = message.ticket
         if t.id != self.ticket_id:
             return
@@ -148,6 +177,7 @@ class TicketScreen(DeskScreen):
             self.desk_app.set_presence(t.id)  # only now is it sure the ticket exists
         self.ticket = t
         self.loads += 1
+        self.sla_data = message.sla_data
         self._show(t)
 
     def _show(self, t: TicketView) -> None:
@@ -155,6 +185,7 @@ class TicketScreen(DeskScreen):
         width = self.app.size.width - 2
         self.query_one("#ticket-title", Static).update(ticket_title(t, width))
         self.query_one("#ticket-facts", Static).update(ticket_facts(t, now, width))
+        self.query_one(SlaPanel).show(self.sla_data, now)
         self.query_one(ThreadView).show(t, now)
         self.sub_title = f"#{t.id}"
         self.refresh_bindings()
@@ -183,6 +214,7 @@ class TicketScreen(DeskScreen):
         self.query_one(ThreadView).clear_thread()
         self.query_one("#ticket-title", Static).update(Text(f"#{ticket_id} …", "bold"))
         self.query_one("#ticket-facts", Static).update("")
+        self.query_one(SlaPanel).show(None, self.desk.now())
         self.reload()
 
     # -- composer -----------------------------------------------------------------------
@@ -360,6 +392,9 @@ class TicketScreen(DeskScreen):
 
     def action_goto(self) -> None:
         self.desk_app.action_goto_ticket()
+
+    def action_sla_log(self) -> None:
+        self.query_one(SlaPanel).toggle_history(self.desk.now())
 
     def action_step(self, step: int) -> None:
         target = self.desk_app.neighbour(self.ticket_id, step)

@@ -1735,6 +1735,9 @@ def _load(
             loader.insert("tickets", TICKET_COLUMNS, [_ticket_row(r) for r in ticket_rows])
             loader.insert("ticket_events", EVENT_COLUMNS, [_event_row(r) for r in event_rows])
             advance(len(ticket_rows))
+    from . import sla
+
+    sla.fill_from_history(conn, sla.current_policy_on(conn))
     for index in indexes:
         if index.table is not None and index.table.name in TICKET_TABLES:
             index.create(conn)

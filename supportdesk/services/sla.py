@@ -29,9 +29,14 @@ from .sla_engine import (
     format_span,
     on_response,
     on_status,
+    pause,
     read,
     retarget,
     start,
+    stop,
+)
+from .sla_engine import (
+    RESOLVE as RESOLVE_CLOCK,
 )
 
 if TYPE_CHECKING:
@@ -61,6 +66,16 @@ def current_policy(desk: Desk) -> Policy:
     if not rows:
         return load_preset(DEFAULT_PRESET)
     return policy_from_text(str(rows[0][0]))
+
+
+def current_policy_on(conn: Any) -> Policy:
+    """The same, read on a SQLAlchemy connection (inside a bulk load's transaction)."""
+    from sqlalchemy import select
+
+    from ..models import Setting
+
+    text = conn.execute(select(Setting.value).where(Setting.key == POLICY_KEY)).scalar()
+    return policy_from_text(text) if text else load_preset(DEFAULT_PRESET)
 
 
 def has_policy(desk: Desk) -> bool:
@@ -245,24 +260,40 @@ def on_first_response(session: Session, desk: Desk, ticket: Ticket, why: str) ->
     _store(session, desk, ticket, before, on_response(before, calendar, desk.now()), why)
 
 
+def _retargeted(
+    before: TicketClocks, plan: Plan, priority: Priority, status: str, now: datetime
+) -> TicketClocks:
+    """The clocks under `plan`'s targets for `priority` (a clock the old plan did not track
+    starts now, paused when the ticket's status pauses it)."""
+    after = before
+    for name in CLOCKS:
+        target = plan.target(name, priority)
+        clock = before.get(name)
+        paused_by = status if status in PAUSING_STATUSES[name] else None
+        after = after.with_(
+            name,
+            retarget(
+                clock,
+                plan.calendar,
+                now,
+                target.seconds,
+                has_target=target.kind != "none",
+                paused_by=paused_by,
+            ),
+        )
+    return after
+
+
 def retarget_ticket(
     session: Session, desk: Desk, ticket: Ticket, why: str, policy: Policy | None = None
 ) -> bool:
     """Apply the current plan and priority to the running and paused clocks."""
     policy = policy or current_policy(desk)
-    plan, calendar = _plan_and_calendar(policy, _account_plan(session, ticket.account_id))
-    targets = _targets(plan, Priority.from_rank(ticket.priority_rank))
+    plan = policy.plan_for(_account_plan(session, ticket.account_id))
     before = clocks_of(ticket)
-    now = desk.now()
-    after = before
-    for name in CLOCKS:
-        target, has = targets[name]
-        clock = before.get(name)
-        pausing = ticket.status if clock.state is ClockState.NONE else None
-        paused_by = pausing if pausing in PAUSING_STATUSES[name] else None
-        after = after.with_(
-            name, retarget(clock, calendar, now, target, has_target=has, paused_by=paused_by)
-        )
+    after = _retargeted(
+        before, plan, Priority.from_rank(ticket.priority_rank), ticket.status, desk.now()
+    )
     ticket.sla_plan = plan.name
     _store(session, desk, ticket, before, after, why)
     return after != before
@@ -280,19 +311,65 @@ def recompute(
     reason: str,
     account_id: str | None = None,
 ) -> int:
-    """Retarget every open ticket (optionally of one account); returns how many changed."""
-    from sqlalchemy import select
+    """Retarget every open ticket (optionally of one account) in bulk: one read, one
+    executemany of the changed rows and one of their history events. Returns how many
+    tickets changed."""
+    from sqlalchemy import insert, select, update
 
-    from ..models import Ticket
+    from ..models import Account, Ticket, TicketEvent
 
-    query = select(Ticket).where(Ticket.view != "done")
+    cols = [getattr(Ticket, f"{n}_{f}") for n in CLOCKS for f in CLOCK_FIELDS]
+    query = (
+        select(Ticket.id, Ticket.priority_rank, Ticket.status, Ticket.sla_plan, Account.plan, *cols)
+        .join(Account, Account.id == Ticket.account_id)
+        .where(Ticket.view != "done")
+    )
     if account_id is not None:
         query = query.where(Ticket.account_id == account_id)
-    changed = 0
-    for ticket in session.scalars(query.execution_options(yield_per=2000)):
-        if retarget_ticket(session, desk, ticket, reason, policy):
-            changed += 1
-    return changed
+    now = desk.now()
+    staff_id = desk.actor.staff_id if _has_actor(desk) else None
+    priorities = [Priority.from_rank(r) for r in range(4)]
+    updates: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    n = len(CLOCK_FIELDS)
+    for row in session.execute(query):
+        tid, rank, status, old_plan, account_plan = row[:5]
+        values = row[5:]
+        before = TicketClocks(_clock(values[:n]), _clock(values[n:]))
+        plan = policy.plan_for(account_plan)
+        after = _retargeted(before, plan, priorities[rank], status, now)
+        if after == before and old_plan == plan.name:
+            continue
+        change: dict[str, Any] = {"id": tid, "sla_plan": plan.name, "sla_key": after.sort_key}
+        for name in CLOCKS:
+            old, new = before.get(name), after.get(name)
+            for field, value in _clock_values(new).items():
+                change[f"{name}_{field}"] = value
+            if (old.state, old.due, old.target_s) != (new.state, new.due, new.target_s):
+                events.append(
+                    {
+                        "ticket_id": tid,
+                        "kind": EventKind.SLA.value,
+                        "staff_id": staff_id,
+                        "from_customer": False,
+                        "visible": False,
+                        "body": _event_body(name, old, new, reason),
+                        "old_value": _describe(name, old),
+                        "new_value": _describe(name, new),
+                        "created_at": now,
+                    }
+                )
+        updates.append(change)
+    for start_ in range(0, len(updates), 5000):
+        session.execute(update(Ticket), updates[start_ : start_ + 5000])
+    for start_ in range(0, len(events), 5000):
+        session.execute(insert(TicketEvent), events[start_ : start_ + 5000])
+    return len(updates)
+
+
+def _clock(values: Any) -> Clock:
+    state, target, used, paused_s, since, due, paused = values
+    return Clock(ClockState(state), target, used or 0, paused_s or 0, since, due, paused)
 
 
 # -- views for the CLI and the screens -----------------------------------------------------
@@ -355,7 +432,9 @@ def target_text(clock: Clock) -> str:
         return "none"
     if clock.target_s is None:
         return "best effort"
-    return format_span(clock.target_s).replace(":00:00", "h")
+    from .policy import format_duration
+
+    return format_duration(clock.target_s)
 
 
 def clock_view(name: str, clock: Clock, plan: Plan, now: datetime) -> ClockView:
@@ -373,6 +452,33 @@ def clock_view(name: str, clock: Clock, plan: Plan, now: datetime) -> ClockView:
         clock.paused,
         reading.closed_until,
     )
+
+
+MARKS = {"warning": "!", "breached": "✖", "paused": "⏸"}
+SHORT_PAUSE = {"pending_customer": "cust", "scheduled": "sched", "awaiting_authorization": "auth"}
+
+
+def next_due_text(clocks: TicketClocks | None, plan: Plan, now: datetime) -> str:
+    """The nearer running clock as plain text for the CLI ("3h 10m", "! 0:42:10",
+    "✖ -1h 05m", "⏸ cust"), or "-"."""
+    if clocks is None:
+        return "-"
+    best: ClockReading | None = None
+    for name in CLOCKS:
+        r = read(clocks.get(name), plan.calendar, plan.warn, now)
+        if r.remaining_s is None or r.reading.value not in ("running", "warning", "breached"):
+            continue
+        if best is None or (best.remaining_s or 0) > r.remaining_s:
+            best = r
+    if best is None:
+        for name in CLOCKS:
+            r = read(clocks.get(name), plan.calendar, plan.warn, now)
+            if r.reading.value == "paused" and r.paused:
+                return "⏸ " + SHORT_PAUSE.get(r.paused, r.paused[:5])
+        return "-"
+    mark = MARKS.get(best.reading.value, "")
+    text = format_left(best.remaining_s or 0)
+    return f"{mark} {text}" if mark else text
 
 
 def show(desk: Desk, ticket_id: int) -> SlaView:
@@ -436,3 +542,86 @@ __all__ = [
     "load_policy",
     "show",
 ]
+
+
+# -- demo history ----------------------------------------------------------------------------
+def fill_from_history(conn: Any, policy: Policy) -> int:
+    """Give tickets loaded in bulk (the demo) the clocks their history implies: respond
+    stopped at the first response; resolve stopped at resolution, paused from the first
+    response while waiting on the customer or an authorization (and from the last activity
+    while scheduled), otherwise running since creation. It runs the same transitions as live
+    writes; the demo generator's pauses are exactly these. Reads and writes in id ranges on
+    `conn` (a SQLAlchemy Connection inside the caller's transaction). Returns the count."""
+    from sqlalchemy import Table, bindparam, select, update
+
+    from ..models import Account, Ticket
+
+    table = Ticket.__table__
+    assert isinstance(table, Table)
+    columns = ["sla_plan", "sla_key", *(f"{n}_{f}" for n in CLOCKS for f in CLOCK_FIELDS)]
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("k_id"))
+        .values({c: bindparam("v_" + c) for c in columns})
+    )
+    priorities = [Priority.from_rank(r) for r in range(4)]
+    count = 0
+    last_id = 0
+    while True:
+        rows = conn.execute(
+            select(
+                Ticket.id,
+                Ticket.priority_rank,
+                Ticket.status,
+                Ticket.created_at,
+                Ticket.first_response_at,
+                Ticket.resolved_at,
+                Ticket.resolution_code,
+                Ticket.last_activity_at,
+                Account.plan,
+            )
+            .join(Account, Account.id == Ticket.account_id)
+            .where(Ticket.id > last_id)
+            .order_by(Ticket.id)
+            .limit(20_000)
+        ).all()
+        if not rows:
+            return count
+        last_id = rows[-1][0]
+        batch = [_history_clocks(row, policy, priorities) for row in rows]
+        conn.execute(stmt, batch)
+        count += len(batch)
+
+
+def _history_clocks(row: Any, policy: Policy, priorities: list[Priority]) -> dict[str, Any]:
+    tid, rank, status, created, first, resolved, code, last, account_plan = row
+    plan = policy.plan_for(account_plan)
+    cal = plan.calendar
+    out: dict[str, Any] = {"k_id": tid, "v_sla_plan": plan.name}
+    clocks = []
+    for name in CLOCKS:
+        target = plan.target(name, priorities[rank])
+        clock = start(cal, created, target.seconds, has_target=target.kind != "none")
+        if clock.state is not ClockState.NONE:
+            if name == "respond":
+                if first is not None or resolved is not None:
+                    clock = stop(clock, cal, first or resolved)
+            elif status in ("pending_customer", "awaiting_authorization") or code in (
+                "no_response",
+                "not_authorized",
+            ):
+                held = "awaiting_authorization" if code == "not_authorized" else status
+                if held not in PAUSING_STATUSES[RESOLVE_CLOCK]:
+                    held = "pending_customer"
+                clock = pause(clock, cal, first or created, held)
+                if resolved is not None:
+                    clock = stop(clock, cal, resolved)
+            elif status == "scheduled":
+                clock = pause(clock, cal, last, "scheduled")
+            elif resolved is not None:
+                clock = stop(clock, cal, resolved)
+        clocks.append(clock)
+        for field, value in _clock_values(clock).items():
+            out[f"v_{name}_{field}"] = value
+    out["v_sla_key"] = TicketClocks(clocks[0], clocks[1]).sort_key
+    return out

@@ -1,13 +1,15 @@
 """The queue table: one window of queue rows in a DataTable, laid out for the width it has.
 
 Textual's DataTable slows down with its total row count, so it only ever holds the window
-the queue screen loaded (a few hundred rows); the once-a-second tick rewrites only the age
-and "last spoke" cells whose text changed.
+the queue screen loaded (a few hundred rows). The once-a-second tick reads the SLA clocks
+from memory (a `Countdown` per clock, built when the window was loaded with the calendar of
+each row's plan) and rewrites only the age, "last spoke" and countdown cells whose text
+changed, of the rows on screen; rows scrolled into view are brought up to date at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
@@ -18,14 +20,18 @@ from textual.geometry import Size
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
+from ..services.policy import Plan
 from ..services.views import QueueRow
 from .format import CHANNEL_LABEL, age, last_spoke, priority_text, truncate
+from .sla_clock import CELL_WIDTH, RowClocks, cell_parts, nearer, row_readings
 
 Cell = Text | str
 Render = Callable[[QueueRow, datetime, int], Cell]
 
 TICKING = ("age", "last")  # the columns whose text depends on "now"
+CLOCK_COLUMNS = ("respond", "resolve", "next")  # countdowns: their text depends on "now" too
 MIN_SUBJECT = 16
+TWO_CLOCKS_WIDTH = 140  # from this width on, respond and resolve get a column each
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class Column:
     label: str
     width: int
     render: Render
+    clock: str | None = None  # "respond", "resolve" or "next": a countdown cell
 
 
 def _id(r: QueueRow, _now: datetime, w: int) -> Cell:
@@ -101,6 +108,17 @@ def _who(r: QueueRow, _now: datetime, w: int) -> Cell:
     return text
 
 
+def _no_render(_r: QueueRow, _now: datetime, _w: int) -> Cell:
+    return ""  # countdown cells are drawn by the table, which holds the countdowns
+
+
+def _ticking_text(key: str, r: QueueRow, now: datetime) -> str:
+    """The text of an age or "last spoke" cell (what its Text would read), cheaply."""
+    if key == "age":
+        return age(r.created_at, now)
+    return last_spoke(r.last_speaker, r.last_activity_at, now)
+
+
 def _fit(values: Sequence[str], low: int, high: int) -> int:
     longest = max((len(v) for v in values), default=0)
     return max(low, min(high, longest))
@@ -130,6 +148,11 @@ def layout_for(width: int, rows: Sequence[QueueRow]) -> tuple[Column, ...]:
         Column("subject", "Subject", 0, _subject),
         Column("last", "Last", 9, _last),
     ]
+    if width >= TWO_CLOCKS_WIDTH:
+        cols.append(Column("respond", "Respond in", CELL_WIDTH, _no_render, "respond"))
+        cols.append(Column("resolve", "Resolve in", CELL_WIDTH, _no_render, "resolve"))
+    else:  # the clock that is due first
+        cols.append(Column("next", "Next due", CELL_WIDTH, _no_render, "next"))
     if width >= 100:
         cols.append(Column("channel", "Via", 6, _channel))
         cols.append(Column("tier", "T", 2, _tier))
@@ -142,6 +165,18 @@ def layout_for(width: int, rows: Sequence[QueueRow]) -> tuple[Column, ...]:
     return tuple(
         Column(c.key, c.label, subject_w, c.render) if c.key == "subject" else c for c in cols
     )
+
+
+def _text_of(col: Column, row: QueueRow, rc: RowClocks | None, now: datetime) -> tuple[str, str]:
+    """(text, style) of a countdown cell."""
+    if rc is None:
+        return "—", "dim"
+    respond, resolve = row_readings(rc, now)
+    if col.clock == "respond":
+        return cell_parts(respond)
+    if col.clock == "resolve":
+        return cell_parts(resolve)
+    return cell_parts(nearer(respond, resolve))
 
 
 class QueueTable(DataTable[Cell]):
@@ -161,6 +196,10 @@ class QueueTable(DataTable[Cell]):
         self.rows_shown: list[QueueRow] = []
         self._columns: tuple[Column, ...] = ()
         self._texts: dict[tuple[int, str], str] = {}
+        self._plans: Mapping[str | None, Plan] = {}
+        self._row_clocks: dict[int, RowClocks] = {}
+        self._now: datetime | None = None  # of the last tick: rows scrolled in are read at it
+        self._filling = False
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         """Skip DataTable's per-cell measuring: every column here has a fixed width and every
@@ -186,55 +225,87 @@ class QueueTable(DataTable[Cell]):
             a.id == b.id for a, b in zip(shown, rows, strict=True)
         )
 
+    def _clocks_for(self, row: QueueRow) -> RowClocks:
+        """The row's countdowns: kept from the last load when its clocks and plan are the
+        same (a countdown does its calendar work once per calendar boundary)."""
+        plan = self._plans.get(row.sla_plan)
+        old = self._row_clocks.get(row.id)
+        if old is not None and old.same(row.clocks, plan):
+            return old
+        return RowClocks.build(row.clocks, plan)
+
+    def _cell(self, col: Column, row: QueueRow, now: datetime) -> Cell:
+        """Render one cell, remembering the text of the cells that tick."""
+        if col.clock is not None:
+            text, style = _text_of(col, row, self._row_clocks.get(row.id), now)
+            self._texts[(row.id, col.key)] = text
+            return Text(text, style=style, justify="right")
+        cell = col.render(row, now, col.width)
+        if col.key in TICKING:
+            self._texts[(row.id, col.key)] = str(cell)
+        return cell
+
     def _update_changed(self, rows: Sequence[QueueRow], now: datetime) -> None:
         """The usual live reload: the same tickets in the same order, a few of them changed.
         Touch only the cells of changed rows (a full rebuild of 240 rows costs ~0.1 s)."""
         with self.app.batch_update():
             for old, new in zip(self.rows_shown, rows, strict=True):
-                if old == new:
+                clocks = self._clocks_for(new)
+                if old == new and clocks is self._row_clocks.get(new.id):
                     continue
+                self._row_clocks[new.id] = clocks
                 row_key = str(new.id)
                 for col in self._columns:
-                    cell = col.render(new, now, col.width)
-                    if col.key in TICKING:
-                        self._texts[(new.id, col.key)] = str(cell)
-                    self.update_cell(row_key, col.key, cell)
+                    self.update_cell(row_key, col.key, self._cell(col, new, now))
             self.rows_shown = list(rows)
 
-    def show_rows(self, rows: Sequence[QueueRow], now: datetime, keep_id: int | None) -> None:
+    def show_rows(
+        self,
+        rows: Sequence[QueueRow],
+        now: datetime,
+        keep_id: int | None,
+        plans: Mapping[str | None, Plan] | None = None,
+    ) -> None:
         """Replace the window, keeping the cursor on ticket `keep_id` (or at the same place)
-        and that row at the same height on screen, so a live reload does not move anything."""
+        and that row at the same height on screen, so a live reload does not move anything.
+
+        `plans` maps each row's `sla_plan` to its Plan (resolved by the loading worker): the
+        countdowns need the plan's calendar and warning thresholds."""
+        if plans is not None:
+            self._plans = plans
+        self._now = now
         old_index = self.cursor_row
         old_offset = old_index - int(self.scroll_y)
         columns = layout_for(self._available_width(), rows)
         if columns == self._columns and self._same_tickets(rows):
             self._update_changed(rows, now)
             return
-        with self.app.batch_update():
-            if columns != self._columns:
-                self.clear(columns=True)
-                for col in columns:
-                    self.add_column(col.label, width=col.width, key=col.key)
-                self._columns = columns
-            else:
-                self.clear()
-            self.rows_shown = list(rows)
-            self._texts.clear()
-            for row in rows:
-                cells = [col.render(row, now, col.width) for col in columns]
-                for col, cell in zip(columns, cells, strict=True):
-                    if col.key in TICKING:
-                        self._texts[(row.id, col.key)] = str(cell)
-                self.add_row(*cells, key=str(row.id))
-            if not rows:
-                return
-            index = min(old_index, len(rows) - 1)
-            if keep_id is not None:
-                for i, row in enumerate(rows):
-                    if row.id == keep_id:
-                        index = i
-                        break
-            self.move_cursor(row=index, animate=False, scroll=False)
+        self._filling = True
+        try:
+            with self.app.batch_update():
+                if columns != self._columns:
+                    self.clear(columns=True)
+                    for col in columns:
+                        self.add_column(col.label, width=col.width, key=col.key)
+                    self._columns = columns
+                else:
+                    self.clear()
+                self._row_clocks = {row.id: self._clocks_for(row) for row in rows}
+                self.rows_shown = list(rows)
+                self._texts.clear()
+                for row in rows:
+                    self.add_row(*(self._cell(col, row, now) for col in columns), key=str(row.id))
+                if not rows:
+                    return
+                index = min(old_index, len(rows) - 1)
+                if keep_id is not None:
+                    for i, row in enumerate(rows):
+                        if row.id == keep_id:
+                            index = i
+                            break
+                self.move_cursor(row=index, animate=False, scroll=False)
+        finally:
+            self._filling = False
         target = max(0, index - max(0, old_offset))
         self.call_after_refresh(self._restore_scroll, target)
 
@@ -247,6 +318,8 @@ class QueueTable(DataTable[Cell]):
         if layout_for(self._available_width(), self.rows_shown) != self._columns:
             selected = self.selected_row
             self.show_rows(self.rows_shown, now, selected.id if selected else None)
+        else:
+            self._tick_rows(self.visible_rows(), now)  # rows a taller table now shows
 
     # -- reading ------------------------------------------------------------------------
     @property
@@ -264,18 +337,61 @@ class QueueTable(DataTable[Cell]):
         return None
 
     # -- ticking ------------------------------------------------------------------------
+    def visible_rows(self) -> range:
+        """Indexes in `rows_shown` of the rows on screen (plus one partly shown)."""
+        height = self.scrollable_content_region.height
+        height -= self.header_height if self.show_header else 0
+        if height <= 0:
+            height = self.app.size.height
+        first = max(0, int(self.scroll_y))
+        return range(first, min(len(self.rows_shown), first + height + 1))
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self._now is not None and not self._filling and int(old_value) != int(new_value):
+            self._tick_rows(self.visible_rows(), self._now)  # before they are painted
+
     def tick(self, now: datetime) -> int:
-        """Redraw the age and "last spoke" cells whose text changed; returns how many did."""
+        """Redraw the age, "last spoke" and countdown cells of the rows on screen whose text
+        changed; returns how many did. Reads memory only: no database, no calendar walk."""
+        self._now = now
+        return self._tick_rows(self.visible_rows(), now)
+
+    def _tick_rows(self, indexes: Iterable[int], now: datetime) -> int:
+        ticking = [c for c in self._columns if c.clock is not None or c.key in TICKING]
+        if not ticking or self._filling:
+            return 0
+        rows = self.rows_shown
+        texts = self._texts
+        row_clocks = self._row_clocks
         changed: list[tuple[str, str, Cell]] = []
-        for col in self._columns:
-            if col.key not in TICKING:
-                continue
-            for row in self.rows_shown:
-                cell = col.render(row, now, col.width)
-                text = str(cell)
-                if self._texts.get((row.id, col.key)) != text:
-                    self._texts[(row.id, col.key)] = text
-                    changed.append((str(row.id), col.key, cell))
+        for i in indexes:
+            row = rows[i]
+            readings = None
+            for col in ticking:
+                key = (row.id, col.key)
+                if col.clock is None:
+                    text = _ticking_text(col.key, row, now)
+                    if texts.get(key) != text:
+                        texts[key] = text
+                        changed.append((str(row.id), col.key, col.render(row, now, col.width)))
+                    continue
+                if readings is None:
+                    rc = row_clocks.get(row.id)
+                    readings = row_readings(rc, now) if rc is not None else None
+                if readings is None:
+                    continue
+                respond, resolve = readings
+                if col.clock == "respond":
+                    reading = respond
+                elif col.clock == "resolve":
+                    reading = resolve
+                else:
+                    reading = nearer(respond, resolve)
+                text, style = cell_parts(reading)
+                if texts.get(key) != text:
+                    texts[key] = text
+                    changed.append((str(row.id), col.key, Text(text, style=style, justify="right")))
         if changed:
             with self.app.batch_update():
                 for row_key, col_key, cell in changed:

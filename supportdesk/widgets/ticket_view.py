@@ -23,6 +23,7 @@ OUTCOME_LABEL = {
     "voicemail": "left a voicemail",
     "no_answer": "no answer",
 }
+PANEL_EVENTS = frozenset({"sla"})  # shown by the ticket screen's SLA panel, not the thread
 STATUS_STYLE = {
     "new": "bold #5fd7ff",
     "open": "bold #87d787",
@@ -183,9 +184,10 @@ class ThreadView(VerticalScroll):
         self._keys: list[tuple[int, str | None, bool]] = []
 
     def show(self, ticket: TicketView, now: datetime) -> None:
-        """Show `ticket`'s events (the last `limit` of them), keeping the reader's place:
-        at the bottom it follows new entries, elsewhere it stays put."""
-        events = list(ticket.events)
+        """Show `ticket`'s events (the last `limit` of them; SLA clock changes are the SLA
+        panel's), keeping the reader's place: at the bottom it follows new entries, elsewhere
+        it stays put."""
+        events = [e for e in ticket.events if e.kind not in PANEL_EVENTS]
         if self.limit is not None:
             events = events[-self.limit :]
         keys = [(e.id, e.body, e.redacted) for e in events]
