@@ -380,8 +380,10 @@ def test_keys_typed_in_a_burst_are_handled_in_order(fx: DeskFixture) -> None:
         view = fx.desk_at("lena")
         await wait_until(
             pilot,
-            lambda: [e.body for e in tickets.show(view, 5).events if e.kind == "reply"][-1:]
-            == ["typed fast"],
+            lambda: (
+                [e.body for e in tickets.show(view, 5).events if e.kind == "reply"][-1:]
+                == ["typed fast"]
+            ),
             what="the whole reply sent",
         )
 
@@ -425,7 +427,7 @@ def test_narrow_terminal_drops_columns_and_cuts_subjects_at_words(fx: DeskFixtur
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         table = app.screen.query_one(QueueTable)
         keys = [c.key for c in table._columns]
-        assert keys == ["id", "prio", "age", "account", "subject", "last", "who"]
+        assert keys == ["id", "prio", "age", "account", "subject", "last", "next", "who"]
         assert not app.screen.query_one("#preview").display
         for row in queue_of(app).rows_for_test():
             cell = str(table.get_cell(str(row.id), "subject"))
@@ -592,13 +594,15 @@ def test_idle_console_runs_no_sql(fx: DeskFixture) -> None:
         await pilot.pause(1.0)  # our own presence write makes the feed fire once: let it
         q = await settled(pilot, app)
         await wait_until(pilot, lambda: not q.count_pending, what="trailing count")
+        await wait_until(pilot, lambda: not app.watch_pending, what="trailing SLA watch read")
         await settled(pilot, app)
+        assert len(app.sla_watch) > 0  # the SLA watch ticks too, from memory
         engine = fx.desk.store.engine
         plain_before = fx.desk.store.plain_statements  # the DBAPI read path, too
         assert plain_before > 0  # the queue was read through it
         event.listen(engine, "before_cursor_execute", count)
         try:
-            await pilot.pause(2.2)  # two age ticks and eight feed polls
+            await pilot.pause(2.2)  # two age and countdown ticks, eight feed polls
         finally:
             event.remove(engine, "before_cursor_execute", count)
         assert statements == []

@@ -21,6 +21,7 @@ from supportdesk.models import (
     VIEW_OF_STATUS,
     AuditEvent,
     Base,
+    Priority,
     Setting,
     Status,
     Ticket,
@@ -460,3 +461,62 @@ def test_postgres(pg_url: str, tmp_path: Path) -> None:
                 assert nextval == s.scalar(text(f"SELECT max(id) FROM {table}")) + 1
     finally:
         store.dispose()
+
+
+def test_sla_clocks_follow_the_policy_and_the_history(
+    built: tuple[Desk, demo.DemoResult, Path], db: sqlite3.Connection
+) -> None:
+    """Every demo ticket carries the clocks its account's plan and its history imply."""
+    from supportdesk.services import sla
+    from supportdesk.services.sla_engine import CLOCKS, ClockState, TicketClocks
+
+    desk, _result, _path = built
+    policy = sla.current_policy(desk)
+    assert (
+        _one(
+            db,
+            "SELECT count(*) FROM tickets t JOIN accounts a ON a.id = t.account_id"
+            " WHERE t.sla_plan IS NOT a.plan",
+        )
+        == 0
+    )
+    with desk.store.read() as s:
+        rows = s.scalars(select(Ticket)).all()
+        states: Counter[str] = Counter()
+        for t in rows:
+            clocks = sla.clocks_of(t)
+            plan = policy.plan_for(t.sla_plan)
+            assert t.sla_key == clocks.sort_key
+            for name in CLOCKS:
+                c = clocks.get(name)
+                states[f"{name}:{c.state.value}"] += 1
+                target = plan.target(name, Priority.from_rank(t.priority_rank))
+                if target.kind == "none":
+                    assert c.state is ClockState.NONE
+                    continue
+                assert c.target_s == target.seconds
+                if c.state in (ClockState.MET, ClockState.BREACHED):
+                    assert (c.state is ClockState.BREACHED) == (
+                        c.target_s is not None and c.used_s > c.target_s
+                    )
+                if c.state is ClockState.RUNNING and c.target_s is not None:
+                    assert c.since is not None
+                    expected = plan.calendar.add(c.since, timedelta(seconds=c.target_s - c.used_s))
+                    assert c.due == expected
+                if t.status in ("resolved", "closed"):
+                    assert c.state in (ClockState.MET, ClockState.BREACHED)
+            if t.status == "pending_customer":
+                assert clocks.resolve.state in (ClockState.PAUSED, ClockState.NONE)
+                assert clocks.respond.state is not ClockState.RUNNING
+            assert isinstance(clocks, TicketClocks)
+    # the mix the console shows: running, paused, met and breached clocks all occur
+    for key in (
+        "respond:running",
+        "respond:met",
+        "respond:breached",
+        "resolve:running",
+        "resolve:paused",
+        "resolve:met",
+        "resolve:breached",
+    ):
+        assert states[key] > 0, (key, states)

@@ -329,8 +329,12 @@ class QueueScreen(DeskScreen):
         table = self.query_one(QueueTable)
         shown = table.selected_row  # the cursor as it is now, not as last reported
         keep = shown.id if shown is not None else self.selected_id
-        if message.filt != self._shown_filt and keep not in {r.id for r in page.rows}:
-            keep = None  # another view or filter without our ticket: start at its top
+        shown_filt = self._shown_filt
+        resorted = shown_filt is not None and message.filt.sort != shown_filt.sort
+        if resorted or (message.filt != shown_filt and keep not in {r.id for r in page.rows}):
+            # another order (its top is the point), or another view or filter without our
+            # ticket: start at the top
+            keep = None
             table.move_cursor(row=0, scroll=False)
         table.show_rows(page.rows, self.desk.now(), keep, message.plans)
         self._shown_filt = message.filt

@@ -81,10 +81,14 @@ from sqlalchemy import Connection, Index, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..models import Account, Base, Setting, Staff, Ticket, sqlite_timestamp
+from ..models.enums import Priority
 from ..resources import data_path
 from ..store import Store
 from .desk import Desk, Recorder
 from .errors import DeskError, UsageError
+from .policy import Plan, load_preset
+from .sla import CLOCK_FIELDS, POLICY_KEY, policy_from_text
+from .sla_engine import CLOCKS, from_history
 
 
 @dataclass(frozen=True)
@@ -214,6 +218,10 @@ TICKET_COLUMNS = (
     "merged_into_id",
     "last_speaker",
     "last_activity_at",
+    # the SLA clocks the ticket's history implies (sla_engine.from_history)
+    "sla_plan",
+    "sla_key",
+    *(f"{clock}_{field}" for clock in CLOCKS for field in CLOCK_FIELDS),
 )
 EVENT_COLUMNS = (  # no id: the database numbers events in insertion order
     "ticket_id",
@@ -243,7 +251,13 @@ NULL_AS: dict[str, int | str] = {
     "resolution_code": "",
     "holder_id": 0,
     "merged_into_id": 0,
+    **{f"{clock}_{field}": "" for clock in CLOCKS for field in ("since", "due", "paused")},
+    **{f"{clock}_target_s": 0 for clock in CLOCKS},  # a target is never zero
 }
+LAST_ACTIVITY = TICKET_ROW.index("last_activity_at")
+# How a ticket's resolve clock was held (paused) before it closed or while it stands.
+HELD_BY = {"no_response": "pending_customer", "not_authorized": "awaiting_authorization"}
+HELD_STATUSES = frozenset({"pending_customer", "awaiting_authorization"})
 EVENT_ROW = ("ticket_id", "shape", "staff_id", "body", "old_value", "new_value", "created_at")
 # shape code -> (kind, from_customer, visible, call_outcome)
 SHAPES: tuple[tuple[str, int, int, str | None], ...] = (
@@ -277,7 +291,7 @@ def _ticket_row(row: Row) -> Row:
         None if name in NULL_AS and value == NULL_AS[name] else value
         for name, value in zip(TICKET_ROW, row, strict=True)
     ]
-    full.insert(TICKET_COLUMNS.index("updated_at"), row[-1])
+    full.insert(TICKET_COLUMNS.index("updated_at"), row[LAST_ACTIVITY])
     return tuple(full)
 
 
@@ -540,9 +554,17 @@ class _Generator:
     CLOCK = tuple(f"{m // 60:02d}:{m % 60:02d}" for m in range(1440))
 
     def __init__(
-        self, seed: int, now: datetime, n_tickets: int, sqlite: bool, chunk_size: int = 0
+        self,
+        seed: int,
+        now: datetime,
+        n_tickets: int,
+        sqlite: bool,
+        chunk_size: int = 0,
+        policy_text: str | None = None,
     ) -> None:
         self.seed = seed
+        self.policy_text = policy_text
+        self.policy = policy_from_text(policy_text) if policy_text else load_preset("demo")
         self.chunk_size = chunk_size or CHUNK
         self.rng = random.Random(f"{seed}:directory")  # replaced for each later stage
         self.now = _us(now)
@@ -903,6 +925,8 @@ class _Tickets:
         # account index -> its latest ticket (id, template, variant), for duplicates
         self.last_ticket: dict[int, tuple[int, int, int]] = {}
         self.events: list[Row] = []
+        self.plans: dict[str, Plan] = {}
+        self.targets: dict[tuple[str, int], tuple[tuple[int | None, bool], ...]] = {}
 
     def start(self, rng: random.Random) -> None:
         """Begin a chunk: its own random numbers, and duplicates only within it."""
@@ -1127,7 +1151,65 @@ class _Tickets:
             service_id or 0, tpl.request, subject, description, tpl.category, rank, channel,
             status, tier, ts0, first_response or "", resolved_at or "", code or "",
             holder[0] if holder is not None else 0, merged or 0, speaker, last_text,
+            *self.clocks(acct.plan, rank, status, code, t0, first_response, resolved_at,
+                         last_at),
         )  # fmt: skip
+
+    def clocks(
+        self,
+        plan_name: str,
+        rank: int,
+        status: str,
+        code: str | None,
+        t0: int,
+        first_response: Any,
+        resolved_at: Any,
+        last_at: int,
+    ) -> tuple[Any, ...]:
+        """The SLA columns of a ticket, from the outline of its history."""
+        plan = self.plans.get(plan_name)
+        if plan is None:
+            plan = self.plans[plan_name] = self.gen.policy.plan_for(plan_name)
+        targets = self.targets.get((plan.name, rank))
+        if targets is None:
+            prio = Priority.from_rank(rank)
+            pair = [plan.target(c, prio) for c in CLOCKS]
+            targets = self.targets[plan.name, rank] = tuple(
+                (t.seconds, t.kind != "none") for t in pair
+            )
+        held = HELD_BY.get(code or "") or (status if status in HELD_STATUSES else None)
+        clocks = from_history(
+            plan.calendar,
+            targets[0],
+            targets[1],
+            status=status,
+            created=_datetime(t0),
+            first_response=self.when(first_response),
+            resolved=self.when(resolved_at),
+            held=held,
+            last_activity=_datetime(last_at),
+        )
+        ts = self.ts
+        out: list[Any] = [plan.name, clocks.sort_key]
+        for clock in (clocks.respond, clocks.resolve):
+            out += (
+                clock.state.value,
+                clock.target_s or 0,
+                clock.used_s,
+                clock.paused_s,
+                ts(_us(clock.since)) if clock.since else "",
+                ts(_us(clock.due)) if clock.due else "",
+                clock.paused or "",
+            )
+        return tuple(out)
+
+    def when(self, value: Any) -> datetime | None:
+        """A generated time value (SQLite text or a datetime) as an aware datetime."""
+        if not value:
+            return None
+        if isinstance(value, str):
+            return datetime.fromisoformat(value + "+00:00")
+        return value
 
     def worked(
         self,
@@ -1237,6 +1319,7 @@ class _Job:
     n_parts: int
     folder: str
     chunk_size: int
+    policy_text: str | None
 
 
 def _part_chunks(n_chunks: int, n_parts: int, part: int) -> range:
@@ -1287,7 +1370,14 @@ def _worker_main() -> None:
     gc.disable()  # the rows only live until they are written; nothing to collect
     try:
         job: _Job = pickle.load(sys.stdin.buffer)
-        gen = _Generator(job.seed, job.now, job.tickets, sqlite=True, chunk_size=job.chunk_size)
+        gen = _Generator(
+            job.seed,
+            job.now,
+            job.tickets,
+            sqlite=True,
+            chunk_size=job.chunk_size,
+            policy_text=job.policy_text,
+        )
         gen.prepare(job.staff)  # creation times, while the parent makes the directory
         gen.accts = [_Acct.from_state(state) for state in pickle.load(sys.stdin.buffer)]
         gen.prepare(job.staff)
@@ -1336,6 +1426,7 @@ class _Workers:
                 self.n_parts,
                 self.folder,
                 gen.chunk_size,
+                gen.policy_text,
             )
             assert proc.stdin is not None
             proc.stdin.write(pickle.dumps(job, pickle.HIGHEST_PROTOCOL))
@@ -1648,7 +1739,7 @@ def build_demo(
     sqlite = store.is_sqlite
     if sqlite:
         store.dispose()  # close this process's idle connections: the load may leave WAL mode
-    gen = _Generator(seed, now, tickets, sqlite)
+    gen = _Generator(seed, now, tickets, sqlite, policy_text=_policy_text(store))
     n_workers = _worker_count(sqlite, tickets)
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of new tuples would trigger full collections for nothing
@@ -1688,6 +1779,12 @@ def build_demo(
         staff=members,
         seconds=time.perf_counter() - started,
     )
+
+
+def _policy_text(store: Any) -> str | None:
+    """The SLA policy stored by `init` (the demo's clocks follow it), if any."""
+    rows = store.query("SELECT value FROM settings WHERE key = ?", (POLICY_KEY,))
+    return str(rows[0][0]) if rows else None
 
 
 def _load(
@@ -1735,9 +1832,6 @@ def _load(
             loader.insert("tickets", TICKET_COLUMNS, [_ticket_row(r) for r in ticket_rows])
             loader.insert("ticket_events", EVENT_COLUMNS, [_event_row(r) for r in event_rows])
             advance(len(ticket_rows))
-    from . import sla
-
-    sla.fill_from_history(conn, sla.current_policy_on(conn))
     for index in indexes:
         if index.table is not None and index.table.name in TICKET_TABLES:
             index.create(conn)

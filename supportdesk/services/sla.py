@@ -29,14 +29,9 @@ from .sla_engine import (
     format_span,
     on_response,
     on_status,
-    pause,
     read,
     retarget,
     start,
-    stop,
-)
-from .sla_engine import (
-    RESOLVE as RESOLVE_CLOCK,
 )
 
 if TYPE_CHECKING:
@@ -66,16 +61,6 @@ def current_policy(desk: Desk) -> Policy:
     if not rows:
         return load_preset(DEFAULT_PRESET)
     return policy_from_text(str(rows[0][0]))
-
-
-def current_policy_on(conn: Any) -> Policy:
-    """The same, read on a SQLAlchemy connection (inside a bulk load's transaction)."""
-    from sqlalchemy import select
-
-    from ..models import Setting
-
-    text = conn.execute(select(Setting.value).where(Setting.key == POLICY_KEY)).scalar()
-    return policy_from_text(text) if text else load_preset(DEFAULT_PRESET)
 
 
 def has_policy(desk: Desk) -> bool:
@@ -542,86 +527,3 @@ __all__ = [
     "load_policy",
     "show",
 ]
-
-
-# -- demo history ----------------------------------------------------------------------------
-def fill_from_history(conn: Any, policy: Policy) -> int:
-    """Give tickets loaded in bulk (the demo) the clocks their history implies: respond
-    stopped at the first response; resolve stopped at resolution, paused from the first
-    response while waiting on the customer or an authorization (and from the last activity
-    while scheduled), otherwise running since creation. It runs the same transitions as live
-    writes; the demo generator's pauses are exactly these. Reads and writes in id ranges on
-    `conn` (a SQLAlchemy Connection inside the caller's transaction). Returns the count."""
-    from sqlalchemy import Table, bindparam, select, update
-
-    from ..models import Account, Ticket
-
-    table = Ticket.__table__
-    assert isinstance(table, Table)
-    columns = ["sla_plan", "sla_key", *(f"{n}_{f}" for n in CLOCKS for f in CLOCK_FIELDS)]
-    stmt = (
-        update(table)
-        .where(table.c.id == bindparam("k_id"))
-        .values({c: bindparam("v_" + c) for c in columns})
-    )
-    priorities = [Priority.from_rank(r) for r in range(4)]
-    count = 0
-    last_id = 0
-    while True:
-        rows = conn.execute(
-            select(
-                Ticket.id,
-                Ticket.priority_rank,
-                Ticket.status,
-                Ticket.created_at,
-                Ticket.first_response_at,
-                Ticket.resolved_at,
-                Ticket.resolution_code,
-                Ticket.last_activity_at,
-                Account.plan,
-            )
-            .join(Account, Account.id == Ticket.account_id)
-            .where(Ticket.id > last_id)
-            .order_by(Ticket.id)
-            .limit(20_000)
-        ).all()
-        if not rows:
-            return count
-        last_id = rows[-1][0]
-        batch = [_history_clocks(row, policy, priorities) for row in rows]
-        conn.execute(stmt, batch)
-        count += len(batch)
-
-
-def _history_clocks(row: Any, policy: Policy, priorities: list[Priority]) -> dict[str, Any]:
-    tid, rank, status, created, first, resolved, code, last, account_plan = row
-    plan = policy.plan_for(account_plan)
-    cal = plan.calendar
-    out: dict[str, Any] = {"k_id": tid, "v_sla_plan": plan.name}
-    clocks = []
-    for name in CLOCKS:
-        target = plan.target(name, priorities[rank])
-        clock = start(cal, created, target.seconds, has_target=target.kind != "none")
-        if clock.state is not ClockState.NONE:
-            if name == "respond":
-                if first is not None or resolved is not None:
-                    clock = stop(clock, cal, first or resolved)
-            elif status in ("pending_customer", "awaiting_authorization") or code in (
-                "no_response",
-                "not_authorized",
-            ):
-                held = "awaiting_authorization" if code == "not_authorized" else status
-                if held not in PAUSING_STATUSES[RESOLVE_CLOCK]:
-                    held = "pending_customer"
-                clock = pause(clock, cal, first or created, held)
-                if resolved is not None:
-                    clock = stop(clock, cal, resolved)
-            elif status == "scheduled":
-                clock = pause(clock, cal, last, "scheduled")
-            elif resolved is not None:
-                clock = stop(clock, cal, resolved)
-        clocks.append(clock)
-        for field, value in _clock_values(clock).items():
-            out[f"v_{name}_{field}"] = value
-    out["v_sla_key"] = TicketClocks(clocks[0], clocks[1]).sort_key
-    return out

@@ -252,6 +252,62 @@ def on_response(clocks: TicketClocks, calendar: Calendar, now: datetime) -> Tick
     return clocks.with_(RESPOND, stop(clocks.respond, calendar, now))
 
 
+def _stopped(target_s: int | None, used: int, paused: int, at: datetime) -> Clock:
+    breached = target_s is not None and used > target_s
+    return Clock(ClockState.BREACHED if breached else ClockState.MET, target_s, used, paused, at)
+
+
+def from_history(
+    calendar: Calendar,
+    respond: tuple[int | None, bool],
+    resolve: tuple[int | None, bool],
+    *,
+    status: str,
+    created: datetime,
+    first_response: datetime | None,
+    resolved: datetime | None,
+    held: str | None,
+    last_activity: datetime,
+) -> TicketClocks:
+    """The clocks of a ticket whose whole history is known in outline (a bulk import, the
+    demo): respond stops at the first response (or at resolution when nobody answered);
+    resolve pauses from the first response while `held` ("pending_customer" or
+    "awaiting_authorization") until resolution, pauses from the last activity while
+    scheduled, and stops at resolution. Targets are (seconds or None, tracked at all).
+    Stopped clocks get their outcome without a due time, which only a live clock needs."""
+    out: list[Clock] = []
+    for name, (target_s, tracked) in ((RESPOND, respond), (RESOLVE, resolve)):
+        if not tracked:
+            out.append(Clock())
+            continue
+        if name == RESPOND:
+            end = first_response or resolved
+            if end is not None:
+                out.append(_stopped(target_s, _seconds(calendar.elapsed(created, end)), 0, end))
+            else:
+                out.append(start(calendar, created, target_s))
+            continue
+        pause_at = None
+        if held is not None:
+            pause_at = first_response or created
+        elif status == "scheduled":
+            pause_at = last_activity
+        if resolved is not None:
+            if pause_at is not None and pause_at < resolved:
+                used = _seconds(calendar.elapsed(created, pause_at))
+                paused = _seconds(calendar.elapsed(pause_at, resolved))
+            else:
+                used, paused = _seconds(calendar.elapsed(created, resolved)), 0
+            out.append(_stopped(target_s, used, paused, resolved))
+            continue
+        clock = start(calendar, created, target_s)
+        if pause_at is not None:
+            reason = held if held is not None else "scheduled"
+            clock = pause(clock, calendar, pause_at, reason)
+        out.append(clock)
+    return TicketClocks(out[0], out[1])
+
+
 # -- readings ----------------------------------------------------------------------------
 class Reading(StrEnum):
     """What a person sees for one clock at one instant."""

@@ -10,7 +10,7 @@ changed, of the rows on screen; rows scrolled into view are brought up to date a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import ClassVar
 
@@ -160,11 +160,32 @@ def layout_for(width: int, rows: Sequence[QueueRow]) -> tuple[Column, ...]:
         cols.append(Column("open", "Open", open_w, _open_by))
     else:
         cols.append(Column("who", "Who", max(holder_w, 8), _who))
-    used = sum(c.width + 2 for c in cols) + 2 + 1  # padding, subject padding, scrollbar
-    subject_w = max(MIN_SUBJECT, width - used)
+    cols = _squeeze(cols, width)
+    subject_w = max(MIN_SUBJECT, _room(cols, width))
     return tuple(
         Column(c.key, c.label, subject_w, c.render) if c.key == "subject" else c for c in cols
     )
+
+
+# When the subject would get less than MIN_SUBJECT cells, these columns give up cells in
+# this order (down to the width given); the age goes last, so no row needs a scrollbar.
+SQUEEZE = (("account", 9), ("who", 6), ("holder", 6), ("account", 7), ("open", 5))
+
+
+def _room(cols: Sequence[Column], width: int) -> int:
+    """Cells left for the subject."""
+    return width - (sum(c.width + 2 for c in cols) + 2 + 1)  # padding, subject, scrollbar
+
+
+def _squeeze(cols: list[Column], width: int) -> list[Column]:
+    for key, floor in SQUEEZE:
+        short = MIN_SUBJECT - _room(cols, width)
+        if short <= 0:
+            return cols
+        cols = [replace(c, width=max(floor, c.width - short)) if c.key == key else c for c in cols]
+    if _room(cols, width) < MIN_SUBJECT:
+        cols = [c for c in cols if c.key != "age"]
+    return cols
 
 
 def _text_of(col: Column, row: QueueRow, rc: RowClocks | None, now: datetime) -> tuple[str, str]:
@@ -286,7 +307,8 @@ class QueueTable(DataTable[Cell]):
                 if columns != self._columns:
                     self.clear(columns=True)
                     for col in columns:
-                        self.add_column(col.label, width=col.width, key=col.key)
+                        label = Text(col.label, justify="right") if col.clock else col.label
+                        self.add_column(label, width=col.width, key=col.key)
                     self._columns = columns
                 else:
                     self.clear()
