@@ -208,3 +208,28 @@ def build_desk(tmp_path: Path) -> DeskFixture:
     fx.desk = console
     store.dispose()
     return fx
+
+
+# Clocks of the tickets above at NOW (gold plan: respond 4h, resolve 8h/16h/40h/80h by
+# priority, warnings at 50/75/90%, office hours Mon-Fri 08:00-18:00 Africa/Johannesburg,
+# so NOW is Friday 11:00 there): #5 respond past 75% with exactly 1h left, #12 respond past
+# 50%, #3 respond breached 7h ago, #9 respond past 75% while resolve is paused (awaiting
+# authorization), #11 both breached and paused (waiting on the customer), #7 respond
+# breached and resolve paused (scheduled), #1 and #4 respond met; the rest are running.
+PAUSED_TICKET = 13
+
+
+def add_paused_ticket(fx: DeskFixture) -> int:
+    """A ticket scheduled ten minutes after it came in: both clocks paused, none breached
+    (the fixture's other paused clocks are breached ones)."""
+    tid = tickets.create(
+        fx.desk_at("lena", 20),
+        account="daisy",
+        subject="Move the shop database to the new cluster tonight",
+        priority="medium",
+        category="infrastructure",
+        channel="portal",
+        contact_email="mo@daisy.example",
+    )
+    tickets.update_fields(fx.desk_at("lena", 10), tid, status="scheduled")
+    return tid

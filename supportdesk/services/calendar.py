@@ -187,6 +187,12 @@ class Calendar:
             return -self.elapsed(end, start)
         return self._index.elapsed(start, end)
 
+    def elapsed_us(self, start: int, end: int) -> int:
+        """`elapsed` on microseconds since the epoch (bulk work: no datetimes at all)."""
+        if end < start:
+            return -self.elapsed_us(end, start)
+        return self._index.elapsed_us(start, end)
+
     @cached_property
     def _index(self) -> _YearIndex:
         return _YearIndex(self)
@@ -264,12 +270,44 @@ class _YearIndex:
         self.calendar = calendar
         self.zone = calendar.zone
         self.years: dict[int, _Year] = {}
+        self.starts: dict[int, int] = {}  # local year -> its first microsecond
+        self.last_span = (0, 0, 0)  # (first, end, year) of the last year looked up
 
     def year(self, year: int) -> _Year:
         found = self.years.get(year)
         if found is None:
             found = self.years[year] = _Year(self.calendar, year)
         return found
+
+    def year_start(self, year: int) -> int:
+        """Microseconds since the epoch of local midnight starting `year`."""
+        found = self.starts.get(year)
+        if found is None:
+            moment = first_instant_at(self.zone, date(year, 1, 1), 0)
+            found = self.starts[year] = (moment - EPOCH) // ONE_US
+        return found
+
+    def local_year(self, us: int) -> int:
+        lo, hi, year = self.last_span
+        if lo <= us < hi:
+            return year
+        year = (EPOCH + timedelta(microseconds=us)).year
+        if us < self.year_start(year):
+            year -= 1
+        elif us >= self.year_start(year + 1):
+            year += 1
+        self.last_span = (self.year_start(year), self.year_start(year + 1), year)
+        return year
+
+    def elapsed_us(self, a: int, b: int) -> int:
+        ya, yb = self.local_year(a), self.local_year(b)
+        if ya == yb:
+            year = self.years.get(ya) or self.year(ya)
+            return year.within(b) - year.within(a)
+        total = self.year(ya).total - self.year(ya).within(a) + self.year(yb).within(b)
+        for y in range(ya + 1, yb):
+            total += self.year(y).total
+        return total
 
     def locate(self, moment: datetime) -> tuple[int, int]:
         moment = moment.astimezone(UTC)

@@ -486,8 +486,11 @@ class _Times:
         return EPOCH + timedelta(microseconds=us // 1000 * 1000)
 
 
+ONE_US = timedelta(microseconds=1)
+
+
 def _us(value: datetime) -> int:
-    return (value - EPOCH) // timedelta(microseconds=1)
+    return (value - EPOCH) // ONE_US
 
 
 # --------------------------------------------------------------------------- directory
@@ -1183,11 +1186,11 @@ class _Tickets:
             targets[0],
             targets[1],
             status=status,
-            created=_datetime(t0),
+            created=t0,
             first_response=self.when(first_response),
             resolved=self.when(resolved_at),
             held=held,
-            last_activity=_datetime(last_at),
+            last_activity=last_at,
         )
         ts = self.ts
         out: list[Any] = [plan.name, clocks.sort_key]
@@ -1203,13 +1206,13 @@ class _Tickets:
             )
         return tuple(out)
 
-    def when(self, value: Any) -> datetime | None:
-        """A generated time value (SQLite text or a datetime) as an aware datetime."""
+    def when(self, value: Any) -> int | None:
+        """A generated time value (SQLite text or a datetime) as microseconds."""
         if not value:
             return None
         if isinstance(value, str):
-            return datetime.fromisoformat(value + "+00:00")
-        return value
+            value = datetime.fromisoformat(value + "+00:00")
+        return _us(value)
 
     def worked(
         self,

@@ -252,9 +252,19 @@ def on_response(clocks: TicketClocks, calendar: Calendar, now: datetime) -> Tick
     return clocks.with_(RESPOND, stop(clocks.respond, calendar, now))
 
 
-def _stopped(target_s: int | None, used: int, paused: int, at: datetime) -> Clock:
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+US = 1_000_000
+
+
+def _at(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)
+
+
+def _stopped(target_s: int | None, used_us: int, paused_us: int, at_us: int) -> Clock:
+    used = used_us // US
     breached = target_s is not None and used > target_s
-    return Clock(ClockState.BREACHED if breached else ClockState.MET, target_s, used, paused, at)
+    state = ClockState.BREACHED if breached else ClockState.MET
+    return Clock(state, target_s, used, paused_us // US, _at(at_us))
 
 
 def from_history(
@@ -263,47 +273,50 @@ def from_history(
     resolve: tuple[int | None, bool],
     *,
     status: str,
-    created: datetime,
-    first_response: datetime | None,
-    resolved: datetime | None,
+    created: int,
+    first_response: int | None,
+    resolved: int | None,
     held: str | None,
-    last_activity: datetime,
+    last_activity: int,
 ) -> TicketClocks:
     """The clocks of a ticket whose whole history is known in outline (a bulk import, the
-    demo): respond stops at the first response (or at resolution when nobody answered);
-    resolve pauses from the first response while `held` ("pending_customer" or
-    "awaiting_authorization") until resolution, pauses from the last activity while
-    scheduled, and stops at resolution. Targets are (seconds or None, tracked at all).
-    Stopped clocks get their outcome without a due time, which only a live clock needs."""
+    demo), with times as microseconds since the epoch: respond stops at the first response
+    (or at resolution when nobody answered); resolve pauses from the first response while
+    `held` ("pending_customer" or "awaiting_authorization") until resolution, pauses from
+    the last activity while scheduled, and stops at resolution. Targets are (seconds or
+    None, tracked at all). Stopped clocks get their outcome without a due time, which only
+    a live clock needs; live clocks go through `start` and `pause` like any ticket's."""
+    elapsed = calendar.elapsed_us
     out: list[Clock] = []
     for name, (target_s, tracked) in ((RESPOND, respond), (RESOLVE, resolve)):
         if not tracked:
             out.append(Clock())
             continue
         if name == RESPOND:
-            end = first_response or resolved
+            end = first_response if first_response is not None else resolved
             if end is not None:
-                out.append(_stopped(target_s, _seconds(calendar.elapsed(created, end)), 0, end))
+                out.append(_stopped(target_s, elapsed(created, end), 0, end))
             else:
-                out.append(start(calendar, created, target_s))
+                out.append(start(calendar, _at(created), target_s))
             continue
         pause_at = None
         if held is not None:
-            pause_at = first_response or created
+            pause_at = first_response if first_response is not None else created
         elif status == "scheduled":
             pause_at = last_activity
         if resolved is not None:
             if pause_at is not None and pause_at < resolved:
-                used = _seconds(calendar.elapsed(created, pause_at))
-                paused = _seconds(calendar.elapsed(pause_at, resolved))
+                clock = _stopped(
+                    target_s, elapsed(created, pause_at), elapsed(pause_at, resolved), resolved
+                )
             else:
-                used, paused = _seconds(calendar.elapsed(created, resolved)), 0
-            out.append(_stopped(target_s, used, paused, resolved))
+                clock = _stopped(target_s, elapsed(created, resolved), 0, resolved)
+            out.append(clock)
             continue
-        clock = start(calendar, created, target_s)
+        clock = start(calendar, _at(created), target_s)
         if pause_at is not None:
             reason = held if held is not None else "scheduled"
-            clock = pause(clock, calendar, pause_at, reason)
+            clock = pause(clock, calendar, _at(pause_at), reason)
         out.append(clock)
     return TicketClocks(out[0], out[1])
 

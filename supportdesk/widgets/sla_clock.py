@@ -199,14 +199,19 @@ def state_words(r: ClockReading, plan: Plan, now: datetime) -> Text:
 
 
 def left_cell(r: ClockReading) -> Text:
-    """Time left for the panel: like the queue cell, with the time kept while paused."""
-    if r.reading is Reading.PAUSED and r.remaining_s is not None:
-        return Text(f"{PAUSED_GLYPH} {format_left(r.remaining_s)}", style=QUIET_STYLE)
-    if r.reading is Reading.BREACHED and r.paused and r.remaining_s is not None:
-        return Text(f"{BREACHED_GLYPH} {format_left(r.remaining_s)}", style=BREACHED_STYLE)
-    if r.reading in (Reading.MET, Reading.MISSED, Reading.NONE, Reading.TRACKING):
+    """Business time left for the panel, coloured by state (the symbol is the state's), and
+    kept while paused: it is what the clock resumes with."""
+    if r.remaining_s is None or r.reading in (Reading.MET, Reading.MISSED, Reading.NONE):
         return Text("—", style=QUIET_STYLE)
-    return clock_cell(r)
+    if r.reading is Reading.BREACHED:
+        style = BREACHED_STYLE
+    elif r.reading is Reading.WARNING:
+        style = WARNING_STYLE
+    elif r.reading is Reading.PAUSED or r.closed_until is not None:
+        style = QUIET_STYLE
+    else:
+        style = "bold"
+    return Text(f" {format_left(r.remaining_s)} ", style=style)
 
 
 def _due_text(clock: Clock, r: ClockReading, plan: Plan) -> Text:
@@ -241,11 +246,10 @@ def panel_renderable(
     """The clocks as a table (one line each when wide, two when narrow) and the history."""
     view, plan = data.view, data.plan
     warn = "/".join(str(w) for w in view.warn) or "none"
-    zone_abbr = now.astimezone(plan.calendar.zone).strftime("%Z")
-    head = Text()
+    head = Text(no_wrap=True, overflow="ellipsis")
     head.append("SLA", style="bold")
-    head.append(f"  plan {view.plan} · calendar {view.calendar} ({view.zone}, {zone_abbr})")
-    head.append(f" · warnings at {warn}%", style="dim")
+    head.append(f"  {view.plan} plan · {view.calendar} calendar ({view.zone})")
+    head.append(f" · warns at {warn}%", style="dim")
     wide = width >= 110
     grid = Table.grid(padding=(0, 2), expand=True)
     grid.add_column(no_wrap=True, style="bold")  # clock
