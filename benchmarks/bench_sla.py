@@ -38,11 +38,12 @@ def _shifted(text: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="an existing demo database (default: build one)")
+    parser.add_argument("--audit-key", help="the audit key of --db (default: its usual place)")
     parser.add_argument("--tickets", type=int, default=1_000_000)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench_sla_"))
     path = args.db or str(folder / "demo.db")
-    key = folder / "audit.key" if not args.db else None
+    key = args.audit_key or (folder / "audit.key" if not args.db else None)
     store = Store(path)
     desk = Desk(store, "lena", Clock(), key)
     if not args.db:
