@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import bindparam, text
 
 from supportdesk.models import Setting
-from supportdesk.services import directory, queue, sla, tickets
+from supportdesk.models.base import UTCDateTime
+from supportdesk.services import audit, directory, queue, setup, sla, tickets
 from supportdesk.services.clock import Clock
 from supportdesk.services.desk import Desk
 from supportdesk.services.errors import NotAllowed
 from supportdesk.services.policy import PolicyError, parse_policy
+from supportdesk.store import Store
 from tests.conftest import new_ticket
 
 JNB = ZoneInfo("Africa/Johannesburg")
@@ -252,3 +256,66 @@ def test_breaches_first_sort_pages_by_due(sdesk: Desk) -> None:
     assert [r.id for r in second.rows] == [crit] and second.has_more_before
     row = first.rows[0]
     assert row.clocks is not None and row.clocks.respond.due is not None
+
+
+def test_upgrade_from_before_sla_clocks_backfills_from_history(db_url: str, key_path: Path) -> None:
+    """A database at schema 0001 (no clocks) gets every ticket's clocks from its recorded
+    history when `init` upgrades it: open ones running or paused, done ones with outcomes."""
+    from alembic import command
+    from alembic.config import Config
+
+    store = Store(db_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(setup.__file__).parent.parent / "migrations"))
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.exec_driver_sql(
+            "INSERT INTO accounts (id, company, plan, status, notes, created_at)"
+            " VALUES ('old', 'Old Co', 'standard', 'active', '', '2026-11-01 00:00:00.000000')"
+            if store.is_sqlite
+            else "INSERT INTO accounts (id, company, plan, status, notes, created_at)"
+            " VALUES ('old', 'Old Co', 'standard', 'active', '', '2026-11-01T00:00:00Z')"
+        )
+        rows = [  # id, status, created, first response, resolved (JNB office hours, standard)
+            (1, "open", jnb(2026, 11, 23, 9, 0), None, None),
+            (2, "pending_customer", jnb(2026, 11, 23, 9, 0), jnb(2026, 11, 23, 9, 30), None),
+            (3, "resolved", jnb(2026, 11, 23, 9, 0), jnb(2026, 11, 23, 11, 0),
+             jnb(2026, 11, 23, 12, 0)),
+        ]  # fmt: skip
+        for tid, status, created, first, resolved in rows:
+            conn.execute(
+                text(
+                    "INSERT INTO tickets (id, account_id, request_type, subject, description,"
+                    " category, priority_rank, channel, status, tier, created_at, updated_at,"
+                    " first_response_at, resolved_at, resolution_code, last_speaker,"
+                    " last_activity_at) VALUES (:id, 'old', 'technical', 's', '', 'technical',"
+                    " 0, 'email', :status, 1, :created, :created, :first, :resolved, :code,"
+                    " 'staff', :created)"
+                ).bindparams(
+                    bindparam("created", type_=UTCDateTime()),
+                    bindparam("first", type_=UTCDateTime()),
+                    bindparam("resolved", type_=UTCDateTime()),
+                ),
+                {
+                    "id": tid,
+                    "status": status,
+                    "created": created,
+                    "first": first,
+                    "resolved": resolved,
+                    "code": "fixed" if resolved else None,
+                },
+            )
+    audit.create_key(key_path)  # as `init` made it when this database was created
+    desk = Desk(store, "lena", Clock(jnb(2026, 11, 23, 13, 0)), key_path)
+    result = setup.init_database(desk, admin="lena")
+    assert result.revision_after == "0002"
+    open_, waiting, done = (sla.show(desk, tid) for tid in (1, 2, 3))
+    assert open_.plan == "standard"
+    assert open_.clocks[0].state == "breached"  # critical 1h, created 09:00, now 13:00
+    assert local(open_.clocks[0].due) == datetime(2026, 11, 23, 10, 0)
+    assert waiting.clocks[0].state == "met" and waiting.clocks[0].used_s == 30 * 60
+    assert waiting.clocks[1].state == "paused" and waiting.clocks[1].used_s == 30 * 60
+    assert done.clocks[0].state == "missed" and done.clocks[0].used_s == 2 * H
+    assert done.clocks[1].state == "met" and done.clocks[1].used_s == 3 * H
+    store.dispose()

@@ -73,6 +73,7 @@ class LoadResult:
     policy: Policy
     changed: bool
     recomputed: int  # open tickets whose clocks changed
+    backfilled: int = 0  # tickets that had no clocks yet (an upgraded database)
 
 
 def load_policy(desk: Desk, policy: Policy, *, require_lead: bool = True) -> LoadResult:
@@ -93,6 +94,7 @@ def load_policy(desk: Desk, policy: Policy, *, require_lead: bool = True) -> Loa
             setting.value = policy.text
         old_digest = policy_from_text(old_text).digest if old_text else None
         session.flush()
+        filled = backfill(session, desk, policy)  # tickets from before SLA clocks existed
         count = recompute(session, desk, policy, reason=f"policy {policy.digest}")
         record(
             "sla.policy",
@@ -102,9 +104,10 @@ def load_policy(desk: Desk, policy: Policy, *, require_lead: bool = True) -> Loa
                 "policy": [old_digest, policy.digest],
                 "name": [None, policy.name],
                 "tickets_recomputed": [None, count],
+                "tickets_backfilled": [None, filled],
             },
         )
-    return LoadResult(policy, True, count)
+    return LoadResult(policy, True, count, filled)
 
 
 # -- reading and writing a ticket's clocks ---------------------------------------------------
@@ -433,6 +436,76 @@ def _raw_clock(values: Any, parse: Any) -> Clock:
         None if due is None else parse(due),
         paused,
     )
+
+
+BACKFILL_SQL = (
+    "SELECT t.id, t.priority_rank, t.status, t.created_at, t.first_response_at,"
+    " t.resolved_at, t.resolution_code, t.last_activity_at, a.plan"
+    " FROM tickets t JOIN accounts a ON a.id = t.account_id"
+    " WHERE t.sla_plan IS NULL ORDER BY t.id"
+)
+HELD_BY_CODE = {"no_response": "pending_customer", "not_authorized": "awaiting_authorization"}
+
+
+def backfill(session: Session, desk: Desk, policy: Policy) -> int:
+    """Clocks for tickets that never had any (a database upgraded from before SLA clocks):
+    what their recorded history implies (`sla_engine.from_history`), done tickets included,
+    so the reports see their outcomes. Returns how many tickets were filled."""
+    from .sla_engine import from_history
+
+    store = desk.store
+    sqlite = store.is_sqlite
+    stamp: Any = sqlite_timestamp if sqlite else _same
+    parse = _parse_sqlite_time if sqlite else _aware
+    dbapi = session.connection().connection.dbapi_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor()
+    cursor.execute(BACKFILL_SQL)
+    rows = cursor.fetchall()
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    one_us = timedelta(microseconds=1)
+
+    def us(value: Any) -> int | None:
+        return None if value is None else (parse(value) - epoch) // one_us
+
+    updates = []
+    for tid, rank, status, created, first, resolved, code, last, account_plan in rows:
+        plan = policy.plan_for(account_plan)
+        prio = Priority.from_rank(rank)
+        respond, resolve = (plan.target(c, prio) for c in CLOCKS)
+        held = HELD_BY_CODE.get(code or "") or (
+            status if status in ("pending_customer", "awaiting_authorization") else None
+        )
+        created_us = us(created)
+        assert created_us is not None
+        clocks = from_history(
+            plan.calendar,
+            (respond.seconds, respond.kind != "none"),
+            (resolve.seconds, resolve.kind != "none"),
+            status=status,
+            created=created_us,
+            first_response=us(first),
+            resolved=us(resolved),
+            held=held,
+            last_activity=us(last) or created_us,
+        )
+        change: list[Any] = [plan.name, clocks.sort_key]
+        for clock in (clocks.respond, clocks.resolve):
+            change += (
+                clock.state.value,
+                clock.target_s,
+                clock.used_s,
+                clock.paused_s,
+                stamp(clock.since) if clock.since else None,
+                stamp(clock.due) if clock.due else None,
+                clock.paused,
+            )
+        change.append(tid)
+        updates.append(tuple(change))
+    if updates:
+        cursor.executemany(UPDATE_SQL if sqlite else UPDATE_SQL.replace("?", "%s"), updates)
+    cursor.close()
+    return len(updates)
 
 
 # -- views for the CLI and the screens -----------------------------------------------------
