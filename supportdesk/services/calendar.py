@@ -20,6 +20,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
+from .errors import DeskError
+
 MINUTES_PER_DAY = 24 * 60
 MAX_SCAN_DAYS = 3 * 366  # a calendar closed this long never opens: stop, do not loop
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -27,8 +29,10 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Interval = tuple[datetime, datetime]  # [start, end) in UTC
 
 
-class CalendarError(ValueError):
-    """A calendar that cannot be used (no opening hours, bad intervals, never opens)."""
+class CalendarError(DeskError, ValueError):
+    """A calendar that cannot be used (no opening hours, bad intervals, never opens): a
+    DeskError, so a policy whose calendar stops opening fails a write with one clear line
+    instead of looping or escaping as a traceback."""
 
 
 def parse_interval(text: str) -> tuple[int, int]:
