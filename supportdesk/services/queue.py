@@ -209,10 +209,16 @@ def _anchor(desk: Desk, filt: QueueFilter, key: QueueKey, params: list[Any]) -> 
     return "(?, ?, ?)"
 
 
+_STATES = {s.value: s for s in ClockState}
+_NO_CLOCK = Clock()
+
+
 def _clock(values: Sequence[Any]) -> Clock:
     state, target, used, paused_s, since, due, paused = values
+    if state == "none":
+        return _NO_CLOCK
     return Clock(
-        ClockState(state),
+        _STATES[state],
         target,
         used or 0,
         paused_s or 0,
