@@ -16,7 +16,7 @@ from supportdesk.services.clock import Clock
 from supportdesk.services.desk import Desk
 from supportdesk.services.errors import NotAllowed
 from supportdesk.services.policy import PolicyError, parse_policy
-from supportdesk.store import Store
+from supportdesk.store import HEAD_REVISION, Store
 from tests.conftest import new_ticket
 
 JNB = ZoneInfo("Africa/Johannesburg")
@@ -309,7 +309,7 @@ def test_upgrade_from_before_sla_clocks_backfills_from_history(db_url: str, key_
     audit.create_key(key_path)  # as `init` made it when this database was created
     desk = Desk(store, "lena", Clock(jnb(2026, 11, 23, 13, 0)), key_path)
     result = setup.init_database(desk, admin="lena")
-    assert result.revision_after == "0002"
+    assert result.revision_after == HEAD_REVISION
     open_, waiting, done = (sla.show(desk, tid) for tid in (1, 2, 3))
     assert open_.plan == "standard"
     assert open_.clocks[0].state == "breached"  # critical 1h, created 09:00, now 13:00

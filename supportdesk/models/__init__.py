@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from .audit import AuditEvent
     from .base import Base, UTCDateTime, sqlite_timestamp
     from .desk import Presence, Setting
-    from .directory import Account, Contact, ContactPoint, Service, Staff
+    from .directory import Account, Contact, ContactPoint, Service, Staff, Verification
     from .enums import (
         PRIORITY_ORDER,
         TRANSITIONS,
@@ -46,6 +46,7 @@ _HOME = {
     "ContactPoint": "directory",
     "Service": "directory",
     "Staff": "directory",
+    "Verification": "directory",
     "VIEW_SQL": "tickets",
     "Ticket": "tickets",
     "TicketEvent": "tickets",
@@ -92,6 +93,7 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "UTCDateTime",
+    "Verification",
     "View",
     "sqlite_timestamp",
 ]

@@ -55,6 +55,12 @@ class Contact(Base):
     pin_hash: Mapped[str | None] = mapped_column(String(255), default=None)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # issue 4: what the contact may ask for, and the PIN lockout counted across consoles
+    services: Mapped[str] = mapped_column(Text, default="", server_default="")  # ids; "" all
+    requests: Mapped[str] = mapped_column(Text, default="", server_default="")  # sub-accounts
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    pin_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class ContactPoint(Base):
@@ -66,6 +72,29 @@ class ContactPoint(Base):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     kind: Mapped[str] = mapped_column(String(8))  # email | phone
     value: Mapped[str] = mapped_column(String(255), index=True)
+
+
+class Verification(Base):
+    """One attempt to verify a caller or sender: who tried, how, and the verdict. Rows are
+    only ever added; the PIN itself is never stored here (or anywhere) in plain text."""
+
+    __tablename__ = "verifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), default=None)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+    channel: Mapped[str] = mapped_column(String(8))
+    method: Mapped[str] = mapped_column(String(12))  # pin | callback | email | none
+    result: Mapped[str] = mapped_column(String(12))  # verified | failed | locked | held ...
+    request: Mapped[str | None] = mapped_column(String(24), default=None)
+    detail: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_verifications_contact", "contact_id", "id"),
+        Index("ix_verifications_account", "account_id", "id"),
+    )
 
 
 class Staff(Base):

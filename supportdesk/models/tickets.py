@@ -73,6 +73,14 @@ class Ticket(Base):
     last_speaker: Mapped[str] = mapped_column(String(8), default="customer")
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+    # issue 4: the verification a ticket was opened or confirmed under, and for e-mail the
+    # sender's address (held tickets from an address no account lists)
+    verification_id: Mapped[int | None] = mapped_column(
+        ForeignKey("verifications.id"), default=None
+    )
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    sender: Mapped[str | None] = mapped_column(String(255), default=None)
+
     # SLA clocks (services/sla_engine.py): state, target, business time used and paused
     # before `since`, the due time while running, and the status that pauses it.
     sla_plan: Mapped[str | None] = mapped_column(String(64), default=None)
