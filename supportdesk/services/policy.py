@@ -168,6 +168,19 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class VerificationRules:
+    """How callers and senders are verified (issue 4), from the policy's optional
+    `[verification]` table: consecutive PIN failures before a contact is locked, for how
+    long, and what happens to mail from an address no account lists (seed 001 closes it,
+    seed 000 holds it for confirmation)."""
+
+    max_failures: int = 5
+    lockout_s: int = 15 * 60
+    unlisted_sender: Literal["close", "hold"] = "close"
+    pin_digits: int = 6
+
+
+@dataclass(frozen=True)
 class Policy:
     """A parsed, valid policy; `text` is the TOML exactly as given (stored in the database)."""
 
@@ -176,6 +189,7 @@ class Policy:
     plans: Mapping[str, Plan] = field(hash=False)
     default_plan: str
     text: str
+    verification: VerificationRules = VerificationRules()
 
     @property
     def digest(self) -> str:
@@ -242,6 +256,9 @@ def describe(policy: Policy) -> str:
         f"Policy: {policy.name}",
         f"Digest: {policy.digest}",
         f"Default plan: {policy.default_plan}",
+        f"Verification: {policy.verification.max_failures} PIN failures lock a contact for "
+        f"{format_duration(policy.verification.lockout_s)}; mail from unlisted senders is "
+        + ("closed" if policy.verification.unlisted_sender == "close" else "held"),
         "",
         "Calendars",
     ]
@@ -282,10 +299,17 @@ def describe(policy: Policy) -> str:
 
 def to_json(policy: Policy) -> dict[str, Any]:
     """A JSON-able form of the policy (without its source text; `digest` identifies it)."""
+    rules = policy.verification
     return {
         "name": policy.name,
         "digest": policy.digest,
         "default_plan": policy.default_plan,
+        "verification": {
+            "max_failures": rules.max_failures,
+            "lockout_seconds": rules.lockout_s,
+            "unlisted_sender": rules.unlisted_sender,
+            "pin_digits": rules.pin_digits,
+        },
         "calendars": {
             name: {
                 "timezone": calendar.zone.key,
@@ -360,7 +384,8 @@ def _week_lines(calendar: Calendar) -> list[str]:
 
 KeyPath = tuple[str | int, ...]
 
-_TOP_KEYS = ("name", "default_plan", "calendars", "plans")
+_VERIFICATION_KEYS = ("max_failures", "lockout", "unlisted_sender", "pin_digits")
+_TOP_KEYS = ("name", "default_plan", "calendars", "plans", "verification")
 _CALENDAR_KEYS = ("timezone", *WEEKDAYS, "holidays")
 _PLAN_KEYS = ("description", "calendar", "warn", "respond", "resolve")
 
@@ -439,13 +464,50 @@ class _Checker:
         default = self.string(self.required(data, (), "default_plan"), ("default_plan",))
         if default not in plans:
             self.fail(("default_plan",), f"no plan named {default!r} (plans: {', '.join(plans)})")
+        rules = VerificationRules()
+        if "verification" in data:
+            rules = self.verification(data["verification"], ("verification",))
         return Policy(
             name=name,
             calendars=MappingProxyType(calendars),
             plans=MappingProxyType(plans),
             default_plan=default,
             text=self.text,
+            verification=rules,
         )
+
+    def verification(self, value: Any, path: KeyPath) -> VerificationRules:
+        spec = self.table(value, path, _VERIFICATION_KEYS)
+        out = VerificationRules()
+        failures, lockout, unlisted, digits = (
+            out.max_failures,
+            out.lockout_s,
+            out.unlisted_sender,
+            out.pin_digits,
+        )
+        if "max_failures" in spec:
+            failures = spec["max_failures"]
+            if (
+                not isinstance(failures, int)
+                or isinstance(failures, bool)
+                or not 1 <= failures <= 20
+            ):
+                self.fail((*path, "max_failures"), "expected a whole number from 1 to 20")
+        if "lockout" in spec:
+            text = self.string(spec["lockout"], (*path, "lockout"))
+            try:
+                lockout = parse_duration(text)
+            except ValueError:
+                self.fail((*path, "lockout"), f"not a duration: {text!r} (e.g. 15m, 1h)")
+        if "unlisted_sender" in spec:
+            unlisted = spec["unlisted_sender"]
+            if unlisted not in ("close", "hold"):
+                self.fail((*path, "unlisted_sender"), 'expected "close" or "hold"')
+        if "pin_digits" in spec:
+            digits = spec["pin_digits"]
+            if not isinstance(digits, int) or isinstance(digits, bool) or not 6 <= digits <= 12:
+                self.fail((*path, "pin_digits"), "expected a whole number from 6 to 12")
+        return VerificationRules(failures, lockout, unlisted, digits)
 
     def calendar(self, name: str, value: Any, path: KeyPath) -> Calendar:
         spec = self.table(value, path, _CALENDAR_KEYS)
