@@ -672,6 +672,102 @@ def contact_add(
     emit(c, as_json, f"contact {c.id} ({c.role}) added to {account_id}")
 
 
+@contact.command("pin")
+@click.option("--account", "account_id", required=True)
+@click.option("--contact", "contact_ref", required=True, help="E-mail, phone, id or name.")
+@click.option("--rotate", is_flag=True, help="Replace an existing PIN.")
+@json_option
+@pass_env
+def contact_pin(env: Env, account_id: str, contact_ref: str, rotate: bool, as_json: bool) -> None:
+    """Generate a contact's support PIN; it is printed this once and never again."""
+    from .services import verification
+
+    r = verification.set_pin(env.desk(), account_id, contact_ref, rotate=rotate)
+    emit(r, as_json, f"PIN for {r.contact}: {r.pin}   (shown once; tell the contact now)")
+
+
+@contact.command("unlock")
+@click.option("--account", "account_id", required=True)
+@click.option("--contact", "contact_ref", required=True, help="E-mail, phone, id or name.")
+@pass_env
+def contact_unlock(env: Env, account_id: str, contact_ref: str) -> None:
+    """Lift a PIN lockout (leads), after showing the recent attempts."""
+    from .services import verification
+
+    recent = verification.unlock(env.desk(), account_id, contact_ref)
+    for a in recent:
+        click.echo(
+            f"  {a.at.isoformat(timespec='seconds')}  {a.agent or '-':<10} {a.channel:<6} "
+            f"{a.method:<9} {a.result}"
+        )
+    click.echo(f"{contact_ref} unlocked")
+
+
+def _read_pin() -> str:
+    """The PIN from a hidden prompt on a terminal, else the first line of stdin (never argv)."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        return str(click.prompt("PIN", hide_input=True, default="", show_default=False))
+    if sys.stdin is None:
+        raise UsageError("no PIN: type it at the prompt or give it on standard input")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@cli.command("verify")
+@click.option("--account", "account_id", required=True)
+@click.option("--contact", "contact_ref", help="E-mail, phone, id or name (omit: not listed).")
+@click.option("--channel", type=click.Choice(["phone", "chat"]), default="phone")
+@click.option("--request", "request_type", help="What the caller asks for (e.g. password_reset).")
+@click.option("--service", "service_id", type=int, help="The service the request is about.")
+@click.option("--callback", "callback_number", help="Number you called back (phone, no PIN).")
+@json_option
+@pass_env
+def verify_cmd(
+    env: Env,
+    account_id: str,
+    contact_ref: str | None,
+    channel: str,
+    request_type: str | None,
+    service_id: int | None,
+    callback_number: str | None,
+    as_json: bool,
+) -> None:
+    """Verify a caller: the PIN is read from a prompt or standard input, never from argv."""
+    from .services import verification
+
+    desk = env.desk()
+    pin = None
+    if contact_ref is not None and callback_number is None:
+        pin = _read_pin()
+    v = verification.verify(
+        desk,
+        account_id,
+        contact_ref,
+        channel,
+        pin=pin,
+        callback_number=callback_number,
+        request=request_type,
+        service=service_id,
+    )
+
+    def text() -> str:
+        lines = [f"{v.state.upper()}: {v.message}"]
+        if v.verified:
+            lines.append(f"  may:     {', '.join(v.may) or '-'}")
+            lines.append(f"  may not: {', '.join(v.may_not) or '-'}")
+            if v.who_can:
+                lines.append(f"  who can: {', '.join(v.who_can)}")
+        for a in v.recent:
+            lines.append(
+                f"  {a.at.isoformat(timespec='seconds')}  {a.agent or '-':<10} {a.channel:<6}"
+                f" {a.method:<9} {a.result}"
+            )
+        return "\n".join(lines)
+
+    emit(v, as_json, text)
+    if v.state in (verification.FAILED, verification.LOCKED):
+        sys.exit(EXIT_ERROR)
+
+
 # -- audit ---------------------------------------------------------------------------------
 @cli.group()
 def audit() -> None:

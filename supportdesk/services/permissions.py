@@ -13,6 +13,7 @@ LEADS = frozenset({Role.LEAD})
 # action -> roles allowed. Tier limits are checked separately by `require_tier`.
 MATRIX: dict[str, frozenset[Role]] = {
     "ticket.create": EVERYONE,
+    "caller.verify": EVERYONE,
     "ticket.read": EVERYONE,
     "ticket.reply": EVERYONE,
     "ticket.call": EVERYONE,

@@ -1,0 +1,203 @@
+"""Caller verification and PINs on SQLite and PostgreSQL (issue 4): roles, refusals naming
+who can, lockout shared across processes, unlock, referral, and no plaintext PIN anywhere."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from supportdesk.services import directory, verification
+from supportdesk.services.clock import Clock
+from supportdesk.services.desk import Desk
+from supportdesk.services.errors import NotAllowed, NotFound, NothingToDo, UsageError
+from supportdesk.services.verification import FAILED, HELD, LOCKED, REFERRED, VERIFIED
+
+from .test_cli import one_line_error, run
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def vdesk(desk: Desk) -> Desk:
+    directory.add_contact(
+        desk, "bluefin", "Sam Secondary", ["sam@offsite.example"], [], "secondary"
+    )
+    directory.add_contact(
+        desk,
+        "bluefin",
+        "Ava Authorized",
+        ["ava@bluefin.example"],
+        ["+27 82 555 0199"],
+        "authorized",
+    )
+    return desk
+
+
+def at(desk: Desk, moment: datetime) -> Desk:
+    desk.clock = Clock(moment)
+    return desk
+
+
+def wrong(pin: str) -> str:
+    return "0" * len(pin) if pin != "0" * len(pin) else "1" * len(pin)
+
+
+def test_right_pin_verifies_with_role_and_what_they_may_ask(vdesk: Desk) -> None:
+    pin = verification.set_pin(vdesk, "bluefin", "priya@bluefin.example").pin
+    assert len(pin) >= 6 and pin.isdigit()
+    v = verification.verify(vdesk, "bluefin", "priya@bluefin.example", "phone", pin=pin)
+    assert v.state == VERIFIED and v.role == "primary" and v.verified
+    assert "password_reset" in v.may and "technical" in v.may
+
+
+def test_authorized_contact_is_refused_admin_requests_naming_who_can(vdesk: Desk) -> None:
+    pin = verification.set_pin(vdesk, "bluefin", "ava@bluefin.example").pin
+    v = verification.verify(
+        vdesk, "bluefin", "ava@bluefin.example", "phone", pin=pin, request="password_reset"
+    )
+    assert v.state == VERIFIED and not v.allowed
+    assert "password_reset" in v.may_not and "technical" in v.may
+    assert "Priya Naidoo (primary contact)" in v.who_can
+    assert "Sam Secondary (secondary (off-server) contact)" in v.who_can
+    assert "Priya Naidoo" in v.message
+
+
+def test_failures_count_then_lock_and_never_say_what_was_wrong(vdesk: Desk) -> None:
+    pin = verification.set_pin(vdesk, "bluefin", "priya@bluefin.example").pin
+    at(vdesk, T0)
+    states = []
+    for bad in (wrong(pin), "12 34", "abcdef", "", "9" * 10_000):
+        v = verification.verify(vdesk, "bluefin", "priya@bluefin.example", "phone", pin=bad)
+        states.append((v.state, v.attempts_left))
+        assert "pin" not in v.message.lower() or "wrong" not in v.message.lower()
+    assert states == [(FAILED, 4), (FAILED, 3), (FAILED, 2), (FAILED, 1), (LOCKED, 0)]
+    locked = verification.verify(vdesk, "bluefin", "priya@bluefin.example", "phone", pin=pin)
+    assert locked.state == LOCKED and locked.locked_until == T0 + timedelta(minutes=15)
+    assert len(locked.recent) == 5
+    # after the lock runs out the right PIN works again, and a new series starts
+    later = at(vdesk, T0 + timedelta(minutes=16))
+    v = verification.verify(later, "bluefin", "priya@bluefin.example", "phone", pin=pin)
+    assert v.state == VERIFIED
+
+
+def test_lead_unlocks_after_seeing_the_attempts(vdesk: Desk) -> None:
+    pin = verification.set_pin(vdesk, "bluefin", "priya@bluefin.example").pin
+    for _ in range(5):
+        verification.verify(vdesk, "bluefin", "priya@bluefin.example", "phone", pin=wrong(pin))
+    amir = Desk(vdesk.store, "amir", Clock(), vdesk.key_path)
+    with pytest.raises(NotAllowed):
+        verification.unlock(amir, "bluefin", "priya@bluefin.example")
+    recent = verification.unlock(vdesk, "bluefin", "priya@bluefin.example")
+    assert [a.result for a in recent][:1] == ["locked"]
+    v = verification.verify(amir, "bluefin", "priya@bluefin.example", "phone", pin=pin)
+    assert v.state == VERIFIED
+    with pytest.raises(NothingToDo):
+        verification.unlock(vdesk, "bluefin", "priya@bluefin.example")
+
+
+def test_callback_to_a_number_on_file(vdesk: Desk) -> None:
+    ok = verification.verify(
+        vdesk, "bluefin", "ava@bluefin.example", "phone", callback_number="+27 (82) 555-0199"
+    )
+    assert ok.state == VERIFIED
+    bad = verification.verify(
+        vdesk, "bluefin", "ava@bluefin.example", "phone", callback_number="+27 11 000 0000"
+    )
+    assert bad.state == FAILED and bad.attempts_left == 4
+    with pytest.raises(UsageError, match="need the contact's PIN"):
+        verification.verify(
+            vdesk, "bluefin", "ava@bluefin.example", "chat", callback_number="+27 82 555 0199"
+        )
+
+
+def test_unknown_contact_counts_nothing_and_not_listed_is_held(vdesk: Desk) -> None:
+    with pytest.raises(NotFound):
+        verification.verify(vdesk, "bluefin", "nobody@x.example", "phone", pin="123456")
+    with pytest.raises(NotFound):
+        verification.verify(vdesk, "nope", "priya@bluefin.example", "phone", pin="123456")
+    assert vdesk.store.query("SELECT count(*) FROM verifications") == [(0,)]
+    held = verification.verify(vdesk, "bluefin", None, "phone")
+    assert held.state == HELD and "Priya Naidoo (primary contact)" in held.who_can
+
+
+def test_reseller_end_customer_is_referred(vdesk: Desk) -> None:
+    directory.add_account(vdesk, "endco", "End Co", "standard")
+    with vdesk.write() as (session, _record):
+        from supportdesk.models import Account
+
+        acct = session.get(Account, "endco")
+        assert acct is not None
+        acct.reseller_id = "bluefin"
+    v = verification.verify(vdesk, "endco", None, "phone")
+    assert v.state == REFERRED and "Bluefin Media" in v.message
+
+
+def test_pin_is_shown_once_and_stored_only_hashed(vdesk: Desk, db_url: str) -> None:
+    pin = verification.set_pin(vdesk, "bluefin", "priya@bluefin.example").pin
+    with pytest.raises(UsageError, match="--rotate"):
+        verification.set_pin(vdesk, "bluefin", "priya@bluefin.example")
+    verification.verify(vdesk, "bluefin", "priya@bluefin.example", "phone", pin=pin)
+    verification.verify(vdesk, "bluefin", "priya@bluefin.example", "phone", pin=wrong(pin))
+    stored = vdesk.store.query("SELECT pin_hash FROM contacts WHERE pin_hash IS NOT NULL")
+    assert stored and all(str(h).startswith("scrypt$") and pin not in str(h) for (h,) in stored)
+    for table in ("audit", "verifications", "contacts", "ticket_events"):
+        for row in vdesk.store.query(f"SELECT * FROM {table}"):
+            assert pin not in " ".join(str(v) for v in row), table
+    if vdesk.store.is_sqlite:
+        vdesk.store.dispose()
+        for suffix in ("", "-wal"):
+            path = Path(db_url + suffix)
+            if path.exists():
+                assert pin.encode() not in path.read_bytes()
+
+
+def test_verify_cli_reads_the_pin_from_stdin_and_prints_json(
+    vdesk: Desk, cli_env: dict[str, str]
+) -> None:
+    p = run(cli_env, "contact", "pin", "--account", "bluefin", "--contact", "priya@bluefin.example",
+            "--json")  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    pin = json.loads(p.stdout)["pin"]
+    agent = dict(cli_env, SUPPORTDESK_AGENT="amir")
+    ok = run(agent, "verify", "--account", "bluefin", "--contact", "priya@bluefin.example",
+             "--json", stdin=pin + "\n")  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    data = json.loads(ok.stdout)
+    assert data["verified"] is True and data["state"] == "verified" and data["role"] == "primary"
+    assert pin not in ok.stdout and pin not in ok.stderr
+    bad = run(agent, "verify", "--account", "bluefin", "--contact", "priya@bluefin.example",
+              "--json", stdin="12x\n")  # fmt: skip
+    assert bad.returncode == 1 and json.loads(bad.stdout)["attempts_left"] == 4
+    p = run(agent, "contact", "pin", "--account", "bluefin", "--contact", "priya@bluefin.example",
+            "--rotate")  # fmt: skip
+    assert p.returncode == 1 and "lead" in one_line_error(p)
+
+
+def test_lockout_is_shared_by_racing_processes(vdesk: Desk, cli_env: dict[str, str]) -> None:
+    """Two processes each try three wrong PINs at once: six failures in all, so the contact
+    ends locked, and every attempt is logged."""
+    bad = wrong(verification.set_pin(vdesk, "bluefin", "priya@bluefin.example").pin)
+    agent = dict(cli_env, SUPPORTDESK_AGENT="amir")
+    script = (
+        "import subprocess, sys\n"
+        "for _ in range(3):\n"
+        "    subprocess.run([sys.executable, '-m', 'supportdesk', 'verify', '--account',"
+        " 'bluefin', '--contact', 'priya@bluefin.example'], input='000000\\n', text=True,"
+        " capture_output=True, check=False)\n"
+    ).replace("000000", bad)
+    procs = [subprocess.Popen([sys.executable, "-c", script], env=agent) for _ in range(2)]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0
+    rows = vdesk.store.query("SELECT result FROM verifications ORDER BY id")
+    results = [r for (r,) in rows]
+    assert len(results) == 6
+    assert results.count("failed") == 4 and results.count("locked") == 2
+    state = vdesk.store.query(
+        "SELECT failed_attempts, locked_until FROM contacts WHERE name = 'Priya Naidoo'"
+    )
+    assert state[0][0] >= 5 and state[0][1] is not None
