@@ -273,6 +273,14 @@ def _ticket_text(t: Any) -> str:
     is_flag=True,
     help="Opened while on the phone with a verified caller: counts as the first response.",
 )
+@click.option(
+    "--verification",
+    "verification_id",
+    type=int,
+    help="The verification of this call (`supportdesk verify` prints it).",
+)
+@click.option("--caller-name", help="Who called, when they are not a listed contact.")
+@click.option("--caller-phone", help="Their number, when they are not a listed contact.")
 @json_option
 @pass_env
 def ticket_new(env: Env, as_json: bool, **kw: Any) -> None:
@@ -282,6 +290,25 @@ def ticket_new(env: Env, as_json: bool, **kw: Any) -> None:
     desk = env.desk()
     tid = tickets.create(desk, **kw)
     emit(tickets.show(desk, tid), as_json, f"ticket #{tid} created")
+
+
+@ticket.command("confirm")
+@click.argument("ticket_id", type=int)
+@click.option(
+    "--verification",
+    "verification_id",
+    type=int,
+    required=True,
+    help="This call's verification of an authorized contact.",
+)
+@json_option
+@pass_env
+def ticket_confirm(env: Env, ticket_id: int, verification_id: int, as_json: bool) -> None:
+    """An authorized contact confirms a ticket held for authorization: it opens."""
+    from .services import tickets
+
+    tickets.confirm(env.desk(), ticket_id, verification_id)
+    _after(env, ticket_id, as_json, f"ticket #{ticket_id} confirmed and open")
 
 
 @ticket.command("show")

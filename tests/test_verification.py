@@ -11,10 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from supportdesk.services import directory, verification
+from supportdesk.services import directory, sla, tickets, verification
 from supportdesk.services.clock import Clock
 from supportdesk.services.desk import Desk
-from supportdesk.services.errors import NotAllowed, NotFound, NothingToDo, UsageError
+from supportdesk.services.errors import (
+    InvalidTransition,
+    NotAllowed,
+    NotFound,
+    NothingToDo,
+    UsageError,
+)
 from supportdesk.services.verification import FAILED, HELD, LOCKED, REFERRED, VERIFIED
 
 from .test_cli import one_line_error, run
@@ -201,3 +207,94 @@ def test_lockout_is_shared_by_racing_processes(vdesk: Desk, cli_env: dict[str, s
         "SELECT failed_attempts, locked_until FROM contacts WHERE name = 'Priya Naidoo'"
     )
     assert state[0][0] >= 5 and state[0][1] is not None
+
+
+# -- tickets opened under a verification ---------------------------------------------------
+def _verified(desk: Desk, contact: str, channel: str = "phone") -> int:
+    pin = verification.set_pin(desk, "bluefin", contact, rotate=True).pin
+    v = verification.verify(desk, "bluefin", contact, channel, pin=pin)
+    assert v.state == VERIFIED and v.verification_id is not None
+    return v.verification_id
+
+
+def test_ticket_opened_on_a_verified_call_is_answered(vdesk: Desk) -> None:
+    vid = _verified(vdesk, "priya@bluefin.example")
+    tid = tickets.create(vdesk, account="bluefin", subject="Site down", priority="high",
+                         category="technical", channel="phone", verification_id=vid)  # fmt: skip
+    t = tickets.show(vdesk, tid)
+    assert t.status == "open" and t.contact == "Priya Naidoo" and t.first_response_at
+    assert sla.show(vdesk, tid).clocks[0].state == "met"
+
+
+def test_not_listed_caller_is_held_with_a_paused_resolve_clock(vdesk: Desk) -> None:
+    held = verification.verify(vdesk, "bluefin", None, "phone")
+    tid = tickets.create(vdesk, account="bluefin", subject="Our site is down", priority="high",
+                         category="technical", channel="phone",
+                         verification_id=held.verification_id, caller_name="Jo Temp",
+                         caller_phone="+27 21 000 0000")  # fmt: skip
+    assert tickets.show(vdesk, tid).status == "awaiting_authorization"
+    clocks = sla.show(vdesk, tid).clocks
+    assert clocks[0].state in ("running", "warning") and clocks[1].state == "paused"
+    amir = Desk(vdesk.store, "amir", Clock(), vdesk.key_path)
+    with pytest.raises(InvalidTransition):
+        tickets.take(amir, tid)
+    with pytest.raises(InvalidTransition):
+        tickets.resolve(amir, tid, "fixed")
+    with pytest.raises(NotAllowed):
+        tickets.update_fields(amir, tid, status="open")
+    with pytest.raises(NotAllowed):
+        tickets.update_fields(amir, tid, status="closed", code="not_authorized")
+    # asking an authorized contact to confirm is a reply: it stops the respond clock
+    tickets.reply(amir, tid, "Hello Priya, please confirm this request from Jo Temp.")
+    assert sla.show(vdesk, tid).clocks[0].state == "met"
+    # an authorized contact confirms on a verified call: the ticket opens, resolve resumes
+    vid = _verified(vdesk, "ava@bluefin.example")
+    tickets.confirm(amir, tid, vid)
+    t = tickets.show(vdesk, tid)
+    assert t.status == "open"
+    assert sla.show(vdesk, tid).clocks[1].state in ("running", "warning")
+    assert vdesk.store.query("SELECT confirmed_at IS NOT NULL FROM tickets WHERE id = ?", (tid,))[
+        0
+    ][0]
+
+
+def test_restricted_request_needs_an_owner_to_confirm(vdesk: Desk) -> None:
+    vid = _verified(vdesk, "ava@bluefin.example")  # an authorized support contact
+    tid = tickets.create(vdesk, account="bluefin", subject="Reset the cPanel password",
+                         priority="medium", category="security", channel="phone",
+                         verification_id=vid, request_type="password_reset")  # fmt: skip
+    assert tickets.show(vdesk, tid).status == "awaiting_authorization"
+    with pytest.raises(NotAllowed, match="Priya Naidoo"):
+        tickets.confirm(vdesk, tid, _verified(vdesk, "ava@bluefin.example"))
+    tickets.confirm(vdesk, tid, _verified(vdesk, "sam@offsite.example"))
+    assert tickets.show(vdesk, tid).status == "open"
+
+
+def test_lead_closes_a_held_ticket_as_not_authorized(vdesk: Desk) -> None:
+    held = verification.verify(vdesk, "bluefin", None, "phone")
+    tid = tickets.create(vdesk, account="bluefin", subject="Cancel everything", priority="low",
+                         category="billing", channel="phone", request_type="cancellation",
+                         verification_id=held.verification_id)  # fmt: skip
+    with pytest.raises(UsageError, match="not_authorized"):
+        tickets.update_fields(vdesk, tid, status="closed", code="fixed")
+    tickets.update_fields(vdesk, tid, status="closed", code="not_authorized")
+    assert tickets.show(vdesk, tid).resolution_code == "not_authorized"
+
+
+def test_chat_needs_a_verified_pin(vdesk: Desk) -> None:
+    with pytest.raises(UsageError, match="PIN"):
+        tickets.create(vdesk, account="bluefin", subject="Help", priority="low",
+                       category="technical", channel="chat")  # fmt: skip
+    vid = _verified(vdesk, "priya@bluefin.example", channel="chat")
+    tid = tickets.create(vdesk, account="bluefin", subject="Help", priority="low",
+                         category="technical", channel="chat", verification_id=vid)  # fmt: skip
+    assert tickets.show(vdesk, tid).status == "open"
+
+
+def test_a_verification_lasts_for_its_call(vdesk: Desk) -> None:
+    vid = _verified(vdesk, "priya@bluefin.example")
+    later = Desk(vdesk.store, "lena", Clock(datetime.now(UTC) + timedelta(hours=3)),
+                 vdesk.key_path)  # fmt: skip
+    with pytest.raises(NotAllowed, match="earlier call"):
+        tickets.create(later, account="bluefin", subject="x", priority="low",
+                       category="technical", channel="phone", verification_id=vid)  # fmt: skip

@@ -6,7 +6,7 @@ writes the audit row together; a failure leaves the database as it was.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, select, update
@@ -30,6 +30,7 @@ from ..models import (
     Status,
     Ticket,
     TicketEvent,
+    Verification,
 )
 from . import permissions, sla
 from .audit import body_digest
@@ -298,9 +299,19 @@ def create(
     description: str = "",
     request_type: str = "technical",
     during_verified_call: bool = False,
+    verification_id: int | None = None,
+    caller_name: str | None = None,
+    caller_phone: str | None = None,
 ) -> int:
-    """Open a new ticket (status new, tier 1) and return its number. A ticket opened while
-    on the phone with a verified caller is answered at creation: its respond clock is met."""
+    """Open a new ticket (status new, tier 1) and return its number.
+
+    With `verification_id` (a verification of this call, on this account) the verified
+    contact is the requester and, on the phone or in chat, the ticket is answered at
+    creation (its respond clock is met). A report from a caller who is not listed or not
+    verified, or a restricted request (billing, credentials, contacts, cancellation) the
+    requester may not make, is created awaiting_authorization: it cannot be taken, escalated
+    or resolved until an authorized contact confirms it (`confirm`). Chat needs a verified
+    PIN (seed 002)."""
     actor = desk.actor
     permissions.require(actor, "ticket.create")
     prio = parse_enum(Priority, priority, "priority")
@@ -318,6 +329,13 @@ def create(
         if acct is None:
             raise NotFound(f"no account {account!r}")
         contact = find_contact(session, account, contact_email) if contact_email else None
+        check = _call_verification(session, desk, verification_id, account, chan)
+        if check is not None and check.contact_id is not None:
+            contact = session.get(Contact, check.contact_id)
+        hold = _needs_hold(session, check, contact, request_type, service_id, account)
+        during_verified_call = during_verified_call or (
+            check is not None and check.result == "verified" and chan.value in ("phone", "chat")
+        )
         if service_id is not None:
             svc = session.get(Service, service_id)
             if svc is None or svc.account_id != account:
@@ -326,6 +344,9 @@ def create(
         ticket = Ticket(
             account_id=account,
             contact_id=contact.id if contact else None,
+            caller_name=caller_name.strip() if caller_name else None,
+            caller_phone=caller_phone.strip() if caller_phone else None,
+            verification_id=check.id if check is not None else None,
             service_id=service_id,
             request_type=request_type,
             subject=subject,
@@ -348,6 +369,11 @@ def create(
             ticket.status = Status.OPEN.value
             ticket.last_speaker = Speaker.STAFF.value
         sla.on_create(session, desk, ticket, responded=during_verified_call)
+        if hold:
+            held = Status.AWAITING_AUTHORIZATION.value
+            _event(session, desk, ticket, EventKind.STATUS, old=ticket.status, new=held)
+            sla.on_status_change(session, desk, ticket, ticket.status, held)
+            ticket.status = held
         record(
             "ticket.create",
             "ticket",
@@ -369,6 +395,94 @@ def create(
             },
         )
         return ticket.id
+
+
+CALL_WINDOW = timedelta(hours=2)  # a verification lasts for the call it was made on
+
+
+def _call_verification(
+    session: Session, desk: Desk, verification_id: int | None, account: str, chan: Channel
+) -> Verification | None:
+    """The verification a ticket is opened under: of this account, of this call (recent),
+    verified or held. Chat needs a verified PIN."""
+    if verification_id is None:
+        if chan is Channel.CHAT:
+            raise UsageError("chat requests need the contact's verified support PIN (seed 002)")
+        return None
+    v = session.get(Verification, verification_id)
+    if v is None or v.account_id != account:
+        raise NotFound(f"no verification {verification_id} for account {account}")
+    if desk.now() - v.created_at > CALL_WINDOW:
+        raise NotAllowed(f"verification {verification_id} was for an earlier call: verify again")
+    if v.result not in ("verified", "held"):
+        raise NotAllowed(f"verification {verification_id} is {v.result}: nothing can be opened")
+    if chan is Channel.CHAT and not (v.result == "verified" and v.method == "pin"):
+        raise UsageError("chat requests need the contact's verified support PIN (seed 002)")
+    return v
+
+
+def _needs_hold(
+    session: Session,
+    check: Verification | None,
+    contact: Contact | None,
+    request_type: str,
+    service_id: int | None,
+    account: str,
+) -> bool:
+    """Held for confirmation: an unverified caller, or a request this contact may not make
+    (restricted requests need a verified primary or secondary contact)."""
+    from .verification import person_of
+    from .verify_rules import REQUESTS, requests_of
+
+    if check is not None and check.result == "held":
+        return True
+    restricted = REQUESTS.get(request_type, ("", False))[1]
+    if contact is None:
+        return restricted
+    allowed = request_type in requests_of(person_of(contact), service_id)
+    if not allowed:
+        return True
+    return restricted and check is None  # restricted work needs this call's verification
+
+
+def confirm(desk: Desk, ticket_id: int, verification_id: int) -> None:
+    """An authorized contact, verified on this call, confirms a held ticket: it opens, the
+    resolve clock resumes, and the confirmation is recorded."""
+    from .verification import person_of
+    from .verify_rules import permission
+
+    with desk.write() as (session, record):
+        t = _ticket(session, ticket_id, lock=True)
+        permissions.require(desk.actor, "ticket.update")
+        if t.status != Status.AWAITING_AUTHORIZATION.value:
+            raise NothingToDo(f"ticket #{t.id} is not awaiting authorization")
+        v = _call_verification(session, desk, verification_id, t.account_id, Channel.PHONE)
+        assert v is not None
+        if v.result != "verified" or v.contact_id is None:
+            raise NotAllowed(f"verification {verification_id} did not verify a contact")
+        contact = session.get(Contact, v.contact_id)
+        assert contact is not None
+        others = [
+            person_of(c)
+            for c in session.scalars(
+                select(Contact).where(Contact.account_id == t.account_id, Contact.active)
+            )
+        ]
+        grant = permission(person_of(contact), t.request_type, others, t.service_id)
+        if not grant.allowed:
+            raise NotAllowed(f"{contact.name} cannot confirm: {grant.refusal(t.request_type)}")
+        _change_status(
+            session,
+            desk,
+            record,
+            t,
+            Status.OPEN,
+            extra={"confirmed_by": [None, contact.name], "verification": [None, v.id]},
+        )
+        t.confirmed_at = desk.now()
+        t.verification_id = v.id
+        if t.contact_id is None:
+            t.contact_id = contact.id
 
 
 def update_fields(
@@ -410,10 +524,26 @@ def update_fields(
         if new_status is not None and new_status.value != t.status:
             if new_status is Status.NEW:
                 raise InvalidTransition(f"ticket #{t.id} cannot go back to new")
+            if t.status == Status.AWAITING_AUTHORIZATION.value:
+                _held_change(desk, t, new_status, res)
             _change_status(session, desk, record, t, new_status, res)
             changed = True
         if not changed:
             raise NothingToDo(f"ticket #{t.id} already has those values")
+
+
+def _held_change(desk: Desk, t: Ticket, new: Status, code: ResolutionCode | None) -> None:
+    """A held ticket opens only by confirmation; only a lead closes it, as not_authorized."""
+    if new is Status.OPEN:
+        raise NotAllowed(
+            f"ticket #{t.id} is awaiting authorization: an authorized contact must confirm it "
+            "(`supportdesk ticket confirm`)"
+        )
+    if new is Status.CLOSED:
+        if not desk.actor.is_lead:
+            raise NotAllowed(f"only a lead closes ticket #{t.id} while it awaits authorization")
+        if code is not ResolutionCode.NOT_AUTHORIZED:
+            raise UsageError("a held ticket is closed with --code not_authorized")
 
 
 def reply(desk: Desk, ticket_id: int, body: str) -> None:
