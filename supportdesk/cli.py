@@ -279,15 +279,30 @@ def _ticket_text(t: Any) -> str:
     type=int,
     help="The verification of this call (`supportdesk verify` prints it).",
 )
+@click.option(
+    "--from",
+    "sender",
+    help="E-mail: the sender's address; applies the e-mail rules like `mail ingest`.",
+)
 @click.option("--caller-name", help="Who called, when they are not a listed contact.")
 @click.option("--caller-phone", help="Their number, when they are not a listed contact.")
 @json_option
 @pass_env
-def ticket_new(env: Env, as_json: bool, **kw: Any) -> None:
+def ticket_new(env: Env, as_json: bool, sender: str | None, **kw: Any) -> None:
     """Open a new ticket."""
     from .services import tickets
 
     desk = env.desk()
+    if sender is not None:
+        from .services import mail
+
+        if kw["channel"] != "email":
+            raise UsageError("--from is for e-mail: use it with --channel email")
+        result = mail.ingest_message(
+            desk, mail.Message(sender, kw["subject"], kw["description"], None)
+        )
+        emit(result, as_json, f"ticket #{result.ticket_id} {result.action} ({result.account})")
+        return
     tid = tickets.create(desk, **kw)
     emit(tickets.show(desk, tid), as_json, f"ticket #{tid} created")
 
@@ -793,6 +808,45 @@ def verify_cmd(
     emit(v, as_json, text)
     if v.state in (verification.FAILED, verification.LOCKED):
         sys.exit(EXIT_ERROR)
+
+
+@cli.group()
+def mail() -> None:
+    """E-mail into tickets."""
+
+
+@mail.command("ingest")
+@json_option
+@pass_env
+def mail_ingest(env: Env, as_json: bool) -> None:
+    """Read one RFC 822 message on stdin (a mail server's pipe) and file it."""
+    from .services import mail as mail_service
+
+    raw = sys.stdin.buffer.read() if sys.stdin is not None else b""
+    r = mail_service.ingest(env.desk(), raw)
+    emit(r, as_json, f"ticket #{r.ticket_id} {r.action} ({r.account}, from {r.sender})")
+
+
+@mail.command("unlisted")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@pass_env
+def mail_unlisted(env: Env, limit: int, as_json: bool) -> None:
+    """Mail from addresses no account lists: closed unanswered or held (leads)."""
+    from .services import mail as mail_service
+
+    rows = mail_service.unlisted(env.desk(), limit)
+    emit(
+        rows,
+        as_json,
+        lambda: (
+            "\n".join(
+                f"#{r.ticket_id:<8} {r.status:<22} {r.account:<16} {r.sender:<32} {r.subject[:50]}"
+                for r in rows
+            )
+            or "no mail from unlisted senders"
+        ),
+    )
 
 
 # -- audit ---------------------------------------------------------------------------------

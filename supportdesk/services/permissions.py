@@ -14,6 +14,7 @@ LEADS = frozenset({Role.LEAD})
 MATRIX: dict[str, frozenset[Role]] = {
     "ticket.create": EVERYONE,
     "caller.verify": EVERYONE,
+    "mail.ingest": EVERYONE,
     "ticket.read": EVERYONE,
     "ticket.reply": EVERYONE,
     "ticket.call": EVERYONE,
