@@ -210,6 +210,11 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
     click.echo("logins:")
     for s in result.staff:
         click.echo(f"  {s.login:<10} {s.role:<9} tier {s.tier}  {s.name}")
+    from .services.demo import issue_demo_pins
+
+    click.echo("demo callers with a support PIN (every other contact has none):")
+    for account, name, address, pin in issue_demo_pins(Desk(store, admin, env.clock(), key)):
+        click.echo(f"  account {account:<24} {name:<24} {address:<36} PIN {pin}")
     import shlex
 
     where = f" --db {shlex.quote(path)}"

@@ -1839,3 +1839,23 @@ def _load(
         if index.table is not None and index.table.name in TICKET_TABLES:
             index.create(conn)
     loader.reset_sequences(conn)
+
+
+def issue_demo_pins(desk: Desk, count: int = 3) -> list[tuple[str, str, str, str]]:
+    """Give `count` primary contacts of active demo accounts a support PIN, to be printed
+    for trying the call flow; every other demo contact has none (they can be verified only
+    by a callback). Returns (account, contact, e-mail, PIN) for each."""
+    from .verification import set_pin
+
+    rows = desk.store.query(
+        "SELECT c.account_id, c.name, p.value FROM contacts c"
+        " JOIN accounts a ON a.id = c.account_id"
+        " JOIN contact_points p ON p.contact_id = c.id AND p.kind = 'email'"
+        " WHERE c.role = 'primary' AND a.status = 'active' AND a.reseller_id IS NULL"
+        " AND c.pin_hash IS NULL ORDER BY c.id LIMIT ?",
+        (count,),
+    )
+    out = []
+    for account, name, address in rows:
+        out.append((account, name, address, set_pin(desk, account, address).pin))
+    return out
