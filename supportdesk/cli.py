@@ -701,6 +701,14 @@ def contact() -> None:
 @click.option("--email", "emails", multiple=True)
 @click.option("--phone", "phones", multiple=True)
 @click.option("--role", required=True, type=_choice(ContactRole))
+@click.option("--service", "services", multiple=True, type=int, help="Limit to this service.")
+@click.option("--allow", "requests", multiple=True, help="Sub-account: a request type allowed.")
+@click.option(
+    "--verification",
+    "verification_id",
+    type=int,
+    help="The primary or secondary contact's verification on this call (non-leads).",
+)
 @json_option
 @pass_env
 def contact_add(
@@ -710,12 +718,25 @@ def contact_add(
     emails: tuple[str, ...],
     phones: tuple[str, ...],
     role: str,
+    services: tuple[int, ...],
+    requests: tuple[str, ...],
+    verification_id: int | None,
     as_json: bool,
 ) -> None:
-    """Add a contact to an account."""
+    """Add a contact to an account (a lead, or an owner's verified request)."""
     from .services import directory
 
-    c = directory.add_contact(env.desk(), account_id, name, list(emails), list(phones), role)
+    c = directory.add_contact(
+        env.desk(),
+        account_id,
+        name,
+        list(emails),
+        list(phones),
+        role,
+        services=list(services),
+        requests=list(requests),
+        verification_id=verification_id,
+    )
     emit(c, as_json, f"contact {c.id} ({c.role}) added to {account_id}")
 
 

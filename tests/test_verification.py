@@ -298,3 +298,55 @@ def test_a_verification_lasts_for_its_call(vdesk: Desk) -> None:
     with pytest.raises(NotAllowed, match="earlier call"):
         tickets.create(later, account="bluefin", subject="x", priority="low",
                        category="technical", channel="phone", verification_id=vid)  # fmt: skip
+
+
+def test_contact_changes_only_by_a_lead_or_a_verified_owner(vdesk: Desk) -> None:
+    amir = Desk(vdesk.store, "amir", Clock(), vdesk.key_path)
+    with pytest.raises(NotAllowed):
+        directory.add_contact(amir, "bluefin", "New Person", ["new@bluefin.example"], [],
+                              "authorized")  # fmt: skip
+    by_ava = _verified(vdesk, "ava@bluefin.example")
+    with pytest.raises(NotAllowed, match="primary or secondary"):
+        directory.add_contact(amir, "bluefin", "New Person", ["new@bluefin.example"], [],
+                              "authorized", verification_id=by_ava)  # fmt: skip
+    by_priya = _verified(vdesk, "priya@bluefin.example")
+    c = directory.add_contact(amir, "bluefin", "New Person", ["new@bluefin.example"], [],
+                              "authorized", verification_id=by_priya)  # fmt: skip
+    assert c.role == "authorized"
+    row = vdesk.store.query(
+        "SELECT changes FROM audit WHERE action = 'contact.add' ORDER BY seq DESC LIMIT 1"
+    )
+    assert "Priya Naidoo (primary" in row[0][0]
+
+
+def test_sub_account_is_scoped_to_its_services_and_requests(vdesk: Desk) -> None:
+    web = vdesk.store.query("SELECT id FROM services WHERE account_id = 'bluefin'")[0][0]
+    directory.add_service(vdesk, "bluefin", "email", "Mail", ["mail.bluefin.example"], None)
+    mail_id = vdesk.store.query(
+        "SELECT id FROM services WHERE account_id = 'bluefin' AND kind = 'email'"
+    )[0][0]
+    directory.add_contact(vdesk, "bluefin", "Dev Agency", ["dev@agency.example"], [],
+                          "subaccount", services=[web], requests=["technical"])  # fmt: skip
+    pin = verification.set_pin(vdesk, "bluefin", "dev@agency.example").pin
+    ok = verification.verify(vdesk, "bluefin", "dev@agency.example", "phone", pin=pin,
+                             request="technical", service=web)  # fmt: skip
+    assert ok.allowed and ok.may == ("technical",)
+    other = verification.verify(vdesk, "bluefin", "dev@agency.example", "phone", pin=pin,
+                                request="technical", service=mail_id)  # fmt: skip
+    assert not other.allowed and "Priya Naidoo (primary contact)" in other.who_can
+
+
+def test_every_attempt_is_audited_with_agent_channel_contact_and_result(vdesk: Desk) -> None:
+    pin = verification.set_pin(vdesk, "bluefin", "priya@bluefin.example").pin
+    amir = Desk(vdesk.store, "amir", Clock(), vdesk.key_path)
+    verification.verify(amir, "bluefin", "priya@bluefin.example", "chat", pin=wrong(pin))
+    verification.verify(amir, "bluefin", "priya@bluefin.example", "phone", pin=pin)
+    rows = vdesk.store.query(
+        "SELECT staff_login, entity_id, changes FROM audit WHERE action = 'caller.verify'"
+        " ORDER BY seq"
+    )
+    assert [r[0] for r in rows] == ["amir", "amir"]
+    first, second = (json.loads(r[2]) for r in rows)
+    assert first["channel"][1] == "chat" and first["result"][1] == "failed"
+    assert second["channel"][1] == "phone" and second["result"][1] == "verified"
+    assert all(pin not in r[2] for r in rows)

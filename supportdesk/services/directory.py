@@ -21,7 +21,7 @@ from ..models import (
 )
 from . import permissions
 from .desk import Desk
-from .errors import NotFound, NothingToDo, UsageError
+from .errors import NotAllowed, NotFound, NothingToDo, UsageError
 from .tickets import parse_enum
 from .views import AccountView, ContactView, ServiceView, StaffView
 
@@ -136,6 +136,29 @@ def set_plan(desk: Desk, account_id: str, plan: str) -> int:
     return changed
 
 
+def _owner_request(
+    session: Any, desk: Desk, account_id: str, verification_id: int | None
+) -> str | None:
+    """The owner (primary or secondary contact, verified on this call) asking for a contact
+    change, or None when a lead makes it on their own authority."""
+    if verification_id is None:
+        return None
+    from ..models import Verification
+    from .tickets import CALL_WINDOW
+
+    v = session.get(Verification, verification_id)
+    if v is None or v.account_id != account_id:
+        raise NotFound(f"no verification {verification_id} for account {account_id}")
+    if v.result != "verified" or v.contact_id is None:
+        raise NotAllowed(f"verification {verification_id} did not verify a contact")
+    if desk.now() - v.created_at > CALL_WINDOW:
+        raise NotAllowed(f"verification {verification_id} was for an earlier call: verify again")
+    who = session.get(Contact, v.contact_id)
+    if who is None or who.role not in ("primary", "secondary"):
+        raise NotAllowed("contact changes are accepted only from the primary or secondary contact")
+    return f"{who.name} ({who.role}, verification {v.id})"
+
+
 def list_accounts(desk: Desk, search: str | None = None, limit: int = 50) -> list[AccountView]:
     if not 1 <= limit <= 10_000:
         raise UsageError("--limit must be between 1 and 10000")
@@ -245,10 +268,31 @@ def normalise_phone(phone: str) -> str:
 
 
 def add_contact(
-    desk: Desk, account_id: str, name: str, emails: list[str], phones: list[str], role: str
+    desk: Desk,
+    account_id: str,
+    name: str,
+    emails: list[str],
+    phones: list[str],
+    role: str,
+    *,
+    services: list[int] | None = None,
+    requests: list[str] | None = None,
+    verification_id: int | None = None,
 ) -> ContactView:
-    permissions.require(desk.actor, "contact.manage")
+    """Add a contact. A lead may; anyone else only as the recorded request of the account's
+    primary or secondary contact verified on this call (`verification_id`). `services`
+    limits the contact to some of the account's services; `requests` (sub-accounts) to some
+    request types."""
+    from .verify_rules import REQUESTS
+
+    if verification_id is None or desk.actor.is_lead:
+        permissions.require(desk.actor, "contact.manage")
     r = parse_enum(ContactRole, role, "contact role")
+    for request in requests or ():
+        if request not in REQUESTS:
+            raise UsageError(f"unknown request type {request!r} (one of: {', '.join(REQUESTS)})")
+    if requests and r is not ContactRole.SUBACCOUNT:
+        raise UsageError("only a sub-account is limited to some request types")
     if not name.strip():
         raise UsageError("a contact needs a name")
     mails = [e.strip().lower() for e in emails]
@@ -261,6 +305,11 @@ def add_contact(
     with desk.write() as (session, record):
         if session.get(Account, account_id) is None:
             raise NotFound(f"no account {account_id!r}")
+        owner = _owner_request(session, desk, account_id, verification_id)
+        for service_id in services or ():
+            svc = session.get(Service, service_id)
+            if svc is None or svc.account_id != account_id:
+                raise NotFound(f"no service {service_id} on account {account_id}")
         existing = session.scalars(
             select(Contact.role).where(Contact.account_id == account_id, Contact.active)
         ).all()
@@ -271,7 +320,12 @@ def add_contact(
                 f"account {account_id} already has {MAX_AUTHORIZED} authorized contacts"
             )
         contact = Contact(
-            account_id=account_id, name=name.strip(), role=r.value, created_at=desk.now()
+            account_id=account_id,
+            name=name.strip(),
+            role=r.value,
+            created_at=desk.now(),
+            services=" ".join(str(x) for x in sorted(set(services or ()))),
+            requests=" ".join(sorted(set(requests or ()))),
         )
         session.add(contact)
         session.flush()
@@ -289,6 +343,9 @@ def add_contact(
                 "role": [None, r.value],
                 "emails": [None, mails],
                 "phones": [None, numbers],
+                "services": [None, contact.services],
+                "requests": [None, contact.requests],
+                "requested_by": [None, owner],
             },
         )
         return ContactView(contact.id, contact.name, r.value, tuple(mails), tuple(numbers), False)
