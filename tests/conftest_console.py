@@ -59,13 +59,13 @@ TICKETS = [
         "phone",
         None,
     ),
-    (
+    (  # by e-mail: a chat request needs a verified PIN, which would answer it at once
         200,
         "daisy",
         "SSL certificate expired on shop.daisy.example",
         "high",
         "security",
-        "chat",
+        "email",
         "mo@daisy.example",
     ),
     (

@@ -591,6 +591,7 @@ def test_idle_console_runs_no_sql(fx: DeskFixture) -> None:
         statements.append(statement)
 
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        await wait_until(pilot, lambda: app.console_id is not None, what="console")
         await pilot.pause(1.0)  # our own presence write makes the feed fire once: let it
         q = await settled(pilot, app)
         await wait_until(pilot, lambda: not q.count_pending, what="trailing count")

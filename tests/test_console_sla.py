@@ -85,6 +85,7 @@ def reading(kind: Reading, remaining: int | None = None, **kw: Any) -> ClockRead
 
 async def quiet(pilot: Pilot[Any], app: SupportDeskApp) -> None:
     """Past the start-up writes (presence) and the reads they cause, watch list included."""
+    await wait_until(pilot, lambda: app.console_id is not None, what="console")
     await pilot.pause(1.0)
     q = await settled(pilot, app)
     await wait_until(pilot, lambda: not q.count_pending, what="trailing count")
@@ -246,40 +247,68 @@ def test_a_breached_critical_does_not_look_like_a_running_critical(fx: DeskFixtu
 def test_ticking_reads_no_database_and_rewrites_only_changed_cells(fx: DeskFixture) -> None:
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         await quiet(pilot, app)
+        q = queue_of(app)
         table = app.screen.query_one(QueueTable)
         keys = [(str(r.id), c.key) for r in table.rows_shown for c in table._columns]
         updates: list[tuple[str, str]] = []
-        original = table.update_cell
+        write, update, refresh = table._set_cell, table.update_cell, table.refresh
 
-        def counting(row_key: Any, column_key: Any, value: Any, **kw: Any) -> None:
+        def counting_write(data: Any, row_key: str, column_key: str, value: Any) -> bool:
+            updates.append((row_key, column_key))
+            return write(data, row_key, column_key, value)
+
+        def counting_update(row_key: Any, column_key: Any, value: Any, **kw: Any) -> None:
             updates.append((str(row_key), str(column_key)))
-            original(row_key, column_key, value, **kw)
+            update(row_key, column_key, value, **kw)
 
-        table.update_cell = counting  # type: ignore[method-assign]
+        repainted: list[Region | None] = []  # None: the whole table
+
+        def counting_refresh(*regions: Region, **kw: Any) -> Any:
+            repainted.extend(regions or [None])
+            return refresh(*regions, **kw)
+
+        table._set_cell = counting_write  # type: ignore[method-assign]
+        table.update_cell = counting_update  # type: ignore[method-assign]
         clock = fx.desk.clock
         assert clock.frozen_at == NOW
         with Queries(fx) as queries:
-            for step in (1, 2, 3):
+            # the screen's timer ticks: the frozen clock moves a second
+            clock.frozen_at = NOW + timedelta(seconds=1)
+            want = f"{WARNING_GLYPH} 0:59:59"
+            await wait_until(pilot, lambda: cell(app, 5, "respond") == want, what=want)
+            timer_tick = q._tick
+            q._tick = lambda: None  # type: ignore[method-assign]  # then ticks by hand
+            await pilot.pause(0.05)
+            for step in (2, 3, 4):
                 before = {k: str(table.get_cell(*k)) for k in keys}
                 updates.clear()
+                repainted.clear()
                 clock.frozen_at = NOW + timedelta(seconds=step)
-                left = f"0:59:{60 - step:02d}"
-                want = f"{WARNING_GLYPH} {left}"
-                await wait_until(
-                    pilot, lambda want=want: cell(app, 5, "respond") == want, what=want
-                )
-                await pilot.pause(0.05)
+                table.refresh = counting_refresh  # type: ignore[method-assign]
+                count = table.tick(fx.desk.now())
+                table.refresh = refresh  # type: ignore[method-assign]
                 after = {k: str(table.get_cell(*k)) for k in keys}
                 changed = {k for k in keys if before[k] != after[k]}
+                assert count == len(updates)
                 assert sorted(updates) == sorted(changed)  # each changed cell once, no other
-                if step == 1:
-                    assert len(changed) > 5  # whole minutes left became "… 59 s" less
-                else:
-                    assert changed == {("5", "respond")}  # only the one under an hour
+                assert changed == {("5", "respond")}  # only the one under an hour
+                line = table.header_height + table.get_row_index("5")
+                assert [(r.y, r.height) if r else None for r in repainted] == [(line, 1)]
+                # what is drawn, redrawing only that cell, is what a full redraw draws
+                drawn = shown_text(table)
+                table._update_count += 1
+                table.refresh()
+                assert shown_text(table) == drawn
+                assert f"{WARNING_GLYPH} 0:59:{60 - step:02d}" in drawn
+            assert table.tick(fx.desk.now()) == 0  # the same instant: nothing to rewrite
+            q._tick = timer_tick  # type: ignore[method-assign]
+            clock.frozen_at = NOW + timedelta(seconds=60)  # a minute: every countdown moves
             updates.clear()
-            await pilot.pause(1.2)  # another tick at the same instant: nothing to rewrite
+            want = f"{WARNING_GLYPH} 0:59:00"
+            await wait_until(pilot, lambda: cell(app, 5, "respond") == want, what=want)
+            await pilot.pause(0.05)
+            assert len(set(updates)) == len(updates) > 5
         assert queries.count == 0
-        assert updates == []
 
     run(fx, scenario)
 
@@ -320,6 +349,11 @@ def test_only_rows_on_screen_tick_and_rows_scrolled_in_are_current(tmp_path: Pat
         await pilot.pause(0.05)
         assert stale.id in {rows[i].id for i in table.visible_rows()}
         assert cell(app, stale.id, "next") == cell_at(table, stale.id, fx.desk.now())
+        drawn = shown_text(table)
+        assert cell_at(table, stale.id, fx.desk.now()) in drawn
+        table._update_count += 1
+        table.refresh()
+        assert shown_text(table) == drawn  # as a full redraw would draw it
 
     run(fx, scenario, size=(80, 24))
 

@@ -127,7 +127,7 @@ class QueueScreen(DeskScreen):
             "o",
             "order('due')",
             "Breaches first",
-            tooltip="order by SLA: the earliest due (and breached) tickets on top",
+            tooltip="breached first, then the least time left",
         ),
         Binding("o", "order('priority')", "Priority order", tooltip="back to priority order"),
         Binding("x", "clear_filters", "Clear filters", tooltip="keep the view and the order"),

@@ -251,16 +251,16 @@ def panel_renderable(
     head.append(f"  {view.plan} plan · {view.calendar} calendar ({view.zone})")
     head.append(f" · warns at {warn}%", style="dim")
     wide = width >= 110
+    rows: list[RenderableType] = []
     grid = Table.grid(padding=(0, 2), expand=True)
-    grid.add_column(no_wrap=True, style="bold")  # clock
-    grid.add_column(no_wrap=True, justify="right")  # left
     if wide:
+        grid.add_column(no_wrap=True, style="bold")  # clock
+        grid.add_column(no_wrap=True, justify="right")  # left
         for _ in range(4):  # due, target, elapsed, paused
             grid.add_column(no_wrap=True)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")  # state
         grid.add_row(*(Text(h, style="dim") for h in WIDE_HEADER))
-    else:
-        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        rows.append(grid)
     for name in CLOCKS:
         r = readings[name]
         clock = data.clocks.get(name)
@@ -279,12 +279,24 @@ def panel_renderable(
                 format_span(r.paused_s),
                 state,
             )
-        else:
-            grid.add_row(label, left_cell(r), Text.assemble(state, " · due ", due))
-            details = f"target {target} · elapsed {format_span(r.used_s)}"
-            details += f" · paused {format_span(r.paused_s)}"
-            grid.add_row("", "", Text(details, style="dim"))
-    parts: list[RenderableType] = [head, grid]
+            continue
+        # narrow: the clock, its time left and state; then due, target, elapsed, paused
+        first = Text(no_wrap=True, overflow="ellipsis")
+        first.append(f"{label:<8}", style="bold")
+        left = left_cell(r)
+        left.pad_left(max(0, 10 - left.cell_len))
+        first.append_text(left)
+        first.append("  ")
+        first.append_text(state)
+        second = Text("   ", no_wrap=True, overflow="ellipsis", style="dim")
+        if clock.due is not None:
+            second.append("due ")
+            second.append_text(due)
+            second.append(" · ")
+        second.append(f"target {target} · elapsed {format_span(r.used_s)}")
+        second.append(f" · paused {format_span(r.paused_s)}")
+        rows += [first, second]
+    parts: list[RenderableType] = [head, *rows]
     parts.extend(_history_lines(view, plan, history, width))
     return Group(*parts)
 
