@@ -69,6 +69,7 @@ class SupportDeskApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("ctrl+g", "goto_ticket", "Go to ticket # (anywhere)", priority=True, show=False),
+        Binding("ctrl+k", "call", "Call: find and verify a caller", priority=True, show=False),
         Binding("ctrl+f", "search", "Search the queue", priority=True, show=False),
         Binding("ctrl+o", "help", "Help", priority=True, show=False),
         Binding("ctrl+r", "reload", "Reload now", priority=True, show=False),
@@ -258,6 +259,15 @@ class SupportDeskApp(App[None]):
         return self.queue_screen()
 
     # -- global actions -----------------------------------------------------------------
+    def action_call(self) -> None:
+        """A phone call: the call screen, from anywhere (again on it: a new call)."""
+        from .screens.call import CallScreen  # imported when first needed: fast start
+
+        if isinstance(self.screen, CallScreen):
+            self.screen.new_call()
+        else:
+            self.push_screen(CallScreen())
+
     def action_goto_ticket(self) -> None:
         if isinstance(self.screen, AskModal):
             return

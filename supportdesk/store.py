@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # SQLAlchemy is imported only when a session is needed (it co
     from sqlalchemy.engine import URL, Engine
     from sqlalchemy.orm import Session
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 BUSY_TIMEOUT_MS = 5000
 NOTIFY_CHANNEL = "supportdesk"
 FEED_INTERVAL_S = 0.25

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, UTCDateTime
+
+# services whose `domains` holds more than one (the WHERE of a partial index, and of the
+# lookup's scan, which must repeat it for SQLite to use the index)
+MORE_DOMAINS_SQLITE = "instr(domains, ' ') > 0"
+MORE_DOMAINS_PG = "strpos(domains, ' ') > 0"
 
 
 class Account(Base):
@@ -26,7 +31,18 @@ class Account(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+    # On PostgreSQL, migration 0004 also indexes `id text_pattern_ops` (ix_accounts_id_pattern)
+    # for the call screen's id prefixes; SQLite's primary key serves them, so the index is
+    # not declared here, where the demo loader would build it on both databases.
     __table_args__ = (Index("ix_accounts_company", "company"),)
+
+
+# A company prefix, without case, is a range on this index (migration 0004).
+Index(
+    "ix_accounts_company_lower",
+    func.lower(Account.company).label("company_lower"),
+    postgresql_ops={"company_lower": "text_pattern_ops"},
+)
 
 
 class Service(Base):
@@ -41,6 +57,20 @@ class Service(Base):
     domains: Mapped[str] = mapped_column(Text, default="")  # space separated
     server: Mapped[str | None] = mapped_column(String(128), default=None, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    # the call screen's lookup (migration 0004): the first domain's prefix is a range on
+    # the first index; the other domains are scanned in the second, which holds only the
+    # services with more than one
+    __table_args__ = (
+        Index("ix_services_domains", "domains", postgresql_ops={"domains": "text_pattern_ops"}),
+        Index(
+            "ix_services_more_domains",
+            "domains",
+            "account_id",
+            sqlite_where=text(MORE_DOMAINS_SQLITE),
+            postgresql_where=text(MORE_DOMAINS_PG),
+        ),
+    )
 
 
 class Contact(Base):
@@ -71,7 +101,13 @@ class ContactPoint(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     kind: Mapped[str] = mapped_column(String(8))  # email | phone
-    value: Mapped[str] = mapped_column(String(255), index=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+    # equality (find a contact) and, for the call screen's lookup, prefixes: on PostgreSQL
+    # with `text_pattern_ops` (since migration 0004), so that `LIKE 'x%'` can use it
+    __table_args__ = (
+        Index("ix_contact_points_value", "value", postgresql_ops={"value": "text_pattern_ops"}),
+    )
 
 
 class Verification(Base):
