@@ -37,7 +37,8 @@ from .widgets.sla_clock import Crossing, SlaWatch
 
 PRESENCE_DELAY_S = 1.0
 WATCH_VIEWS = (View.QUEUE, View.HELD, View.WAITING, View.SCHEDULED)
-WATCH_LIMIT = 200  # per view and filter: the tickets due first
+WATCH_LIMIT = 100  # per view and filter: the tickets due first
+SLA_CHECK_S = 5.0  # watched clocks are read from memory this often (a toast may be 5 s late)
 WATCH_EVERY_S = 60.0  # the watch list is read again this often, and after every change
 WATCH_GAP_S = 2.0  # but at most this often while changes keep coming
 MAX_TOASTS = 3  # more crossings at once make one summary toast
@@ -101,7 +102,7 @@ class SupportDeskApp(App[None]):
         self.set_timer(PRESENCE_DELAY_S, self.sync_presence)
         self.set_timer(PRESENCE_DELAY_S, self.request_watch)
         self.set_interval(WATCH_EVERY_S, self.request_watch)
-        self.set_interval(1.0, self._check_sla)
+        self.set_interval(SLA_CHECK_S, self._check_sla)
 
     def on_unmount(self) -> None:
         if self._feed is not None:
@@ -165,7 +166,7 @@ class SupportDeskApp(App[None]):
         self._tell(self.sla_watch.replace(message.rows, message.plans, self.desk.now()))
 
     def _check_sla(self) -> None:
-        """Once a second, from memory: did a watched clock pass a threshold or breach?"""
+        """Every SLA_CHECK_S, from memory: did a watched clock pass a threshold or breach?"""
         self._tell(self.sla_watch.check(self.desk.now()))
 
     def _tell(self, crossings: list[Crossing]) -> None:
