@@ -350,3 +350,17 @@ def test_every_attempt_is_audited_with_agent_channel_contact_and_result(vdesk: D
     assert first["channel"][1] == "chat" and first["result"][1] == "failed"
     assert second["channel"][1] == "phone" and second["result"][1] == "verified"
     assert all(pin not in r[2] for r in rows)
+
+
+def test_who_may_make_which_request_is_policy_data(vdesk: Desk) -> None:
+    from supportdesk.services.policy import PolicyError, load_preset, parse_policy
+
+    text = load_preset("demo").text
+    with pytest.raises(PolicyError, match="owners_only"):
+        parse_policy(text.replace('owners_only = ["billing"', 'owners_only = ["refunds"'), "x")
+    relaxed = text.replace('owners_only = ["billing", ', "owners_only = [")
+    sla.load_policy(vdesk, parse_policy(relaxed, "relaxed.toml"))
+    pin = verification.set_pin(vdesk, "bluefin", "ava@bluefin.example").pin
+    v = verification.verify(vdesk, "bluefin", "ava@bluefin.example", "phone", pin=pin,
+                            request="billing")  # fmt: skip
+    assert v.allowed and "billing" in v.may and "password_reset" in v.may_not

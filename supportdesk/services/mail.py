@@ -313,7 +313,8 @@ def _reply(
         new, action = Status.OPEN.value, "reply_reopened"
     elif old == Status.AWAITING_AUTHORIZATION.value and contact is not None:
         wanted = ticket.request_type if ticket.request_type in REQUESTS else "technical"
-        if wanted in requests_of(person_of(contact), ticket.service_id):
+        owners_only = sla.current_policy(desk).verification.owners_only
+        if wanted in requests_of(person_of(contact), ticket.service_id, owners_only):
             new, action = Status.OPEN.value, "confirmed"
             ticket.confirmed_at = now
             if ticket.contact_id is None:

@@ -178,6 +178,10 @@ class VerificationRules:
     lockout_s: int = 15 * 60
     unlisted_sender: Literal["close", "hold"] = "close"
     pin_digits: int = 6
+    # request types only the primary or secondary contact may make (seed 001, 3)
+    owners_only: frozenset[str] = frozenset(
+        {"billing", "password_reset", "contact_change", "cancellation"}
+    )
 
 
 @dataclass(frozen=True)
@@ -259,6 +263,8 @@ def describe(policy: Policy) -> str:
         f"Verification: {policy.verification.max_failures} PIN failures lock a contact for "
         f"{format_duration(policy.verification.lockout_s)}; mail from unlisted senders is "
         + ("closed" if policy.verification.unlisted_sender == "close" else "held"),
+        "Only the primary or secondary contact may ask for: "
+        + (", ".join(sorted(policy.verification.owners_only)) or "anything (no restriction)"),
         "",
         "Calendars",
     ]
@@ -309,6 +315,7 @@ def to_json(policy: Policy) -> dict[str, Any]:
             "lockout_seconds": rules.lockout_s,
             "unlisted_sender": rules.unlisted_sender,
             "pin_digits": rules.pin_digits,
+            "owners_only": sorted(rules.owners_only),
         },
         "calendars": {
             name: {
@@ -384,7 +391,8 @@ def _week_lines(calendar: Calendar) -> list[str]:
 
 KeyPath = tuple[str | int, ...]
 
-_VERIFICATION_KEYS = ("max_failures", "lockout", "unlisted_sender", "pin_digits")
+_VERIFICATION_KEYS = ("max_failures", "lockout", "unlisted_sender", "pin_digits", "owners_only")
+REQUEST_TYPES = ("technical", "billing", "password_reset", "contact_change", "cancellation")
 _TOP_KEYS = ("name", "default_plan", "calendars", "plans", "verification")
 _CALENDAR_KEYS = ("timezone", *WEEKDAYS, "holidays")
 _PLAN_KEYS = ("description", "calendar", "warn", "respond", "resolve")
@@ -507,7 +515,17 @@ class _Checker:
             digits = spec["pin_digits"]
             if not isinstance(digits, int) or isinstance(digits, bool) or not 6 <= digits <= 12:
                 self.fail((*path, "pin_digits"), "expected a whole number from 6 to 12")
-        return VerificationRules(failures, lockout, unlisted, digits)
+        owners = out.owners_only
+        if "owners_only" in spec:
+            items = self.array(spec["owners_only"], (*path, "owners_only"), "request types")
+            for item in items:
+                if item not in REQUEST_TYPES:
+                    self.fail(
+                        (*path, "owners_only"),
+                        f"unknown request type {item!r} (one of: {', '.join(REQUEST_TYPES)})",
+                    )
+            owners = frozenset(items)
+        return VerificationRules(failures, lockout, unlisted, digits, owners)
 
     def calendar(self, name: str, value: Any, path: KeyPath) -> Calendar:
         spec = self.table(value, path, _CALENDAR_KEYS)

@@ -332,7 +332,7 @@ def create(
         check = _call_verification(session, desk, verification_id, account, chan)
         if check is not None and check.contact_id is not None:
             contact = session.get(Contact, check.contact_id)
-        hold = _needs_hold(session, check, contact, request_type, service_id, account)
+        hold = _needs_hold(desk, session, check, contact, request_type, service_id, account)
         during_verified_call = during_verified_call or (
             check is not None and check.result == "verified" and chan.value in ("phone", "chat")
         )
@@ -422,6 +422,7 @@ def _call_verification(
 
 
 def _needs_hold(
+    desk: Desk,
     session: Session,
     check: Verification | None,
     contact: Contact | None,
@@ -432,14 +433,15 @@ def _needs_hold(
     """Held for confirmation: an unverified caller, or a request this contact may not make
     (restricted requests need a verified primary or secondary contact)."""
     from .verification import person_of
-    from .verify_rules import REQUESTS, requests_of
+    from .verify_rules import requests_of
 
     if check is not None and check.result == "held":
         return True
-    restricted = REQUESTS.get(request_type, ("", False))[1]
+    owners_only = sla.current_policy(desk).verification.owners_only
+    restricted = request_type in owners_only
     if contact is None:
         return restricted
-    allowed = request_type in requests_of(person_of(contact), service_id)
+    allowed = request_type in requests_of(person_of(contact), service_id, owners_only)
     if not allowed:
         return True
     return restricted and check is None  # restricted work needs this call's verification
@@ -468,7 +470,8 @@ def confirm(desk: Desk, ticket_id: int, verification_id: int) -> None:
                 select(Contact).where(Contact.account_id == t.account_id, Contact.active)
             )
         ]
-        grant = permission(person_of(contact), t.request_type, others, t.service_id)
+        owners_only = sla.current_policy(desk).verification.owners_only
+        grant = permission(person_of(contact), t.request_type, others, t.service_id, owners_only)
         if not grant.allowed:
             raise NotAllowed(f"{contact.name} cannot confirm: {grant.refusal(t.request_type)}")
         _change_status(

@@ -254,7 +254,9 @@ def verify(
         people = _people(session, account.id)
         if contact_ref is None:
             vid = log(None, "none", HELD, None)
-            owners = verify_rules.who_can("contact_change", [person_of(c) for c in people])
+            owners = verify_rules.who_can(
+                "contact_change", [person_of(c) for c in people], None, rules.owners_only
+            )
             return Verdict(
                 HELD,
                 verification_id=vid,
@@ -304,7 +306,7 @@ def verify(
             _reset_failures(session, contact.id)
             vid = log(contact.id, method, VERIFIED, detail)
             grant: Permission = verify_rules.permission(
-                person, request, [person_of(c) for c in people], service
+                person, request, [person_of(c) for c in people], service, rules.owners_only
             )
             return Verdict(
                 VERIFIED,
@@ -314,7 +316,7 @@ def verify(
                 allowed=grant.allowed,
                 may=grant.may,
                 may_not=grant.may_not,
-                who_can=_who_can_all(grant, people, contact, service),
+                who_can=_who_can_all(grant, people, contact, service, rules.owners_only),
                 verification_id=vid,
                 message=(
                     f"{contact.name}, {verify_rules.ROLE_LABEL.get(contact.role, contact.role)}"
@@ -344,13 +346,17 @@ def verify(
 
 
 def _who_can_all(
-    grant: Permission, people: list[Contact], contact: Contact, service: int | None
+    grant: Permission,
+    people: list[Contact],
+    contact: Contact,
+    service: int | None,
+    owners_only: frozenset[str],
 ) -> tuple[str, ...]:
     """Who can make each request this contact may not (for the verdict's "who can")."""
     others = [person_of(c) for c in people if c.id != contact.id]
     names: list[str] = []
     for request in grant.may_not:
-        for label in verify_rules.who_can(request, others, service):
+        for label in verify_rules.who_can(request, others, service, owners_only):
             if label not in names:
                 names.append(label)
     return tuple(names)

@@ -32,6 +32,8 @@ REQUESTS: dict[str, tuple[str, bool]] = {
     "cancellation": ("cancellation", True),
 }
 OWNERS = (ContactRole.PRIMARY.value, ContactRole.SECONDARY.value)
+# The default of the policy's `[verification] owners_only`: requests only owners may make.
+OWNERS_ONLY = frozenset(r for r, (_label, restricted) in REQUESTS.items() if restricted)
 ROLE_LABEL = {
     "primary": "primary contact",
     "secondary": "secondary (off-server) contact",
@@ -72,13 +74,16 @@ class Permission:
         return f"{label} needs an authorized contact: {who}"
 
 
-def requests_of(person: Person, service: int | None = None) -> tuple[str, ...]:
-    """The request types `person` may make (on `service`, when given)."""
+def requests_of(
+    person: Person, service: int | None = None, owners_only: frozenset[str] = OWNERS_ONLY
+) -> tuple[str, ...]:
+    """The request types `person` may make (on `service`, when given); `owners_only` (from
+    the policy) are the ones only the primary or secondary contact may make."""
     if person.services and service is not None and service not in person.services:
         return ()
     out = []
-    for request, (_label, restricted) in REQUESTS.items():
-        if restricted and person.role not in OWNERS:
+    for request in REQUESTS:
+        if request in owners_only and person.role not in OWNERS:
             continue
         sub = person.role == ContactRole.SUBACCOUNT.value
         if sub and person.requests and request not in person.requests:
@@ -88,22 +93,33 @@ def requests_of(person: Person, service: int | None = None) -> tuple[str, ...]:
 
 
 def permission(
-    person: Person, request: str | None, others: Sequence[Person], service: int | None = None
+    person: Person,
+    request: str | None,
+    others: Sequence[Person],
+    service: int | None = None,
+    owners_only: frozenset[str] = OWNERS_ONLY,
 ) -> Permission:
     """May `person` make `request` (on `service`)? `others` are the account's contacts, to
     name who can instead."""
     if request is not None and request not in REQUESTS:
         raise UsageError(f"unknown request type {request!r} (one of: {', '.join(REQUESTS)})")
-    may = requests_of(person, service)
+    may = requests_of(person, service, owners_only)
     may_not = tuple(r for r in REQUESTS if r not in may)
     if request is None or request in may:
         return Permission(True, may, may_not)
-    who = tuple(p.label for p in others if request in requests_of(p, service) and p != person)
+    who = tuple(
+        p.label for p in others if request in requests_of(p, service, owners_only) and p != person
+    )
     return Permission(False, may, may_not, who)
 
 
-def who_can(request: str, people: Iterable[Person], service: int | None = None) -> tuple[str, ...]:
-    return tuple(p.label for p in people if request in requests_of(p, service))
+def who_can(
+    request: str,
+    people: Iterable[Person],
+    service: int | None = None,
+    owners_only: frozenset[str] = OWNERS_ONLY,
+) -> tuple[str, ...]:
+    return tuple(p.label for p in people if request in requests_of(p, service, owners_only))
 
 
 # -- PINs --------------------------------------------------------------------------------------
