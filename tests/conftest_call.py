@@ -147,7 +147,8 @@ async def stage(pilot: Pilot[Any], name: str, timeout: float = 5.0) -> CallScree
 
 
 async def results(pilot: Pilot[Any], account: str) -> CallScreen:
-    """Wait until `account` is among the results and its card is shown."""
+    """Wait until the results of the last keystroke are shown, with `account` among them
+    and its card shown (earlier prefixes' results may land first)."""
     app = pilot.app
     assert isinstance(app, SupportDeskApp)
 
@@ -155,6 +156,7 @@ async def results(pilot: Pilot[Any], account: str) -> CallScreen:
         screen = app.screen
         return (
             isinstance(screen, CallScreen)
+            and screen.shown_generation == screen.generation
             and account in [h.account for h in screen.hits]
             and screen.card is not None
         )
