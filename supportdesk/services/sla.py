@@ -363,15 +363,7 @@ def recompute(
         change: list[Any] = [plan.name, after.sort_key]
         for name in CLOCKS:
             old, new = before.get(name), after.get(name)
-            change += (
-                new.state.value,
-                new.target_s,
-                new.used_s,
-                new.paused_s,
-                stamp(new.since) if new.since else None,
-                stamp(new.due) if new.due else None,
-                new.paused,
-            )
+            change += _clock_params(new, stamp)
             if (old.state, old.due, old.target_s) != (new.state, new.due, new.target_s):
                 events.append(
                     (
@@ -393,6 +385,19 @@ def recompute(
         cursor.executemany(sql(EVENT_SQL), events)
     cursor.close()
     return len(updates)
+
+
+def _clock_params(clock: Clock, stamp: Any) -> tuple[Any, ...]:
+    """A clock as UPDATE_SQL's seven parameters (CLOCK_FIELDS order, times as stored)."""
+    return (
+        clock.state.value,
+        clock.target_s,
+        clock.used_s,
+        clock.paused_s,
+        stamp(clock.since) if clock.since else None,
+        stamp(clock.due) if clock.due else None,
+        clock.paused,
+    )
 
 
 def _retarget_pair(
@@ -491,15 +496,7 @@ def backfill(session: Session, desk: Desk, policy: Policy) -> int:
         )
         change: list[Any] = [plan.name, clocks.sort_key]
         for clock in (clocks.respond, clocks.resolve):
-            change += (
-                clock.state.value,
-                clock.target_s,
-                clock.used_s,
-                clock.paused_s,
-                stamp(clock.since) if clock.since else None,
-                stamp(clock.due) if clock.due else None,
-                clock.paused,
-            )
+            change += _clock_params(clock, stamp)
         change.append(tid)
         updates.append(tuple(change))
     if updates:
