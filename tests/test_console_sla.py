@@ -420,6 +420,9 @@ def test_ticket_screen_shows_each_clock_ticking_with_its_history(fx: DeskFixture
         assert f"{WARNING_GLYPH} warning: past 75%" in text
         assert "1h 00m" in text and "3h 00m" in text  # left, elapsed
         assert "respond clock started (ticket created)" in text
+        # opening the ticket wrote presence, which schedules a watch-list re-read (a worker,
+        # not the tick): let it happen before counting the tick's queries
+        await wait_until(pilot, lambda: not app.watch_pending, timeout=8, what="watch")
         await app.workers.wait_for_complete()
         with Queries(fx) as queries:
             fx.desk.clock.frozen_at = NOW + timedelta(seconds=1)
