@@ -16,16 +16,18 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from .models.enums import View
 from .screens.base import DeskScreen
 from .screens.commands import DeskCommands
+from .screens.incident_watch import IncidentWatch
 from .screens.messages import StoreChanged
 from .screens.modals import AskModal, HelpModal
 from .screens.queue import QueueScreen, plans_of
@@ -33,29 +35,60 @@ from .services import presence, queue
 from .services.errors import DeskError
 from .services.queue import QueueFilter
 from .services.views import QueueRow
+from .widgets.notices import (
+    StaleClaims,
+    StaleCrossing,
+    notice_severity,
+    notice_title,
+    notices_summary,
+)
 from .widgets.sla_clock import Crossing, SlaWatch
 
 PRESENCE_DELAY_S = 1.0
+AWAY_AFTER_S = 300.0  # no key for this long: "away" on the lead's board
+AWAY_CHECK_S = 30.0
 WATCH_VIEWS = (View.QUEUE, View.HELD, View.WAITING, View.SCHEDULED)
 WATCH_LIMIT = 100  # per view and filter: the tickets due first
 SLA_CHECK_S = 5.0  # watched clocks are read from memory this often (a toast may be 5 s late)
 WATCH_EVERY_S = 60.0  # the watch list is read again this often, and after every change
 WATCH_GAP_S = 2.0  # but at most this often while changes keep coming
 MAX_TOASTS = 3  # more crossings at once make one summary toast
+CLAIMS_LIMIT = 1000  # held tickets a lead's console watches for going stale
 
 if TYPE_CHECKING:
     from .services.desk import Desk
+    from .services.escalation import Claim, NoticeView
     from .services.policy import Plan
     from .store import ChangeFeed
 
 
 class WatchLoaded(Message):
-    """The tickets whose SLA clocks this console watches, and their plans."""
+    """The tickets whose SLA clocks this console watches, and their plans; for a lead also
+    the held tickets (claims), to tell when one goes stale."""
 
-    def __init__(self, rows: Sequence[QueueRow], plans: dict[str | None, Plan]) -> None:
+    def __init__(
+        self,
+        rows: Sequence[QueueRow],
+        plans: dict[str | None, Plan],
+        claims: Sequence[Claim] | None = None,
+        stale_after_s: int = 0,
+    ) -> None:
         super().__init__()
         self.rows = rows
         self.plans = plans
+        self.claims = claims
+        self.stale_after_s = stale_after_s
+
+
+class NoticesLoaded(Message):
+    """Notices for this console's user, read after `cursor` (None: the unseen ones, at
+    start); `last` is the newest notice id there was when they were read."""
+
+    def __init__(self, notices: Sequence[NoticeView], cursor: int | None, last: int) -> None:
+        super().__init__()
+        self.notices = notices
+        self.cursor = cursor
+        self.last = last
 
 
 _UNSET = object()
@@ -71,7 +104,10 @@ class SupportDeskApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("ctrl+g", "goto_ticket", "Go to ticket # (anywhere)", priority=True, show=False),
         Binding("ctrl+k", "call", "Call: find and verify a caller", priority=True, show=False),
+        Binding("ctrl+t", "board", "Tier board (escalations)", priority=True, show=False),
+        Binding("ctrl+l", "sla_board", "SLA board (leads)", priority=True, show=False),
         Binding("ctrl+f", "search", "Search the queue", priority=True, show=False),
+        Binding("ctrl+n", "incident", "Incident (outage) screen", priority=True, show=False),
         Binding("ctrl+o", "help", "Help", priority=True, show=False),
         Binding("ctrl+r", "reload", "Reload now", priority=True, show=False),
     ]
@@ -87,22 +123,35 @@ class SupportDeskApp(App[None]):
         self._presence_wanted: int | None = None
         self._presence_written: object = _UNSET
         self._presence_closed = False
+        self._last_input = time.monotonic()
+        self._away = False
+        self._state_written = "available"  # start_console registers the console available
         self.sla_watch = SlaWatch()
         self.sla_notices: list[Crossing] = []  # every crossing told, oldest first
         self._watch_timer: Timer | None = None
         self._watched_at = -WATCH_GAP_S
+        self.stale_claims = StaleClaims()
+        self.stale_notices: list[str] = []  # every stale-claim toast, oldest first
+        self.notice_cursor: int | None = None  # the newest notice id already told
+        self.notices_told: list[NoticeView] = []
+        self._notices_busy = False
+        self._notices_again = False
+        self.incident_watch = IncidentWatch(self, desk)  # banners, the bell, windows
 
     # -- start and stop -----------------------------------------------------------------
     def on_mount(self) -> None:
         if self.live:
             self._feed = self.desk.store.change_feed(self._on_store_change).start()
         self.push_screen(QueueScreen())
+        self.incident_watch.request()
         # Register this console a moment after start: the write imports SQLAlchemy (~0.4 s
         # of CPU), which would otherwise compete with the first paint for the GIL.
         self.set_timer(PRESENCE_DELAY_S, self.sync_presence)
         self.set_timer(PRESENCE_DELAY_S, self.request_watch)
+        self.set_timer(PRESENCE_DELAY_S, self.request_notices)
         self.set_interval(WATCH_EVERY_S, self.request_watch)
         self.set_interval(SLA_CHECK_S, self._check_sla)
+        self.set_interval(AWAY_CHECK_S, self._check_away)
 
     def on_unmount(self) -> None:
         if self._feed is not None:
@@ -125,6 +174,8 @@ class SupportDeskApp(App[None]):
             if isinstance(screen, DeskScreen):
                 screen.store_changed(visible=screen is top)
         self.request_watch()
+        self.request_notices()
+        self.incident_watch.request()
 
     # -- SLA alerts ---------------------------------------------------------------------
     def request_watch(self) -> None:
@@ -161,15 +212,121 @@ class SupportDeskApp(App[None]):
             for row in queue.page(desk, filt, limit=WATCH_LIMIT).rows:
                 rows[row.id] = row
         plans = plans_of(desk, list(rows.values()))
+        claims: list[Claim] | None = None
+        stale_after_s = 0
+        if desk.actor.is_lead:
+            from .services import escalation
+
+            claims = escalation.claims(desk, limit=CLAIMS_LIMIT)
+            stale_after_s = escalation.rules(desk)[1]
         if not get_current_worker().is_cancelled:
-            self.post_message(WatchLoaded(tuple(rows.values()), plans))
+            self.post_message(WatchLoaded(tuple(rows.values()), plans, claims, stale_after_s))
 
     def on_watch_loaded(self, message: WatchLoaded) -> None:
-        self._tell(self.sla_watch.replace(message.rows, message.plans, self.desk.now()))
+        now = self.desk.now()
+        self._tell(self.sla_watch.replace(message.rows, message.plans, now))
+        if message.claims is not None:
+            stale, crossings = self.stale_claims.replace(message.claims, message.stale_after_s, now)
+            self._tell_stale_at_start(stale)
+            self._tell_stale(crossings)
 
     def _check_sla(self) -> None:
-        """Every SLA_CHECK_S, from memory: did a watched clock pass a threshold or breach?"""
-        self._tell(self.sla_watch.check(self.desk.now()))
+        """Every SLA_CHECK_S, from memory: did a watched clock pass a threshold or breach?
+        (a lead's console: did a claim go stale?)"""
+        now = self.desk.now()
+        self._tell(self.sla_watch.check(now))
+        if self.stale_claims.loaded:
+            self._tell_stale(self.stale_claims.check(now))
+
+    # -- stale claims (leads) -----------------------------------------------------------
+    def _stale_toast(self, message: str, title: str) -> None:
+        self.stale_notices.append(message)
+        self.notify(message, title=title, severity="warning", markup=False, timeout=15)
+
+    def _tell_stale_at_start(self, stale: Sequence[Claim]) -> None:
+        """One toast for the claims already stale when the console starts, not one each."""
+        if not stale:
+            return
+        holders = sorted({c.holder for c in stale})
+        who = ", ".join(holders[:6]) + (", …" if len(holders) > 6 else "")
+        minutes = self.stale_claims.stale_after_s // 60
+        self._stale_toast(
+            f"{len(stale)} claims untouched for {minutes} min or more (held by {who}); "
+            "ctrl+t opens the tier boards",
+            "Stale claims",
+        )
+
+    def _tell_stale(self, crossings: Sequence[StaleCrossing]) -> None:
+        if not crossings:
+            return
+        if len(crossings) <= MAX_TOASTS:
+            for c in crossings:
+                self._stale_toast(c.message(), f"Claim went stale · #{c.claim.ticket_id}")
+            return
+        numbers = ", ".join(f"#{c.claim.ticket_id}" for c in crossings[:12])
+        self._stale_toast(
+            f"{len(crossings)} claims went stale: {numbers}"
+            + (", …" if len(crossings) > 12 else ""),
+            "Claims went stale",
+        )
+
+    # -- notices ------------------------------------------------------------------------
+    def request_notices(self) -> None:
+        """Read the notices written for this user since the last read (at start: the unseen
+        ones), one read at a time; a change during a read asks for one more."""
+        if self._notices_busy:
+            self._notices_again = True
+            return
+        self._notices_busy = True
+        self.load_notices(self.notice_cursor)
+
+    @work(thread=True, exclusive=False, exit_on_error=False, group="notices", name="notices")
+    def load_notices(self, cursor: int | None) -> None:
+        """Not exclusive: `request_notices` runs one at a time already, and the next one may
+        start while this one's thread is still returning (exclusive would cancel it)."""
+        from .services import escalation
+
+        desk = self.desk
+        last = escalation.last_notice_id(desk) if cursor is None else cursor
+        found = escalation.notices(desk, after=cursor)
+        if found:
+            escalation.mark_seen(desk, [n.id for n in found])
+        self.post_message(NoticesLoaded(found, cursor, last))
+
+    def on_notices_loaded(self, message: NoticesLoaded) -> None:
+        self._notices_busy = False
+        told = self.notice_cursor
+        fresh = [n for n in message.notices if told is None or n.id > told]
+        newest = max([message.last, *(n.id for n in message.notices)])
+        self.notice_cursor = newest if told is None else max(told, newest)
+        self._tell_notices(fresh)
+        if self._notices_again:
+            self._notices_again = False
+            self.request_notices()
+
+    def _tell_notices(self, fresh: Sequence[NoticeView]) -> None:
+        """Toasts (they never take the focus): one per notice, or one for many."""
+        if not fresh:
+            return
+        self.notices_told.extend(fresh)
+        if len(fresh) <= MAX_TOASTS:
+            for n in fresh:
+                by = f"\n— {n.by}" if n.by and n.by not in n.body else ""
+                self.notify(
+                    n.body + by,
+                    title=notice_title(n),
+                    severity=notice_severity(n),  # type: ignore[arg-type]
+                    markup=False,
+                    timeout=20,
+                )
+            return
+        self.notify(
+            notices_summary(fresh),
+            title="Notices",
+            severity="warning",
+            markup=False,
+            timeout=20,
+        )
 
     def _tell(self, crossings: list[Crossing]) -> None:
         """Toasts (they never take the focus): one per crossing, or one for many."""
@@ -207,15 +364,34 @@ class SupportDeskApp(App[None]):
         if self.is_running:
             self.sync_presence()
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            self._last_input = time.monotonic()
+            if self._away:
+                self._away = False
+                self.sync_presence()  # back at the desk
+        await super().on_event(event)
+
+    def _check_away(self) -> None:
+        """No key for AWAY_AFTER_S: tell the lead's board this person is away (one write)."""
+        if not self._away and time.monotonic() - self._last_input >= AWAY_AFTER_S:
+            self._away = True
+            self.sync_presence()
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="presence", name="presence")
     def sync_presence(self) -> None:
-        """Write the wanted open ticket; serialized, and always the latest wish wins."""
+        """Write the wanted open ticket and whether the user is at the desk; serialized, and
+        always the latest wish wins."""
         with self._presence_lock:
             if self._presence_closed:
                 return
             if self.console_id is None:
                 self.console_id = presence.start_console(self.desk)
                 self._presence_written = None
+            state = "away" if self._away else "available"
+            if state != self._state_written:
+                presence.set_state(self.desk, self.console_id, state)
+                self._state_written = state
             wanted = self._presence_wanted
             if wanted != self._presence_written:
                 presence.set_open_ticket(self.desk, self.console_id, wanted)
@@ -234,6 +410,11 @@ class SupportDeskApp(App[None]):
         self.notify(message, severity="error", markup=False, timeout=8)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name == "notices" and event.state in (
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
+            self._notices_busy = False
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             self.report_failure(event.worker.error)
 
@@ -270,6 +451,52 @@ class SupportDeskApp(App[None]):
             self.screen.new_call()
         else:
             self.push_screen(CallScreen())
+
+    def action_board(self, tier: int | None = None) -> None:
+        """The tier board (at the user's home tier), from anywhere; on it already: stay."""
+        from .screens.board import BoardScreen  # imported when first needed: fast start
+
+        if isinstance(self.screen, ModalScreen):
+            return  # finish or cancel the dialog first
+        if isinstance(self.screen, BoardScreen):
+            if tier is not None:
+                self.screen.action_tier(tier)
+            return
+        for screen in self.screen_stack:
+            if isinstance(screen, BoardScreen):
+                while self.screen is not screen:
+                    self.pop_screen()
+                return
+        self.push_screen(BoardScreen(tier))
+
+    def action_sla_board(self) -> None:
+        """The lead's SLA board, from anywhere (leads only); on it already: stay."""
+        from .screens.lead_board import LeadBoardScreen  # imported when first needed
+
+        if isinstance(self.screen, ModalScreen | LeadBoardScreen):
+            return
+        if not self.desk.actor.is_lead:
+            self.notify("the SLA board is for leads", severity="warning", timeout=4)
+            return
+        for screen in self.screen_stack:
+            if isinstance(screen, LeadBoardScreen):
+                while self.screen is not screen:
+                    self.pop_screen()
+                return
+        self.push_screen(LeadBoardScreen())
+
+    def action_incident(self) -> None:
+        """The incident screen (the first open incident), from anywhere; on it: stay."""
+        from .screens.incident import IncidentScreen  # imported when first needed
+
+        if isinstance(self.screen, ModalScreen | IncidentScreen):
+            return
+        for screen in self.screen_stack:
+            if isinstance(screen, IncidentScreen):
+                while self.screen is not screen:
+                    self.pop_screen()
+                return
+        self.push_screen(IncidentScreen())
 
     def action_goto_ticket(self) -> None:
         if isinstance(self.screen, AskModal):

@@ -343,6 +343,58 @@ def ticket_show(env: Env, ticket_id: int, as_json: bool) -> None:
     emit(t, as_json, lambda: _ticket_text(t))
 
 
+@ticket.command("brief")
+@click.argument("ticket_id", type=int)
+@json_option
+@pass_env
+def ticket_brief(env: Env, ticket_id: int, as_json: bool) -> None:
+    """What the next person needs: services, servers, what was tried, who may authorize,
+    the account's notes, other open tickets on the same server."""
+    from .services import escalation
+
+    b = escalation.brief(env.desk(), ticket_id)
+
+    def text() -> str:
+        out = [
+            f"#{b.ticket_id}  {b.account} ({b.company})",
+            f"reported {b.reported_at.isoformat()}:",
+        ]
+        out += [f"  {line}" for line in (b.reported or "-").splitlines()[:20]]
+        out.append("services:")
+        out += [
+            f"  {sv.kind:<15} {sv.label[:30]:<30} {' '.join(sv.domains)[:40]:<40} "
+            f"{sv.server or '-'}"
+            for sv in b.services
+        ] or ["  none"]
+        out.append("escalations:")
+        for e in b.escalations:
+            claimed = (
+                f", claimed by {e.claimed_by} {e.claimed_at.isoformat()}" if e.claimed_at else ""
+            )
+            move = (
+                "to a supervisor" if e.kind == "supervisor" else f"tier {e.from_tier} → {e.to_tier}"
+            )
+            out.append(f"  {e.at.isoformat()} {move} by {e.by or '-'}{claimed}")
+            out.append(f"    reason: {e.reason}")
+            if e.tried:
+                out.append(f"    tried: {e.tried}")
+        if not b.escalations:
+            out.append("  none")
+        out.append("may authorize changes:")
+        out += [f"  {a.name} ({a.role}; {a.scope})" for a in b.authorizers] or ["  nobody listed"]
+        out.append(f"account notes: {b.account_notes or '-'}")
+        out.append("other open tickets on the same server:")
+        out += [
+            f"  #{n.ticket_id} {n.server} {n.priority} {n.status} {n.account}: {n.subject[:50]}"
+            for n in b.same_server
+        ] or ["  none"]
+        if b.watchers:
+            out.append("watching: " + ", ".join(b.watchers))
+        return "\n".join(out)
+
+    emit(b, as_json, text)
+
+
 def _after(env: Env, ticket_id: int, as_json: bool, message: str) -> None:
     from .services import tickets
 
@@ -529,6 +581,371 @@ def queue(
             f"{r.account[:16]:<16} t{r.tier} {(r.holder or '-')[:10]:<10} {r.channel:<6} "
             f"{r.subject[:60]}"
         )
+
+
+# -- tier escalation ---------------------------------------------------------------------
+@cli.command()
+@click.argument("ticket_id", type=int)
+@click.option("--to-tier", type=int, help="The tier to go to (default: one up).")
+@click.option("--reason", required=True, help="Why it goes up (required).")
+@click.option("--tried", default="", help="What was already tried.")
+@click.option(
+    "--supervisor", is_flag=True, help="A complaint: flag it for the leads (tier unchanged)."
+)
+@json_option
+@pass_env
+def escalate(
+    env: Env,
+    ticket_id: int,
+    to_tier: int | None,
+    reason: str,
+    tried: str,
+    supervisor: bool,
+    as_json: bool,
+) -> None:
+    """Move a ticket up a tier (it lands unclaimed on that tier's board; you watch it)."""
+    from .services import escalation
+
+    desk = env.desk()
+    if supervisor:
+        if to_tier is not None or tried:
+            raise UsageError("--supervisor flags a complaint; it takes no --to-tier or --tried")
+        r = escalation.to_supervisor(desk, ticket_id, reason=reason)
+        emit(r, as_json, f"complaint on #{ticket_id} flagged for the leads")
+        return
+    r = escalation.escalate(desk, ticket_id, to_tier=to_tier, reason=reason, tried=tried)
+    emit(
+        r,
+        as_json,
+        f"#{r.ticket_id} escalated to tier {r.to_tier}: unclaimed on its board"
+        + (f" ({r.previous_holder} no longer holds it)" if r.previous_holder else ""),
+    )
+
+
+@cli.command()
+@click.argument("ticket_id", type=int)
+@click.option("--reason", required=True, help="Why it goes back (required).")
+@json_option
+@pass_env
+def deescalate(env: Env, ticket_id: int, reason: str, as_json: bool) -> None:
+    """Hand a ticket back down to the tier and person that escalated it."""
+    from .services import escalation
+
+    r = escalation.deescalate(env.desk(), ticket_id, reason=reason)
+    emit(
+        r,
+        as_json,
+        f"#{r.ticket_id} back at tier {r.to_tier}"
+        + (f", held by {r.holder}" if r.holder else ", unclaimed"),
+    )
+
+
+@cli.command()
+@click.option("--next", "next_", is_flag=True, help="Take the top of the board.")
+@click.option("--tier", type=int, help="Whose board (default: your tier).")
+@json_option
+@pass_env
+def claim(env: Env, next_: bool, tier: int | None, as_json: bool) -> None:
+    """Claim the top of a tier's board: priority, then time of escalation (exit 4 when
+    nothing is left). A chosen ticket is claimed with `supportdesk ticket take ID`."""
+    from .services import escalation
+
+    if not next_:
+        raise UsageError("use `claim --next`, or `ticket take ID` to claim a chosen ticket")
+    r = escalation.claim_next(env.desk(), tier)
+    emit(r, as_json, f"you hold #{r.ticket_id} (tier {r.tier})")
+
+
+@cli.command()
+@click.argument("ticket_id", type=int)
+@click.option("--reason", required=True, help="Why you put it back (required).")
+@json_option
+@pass_env
+def release(env: Env, ticket_id: int, reason: str, as_json: bool) -> None:
+    """Put a ticket you hold back on its board."""
+    from .services import escalation
+
+    escalation.release(env.desk(), ticket_id, reason=reason)
+    emit({"ticket_id": ticket_id, "holder": None}, as_json, f"#{ticket_id} released")
+
+
+@cli.command()
+@click.argument("ticket_id", type=int)
+@click.option("--to", "to_login", required=True, help="Staff login (your own: take over).")
+@json_option
+@pass_env
+def reassign(env: Env, ticket_id: int, to_login: str, as_json: bool) -> None:
+    """Give a ticket to someone, or take it over (leads; the previous holder is told)."""
+    from .services import escalation
+
+    r = escalation.reassign(env.desk(), ticket_id, to_login)
+    emit(
+        r,
+        as_json,
+        f"#{r.ticket_id} now held by {r.holder}"
+        + (f" (was {r.previous_holder})" if r.previous_holder else ""),
+    )
+
+
+@cli.command("end-shift")
+@click.option("--note", required=True, help="Handover note left on every ticket released.")
+@json_option
+@pass_env
+def end_shift(env: Env, note: str, as_json: bool) -> None:
+    """Release every ticket you hold, each with the handover note."""
+    from .services import escalation
+
+    ids = escalation.end_shift(env.desk(), note)
+    emit(
+        {"released": ids},
+        as_json,
+        f"released {len(ids)} ticket{'s' if len(ids) != 1 else ''}: "
+        + ", ".join(f"#{i}" for i in ids),
+    )
+
+
+def _board_text(b: Any, desk: Desk) -> str:
+    from .services import sla as sla_service
+
+    now = b.at
+    policy = sla_service.current_policy(desk)
+    oldest = _age(b.oldest_wait_since, now) if b.oldest_wait_since else "-"
+    lines = [
+        f"tier {b.tier} board: {b.unclaimed} unclaimed (oldest waiting {oldest}), "
+        f"{b.waiting} waiting on something, you hold {b.mine} here "
+        f"(limit {b.limit} to work on)"
+    ]
+    titles = {
+        "mine": "my claims",
+        "unclaimed": "unclaimed",
+        "waiting": "waiting (customer, schedule, authorization)",
+        "others": "claimed by others",
+    }
+    section = None
+    for row in b.rows:
+        if row.section != section:
+            section = row.section
+            lines.append(f"-- {titles[section]}")
+        r = row.row
+        due = sla_service.next_due_text(r.clocks, policy.plan_for(r.sla_plan), now)
+        if row.section in ("mine", "others"):
+            touched = _age(row.touched_at, now) if row.touched_at else "never"
+            who = f"{(r.holder or '-')[:10]:<10} touched {touched:>4} ago"
+            who += " STALE" if row.stale else ""
+        else:
+            who = f"waited {_age(row.escalated_at or row.tier_since or r.created_at, now):>4}"
+            who += f" by {row.escalated_by or '-'}"
+        flag = " ⚑" if row.flagged else ""
+        lines.append(
+            f"#{r.id:<8} {r.priority[:4]:<4} {due:>10} {r.status[:8]:<8} {who}{flag}  "
+            f"{r.subject[:50]}" + (f"\n{'':10}reason: {row.reason[:100]}" if row.reason else "")
+        )
+    if not b.rows:
+        lines.append("nothing on this board")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.option("--tier", type=int, help="Which board (default: your tier).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@json_option
+@pass_env
+def board(env: Env, tier: int | None, limit: int, as_json: bool) -> None:
+    """A tier's escalation board: your claims, then unclaimed by priority and time of
+    escalation, then those waiting on something (and, for leads, others' claims)."""
+    from .services import escalation
+
+    desk = env.desk()
+    b = escalation.board(desk, escalation.default_tier(desk) if tier is None else tier,
+                         limit=limit)  # fmt: skip
+    emit(b, as_json, lambda: _board_text(b, desk))
+
+
+@cli.command()
+@click.option("--stale", is_flag=True, help="Only claims untouched past the policy's limit.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000))
+@json_option
+@pass_env
+def claims(env: Env, stale: bool, limit: int, as_json: bool) -> None:
+    """Who holds what, least recently touched first."""
+    from .services import escalation
+
+    desk = env.desk()
+    rows = escalation.claims(desk, stale_only=stale, limit=limit)
+    now = desk.now()
+
+    def text() -> str:
+        if not rows:
+            return "no stale claims" if stale else "nobody holds a ticket"
+        return "\n".join(
+            f"#{c.ticket_id:<8} {c.holder:<10} t{c.tier} {c.priority[:4]:<4} touched "
+            f"{_age(c.touched_at, now) + ' ago' if c.touched_at else 'never':>8}"
+            f"{' STALE' if c.stale else '':6} {c.subject[:60]}"
+            for c in rows
+        )
+
+    emit(rows, as_json, text)
+
+
+@cli.group()
+def complaint() -> None:
+    """Complaints escalated to a supervisor."""
+
+
+@complaint.command("ack")
+@click.argument("ticket_id", type=int)
+@click.option("--note", required=True, help="What the lead did about it.")
+@pass_env
+def complaint_ack(env: Env, ticket_id: int, note: str) -> None:
+    """Acknowledge a flagged complaint (leads): the flag clears, the note stays."""
+    from .services import escalation
+
+    escalation.acknowledge_complaint(env.desk(), ticket_id, note=note)
+    click.echo(f"complaint on #{ticket_id} acknowledged")
+
+
+@cli.group()
+def report() -> None:
+    """Figures for the leads."""
+
+
+def _window(start: str | None, end: str | None, desk: Desk) -> tuple[datetime, datetime]:
+    from datetime import timedelta
+
+    from .services.clock import parse_time
+
+    stop = parse_time(end, what="--to") if end else desk.now()
+    begin = parse_time(start, what="--from") if start else stop - timedelta(days=30)
+    return begin, stop
+
+
+@report.command("escalations")
+@click.option("--from", "start", help="Start (ISO 8601; default: 30 days before --to).")
+@click.option("--to", "end", help="End (ISO 8601; default: now).")
+@json_option
+@pass_env
+def report_escalations(env: Env, start: str | None, end: str | None, as_json: bool) -> None:
+    """Tier-1 resolution share, escalations per tier, time from escalation to claim."""
+    from .services import escalation
+    from .services.sla_engine import format_span
+
+    desk = env.desk()
+    begin, stop = _window(start, end, desk)
+    f = escalation.figures(desk, begin, stop)
+
+    def span(value: int | None) -> str:
+        return "-" if value is None else format_span(value)
+
+    def text() -> str:
+        share = "-" if f.tier1_share is None else f"{f.tier1_share * 100:.1f} %"
+        per_tier = ", ".join(f"tier {k}: {v}" for k, v in f.escalations_by_tier.items())
+        return "\n".join(
+            [
+                f"{f.start.isoformat()} to {f.end.isoformat()}",
+                f"resolved (fixed): {f.resolved}, at tier 1 without escalation: "
+                f"{f.resolved_at_tier1} ({share})",
+                f"escalations: {per_tier or 'none'}; complaints to a supervisor: {f.complaints}",
+                f"escalation to claim: median {span(f.median_claim_seconds)}, mean "
+                f"{span(f.mean_claim_seconds)}, 90th percentile {span(f.p90_claim_seconds)} "
+                f"({f.claimed} claimed; {f.unclaimed} open escalations never claimed)",
+            ]
+        )
+
+    emit(f, as_json, text)
+
+
+@report.command("sla")
+@click.option("--from", "start", help="Start (ISO 8601; default: 30 days before --to).")
+@click.option("--to", "end", help="End (ISO 8601; default: now).")
+@click.option("--by", type=click.Choice(["tier", "category", "plan", "agent"]))
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (one row per group).")
+@json_option
+@pass_env
+def report_sla(
+    env: Env, start: str | None, end: str | None, by: str | None, as_csv: bool, as_json: bool
+) -> None:
+    """SLA attainment, breaches, median first response and tier-1 share, from the outcomes
+    stored when clocks stop (see `supportdesk.services.report` for the definitions)."""
+    from .services import report as report_service
+    from .services.sla_engine import format_span
+
+    if as_csv and as_json:
+        raise UsageError("--csv and --json exclude each other")
+    desk = env.desk()
+    begin, stop = _window(start, end, desk)
+    r = report_service.sla_report(desk, begin, stop, by)
+    if as_csv:
+        click.echo(r.to_csv(), nl=False)
+        return
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value * 100:.1f} %"
+
+    def line(g: Any) -> str:
+        median = g.median_first_response_seconds
+        return (
+            f"{g.key[:14]:<14} respond {pct(g.respond_attainment):>7} "
+            f"({g.respond_met} met, {g.respond_breached} breached)  resolve "
+            f"{pct(g.resolve_attainment):>7} ({g.resolve_met} met, {g.resolve_breached} "
+            f"breached)  median first response "
+            f"{'-' if median is None else format_span(median)}  tier-1 share "
+            f"{pct(g.tier1_share)} of {g.resolved}"
+        )
+
+    def text() -> str:
+        out = [f"{r.start.isoformat()} to {r.end.isoformat()}", line(r.total)]
+        out += [line(g) for g in r.groups]
+        cats = ", ".join(f"{k} {v}" for k, v in r.breaches_by_category.items()) or "none"
+        out.append(f"breaches by category: {cats}")
+        claim = r.escalation_to_claim
+        median = claim["median_seconds"]
+        out.append(
+            f"escalation to claim: median {'-' if median is None else format_span(median)} "
+            f"over {claim['claimed']} claims"
+        )
+        return "\n".join(out)
+
+    emit(r, as_json, text)
+
+
+@cli.command()
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--redact", is_flag=True, help="Hide subjects and customer names.")
+@pass_env
+def serve(env: Env, port: int, host: str, redact: bool) -> None:
+    """The SLA board alone, read-only, in a web browser (a wall display), via textual-serve.
+    Each browser gets its own board process; nothing on it changes data."""
+    import os
+    import shlex
+
+    from textual_serve.server import Server
+
+    from .services import permissions
+
+    desk = env.desk()
+    permissions.require(desk.actor, "ticket.override_holder")  # the board is for leads
+    # the board processes inherit the database and login through the environment, so a
+    # database URL with a password never shows in a process list
+    os.environ["SUPPORTDESK_DB"] = env.db or desk.store.display_name()
+    os.environ["SUPPORTDESK_AGENT"] = desk.login
+    if env.at:
+        os.environ["SUPPORTDESK_NOW"] = env.at
+    if env.key:
+        os.environ["SUPPORTDESK_AUDIT_KEY"] = env.key
+    command = [sys.executable, "-m", "supportdesk", "wall"] + (["--redact"] if redact else [])
+    click.echo(f"serving the SLA board{' (redacted)' if redact else ''} on http://{host}:{port}")
+    Server(shlex.join(command), host=host, port=port, title="supportdesk SLA board").serve()
+
+
+@cli.command(hidden=True)
+@click.option("--redact", is_flag=True)
+@pass_env
+def wall(env: Env, redact: bool) -> None:
+    """The read-only board `serve` runs for each browser."""
+    from .wall import run_wall
+
+    run_wall(env.desk(), redact=redact)
 
 
 # -- staff, accounts, services, contacts --------------------------------------------------
@@ -1046,6 +1463,353 @@ def sla_due(
         {"due": local.isoformat(), "due_utc": result.isoformat(), "calendar": calendar_name},
         as_json,
         f"due {local.strftime('%a %Y-%m-%d %H:%M')} {zone.key} ({result.isoformat()})",
+    )
+
+
+# -- incidents and maintenance ------------------------------------------------------------
+@cli.group()
+def incident() -> None:
+    """Outages: one incident, every call linked to it, updates to customers on a clock."""
+
+
+def _left(seconds: int | None) -> str:
+    from .services.sla_engine import format_left
+
+    if seconds is None:
+        return "-"
+    return f"in {format_left(seconds)}" if seconds >= 0 else f"OVERDUE {format_left(-seconds)}"
+
+
+def _incident_line(i: Any, now: datetime) -> str:
+    ack = f"ack {i.acknowledged_by}" if i.acknowledged_by else "NOT ACKNOWLEDGED"
+    due = (
+        f"next update {i.next_update_due.isoformat(timespec='minutes')} "
+        f"({_left(i.update_left_s(now))})"
+        if i.is_open and i.next_update_due
+        else f"resolved {i.resolved_at.isoformat(timespec='minutes') if i.resolved_at else '-'}"
+    )
+    return (
+        f"#{i.id:<4} {i.state:<13} {','.join(i.servers):<20} {i.title}\n"
+        f"      owner {i.owner or '-'}  {ack}  {due}  "
+        f"{i.linked} tickets, {i.calls} calls"
+    )
+
+
+def _incident_text(v: Any, now: datetime) -> str:
+    i = v.incident
+    out = [_incident_line(i, now), "", "script (read to callers):"]
+    out += [f"  {line}" for line in i.script.splitlines()]
+    out.append("updates:")
+    for u in v.updates:
+        posted = f" (posted to {u.tickets_posted} tickets)" if u.tickets_posted else ""
+        out.append(
+            f"  {u.at.isoformat(timespec='seconds')}  {u.by or '-':<10} {u.kind:<8} "
+            f"{u.state}{posted}"
+        )
+        if u.kind in ("update", "resolved"):
+            out += [f"      {line}" for line in u.body.splitlines()]
+    out.append("linked tickets:")
+    out += [
+        f"  #{t.ticket_id:<7} {t.status:<22} {t.account:<16} {t.subject[:50]}"
+        + (" (left open)" if t.keep_open else "")
+        + (f"  why: {t.reason}" if t.reason else "")
+        for t in v.tickets
+    ] or ["  none"]
+    out.append("calls without a ticket:")
+    out += [
+        f"  {c.at.isoformat(timespec='seconds')}  {c.account:<16} {c.caller or '-':<20} "
+        f"taken by {c.by or '-'}"
+        for c in v.calls
+        if c.ticket_id is None
+    ] or ["  none"]
+    out.append(f"affected accounts: {v.affected_total}")
+    out += [
+        f"  {a.account:<20} {a.company[:30]:<30} {','.join(a.servers):<16} "
+        f"{a.open_tickets} open tickets"
+        for a in v.affected[:50]
+    ]
+    if v.affected_total > 50:
+        out.append(f"  … and {v.affected_total - 50} more (--json lists {len(v.affected)})")
+    return "\n".join(out)
+
+
+@incident.command("open")
+@click.option("--server", "servers", multiple=True, required=True, help="A server that is down.")
+@click.option("--title", required=True, help="What is wrong, in a line.")
+@click.option("--cadence", default="30m", show_default=True, help="Customer updates every …")
+@click.option("--script", help="What agents read to callers (default: made from the title).")
+@click.option("--owner", help="The on-call engineer who owns it (default: you).")
+@json_option
+@pass_env
+def incident_open(
+    env: Env,
+    servers: tuple[str, ...],
+    title: str,
+    cadence: str,
+    script: str | None,
+    owner: str | None,
+    as_json: bool,
+) -> None:
+    """Open an incident on one or more servers: every console shows it."""
+    from .services import incidents
+
+    desk = env.desk()
+    i = incidents.open_incident(desk, servers, title, cadence=cadence, script=script, owner=owner)
+    emit(i, as_json, lambda: f"incident #{i.id} open\n" + _incident_line(i, desk.now()))
+
+
+@incident.command("update")
+@click.argument("incident_id", type=int)
+@click.argument("text", required=False)
+@click.option("--state", type=click.Choice(["investigating", "identified", "monitoring"]))
+@click.option("--script", help="Replace the script agents read to callers.")
+@json_option
+@pass_env
+def incident_update(
+    env: Env,
+    incident_id: int,
+    text: str | None,
+    state: str | None,
+    script: str | None,
+    as_json: bool,
+) -> None:
+    """Post a customer update (TEXT, or standard input) to every linked ticket."""
+    from .services import incidents
+
+    r = incidents.post_update(env.desk(), incident_id, _body(text), state=state, script=script)
+    emit(
+        r,
+        as_json,
+        f"incident #{incident_id} ({r.state}): update posted to {len(r.tickets_posted)} "
+        f"tickets; next update due {r.next_update_due.isoformat() if r.next_update_due else '-'}",
+    )
+
+
+@incident.command("link")
+@click.argument("incident_id", type=int)
+@click.option("--ticket", "ticket_id", type=int, required=True)
+@click.option("--reason", help="Why, when the ticket's account is not on an affected server.")
+@click.option("--call", is_flag=True, help="The customer is on the line and was told.")
+@json_option
+@pass_env
+def incident_link(
+    env: Env, incident_id: int, ticket_id: int, reason: str | None, call: bool, as_json: bool
+) -> None:
+    """Link a ticket to the incident (no new ticket); with --call the call is logged, which
+    is the customer's response."""
+    from .services import incidents
+
+    r = incidents.link_ticket(env.desk(), incident_id, ticket_id, reason=reason, call=call)
+    emit(
+        r,
+        as_json,
+        f"ticket #{ticket_id} linked to incident #{incident_id}"
+        + (" (call logged: first response)" if r.responded else "")
+        + ("" if r.affected else f" (account {r.account} not affected: reason kept)"),
+    )
+
+
+@incident.command("call")
+@click.argument("incident_id", type=int)
+@click.option("--account", required=True)
+@click.option("--contact", "contact_email", help="E-mail of the account's contact who called.")
+@click.option("--caller-name", help="Who called, when they are not a listed contact.")
+@click.option("--caller-phone")
+@click.option("--note", default="")
+@click.option("--reason", help="Why, when the account is not on an affected server.")
+@json_option
+@pass_env
+def incident_call(
+    env: Env,
+    incident_id: int,
+    account: str,
+    contact_email: str | None,
+    caller_name: str | None,
+    caller_phone: str | None,
+    note: str,
+    reason: str | None,
+    as_json: bool,
+) -> None:
+    """Record a call about the incident from a customer with no ticket (none is opened)."""
+    from .services import incidents, tickets
+
+    desk = env.desk()
+    contact_id = None
+    if contact_email:
+        with desk.store.read() as s:
+            contact_id = tickets.find_contact(s, account, contact_email).id
+    r = incidents.log_call(
+        desk,
+        incident_id,
+        account,
+        contact_id=contact_id,
+        caller_name=caller_name,
+        caller_phone=caller_phone,
+        note=note,
+        reason=reason,
+    )
+    emit(r, as_json, f"call from {account} recorded against incident #{incident_id}")
+
+
+@incident.command("ack")
+@click.argument("incident_id", type=int)
+@json_option
+@pass_env
+def incident_ack(env: Env, incident_id: int, as_json: bool) -> None:
+    """Acknowledge an incident (a lead or its on-call engineer): no console rings again."""
+    from .services import incidents
+
+    i = incidents.acknowledge(env.desk(), incident_id)
+    emit(i, as_json, f"incident #{i.id} acknowledged by {i.acknowledged_by}")
+
+
+@incident.command("resolve")
+@click.argument("incident_id", type=int)
+@click.argument("text", required=False)
+@click.option(
+    "--keep-open",
+    "keep_open",
+    type=int,
+    multiple=True,
+    help="A linked ticket to leave open (repeat).",
+)
+@json_option
+@pass_env
+def incident_resolve(
+    env: Env, incident_id: int, text: str | None, keep_open: tuple[int, ...], as_json: bool
+) -> None:
+    """Resolve the incident: the last update goes to every linked ticket, which is resolved
+    (fixed) unless kept open."""
+    from .services import incidents
+
+    r = incidents.resolve(env.desk(), incident_id, _body(text), keep_open=keep_open)
+    emit(
+        r,
+        as_json,
+        f"incident #{incident_id} resolved: {len(r.resolved)} tickets resolved"
+        + (f", left open: {', '.join(f'#{n}' for n in r.left_open)}" if r.left_open else ""),
+    )
+
+
+@incident.command("list")
+@click.option("--all", "include_resolved", is_flag=True, help="Resolved ones too (newest first).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@json_option
+@pass_env
+def incident_list(env: Env, include_resolved: bool, limit: int, as_json: bool) -> None:
+    """Open incidents (with --all, resolved ones too)."""
+    from .services import incidents
+
+    desk = env.desk()
+    rows = incidents.list_incidents(desk, include_resolved=include_resolved, limit=limit)
+    now = desk.now()
+    emit(
+        rows,
+        as_json,
+        lambda: "\n".join(_incident_line(i, now) for i in rows) or "no open incidents",
+    )
+
+
+@incident.command("show")
+@click.argument("incident_id", type=int)
+@json_option
+@pass_env
+def incident_show(env: Env, incident_id: int, as_json: bool) -> None:
+    """An incident: state, script, updates, linked tickets, calls, affected accounts."""
+    from .services import incidents
+
+    desk = env.desk()
+    v = incidents.show(desk, incident_id)
+    emit(v, as_json, lambda: _incident_text(v, desk.now()))
+
+
+@cli.group()
+def maintenance() -> None:
+    """Maintenance windows: planned work on servers, announced to the accounts on them."""
+
+
+def _window_line(w: Any, now: datetime) -> str:
+    return (
+        f"#{w.id:<4} {w.state(now):<9} {w.starts_at.isoformat(timespec='minutes')} to "
+        f"{w.ends_at.isoformat(timespec='minutes')}  {','.join(w.servers):<20} "
+        f"{w.scheduled} tickets scheduled\n      {w.notice}"
+    )
+
+
+@maintenance.command("add")
+@click.option("--server", "servers", multiple=True, required=True)
+@click.option("--from", "start", required=True, help="Start (ISO 8601).")
+@click.option("--to", "end", required=True, help="End (ISO 8601).")
+@click.option("--notice", required=True, help="What customers and agents are told.")
+@json_option
+@pass_env
+def maintenance_add(
+    env: Env, servers: tuple[str, ...], start: str, end: str, notice: str, as_json: bool
+) -> None:
+    """Announce a maintenance window on one or more servers."""
+    from .services import maintenance as service
+    from .services.clock import parse_time
+
+    desk = env.desk()
+    w = service.add_window(
+        desk,
+        servers,
+        parse_time(start, what="--from"),
+        parse_time(end, what="--to"),
+        notice,
+    )
+    emit(w, as_json, lambda: f"maintenance window #{w.id} added\n" + _window_line(w, desk.now()))
+
+
+@maintenance.command("list")
+@click.option("--all", "include_past", is_flag=True, help="Past windows too.")
+@json_option
+@pass_env
+def maintenance_list(env: Env, include_past: bool, as_json: bool) -> None:
+    """Windows upcoming or running, soonest first."""
+    from .services import maintenance as service
+
+    desk = env.desk()
+    rows = service.list_windows(desk, include_past=include_past)
+    now = desk.now()
+    emit(
+        rows,
+        as_json,
+        lambda: "\n".join(_window_line(w, now) for w in rows) or "no maintenance windows",
+    )
+
+
+@maintenance.command("wake")
+@json_option
+@pass_env
+def maintenance_wake(env: Env, as_json: bool) -> None:
+    """Return to the queue the scheduled tickets whose window has opened (consoles do this
+    too; safe to run from cron). Exit 4 when none is due."""
+    from .services import maintenance as service
+    from .services.errors import NothingToDo
+
+    woke = service.wake(env.desk())
+    if not woke:
+        raise NothingToDo("no scheduled ticket's maintenance window has opened")
+    emit({"woke": woke}, as_json, f"back in the queue: {', '.join(f'#{n}' for n in woke)}")
+
+
+@ticket.command("schedule")
+@click.argument("ticket_id", type=int)
+@click.option("--window", "window_id", type=int, required=True, help="Maintenance window #.")
+@json_option
+@pass_env
+def ticket_schedule(env: Env, ticket_id: int, window_id: int, as_json: bool) -> None:
+    """Schedule a ticket's server work into a maintenance window: its clocks pause until the
+    window opens, when it returns to the queue."""
+    from .services import maintenance as service
+
+    r = service.schedule(env.desk(), ticket_id, window_id)
+    emit(
+        r,
+        as_json,
+        f"ticket #{ticket_id} scheduled into window #{window_id} "
+        f"({','.join(r.servers)}): clocks paused until {r.paused_until.isoformat()}",
     )
 
 

@@ -36,7 +36,16 @@ from supportdesk.store import Store
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 N = 2000
-TABLES = ("staff", "accounts", "services", "contacts", "contact_points", "tickets", "ticket_events")
+TABLES = (
+    "staff",
+    "accounts",
+    "services",
+    "contacts",
+    "contact_points",
+    "tickets",
+    "ticket_events",
+    "escalations",
+)
 
 
 def _build(folder: Path, tickets: int = N, seed: int = 1) -> tuple[Desk, demo.DemoResult]:
@@ -155,12 +164,115 @@ def test_holders_have_a_fitting_tier(db: sqlite3.Connection) -> None:
     held = db.execute(
         "SELECT t.status, t.tier, s.tier FROM tickets t JOIN staff s ON s.id = t.holder_id"
     ).fetchall()
-    assert len(held) > 0.05 * N
+    assert len(held) > 0.01 * N  # the rest were handed over (test_nobody_holds_too_much)
     for status, ticket_tier, staff_tier in held:
         assert staff_tier >= ticket_tier
         assert status in ("open", "pending_customer", "scheduled")
     orphans = "SELECT count(*) FROM tickets WHERE holder_id NOT IN (SELECT id FROM staff)"
     assert _one(db, orphans) == 0
+
+
+def _claims_and_escalations_hold(desk: Desk) -> None:
+    """On either database: nobody holds more than the policy lets them claim past, what was
+    handed over reads like an end of shift, and every escalated ticket has its escalation."""
+    from supportdesk.services import escalation, sla
+
+    store = desk.store
+    limit = sla.current_policy(desk).escalation.max_claims
+    held = store.query(
+        "SELECT holder_id, view = 'queue', count(*) FROM tickets"
+        " WHERE view <> 'done' AND holder_id IS NOT NULL GROUP BY 1, 2"
+    )
+    assert held
+    for _holder, working, count in held:
+        assert count <= (limit - 2 if working else demo.WAITING_CLAIMS_CAP)
+    for (holder,) in store.query("SELECT DISTINCT holder_id FROM tickets WHERE view = 'queue'"):
+        if holder is not None:
+            with store.read() as s:
+                assert escalation.holding(s, holder) <= limit - 2
+    assert _scalar(desk, "SELECT count(*) FROM tickets WHERE holder_id IS NOT NULL"
+                         " AND view <> 'done' AND touched_at IS NULL") == 0  # fmt: skip
+    # handovers: a holder event by the holder, the last of its ticket, after the activity
+    # before it and not after now; the ticket is nobody's and untouched
+    now = store.timestamp_param(NOW)
+    handovers = store.query(
+        "SELECT e.ticket_id, e.id, e.staff_id, s.login, e.old_value, e.body, e.created_at,"
+        " t.holder_id, t.touched_at, t.last_activity_at, t.updated_at,"
+        " (SELECT max(p.created_at) FROM ticket_events p WHERE p.ticket_id = e.ticket_id"
+        " AND p.id < e.id), (SELECT max(x.id) FROM ticket_events x"
+        " WHERE x.ticket_id = e.ticket_id)"
+        " FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id"
+        " LEFT JOIN staff s ON s.id = e.staff_id"
+        " WHERE e.kind = 'holder' AND e.new_value IS NULL"
+    )
+    assert handovers
+    for (
+        tid,
+        eid,
+        _sid,
+        login,
+        old,
+        body,
+        at,
+        holder,
+        touched,
+        last,
+        updated,
+        before,
+        top,
+    ) in handovers:
+        assert old == login and body.startswith("Handover at end of shift: "), tid
+        assert holder is None and touched is None, tid
+        assert eid == top and last == at and updated == at, tid
+        assert before < at <= now, tid
+    # escalations: every ticket above tier 1 has its open (or solved) tier escalation, and
+    # reached its tier then; tier-1 tickets reached it when they were created
+    bad = store.query(
+        "SELECT t.id FROM tickets t LEFT JOIN escalations x ON x.id = t.escalation_id"
+        " WHERE t.tier > 1 AND (x.id IS NULL OR x.ticket_id <> t.id OR x.kind <> 'tier'"
+        " OR x.to_tier <> t.tier OR t.tier_since IS NULL OR t.tier_since <> x.at"
+        " OR t.escalations <> 1)"
+    )
+    assert bad == []
+    assert _scalar(desk, "SELECT count(*) FROM tickets WHERE tier = 1 AND"
+                         " (tier_since <> created_at OR tier_since IS NULL"
+                         " OR escalation_id IS NOT NULL)") == 0  # fmt: skip
+    assert _scalar(desk, "SELECT count(*) FROM escalations") == _scalar(
+        desk, "SELECT count(*) FROM tickets WHERE tier > 1"
+    )
+
+
+def _scalar(desk: Desk, sql: str) -> object:
+    return desk.store.query(sql)[0][0]
+
+
+def test_nobody_holds_too_much(built: tuple[Desk, demo.DemoResult, Path]) -> None:
+    _claims_and_escalations_hold(built[0])
+
+
+def test_an_engineer_can_claim_on_a_fresh_demo(db_url: str, tmp_path: Path) -> None:
+    """The point of the handovers: the holding limit leaves room, and the boards have work
+    (on both databases)."""
+    from supportdesk.services import escalation
+
+    store = Store(db_url)
+    try:
+        desk = Desk(store, "lena", clock=Clock(NOW), audit_key_path=tmp_path / "k.key")
+        init_database(desk, admin="lena")
+        result = demo.build_demo(desk, tickets=800, seed=4)
+        _claims_and_escalations_hold(desk)
+        for login, tier in ((result.engineer_login, 2), ("ingrid", 3), (result.agent_login, 1)):
+            person = Desk(store, login, clock=Clock(NOW), audit_key_path=tmp_path / "k.key")
+            before = escalation.board(person, tier)
+            assert before.unclaimed > 0, login
+            top = next(r for r in before.rows if r.section == "unclaimed")
+            claim = escalation.claim_next(person, tier)
+            assert claim.ticket_id == top.ticket_id and claim.holder == login
+            assert escalation.claim_next(person, tier).ticket_id != claim.ticket_id
+        with store.read() as s:
+            assert audit.verify(s, desk.audit_key).ok
+    finally:
+        store.dispose()
 
 
 def test_resolution_fields_only_on_done_tickets(db: sqlite3.Connection) -> None:
@@ -438,6 +550,7 @@ def test_postgres(pg_url: str, tmp_path: Path) -> None:
         init_database(desk, admin="lena")
         result = demo.build_demo(desk, tickets=1200, seed=3)
         assert result.tickets == 1200 and result.accounts == 120
+        _claims_and_escalations_hold(desk)
         with store.read() as s:
             counts = {t: s.scalar(text(f"SELECT count(*) FROM {t}")) for t in TABLES}
             assert counts["tickets"] == 1200 and counts["accounts"] == 120
@@ -456,7 +569,9 @@ def test_postgres(pg_url: str, tmp_path: Path) -> None:
             assert audit.verify(s, desk.audit_key).ok
             assert s.get(Setting, "demo") is not None
             # the sequences continue after the explicit ids of the load
-            for table in ("services", "contacts", "contact_points", "tickets", "ticket_events"):
+            for table in (
+                "services", "contacts", "contact_points", "tickets", "ticket_events", "escalations",
+            ):  # fmt: skip
                 nextval = s.scalar(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))"))
                 assert nextval == s.scalar(text(f"SELECT max(id) FROM {table}")) + 1
     finally:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from supportdesk.models import View, sqlite_timestamp
-from supportdesk.services import queue
+from supportdesk.services import escalation, queue
 from supportdesk.services.clock import Clock
 from supportdesk.services.desk import Desk
 from supportdesk.services.setup import init_database
@@ -77,6 +77,12 @@ def big_desk(tmp_path_factory: pytest.TempPathFactory) -> Desk:
         "last_activity_at, request_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         rows,
     )
+    # escalation columns as the services keep them: the tier reached when created, and a
+    # touched time on every claim
+    cur.execute(
+        "UPDATE tickets SET tier_since = created_at,"
+        " touched_at = CASE WHEN holder_id IS NOT NULL THEN updated_at END"
+    )
     cur.execute("COMMIT")
     cur.execute("ANALYZE")
     raw.close()
@@ -122,3 +128,63 @@ def test_pages_after_a_key_also_avoid_sorting(big_desk: Desk) -> None:
             )
         ).all()
     assert "TEMP B-TREE" not in " ".join(str(r[-1]) for r in plan)
+
+
+def _plan(desk: Desk, sql: str, params: object) -> str:
+    plan = desk.store.query("EXPLAIN QUERY PLAN " + sql, params)  # type: ignore[arg-type]
+    return " | ".join(str(r[-1]) for r in plan)
+
+
+def _escalation_reads(desk: Desk) -> list[tuple[str, str, tuple[object, ...]]]:
+    """Every ticket query the tier board and the claims list run, as run (recorded), with
+    "claim next" and the holding count: (what, SQL, parameters)."""
+    seen: list[tuple[str, str, tuple[object, ...]]] = []
+    store = desk.store
+    real = store.query
+
+    def record(sql: str, params: object = ()) -> list[tuple[object, ...]]:
+        if "FROM tickets t" in sql:
+            seen.append((f"query {len(seen)}", sql, tuple(params)))  # type: ignore[arg-type]
+        return real(sql, params)  # type: ignore[arg-type]
+
+    store.query = record  # type: ignore[method-assign]
+    try:
+        for tier in (1, 2, 3):
+            escalation.board(desk, tier)  # lena is a lead: every section, "others" too
+        escalation.claims(desk)
+        escalation.claims(desk, stale_only=True)
+    finally:
+        del store.query
+    seen.append(("claim next", escalation.NEXT_SQL, (2,)))
+    holding = (
+        "SELECT count(*) FROM tickets t WHERE t.view = 'queue' AND "
+        f"{queue.LIVE_TERM} AND t.holder_id = ?"
+    )
+    seen.append(("holding", holding, (1,)))
+    return seen
+
+
+def test_escalation_reads_use_their_partial_indexes(big_desk: Desk) -> None:
+    """The boards read off ix_tickets_board (claimable, by priority then time at the tier),
+    anyone's claims off ix_tickets_claims (by touched time), the holding limit off
+    ix_tickets_live_h; none sorts."""
+    reads = _escalation_reads(big_desk)
+    assert len(reads) >= 3 * 7 + 2 + 2
+    for what, sql, params in reads:
+        details = _plan(big_desk, sql, params)
+        if "holder_id = ? AND t.tier" in sql:
+            # "mine": no index orders one person's claims by touched time (ix_tickets_claims
+            # holds everyone's); SQLite either walks it skipping others' claims or seeks
+            # the person's tickets of the tier and sorts them (here, where lena holds about
+            # 2,000 live tickets; on the 1M demo, where nobody holds more than 43, it walks
+            # ix_tickets_claims). Either way it reads only claims, never the whole board.
+            assert "ix_tickets_claims" in details or "ix_tickets_live_th" in details, details
+            continue
+        assert "TEMP B-TREE" not in details, (what, sql, details)
+        if "holder_id IS NOT NULL" in sql:
+            want = "ix_tickets_claims"  # others, claims: by touched time
+        elif what == "holding":
+            want = "ix_tickets_live_h"
+        else:
+            want = "ix_tickets_board"
+        assert want in details, (what, sql, details)

@@ -32,6 +32,16 @@ if TYPE_CHECKING:
         Status,
         View,
     )
+    from .escalation import Escalation, Notice, Watcher
+    from .incidents import (
+        Incident,
+        IncidentCall,
+        IncidentLink,
+        IncidentServer,
+        IncidentUpdate,
+        MaintenanceWindow,
+        WindowServer,
+    )
     from .tickets import VIEW_SQL, Ticket, TicketEvent
 
 _HOME = {
@@ -47,6 +57,16 @@ _HOME = {
     "Service": "directory",
     "Staff": "directory",
     "Verification": "directory",
+    "Escalation": "escalation",
+    "Notice": "escalation",
+    "Watcher": "escalation",
+    "Incident": "incidents",
+    "IncidentCall": "incidents",
+    "IncidentLink": "incidents",
+    "IncidentServer": "incidents",
+    "IncidentUpdate": "incidents",
+    "MaintenanceWindow": "incidents",
+    "WindowServer": "incidents",
     "VIEW_SQL": "tickets",
     "Ticket": "tickets",
     "TicketEvent": "tickets",
@@ -56,7 +76,8 @@ _HOME = {
 def __getattr__(name: str) -> Any:
     module = _HOME.get(name, "enums")
     if module != "enums":
-        for each in ("base", "audit", "desk", "directory", "tickets"):  # one whole metadata
+        # one whole metadata
+        for each in ("base", "audit", "desk", "directory", "tickets", "escalation", "incidents"):
             importlib.import_module(f"{__name__}.{each}")
     try:
         return getattr(importlib.import_module(f"{__name__}.{module}"), name)
@@ -79,7 +100,15 @@ __all__ = [
     "Contact",
     "ContactPoint",
     "ContactRole",
+    "Escalation",
     "EventKind",
+    "Incident",
+    "IncidentCall",
+    "IncidentLink",
+    "IncidentServer",
+    "IncidentUpdate",
+    "MaintenanceWindow",
+    "Notice",
     "Presence",
     "Priority",
     "ResolutionCode",
@@ -95,5 +124,7 @@ __all__ = [
     "UTCDateTime",
     "Verification",
     "View",
+    "Watcher",
+    "WindowServer",
     "sqlite_timestamp",
 ]

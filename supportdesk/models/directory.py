@@ -92,6 +92,16 @@ class Contact(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     pin_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
+    # locked contacts for the lead's board (migration 0005)
+    __table_args__ = (
+        Index(
+            "ix_contacts_locked",
+            "locked_until",
+            sqlite_where=text("locked_until IS NOT NULL"),
+            postgresql_where=text("locked_until IS NOT NULL"),
+        ),
+    )
+
 
 class ContactPoint(Base):
     """One e-mail address or phone number of a contact, normalised for lookup."""

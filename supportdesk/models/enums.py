@@ -126,6 +126,7 @@ class EventKind(StrEnum):
     PRIORITY = "priority"
     TIER = "tier"
     HOLDER = "holder"
+    FLAG = "flag"  # a complaint escalated to a supervisor
     MERGE = "merge"
     SLA = "sla"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -29,6 +30,9 @@ def _view_expression() -> str:
 VIEW_SQL = _view_expression()
 LIVE_SQL = "view <> 'done'"
 
+# what `supportdesk report sla` filters and groups by, besides each clock's own columns
+REPORT_COLUMNS = ("resolution_code", "category", "tier", "sla_plan", "holder_id")
+
 # (index name suffix, equality columns) for every combination of the queue's filters.
 FILTER_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("", ()),
@@ -40,6 +44,11 @@ FILTER_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ch", ("category", "holder_id")),
     ("tch", ("tier", "category", "holder_id")),
 )
+
+
+def _created_at(context: Any) -> Any:
+    """A new ticket reaches its tier when it is created."""
+    return context.get_current_parameters()["created_at"]
 
 
 class Ticket(Base):
@@ -102,6 +111,23 @@ class Ticket(Base):
     resolve_due: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     resolve_paused: Mapped[str | None] = mapped_column(String(24), default=None)
 
+    # issue 5, tier escalation: when the ticket reached its tier (the board's order after
+    # priority), its open escalation, how many times it went up, when its holder last
+    # touched it (stale claims), and when a complaint was flagged for the leads
+    tier_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=_created_at)
+    escalation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("escalations.id", use_alter=True), default=None
+    )
+    escalations: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    touched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    # issue 6: the maintenance window a scheduled ticket waits for (it returns to the queue
+    # when the window opens)
+    window_id: Mapped[int | None] = mapped_column(
+        ForeignKey("maintenance_windows.id", use_alter=True), default=None
+    )
+
     # One partial index per combination of queue filters (tier, category, holder), each
     # ending in the queue order, so every filter reads its first page straight off an index
     # with no sort. Only live tickets (not resolved/closed: about a fifth of the table) are
@@ -130,6 +156,72 @@ class Ticket(Base):
             sqlite_where=text(LIVE_SQL),
             postgresql_where=text(LIVE_SQL),
         ),
+        # the tier boards: claimable tickets of a tier by priority, then time of escalation
+        Index(
+            "ix_tickets_board",
+            "view",
+            "tier",
+            "holder_id",
+            "priority_rank",
+            "tier_since",
+            "id",
+            sqlite_where=text(LIVE_SQL),
+            postgresql_where=text(LIVE_SQL),
+        ),
+        # stale claims: held live tickets by when their holder last touched them
+        Index(
+            "ix_tickets_claims",
+            "touched_at",
+            "id",
+            sqlite_where=text(f"{LIVE_SQL} AND holder_id IS NOT NULL"),
+            postgresql_where=text(f"{LIVE_SQL} AND holder_id IS NOT NULL"),
+        ),
+        # the SLA report: clocks by the time they stopped, solved tickets by when. They
+        # carry every column the report reads or groups by, so a 30-day report at a
+        # million tickets is read from these indexes alone (REPORT_COLUMNS).
+        *(
+            Index(
+                f"ix_tickets_{clock}_stopped",
+                f"{clock}_since",
+                f"{clock}_state",
+                f"{clock}_used_s",
+                f"{clock}_target_s",
+                *REPORT_COLUMNS,
+                sqlite_where=text(f"{clock}_state IN ('met', 'breached')"),
+                postgresql_where=text(f"{clock}_state IN ('met', 'breached')"),
+            )
+            for clock in ("respond", "resolve")
+        ),
+        Index(
+            "ix_tickets_resolved",
+            "resolved_at",
+            "escalations",
+            *REPORT_COLUMNS,
+            sqlite_where=text("resolved_at IS NOT NULL"),
+            postgresql_where=text("resolved_at IS NOT NULL"),
+        ),
+        # the lead's board: tickets in per quarter hour, flagged complaints
+        Index("ix_tickets_created", "created_at"),
+        Index(
+            "ix_tickets_flagged",
+            "flagged_at",
+            sqlite_where=text("flagged_at IS NOT NULL"),
+            postgresql_where=text("flagged_at IS NOT NULL"),
+        ),
+        # other open tickets on the same server (through the ticket's service)
+        Index(
+            "ix_tickets_service",
+            "service_id",
+            sqlite_where=text(f"{LIVE_SQL} AND service_id IS NOT NULL"),
+            postgresql_where=text(f"{LIVE_SQL} AND service_id IS NOT NULL"),
+        ),
+        # scheduled tickets waiting for a maintenance window to open
+        Index(
+            "ix_tickets_window",
+            "window_id",
+            sqlite_where=text("window_id IS NOT NULL"),
+            postgresql_where=text("window_id IS NOT NULL"),
+        ),
     )
 
 
@@ -151,4 +243,13 @@ class TicketEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
-    __table_args__ = (Index("ix_ticket_events_ticket", "ticket_id", "id"),)
+    __table_args__ = (
+        Index("ix_ticket_events_ticket", "ticket_id", "id"),
+        # due times moved today (the lead's board): SLA events by time
+        Index(
+            "ix_ticket_events_sla",
+            "created_at",
+            sqlite_where=text("kind = 'sla'"),
+            postgresql_where=text("kind = 'sla'"),
+        ),
+    )

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, cast
 
-from textual import work
+from textual import events, on, work
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from ..widgets.incident_banner import IncidentBanner
 from .messages import ActionDone
 from .modals import HelpModal
 
@@ -41,6 +42,13 @@ class DeskScreen(Screen[None]):
     @property
     def desk(self) -> Desk:
         return self.desk_app.desk
+
+    @on(events.Mount)
+    def _mount_incident_banner(self) -> None:
+        """Every screen's first line, while an incident is open: the banner (it never takes
+        the focus, and reads nothing itself)."""
+        if not self.query(IncidentBanner):
+            self.mount(IncidentBanner(id="incident-banner"), before=0)
 
     # -- live ---------------------------------------------------------------------------
     def store_changed(self, *, visible: bool) -> None:

@@ -181,6 +181,8 @@ class CallScreen(DeskScreen):
         "From the verdict: n opens a ticket (subject, Enter; the letters pick priority, "
         "category and request type after Tab), a adds this call to an open ticket and "
         "confirms it when it is held and the caller may. Esc goes back a step.\n"
+        "An account on a server with an open incident shows it first, with the script to "
+        "read: i records the call against the incident (no ticket) and starts the next call.\n"
     )
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         Binding("escape", "back", "Back"),
@@ -194,6 +196,7 @@ class CallScreen(DeskScreen):
         Binding("n", "no_answer", "No answer"),
         Binding("n", "new_ticket", "New ticket"),
         Binding("a", "add_call", "Add to a ticket", tooltip="log this call on an open ticket"),
+        Binding("i", "incident_call", "Incident", tooltip="the call is about an outage: no ticket"),
         Binding("enter", "submit", "Open the ticket", show=False),
         # priority: the focus moves before the keys typed next are routed (a non-priority
         # binding runs only after they have been sent to the old field)
@@ -897,7 +900,33 @@ class CallScreen(DeskScreen):
             return stage == VERDICT and v is not None and v.state in (VERIFIED, HELD)
         if action == "submit":
             return stage == NEW
+        if action == "incident_call":
+            return (
+                stage in (CONTACT, CALLBACK, VERDICT)
+                and self.card is not None
+                and bool(self.card.incidents)
+            )
         return True
+
+    def action_incident_call(self) -> None:
+        """i: the caller is calling about an outage on their server: the call is recorded
+        against the incident (who, verified or not), no ticket is opened, and the screen is
+        ready for the next caller."""
+        from .incident_link import link_call
+
+        card = self.card
+        if card is None or self.busy:
+            return
+        contact = self.caller.contact if self.caller is not None else None
+        v = self.verdict
+        link_call(
+            self,
+            card.account.id,
+            card.incidents,
+            contact_id=contact.id if contact is not None else None,
+            verification_id=v.verification_id if v is not None else None,
+            done=self.new_call,
+        )
 
     def action_field(self, step: int) -> None:
         if self.stage != NEW:

@@ -76,9 +76,11 @@ class WindowWithPlans(WindowLoaded):
         anchor: QueueKey | None,
         page: QueuePage,
         plans: dict[str | None, Plan],
+        marks: dict[str, int] | None = None,
     ) -> None:
         super().__init__(generation, filt, anchor, page)
         self.plans = plans
+        self.marks = marks or {}  # accounts an open incident affects (issue 6)
 
 
 def plans_of(desk: Desk, rows: Sequence[QueueRow]) -> dict[str | None, Plan]:
@@ -101,6 +103,7 @@ class QueueScreen(DeskScreen):
     """The queue, held, waiting and scheduled views with filters, search and a preview."""
 
     TITLE = "Queue"
+    SHOWS_MAINTENANCE = True  # the banner names the next maintenance window here
     HELP = (
         "Tickets in priority order, oldest first within a priority. The list is live: "
         "changes made anywhere appear within a second, and your place is kept.\n"
@@ -132,6 +135,7 @@ class QueueScreen(DeskScreen):
         Binding("o", "order('priority')", "Priority order", tooltip="back to priority order"),
         Binding("x", "clear_filters", "Clear filters", tooltip="keep the view and the order"),
         Binding("g", "goto", "Go to #", tooltip="open a ticket by its number"),
+        Binding("b", "board", "Board", tooltip="the tier board: claim escalated work (ctrl+t)"),
         HELP_BINDING,
         Binding("escape", "leave_search", "Back to the list", show=False),
     ]
@@ -262,9 +266,36 @@ class QueueScreen(DeskScreen):
             anchor = None  # everything after our place went away: show the top
             page = queue.page(desk, filt, limit=WINDOW)
         plans = plans_of(desk, page.rows)
+        marks: dict[str, int] = {}
+        watch = getattr(self.app, "incident_watch", None)
+        if watch is not None and watch.incidents:  # only while an incident is open
+            from ..services import incidents
+
+            marks = incidents.affected_among(desk, [r.account for r in page.rows])
         if worker.is_cancelled:
             return
-        self.post_message(WindowWithPlans(generation, filt, anchor, page, plans))
+        self.post_message(WindowWithPlans(generation, filt, anchor, page, plans, marks))
+
+    def refresh_marks(self) -> None:
+        """The open incidents changed: mark the affected accounts in the window again (a
+        small read, not a reload of the window)."""
+        accounts = sorted({r.account for r in self.query_one(QueueTable).rows_shown})
+        if accounts:
+            self.read_marks(accounts)
+
+    @work(thread=True, exit_on_error=False, group="marks", name="marks")
+    def read_marks(self, accounts: list[str]) -> None:
+        """Not exclusive: a cancelled read would only be read again; the marks are the
+        state of the store when read, whichever lands last."""
+        from ..services import incidents
+
+        watch = getattr(self.app, "incident_watch", None)
+        open_now = watch is not None and bool(watch.incidents)
+        marks = incidents.affected_among(self.desk, accounts) if open_now else {}
+        self.app.call_from_thread(self._marks_read, marks)
+
+    def _marks_read(self, marks: dict[str, int]) -> None:
+        self.query_one(QueueTable).set_marks(marks, self.desk.now())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="count", name="count")
     def count_total(self, filt: QueueFilter) -> None:
@@ -336,7 +367,7 @@ class QueueScreen(DeskScreen):
             # ticket: start at the top
             keep = None
             table.move_cursor(row=0, scroll=False)
-        table.show_rows(page.rows, self.desk.now(), keep, message.plans)
+        table.show_rows(page.rows, self.desk.now(), keep, message.plans, message.marks)
         self._shown_filt = message.filt
         empty = self.query_one("#empty", Static)
         empty.display = not page.rows
@@ -491,6 +522,9 @@ class QueueScreen(DeskScreen):
 
     def action_goto(self) -> None:
         self.desk_app.action_goto_ticket()
+
+    def action_board(self) -> None:
+        self.desk_app.action_board()
 
     def rows_for_test(self) -> list[QueueRow]:
         """The rows in the window, in order (for tests and the command palette)."""

@@ -8,6 +8,7 @@ worker that reads the ticket reads its SLA view and plan too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import ClassVar
 
@@ -15,18 +16,22 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Static, TextArea
 from textual.worker import get_current_worker
 
 from ..models.enums import TRANSITIONS, CallOutcome, Priority, ResolutionCode, Status
-from ..services import sla, tickets
+from ..services import escalation, sla, tickets
+from ..services.escalation import Brief
 from ..services.views import TicketView
 from ..widgets.format import truncate
+from ..widgets.handover import HandoverPanel
+from ..widgets.incident_banner import AccountNotices
 from ..widgets.key_footer import KeyFooter
 from ..widgets.sla_clock import PanelData, SlaPanel
 from ..widgets.ticket_view import ThreadEntry, ThreadView, ticket_facts, ticket_title
 from .base import HELP_BINDING, DeskScreen
+from .escalation_modals import EscalateModal, EscalateRequest, ReasonModal
 from .messages import ActionDone, TicketLoaded
 from .modals import AskModal, Choice, ChoiceModal
 
@@ -65,12 +70,26 @@ def _words(value: str) -> str:
     return value.replace("_", " ")
 
 
-class TicketWithSla(TicketLoaded):
-    """A ticket with its thread, and what its SLA panel needs (None: no clocks)."""
+HANDOVER_BESIDE_WIDTH = 140  # from this width on, the handover sits beside the thread
+TOP_TIER = 3
 
-    def __init__(self, ticket: TicketView, sla_data: PanelData | None) -> None:
+
+def is_flagged(t: TicketView) -> bool:
+    """A complaint is flagged for the leads (the last flag event raised it)."""
+    flags = [e for e in t.events if e.kind == "flag"]
+    return bool(flags) and flags[-1].new_value is not None
+
+
+class TicketWithSla(TicketLoaded):
+    """A ticket with its thread, what its SLA panel needs (None: no clocks) and, when the
+    handover panel is shown, the handover brief."""
+
+    def __init__(
+        self, ticket: TicketView, sla_data: PanelData | None, brief: Brief | None = None
+    ) -> None:
         super().__init__(ticket)
         self.sla_data = sla_data
+        self.brief = brief
 
 
 class TicketScreen(DeskScreen):
@@ -87,6 +106,13 @@ class TicketScreen(DeskScreen):
         "calendar (in the calendar's time zone), its target, the business time elapsed and "
         "paused. ⚠ past a warning threshold, ✖ breached, ⏸ paused (and why), ☾ the office "
         "is closed now (the clock waits for it to open). l shows the whole clock history.\n"
+        "Escalation: e escalates (to which tier, why, what was tried), b hands it back down, "
+        "u takes a complaint to a supervisor, x releases a ticket you hold, t claims it; "
+        "leads also reassign (a), take over (o) and acknowledge a complaint (k). "
+        "h shows the handover: the reported problem, every escalation with what was tried, "
+        "the services and servers, who may authorize changes, the account's notes, other "
+        "open tickets on the same server and who watches the ticket (beside the thread on "
+        "wide screens, instead of it on narrow ones).\n"
     )
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         # not a priority binding: it must come after the characters typed before it
@@ -99,10 +125,20 @@ class TicketScreen(DeskScreen):
         Binding("s", "status", "Status"),
         Binding("p", "priority", "Priority"),
         Binding("m", "merge", "Merge"),
+        Binding("e", "escalate", "Escalate", tooltip="up a tier, with why and what was tried"),
+        Binding("h", "handover", "Handover", tooltip="what the next person needs"),
+        Binding("x", "release", "Release", tooltip="put it back on its board, with why"),
+        Binding("b", "hand_back", "Hand back", tooltip="back down to the tier it came from"),
+        Binding("u", "complaint", "Supervisor", tooltip="take a complaint to a supervisor"),
+        Binding("a", "reassign", "Reassign", tooltip="give it to someone (leads)"),
+        Binding("o", "take_over", "Take over", tooltip="take it from its holder (leads)"),
+        Binding("k", "acknowledge", "Ack complaint", tooltip="clear the flag, with a note"),
         Binding("left_square_bracket", "step(-1)", "Previous ticket", key_display="["),
         Binding("right_square_bracket", "step(1)", "Next ticket", key_display="]"),
         Binding("g", "goto", "Go to #"),
         Binding("l", "sla_log", "SLA log", tooltip="all of the SLA clock history, or less"),
+        Binding("i", "link_incident", "Incident", tooltip="link to an outage (c: with the call)"),
+        Binding("w", "schedule", "Schedule", tooltip="into a maintenance window"),
         Binding("escape", "back", "Back"),
         HELP_BINDING,
     ]
@@ -116,12 +152,17 @@ class TicketScreen(DeskScreen):
         self.call_outcome: str | None = None
         self.loads = 0
         self._drafts: dict[int, str] = {}
+        self.brief: Brief | None = None
+        self.handover_on: bool | None = None  # None: shown beside the thread when wide
 
     def compose(self) -> ComposeResult:
         yield Static(id="ticket-title", markup=False)
+        yield AccountNotices(id="ticket-notices", key_hint="i links this ticket")
         yield Static(id="ticket-facts", markup=False)
         yield SlaPanel(id="ticket-sla")
-        yield ThreadView(id="thread")
+        with Horizontal(id="ticket-body"):
+            yield ThreadView(id="thread")
+            yield HandoverPanel(id="handover")
         with Vertical(id="composer"):
             yield Label(id="composer-label", markup=False)
             yield TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
@@ -132,6 +173,7 @@ class TicketScreen(DeskScreen):
         self.query_one("#composer-text", TextArea).cursor_blink = False
         self.query_one(ThreadView).focus()
         self.query_one("#ticket-title", Static).update(Text(f"#{self.ticket_id} …", "bold"))
+        self._fit_handover()
         self.set_interval(RETIME_S, self._retime)
         self.set_interval(1.0, self._tick)
         self.reload()
@@ -149,16 +191,63 @@ class TicketScreen(DeskScreen):
         self.query_one("#ticket-facts", Static).update(ticket_facts(self.ticket, now, width))
         for entry in self.query(ThreadEntry):
             entry.retime(now)
+        if self.handover_shown and self.brief is not None:
+            self.query_one(HandoverPanel).show(self.brief, now)
+
+    # -- the handover panel -------------------------------------------------------------
+    @property
+    def handover_wide(self) -> bool:
+        return self.app.size.width >= HANDOVER_BESIDE_WIDTH and self.app.size.height >= 30
+
+    @property
+    def handover_shown(self) -> bool:
+        return self.handover_wide if self.handover_on is None else self.handover_on
+
+    def _fit_handover(self) -> None:
+        shown = self.handover_shown
+        wide = self.handover_wide
+        self.set_class(shown and wide, "-handover-beside")
+        self.set_class(shown and not wide, "-handover-only")
+        # a short terminal gives the handover the SLA panel's lines too (h brings them back)
+        self.set_class(shown and not wide and self.app.size.height < 36, "-handover-tall")
+
+    def on_resize(self) -> None:
+        was = self.has_class("-handover-beside"), self.has_class("-handover-only")
+        self._fit_handover()
+        now = (self.has_class("-handover-beside"), self.has_class("-handover-only"))
+        if now != was and self.handover_shown:
+            if self.brief is None or self.brief.ticket_id != self.ticket_id:
+                self.reload()
+            else:
+                self.call_after_refresh(
+                    lambda: self.query_one(HandoverPanel).show(self.brief, self.desk.now())
+                )
+
+    def action_handover(self) -> None:
+        """Show or hide the handover (narrow: in place of the thread)."""
+        self.handover_on = not self.handover_shown
+        self._fit_handover()
+        panel = self.query_one(HandoverPanel)
+        if self.handover_shown:
+            if self.brief is not None and self.brief.ticket_id == self.ticket_id:
+                panel.show(self.brief, self.desk.now())
+            else:
+                panel.show(None, self.desk.now())
+            self.reload()
+            if not self.handover_wide:
+                panel.focus()
+        else:
+            self.query_one(ThreadView).focus()
 
     def on_unmount(self) -> None:
         self.desk_app.set_presence(None)
 
     # -- loading ------------------------------------------------------------------------
     def reload(self) -> None:
-        self.load_ticket(self.ticket_id)
+        self.load_ticket(self.ticket_id, self.handover_shown)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="ticket", name="ticket")
-    def load_ticket(self, ticket_id: int) -> None:
+    def load_ticket(self, ticket_id: int, with_brief: bool = False) -> None:
         desk = self.desk
         ticket = tickets.show(desk, ticket_id)
         data = None
@@ -166,8 +255,9 @@ class TicketScreen(DeskScreen):
             view = sla.show(desk, ticket_id)
             plan = sla.current_policy(desk).plan_for(view.plan)
             data = PanelData(view, ticket.clocks, plan)
+        brief = escalation.brief(desk, ticket_id) if with_brief else None
         if not get_current_worker().is_cancelled:
-            self.post_message(TicketWithSla(ticket, data))
+            self.post_message(TicketWithSla(ticket, data, brief))
 
     def on_ticket_with_sla(self, message: TicketWithSla) -> None:
         t = message.ticket
@@ -178,7 +268,13 @@ class TicketScreen(DeskScreen):
         self.ticket = t
         self.loads += 1
         self.sla_data = message.sla_data
+        if message.brief is not None:
+            self.brief = message.brief
         self._show(t)
+        # an outage on the account's servers, its script, its maintenance: first
+        self.query_one(AccountNotices).show_account(t.account, waiting_for=t.window_id)
+        if self.handover_shown and message.brief is not None:
+            self.query_one(HandoverPanel).show(message.brief, self.desk.now())
 
     def _show(self, t: TicketView) -> None:
         now = self.desk.now()
@@ -212,6 +308,9 @@ class TicketScreen(DeskScreen):
         box.text = ""
         self.ticket_id = ticket_id
         self.query_one(ThreadView).clear_thread()
+        self.brief = None
+        if self.handover_shown:
+            self.query_one(HandoverPanel).show(None, self.desk.now())
         self.query_one("#ticket-title", Static).update(Text(f"#{ticket_id} …", "bold"))
         self.query_one("#ticket-facts", Static).update("")
         self.query_one(SlaPanel).show(None, self.desk.now())
@@ -221,7 +320,33 @@ class TicketScreen(DeskScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "send":
             return self.compose_kind is not None
+        t = self.ticket
+        lead = self.desk.actor.is_lead
+        if action in ("reassign", "take_over"):
+            return lead
+        if action == "acknowledge":
+            return lead and t is not None and is_flagged(t)
+        if action == "hand_back":
+            return t is not None and t.tier > 1
+        if action == "release":
+            return t is not None and t.holder == self.desk.login
+        if action == "complaint":
+            return t is None or not is_flagged(t)
         return True
+
+    def action_link_incident(self) -> None:
+        """i, then the incident's number (or c: and log the call): linked, no new ticket."""
+        from .incident_link import link_ticket
+
+        if self.ticket is not None:
+            link_ticket(self, self.ticket.id, self.query_one(AccountNotices).incidents)
+
+    def action_schedule(self) -> None:
+        """w, then the window: the server work waits for it, clocks paused until then."""
+        from .incident_link import schedule_ticket
+
+        if self.ticket is not None:
+            schedule_ticket(self, self.ticket.id, self.query_one(AccountNotices).windows)
 
     def action_compose(self, kind: str, outcome: str | None = None) -> None:
         self.compose_kind = kind
@@ -368,6 +493,132 @@ class TicketScreen(DeskScreen):
     def action_take(self) -> None:
         tid = self.ticket_id
         self.run_write(f"You hold #{tid} now", partial(tickets.take, self.desk, tid))
+
+    # -- escalation ---------------------------------------------------------------------
+    def action_escalate(self) -> None:
+        t = self.ticket
+        if t is None:
+            return
+        if t.tier >= TOP_TIER:
+            self.notify(
+                f"#{t.id} is at tier {t.tier}, the top: u takes a complaint to a supervisor",
+                timeout=4,
+            )
+            return
+        tid = t.id
+
+        def picked(request: EscalateRequest | None) -> None:
+            if request is None:
+                return
+            self.run_write(
+                f"#{tid} escalated to tier {request.to_tier}: unclaimed on that board",
+                partial(
+                    escalation.escalate,
+                    self.desk,
+                    tid,
+                    to_tier=request.to_tier,
+                    reason=request.reason,
+                    tried=request.tried,
+                ),
+            )
+
+        self.app.push_screen(EscalateModal(tid, t.tier, TOP_TIER), picked)
+
+    def _ask_reason(
+        self, title: str, placeholder: str, missing: str, then: Callable[[str], None]
+    ) -> None:
+        def picked(value: str | None) -> None:
+            if value:
+                then(value)
+
+        self.app.push_screen(ReasonModal(title, placeholder, missing=missing), picked)
+
+    def action_hand_back(self) -> None:
+        tid = self.ticket_id
+
+        def send(reason: str) -> None:
+            self.run_write(
+                f"#{tid} handed back down",
+                partial(escalation.deescalate, self.desk, tid, reason=reason),
+            )
+
+        self._ask_reason(
+            f"Hand #{tid} back to the tier it came from",
+            "why: what was found, what they should do",
+            "A reason is required: the person it goes back to reads it.",
+            send,
+        )
+
+    def action_complaint(self) -> None:
+        tid = self.ticket_id
+
+        def send(reason: str) -> None:
+            self.run_write(
+                f"#{tid}: complaint taken to a supervisor (the leads are told)",
+                partial(escalation.to_supervisor, self.desk, tid, reason=reason),
+            )
+
+        self._ask_reason(
+            f"Complaint on #{tid} to a supervisor",
+            "what the customer complains about",
+            "Say what the complaint is: the leads read it.",
+            send,
+        )
+
+    def action_acknowledge(self) -> None:
+        tid = self.ticket_id
+
+        def send(note: str) -> None:
+            self.run_write(
+                f"#{tid}: complaint acknowledged",
+                partial(escalation.acknowledge_complaint, self.desk, tid, note=note),
+            )
+
+        self._ask_reason(
+            f"Acknowledge the complaint on #{tid}",
+            "note: what you did about it",
+            "A note is required: it stays on the ticket.",
+            send,
+        )
+
+    def action_release(self) -> None:
+        tid = self.ticket_id
+
+        def send(reason: str) -> None:
+            self.run_write(
+                f"#{tid} released to its board",
+                partial(escalation.release, self.desk, tid, reason=reason),
+            )
+
+        self._ask_reason(
+            f"Release #{tid}",
+            "why: what the next person should know",
+            "A reason is required: the next person reads it.",
+            send,
+        )
+
+    def action_reassign(self) -> None:
+        tid = self.ticket_id
+
+        def picked(login: str | None) -> None:
+            if login:
+                self._reassign(tid, login.strip())
+
+        self.app.push_screen(
+            AskModal(
+                f"Reassign #{tid} to (login)",
+                "login, e.g. tomas",
+                hint=f"your own login ({self.desk.login}) takes it over · Esc cancels",
+            ),
+            picked,
+        )
+
+    def action_take_over(self) -> None:
+        self._reassign(self.ticket_id, self.desk.login)
+
+    def _reassign(self, tid: int, login: str) -> None:
+        what = f"You took over #{tid}" if login == self.desk.login else f"#{tid} is now {login}'s"
+        self.run_write(what, partial(escalation.reassign, self.desk, tid, login))
 
     def action_merge(self) -> None:
         tid = self.ticket_id

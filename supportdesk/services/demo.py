@@ -78,12 +78,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Index, func, insert, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from ..models import Account, Base, Setting, Staff, Ticket, sqlite_timestamp
 from ..models.enums import Priority
 from ..resources import data_path
 from ..store import Store
+from . import escalation
 from .desk import Desk, Recorder
 from .errors import DeskError, UsageError
 from .policy import Plan, load_preset
@@ -218,6 +220,11 @@ TICKET_COLUMNS = (
     "merged_into_id",
     "last_speaker",
     "last_activity_at",
+    "tier_since",  # when it reached its tier: created, or its `tier` event (the boards' order)
+    # its escalation (numbered like the ticket: escalation.backfill writes the rows) and how
+    # many times it went up
+    "escalation_id",
+    "escalations",
     # the SLA clocks the ticket's history implies (sla_engine.from_history)
     "sla_plan",
     "sla_key",
@@ -242,6 +249,7 @@ EVENT_COLUMNS = (  # no id: the database numbers events in insertion order
 # `_ticket_row` / `_event_row` (or the SQL in `_SqliteLoader.copy_part`) expand them.
 TICKET_ROW = tuple(c for c in TICKET_COLUMNS if c != "updated_at")
 NULL_AS: dict[str, int | str] = {
+    "escalation_id": 0,
     "contact_id": 0,
     "caller_name": "",
     "caller_phone": "",
@@ -928,6 +936,7 @@ class _Tickets:
         # account index -> its latest ticket (id, template, variant), for duplicates
         self.last_ticket: dict[int, tuple[int, int, int]] = {}
         self.events: list[Row] = []
+        self.tier_at: Any = ""  # the current ticket's tier_since
         self.plans: dict[str, Plan] = {}
         self.targets: dict[tuple[str, int], tuple[tuple[int | None, bool], ...]] = {}
 
@@ -1084,7 +1093,7 @@ class _Tickets:
         if t1 >= now:
             t1 = t0 + int((now - t0) * (0.2 + 0.7 * r()))
         full = status != "done" or age < RECENT_US
-        ts0 = ts(t0)
+        ts0 = self.tier_at = ts(t0)  # `worked` moves tier_at to the escalation
         logged_by = agent[0] if channel == "phone" and contact_id is not None else None
         self.events.append((tid, 0, logged_by or 0, "", "", "", ts0))
         first_response = resolved_at = merged = None
@@ -1154,6 +1163,7 @@ class _Tickets:
             service_id or 0, tpl.request, subject, description, tpl.category, rank, channel,
             status, tier, ts0, first_response or "", resolved_at or "", code or "",
             holder[0] if holder is not None else 0, merged or 0, speaker, last_text,
+            self.tier_at, tid if tier > 1 else 0, 1 if tier > 1 else 0,
             *self.clocks(acct.plan, rank, status, code, t0, first_response, resolved_at,
                          last_at),
         )  # fmt: skip
@@ -1261,7 +1271,8 @@ class _Tickets:
                 tn += int(span * 0.1 * r()) + SEC
                 slots["tier"] = str(tier)
                 note = self.pick(self.escalate, slots)
-                self.event(tid, "tier", agent[0], ts(tn), body=note, old="1", new=str(tier))
+                self.tier_at = ts(tn)
+                self.event(tid, "tier", agent[0], self.tier_at, body=note, old="1", new=str(tier))
             if holder is not None:
                 tn += int(span * 0.1 * r()) + SEC
                 self.event(tid, "holder", holder[0], ts(tn), new=holder[1])
@@ -1607,6 +1618,12 @@ class _PostgresLoader(_Loader):
     SEQUENCED = ("services", "contacts", "contact_points", "tickets")
 
     def insert(self, table: str, columns: Sequence[str], rows: list[Row]) -> None:
+        if table == "tickets":
+            # the escalation rows come later (escalation.backfill), and PostgreSQL checks
+            # the foreign key at once: the backfill sets escalation_id there
+            columns = [c for c in columns if c != "escalation_id"]
+            skip = TICKET_COLUMNS.index("escalation_id")
+            rows = [row[:skip] + row[skip + 1 :] for row in rows]
         with (
             self.db.cursor() as cur,
             cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
@@ -1644,7 +1661,20 @@ def _bulk_indexes() -> list[Index]:
     ]
 
 
+# partial indexes over most of the table (every stopped clock, every solved ticket): cheaper
+# to build once from the loaded rows than to keep up to date row by row
+BUILT_AFTER_LOAD = frozenset(
+    {
+        "ix_tickets_respond_stopped",
+        "ix_tickets_resolve_stopped",
+        "ix_tickets_resolved",
+    }
+)
+
+
 def _updated_during_load(index: Index) -> bool:
+    if index.name in BUILT_AFTER_LOAD:
+        return False
     partial = any(
         index.dialect_options[dialect].get("where") is not None
         for dialect in ("sqlite", "postgresql")
@@ -1735,6 +1765,15 @@ def build_demo(
     if tickets < 1:
         raise UsageError("--tickets must be at least 1")
     started = time.perf_counter()
+    last = [started]
+
+    def stage(name: str) -> None:
+        """With SUPPORTDESK_DEMO_STAGES=1, say how long each stage took (benchmarks)."""
+        at = time.perf_counter()
+        if os.environ.get("SUPPORTDESK_DEMO_STAGES") == "1":
+            print(f"  stage {name:<28} {at - last[0]:6.1f} s", file=sys.stderr, flush=True)
+        last[0] = at
+
     store = desk.store
     now = desk.now()
     desk.audit_key  # noqa: B018 - fail before any work when the key is missing
@@ -1761,7 +1800,11 @@ def build_demo(
                     staff = _add_staff(conn, now, seed)
                     if n_workers:
                         workers = _Workers(gen, staff, _scratch_folder(store), n_workers)
-                    _load(conn, loader, gen, staff, workers, progress)
+                    _load(conn, loader, gen, staff, workers, progress, stage)
+                    _hand_over_excess_claims(conn, gen, staff)  # room to claim
+                    stage("handovers")
+                    escalation.backfill(conn)  # escalations from the tier events
+                    stage("escalation backfill")
                     with Session(bind=conn) as session:
                         session.add(Setting(key="demo", value="1"))
                         changes = {"tickets": [None, tickets], "seed": [None, seed]}
@@ -1771,6 +1814,7 @@ def build_demo(
                 if workers is not None:
                     workers.close()
             loader.finish(conn)
+            stage("analyze")
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -1797,6 +1841,7 @@ def _load(
     staff: list[StaffRow],
     workers: _Workers | None,
     progress: Callable[[int, int], None] | None,
+    stage: Callable[[str], None] = lambda _name: None,
 ) -> None:
     """Insert everything with most secondary indexes dropped, building them again once
     their table is full (the directory's while the first tickets are still being made)."""
@@ -1835,10 +1880,99 @@ def _load(
             loader.insert("tickets", TICKET_COLUMNS, [_ticket_row(r) for r in ticket_rows])
             loader.insert("ticket_events", EVENT_COLUMNS, [_event_row(r) for r in event_rows])
             advance(len(ticket_rows))
+    stage("load")
     for index in indexes:
         if index.table is not None and index.table.name in TICKET_TABLES:
             index.create(conn)
+            stage(f"index {index.name}")
     loader.reset_sequences(conn)
+
+
+# ---------------------------------------------------------------------------- handovers
+WAITING_CLAIMS_CAP = 40  # held tickets that do not count against the limit, kept per person
+SHIFT_END_UTC_H = 16  # 18:00 at the demo desk (SAST, UTC+2): when a shift hands over
+HANDOVER_NOTES = (
+    "back tomorrow at 08:00; the threads are up to date and nothing is waiting on me",
+    "see my last note on each ticket for where I got to",
+    "no promises made on timing; pick up from the last reply",
+    "customers know someone else may pick these up",
+    "nothing here needs me in particular; the board has the details",
+)
+
+
+def _shift_end_sql(sqlite: bool, column: str) -> str:
+    """SQL for the end of the shift (SHIFT_END_UTC_H) after a time, but never after :now."""
+    hour = SHIFT_END_UTC_H
+    if sqlite:  # times are the text of `sqlite_timestamp`
+        close = f"{hour:02d}:00:00.000000"
+        return (
+            f"min(:now, CASE WHEN substr({column}, 12) < '{close}'"
+            f" THEN substr({column}, 1, 11) || '{close}'"
+            f" ELSE date({column}, '+1 day') || ' {close}' END)"
+        )
+    day = f"(date_trunc('day', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+    return (
+        f"LEAST(:now, {day} + CASE WHEN ({column} AT TIME ZONE 'UTC')::time < time '{hour}:00'"
+        f" THEN interval '{hour} hours' ELSE interval '{hour + 24} hours' END)"
+    )
+
+
+def _hand_over_excess_claims(conn: Connection, gen: _Generator, staff: list[StaffRow]) -> int:
+    """Release what nobody could really hold: the generator gives each holder hundreds of
+    live tickets, and with a holding limit of `max_claims` nobody could claim anything.
+
+    Each holder keeps their `max_claims - 2` most recently active new/open tickets (room to
+    claim two more) and WAITING_CLAIMS_CAP of the others (waiting on the customer, scheduled,
+    awaiting authorization: they do not count against the limit); the rest are handed over
+    as `end_shift` would: a `holder` event by the holder with one handover note, at the end
+    of the shift after the ticket's last activity (at most now), which becomes its last
+    activity; no holder, no touched time. Set-based SQL in the load's transaction; returns
+    how many tickets were released."""
+    sqlite = conn.dialect.name == "sqlite"
+    keep = max(0, gen.policy.escalation.max_claims - 2)
+    rng = random.Random(f"{gen.seed}:handover")
+    notes = [
+        {"holder": s[0], "body": "Handover at end of shift: " + rng.choice(HANDOVER_NOTES)}
+        for s in staff
+    ]
+    at_type = "TEXT" if sqlite else "timestamptz"
+    working = "CASE WHEN t.view = 'queue' THEN 1 ELSE 0 END"
+    statements = (
+        f"CREATE TEMP TABLE demo_handover (id INTEGER PRIMARY KEY, holder_id INTEGER NOT NULL,"
+        f" at {at_type} NOT NULL)",
+        "CREATE TEMP TABLE demo_handover_note (holder_id INTEGER PRIMARY KEY, body TEXT)",
+        # the held live tickets past each holder's share, most recently active first
+        "INSERT INTO demo_handover (id, holder_id, at) SELECT x.id, x.holder_id, x.at FROM"
+        f" (SELECT t.id, t.holder_id, {_shift_end_sql(sqlite, 't.last_activity_at')} AS at,"
+        f" {working} AS working, row_number() OVER (PARTITION BY t.holder_id, {working}"
+        " ORDER BY t.last_activity_at DESC, t.id DESC) AS n"
+        " FROM tickets t WHERE t.view <> 'done' AND t.holder_id IS NOT NULL) x"
+        " WHERE x.n > CASE WHEN x.working = 1 THEN :keep ELSE :cap END",
+        "INSERT INTO ticket_events (ticket_id, kind, staff_id, from_customer, visible, body,"
+        " old_value, new_value, created_at)"
+        " SELECT h.id, 'holder', h.holder_id, FALSE, FALSE, n.body, s.login, NULL, h.at"
+        " FROM demo_handover h JOIN staff s ON s.id = h.holder_id"
+        " JOIN demo_handover_note n ON n.holder_id = h.holder_id ORDER BY h.id",
+        # by id (UPDATE ... FROM made SQLite scan every ticket for the few it changes)
+        "UPDATE tickets SET holder_id = NULL, touched_at = NULL,"
+        " last_activity_at = (SELECT h.at FROM demo_handover h WHERE h.id = tickets.id),"
+        " updated_at = (SELECT h.at FROM demo_handover h WHERE h.id = tickets.id)"
+        " WHERE id IN (SELECT id FROM demo_handover)",
+    )
+    params = {"now": gen.ts(gen.now), "keep": keep, "cap": WAITING_CLAIMS_CAP}
+    for stmt in statements[:3]:
+        conn.execute(sql_text(stmt), params)
+    if notes:
+        conn.execute(
+            sql_text("INSERT INTO demo_handover_note (holder_id, body) VALUES (:holder, :body)"),
+            notes,
+        )
+    released = int(conn.execute(sql_text("SELECT count(*) FROM demo_handover")).scalar_one())
+    for stmt in statements[3:]:
+        conn.execute(sql_text(stmt))
+    conn.execute(sql_text("DROP TABLE demo_handover"))
+    conn.execute(sql_text("DROP TABLE demo_handover_note"))
+    return released
 
 
 def issue_demo_pins(desk: Desk, count: int = 3) -> list[tuple[str, str, str, str]]:

@@ -27,6 +27,8 @@ from .desk import Desk
 from .errors import UsageError
 
 if TYPE_CHECKING:
+    from .incidents import IncidentSummary
+    from .maintenance import WindowView
     from .policy import Plan
     from .views import AccountView
 
@@ -316,6 +318,10 @@ class CallCard:
     plan: PlanSummary
     reseller_company: str | None
     open_tickets: tuple[OpenTicket, ...]
+    # issue 6: open incidents on the account's servers (their script is read first) and
+    # maintenance windows upcoming or running there
+    incidents: tuple[IncidentSummary, ...] = ()
+    windows: tuple[WindowView, ...] = ()
 
 
 OPEN_TICKETS_SQL = (
@@ -376,4 +382,13 @@ def call_card(desk: Desk, account_id: str) -> CallCard:
     if account.reseller:
         rows = desk.store.query("SELECT company FROM accounts WHERE id = ?", [account.reseller])
         reseller = str(rows[0][0]) if rows else None
-    return CallCard(account, plan, reseller, tuple(open_tickets(desk, account_id)))
+    from . import incidents, maintenance
+
+    return CallCard(
+        account,
+        plan,
+        reseller,
+        tuple(open_tickets(desk, account_id)),
+        tuple(incidents.for_account(desk, account_id)),
+        tuple(maintenance.for_account(desk, account_id)),
+    )

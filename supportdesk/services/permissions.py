@@ -9,6 +9,7 @@ from .errors import NotAllowed
 
 EVERYONE = frozenset(Role)
 LEADS = frozenset({Role.LEAD})
+ENGINEERS = frozenset({Role.ENGINEER, Role.LEAD})
 
 # action -> roles allowed. Tier limits are checked separately by `require_tier`.
 MATRIX: dict[str, frozenset[Role]] = {
@@ -23,6 +24,7 @@ MATRIX: dict[str, frozenset[Role]] = {
     "ticket.take": EVERYONE,
     "ticket.resolve": EVERYONE,
     "ticket.merge": EVERYONE,
+    "ticket.escalate": EVERYONE,  # up a tier, back down, or a complaint to a supervisor
     "ticket.redact": LEADS,
     "ticket.override_holder": LEADS,  # change a ticket someone else holds
     "staff.manage": LEADS,
@@ -31,6 +33,9 @@ MATRIX: dict[str, frozenset[Role]] = {
     "account.manage": LEADS,
     "service.manage": LEADS,
     "desk.write_frozen": LEADS,  # writes under --at on a non-demo database
+    "incident.open": EVERYONE,  # an outage, with the on-call engineer as its owner
+    "incident.manage": ENGINEERS,  # customer updates, resolution (and the owner, always)
+    "maintenance.manage": ENGINEERS,  # announce a maintenance window
 }
 
 # The tiers each role may work (take, change, resolve). Engineers are further limited to

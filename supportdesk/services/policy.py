@@ -185,6 +185,17 @@ class VerificationRules:
 
 
 @dataclass(frozen=True)
+class EscalationRules:
+    """Claims on the tier boards (issue 5), from the optional `[escalation]` table: how many
+    tickets one person may hold at once (tickets waiting on the customer, scheduled or
+    awaiting authorization do not count), and how long a claim may go untouched before it is
+    flagged stale on the board and to the leads."""
+
+    max_claims: int = 5
+    stale_after_s: int = 45 * 60
+
+
+@dataclass(frozen=True)
 class Policy:
     """A parsed, valid policy; `text` is the TOML exactly as given (stored in the database)."""
 
@@ -194,6 +205,7 @@ class Policy:
     default_plan: str
     text: str
     verification: VerificationRules = VerificationRules()
+    escalation: EscalationRules = EscalationRules()
 
     @property
     def digest(self) -> str:
@@ -265,6 +277,8 @@ def describe(policy: Policy) -> str:
         + ("closed" if policy.verification.unlisted_sender == "close" else "held"),
         "Only the primary or secondary contact may ask for: "
         + (", ".join(sorted(policy.verification.owners_only)) or "anything (no restriction)"),
+        f"Claims: at most {policy.escalation.max_claims} tickets held at once; a claim "
+        f"untouched for {format_duration(policy.escalation.stale_after_s)} is stale",
         "",
         "Calendars",
     ]
@@ -316,6 +330,10 @@ def to_json(policy: Policy) -> dict[str, Any]:
             "unlisted_sender": rules.unlisted_sender,
             "pin_digits": rules.pin_digits,
             "owners_only": sorted(rules.owners_only),
+        },
+        "escalation": {
+            "max_claims": policy.escalation.max_claims,
+            "stale_after_seconds": policy.escalation.stale_after_s,
         },
         "calendars": {
             name: {
@@ -393,7 +411,8 @@ KeyPath = tuple[str | int, ...]
 
 _VERIFICATION_KEYS = ("max_failures", "lockout", "unlisted_sender", "pin_digits", "owners_only")
 REQUEST_TYPES = ("technical", "billing", "password_reset", "contact_change", "cancellation")
-_TOP_KEYS = ("name", "default_plan", "calendars", "plans", "verification")
+_TOP_KEYS = ("name", "default_plan", "calendars", "plans", "verification", "escalation")
+_ESCALATION_KEYS = ("max_claims", "stale_after")
 _CALENDAR_KEYS = ("timezone", *WEEKDAYS, "holidays")
 _PLAN_KEYS = ("description", "calendar", "warn", "respond", "resolve")
 
@@ -475,6 +494,9 @@ class _Checker:
         rules = VerificationRules()
         if "verification" in data:
             rules = self.verification(data["verification"], ("verification",))
+        claims = EscalationRules()
+        if "escalation" in data:
+            claims = self.escalation(data["escalation"], ("escalation",))
         return Policy(
             name=name,
             calendars=MappingProxyType(calendars),
@@ -482,7 +504,26 @@ class _Checker:
             default_plan=default,
             text=self.text,
             verification=rules,
+            escalation=claims,
         )
+
+    def escalation(self, value: Any, path: KeyPath) -> EscalationRules:
+        spec = self.table(value, path, _ESCALATION_KEYS)
+        out = EscalationRules()
+        limit, stale = out.max_claims, out.stale_after_s
+        if "max_claims" in spec:
+            limit = spec["max_claims"]
+            if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 100:
+                self.fail((*path, "max_claims"), "expected a whole number from 1 to 100")
+        if "stale_after" in spec:
+            text = self.string(spec["stale_after"], (*path, "stale_after"))
+            try:
+                stale = parse_duration(text)
+            except ValueError:
+                self.fail((*path, "stale_after"), f"not a duration: {text!r} (e.g. 45m, 2h)")
+            if not 60 <= stale <= 7 * 86400:
+                self.fail((*path, "stale_after"), "expected from 1m to 7d")
+        return EscalationRules(limit, stale)
 
     def verification(self, value: Any, path: KeyPath) -> VerificationRules:
         spec = self.table(value, path, _VERIFICATION_KEYS)

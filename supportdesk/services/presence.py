@@ -90,3 +90,24 @@ def end_console(desk: Desk, console_id: str) -> None:
             .where(Presence.id == console_id)
             .values(state="off", ticket_id=None, seen_at=desk.clock.real_now())
         )
+
+
+PRESENCE_STATES = ("available", "away")
+
+
+def set_state(desk: Desk, console_id: str, state: str) -> None:
+    """A running console reports whether its user is at the desk (the lead's board shows
+    it): `available`, or `away` after a while without a key press."""
+    from sqlalchemy import update
+
+    from ..models import Presence
+    from .errors import UsageError
+
+    if state not in PRESENCE_STATES:
+        raise UsageError(f"presence is one of: {', '.join(PRESENCE_STATES)}")
+    with desk.store.write() as s:
+        s.execute(
+            update(Presence)
+            .where(Presence.id == console_id, Presence.state != "off")
+            .values(state=state, seen_at=desk.clock.real_now())
+        )

@@ -288,3 +288,6 @@ def _rows(desk: Desk, raw: list[tuple[Any, ...]], me: int | None) -> list[QueueR
             contact,
         ) in raw
     ]
+
+
+rows_from = _rows  # for the tier boards, which read the same columns plus their own

@@ -32,7 +32,7 @@ from ..models import (
     TicketEvent,
     Verification,
 )
-from . import permissions, sla
+from . import escalation, permissions, sla
 from .audit import body_digest
 from .desk import Desk, Recorder
 from .errors import InvalidTransition, LostRace, NotAllowed, NotFound, NothingToDo, UsageError
@@ -153,6 +153,7 @@ def show(desk: Desk, ticket_id: int) -> TicketView:
             open_by=open_by,
             sla_plan=t.sla_plan,
             clocks=sla.clocks_of(t),
+            window_id=t.window_id,
         )
 
 
@@ -205,7 +206,26 @@ def _event(
         created_at=at or desk.now(),
     )
     session.add(event)
+    if kind is not EventKind.CREATED:
+        if not from_customer and ticket.holder_id == desk.actor.staff_id:
+            ticket.touched_at = desk.now()  # the holder is working it: not a stale claim
+        what = _summary(desk, kind, from_customer, old, new)
+        escalation.tell_watchers(session, desk, ticket, what)
     return event
+
+
+def _summary(
+    desk: Desk, kind: EventKind, from_customer: bool, old: str | None, new: str | None
+) -> str:
+    """One line for a watcher's console: what changed, by whom."""
+    who = "the customer" if from_customer else desk.actor.login
+    if kind is EventKind.HOLDER:
+        if new is None:
+            return f"released by {who}" if old == who else f"{old} no longer holds it ({who})"
+        return f"claimed by {new}" if new == who else f"given to {new} by {who}"
+    if old is not None or new is not None:
+        return f"{kind.value} {old or '-'} → {new or '-'} by {who}"
+    return f"{kind.value} by {who}"
 
 
 def _transition(ticket: Ticket, new: Status) -> None:
@@ -251,6 +271,11 @@ def _change_status(
         changes["resolution_code"] = [ticket.resolution_code, None]
         ticket.resolved_at = None
         ticket.resolution_code = None
+        if ticket.tier_since is None:  # solved before the tier boards: back on one now
+            ticket.tier_since = now
+    if new is not Status.SCHEDULED and ticket.window_id is not None:
+        changes["window"] = [ticket.window_id, None]  # no longer waiting for a window
+        ticket.window_id = None
     _event(session, desk, ticket, EventKind.STATUS, old=ticket.status, new=new.value)
     sla.on_status_change(session, desk, ticket, ticket.status, new.value)
     ticket.status = new.value
@@ -611,47 +636,69 @@ def _message(
 
 def take(desk: Desk, ticket_id: int) -> None:
     """Claim a ticket: one conditional update, so of N racing people exactly one wins."""
-    actor = desk.actor
-    permissions.require(actor, "ticket.take")
+    permissions.require(desk.actor, "ticket.take")
     with desk.write() as (session, record):
-        now = desk.now()
-        won = session.execute(
-            update(Ticket)
-            .where(
-                Ticket.id == ticket_id,
-                Ticket.holder_id.is_(None),
-                Ticket.status.in_(
-                    [
-                        Status.NEW.value,
-                        Status.OPEN.value,
-                        Status.PENDING_CUSTOMER.value,
-                        Status.SCHEDULED.value,
-                    ]
-                ),
-            )
-            .values(holder_id=actor.staff_id, updated_at=now)
-            .returning(Ticket.id, Ticket.tier, Ticket.status)
-        ).first()
-        if won is None:
-            t = _ticket(session, ticket_id)
-            if t.holder_id == actor.staff_id:
-                raise NothingToDo(f"you already hold ticket #{t.id}")
-            if t.holder_id is not None:
-                raise LostRace(f"ticket #{t.id} is held by {_login(session, t.holder_id)}")
-            raise InvalidTransition(f"ticket #{t.id} is {t.status} and cannot be taken")
-        if not permissions.may_work_tier(actor, won.tier):
-            # roll back the claim: the whole transaction is discarded by the raise
-            raise NotAllowed(
-                f"{actor.login} ({actor.role.value}, tier {actor.tier}) cannot take ticket "
-                f"#{ticket_id} at tier {won.tier}"
-            )
+        claim_in(session, desk, record, ticket_id)
+
+
+CLAIMABLE = (
+    Status.NEW.value,
+    Status.OPEN.value,
+    Status.PENDING_CUSTOMER.value,
+    Status.SCHEDULED.value,
+)
+
+
+def claim_in(
+    session: Session, desk: Desk, record: Recorder, ticket_id: int, *, via: str | None = None
+) -> Ticket:
+    """The one claim, inside the caller's transaction (`take` and "claim next"): a
+    conditional UPDATE that only an unheld, claimable ticket passes, then the tier and the
+    holding limit; any refusal rolls the whole transaction back."""
+    actor = desk.actor
+    now = desk.now()
+    escalation.lock_staff(session, actor.staff_id)
+    won = session.execute(
+        update(Ticket)
+        .where(
+            Ticket.id == ticket_id,
+            Ticket.holder_id.is_(None),
+            Ticket.status.in_(CLAIMABLE),
+        )
+        .values(holder_id=actor.staff_id, updated_at=now, touched_at=now)
+        .returning(Ticket.id, Ticket.tier, Ticket.status)
+    ).first()
+    if won is None:
         t = _ticket(session, ticket_id)
-        changes: dict[str, Any] = {"holder": [None, actor.login]}
-        if t.status == Status.NEW.value:
-            t.status = Status.OPEN.value
-            changes["status"] = [Status.NEW.value, Status.OPEN.value]
-        _event(session, desk, t, EventKind.HOLDER, old=None, new=actor.login)
-        record("ticket.take", "ticket", ticket_id, changes)
+        if t.holder_id == actor.staff_id:
+            raise NothingToDo(f"you already hold ticket #{t.id}")
+        if t.holder_id is not None:
+            raise LostRace(f"ticket #{t.id} is held by {_login(session, t.holder_id)}")
+        if t.status == Status.AWAITING_AUTHORIZATION.value:
+            raise InvalidTransition(
+                f"ticket #{t.id} is awaiting authorization and cannot be claimed until an "
+                "authorized contact confirms it"
+            )
+        raise InvalidTransition(f"ticket #{t.id} is {t.status} and cannot be taken")
+    if not permissions.may_work_tier(actor, won.tier):
+        # roll back the claim: the whole transaction is discarded by the raise
+        raise NotAllowed(
+            f"{actor.login} ({actor.role.value}, tier {actor.tier}) cannot take ticket "
+            f"#{ticket_id} at tier {won.tier}"
+        )
+    if won.status in escalation.WORKING:
+        escalation.check_limit(session, desk, actor.staff_id, actor.login, me=True, including=1)
+    t = _ticket(session, ticket_id)
+    changes: dict[str, Any] = {"holder": [None, actor.login]}
+    if via:
+        changes["via"] = [None, via]
+    if t.status == Status.NEW.value:
+        t.status = Status.OPEN.value
+        changes["status"] = [Status.NEW.value, Status.OPEN.value]
+    escalation.mark_claimed(session, desk, t, actor.staff_id)
+    _event(session, desk, t, EventKind.HOLDER, old=None, new=actor.login)
+    record("ticket.take", "ticket", ticket_id, changes)
+    return t
 
 
 def resolve(desk: Desk, ticket_id: int, code: str) -> None:

@@ -156,6 +156,7 @@ class TicketView(JsonMixin):
     open_by: tuple[str, ...] = ()
     sla_plan: str | None = None
     clocks: TicketClocks | None = None
+    window_id: int | None = None  # the maintenance window a scheduled ticket waits for
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from ..services.lookup import AccountHit, CallCard, PlanSummary
 from ..services.verify_rules import ROLE_LABEL
 from ..services.views import ServiceView
 from .format import ago, stamp, truncate
+from .incident_banner import account_notice_lines
 
 SUSPENDED_STYLE = "bold #ffffff on #c00000"
 RESELLER_STYLE = "bold #ffffff on #7b2fbf"
@@ -75,6 +76,12 @@ def card_text(card: CallCard, now: datetime, width: int) -> Text:
     lines: list[Text] = []
     title = Text.assemble((a.id, "bold"), " · ", (a.company, "bold"))
     lines.append(title)
+    # an outage first: the agent reads its script before anything else (issue 6)
+    lines.extend(
+        account_notice_lines(
+            card.incidents, card.windows, now, width, key_hint="i: this call is about it"
+        )
+    )
     if a.status == "suspended":
         why = a.suspended_reason or "no reason recorded"
         lines.append(Text(truncate(f" ⊘ SUSPENDED: {why} ", width), SUSPENDED_STYLE))

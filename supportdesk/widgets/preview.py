@@ -13,9 +13,18 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from ..services.views import QueueRow, TicketView
+from .incident_banner import AccountNotices
 from .ticket_view import ThreadView, row_facts, ticket_facts, ticket_title
 
 PREVIEW_EVENTS = 4
+
+
+class PreviewThread(ThreadView):
+    """The preview's thread always shows its latest entries, also when the notices above it
+    (an incident on the account) appear or go and its height changes."""
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.scroll_end, animate=False)
 
 
 class TicketPreview(Vertical):
@@ -28,14 +37,17 @@ class TicketPreview(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="pv-title", markup=False)
+        yield AccountNotices(id="pv-notices")  # an outage on the account's servers, first
         yield Static(id="pv-facts", markup=False)
-        yield ThreadView(id="pv-thread", limit=PREVIEW_EVENTS)
+        yield PreviewThread(id="pv-thread", limit=PREVIEW_EVENTS)
 
     def show_row(self, row: QueueRow | None, now: datetime) -> None:
         """Show a queue row right away (the thread follows with `show_ticket`)."""
         title = self.query_one("#pv-title", Static)
         facts = self.query_one("#pv-facts", Static)
         thread = self.query_one(ThreadView)
+        if row is None or row.account != getattr(self.query_one(AccountNotices), "account", None):
+            self.query_one(AccountNotices).show_account(None)
         if row is None:
             self.ticket_id = None
             self.detailed = False
@@ -58,6 +70,7 @@ class TicketPreview(Vertical):
         self.query_one("#pv-title", Static).update(ticket_title(ticket, self._width()))
         self.query_one("#pv-facts", Static).update(ticket_facts(ticket, now, self._width()))
         self.query_one(ThreadView).show(ticket, now)
+        self.query_one(AccountNotices).show_account(ticket.account)
         self.detailed = True
 
     def _width(self) -> int:

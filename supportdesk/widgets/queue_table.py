@@ -206,7 +206,91 @@ def _text_of(col: Column, row: QueueRow, rc: RowClocks | None, now: datetime) ->
     return cell_parts(nearer(respond, resolve))
 
 
-class QueueTable(DataTable[Cell]):
+class FastCellTable(DataTable[Cell]):
+    """A DataTable of one-line rows in fixed-width columns that can rewrite a few cells
+    cheaply (the queue and the tier boards tick their countdowns through it)."""
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """Skip DataTable's per-cell measuring: every column here has a fixed width and every
+        row is one line, so measuring a 240-row window (2,400 cells, ~0.2 s at start-up and
+        on every live reload) would change nothing."""
+        if any(column.auto_width for column in self.columns.values()):
+            super()._update_dimensions(new_rows)
+            return
+        width = sum(column.get_render_width(self) for column in self.columns.values())
+        header = self.header_height if self.show_header else 0
+        self.virtual_size = Size(
+            width + self._row_label_column_width, self._total_row_height + header
+        )
+
+    def _restore_scroll(self, y: int) -> None:
+        self.scroll_to(y=y, animate=False, immediate=True)
+        self._scroll_cursor_into_view(animate=False)
+
+    def _write_cells(self, changed: Sequence[tuple[str, str, Cell]]) -> None:
+        """`update_cell` for many cells, redrawing only those cells.
+
+        DataTable.update_cell bumps the table's update count, which voids the cached render
+        of every cell, and refreshes the whole table: every line on screen is drawn again
+        (about 1.5 ms a line, some 50 ms at 160x48), while a countdown under an hour changes
+        every second. Here the cells are written, only their cached renders (and their rows'
+        lines) are forgotten, and only their rows are refreshed."""
+        data = getattr(self, "_data", None)
+        if not isinstance(data, dict) or not self._can_forget():
+            with self.app.batch_update():  # a DataTable unlike 8.x: the slow, sure way
+                for row_key, col_key, cell in changed:
+                    self.update_cell(row_key, col_key, cell)
+            return
+        cells: set[tuple[RowKey, ColumnKey]] = set()
+        for row_key, col_key, cell in changed:
+            if self._set_cell(data, row_key, col_key, cell):
+                cells.add((RowKey(row_key), ColumnKey(col_key)))
+        rows = {row for row, _col in cells}
+        indexes = [self.get_row_index(row) for row in rows]
+        if not indexes:
+            return  # (no regions would make `refresh` redraw the whole table)
+        self._forget_rendered(cells, rows, indexes)
+        # the rows' lines on screen (all one line high, under the fixed header), at once
+        top = (self.header_height if self.show_header else 0) - self.scroll_offset.y
+        width = self.size.width
+        self.refresh(*(Region(0, top + index, width, 1) for index in indexes))
+
+    _RENDER_CACHES = ("_cell_render_cache", "_row_render_cache", "_line_cache")
+
+    def _can_forget(self) -> bool:
+        caches = [getattr(self, name, None) for name in self._RENDER_CACHES]
+        caches.append(getattr(self, "_row_renderable_cache", None))
+        return all(hasattr(c, "keys") and hasattr(c, "discard") for c in caches) and hasattr(
+            self, "_update_count"
+        )
+
+    def _forget_rendered(
+        self, cells: set[tuple[RowKey, ColumnKey]], rows: set[RowKey], indexes: list[int]
+    ) -> None:
+        """Drop DataTable's cached renders of these cells, rows and lines (Textual 8 keys:
+        a cell's start with (row key, column key), a row's lines with the row key, a line's
+        with its y; the row renderables are keyed (update count, row index)). Every row
+        here is one line high, under the header."""
+        _discard(self._cell_render_cache, lambda k: (k[0], k[1]) in cells)
+        _discard(self._row_render_cache, lambda k: k[0] in rows)
+        top = self.header_height if self.show_header else 0
+        lines = {top + index for index in indexes}
+        _discard(self._line_cache, lambda k: k[0] in lines)
+        for index in indexes:
+            self._row_renderable_cache.discard((self._update_count, index))
+
+    @staticmethod
+    def _set_cell(
+        data: dict[RowKey, dict[ColumnKey, Cell]], row: str, col: str, cell: Cell
+    ) -> bool:
+        cells = data.get(RowKey(row))
+        if cells is None:
+            return False  # the row went away
+        cells[ColumnKey(col)] = cell
+        return True
+
+
+class QueueTable(FastCellTable):
     """A DataTable of queue rows keyed by ticket id, with columns fitted to its width."""
 
     DEFAULT_CSS = """
@@ -227,19 +311,7 @@ class QueueTable(DataTable[Cell]):
         self._row_clocks: dict[int, RowClocks] = {}
         self._now: datetime | None = None  # of the last tick: rows scrolled in are read at it
         self._filling = False
-
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        """Skip DataTable's per-cell measuring: every column here has a fixed width and every
-        row is one line, so measuring a 240-row window (2,400 cells, ~0.2 s at start-up and
-        on every live reload) would change nothing."""
-        if any(column.auto_width for column in self.columns.values()):
-            super()._update_dimensions(new_rows)
-            return
-        width = sum(column.get_render_width(self) for column in self.columns.values())
-        header = self.header_height if self.show_header else 0
-        self.virtual_size = Size(
-            width + self._row_label_column_width, self._total_row_height + header
-        )
+        self.marks: dict[str, int] = {}  # accounts an open incident affects -> its number
 
     # -- filling ------------------------------------------------------------------------
     def _available_width(self) -> int:
@@ -267,6 +339,8 @@ class QueueTable(DataTable[Cell]):
             text, style = _text_of(col, row, self._row_clocks.get(row.id), now)
             self._texts[(row.id, col.key)] = text
             return Text(text, style=style, justify="right")
+        if col.key == "account" and row.account in self.marks:  # an outage on its server
+            return Text.assemble(("▲", "bold #ff5f5f"), truncate(row.account, col.width - 1))
         cell = col.render(row, now, col.width)
         if col.key in TICKING:
             self._texts[(row.id, col.key)] = str(cell)
@@ -286,20 +360,37 @@ class QueueTable(DataTable[Cell]):
                     self.update_cell(row_key, col.key, self._cell(col, new, now))
             self.rows_shown = list(rows)
 
+    def set_marks(self, marks: Mapping[str, int], now: datetime) -> None:
+        """Mark (▲) the accounts an open incident affects, redrawing only account cells."""
+        if dict(marks) == self.marks:
+            return
+        self.marks = dict(marks)
+        account = next((c for c in self._columns if c.key == "account"), None)
+        if account is None or self._filling:
+            return
+        with self.app.batch_update():
+            for row in self.rows_shown:
+                self.update_cell(str(row.id), "account", self._cell(account, row, now))
+
     def show_rows(
         self,
         rows: Sequence[QueueRow],
         now: datetime,
         keep_id: int | None,
         plans: Mapping[str | None, Plan] | None = None,
+        marks: Mapping[str, int] | None = None,
     ) -> None:
         """Replace the window, keeping the cursor on ticket `keep_id` (or at the same place)
         and that row at the same height on screen, so a live reload does not move anything.
 
         `plans` maps each row's `sla_plan` to its Plan (resolved by the loading worker): the
-        countdowns need the plan's calendar and warning thresholds."""
+        countdowns need the plan's calendar and warning thresholds. `marks` names the
+        accounts an open incident affects (their account cell gets a ▲)."""
         if plans is not None:
             self._plans = plans
+        if marks is not None and dict(marks) != self.marks:
+            self.marks = dict(marks)
+            self.rows_shown = []  # every account cell may change: fill the window again
         self._now = now
         old_index = self.cursor_row
         old_offset = old_index - int(self.scroll_y)
@@ -336,10 +427,6 @@ class QueueTable(DataTable[Cell]):
             self._filling = False
         target = max(0, index - max(0, old_offset))
         self.call_after_refresh(self._restore_scroll, target)
-
-    def _restore_scroll(self, y: int) -> None:
-        self.scroll_to(y=y, animate=False, immediate=True)
-        self._scroll_cursor_into_view(animate=False)
 
     def relayout(self, now: datetime) -> None:
         """Re-fit the columns after a resize (only when the layout actually changes)."""
@@ -423,65 +510,3 @@ class QueueTable(DataTable[Cell]):
         if changed:
             self._write_cells(changed)
         return len(changed)
-
-    def _write_cells(self, changed: Sequence[tuple[str, str, Cell]]) -> None:
-        """`update_cell` for many cells, redrawing only those cells.
-
-        DataTable.update_cell bumps the table's update count, which voids the cached render
-        of every cell, and refreshes the whole table: every line on screen is drawn again
-        (about 1.5 ms a line, some 50 ms at 160x48), while a countdown under an hour changes
-        every second. Here the cells are written, only their cached renders (and their rows'
-        lines) are forgotten, and only their rows are refreshed."""
-        data = getattr(self, "_data", None)
-        if not isinstance(data, dict) or not self._can_forget():
-            with self.app.batch_update():  # a DataTable unlike 8.x: the slow, sure way
-                for row_key, col_key, cell in changed:
-                    self.update_cell(row_key, col_key, cell)
-            return
-        cells: set[tuple[RowKey, ColumnKey]] = set()
-        for row_key, col_key, cell in changed:
-            if self._set_cell(data, row_key, col_key, cell):
-                cells.add((RowKey(row_key), ColumnKey(col_key)))
-        rows = {row for row, _col in cells}
-        indexes = [self.get_row_index(row) for row in rows]
-        if not indexes:
-            return  # (no regions would make `refresh` redraw the whole table)
-        self._forget_rendered(cells, rows, indexes)
-        # the rows' lines on screen (all one line high, under the fixed header), at once
-        top = (self.header_height if self.show_header else 0) - self.scroll_offset.y
-        width = self.size.width
-        self.refresh(*(Region(0, top + index, width, 1) for index in indexes))
-
-    _RENDER_CACHES = ("_cell_render_cache", "_row_render_cache", "_line_cache")
-
-    def _can_forget(self) -> bool:
-        caches = [getattr(self, name, None) for name in self._RENDER_CACHES]
-        caches.append(getattr(self, "_row_renderable_cache", None))
-        return all(hasattr(c, "keys") and hasattr(c, "discard") for c in caches) and hasattr(
-            self, "_update_count"
-        )
-
-    def _forget_rendered(
-        self, cells: set[tuple[RowKey, ColumnKey]], rows: set[RowKey], indexes: list[int]
-    ) -> None:
-        """Drop DataTable's cached renders of these cells, rows and lines (Textual 8 keys:
-        a cell's start with (row key, column key), a row's lines with the row key, a line's
-        with its y; the row renderables are keyed (update count, row index)). Every row
-        here is one line high, under the header."""
-        _discard(self._cell_render_cache, lambda k: (k[0], k[1]) in cells)
-        _discard(self._row_render_cache, lambda k: k[0] in rows)
-        top = self.header_height if self.show_header else 0
-        lines = {top + index for index in indexes}
-        _discard(self._line_cache, lambda k: k[0] in lines)
-        for index in indexes:
-            self._row_renderable_cache.discard((self._update_count, index))
-
-    @staticmethod
-    def _set_cell(
-        data: dict[RowKey, dict[ColumnKey, Cell]], row: str, col: str, cell: Cell
-    ) -> bool:
-        cells = data.get(RowKey(row))
-        if cells is None:
-            return False  # the row went away
-        cells[ColumnKey(col)] = cell
-        return True

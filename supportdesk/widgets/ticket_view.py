@@ -135,16 +135,45 @@ def _entry_parts(e: EventView, t: TicketView) -> tuple[str, str, str | None]:
         return "-call", f"Call · {outcome} · {who}", e.body
     if e.kind == "note":
         return "-note", f"INTERNAL NOTE · {who}", e.body
-    if e.kind == "holder":
-        if e.new_value:
-            change = f"{e.new_value} took the ticket"
-            return "-change", change if e.new_value == who else f"{change} · by {who}", None
-        return "-change", f"ticket released · {who}", None
+    if e.kind in ("holder", "tier", "flag"):
+        return _escalation_parts(e, who)
     if e.kind == "merge":
         return "-change", f"{e.body or 'merged'} · {who}", None
     old = (e.old_value or "—").replace("_", " ")
     new = (e.new_value or "—").replace("_", " ")
     return "-change", f"{e.kind} {old} → {new} · {who}", None
+
+
+def _escalation_parts(e: EventView, who: str) -> tuple[str, str, str | None]:
+    """Claims, releases, reassignments, handovers, escalations and complaints: who did what,
+    with the reason (and what was tried) as the body, so the next person reads the story."""
+    body = e.body or None
+    if e.kind == "tier":
+        low, high = int(e.old_value or 0), int(e.new_value or 0)
+        if high > low:
+            return "-escalation", f"Escalated tier {low} → {high} · by {who}", body
+        return "-escalation", f"Handed back tier {low} → {high} · by {who}", body
+    if e.kind == "flag":
+        if e.new_value:
+            return "-escalation", f"Complaint taken to a supervisor · by {who}", body
+        return "-escalation", f"Complaint acknowledged · by {who}", body
+    old, new = e.old_value, e.new_value
+    if new and (body == "took over" or (old and new == who)):
+        return "-escalation", f"{who} took over from {old or 'nobody'}", None
+    if new and body and body.startswith("reassigned"):
+        return "-escalation", f"Reassigned {old or 'unclaimed'} → {new} · by {who}", None
+    if new and old:
+        return "-escalation", f"Holder {old} → {new} · by {who}", None
+    if new:
+        change = f"{new} took the ticket"
+        return "-change", change if new == who else f"{change} · by {who}", None
+    if body and body.startswith("Handover: "):
+        return "-escalation", f"Handed over at end of shift · {old or who}", body[10:]
+    if body:
+        return "-escalation", f"Released by {old or who}", body
+    if old and old != who:
+        return "-change", f"{old} no longer holds it · by {who}", None
+    return "-change", f"ticket released · {who}", None
 
 
 class ThreadEntry(Static):
