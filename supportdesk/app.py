@@ -169,6 +169,8 @@ class SupportDeskApp(App[None]):
         self.post_message(StoreChanged())
 
     def on_store_changed(self, _message: StoreChanged) -> None:
+        if not self.screen_stack:
+            return  # a change that arrived while the console was closing
         top = self.screen
         for screen in self.screen_stack:
             if isinstance(screen, DeskScreen):

@@ -54,6 +54,8 @@ class WallApp(App[None]):
         self.post_message(StoreChanged())
 
     def on_store_changed(self, _message: StoreChanged) -> None:
+        if not self.screen_stack:
+            return  # the wall is closing
         screen = self.screen
         if isinstance(screen, LeadBoardScreen):
             screen.store_changed(visible=True)

@@ -182,7 +182,10 @@ def _squeeze(cols: list[Column], width: int) -> list[Column]:
         short = MIN_SUBJECT - _room(cols, width)
         if short <= 0:
             return cols
-        cols = [replace(c, width=max(floor, c.width - short)) if c.key == key else c for c in cols]
+        cols = [
+            replace(c, width=max(min(floor, c.width), c.width - short)) if c.key == key else c
+            for c in cols
+        ]  # a squeeze never widens a column
     if _room(cols, width) < MIN_SUBJECT:
         cols = [c for c in cols if c.key != "age"]
     return cols
@@ -427,6 +430,16 @@ class QueueTable(FastCellTable):
             self._filling = False
         target = max(0, index - max(0, old_offset))
         self.call_after_refresh(self._restore_scroll, target)
+
+    def on_resize(self) -> None:
+        # The table's own width can change without the screen resizing (a scrollbar appears
+        # beside it in a scrolling container): fit the columns to the width it ends up with.
+        if self.rows_shown and self._now is not None:
+            self.call_after_refresh(self._relayout_now)
+
+    def _relayout_now(self) -> None:
+        if self._now is not None:
+            self.relayout(self._now)
 
     def relayout(self, now: datetime) -> None:
         """Re-fit the columns after a resize (only when the layout actually changes)."""
