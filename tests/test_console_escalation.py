@@ -118,7 +118,7 @@ def test_board_sections_in_order_for_a_lead(fx: DeskFixture) -> None:
         assert board.selected_id() == 8  # the cursor starts on a ticket, not a heading
         header = board.header_text(fx.desk.now()).plain
         assert "3 unclaimed" in header and "1 waiting" in header
-        assert "my claims 1/5" in header and "oldest wait 2h" in header
+        assert "working on 2/5" in header  # tier 2 and #10 at tier 1 and "oldest wait 2h" in header
         await pilot.press("3")
         board = await board_ready(pilot, app, 3)
         assert board.sections_for_test() == {}

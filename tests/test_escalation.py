@@ -254,6 +254,8 @@ def test_holding_limit_counts_workable_tickets_only(fx: Fx) -> None:
     assert fx.holder(ids[limit]) is None and fx.audit_count() == before
     # a ticket waiting on the customer does not count against the limit
     tickets.update_fields(tomas, ids[0], status="pending_customer")
+    board = escalation.board(tomas, 2)
+    assert (board.mine, board.working, board.limit) == (5, 4, 5)  # the board says so too
     tickets.take(tomas, ids[limit])
     # a lead cannot push someone past it either
     with pytest.raises(NotAllowed, match="tomas holds 5"):

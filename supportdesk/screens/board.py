@@ -219,9 +219,9 @@ class BoardScreen(DeskScreen):
         if board.oldest_wait_since is not None:
             wait = int((now - board.oldest_wait_since).total_seconds())
             text.append(f" · {'oldest' if short else 'oldest wait'} {span_words(max(0, wait))}")
-        over = board.mine >= board.limit
-        text.append(" · mine " if short else " · my claims ")
-        text.append(f"{board.mine}/{board.limit}", style="bold #ffaf00" if over else "bold")
+        over = board.working >= board.limit
+        text.append(" · working " if short else " · working on ")
+        text.append(f"{board.working}/{board.limit}", style="bold #ffaf00" if over else "bold")
         stale = self._stale_mine(now)
         if stale:
             text.append(f" ({stale} stale)", style="bold #ff8700")

@@ -709,11 +709,12 @@ class Board:
     unclaimed: int  # claimable tickets waiting for someone, all of them
     waiting: int  # unclaimed but not claimable now (customer, scheduled, authorization)
     oldest_wait_since: datetime | None
-    mine: int
+    mine: int  # my claims on this tier's board, waiting ones included
     limit: int
     stale_after_s: int
     at: datetime
     policy: Policy | None = None
+    working: int = 0  # what counts against `limit`: my new/open claims on every tier
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -724,6 +725,7 @@ class Board:
                 self.oldest_wait_since.isoformat() if self.oldest_wait_since else None
             ),
             "mine": self.mine,
+            "working": self.working,
             "max_claims": self.limit,
             "stale_after_seconds": self.stale_after_s,
             "rows": [row.to_json(self.at, self.policy) for row in self.rows],
@@ -833,6 +835,11 @@ def board(desk: Desk, tier: int, *, limit: int = BOARD_LIMIT) -> Board:
         int(store.query(count_sql, (view, tier))[0][0]) for view in ("held", "waiting", "scheduled")
     )
     mine = sum(1 for r in rows if r.section == "mine")
+    working = store.query(
+        f"SELECT count(*) FROM tickets t WHERE t.view = 'queue' AND {LIVE_TERM}"
+        " AND t.holder_id = ?",
+        (me,),
+    )[0][0]
     return Board(
         tier,
         tuple(rows),
@@ -844,6 +851,7 @@ def board(desk: Desk, tier: int, *, limit: int = BOARD_LIMIT) -> Board:
         stale_s,
         now,
         current_policy(desk),
+        int(working),
     )
 
 
@@ -1227,11 +1235,21 @@ def backfill(conn: Connection) -> None:
 
     # an escalation is numbered like its ticket (the table is empty when this runs, and the
     # demo generator writes tickets.escalation_id that way)
+    # a tier event's body is the reason, then "\nTried: ..." (as `escalate` writes it)
+    if conn.dialect.name == "postgresql":
+        cut = "strpos(e.body, chr(10) || 'Tried: ')"
+    else:
+        cut = "instr(e.body, char(10) || 'Tried: ')"
+    reason = (
+        f"CASE WHEN {cut} > 0 THEN substr(e.body, 1, {cut} - 1)"
+        " ELSE coalesce(e.body, 'escalated') END"
+    )
+    tried = f"CASE WHEN {cut} > 0 THEN substr(e.body, {cut} + 8) ELSE '' END"
     conn.execute(
         text(
             "INSERT INTO escalations (id, ticket_id, kind, from_tier, to_tier, reason, tried,"
             " by_id, at, ended_at, ended_how)"
-            " SELECT l.id, l.id, 'tier', 1, l.tier, coalesce(e.body, 'escalated'), '',"
+            f" SELECT l.id, l.id, 'tier', 1, l.tier, {reason}, {tried},"
             " e.staff_id,"
             " coalesce(e.created_at, l.created_at),"
             " CASE WHEN l.status IN ('resolved', 'closed') THEN l.resolved_at END,"

@@ -70,7 +70,8 @@ def board_items(board: Board, *, lead: bool) -> list[BoardItem]:
     for section in sections:
         rows = [r for r in board.rows if r.section == section]
         if section == "mine":
-            count = f"{board.mine} of {board.limit} held"
+            paused = sum(1 for r in rows if r.row.status not in ("new", "open"))
+            count = f"{board.mine}" + (f", {paused} waiting" if paused else "")
         elif section == "unclaimed":
             count = f"{board.unclaimed}" + (
                 f", {len(rows)} shown" if board.unclaimed > len(rows) else ""

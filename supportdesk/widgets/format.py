@@ -79,7 +79,8 @@ def stamp(at: datetime | None, now: datetime) -> str:
 def truncate(text: str, width: int) -> str:
     """Fit `text` into `width` cells, cutting at a word boundary and ending with an ellipsis.
 
-    A single word longer than the cell is the only thing ever cut inside a word.
+    A word is cut inside only when going back to its start would throw away more than a
+    third of the room (a long domain after "Backups for" says more cut than dropped).
     """
     text = " ".join(text.split())
     if width <= 0:
@@ -97,7 +98,7 @@ def truncate(text: str, width: int) -> str:
     next_char = text[len(cut)] if len(cut) < len(text) else " "
     if next_char != " ":
         space = cut.rfind(" ")
-        if space > 0:
+        if space > 0 and space * 3 >= room * 2:
             cut = cut[:space]
     return cut.rstrip(" ,.;:-–—/") + ELLIPSIS
 
