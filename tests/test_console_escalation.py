@@ -165,6 +165,24 @@ def test_claim_next_takes_the_top_of_the_board(fx: DeskFixture) -> None:
     run(fx, scenario, login="bo")
 
 
+def test_a_ticket_someone_else_claims_leaves_the_leads_cursor_in_place(fx: DeskFixture) -> None:
+    """The lead watches the unclaimed list: when bo claims the highlighted ticket it moves
+    down to "others", and the cursor stays where it was, on the ticket that moved up."""
+
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        await pilot.press("b")
+        board = await board_ready(pilot, app, 2)
+        await select(pilot, board, 1)
+        loads = board.loads
+        tickets.take(fx.desk_at("bo"), 1)  # another connection: seen through the feed
+        await loads_after(pilot, board, loads, "the board after bo's claim")
+        assert board.sections_for_test()["others"] == [6, 1]
+        assert board.sections_for_test()["unclaimed"] == [2, 12]
+        assert board.selected_id() == 2
+
+    run(fx, scenario)
+
+
 def test_claim_selected_and_release_with_a_reason(fx: DeskFixture) -> None:
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         view = fx.desk_at("lena")

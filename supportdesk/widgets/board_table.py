@@ -278,7 +278,14 @@ class BoardTable(FastCellTable):
         stale_after_s: int,
     ) -> None:
         """Replace the rows, keeping the cursor on ticket `keep_id` (else at the same place)
-        and that row at the same height on screen."""
+        and that row at the same height on screen.
+
+        The cursor follows its ticket within its section, or into my claims; a ticket that
+        someone else took leaves the cursor where it was, on the ticket that moved up."""
+        was_in = next(
+            (i.section for i in self.items if isinstance(i, BoardRow) and i.row.id == keep_id),
+            None,
+        )
         self._plans = plans
         self.stale_after_s = stale_after_s
         self._now = now
@@ -313,7 +320,7 @@ class BoardTable(FastCellTable):
                         self.add_row(*(self._cell(c, item, now) for c in cols), key=self._key(item))
                 if not items:
                     return
-                index = self._ticket_index(keep_id, min(old_index, len(items) - 1))
+                index = self._ticket_index(keep_id, min(old_index, len(items) - 1), was_in)
                 self.move_cursor(row=index, animate=False, scroll=False)
         finally:
             self._filling = False
@@ -322,11 +329,14 @@ class BoardTable(FastCellTable):
             target = 0  # the first ticket: keep its section's heading in view
         self.call_after_refresh(self._restore_scroll, target)
 
-    def _ticket_index(self, keep_id: int | None, fallback: int) -> int:
+    def _ticket_index(self, keep_id: int | None, fallback: int, was_in: str | None) -> int:
         if keep_id is not None:
             for i, item in enumerate(self.items):
-                if isinstance(item, BoardRow) and item.row.id == keep_id:
+                if not isinstance(item, BoardRow) or item.row.id != keep_id:
+                    continue
+                if was_in is None or item.section in (was_in, "mine"):
                     return i
+                break
         return self._nearest_ticket(fallback, 1)
 
     def _nearest_ticket(self, index: int, step: int) -> int:
