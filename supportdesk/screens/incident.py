@@ -69,12 +69,17 @@ def facts_text(v: IncidentView, now: datetime, width: int) -> Text:
     calls = sum(1 for c in v.calls if c.ticket_id is None)
     out.append(
         f" · opened {stamp(inc.opened_at, now)} by {inc.opened_by or '-'}"
-        f" · {len(v.tickets)} tickets linked · {calls} calls without a ticket"
-        f" · {v.affected_total} accounts affected"
+        f" · {_count(len(v.tickets), 'ticket')} linked"
+        f" · {_count(calls, 'call')} without a ticket"
+        f" · {_count(v.affected_total, 'account')} affected"
     )
     out.no_wrap = False
     out.truncate(width * 2, overflow="ellipsis")
     return out
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def updates_text(v: IncidentView, now: datetime, width: int) -> Text:

@@ -230,6 +230,8 @@ class LeadBoardScreen(DeskScreen):
 
     def on_resize(self) -> None:
         self._fit()
+        if self.board is not None:
+            self.query_one("#lb-head", Static).update(self._headline(self.board))
         self.call_after_refresh(self._relayout)
 
     def _relayout(self) -> None:
@@ -304,20 +306,34 @@ class LeadBoardScreen(DeskScreen):
         self.query_one("#lb-moved", Static).update(self._moved(board, now))
 
     def _headline(self, board: LeadBoard) -> Text:
+        """The counts, one segment each; a segment is never split over two lines (on a
+        narrow terminal the line breaks between them)."""
         h = board.headline
-        out = Text()
-        out.append(f" ✖ {h.breached} breached ", style="bold white on #af005f")
-        out.append("  ")
-        out.append(f"⚠ {h.due_15} due ≤15m", style="bold #ffaf00")
-        out.append(f"  {h.due_60} due ≤60m   ")
         now = board.at
+        segments: list[Text] = [
+            Text(f" ✖ {h.breached} breached ", style="bold white on #af005f"),
+            Text(f"⚠ {h.due_15} due ≤15m", style="bold #ffaf00"),
+            Text(f"{h.due_60} due ≤60m"),
+        ]
         for tier in (2, 3):
             oldest = h.oldest_wait.get(tier)
             wait = f" (oldest {ago(oldest, now).replace(' ago', '')})" if oldest else ""
-            out.append(f"T{tier} unclaimed {h.unclaimed.get(tier, 0)}{wait}   ")
-        out.append(f"held {h.held}   present {h.present}")
+            segments.append(Text(f"T{tier} unclaimed {h.unclaimed.get(tier, 0)}{wait}"))
+        segments.append(Text(f"held {h.held}"))
+        segments.append(Text(f"present {h.present}"))
         if self.read_only:
-            out.append("   read-only", style="dim")
+            segments.append(Text("read-only", style="dim"))
+        width = max(self.app.size.width, 20)
+        out = Text()
+        line = 0
+        for segment in segments:
+            gap = 3 if line else 0
+            if line and line + gap + segment.cell_len > width:
+                out.append("\n")
+                line, gap = 0, 1
+            out.append(" " * gap)
+            out.append_text(segment)
+            line += gap + segment.cell_len
         return out
 
     def _people(self, board: LeadBoard, now: datetime) -> Table:
