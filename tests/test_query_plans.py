@@ -183,8 +183,8 @@ def test_escalation_reads_use_their_partial_indexes(big_desk: Desk) -> None:
         assert "TEMP B-TREE" not in details, (what, sql, details)
         if "holder_id IS NOT NULL" in sql:
             want = "ix_tickets_claims"  # others, claims: by touched time
-        elif what == "holding":
-            want = "ix_tickets_live_h"
+        elif what == "holding" or "AND t.holder_id = ?" in sql:
+            want = "ix_tickets_live_h"  # the holding limit, and the board's "working on"
         else:
             want = "ix_tickets_board"
         assert want in details, (what, sql, details)

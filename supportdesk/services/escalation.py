@@ -20,6 +20,7 @@ from .audit import body_digest
 from .desk import Desk
 from .errors import InvalidTransition, LostRace, NotAllowed, NotFound, NothingToDo, UsageError
 from .queue import LIVE_TERM, SELECT_SQL, rows_from
+from .staff_lookup import login_of, staff_by_login
 from .views import JsonMixin, QueueRow
 
 if TYPE_CHECKING:
@@ -54,27 +55,6 @@ def _reason(text: str | None, what: str = "a reason") -> str:
     if len(value) > 2000:
         raise UsageError(f"{what} is too long ({len(value)} characters; at most 2000)")
     return value
-
-
-def _staff(session: Session, login: str) -> Any:
-    from sqlalchemy import select
-
-    from ..models import Staff
-
-    person = session.scalars(select(Staff).where(Staff.login == login.strip())).first()
-    if person is None or not person.active:
-        raise NotFound(f"no staff member {login!r}")
-    return person
-
-
-def _login(session: Session, staff_id: int | None) -> str | None:
-    from sqlalchemy import select
-
-    from ..models import Staff
-
-    if staff_id is None:
-        return None
-    return session.scalar(select(Staff.login).where(Staff.id == staff_id))
 
 
 def notify(
@@ -203,7 +183,7 @@ def escalate(
         session.add(esc)
         session.flush()
         old_holder = t.holder_id
-        old_login = _login(session, old_holder)
+        old_login = login_of(session, old_holder)
         body = why + (f"\nTried: {tried}" if tried else "")
         _event(session, desk, t, EventKind.TIER, old=str(t.tier), new=str(target), body=body)
         if old_holder is not None:
@@ -281,7 +261,7 @@ def deescalate(desk: Desk, ticket_id: int, *, reason: str) -> EscalationResult:
         ).first()
         if earlier is not None:
             earlier.ended_at, earlier.ended_how = None, None
-        old_login = _login(session, t.holder_id)
+        old_login = login_of(session, t.holder_id)
         new_login = new_holder.login if new_holder is not None else None
         _event(session, desk, t, EventKind.TIER, old=str(t.tier), new=str(back_to), body=why)
         if t.holder_id != (new_holder.id if new_holder else None):
@@ -363,7 +343,7 @@ def to_supervisor(desk: Desk, ticket_id: int, *, reason: str) -> EscalationResul
             t.id,
             {"flagged": [None, now.isoformat()], "reason": [None, body_digest(why)]},
         )
-        return EscalationResult(t.id, esc.id, t.tier, t.tier, None, _login(session, t.holder_id))
+        return EscalationResult(t.id, esc.id, t.tier, t.tier, None, login_of(session, t.holder_id))
 
 
 def acknowledge_complaint(desk: Desk, ticket_id: int, *, note: str) -> None:
@@ -519,7 +499,7 @@ def release(desk: Desk, ticket_id: int, *, reason: str) -> None:
     with desk.write() as (session, record):
         t = _ticket(session, ticket_id, lock=True)
         if t.holder_id != actor.staff_id:
-            holder = _login(session, t.holder_id)
+            holder = login_of(session, t.holder_id)
             raise NotAllowed(
                 f"you do not hold ticket #{t.id}"
                 + (f" ({holder} does)" if holder else " (nobody does)")
@@ -532,7 +512,7 @@ def _release(
 ) -> None:
     from .tickets import _event
 
-    login = _login(session, t.holder_id)
+    login = login_of(session, t.holder_id)
     _event(session, desk, t, EventKind.HOLDER, old=login, new=None, body=why)
     t.holder_id = None
     t.touched_at = None
@@ -555,7 +535,7 @@ def reassign(desk: Desk, ticket_id: int, to_login: str) -> ReassignResult:
     actor = desk.actor
     permissions.require(actor, "ticket.override_holder")
     with desk.write() as (session, record):
-        person = _staff(session, to_login)
+        person = staff_by_login(session, to_login)
         t = _ticket(session, ticket_id, lock=True)
         if t.status in DONE:
             raise InvalidTransition(f"ticket #{t.id} is {t.status}; it cannot be reassigned")
@@ -572,7 +552,7 @@ def reassign(desk: Desk, ticket_id: int, to_login: str) -> ReassignResult:
         if t.status in WORKING:
             check_limit(session, desk, person.id, person.login, me=person.id == actor.staff_id)
         old = t.holder_id
-        old_login = _login(session, old)
+        old_login = login_of(session, old)
         now = desk.now()
         verb = "took over" if person.id == actor.staff_id else f"reassigned to {person.login}"
         _event(session, desk, t, EventKind.HOLDER, old=old_login, new=person.login, body=verb)

@@ -22,6 +22,7 @@ from ..models.enums import CallOutcome, EventKind, ResolutionCode, Role, Speaker
 from . import permissions
 from .desk import Desk
 from .errors import InvalidTransition, NotAllowed, NotFound, NothingToDo, UsageError
+from .staff_lookup import login_of, staff_by_login
 from .views import JsonMixin
 
 if TYPE_CHECKING:
@@ -97,27 +98,6 @@ def known_servers(session: Session, servers: Sequence[str]) -> None:
             f"no service runs on {', '.join(unknown)}: check the server name "
             "(`supportdesk account show` lists an account's servers)"
         )
-
-
-def _staff(session: Session, login: str) -> Any:
-    from sqlalchemy import select
-
-    from ..models import Staff
-
-    person = session.scalars(select(Staff).where(Staff.login == login.strip())).first()
-    if person is None or not person.active:
-        raise NotFound(f"no staff member {login!r}")
-    return person
-
-
-def _login(session: Session, staff_id: int | None) -> str | None:
-    from sqlalchemy import select
-
-    from ..models import Staff
-
-    if staff_id is None:
-        return None
-    return session.scalar(select(Staff.login).where(Staff.id == staff_id))
 
 
 def _incident(session: Session, incident_id: int, *, lock: bool = False) -> Incident:
@@ -292,19 +272,26 @@ SUMMARY_SQL = (
 )
 
 
+def servers_by_id(desk: Desk, table: str, column: str, ids: Sequence[int]) -> dict[int, list[str]]:
+    """The servers of each incident or window in `ids`, from `table` (incident_servers or
+    window_servers, keyed by `column`), in one read."""
+    marks = ", ".join("?" * len(ids))
+    servers: dict[int, list[str]] = {}
+    for key, server in desk.store.query(
+        f"SELECT {column}, server FROM {table} WHERE {column} IN ({marks})"
+        f" ORDER BY {column}, server",
+        list(ids),
+    ):
+        servers.setdefault(key, []).append(server)
+    return servers
+
+
 def _summaries(desk: Desk, where: str, params: Sequence[Any]) -> list[IncidentSummary]:
     rows = desk.store.query(SUMMARY_SQL + where, params)
     if not rows:
         return []
     ids = [r[0] for r in rows]
-    marks = ", ".join("?" * len(ids))
-    servers: dict[int, list[str]] = {}
-    for iid, server in desk.store.query(
-        f"SELECT incident_id, server FROM incident_servers WHERE incident_id IN ({marks})"
-        " ORDER BY incident_id, server",
-        ids,
-    ):
-        servers.setdefault(iid, []).append(server)
+    servers = servers_by_id(desk, "incident_servers", "incident_id", ids)
     out = []
     for r in rows:
         iid, title, state, opened, cadence, due, acked, resolved, script = r[:9]
@@ -540,7 +527,7 @@ def open_incident(
     with desk.write() as (session, record):
         known_servers(session, names)
         if owner:
-            person = _staff(session, owner)
+            person = staff_by_login(session, owner)
             if person.role == Role.AGENT.value:
                 raise UsageError(
                     f"{person.login} is an agent: an incident's owner is the on-call engineer "
@@ -724,13 +711,13 @@ def acknowledge(desk: Desk, incident_id: int) -> IncidentSummary:
         inc = _incident(session, incident_id, lock=True)
         actor = desk.actor
         if not (actor.is_lead or inc.owner_id == actor.staff_id):
-            owner = _login(session, inc.owner_id)
+            owner = login_of(session, inc.owner_id)
             raise NotAllowed(
                 f"only a lead or the on-call engineer ({owner}) acknowledges incident #{inc.id}"
             )
         _open(inc, "acknowledged")
         if inc.acknowledged_at is not None:
-            who = _login(session, inc.acknowledged_by_id)
+            who = login_of(session, inc.acknowledged_by_id)
             raise NothingToDo(f"incident #{inc.id} was already acknowledged by {who}")
         now = desk.now()
         inc.acknowledged_at = now

@@ -20,7 +20,7 @@ from ..models.enums import EventKind, Status
 from . import permissions
 from .desk import Desk
 from .errors import InvalidTransition, NotFound, NothingToDo, UsageError
-from .incidents import _servers, known_servers
+from .incidents import _servers, known_servers, servers_by_id
 from .views import JsonMixin
 
 if TYPE_CHECKING:
@@ -95,14 +95,7 @@ def _views(desk: Desk, where: str, params: Sequence[Any]) -> list[WindowView]:
     if not rows:
         return []
     ids = [r[0] for r in rows]
-    marks = ", ".join("?" * len(ids))
-    servers: dict[int, list[str]] = {}
-    for wid, server in desk.store.query(
-        f"SELECT window_id, server FROM window_servers WHERE window_id IN ({marks})"
-        " ORDER BY window_id, server",
-        ids,
-    ):
-        servers.setdefault(wid, []).append(server)
+    servers = servers_by_id(desk, "window_servers", "window_id", ids)
     return [
         WindowView(
             wid, notice, _utc(start), _utc(end), tuple(servers.get(wid, ())), by, int(waiting)

@@ -37,6 +37,7 @@ from .audit import body_digest
 from .desk import Desk, Recorder
 from .errors import InvalidTransition, LostRace, NotAllowed, NotFound, NothingToDo, UsageError
 from .presence import marker_cutoff
+from .staff_lookup import login_of
 from .views import EventView, TicketView
 
 REQUEST_TYPES = ("technical", "billing", "password_reset", "contact_change", "cancellation")
@@ -60,12 +61,6 @@ def _ticket(session: Session, ticket_id: int, *, lock: bool = False) -> Ticket:
     if ticket is None:
         raise NotFound(f"no ticket #{ticket_id}")
     return ticket
-
-
-def _login(session: Session, staff_id: int | None) -> str | None:
-    if staff_id is None:
-        return None
-    return session.scalar(select(Staff.login).where(Staff.id == staff_id))
 
 
 def show(desk: Desk, ticket_id: int) -> TicketView:
@@ -173,7 +168,7 @@ def _guard(desk: Desk, session: Session, ticket: Ticket, action: str) -> None:
         and not permissions.allowed(actor, "ticket.override_holder")
         and action != "ticket.note"
     ):
-        holder = _login(session, ticket.holder_id)
+        holder = login_of(session, ticket.holder_id)
         raise NotAllowed(
             f"ticket #{ticket.id} is held by {holder}; only they or a lead may change it"
         )
@@ -673,7 +668,7 @@ def claim_in(
         if t.holder_id == actor.staff_id:
             raise NothingToDo(f"you already hold ticket #{t.id}")
         if t.holder_id is not None:
-            raise LostRace(f"ticket #{t.id} is held by {_login(session, t.holder_id)}")
+            raise LostRace(f"ticket #{t.id} is held by {login_of(session, t.holder_id)}")
         if t.status == Status.AWAITING_AUTHORIZATION.value:
             raise InvalidTransition(
                 f"ticket #{t.id} is awaiting authorization and cannot be claimed until an "
