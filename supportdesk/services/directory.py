@@ -190,7 +190,7 @@ def show_account(desk: Desk, account_id: str) -> AccountView:
         if a is None:
             raise NotFound(f"no account {account_id!r}")
         services = tuple(
-            ServiceView(x.id, x.kind, x.label, tuple(x.domains.split()), x.server)
+            ServiceView.of(x)
             for x in s.scalars(
                 select(Service).where(Service.account_id == account_id).order_by(Service.id)
             )
@@ -257,7 +257,7 @@ def add_service(
                 "server": [None, server],
             },
         )
-        return ServiceView(svc.id, svc.kind, svc.label, tuple(svc.domains.split()), svc.server)
+        return ServiceView.of(svc)
 
 
 def normalise_phone(phone: str) -> str:

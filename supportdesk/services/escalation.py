@@ -21,7 +21,7 @@ from .desk import Desk
 from .errors import InvalidTransition, LostRace, NotAllowed, NotFound, NothingToDo, UsageError
 from .queue import LIVE_TERM, SELECT_SQL, rows_from
 from .staff_lookup import login_of, staff_by_login
-from .views import JsonMixin, QueueRow
+from .views import JsonMixin, QueueRow, ServiceView
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -203,8 +203,6 @@ def escalate(
         t.holder_id = None
         t.touched_at = None
         t.updated_at = now
-        if t.status == Status.NEW.value:
-            pass  # a new ticket stays new: nobody has answered it yet
         watch(session, desk, t.id, actor.staff_id)
         if old_holder is not None and old_holder != actor.staff_id:
             notify(
@@ -952,15 +950,6 @@ class EscalationView(JsonMixin):
 
 
 @dataclass(frozen=True)
-class ServiceLine(JsonMixin):
-    id: int
-    kind: str
-    label: str
-    domains: tuple[str, ...]
-    server: str | None
-
-
-@dataclass(frozen=True)
 class Authorizer(JsonMixin):
     name: str
     role: str
@@ -988,7 +977,7 @@ class Brief(JsonMixin):
     account_notes: str
     reported_at: datetime
     reported: str
-    services: tuple[ServiceLine, ...]
+    services: tuple[ServiceView, ...]
     escalations: tuple[EscalationView, ...]
     authorizers: tuple[Authorizer, ...]
     same_server: tuple[Neighbour, ...]
@@ -1108,10 +1097,7 @@ def brief(desk: Desk, ticket_id: int, *, neighbours: int = 10) -> Brief:
             acct.notes if acct else "",
             t.created_at,
             t.description,
-            tuple(
-                ServiceLine(sv.id, sv.kind, sv.label, tuple(sv.domains.split()), sv.server)
-                for sv in services
-            ),
+            tuple(ServiceView.of(sv) for sv in services),
             escalations,
             authorizers,
             tuple(near),

@@ -96,6 +96,13 @@ class ServiceView(JsonMixin):
     domains: tuple[str, ...]
     server: str | None
 
+    @classmethod
+    def of(cls, service: Any) -> ServiceView:
+        """From a `Service` row (its domains are stored space-separated)."""
+        return cls(
+            service.id, service.kind, service.label, tuple(service.domains.split()), service.server
+        )
+
 
 @dataclass(frozen=True)
 class ContactView(JsonMixin):

@@ -22,7 +22,7 @@ from ..services.escalation import Board, BoardRow
 from ..services.policy import Plan
 from .format import priority_text, span, truncate
 from .queue_table import Cell, FastCellTable
-from .sla_clock import CELL_WIDTH, PAUSE_SHORT, RowClocks, cell_parts, nearer, row_readings
+from .sla_clock import CELL_WIDTH, PAUSE_SHORT, cell_parts, nearer, row_readings
 
 SECTION_TITLE = {
     "mine": "MY CLAIMS",
@@ -195,28 +195,12 @@ class BoardTable(FastCellTable):
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", cell_padding=1, zebra_stripes=False)
+        super().__init__(id=id)
         self.items: list[BoardItem] = []
         self.stale_after_s = 45 * 60
         self._cols: tuple[BoardColumn, ...] = ()
-        self._texts: dict[tuple[int, str], str] = {}
-        self._plans: Mapping[str | None, Plan] = {}
-        self._row_clocks: dict[int, RowClocks] = {}
-        self._now: datetime | None = None
-        self._filling = False
 
     # -- cells --------------------------------------------------------------------------
-    def _available_width(self) -> int:
-        return max(self.size.width or self.app.size.width, 40)
-
-    def _clocks_for(self, row: BoardRow) -> RowClocks:
-        r = row.row
-        plan = self._plans.get(r.sla_plan)
-        old = self._row_clocks.get(r.id)
-        if old is not None and old.same(r.clocks, plan):
-            return old
-        return RowClocks.build(r.clocks, plan)
-
     def _ticking(self, col: BoardColumn, row: BoardRow, now: datetime) -> tuple[str, str]:
         """(text, style) of a cell that depends on "now"."""
         if col.clock is not None:
@@ -310,7 +294,7 @@ class BoardTable(FastCellTable):
                     self._cols = cols
                 else:
                     self.clear()
-                self._row_clocks = {r.row.id: self._clocks_for(r) for r in rows}
+                self._row_clocks = {r.row.id: self._clocks_for(r.row) for r in rows}
                 self.items = list(items)
                 self._texts.clear()
                 for item in items:
@@ -359,7 +343,7 @@ class BoardTable(FastCellTable):
                         for col, cell in zip(self._cols, self._heading_cells(new), strict=True):
                             self.update_cell(self._key(new), col.key, cell)
                     continue
-                clocks = self._clocks_for(new)
+                clocks = self._clocks_for(new.row)
                 if old == new and clocks is self._row_clocks.get(new.row.id):
                     continue
                 self._row_clocks[new.row.id] = clocks
@@ -403,25 +387,6 @@ class BoardTable(FastCellTable):
                 self.move_cursor(row=target, animate=False)
 
     # -- ticking ------------------------------------------------------------------------
-    def visible_rows(self) -> range:
-        height = self.scrollable_content_region.height
-        height -= self.header_height if self.show_header else 0
-        if height <= 0:
-            height = self.app.size.height
-        first = max(0, int(self.scroll_y))
-        return range(first, min(len(self.items), first + height + 1))
-
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        if self._now is not None and not self._filling and int(old_value) != int(new_value):
-            self._tick_rows(self.visible_rows(), self._now)
-
-    def tick(self, now: datetime) -> int:
-        """Redraw the countdown, wait and holder cells on screen whose text changed (memory
-        only); returns how many did."""
-        self._now = now
-        return self._tick_rows(self.visible_rows(), now)
-
     def _tick_rows(self, indexes: Iterable[int], now: datetime) -> int:
         ticking = [c for c in self._cols if c.clock is not None or c.key in TICKING]
         if not ticking or self._filling:

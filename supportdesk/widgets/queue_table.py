@@ -159,7 +159,10 @@ def layout_for(width: int, rows: Sequence[QueueRow]) -> tuple[Column, ...]:
         cols.append(Column("holder", "Holder", holder_w, _holder))
         cols.append(Column("open", "Open", open_w, _open_by))
     else:
-        cols.append(Column("who", "Who", max(holder_w, 8), _who))
+        # holder and "open by" share the cell; the lead board puts why a ticket needs a look
+        # there ("unclaimed·idle"), so it may grow past a login's width
+        who_w = _fit([r.holder or "" for r in rows], 8, 14)
+        cols.append(Column("who", "Who", who_w, _who))
     cols = _squeeze(cols, width)
     subject_w = max(MIN_SUBJECT, _room(cols, width))
     return tuple(
@@ -211,7 +214,56 @@ def _text_of(col: Column, row: QueueRow, rc: RowClocks | None, now: datetime) ->
 
 class FastCellTable(DataTable[Cell]):
     """A DataTable of one-line rows in fixed-width columns that can rewrite a few cells
-    cheaply (the queue and the tier boards tick their countdowns through it)."""
+    cheaply (the queue and the tier boards tick their countdowns through it).
+
+    It keeps each row's countdowns (`RowClocks`, by ticket id) and the text of every cell
+    that ticks, so the once-a-second tick redraws only the cells on screen whose text
+    changed; rows scrolled into view are brought up to date before they are painted."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", cell_padding=1, zebra_stripes=False)
+        self._texts: dict[tuple[int, str], str] = {}
+        self._plans: Mapping[str | None, Plan] = {}
+        self._row_clocks: dict[int, RowClocks] = {}
+        self._now: datetime | None = None  # of the last tick: rows scrolled in are read at it
+        self._filling = False
+
+    def _available_width(self) -> int:
+        return max(self.size.width or self.app.size.width, 40)
+
+    def _clocks_for(self, row: QueueRow) -> RowClocks:
+        """The row's countdowns: kept from the last load when its clocks and plan are the
+        same (a countdown does its calendar work once per calendar boundary)."""
+        plan = self._plans.get(row.sla_plan)
+        old = self._row_clocks.get(row.id)
+        if old is not None and old.same(row.clocks, plan):
+            return old
+        return RowClocks.build(row.clocks, plan)
+
+    def visible_rows(self) -> range:
+        """Indexes of the rows on screen (plus one partly shown)."""
+        height = self.scrollable_content_region.height
+        height -= self.header_height if self.show_header else 0
+        if height <= 0:
+            height = self.app.size.height
+        first = max(0, int(self.scroll_y))
+        return range(first, min(self.row_count, first + height + 1))
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self._now is not None and not self._filling and int(old_value) != int(new_value):
+            self._tick_rows(self.visible_rows(), self._now)  # before they are painted
+
+    def tick(self, now: datetime) -> int:
+        """Redraw the cells on screen that depend on "now" and whose text changed; returns
+        how many did. Reads memory only: no database, no calendar walk."""
+        self._now = now
+        return self._tick_rows(self.visible_rows(), now)
+
+    def _tick_rows(self, indexes: Iterable[int], now: datetime) -> int:
+        """Redraw the ticking cells of rows `indexes` whose text changed (a table whose
+        cells never depend on "now" has none)."""
+        return 0
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         """Skip DataTable's per-cell measuring: every column here has a fixed width and every
@@ -306,35 +358,17 @@ class QueueTable(FastCellTable):
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", cell_padding=1, zebra_stripes=False)
+        super().__init__(id=id)
         self.rows_shown: list[QueueRow] = []
         self._columns: tuple[Column, ...] = ()
-        self._texts: dict[tuple[int, str], str] = {}
-        self._plans: Mapping[str | None, Plan] = {}
-        self._row_clocks: dict[int, RowClocks] = {}
-        self._now: datetime | None = None  # of the last tick: rows scrolled in are read at it
-        self._filling = False
         self.marks: dict[str, int] = {}  # accounts an open incident affects -> its number
 
     # -- filling ------------------------------------------------------------------------
-    def _available_width(self) -> int:
-        width = self.size.width or self.app.size.width
-        return max(width, 40)
-
     def _same_tickets(self, rows: Sequence[QueueRow]) -> bool:
         shown = self.rows_shown
         return len(shown) == len(rows) and all(
             a.id == b.id for a, b in zip(shown, rows, strict=True)
         )
-
-    def _clocks_for(self, row: QueueRow) -> RowClocks:
-        """The row's countdowns: kept from the last load when its clocks and plan are the
-        same (a countdown does its calendar work once per calendar boundary)."""
-        plan = self._plans.get(row.sla_plan)
-        old = self._row_clocks.get(row.id)
-        if old is not None and old.same(row.clocks, plan):
-            return old
-        return RowClocks.build(row.clocks, plan)
 
     def _cell(self, col: Column, row: QueueRow, now: datetime) -> Cell:
         """Render one cell, remembering the text of the cells that tick."""
@@ -465,26 +499,6 @@ class QueueTable(FastCellTable):
         return None
 
     # -- ticking ------------------------------------------------------------------------
-    def visible_rows(self) -> range:
-        """Indexes in `rows_shown` of the rows on screen (plus one partly shown)."""
-        height = self.scrollable_content_region.height
-        height -= self.header_height if self.show_header else 0
-        if height <= 0:
-            height = self.app.size.height
-        first = max(0, int(self.scroll_y))
-        return range(first, min(len(self.rows_shown), first + height + 1))
-
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        if self._now is not None and not self._filling and int(old_value) != int(new_value):
-            self._tick_rows(self.visible_rows(), self._now)  # before they are painted
-
-    def tick(self, now: datetime) -> int:
-        """Redraw the age, "last spoke" and countdown cells of the rows on screen whose text
-        changed; returns how many did. Reads memory only: no database, no calendar walk."""
-        self._now = now
-        return self._tick_rows(self.visible_rows(), now)
-
     def _tick_rows(self, indexes: Iterable[int], now: datetime) -> int:
         ticking = [c for c in self._columns if c.clock is not None or c.key in TICKING]
         if not ticking or self._filling:
