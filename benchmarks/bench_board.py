@@ -64,7 +64,9 @@ async def paint(desk: Desk, size: tuple[int, int]) -> tuple[float, float, list[f
         await app.workers.wait_for_complete()
         await pilot.pause(0.5)
         t0 = time.perf_counter()
-        await pilot.press("ctrl+l")
+        # not awaited here: Pilot.press waits for the whole process to fall idle, which is
+        # after the figures (read in their own worker) are in, not when the board is drawn
+        press = asyncio.create_task(pilot.press("ctrl+l"))
         screen = None
         while screen is None or screen.board is None:
             await asyncio.sleep(0.005)
@@ -75,6 +77,7 @@ async def paint(desk: Desk, size: tuple[int, int]) -> tuple[float, float, list[f
             await asyncio.sleep(0.005)
         await pilot.pause(0)
         figures_s = time.perf_counter() - t0
+        await press
         ticks = []
         for _ in range(60):
             t1 = time.perf_counter()

@@ -20,34 +20,13 @@ import shutil
 import statistics
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pg_schema import PG_URL, drop_schema, pg_schema
+
 from tests.claim_race import ENGINEERS, build_board, cli_race, race
-
-PG_URL = os.environ.get("SUPPORTDESK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _pg_schema(url: str) -> tuple[str | None, str]:
-    """A fresh schema (its URL) or None and why PostgreSQL cannot be used."""
-    try:
-        import psycopg
-
-        schema = "bench_" + uuid.uuid4().hex[:10]
-        with psycopg.connect(url.replace("+psycopg", ""), autocommit=True, connect_timeout=3) as c:
-            c.execute(f"CREATE SCHEMA {schema}")
-        return f"{url}?options=-csearch_path%3D{schema}", schema
-    except Exception as exc:
-        return None, f"PostgreSQL not reachable at {url}: {str(exc).splitlines()[0]}"
-
-
-def _drop_schema(url: str, schema: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as c:
-        c.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def run(name: str, url: str, key: Path, args: argparse.Namespace, folder: Path) -> None:
@@ -73,7 +52,7 @@ def run(name: str, url: str, key: Path, args: argparse.Namespace, folder: Path) 
             url2 = str(folder / "cli.db")
             key2 = folder / "cli.key"
         else:
-            url2, schema = _pg_schema(PG_URL)
+            url2, schema = pg_schema(PG_URL)
             assert url2 is not None
             args.cleanup.append(schema)
         build_board(url2, key2, args.cli_tickets, max_claims=100)
@@ -102,7 +81,7 @@ def main() -> int:
         if args.skip_pg:
             print("PostgreSQL: skipped (--skip-pg)")
             return 0
-        url, schema = _pg_schema(args.pg)
+        url, schema = pg_schema(args.pg)
         if url is None:
             print(f"PostgreSQL: skipped ({schema})")
             return 0
@@ -110,7 +89,7 @@ def main() -> int:
         run("PostgreSQL", url, folder / "pg.key", args, folder)
     finally:
         for schema in args.cleanup:
-            _drop_schema(args.pg, schema)
+            drop_schema(args.pg, schema)
         shutil.rmtree(folder, ignore_errors=True)
     return 0
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         View,
     )
     from .escalation import Escalation, Notice, Watcher
+    from .imports import ImportedTicket
     from .incidents import (
         Incident,
         IncidentCall,
@@ -60,6 +61,7 @@ _HOME = {
     "Escalation": "escalation",
     "Notice": "escalation",
     "Watcher": "escalation",
+    "ImportedTicket": "imports",
     "Incident": "incidents",
     "IncidentCall": "incidents",
     "IncidentLink": "incidents",
@@ -77,7 +79,16 @@ def __getattr__(name: str) -> Any:
     module = _HOME.get(name, "enums")
     if module != "enums":
         # one whole metadata
-        for each in ("base", "audit", "desk", "directory", "tickets", "escalation", "incidents"):
+        for each in (
+            "base",
+            "audit",
+            "desk",
+            "directory",
+            "tickets",
+            "escalation",
+            "incidents",
+            "imports",
+        ):
             importlib.import_module(f"{__name__}.{each}")
     try:
         return getattr(importlib.import_module(f"{__name__}.{module}"), name)
@@ -102,6 +113,7 @@ __all__ = [
     "ContactRole",
     "Escalation",
     "EventKind",
+    "ImportedTicket",
     "Incident",
     "IncidentCall",
     "IncidentLink",

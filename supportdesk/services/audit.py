@@ -19,6 +19,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ..models import AuditEvent
+from ..models.base import bulk_insert
 from .audit_key import (  # noqa: F401 - re-exported
     AuditKeyMissing,
     create_key,
@@ -85,32 +86,48 @@ def append(
     entity_id: str | int,
     changes: dict[str, Any],
     frozen_at: datetime | None = None,
-) -> AuditEvent:
+) -> None:
     """Add one chained audit row inside the caller's write transaction."""
+    append_many(session, key, who, [(action, entity, entity_id, changes)], frozen_at)
+
+
+Entry = tuple[str, str, str | int, dict[str, Any]]  # action, entity, entity id, changes
+
+
+def append_many(
+    session: Session,
+    key: bytes,
+    who: Who,
+    entries: list[Entry],
+    frozen_at: datetime | None = None,
+) -> None:
+    """Add chained audit rows, in order, inside the caller's write transaction: the chain
+    head is locked and read once however many rows follow it (an import adds thousands)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_CHAIN_LOCK})
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.mac).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    row = AuditEvent(
-        seq=seq,
-        at=datetime.now(UTC),
-        frozen_at=frozen_at,
-        staff_login=who.staff_login,
-        os_user=who.os_user,
-        host=who.host,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        changes=canonical(changes),
-        prev_mac=prev,
-        mac="",
-    )
-    row.mac = compute_mac(key, row)
-    session.add(row)
-    session.flush()
-    return row
+    rows = []
+    for action, entity, entity_id, changes in entries:
+        row: dict[str, Any] = {
+            "seq": seq,
+            "at": datetime.now(UTC),
+            "frozen_at": frozen_at,
+            "staff_login": who.staff_login,
+            "os_user": who.os_user,
+            "host": who.host,
+            "action": action,
+            "entity": entity,
+            "entity_id": str(entity_id),
+            "changes": canonical(changes),
+            "prev_mac": prev,
+        }
+        row["mac"] = compute_mac(key, row)
+        rows.append(row)
+        seq, prev = seq + 1, row["mac"]
+    bulk_insert(session, AuditEvent, rows)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ MATRIX: dict[str, frozenset[Role]] = {
     "account.manage": LEADS,
     "service.manage": LEADS,
     "desk.write_frozen": LEADS,  # writes under --at on a non-demo database
+    "desk.import": LEADS,  # bring in another helpdesk's export (accounts, tickets)
     "incident.open": EVERYONE,  # an outage, with the on-call engineer as its owner
     "incident.manage": ENGINEERS,  # customer updates, resolution (and the owner, always)
     "maintenance.manage": ENGINEERS,  # announce a maintenance window

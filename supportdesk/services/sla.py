@@ -8,6 +8,7 @@ a clock's state or due time adds an `sla` event to the ticket's history (who, ol
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -452,12 +453,108 @@ BACKFILL_SQL = (
 HELD_BY_CODE = {"no_response": "pending_customer", "not_authorized": "awaiting_authorization"}
 
 
+def history_clocks(
+    policy: Policy,
+    account_plan: str | None,
+    priority: Priority,
+    *,
+    status: str,
+    created: int,
+    first_response: int | None,
+    resolved: int | None,
+    code: str | None,
+    last_activity: int,
+    start_known: bool = True,
+    pauses: Sequence[tuple[int, int]] = (),
+) -> tuple[str, TicketClocks]:
+    """The plan and the clocks a ticket's recorded history implies (times in microseconds
+    since the epoch; `sla_engine.from_history`).
+
+    `start_known=False`: `created` is not when the ticket really began (an export without
+    creation times gives only later ones), so nothing measured from it is an outcome: the
+    respond clock is not tracked, and the resolve clock only while the ticket is still
+    live (it counts from `created`, the start the desk has)."""
+    from .sla_engine import from_history
+
+    plan = policy.plan_for(account_plan)
+    respond, resolve = (plan.target(c, priority) for c in CLOCKS)
+    held = HELD_BY_CODE.get(code or "") or (
+        status if status in ("pending_customer", "awaiting_authorization") else None
+    )
+    live = resolved is None
+    clocks = from_history(
+        plan.calendar,
+        (respond.seconds, respond.kind != "none" and start_known),
+        (resolve.seconds, resolve.kind != "none" and (start_known or live)),
+        status=status,
+        created=created,
+        first_response=first_response,
+        resolved=resolved,
+        held=held,
+        last_activity=last_activity,
+        pauses=pauses,
+    )
+    return plan.name, clocks
+
+
+def imported_clocks(
+    policy: Policy,
+    account_plan: str | None,
+    priority: Priority,
+    *,
+    status: str,
+    created_at: datetime,
+    first_response_at: datetime | None,
+    resolved_at: datetime | None,
+    code: str | None,
+    last_activity_at: datetime,
+    start_known: bool,
+    pauses: Sequence[tuple[datetime, datetime]] = (),
+    why: str = "imported history",
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """An imported ticket's clocks from its history (`history_clocks`) as its column values
+    (sla_plan, sla_key and each clock's fields), and the history events saying so (column
+    values of `ticket_events` but the ticket, the author and the time)."""
+    from .sla_engine import to_us
+
+    def us(value: datetime | None) -> int | None:
+        return None if value is None else to_us(value)
+
+    plan_name, clocks = history_clocks(
+        policy,
+        account_plan,
+        priority,
+        status=status,
+        created=to_us(created_at),
+        first_response=us(first_response_at),
+        resolved=us(resolved_at),
+        code=code,
+        last_activity=to_us(last_activity_at),
+        start_known=start_known,
+        pauses=[(to_us(a), to_us(b)) for a, b in pauses],
+    )
+    columns: dict[str, Any] = {"sla_plan": plan_name, "sla_key": clocks.sort_key}
+    events = []
+    for name in CLOCKS:
+        clock = clocks.get(name)
+        for field, value in _clock_values(clock).items():
+            columns[f"{name}_{field}"] = value
+        if clock.state is not ClockState.NONE:
+            events.append(
+                {
+                    "kind": EventKind.SLA.value,
+                    "body": _event_body(name, Clock(), clock, why),
+                    "old_value": _describe(name, Clock()),
+                    "new_value": _describe(name, clock),
+                }
+            )
+    return columns, events
+
+
 def backfill(session: Session, desk: Desk, policy: Policy) -> int:
     """Clocks for tickets that never had any (a database upgraded from before SLA clocks):
     what their recorded history implies (`sla_engine.from_history`), done tickets included,
     so the reports see their outcomes. Returns how many tickets were filled."""
-    from .sla_engine import from_history
-
     store = desk.store
     sqlite = store.is_sqlite
     stamp: Any = sqlite_timestamp if sqlite else _same
@@ -475,26 +572,20 @@ def backfill(session: Session, desk: Desk, policy: Policy) -> int:
 
     updates = []
     for tid, rank, status, created, first, resolved, code, last, account_plan in rows:
-        plan = policy.plan_for(account_plan)
-        prio = Priority.from_rank(rank)
-        respond, resolve = (plan.target(c, prio) for c in CLOCKS)
-        held = HELD_BY_CODE.get(code or "") or (
-            status if status in ("pending_customer", "awaiting_authorization") else None
-        )
         created_us = us(created)
         assert created_us is not None
-        clocks = from_history(
-            plan.calendar,
-            (respond.seconds, respond.kind != "none"),
-            (resolve.seconds, resolve.kind != "none"),
+        plan_name, clocks = history_clocks(
+            policy,
+            account_plan,
+            Priority.from_rank(rank),
             status=status,
             created=created_us,
             first_response=us(first),
             resolved=us(resolved),
-            held=held,
+            code=code,
             last_activity=us(last) or created_us,
         )
-        change: list[Any] = [plan.name, clocks.sort_key]
+        change: list[Any] = [plan_name, clocks.sort_key]
         for clock in (clocks.respond, clocks.resolve):
             change += _clock_params(clock, stamp)
         change.append(tid)

@@ -19,6 +19,7 @@ Rules (issue 3):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -260,6 +261,11 @@ def _at(us: int) -> datetime:
     return EPOCH + timedelta(microseconds=us)
 
 
+def to_us(value: datetime) -> int:
+    """Microseconds since the epoch: the unit `from_history` takes its times in."""
+    return (value - EPOCH) // timedelta(microseconds=1)
+
+
 def _stopped(target_s: int | None, used_us: int, paused_us: int, at_us: int) -> Clock:
     used = used_us // US
     breached = target_s is not None and used > target_s
@@ -278,12 +284,15 @@ def from_history(
     resolved: int | None,
     held: str | None,
     last_activity: int,
+    pauses: Sequence[tuple[int, int]] = (),
 ) -> TicketClocks:
     """The clocks of a ticket whose whole history is known in outline (a bulk import, the
     demo), with times as microseconds since the epoch: respond stops at the first response
     (or at resolution when nobody answered); resolve pauses from the first response while
     `held` ("pending_customer" or "awaiting_authorization") until resolution, pauses from
-    the last activity while scheduled, and stops at resolution. Targets are (seconds or
+    the last activity while scheduled, and stops at resolution. `pauses`, when the history
+    knows them (an import of a change log), are the intervals the ticket waited on the
+    customer before it was resolved: resolve does not count them. Targets are (seconds or
     None, tracked at all). Stopped clocks get their outcome without a due time, which only
     a live clock needs; live clocks go through `start` and `pause` like any ticket's."""
     elapsed = calendar.elapsed_us
@@ -305,7 +314,14 @@ def from_history(
         elif status == "scheduled":
             pause_at = last_activity
         if resolved is not None:
-            if pause_at is not None and pause_at < resolved:
+            if pauses:
+                waited = sum(
+                    elapsed(max(a, created), min(b, resolved))
+                    for a, b in pauses
+                    if min(b, resolved) > max(a, created)
+                )
+                clock = _stopped(target_s, elapsed(created, resolved) - waited, waited, resolved)
+            elif pause_at is not None and pause_at < resolved:
                 clock = _stopped(
                     target_s, elapsed(created, pause_at), elapsed(pause_at, resolved), resolved
                 )

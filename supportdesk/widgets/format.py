@@ -30,17 +30,24 @@ CHANNEL_LABEL = {"email": "e-mail", "phone": "phone", "chat": "chat", "portal": 
 
 
 def span(delta: timedelta) -> str:
-    """A compact span ("5m", "3h", "2d") for tight cells; the future reads as "0m"."""
+    """A compact span ("5m", "3h", "2d", "15w", "3y": never more than three digits) for
+    tight cells; the future reads as "0m"."""
     seconds = max(0, int(delta.total_seconds()))
     if seconds < 3600:
         return f"{seconds // 60}m"
     if seconds < 48 * 3600:
         return f"{seconds // 3600}h"
-    return f"{seconds // 86400}d"
+    days = seconds // 86400
+    if days < 100:
+        return f"{days}d"
+    if days < 365:
+        return f"{days // 7}w"  # old tickets (an imported history) fit the age column too
+    return f"{days // 365}y"
 
 
 def age(created_at: datetime, now: datetime) -> str:
-    """The queue's age column: "now", "12 m", "3 h", "2 d" (hours until two days)."""
+    """The queue's age column: "now", "12 m", "3 h", "2 d" (hours until two days), "15 w",
+    "3 y"."""
     seconds = max(0, int((now - created_at).total_seconds()))
     if seconds < 60:
         return "now"
