@@ -312,6 +312,11 @@ def test_kaggle_import_makes_accounts_contacts_tickets_clocks_and_audit(desk: De
         "billing",
     )
     assert {c.state for c in sla.show(desk, closed.id).clocks} == {"none"}
+    said = [e.body for e in closed.events if e.kind == "sla"]
+    assert said == [
+        f"{name} clock not tracked: the export does not say when the ticket began"
+        for name in ("respond", "resolve")
+    ]
     assert [e.kind for e in closed.events if e.kind != "sla"] == [
         "created",
         "status",

@@ -540,14 +540,19 @@ def imported_clocks(
         for field, value in _clock_values(clock).items():
             columns[f"{name}_{field}"] = value
         if clock.state is not ClockState.NONE:
-            events.append(
-                {
-                    "kind": EventKind.SLA.value,
-                    "body": _event_body(name, Clock(), clock, why),
-                    "old_value": _describe(name, Clock()),
-                    "new_value": _describe(name, clock),
-                }
-            )
+            body = _event_body(name, Clock(), clock, why)
+        elif not start_known:
+            body = f"{name} clock not tracked: the export does not say when the ticket began"
+        else:
+            continue
+        events.append(
+            {
+                "kind": EventKind.SLA.value,
+                "body": body,
+                "old_value": _describe(name, Clock()),
+                "new_value": _describe(name, clock),
+            }
+        )
     return columns, events
 
 

@@ -78,8 +78,13 @@ def stamp(at: datetime | None, now: datetime) -> str:
     """An absolute time in the agent's zone plus the relative one; a dash when unset."""
     if at is None:
         return "—"
-    local = at.astimezone()
-    fmt = "%H:%M" if local.date() == now.astimezone().date() else "%d %b %H:%M"
+    local, today = at.astimezone(), now.astimezone().date()
+    if local.date() == today:
+        fmt = "%H:%M"
+    elif local.year == today.year or abs((local.date() - today).days) < 180:
+        fmt = "%d %b %H:%M"
+    else:
+        fmt = "%d %b %Y %H:%M"  # an old ticket (an imported history): the year matters
     return f"{local.strftime(fmt)} ({ago(at, now)})"
 
 

@@ -192,7 +192,7 @@ def state_words(r: ClockReading, plan: Plan, now: datetime) -> Text:
     elif kind is Reading.MISSED:
         text = Text("missed (breached)", style=MISSED_STYLE)
     else:
-        text = Text("no target on this plan", style=QUIET_STYLE)
+        text = Text("not tracked", style=QUIET_STYLE)  # no target, or (imported) no start
     if r.closed_until is not None:
         text.append(f" · {CLOSED_GLYPH} {closed_text(r.closed_until, now, plan)}", style="dim")
     return text
