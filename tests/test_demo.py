@@ -32,6 +32,7 @@ from supportdesk.services.clock import Clock
 from supportdesk.services.desk import Desk
 from supportdesk.services.errors import DeskError, UsageError
 from supportdesk.services.setup import init_database
+from supportdesk.services.sla_engine import to_us
 from supportdesk.store import Store
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -407,12 +408,12 @@ def test_timestamps_are_what_the_orm_writes(built: tuple[Desk, demo.DemoResult, 
     with sqlite3.connect(path) as conn:
         raw = conn.execute("SELECT created_at FROM tickets WHERE id = ?", (ticket.id,)).fetchone()
     assert raw[0] == sqlite_timestamp(created)
-    times = demo._Times(True, demo._us(NOW) - 100 * demo.DAY, 110)
+    times = demo._Times(True, to_us(NOW) - 100 * demo.DAY, 110)
     rng = random.Random(5)
     for _ in range(2000):
         moment = NOW - timedelta(days=rng.uniform(-5, 3000), microseconds=rng.randrange(10**6))
         moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-        assert times(demo._us(moment)) == sqlite_timestamp(moment)
+        assert times(to_us(moment)) == sqlite_timestamp(moment)
 
 
 def test_audit_chain_and_demo_setting(built: tuple[Desk, demo.DemoResult, Path]) -> None:

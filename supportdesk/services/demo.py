@@ -90,7 +90,7 @@ from .desk import Desk, Recorder
 from .errors import DeskError, UsageError
 from .policy import Plan, load_preset
 from .sla import CLOCK_FIELDS, POLICY_KEY, policy_from_text
-from .sla_engine import CLOCKS, from_history
+from .sla_engine import CLOCKS, from_history, to_us
 
 
 @dataclass(frozen=True)
@@ -494,13 +494,6 @@ class _Times:
         return EPOCH + timedelta(microseconds=us // 1000 * 1000)
 
 
-ONE_US = timedelta(microseconds=1)
-
-
-def _us(value: datetime) -> int:
-    return (value - EPOCH) // ONE_US
-
-
 # --------------------------------------------------------------------------- directory
 class _Acct:
     """What ticket generation needs to know about one account."""
@@ -578,7 +571,7 @@ class _Generator:
         self.policy = policy_from_text(policy_text) if policy_text else load_preset("demo")
         self.chunk_size = chunk_size or CHUNK
         self.rng = random.Random(f"{seed}:directory")  # replaced for each later stage
-        self.now = _us(now)
+        self.now = to_us(now)
         self.n_tickets = n_tickets
         self.ts = _Times(sqlite, self.now - (DAYS + 2) * DAY, DAYS + 25).text
         self.dates: dict[int, tuple[str, str]] = {}  # local day -> (date, weekday)
@@ -1210,8 +1203,8 @@ class _Tickets:
                 clock.target_s or 0,
                 clock.used_s,
                 clock.paused_s,
-                ts(_us(clock.since)) if clock.since else "",
-                ts(_us(clock.due)) if clock.due else "",
+                ts(to_us(clock.since)) if clock.since else "",
+                ts(to_us(clock.due)) if clock.due else "",
                 clock.paused or "",
             )
         return tuple(out)
@@ -1222,7 +1215,7 @@ class _Tickets:
             return None
         if isinstance(value, str):
             value = datetime.fromisoformat(value + "+00:00")
-        return _us(value)
+        return to_us(value)
 
     def worked(
         self,

@@ -65,7 +65,7 @@ class Recorder:
             frozen_at=self.desk.clock.frozen_at,
         )
 
-    def many(self, entries: list[tuple[str, str, str | int, dict[str, Any]]]) -> None:
+    def many(self, entries: list[audit.Entry]) -> None:
         """Several audit rows at once, in order (one read of the chain head)."""
         from . import audit
 

@@ -74,7 +74,7 @@ def add_account(
         raise UsageError(f"account id {account_id!r}: lowercase letters, digits, . _ -")
     if not company.strip() or not plan.strip():
         raise UsageError("an account needs a company and a plan")
-    _check_plan(desk, plan)
+    check_plan(desk, plan)
     with desk.write() as (session, record):
         if session.get(Account, account_id) is not None:
             raise UsageError(f"account {account_id!r} already exists")
@@ -96,7 +96,8 @@ def add_account(
     return show_account(desk, account_id)
 
 
-def _check_plan(desk: Desk, plan: str) -> None:
+def check_plan(desk: Desk, plan: str) -> None:
+    """UsageError naming the policy's plans unless `plan` is one of them."""
     from . import sla
 
     plans = sla.current_policy(desk).plans
@@ -110,7 +111,7 @@ def set_plan(desk: Desk, account_id: str, plan: str) -> int:
     from . import sla
 
     permissions.require(desk.actor, "account.manage")
-    _check_plan(desk, plan)
+    check_plan(desk, plan)
     with desk.write() as (session, record):
         acct = session.get(Account, account_id)
         if acct is None:

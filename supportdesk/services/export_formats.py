@@ -210,6 +210,16 @@ def slug(text: str) -> str:
     return (out or "customer")[:64].rstrip("-._")
 
 
+def _opened(export: Export, at: datetime, what: str) -> HistoryEntry:
+    """The first entry of an imported thread: where it came from."""
+    return HistoryEntry(
+        EventKind.CREATED,
+        at,
+        body=f"Imported from {export.name} ({export.format}), {what}",
+        new=Status.NEW.value,
+    )
+
+
 def _rows_of(
     export: Export,
     rows: Iterable[tuple[int, dict[str, str]]],
@@ -320,14 +330,7 @@ def _kaggle_record(
     status = Status(status_word)
     if status is Status.OPEN and responded is None:
         status = Status.NEW
-    history = [
-        HistoryEntry(
-            EventKind.CREATED,
-            created,
-            body=f"Imported from {export.name} (kaggle), ticket {ref}",
-            new=Status.NEW.value,
-        )
-    ]
+    history = [_opened(export, created, f"ticket {ref}")]
     if responded is not None:
         after = Status.OPEN if done else status
         history.append(
@@ -451,14 +454,7 @@ def _servicenow_record(
     channel = Channel(SN_CHANNEL.get(raw_channel, "portal"))
     if raw_channel not in SN_CHANNEL:
         note("channel", f"contact type {final.get('contact_type')!r}: filed as portal")
-    history = [
-        HistoryEntry(
-            EventKind.CREATED,
-            opened,
-            body=f"Imported from {export.name} (servicenow), incident {ref}",
-            new=Status.NEW.value,
-        )
-    ]
+    history = [_opened(export, opened, f"incident {ref}")]
     status = Status.NEW
     raw_state = ""
     group = None

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..models.enums import ContactRole, Speaker
-from . import permissions
+from . import directory, permissions
 from .audit import body_digest
 from .desk import Desk
 from .errors import NothingToDo, UsageError
@@ -110,10 +110,7 @@ def import_export(
         )
     policy = sla.current_policy(desk)
     plan_name = plan or policy.default_plan
-    if plan_name not in policy.plans:
-        raise UsageError(
-            f"no SLA plan {plan_name!r} in the policy (plans: {', '.join(sorted(policy.plans))})"
-        )
+    directory.check_plan(desk, plan_name)
     try:
         with desk.write() as (session, record):
             result = _write(session, record, desk, export, policy, plan_name, dry_run)

@@ -510,7 +510,6 @@ def imported_clocks(
     last_activity_at: datetime,
     start_known: bool,
     pauses: Sequence[tuple[datetime, datetime]] = (),
-    why: str = "imported history",
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """An imported ticket's clocks from its history (`history_clocks`) as its column values
     (sla_plan, sla_key and each clock's fields), and the history events saying so (column
@@ -540,7 +539,7 @@ def imported_clocks(
         for field, value in _clock_values(clock).items():
             columns[f"{name}_{field}"] = value
         if clock.state is not ClockState.NONE:
-            body = _event_body(name, Clock(), clock, why)
+            body = _event_body(name, Clock(), clock, "imported history")
         elif not start_known:
             body = f"{name} clock not tracked: the export does not say when the ticket began"
         else:
@@ -560,6 +559,8 @@ def backfill(session: Session, desk: Desk, policy: Policy) -> int:
     """Clocks for tickets that never had any (a database upgraded from before SLA clocks):
     what their recorded history implies (`sla_engine.from_history`), done tickets included,
     so the reports see their outcomes. Returns how many tickets were filled."""
+    from .sla_engine import to_us
+
     store = desk.store
     sqlite = store.is_sqlite
     stamp: Any = sqlite_timestamp if sqlite else _same
@@ -569,11 +570,9 @@ def backfill(session: Session, desk: Desk, policy: Policy) -> int:
     cursor = dbapi.cursor()
     cursor.execute(BACKFILL_SQL)
     rows = cursor.fetchall()
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    one_us = timedelta(microseconds=1)
 
     def us(value: Any) -> int | None:
-        return None if value is None else (parse(value) - epoch) // one_us
+        return None if value is None else to_us(parse(value))
 
     updates = []
     for tid, rank, status, created, first, resolved, code, last, account_plan in rows:
