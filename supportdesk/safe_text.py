@@ -1,0 +1,75 @@
+"""Text from outside (subjects, bodies, names, addresses, imported fields) made inert for display.
+
+Customers write what they like: `[/x]` would be parsed as Rich markup, `\\x1b]0;...\\x07` would
+retitle the terminal, a right-to-left override would reverse what follows. Every widget and
+every CLI printer shows outside text through `clean()` / `safe_text()`: never as markup, and
+with every control character, format character (bidi overrides, zero-width characters), line
+or paragraph separator and lone surrogate shown as a visible escape. `--json` keeps the exact
+string; only what reaches a terminal is made visible.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+from rich.text import Text
+
+# ESC gets its own picture: it starts every terminal control sequence, so it is the one a
+# reader most needs to see. Other C0 controls use the Unicode "control pictures" block.
+_ESC = "\x1b"
+_PICTURES = {i: chr(0x2400 + i) for i in range(0x20)}
+_PICTURES[0x1B] = "␛"
+_PICTURES[0x7F] = "␡"
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+@lru_cache(maxsize=4096)
+def _escape_char(ch: str) -> str:
+    code = ord(ch)
+    picture = _PICTURES.get(code)
+    if picture is not None:
+        return picture
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def _needs_escape(ch: str) -> bool:
+    return unicodedata.category(ch) in _UNSAFE_CATEGORIES
+
+
+def clean(value: object, *, multiline: bool = False) -> str:
+    """`value` as a string a terminal shows literally and never obeys.
+
+    With `multiline`, line breaks stay (CR LF and lone CR become LF) and tabs become four
+    spaces; otherwise they are shown as escapes too, so a one-line cell stays one line.
+    """
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    if text.isprintable():  # the common case, at C speed
+        return text
+    if multiline:
+        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    out: list[str] = []
+    append = out.append
+    for ch in text:
+        if (ch == "\n" and multiline) or ch.isprintable() or not _needs_escape(ch):
+            append(ch)
+        else:
+            append(_escape_char(ch))
+    return "".join(out)
+
+
+def safe_text(value: object, style: str = "", *, multiline: bool = False) -> Text:
+    """A Rich `Text` of outside data: never parsed as markup, controls shown as escapes."""
+    return Text(clean(value, multiline=multiline), style=style, end="")
+
+
+def has_controls(value: str) -> bool:
+    """True when `value` holds anything `clean` would escape (for tests and checks)."""
+    return not value.isprintable() and any(_needs_escape(ch) for ch in value if ch != "\n")
+
+
+__all__ = ["clean", "has_controls", "safe_text"]
