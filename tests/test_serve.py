@@ -1,5 +1,8 @@
 """`supportdesk serve`: the SLA board, read-only, in a real headless Chromium through
-textual-serve; it renders and follows changes made by another process.
+textual-serve; it renders and follows changes made by another process. The server is a
+real process on a free loopback port, reached with real HTTP and websocket clients: a token
+exchanged for a cookie, Host and Origin checks, a cap on board processes, and the token
+kept out of `ps` and the access log.
 
 Chromium is Debian's `chromium`. Without it the browser test skips with the reason, unless
 SUPPORTDESK_REQUIRE_BROWSER=1 (CI sets it), which makes it fail instead."""
@@ -7,13 +10,13 @@ SUPPORTDESK_REQUIRE_BROWSER=1 (CI sets it), which makes it fail instead."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -76,40 +79,46 @@ def _wait(check, timeout: float, what: str) -> None:  # type: ignore[no-untyped-
         time.sleep(0.2)
 
 
+def _announced(out: Path, proc: subprocess.Popen[bytes]) -> str:
+    """The URL the server prints once it listens."""
+    found: list[str] = []
+
+    def up() -> bool:
+        assert proc.poll() is None, f"serve exited {proc.returncode}: {out.read_text()}"
+        found[:] = re.findall(r"on (http://\S+)", out.read_text())
+        return bool(found)
+
+    _wait(up, 60, "the server to listen")
+    return found[0]
+
+
 @pytest.fixture
-def served(fx: DeskFixture, tmp_path: Path) -> Iterator[tuple[int, Path]]:
+def served(fx: DeskFixture, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     port = _free_port()
     trace = tmp_path / "wall.trace"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "supportdesk", "serve", "--port", str(port)],
-        env=_env(fx, SUPPORTDESK_WALL_TRACE=str(trace)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    out = tmp_path / "serve.out"
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "supportdesk", "serve", "--port", str(port)],
+            env=_env(fx, SUPPORTDESK_WALL_TRACE=str(trace)),
+            stdout=sink,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
-
-        def up() -> bool:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    return True
-            except OSError:
-                return False
-
-        _wait(up, 30, "the server to listen")
-        yield port, trace
+        yield _announced(out, proc), trace
     finally:
         _stop(proc)
 
 
 def test_the_board_renders_in_chromium_and_follows_changes(
-    fx: DeskFixture, served: tuple[int, Path], tmp_path: Path
+    fx: DeskFixture, served: tuple[str, Path], tmp_path: Path
 ) -> None:
     chromium = need_chromium()
-    port, trace = served
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
-        html = page.read().decode()
-    assert page.status == 200 and "textual.js" in html
+    url, trace = served
+    assert "?token=" in url
+    # the browser opens the tokened URL: the server swaps the token for a cookie and
+    # redirects to the page, whose websocket then starts the board
     browser = subprocess.Popen(
         [
             chromium,
@@ -120,7 +129,7 @@ def test_the_board_renders_in_chromium_and_follows_changes(
             f"--user-data-dir={tmp_path / 'profile'}",
             "--window-size=1400,900",
             "--remote-debugging-port=0",
-            f"http://127.0.0.1:{port}/",
+            url,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
