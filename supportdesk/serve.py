@@ -58,10 +58,11 @@ def read_token_file(path: str | os.PathLike[str]) -> str:
         fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise UsageError(f"--token-file {name}: {exc.strerror or exc}") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise UsageError(f"--token-file {name}: not a regular file")
     with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise UsageError(f"--token-file {name}: not a regular file")
         if st.st_uid != os.geteuid():
             raise UsageError(f"--token-file {name}: owned by another user (uid {st.st_uid})")
         mode = stat.S_IMODE(st.st_mode)
@@ -76,6 +77,8 @@ def read_token_file(path: str | os.PathLike[str]) -> str:
         token = data.decode("ascii").strip()
     except UnicodeDecodeError:
         raise UsageError(f"--token-file {name}: the token must be ASCII") from None
+    if not token:
+        raise UsageError(f"--token-file {name}: the file holds no token")
     if not TOKEN_CHARS.fullmatch(token):
         raise UsageError(
             f"--token-file {name}: the token must be one line of letters, digits and . _ ~ -"
@@ -249,7 +252,10 @@ class GuardedServer(Server):
                 f"({', '.join(sorted(self.allowed_hosts))}).",
             )
         origin = request.headers.get("Origin")
-        websocket = request.path == "/ws"
+        websocket = (
+            request.match_info.route.name == "websocket"
+            or request.headers.get("Upgrade", "").lower() == "websocket"
+        )
         if (origin is not None or websocket) and (origin or "").lower() != f"http://{host}":
             return _page(403, "Foreign origin", "This board is not for other web pages.")
         if "token" in request.query:
@@ -348,6 +354,6 @@ def serve_board(
         if token_file is None:
             echo(f"serving {what} on {token_url(url, token)}")
         else:
-            echo(f"serving {what} on {url}/?token=<the token in {token_file}>")
+            echo(f"serving {what} on {url}/ (open it once as ?token= the token in {token_file})")
 
     server.run(announce)
