@@ -912,21 +912,37 @@ def report_sla(
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--redact", is_flag=True, help="Hide subjects and customer names.")
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the access token from this file (mode 0600) instead of generating one.",
+)
+@click.option(
+    "--max-boards",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Boards (browser tabs, each a process) open at once.",
+)
 @pass_env
-def serve(env: Env, port: int, host: str, redact: bool) -> None:
+def serve(
+    env: Env, port: int, host: str, redact: bool, token_file: Path | None, max_boards: int
+) -> None:
     """The SLA board alone, read-only, in a web browser (a wall display), via textual-serve.
-    Each browser gets its own board process; nothing on it changes data."""
+    Each browser gets its own board process; nothing on it changes data. Every visit needs
+    the token (printed once at start, or kept in --token-file), exchanged on the first
+    visit for a session cookie."""
     import os
     import shlex
 
-    from textual_serve.server import Server
-
+    from .serve import serve_board
     from .services import permissions
 
     desk = env.desk()
     permissions.require(desk.actor, "ticket.override_holder")  # the board is for leads
     # the board processes inherit the database and login through the environment, so a
-    # database URL with a password never shows in a process list
+    # database URL with a password never shows in a process list; the token is never
+    # passed to them at all
     os.environ["SUPPORTDESK_DB"] = env.db or desk.store.display_name()
     os.environ["SUPPORTDESK_AGENT"] = desk.login
     if env.at:
@@ -934,8 +950,16 @@ def serve(env: Env, port: int, host: str, redact: bool) -> None:
     if env.key:
         os.environ["SUPPORTDESK_AUDIT_KEY"] = env.key
     command = [sys.executable, "-m", "supportdesk", "wall"] + (["--redact"] if redact else [])
-    click.echo(f"serving the SLA board{' (redacted)' if redact else ''} on http://{host}:{port}")
-    Server(shlex.join(command), host=host, port=port, title="supportdesk SLA board").serve()
+    serve_board(
+        shlex.join(command),
+        host=host,
+        port=port,
+        token_file=token_file,
+        max_boards=max_boards,
+        title="supportdesk SLA board",
+        echo=lambda line: click.echo(line),
+        what=f"the SLA board{' (redacted)' if redact else ''}",
+    )
 
 
 @cli.command(hidden=True)
