@@ -503,16 +503,47 @@ def ticket_merge(env: Env, ticket_id: int, into: int, as_json: bool) -> None:
     _after(env, into, as_json, f"#{ticket_id} merged into #{into} ({moved} events moved)")
 
 
+def _redacted(r: Any, as_json: bool) -> None:
+    emit({**r.to_json(), "note": r.note}, as_json, lambda: f"{r.what} redacted\n{r.note}")
+
+
 @ticket.command("redact")
 @click.argument("event_id", type=int)
 @click.option("--reason", required=True)
+@json_option
 @pass_env
-def ticket_redact(env: Env, event_id: int, reason: str) -> None:
-    """Redact a secret from a thread entry (leads only; audited)."""
+def ticket_redact(env: Env, event_id: int, reason: str, as_json: bool) -> None:
+    """Redact a secret from a thread entry, with the nonce that salted its audit digest
+    (leads only; audited)."""
     from .services import tickets
 
-    tickets.redact(env.desk(), event_id, reason)
-    click.echo(f"event {event_id} redacted")
+    _redacted(tickets.redact(env.desk(), event_id, reason), as_json)
+
+
+@ticket.command("redact-subject")
+@click.argument("ticket_id", type=int)
+@click.option("--reason", required=True)
+@json_option
+@pass_env
+def ticket_redact_subject(env: Env, ticket_id: int, reason: str, as_json: bool) -> None:
+    """Redact a secret from a ticket's subject (and the merge entry that quoted it), with
+    its nonce (leads only; audited)."""
+    from .services import tickets
+
+    _redacted(tickets.redact_ticket_text(env.desk(), ticket_id, "subject", reason), as_json)
+
+
+@ticket.command("redact-description")
+@click.argument("ticket_id", type=int)
+@click.option("--reason", required=True)
+@json_option
+@pass_env
+def ticket_redact_description(env: Env, ticket_id: int, reason: str, as_json: bool) -> None:
+    """Redact a secret from a ticket's description (an e-mail ticket's first message), with
+    its nonce (leads only; audited)."""
+    from .services import tickets
+
+    _redacted(tickets.redact_ticket_text(env.desk(), ticket_id, "description", reason), as_json)
 
 
 # -- queue ---------------------------------------------------------------------------------
