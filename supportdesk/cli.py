@@ -134,18 +134,36 @@ def _open_console(desk: Desk) -> None:
     type=click.Path(dir_okay=False),
     help="SLA policy TOML to put in force (default: the bundled one on a new database).",
 )
+@click.option(
+    "--group",
+    help="Share the desk with this group: new files 0660, new folders 2770 (default: 0600/0700).",
+)
 @pass_env
-def init(env: Env, admin: str | None, admin_name: str | None, policy_file: str | None) -> None:
-    """Create or upgrade the database schema, the audit key and the first lead."""
+def init(
+    env: Env,
+    admin: str | None,
+    admin_name: str | None,
+    policy_file: str | None,
+    group: str | None,
+) -> None:
+    """Create or upgrade the database schema, the audit key and the first lead. Files it
+    creates are readable by you alone (or by --group); it takes others' access away from
+    the desk's existing files and says so, and never widens anyone's."""
+    from .services.file_modes import make_dirs, sharing_for
     from .services.policy import load_policy_file
     from .services.setup import init_database
 
     policy = load_policy_file(policy_file) if policy_file else None  # validate first
+    sharing = sharing_for(group)
+    if sharing.gid is not None and env.db and "://" not in env.db:
+        make_dirs(Path(env.db).expanduser().resolve().parent, sharing.dir_mode, sharing)
     desk = env.desk(check_schema=False)
-    result = init_database(desk, admin, admin_name, policy)
+    result = init_database(desk, admin, admin_name, policy, sharing)
     before = result.revision_before or "empty"
     click.echo(f"database {desk.store.display_name()}: schema {before} -> {result.revision_after}")
     click.echo(f"audit key {result.key_path}" + (" (created)" if result.key_created else ""))
+    for line in result.files:
+        click.echo(line)
     if result.admin_created:
         click.echo(f"lead {result.admin_created} created")
     click.echo(
@@ -169,12 +187,13 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
     """Build a realistic demo database and open the console on it as a demo lead."""
     from .services.audit import key_path_for
     from .services.demo import build_demo
+    from .services.file_modes import PRIVATE_DIR, make_dirs
     from .services.setup import init_database
 
     path = env.db
     if not path:
         default = _default_demo_path()
-        default.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(default.parent, PRIVATE_DIR)
         path = str(default)
     store = _store_from(path)
     key = key_path_for(store.display_name(), env.key)
@@ -189,7 +208,7 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
                 Path(str(db_file) + suffix).unlink(missing_ok=True)
             key.unlink(missing_ok=True)  # the key of the demo being replaced
             store = _store_from(path)
-        db_file.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(db_file.parent, PRIVATE_DIR)
     elif store.schema_revision() is not None:
         raise UsageError(f"{store.display_name()} already has a schema: demo needs an empty one")
     admin = "lena"
@@ -503,16 +522,47 @@ def ticket_merge(env: Env, ticket_id: int, into: int, as_json: bool) -> None:
     _after(env, into, as_json, f"#{ticket_id} merged into #{into} ({moved} events moved)")
 
 
+def _redacted(r: Any, as_json: bool) -> None:
+    emit({**r.to_json(), "note": r.note}, as_json, lambda: f"{r.what} redacted\n{r.note}")
+
+
 @ticket.command("redact")
 @click.argument("event_id", type=int)
 @click.option("--reason", required=True)
+@json_option
 @pass_env
-def ticket_redact(env: Env, event_id: int, reason: str) -> None:
-    """Redact a secret from a thread entry (leads only; audited)."""
+def ticket_redact(env: Env, event_id: int, reason: str, as_json: bool) -> None:
+    """Redact a secret from a thread entry, with the nonce that salted its audit digest
+    (leads only; audited)."""
     from .services import tickets
 
-    tickets.redact(env.desk(), event_id, reason)
-    click.echo(f"event {event_id} redacted")
+    _redacted(tickets.redact(env.desk(), event_id, reason), as_json)
+
+
+@ticket.command("redact-subject")
+@click.argument("ticket_id", type=int)
+@click.option("--reason", required=True)
+@json_option
+@pass_env
+def ticket_redact_subject(env: Env, ticket_id: int, reason: str, as_json: bool) -> None:
+    """Redact a secret from a ticket's subject (and the merge entry that quoted it), with
+    its nonce (leads only; audited)."""
+    from .services import tickets
+
+    _redacted(tickets.redact_ticket_text(env.desk(), ticket_id, "subject", reason), as_json)
+
+
+@ticket.command("redact-description")
+@click.argument("ticket_id", type=int)
+@click.option("--reason", required=True)
+@json_option
+@pass_env
+def ticket_redact_description(env: Env, ticket_id: int, reason: str, as_json: bool) -> None:
+    """Redact a secret from a ticket's description (an e-mail ticket's first message), with
+    its nonce (leads only; audited)."""
+    from .services import tickets
+
+    _redacted(tickets.redact_ticket_text(env.desk(), ticket_id, "description", reason), as_json)
 
 
 # -- queue ---------------------------------------------------------------------------------
@@ -1353,6 +1403,48 @@ def audit_verify(env: Env, anchor: str | None, as_json: bool) -> None:
                 f"supportdesk: audit chain broken at row {result.bad_seq}: {result.reason}",
                 err=True,
             )
+        sys.exit(EXIT_ERROR)
+
+
+@cli.command()
+@json_option
+@pass_env
+def doctor(env: Env, as_json: bool) -> None:
+    """Who can read the desk's files (database, -wal, -shm, audit key, their folders) and
+    whether the schema is current; exit 1 when something is open to others or wrong."""
+    from .safe_text import clean
+    from .services.audit_key import key_path_for
+    from .services.doctor import examine
+
+    store = _store_from(env.db)
+    try:
+        report = examine(store, key_path_for(store.display_name(), env.key))
+    finally:
+        store.dispose()
+
+    def text() -> str:
+        schema = report.schema or "none"
+        current = " (current)" if report.schema == report.schema_expected else ""
+        lines = [f"database {clean(report.database)} ({report.kind}), schema {schema}{current}"]
+        for c in report.files:
+            if not c.exists:
+                lines.append(f"  {c.what:<26} {clean(c.path)}: absent")
+                continue
+            lines.append(
+                f"  {c.what:<26} {clean(c.path)}: {c.mode} {clean(c.owner or '')}:"
+                f"{clean(c.group or '')}, group {c.group_access or 'nothing'}, "
+                f"others {c.others_access or 'nothing'}"
+            )
+        lines += [f"note: {n}" for n in report.notes]
+        lines += [f"problem: {clean(p)}" for p in report.problems]
+        if report.ok:
+            lines.append(
+                "no problems: nobody but the owner (and the group shown) can read the desk"
+            )
+        return "\n".join(lines)
+
+    emit({**report.to_json(), "ok": report.ok}, as_json, text)
+    if not report.ok:
         sys.exit(EXIT_ERROR)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
+from .services import file_modes
 from .services.errors import SchemaOutdated, StoreError
 
 try:  # POSIX: writers of one SQLite file take turns through an OS lock (Store._writer_turn)
@@ -31,7 +32,7 @@ if TYPE_CHECKING:  # SQLAlchemy is imported only when a session is needed (it co
     from sqlalchemy.engine import URL, Engine
     from sqlalchemy.orm import Session
 
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0009"
 BUSY_TIMEOUT_MS = 5000
 WRITER_WAIT_S = 30.0  # how long a write waits for its turn (Store._writer_turn)
 NOTIFY_CHANNEL = "supportdesk"
@@ -71,7 +72,7 @@ def resolve_target(value: str | None) -> Target:
         value = os.environ.get("SUPPORTDESK_DB")
     if not value:
         default = default_db_path()
-        default.parent.mkdir(parents=True, exist_ok=True)  # ours to create, unlike --db's
+        file_modes.make_dirs(default.parent, file_modes.PRIVATE_DIR)  # ours, unlike --db's
         value = str(default)
     if "://" not in value:
         path = str(Path(value).expanduser().resolve())
@@ -140,9 +141,29 @@ class Store:
 
         return make_url(self.target.sa_url)
 
+    # -- files -----------------------------------------------------------------------
+    def create_file(self, sharing: file_modes.Sharing | None = None) -> bool:
+        """Create a new SQLite file with its final mode before SQLite opens it: SQLite makes
+        the -wal and -shm with the main file's mode, and would make the main file 0644 under
+        the usual umask. Shared with the folder's group in a shared desk's folder (2770),
+        else 0600. False when there is nothing to create."""
+        path = self.target.sqlite_path
+        if not self.is_sqlite or not path or self.target.sqlite_uri or os.path.exists(path):
+            return False
+        file = Path(path)
+        if sharing is None:
+            sharing = file_modes.sharing_of_folder(file.parent)
+        try:
+            return file_modes.create_file(file, sharing.file_mode, sharing)
+        except FileNotFoundError:
+            return False  # no folder: SQLite says so in its own words
+        except OSError as exc:
+            raise StoreError(f"cannot create {path}: {exc.strerror}") from None
+
     # -- plain DBAPI reads ------------------------------------------------------------
     def _connect_raw(self) -> Any:
         if self.is_sqlite:
+            self.create_file()
             conn = sqlite3.connect(
                 str(self.target.sqlite_path),
                 timeout=BUSY_TIMEOUT_MS / 1000,
@@ -218,6 +239,7 @@ class Store:
             return create_engine(
                 self.target.sa_url, pool_pre_ping=True, pool_size=3, max_overflow=2
             )
+        self.create_file()
         engine = create_engine(
             self.target.sa_url,
             connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
@@ -289,7 +311,7 @@ class Store:
             yield
             return
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            fd = self._open_writer_lock(path)
         except OSError:
             yield
             return
@@ -302,6 +324,18 @@ class Store:
                 held.discard(path)
         finally:
             os.close(fd)  # releases the lock
+
+    @staticmethod
+    def _open_writer_lock(path: str) -> int:
+        """The lock file is created with the database's own access (0600, or 0660 for a
+        shared desk), never wider."""
+        if not os.path.exists(path):
+            try:
+                mode = os.stat(path.removesuffix("-writer.lock")).st_mode & 0o660 or 0o600
+            except OSError:
+                mode = 0o600
+            file_modes.create_file(Path(path), mode | 0o600)
+        return os.open(path, os.O_RDWR)
 
     @staticmethod
     def _take_turn(fd: int) -> None:

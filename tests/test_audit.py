@@ -46,7 +46,9 @@ def test_every_change_is_audited_with_who_and_before_after(desk):
     assert prio.staff_login == "lena" and prio.os_user and prio.host
     reply = next(r for r in rows if r.action == "ticket.reply")
     assert "hunter2" not in reply.changes  # bodies are hashed, not copied
-    assert "sha256:" in reply.changes
+    # salted with the entry's own nonce (form 2), never an unsalted SHA-256 (form 1)
+    digest = json.loads(reply.changes)["body"][1]
+    assert audit.digest_form(digest) == 2 and '"sha256:' not in reply.changes
     assert verify(desk).ok
 
 

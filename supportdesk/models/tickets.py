@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
@@ -128,6 +129,13 @@ class Ticket(Base):
         ForeignKey("maintenance_windows.id", use_alter=True), default=None
     )
 
+    # 0009: the nonces that salt the audit's digests of the subject and description
+    # (services.audit.text_digest); redaction deletes the text and its nonce together
+    subject_nonce: Mapped[bytes | None] = mapped_column(LargeBinary(16), default=None)
+    description_nonce: Mapped[bytes | None] = mapped_column(LargeBinary(16), default=None)
+    subject_redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    description_redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
     # One partial index per combination of queue filters (tier, category, holder), each
     # ending in the queue order, so every filter reads its first page straight off an index
     # with no sort. Only live tickets (not resolved/closed: about a fifth of the table) are
@@ -242,6 +250,7 @@ class TicketEvent(Base):
     new_value: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    nonce: Mapped[bytes | None] = mapped_column(LargeBinary(16), default=None)  # 0009
 
     __table_args__ = (
         Index("ix_ticket_events_ticket", "ticket_id", "id"),

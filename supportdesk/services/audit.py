@@ -4,6 +4,17 @@ The key lives in a file outside the database (created by `init`), so someone who
 the database can neither change a row nor recompute the chain without it being noticed.
 Appends are serialized: SQLite write transactions are exclusive (BEGIN IMMEDIATE); on
 PostgreSQL an advisory transaction lock guards the chain head.
+
+Texts from outside (message bodies, subjects, descriptions) enter the audit only as digests,
+so that a lead can redact a secret someone pasted. A digest says its own form (the audit
+payload version of that value), and the chain MAC covers it either way:
+
+- form 1, "sha256:HEX" (before migration 0009): SHA-256 of the text, unsalted. A short
+  secret in it can be found by guessing, so it is no longer written.
+- form 2, "hmac-sha256:HEX" (from 0009): HMAC-SHA256 keyed by a random 16-byte nonce kept in
+  the text's own row (`ticket_events.nonce`, `tickets.subject_nonce`,
+  `tickets.description_nonce`). Redaction deletes the text and its nonce: the audit row and
+  the chain stay as they were, and what is left cannot be checked against a guess.
 """
 
 from __future__ import annotations
@@ -11,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -33,11 +45,66 @@ GENESIS = "0" * 64
 PG_CHAIN_LOCK = 727_274_001  # advisory lock id for the chain head
 
 
+UNSALTED = "sha256:"  # digest form 1 (before 0009)
+SALTED = "hmac-sha256:"  # digest form 2 (from 0009)
+NONCE_BYTES = 16
+
+
 def body_digest(body: str | None) -> str | None:
-    """Message bodies enter the audit only as this hash, so a pasted secret can be redacted."""
+    """Form 1, unsalted: guessable for a short secret. Kept for the writers that have no
+    nonce to salt with yet (escalation, incidents, maintenance) and to read old rows; new
+    text that has a row of its own is digested with `text_digest`."""
     if body is None:
         return None
-    return "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+    return UNSALTED + hashlib.sha256(body.encode()).hexdigest()
+
+
+def new_nonce() -> bytes:
+    """The random salt stored beside one text; deleting it with the text is redaction."""
+    return secrets.token_bytes(NONCE_BYTES)
+
+
+def text_digest(text: str | None, nonce: bytes | None) -> str | None:
+    """Form 2: HMAC-SHA256(nonce, text). None for no text."""
+    if text is None:
+        return None
+    if not nonce:
+        raise ValueError("a salted digest needs the text's nonce")
+    return SALTED + hmac.new(nonce, text.encode(), hashlib.sha256).hexdigest()
+
+
+def digest_form(value: str) -> int | None:
+    """Which payload version a digest in an audit row is: 1, 2, or None (not a digest)."""
+    if value.startswith(SALTED):
+        return 2
+    if value.startswith(UNSALTED):
+        return 1
+    return None
+
+
+def digest_matches(value: str, text: str, nonce: bytes | None = None) -> bool:
+    """Whether an audit digest (either form) is of `text`; form 2 needs the nonce."""
+    form = digest_form(value)
+    if form == 1:
+        expected = body_digest(text)
+    elif form == 2 and nonce:
+        expected = text_digest(text, nonce)
+    else:
+        return False
+    return hmac.compare_digest(value, expected or "")
+
+
+def rows_containing(session: Session, fragment: str) -> list[int]:
+    """Audit rows whose changes hold `fragment` (a JSON string as `canonical` writes it):
+    how redaction finds an unsalted digest or a clear subject written before 0009. A scan,
+    run only by a redaction."""
+    escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    stmt = (
+        select(AuditEvent.seq)
+        .where(AuditEvent.changes.like(f"%{escaped}%", escape="\\"))
+        .order_by(AuditEvent.seq)
+    )
+    return list(session.scalars(stmt))
 
 
 def _iso(value: datetime | None) -> str | None:

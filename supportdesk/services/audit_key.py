@@ -1,4 +1,5 @@
-"""The audit key file: outside the database, created by `init`, readable by its owner only.
+"""The audit key file: outside the database, created by `init`, readable by its owner only
+(or by the desk's group, `init --group`).
 
 Kept apart from services.audit so that finding the key needs no SQLAlchemy import.
 """
@@ -11,6 +12,7 @@ import secrets
 from pathlib import Path
 
 from .errors import DeskError
+from .file_modes import PRIVATE, Sharing, create_file, make_dirs
 
 
 class AuditKeyMissing(DeskError):
@@ -32,15 +34,15 @@ def key_path_for(db_display_name: str, configured: str | None = None) -> Path:
     return default_key_path(db_display_name)
 
 
-def create_key(path: Path) -> bytes:
-    """Create a new random key file readable only by its owner (never overwrite one)."""
+def create_key(path: Path, sharing: Sharing = PRIVATE) -> bytes:
+    """Create a new random key file, 0600 in folders 0700 that it creates (0640 / 2750
+    shared with the desk's group), or read the one there (never overwrite one)."""
     if path.exists():
         return load_key(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent, sharing.key_dir_mode, sharing)
     key = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key.hex() + "\n")
+    if not create_file(path, sharing.key_mode, sharing, (key.hex() + "\n").encode()):
+        return load_key(path)  # another init made it meanwhile
     return key
 
 

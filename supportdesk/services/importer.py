@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..models.enums import ContactRole, Speaker
 from . import directory, permissions
-from .audit import body_digest
+from .audit import new_nonce, text_digest
 from .desk import Desk
 from .errors import NothingToDo, UsageError
 from .export_formats import Export, Problem, Record
@@ -179,7 +179,9 @@ def _write(
             "caller_name": r.contact_name if contact_id is None else None,
             "request_type": r.request_type,
             "subject": r.subject,
+            "subject_nonce": new_nonce(),
             "description": r.description,
+            "description_nonce": new_nonce() if r.description else None,
             "category": r.category.value,
             "priority_rank": r.priority.rank,
             "channel": r.channel.value,
@@ -211,13 +213,16 @@ def _write(
                     "source": [None, f"{export.format}:{r.ref}"],
                     "account": [None, account_id],
                     "contact": [None, contact_id],
-                    "subject": [None, r.subject],
+                    "subject": [None, text_digest(r.subject, ticket["subject_nonce"])],
                     "priority": [None, r.priority.value],
                     "category": [None, r.category.value],
                     "channel": [None, r.channel.value],
                     "status": [None, r.status.value],
                     "created_at": [None, r.created_at.isoformat()],
-                    "description": [None, body_digest(r.description) if r.description else None],
+                    "description": [
+                        None,
+                        text_digest(r.description or None, ticket["description_nonce"]),
+                    ],
                     "sla_plan": [None, clocks["sla_plan"]],
                 },
             )
@@ -265,6 +270,7 @@ _EVENT_DEFAULTS: dict[str, Any] = {
     "from_customer": False,
     "visible": False,
     "body": None,
+    "nonce": None,
     "call_outcome": None,
     "old_value": None,
     "new_value": None,
@@ -280,6 +286,7 @@ def _event_row(ticket_id: int, h: Any) -> dict[str, Any]:
         "from_customer": h.from_customer,
         "visible": h.visible,
         "body": h.body,
+        "nonce": new_nonce() if h.body else None,  # 0009: every stored text has its nonce
         "old_value": h.old,
         "new_value": h.new,
         "created_at": h.at,

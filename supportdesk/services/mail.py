@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..models.enums import EventKind, ResolutionCode, Speaker, Status
 from . import permissions, sla
-from .audit import body_digest
+from .audit import new_nonce, text_digest
 from .desk import Desk
 from .errors import UsageError
 from .verify_rules import REQUESTS
@@ -213,7 +213,9 @@ def _open(
         sender=message.sender,
         request_type="technical",
         subject=message.subject[:300],
+        subject_nonce=new_nonce(),
         description=message.body,
+        description_nonce=new_nonce() if message.body else None,
         category="technical",
         priority_rank=2,
         channel="email",
@@ -248,6 +250,7 @@ def _open(
                 old_value=ticket.status,
                 new_value=new.value,
                 body=f"sender {message.sender} is not listed on any account",
+                nonce=new_nonce(),
                 created_at=now,
             )
         )
@@ -267,8 +270,8 @@ def _open(
             "action": [None, action],
             "account": [None, account_id],
             "sender": [None, message.sender],
-            "subject": [None, ticket.subject],
-            "body": [None, body_digest(message.body) if message.body else None],
+            "subject": [None, text_digest(ticket.subject, ticket.subject_nonce)],
+            "body": [None, text_digest(message.body or None, ticket.description_nonce)],
             "status": [None, ticket.status],
         },
     )
@@ -294,16 +297,16 @@ def _reply(
         raise UsageError(
             f"ticket #{ticket.id} is closed: write without its number to open a new one"
         )
-    session.add(
-        TicketEvent(
-            ticket_id=ticket.id,
-            kind=EventKind.REPLY.value,
-            from_customer=True,
-            visible=True,
-            body=message.body or None,
-            created_at=now,
-        )
+    reply = TicketEvent(
+        ticket_id=ticket.id,
+        kind=EventKind.REPLY.value,
+        from_customer=True,
+        visible=True,
+        body=message.body or None,
+        nonce=new_nonce() if message.body else None,
+        created_at=now,
     )
+    session.add(reply)
     ticket.last_speaker = Speaker.CUSTOMER.value
     ticket.last_activity_at = ticket.updated_at = now
     action = "reply"
@@ -328,6 +331,7 @@ def _reply(
                 old_value=old,
                 new_value=new,
                 body="customer replied" if action == "reply_reopened" else "confirmed by e-mail",
+                nonce=new_nonce(),
                 created_at=now,
             )
         )
@@ -340,7 +344,7 @@ def _reply(
         {
             "action": [None, action],
             "sender": [None, message.sender],
-            "body": [None, body_digest(message.body) if message.body else None],
+            "body": [None, text_digest(reply.body, reply.nonce)],
             "status": [old, ticket.status],
         },
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,7 +11,7 @@ from sqlalchemy import select
 
 from ..models import Role, Setting, Staff
 from ..store import Store, describe_error
-from . import audit, sla
+from . import audit, file_modes, sla
 from .desk import Desk
 from .errors import StoreError, UsageError
 from .policy import Policy, load_preset
@@ -24,6 +26,7 @@ class InitResult:
     admin_created: str | None
     policy: str = ""  # name and digest of the SLA policy in force
     recomputed: int = 0  # open tickets whose clocks a new policy changed
+    files: tuple[str, ...] = ()  # what init did to files' access, one line each
 
 
 def migrate(store: Store) -> None:
@@ -44,24 +47,80 @@ def migrate(store: Store) -> None:
         raise StoreError(describe_error(exc)) from exc
 
 
+def secure_files(desk: Desk, sharing: file_modes.Sharing) -> list[str]:
+    """Before anything opens them: create the SQLite file with its final mode (0600, or 0660
+    for the desk's group), and take others' access away from the desk's existing files,
+    saying so (existing files are never loosened). The key is created by `create_key`."""
+    store = desk.store
+    lines: list[str] = []
+    if sharing.gid is not None and desk.key_path == audit.default_key_path(store.display_name()):
+        raise UsageError(
+            "--group: a shared desk needs a key its group can read: give --audit-key PATH "
+            "outside your home directory"
+        )
+    path = store.target.sqlite_path
+    if store.is_sqlite and path and not store.target.sqlite_uri:
+        folder = Path(path).parent
+        if sharing.gid is not None:
+            made = file_modes.make_dirs(folder, sharing.dir_mode, sharing)
+            lines += [f"created {f} ({file_modes.mode_text(sharing.dir_mode)})" for f in made]
+            st = folder.stat()
+            if not (st.st_gid == sharing.gid and st.st_mode & stat.S_ISGID and st.st_mode & 0o070):
+                raise UsageError(
+                    f"--group {sharing.group}: {folder} is not shared with the group: run "
+                    f"chgrp {sharing.group} {folder} && chmod 2770 {folder}, or give a --db "
+                    "in a new folder"
+                )
+        if store.create_file(sharing):
+            lines.append(f"created {path} ({file_modes.mode_text(sharing.file_mode)})")
+        else:
+            for what, file in file_modes.sqlite_files(path):
+                changed = file_modes.tighten(file)
+                if changed:
+                    lines.append(f"tightened {what} {file}: {changed[0]} -> {changed[1]}")
+                if sharing.gid is not None and file.exists() and file.stat().st_gid != sharing.gid:
+                    lines.append(
+                        f"{file} is not shared with {sharing.group} (not loosened): run "
+                        f"chgrp {sharing.group} {file} && chmod 660 {file} to share it"
+                    )
+    key = desk.key_path
+    if key.exists():
+        # its folder only when it is supportdesk's own (audit-keys under the user's config);
+        # a folder someone chose is theirs: doctor reports it, init leaves it
+        items = [("the audit key", key)]
+        if key.parent == audit.default_key_path("-").parent:
+            items.append(("its folder", key.parent))
+        for what, item in items:
+            changed = file_modes.tighten(item)
+            if changed:
+                lines.append(f"tightened {what} {item}: {changed[0]} -> {changed[1]}")
+    return lines
+
+
 def init_database(
     desk: Desk,
     admin: str | None = None,
     admin_name: str | None = None,
     policy: Policy | None = None,
+    sharing: file_modes.Sharing = file_modes.PRIVATE,
 ) -> InitResult:
     """Create or upgrade the schema, make sure the audit key exists, add the first lead, and
-    put an SLA policy in force (`policy`, else the bundled default when there is none)."""
+    put an SLA policy in force (`policy`, else the bundled default when there is none). Files
+    it creates are 0600 in folders 0700 (0660 / 2770 with `sharing`'s group)."""
     store = desk.store
-    before = store.schema_revision()
     key_existed = desk.key_path.exists()
+    files = secure_files(desk, sharing)
+    before = store.schema_revision()
     if before is not None and not key_existed:
         raise UsageError(
             f"{store.display_name()} already has a schema but there is no audit key at "
             f"{desk.key_path}: point --audit-key at the key this database was created with"
         )
     migrate(store)
-    audit.create_key(desk.key_path)
+    audit.create_key(desk.key_path, sharing)
+    if not key_existed:
+        mode = file_modes.mode_text(os.stat(desk.key_path).st_mode)
+        files.append(f"created audit key {desk.key_path} ({mode})")
     created = None
     if admin:
         with store.read() as s:
@@ -108,4 +167,5 @@ def init_database(
         key_path=desk.key_path,
         key_created=not key_existed,
         admin_created=created,
+        files=tuple(files),
     )
