@@ -1374,21 +1374,50 @@ def policy_presets() -> None:
         click.echo(f"{name:<24} {load_preset(name).name}")
 
 
+def _plan_moves(values: tuple[str, ...]) -> dict[str, str]:
+    """`--move-plan OLD=NEW` options as {old: new}; UsageError for a malformed one."""
+    from .safe_text import clean
+
+    moves: dict[str, str] = {}
+    for value in values:
+        old, sep, new = (part.strip() for part in value.partition("="))
+        if not sep or not old or not new:
+            raise UsageError(f"--move-plan {clean(value)!r}: write it OLD=NEW (plan names)")
+        if moves.get(old, new) != new:
+            raise UsageError(f"--move-plan: plan {clean(old)!r} is moved twice")
+        moves[old] = new
+    return moves
+
+
 @policy.command("load")
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--move-plan",
+    "move_plan",
+    multiple=True,
+    metavar="OLD=NEW",
+    help="Move the accounts of plan OLD (one the new policy drops) to its plan NEW; "
+    "their open tickets are recomputed. Repeatable.",
+)
 @pass_env
-def policy_load(env: Env, file: str) -> None:
-    """Put a policy in force and recompute the due times of open tickets (leads only)."""
+def policy_load(env: Env, file: str, move_plan: tuple[str, ...]) -> None:
+    """Put a policy in force and recompute the due times of open tickets (leads only). A
+    policy that drops a plan accounts still use is refused unless --move-plan says where
+    they go."""
+    from .safe_text import clean
     from .services import sla
     from .services.policy import load_policy_file
 
+    moves = _plan_moves(move_plan)
     p = load_policy_file(file)
-    result = sla.load_policy(env.desk(), p)
+    result = sla.load_policy(env.desk(), p, move_plans=moves)
     if not result.changed:
-        click.echo(f"policy {p.name} ({p.digest}) is already in force")
+        click.echo(f"policy {clean(p.name)} ({p.digest}) is already in force")
         sys.exit(EXIT_NOTHING)
+    for old, new, count in result.moved:
+        click.echo(f"plan {clean(old)} -> {clean(new)}: {count} accounts moved")
     click.echo(
-        f"policy {p.name} ({p.digest}) in force: {result.recomputed} open tickets recomputed"
+        f"policy {clean(p.name)} ({p.digest}) in force: {result.recomputed} open tickets recomputed"
     )
 
 
