@@ -166,10 +166,11 @@ def _default_demo_path() -> Path:
 @click.option("--no-open", is_flag=True, help="Build the database but do not open the console.")
 @pass_env
 def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
-    """Build a realistic demo database and open the console on it as a demo lead."""
+    """Build a realistic demo database and open the console on it as a demo lead. A demo
+    file is built beside the old one and renamed into place: a build stopped at any moment
+    leaves the old demo (or none), and the next build succeeds."""
+    from .services import demo as service
     from .services.audit import key_path_for
-    from .services.demo import build_demo
-    from .services.setup import init_database
 
     path = env.db
     if not path:
@@ -178,23 +179,13 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
         path = str(default)
     store = _store_from(path)
     key = key_path_for(store.display_name(), env.key)
-    if store.is_sqlite:
-        db_file = Path(str(store.target.sqlite_path))
-        if db_file.exists():
-            probe = Desk(store, "demo", env.clock(), key)
-            if store.schema_revision() is not None and not probe.is_demo:
-                raise UsageError(f"{db_file} holds a real desk, not a demo: choose another --db")
-            store.dispose()
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(db_file) + suffix).unlink(missing_ok=True)
-            key.unlink(missing_ok=True)  # the key of the demo being replaced
-            store = _store_from(path)
-        db_file.parent.mkdir(parents=True, exist_ok=True)
-    elif store.schema_revision() is not None:
+    admin = service.DEMO_ADMIN[0]
+    if store.is_sqlite:  # refuse before the progress bar shows (checked again while building)
+        if store.target.sqlite_uri:
+            raise UsageError("demo needs a file path for --db, not an SQLite URI")
+        service.check_replaceable(Path(str(store.target.sqlite_path)))
+    elif store.schema_revision() is not None and not service.is_leftover_init(store):
         raise UsageError(f"{store.display_name()} already has a schema: demo needs an empty one")
-    admin = "lena"
-    desk = Desk(store, admin, env.clock(), key)
-    init_database(desk, admin=admin, admin_name="Lena Mokoena")
     with click.progressbar(length=tickets, label="building demo", file=sys.stderr) as bar:
         last = [0]
 
@@ -202,7 +193,21 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
             bar.update(done - last[0])
             last[0] = done
 
-        result = build_demo(desk, tickets=tickets, seed=seed, progress=progress)
+        if store.is_sqlite:
+            db_file = Path(str(store.target.sqlite_path))
+            db_file.parent.mkdir(parents=True, exist_ok=True)
+            built = service.build_demo_file(
+                db_file, key, env.clock(), tickets=tickets, seed=seed, progress=progress
+            )
+            result, pins = built.result, built.pins
+        else:
+            from .services.setup import init_database
+
+            desk = Desk(store, admin, env.clock(), key)
+            init_database(desk, admin=admin, admin_name=service.DEMO_ADMIN[1])
+            service.stage_mark("init")
+            result = service.build_demo(desk, tickets=tickets, seed=seed, progress=progress)
+            pins = service.issue_demo_pins(Desk(store, admin, env.clock(), key))
     click.echo(
         f"demo database {store.display_name()}: {result.tickets:,} tickets, "
         f"{result.accounts:,} accounts in {result.seconds:.1f} s"
@@ -210,10 +215,8 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
     click.echo("logins:")
     for s in result.staff:
         click.echo(f"  {s.login:<10} {s.role:<9} tier {s.tier}  {s.name}")
-    from .services.demo import issue_demo_pins
-
     click.echo("demo callers with a support PIN (every other contact has none):")
-    for account, name, address, pin in issue_demo_pins(Desk(store, admin, env.clock(), key)):
+    for account, name, address, pin in pins:
         click.echo(f"  account {account:<24} {name:<24} {address:<36} PIN {pin}")
     import shlex
 
@@ -221,7 +224,7 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
     click.echo(f"open it as a phone agent: supportdesk{where} --as {result.agent_login}")
     click.echo(f"open it as an engineer:   supportdesk{where} --as {result.engineer_login}")
     if not no_open:
-        _open_console(Desk(store, result.lead_login, env.clock(), key))
+        _open_console(Desk(_store_from(path), result.lead_login, env.clock(), key))
 
 
 # -- tickets -------------------------------------------------------------------------------
