@@ -43,8 +43,16 @@ def _choice(enum: Any) -> click.Choice:
 class Env:
     """Global options, turned into a Store and a Desk only when a command needs them."""
 
-    def __init__(self, db: str | None, login: str | None, at: str | None, key: str | None) -> None:
+    def __init__(
+        self,
+        db: str | None,
+        login: str | None,
+        at: str | None,
+        key: str | None,
+        read_only: bool = False,
+    ) -> None:
         self.db, self.login, self.at, self.key = db, login, at, key
+        self.read_only = read_only
         self._desk: Desk | None = None
 
     def clock(self) -> Clock:
@@ -53,7 +61,7 @@ class Env:
     def desk(self, *, check_schema: bool = True) -> Desk:
         if self._desk is None:
             clock = self.clock()
-            store = _store_from(self.db)
+            store = Store(self.db, read_only=self.read_only)
             if check_schema:
                 store.check_schema()
             self._desk = Desk(store, self.login, clock, self.key)
@@ -105,13 +113,25 @@ def _body(text: str | None) -> str:
 @click.option("--as", "login", envvar="SUPPORTDESK_AGENT", help="Staff login to act as.")
 @click.option("--at", envvar="SUPPORTDESK_NOW", help="Freeze 'now' (ISO 8601).")
 @click.option("--audit-key", envvar="SUPPORTDESK_AUDIT_KEY", help="Audit key file.")
+@click.option(
+    "--read-only",
+    is_flag=True,
+    envvar="SUPPORTDESK_READ_ONLY",
+    help="Open the database for reading only (a SQLite file that cannot be written is "
+    "opened so anyway); every change is refused.",
+)
 @click.version_option(package_name="supportdesk")
 @click.pass_context
 def cli(
-    ctx: click.Context, db: str | None, login: str | None, at: str | None, audit_key: str | None
+    ctx: click.Context,
+    db: str | None,
+    login: str | None,
+    at: str | None,
+    audit_key: str | None,
+    read_only: bool,
 ) -> None:
     """supportdesk: the support desk console. With no command, opens the console."""
-    ctx.obj = Env(db, login, at, audit_key)
+    ctx.obj = Env(db, login, at, audit_key, read_only)
     ctx.obj.clock()  # validate --at early
     if ctx.invoked_subcommand is None:
         _open_console(ctx.obj.desk())
