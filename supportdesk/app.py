@@ -385,7 +385,7 @@ class SupportDeskApp(App[None]):
         """Write the wanted open ticket and whether the user is at the desk; serialized, and
         always the latest wish wins."""
         with self._presence_lock:
-            if self._presence_closed:
+            if self._presence_closed or self.desk.store.read_only:  # a read-only copy: no one
                 return
             if self.console_id is None:
                 self.console_id = presence.start_console(self.desk)

@@ -43,8 +43,16 @@ def _choice(enum: Any) -> click.Choice:
 class Env:
     """Global options, turned into a Store and a Desk only when a command needs them."""
 
-    def __init__(self, db: str | None, login: str | None, at: str | None, key: str | None) -> None:
+    def __init__(
+        self,
+        db: str | None,
+        login: str | None,
+        at: str | None,
+        key: str | None,
+        read_only: bool = False,
+    ) -> None:
         self.db, self.login, self.at, self.key = db, login, at, key
+        self.read_only = read_only
         self._desk: Desk | None = None
 
     def clock(self) -> Clock:
@@ -53,7 +61,7 @@ class Env:
     def desk(self, *, check_schema: bool = True) -> Desk:
         if self._desk is None:
             clock = self.clock()
-            store = _store_from(self.db)
+            store = Store(self.db, read_only=self.read_only)
             if check_schema:
                 store.check_schema()
             self._desk = Desk(store, self.login, clock, self.key)
@@ -105,13 +113,25 @@ def _body(text: str | None) -> str:
 @click.option("--as", "login", envvar="SUPPORTDESK_AGENT", help="Staff login to act as.")
 @click.option("--at", envvar="SUPPORTDESK_NOW", help="Freeze 'now' (ISO 8601).")
 @click.option("--audit-key", envvar="SUPPORTDESK_AUDIT_KEY", help="Audit key file.")
+@click.option(
+    "--read-only",
+    is_flag=True,
+    envvar="SUPPORTDESK_READ_ONLY",
+    help="Open the database for reading only (a SQLite file that cannot be written is "
+    "opened so anyway); every change is refused.",
+)
 @click.version_option(package_name="supportdesk")
 @click.pass_context
 def cli(
-    ctx: click.Context, db: str | None, login: str | None, at: str | None, audit_key: str | None
+    ctx: click.Context,
+    db: str | None,
+    login: str | None,
+    at: str | None,
+    audit_key: str | None,
+    read_only: bool,
 ) -> None:
     """supportdesk: the support desk console. With no command, opens the console."""
-    ctx.obj = Env(db, login, at, audit_key)
+    ctx.obj = Env(db, login, at, audit_key, read_only)
     ctx.obj.clock()  # validate --at early
     if ctx.invoked_subcommand is None:
         _open_console(ctx.obj.desk())
@@ -184,11 +204,12 @@ def _default_demo_path() -> Path:
 @click.option("--no-open", is_flag=True, help="Build the database but do not open the console.")
 @pass_env
 def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
-    """Build a realistic demo database and open the console on it as a demo lead."""
+    """Build a realistic demo database and open the console on it as a demo lead. A demo
+    file is built beside the old one and renamed into place: a build stopped at any moment
+    leaves the old demo (or none), and the next build succeeds."""
+    from .services import demo as service
     from .services.audit import key_path_for
-    from .services.demo import build_demo
     from .services.file_modes import PRIVATE_DIR, make_dirs
-    from .services.setup import init_database
 
     path = env.db
     if not path:
@@ -197,23 +218,13 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
         path = str(default)
     store = _store_from(path)
     key = key_path_for(store.display_name(), env.key)
-    if store.is_sqlite:
-        db_file = Path(str(store.target.sqlite_path))
-        if db_file.exists():
-            probe = Desk(store, "demo", env.clock(), key)
-            if store.schema_revision() is not None and not probe.is_demo:
-                raise UsageError(f"{db_file} holds a real desk, not a demo: choose another --db")
-            store.dispose()
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(db_file) + suffix).unlink(missing_ok=True)
-            key.unlink(missing_ok=True)  # the key of the demo being replaced
-            store = _store_from(path)
-        make_dirs(db_file.parent, PRIVATE_DIR)
-    elif store.schema_revision() is not None:
+    admin = service.DEMO_ADMIN[0]
+    if store.is_sqlite:  # refuse before the progress bar shows (checked again while building)
+        if store.target.sqlite_uri:
+            raise UsageError("demo needs a file path for --db, not an SQLite URI")
+        service.check_replaceable(Path(str(store.target.sqlite_path)))
+    elif store.schema_revision() is not None and not service.is_leftover_init(store):
         raise UsageError(f"{store.display_name()} already has a schema: demo needs an empty one")
-    admin = "lena"
-    desk = Desk(store, admin, env.clock(), key)
-    init_database(desk, admin=admin, admin_name="Lena Mokoena")
     with click.progressbar(length=tickets, label="building demo", file=sys.stderr) as bar:
         last = [0]
 
@@ -221,7 +232,21 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
             bar.update(done - last[0])
             last[0] = done
 
-        result = build_demo(desk, tickets=tickets, seed=seed, progress=progress)
+        if store.is_sqlite:
+            db_file = Path(str(store.target.sqlite_path))
+            make_dirs(db_file.parent, PRIVATE_DIR)
+            built = service.build_demo_file(
+                db_file, key, env.clock(), tickets=tickets, seed=seed, progress=progress
+            )
+            result, pins = built.result, built.pins
+        else:
+            from .services.setup import init_database
+
+            desk = Desk(store, admin, env.clock(), key)
+            init_database(desk, admin=admin, admin_name=service.DEMO_ADMIN[1])
+            service.stage_mark("init")
+            result = service.build_demo(desk, tickets=tickets, seed=seed, progress=progress)
+            pins = service.issue_demo_pins(Desk(store, admin, env.clock(), key))
     click.echo(
         f"demo database {store.display_name()}: {result.tickets:,} tickets, "
         f"{result.accounts:,} accounts in {result.seconds:.1f} s"
@@ -229,10 +254,8 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
     click.echo("logins:")
     for s in result.staff:
         click.echo(f"  {s.login:<10} {s.role:<9} tier {s.tier}  {s.name}")
-    from .services.demo import issue_demo_pins
-
     click.echo("demo callers with a support PIN (every other contact has none):")
-    for account, name, address, pin in issue_demo_pins(Desk(store, admin, env.clock(), key)):
+    for account, name, address, pin in pins:
         click.echo(f"  account {account:<24} {name:<24} {address:<36} PIN {pin}")
     import shlex
 
@@ -240,7 +263,7 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
     click.echo(f"open it as a phone agent: supportdesk{where} --as {result.agent_login}")
     click.echo(f"open it as an engineer:   supportdesk{where} --as {result.engineer_login}")
     if not no_open:
-        _open_console(Desk(store, result.lead_login, env.clock(), key))
+        _open_console(Desk(_store_from(path), result.lead_login, env.clock(), key))
 
 
 # -- tickets -------------------------------------------------------------------------------
@@ -1490,21 +1513,50 @@ def policy_presets() -> None:
         click.echo(f"{name:<24} {load_preset(name).name}")
 
 
+def _plan_moves(values: tuple[str, ...]) -> dict[str, str]:
+    """`--move-plan OLD=NEW` options as {old: new}; UsageError for a malformed one."""
+    from .safe_text import clean
+
+    moves: dict[str, str] = {}
+    for value in values:
+        old, sep, new = (part.strip() for part in value.partition("="))
+        if not sep or not old or not new:
+            raise UsageError(f"--move-plan {clean(value)!r}: write it OLD=NEW (plan names)")
+        if moves.get(old, new) != new:
+            raise UsageError(f"--move-plan: plan {clean(old)!r} is moved twice")
+        moves[old] = new
+    return moves
+
+
 @policy.command("load")
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--move-plan",
+    "move_plan",
+    multiple=True,
+    metavar="OLD=NEW",
+    help="Move the accounts of plan OLD (one the new policy drops) to its plan NEW; "
+    "their open tickets are recomputed. Repeatable.",
+)
 @pass_env
-def policy_load(env: Env, file: str) -> None:
-    """Put a policy in force and recompute the due times of open tickets (leads only)."""
+def policy_load(env: Env, file: str, move_plan: tuple[str, ...]) -> None:
+    """Put a policy in force and recompute the due times of open tickets (leads only). A
+    policy that drops a plan accounts still use is refused unless --move-plan says where
+    they go."""
+    from .safe_text import clean
     from .services import sla
     from .services.policy import load_policy_file
 
+    moves = _plan_moves(move_plan)
     p = load_policy_file(file)
-    result = sla.load_policy(env.desk(), p)
+    result = sla.load_policy(env.desk(), p, move_plans=moves)
     if not result.changed:
-        click.echo(f"policy {p.name} ({p.digest}) is already in force")
+        click.echo(f"policy {clean(p.name)} ({p.digest}) is already in force")
         sys.exit(EXIT_NOTHING)
+    for old, new, count in result.moved:
+        click.echo(f"plan {clean(old)} -> {clean(new)}: {count} accounts moved")
     click.echo(
-        f"policy {p.name} ({p.digest}) in force: {result.recomputed} open tickets recomputed"
+        f"policy {clean(p.name)} ({p.digest}) in force: {result.recomputed} open tickets recomputed"
     )
 
 
@@ -1933,32 +1985,38 @@ def ticket_schedule(env: Env, ticket_id: int, window_id: int, as_json: bool) -> 
 def _import_text(r: Any) -> str:
     from collections import Counter
 
+    from .safe_text import clean
     from .services.export_formats import NOTE_SUMMARY
 
     verb = "would import" if r.dry_run else "imported"
     span = f" as #{r.first_ticket}-#{r.last_ticket}" if r.first_ticket is not None else ""
     lines = [
-        f"{verb} {r.imported:,} tickets from {r.source} ({r.format}){span}"
+        f"{verb} {r.imported:,} tickets from {clean(r.source)} ({r.format}){span}"
         + (" (dry run: nothing was changed)" if r.dry_run else ""),
+        f"  export {clean(r.export_key)} (--source names it; ticket ids count within it)",
         f"  accounts: {r.accounts_created:,} created, {r.accounts_matched:,} already on the desk;"
         f" contacts created: {r.contacts_created:,}",
         "  status: " + ", ".join(f"{k} {v:,}" for k, v in sorted(r.by_status.items())),
     ]
     if r.already:
-        lines.append(
-            f"  {r.already:,} tickets of this export were imported before: left as they are"
-        )
+        lines.append(f"  skipped {r.already:,} tickets the desk has already (left as they are):")
+        for p in r.skipped[:20]:
+            lines.append(f"    {clean(p.ref)}: {p.text}")
+        if len(r.skipped) > 20:
+            lines.append(f"    {len(r.skipped) - 20:,} more (--json lists them all)")
     kinds = Counter(p.kind for p in r.notes)
     if kinds:
         lines.append("  kept, with a note in their history or here:")
         for kind, count in kinds.most_common():
             sample = [p for p in r.notes if p.kind == kind]
-            refs = ", ".join(p.ref for p in sample[:5]) + (", ..." if count > 5 else "")
+            refs = ", ".join(clean(p.ref) for p in sample[:5]) + (", ..." if count > 5 else "")
             what = NOTE_SUMMARY.get(kind, sample[0].text)
             lines.append(f"    {count:,} {what} (export ids {refs})")
     for p in r.rejected_rows[:20]:
         lines.append(
-            f"  left out: line {p.line}" + (f" ({p.ref})" if p.ref else "") + f": {p.text}"
+            f"  left out: line {p.line}"
+            + (f" ({clean(p.ref)})" if p.ref else "")
+            + f": {clean(p.text)}"
         )
     if len(r.rejected_rows) > 20:
         lines.append(f"  left out: {len(r.rejected_rows) - 20:,} more rows (--json lists them all)")
@@ -1981,6 +2039,11 @@ def _import_text(r: Any) -> str:
 )
 @click.option("--skip-bad", is_flag=True, help="Import the other rows when some cannot be.")
 @click.option("--dry-run", is_flag=True, help="Check and report everything; change nothing.")
+@click.option(
+    "--source",
+    help="Name of the export (default: told by its first tickets, whatever the file is "
+    "called); ticket ids are matched within one export.",
+)
 @json_option
 @pass_env
 def import_export(
@@ -1991,20 +2054,25 @@ def import_export(
     zone: str,
     skip_bad: bool,
     dry_run: bool,
+    source: str | None,
     as_json: bool,
 ) -> None:
     """Import another helpdesk's ticket export (CSV; PATH or - for standard input): its
     customers become accounts with a primary contact (or are matched by e-mail), its tickets
     come with their history and SLA clocks. Leads only; all or nothing; importing the same
-    export again adds only what is new."""
+    export again (even renamed) adds only what is new, and says what it skipped."""
     from .services import importer
 
+    if source is not None:
+        importer.check_source(source)
     desk = env.desk()
     data = sys.stdin.buffer.read() if path == "-" else None
     export = importer.read_export_file(
         "standard input" if path == "-" else path, fmt=fmt, zone=zone, now=desk.now(), data=data
     )
-    r = importer.import_export(desk, export, plan=plan, skip_bad=skip_bad, dry_run=dry_run)
+    r = importer.import_export(
+        desk, export, plan=plan, skip_bad=skip_bad, dry_run=dry_run, source=source
+    )
     emit(r, as_json, lambda: _import_text(r))
 
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # SQLAlchemy is imported only when a session is needed (it co
     from sqlalchemy.engine import URL, Engine
     from sqlalchemy.orm import Session
 
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
 BUSY_TIMEOUT_MS = 5000
 WRITER_WAIT_S = 30.0  # how long a write waits for its turn (Store._writer_turn)
 NOTIFY_CHANNEL = "supportdesk"
@@ -109,7 +109,7 @@ def describe_error(exc: BaseException) -> str:
     if "database is locked" in low or "database is busy" in low:
         return "the database is locked by another writer (gave up after the busy timeout)"
     if "readonly" in low or "read-only" in low:
-        return "the database cannot be written (read-only file or directory)"
+        return "the database is read-only: it cannot be written (read-only file or directory)"
     if "file is not a database" in low:
         return "--db is not a supportdesk database (not an SQLite file)"
     if "unable to open database" in low:
@@ -117,20 +117,47 @@ def describe_error(exc: BaseException) -> str:
     return msg
 
 
+def sqlite_cannot_write(path: str) -> str | None:
+    """Why a writer could not work on the SQLite file `path` (it, or its folder where its
+    WAL and shared-memory files go, is read-only: permission bits, or a read-only mount,
+    which binds root too), or None. A missing file is not read-only."""
+    file = Path(path)
+    if not file.exists():
+        return None
+    if not os.access(file, os.W_OK):
+        return f"{file} is read-only"
+    sides = [Path(path + s) for s in ("-wal", "-shm")]
+    if not os.access(file.parent, os.W_OK) and not all(
+        p.exists() and os.access(p, os.W_OK) for p in sides
+    ):
+        return f"its folder {file.parent} is read-only"
+    return None
+
+
 class Store:
     """One database: how to read it quickly (plain DBAPI), work on it (SQLAlchemy sessions,
-    created on first use) and watch it (the change feed)."""
+    created on first use) and watch it (the change feed).
 
-    def __init__(self, url: URL | str | None) -> None:
+    A SQLite file opened `read_only` (asked for, or found read-only: a copy in a read-only
+    folder) is read through a `mode=ro` URI, or `immutable=1` when SQLite cannot make its
+    shared-memory file there; every write fails with "the database is read-only: ..."."""
+
+    def __init__(self, url: URL | str | None, *, read_only: bool = False) -> None:
         if url is not None and not isinstance(url, str):
             url = url.render_as_string(hide_password=False)
         self.target = resolve_target(url)
         self.is_sqlite = self.target.kind == "sqlite"
         path = self.target.sqlite_path
+        self.read_only_reason: str | None = "opened with --read-only" if read_only else None
         if self.is_sqlite and path and not self.target.sqlite_uri:
             parent = Path(path).parent
             if not parent.exists():
                 raise StoreError(f"--db: directory {parent} does not exist")
+            if self.read_only_reason is None:
+                self.read_only_reason = sqlite_cannot_write(path)
+        elif self.is_sqlite and read_only:
+            raise StoreError("--read-only needs a file path for --db, not an SQLite URI")
+        self._ro_uri: str | None = None
         self._raw_idle: list[Any] = []
         self.plain_statements = 0
         self._raw_lock = threading.Lock()
@@ -160,17 +187,60 @@ class Store:
         except OSError as exc:
             raise StoreError(f"cannot create {path}: {exc.strerror}") from None
 
-    # -- plain DBAPI reads ------------------------------------------------------------
-    def _connect_raw(self) -> Any:
-        if self.is_sqlite:
-            self.create_file()
-            conn = sqlite3.connect(
-                str(self.target.sqlite_path),
+    @property
+    def read_only(self) -> bool:
+        return self.read_only_reason is not None
+
+    def _refuse_write(self) -> None:
+        if self.read_only_reason is not None:
+            raise StoreError(
+                f"the database is read-only: {self.read_only_reason}; nothing was changed"
+            )
+
+    def _read_only_uri(self) -> str:
+        """`mode=ro`, or `immutable=1` when SQLite cannot read the file that way (its WAL
+        index cannot be made in a read-only folder): then the file is taken as it is."""
+        if self._ro_uri is None:
+            base = Path(str(self.target.sqlite_path)).as_uri()
+            for uri in (base + "?mode=ro", base + "?immutable=1"):
+                try:
+                    probe = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+                    try:
+                        probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                    finally:
+                        probe.close()
+                except sqlite3.OperationalError:
+                    continue
+                self._ro_uri = uri
+                break
+            else:
+                raise StoreError(
+                    f"the database is read-only and cannot be read: {self.display_name()}"
+                )
+        return self._ro_uri
+
+    def _sqlite_connect(self) -> sqlite3.Connection:
+        if self.read_only:
+            return sqlite3.connect(
+                self._read_only_uri(),
                 timeout=BUSY_TIMEOUT_MS / 1000,
                 isolation_level=None,
                 check_same_thread=False,
-                uri=self.target.sqlite_uri,
+                uri=True,
             )
+        self.create_file()
+        return sqlite3.connect(
+            str(self.target.sqlite_path),
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+            uri=self.target.sqlite_uri,
+        )
+
+    # -- plain DBAPI reads ------------------------------------------------------------
+    def _connect_raw(self) -> Any:
+        if self.is_sqlite:
+            conn = self._sqlite_connect()
             for pragma in SQLITE_PRAGMAS:
                 if "journal_mode" not in pragma:  # a reader must not try to change it
                     conn.execute(pragma)
@@ -239,18 +309,26 @@ class Store:
             return create_engine(
                 self.target.sa_url, pool_pre_ping=True, pool_size=3, max_overflow=2
             )
-        self.create_file()
-        engine = create_engine(
-            self.target.sa_url,
-            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
-        )
+        if self.read_only:
+            from sqlalchemy.pool import QueuePool
+
+            engine = create_engine(
+                "sqlite+pysqlite://", creator=self._sqlite_connect, poolclass=QueuePool
+            )
+        else:
+            self.create_file()
+            engine = create_engine(
+                self.target.sa_url,
+                connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            )
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (SQLAlchemy recipe)
             cur = dbapi_conn.cursor()
             for pragma in SQLITE_PRAGMAS:
-                cur.execute(pragma)
+                if "journal_mode" not in pragma or not self.read_only:
+                    cur.execute(pragma)
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -365,6 +443,7 @@ class Store:
         from sqlalchemy.exc import DBAPIError
         from sqlalchemy.orm import Session
 
+        self._refuse_write()
         try:
             with (
                 self._writer_turn(),
@@ -416,6 +495,8 @@ class Store:
     # -- change feed -------------------------------------------------------------------
     def change_feed(self, on_change: Callable[[], None]) -> ChangeFeed:
         if self.is_sqlite:
+            if self.read_only:
+                return SqliteChangeFeed(self._read_only_uri(), on_change, True)
             return SqliteChangeFeed(str(self.target.sqlite_path), on_change, self.target.sqlite_uri)
         return PostgresChangeFeed(str(self.target.conninfo), on_change)
 

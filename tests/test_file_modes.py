@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from supportdesk.services.desk import Desk
+from supportdesk.store import HEAD_REVISION
 
 from .test_cli import one_line_error
 
@@ -194,7 +195,7 @@ def test_doctor_passes_a_fresh_desk_and_flags_what_others_can_read(
     p = sd(cli_env, "doctor", "--json")
     assert p.returncode == 0, p.stdout + p.stderr
     report = json.loads(p.stdout)
-    assert report["ok"] and report["schema"] == report["schema_expected"] == "0009"
+    assert report["ok"] and report["schema"] == report["schema_expected"] == HEAD_REVISION
     whats = {f["what"]: f for f in report["files"]}
     assert whats["the audit key"]["mode"] == "0600"
     if desk.store.is_sqlite:

@@ -466,3 +466,138 @@ def test_cli_bad_input_is_one_line_and_changes_nothing(
     assert p.returncode == 2, p.stderr
     assert message.format(dir=tmp_path) in one_line_error(p)
     assert ticket_count(desk) == before
+
+
+# -- which export: ticket ids count within one export (issue 12) ---------------------------
+def other_export() -> str:
+    """Another helpdesk's export that reuses ids 1-4 for other customers' tickets."""
+    return kaggle_csv(
+        kaggle_row("1", "ana@harbour.example", name="Ana Reyes"),
+        kaggle_row("2", "ben@harbour.example", name="Ben Osei", **{"Ticket Subject": "DNS"}),
+        kaggle_row("3", "cara@harbour.example", name="Cara Lind"),
+        kaggle_row("4", "dan@harbour.example", name="Dan Moss", **{"Ticket Priority": "Low"}),
+    )
+
+
+def test_an_export_is_known_by_its_first_tickets_not_its_file() -> None:
+    first = parse(kaggle_sample(), name="a.csv").identity
+    assert first.startswith("auto-")
+    assert parse(kaggle_sample(), name="renamed.csv").identity == first
+    grown = kaggle_sample() + ",".join(f'"{v}"' for v in kaggle_row("5", "e@example.com"))
+    assert parse(grown).identity == first
+    newer = kaggle_sample().replace("Pending Customer Response", "Closed", 1)
+    assert parse(newer).identity == first  # statuses change between exports of one desk
+    assert parse(other_export()).identity != first
+    assert parse(sn_sample()).identity != first
+
+
+def test_two_exports_that_reuse_ticket_ids_both_import(desk: Desk) -> None:
+    a = importer.import_export(desk, parse(kaggle_sample(), name="a.csv"))
+    b = importer.import_export(desk, parse(other_export(), name="b.csv"))
+    assert (a.imported, b.imported, b.already, b.skipped) == (4, 4, 0, ())
+    assert a.export_key != b.export_key
+    rows = desk.store.query("SELECT export_key, ref FROM imported_tickets ORDER BY ticket_id")
+    assert [r for _k, r in rows] == ["1", "2", "3", "4"] * 2
+    assert {k for k, _r in rows} == {a.export_key, b.export_key}
+    count = ticket_count(desk)
+    for text, name in ((kaggle_sample(), "moved/a-copy.csv"), (other_export(), "b.csv")):
+        with pytest.raises(NothingToDo, match=r"were imported before$"):
+            importer.import_export(desk, parse(text, name=name))
+    assert ticket_count(desk) == count
+
+
+def test_what_is_skipped_is_listed_with_the_ticket_and_why(desk: Desk) -> None:
+    a = importer.import_export(desk, parse(kaggle_sample()))
+    first = a.first_ticket or 0
+    # another export: its ticket 3 is the very ticket the first export had as 3
+    b_text = other_export().replace("cara@harbour.example", "gonzalestracy@example.com")
+    b_text = b_text.replace("Cara Lind", "Marisa Obrien")
+    b = importer.import_export(desk, parse(b_text), plan="silver")
+    assert (b.imported, b.already) == (3, 1)
+    (skip,) = b.skipped
+    assert (skip.ref, skip.ticket, skip.reason) == ("3", first + 2, "same_ticket")
+    assert f"imported before as #{first + 2}" in skip.text
+    assert json.loads(json.dumps(b.to_json()))["skipped"][0]["reason"] == "same_ticket"
+
+
+def test_the_same_first_tickets_with_other_ones_after_them_say_so(desk: Desk) -> None:
+    """A file whose first tickets are the first export's is taken for it; an id of it that
+    names another ticket is not imported silently: it is listed as differing, and naming the
+    export with --source imports it."""
+    importer.import_export(desk, parse(kaggle_sample()))
+    text = kaggle_sample().replace("bradleyolson@example.com", "zoe@harbour.example")
+    with pytest.raises(NothingToDo, match=r"\(1 of them with another customer or subject"):
+        importer.import_export(desk, parse(text))
+    count = ticket_count(desk)
+    r = importer.import_export(desk, parse(text), source="harbour 2026-12")
+    assert (r.imported, r.already, r.export_key) == (1, 3, "harbour 2026-12")
+    assert {s.reason for s in r.skipped} == {"same_ticket"}
+    assert ticket_count(desk) == count + 1
+    with pytest.raises(NothingToDo):
+        importer.import_export(desk, parse(text), source="harbour 2026-12")
+    with pytest.raises(UsageError, match=r"^--source 'x\\n': 1 to 64 letters"):
+        importer.import_export(desk, parse(text), source="x\n")
+
+
+def test_imports_from_before_exports_had_an_identity_are_recognised(
+    desk: Desk, db_url: str, key_path: Path
+) -> None:
+    """Import, take the schema back to 0007 (imported rows lose their export), upgrade it
+    again: the same export is still nothing new, another one reusing the ids imports."""
+    from alembic import command
+    from alembic.config import Config
+
+    from supportdesk.services import setup
+    from supportdesk.services.clock import Clock
+    from supportdesk.store import HEAD_REVISION, Store
+
+    importer.import_export(desk, parse(kaggle_sample()))
+    importer.import_export(desk, parse(sn_sample()))
+    desk.store.dispose()
+    store = Store(db_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(setup.__file__).parent.parent / "migrations"))
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0007")
+    assert store.schema_revision() == "0007"
+    store.dispose()
+    old = Desk(Store(db_url), "lena", Clock(), key_path)
+    assert setup.init_database(old, admin="lena").revision_after == HEAD_REVISION
+    assert old.store.query("SELECT count(*) FROM imported_tickets WHERE export_key IS NULL") == [
+        (6,)
+    ]
+    count = ticket_count(old)
+    for text in (kaggle_sample(), sn_sample()):
+        with pytest.raises(NothingToDo, match=r"were imported before$"):
+            importer.import_export(old, parse(text, name="renamed.csv"))
+    assert ticket_count(old) == count
+    r = importer.import_export(old, parse(other_export()))
+    assert (r.imported, r.already) == (4, 0)
+    old.store.dispose()
+
+
+def test_cli_lists_skipped_ids_and_refuses_a_bad_source(
+    cli_env: dict[str, str], tmp_path: Path, desk: Desk
+) -> None:
+    (tmp_path / "a.csv").write_text(kaggle_sample(), encoding="utf-8")
+    assert run(cli_env, "import", str(tmp_path / "a.csv")).returncode == 0
+    moved = tmp_path / "elsewhere" / "renamed.csv"
+    moved.parent.mkdir()
+    moved.write_text(kaggle_sample(), encoding="utf-8")
+    again = run(cli_env, "import", str(moved))
+    assert again.returncode == 4
+    assert one_line_error(again).endswith("tickets of renamed.csv were imported before")
+    both = kaggle_sample() + ",".join(f'"{v}"' for v in kaggle_row("9", "new@example.com"))
+    p = run(cli_env, "import", "-", stdin=both)
+    assert p.returncode == 0, p.stderr
+    assert "skipped 4 tickets the desk has already" in p.stdout
+    assert "    1: imported before from this export as #" in p.stdout
+    b = run(cli_env, "import", "-", "--json", stdin=other_export())
+    out = json.loads(b.stdout)
+    assert (out["imported"], out["skipped"], out["export_key"][:5]) == (4, [], "auto-")
+    before = ticket_count(desk)
+    bad = run(cli_env, "import", str(moved), "--source", "\x1b[2J")
+    assert bad.returncode == 2
+    assert one_line_error(bad).startswith("supportdesk: --source '\\x1b[2J': 1 to 64")
+    assert ticket_count(desk) == before

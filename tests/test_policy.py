@@ -1,5 +1,6 @@
 """SLA policy as data: the presets, worked due times for each, and every way a policy file is
-refused (with the line and field named). Pure: no database."""
+refused (with the line and field named), all pure; then, on both databases, loading a policy
+that drops a plan accounts still use (refused, or their accounts moved with --move-plan)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import tomllib
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -933,3 +935,93 @@ def test_duration_parts_add_up(days: int, hours: int, minutes: int):
     else:
         assert parse_duration(text) == total
         assert parse_duration(format_duration(total)) == total
+
+
+# -- loading a policy that drops a plan in use (both databases) ----------------------------
+def _without_gold(respond_critical: str = "2h") -> str:
+    """The demo policy with its gold plan renamed premium (critical response 2 h)."""
+    text = load_preset("demo").text.replace("[plans.gold]", "[plans.premium]")
+    return text.replace(
+        'respond = { critical = "4h", high = "4h"',
+        f'respond = {{ critical = "{respond_critical}", high = "4h"',
+    )
+
+
+def _state(desk: Any) -> tuple[Any, ...]:
+    """Everything a refused load must leave as it was."""
+    q = desk.store.query
+    return (
+        q("SELECT value FROM settings WHERE key = 'sla_policy'"),
+        q("SELECT id, plan FROM accounts ORDER BY id"),
+        q("SELECT id, sla_plan, respond_target_s, respond_due FROM tickets ORDER BY id"),
+        q("SELECT count(*) FROM audit"),
+        q("SELECT count(*) FROM ticket_events"),
+    )
+
+
+def test_a_policy_dropping_a_plan_in_use_is_refused_and_changes_nothing(desk: Any) -> None:
+    from supportdesk.services import directory, sla
+    from tests.conftest import new_ticket
+
+    new_ticket(desk, priority="critical")
+    directory.add_account(desk, "otter", "Otter Ltd", "gold")
+    before = _state(desk)
+    with pytest.raises(UsageError) as refused:
+        sla.load_policy(desk, parse_policy(_without_gold(), "new.toml"))
+    message = str(refused.value)
+    assert "\n" not in message
+    assert message.startswith("the new policy drops plan 'gold', which 2 accounts use")
+    assert "--move-plan gold=PLAN" in message and "nothing was changed" in message
+    with pytest.raises(UsageError, match=r"^--move-plan gold=platinum: the new policy has no"):
+        sla.load_policy(
+            desk, parse_policy(_without_gold(), "new.toml"), move_plans={"gold": "platinum"}
+        )
+    assert _state(desk) == before
+
+
+def test_move_plan_moves_the_accounts_and_recomputes_their_open_tickets(desk: Any) -> None:
+    from supportdesk.services import audit, directory, sla
+    from tests.conftest import new_ticket
+
+    tid = new_ticket(desk, priority="critical")
+    directory.add_account(desk, "otter", "Otter Ltd", "silver")
+    assert sla.show(desk, tid).clocks[0].target_s == 4 * 3600  # gold
+    result = sla.load_policy(
+        desk, parse_policy(_without_gold(), "new.toml"), move_plans={"gold": "premium"}
+    )
+    assert result.changed and result.moved == (("gold", "premium", 1),)
+    assert result.recomputed == 1
+    plans = dict(desk.store.query("SELECT id, plan FROM accounts"))
+    assert (plans["bluefin"], plans["otter"]) == ("premium", "silver")
+    shown = sla.show(desk, tid)
+    assert (shown.plan, shown.clocks[0].target_s) == ("premium", 2 * 3600)
+    rows = desk.store.query("SELECT action, entity_id FROM audit ORDER BY seq")
+    assert rows[-2:] == [("account.plan", "bluefin"), ("sla.policy", "sla_policy")]
+    with desk.store.read() as s:
+        assert audit.verify(s, desk.audit_key).ok
+
+
+def test_cli_policy_load_refuses_then_moves_plans(
+    cli_env: dict[str, str], desk: Any, tmp_path: Path
+) -> None:
+    from tests.conftest import new_ticket
+    from tests.test_cli import one_line_error, run
+
+    new_ticket(desk, priority="critical")
+    new = tmp_path / "new.toml"
+    new.write_text(_without_gold(), encoding="utf-8")
+    before = _state(desk)
+    p = run(cli_env, "policy", "load", str(new))
+    assert p.returncode == 2
+    assert "drops plan 'gold', which 1 account uses" in one_line_error(p)
+    for bad, said in (
+        ("gold", "--move-plan 'gold': write it OLD=NEW"),
+        ("gold=nope", "--move-plan gold=nope: the new policy has no plan 'nope'"),
+    ):
+        p = run(cli_env, "policy", "load", str(new), "--move-plan", bad)
+        assert p.returncode == 2 and said in one_line_error(p)
+    assert _state(desk) == before
+    p = run(cli_env, "policy", "load", str(new), "--move-plan", "gold=premium")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[0] == "plan gold -> premium: 1 accounts moved"
+    assert "1 open tickets recomputed" in p.stdout

@@ -77,6 +77,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+try:  # POSIX: builds of one demo file take turns (build_demo_file)
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 from sqlalchemy import Connection, Index, func, insert, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
@@ -164,6 +169,7 @@ DAY = 24 * HOUR
 LOCAL_OFFSET_US = 2 * HOUR  # times quoted in ticket texts are in SAST (UTC+2)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CHUNK = 20_000  # tickets per generation unit (own random numbers) and per progress call
+BUSY_WAIT_S = 5.0  # how long settling a file waits for another connection
 PARALLEL_MIN = 100_000  # from this many tickets (SQLite) worker processes make them
 # Tickets picked to be active: new+open 20 %, awaiting authorization 2 %, pending 3 %,
 # scheduled 1 %, plus the stale urgent ones that are then closed instead (STALE_AFTER_US).
@@ -1974,15 +1980,149 @@ def issue_demo_pins(desk: Desk, count: int = 3) -> list[tuple[str, str, str, str
     by a callback). Returns (account, contact, e-mail, PIN) for each."""
     from .verification import set_pin
 
+    # one row per contact: a primary contact with two addresses is one caller, one PIN
     rows = desk.store.query(
-        "SELECT c.account_id, c.name, p.value FROM contacts c"
+        "SELECT c.account_id, c.name, min(p.value) FROM contacts c"
         " JOIN accounts a ON a.id = c.account_id"
         " JOIN contact_points p ON p.contact_id = c.id AND p.kind = 'email'"
         " WHERE c.role = 'primary' AND a.status = 'active' AND a.reseller_id IS NULL"
-        " AND c.pin_hash IS NULL ORDER BY c.id LIMIT ?",
+        " AND c.pin_hash IS NULL GROUP BY c.id, c.account_id, c.name ORDER BY c.id LIMIT ?",
         (count,),
     )
     out = []
     for account, name, address in rows:
         out.append((account, name, address, set_pin(desk, account, address).pin))
     return out
+
+
+# ------------------------------------------------------------------ building a demo file
+DEMO_ADMIN = ("lena", "Lena Mokoena")
+TEMP_SUFFIX = ".demo-tmp"  # the file a demo is built in, beside the one it replaces
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal", "-writer.lock")
+
+
+@dataclass(frozen=True)
+class DemoFile:
+    """A demo built by `build_demo_file`: what was made and the callers given a PIN."""
+
+    result: DemoResult
+    pins: list[tuple[str, str, str, str]]
+
+
+def build_demo_file(
+    path: Path,
+    key: Path,
+    clock: Any,
+    *,
+    tickets: int,
+    seed: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> DemoFile:
+    """Build a demo SQLite database at `path`, replacing the demo there, all or nothing.
+
+    It is built in `path` + TEMP_SUFFIX and renamed into place at the end (one atomic
+    rename), so a build killed at any moment leaves the old demo (or nothing) and a stale
+    temporary file, which the next build removes. Builds of one path take turns through a
+    lock file beside it. The audit key at `key` is kept (created when missing): the old
+    demo stays verifiable until the rename, the new one from then on."""
+    from .setup import init_database
+
+    if fcntl is None:  # pragma: no cover - Windows
+        lock_fd = None
+    else:
+        lock_fd = os.open(str(path) + ".demo-lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(lock_fd)
+            raise UsageError(f"another `supportdesk demo` is building {path}") from None
+    try:
+        check_replaceable(path)
+        temp = Path(str(path) + TEMP_SUFFIX)
+        _remove_sqlite(temp)  # what a killed build left behind
+        store = Store(str(temp))
+        try:
+            desk = Desk(store, DEMO_ADMIN[0], clock, key)
+            init_database(desk, admin=DEMO_ADMIN[0], admin_name=DEMO_ADMIN[1])
+            stage_mark("init")
+            result = build_demo(desk, tickets=tickets, seed=seed, progress=progress)
+            pins = issue_demo_pins(Desk(store, DEMO_ADMIN[0], clock, key))
+        finally:
+            store.dispose()
+        stage_mark("built")
+        _settle(temp)
+        if path.exists():
+            _settle(path)  # its WAL must not be replayed onto the new file
+        os.replace(temp, path)
+        _sync_folder(path.parent)
+        _remove_sqlite(temp)
+        return DemoFile(result, pins)
+    finally:
+        if lock_fd is not None:
+            os.close(lock_fd)
+
+
+def is_leftover_init(store: Store) -> bool:
+    """A database `supportdesk demo` of an older version left when killed after `init`:
+    a schema, the demo lead alone, no account, no ticket, and no `demo` setting."""
+    q = store.query
+    return (
+        not q("SELECT 1 FROM settings WHERE key = 'demo'")
+        and not q("SELECT 1 FROM accounts LIMIT 1")
+        and not q("SELECT 1 FROM tickets LIMIT 1")
+        and [r[0] for r in q("SELECT login FROM staff")] == [DEMO_ADMIN[0]]
+    )
+
+
+def check_replaceable(path: Path) -> None:
+    """UsageError unless `path` is missing, empty, a demo or a leftover of one."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    store = Store(str(path))
+    try:
+        if store.schema_revision() is None:
+            return
+        if store.query("SELECT 1 FROM settings WHERE key = 'demo'") or is_leftover_init(store):
+            return
+    finally:
+        store.dispose()
+    raise UsageError(f"{path} holds a real desk, not a demo: choose another --db")
+
+
+def stage_mark(name: str) -> None:
+    """With SUPPORTDESK_DEMO_STAGES=1, say a stage was reached (benchmarks, kill tests)."""
+    if os.environ.get("SUPPORTDESK_DEMO_STAGES") == "1":
+        print(f"  stage {name}", file=sys.stderr, flush=True)
+
+
+def _settle(path: Path) -> None:
+    """Checkpoint `path`'s WAL into it and drop its side files, so that the file alone is
+    the database; UsageError when another process has it open and the WAL cannot go."""
+    conn = sqlite3.connect(str(path), timeout=BUSY_WAIT_S, isolation_level=None)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # rolls back a hot journal
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise UsageError(f"{path}: cannot replace it: {exc}") from None
+    finally:
+        conn.close()
+    wal = Path(str(path) + "-wal")
+    if busy or (wal.exists() and wal.stat().st_size):
+        raise UsageError(f"{path} is open in another process: close it and try again")
+    for suffix in ("-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def _remove_sqlite(path: Path) -> None:
+    for suffix in ("", *SQLITE_SIDE_FILES):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename durable (a folder's entries are flushed by fsync on the folder)."""
+    with suppress(OSError):
+        fd = os.open(str(folder), os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -19,6 +19,7 @@ have) is a `Problem` in `notes`. Times without an offset are read in the zone gi
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from collections.abc import Callable, Iterable
@@ -93,6 +94,8 @@ class Export:
     records: list[Record]
     rejected: list[Problem]
     notes: list[Problem]
+    # which export this is, whatever the file is called: see `identity`
+    identity: str = ""
 
 
 # what each kind of note means, for a summary that counts them
@@ -147,9 +150,33 @@ def read_export(text: str, *, name: str, fmt: str, zone: tzinfo, now: datetime) 
             rows.append((line, dict(zip(columns, (v.strip() for v in values), strict=False))))
     except csv.Error as exc:
         raise UsageError(f"{name}:{reader.line_num}: not CSV: {exc}") from None
-    export = Export(name, chosen, len(rows), [], [], [])
+    export = Export(name, chosen, len(rows), [], [], [], identity(chosen, rows))
     PARSERS[chosen](export, rows, zone, now)
     return export
+
+
+IDENTITY_TICKETS = 3  # how many of an export's first tickets say which export it is
+
+
+def identity(fmt: str, rows: list[tuple[int, dict[str, str]]]) -> str:
+    """A digest naming the export, not the file: its format and the fields that never change
+    (id, customer, subject; opening time and caller) of its first IDENTITY_TICKETS tickets.
+    The same export renamed, moved, read from standard input, grown by more rows or exported
+    again with newer statuses keeps it; another export reusing the same ticket ids has other
+    customers or subjects on them, so it gets another one."""
+    columns = IDENTITY_COLUMNS[fmt]
+    seen: list[tuple[str, ...]] = []
+    refs: set[str] = set()
+    for _line, row in rows:
+        key = tuple(row.get(c, "").strip() for c in columns)
+        if not key[0] or key[0] in refs:
+            continue
+        refs.add(key[0])
+        seen.append(key)
+        if len(seen) == IDENTITY_TICKETS:
+            break
+    text = "\x1f".join([fmt, *("\x1e".join(k) for k in seen)])
+    return "auto-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
 def detect(columns: list[str], name: str) -> str:
@@ -564,6 +591,10 @@ def _servicenow_record(
     )
 
 
+IDENTITY_COLUMNS = {
+    "kaggle": ("Ticket ID", "Customer Email", "Customer Name", "Ticket Subject"),
+    "servicenow": ("number", "caller_id", "opened_at"),
+}
 SIGNATURE = {
     "kaggle": ("Ticket ID", "Customer Email"),
     "servicenow": ("number", "incident_state", "opened_at"),

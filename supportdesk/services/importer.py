@@ -10,10 +10,18 @@ it was opened, answered, resolved, reassigned), its clocks from that history
 (`sla.on_import`: outcomes are counted only where the export says when the ticket began),
 one audit row, and a reference to its row in the export, so importing the same export again
 adds only what is new.
+
+An export is known by its identity, not its file name: `--source NAME` when given, else a
+digest of its first tickets (`export_formats.identity`). A ticket id already imported from
+the same export is skipped; one imported from another export (or before exports had an
+identity) is skipped only when its ticket is the same one (same customer and subject, or
+same caller and opening time), so two exports that reuse ticket ids both import. What is
+skipped is listed, with the ticket it matched and why.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,12 +39,24 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 CHUNK = 500  # values per IN (...) list
+SOURCE_NAME = re.compile(r"[\w.:/@+-][\w .:/@+-]{0,63}")
+
+
+@dataclass(frozen=True)
+class Skipped(JsonMixin):
+    """A ticket of the export that was not imported because the desk has it already."""
+
+    ref: str  # its id in the export
+    ticket: int  # the desk's ticket it matched
+    reason: str  # "this_export", "same_ticket" or "this_export_differs"
+    text: str
 
 
 @dataclass(frozen=True)
 class ImportResult(JsonMixin):
     source: str
     format: str
+    export_key: str  # which export this is (--source, or a digest of its first tickets)
     rows: int  # data rows in the file
     imported: int  # tickets added
     already: int  # tickets of this export imported before: left as they are
@@ -50,6 +70,7 @@ class ImportResult(JsonMixin):
     notes: tuple[Problem, ...]  # rows kept although something in them was odd
     rejected_rows: tuple[Problem, ...]
     dry_run: bool
+    skipped: tuple[Skipped, ...] = ()
 
 
 def read_export_file(
@@ -95,11 +116,14 @@ def import_export(
     plan: str | None = None,
     skip_bad: bool = False,
     dry_run: bool = False,
+    source: str | None = None,
 ) -> ImportResult:
-    """Import `export`; with `dry_run` everything is done and checked, then rolled back."""
+    """Import `export`; with `dry_run` everything is done and checked, then rolled back.
+    `source` names the export (default: its identity, a digest of its first tickets)."""
     from . import sla
 
     permissions.require(desk.actor, "desk.import")
+    key = export.identity if source is None else check_source(source)
     if export.rejected and not skip_bad:
         bad = export.rejected[0]
         more = len(export.rejected) - 1
@@ -113,7 +137,7 @@ def import_export(
     directory.check_plan(desk, plan_name)
     try:
         with desk.write() as (session, record):
-            result = _write(session, record, desk, export, policy, plan_name, dry_run)
+            result = _write(session, record, desk, export, key, policy, plan_name, dry_run)
             if dry_run:
                 raise _DryRun(result)  # leaves the transaction: it rolls back
             return result
@@ -121,32 +145,102 @@ def import_export(
         return done.result
 
 
+def check_source(name: str) -> str:
+    """A `--source` name as given, or UsageError saying what one may be."""
+    if not SOURCE_NAME.fullmatch(name) or name != name.strip():
+        raise UsageError(f"--source {name!r}: 1 to 64 letters, digits, spaces or . _ : / @ + -")
+    return name
+
+
+def _skipped(session: Session, export: Export, key: str) -> dict[str, Skipped]:
+    """The records of `export` the desk has already, by ref, with why."""
+    from sqlalchemy import select
+
+    from ..models import ImportedTicket, Ticket
+
+    by_ref = {r.ref: r for r in export.records}
+    seen: dict[str, list[tuple[str | None, int, bool]]] = {}
+    for chunk in _chunks(sorted(by_ref)):
+        for ref, export_key, tid, sender, subject, caller, created in session.execute(
+            select(
+                ImportedTicket.ref,
+                ImportedTicket.export_key,
+                ImportedTicket.ticket_id,
+                Ticket.sender,
+                Ticket.subject,
+                Ticket.caller_name,
+                Ticket.created_at,
+            )
+            .join(Ticket, Ticket.id == ImportedTicket.ticket_id)
+            .where(ImportedTicket.source == export.format, ImportedTicket.ref.in_(chunk))
+            .order_by(ImportedTicket.ticket_id)
+        ):
+            r = by_ref[ref]
+            if r.contact_email is not None:
+                same = (sender, subject) == (r.contact_email, r.subject[:300])
+            else:
+                same = (caller, created) == (r.contact_name, r.created_at)
+            seen.setdefault(ref, []).append((export_key, tid, same))
+    out: dict[str, Skipped] = {}
+    for ref, found in seen.items():
+        mine = [(tid, same) for k, tid, same in found if k == key]
+        if mine:
+            tid, same = mine[0]
+            if same:
+                out[ref] = Skipped(
+                    ref, tid, "this_export", f"imported before from this export as #{tid}"
+                )
+            else:
+                out[ref] = Skipped(
+                    ref,
+                    tid,
+                    "this_export_differs",
+                    f"imported before from this export as #{tid}, but that ticket has another "
+                    "customer or subject: if this is another export, import it with --source",
+                )
+            continue
+        alike = [tid for _k, tid, same in found if same]
+        if alike:
+            out[ref] = Skipped(
+                ref,
+                alike[0],
+                "same_ticket",
+                f"the same ticket (same customer and subject or opening) was imported before "
+                f"as #{alike[0]}",
+            )
+    return out
+
+
 def _write(
     session: Session,
     record: Any,
     desk: Desk,
     export: Export,
+    key: str,
     policy: Any,
     plan_name: str,
     dry_run: bool,
 ) -> ImportResult:
-    from sqlalchemy import select
-
     from ..models import ImportedTicket, Ticket, TicketEvent
     from ..models.base import bulk_insert
     from . import sla
 
-    done = set(
-        session.scalars(select(ImportedTicket.ref).where(ImportedTicket.source == export.format))
-    )
-    records = [r for r in export.records if r.ref not in done]
-    already = len(export.records) - len(records)
+    skipped = _skipped(session, export, key)
+    records = [r for r in export.records if r.ref not in skipped]
+    already = len(skipped)
     if not records:
+        if not export.records:
+            raise NothingToDo(f"nothing to import: {export.name} holds no tickets")
+        differ = sum(1 for s in skipped.values() if s.reason == "this_export_differs")
         raise NothingToDo(
             f"nothing to import: the {len(export.records)} tickets of {export.name} "
             "were imported before"
-            if export.records
-            else f"nothing to import: {export.name} holds no tickets"
+            + (
+                f" ({differ} of them with another customer or subject than the desk's:"
+                " another export? import it with --source NAME)"
+                if differ
+                else ""
+            )
         )
     now = desk.now()
     staff_id = desk.actor.staff_id
@@ -210,7 +304,7 @@ def _write(
                 "ticket",
                 tid,
                 {
-                    "source": [None, f"{export.format}:{r.ref}"],
+                    "source": [None, f"{export.format}:{key}:{r.ref}"],
                     "account": [None, account_id],
                     "contact": [None, contact_id],
                     "subject": [None, text_digest(r.subject, ticket["subject_nonce"])],
@@ -233,14 +327,22 @@ def _write(
         session,
         ImportedTicket,
         [
-            {"ticket_id": tid, "source": export.format, "ref": r.ref, "imported_at": now}
+            {
+                "ticket_id": tid,
+                "source": export.format,
+                "export_key": key,
+                "ref": r.ref,
+                "imported_at": now,
+            }
             for tid, r in zip(ids, records, strict=True)
         ],
     )
     summary = {
         "file": [None, export.name],
         "format": [None, export.format],
+        "export": [None, key],
         "tickets": [None, len(records)],
+        "skipped": [None, already],
         "first_ticket": [None, ids[0]],
         "last_ticket": [None, ids[-1]],
         "accounts_created": [None, accounts.created],
@@ -250,6 +352,7 @@ def _write(
     return ImportResult(
         source=export.name,
         format=export.format,
+        export_key=key,
         rows=export.rows,
         imported=len(records),
         already=already,
@@ -260,9 +363,10 @@ def _write(
         first_ticket=ids[0],
         last_ticket=ids[-1],
         by_status=dict(Counter(r.status.value for r in records)),
-        notes=tuple(p for p in export.notes if p.ref not in done),
+        notes=tuple(p for p in export.notes if p.ref not in skipped),
         rejected_rows=tuple(export.rejected),
         dry_run=dry_run,
+        skipped=tuple(skipped[r.ref] for r in export.records if r.ref in skipped),
     )
 
 
