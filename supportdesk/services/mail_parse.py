@@ -67,6 +67,7 @@ ENCODED_WORD = re.compile(r"=\?([^?\s]{1,75})\?([qQbB])\?([^?\s]*)\?=")
 _GAP = re.compile(r"^[ \t\r\n]+$")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
+_STAND_IN = "encodedwordzq"
 
 
 @dataclass(frozen=True)
@@ -382,8 +383,22 @@ def _parse_into(out: Parsed, raw: bytes, envelope_sender: str | None) -> None:
         return
     # Addresses are read before encoded-words are decoded, so a display name cannot smuggle
     # in an address ("=?utf-8?q?=3Cboss@...=3E?=").
+    # Each encoded-word stands in as a plain atom while the address is parsed.
     unfolded = _FOLD.sub("", froms[0].encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
-    pairs = [(n, a) for n, a in email.utils.getaddresses([unfolded]) if n or a]
+    words: list[str] = []
+
+    def stand_in(m: re.Match[str]) -> str:
+        words.append(m.group(0))
+        return f"{_STAND_IN}{len(words) - 1}x"
+
+    masked = ENCODED_WORD.sub(stand_in, unfolded)
+    pairs = [(n, a) for n, a in email.utils.getaddresses([masked]) if n or a]
+    if words:
+        back = re.compile(_STAND_IN + r"(\d+)x")
+        pairs = [(back.sub(lambda m: words[int(m.group(1))], n), a) for n, a in pairs]
+        if any(back.search(a) for _, a in pairs):
+            out.problem = "malformed message: an encoded-word inside the From address"
+            return
     if len(pairs) > 1:
         out.problem = "ambiguous sender: several From addresses"
         return
