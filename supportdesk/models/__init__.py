@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         MaintenanceWindow,
         WindowServer,
     )
+    from .mail import MailMessage
     from .tickets import VIEW_SQL, Ticket, TicketEvent
 
 _HOME = {
@@ -69,6 +70,7 @@ _HOME = {
     "IncidentUpdate": "incidents",
     "MaintenanceWindow": "incidents",
     "WindowServer": "incidents",
+    "MailMessage": "mail",
     "VIEW_SQL": "tickets",
     "Ticket": "tickets",
     "TicketEvent": "tickets",
@@ -88,6 +90,7 @@ def __getattr__(name: str) -> Any:
             "escalation",
             "incidents",
             "imports",
+            "mail",
         ):
             importlib.import_module(f"{__name__}.{each}")
     try:
@@ -119,6 +122,7 @@ __all__ = [
     "IncidentLink",
     "IncidentServer",
     "IncidentUpdate",
+    "MailMessage",
     "MaintenanceWindow",
     "Notice",
     "Presence",
