@@ -1944,6 +1944,10 @@ def main(argv: list[str] | None = None) -> None:
         fail(exc.format_message(), exc.exit_code)
     except DeskError as exc:
         fail(str(exc), exc.exit_code)
+    except UnicodeError as exc:  # invalid UTF-8 on the command line or in a file read
+        bad = exc.object[exc.start : exc.end] if isinstance(exc, UnicodeEncodeError) else ""
+        where = f" ({clean(bad)})" if bad else ""
+        fail(f"text is not valid UTF-8{where}", EXIT_USAGE)
     except KeyboardInterrupt:
         fail("interrupted", 130)
     except BrokenPipeError:
