@@ -35,6 +35,7 @@ from .services import presence, queue
 from .services.errors import DeskError
 from .services.queue import QueueFilter
 from .services.views import QueueRow
+from .widgets.inert import InertNotify
 from .widgets.notices import (
     StaleClaims,
     StaleCrossing,
@@ -94,7 +95,7 @@ class NoticesLoaded(Message):
 _UNSET = object()
 
 
-class SupportDeskApp(App[None]):
+class SupportDeskApp(InertNotify):
     """The support desk console, constructible as `SupportDeskApp(desk)` (also in tests)."""
 
     CSS_PATH = "app.tcss"
@@ -530,5 +531,11 @@ class SupportDeskApp(App[None]):
 
 
 def run_console(desk: Desk) -> None:
-    """Run the console until the agent quits (the CLI's `supportdesk` with no command)."""
-    SupportDeskApp(desk).run()
+    """Run the console until the agent quits (the CLI's `supportdesk` with no command).
+
+    A console that ended on an unexpected error exits with its non-zero code (Textual sets
+    one), never with 0 as if the agent had quit."""
+    app = SupportDeskApp(desk)
+    app.run()
+    if app.return_code:
+        raise SystemExit(app.return_code)

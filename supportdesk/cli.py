@@ -26,6 +26,7 @@ from .models.enums import (
     ServiceKind,
     Status,
 )
+from .safe_text import clean, json_escape
 from .services.clock import Clock
 from .services.desk import Desk
 from .services.errors import DeskError, UsageError
@@ -75,12 +76,31 @@ def _store_from(db: str | None) -> Store:
 pass_env = click.make_pass_decorator(Env)
 
 
+def _t(value: Any) -> str:
+    """One field of outside text for a one-line printer: line breaks, controls and bidi
+    overrides shown as visible escapes (safe_text), so a subject can neither break the line
+    nor drive the terminal."""
+    return clean(value)
+
+
+def _lines(value: Any) -> list[str]:
+    """A body of outside text as lines, each made inert (tabs become spaces)."""
+    return clean(value, multiline=True).split("\n")
+
+
+def say(text: str) -> None:
+    """Echo human-readable output; whatever outside text a printer let through is shown as
+    visible escapes (the printers clean their fields already: this is the net)."""
+    click.echo(clean(text, multiline=True))
+
+
 def emit(value: Any, as_json: bool, text: Callable[[], str] | str | None = None) -> None:
-    """Print a result as JSON (ISO 8601 times with offset) or as text."""
+    """Print a result as JSON (ISO 8601 times with offset; exact strings, with controls and
+    lone surrogates written as JSON escapes) or as inert text."""
     if as_json:
-        click.echo(json.dumps(_jsonable(value), indent=2, ensure_ascii=False))
+        click.echo(json_escape(json.dumps(_jsonable(value), indent=2, ensure_ascii=False)))
     elif text is not None:
-        click.echo(text() if callable(text) else text)
+        say(text() if callable(text) else text)
 
 
 def _jsonable(value: Any) -> Any:
@@ -180,13 +200,13 @@ def init(
     desk = env.desk(check_schema=False)
     result = init_database(desk, admin, admin_name, policy, sharing)
     before = result.revision_before or "empty"
-    click.echo(f"database {desk.store.display_name()}: schema {before} -> {result.revision_after}")
-    click.echo(f"audit key {result.key_path}" + (" (created)" if result.key_created else ""))
+    say(f"database {desk.store.display_name()}: schema {before} -> {result.revision_after}")
+    say(f"audit key {result.key_path}" + (" (created)" if result.key_created else ""))
     for line in result.files:
-        click.echo(line)
+        say(line)
     if result.admin_created:
-        click.echo(f"lead {result.admin_created} created")
-    click.echo(
+        say(f"lead {result.admin_created} created")
+    say(
         f"SLA policy {result.policy}"
         + (f": {result.recomputed} open tickets recomputed" if result.recomputed else "")
     )
@@ -274,11 +294,11 @@ def ticket() -> None:
 
 def _ticket_text(t: Any) -> str:
     lines = [
-        f"#{t.id}  {t.subject}",
+        f"#{t.id}  {_t(t.subject)}",
         f"  status {t.status}   priority {t.priority}   category {t.category}   "
-        f"channel {t.channel}   tier {t.tier}   holder {t.holder or '-'}",
-        f"  account {t.account} ({t.company})   contact {t.contact or '-'}"
-        + (f"   service {t.service_label}" if t.service_label else ""),
+        f"channel {t.channel}   tier {t.tier}   holder {_t(t.holder or '-')}",
+        f"  account {_t(t.account)} ({_t(t.company)})   contact {_t(t.contact or '-')}"
+        + (f"   service {_t(t.service_label)}" if t.service_label else ""),
         f"  created {t.created_at.isoformat()}   first response "
         f"{t.first_response_at.isoformat() if t.first_response_at else '-'}"
         + (
@@ -290,18 +310,18 @@ def _ticket_text(t: Any) -> str:
     if t.merged_into:
         lines.append(f"  merged into #{t.merged_into}")
     if t.description:
-        lines += ["", *("  " + x for x in t.description.splitlines())]
+        lines += ["", *("  " + x for x in _lines(t.description))]
     lines.append("")
     for e in t.events:
-        who = "customer" if e.from_customer else (e.author or "-")
+        who = "customer" if e.from_customer else _t(e.author or "-")
         what = e.kind + (f" ({e.call_outcome})" if e.call_outcome else "")
         if e.old_value or e.new_value:
-            what += f" {e.old_value or '-'} -> {e.new_value or '-'}"
+            what += f" {_t(e.old_value or '-')} -> {_t(e.new_value or '-')}"
         if e.kind == "note":
             what += " [internal]"
         lines.append(f"  {e.at.isoformat(timespec='seconds')}  {who:<10} {what}")
         if e.body:
-            lines += ["      " + x for x in e.body.splitlines()]
+            lines += ["      " + x for x in _lines(e.body)]
     return "\n".join(lines)
 
 
@@ -348,7 +368,7 @@ def ticket_new(env: Env, as_json: bool, sender: str | None, **kw: Any) -> None:
         result = mail.ingest_message(
             desk, mail.Message(sender, kw["subject"], kw["description"], None)
         )
-        emit(result, as_json, f"ticket #{result.ticket_id} {result.action} ({result.account})")
+        emit(result, as_json, f"ticket #{result.ticket_id} {result.action} ({_t(result.account)})")
         return
     tid = tickets.create(desk, **kw)
     emit(tickets.show(desk, tid), as_json, f"ticket #{tid} created")
@@ -398,40 +418,45 @@ def ticket_brief(env: Env, ticket_id: int, as_json: bool) -> None:
 
     def text() -> str:
         out = [
-            f"#{b.ticket_id}  {b.account} ({b.company})",
+            f"#{b.ticket_id}  {_t(b.account)} ({_t(b.company)})",
             f"reported {b.reported_at.isoformat()}:",
         ]
-        out += [f"  {line}" for line in (b.reported or "-").splitlines()[:20]]
+        out += [f"  {line}" for line in _lines(b.reported or "-")[:20]]
         out.append("services:")
         out += [
-            f"  {sv.kind:<15} {sv.label[:30]:<30} {' '.join(sv.domains)[:40]:<40} "
-            f"{sv.server or '-'}"
+            f"  {_t(sv.kind):<15} {_t(sv.label)[:30]:<30} {_t(' '.join(sv.domains))[:40]:<40} "
+            f"{_t(sv.server or '-')}"
             for sv in b.services
         ] or ["  none"]
         out.append("escalations:")
         for e in b.escalations:
             claimed = (
-                f", claimed by {e.claimed_by} {e.claimed_at.isoformat()}" if e.claimed_at else ""
+                f", claimed by {_t(e.claimed_by)} {e.claimed_at.isoformat()}"
+                if e.claimed_at
+                else ""
             )
             move = (
                 "to a supervisor" if e.kind == "supervisor" else f"tier {e.from_tier} → {e.to_tier}"
             )
-            out.append(f"  {e.at.isoformat()} {move} by {e.by or '-'}{claimed}")
-            out.append(f"    reason: {e.reason}")
+            out.append(f"  {e.at.isoformat()} {move} by {_t(e.by or '-')}{claimed}")
+            out.append(f"    reason: {_t(e.reason)}")
             if e.tried:
-                out.append(f"    tried: {e.tried}")
+                out.append(f"    tried: {_t(e.tried)}")
         if not b.escalations:
             out.append("  none")
         out.append("may authorize changes:")
-        out += [f"  {a.name} ({a.role}; {a.scope})" for a in b.authorizers] or ["  nobody listed"]
-        out.append(f"account notes: {b.account_notes or '-'}")
+        out += [f"  {_t(a.name)} ({_t(a.role)}; {_t(a.scope)})" for a in b.authorizers] or [
+            "  nobody listed"
+        ]
+        out.append(f"account notes: {_t(b.account_notes or '-')}")
         out.append("other open tickets on the same server:")
         out += [
-            f"  #{n.ticket_id} {n.server} {n.priority} {n.status} {n.account}: {n.subject[:50]}"
+            f"  #{n.ticket_id} {_t(n.server)} {n.priority} {n.status} {_t(n.account)}: "
+            f"{_t(n.subject)[:50]}"
             for n in b.same_server
         ] or ["  none"]
         if b.watchers:
-            out.append("watching: " + ", ".join(b.watchers))
+            out.append("watching: " + _t(", ".join(b.watchers)))
         return "\n".join(out)
 
     emit(b, as_json, text)
@@ -644,15 +669,15 @@ def queue(
         return
     now = desk.now()
     if not page.rows:
-        click.echo(f"nothing in {filt.describe()}")
+        say(f"nothing in {_t(filt.describe())}")
         return
     policy = sla_service.current_policy(desk)
     for r in page.rows:
         due = sla_service.next_due_text(r.clocks, policy.plan_for(r.sla_plan), now)
-        click.echo(
+        say(
             f"#{r.id:<8} {r.priority[:4]:<4} {_age(r.created_at, now):>4} {due:>10} "
-            f"{r.account[:16]:<16} t{r.tier} {(r.holder or '-')[:10]:<10} {r.channel:<6} "
-            f"{r.subject[:60]}"
+            f"{_t(r.account)[:16]:<16} t{r.tier} {_t(r.holder or '-')[:10]:<10} {r.channel:<6} "
+            f"{_t(r.subject)[:60]}"
         )
 
 
@@ -803,15 +828,16 @@ def _board_text(b: Any, desk: Desk) -> str:
         due = sla_service.next_due_text(r.clocks, policy.plan_for(r.sla_plan), now)
         if row.section in ("mine", "others"):
             touched = _age(row.touched_at, now) if row.touched_at else "never"
-            who = f"{(r.holder or '-')[:10]:<10} touched {touched:>4} ago"
+            who = f"{_t(r.holder or '-')[:10]:<10} touched {touched:>4} ago"
             who += " STALE" if row.stale else ""
         else:
             who = f"waited {_age(row.escalated_at or row.tier_since or r.created_at, now):>4}"
-            who += f" by {row.escalated_by or '-'}"
+            who += f" by {_t(row.escalated_by or '-')}"
         flag = " ⚑" if row.flagged else ""
         lines.append(
             f"#{r.id:<8} {r.priority[:4]:<4} {due:>10} {r.status[:8]:<8} {who}{flag}  "
-            f"{r.subject[:50]}" + (f"\n{'':10}reason: {row.reason[:100]}" if row.reason else "")
+            f"{_t(r.subject)[:50]}"
+            + (f"\n{'':10}reason: {_t(row.reason)[:100]}" if row.reason else "")
         )
     if not b.rows:
         lines.append("nothing on this board")
@@ -851,9 +877,9 @@ def claims(env: Env, stale: bool, limit: int, as_json: bool) -> None:
         if not rows:
             return "no stale claims" if stale else "nobody holds a ticket"
         return "\n".join(
-            f"#{c.ticket_id:<8} {c.holder:<10} t{c.tier} {c.priority[:4]:<4} touched "
+            f"#{c.ticket_id:<8} {_t(c.holder):<10} t{c.tier} {c.priority[:4]:<4} touched "
             f"{_age(c.touched_at, now) + ' ago' if c.touched_at else 'never':>8}"
-            f"{' STALE' if c.stale else '':6} {c.subject[:60]}"
+            f"{' STALE' if c.stale else '':6} {_t(c.subject)[:60]}"
             for c in rows
         )
 
@@ -911,7 +937,7 @@ def report_escalations(env: Env, start: str | None, end: str | None, as_json: bo
 
     def text() -> str:
         share = "-" if f.tier1_share is None else f"{f.tier1_share * 100:.1f} %"
-        per_tier = ", ".join(f"tier {k}: {v}" for k, v in f.escalations_by_tier.items())
+        per_tier = _t(", ".join(f"tier {k}: {v}" for k, v in f.escalations_by_tier.items()))
         return "\n".join(
             [
                 f"{f.start.isoformat()} to {f.end.isoformat()}",
@@ -957,7 +983,7 @@ def report_sla(
     def line(g: Any) -> str:
         median = g.median_first_response_seconds
         return (
-            f"{g.key[:14]:<14} respond {pct(g.respond_attainment):>7} "
+            f"{_t(g.key)[:14]:<14} respond {pct(g.respond_attainment):>7} "
             f"({g.respond_met} met, {g.respond_breached} breached)  resolve "
             f"{pct(g.resolve_attainment):>7} ({g.resolve_met} met, {g.resolve_breached} "
             f"breached)  median first response "
@@ -968,7 +994,7 @@ def report_sla(
     def text() -> str:
         out = [f"{r.start.isoformat()} to {r.end.isoformat()}", line(r.total)]
         out += [line(g) for g in r.groups]
-        cats = ", ".join(f"{k} {v}" for k, v in r.breaches_by_category.items()) or "none"
+        cats = _t(", ".join(f"{k} {v}" for k, v in r.breaches_by_category.items())) or "none"
         out.append(f"breaches by category: {cats}")
         claim = r.escalation_to_claim
         median = claim["median_seconds"]
@@ -1030,7 +1056,7 @@ def serve(
         token_file=token_file,
         max_boards=max_boards,
         title="supportdesk SLA board",
-        echo=lambda line: click.echo(line),
+        echo=say,
         what=f"the SLA board{' (redacted)' if redact else ''}",
     )
 
@@ -1063,7 +1089,7 @@ def staff_add(env: Env, login: str, name: str, tier: int, role: str, as_json: bo
     from .services import directory
 
     s = directory.add_staff(env.desk(), login, name, tier, role)
-    emit(s, as_json, f"staff {s.login} added ({s.role}, tier {s.tier})")
+    emit(s, as_json, f"staff {_t(s.login)} added ({s.role}, tier {s.tier})")
 
 
 @staff.command("list")
@@ -1078,7 +1104,7 @@ def staff_list(env: Env, as_json: bool) -> None:
         rows,
         as_json,
         lambda: "\n".join(
-            f"{s.login:<12} {s.role:<9} tier {s.tier}  {s.name}"
+            f"{_t(s.login):<12} {s.role:<9} tier {s.tier}  {_t(s.name)}"
             + ("" if s.active else "  (inactive)")
             for s in rows
         ),
@@ -1104,7 +1130,7 @@ def account_add(
     from .services import directory
 
     a = directory.add_account(env.desk(), account_id, company, plan, notes)
-    emit(a, as_json, f"account {a.id} added")
+    emit(a, as_json, f"account {_t(a.id)} added")
 
 
 @account.command("list")
@@ -1121,7 +1147,9 @@ def account_list(env: Env, search: str | None, limit: int, as_json: bool) -> Non
         rows,
         as_json,
         lambda: (
-            "\n".join(f"{a.id:<24} {a.plan:<14} {a.status:<10} {a.company}" for a in rows)
+            "\n".join(
+                f"{_t(a.id):<24} {_t(a.plan):<14} {a.status:<10} {_t(a.company)}" for a in rows
+            )
             or "no accounts"
         ),
     )
@@ -1139,23 +1167,25 @@ def account_show(env: Env, account_id: str, as_json: bool) -> None:
 
     def text() -> str:
         out = [
-            f"{a.id}  {a.company}",
-            f"  plan {a.plan}   status {a.status}"
-            + (f" ({a.suspended_reason})" if a.suspended_reason else "")
+            f"{_t(a.id)}  {_t(a.company)}",
+            f"  plan {_t(a.plan)}   status {a.status}"
+            + (f" ({_t(a.suspended_reason)})" if a.suspended_reason else "")
             + f"   open tickets {a.open_tickets}",
         ]
         if a.reseller:
-            out.append(f"  end customer of reseller {a.reseller}")
+            out.append(f"  end customer of reseller {_t(a.reseller)}")
         if a.notes:
-            out.append(f"  notes: {a.notes}")
+            out.append(f"  notes: {_t(a.notes)}")
         out.append("  contacts:")
         out += [
-            f"    {c.id:<6} {c.role:<11} {c.name}  {' '.join(c.emails)}  {' '.join(c.phones)}"
+            f"    {c.id:<6} {c.role:<11} {_t(c.name)}  {_t(' '.join(c.emails))}  "
+            f"{_t(' '.join(c.phones))}"
             for c in a.contacts
         ]
         out.append("  services:")
         out += [
-            f"    {s.id:<6} {s.kind:<15} {s.label}  {' '.join(s.domains)}  {s.server or ''}"
+            f"    {s.id:<6} {s.kind:<15} {_t(s.label)}  {_t(' '.join(s.domains))}  "
+            f"{_t(s.server or '')}"
             for s in a.services
         ]
         return "\n".join(out)
@@ -1172,7 +1202,7 @@ def account_plan(env: Env, account_id: str, plan: str) -> None:
     from .services import directory
 
     changed = directory.set_plan(env.desk(), account_id, plan)
-    click.echo(f"account {account_id} on plan {plan}: {changed} open tickets recomputed")
+    say(f"account {_t(account_id)} on plan {_t(plan)}: {changed} open tickets recomputed")
 
 
 @cli.group()
@@ -1201,7 +1231,7 @@ def service_add(
     from .services import directory
 
     s = directory.add_service(env.desk(), account_id, kind, label, list(domains), server)
-    emit(s, as_json, f"service {s.id} added to {account_id}")
+    emit(s, as_json, f"service {s.id} added to {_t(account_id)}")
 
 
 @cli.group()
@@ -1251,7 +1281,7 @@ def contact_add(
         requests=list(requests),
         verification_id=verification_id,
     )
-    emit(c, as_json, f"contact {c.id} ({c.role}) added to {account_id}")
+    emit(c, as_json, f"contact {c.id} ({c.role}) added to {_t(account_id)}")
 
 
 @contact.command("pin")
@@ -1265,7 +1295,7 @@ def contact_pin(env: Env, account_id: str, contact_ref: str, rotate: bool, as_js
     from .services import verification
 
     r = verification.set_pin(env.desk(), account_id, contact_ref, rotate=rotate)
-    emit(r, as_json, f"PIN for {r.contact}: {r.pin}   (shown once; tell the contact now)")
+    emit(r, as_json, f"PIN for {_t(r.contact)}: {r.pin}   (shown once; tell the contact now)")
 
 
 @contact.command("unlock")
@@ -1278,11 +1308,11 @@ def contact_unlock(env: Env, account_id: str, contact_ref: str) -> None:
 
     recent = verification.unlock(env.desk(), account_id, contact_ref)
     for a in recent:
-        click.echo(
-            f"  {a.at.isoformat(timespec='seconds')}  {a.agent or '-':<10} {a.channel:<6} "
+        say(
+            f"  {a.at.isoformat(timespec='seconds')}  {_t(a.agent or '-'):<10} {a.channel:<6} "
             f"{a.method:<9} {a.result}"
         )
-    click.echo(f"{contact_ref} unlocked")
+    say(f"{_t(contact_ref)} unlocked")
 
 
 def _read_pin() -> str:
@@ -1332,15 +1362,15 @@ def verify_cmd(
     )
 
     def text() -> str:
-        lines = [f"{v.state.upper()}: {v.message}"]
+        lines = [f"{v.state.upper()}: {_t(v.message)}"]
         if v.verified:
             lines.append(f"  may:     {', '.join(v.may) or '-'}")
             lines.append(f"  may not: {', '.join(v.may_not) or '-'}")
             if v.who_can:
-                lines.append(f"  who can: {', '.join(v.who_can)}")
+                lines.append(f"  who can: {_t(', '.join(v.who_can))}")
         for a in v.recent:
             lines.append(
-                f"  {a.at.isoformat(timespec='seconds')}  {a.agent or '-':<10} {a.channel:<6}"
+                f"  {a.at.isoformat(timespec='seconds')}  {_t(a.agent or '-'):<10} {a.channel:<6}"
                 f" {a.method:<9} {a.result}"
             )
         return "\n".join(lines)
@@ -1584,12 +1614,12 @@ def audit_verify(env: Env, anchor: str | None, as_json: bool) -> None:
             True,
         )
     elif result.ok:
-        click.echo(f"audit chain intact: {result.rows} rows")
-        click.echo(f"anchor: {result.anchor}")
+        say(f"audit chain intact: {result.rows} rows")
+        say(f"anchor: {_t(result.anchor)}")
     if not result.ok:
         if not as_json:
             click.echo(
-                f"supportdesk: audit chain broken at row {result.bad_seq}: {result.reason}",
+                f"supportdesk: audit chain broken at row {result.bad_seq}: {_t(result.reason)}",
                 err=True,
             )
         sys.exit(EXIT_ERROR)
@@ -1651,7 +1681,7 @@ def policy_check(env: Env, file: str) -> None:
     from .services.policy import load_policy_file
 
     p = load_policy_file(file)
-    click.echo(
+    say(
         f"{file}: ok: {p.name}: {len(p.calendars)} calendars, {len(p.plans)} plans, "
         f"default plan {p.default_plan} ({p.digest})"
     )
@@ -1676,7 +1706,7 @@ def policy_presets() -> None:
     from .services.policy import load_preset, preset_names
 
     for name in preset_names():
-        click.echo(f"{name:<24} {load_preset(name).name}")
+        say(f"{name:<24} {load_preset(name).name}")
 
 
 def _plan_moves(values: tuple[str, ...]) -> dict[str, str]:
@@ -1717,11 +1747,11 @@ def policy_load(env: Env, file: str, move_plan: tuple[str, ...]) -> None:
     p = load_policy_file(file)
     result = sla.load_policy(env.desk(), p, move_plans=moves)
     if not result.changed:
-        click.echo(f"policy {clean(p.name)} ({p.digest}) is already in force")
+        say(f"policy {clean(p.name)} ({p.digest}) is already in force")
         sys.exit(EXIT_NOTHING)
     for old, new, count in result.moved:
-        click.echo(f"plan {clean(old)} -> {clean(new)}: {count} accounts moved")
-    click.echo(
+        say(f"plan {clean(old)} -> {clean(new)}: {count} accounts moved")
+    say(
         f"policy {clean(p.name)} ({p.digest}) in force: {result.recomputed} open tickets recomputed"
     )
 
@@ -1735,7 +1765,7 @@ def _sla_text(v: Any) -> str:
     from .services.sla_engine import format_left, format_span
 
     zone = v.zone
-    lines = [f"#{v.ticket_id}  plan {v.plan}   calendar {v.calendar} ({zone})"]
+    lines = [f"#{v.ticket_id}  plan {_t(v.plan)}   calendar {_t(v.calendar)} ({_t(zone)})"]
     for c in v.clocks:
         due = c.due.astimezone(_zone(zone)).strftime("%a %Y-%m-%d %H:%M") if c.due else "-"
         live = c.state in ("running", "warning", "breached", "paused")
@@ -1751,7 +1781,7 @@ def _sla_text(v: Any) -> str:
     if v.history:
         lines.append("")
         for at, who, what in v.history:
-            lines.append(f"  {at.isoformat(timespec='seconds')}  {who or '-':<10} {what}")
+            lines.append(f"  {at.isoformat(timespec='seconds')}  {_t(who or '-'):<10} {_t(what)}")
     return "\n".join(lines)
 
 
@@ -1815,7 +1845,7 @@ def _left(seconds: int | None) -> str:
 
 
 def _incident_line(i: Any, now: datetime) -> str:
-    ack = f"ack {i.acknowledged_by}" if i.acknowledged_by else "NOT ACKNOWLEDGED"
+    ack = f"ack {_t(i.acknowledged_by)}" if i.acknowledged_by else "NOT ACKNOWLEDGED"
     due = (
         f"next update {i.next_update_due.isoformat(timespec='minutes')} "
         f"({_left(i.update_left_s(now))})"
@@ -1823,8 +1853,8 @@ def _incident_line(i: Any, now: datetime) -> str:
         else f"resolved {i.resolved_at.isoformat(timespec='minutes') if i.resolved_at else '-'}"
     )
     return (
-        f"#{i.id:<4} {i.state:<13} {','.join(i.servers):<20} {i.title}\n"
-        f"      owner {i.owner or '-'}  {ack}  {due}  "
+        f"#{i.id:<4} {i.state:<13} {_t(','.join(i.servers)):<20} {_t(i.title)}\n"
+        f"      owner {_t(i.owner or '-')}  {ack}  {due}  "
         f"{i.linked} tickets, {i.calls} calls"
     )
 
@@ -1832,33 +1862,33 @@ def _incident_line(i: Any, now: datetime) -> str:
 def _incident_text(v: Any, now: datetime) -> str:
     i = v.incident
     out = [_incident_line(i, now), "", "script (read to callers):"]
-    out += [f"  {line}" for line in i.script.splitlines()]
+    out += [f"  {line}" for line in _lines(i.script)]
     out.append("updates:")
     for u in v.updates:
         posted = f" (posted to {u.tickets_posted} tickets)" if u.tickets_posted else ""
         out.append(
-            f"  {u.at.isoformat(timespec='seconds')}  {u.by or '-':<10} {u.kind:<8} "
+            f"  {u.at.isoformat(timespec='seconds')}  {_t(u.by or '-'):<10} {u.kind:<8} "
             f"{u.state}{posted}"
         )
         if u.kind in ("update", "resolved"):
-            out += [f"      {line}" for line in u.body.splitlines()]
+            out += [f"      {line}" for line in _lines(u.body)]
     out.append("linked tickets:")
     out += [
-        f"  #{t.ticket_id:<7} {t.status:<22} {t.account:<16} {t.subject[:50]}"
+        f"  #{t.ticket_id:<7} {t.status:<22} {_t(t.account):<16} {_t(t.subject)[:50]}"
         + (" (left open)" if t.keep_open else "")
-        + (f"  why: {t.reason}" if t.reason else "")
+        + (f"  why: {_t(t.reason)}" if t.reason else "")
         for t in v.tickets
     ] or ["  none"]
     out.append("calls without a ticket:")
     out += [
-        f"  {c.at.isoformat(timespec='seconds')}  {c.account:<16} {c.caller or '-':<20} "
-        f"taken by {c.by or '-'}"
+        f"  {c.at.isoformat(timespec='seconds')}  {_t(c.account):<16} {_t(c.caller or '-'):<20} "
+        f"taken by {_t(c.by or '-')}"
         for c in v.calls
         if c.ticket_id is None
     ] or ["  none"]
     out.append(f"affected accounts: {v.affected_total}")
     out += [
-        f"  {a.account:<20} {a.company[:30]:<30} {','.join(a.servers):<16} "
+        f"  {_t(a.account):<20} {_t(a.company)[:30]:<30} {_t(','.join(a.servers)):<16} "
         f"{a.open_tickets} open tickets"
         for a in v.affected[:50]
     ]
@@ -1939,7 +1969,7 @@ def incident_link(
         as_json,
         f"ticket #{ticket_id} linked to incident #{incident_id}"
         + (" (call logged: first response)" if r.responded else "")
-        + ("" if r.affected else f" (account {r.account} not affected: reason kept)"),
+        + ("" if r.affected else f" (account {_t(r.account)} not affected: reason kept)"),
     )
 
 
@@ -1982,7 +2012,7 @@ def incident_call(
         note=note,
         reason=reason,
     )
-    emit(r, as_json, f"call from {account} recorded against incident #{incident_id}")
+    emit(r, as_json, f"call from {_t(account)} recorded against incident #{incident_id}")
 
 
 @incident.command("ack")
@@ -1994,7 +2024,7 @@ def incident_ack(env: Env, incident_id: int, as_json: bool) -> None:
     from .services import incidents
 
     i = incidents.acknowledge(env.desk(), incident_id)
-    emit(i, as_json, f"incident #{i.id} acknowledged by {i.acknowledged_by}")
+    emit(i, as_json, f"incident #{i.id} acknowledged by {_t(i.acknowledged_by)}")
 
 
 @incident.command("resolve")
@@ -2065,8 +2095,8 @@ def maintenance() -> None:
 def _window_line(w: Any, now: datetime) -> str:
     return (
         f"#{w.id:<4} {w.state(now):<9} {w.starts_at.isoformat(timespec='minutes')} to "
-        f"{w.ends_at.isoformat(timespec='minutes')}  {','.join(w.servers):<20} "
-        f"{w.scheduled} tickets scheduled\n      {w.notice}"
+        f"{w.ends_at.isoformat(timespec='minutes')}  {_t(','.join(w.servers)):<20} "
+        f"{w.scheduled} tickets scheduled\n      {_t(w.notice)}"
     )
 
 
@@ -2143,7 +2173,7 @@ def ticket_schedule(env: Env, ticket_id: int, window_id: int, as_json: bool) -> 
         r,
         as_json,
         f"ticket #{ticket_id} scheduled into window #{window_id} "
-        f"({','.join(r.servers)}): clocks paused until {r.paused_until.isoformat()}",
+        f"({_t(','.join(r.servers))}): clocks paused until {r.paused_until.isoformat()}",
     )
 
 
@@ -2162,7 +2192,7 @@ def _import_text(r: Any) -> str:
         f"  export {clean(r.export_key)} (--source names it; ticket ids count within it)",
         f"  accounts: {r.accounts_created:,} created, {r.accounts_matched:,} already on the desk;"
         f" contacts created: {r.contacts_created:,}",
-        "  status: " + ", ".join(f"{k} {v:,}" for k, v in sorted(r.by_status.items())),
+        "  status: " + _t(", ".join(f"{k} {v:,}" for k, v in sorted(r.by_status.items()))),
     ]
     if r.already:
         lines.append(f"  skipped {r.already:,} tickets the desk has already (left as they are):")
@@ -2244,7 +2274,10 @@ def import_export(
 
 # -- entry point ---------------------------------------------------------------------------
 def fail(message: str, code: int) -> NoReturn:
-    click.echo(f"supportdesk: {message}", err=True)
+    """One line on stderr: a value quoted in the message cannot break it or drive the
+    terminal."""
+    line = " ".join(clean(part) for part in message.split("\n") if part.strip())
+    click.echo(f"supportdesk: {line}", err=True)
     sys.exit(code)
 
 
@@ -2262,6 +2295,10 @@ def main(argv: list[str] | None = None) -> None:
         fail(exc.format_message(), exc.exit_code)
     except DeskError as exc:
         fail(str(exc), exc.exit_code)
+    except UnicodeError as exc:  # invalid UTF-8 on the command line or in a file read
+        bad = exc.object[exc.start : exc.end] if isinstance(exc, UnicodeEncodeError) else ""
+        where = f" ({clean(bad)})" if bad else ""
+        fail(f"text is not valid UTF-8{where}", EXIT_USAGE)
     except KeyboardInterrupt:
         fail("interrupted", 130)
     except BrokenPipeError:

@@ -67,9 +67,31 @@ def safe_text(value: object, style: str = "", *, multiline: bool = False) -> Tex
     return Text(clean(value, multiline=multiline), style=style, end="")
 
 
+def json_escape(dumped: str) -> str:
+    """JSON text (from `json.dumps`) with every character `clean` would escape written as a
+    JSON `\\uXXXX` escape: the same JSON value (a reader gets the exact string back), but
+    nothing in it a terminal obeys (json.dumps leaves DEL, C1 controls such as CSI `\\x9b`,
+    bidi overrides and zero-width characters raw), and a lone surrogate (what invalid UTF-8
+    decodes to) no longer makes writing it to a UTF-8 stream fail."""
+    if dumped.isprintable():
+        return dumped
+    out: list[str] = []
+    for ch in dumped:
+        if ch.isprintable() or ch == "\n" or not _needs_escape(ch):
+            out.append(ch)
+            continue
+        code = ord(ch)
+        if code > 0xFFFF:  # JSON escapes only 16-bit units: a surrogate pair
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return "".join(out)
+
+
 def has_controls(value: str) -> bool:
     """True when `value` holds anything `clean` would escape (for tests and checks)."""
     return not value.isprintable() and any(_needs_escape(ch) for ch in value if ch != "\n")
 
 
-__all__ = ["clean", "has_controls", "safe_text"]
+__all__ = ["clean", "has_controls", "json_escape", "safe_text"]

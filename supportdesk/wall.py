@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, ClassVar
 
-from textual.app import App
 from textual.binding import Binding, BindingType
 
 from .screens.lead_board import LeadBoardScreen
 from .screens.messages import StoreChanged
 from .services.errors import DeskError
+from .widgets.inert import InertNotify
 
 if TYPE_CHECKING:
     from .services.desk import Desk
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 TRACE_ENV = "SUPPORTDESK_WALL_TRACE"  # a file the board's headline is appended to (tests)
 
 
-class WallApp(App[None]):
+class WallApp(InertNotify):
     """A read-only SLA board."""
 
     TITLE = "supportdesk · SLA board"
@@ -80,4 +80,7 @@ class WallApp(App[None]):
 
 def run_wall(desk: Desk, *, redact: bool) -> None:
     desk.actor  # noqa: B018 - one line, before the screen takes over
-    WallApp(desk, redact=redact).run()
+    app = WallApp(desk, redact=redact)
+    app.run()
+    if app.return_code:  # an unexpected error ended it: say so in the exit status
+        raise SystemExit(app.return_code)

@@ -29,7 +29,7 @@ from ..services import escalation, tickets
 from ..services.escalation import Board, BoardRow
 from ..services.policy import Plan
 from ..widgets.board_table import BoardTable, board_items, is_stale, span_words
-from ..widgets.format import ago
+from ..widgets.format import ago, one_line
 from ..widgets.key_footer import KeyFooter
 from .base import HELP_BINDING, DeskScreen
 from .escalation_modals import ReasonModal
@@ -241,7 +241,8 @@ class BoardScreen(DeskScreen):
             tabs.append(f"Tier {tier} ", style="bold reverse" if on_it else "")
             tabs.append(" ")
         store = self.desk.store
-        right = Text(f"{self.desk.login} @ {store_label(store.display_name(), store.is_sqlite)} ")
+        where = store_label(store.display_name(), store.is_sqlite)
+        right = Text(f"{one_line(self.desk.login)} @ {one_line(where)} ")
         grid = Table.grid(expand=True)
         grid.add_column(no_wrap=True)
         grid.add_column(ratio=1, justify="right", no_wrap=True, overflow="ellipsis")
@@ -258,27 +259,29 @@ class BoardScreen(DeskScreen):
         first = Text(no_wrap=True, overflow="ellipsis")
         first.append(f"#{r.id} ", style="bold")
         if row.escalated_at is not None:
-            first.append(f"escalated by {row.escalated_by or '?'} {ago(row.escalated_at, now)}")
+            by = one_line(row.escalated_by or "?")
+            first.append(f"escalated by {by} {ago(row.escalated_at, now)}")
             first.append(": ")
-            first.append(row.reason or "", style="bold")
+            first.append(one_line(row.reason or ""), style="bold")
         else:
             first.append(f"at tier {r.tier}, not escalated", style="dim")
-            first.append(f" · {r.account} · {r.subject}")
+            first.append(f" · {one_line(r.account)} · {one_line(r.subject)}")
         lines.append(first)
         second = Text(no_wrap=True, overflow="ellipsis")
         second.append("Tried: ", style="dim")
-        second.append(row.tried or "—", style="" if row.tried else "dim")
+        second.append(one_line(row.tried or "—"), style="" if row.tried else "dim")
         lines.append(second)
         third = Text(no_wrap=True, overflow="ellipsis")
         if r.holder is None:
             third.append("Unclaimed", style="dim")
             if row.section == "waiting":
-                third.append(f" · {r.status.replace('_', ' ')}: not claimable yet", style="dim")
+                status = one_line(r.status.replace("_", " "))
+                third.append(f" · {status}: not claimable yet", style="dim")
             else:
                 third.append(" · c claims it, n claims the top one", style="dim")
         else:
             touched = ago(row.touched_at, now) if row.touched_at else "never"
-            who = "you hold it" if row.section == "mine" else f"{r.holder} holds it"
+            who = "you hold it" if row.section == "mine" else f"{one_line(r.holder)} holds it"
             third.append(f"{who} · last touched {touched}")
             if is_stale(row, now, self.board.stale_after_s if self.board else 2700):
                 limit = span_words(self.board.stale_after_s if self.board else 2700)

@@ -44,7 +44,7 @@ from ..services.verify_rules import REQUESTS, ROLE_LABEL
 from ..services.views import ContactView
 from ..widgets.account_card import SHORT_ROLE, AccountCard, hit_text
 from ..widgets.choice_row import ChoiceRow
-from ..widgets.format import truncate
+from ..widgets.format import one_line, truncate
 from ..widgets.key_footer import KeyFooter
 from ..widgets.verdict import VerdictPanel
 from .base import HELP_BINDING, DeskScreen
@@ -347,12 +347,12 @@ class CallScreen(DeskScreen):
         """The title bar and the prompt: where the call is, and what the keys do now."""
         title = Text(" Call", style="bold")
         if self.account:
-            title.append(f" · {self.account}", style="bold")
+            title.append(f" · {one_line(self.account)}", style="bold")
             if self.card is not None and self.card.account.id == self.account:
-                title.append(f" {self.card.account.company}")
+                title.append(f" {one_line(self.card.account.company)}")
         if self.caller is not None:
             who = self.caller.contact.name if self.caller.contact else "caller not listed"
-            title.append(f" · {who}")
+            title.append(f" · {one_line(who)}")
         if self.verdict is not None:
             title.append(f" · {self.verdict.state.upper()}", style="bold")
         width = self.app.size.width
@@ -364,6 +364,7 @@ class CallScreen(DeskScreen):
         stage = self.stage
         text = Text()
         contact = self.caller.contact if self.caller else None
+        name = one_line(contact.name) if contact is not None else ""
         if self.busy:
             text.append("Checking…", style="bold")
         elif stage == SEARCH:
@@ -381,15 +382,15 @@ class CallScreen(DeskScreen):
                 text.append("Who is the caller? ", style="bold")
                 text.append("1-9 the contact they say they are · 0 not listed · Esc back")
         elif stage == PROOF and contact is not None:
-            text.append(f"{contact.name}, {role_word(contact.role)}: ", style="bold")
+            text.append(f"{name}, {one_line(role_word(contact.role))}: ", style="bold")
             text.append("ask for the support PIN · Enter checks it · c call back instead")
         elif stage == CALLBACK and contact is not None:
-            text.append(f"Call {contact.name} back on a number on file: ", style="bold")
+            text.append(f"Call {name} back on a number on file: ", style="bold")
             text.append("1-9 picks it" + (" · p PIN instead" if contact.has_pin else ""))
             text.append(" · Esc back")
         elif stage == ANSWERED and contact is not None:
-            text.append(f"Call {self.number} now. ", style="bold")
-            text.append(f"y {contact.name} answered · n no answer · Esc back")
+            text.append(f"Call {one_line(self.number)} now. ", style="bold")
+            text.append(f"y {name} answered · n no answer · Esc back")
         elif stage == VERDICT and self.verdict is not None:
             text.append(self._verdict_keys(self.verdict))
         elif stage == NEW:
@@ -439,15 +440,15 @@ class CallScreen(DeskScreen):
         a = card.account
         if a.reseller:
             who = card.reseller_company or a.reseller
-            self._set_options([Option(Text(f"↪ refer the caller to {who}"), id="refer")])
+            self._set_options([Option(Text(f"↪ refer the caller to {one_line(who)}"), id="refer")])
             return
         options = []
         width = self._list_width()
         for n, c in enumerate(a.contacts[:9], start=1):
-            prompt = Text.assemble((f" {n} ", "bold reverse"), " ", (c.name, "bold"))
+            prompt = Text.assemble((f" {n} ", "bold reverse"), " ", (one_line(c.name), "bold"))
             if not c.has_pin:
                 prompt.append(" · no PIN", style="#d7af00")
-            prompt.append(f" · {SHORT_ROLE.get(c.role, c.role)}", style="dim")
+            prompt.append(f" · {one_line(SHORT_ROLE.get(c.role, c.role))}", style="dim")
             prompt.truncate(width, overflow="ellipsis")
             options.append(Option(prompt, id=f"c{c.id}"))
         options.append(
@@ -463,7 +464,7 @@ class CallScreen(DeskScreen):
         phones = contact.phones if contact else ()
         self._set_options(
             [
-                Option(Text.assemble((f" {n} ", "bold reverse"), f" {p}"), id=p)
+                Option(Text.assemble((f" {n} ", "bold reverse"), f" {one_line(p)}"), id=p)
                 for n, p in enumerate(phones[:9], start=1)
             ]
         )
@@ -749,11 +750,11 @@ class CallScreen(DeskScreen):
         v = self.verdict
         assert v is not None
         held = v.state == HELD
-        title = Text.assemble(("New ticket", "bold"), f" · {v.account} · phone · ")
+        title = Text.assemble(("New ticket", "bold"), f" · {one_line(v.account)} · phone · ")
         if held:
             title.append("caller not listed: held for an owner", style="#d7af00")
         else:
-            title.append(f"verified: {v.contact}", style="#5fd75f")
+            title.append(f"verified: {one_line(v.contact)}", style="#5fd75f")
         self.query_one("#call-form-title", Static).update(title)
         self.query_one("#row-caller-name").display = held
         self.query_one("#row-caller-phone").display = held

@@ -16,6 +16,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from ..safe_text import clean
 from ..widgets.choice_row import ChoiceRow
 
 
@@ -37,10 +38,10 @@ class ReasonModal(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield Label(clean(self.title_text), classes="dialog-title", markup=False)
             yield Input(value=self.value, placeholder=self.placeholder, id="answer", compact=True)
             yield Static("", id="form-error", classes="form-error", markup=False)
-            yield Static(self.hint, classes="dialog-hint", markup=False)
+            yield Static(clean(self.hint), classes="dialog-hint", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#form-error").display = False

@@ -21,11 +21,13 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
+from ..safe_text import clean
 from ..services import incidents
 from ..services.incidents import IncidentSummary, IncidentView
 from ..services.policy import format_duration
-from ..widgets.format import ago, stamp, truncate
+from ..widgets.format import ago, cell, one_line, stamp, truncate
 from ..widgets.incident_banner import ACKED_STYLE, INCIDENT_STYLE, update_due_text
+from ..widgets.inert import InertTable
 from ..widgets.key_footer import KeyFooter
 from .base import HELP_BINDING, DeskScreen
 from .modals import AskModal, Choice, ChoiceModal
@@ -43,11 +45,12 @@ class IncidentLoaded(Message):
 
 def title_text(inc: IncidentSummary, width: int) -> Text:
     style = ACKED_STYLE if inc.acknowledged else INCIDENT_STYLE
-    ack = f"acknowledged by {inc.acknowledged_by}" if inc.acknowledged else "NOT ACKNOWLEDGED"
+    by = one_line(inc.acknowledged_by)
+    ack = f"acknowledged by {by}" if inc.acknowledged else "NOT ACKNOWLEDGED"
     if not inc.is_open:
         ack = "resolved"
     text = f" ▲ Incident #{inc.id} · {inc.state} · {', '.join(inc.servers)} · {inc.title}"
-    right = f" · owner {inc.owner or '-'} · {ack} "
+    right = f" · owner {one_line(inc.owner or '-')} · {ack} "
     room = max(10, width - len(right))
     line = Text(truncate(text, room) + right, style=style)
     line.pad_right(max(0, width - line.cell_len))
@@ -68,7 +71,7 @@ def facts_text(v: IncidentView, now: datetime, width: int) -> Text:
         out.append(f"Resolved {stamp(inc.resolved_at, now)}", style="bold")
     calls = sum(1 for c in v.calls if c.ticket_id is None)
     out.append(
-        f" · opened {stamp(inc.opened_at, now)} by {inc.opened_by or '-'}"
+        f" · opened {stamp(inc.opened_at, now)} by {one_line(inc.opened_by or '-')}"
         f" · {_count(len(v.tickets), 'ticket')} linked"
         f" · {_count(calls, 'call')} without a ticket"
         f" · {_count(v.affected_total, 'account')} affected"
@@ -87,7 +90,8 @@ def updates_text(v: IncidentView, now: datetime, width: int) -> Text:
     out = Text()
     for u in reversed(v.updates):  # newest first
         posted = f" → {u.tickets_posted} tickets" if u.tickets_posted else ""
-        out.append(f"{words.get(u.kind, u.kind)} · {u.state} · {u.by or '-'}{posted}", "bold")
+        what = one_line(f"{words.get(u.kind, u.kind)} · {u.state} · {u.by or '-'}")
+        out.append(f"{what}{posted}", "bold")
         out.append(f"  {ago(u.at, now)}\n", style="dim")
         if u.kind in ("update", "resolved", "opened") and u.body:
             out.append(f"  {truncate(u.body, max(20, width * 3))}\n")
@@ -167,7 +171,7 @@ class IncidentScreen(DeskScreen):
         with Horizontal(id="inc-body"):
             with Vertical(id="inc-tickets-box"):
                 yield Static("Linked tickets", classes="inc-heading", markup=False)
-                yield DataTable(id="inc-tickets", cursor_type="row", zebra_stripes=False)
+                yield InertTable(id="inc-tickets", cursor_type="row", zebra_stripes=False)
             with VerticalScroll(id="inc-side", can_focus=False):
                 yield Static(id="inc-updates", markup=False)
                 yield Static(id="inc-affected", markup=False)
@@ -258,7 +262,7 @@ class IncidentScreen(DeskScreen):
         self.query_one("#inc-facts", Static).update(facts_text(v, now, width - 2))
         script = self.query_one("#inc-script", Static)
         script.border_title = "Read to callers"
-        script.update(Text(inc.script))
+        script.update(Text(clean(inc.script, multiline=True)))
         side = self.query_one("#inc-side").size.width or width // 2
         self.query_one("#inc-updates", Static).update(updates_text(v, now, side - 2))
         self.query_one("#inc-affected", Static).update(affected_text(v, side - 2))
@@ -279,11 +283,11 @@ class IncidentScreen(DeskScreen):
                 fate = Text("◆ stays open", style="bold #d7af00")
             else:
                 fate = Text("resolve", style="dim")
-            table.add_row(
-                str(t.ticket_id),
-                t.status.replace("_", " "),
-                truncate(t.account, 14),
-                truncate(t.subject, subject_width),
+            table.add_row(  # Texts: a str cell in a DataTable is parsed as markup
+                Text(str(t.ticket_id)),
+                cell(t.status.replace("_", " ")),
+                cell(t.account, 14),
+                cell(t.subject, subject_width),
                 fate,
                 key=str(t.ticket_id),
             )

@@ -30,7 +30,7 @@ from ..services import escalation, lead_board
 from ..services.lead_board import Figures, LeadBoard
 from ..services.policy import Plan
 from ..services.views import QueueRow
-from ..widgets.format import ago, truncate
+from ..widgets.format import ago, cell, one_line, truncate
 from ..widgets.key_footer import KeyFooter
 from ..widgets.queue_table import QueueTable
 from ..widgets.sla_clock import row_readings
@@ -104,7 +104,7 @@ def _why_text(holder: str | None, why: tuple[str, ...]) -> str:
         parts.append("unclaimed")
     elif holder:
         state = next((w.split(" ", 1)[1] for w in why if w.startswith("holder ")), "")
-        parts.append(f"{holder} {state}".strip())
+        parts.append(f"{holder} {state}".strip())  # the holder cell makes it inert
     if "no activity" in why:
         parts.append("idle")
     return "·".join(parts)
@@ -127,9 +127,13 @@ class DrillScreen(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog drill"):
-            yield Static(f"{self.title_text} · {len(self.rows)} tickets", classes="dialog-title")
+            yield Static(
+                f"{one_line(self.title_text)} · {len(self.rows)} tickets",
+                classes="dialog-title",
+                markup=False,
+            )
             yield QueueTable(id="drill-table")
-            yield Static("⏎ open · Esc back", classes="dialog-hint")
+            yield Static("⏎ open · Esc back", classes="dialog-hint", markup=False)
 
     def on_mount(self) -> None:
         self.query_one(QueueTable).focus()
@@ -351,13 +355,14 @@ class LeadBoardScreen(DeskScreen):
             if p.nearest_due is not None:
                 left = int((p.nearest_due - now).total_seconds())
                 due = ("✖ -" if left < 0 else "") + span_text(abs(left))
-            table.add_row(
-                p.login,
-                Text(p.presence, style=style.get(p.presence, "")),
-                str(p.holds),
+            seen = ago(p.last_seen, real_now).replace(" ago", "") if p.last_seen else "–"
+            table.add_row(  # Texts only: a str in a Rich table is parsed as markup
+                cell(p.login),
+                cell(p.presence, style=style.get(p.presence, "")),
+                Text(str(p.holds)),
                 Text(str(p.stale), style="bold yellow" if p.stale else "dim"),
-                due,
-                ago(p.last_seen, real_now).replace(" ago", "") if p.last_seen else "–",
+                Text(due),
+                Text(seen),
             )
         return table
 
@@ -365,11 +370,12 @@ class LeadBoardScreen(DeskScreen):
         a = board.attention
         lines: list[Text] = [Text("Needs a lead", style="bold")]
         for c in a.locked:
-            name = REDACTED if self.redact else c.name
+            name = REDACTED if self.redact else one_line(c.name)
+            account = REDACTED if self.redact else one_line(c.account)
             fails = sum(1 for _at, _who, _m, result in c.attempts if result == "failed")
             lines.append(
                 Text(
-                    f" • locked: {name} ({REDACTED if self.redact else c.account}) until "
+                    f" • locked: {name} ({account}) until "
                     f"{c.locked_until.astimezone().strftime('%H:%M')}, {fails} failed attempts"
                 )
             )
@@ -384,7 +390,9 @@ class LeadBoardScreen(DeskScreen):
         for claim in a.stale[:5]:
             touched = ago(claim.touched_at, now) if claim.touched_at else "never"
             lines.append(
-                Text(f" • stale claim #{claim.ticket_id} {claim.holder}, touched {touched}")
+                Text(
+                    f" • stale claim #{claim.ticket_id} {one_line(claim.holder)}, touched {touched}"
+                )
             )
         if len(lines) == 1:
             lines.append(Text(" nothing", style="dim"))
@@ -394,7 +402,9 @@ class LeadBoardScreen(DeskScreen):
         lines: list[Text] = [Text("Due times moved today", style="bold")]
         for m in board.moved[:6]:
             flag = Text(" ⚑ downgraded near a breach", style="bold #ff5f5f")
-            line = Text(f" #{m.ticket_id} {m.clock} {m.why} by {m.who or '-'}")
+            line = Text(
+                f" #{m.ticket_id} {one_line(m.clock)} {one_line(m.why)} by {one_line(m.who or '-')}"
+            )
             if m.downgrade_near_breach:
                 line.append_text(flag)
             lines.append(line)
@@ -412,16 +422,17 @@ class LeadBoardScreen(DeskScreen):
             table.add_column(title, justify="right", no_wrap=True)
         for label, rep in (("today", f.today), ("7 days", f.week), ("30 days", f.month)):
             t = rep.total
-            table.add_row(
-                label,
-                pct(t.respond_attainment),
-                pct(t.resolve_attainment),
-                str(t.breaches),
-                span_text(t.median_first_response_seconds),
-                pct(t.tier1_share),
-                span_text(rep.escalation_to_claim.get("median_seconds")),
+            table.add_row(  # Texts only: a str in a Rich table is parsed as markup
+                Text(label),
+                Text(pct(t.respond_attainment)),
+                Text(pct(t.resolve_attainment)),
+                Text(str(t.breaches)),
+                Text(span_text(t.median_first_response_seconds)),
+                Text(pct(t.tier1_share)),
+                Text(span_text(rep.escalation_to_claim.get("median_seconds"))),
             )
-        cats = ", ".join(f"{k} {v}" for k, v in f.month.breaches_by_category.items()) or "none"
+        by_category = f.month.breaches_by_category.items()
+        cats = one_line(", ".join(f"{k} {v}" for k, v in by_category)) or "none"
         spark = Text()
         spark.append("breaches/day ")
         spark.append_text(sparkline([float(b) for b in f.breaches_per_day]))

@@ -20,6 +20,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ..safe_text import clean
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -43,15 +45,15 @@ class ChoiceModal(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
+            yield Label(clean(self.title_text), classes="dialog-title", markup=False)
             options = []
             for c in self.choices:
-                prompt = Text.assemble((f" {c.key} ", "bold reverse"), "  ", c.label)
+                prompt = Text.assemble((f" {c.key} ", "bold reverse"), "  ", clean(c.label))
                 if c.current:
                     prompt.append("  (now)", style="dim")
                 options.append(Option(prompt, id=c.value))
             yield OptionList(*options, id="choices")
-            yield Static("key or ↑↓ Enter · Esc cancels", classes="dialog-hint")
+            yield Static("key or ↑↓ Enter · Esc cancels", classes="dialog-hint", markup=False)
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
@@ -91,14 +93,14 @@ class AskModal(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
+            yield Label(clean(self.title_text), classes="dialog-title", markup=False)
             yield Input(
                 placeholder=self.placeholder,
                 restrict=r"#?[0-9]*" if self.digits else None,
                 id="answer",
                 compact=True,
             )
-            yield Static(self.hint, classes="dialog-hint")
+            yield Static(clean(self.hint), classes="dialog-hint", markup=False)
 
     def on_mount(self) -> None:
         answer = self.query_one(Input)
@@ -168,7 +170,7 @@ class HelpModal(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog help"):
-            yield Label(f"Help · {self.screen_title}", classes="dialog-title")
+            yield Label(f"Help · {clean(self.screen_title)}", classes="dialog-title", markup=False)
             with VerticalScroll():
                 yield Static(self._table(local=True), classes="help-keys")
                 yield Label("Everywhere (even while typing)", classes="help-heading")

@@ -30,6 +30,7 @@ from ..services import queue, sla
 from ..services.policy import Plan
 from ..services.queue import QueueFilter
 from ..services.views import QueueKey, QueuePage, QueueRow
+from ..widgets.format import one_line
 from ..widgets.key_footer import KeyFooter
 from ..widgets.preview import TicketPreview
 from ..widgets.queue_table import QueueTable
@@ -213,7 +214,7 @@ class QueueScreen(DeskScreen):
         rest = self.filt.with_(sort="priority").describe().split(" · ")[1:]
         left = Text(f" {view}", style="bold")
         if rest:
-            left.append(" · " + " · ".join(rest))
+            left.append(" · " + one_line(" · ".join(rest)))  # the search typed (or pasted)
         order = ORDER_LABEL.get(self.filt.sort, self.filt.sort)
         left.append(f" · {order}", style="bold #ffaf00" if self.filt.sort == "due" else "dim")
         if self.total is None:
@@ -223,7 +224,8 @@ class QueueScreen(DeskScreen):
             capped = self.filt.search and self.total >= queue.SEARCH_COUNT_CAP
             count = Text(f"{self.total:,}{'+' if capped else ''} {noun}", style="bold")
         store = self.desk.store
-        right = Text(f"{self.desk.login} @ {store_label(store.display_name(), store.is_sqlite)} ")
+        where = store_label(store.display_name(), store.is_sqlite)
+        right = Text(f"{one_line(self.desk.login)} @ {one_line(where)} ")
         grid = Table.grid(expand=True)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         grid.add_column(justify="center", no_wrap=True)
@@ -388,7 +390,8 @@ class QueueScreen(DeskScreen):
         text = Text(f"\n  Nothing in {view}", style="bold")
         text.append(f" ({VIEW_HINT.get(self.filt.view, '')})", style="dim")
         if self.filt != QueueFilter(view=self.filt.view, sort=self.filt.sort):
-            text.append(f" matching {self.filt.describe()}.\n  Press x to clear the filters.")
+            text.append(f" matching {one_line(self.filt.describe())}.")
+            text.append("\n  Press x to clear the filters.")
         else:
             text.append(".\n  Press 1–4 for another view.")
         return text

@@ -16,10 +16,11 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from ..safe_text import clean
 from ..services.lookup import AccountHit, CallCard, PlanSummary
 from ..services.verify_rules import ROLE_LABEL
 from ..services.views import ServiceView
-from .format import ago, stamp, truncate
+from .format import ago, one_line, stamp, truncate
 from .incident_banner import account_notice_lines
 
 SUSPENDED_STYLE = "bold #ffffff on #c00000"
@@ -42,11 +43,11 @@ WIDE = 60  # cells: below this the card drops the time zone and packs the target
 def plan_lines(plan: PlanSummary, *, wide: bool) -> list[Text]:
     """ "Plan gold · office hours (Africa/Johannesburg)" and its targets (narrow: without
     the zone, and "C8h" for "C 8h")."""
-    hours = plan.hours if wide else plan.hours.split(" (")[0]
-    head = Text.assemble(("Plan ", "bold"), (plan.name, "bold"), f" · {hours}")
+    hours = one_line(plan.hours if wide else plan.hours.split(" (")[0])
+    head = Text.assemble(("Plan ", "bold"), (one_line(plan.name), "bold"), f" · {hours}")
 
     def targets(pairs: tuple[tuple[str, str], ...]) -> str:
-        text = PlanSummary.targets(pairs)
+        text = one_line(PlanSummary.targets(pairs))
         return text if wide else COMPACT_TARGET.sub(r"\1", text)
 
     respond = Text.assemble("  respond ", (targets(plan.respond), "bold"))
@@ -58,12 +59,13 @@ def plan_lines(plan: PlanSummary, *, wide: bool) -> list[Text]:
 
 def service_line(s: ServiceView, width: int, *, wide: bool) -> Text:
     """Wide: "  Label  domains  server"; narrow, one line: "  server web-14: domains"."""
-    domains = " ".join(s.domains) or "—"
+    domains = one_line(" ".join(s.domains)) or "—"
     if wide:
-        server = f"  {s.server}" if s.server else ""
-        return Text.assemble("  ", (s.label, "bold"), "  ", (domains, "#87afff"), (server, "dim"))
-    kind = SHORT_KIND.get(s.kind, s.kind.replace("_", " "))
-    where = f" {s.server}" if s.server else ""
+        server = f"  {one_line(s.server)}" if s.server else ""
+        label = one_line(s.label)
+        return Text.assemble("  ", (label, "bold"), "  ", (domains, "#87afff"), (server, "dim"))
+    kind = one_line(SHORT_KIND.get(s.kind, s.kind.replace("_", " ")))
+    where = f" {one_line(s.server)}" if s.server else ""
     line = Text.assemble("  ", (f"{kind}{where}", "bold"), ": ", (domains, "#87afff"))
     line.truncate(width, overflow="ellipsis")
     return line
@@ -74,7 +76,7 @@ def card_text(card: CallCard, now: datetime, width: int) -> Text:
     a = card.account
     width = max(20, width)
     lines: list[Text] = []
-    title = Text.assemble((a.id, "bold"), " · ", (a.company, "bold"))
+    title = Text.assemble((one_line(a.id), "bold"), " · ", (one_line(a.company), "bold"))
     lines.append(title)
     # an outage first: the agent reads its script before anything else (issue 6)
     lines.extend(
@@ -86,7 +88,7 @@ def card_text(card: CallCard, now: datetime, width: int) -> Text:
         why = a.suspended_reason or "no reason recorded"
         lines.append(Text(truncate(f" ⊘ SUSPENDED: {why} ", width), SUSPENDED_STYLE))
     else:
-        lines.append(Text.assemble(("● ", ACTIVE_STYLE), (a.status, ACTIVE_STYLE)))
+        lines.append(Text.assemble(("● ", ACTIVE_STYLE), (one_line(a.status), ACTIVE_STYLE)))
     if a.reseller:
         who = card.reseller_company or a.reseller
         lines.append(
@@ -117,12 +119,12 @@ def card_text(card: CallCard, now: datetime, width: int) -> Text:
     if a.notes.strip():
         lines.append(Text("Notes", "bold #d7af00"))
         for line in a.notes.strip().splitlines():
-            lines.append(Text(f"  {line}", "#d7af00"))
+            lines.append(Text(f"  {clean(line)}", "#d7af00"))
     contacts = Text(f"Contacts {len(a.contacts)}", "bold")
     if wide:
         for c in a.contacts:
-            role = SHORT_ROLE.get(c.role, ROLE_LABEL.get(c.role, c.role))
-            contacts.append(f" · {c.name} ({role}{', PIN' if c.has_pin else ''})")
+            role = one_line(SHORT_ROLE.get(c.role, ROLE_LABEL.get(c.role, c.role)))
+            contacts.append(f" · {one_line(c.name)} ({role}{', PIN' if c.has_pin else ''})")
     else:  # the list beside names them when the caller is asked who they are
         pins = sum(1 for c in a.contacts if c.has_pin)
         contacts.append(f" · {pins} with a PIN")
@@ -140,12 +142,12 @@ def hit_text(hit: AccountHit, width: int) -> Text:
         text.append("⊘ ", style="bold #ff5f5f")
     if hit.reseller:
         text.append("↪ ", style="bold #af87ff")
-    text.append(hit.account, style="bold")
-    text.append(f" {hit.company}")
+    text.append(one_line(hit.account), style="bold")
+    text.append(f" {one_line(hit.company)}")
     if hit.matched in ("account", "company"):
         text.truncate(max(10, width), overflow="ellipsis")
         return text
-    why = Text(f"{hit.matched} {hit.detail}", style="dim")
+    why = Text(one_line(f"{hit.matched} {hit.detail}"), style="dim")
     if text.cell_len + 3 + why.cell_len <= width:
         return Text.assemble(text, (" · ", "dim"), why)
     text.truncate(max(10, width), overflow="ellipsis")

@@ -20,7 +20,7 @@ from textual.coordinate import Coordinate
 
 from ..services.escalation import Board, BoardRow
 from ..services.policy import Plan
-from .format import priority_text, span, truncate
+from .format import one_line, priority_text, span, truncate
 from .queue_table import Cell, FastCellTable
 from .sla_clock import CELL_WIDTH, PAUSE_SHORT, cell_parts, nearer, row_readings
 
@@ -114,11 +114,11 @@ def holder_parts(row: BoardRow, now: datetime, stale_after_s: int) -> tuple[str,
     r = row.row
     if r.holder is None:
         if row.section == "waiting":
-            return f"waits: {PAUSE_SHORT.get(r.status, r.status)}", "dim"
+            return f"waits: {PAUSE_SHORT.get(r.status, one_line(r.status))}", "dim"
         return "—", "dim"
     since = span_words(int((now - row.touched_at).total_seconds())) if row.touched_at else "?"
     stale = is_stale(row, now, stale_after_s)
-    who = "" if row.section == "mine" else f"{r.holder} "
+    who = "" if row.section == "mine" else f"{one_line(r.holder)} "
     if stale:
         return f"{who}STALE {since}", STALE_STYLE
     return f"{who}{since} ago", ""
@@ -175,7 +175,7 @@ def ticket_cell(row: BoardRow, width: int) -> Text:
         text.append(f"{FLAG_GLYPH} ", style=FLAG_STYLE)
         room -= 2
     if room >= 40:  # the account gets at most a third of the cell, the subject the rest
-        account = truncate(r.account, min(len(r.account), max(8, room // 3)))
+        account = truncate(r.account, min(len(one_line(r.account)), max(8, room // 3)))
         subject = truncate(r.subject, room - len(account) - 3)
         text.append(subject)
         text.append(f" · {account}", style="dim")
@@ -237,7 +237,7 @@ class BoardTable(FastCellTable):
             )
         if col.key == "reason":
             return Text(truncate(row.reason or "", col.width))
-        return ""
+        return Text("")
 
     def _heading_cells(self, heading: Heading) -> list[Cell]:
         cells: list[Cell] = []
@@ -245,7 +245,7 @@ class BoardTable(FastCellTable):
             if col.key == "ticket":
                 cells.append(Text(heading.fitted(col.width), style=HEADING_STYLE))
             else:
-                cells.append("")
+                cells.append(Text(""))
         return cells
 
     # -- filling ------------------------------------------------------------------------

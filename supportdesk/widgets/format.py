@@ -6,10 +6,13 @@ tests can check them without an app.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from rich.cells import cell_len
 from rich.text import Text
+
+from ..safe_text import clean
 
 ELLIPSIS = "…"
 
@@ -88,13 +91,25 @@ def stamp(at: datetime | None, now: datetime) -> str:
     return f"{local.strftime(fmt)} ({ago(at, now)})"
 
 
+_BLANKS = re.compile(r"[ \t\r\n]+")
+
+
+def one_line(text: object) -> str:
+    """Outside text for one line: runs of spaces, tabs and line breaks become one space, and
+    whatever a terminal would obey (controls, bidi overrides, other line separators) is shown
+    as a visible escape (see safe_text)."""
+    return clean(_BLANKS.sub(" ", "" if text is None else str(text)).strip())
+
+
 def truncate(text: str, width: int) -> str:
     """Fit `text` into `width` cells, cutting at a word boundary and ending with an ellipsis.
 
-    A word is cut inside only when going back to its start would throw away more than a
-    third of the room (a long domain after "Backups for" says more cut than dropped).
+    The text is made inert first (`one_line`), so what comes back is safe to show and its
+    visible escapes count in the width. A word is cut inside only when going back to its
+    start would throw away more than a third of the room (a long domain after "Backups for"
+    says more cut than dropped).
     """
-    text = " ".join(text.split())
+    text = one_line(text)
     if width <= 0:
         return ""
     if cell_len(text) <= width:
@@ -115,15 +130,21 @@ def truncate(text: str, width: int) -> str:
     return cut.rstrip(" ,.;:-–—/") + ELLIPSIS
 
 
+def cell(text: object, width: int | None = None, style: str = "") -> Text:
+    """A one-line cell of outside text (cut to `width` when given): a Text, never markup."""
+    plain = one_line(text) if width is None else truncate(str(text or ""), width)
+    return Text(plain, style=style, end="")
+
+
 def priority_text(priority: str, *, word: bool) -> Text:
     """The priority as a coloured capital letter, followed by the word when there is room."""
     style = PRIORITY_STYLE.get(priority, "")
-    text = Text(priority[:1].upper(), style=style)
+    text = Text(clean(priority[:1].upper()), style=style)
     if word:
-        text.append(f" {priority}", style=style.replace("bold ", ""))
+        text.append(f" {clean(priority)}", style=style.replace("bold ", ""))
     return text
 
 
 def priority_badge(priority: str) -> Text:
     """A reverse-video priority chip for the ticket screen header."""
-    return Text(f" {priority.upper()} ", style=PRIORITY_BADGE.get(priority, "reverse"))
+    return Text(f" {clean(priority.upper())} ", style=PRIORITY_BADGE.get(priority, "reverse"))

@@ -17,8 +17,9 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from ..safe_text import clean
 from ..services.escalation import Brief, EscalationView
-from .format import priority_text, stamp, truncate
+from .format import one_line, priority_text, stamp, truncate
 
 HEAD_STYLE = "bold #5fd7ff"
 FLAG_STYLE = "bold #ff5f5f"
@@ -34,20 +35,20 @@ def _escalation_lines(e: EscalationView, now: datetime) -> list[Text]:
     else:
         arrow = "↑" if e.to_tier > e.from_tier else "↓"
         first = Text(f"  {arrow} tier {e.from_tier} → {e.to_tier}", style="bold")
-    first.append(f" · by {e.by or 'system'} · {stamp(e.at, now)}", style="")
-    lines = [first, Text.assemble(("    why: ", "dim"), e.reason)]
+    first.append(f" · by {one_line(e.by or 'system')} · {stamp(e.at, now)}", style="")
+    lines = [first, Text.assemble(("    why: ", "dim"), clean(e.reason, multiline=True))]
     if e.tried:
-        lines.append(Text.assemble(("    tried: ", "dim"), e.tried))
+        lines.append(Text.assemble(("    tried: ", "dim"), clean(e.tried, multiline=True)))
     state = Text("    ", style="dim")
     if e.claimed_by:
         verb = "acknowledged by" if e.kind == "supervisor" else "claimed by"
-        state.append(f"{verb} {e.claimed_by} {stamp(e.claimed_at, now)}")
+        state.append(f"{verb} {one_line(e.claimed_by)} {stamp(e.claimed_at, now)}")
     elif e.kind == "tier" and e.ended_at is None:
         state.append("not claimed yet")
     if e.ended_at is not None:
         if state.plain.strip():
             state.append(" · ")
-        state.append(f"ended: {e.ended_how or 'closed'} {stamp(e.ended_at, now)}")
+        state.append(f"ended: {one_line(e.ended_how or 'closed')} {stamp(e.ended_at, now)}")
     if state.plain.strip():
         lines.append(state)
     return lines
@@ -57,14 +58,14 @@ def handover_renderable(b: Brief, now: datetime, width: int) -> RenderableType:
     """The brief as lines; long texts wrap, lists are cut to one line per entry."""
     parts: list[RenderableType] = []
     title = Text("HANDOVER", style="bold")
-    title.append(f" · #{b.ticket_id} · {b.account} ({b.company})", style="dim")
+    title.append(f" · #{b.ticket_id} · {one_line(b.account)} ({one_line(b.company)})", style="dim")
     parts.append(title)
     if b.flagged_at is not None:
         parts.append(
             Text(f"⚑ Complaint flagged for the leads {stamp(b.flagged_at, now)}", style=FLAG_STYLE)
         )
     parts.append(Text.assemble(_head("Reported "), (stamp(b.reported_at, now), "dim")))
-    parts.append(Text("  " + (b.reported.strip() or "(no description)")))
+    parts.append(Text("  " + clean(b.reported.strip() or "(no description)", multiline=True)))
     parts.append(_head("Escalations"))
     if not b.escalations:
         parts.append(Text("  none: this ticket was never escalated", style="dim"))
@@ -75,34 +76,41 @@ def handover_renderable(b: Brief, now: datetime, width: int) -> RenderableType:
         parts.append(Text("  none on the account", style="dim"))
     for i, sv in enumerate(b.services):
         line = Text("  ")
-        line.append(sv.label, style="bold" if i == 0 else "")
-        line.append(f" ({sv.kind.replace('_', ' ')})", style="dim")
+        line.append(one_line(sv.label), style="bold" if i == 0 else "")
+        line.append(f" ({one_line(sv.kind.replace('_', ' '))})", style="dim")
         if sv.domains:
-            line.append(" · " + ", ".join(sv.domains))
+            line.append(" · " + one_line(", ".join(sv.domains)))
         if sv.server:
-            line.append(f" · server {sv.server}", style="bold")
+            line.append(f" · server {one_line(sv.server)}", style="bold")
         parts.append(line)
     parts.append(_head("May authorize changes"))
     if not b.authorizers:
         parts.append(Text("  nobody listed", style="dim"))
     for a in b.authorizers:
-        parts.append(Text.assemble("  ", (a.name, "bold"), f" ({a.role}) · ", (a.scope, "dim")))
+        parts.append(
+            Text.assemble(
+                "  ",
+                (one_line(a.name), "bold"),
+                f" ({one_line(a.role)}) · ",
+                (one_line(a.scope), "dim"),
+            )
+        )
     if b.account_notes.strip():
         parts.append(_head("Account notes"))
         for note in b.account_notes.strip().splitlines():
-            parts.append(Text("  " + note))
+            parts.append(Text("  " + clean(note)))
     parts.append(_head("Open on the same server"))
     if not b.same_server:
         parts.append(Text("  nothing else open there", style="dim"))
     for n in b.same_server:
         line = Text(f"  #{n.ticket_id} ", no_wrap=True, overflow="ellipsis")
         line.append_text(priority_text(n.priority, word=False))
-        line.append(f" {n.server} · {n.account} · ")
+        line.append(f" {one_line(n.server)} · {one_line(n.account)} · ")
         line.append(truncate(n.subject, max(12, width - 40)))
-        line.append(f" · {n.status.replace('_', ' ')}", style="dim")
-        line.append(f" · {n.holder}" if n.holder else " · unclaimed", style="dim")
+        line.append(f" · {one_line(n.status.replace('_', ' '))}", style="dim")
+        line.append(f" · {one_line(n.holder)}" if n.holder else " · unclaimed", style="dim")
         parts.append(line)
-    watchers = ", ".join(b.watchers) if b.watchers else "nobody"
+    watchers = one_line(", ".join(b.watchers)) if b.watchers else "nobody"
     parts.append(Text.assemble(_head("Watching "), watchers))
     return Group(*parts)
 

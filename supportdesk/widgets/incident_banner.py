@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual.widgets import Static
 
+from ..safe_text import clean
 from ..services.sla_engine import format_left
-from .format import ago, truncate
+from .format import ago, one_line, truncate
 
 if TYPE_CHECKING:
     from ..services.incidents import IncidentSummary
@@ -74,10 +75,11 @@ def incident_line(inc: IncidentSummary, now: datetime, width: int) -> Text:
     if not inc.acknowledged:
         right.append(" NOT ACKNOWLEDGED " if wide else " UNACKED ", style=style)
     elif wide:
-        right.append(f" ack {inc.acknowledged_by} ", style=style)
+        right.append(f" ack {one_line(inc.acknowledged_by)} ", style=style)
     if wide:
         right.append(f" {OPEN_KEY} ", style=style)
-    head = f" ▲ INCIDENT #{inc.id} {inc.state} ·" if wide else f" ▲ #{inc.id} {inc.state} ·"
+    state = one_line(inc.state)
+    head = f" ▲ INCIDENT #{inc.id} {state} ·" if wide else f" ▲ #{inc.id} {state} ·"
     what = f"{', '.join(inc.servers)} · {inc.title}"
     if wide and inc.owner:
         what += f" · owner {inc.owner}"
@@ -115,7 +117,7 @@ def window_line(windows: Sequence[WindowView], now: datetime, width: int) -> Tex
     word = "MAINTENANCE NOW" if running else "MAINTENANCE"
     span = window_span(w, now, wide=width >= 120)
     more = f" +{len(live) - 1} more" if len(live) > 1 else ""
-    head = f" ◷ {word} #{w.id} · {', '.join(w.servers)} · {span}"
+    head = f" ◷ {word} #{w.id} · {one_line(', '.join(w.servers))} · {span}"
     tail = f"{more} "
     room = max(0, width - len(head) - len(tail))
     text = Text(head + " · " + truncate(w.notice, room - 3) + tail, style=WINDOW_STYLE)
@@ -222,12 +224,12 @@ def account_notice_lines(
             read.append(f" · {key_hint}", style="dim")
         lines.append(read)
         for paragraph in inc.script.splitlines() or [""]:
-            lines.append(Text(f"  {paragraph}", style="#ffd7d7"))
+            lines.append(Text(f"  {clean(paragraph)}", style="#ffd7d7"))
     for w in windows:
         state = w.state(now)
         span = window_span(w, now, wide=width >= 60)
         word = "MAINTENANCE NOW" if state == "running" else "MAINTENANCE"
-        head = f" ◷ {word} #{w.id} on {', '.join(w.servers)} · {span} "
+        head = f" ◷ {word} #{w.id} on {one_line(', '.join(w.servers))} · {span} "
         lines.append(Text(truncate(head, width), style=WINDOW_STYLE))
         if w.id == waiting_for and state == "upcoming":
             lines.append(
@@ -237,7 +239,7 @@ def account_notice_lines(
                     style="bold #87d7ff",
                 )
             )
-        lines.append(Text(f"  {w.notice}", style="#87d7ff"))
+        lines.append(Text(f"  {clean(w.notice, multiline=True)}", style="#87d7ff"))
     for line in lines:
         line.no_wrap = False
     return lines

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..safe_text import clean
 from ..services.escalation import Claim, NoticeView
 
 NOTICE_TITLE = {
@@ -26,7 +27,7 @@ WARNING_KINDS = frozenset({"reassigned", "escalated", "complaint"})
 
 
 def notice_title(n: NoticeView) -> str:
-    title = NOTICE_TITLE.get(n.kind, n.kind.replace("_", " ").capitalize())
+    title = NOTICE_TITLE.get(n.kind, clean(n.kind.replace("_", " ").capitalize()))
     return f"{title} · #{n.ticket_id}" if n.ticket_id is not None else title
 
 
@@ -37,7 +38,7 @@ def notice_severity(n: NoticeView) -> str:
 def notices_summary(notices: Sequence[NoticeView]) -> str:
     numbers = sorted({n.ticket_id for n in notices if n.ticket_id is not None})
     shown = ", ".join(f"#{i}" for i in numbers[:12]) + (", …" if len(numbers) > 12 else "")
-    latest = notices[-1].body
+    latest = clean(notices[-1].body, multiline=True)
     return f"{len(notices)} notices about {shown or 'your work'}; the latest:\n{latest}"
 
 
@@ -56,8 +57,8 @@ class StaleCrossing:
         c = self.claim
         minutes = self.untouched_s // 60
         return (
-            f"#{c.ticket_id} held by {c.holder} untouched for {minutes} min "
-            f"(tier {c.tier}, {c.priority})\n{c.subject}"
+            f"#{c.ticket_id} held by {clean(c.holder)} untouched for {minutes} min "
+            f"(tier {c.tier}, {clean(c.priority)})\n{clean(c.subject)}"
         )
 
 

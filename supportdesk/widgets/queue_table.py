@@ -17,12 +17,13 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
-from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
+from ..safe_text import clean
 from ..services.policy import Plan
 from ..services.views import QueueRow
-from .format import CHANNEL_LABEL, age, last_spoke, priority_text, truncate
+from .format import CHANNEL_LABEL, age, cell, last_spoke, priority_text, truncate
+from .inert import InertTable, inert_cell
 from .sla_clock import CELL_WIDTH, RowClocks, cell_parts, nearer, row_readings
 
 Cell = Text | str
@@ -62,34 +63,34 @@ def _age(r: QueueRow, now: datetime, _w: int) -> Cell:
 
 
 def _account(r: QueueRow, _now: datetime, w: int) -> Cell:
-    return truncate(r.account, w)
+    return cell(r.account, w)
 
 
 def _subject(r: QueueRow, _now: datetime, w: int) -> Cell:
-    return truncate(r.subject, w)
+    return cell(r.subject, w)
 
 
 def _last(r: QueueRow, now: datetime, w: int) -> Cell:
     text = last_spoke(r.last_speaker, r.last_activity_at, now)
     # a customer waiting on us is what needs attention: make it stand out
-    return Text(text, style="bold" if r.last_speaker == "customer" else "dim")
+    return Text(clean(text), style="bold" if r.last_speaker == "customer" else "dim")
 
 
 def _channel(r: QueueRow, _now: datetime, w: int) -> Cell:
-    return truncate(CHANNEL_LABEL.get(r.channel, r.channel), w)
+    return cell(CHANNEL_LABEL.get(r.channel, r.channel), w)
 
 
 def _tier(r: QueueRow, _now: datetime, _w: int) -> Cell:
-    return f"T{r.tier}"
+    return Text(f"T{r.tier}")
 
 
 def _holder(r: QueueRow, _now: datetime, w: int) -> Cell:
-    return truncate(r.holder or "", w)
+    return cell(r.holder or "", w)
 
 
 def _open_by(r: QueueRow, _now: datetime, w: int) -> Cell:
     if not r.open_by:
-        return ""
+        return Text("")
     names = ",".join(r.open_by)
     return Text("●" + truncate(names, w - 1), style="bold #ff87d7")
 
@@ -109,14 +110,14 @@ def _who(r: QueueRow, _now: datetime, w: int) -> Cell:
 
 
 def _no_render(_r: QueueRow, _now: datetime, _w: int) -> Cell:
-    return ""  # countdown cells are drawn by the table, which holds the countdowns
+    return Text("")  # countdown cells are drawn by the table, which holds the countdowns
 
 
 def _ticking_text(key: str, r: QueueRow, now: datetime) -> str:
     """The text of an age or "last spoke" cell (what its Text would read), cheaply."""
     if key == "age":
         return age(r.created_at, now)
-    return last_spoke(r.last_speaker, r.last_activity_at, now)
+    return clean(last_spoke(r.last_speaker, r.last_activity_at, now))
 
 
 def _fit(values: Sequence[str], low: int, high: int) -> int:
@@ -212,7 +213,7 @@ def _text_of(col: Column, row: QueueRow, rc: RowClocks | None, now: datetime) ->
     return cell_parts(nearer(respond, resolve))
 
 
-class FastCellTable(DataTable[Cell]):
+class FastCellTable(InertTable):
     """A DataTable of one-line rows in fixed-width columns that can rewrite a few cells
     cheaply (the queue and the tier boards tick their countdowns through it).
 
@@ -341,7 +342,7 @@ class FastCellTable(DataTable[Cell]):
         cells = data.get(RowKey(row))
         if cells is None:
             return False  # the row went away
-        cells[ColumnKey(col)] = cell
+        cells[ColumnKey(col)] = inert_cell(cell)
         return True
 
 

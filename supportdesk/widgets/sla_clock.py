@@ -41,7 +41,7 @@ from ..services.sla_engine import (
     format_span,
 )
 from ..services.views import QueueRow
-from .format import truncate
+from .format import one_line, truncate
 
 WARNING_GLYPH = "⚠"
 BREACHED_GLYPH = "✖"
@@ -71,7 +71,7 @@ _URGENCY = {  # which clock a one-column layout shows: lower first, then less ti
 
 # -- one clock as a short cell ---------------------------------------------------------------
 def _short_reason(status: str | None) -> str:
-    return PAUSE_SHORT.get(status or "", (status or "paused")[:5])
+    return PAUSE_SHORT.get(status or "", one_line((status or "paused")[:5]))
 
 
 def cell_parts(r: ClockReading) -> tuple[str, str]:
@@ -170,7 +170,7 @@ def closed_text(until: datetime, now: datetime, plan: Plan) -> str:
 
 def state_words(r: ClockReading, plan: Plan, now: datetime) -> Text:
     """What a clock is doing, in words, with its symbol and colour."""
-    reason = PAUSE_REASONS.get(r.paused or "", (r.paused or "").replace("_", " "))
+    reason = one_line(PAUSE_REASONS.get(r.paused or "", (r.paused or "").replace("_", " ")))
     kind = r.reading
     if kind is Reading.WARNING:
         passed = plan.warn[min(r.warn_level, len(plan.warn)) - 1] if plan.warn else 0
@@ -248,7 +248,9 @@ def panel_renderable(
     warn = "/".join(str(w) for w in view.warn) or "none"
     head = Text(no_wrap=True, overflow="ellipsis")
     head.append("SLA", style="bold")
-    head.append(f"  {view.plan} plan · {view.calendar} calendar ({view.zone})")
+    head.append(
+        f"  {one_line(view.plan)} plan · {one_line(view.calendar)} calendar ({one_line(view.zone)})"
+    )
     head.append(f" · warns at {warn}%", style="dim")
     wide = width >= 110
     rows: list[RenderableType] = []
@@ -265,18 +267,18 @@ def panel_renderable(
         r = readings[name]
         clock = data.clocks.get(name)
         cv = next((c for c in view.clocks if c.name == name), None)
-        target = cv.target if cv is not None else "—"
+        target = one_line(cv.target) if cv is not None else "—"
         label = CLOCK_LABEL.get(name, name)
         state = state_words(r, plan, now)
         due = _due_text(clock, r, plan)
         if wide:
-            grid.add_row(
-                label,
+            grid.add_row(  # Texts only: a str in a Rich table is parsed as markup
+                Text(label),
                 left_cell(r),
                 due,
-                target,
-                format_span(r.used_s),
-                format_span(r.paused_s),
+                Text(target),
+                Text(format_span(r.used_s)),
+                Text(format_span(r.paused_s)),
                 state,
             )
             continue
@@ -314,7 +316,7 @@ def _history_lines(view: SlaView, plan: Plan, limit: int, width: int) -> Iterabl
     for i, (at, who, what) in enumerate(shown):
         line = Text("History  " if i == 0 else "         ", style="dim")
         line.append(local_time(at, plan, "%d %b %H:%M"), style="dim")
-        line.append(f"  {who or 'system':<8} ", style="bold")
+        line.append(f"  {one_line(who or 'system'):<8} ", style="bold")
         line.append(truncate(what, max(10, width - len(line))))
         yield line
     if hidden:
@@ -411,7 +413,7 @@ class Crossing:
                 f"#{self.ticket_id} {name} clock past {self.percent}% · "
                 f"{format_left(self.remaining_s)} left"
             )
-        return f"{head}\n{self.account} · {truncate(self.subject, 40)}"
+        return f"{head}\n{one_line(self.account)} · {truncate(self.subject, 40)}"
 
     def title(self) -> str:
         what = "SLA breached" if self.breached else "SLA warning"

@@ -15,8 +15,18 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from ..safe_text import clean
 from ..services.views import EventView, QueueRow, TicketView
-from .format import CHANNEL_LABEL, ago, priority_badge, priority_text, stamp, truncate
+from .format import (
+    CHANNEL_LABEL,
+    ago,
+    cell,
+    one_line,
+    priority_badge,
+    priority_text,
+    stamp,
+    truncate,
+)
 
 OUTCOME_LABEL = {
     "spoke": "spoke to the customer",
@@ -36,30 +46,33 @@ STATUS_STYLE = {
 
 
 def status_text(status: str) -> Text:
-    return Text(status.replace("_", " "), style=STATUS_STYLE.get(status, ""))
+    return Text(clean(status.replace("_", " ")), style=STATUS_STYLE.get(status, ""))
 
 
-def _pairs_grid(pairs: Sequence[tuple[str, Text | str]], columns: int) -> Table:
+def _pairs_grid(pairs: Sequence[tuple[str, Text]], columns: int) -> Table:
+    """Label and value pairs in `columns` columns; every cell is a Text (a `str` cell in a
+    Rich table is parsed as markup)."""
     grid = Table.grid(padding=(0, 1), expand=True)
     for _ in range(columns):
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column(ratio=1, overflow="ellipsis", no_wrap=True)
     rows = (len(pairs) + columns - 1) // columns
     for r in range(rows):
-        cells: list[Text | str] = []
+        cells: list[Text] = []
         for c in range(columns):
             i = c * rows + r
             if i < len(pairs):
-                cells.extend(pairs[i])
+                label, value = pairs[i]
+                cells.extend((Text(label), value))
             else:
-                cells.extend(("", ""))
+                cells.extend((Text(""), Text("")))
         grid.add_row(*cells)
     return grid
 
 
 def ticket_facts(t: TicketView, now: datetime, width: int) -> RenderableType:
     """The ticket's facts in two or three columns, depending on `width`."""
-    holder = Text(t.holder, style="bold") if t.holder else Text("nobody", style="dim")
+    holder = cell(t.holder, style="bold") if t.holder else Text("nobody", style="dim")
     contact = t.contact or "unknown caller"
     if t.caller_phone:
         contact += f" · {t.caller_phone}"
@@ -67,28 +80,27 @@ def ticket_facts(t: TicketView, now: datetime, width: int) -> RenderableType:
     resolved = stamp(t.resolved_at, now)
     if t.resolution_code:
         resolved += f" · {t.resolution_code.replace('_', ' ')}"
-    pairs: list[tuple[str, Text | str]] = [
-        ("Account", Text.assemble((t.account, "bold"), f" · {t.company}")),
-        ("Contact", contact),
-        ("Service", service),
-        ("Channel", CHANNEL_LABEL.get(t.channel, t.channel)),
+    pairs: list[tuple[str, Text]] = [
+        ("Account", Text.assemble((one_line(t.account), "bold"), f" · {one_line(t.company)}")),
+        ("Contact", cell(contact)),
+        ("Service", cell(service)),
+        ("Channel", cell(CHANNEL_LABEL.get(t.channel, t.channel))),
         ("Status", status_text(t.status)),
         ("Priority", priority_text(t.priority, word=True)),
-        ("Category", t.category),
+        ("Category", cell(t.category)),
         ("Tier", Text.assemble(f"T{t.tier} · holder ", holder)),
-        ("Created", stamp(t.created_at, now)),
-        ("1st resp", stamp(t.first_response_at, now)),
-        ("Resolved", resolved),
-        ("Request", t.request_type.replace("_", " ")),
+        ("Created", Text(stamp(t.created_at, now))),
+        ("1st resp", Text(stamp(t.first_response_at, now))),
+        ("Resolved", cell(resolved)),
+        ("Request", cell(t.request_type.replace("_", " "))),
     ]
     grid = _pairs_grid(pairs, 3 if width >= 110 else 2)
     extra: list[RenderableType] = []
     if t.merged_into:
         extra.append(Text(f"Merged into #{t.merged_into}", style="bold #ffaf00"))
     if t.open_by:
-        extra.append(
-            Text(f"● {', '.join(t.open_by)} also has this ticket open", style="bold #ff87d7")
-        )
+        who = one_line(", ".join(t.open_by))
+        extra.append(Text(f"● {who} also has this ticket open", style="bold #ff87d7"))
     return Group(grid, *extra) if extra else grid
 
 
@@ -96,7 +108,7 @@ def ticket_title(t: TicketView | QueueRow, width: int) -> Text:
     """ "#123  Subject" with the priority and status chips, cut at a word boundary."""
     badge = priority_badge(t.priority)
     color = STATUS_STYLE.get(t.status, "#8a8a8a").split()[-1]
-    status = Text(f" {t.status.replace('_', ' ')} ", style=f"bold #000000 on {color}")
+    status = Text(f" {clean(t.status.replace('_', ' '))} ", style=f"bold #000000 on {color}")
     head = Text(f"#{t.id}  ", style="bold")
     room = width - len(head) - len(badge) - len(status) - 2
     head.append(truncate(t.subject, max(8, room)), style="bold")
@@ -106,13 +118,14 @@ def ticket_title(t: TicketView | QueueRow, width: int) -> Text:
 def row_facts(r: QueueRow, now: datetime) -> Text:
     """What the queue row itself knows, shown at once while the full ticket loads."""
     text = Text()
-    text.append(f"{r.account}", style="bold")
-    text.append(f" · {r.company}")
+    text.append(one_line(r.account), style="bold")
+    text.append(f" · {one_line(r.company)}")
     if r.contact:
-        text.append(f" · {r.contact}")
-    text.append(f"\n{CHANNEL_LABEL.get(r.channel, r.channel)} · {r.category} · T{r.tier}")
+        text.append(f" · {one_line(r.contact)}")
+    channel = one_line(CHANNEL_LABEL.get(r.channel, r.channel))
+    text.append(f"\n{channel} · {one_line(r.category)} · T{r.tier}")
     text.append(f" · opened {ago(r.created_at, now)}")
-    text.append(f" · holder {r.holder}" if r.holder else " · unclaimed")
+    text.append(f" · holder {one_line(r.holder)}" if r.holder else " · unclaimed")
     return text
 
 
@@ -192,10 +205,10 @@ class ThreadEntry(Static):
         head = Table.grid(expand=True)
         head.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         head.add_column(justify="right", no_wrap=True, style="dim")
-        head.add_row(Text(self.header, style="bold"), stamp(self.at, now))
+        head.add_row(Text(one_line(self.header), style="bold"), Text(stamp(self.at, now)))
         if not self.body:
             return head
-        body = Text(self.body.rstrip())
+        body = Text(clean(self.body.rstrip(), multiline=True))
         if self.body == "[redacted]":
             body.stylize("italic dim")
         return Group(head, body)

@@ -16,9 +16,10 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import Static
 
+from ..safe_text import clean
 from ..services.verification import FAILED, HELD, LOCKED, REFERRED, VERIFIED, Attempt, Verdict
 from ..services.verify_rules import REQUESTS, ROLE_LABEL
-from .format import span, stamp
+from .format import one_line, span, stamp
 
 BANNER = {
     VERIFIED: ("✔ VERIFIED", "bold #ffffff on #00873c"),
@@ -31,7 +32,7 @@ METHOD = {"pin": "PIN", "callback": "callback", "none": "—"}
 
 
 def request_label(request: str) -> str:
-    return REQUESTS.get(request, (request.replace("_", " "), False))[0]
+    return one_line(REQUESTS.get(request, (request.replace("_", " "), False))[0])
 
 
 def attempt_lines(attempts: Sequence[Attempt]) -> list[Text]:
@@ -41,10 +42,10 @@ def attempt_lines(attempts: Sequence[Attempt]) -> list[Text]:
     for a in attempts:
         key = (
             a.at.astimezone().strftime("%d %b %H:%M"),
-            a.agent or "—",
-            a.channel,
-            METHOD.get(a.method, a.method),
-            a.result,
+            one_line(a.agent or "—"),
+            one_line(a.channel),
+            one_line(METHOD.get(a.method, a.method)),
+            one_line(a.result),
         )
         if runs and runs[-1][0] == key:
             runs[-1] = (key, runs[-1][1] + 1)
@@ -64,13 +65,14 @@ def attempt_lines(attempts: Sequence[Attempt]) -> list[Text]:
 
 def verdict_text(v: Verdict, now: datetime, *, how: str = "") -> Text:
     """The verdict in words: banner, then the facts that decide what happens next."""
-    word, style = BANNER.get(v.state, (v.state.upper(), "reverse"))
+    word, style = BANNER.get(v.state, (one_line(v.state.upper()), "reverse"))
     head = Text()
     head.append(f" {word} ", style=style)
-    who = v.contact or "caller not listed"
+    who = one_line(v.contact or "caller not listed")
+    how = one_line(how)
     lines: list[Text] = []
     if v.state == VERIFIED:
-        role = ROLE_LABEL.get(v.role or "", v.role or "")
+        role = one_line(ROLE_LABEL.get(v.role or "", v.role or ""))
         head.append(f" {who}, {role}", style="bold #5fd75f")
         if how:
             head.append(f" · by {how}", style="#5fd75f")
@@ -84,7 +86,8 @@ def verdict_text(v: Verdict, now: datetime, *, how: str = "") -> Text:
                     ", ".join(request_label(r) for r in v.may_not),
                 )
             )
-            who_can = ", ".join(v.who_can) or "nobody on the account: a lead must update it"
+            who_can = one_line(", ".join(v.who_can))
+            who_can = who_can or "nobody on the account: a lead must update it"
             lines.append(Text.assemble(("  who can: ", "bold"), who_can))
     elif v.state == FAILED:
         left = v.attempts_left if v.attempts_left is not None else 0
@@ -119,7 +122,8 @@ def verdict_text(v: Verdict, now: datetime, *, how: str = "") -> Text:
     elif v.state == HELD:
         head.append(" caller not listed", style="bold #ffd700")
         lines.append(head)
-        owners = " or ".join(v.who_can) or "an owner (none on file: a lead must update it)"
+        owners = one_line(" or ".join(v.who_can))
+        owners = owners or "an owner (none on file: a lead must update it)"
         lines.append(
             Text.assemble(
                 "A report will be held until ",
@@ -128,12 +132,12 @@ def verdict_text(v: Verdict, now: datetime, *, how: str = "") -> Text:
             )
         )
     elif v.state == REFERRED:
-        head.append(f" {v.account}", style="bold #af87ff")
+        head.append(f" {one_line(v.account)}", style="bold #af87ff")
         lines.append(head)
-        lines.append(Text(v.message))
+        lines.append(Text(clean(v.message, multiline=True)))
     else:
         lines.append(head)
-        lines.append(Text(v.message))
+        lines.append(Text(clean(v.message, multiline=True)))
     return Text("\n").join(lines)
 
 
