@@ -41,6 +41,7 @@ DEBUG_ENV = "SUPPORTDESK_DEBUG"  # "1": re-raise unexpected exceptions (tests, b
 MAX_DB_TEXT = 4096
 MAX_STDIN_TEXT = 4 * 200_000 + 4  # bytes: the longest body in UTF-8 (limits.BODY)
 MAX_PIN_LINE = 64
+MAX_ERROR_LINE = 500  # characters of an error message on stderr
 
 
 def _choice(enum: Any) -> click.Choice:
@@ -2018,7 +2019,10 @@ def fail(message: str, code: int) -> NoReturn:
     """One line on stderr: outside text in a message shows its controls as escapes."""
     from .safe_text import clean
 
-    click.echo(f"supportdesk: {clean(' '.join(message.splitlines()))}", err=True)
+    line = clean(" ".join(message.splitlines()))
+    if len(line) > MAX_ERROR_LINE:  # a message that echoes a megabyte of input
+        line = line[: MAX_ERROR_LINE - 1] + "…"
+    click.echo(f"supportdesk: {line}", err=True)
     sys.exit(code)
 
 

@@ -78,7 +78,7 @@ MAX_SERVERS = 100  # named by one incident or maintenance window
 def _servers(names: Iterable[str]) -> tuple[str, ...]:
     out: list[str] = []
     for name in names:
-        limits.check(name, limits.Limit("--server", limits.SERVER.chars * MAX_SERVERS))
+        limits.check_chars(name, "--server")
         for part in name.replace(",", " ").split():
             if part not in out:
                 out.append(part)

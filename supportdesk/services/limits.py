@@ -98,6 +98,16 @@ def has_surrogates(value: str) -> bool:
     return False
 
 
+def check_chars(value: str, what: str) -> str:
+    """`value` unchanged, or UsageError if it holds a NUL or is not valid UTF-8 (for text
+    that is split or measured later)."""
+    if has_surrogates(value):
+        raise UsageError(f"{what}: not valid UTF-8")
+    if "\x00" in value:
+        raise UsageError(f"{what}: contains a NUL character")
+    return value
+
+
 def check(
     value: str,
     limit: Limit,
@@ -110,10 +120,7 @@ def check(
     label = what or limit.what
     if not isinstance(value, str):
         raise UsageError(f"{label}: expected text")
-    if has_surrogates(value):
-        raise UsageError(f"{label}: not valid UTF-8")
-    if "\x00" in value:
-        raise UsageError(f"{label}: contains a NUL character")
+    check_chars(value, label)
     if len(value) > limit.chars:
         raise UsageError(f"{label}: {len(value):,} characters, at most {limit.chars:,}")
     if required and not value.strip():
@@ -223,6 +230,7 @@ __all__ = [
     "Limit",
     "check",
     "check_all",
+    "check_chars",
     "check_optional",
     "decode_utf8",
     "fits_id",

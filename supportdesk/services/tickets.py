@@ -659,6 +659,8 @@ def claim_in(
     """The one claim, inside the caller's transaction (`take` and "claim next"): a
     conditional UPDATE that only an unheld, claimable ticket passes, then the tier and the
     holding limit; any refusal rolls the whole transaction back."""
+    if not limits.fits_id(ticket_id):  # PostgreSQL: "integer out of range" in the UPDATE
+        raise NotFound(f"no ticket #{ticket_id}")
     actor = desk.actor
     now = desk.now()
     escalation.lock_staff(session, actor.staff_id)

@@ -211,6 +211,12 @@ def verify(
     now = desk.now()
     with desk.write() as (session, record):
         account = _account(session, account_id)
+        if service is not None:
+            from ..models import Service
+
+            svc = session.get(Service, service) if limits.fits_id(service) else None
+            if svc is None or svc.account_id != account.id:
+                raise NotFound(f"no service {service} on account {account.id}")
         base: dict[str, Any] = {
             "account": account.id,
             "company": account.company,
