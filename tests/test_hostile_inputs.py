@@ -37,6 +37,7 @@ from supportdesk.services.setup import init_database
 from supportdesk.store import Store
 
 from .conftest import PG_URL, need_postgres
+from .test_import import kaggle_csv, kaggle_row
 
 pytestmark = pytest.mark.timeout(120)  # a hang fails its case (e.g. reading /dev/zero)
 
@@ -85,7 +86,63 @@ def _files(root: Path) -> dict[str, str]:
     short_key.write_text("abcd\n")
     nonhex_key = root / "nonhex.key"
     nonhex_key.write_text("zz" * 32 + "\n")
+    exports = {
+        "year9999": kaggle_row(
+            "1",
+            "a@x.example",
+            "Closed",
+            **{"First Response Time": "9999-12-31 23:59:59", "Time to Resolution": "9999-12-31"},
+        ),
+        "year1": kaggle_row(
+            "1", "a@x.example", "Closed", **{"First Response Time": "0001-01-01 00:00:00+14:00"}
+        ),
+        "year1969": kaggle_row("1", "a@x.example", **{"First Response Time": "1969-12-31"}),
+        "nul": kaggle_row(
+            "1",
+            "a@x.example",
+            **{"Ticket Subject": "a\x00b", "Ticket Description": "x\x00y", "name": "N\x00N"},
+        ),
+        "long": kaggle_row(
+            "1",
+            "b" * 300 + "@x.example",
+            **{
+                "Ticket Subject": "s" * 5000,
+                "Ticket Description": "d" * 100_000,
+                "name": "n" * 5000,
+                "Product Purchased": "p" * 5000,
+            },
+        ),
+        "long-fields": kaggle_row(
+            "1",
+            "a@x.example",
+            **{
+                "Ticket Subject": "s" * 5000,
+                "Ticket Description": "d" * 100_000,
+                "name": "n" * 5000,
+                "Product Purchased": "p" * 5000,
+                "Resolution": "r" * 100_000,
+            },
+        ),
+        "bigid": kaggle_row("9" * 40, "a@x.example"),
+        "controls": kaggle_row(
+            "1\x1b[2J",
+            "a@x.example",
+            **{"Ticket Subject": "\u202eevil\x1b]0;t\x07", "name": "\x1b[31mred"},
+        ),
+        "numbers": kaggle_row(
+            "1",
+            "a@x.example",
+            **{"Customer Age": "9" * 5000, "Customer Satisfaction Rating": "1e400"},
+        ),
+        "field-limit": kaggle_row("1", "a@x.example", **{"Ticket Description": "d" * 200_000}),
+    }
+    csvs: dict[str, str] = {}
+    for name, row in exports.items():
+        path = root / f"export-{name}.csv"
+        path.write_text(kaggle_csv(row), encoding="utf-8")
+        csvs[f"export_{name}"] = str(path)
     return {
+        **csvs,
         "zero": "/dev/zero",
         "urandom": "/dev/urandom",
         "fifo": str(fifo),
@@ -720,6 +777,27 @@ def _file_cases() -> list[Case]:
     }
     for name, (code, message) in import_files.items():
         out.append(Case(f"import-{name}", ("import", f"{{{name}}}"), code, message))
+    exports = {  # hostile rows, checked in a dry run: reported or refused, nothing written
+        "year9999": (2, "not a time from 1970 to 2999"),
+        "year1": (2, "not a time from 1970 to 2999"),
+        "year1969": (2, "not a time from 1970 to 2999"),
+        "nul": (0, "would import 1 tickets"),
+        "long": (2, "Customer Email: 310 characters, at most 254"),
+        "long-fields": (0, "would import 1 tickets"),
+        "bigid": (0, "would import 1 tickets"),
+        "controls": (0, "would import 1 tickets"),
+        "numbers": (0, "would import 1 tickets"),
+        "field-limit": (2, "not CSV: field larger than field limit"),
+    }
+    for name, (code, message) in exports.items():
+        out.append(
+            Case(
+                f"import-export-{name}",
+                ("import", f"{{export_{name}}}", "--dry-run", "--plan", "gold"),
+                code,
+                message,
+            )
+        )
     out += [
         Case("import-stdin-binary", ("import", "-"), 2, "not UTF-8", stdin=bytes(range(256))),
         Case(
@@ -844,6 +922,27 @@ def test_hostile_input(world: World, case: Case) -> None:
     result = run_inprocess(world, _fill(world, case.args), case.stdin, dict(case.env))
     check(world, case, result)
     assert dump(world.store) == before
+
+
+def _as_process(case: Case) -> bool:
+    """Cases a real process can be given: argv holds no NUL and no argument over 128 KB."""
+    return all("\x00" not in a and len(a) < 100_000 for a in case.args)
+
+
+PROCESS_SAMPLE = [c for c in CASES if _as_process(c)][::40]
+
+
+@pytest.mark.parametrize("case", PROCESS_SAMPLE, ids=[c.id for c in PROCESS_SAMPLE])
+def test_a_sample_runs_the_same_as_a_real_process(world: World, case: Case) -> None:
+    """The in-process runner stands for a process: a sample across every group of cases,
+    run as `python -m supportdesk`, gives the same exit code and line."""
+    before = dump(world.store)
+    args = _fill(world, case.args)
+    real = run_process(world, tuple(a.encode("utf-8", "surrogateescape") for a in args),
+                       case.stdin, dict(case.env))  # fmt: skip
+    check(world, case, real)
+    assert dump(world.store) == before
+    assert real == run_inprocess(world, args, case.stdin, dict(case.env))
 
 
 # -- bytes that are not UTF-8, as a real process gets them -----------------------------------
