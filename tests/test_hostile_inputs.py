@@ -473,6 +473,8 @@ def _text_cases() -> list[Case]:
                            "2990-01-01T00:00Z", "--to", "2990-01-01T02:00Z", "--notice",
                            "{v}"), limits.NOTICE.chars),
         ("as", ("--as", "{v}", "queue"), 64),
+        ("init-admin", ("init", "--admin", "{v}"), 64),
+        ("init-admin-name", ("init", "--admin", "newlead", "--admin-name", "{v}"), 200),
     ]  # fmt: skip
     out: list[Case] = []
     for name, template, limit in fields:
@@ -837,6 +839,7 @@ def _file_cases() -> list[Case]:
         Case("db-sqlite-url", ("--db", "sqlite:///", "queue"), 1, "needs a file"),
         Case("db-folder", ("--db", "{folder}", "queue"), 1, "cannot be opened|not a"),
         Case("as-unknown", ("--as", "nobody", "queue"), 1, "no staff member"),
+        Case("init-admin-upper", ("init", "--admin", "Root!"), 2, "--admin 'Root!'"),
     ]
     return out
 
@@ -1046,3 +1049,73 @@ def test_the_guard_prints_one_line_and_exits_70_without_debug(
 
 def test_exit_codes_are_the_documented_ones() -> None:
     assert (EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOTHING) == (0, 1, 2, 4)
+
+
+# -- the limits module itself --------------------------------------------------------------
+def test_check_names_the_field_and_the_limit() -> None:
+    from supportdesk.services.errors import UsageError
+
+    assert limits.check("fine", limits.SUBJECT) == "fine"
+    with pytest.raises(UsageError, match=r"^subject: 120,001 characters, at most 300$"):
+        limits.check("s" * 120_001, limits.SUBJECT)
+    with pytest.raises(UsageError, match=r"^--name: contains a NUL character$"):
+        limits.check("a\x00", limits.NAME, what="--name")
+    with pytest.raises(UsageError, match=r"^name: not valid UTF-8$"):
+        limits.check("caf\udce9", limits.NAME)
+    with pytest.raises(UsageError, match=r"^reason: empty$"):
+        limits.check("  ", limits.REASON, required=True)
+
+
+def test_every_limit_fits_its_column() -> None:
+    """Limits are at most the column sizes PostgreSQL enforces (VARCHAR(n))."""
+    from supportdesk.models import Account, Contact, ContactPoint, Incident, Service, Staff, Ticket
+
+    columns = {
+        limits.SUBJECT: Ticket.__table__.c.subject,
+        limits.CALLER_NAME: Ticket.__table__.c.caller_name,
+        limits.PHONE: Ticket.__table__.c.caller_phone,
+        limits.NAME: Contact.__table__.c.name,
+        limits.COMPANY: Account.__table__.c.company,
+        limits.ACCOUNT_ID: Account.__table__.c.id,
+        limits.PLAN: Account.__table__.c.plan,
+        limits.LABEL: Service.__table__.c.label,
+        limits.SERVER: Service.__table__.c.server,
+        limits.EMAIL: ContactPoint.__table__.c.value,
+        limits.LOGIN: Staff.__table__.c.login,
+        limits.TITLE: Incident.__table__.c.title,
+    }
+    for limit, column in columns.items():
+        assert limit.chars <= column.type.length, (limit, column)
+
+
+def test_sanitise_keeps_what_it_can_and_says_what_it_cut() -> None:
+    assert limits.sanitise("a\x00b", limits.BODY) == "ab"
+    assert limits.sanitise("caf\udce9", limits.NAME) == "caf\ufffd"
+    cut = limits.sanitise("x" * 250_000, limits.BODY)
+    assert len(cut) <= limits.BODY.chars and cut.endswith("[truncated: 250,000 characters]")
+    short = limits.sanitise("s" * 301, limits.SUBJECT)
+    assert len(short) == 300 and short.endswith("…")
+    assert limits.sanitise("ok", limits.SUBJECT) == "ok"
+
+
+def test_ids_past_integer_find_nothing() -> None:
+    assert limits.fits_id(1) and limits.fits_id(2**31 - 1)
+    assert not any(limits.fits_id(v) for v in (0, -1, 2**31, 2**63, True, "1", None))
+
+
+def test_read_bounded_refuses_what_would_hang(tmp_path: Path) -> None:
+    from supportdesk.services.errors import UsageError
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # opening a FIFO for reading blocks until a writer comes: never opened
+    for path, message in ((fifo, "not a regular file"), ("/dev/zero", "not a regular file"),
+                          (tmp_path, "is a directory"), (tmp_path / "nope", "cannot read"),
+                          ("a\x00b", "cannot read")):  # fmt: skip
+        with pytest.raises(UsageError, match=message):
+            limits.read_bounded(path, "file", 100)
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * 101)
+    with pytest.raises(UsageError, match="101 bytes, at most 100 bytes"):
+        limits.read_bounded(big, "file", 100)
+    big.write_bytes(b"x" * 100)
+    assert limits.read_bounded(big, "file", 100) == b"x" * 100

@@ -39,6 +39,7 @@ only (no /dev/zero, FIFO or directory: those hang or never end) and at most a si
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,22 +143,22 @@ def check_all(values: list[str] | tuple[str, ...], limit: Limit, *, what: str | 
         check(v, limit, what=what)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 TRUNCATED = "\n[truncated: {n:,} characters]"
 
 
 def sanitise(value: str, limit: Limit) -> str:
     """`value` made storable on both databases without refusing it (mail, imports): NULs
-    dropped, lone surrogates replaced by U+FFFD, and cut to the limit with a note saying
-    how many characters were dropped (the note fits in the limit)."""
+    dropped, lone surrogates replaced by U+FFFD, and cut to the limit: a one-line field
+    with an ellipsis, a body with a note saying how many characters it had (the note fits
+    in the limit)."""
     out = value.replace("\x00", "")
     if has_surrogates(out):
-        out = out.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-        if has_surrogates(out):  # pragma: no cover - surrogatepass+replace removes them all
-            out = out.encode("utf-8", "replace").decode("utf-8")
+        out = _SURROGATE.sub("\ufffd", out)
     if len(out) <= limit.chars:
         return out
     note = TRUNCATED.format(n=len(out))
-    if len(note) >= limit.chars // 2:  # a short field: cut it, with an ellipsis
+    if limit.chars < 1000:  # a one-line field (subject, name): cut it, with an ellipsis
         return out[: limit.chars - 1] + "…"
     return out[: limit.chars - len(note)] + note
 
