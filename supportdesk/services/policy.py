@@ -241,9 +241,11 @@ def load_policy_file(path: str | Path) -> Policy:
     source = str(path)
     try:
         raw = read_bounded(path, "policy", MAX_POLICY_BYTES)  # no hang on /dev/zero or a FIFO
-    except UsageError as exc:
-        raise PolicyError(str(exc).replace("policy: cannot read", "cannot read"),
-                          source=source) from None  # fmt: skip
+    except UsageError as exc:  # "cannot read FILE: why", as every read failure says
+        why = str(exc).removeprefix("policy: ")
+        if not why.startswith("cannot read"):
+            why = f"cannot read {source}: " + why.removeprefix(f"{source} ")
+        raise PolicyError(why, source=source) from None
     try:
         text = raw.decode("utf-8-sig")  # a byte-order mark, as some editors write, is dropped
     except UnicodeDecodeError as exc:
