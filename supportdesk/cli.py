@@ -1,7 +1,9 @@
 """The click CLI: the scriptable face of every service, and the console's launcher.
 
-Exit codes: 0 done, 1 error, 2 usage, 3 lost a race, 4 nothing to do. Every failure is one
-line on stderr, never a traceback, and leaves the database as it was.
+Exit codes: 0 done, 1 error, 2 usage, 3 lost a race, 4 nothing to do, 70 an internal error
+(a bug: one line "supportdesk: internal error: ..."; SUPPORTDESK_DEBUG=1 shows the traceback
+instead). Every failure is one line on stderr, never a traceback, and leaves the database as
+it was. Arguments and environment values that are not valid UTF-8 are refused by name.
 """
 
 from __future__ import annotations
@@ -35,10 +37,95 @@ from .store import Store
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_RACE, EXIT_NOTHING = 0, 1, 2, 3, 4
+EXIT_INTERNAL = 70  # EX_SOFTWARE: an exception no service turned into a message (a bug)
+DEBUG_ENV = "SUPPORTDESK_DEBUG"  # "1": re-raise unexpected exceptions (tests, bug reports)
+MAX_DB_TEXT = 4096
+MAX_STDIN_TEXT = 4 * 200_000 + 4  # bytes: the longest body in UTF-8 (limits.BODY)
+MAX_PIN_LINE = 64
+MAX_ERROR_LINE = 500  # characters of an error message on stderr
 
 
 def _choice(enum: Any) -> click.Choice:
     return click.Choice([e.value for e in enum], case_sensitive=False)
+
+
+class IdType(click.ParamType):
+    """A row id: a positive whole number below 2^63 (the services find nothing beyond the
+    columns' range), refused in one line otherwise: never an overflow further in."""
+
+    name = "id"
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        from .services.limits import MAX_CLI_ID
+
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            text = str(value).strip().lstrip("#")
+            if not (text.isascii() and text.isdigit()) or len(text) > 19:
+                self.fail(f"{self.what}: must be a positive number below 2^63", param, ctx)
+            number = int(text)
+        if not 1 <= number <= MAX_CLI_ID:
+            self.fail(f"{self.what}: must be a positive number below 2^63", param, ctx)
+        return number
+
+
+TICKET_ID = IdType("ticket id")
+INCIDENT_ID = IdType("incident id")
+VERIFICATION_ID = IdType("verification id")
+SERVICE_ID = IdType("service id")
+WINDOW_ID = IdType("window id")
+EVENT_ID = IdType("event id")
+
+
+class TierType(click.ParamType):
+    """A tier number: small numbers go on to the service (which names the tiers it has);
+    anything else is refused here, before it can overflow a SMALLINT."""
+
+    name = "tier"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        text = str(value).strip()
+        digits = text[1:] if text.startswith("-") else text
+        if not (digits.isascii() and digits.isdigit()) or len(digits) > 3:
+            self.fail(f"tier: must be 1, 2 or 3, not {text[:20]!r}", param, ctx)
+        return int(text)
+
+
+TIER = TierType()
+
+
+class LoginType(click.ParamType):
+    """A staff login as typed for --as: bounded text, no NUL (the lookup says who is unknown)."""
+
+    name = "login"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from .services import limits
+        from .services.errors import UsageError as DeskUsage
+
+        try:
+            return limits.check(str(value), limits.LOGIN, what="--as")
+        except DeskUsage as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class DbType(click.ParamType):
+    """--db: a path or URL of bounded length without NUL (a path with one cannot be opened)."""
+
+    name = "db"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from .services import limits
+        from .services.errors import UsageError as DeskUsage
+
+        try:
+            return limits.check(str(value), limits.Limit("--db", MAX_DB_TEXT))
+        except DeskUsage as exc:
+            self.fail(str(exc), param, ctx)
 
 
 class Env:
@@ -67,6 +154,10 @@ class Env:
                 store.check_schema()
             self._desk = Desk(store, self.login, clock, self.key)
         return self._desk
+
+    def close(self) -> None:
+        if self._desk is not None:
+            self._desk.store.dispose()
 
 
 def _store_from(db: str | None) -> Store:
@@ -120,17 +211,38 @@ def json_option(f: F) -> F:
 
 
 def _body(text: str | None) -> str:
-    """Message text from the argument, or from stdin when it is `-` or missing."""
+    """Message text from the argument, or from stdin when it is `-` or missing: at most
+    MAX_STDIN_TEXT bytes of UTF-8, else one line (the service then checks its length)."""
     if text is None or text == "-":
         if sys.stdin is None or sys.stdin.isatty():
             raise UsageError("give the text as an argument or on standard input")
-        return sys.stdin.read().strip()
+        return _stdin_text("standard input", MAX_STDIN_TEXT).strip()
     return text
 
 
+def _stdin_text(what: str, limit: int, *, line: bool = False) -> str:
+    """Standard input (its first line if `line`) as UTF-8, read with a limit."""
+    from .services import limits
+
+    stream = getattr(sys.stdin, "buffer", sys.stdin)
+    if line:
+        raw = stream.readline(limit + 1)
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogateescape")
+        if len(raw) > limit:
+            raise UsageError(f"{what}: longer than {limit} bytes")
+    else:
+        raw = limits.read_stream_bounded(stream, what, limit)
+    return limits.decode_utf8(bytes(raw), what)
+
+
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", envvar="SUPPORTDESK_DB", help="Database URL or SQLite file path.")
-@click.option("--as", "login", envvar="SUPPORTDESK_AGENT", help="Staff login to act as.")
+@click.option(
+    "--db", envvar="SUPPORTDESK_DB", type=DbType(), help="Database URL or SQLite file path."
+)
+@click.option(
+    "--as", "login", envvar="SUPPORTDESK_AGENT", type=LoginType(), help="Staff login to act as."
+)
 @click.option("--at", envvar="SUPPORTDESK_NOW", help="Freeze 'now' (ISO 8601).")
 @click.option("--audit-key", envvar="SUPPORTDESK_AUDIT_KEY", help="Audit key file.")
 @click.option(
@@ -152,6 +264,7 @@ def cli(
 ) -> None:
     """supportdesk: the support desk console. With no command, opens the console."""
     ctx.obj = Env(db, login, at, audit_key, read_only)
+    ctx.call_on_close(ctx.obj.close)  # in-process callers (tests) must not keep connections
     ctx.obj.clock()  # validate --at early
     if ctx.invoked_subcommand is None:
         _open_console(ctx.obj.desk())
@@ -332,7 +445,7 @@ def _ticket_text(t: Any) -> str:
 @click.option("--category", required=True, type=_choice(Category))
 @click.option("--channel", required=True, type=_choice(Channel))
 @click.option("--contact", "contact_email", help="E-mail of the account's contact.")
-@click.option("--service", "service_id", type=int)
+@click.option("--service", "service_id", type=SERVICE_ID)
 @click.option("--description", default="")
 @click.option("--request-type", default="technical", show_default=True)
 @click.option(
@@ -343,7 +456,7 @@ def _ticket_text(t: Any) -> str:
 @click.option(
     "--verification",
     "verification_id",
-    type=int,
+    type=VERIFICATION_ID,
     help="The verification of this call (`supportdesk verify` prints it).",
 )
 @click.option(
@@ -357,11 +470,15 @@ def _ticket_text(t: Any) -> str:
 @pass_env
 def ticket_new(env: Env, as_json: bool, sender: str | None, **kw: Any) -> None:
     """Open a new ticket."""
-    from .services import tickets
+    from .services import limits, tickets
 
+    limits.check(kw["subject"], limits.SUBJECT, what="--subject")
+    limits.check(kw["description"], limits.DESCRIPTION, what="--description")
     desk = env.desk()
     if sender is not None:
         from .services import mail
+
+        limits.check(sender, limits.EMAIL, what="--from")
 
         if kw["channel"] != "email":
             raise UsageError("--from is for e-mail: use it with --channel email")
@@ -375,11 +492,11 @@ def ticket_new(env: Env, as_json: bool, sender: str | None, **kw: Any) -> None:
 
 
 @ticket.command("confirm")
-@click.argument("ticket_id", type=int)
+@click.argument("ticket_id", type=TICKET_ID)
 @click.option(
     "--verification",
     "verification_id",
-    type=int,
+    type=VERIFICATION_ID,
     required=True,
     help="This call's verification of an authorized contact.",
 )
@@ -394,7 +511,7 @@ def ticket_confirm(env: Env, ticket_id: int, verification_id: int, as_json: bool
 
 
 @ticket.command("show")
-@click.argument("ticket_id", type=int)
+@click.argument("ticket_id", type=TICKET_ID)
 @json_option
 @pass_env
 def ticket_show(env: Env, ticket_id: int, as_json: bool) -> None:
@@ -406,7 +523,7 @@ def ticket_show(env: Env, ticket_id: int, as_json: bool) -> None:
 
 
 @ticket.command("brief")
-@click.argument("ticket_id", type=int)
+@click.argument("ticket_id", type=TICKET_ID)
 @json_option
 @pass_env
 def ticket_brief(env: Env, ticket_id: int, as_json: bool) -> None:
@@ -469,7 +586,7 @@ def _after(env: Env, ticket_id: int, as_json: bool, message: str) -> None:
 
 
 @ticket.command("update")
-@click.argument("ticket_id", type=int)
+@click.argument("ticket_id", type=TICKET_ID)
 @click.option("--priority", type=_choice(Priority))
 @click.option("--status", type=_choice(Status))
 @click.option(
@@ -493,7 +610,7 @@ def ticket_update(
 
 
 @ticket.command("reply")
-@click.argument("ticket_id", type=int)
+@click.argument("ticket_id", type=TICKET_ID)
 @click.argument("text", required=False)
 @json_option
 @pass_env
@@ -506,7 +623,7 @@ def ticket_reply(env: Env, ticket_id: int, text: str | None, as_json: bool) -> N
 
 
 @ticket.command("call")
-@click.argument("ticket_id", type=int)
+@click.argument("ticket_id", type=TICKET_ID)
 @click.argument("text", required=False, default="")
 @click.option("--outcome", required=True, type=_choice(CallOutcome))
 @json_option
@@ -520,7 +637,7 @@ def ticket_call(env: Env, ticket_id: int, text: str, outcome: str, as_json: bool
 
 
 @ticket.command("note")
-@click.argument("ticket_id", type=int)
+@click.argument("ticket_id", type=TICKET_ID)
 @click.argument("text", required=False)
 @json_option
 @pass_env
@@ -533,7 +650,7 @@ def ticket_note(env: Env, ticket_id: int, text: str | None, as_json: bool) -> No
 
 
 @ticket.command("take")
-@click.argument("ticket_id", type=int)
+@click.argument("ticket_id", type=TICKET_ID)
 @json_option
 @pass_env
 def ticket_take(env: Env, ticket_id: int, as_json: bool) -> None:
@@ -545,7 +662,7 @@ def ticket_take(env: Env, ticket_id: int, as_json: bool) -> None:
 
 
 @ticket.command("resolve")
-@click.argument("ticket_id", type=int)
+@click.argument("ticket_id", type=TICKET_ID)
 @click.option("--code", required=True, type=_choice(ResolutionCode))
 @json_option
 @pass_env
@@ -558,8 +675,8 @@ def ticket_resolve(env: Env, ticket_id: int, code: str, as_json: bool) -> None:
 
 
 @ticket.command("merge")
-@click.argument("ticket_id", type=int)
-@click.option("--into", "into", required=True, type=int)
+@click.argument("ticket_id", type=TICKET_ID)
+@click.option("--into", "into", required=True, type=TICKET_ID)
 @json_option
 @pass_env
 def ticket_merge(env: Env, ticket_id: int, into: int, as_json: bool) -> None:
@@ -575,7 +692,7 @@ def _redacted(r: Any, as_json: bool) -> None:
 
 
 @ticket.command("redact")
-@click.argument("event_id", type=int)
+@click.argument("event_id", type=EVENT_ID)
 @click.option("--reason", required=True)
 @json_option
 @pass_env
@@ -683,8 +800,8 @@ def queue(
 
 # -- tier escalation ---------------------------------------------------------------------
 @cli.command()
-@click.argument("ticket_id", type=int)
-@click.option("--to-tier", type=int, help="The tier to go to (default: one up).")
+@click.argument("ticket_id", type=TICKET_ID)
+@click.option("--to-tier", type=TIER, help="The tier to go to (default: one up).")
 @click.option("--reason", required=True, help="Why it goes up (required).")
 @click.option("--tried", default="", help="What was already tried.")
 @click.option(
@@ -721,7 +838,7 @@ def escalate(
 
 
 @cli.command()
-@click.argument("ticket_id", type=int)
+@click.argument("ticket_id", type=TICKET_ID)
 @click.option("--reason", required=True, help="Why it goes back (required).")
 @json_option
 @pass_env
@@ -740,7 +857,7 @@ def deescalate(env: Env, ticket_id: int, reason: str, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--next", "next_", is_flag=True, help="Take the top of the board.")
-@click.option("--tier", type=int, help="Whose board (default: your tier).")
+@click.option("--tier", type=TIER, help="Whose board (default: your tier).")
 @json_option
 @pass_env
 def claim(env: Env, next_: bool, tier: int | None, as_json: bool) -> None:
@@ -755,7 +872,7 @@ def claim(env: Env, next_: bool, tier: int | None, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("ticket_id", type=int)
+@click.argument("ticket_id", type=TICKET_ID)
 @click.option("--reason", required=True, help="Why you put it back (required).")
 @json_option
 @pass_env
@@ -768,7 +885,7 @@ def release(env: Env, ticket_id: int, reason: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("ticket_id", type=int)
+@click.argument("ticket_id", type=TICKET_ID)
 @click.option("--to", "to_login", required=True, help="Staff login (your own: take over).")
 @json_option
 @pass_env
@@ -845,7 +962,7 @@ def _board_text(b: Any, desk: Desk) -> str:
 
 
 @cli.command()
-@click.option("--tier", type=int, help="Which board (default: your tier).")
+@click.option("--tier", type=TIER, help="Which board (default: your tier).")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 @json_option
 @pass_env
@@ -892,7 +1009,7 @@ def complaint() -> None:
 
 
 @complaint.command("ack")
-@click.argument("ticket_id", type=int)
+@click.argument("ticket_id", type=TICKET_ID)
 @click.option("--note", required=True, help="What the lead did about it.")
 @pass_env
 def complaint_ack(env: Env, ticket_id: int, note: str) -> None:
@@ -1080,7 +1197,7 @@ def staff() -> None:
 @staff.command("add")
 @click.argument("login")
 @click.option("--name", required=True)
-@click.option("--tier", required=True, type=int)
+@click.option("--tier", required=True, type=TIER)
 @click.option("--role", required=True, type=_choice(Role))
 @json_option
 @pass_env
@@ -1135,7 +1252,7 @@ def account_add(
 
 @account.command("list")
 @click.option("--search")
-@click.option("--limit", default=50, show_default=True, type=int)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 @json_option
 @pass_env
 def account_list(env: Env, search: str | None, limit: int, as_json: bool) -> None:
@@ -1245,12 +1362,14 @@ def contact() -> None:
 @click.option("--email", "emails", multiple=True)
 @click.option("--phone", "phones", multiple=True)
 @click.option("--role", required=True, type=_choice(ContactRole))
-@click.option("--service", "services", multiple=True, type=int, help="Limit to this service.")
+@click.option(
+    "--service", "services", multiple=True, type=SERVICE_ID, help="Limit to this service."
+)
 @click.option("--allow", "requests", multiple=True, help="Sub-account: a request type allowed.")
 @click.option(
     "--verification",
     "verification_id",
-    type=int,
+    type=VERIFICATION_ID,
     help="The primary or secondary contact's verification on this call (non-leads).",
 )
 @json_option
@@ -1321,7 +1440,7 @@ def _read_pin() -> str:
         return str(click.prompt("PIN", hide_input=True, default="", show_default=False))
     if sys.stdin is None:
         raise UsageError("no PIN: type it at the prompt or give it on standard input")
-    return sys.stdin.readline().rstrip("\r\n")
+    return _stdin_text("PIN", MAX_PIN_LINE, line=True).rstrip("\r\n")
 
 
 @cli.command("verify")
@@ -1329,7 +1448,7 @@ def _read_pin() -> str:
 @click.option("--contact", "contact_ref", help="E-mail, phone, id or name (omit: not listed).")
 @click.option("--channel", type=click.Choice(["phone", "chat"]), default="phone")
 @click.option("--request", "request_type", help="What the caller asks for (e.g. password_reset).")
-@click.option("--service", "service_id", type=int, help="The service the request is about.")
+@click.option("--service", "service_id", type=SERVICE_ID, help="The service the request is about.")
 @click.option("--callback", "callback_number", help="Number you called back (phone, no PIN).")
 @json_option
 @pass_env
@@ -1792,7 +1911,7 @@ def _zone(name: str) -> Any:
 
 
 @sla.command("show")
-@click.argument("ticket_id", type=int)
+@click.argument("ticket_id", type=TICKET_ID)
 @json_option
 @pass_env
 def sla_show(env: Env, ticket_id: int, as_json: bool) -> None:
@@ -1923,7 +2042,7 @@ def incident_open(
 
 
 @incident.command("update")
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=INCIDENT_ID)
 @click.argument("text", required=False)
 @click.option("--state", type=click.Choice(["investigating", "identified", "monitoring"]))
 @click.option("--script", help="Replace the script agents read to callers.")
@@ -1950,8 +2069,8 @@ def incident_update(
 
 
 @incident.command("link")
-@click.argument("incident_id", type=int)
-@click.option("--ticket", "ticket_id", type=int, required=True)
+@click.argument("incident_id", type=INCIDENT_ID)
+@click.option("--ticket", "ticket_id", type=TICKET_ID, required=True)
 @click.option("--reason", help="Why, when the ticket's account is not on an affected server.")
 @click.option("--call", is_flag=True, help="The customer is on the line and was told.")
 @json_option
@@ -1974,7 +2093,7 @@ def incident_link(
 
 
 @incident.command("call")
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=INCIDENT_ID)
 @click.option("--account", required=True)
 @click.option("--contact", "contact_email", help="E-mail of the account's contact who called.")
 @click.option("--caller-name", help="Who called, when they are not a listed contact.")
@@ -2016,7 +2135,7 @@ def incident_call(
 
 
 @incident.command("ack")
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=INCIDENT_ID)
 @json_option
 @pass_env
 def incident_ack(env: Env, incident_id: int, as_json: bool) -> None:
@@ -2028,12 +2147,12 @@ def incident_ack(env: Env, incident_id: int, as_json: bool) -> None:
 
 
 @incident.command("resolve")
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=INCIDENT_ID)
 @click.argument("text", required=False)
 @click.option(
     "--keep-open",
     "keep_open",
-    type=int,
+    type=TICKET_ID,
     multiple=True,
     help="A linked ticket to leave open (repeat).",
 )
@@ -2075,7 +2194,7 @@ def incident_list(env: Env, include_resolved: bool, limit: int, as_json: bool) -
 
 
 @incident.command("show")
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=INCIDENT_ID)
 @json_option
 @pass_env
 def incident_show(env: Env, incident_id: int, as_json: bool) -> None:
@@ -2159,8 +2278,8 @@ def maintenance_wake(env: Env, as_json: bool) -> None:
 
 
 @ticket.command("schedule")
-@click.argument("ticket_id", type=int)
-@click.option("--window", "window_id", type=int, required=True, help="Maintenance window #.")
+@click.argument("ticket_id", type=TICKET_ID)
+@click.option("--window", "window_id", type=WINDOW_ID, required=True, help="Maintenance window #.")
 @json_option
 @pass_env
 def ticket_schedule(env: Env, ticket_id: int, window_id: int, as_json: bool) -> None:
@@ -2262,7 +2381,10 @@ def import_export(
     if source is not None:
         importer.check_source(source)
     desk = env.desk()
-    data = sys.stdin.buffer.read() if path == "-" else None
+    from .services.limits import MAX_EXPORT_BYTES, read_stream_bounded
+
+    stdin = getattr(sys.stdin, "buffer", sys.stdin)
+    data = read_stream_bounded(stdin, "import", MAX_EXPORT_BYTES) if path == "-" else None
     export = importer.read_export_file(
         "standard input" if path == "-" else path, fmt=fmt, zone=zone, now=desk.now(), data=data
     )
@@ -2274,19 +2396,48 @@ def import_export(
 
 # -- entry point ---------------------------------------------------------------------------
 def fail(message: str, code: int) -> NoReturn:
-    """One line on stderr: a value quoted in the message cannot break it or drive the
-    terminal."""
+    """One line on stderr: outside text in a message shows its controls as escapes."""
     line = " ".join(clean(part) for part in message.split("\n") if part.strip())
+    if len(line) > MAX_ERROR_LINE:  # a message that echoes a megabyte of input
+        line = line[: MAX_ERROR_LINE - 1] + "…"
     click.echo(f"supportdesk: {line}", err=True)
     sys.exit(code)
 
 
+def _not_utf8(argv: list[str]) -> str | None:
+    """The name of the first argument or SUPPORTDESK_* variable that was not valid UTF-8
+    (Python hands such bytes over as lone surrogates), or None."""
+    import os
+
+    from .services.limits import has_surrogates
+
+    for i, arg in enumerate(argv):
+        if not has_surrogates(arg):
+            continue
+        if arg.startswith("--") and "=" in arg:
+            return arg.split("=", 1)[0]
+        if i and argv[i - 1].startswith("-") and not has_surrogates(argv[i - 1]):
+            return argv[i - 1]
+        return f"argument {i + 1}"
+    for name, value in os.environ.items():
+        if name.startswith("SUPPORTDESK_") and has_surrogates(value):
+            return name
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; turn every expected failure into one line and an exit code."""
+    """Run the CLI; turn every expected failure into one line and an exit code. Anything
+    else is a bug: one line and EXIT_INTERNAL, or its traceback with SUPPORTDESK_DEBUG=1."""
+    import os
+
     from .store import describe_error
 
+    args = list(sys.argv[1:] if argv is None else argv)
+    bad = _not_utf8(args)
+    if bad is not None:
+        fail(f"{bad}: not valid UTF-8", EXIT_USAGE)
     try:
-        cli.main(args=argv, prog_name="supportdesk", standalone_mode=False)
+        cli.main(args=args, prog_name="supportdesk", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
@@ -2294,7 +2445,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         fail(exc.format_message(), exc.exit_code)
     except DeskError as exc:
-        fail(str(exc), exc.exit_code)
+        fail(str(exc) or type(exc).__name__, exc.exit_code)
     except UnicodeError as exc:  # invalid UTF-8 on the command line or in a file read
         bad = exc.object[exc.start : exc.end] if isinstance(exc, UnicodeEncodeError) else ""
         where = f" ({clean(bad)})" if bad else ""
@@ -2304,7 +2455,13 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         sys.exit(EXIT_OK)
     except Exception as exc:
-        if not type(exc).__module__.startswith(("sqlalchemy", "sqlite3", "psycopg")):
+        if os.environ.get(DEBUG_ENV) == "1":
             raise
-        fail(describe_error(exc), EXIT_ERROR)
+        if type(exc).__module__.startswith(("sqlalchemy", "sqlite3", "psycopg")):
+            fail(describe_error(exc), EXIT_ERROR)
+        fail(
+            f"internal error: {type(exc).__name__}: {str(exc)[:300]} "
+            f"(a bug; {DEBUG_ENV}=1 shows where)",
+            EXIT_INTERNAL,
+        )
     sys.exit(EXIT_OK)

@@ -77,7 +77,9 @@ def test_failures_count_then_lock_and_never_say_what_was_wrong(vdesk: Desk) -> N
     pin = verification.set_pin(vdesk, "bluefin", "priya@bluefin.example").pin
     at(vdesk, T0)
     states = []
-    for bad in (wrong(pin), "12 34", "abcdef", "", "9" * 10_000):
+    # well-formed wrong PINs, of several lengths (a PIN set before a pin_digits change is
+    # still a PIN): each counts
+    for bad in (wrong(pin), "1234", "987654321", "000000000000", wrong(pin)):
         v = verification.verify(vdesk, "bluefin", "priya@bluefin.example", "phone", pin=bad)
         states.append((v.state, v.attempts_left))
         assert "pin" not in v.message.lower() or "wrong" not in v.message.lower()
@@ -89,6 +91,116 @@ def test_failures_count_then_lock_and_never_say_what_was_wrong(vdesk: Desk) -> N
     later = at(vdesk, T0 + timedelta(minutes=16))
     v = verification.verify(later, "bluefin", "priya@bluefin.example", "phone", pin=pin)
     assert v.state == VERIFIED
+
+
+MALFORMED_PINS = {
+    "empty": "",
+    "nul": "\x00",
+    "nul inside": "12\x0034",
+    "letters": "abcdef",
+    "space": "12 34",
+    "too short": "123",
+    "too long": "1" * 13,
+    "one megabyte": "9" * 1_000_000,
+    "arabic digits": "\u0661\u0662\u0663\u0664",
+    "superscript": "\u00b2\u00b2\u00b2\u00b2",
+    "surrogate": "1234\udcff",
+}
+
+
+@pytest.mark.parametrize("bad", list(MALFORMED_PINS.values()), ids=list(MALFORMED_PINS))
+def test_input_that_is_not_a_pin_is_refused_without_counting(vdesk: Desk, bad: str) -> None:
+    """A typo, an empty line or a pasted megabyte is not a guess at the PIN: refused in one
+    line, nothing logged or counted (four of them used to take 5 attempts down to 1)."""
+    pin = verification.set_pin(vdesk, "bluefin", "priya@bluefin.example").pin
+    before = vdesk.store.query("SELECT count(*) FROM verifications")
+    for _ in range(6):
+        with pytest.raises(UsageError, match=r"4 to 12 digits|no PIN given") as err:
+            verification.verify(vdesk, "bluefin", "priya@bluefin.example", "phone", pin=bad)
+        assert "\n" not in str(err.value) and len(str(err.value)) < 100
+    assert vdesk.store.query("SELECT count(*) FROM verifications") == before
+    assert vdesk.store.query(
+        "SELECT failed_attempts, locked_until FROM contacts WHERE name = 'Priya Naidoo'"
+    ) == [(0, None)]
+    v = verification.verify(vdesk, "bluefin", "priya@bluefin.example", "phone", pin=wrong(pin))
+    assert v.state == FAILED and v.attempts_left == 4
+
+
+def test_a_pin_set_before_pin_digits_changed_still_verifies(vdesk: Desk) -> None:
+    """The format is 4 to 12 digits, not the policy's current length: a 6-digit PIN stays
+    valid after the policy moves to 8 digits."""
+    pin = verification.set_pin(vdesk, "bluefin", "priya@bluefin.example").pin
+    text = sla.current_policy(vdesk).text
+    assert "pin_digits" not in text and "[verification]\n" in text
+    longer = sla.policy_from_text(
+        text.replace("[verification]\n", "[verification]\npin_digits = 8\n")
+    )
+    assert longer.verification.pin_digits == 8 and len(pin) != 8
+    assert sla.load_policy(vdesk, longer).changed
+    v = verification.verify(vdesk, "bluefin", "priya@bluefin.example", "phone", pin=pin)
+    assert v.state == VERIFIED
+    assert len(verification.set_pin(vdesk, "bluefin", "ava@bluefin.example").pin) == 8
+
+
+def test_failure_counter_stops_at_the_lock(vdesk: Desk) -> None:
+    """The failure UPDATE is conditional on no running lock: an attempt that read the
+    contact before another terminal locked it counts nothing (PostgreSQL used to count on:
+    10 failures for a maximum of 5)."""
+    from supportdesk.services.verification import _count_failure
+
+    pin = verification.set_pin(vdesk, "bluefin", "priya@bluefin.example").pin
+    at(vdesk, T0)
+    for _ in range(5):
+        verification.verify(vdesk, "bluefin", "priya@bluefin.example", "phone", pin=wrong(pin))
+    rules = sla.current_policy(vdesk).verification
+    contact_id = vdesk.store.query("SELECT id FROM contacts WHERE name = 'Priya Naidoo'")[0][0]
+    with vdesk.write() as (session, _record):  # what a raced attempt does after the lock
+        assert _count_failure(session, contact_id, T0 + timedelta(minutes=1), rules) is None
+    state = vdesk.store.query("SELECT failed_attempts FROM contacts WHERE name = 'Priya Naidoo'")
+    assert state == [(5,)]
+    # when the lock has run out, a failure starts a new series at 1
+    with vdesk.write() as (session, _record):
+        counted = _count_failure(session, contact_id, T0 + timedelta(minutes=16), rules)
+    assert counted is not None and counted[0] == 1
+
+
+def test_racing_wrong_pins_lock_at_the_maximum(vdesk: Desk) -> None:
+    """Twelve attempts at once from as many threads (each its own connection): four fail,
+    the rest find the contact locked, and the counter stops at five on both databases."""
+    import threading
+
+    from supportdesk.store import Store
+
+    bad = wrong(verification.set_pin(vdesk, "bluefin", "priya@bluefin.example").pin)
+    url = vdesk.store.display_name() if vdesk.store.is_sqlite else None
+    stores = [Store(url or vdesk.store.url.render_as_string(hide_password=False))
+              for _ in range(12)]  # fmt: skip
+    barrier = threading.Barrier(len(stores))
+    states: list[str] = []
+    errors: list[BaseException] = []
+
+    def attempt(store: Store) -> None:
+        desk = Desk(store, "amir", Clock(), vdesk.key_path)
+        desk.actor  # noqa: B018 - read before the race starts
+        try:
+            barrier.wait(timeout=60)
+            v = verification.verify(desk, "bluefin", "priya@bluefin.example", "phone", pin=bad)
+            states.append(v.state)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=attempt, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    for s in stores:
+        s.dispose()
+    assert not errors, errors
+    assert sorted(states) == sorted([FAILED] * 4 + [LOCKED] * 8)
+    assert vdesk.store.query(
+        "SELECT failed_attempts FROM contacts WHERE name = 'Priya Naidoo'"
+    ) == [(5,)]
 
 
 def test_lead_unlocks_after_seeing_the_attempts(vdesk: Desk) -> None:
@@ -178,7 +290,11 @@ def test_verify_cli_reads_the_pin_from_stdin_and_prints_json(
     assert pin not in ok.stdout and pin not in ok.stderr
     bad = run(agent, "verify", "--account", "bluefin", "--contact", "priya@bluefin.example",
               "--json", stdin="12x\n")  # fmt: skip
-    assert bad.returncode == 1 and json.loads(bad.stdout)["attempts_left"] == 4
+    # not a PIN at all: refused in one line, and no attempt is counted
+    assert bad.returncode == 2 and "4 to 12 digits" in one_line_error(bad) and not bad.stdout
+    wrong_pin = run(agent, "verify", "--account", "bluefin", "--contact",
+                    "priya@bluefin.example", "--json", stdin=wrong(pin) + "\n")  # fmt: skip
+    assert wrong_pin.returncode == 1 and json.loads(wrong_pin.stdout)["attempts_left"] == 4
     p = run(agent, "contact", "pin", "--account", "bluefin", "--contact", "priya@bluefin.example",
             "--rotate")  # fmt: skip
     assert p.returncode == 1 and "lead" in one_line_error(p)
@@ -206,7 +322,7 @@ def test_lockout_is_shared_by_racing_processes(vdesk: Desk, cli_env: dict[str, s
     state = vdesk.store.query(
         "SELECT failed_attempts, locked_until FROM contacts WHERE name = 'Priya Naidoo'"
     )
-    assert state[0][0] >= 5 and state[0][1] is not None
+    assert state[0][0] == 5 and state[0][1] is not None  # the counter stops at the lock
 
 
 # -- tickets opened under a verification ---------------------------------------------------

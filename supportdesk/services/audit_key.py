@@ -47,18 +47,29 @@ def create_key(path: Path, sharing: Sharing = PRIVATE) -> bytes:
 
 
 def load_key(path: Path) -> bytes:
+    """The key in a key file: hex text of at least 16 bytes. The file is read with a limit
+    and must be a regular file (a FIFO or /dev/zero would hang the read)."""
+    from .errors import UsageError
+    from .limits import MAX_KEY_BYTES, read_bounded
+
     try:
-        raw = path.read_text().strip()
-    except FileNotFoundError:
+        os.stat(path)
+    except (OSError, ValueError) as exc:
+        missing = isinstance(exc, FileNotFoundError)
+    else:
+        missing = False
+    if missing:
         raise AuditKeyMissing(
             f"no audit key at {path}: run `supportdesk init` for this database, or point "
             "--audit-key / SUPPORTDESK_AUDIT_KEY at the key file"
-        ) from None
-    except OSError as exc:
-        raise AuditKeyMissing(f"cannot read audit key {path}: {exc.strerror}") from None
+        )
     try:
-        key = bytes.fromhex(raw)
-    except ValueError:
+        data = read_bounded(path, "audit key", MAX_KEY_BYTES)
+    except UsageError as exc:
+        raise AuditKeyMissing(str(exc)) from None
+    try:
+        key = bytes.fromhex(data.decode("ascii").strip())
+    except (UnicodeDecodeError, ValueError):
         raise AuditKeyMissing(f"audit key {path} is not a supportdesk key") from None
     if len(key) < 16:
         raise AuditKeyMissing(f"audit key {path} is too short")

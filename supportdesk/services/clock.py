@@ -10,19 +10,41 @@ from datetime import UTC, datetime
 
 from .errors import UsageError
 
+FIRST_YEAR, LAST_YEAR = 1970, 2999  # the years a desk can mean; calendars work within them
+MAX_TIME_TEXT = 64
+
 
 def parse_time(text: str, *, what: str = "--at") -> datetime:
-    """An ISO 8601 time; without an offset it is read in the machine's local zone."""
+    """An ISO 8601 time; without an offset it is read in the machine's local zone. Years
+    outside FIRST_YEAR..LAST_YEAR are refused: business-time arithmetic near the ends of
+    `datetime`'s range overflows, and no ticket is due in year 9999."""
     raw = text.strip()
+    if len(raw) > MAX_TIME_TEXT or "\x00" in raw:
+        raise UsageError(f"{what}: not a time (use ISO 8601, e.g. 2026-11-20T09:00+02:00)")
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
     except ValueError:
         raise UsageError(
             f"{what}: not a time: {text!r} (use ISO 8601, e.g. 2026-11-20T09:00+02:00)"
         ) from None
-    if value.tzinfo is None:
-        value = value.astimezone()  # local zone
-    return value.astimezone(UTC)
+    try:
+        if value.tzinfo is None:
+            value = value.astimezone()  # local zone
+        value = value.astimezone(UTC)
+    except (OverflowError, OSError, ValueError):
+        raise UsageError(
+            f"{what}: {raw} is outside the years {FIRST_YEAR} to {LAST_YEAR}"
+        ) from None
+    check_year(value, what)
+    return value
+
+
+def check_year(value: datetime, what: str) -> None:
+    """UsageError unless `value` falls in FIRST_YEAR..LAST_YEAR (UTC)."""
+    if not FIRST_YEAR <= value.astimezone(UTC).year <= LAST_YEAR:
+        raise UsageError(
+            f"{what}: {value.isoformat()} is outside the years {FIRST_YEAR} to {LAST_YEAR}"
+        )
 
 
 class Clock:

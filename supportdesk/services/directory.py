@@ -19,7 +19,7 @@ from ..models import (
     Staff,
     Ticket,
 )
-from . import permissions
+from . import limits, permissions
 from .desk import Desk
 from .errors import NotAllowed, NotFound, NothingToDo, UsageError
 from .tickets import parse_enum
@@ -29,6 +29,7 @@ LOGIN_RE = re.compile(r"^[a-z][a-z0-9._-]{0,63}$")
 ACCOUNT_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_AUTHORIZED = 3
+MAX_POINTS = 20  # e-mail addresses, and phone numbers, of one contact
 
 
 def _staff_view(s: Staff) -> StaffView:
@@ -38,7 +39,9 @@ def _staff_view(s: Staff) -> StaffView:
 def add_staff(desk: Desk, login: str, name: str, tier: int, role: str) -> StaffView:
     permissions.require(desk.actor, "staff.manage")
     r = parse_enum(Role, role, "role")
-    if not LOGIN_RE.match(login):
+    limits.check(login, limits.LOGIN)
+    limits.check(name, limits.NAME, required=True)
+    if not LOGIN_RE.fullmatch(login):
         raise UsageError(f"login {login!r}: lowercase letters, digits, . _ - (start with a letter)")
     permissions.validate_staff_tier(r, tier)
     with desk.write() as (session, record):
@@ -70,7 +73,11 @@ def add_account(
     desk: Desk, account_id: str, company: str, plan: str, notes: str = ""
 ) -> AccountView:
     permissions.require(desk.actor, "account.manage")
-    if not ACCOUNT_RE.match(account_id):
+    limits.check(account_id, limits.ACCOUNT_ID)
+    limits.check(company, limits.COMPANY)
+    limits.check(plan, limits.PLAN)
+    limits.check(notes, limits.NOTES)
+    if not ACCOUNT_RE.fullmatch(account_id):
         raise UsageError(f"account id {account_id!r}: lowercase letters, digits, . _ -")
     if not company.strip() or not plan.strip():
         raise UsageError("an account needs a company and a plan")
@@ -111,6 +118,8 @@ def set_plan(desk: Desk, account_id: str, plan: str) -> int:
     from . import sla
 
     permissions.require(desk.actor, "account.manage")
+    limits.check(account_id, limits.ACCOUNT_ID)
+    limits.check(plan, limits.PLAN)
     check_plan(desk, plan)
     with desk.write() as (session, record):
         acct = session.get(Account, account_id)
@@ -147,7 +156,7 @@ def _owner_request(
     from ..models import Verification
     from .tickets import CALL_WINDOW
 
-    v = session.get(Verification, verification_id)
+    v = session.get(Verification, verification_id) if limits.fits_id(verification_id) else None
     if v is None or v.account_id != account_id:
         raise NotFound(f"no verification {verification_id} for account {account_id}")
     if v.result != "verified" or v.contact_id is None:
@@ -163,6 +172,8 @@ def _owner_request(
 def list_accounts(desk: Desk, search: str | None = None, limit: int = 50) -> list[AccountView]:
     if not 1 <= limit <= 10_000:
         raise UsageError("--limit must be between 1 and 10000")
+    if search is not None:
+        limits.check(search, limits.SEARCH, what="--search")
     with desk.store.read() as s:
         stmt = select(Account).order_by(Account.id).limit(limit)
         if search:
@@ -186,6 +197,7 @@ def _account_view(a: Account, **extra: Any) -> AccountView:
 
 
 def show_account(desk: Desk, account_id: str) -> AccountView:
+    limits.check(account_id, limits.ACCOUNT_ID)
     with desk.store.read() as s:
         a = s.get(Account, account_id)
         if a is None:
@@ -233,6 +245,10 @@ def add_service(
 ) -> ServiceView:
     permissions.require(desk.actor, "service.manage")
     k = parse_enum(ServiceKind, kind, "service kind")
+    limits.check(account_id, limits.ACCOUNT_ID)
+    limits.check(label, limits.LABEL)
+    limits.check_all(domains, limits.DOMAIN, most=limits.DOMAINS_PER_SERVICE)
+    limits.check_optional(server, limits.SERVER)
     with desk.write() as (session, record):
         if session.get(Account, account_id) is None:
             raise NotFound(f"no account {account_id!r}")
@@ -262,6 +278,7 @@ def add_service(
 
 
 def normalise_phone(phone: str) -> str:
+    limits.check(phone, limits.PHONE)
     digits = re.sub(r"[^\d]", "", phone)
     if len(digits) < 6:
         raise UsageError(f"not a phone number: {phone!r}")
@@ -294,6 +311,10 @@ def add_contact(
             raise UsageError(f"unknown request type {request!r} (one of: {', '.join(REQUESTS)})")
     if requests and r is not ContactRole.SUBACCOUNT:
         raise UsageError("only a sub-account is limited to some request types")
+    limits.check(account_id, limits.ACCOUNT_ID)
+    limits.check(name, limits.NAME)
+    limits.check_all(emails, limits.EMAIL, most=MAX_POINTS)
+    limits.check_all(phones, limits.PHONE, most=MAX_POINTS)
     if not name.strip():
         raise UsageError("a contact needs a name")
     mails = [e.strip().lower() for e in emails]
@@ -308,7 +329,7 @@ def add_contact(
             raise NotFound(f"no account {account_id!r}")
         owner = _owner_request(session, desk, account_id, verification_id)
         for service_id in services or ():
-            svc = session.get(Service, service_id)
+            svc = session.get(Service, service_id) if limits.fits_id(service_id) else None
             if svc is None or svc.account_id != account_id:
                 raise NotFound(f"no service {service_id} on account {account_id}")
         existing = session.scalars(

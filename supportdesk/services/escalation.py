@@ -49,12 +49,12 @@ def rules(desk: Desk) -> tuple[int, int]:
 
 
 def _reason(text: str | None, what: str = "a reason") -> str:
+    from . import limits
+
     value = (text or "").strip()
     if not value:
         raise UsageError(f"give {what} (--reason)")
-    if len(value) > 2000:
-        raise UsageError(f"{what} is too long ({len(value)} characters; at most 2000)")
-    return value
+    return limits.check(value, limits.REASON, what=what.removeprefix("a ").removeprefix("an "))
 
 
 def notify(
@@ -146,10 +146,11 @@ def escalate(
     The holder is cleared, so it lands unclaimed on the new tier's board; whoever escalated
     watches it. SLA clocks keep running."""
     from ..models import Escalation
+    from . import limits
     from .tickets import _event, _guard, _ticket
 
     why = _reason(reason)
-    tried = (tried or "").strip()
+    tried = limits.check((tried or "").strip(), limits.TRIED, what="--tried")
     with desk.write() as (session, record):
         t = _ticket(session, ticket_id, lock=True)
         _guard(desk, session, t, "ticket.escalate")
@@ -989,11 +990,12 @@ def brief(desk: Desk, ticket_id: int, *, neighbours: int = 10) -> Brief:
     from sqlalchemy import select
 
     from ..models import Account, Contact, Escalation, Service, Staff, Ticket, Watcher
+    from .limits import fits_id
     from .queue import PRIORITY_NAMES
 
     permissions.require(desk.actor, "ticket.read")
     with desk.store.read() as s:
-        t = s.get(Ticket, ticket_id)
+        t = s.get(Ticket, ticket_id) if fits_id(ticket_id) else None
         if t is None:
             raise NotFound(f"no ticket #{ticket_id}")
         logins = dict(s.execute(select(Staff.id, Staff.login)).all())

@@ -24,10 +24,11 @@ import io
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from ..models.enums import Category, Channel, EventKind, Priority, Status
 from .errors import UsageError
+from .limits import EMAIL
 from .views import JsonMixin
 
 FORMATS = ("kaggle", "servicenow")
@@ -205,7 +206,16 @@ def parse_time(value: str, zone: tzinfo) -> datetime:
                 continue
     if parsed is None:
         raise ValueError(f"not a time: {value!r}")
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone)
+    result = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone)
+    from .clock import FIRST_YEAR, LAST_YEAR
+
+    try:  # a desk's years only: calendars and the databases overflow near year 1 and 9999
+        year = result.astimezone(UTC).year
+    except (OverflowError, ValueError):
+        year = 0
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"not a time from {FIRST_YEAR} to {LAST_YEAR}: {value!r}")
+    return result
 
 
 def _time(row: dict[str, str], column: str, zone: tzinfo) -> datetime | None:
@@ -307,6 +317,8 @@ def _kaggle_record(
         raise RowError(
             "Customer Email", f"not an e-mail address: {email!r} (accounts are found by it)"
         )
+    if len(email) > EMAIL.chars:  # it becomes a contact point: refused, not cut short
+        raise RowError("Customer Email", f"{len(email)} characters, at most {EMAIL.chars}")
     name = row.get("Customer Name") or email
     priority = Priority(_pick(row, "Ticket Priority", K_PRIORITY, "priority"))
     status_word = _pick(row, "Ticket Status", K_STATUS, "status")

@@ -90,16 +90,16 @@ def read_export_file(
             f"unknown time zone {zone!r} (an IANA name such as Europe/Amsterdam)"
         ) from None
     if data is None:
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        from .limits import MAX_EXPORT_BYTES, read_bounded
+
+        data = read_bounded(path, "import", MAX_EXPORT_BYTES)  # no hang on /dev/zero, a FIFO
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UsageError(
             f"cannot read {path}: not UTF-8 (byte {exc.start}); save it as UTF-8 CSV"
         ) from None
+    text = text.replace("\x00", "")  # PostgreSQL cannot store NUL; in a CSV it means nothing
     return read_export(text, name=Path(path).name, fmt=fmt, zone=tz, now=now)
 
 

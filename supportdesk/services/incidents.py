@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..models.enums import CallOutcome, EventKind, ResolutionCode, Role, Speaker, Status
-from . import permissions
+from . import limits, permissions
 from .desk import Desk
 from .errors import InvalidTransition, NotAllowed, NotFound, NothingToDo, UsageError
 from .staff_lookup import login_of, staff_by_login
@@ -69,17 +69,25 @@ def _text(value: str | None, what: str, limit: int = 4000) -> str:
         raise UsageError(f"give {what}")
     if len(out) > limit:
         raise UsageError(f"{what} is too long ({len(out)} characters; at most {limit})")
-    return out
+    return limits.check(out, limits.Limit(what, limit))
+
+
+MAX_SERVERS = 100  # named by one incident or maintenance window
 
 
 def _servers(names: Iterable[str]) -> tuple[str, ...]:
     out: list[str] = []
     for name in names:
+        limits.check_chars(name, "--server")
         for part in name.replace(",", " ").split():
             if part not in out:
                 out.append(part)
     if not out:
         raise UsageError("name at least one server (--server NAME)")
+    if len(out) > MAX_SERVERS:
+        raise UsageError(f"--server: {len(out)} servers, at most {MAX_SERVERS}")
+    for part in out:
+        limits.check(part, limits.SERVER, what="--server")
     return tuple(out)
 
 
@@ -105,6 +113,8 @@ def _incident(session: Session, incident_id: int, *, lock: bool = False) -> Inci
 
     from ..models import Incident
 
+    if not limits.fits_id(incident_id):  # beyond every id column: nothing to find
+        raise NotFound(f"no incident #{incident_id}")
     stmt = select(Incident).where(Incident.id == incident_id)
     if lock and session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
@@ -524,6 +534,7 @@ def open_incident(
     words = (script or "").strip() or default_script(what, names)
     if len(words) > 4000:
         raise UsageError(f"the script is too long ({len(words)} characters; at most 4000)")
+    limits.check(words, limits.SCRIPT, what="--script")
     with desk.write() as (session, record):
         known_servers(session, names)
         if owner:
@@ -659,6 +670,8 @@ def post_update(
         if state == "resolved":
             raise UsageError("resolve an incident with `supportdesk incident resolve`")
     new_script = (script or "").strip() or None
+    if new_script is not None:
+        _text(new_script, "--script")
     with desk.write() as (session, record):
         inc = _incident(session, incident_id, lock=True)
         _manager(desk, inc)
@@ -761,7 +774,7 @@ def link_ticket(
     from . import sla
     from .tickets import _event, _first_response, _guard, _ticket
 
-    why = (reason or "").strip() or None
+    why = limits.check((reason or "").strip(), limits.REASON, what="--reason") or None
     with desk.write() as (session, record):
         inc = _incident(session, incident_id, lock=True)
         _open(inc, "linked to")
@@ -864,18 +877,26 @@ def log_call(
     from ..models import Account, Contact, IncidentCall, Verification
 
     permissions.require(desk.actor, "ticket.call")
-    why = (reason or "").strip() or None
+    why = limits.check((reason or "").strip(), limits.REASON, what="--reason") or None
+    limits.check(account, limits.ACCOUNT_ID, what="--account")
+    limits.check_optional(caller_name, limits.CALLER_NAME, what="--caller-name")
+    limits.check_optional(caller_phone, limits.PHONE, what="--caller-phone")
+    limits.check(note or "", limits.BODY, what="--note")
     with desk.write() as (session, record):
         inc = _incident(session, incident_id, lock=True)
         _open(inc, "called about")
         if session.get(Account, account) is None:
             raise NotFound(f"no account {account!r}")
         if contact_id is not None:
-            contact = session.get(Contact, contact_id)
+            contact = session.get(Contact, contact_id) if limits.fits_id(contact_id) else None
             if contact is None or contact.account_id != account:
                 raise NotFound(f"no contact {contact_id} on account {account}")
         if verification_id is not None:
-            v = session.get(Verification, verification_id)
+            v = (
+                session.get(Verification, verification_id)
+                if limits.fits_id(verification_id)
+                else None
+            )
             if v is None or v.account_id != account:
                 raise NotFound(f"no verification {verification_id} for account {account}")
         affected = _affects(session, inc.id, account)

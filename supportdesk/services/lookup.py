@@ -37,6 +37,7 @@ MAX_HITS = 50
 # would cost SQLAlchemy's; a test checks that they agree)
 MORE_DOMAINS_SQLITE = "instr(domains, ' ') > 0"
 MORE_DOMAINS_PG = "strpos(domains, ' ') > 0"
+MAX_TEXT = 254  # the longest e-mail address: nothing longer can match
 TICKET_RE = re.compile(r"^#?(\d{1,9})$")
 PHONE_RE = re.compile(r"^\+?[\d\s().\-/]*$")  # "+" alone too: a number being typed
 DOMAIN_CHARS = re.compile(r"^[a-z0-9.\-]+$")
@@ -227,7 +228,7 @@ def find_accounts(desk: Desk, text: str, limit: int = 20) -> list[AccountHit]:
     account, best reason first: ticket, account, phone, e-mail, domain, company."""
     if not 1 <= limit <= MAX_HITS:
         raise UsageError(f"limit must be between 1 and {MAX_HITS}")
-    raw = " ".join(text.split())
+    raw = " ".join(text.replace("\x00", " ").split())[:MAX_TEXT]  # typed: bounded, no NUL
     if not raw:
         return []
     low = raw.lower()

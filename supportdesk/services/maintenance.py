@@ -17,7 +17,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..models.enums import EventKind, Status
-from . import permissions
+from . import limits, permissions
+from .clock import check_year
 from .desk import Desk
 from .errors import InvalidTransition, NotFound, NothingToDo, UsageError
 from .incidents import _servers, known_servers, servers_by_id
@@ -114,6 +115,8 @@ def list_windows(desk: Desk, *, include_past: bool = False, limit: int = 100) ->
 
 
 def window(desk: Desk, window_id: int) -> WindowView:
+    if not limits.fits_id(window_id):
+        raise NotFound(f"no maintenance window #{window_id}")
     found = _views(desk, " WHERE w.id = ?", (window_id,))
     if not found:
         raise NotFound(f"no maintenance window #{window_id}")
@@ -200,6 +203,9 @@ def add_window(
         raise UsageError("give the notice customers and agents read (--notice)")
     if len(words) > 2000:
         raise UsageError(f"the notice is too long ({len(words)} characters; at most 2000)")
+    limits.check(words, limits.NOTICE, what="--notice")
+    check_year(start, "--from")
+    check_year(end, "--to")
     if end <= start:
         raise UsageError(
             f"the window ends ({end.isoformat()}) before it starts ({start.isoformat()})"
@@ -253,7 +259,7 @@ def add_window(
 def _window(session: Session, window_id: int) -> MaintenanceWindow:
     from ..models import MaintenanceWindow
 
-    w = session.get(MaintenanceWindow, window_id)
+    w = session.get(MaintenanceWindow, window_id) if limits.fits_id(window_id) else None
     if w is None:
         raise NotFound(f"no maintenance window #{window_id}")
     return w

@@ -235,11 +235,17 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
 
 def load_policy_file(path: str | Path) -> Policy:
     """Read and parse a policy file; PolicyError "cannot read FILE: ..." when unreadable."""
+    from .errors import UsageError
+    from .limits import MAX_POLICY_BYTES, read_bounded
+
     source = str(path)
     try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise PolicyError(f"cannot read {source}: {exc.strerror or exc}", source=source) from None
+        raw = read_bounded(path, "policy", MAX_POLICY_BYTES)  # no hang on /dev/zero or a FIFO
+    except UsageError as exc:  # "cannot read FILE: why", as every read failure says
+        why = str(exc).removeprefix("policy: ")
+        if not why.startswith("cannot read"):
+            why = f"cannot read {source}: " + why.removeprefix(f"{source} ")
+        raise PolicyError(why, source=source) from None
     try:
         text = raw.decode("utf-8-sig")  # a byte-order mark, as some editors write, is dropped
     except UnicodeDecodeError as exc:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..models.enums import PRIORITY_ORDER, View
+from . import limits
 from .desk import Desk
 from .errors import UsageError
 from .presence import marker_cutoff
@@ -118,10 +119,14 @@ def where_clause(
     if filt.unclaimed:
         terms.append("t.holder_id IS NULL")
     if filt.search:
-        text = filt.search.strip()
-        if text.lstrip("#").isdigit():
-            terms.append("t.id = ?")  # a number finds that ticket
-            params.append(int(text.lstrip("#")))
+        text = limits.check(filt.search, limits.SEARCH, what="search").strip()
+        number = text.lstrip("#")
+        if number.isascii() and number.isdigit():
+            if limits.fits_id(int(number)):
+                terms.append("t.id = ?")  # a number finds that ticket
+                params.append(int(number))
+            else:
+                terms.append("1 = 0")  # beyond every ticket id: finds nothing
         else:
             like = f"%{text.replace('%', '').replace('_', '')}%"
             op = "ILIKE" if ilike else "LIKE"  # SQLite's LIKE ignores ASCII case already

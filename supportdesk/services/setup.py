@@ -107,6 +107,16 @@ def init_database(
     """Create or upgrade the schema, make sure the audit key exists, add the first lead, and
     put an SLA policy in force (`policy`, else the bundled default when there is none). Files
     it creates are 0600 in folders 0700 (0660 / 2770 with `sharing`'s group)."""
+    if admin is not None:  # checked before anything is created
+        from . import limits
+        from .directory import LOGIN_RE
+
+        limits.check(admin, limits.LOGIN, what="--admin")
+        if not LOGIN_RE.fullmatch(admin):
+            raise UsageError(
+                f"--admin {admin!r}: lowercase letters, digits, . _ - (start with a letter)"
+            )
+        limits.check_optional(admin_name, limits.NAME, what="--admin-name")
     store = desk.store
     key_existed = desk.key_path.exists()
     files = secure_files(desk, sharing)

@@ -773,11 +773,12 @@ def show(desk: Desk, ticket_id: int) -> SlaView:
     from sqlalchemy import select
 
     from ..models import Staff, Ticket, TicketEvent
+    from .limits import fits_id
 
     permissions.require(desk.actor, "ticket.read")
     policy = current_policy(desk)
     with desk.store.read() as session:
-        ticket = session.get(Ticket, ticket_id)
+        ticket = session.get(Ticket, ticket_id) if fits_id(ticket_id) else None
         if ticket is None:
             raise NotFound(f"no ticket #{ticket_id}")
         plan = policy.plan_for(ticket.sla_plan)

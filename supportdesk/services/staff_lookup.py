@@ -16,7 +16,9 @@ def staff_by_login(session: Session, login: str) -> Any:
     from sqlalchemy import select
 
     from ..models import Staff
+    from . import limits
 
+    limits.check(login, limits.LOGIN, what="login")
     person = session.scalars(select(Staff).where(Staff.login == login.strip())).first()
     if person is None or not person.active:
         raise NotFound(f"no staff member {login!r}")

@@ -34,7 +34,7 @@ from ..models import (
     TicketEvent,
     Verification,
 )
-from . import escalation, permissions, sla
+from . import escalation, limits, permissions, sla
 from .audit import body_digest, new_nonce, rows_containing, text_digest
 from .desk import Desk, Recorder
 from .errors import InvalidTransition, LostRace, NotAllowed, NotFound, NothingToDo, UsageError
@@ -56,6 +56,8 @@ def parse_enum(enum: Any, value: str, what: str) -> Any:
 
 # -- reading -------------------------------------------------------------------------------
 def _ticket(session: Session, ticket_id: int, *, lock: bool = False) -> Ticket:
+    if not limits.fits_id(ticket_id):  # beyond every id column: nothing to find
+        raise NotFound(f"no ticket #{ticket_id}")
     stmt = select(Ticket).where(Ticket.id == ticket_id)
     if lock and session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
@@ -294,7 +296,7 @@ def _first_response(ticket: Ticket, now: datetime, changes: dict[str, Any]) -> N
 
 # -- operations ----------------------------------------------------------------------------
 def find_contact(session: Session, account_id: str, email: str) -> Contact:
-    value = email.strip().lower()
+    value = limits.check(email, limits.EMAIL, what="contact e-mail").strip().lower()
     contact = session.scalars(
         select(Contact)
         .join(ContactPoint, ContactPoint.contact_id == Contact.id)
@@ -344,9 +346,15 @@ def create(
         raise UsageError(
             f"unknown request type {request_type!r} (one of: {', '.join(REQUEST_TYPES)})"
         )
-    subject = subject.strip()
+    subject = limits.check(subject, limits.SUBJECT).strip()
     if not subject:
         raise UsageError("a ticket needs a subject")
+    limits.check(account, limits.ACCOUNT_ID)
+    limits.check(description, limits.DESCRIPTION)
+    limits.check_optional(caller_name, limits.CALLER_NAME)
+    limits.check_optional(caller_phone, limits.PHONE, what="caller phone")
+    if contact_email is not None:
+        limits.check(contact_email, limits.EMAIL, what="contact e-mail")
     with desk.write() as (session, record):
         acct = session.get(Account, account)
         if acct is None:
@@ -360,7 +368,7 @@ def create(
             check is not None and check.result == "verified" and chan.value in ("phone", "chat")
         )
         if service_id is not None:
-            svc = session.get(Service, service_id)
+            svc = session.get(Service, service_id) if limits.fits_id(service_id) else None
             if svc is None or svc.account_id != account:
                 raise NotFound(f"no service {service_id} on account {account}")
         now = desk.now()
@@ -437,7 +445,7 @@ def _call_verification(
         if chan is Channel.CHAT:
             raise UsageError("chat requests need the contact's verified support PIN (seed 002)")
         return None
-    v = session.get(Verification, verification_id)
+    v = session.get(Verification, verification_id) if limits.fits_id(verification_id) else None
     if v is None or v.account_id != account:
         raise NotFound(f"no verification {verification_id} for account {account}")
     if desk.now() - v.created_at > CALL_WINDOW:
@@ -602,6 +610,7 @@ def _message(
     visible: bool,
     outcome: CallOutcome | None = None,
 ) -> None:
+    limits.check(body, limits.BODY, what=f"{kind.value} text")
     if kind is not EventKind.CALL and not body.strip():
         raise UsageError(f"a {kind.value} needs text")
     action = {EventKind.REPLY: "ticket.reply", EventKind.NOTE: "ticket.note"}.get(
@@ -658,6 +667,8 @@ def claim_in(
     """The one claim, inside the caller's transaction (`take` and "claim next"): a
     conditional UPDATE that only an unheld, claimable ticket passes, then the tier and the
     holding limit; any refusal rolls the whole transaction back."""
+    if not limits.fits_id(ticket_id):  # PostgreSQL: "integer out of range" in the UPDATE
+        raise NotFound(f"no ticket #{ticket_id}")
     actor = desk.actor
     now = desk.now()
     escalation.lock_staff(session, actor.staff_id)
@@ -801,7 +812,7 @@ class Redaction(JsonMixin):
 
 
 def _redaction_reason(reason: str) -> str:
-    if not reason.strip():
+    if not limits.check(reason, limits.REASON).strip():
         raise UsageError("a redaction needs a reason")
     return reason.strip()
 
@@ -814,7 +825,7 @@ def redact(desk: Desk, event_id: int, reason: str) -> Redaction:
     permissions.require(desk.actor, "ticket.redact")
     why = _redaction_reason(reason)
     with desk.write() as (session, record):
-        event = session.get(TicketEvent, event_id)
+        event = session.get(TicketEvent, event_id) if limits.fits_id(event_id) else None
         if event is None:
             raise NotFound(f"no ticket event {event_id}")
         if event.redacted_at is not None:

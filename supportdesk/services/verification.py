@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..models.enums import Channel
-from . import permissions, verify_rules
+from . import limits, permissions, verify_rules
 from .desk import Desk
 from .errors import NotAllowed, NotFound, UsageError
 from .verify_rules import Permission, Person
@@ -114,7 +114,7 @@ def find_contact(session: Session, account_id: str, ref: str) -> Contact:
     from ..models import Contact, ContactPoint
     from .directory import normalise_phone
 
-    text = ref.strip()
+    text = limits.check(ref, limits.CONTACT_REF, what="--contact").strip()
     if not text:
         raise UsageError("name the contact: e-mail, phone, id or name")
     query = select(Contact).where(Contact.account_id == account_id, Contact.active)
@@ -122,7 +122,7 @@ def find_contact(session: Session, account_id: str, ref: str) -> Contact:
         query = query.join(ContactPoint, ContactPoint.contact_id == Contact.id).where(
             ContactPoint.kind == "email", ContactPoint.value == text.lower()
         )
-    elif text.isdigit() and len(text) < 6:
+    elif text.isascii() and text.isdigit() and len(text) < 6:
         query = query.where(Contact.id == int(text))
     elif text.startswith("+") or text.replace(" ", "").isdigit():
         query = query.join(ContactPoint, ContactPoint.contact_id == Contact.id).where(
@@ -139,6 +139,7 @@ def find_contact(session: Session, account_id: str, ref: str) -> Contact:
 def _account(session: Session, account_id: str) -> Account:
     from ..models import Account
 
+    limits.check(account_id, limits.ACCOUNT_ID)
     account = session.get(Account, account_id)
     if account is None:
         raise NotFound(f"no account {account_id!r}")
@@ -199,10 +200,23 @@ def verify(
             raise UsageError("one proof at a time: the PIN or a callback")
         if callback_number is not None and chan is not Channel.PHONE:
             raise UsageError(f"{chan.value} requests need the contact's PIN (no callback)")
+        if pin is not None:
+            # malformed input is refused before anything is read or counted: a typo, an
+            # empty line or a pasted megabyte is not an attempt at the contact's PIN
+            verify_rules.check_pin_format(pin)
+        if callback_number is not None:
+            limits.check(callback_number, limits.PHONE, what="--callback")
+        limits.check(account_id, limits.ACCOUNT_ID)
     rules = current_policy(desk).verification
     now = desk.now()
     with desk.write() as (session, record):
         account = _account(session, account_id)
+        if service is not None:
+            from ..models import Service
+
+            svc = session.get(Service, service) if limits.fits_id(service) else None
+            if svc is None or svc.account_id != account.id:
+                raise NotFound(f"no service {service} on account {account.id}")
         base: dict[str, Any] = {
             "account": account.id,
             "company": account.company,
@@ -285,12 +299,7 @@ def verify(
             )
         if pin is not None:
             method = "pin"
-            try:
-                verify_rules.check_pin_format(pin)
-                good = verify_rules.pin_matches(pin, contact.pin_hash)
-            except UsageError:
-                verify_rules.pin_matches("0", None)  # same work as a real check
-                good = False
+            good = verify_rules.pin_matches(pin, contact.pin_hash)
             detail = None
         else:
             method = "callback"
@@ -324,7 +333,23 @@ def verify(
                 ),
                 **base,
             )
-        failures, until = _count_failure(session, contact.id, now, rules)
+        counted = _count_failure(session, contact.id, now, rules)
+        if counted is None:  # another terminal's failure locked the contact meanwhile
+            current = session.get(type(contact), contact.id, populate_existing=True)
+            assert current is not None and current.locked_until is not None
+            vid = log(contact.id, method, LOCKED, detail)
+            return Verdict(
+                LOCKED,
+                contact_id=contact.id,
+                contact=contact.name,
+                locked_until=current.locked_until,
+                recent=_recent(session, contact.id),
+                verification_id=vid,
+                attempts_left=0,
+                message=f"{contact.name} is locked until {current.locked_until.isoformat()}",
+                **base,
+            )
+        failures, until = counted
         locked = until is not None and until > now
         vid = log(contact.id, method, LOCKED if locked else FAILED, detail)
         left = max(rules.max_failures - failures, 0)
@@ -388,9 +413,12 @@ def _reset_failures(session: Session, contact_id: int) -> None:
 
 def _count_failure(
     session: Session, contact_id: int, now: datetime, rules: Any
-) -> tuple[int, datetime | None]:
+) -> tuple[int, datetime | None] | None:
     """One more consecutive failure, counted by the database (all consoles share it): the
-    contact is locked when the count reaches the policy's maximum. Returns (count, lock)."""
+    contact is locked when the count reaches the policy's maximum. Returns (count, lock),
+    or None when the contact is locked: the UPDATE is conditional on no running lock, so
+    attempts that raced past the lock check (PostgreSQL reads before it waits for the row)
+    count nothing and the counter stops at the maximum."""
     from sqlalchemy import case, update
 
     from ..models import Contact
@@ -401,7 +429,10 @@ def _count_failure(
     count = case((expired, 1), else_=Contact.failed_attempts + 1)
     row = session.execute(
         update(Contact)
-        .where(Contact.id == contact_id)
+        .where(
+            Contact.id == contact_id,
+            Contact.locked_until.is_(None) | (Contact.locked_until <= now),
+        )
         .values(
             failed_attempts=count,
             locked_until=case(
@@ -411,8 +442,8 @@ def _count_failure(
             ),
         )
         .returning(Contact.failed_attempts, Contact.locked_until)
-    ).one()
-    return int(row[0]), row[1]
+    ).first()
+    return None if row is None else (int(row[0]), row[1])
 
 
 # -- PINs ------------------------------------------------------------------------------------
