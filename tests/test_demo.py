@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
+from supportdesk.demo import build as demo
 from supportdesk.models import (
     VIEW_OF_STATUS,
     AuditEvent,
@@ -27,7 +28,7 @@ from supportdesk.models import (
     Ticket,
     sqlite_timestamp,
 )
-from supportdesk.services import audit, demo
+from supportdesk.services import audit
 from supportdesk.services.clock import Clock
 from supportdesk.services.desk import Desk
 from supportdesk.services.errors import DeskError, UsageError

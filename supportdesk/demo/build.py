@@ -89,13 +89,13 @@ from sqlalchemy.orm import Session
 from ..models import Account, Base, Setting, Staff, Ticket, sqlite_timestamp
 from ..models.enums import Priority
 from ..resources import data_path
+from ..services import escalation
+from ..services.desk import Desk, Recorder
+from ..services.errors import DeskError, UsageError
+from ..services.policy import Plan, load_preset
+from ..services.sla import CLOCK_FIELDS, POLICY_KEY, policy_from_text
+from ..services.sla_engine import CLOCKS, from_history, to_us
 from ..store import Store
-from . import escalation
-from .desk import Desk, Recorder
-from .errors import DeskError, UsageError
-from .policy import Plan, load_preset
-from .sla import CLOCK_FIELDS, POLICY_KEY, policy_from_text
-from .sla_engine import CLOCKS, from_history, to_us
 
 
 @dataclass(frozen=True)
@@ -1316,7 +1316,7 @@ class _Tickets:
 
 
 # ------------------------------------------------------------------------ worker processes
-WORKER_CODE = "from supportdesk.services.demo import _worker_main; _worker_main()"
+WORKER_CODE = "from supportdesk.demo.build import _worker_main; _worker_main()"
 MAX_PARTS = 8  # part files attached at once (SQLite allows 10 attached databases)
 
 
@@ -1978,7 +1978,7 @@ def issue_demo_pins(desk: Desk, count: int = 3) -> list[tuple[str, str, str, str
     """Give `count` primary contacts of active demo accounts a support PIN, to be printed
     for trying the call flow; every other demo contact has none (they can be verified only
     by a callback). Returns (account, contact, e-mail, PIN) for each."""
-    from .verification import set_pin
+    from ..services.verification import set_pin
 
     # one row per contact: a primary contact with two addresses is one caller, one PIN
     rows = desk.store.query(
@@ -2025,7 +2025,7 @@ def build_demo_file(
     temporary file, which the next build removes. Builds of one path take turns through a
     lock file beside it. The audit key at `key` is kept (created when missing): the old
     demo stays verifiable until the rename, the new one from then on."""
-    from .setup import init_database
+    from ..services.setup import init_database
 
     if fcntl is None:  # pragma: no cover - Windows
         lock_fd = None
