@@ -52,8 +52,9 @@ def run(name: str, url: str, key: Path, args: argparse.Namespace, folder: Path) 
             url2 = str(folder / "cli.db")
             key2 = folder / "cli.key"
         else:
-            url2, schema = pg_schema(PG_URL)
-            assert url2 is not None
+            pg_url, schema = pg_schema(PG_URL)
+            assert pg_url is not None
+            url2 = pg_url
             args.cleanup.append(schema)
         build_board(url2, key2, args.cli_tickets, max_claims=100)
         c = cli_race(url2, key2)

@@ -23,8 +23,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from supportdesk.demo import build_demo
 from supportdesk.services.clock import Clock
-from supportdesk.services.demo import build_demo
 from supportdesk.services.desk import Desk
 from supportdesk.services.setup import init_database
 from supportdesk.store import Store

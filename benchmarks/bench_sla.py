@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from supportdesk.demo import build_demo
 from supportdesk.services import sla
 from supportdesk.services.clock import Clock
-from supportdesk.services.demo import build_demo
 from supportdesk.services.desk import Desk
 from supportdesk.services.policy import parse_policy
 from supportdesk.services.setup import init_database

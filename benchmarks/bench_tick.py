@@ -148,11 +148,11 @@ async def bench(path: Path, size: tuple[int, int], ticks: int, start: datetime) 
             if open_plan is not None:
                 for row in table.rows_shown:  # under an hour left, on an open calendar
                     cal = open_plan.calendar
-                    clocks = TicketClocks(
+                    running = TicketClocks(
                         start_clock(cal, now - timedelta(minutes=10), 3600),
                         start_clock(cal, now - timedelta(minutes=5), 3600),
                     )
-                    table._row_clocks[row.id] = RowClocks.build(clocks, open_plan)
+                    table._row_clocks[row.id] = RowClocks.build(running, open_plan)
                 n = min(ticks, 600) // 2  # they stay under an hour for 50 minutes
                 timed(table.tick, 1)
                 worst_tick, worst_cells = timed(table.tick, n)

@@ -340,7 +340,7 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
     """Build a realistic demo database and open the console on it as a demo lead. A demo
     file is built beside the old one and renamed into place: a build stopped at any moment
     leaves the old demo (or none), and the next build succeeds."""
-    from .services import demo as service
+    from . import demo as service
     from .services.audit import key_path_for
     from .services.file_modes import PRIVATE_DIR, make_dirs
 

@@ -17,6 +17,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
+from supportdesk import demo
+from supportdesk.demo.generate import Generator, Times
+from supportdesk.demo.load import SqliteLoader
+from supportdesk.demo.rows import DAY
+from supportdesk.demo.texts import demo_texts
+from supportdesk.demo.workers import Workers
 from supportdesk.models import (
     VIEW_OF_STATUS,
     AuditEvent,
@@ -27,7 +33,7 @@ from supportdesk.models import (
     Ticket,
     sqlite_timestamp,
 )
-from supportdesk.services import audit, demo
+from supportdesk.services import audit
 from supportdesk.services.clock import Clock
 from supportdesk.services.desk import Desk
 from supportdesk.services.errors import DeskError, UsageError
@@ -364,7 +370,7 @@ def test_texts_read_like_hosting_support(db: sqlite3.Connection) -> None:
     assert not any("{" in b or "%(" in b for b in bodies)
     assert any(re.search(r"\b\d\d:\d\d\b", b) for b in bodies)  # times, as seed 001 asks
     assert any("550 5.7.1" in b for b in bodies)
-    assert len(demo._fixtures().templates) >= 40
+    assert len(demo_texts().templates) >= 40
 
 
 def test_directory(db: sqlite3.Connection) -> None:
@@ -408,7 +414,7 @@ def test_timestamps_are_what_the_orm_writes(built: tuple[Desk, demo.DemoResult, 
     with sqlite3.connect(path) as conn:
         raw = conn.execute("SELECT created_at FROM tickets WHERE id = ?", (ticket.id,)).fetchone()
     assert raw[0] == sqlite_timestamp(created)
-    times = demo._Times(True, to_us(NOW) - 100 * demo.DAY, 110)
+    times = Times(True, to_us(NOW) - 100 * DAY, 110)
     rng = random.Random(5)
     for _ in range(2000):
         moment = NOW - timedelta(days=rng.uniform(-5, 3000), microseconds=rng.randrange(10**6))
@@ -454,14 +460,14 @@ def test_load_leaves_wal_only_when_alone(tmp_path: Path) -> None:
     path = tmp_path / "w.db"
     sqlite3.connect(path, isolation_level=None).execute("PRAGMA journal_mode=WAL").close()
     alone = sqlite3.connect(path, isolation_level=None)
-    loader = demo._SqliteLoader(alone)
+    loader = SqliteLoader(alone)
     loader.before()
     assert loader.left_wal and _one(alone, "PRAGMA journal_mode") == "delete"
     loader.after()
     assert _one(alone, "PRAGMA journal_mode") == "wal"
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    loader = demo._SqliteLoader(alone)
+    loader = SqliteLoader(alone)
     loader.before()
     assert not loader.left_wal and _one(alone, "PRAGMA journal_mode") == "wal"
     loader.after()
@@ -487,10 +493,10 @@ def test_worker_processes_make_the_same_rows(
 ) -> None:
     """Large demos are made by worker processes writing part files; they must give exactly
     the rows this process would (checked small, with small chunks so several parts exist)."""
-    monkeypatch.setattr(demo, "CHUNK", 300)
-    monkeypatch.setattr(demo, "PARALLEL_MIN", 10**9)
+    monkeypatch.setattr(demo.generate, "CHUNK", 300)  # read where chunks are made
+    monkeypatch.setattr(demo.build, "PARALLEL_MIN", 10**9)  # read where workers are chosen
     serial, _ = _build(tmp_path / "serial", tickets=1500)
-    monkeypatch.setattr(demo, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(demo.build, "PARALLEL_MIN", 1)
     calls: list[tuple[int, int]] = []
     store = Store(str(tmp_path / "parallel.db"))
     desk = Desk(store, "lena", clock=Clock(NOW), audit_key_path=tmp_path / "p.key")
@@ -509,10 +515,10 @@ def test_worker_processes_make_the_same_rows(
 def test_a_failing_worker_is_reported(tmp_path: Path) -> None:
     """A worker that cannot write its part file says why; the build raises it, and the
     workers and their folder are cleaned up."""
-    gen = demo._Generator(1, NOW, 600, sqlite=True, chunk_size=200)
+    gen = Generator(1, NOW, 600, sqlite=True, chunk_size=200)
     gen.directory(20)
     staff = [(2, "amir", 1, "agent", "Amir", "Amir Haddad")]
-    workers = demo._Workers(gen, staff, str(tmp_path), 2)
+    workers = Workers(gen, staff, str(tmp_path), 2)
     try:
         Path(workers.folder).rmdir()  # nowhere to write the parts
         workers.send_accounts(gen.accts)
