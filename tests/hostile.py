@@ -52,11 +52,11 @@ def unsafe_chars(text: str) -> set[str]:
 
 
 def storable(value: str, limit: int, *, postgres: bool) -> str:
-    """`value` cut to `limit` characters, without NUL on PostgreSQL (it cannot store one) and
+    """`value` cut to `limit` characters, without NUL (the services refuse it on both
+    databases, since PostgreSQL cannot store one; `postgres` is kept for the callers) and
     with lone surrogates as U+FFFD (neither driver can encode one to UTF-8: such text comes
     only from outside and is tested on the display paths that take it straight)."""
-    if postgres:
-        value = value.replace("\x00", "")
+    value = value.replace("\x00", "")
     value = "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in value[:limit])
     return value
 
