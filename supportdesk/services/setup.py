@@ -61,6 +61,9 @@ def secure_files(desk: Desk, sharing: file_modes.Sharing) -> list[str]:
     path = store.target.sqlite_path
     if store.is_sqlite and path and not store.target.sqlite_uri:
         folder = Path(path).parent
+        why = file_modes.not_a_database(Path(path))
+        if why is not None:
+            raise UsageError(f"--db {path} {why}: nothing was changed")
         if sharing.gid is not None:
             made = file_modes.make_dirs(folder, sharing.dir_mode, sharing)
             lines += [f"created {f} ({file_modes.mode_text(sharing.dir_mode)})" for f in made]
