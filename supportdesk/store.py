@@ -472,6 +472,11 @@ class Store:
 
     def check_schema(self) -> None:
         """Refuse to work on a database that `supportdesk init` has not brought up to date."""
+        path = self.target.sqlite_path
+        if self.is_sqlite and path and not self.target.sqlite_uri and not os.path.lexists(path):
+            # before anything connects: SQLite would leave an empty file behind (a typo'd
+            # --db on a read made a stray database there)
+            raise SchemaOutdated(f"no database at {path}: run `supportdesk init` to create one")
         rev = self.schema_revision()
         if rev is None:
             raise SchemaOutdated(
