@@ -279,8 +279,9 @@ def add_service(
 
 def normalise_phone(phone: str) -> str:
     limits.check(phone, limits.PHONE)
-    digits = re.sub(r"[^\d]", "", phone)
-    if len(digits) < 6:
+    digits = re.sub(r"[^0-9]", "", phone)
+    if len(digits) < 6 or any(ch.isdigit() and not ch.isascii() for ch in phone):
+        # "٠١٢" or "０１２" is no number a desk can dial (and was kept, or silently dropped)
         raise UsageError(f"not a phone number: {phone!r}")
     return "+" + digits
 

@@ -42,8 +42,8 @@ CLOCKS: tuple[Clock, ...] = ("respond", "resolve")
 DEFAULT_WARN: tuple[int, ...] = (50, 75)
 MAX_DURATION = 366 * 24 * 3600  # a year of business time; more is a typo, not a promise
 
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
-_INTERVAL = re.compile(r"\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*")
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?", re.ASCII)  # not "１h"
+_INTERVAL = re.compile(r"\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*", re.ASCII)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _SCALAR = re.compile(r"[^,\]}\r\n#]*")  # a number, boolean, date or time, to its delimiter
