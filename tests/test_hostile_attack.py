@@ -237,3 +237,26 @@ def test_every_file_the_demo_makes_is_private_under_umask_000(
     modes = {f.name: _mode(f) for f in tmp_path.iterdir() if f.is_file()}
     assert "demo.db.demo-lock" in modes
     assert all(m == 0o600 for m in modes.values()), modes
+
+
+# -- a policy nested too deeply -----------------------------------------------------------
+@pytest.mark.parametrize(
+    "nesting",
+    ["[" * 2000 + "]" * 2000, "[" * 100_000 + "]" * 100_000, "{a=" * 5000 + "1" + "}" * 5000],
+    ids=["arrays-2k", "arrays-100k", "tables-5k"],
+)
+def test_a_policy_nested_too_deeply_is_one_line(
+    desk: Desk, cli_env: dict[str, str], tmp_path: Path, nesting: str
+) -> None:
+    """tomllib recurses once per level: this was a RecursionError ("internal error", 70)."""
+    from supportdesk.services.policy import PRESETS_DIR
+
+    policy = tmp_path / "deep.toml"
+    policy.write_text((PRESETS_DIR / "demo.toml").read_text("utf-8") + f"\nx = {nesting}\n")
+    env = dict(cli_env, SUPPORTDESK_DEBUG="1")  # an unexpected exception escapes, not "70"
+    before = dump(desk)
+    for command in ("check", "load"):
+        code, _out, err = run(env, "policy", command, str(policy))
+        assert code == 2, (command, code, err[-500:])
+        assert one_line(err) == f"supportdesk: {policy}: invalid TOML: values nested too deeply"
+    assert dump(desk) == before

@@ -230,6 +230,10 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
         raise PolicyError(
             f"{source}:{line}: invalid TOML: {problem}", source=source, line=line
         ) from None
+    except RecursionError:  # tomllib recurses per nested array or table: `x = [[[[...` 2,000 deep
+        raise PolicyError(
+            f"{source}: invalid TOML: values nested too deeply", source=source
+        ) from None
     return _Checker(text, source).policy(data)
 
 
