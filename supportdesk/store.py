@@ -465,7 +465,9 @@ class Store:
             rows = self.query("SELECT version_num FROM alembic_version")
         except StoreError as exc:
             msg = str(exc)
-            if "no such table" in msg or "does not exist" in msg:
+            # the table is missing; not the database ("database "x" does not exist", which
+            # `init` cannot fix either)
+            if "no such table" in msg or ("alembic_version" in msg and "does not exist" in msg):
                 return None
             raise
         return rows[0][0] if rows else None
