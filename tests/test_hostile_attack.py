@@ -275,3 +275,29 @@ def test_a_missing_postgresql_database_is_not_sent_to_init(tmp_path: Path) -> No
     code, _out, err = run(env, "--as", "lena", "queue")
     line = one_line(err)
     assert code == 1 and "does not exist" in line and "init" not in line, line
+
+
+# -- searches take % _ and \ literally ----------------------------------------------------
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [("%", ["50% off"]), ("_", ["under_score"]), ("\\", ["back\\slash"]), ("0%", ["50% off"])],
+    ids=["percent", "underscore", "backslash", "digit-percent"],
+)
+def test_a_search_takes_like_characters_literally_on_both_databases(
+    desk: Desk, cli_env: dict[str, str], query: str, found: list[str]
+) -> None:
+    """`queue --search %` (or _) found every ticket, and a backslash was PostgreSQL's LIKE
+    escape but SQLite's letter: the two databases answered differently."""
+    import json
+
+    from supportdesk.services import directory
+
+    for subject in ("50% off", "under_score", "back\\slash", "plain words"):
+        new_ticket(desk, subject)
+    directory.add_account(desk, "acme", found[0], "gold")
+    code, out, err = run(cli_env, "queue", "--search", query, "--json")
+    assert code == 0, err
+    assert [row["subject"] for row in json.loads(out)] == found
+    code, out, err = run(cli_env, "account", "list", "--search", query, "--json")
+    assert code == 0, err
+    assert [row["company"] for row in json.loads(out)] == found
