@@ -301,3 +301,26 @@ def test_a_search_takes_like_characters_literally_on_both_databases(
     code, out, err = run(cli_env, "account", "list", "--search", query, "--json")
     assert code == 0, err
     assert [row["company"] for row in json.loads(out)] == found
+
+
+# -- init with a file that is no audit key --------------------------------------------------
+def test_init_with_a_file_that_is_no_key_changes_nothing_and_can_be_retried(
+    db_url: str, tmp_path: Path
+) -> None:
+    """It chmod'ed the file (as root, --audit-key /etc/passwd), made the schema, then refused
+    the key; the next init found a schema without a key and refused for good."""
+    not_a_key = tmp_path / "passwd"
+    not_a_key.write_text("root:x:0:0:root:/root:/bin/sh\n")
+    os.chmod(not_a_key, 0o644)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTDESK_")}
+    env.update(SUPPORTDESK_DB=db_url, SUPPORTDESK_DEBUG="1")
+    code, _out, err = run(env, "--audit-key", str(not_a_key), "init", "--admin", "lena")
+    assert code == 1 and "is not a supportdesk key" in one_line(err)
+    assert _mode(not_a_key) == 0o644
+    assert not_a_key.read_text() == "root:x:0:0:root:/root:/bin/sh\n"
+    if not db_url.startswith("postgresql"):
+        assert not Path(db_url).exists()
+    good = tmp_path / "good.key"
+    code, out, err = run(env, "--audit-key", str(good), "init", "--admin", "lena")
+    assert code == 0, err
+    assert good.exists() and "schema empty -> " in out

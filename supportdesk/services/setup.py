@@ -122,6 +122,11 @@ def init_database(
         limits.check_optional(admin_name, limits.NAME, what="--admin-name")
     store = desk.store
     key_existed = desk.key_path.exists()
+    if os.path.lexists(desk.key_path):
+        # a file there that is no key is refused before anything is touched: it was chmod'ed
+        # and the schema made before create_key refused it, and the next init then found a
+        # schema without its key and refused for good
+        audit.load_key(desk.key_path)
     files = secure_files(desk, sharing)
     before = store.schema_revision()
     if before is not None and not key_existed:
@@ -129,8 +134,8 @@ def init_database(
             f"{store.display_name()} already has a schema but there is no audit key at "
             f"{desk.key_path}: point --audit-key at the key this database was created with"
         )
+    audit.create_key(desk.key_path, sharing)  # before the schema, for the same reason
     migrate(store)
-    audit.create_key(desk.key_path, sharing)
     if not key_existed:
         mode = file_modes.mode_text(os.stat(desk.key_path).st_mode)
         files.append(f"created audit key {desk.key_path} ({mode})")
