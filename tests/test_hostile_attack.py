@@ -324,3 +324,22 @@ def test_init_with_a_file_that_is_no_key_changes_nothing_and_can_be_retried(
     code, out, err = run(env, "--audit-key", str(good), "init", "--admin", "lena")
     assert code == 0, err
     assert good.exists() and "schema empty -> " in out
+
+
+# -- import --timezone that names a folder of zones, or is too long for a file name -------
+@pytest.mark.parametrize("zone", ["America", "Etc", "A" * 5000], ids=["folder", "etc", "long"])
+def test_an_import_zone_that_is_no_zone_file_is_one_line(
+    desk: Desk, cli_env: dict[str, str], tmp_path: Path, zone: str
+) -> None:
+    """zoneinfo raised IsADirectoryError / 'File name too long' (OSError), which no one
+    caught: 'internal error', exit 70."""
+    from .test_import import kaggle_csv, kaggle_row
+
+    export = tmp_path / "export.csv"
+    export.write_text(kaggle_csv(kaggle_row("1", "a@x.example")))
+    before = dump(desk)
+    env = dict(cli_env, SUPPORTDESK_DEBUG="1")
+    code, _out, err = run(env, "import", str(export), "--timezone", zone)
+    assert code == 2, (code, err[-300:])
+    assert "unknown time zone" in one_line(err)
+    assert dump(desk) == before
