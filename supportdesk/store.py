@@ -151,10 +151,13 @@ class Store:
         self.read_only_reason: str | None = "opened with --read-only" if read_only else None
         if self.is_sqlite and path and not self.target.sqlite_uri:
             parent = Path(path).parent
-            if not parent.exists():
-                raise StoreError(f"--db: directory {parent} does not exist")
-            if self.read_only_reason is None:
-                self.read_only_reason = sqlite_cannot_write(path)
+            try:
+                if not parent.exists():
+                    raise StoreError(f"--db: directory {parent} does not exist")
+                if self.read_only_reason is None:
+                    self.read_only_reason = sqlite_cannot_write(path)
+            except OSError as exc:  # a name longer than the system allows, and the like
+                raise StoreError(f"--db {path}: {exc.strerror or exc}") from None
         elif self.is_sqlite and read_only:
             raise StoreError("--read-only needs a file path for --db, not an SQLite URI")
         self._ro_uri: str | None = None

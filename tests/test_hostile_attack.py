@@ -343,3 +343,38 @@ def test_an_import_zone_that_is_no_zone_file_is_one_line(
     assert code == 2, (code, err[-300:])
     assert "unknown time zone" in one_line(err)
     assert dump(desk) == before
+
+
+# -- a path longer than the system allows ---------------------------------------------------
+@pytest.mark.parametrize(
+    "args",
+    [("queue",), ("init", "--admin", "lena"), ("doctor",), ("demo", "--no-open", "--tickets", "5")],
+    ids=lambda a: a[0],
+)
+def test_a_db_name_too_long_for_the_system_is_one_line(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """os.stat raised 'File name too long' (OSError) in the store: a traceback with
+    SUPPORTDESK_DEBUG=1, 'internal error' (70) without."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTDESK_")}
+    env.update(SUPPORTDESK_DEBUG="1", SUPPORTDESK_AUDIT_KEY=str(tmp_path / "k.key"))
+    long_db = tmp_path / ("L" * 300 + ".db")
+    nested = tmp_path / ("L" * 300) / "demo.db"
+    db = nested if args[0] == "demo" else long_db
+    code, _out, err = run(env, "--db", str(db), "--as", "lena", *args)
+    assert code in (1, 2), (code, err[-300:])
+    assert "File name too long" in one_line(err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_an_audit_key_name_too_long_is_one_line_and_creates_nothing(
+    db_url: str, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTDESK_")}
+    env.update(SUPPORTDESK_DB=db_url, SUPPORTDESK_DEBUG="1")
+    key = tmp_path / ("K" * 300) / "audit.key"
+    code, _out, err = run(env, "--audit-key", str(key), "init", "--admin", "lena")
+    assert code == 2, (code, err[-300:])
+    assert "File name too long" in one_line(err)
+    if not db_url.startswith("postgresql"):
+        assert not Path(db_url).exists()

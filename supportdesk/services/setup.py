@@ -121,7 +121,10 @@ def init_database(
             )
         limits.check_optional(admin_name, limits.NAME, what="--admin-name")
     store = desk.store
-    key_existed = desk.key_path.exists()
+    try:
+        key_existed = desk.key_path.exists()
+    except OSError as exc:  # a name longer than the system allows, and the like
+        raise UsageError(f"--audit-key {desk.key_path}: {exc.strerror or exc}") from None
     if os.path.lexists(desk.key_path):
         # a file there that is no key is refused before anything is touched: it was chmod'ed
         # and the schema made before create_key refused it, and the next init then found a
