@@ -705,7 +705,7 @@ def ticket_redact(env: Env, event_id: int, reason: str, as_json: bool) -> None:
 
 
 @ticket.command("redact-subject")
-@click.argument("ticket_id", type=int)
+@click.argument("ticket_id", type=TICKET_ID)
 @click.option("--reason", required=True)
 @json_option
 @pass_env
@@ -718,7 +718,7 @@ def ticket_redact_subject(env: Env, ticket_id: int, reason: str, as_json: bool) 
 
 
 @ticket.command("redact-description")
-@click.argument("ticket_id", type=int)
+@click.argument("ticket_id", type=TICKET_ID)
 @click.option("--reason", required=True)
 @json_option
 @pass_env

@@ -283,7 +283,8 @@ class GuardedServer(Server):
         if len(given) != 1 or not _same(given[0], self._token):
             return _page(403, "Wrong token", "That token is not this server's.")
         rest = [(k, v) for k, v in request.query.items() if k != "token"]
-        location = request.path + (f"?{urlencode(rest)}" if rest else "")
+        # one leading slash: "//evil.example/?token=..." must not redirect to another host
+        location = "/" + request.path.lstrip("/\\") + (f"?{urlencode(rest)}" if rest else "")
         response = web.Response(
             status=303, headers={"Location": location, "Cache-Control": "no-store"}
         )

@@ -151,10 +151,13 @@ class Store:
         self.read_only_reason: str | None = "opened with --read-only" if read_only else None
         if self.is_sqlite and path and not self.target.sqlite_uri:
             parent = Path(path).parent
-            if not parent.exists():
-                raise StoreError(f"--db: directory {parent} does not exist")
-            if self.read_only_reason is None:
-                self.read_only_reason = sqlite_cannot_write(path)
+            try:
+                if not parent.exists():
+                    raise StoreError(f"--db: directory {parent} does not exist")
+                if self.read_only_reason is None:
+                    self.read_only_reason = sqlite_cannot_write(path)
+            except OSError as exc:  # a name longer than the system allows, and the like
+                raise StoreError(f"--db {path}: {exc.strerror or exc}") from None
         elif self.is_sqlite and read_only:
             raise StoreError("--read-only needs a file path for --db, not an SQLite URI")
         self._ro_uri: str | None = None
@@ -465,13 +468,20 @@ class Store:
             rows = self.query("SELECT version_num FROM alembic_version")
         except StoreError as exc:
             msg = str(exc)
-            if "no such table" in msg or "does not exist" in msg:
+            # the table is missing; not the database ("database "x" does not exist", which
+            # `init` cannot fix either)
+            if "no such table" in msg or ("alembic_version" in msg and "does not exist" in msg):
                 return None
             raise
         return rows[0][0] if rows else None
 
     def check_schema(self) -> None:
         """Refuse to work on a database that `supportdesk init` has not brought up to date."""
+        path = self.target.sqlite_path
+        if self.is_sqlite and path and not self.target.sqlite_uri and not os.path.lexists(path):
+            # before anything connects: SQLite would leave an empty file behind (a typo'd
+            # --db on a read made a stray database there)
+            raise SchemaOutdated(f"no database at {path}: run `supportdesk init` to create one")
         rev = self.schema_revision()
         if rev is None:
             raise SchemaOutdated(

@@ -55,10 +55,10 @@ def _pg(desk: Desk) -> bool:
 
 def hostile_desk(desk: Desk) -> dict[str, Any]:
     """Fill the `desk` fixture with hostile data through the services; returns ids."""
-    pg = _pg(desk)
 
     def fit(value: str, limit: int) -> str:
-        return storable(value, limit, postgres=pg)
+        # without NUL on both databases: the service limits refuse it everywhere now (edge-bounds)
+        return storable(value, limit, postgres=True)
 
     company = "Evil [/var/www/html] \x1b]0;pwned\x07 Corp"
     directory.add_account(

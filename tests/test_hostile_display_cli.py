@@ -92,7 +92,7 @@ def test_json_keeps_the_exact_strings(
     desk: Desk, evil_env: tuple[dict[str, Any], dict[str, str]]
 ) -> None:
     evil, env = evil_env
-    pg = not desk.store.is_sqlite
+    pg = True  # the fixture drops NUL on both databases (the service limits refuse it)
     for tid, text in zip(evil["tickets"], HOSTILE_STRINGS, strict=True):
         p = run(env, "ticket", "show", str(tid), "--json")
         assert p.returncode == 0, p.stderr

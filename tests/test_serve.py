@@ -368,6 +368,21 @@ def test_the_token_buys_a_strict_httponly_cookie_and_a_redirect_without_it(
     assert status == 200 and f"ws://localhost:{s.port}/ws" in page
 
 
+def test_the_redirect_after_the_token_stays_on_this_host(serve: Callable[..., Server]) -> None:
+    """A path that starts with two slashes (or a backslash) was sent back as the Location,
+    which a browser reads as another host: `//evil.example/?token=...` went to evil.example."""
+    s = serve()
+    for path, expected in [
+        ("//evil.example/", "/evil.example/"),
+        ("/\\evil.example/", "/evil.example/"),
+        ("///evil.example/x", "/evil.example/x"),
+        ("/board", "/board"),
+    ]:
+        r = s.request(f"{path}?token={s.token}")
+        assert r.status == 303, (path, r.status)
+        assert r.getheader("Location") == expected, path
+
+
 def test_with_the_cookie_and_its_own_origin_the_websocket_streams_a_board(
     serve: Callable[..., Server],
 ) -> None:

@@ -312,7 +312,7 @@ def build_demo_file(
     if fcntl is None:  # pragma: no cover - Windows
         lock_fd = None
     else:
-        lock_fd = os.open(str(path) + ".demo-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        lock_fd = os.open(str(path) + ".demo-lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

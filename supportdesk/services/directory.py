@@ -177,8 +177,15 @@ def list_accounts(desk: Desk, search: str | None = None, limit: int = 50) -> lis
     with desk.store.read() as s:
         stmt = select(Account).order_by(Account.id).limit(limit)
         if search:
-            like = f"%{search.strip()}%"
-            stmt = stmt.where(or_(Account.id.ilike(like), Account.company.ilike(like)))
+            text = search.strip()  # % _ and \ are searched for, not obeyed (as in the queue)
+            text = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            like = f"%{text}%"
+            stmt = stmt.where(
+                or_(
+                    Account.id.ilike(like, escape="\\"),
+                    Account.company.ilike(like, escape="\\"),
+                )
+            )
         return [_account_view(a) for a in s.scalars(stmt)]
 
 
@@ -279,8 +286,9 @@ def add_service(
 
 def normalise_phone(phone: str) -> str:
     limits.check(phone, limits.PHONE)
-    digits = re.sub(r"[^\d]", "", phone)
-    if len(digits) < 6:
+    digits = re.sub(r"[^0-9]", "", phone)
+    if len(digits) < 6 or any(ch.isdigit() and not ch.isascii() for ch in phone):
+        # "٠١٢" or "０１２" is no number a desk can dial (and was kept, or silently dropped)
         raise UsageError(f"not a phone number: {phone!r}")
     return "+" + digits
 

@@ -54,8 +54,10 @@ PRIVATE = Sharing()
 
 def sharing_for(group: str | None) -> Sharing:
     """`--group NAME` (or a numeric gid) as a Sharing; one line when there is no such group."""
-    if not group:
+    if group is None:
         return PRIVATE
+    if not group.strip():  # `--group ""` (an unset shell variable) must not make a private desk
+        raise UsageError("--group: give a group name or number")
     import grp
 
     try:
@@ -164,7 +166,9 @@ def tighten(path: Path) -> tuple[str, str] | None:
         st = path.lstat()
     except OSError:
         return None
-    if stat.S_ISLNK(st.st_mode) or (st.st_uid != os.geteuid() and os.geteuid() != 0):
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        return None  # a symlink, a device (`--db /dev/null`), a FIFO: never the desk's to change
+    if st.st_uid != os.geteuid() and os.geteuid() != 0:
         return None  # not ours to change (doctor reports it)
     old = stat.S_IMODE(st.st_mode)
     new = old & ~0o007
@@ -172,6 +176,29 @@ def tighten(path: Path) -> tuple[str, str] | None:
         return None
     os.chmod(path, new)
     return mode_text(old), mode_text(new)
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def not_a_database(path: Path) -> str | None:
+    """Why an existing `path` cannot be a desk's SQLite file (not a regular file, or a
+    non-empty file without SQLite's header), or None: init must refuse it before it
+    changes anything (as root, `init --db /etc/passwd` would otherwise chmod it)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None  # missing (created later) or unreadable (SQLite says so)
+    if not stat.S_ISREG(st.st_mode):
+        return "is a directory" if stat.S_ISDIR(st.st_mode) else "is not a regular file"
+    if st.st_size == 0:
+        return None
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(SQLITE_HEADER))
+    except OSError:
+        return None
+    return None if head == SQLITE_HEADER else "is not an SQLite database"
 
 
 def sqlite_files(db_path: str) -> list[tuple[str, Path]]:

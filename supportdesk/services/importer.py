@@ -85,7 +85,7 @@ def read_export_file(
 
     try:
         tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a folder of zones
         raise UsageError(
             f"unknown time zone {zone!r} (an IANA name such as Europe/Amsterdam)"
         ) from None

@@ -42,8 +42,8 @@ CLOCKS: tuple[Clock, ...] = ("respond", "resolve")
 DEFAULT_WARN: tuple[int, ...] = (50, 75)
 MAX_DURATION = 366 * 24 * 3600  # a year of business time; more is a typo, not a promise
 
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
-_INTERVAL = re.compile(r"\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*")
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?", re.ASCII)  # not "１h"
+_INTERVAL = re.compile(r"\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*", re.ASCII)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _SCALAR = re.compile(r"[^,\]}\r\n#]*")  # a number, boolean, date or time, to its delimiter
@@ -229,6 +229,10 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
         line, problem = _toml_error_position(text, exc)
         raise PolicyError(
             f"{source}:{line}: invalid TOML: {problem}", source=source, line=line
+        ) from None
+    except RecursionError:  # tomllib recurses per nested array or table: `x = [[[[...` 2,000 deep
+        raise PolicyError(
+            f"{source}: invalid TOML: values nested too deeply", source=source
         ) from None
     return _Checker(text, source).policy(data)
 

@@ -128,9 +128,12 @@ def where_clause(
             else:
                 terms.append("1 = 0")  # beyond every ticket id: finds nothing
         else:
-            like = f"%{text.replace('%', '').replace('_', '')}%"
+            # % _ and \ are searched for, not obeyed: one ESCAPE on both databases (PostgreSQL
+            # took a lone \ as its default escape, SQLite as a letter; "%" found every ticket)
+            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            like = f"%{escaped}%"
             op = "ILIKE" if ilike else "LIKE"  # SQLite's LIKE ignores ASCII case already
-            terms.append(f"(t.subject {op} ? OR t.account_id {op} ?)")
+            terms.append(f"(t.subject {op} ? ESCAPE '\\' OR t.account_id {op} ? ESCAPE '\\')")
             params += [like, like]
     return " WHERE " + " AND ".join(terms), params
 

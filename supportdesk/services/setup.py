@@ -61,6 +61,9 @@ def secure_files(desk: Desk, sharing: file_modes.Sharing) -> list[str]:
     path = store.target.sqlite_path
     if store.is_sqlite and path and not store.target.sqlite_uri:
         folder = Path(path).parent
+        why = file_modes.not_a_database(Path(path))
+        if why is not None:
+            raise UsageError(f"--db {path} {why}: nothing was changed")
         if sharing.gid is not None:
             made = file_modes.make_dirs(folder, sharing.dir_mode, sharing)
             lines += [f"created {f} ({file_modes.mode_text(sharing.dir_mode)})" for f in made]
@@ -118,7 +121,15 @@ def init_database(
             )
         limits.check_optional(admin_name, limits.NAME, what="--admin-name")
     store = desk.store
-    key_existed = desk.key_path.exists()
+    try:
+        key_existed = desk.key_path.exists()
+    except OSError as exc:  # a name longer than the system allows, and the like
+        raise UsageError(f"--audit-key {desk.key_path}: {exc.strerror or exc}") from None
+    if os.path.lexists(desk.key_path):
+        # a file there that is no key is refused before anything is touched: it was chmod'ed
+        # and the schema made before create_key refused it, and the next init then found a
+        # schema without its key and refused for good
+        audit.load_key(desk.key_path)
     files = secure_files(desk, sharing)
     before = store.schema_revision()
     if before is not None and not key_existed:
@@ -126,8 +137,8 @@ def init_database(
             f"{store.display_name()} already has a schema but there is no audit key at "
             f"{desk.key_path}: point --audit-key at the key this database was created with"
         )
+    audit.create_key(desk.key_path, sharing)  # before the schema, for the same reason
     migrate(store)
-    audit.create_key(desk.key_path, sharing)
     if not key_existed:
         mode = file_modes.mode_text(os.stat(desk.key_path).st_mode)
         files.append(f"created audit key {desk.key_path} ({mode})")
