@@ -10,11 +10,18 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .audit import AuditEvent
-    from .base import Base, UTCDateTime, sqlite_timestamp
-    from .desk import Presence, Setting
-    from .directory import Account, Contact, ContactPoint, Service, Staff, Verification
-    from .enums import (
+    from supportdesk.models.audit import AuditEvent
+    from supportdesk.models.base import Base, UTCDateTime, sqlite_timestamp
+    from supportdesk.models.desk import Presence, Setting
+    from supportdesk.models.directory import (
+        Account,
+        Contact,
+        ContactPoint,
+        Service,
+        Staff,
+        Verification,
+    )
+    from supportdesk.models.enums import (
         PRIORITY_ORDER,
         TRANSITIONS,
         VIEW_OF_STATUS,
@@ -32,9 +39,9 @@ if TYPE_CHECKING:
         Status,
         View,
     )
-    from .escalation import Escalation, Notice, Watcher
-    from .imports import ImportedTicket
-    from .incidents import (
+    from supportdesk.models.escalation import Escalation, Notice, Watcher
+    from supportdesk.models.imports import ImportedTicket
+    from supportdesk.models.incidents import (
         Incident,
         IncidentCall,
         IncidentLink,
@@ -43,8 +50,8 @@ if TYPE_CHECKING:
         MaintenanceWindow,
         WindowServer,
     )
-    from .mail import MailMessage
-    from .tickets import VIEW_SQL, Ticket, TicketEvent
+    from supportdesk.models.mail import MailMessage
+    from supportdesk.models.tickets import VIEW_SQL, Ticket, TicketEvent
 
 _HOME = {
     "AuditEvent": "audit",

@@ -25,20 +25,20 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
-from ..models.enums import Category, View
-from ..services import queue, sla
-from ..services.policy import Plan
-from ..services.queue import QueueFilter
-from ..services.views import QueueKey, QueuePage, QueueRow
-from ..widgets.format import one_line
-from ..widgets.key_footer import KeyFooter
-from ..widgets.preview import TicketPreview
-from ..widgets.queue_table import QueueTable
-from .base import HELP_BINDING, DeskScreen
-from .messages import TicketLoaded, TotalCounted, WindowLoaded
+from supportdesk.models.enums import Category, View
+from supportdesk.screens.base import HELP_BINDING, DeskScreen
+from supportdesk.screens.messages import TicketLoaded, TotalCounted, WindowLoaded
+from supportdesk.services import queue, sla
+from supportdesk.services.policy import Plan
+from supportdesk.services.queue import QueueFilter
+from supportdesk.services.views import QueueKey, QueuePage, QueueRow
+from supportdesk.widgets.format import one_line
+from supportdesk.widgets.key_footer import KeyFooter
+from supportdesk.widgets.preview import TicketPreview
+from supportdesk.widgets.queue_table import QueueTable
 
 if TYPE_CHECKING:
-    from ..services.desk import Desk
+    from supportdesk.services.desk import Desk
 
 WINDOW = 240  # rows held in the table
 MARGIN = 25  # this close to the window's edge, the next window is loaded
@@ -271,7 +271,7 @@ class QueueScreen(DeskScreen):
         marks: dict[str, int] = {}
         watch = getattr(self.app, "incident_watch", None)
         if watch is not None and watch.incidents:  # only while an incident is open
-            from ..services import incidents
+            from supportdesk.services import incidents
 
             marks = incidents.affected_among(desk, [r.account for r in page.rows])
         if worker.is_cancelled:
@@ -289,7 +289,7 @@ class QueueScreen(DeskScreen):
     def read_marks(self, accounts: list[str]) -> None:
         """Not exclusive: a cancelled read would only be read again; the marks are the
         state of the store when read, whichever lands last."""
-        from ..services import incidents
+        from supportdesk.services import incidents
 
         watch = getattr(self.app, "incident_watch", None)
         open_now = watch is not None and bool(watch.incidents)
@@ -437,7 +437,7 @@ class QueueScreen(DeskScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview", name="preview")
     def load_preview(self, ticket_id: int) -> None:
-        from ..services import tickets
+        from supportdesk.services import tickets
 
         ticket = tickets.show(self.desk, ticket_id)
         if not get_current_worker().is_cancelled:

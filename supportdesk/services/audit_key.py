@@ -11,8 +11,8 @@ import os
 import secrets
 from pathlib import Path
 
-from .errors import DeskError
-from .file_modes import PRIVATE, Sharing, create_file, make_dirs
+from supportdesk.services.errors import DeskError
+from supportdesk.services.file_modes import PRIVATE, Sharing, create_file, make_dirs
 
 
 class AuditKeyMissing(DeskError):
@@ -49,8 +49,8 @@ def create_key(path: Path, sharing: Sharing = PRIVATE) -> bytes:
 def load_key(path: Path) -> bytes:
     """The key in a key file: hex text of at least 16 bytes. The file is read with a limit
     and must be a regular file (a FIFO or /dev/zero would hang the read)."""
-    from .errors import UsageError
-    from .limits import MAX_KEY_BYTES, read_bounded
+    from supportdesk.services.errors import UsageError
+    from supportdesk.services.limits import MAX_KEY_BYTES, read_bounded
 
     try:
         os.stat(path)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from ..models import (
+from supportdesk.models import (
     Account,
     AccountStatus,
     Contact,
@@ -19,11 +19,11 @@ from ..models import (
     Staff,
     Ticket,
 )
-from . import limits, permissions
-from .desk import Desk
-from .errors import NotAllowed, NotFound, NothingToDo, UsageError
-from .tickets import parse_enum
-from .views import AccountView, ContactView, ServiceView, StaffView
+from supportdesk.services import limits, permissions
+from supportdesk.services.desk import Desk
+from supportdesk.services.errors import NotAllowed, NotFound, NothingToDo, UsageError
+from supportdesk.services.tickets import parse_enum
+from supportdesk.services.views import AccountView, ContactView, ServiceView, StaffView
 
 LOGIN_RE = re.compile(r"^[a-z][a-z0-9._-]{0,63}$")
 ACCOUNT_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -105,7 +105,7 @@ def add_account(
 
 def check_plan(desk: Desk, plan: str) -> None:
     """UsageError naming the policy's plans unless `plan` is one of them."""
-    from . import sla
+    from supportdesk.services import sla
 
     plans = sla.current_policy(desk).plans
     if plan not in plans:
@@ -115,7 +115,7 @@ def check_plan(desk: Desk, plan: str) -> None:
 def set_plan(desk: Desk, account_id: str, plan: str) -> int:
     """Move an account to another SLA plan; its open tickets' clocks are recomputed with the
     new targets (stopped clocks keep their outcome). Returns how many tickets changed."""
-    from . import sla
+    from supportdesk.services import sla
 
     permissions.require(desk.actor, "account.manage")
     limits.check(account_id, limits.ACCOUNT_ID)
@@ -153,8 +153,8 @@ def _owner_request(
     change, or None when a lead makes it on their own authority."""
     if verification_id is None:
         return None
-    from ..models import Verification
-    from .tickets import CALL_WINDOW
+    from supportdesk.models import Verification
+    from supportdesk.services.tickets import CALL_WINDOW
 
     v = session.get(Verification, verification_id) if limits.fits_id(verification_id) else None
     if v is None or v.account_id != account_id:
@@ -301,7 +301,7 @@ def add_contact(
     primary or secondary contact verified on this call (`verification_id`). `services`
     limits the contact to some of the account's services; `requests` (sub-accounts) to some
     request types."""
-    from .verify_rules import REQUESTS
+    from supportdesk.services.verify_rules import REQUESTS
 
     if verification_id is None or desk.actor.is_lead:
         permissions.require(desk.actor, "contact.manage")

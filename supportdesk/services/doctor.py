@@ -15,10 +15,10 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..store import HEAD_REVISION, Store
-from .errors import StoreError
-from .file_modes import mode_text, sqlite_files
-from .views import JsonMixin
+from supportdesk.services.errors import StoreError
+from supportdesk.services.file_modes import mode_text, sqlite_files
+from supportdesk.services.views import JsonMixin
+from supportdesk.store import HEAD_REVISION, Store
 
 
 @dataclass(frozen=True)

@@ -14,22 +14,29 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..models.enums import EventKind, Role, Status
-from . import permissions
-from .audit import body_digest
-from .desk import Desk
-from .errors import InvalidTransition, LostRace, NotAllowed, NotFound, NothingToDo, UsageError
-from .queue import LIVE_TERM, SELECT_SQL, rows_from
-from .staff_lookup import login_of, staff_by_login
-from .views import JsonMixin, QueueRow, ServiceView
+from supportdesk.models.enums import EventKind, Role, Status
+from supportdesk.services import permissions
+from supportdesk.services.audit import body_digest
+from supportdesk.services.desk import Desk
+from supportdesk.services.errors import (
+    InvalidTransition,
+    LostRace,
+    NotAllowed,
+    NotFound,
+    NothingToDo,
+    UsageError,
+)
+from supportdesk.services.queue import LIVE_TERM, SELECT_SQL, rows_from
+from supportdesk.services.staff_lookup import login_of, staff_by_login
+from supportdesk.services.views import JsonMixin, QueueRow, ServiceView
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
-    from ..models import Ticket
-    from .desk import Recorder
-    from .policy import Policy
+    from supportdesk.models import Ticket
+    from supportdesk.services.desk import Recorder
+    from supportdesk.services.policy import Policy
 
 TOP_TIER = 3
 BOARD_LIMIT = 200
@@ -42,14 +49,14 @@ DONE = (Status.RESOLVED.value, Status.CLOSED.value)
 # -- rules ---------------------------------------------------------------------------------
 def rules(desk: Desk) -> tuple[int, int]:
     """(max tickets held at once, seconds before an untouched claim is stale)."""
-    from .sla import current_policy
+    from supportdesk.services.sla import current_policy
 
     r = current_policy(desk).escalation
     return r.max_claims, r.stale_after_s
 
 
 def _reason(text: str | None, what: str = "a reason") -> str:
-    from . import limits
+    from supportdesk.services import limits
 
     value = (text or "").strip()
     if not value:
@@ -66,7 +73,7 @@ def notify(
     body: str,
 ) -> None:
     """A notice for one person's console, in the transaction of the change it tells about."""
-    from ..models import Notice
+    from supportdesk.models import Notice
 
     session.add(
         Notice(
@@ -83,7 +90,7 @@ def notify(
 def watch(session: Session, desk: Desk, ticket_id: int, staff_id: int) -> None:
     from sqlalchemy import select
 
-    from ..models import Watcher
+    from supportdesk.models import Watcher
 
     have = session.scalar(
         select(Watcher.staff_id).where(Watcher.ticket_id == ticket_id, Watcher.staff_id == staff_id)
@@ -96,7 +103,7 @@ def tell_watchers(session: Session, desk: Desk, ticket: Ticket, text: str) -> No
     """Watchers (not the actor, not the holder) hear of each change of a ticket they follow."""
     from sqlalchemy import select
 
-    from ..models import Watcher
+    from supportdesk.models import Watcher
 
     me = desk.actor.staff_id
     for sid in session.scalars(select(Watcher.staff_id).where(Watcher.ticket_id == ticket.id)):
@@ -105,7 +112,7 @@ def tell_watchers(session: Session, desk: Desk, ticket: Ticket, text: str) -> No
 
 
 def _open_escalation(session: Session, ticket: Ticket) -> Any:
-    from ..models import Escalation
+    from supportdesk.models import Escalation
 
     if ticket.escalation_id is None:
         return None
@@ -145,9 +152,9 @@ def escalate(
 
     The holder is cleared, so it lands unclaimed on the new tier's board; whoever escalated
     watches it. SLA clocks keep running."""
-    from ..models import Escalation
-    from . import limits
-    from .tickets import _event, _guard, _ticket
+    from supportdesk.models import Escalation
+    from supportdesk.services import limits
+    from supportdesk.services.tickets import _event, _guard, _ticket
 
     why = _reason(reason)
     tried = limits.check((tried or "").strip(), limits.TRIED, what="--tried")
@@ -222,8 +229,8 @@ def deescalate(desk: Desk, ticket_id: int, *, reason: str) -> EscalationResult:
     """Hand a ticket back down to the tier it came from, to whoever escalated it."""
     from sqlalchemy import select
 
-    from ..models import Escalation, Staff
-    from .tickets import _event, _guard, _ticket
+    from supportdesk.models import Escalation, Staff
+    from supportdesk.services.tickets import _event, _guard, _ticket
 
     why = _reason(reason)
     with desk.write() as (session, record):
@@ -295,8 +302,8 @@ def to_supervisor(desk: Desk, ticket_id: int, *, reason: str) -> EscalationResul
     """A complaint goes to a supervisor: the ticket is flagged for the leads, who are told."""
     from sqlalchemy import select
 
-    from ..models import Escalation, Staff
-    from .tickets import _event, _guard, _ticket
+    from supportdesk.models import Escalation, Staff
+    from supportdesk.services.tickets import _event, _guard, _ticket
 
     why = _reason(reason)
     with desk.write() as (session, record):
@@ -349,8 +356,8 @@ def acknowledge_complaint(desk: Desk, ticket_id: int, *, note: str) -> None:
     """A lead takes note of a flagged complaint; the flag is cleared, the note kept."""
     from sqlalchemy import select
 
-    from ..models import Escalation
-    from .tickets import _event, _ticket
+    from supportdesk.models import Escalation
+    from supportdesk.services.tickets import _event, _ticket
 
     permissions.require(desk.actor, "ticket.override_holder")
     text = _reason(note, "a note")
@@ -460,7 +467,7 @@ def claim_next(desk: Desk, tier: int | None = None) -> ClaimResult:
     PostgreSQL) moves on to the next ticket; an empty board is NothingToDo (exit 4)."""
     from sqlalchemy import text
 
-    from .tickets import claim_in
+    from supportdesk.services.tickets import claim_in
 
     actor = desk.actor
     permissions.require(actor, "ticket.take")
@@ -491,7 +498,7 @@ def claim_next(desk: Desk, tier: int | None = None) -> ClaimResult:
 
 def release(desk: Desk, ticket_id: int, *, reason: str) -> None:
     """Put a ticket one holds back on its board, with why."""
-    from .tickets import _ticket
+    from supportdesk.services.tickets import _ticket
 
     why = _reason(reason)
     actor = desk.actor
@@ -509,7 +516,7 @@ def release(desk: Desk, ticket_id: int, *, reason: str) -> None:
 def _release(
     session: Session, desk: Desk, record: Recorder, t: Ticket, why: str, action: str
 ) -> None:
-    from .tickets import _event
+    from supportdesk.services.tickets import _event
 
     login = login_of(session, t.holder_id)
     _event(session, desk, t, EventKind.HOLDER, old=login, new=None, body=why)
@@ -529,7 +536,7 @@ class ReassignResult(JsonMixin):
 def reassign(desk: Desk, ticket_id: int, to_login: str) -> ReassignResult:
     """A lead gives a ticket to someone (or takes it over: `to_login` is the lead's own).
     The previous holder is told in their console; the new one too."""
-    from .tickets import _event, _ticket
+    from supportdesk.services.tickets import _event, _ticket
 
     actor = desk.actor
     permissions.require(actor, "ticket.override_holder")
@@ -592,7 +599,7 @@ def end_shift(desk: Desk, note: str) -> list[int]:
     """Release every ticket one holds, each with the handover note; the ids released."""
     from sqlalchemy import select
 
-    from ..models import Ticket
+    from supportdesk.models import Ticket
 
     text = _reason(note, "a handover note")
     actor = desk.actor
@@ -673,7 +680,7 @@ class BoardRow:
         if now is not None:
             out["waited_seconds"] = self.waited_s(now)
             if r.clocks is not None and policy is not None:
-                from .sla import clock_view
+                from supportdesk.services.sla import clock_view
 
                 plan = policy.plan_for(r.sla_plan)
                 for name in ("respond", "resolve"):
@@ -722,7 +729,7 @@ def visible_tiers(desk: Desk) -> tuple[int, ...]:
 
 
 def _utc(value: Any) -> datetime | None:
-    from .queue import _utc as parse
+    from supportdesk.services.queue import _utc as parse
 
     return None if value is None else parse(value)
 
@@ -740,7 +747,7 @@ def board(desk: Desk, tier: int, *, limit: int = BOARD_LIMIT) -> Board:
             f"{actor.login} ({actor.role.value}, tier {actor.tier}) cannot see the tier "
             f"{tier} board"
         )
-    from .sla import current_policy
+    from supportdesk.services.sla import current_policy
 
     max_claims, stale_s = rules(desk)
     now = desk.now()
@@ -855,7 +862,7 @@ STALE_SQL = (
 
 def claims(desk: Desk, *, stale_only: bool = False, limit: int = 200) -> list[Claim]:
     """Held live tickets, least recently touched first (read off the claims index)."""
-    from .queue import PRIORITY_NAMES
+    from supportdesk.services.queue import PRIORITY_NAMES
 
     _max, stale_s = rules(desk)
     stale_before = desk.now() - timedelta(seconds=stale_s)
@@ -921,7 +928,7 @@ def mark_seen(desk: Desk, ids: Sequence[int]) -> None:
     """Notices shown in a console are not shown again at the next start."""
     from sqlalchemy import update
 
-    from ..models import Notice
+    from supportdesk.models import Notice
 
     if not ids:
         return
@@ -989,9 +996,9 @@ class Brief(JsonMixin):
 def brief(desk: Desk, ticket_id: int, *, neighbours: int = 10) -> Brief:
     from sqlalchemy import select
 
-    from ..models import Account, Contact, Escalation, Service, Staff, Ticket, Watcher
-    from .limits import fits_id
-    from .queue import PRIORITY_NAMES
+    from supportdesk.models import Account, Contact, Escalation, Service, Staff, Ticket, Watcher
+    from supportdesk.services.limits import fits_id
+    from supportdesk.services.queue import PRIORITY_NAMES
 
     permissions.require(desk.actor, "ticket.read")
     with desk.store.read() as s:

@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..models.enums import ContactRole, Speaker
-from . import directory, permissions
-from .audit import new_nonce, text_digest
-from .desk import Desk
-from .errors import NothingToDo, UsageError
-from .export_formats import Export, Problem, Record
-from .views import JsonMixin
+from supportdesk.models.enums import ContactRole, Speaker
+from supportdesk.services import directory, permissions
+from supportdesk.services.audit import new_nonce, text_digest
+from supportdesk.services.desk import Desk
+from supportdesk.services.errors import NothingToDo, UsageError
+from supportdesk.services.export_formats import Export, Problem, Record
+from supportdesk.services.views import JsonMixin
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -81,7 +81,7 @@ def read_export_file(
     from pathlib import Path
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from .export_formats import read_export
+    from supportdesk.services.export_formats import read_export
 
     try:
         tz = ZoneInfo(zone)
@@ -90,7 +90,7 @@ def read_export_file(
             f"unknown time zone {zone!r} (an IANA name such as Europe/Amsterdam)"
         ) from None
     if data is None:
-        from .limits import MAX_EXPORT_BYTES, read_bounded
+        from supportdesk.services.limits import MAX_EXPORT_BYTES, read_bounded
 
         data = read_bounded(path, "import", MAX_EXPORT_BYTES)  # no hang on /dev/zero, a FIFO
     try:
@@ -120,7 +120,7 @@ def import_export(
 ) -> ImportResult:
     """Import `export`; with `dry_run` everything is done and checked, then rolled back.
     `source` names the export (default: its identity, a digest of its first tickets)."""
-    from . import sla
+    from supportdesk.services import sla
 
     permissions.require(desk.actor, "desk.import")
     key = export.identity if source is None else check_source(source)
@@ -156,7 +156,7 @@ def _skipped(session: Session, export: Export, key: str) -> dict[str, Skipped]:
     """The records of `export` the desk has already, by ref, with why."""
     from sqlalchemy import select
 
-    from ..models import ImportedTicket, Ticket
+    from supportdesk.models import ImportedTicket, Ticket
 
     by_ref = {r.ref: r for r in export.records}
     seen: dict[str, list[tuple[str | None, int, bool]]] = {}
@@ -221,9 +221,9 @@ def _write(
     plan_name: str,
     dry_run: bool,
 ) -> ImportResult:
-    from ..models import ImportedTicket, Ticket, TicketEvent
-    from ..models.base import bulk_insert
-    from . import sla
+    from supportdesk.models import ImportedTicket, Ticket, TicketEvent
+    from supportdesk.models.base import bulk_insert
+    from supportdesk.services import sla
 
     skipped = _skipped(session, export, key)
     records = [r for r in export.records if r.ref not in skipped]
@@ -436,7 +436,7 @@ class _Accounts:
     def prepare(self, records: list[Record]) -> None:
         from sqlalchemy import select
 
-        from ..models import Account, Contact, ContactPoint
+        from supportdesk.models import Account, Contact, ContactPoint
 
         emails = sorted({r.contact_email for r in records if r.contact_email is not None})
         for chunk in _chunks(emails):
@@ -474,8 +474,8 @@ class _Accounts:
 
     def write(self) -> None:
         """Insert the new accounts, contacts and the contacts' e-mail addresses."""
-        from ..models import Account, Contact, ContactPoint
-        from ..models.base import bulk_insert
+        from supportdesk.models import Account, Contact, ContactPoint
+        from supportdesk.models.base import bulk_insert
 
         bulk_insert(self.session, Account, self._accounts)
         bulk_insert(self.session, Contact, self._contacts)
@@ -490,7 +490,7 @@ class _Accounts:
             return base
         from sqlalchemy import select
 
-        from ..models import Account
+        from supportdesk.models import Account
 
         stem = f"{base[:57]}-"
         starts: Any

@@ -18,23 +18,29 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..models.enums import CallOutcome, EventKind, ResolutionCode, Role, Speaker, Status
-from . import limits, permissions
-from .desk import Desk
-from .errors import InvalidTransition, NotAllowed, NotFound, NothingToDo, UsageError
-from .staff_lookup import login_of, staff_by_login
-from .views import JsonMixin
+from supportdesk.models.enums import CallOutcome, EventKind, ResolutionCode, Role, Speaker, Status
+from supportdesk.services import limits, permissions
+from supportdesk.services.desk import Desk
+from supportdesk.services.errors import (
+    InvalidTransition,
+    NotAllowed,
+    NotFound,
+    NothingToDo,
+    UsageError,
+)
+from supportdesk.services.staff_lookup import login_of, staff_by_login
+from supportdesk.services.views import JsonMixin
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from ..models import Incident, Ticket
+    from supportdesk.models import Incident, Ticket
 
 
 def body_digest(body: str | None) -> str | None:
     """The audit's hash of a text (imported when needed: the audit module loads SQLAlchemy,
     which the console's first paint must not wait for)."""
-    from .audit import body_digest as digest
+    from supportdesk.services.audit import body_digest as digest
 
     return digest(body)
 
@@ -51,7 +57,7 @@ AFFECTED_LIMIT = 200
 # -- input ---------------------------------------------------------------------------------
 def parse_cadence(text: str | None) -> int:
     """Seconds between customer updates: "30m", "1h", "1h30m" (5 minutes to 24 hours)."""
-    from .policy import parse_duration
+    from supportdesk.services.policy import parse_duration
 
     value = (text or DEFAULT_CADENCE).strip().lower()
     try:
@@ -95,7 +101,7 @@ def known_servers(session: Session, servers: Sequence[str]) -> None:
     """Every server must be named by some account's service: else it is not ours."""
     from sqlalchemy import select
 
-    from ..models import Service
+    from supportdesk.models import Service
 
     found = set(
         session.scalars(select(Service.server).where(Service.server.in_(servers)).distinct())
@@ -111,7 +117,7 @@ def known_servers(session: Session, servers: Sequence[str]) -> None:
 def _incident(session: Session, incident_id: int, *, lock: bool = False) -> Incident:
     from sqlalchemy import select
 
-    from ..models import Incident
+    from supportdesk.models import Incident
 
     if not limits.fits_id(incident_id):  # beyond every id column: nothing to find
         raise NotFound(f"no incident #{incident_id}")
@@ -265,7 +271,7 @@ class ResolveResult(JsonMixin):
 
 # -- reading -------------------------------------------------------------------------------
 def _utc(value: Any) -> datetime | None:
-    from .queue import _utc as parse
+    from supportdesk.services.queue import _utc as parse
 
     return None if value is None else parse(value)
 
@@ -399,7 +405,7 @@ def affected_accounts(
 
 def show(desk: Desk, incident_id: int) -> IncidentView:
     """An incident with its updates, linked tickets, calls and affected accounts."""
-    from .queue import PRIORITY_NAMES
+    from supportdesk.services.queue import PRIORITY_NAMES
 
     permissions.require(desk.actor, "ticket.read")
     inc = summary(desk, incident_id)
@@ -492,7 +498,7 @@ def affected_among(desk: Desk, account_ids: Sequence[str]) -> dict[str, int]:
 def _affects(session: Session, incident_id: int, account_id: str) -> bool:
     from sqlalchemy import select
 
-    from ..models import IncidentServer, Service
+    from supportdesk.models import IncidentServer, Service
 
     return (
         session.scalar(
@@ -524,7 +530,7 @@ def open_incident(
 ) -> IncidentSummary:
     """Open an incident on `servers`; its owner is the on-call engineer (`owner`, else the
     engineer or lead opening it). The first customer update is due one cadence from now."""
-    from ..models import Incident, IncidentServer, IncidentUpdate
+    from supportdesk.models import Incident, IncidentServer, IncidentUpdate
 
     actor = desk.actor
     permissions.require(actor, "incident.open")
@@ -567,7 +573,7 @@ def open_incident(
         for name in names:
             session.add(IncidentServer(incident_id=inc.id, server=name))
         if owner_id != actor.staff_id:  # the on-call engineer hears it on their console
-            from .escalation import notify
+            from supportdesk.services.escalation import notify
 
             notify(
                 session,
@@ -612,8 +618,8 @@ def _post_reply(
 ) -> None:
     """The update as a customer-visible reply on one linked ticket (its first response when
     it had none), with its audit row."""
-    from . import sla
-    from .tickets import _event, _first_response
+    from supportdesk.services import sla
+    from supportdesk.services.tickets import _event, _first_response
 
     now = desk.now()
     _event(session, desk, ticket, EventKind.REPLY, body=body, visible=True)
@@ -632,7 +638,7 @@ def _post_reply(
 def _linked_tickets(session: Session, incident_id: int, *, lock: bool = False) -> list[Any]:
     from sqlalchemy import select
 
-    from ..models import IncidentLink, Ticket
+    from supportdesk.models import IncidentLink, Ticket
 
     stmt = (
         select(Ticket, IncidentLink)
@@ -660,7 +666,7 @@ def post_update(
     """A customer update: posted as a reply on every live linked ticket, in one transaction;
     the next update is then due one cadence later. May move the state (not to resolved:
     `resolve` does that) and replace the script agents read."""
-    from ..models import IncidentUpdate
+    from supportdesk.models import IncidentUpdate
 
     words = _text(body, "the update's text")
     if state is not None:
@@ -718,7 +724,7 @@ def post_update(
 
 def acknowledge(desk: Desk, incident_id: int) -> IncidentSummary:
     """A lead or the on-call engineer (the owner) takes it on: no console rings for it again."""
-    from ..models import IncidentUpdate
+    from supportdesk.models import IncidentUpdate
 
     with desk.write() as (session, record):
         inc = _incident(session, incident_id, lock=True)
@@ -770,9 +776,9 @@ def link_ticket(
     account the incident does not affect is linked only with a reason."""
     from sqlalchemy import select
 
-    from ..models import IncidentCall, IncidentLink
-    from . import sla
-    from .tickets import _event, _first_response, _guard, _ticket
+    from supportdesk.models import IncidentCall, IncidentLink
+    from supportdesk.services import sla
+    from supportdesk.services.tickets import _event, _first_response, _guard, _ticket
 
     why = limits.check((reason or "").strip(), limits.REASON, what="--reason") or None
     with desk.write() as (session, record):
@@ -850,7 +856,7 @@ def link_ticket(
 def _server_text(session: Session, incident_id: int) -> str:
     from sqlalchemy import select
 
-    from ..models import IncidentServer
+    from supportdesk.models import IncidentServer
 
     names = session.scalars(
         select(IncidentServer.server)
@@ -874,7 +880,7 @@ def log_call(
 ) -> CallResult:
     """A caller about the incident who has no ticket: the call is recorded against the
     incident and the account (who called, who took it, when), and no ticket is opened."""
-    from ..models import Account, Contact, IncidentCall, Verification
+    from supportdesk.models import Account, Contact, IncidentCall, Verification
 
     permissions.require(desk.actor, "ticket.call")
     why = limits.check((reason or "").strip(), limits.REASON, what="--reason") or None
@@ -942,8 +948,8 @@ def resolve(
     """The outage is over: the last update goes to every live linked ticket, which is then
     resolved (fixed), except those in `keep_open` (and any awaiting authorization, which
     cannot be resolved); the incident is resolved and leaves every console's banner."""
-    from ..models import IncidentUpdate
-    from .tickets import _change_status, _event
+    from supportdesk.models import IncidentUpdate
+    from supportdesk.services.tickets import _change_status, _event
 
     words = _text(body, "what fixed it (the resolution's text)")
     keep = set(keep_open)

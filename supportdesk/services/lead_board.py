@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import escalation, permissions, report
-from .desk import Desk
-from .errors import UsageError
-from .presence import marker_cutoff
-from .queue import LIVE_TERM, SELECT_SQL, rows_from
-from .views import QueueRow
+from supportdesk.services import escalation, permissions, report
+from supportdesk.services.desk import Desk
+from supportdesk.services.errors import UsageError
+from supportdesk.services.presence import marker_cutoff
+from supportdesk.services.queue import LIVE_TERM, SELECT_SQL, rows_from
+from supportdesk.services.views import QueueRow
 
 URGENT_LIMIT = 60
 PAUSED_LIMIT = 20
@@ -225,7 +225,7 @@ def snapshot(desk: Desk) -> LeadBoard:
 
 def _day_start(desk: Desk, now: datetime) -> datetime:
     """Midnight today in the desk's zone (the default plan's calendar)."""
-    from .sla import current_policy
+    from supportdesk.services.sla import current_policy
 
     policy = current_policy(desk)
     zone = policy.plan_for(None).calendar.zone
@@ -273,7 +273,7 @@ def _moved_today(desk: Desk, now: datetime) -> tuple[Moved, ...]:
 def _is_downgrade(why: str) -> bool:
     """ "priority high → low" is a downgrade; plan changes count when the due time moved
     later, which the caller checks with the due times."""
-    from .queue import PRIORITY_NAMES
+    from supportdesk.services.queue import PRIORITY_NAMES
 
     if why.startswith("priority ") and "→" in why:
         old, new = (p.strip() for p in why[len("priority ") :].split("→", 1))
@@ -475,7 +475,7 @@ def _usual(desk: Desk, today: datetime) -> tuple[list[float], list[float]]:
 
 
 def _zone(desk: Desk) -> Any:
-    from .sla import current_policy
+    from supportdesk.services.sla import current_policy
 
     return current_policy(desk).plan_for(None).calendar.zone
 

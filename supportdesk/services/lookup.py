@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .desk import Desk
-from .errors import UsageError
+from supportdesk.services.desk import Desk
+from supportdesk.services.errors import UsageError
 
 if TYPE_CHECKING:
-    from .incidents import IncidentSummary
-    from .maintenance import WindowView
-    from .policy import Plan
-    from .views import AccountView
+    from supportdesk.services.incidents import IncidentSummary
+    from supportdesk.services.maintenance import WindowView
+    from supportdesk.services.policy import Plan
+    from supportdesk.services.views import AccountView
 
 MAX_HITS = 50
 # the WHERE of the partial index ix_services_more_domains (models/directory.py, whose import
@@ -213,7 +213,7 @@ def _as_phone(text: str) -> str | None:
         return None
     digits = re.sub(r"\D", "", text)
     if len(digits) >= 6:
-        from .directory import normalise_phone
+        from supportdesk.services.directory import normalise_phone
 
         return normalise_phone(text)
     if text.startswith("+") and len(digits) >= 2:
@@ -343,7 +343,7 @@ def _utc(value: Any) -> datetime:
 
 def open_tickets(desk: Desk, account_id: str, limit: int = 30) -> list[OpenTicket]:
     """The account's live tickets: those awaiting authorization first, then newest first."""
-    from ..models.enums import PRIORITY_ORDER
+    from supportdesk.models.enums import PRIORITY_ORDER
 
     rows = desk.store.query(OPEN_TICKETS_SQL, [account_id, limit])
     return [
@@ -374,8 +374,8 @@ def plan_summary(plan: Plan) -> PlanSummary:
 
 def call_card(desk: Desk, account_id: str) -> CallCard:
     """The account, its plan's targets, its reseller's name and its live tickets."""
-    from . import directory
-    from .sla import current_policy
+    from supportdesk.services import directory
+    from supportdesk.services.sla import current_policy
 
     account = directory.show_account(desk, account_id)
     plan = plan_summary(current_policy(desk).plan_for(account.plan))
@@ -383,7 +383,7 @@ def call_card(desk: Desk, account_id: str) -> CallCard:
     if account.reseller:
         rows = desk.store.query("SELECT company FROM accounts WHERE id = ?", [account.reseller])
         reseller = str(rows[0][0]) if rows else None
-    from . import incidents, maintenance
+    from supportdesk.services import incidents, maintenance
 
     return CallCard(
         account,

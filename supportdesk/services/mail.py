@@ -28,17 +28,24 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..models.enums import EventKind, ResolutionCode, Speaker, Status
-from . import mail_parse, permissions, sla
-from .audit import new_nonce, text_digest
-from .desk import Desk
-from .errors import StoreError, UsageError
-from .mail_parse import BODY_LIMIT, EMAIL_LIMIT, MAX_MESSAGE, NAME_LIMIT, SUBJECT_LIMIT, Parsed
+from supportdesk.models.enums import EventKind, ResolutionCode, Speaker, Status
+from supportdesk.services import mail_parse, permissions, sla
+from supportdesk.services.audit import new_nonce, text_digest
+from supportdesk.services.desk import Desk
+from supportdesk.services.errors import StoreError, UsageError
+from supportdesk.services.mail_parse import (
+    BODY_LIMIT,
+    EMAIL_LIMIT,
+    MAX_MESSAGE,
+    NAME_LIMIT,
+    SUBJECT_LIMIT,
+    Parsed,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from ..models import Account, Contact, MailMessage, Ticket
+    from supportdesk.models import Account, Contact, MailMessage, Ticket
 
 __all__ = [
     "BODY_LIMIT",
@@ -109,14 +116,14 @@ def ticket_id_limit() -> int:
     """The largest ticket number the id column holds (a larger [#N] refers to nothing)."""
     from sqlalchemy import BigInteger
 
-    from ..models import Ticket
+    from supportdesk.models import Ticket
 
     return 2**63 - 1 if isinstance(Ticket.__table__.c.id.type, BigInteger) else 2**31 - 1
 
 
 def subject_limit() -> int:
     """The desk's subject limit, or the column's when that is narrower."""
-    from ..models import Ticket
+    from supportdesk.models import Ticket
 
     length = getattr(Ticket.__table__.c.subject.type, "length", None)
     return min(SUBJECT_LIMIT, length) if length else SUBJECT_LIMIT
@@ -129,7 +136,7 @@ def ingest(
     """File one received message (its first bytes, and its size in all, when it was larger
     than the limit). Raises only when the database cannot take it (StoreError) or the desk is
     not set up to (no such staff member, no audit key): then the mail server should retry."""
-    from . import mail_quarantine
+    from supportdesk.services import mail_quarantine
 
     size = len(raw) if size is None else size
     permissions.require(desk.actor, "mail.ingest")
@@ -168,7 +175,7 @@ def _retry_may_cure(exc: BaseException) -> bool:
         from sqlalchemy.exc import DataError, ProgrammingError
 
         return not isinstance(exc, DataError | ProgrammingError)
-    from .errors import DeskError
+    from supportdesk.services.errors import DeskError
 
     return isinstance(exc, DeskError)  # e.g. NotAllowed under --at: the desk's setting
 
@@ -191,8 +198,8 @@ def file_parsed(
     """File a readable message in one transaction with its mail_messages row (a new one, or
     the quarantined row `row_id` being released). Unfileable for automatic mail with no open
     ticket; nothing is written then."""
-    from ..models import MailMessage
-    from .mail_quarantine import QUARANTINED, _row
+    from supportdesk.models import MailMessage
+    from supportdesk.services.mail_quarantine import QUARANTINED, _row
 
     message = as_message(parsed)
     with desk.write() as (session, record):
@@ -231,7 +238,7 @@ def file_parsed(
 def _seen(session: Session, message_id: str, row_id: int | None) -> MailMessage | None:
     from sqlalchemy import select
 
-    from ..models import MailMessage
+    from supportdesk.models import MailMessage
 
     stmt = select(MailMessage).where(MailMessage.message_id == message_id)
     if row_id is not None:
@@ -301,7 +308,7 @@ def _apply(session: Session, desk: Desk, record: Any, message: Message) -> Inges
 def _referenced_ticket(session: Session, subject: str) -> Ticket | None:
     """The ticket the first `[#N]` of the subject names; N past the id column refers to
     nothing (it never reaches the database); a merged ticket leads to the one it went into."""
-    from ..models import Ticket
+    from supportdesk.models import Ticket
 
     match = TICKET_REF.search(subject)
     if match is None:
@@ -320,7 +327,7 @@ def _referenced_ticket(session: Session, subject: str) -> Ticket | None:
 def _listed(session: Session, account_id: str, address: str) -> Contact | None:
     from sqlalchemy import select
 
-    from ..models import Contact, ContactPoint
+    from supportdesk.models import Contact, ContactPoint
 
     return session.scalars(
         select(Contact)
@@ -337,7 +344,7 @@ def _listed(session: Session, account_id: str, address: str) -> Contact | None:
 def _listed_anywhere(session: Session, address: str) -> Contact | None:
     from sqlalchemy import select
 
-    from ..models import Contact, ContactPoint
+    from supportdesk.models import Contact, ContactPoint
 
     return session.scalars(
         select(Contact)
@@ -352,7 +359,7 @@ def _guess_account(session: Session, message: Message) -> Account | None:
     asks for) or whose service domain the sender writes from."""
     from sqlalchemy import select
 
-    from ..models import Account, Service
+    from supportdesk.models import Account, Service
 
     text = f"{message.subject[:SUBJECT_LIMIT]}\n{message.body[:5000]}".lower()
     tokens = list(dict.fromkeys(ACCOUNT_TOKEN.findall(text)))[:200]
@@ -371,7 +378,7 @@ def _guess_account(session: Session, message: Message) -> Account | None:
 
 
 def _unlisted_account(session: Session, desk: Desk, record: Any) -> Account:
-    from ..models import Account
+    from supportdesk.models import Account
 
     account = session.get(Account, UNLISTED_ACCOUNT)
     if account is None:
@@ -391,7 +398,7 @@ def _unlisted_account(session: Session, desk: Desk, record: Any) -> Account:
 
 def _note(session: Session, desk: Desk, ticket: Ticket, notes: list[str]) -> None:
     """What ingest changed in the message (a cut, a charset guessed), for staff."""
-    from ..models import TicketEvent
+    from supportdesk.models import TicketEvent
 
     if notes:
         session.add(
@@ -417,7 +424,7 @@ def _open(
     notes: list[str],
 ) -> IngestResult:
     """A new e-mail ticket; for an unlisted sender closed unanswered or held, per policy."""
-    from ..models import Ticket, TicketEvent
+    from supportdesk.models import Ticket, TicketEvent
 
     now = desk.now()
     subject = mail_parse.clip(message.subject, subject_limit(), "subject", notes)
@@ -511,7 +518,7 @@ def _reply(
     """The customer's reply on a ticket: threads it and reopens a ticket waiting on them. A
     reply to a held ticket is kept as their words and confirms nothing: a From: header proves
     nobody's identity."""
-    from ..models import TicketEvent
+    from supportdesk.models import TicketEvent
 
     now = desk.now()
     reply = TicketEvent(
@@ -582,7 +589,7 @@ def _auto_note(
     session: Session, desk: Desk, record: Any, ticket: Ticket, message: Message
 ) -> IngestResult:
     """Automatic mail on an open ticket: an internal note; no status, speaker or clock moves."""
-    from ..models import TicketEvent
+    from supportdesk.models import TicketEvent
 
     subject = mail_parse.clip(message.subject, subject_limit(), "subject", list(message.notes))
     body = f"automatic mail ({message.automatic}) from {message.sender}: {subject}"
@@ -639,7 +646,7 @@ def unlisted(desk: Desk, limit: int = 100) -> list[UnlistedMail]:
     """Mail from unlisted senders, newest first (closed unanswered or held), for leads."""
     from sqlalchemy import or_, select
 
-    from ..models import Ticket
+    from supportdesk.models import Ticket
 
     permissions.require(desk.actor, "contact.manage")
     with desk.store.read() as session:
@@ -691,7 +698,7 @@ def held(desk: Desk, limit: int = 100) -> list[HeldMail]:
     accepted"), newest mail first, for leads."""
     from sqlalchemy import select
 
-    from ..models import Ticket, TicketEvent
+    from supportdesk.models import Ticket, TicketEvent
 
     permissions.require(desk.actor, "contact.manage")
     with desk.store.read() as session:

@@ -22,7 +22,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from . import limits
+from supportdesk.services import limits
 
 # The desk's limits come from services/limits.py (one table for every path in).
 MAX_MESSAGE = 10 * 1024 * 1024  # bytes on stdin

@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from . import mail_parse
-from .desk import Desk
-from .errors import NotAllowed, NotFound, UsageError
+from supportdesk.services import mail_parse
+from supportdesk.services.desk import Desk
+from supportdesk.services.errors import NotAllowed, NotFound, UsageError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from ..models import MailMessage
-    from .mail import IngestResult
-    from .mail_parse import Parsed
+    from supportdesk.models import MailMessage
+    from supportdesk.services.mail import IngestResult
+    from supportdesk.services.mail_parse import Parsed
 
 QUARANTINED = "quarantined"
 SHOW_BODY = 100_000  # characters of a body `show` prints
@@ -26,8 +26,8 @@ SHOW_BODY = 100_000  # characters of a body `show` prints
 
 def put(desk: Desk, raw: bytes, size: int, reason: str, parsed: Parsed | None) -> IngestResult:
     """Keep a message that cannot be filed; a Message-ID seen before is not kept twice."""
-    from ..models import MailMessage
-    from .mail import IngestResult, _duplicate, _seen, as_message
+    from supportdesk.models import MailMessage
+    from supportdesk.services.mail import IngestResult, _duplicate, _seen, as_message
 
     message_id = parsed.message_id if parsed else None
     sender = parsed.sender if parsed else ""
@@ -77,7 +77,7 @@ def _require_lead(desk: Desk) -> None:
 def _row(session: Session, qid: int, *, lock: bool = False) -> MailMessage:
     from sqlalchemy import select
 
-    from ..models import MailMessage
+    from supportdesk.models import MailMessage
 
     stmt = select(MailMessage).where(MailMessage.id == qid, MailMessage.state == QUARANTINED)
     if lock and session.get_bind().dialect.name == "postgresql":
@@ -118,7 +118,7 @@ def list_quarantine(desk: Desk, limit: int = 100) -> list[QuarantinedMail]:
     """Quarantined messages, newest first (leads)."""
     from sqlalchemy import func, select
 
-    from ..models import MailMessage
+    from supportdesk.models import MailMessage
 
     _require_lead(desk)
     with desk.write() as (session, record):
@@ -187,7 +187,7 @@ def _readable(raw: bytes) -> tuple[tuple[tuple[str, str], ...], str, list[str]]:
 def show(desk: Desk, qid: int) -> QuarantineView:
     from sqlalchemy import func, select
 
-    from ..models import MailMessage
+    from supportdesk.models import MailMessage
 
     _require_lead(desk)
     with desk.write() as (session, record):
@@ -213,7 +213,7 @@ def show(desk: Desk, qid: int) -> QuarantineView:
 def release(desk: Desk, qid: int) -> IngestResult:
     """File a quarantined message as if it had just arrived (after a fix, or a lead's
     decision); a message that still cannot be filed stays where it is, unchanged."""
-    from .mail import Unfileable, file_parsed
+    from supportdesk.services.mail import Unfileable, file_parsed
 
     _require_lead(desk)
     with desk.store.read() as session:

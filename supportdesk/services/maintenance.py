@@ -16,24 +16,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..models.enums import EventKind, Status
-from . import limits, permissions
-from .clock import check_year
-from .desk import Desk
-from .errors import InvalidTransition, NotFound, NothingToDo, UsageError
-from .incidents import _servers, known_servers, servers_by_id
-from .views import JsonMixin
+from supportdesk.models.enums import EventKind, Status
+from supportdesk.services import limits, permissions
+from supportdesk.services.clock import check_year
+from supportdesk.services.desk import Desk
+from supportdesk.services.errors import InvalidTransition, NotFound, NothingToDo, UsageError
+from supportdesk.services.incidents import _servers, known_servers, servers_by_id
+from supportdesk.services.views import JsonMixin
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from ..models import MaintenanceWindow
+    from supportdesk.models import MaintenanceWindow
 
 
 def body_digest(body: str | None) -> str | None:
     """The audit's hash of a text (imported when needed: the audit module loads SQLAlchemy,
     which the console's first paint must not wait for)."""
-    from .audit import body_digest as digest
+    from supportdesk.services.audit import body_digest as digest
 
     return digest(body)
 
@@ -72,7 +72,7 @@ class ScheduleResult(JsonMixin):
 
 
 def _utc(value: Any) -> datetime:
-    from .queue import _utc as parse
+    from supportdesk.services.queue import _utc as parse
 
     return parse(value)
 
@@ -194,7 +194,7 @@ def add_window(
     a window on the same server."""
     from sqlalchemy import select
 
-    from ..models import MaintenanceWindow, WindowServer
+    from supportdesk.models import MaintenanceWindow, WindowServer
 
     permissions.require(desk.actor, "maintenance.manage")
     names = _servers(servers)
@@ -257,7 +257,7 @@ def add_window(
 
 
 def _window(session: Session, window_id: int) -> MaintenanceWindow:
-    from ..models import MaintenanceWindow
+    from supportdesk.models import MaintenanceWindow
 
     w = session.get(MaintenanceWindow, window_id) if limits.fits_id(window_id) else None
     if w is None:
@@ -268,7 +268,7 @@ def _window(session: Session, window_id: int) -> MaintenanceWindow:
 def _window_servers(session: Session, window_id: int) -> tuple[str, ...]:
     from sqlalchemy import select
 
-    from ..models import WindowServer
+    from supportdesk.models import WindowServer
 
     return tuple(
         session.scalars(
@@ -285,8 +285,8 @@ def schedule(desk: Desk, ticket_id: int, window_id: int) -> ScheduleResult:
     service on one of the window's servers; the window must not have started."""
     from sqlalchemy import select
 
-    from ..models import Service
-    from .tickets import _change_status, _event, _guard, _ticket
+    from supportdesk.models import Service
+    from supportdesk.services.tickets import _change_status, _event, _guard, _ticket
 
     with desk.write() as (session, record):
         t = _ticket(session, ticket_id, lock=True)
@@ -343,9 +343,9 @@ def wake(desk: Desk) -> list[int]:
     it once. Returns the tickets this call woke."""
     from sqlalchemy import select
 
-    from ..models import MaintenanceWindow, Ticket
-    from . import escalation
-    from .tickets import _change_status, _event
+    from supportdesk.models import MaintenanceWindow, Ticket
+    from supportdesk.services import escalation
+    from supportdesk.services.tickets import _change_status, _event
 
     due = next_wake(desk)
     if due is None or due > desk.now():

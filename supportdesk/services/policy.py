@@ -29,10 +29,16 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, NoReturn
 
-from ..models.enums import PRIORITY_ORDER, Priority
-from ..resources import data_path
-from .calendar import MINUTES_PER_DAY, WEEKDAYS, Calendar, CalendarError, parse_interval
-from .errors import UsageError
+from supportdesk.models.enums import PRIORITY_ORDER, Priority
+from supportdesk.resources import data_path
+from supportdesk.services.calendar import (
+    MINUTES_PER_DAY,
+    WEEKDAYS,
+    Calendar,
+    CalendarError,
+    parse_interval,
+)
+from supportdesk.services.errors import UsageError
 
 PRESETS_DIR: Path = data_path("policies")
 
@@ -235,8 +241,8 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
 
 def load_policy_file(path: str | Path) -> Policy:
     """Read and parse a policy file; PolicyError "cannot read FILE: ..." when unreadable."""
-    from .errors import UsageError
-    from .limits import MAX_POLICY_BYTES, read_bounded
+    from supportdesk.services.errors import UsageError
+    from supportdesk.services.limits import MAX_POLICY_BYTES, read_bounded
 
     source = str(path)
     try:

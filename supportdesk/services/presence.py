@@ -12,8 +12,8 @@ import socket
 import uuid
 from datetime import datetime, timedelta
 
-from .desk import Desk
-from .errors import NotFound
+from supportdesk.services.desk import Desk
+from supportdesk.services.errors import NotFound
 
 MARKER_TTL = timedelta(hours=12)
 
@@ -37,7 +37,7 @@ def start_console(desk: Desk) -> str:
     """Register this console; mark consoles of this host whose process died as off."""
     from sqlalchemy import select
 
-    from ..models import Presence
+    from supportdesk.models import Presence
 
     host = socket.gethostname()
     now = desk.clock.real_now()
@@ -67,7 +67,7 @@ def set_open_ticket(desk: Desk, console_id: str, ticket_id: int | None) -> None:
     """Record which ticket this console shows (None: none)."""
     from sqlalchemy import update
 
-    from ..models import Presence, Ticket
+    from supportdesk.models import Presence, Ticket
 
     with desk.store.write() as s:
         if ticket_id is not None and s.get(Ticket, ticket_id) is None:
@@ -82,7 +82,7 @@ def set_open_ticket(desk: Desk, console_id: str, ticket_id: int | None) -> None:
 def end_console(desk: Desk, console_id: str) -> None:
     from sqlalchemy import update
 
-    from ..models import Presence
+    from supportdesk.models import Presence
 
     with desk.store.write() as s:
         s.execute(
@@ -100,8 +100,8 @@ def set_state(desk: Desk, console_id: str, state: str) -> None:
     it): `available`, or `away` after a while without a key press."""
     from sqlalchemy import update
 
-    from ..models import Presence
-    from .errors import UsageError
+    from supportdesk.models import Presence
+    from supportdesk.services.errors import UsageError
 
     if state not in PRESENCE_STATES:
         raise UsageError(f"presence is one of: {', '.join(PRESENCE_STATES)}")

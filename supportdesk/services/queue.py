@@ -17,13 +17,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from ..models.enums import PRIORITY_ORDER, View
-from . import limits
-from .desk import Desk
-from .errors import UsageError
-from .presence import marker_cutoff
-from .sla_engine import Clock, ClockState, TicketClocks
-from .views import QueueKey, QueuePage, QueueRow
+from supportdesk.models.enums import PRIORITY_ORDER, View
+from supportdesk.services import limits
+from supportdesk.services.desk import Desk
+from supportdesk.services.errors import UsageError
+from supportdesk.services.presence import marker_cutoff
+from supportdesk.services.sla_engine import Clock, ClockState, TicketClocks
+from supportdesk.services.views import QueueKey, QueuePage, QueueRow
 
 MAX_PAGE = 1000
 SEARCH_COUNT_CAP = 10_000

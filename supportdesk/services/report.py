@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..models.enums import Category
-from .desk import Desk
-from .errors import UsageError
+from supportdesk.models.enums import Category
+from supportdesk.services.desk import Desk
+from supportdesk.services.errors import UsageError
 
 AUTO_CLOSED = ("unlisted_sender", "no_response")
 GROUPS = {
@@ -120,7 +120,7 @@ class SlaReport:
 
 
 def sla_report(desk: Desk, start: datetime, end: datetime, by: str | None = None) -> SlaReport:
-    from . import escalation
+    from supportdesk.services import escalation
 
     if end <= start:
         raise UsageError("--to must be after --from")

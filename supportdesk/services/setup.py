@@ -9,12 +9,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ..models import Role, Setting, Staff
-from ..store import Store, describe_error
-from . import audit, file_modes, sla
-from .desk import Desk
-from .errors import StoreError, UsageError
-from .policy import Policy, load_preset
+from supportdesk.models import Role, Setting, Staff
+from supportdesk.services import audit, file_modes, sla
+from supportdesk.services.desk import Desk
+from supportdesk.services.errors import StoreError, UsageError
+from supportdesk.services.policy import Policy, load_preset
+from supportdesk.store import Store, describe_error
 
 
 @dataclass(frozen=True)
@@ -108,8 +108,8 @@ def init_database(
     put an SLA policy in force (`policy`, else the bundled default when there is none). Files
     it creates are 0600 in folders 0700 (0660 / 2770 with `sharing`'s group)."""
     if admin is not None:  # checked before anything is created
-        from . import limits
-        from .directory import LOGIN_RE
+        from supportdesk.services import limits
+        from supportdesk.services.directory import LOGIN_RE
 
         limits.check(admin, limits.LOGIN, what="--admin")
         if not LOGIN_RE.fullmatch(admin):

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..models.enums import EventKind, Priority
-from ..models.timefmt import sqlite_timestamp
-from . import permissions
-from .calendar import Calendar, CalendarError
-from .desk import Desk
-from .errors import NotFound, UsageError
-from .policy import Plan, Policy, PolicyError, load_preset, parse_policy
-from .sla_engine import (
+from supportdesk.models.enums import EventKind, Priority
+from supportdesk.models.timefmt import sqlite_timestamp
+from supportdesk.services import permissions
+from supportdesk.services.calendar import Calendar, CalendarError
+from supportdesk.services.desk import Desk
+from supportdesk.services.errors import NotFound, UsageError
+from supportdesk.services.policy import Plan, Policy, PolicyError, load_preset, parse_policy
+from supportdesk.services.sla_engine import (
     CLOCKS,
     PAUSING_STATUSES,
     Clock,
@@ -39,7 +39,7 @@ from .sla_engine import (
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from ..models import Ticket
+    from supportdesk.models import Ticket
 
 POLICY_KEY = "sla_policy"
 DEFAULT_PRESET = "demo"
@@ -91,7 +91,7 @@ def load_policy(
     A plan that accounts still use may be dropped only when `move_plans` says where its
     accounts go (old name -> a plan of `policy`); otherwise their clocks would silently run
     on the default plan while the accounts still name the old one."""
-    from ..models import Setting
+    from supportdesk.models import Setting
 
     if require_lead:
         permissions.require(desk.actor, "sla.policy")
@@ -140,7 +140,7 @@ def _move_plans(
     move them (one `account.plan` audit row each). Returns (old, new, count) per move."""
     from sqlalchemy import func, select, update
 
-    from ..models import Account
+    from supportdesk.models import Account
 
     used: dict[str, int] = {
         plan: int(n)
@@ -213,7 +213,7 @@ def _store(
     why: str,
 ) -> None:
     """Write changed clocks onto the ticket and add one history event per changed clock."""
-    from ..models import TicketEvent
+    from supportdesk.models import TicketEvent
 
     for name in CLOCKS:
         before, after = old.get(name), new.get(name)
@@ -273,7 +273,7 @@ def _targets(plan: Plan, priority: Priority) -> dict[str, tuple[int | None, bool
 
 
 def _account_plan(session: Session, account_id: str) -> str | None:
-    from ..models import Account
+    from supportdesk.models import Account
 
     account = session.get(Account, account_id)
     return account.plan if account else None
@@ -534,7 +534,7 @@ def history_clocks(
     creation times gives only later ones), so nothing measured from it is an outcome: the
     respond clock is not tracked, and the resolve clock only while the ticket is still
     live (it counts from `created`, the start the desk has)."""
-    from .sla_engine import from_history
+    from supportdesk.services.sla_engine import from_history
 
     plan = policy.plan_for(account_plan)
     respond, resolve = (plan.target(c, priority) for c in CLOCKS)
@@ -574,7 +574,7 @@ def imported_clocks(
     """An imported ticket's clocks from its history (`history_clocks`) as its column values
     (sla_plan, sla_key and each clock's fields), and the history events saying so (column
     values of `ticket_events` but the ticket, the author and the time)."""
-    from .sla_engine import to_us
+    from supportdesk.services.sla_engine import to_us
 
     def us(value: datetime | None) -> int | None:
         return None if value is None else to_us(value)
@@ -619,7 +619,7 @@ def backfill(session: Session, desk: Desk, policy: Policy) -> int:
     """Clocks for tickets that never had any (a database upgraded from before SLA clocks):
     what their recorded history implies (`sla_engine.from_history`), done tickets included,
     so the reports see their outcomes. Returns how many tickets were filled."""
-    from .sla_engine import to_us
+    from supportdesk.services.sla_engine import to_us
 
     store = desk.store
     sqlite = store.is_sqlite
@@ -720,7 +720,7 @@ def target_text(clock: Clock) -> str:
         return "none"
     if clock.target_s is None:
         return "best effort"
-    from .policy import format_duration
+    from supportdesk.services.policy import format_duration
 
     return format_duration(clock.target_s)
 
@@ -772,8 +772,8 @@ def next_due_text(clocks: TicketClocks | None, plan: Plan, now: datetime) -> str
 def show(desk: Desk, ticket_id: int) -> SlaView:
     from sqlalchemy import select
 
-    from ..models import Staff, Ticket, TicketEvent
-    from .limits import fits_id
+    from supportdesk.models import Staff, Ticket, TicketEvent
+    from supportdesk.services.limits import fits_id
 
     permissions.require(desk.actor, "ticket.read")
     policy = current_policy(desk)
@@ -804,7 +804,7 @@ def show(desk: Desk, ticket_id: int) -> SlaView:
 
 def due(policy: Policy, calendar_name: str, moment: datetime, duration: str) -> datetime:
     """When `duration` of business time after `moment` ends on the named calendar."""
-    from .policy import parse_duration
+    from supportdesk.services.policy import parse_duration
 
     calendar = policy.calendars.get(calendar_name)
     if calendar is None:

@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from ..models.enums import NO_DUE_KEY
-from .calendar import Calendar
+from supportdesk.models.enums import NO_DUE_KEY
+from supportdesk.services.calendar import Calendar
 
 RESPOND = "respond"
 RESOLVE = "resolve"

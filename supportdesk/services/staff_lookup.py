@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import NotFound
+from supportdesk.services.errors import NotFound
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -15,8 +15,8 @@ def staff_by_login(session: Session, login: str) -> Any:
     """The active staff member `login`, else NotFound."""
     from sqlalchemy import select
 
-    from ..models import Staff
-    from . import limits
+    from supportdesk.models import Staff
+    from supportdesk.services import limits
 
     limits.check(login, limits.LOGIN, what="login")
     person = session.scalars(select(Staff).where(Staff.login == login.strip())).first()
@@ -28,7 +28,7 @@ def staff_by_login(session: Session, login: str) -> Any:
 def login_of(session: Session, staff_id: int | None) -> str | None:
     from sqlalchemy import select
 
-    from ..models import Staff
+    from supportdesk.models import Staff
 
     if staff_id is None:
         return None

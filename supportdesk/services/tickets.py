@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
-from ..models import (
+from supportdesk.models import (
     TRANSITIONS,
     Account,
     CallOutcome,
@@ -34,13 +34,20 @@ from ..models import (
     TicketEvent,
     Verification,
 )
-from . import escalation, limits, permissions, sla
-from .audit import body_digest, new_nonce, rows_containing, text_digest
-from .desk import Desk, Recorder
-from .errors import InvalidTransition, LostRace, NotAllowed, NotFound, NothingToDo, UsageError
-from .presence import marker_cutoff
-from .staff_lookup import login_of
-from .views import EventView, JsonMixin, TicketView
+from supportdesk.services import escalation, limits, permissions, sla
+from supportdesk.services.audit import body_digest, new_nonce, rows_containing, text_digest
+from supportdesk.services.desk import Desk, Recorder
+from supportdesk.services.errors import (
+    InvalidTransition,
+    LostRace,
+    NotAllowed,
+    NotFound,
+    NothingToDo,
+    UsageError,
+)
+from supportdesk.services.presence import marker_cutoff
+from supportdesk.services.staff_lookup import login_of
+from supportdesk.services.views import EventView, JsonMixin, TicketView
 
 REQUEST_TYPES = ("technical", "billing", "password_reset", "contact_change", "cancellation")
 CLOSED_FOR_WORK = {Status.RESOLVED.value, Status.CLOSED.value}
@@ -468,8 +475,8 @@ def _needs_hold(
 ) -> bool:
     """Held for confirmation: an unverified caller, or a request this contact may not make
     (restricted requests need a verified primary or secondary contact)."""
-    from .verification import person_of
-    from .verify_rules import requests_of
+    from supportdesk.services.verification import person_of
+    from supportdesk.services.verify_rules import requests_of
 
     if check is not None and check.result == "held":
         return True
@@ -486,8 +493,8 @@ def _needs_hold(
 def confirm(desk: Desk, ticket_id: int, verification_id: int) -> None:
     """An authorized contact, verified on this call, confirms a held ticket: it opens, the
     resolve clock resumes, and the confirmation is recorded."""
-    from .verification import person_of
-    from .verify_rules import permission
+    from supportdesk.services.verification import person_of
+    from supportdesk.services.verify_rules import permission
 
     with desk.write() as (session, record):
         t = _ticket(session, ticket_id, lock=True)

@@ -16,16 +16,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..models.enums import Channel
-from . import limits, permissions, verify_rules
-from .desk import Desk
-from .errors import NotAllowed, NotFound, UsageError
-from .verify_rules import Permission, Person
+from supportdesk.models.enums import Channel
+from supportdesk.services import limits, permissions, verify_rules
+from supportdesk.services.desk import Desk
+from supportdesk.services.errors import NotAllowed, NotFound, UsageError
+from supportdesk.services.verify_rules import Permission, Person
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from ..models import Account, Contact
+    from supportdesk.models import Account, Contact
 
 VERIFIED, FAILED, LOCKED, HELD, REFERRED = "verified", "failed", "locked", "held", "referred"
 RECENT_ATTEMPTS = 5
@@ -89,7 +89,7 @@ class Verdict:
 def _people(session: Session, account_id: str) -> list[Contact]:
     from sqlalchemy import select
 
-    from ..models import Contact
+    from supportdesk.models import Contact
 
     return list(
         session.scalars(
@@ -111,8 +111,8 @@ def find_contact(session: Session, account_id: str, ref: str) -> Contact:
     """A contact of the account by e-mail address, phone number, id or exact name."""
     from sqlalchemy import select
 
-    from ..models import Contact, ContactPoint
-    from .directory import normalise_phone
+    from supportdesk.models import Contact, ContactPoint
+    from supportdesk.services.directory import normalise_phone
 
     text = limits.check(ref, limits.CONTACT_REF, what="--contact").strip()
     if not text:
@@ -137,7 +137,7 @@ def find_contact(session: Session, account_id: str, ref: str) -> Contact:
 
 
 def _account(session: Session, account_id: str) -> Account:
-    from ..models import Account
+    from supportdesk.models import Account
 
     limits.check(account_id, limits.ACCOUNT_ID)
     account = session.get(Account, account_id)
@@ -149,7 +149,7 @@ def _account(session: Session, account_id: str) -> Account:
 def _recent(session: Session, contact_id: int) -> tuple[Attempt, ...]:
     from sqlalchemy import select
 
-    from ..models import Staff, Verification
+    from supportdesk.models import Staff, Verification
 
     rows = session.execute(
         select(
@@ -180,9 +180,9 @@ def verify(
 ) -> Verdict:
     """Verify a caller. `contact_ref` None means the caller is not listed (HELD). Exactly
     one proof: `pin`, or `callback_number` (phone only: the number the agent called back)."""
-    from ..models import Verification
-    from .directory import normalise_phone
-    from .sla import current_policy
+    from supportdesk.models import Verification
+    from supportdesk.services.directory import normalise_phone
+    from supportdesk.services.sla import current_policy
 
     actor = desk.actor
     permissions.require(actor, "caller.verify")
@@ -212,7 +212,7 @@ def verify(
     with desk.write() as (session, record):
         account = _account(session, account_id)
         if service is not None:
-            from ..models import Service
+            from supportdesk.models import Service
 
             svc = session.get(Service, service) if limits.fits_id(service) else None
             if svc is None or svc.account_id != account.id:
@@ -390,7 +390,7 @@ def _who_can_all(
 def _points(session: Session, contact_id: int, kind: str) -> list[str]:
     from sqlalchemy import select
 
-    from ..models import ContactPoint
+    from supportdesk.models import ContactPoint
 
     return list(
         session.scalars(
@@ -404,7 +404,7 @@ def _points(session: Session, contact_id: int, kind: str) -> list[str]:
 def _reset_failures(session: Session, contact_id: int) -> None:
     from sqlalchemy import update
 
-    from ..models import Contact
+    from supportdesk.models import Contact
 
     session.execute(
         update(Contact).where(Contact.id == contact_id).values(failed_attempts=0, locked_until=None)
@@ -421,7 +421,7 @@ def _count_failure(
     count nothing and the counter stops at the maximum."""
     from sqlalchemy import case, update
 
-    from ..models import Contact
+    from supportdesk.models import Contact
 
     lock = now + timedelta(seconds=rules.lockout_s)
     # a lock that has run out starts a new series of failures
@@ -460,7 +460,7 @@ class PinResult:
 def set_pin(desk: Desk, account_id: str, contact_ref: str, *, rotate: bool = False) -> PinResult:
     """Generate a contact's support PIN (leads only). Refuses to replace an existing PIN
     unless `rotate`. The PIN is returned once; only its scrypt hash is stored."""
-    from .sla import current_policy
+    from supportdesk.services.sla import current_policy
 
     permissions.require(desk.actor, "contact.manage")
     digits = current_policy(desk).verification.pin_digits
@@ -489,7 +489,7 @@ def unlock(desk: Desk, account_id: str, contact_ref: str) -> tuple[Attempt, ...]
     with desk.write() as (session, record):
         contact = find_contact(session, _account(session, account_id).id, contact_ref)
         if not contact.failed_attempts and contact.locked_until is None:
-            from .errors import NothingToDo
+            from supportdesk.services.errors import NothingToDo
 
             raise NothingToDo(f"{contact.name} is not locked")
         recent = _recent(session, contact.id)

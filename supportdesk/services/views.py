@@ -6,8 +6,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..models.enums import NO_DUE_KEY, Priority
-from .sla_engine import TicketClocks
+from supportdesk.models.enums import NO_DUE_KEY, Priority
+from supportdesk.services.sla_engine import TicketClocks
 
 
 def _json_value(value: Any) -> Any:
