@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from supportdesk.models import View
+from supportdesk.enums import View
 from supportdesk.services import queue
 from supportdesk.services.desk import Desk
 from supportdesk.store import Store

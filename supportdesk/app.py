@@ -24,7 +24,8 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from supportdesk.models.enums import View
+from supportdesk.enums import View
+from supportdesk.errors import DeskError
 from supportdesk.screens.base import DeskScreen
 from supportdesk.screens.commands import DeskCommands
 from supportdesk.screens.incident_watch import IncidentWatch
@@ -32,7 +33,6 @@ from supportdesk.screens.messages import StoreChanged
 from supportdesk.screens.modals import AskModal, HelpModal
 from supportdesk.screens.queue import QueueScreen, plans_of
 from supportdesk.services import presence, queue
-from supportdesk.services.errors import DeskError
 from supportdesk.services.queue import QueueFilter
 from supportdesk.services.views import QueueRow
 from supportdesk.widgets.inert import InertNotify

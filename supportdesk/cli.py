@@ -17,7 +17,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from supportdesk.models.enums import (
+from supportdesk.enums import (
     CallOutcome,
     Category,
     Channel,
@@ -28,10 +28,10 @@ from supportdesk.models.enums import (
     ServiceKind,
     Status,
 )
+from supportdesk.errors import DeskError, UsageError
 from supportdesk.safe_text import clean, json_escape
 from supportdesk.services.clock import Clock
 from supportdesk.services.desk import Desk
-from supportdesk.services.errors import DeskError, UsageError
 from supportdesk.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -104,8 +104,8 @@ class LoginType(click.ParamType):
     name = "login"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from supportdesk.errors import UsageError as DeskUsage
         from supportdesk.services import limits
-        from supportdesk.services.errors import UsageError as DeskUsage
 
         try:
             return limits.check(str(value), limits.LOGIN, what="--as")
@@ -119,8 +119,8 @@ class DbType(click.ParamType):
     name = "db"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from supportdesk.errors import UsageError as DeskUsage
         from supportdesk.services import limits
-        from supportdesk.services.errors import UsageError as DeskUsage
 
         try:
             return limits.check(str(value), limits.Limit("--db", MAX_DB_TEXT))
@@ -774,7 +774,7 @@ def queue(
     as_json: bool,
 ) -> None:
     """Print the queue in exactly the console's order."""
-    from supportdesk.models.enums import View
+    from supportdesk.enums import View
     from supportdesk.services import queue as q
     from supportdesk.services import sla as sla_service
 
@@ -2268,8 +2268,8 @@ def maintenance_list(env: Env, include_past: bool, as_json: bool) -> None:
 def maintenance_wake(env: Env, as_json: bool) -> None:
     """Return to the queue the scheduled tickets whose window has opened (consoles do this
     too; safe to run from cron). Exit 4 when none is due."""
+    from supportdesk.errors import NothingToDo
     from supportdesk.services import maintenance as service
-    from supportdesk.services.errors import NothingToDo
 
     woke = service.wake(env.desk())
     if not woke:

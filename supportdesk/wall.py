@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual.binding import Binding, BindingType
 
+from supportdesk.errors import DeskError
 from supportdesk.screens.lead_board import LeadBoardScreen
 from supportdesk.screens.messages import StoreChanged
-from supportdesk.services.errors import DeskError
 from supportdesk.widgets.inert import InertNotify
 
 if TYPE_CHECKING:

@@ -155,11 +155,11 @@ class WorkerResult:
 def worker_main() -> None:
     """One engineer: claim (and maybe resolve) until the board is empty; JSON on stdout."""
     args = json.loads(sys.argv[1])
+    from supportdesk.errors import LostRace, NothingToDo
     from supportdesk.services import escalation
     from supportdesk.services import tickets as ticket_service
     from supportdesk.services.clock import Clock
     from supportdesk.services.desk import Desk
-    from supportdesk.services.errors import LostRace, NothingToDo
     from supportdesk.store import Store
 
     store = Store(args["url"])

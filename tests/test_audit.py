@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from supportdesk.errors import StoreError
 from supportdesk.models import AuditEvent
 from supportdesk.services import audit, tickets
-from supportdesk.services.errors import StoreError
 
 from .conftest import new_ticket
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from supportdesk.errors import NothingToDo
 from supportdesk.services import audit, escalation
 from supportdesk.services.clock import Clock
 from supportdesk.services.desk import Desk
-from supportdesk.services.errors import NothingToDo
 from supportdesk.store import Store
 
 from .claim_race import ENGINEERS, TIER, build_board, cli_race, race

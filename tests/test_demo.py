@@ -17,20 +17,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from supportdesk.models import (
-    VIEW_OF_STATUS,
-    AuditEvent,
-    Base,
-    Priority,
-    Setting,
-    Status,
-    Ticket,
-    sqlite_timestamp,
-)
+from supportdesk.enums import VIEW_OF_STATUS, Priority, Status
+from supportdesk.errors import DeskError, UsageError
+from supportdesk.models import AuditEvent, Base, Setting, Ticket, sqlite_timestamp
 from supportdesk.services import audit, demo
 from supportdesk.services.clock import Clock
 from supportdesk.services.desk import Desk
-from supportdesk.services.errors import DeskError, UsageError
 from supportdesk.services.setup import init_database
 from supportdesk.services.sla_engine import to_us
 from supportdesk.store import Store

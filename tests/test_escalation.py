@@ -8,11 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from supportdesk.models import Setting
-from supportdesk.services import audit, directory, escalation, tickets
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
-from supportdesk.services.errors import (
+from supportdesk.errors import (
     InvalidTransition,
     LostRace,
     NotAllowed,
@@ -20,6 +16,10 @@ from supportdesk.services.errors import (
     NothingToDo,
     UsageError,
 )
+from supportdesk.models import Setting
+from supportdesk.services import audit, directory, escalation, tickets
+from supportdesk.services.clock import Clock
+from supportdesk.services.desk import Desk
 from tests.conftest import DeskFactory, new_ticket
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, office hours

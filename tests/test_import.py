@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from supportdesk.errors import NotAllowed, NothingToDo, UsageError
 from supportdesk.services import audit, importer, report, sla, tickets
 from supportdesk.services.desk import Desk
-from supportdesk.services.errors import NotAllowed, NothingToDo, UsageError
 from supportdesk.services.export_formats import parse_time, read_export
 
 from .conftest import DeskFactory

@@ -12,10 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from supportdesk.models import Setting
-from supportdesk.services import audit, directory, incidents, maintenance, sla, tickets
-from supportdesk.services.desk import Desk
-from supportdesk.services.errors import (
+from supportdesk.errors import (
     DeskError,
     InvalidTransition,
     NotAllowed,
@@ -23,6 +20,9 @@ from supportdesk.services.errors import (
     NothingToDo,
     UsageError,
 )
+from supportdesk.models import Setting
+from supportdesk.services import audit, directory, incidents, maintenance, sla, tickets
+from supportdesk.services.desk import Desk
 from tests.conftest import DeskFactory, new_ticket
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, office hours

@@ -11,9 +11,9 @@ import sys
 
 import pytest
 
+from supportdesk.errors import UsageError
 from supportdesk.services import mail, sla, tickets, verification
 from supportdesk.services.desk import Desk
-from supportdesk.services.errors import UsageError
 from supportdesk.services.policy import load_preset, parse_policy
 
 from .conftest import new_ticket

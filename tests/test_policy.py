@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from supportdesk.models.enums import PRIORITY_ORDER, Priority
-from supportdesk.services.errors import UsageError
+from supportdesk.enums import PRIORITY_ORDER, Priority
+from supportdesk.errors import UsageError
 from supportdesk.services.policy import (
     MAX_DURATION,
     PRESETS_DIR,

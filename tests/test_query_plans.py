@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from supportdesk.models import View, sqlite_timestamp
+from supportdesk.enums import View
+from supportdesk.models import sqlite_timestamp
 from supportdesk.services import escalation, queue
 from supportdesk.services.clock import Clock
 from supportdesk.services.desk import Desk

@@ -7,9 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from supportdesk.models import AuditEvent, Status, Ticket, TicketEvent, View
-from supportdesk.services import queue, tickets
-from supportdesk.services.errors import (
+from supportdesk.enums import Status, View
+from supportdesk.errors import (
     InvalidTransition,
     LostRace,
     NotAllowed,
@@ -17,6 +16,8 @@ from supportdesk.services.errors import (
     NothingToDo,
     UsageError,
 )
+from supportdesk.models import AuditEvent, Ticket, TicketEvent
+from supportdesk.services import queue, tickets
 
 from .conftest import FROZEN, new_ticket
 

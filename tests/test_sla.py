@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import bindparam, text
 
+from supportdesk.errors import NotAllowed
 from supportdesk.models import Setting
 from supportdesk.models.base import UTCDateTime
 from supportdesk.services import audit, directory, queue, setup, sla, tickets
 from supportdesk.services.clock import Clock
 from supportdesk.services.desk import Desk
-from supportdesk.services.errors import NotAllowed
 from supportdesk.services.policy import PolicyError, parse_policy
 from supportdesk.store import HEAD_REVISION, Store
 from tests.conftest import new_ticket

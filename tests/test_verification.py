@@ -11,16 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from supportdesk.errors import InvalidTransition, NotAllowed, NotFound, NothingToDo, UsageError
 from supportdesk.services import directory, sla, tickets, verification
 from supportdesk.services.clock import Clock
 from supportdesk.services.desk import Desk
-from supportdesk.services.errors import (
-    InvalidTransition,
-    NotAllowed,
-    NotFound,
-    NothingToDo,
-    UsageError,
-)
 from supportdesk.services.verification import FAILED, HELD, LOCKED, REFERRED, VERIFIED
 
 from .test_cli import one_line_error, run

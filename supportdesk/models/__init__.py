@@ -1,7 +1,7 @@
 """Typed SQLAlchemy models, one concern per module.
 
-The names are loaded on first use (PEP 562), so `supportdesk.models.enums` can be imported
-without SQLAlchemy: the CLI's read path and the console's first paint do not need the ORM.
+The names are loaded on first use (PEP 562): the CLI's read path and the console's first
+paint do not need the ORM. The closed vocabularies live in `supportdesk.enums`.
 """
 
 from __future__ import annotations
@@ -20,24 +20,6 @@ if TYPE_CHECKING:
         Service,
         Staff,
         Verification,
-    )
-    from supportdesk.models.enums import (
-        PRIORITY_ORDER,
-        TRANSITIONS,
-        VIEW_OF_STATUS,
-        AccountStatus,
-        CallOutcome,
-        Category,
-        Channel,
-        ContactRole,
-        EventKind,
-        Priority,
-        ResolutionCode,
-        Role,
-        ServiceKind,
-        Speaker,
-        Status,
-        View,
     )
     from supportdesk.models.escalation import Escalation, Notice, Watcher
     from supportdesk.models.imports import ImportedTicket
@@ -85,21 +67,22 @@ _HOME = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _HOME.get(name, "enums")
-    if module != "enums":
-        # one whole metadata
-        for each in (
-            "base",
-            "audit",
-            "desk",
-            "directory",
-            "tickets",
-            "escalation",
-            "incidents",
-            "imports",
-            "mail",
-        ):
-            importlib.import_module(f"{__name__}.{each}")
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # one whole metadata
+    for each in (
+        "base",
+        "audit",
+        "desk",
+        "directory",
+        "tickets",
+        "escalation",
+        "incidents",
+        "imports",
+        "mail",
+    ):
+        importlib.import_module(f"{__name__}.{each}")
     try:
         return getattr(importlib.import_module(f"{__name__}.{module}"), name)
     except AttributeError:
@@ -107,22 +90,13 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "PRIORITY_ORDER",
-    "TRANSITIONS",
-    "VIEW_OF_STATUS",
     "VIEW_SQL",
     "Account",
-    "AccountStatus",
     "AuditEvent",
     "Base",
-    "CallOutcome",
-    "Category",
-    "Channel",
     "Contact",
     "ContactPoint",
-    "ContactRole",
     "Escalation",
-    "EventKind",
     "ImportedTicket",
     "Incident",
     "IncidentCall",
@@ -133,20 +107,13 @@ __all__ = [
     "MaintenanceWindow",
     "Notice",
     "Presence",
-    "Priority",
-    "ResolutionCode",
-    "Role",
     "Service",
-    "ServiceKind",
     "Setting",
-    "Speaker",
     "Staff",
-    "Status",
     "Ticket",
     "TicketEvent",
     "UTCDateTime",
     "Verification",
-    "View",
     "Watcher",
     "WindowServer",
     "sqlite_timestamp",

@@ -19,8 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from supportdesk.enums import NO_DUE_KEY, VIEW_OF_STATUS
 from supportdesk.models.base import Base, UTCDateTime
-from supportdesk.models.enums import NO_DUE_KEY, VIEW_OF_STATUS
 
 
 def _view_expression() -> str:

@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
-from supportdesk.models.enums import Role
+from supportdesk.enums import Role
 from supportdesk.screens.base import HELP_BINDING, DeskScreen
 from supportdesk.screens.escalation_modals import ReasonModal
 from supportdesk.screens.messages import ActionDone

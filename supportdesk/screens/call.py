@@ -36,9 +36,9 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from supportdesk.errors import DeskError
 from supportdesk.screens.base import HELP_BINDING, DeskScreen
 from supportdesk.services import lookup, tickets, verification
-from supportdesk.services.errors import DeskError
 from supportdesk.services.lookup import AccountHit, CallCard, OpenTicket
 from supportdesk.services.verification import FAILED, HELD, LOCKED, REFERRED, VERIFIED, Verdict
 from supportdesk.services.verify_rules import REQUESTS, ROLE_LABEL

@@ -25,7 +25,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
-from supportdesk.models.enums import Category, View
+from supportdesk.enums import Category, View
 from supportdesk.screens.base import HELP_BINDING, DeskScreen
 from supportdesk.screens.messages import TicketLoaded, TotalCounted, WindowLoaded
 from supportdesk.services import queue, sla

@@ -20,7 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Static, TextArea
 from textual.worker import get_current_worker
 
-from supportdesk.models.enums import TRANSITIONS, CallOutcome, Priority, ResolutionCode, Status
+from supportdesk.enums import TRANSITIONS, CallOutcome, Priority, ResolutionCode, Status
 from supportdesk.screens.base import HELP_BINDING, DeskScreen
 from supportdesk.screens.escalation_modals import EscalateModal, EscalateRequest, ReasonModal
 from supportdesk.screens.messages import ActionDone, TicketLoaded

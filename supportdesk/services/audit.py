@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from supportdesk.errors import UsageError
 from supportdesk.models import AuditEvent
 from supportdesk.models.base import bulk_insert
 from supportdesk.services.audit_key import (  # noqa: F401 - re-exported
@@ -39,7 +40,6 @@ from supportdesk.services.audit_key import (  # noqa: F401 - re-exported
     key_path_for,
     load_key,
 )
-from supportdesk.services.errors import UsageError
 
 GENESIS = "0" * 64
 PG_CHAIN_LOCK = 727_274_001  # advisory lock id for the chain head

@@ -11,7 +11,7 @@ import os
 import secrets
 from pathlib import Path
 
-from supportdesk.services.errors import DeskError
+from supportdesk.errors import DeskError
 from supportdesk.services.file_modes import PRIVATE, Sharing, create_file, make_dirs
 
 
@@ -49,7 +49,7 @@ def create_key(path: Path, sharing: Sharing = PRIVATE) -> bytes:
 def load_key(path: Path) -> bytes:
     """The key in a key file: hex text of at least 16 bytes. The file is read with a limit
     and must be a regular file (a FIFO or /dev/zero would hang the read)."""
-    from supportdesk.services.errors import UsageError
+    from supportdesk.errors import UsageError
     from supportdesk.services.limits import MAX_KEY_BYTES, read_bounded
 
     try:

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
-from supportdesk.services.errors import DeskError
+from supportdesk.errors import DeskError
 
 MINUTES_PER_DAY = 24 * 60
 MAX_SCAN_DAYS = 3 * 366  # a calendar closed this long never opens: stop, do not loop

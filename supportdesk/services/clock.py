@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from supportdesk.services.errors import UsageError
+from supportdesk.errors import UsageError
 
 FIRST_YEAR, LAST_YEAR = 1970, 2999  # the years a desk can mean; calendars work within them
 MAX_TIME_TEXT = 64

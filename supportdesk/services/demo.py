@@ -86,13 +86,13 @@ from sqlalchemy import Connection, Index, func, insert, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
+from ..enums import Priority
+from ..errors import DeskError, UsageError
 from ..models import Account, Base, Setting, Staff, Ticket, sqlite_timestamp
-from ..models.enums import Priority
 from ..resources import data_path
 from ..store import Store
 from . import escalation
 from .desk import Desk, Recorder
-from .errors import DeskError, UsageError
 from .policy import Plan, load_preset
 from .sla import CLOCK_FIELDS, POLICY_KEY, policy_from_text
 from .sla_engine import CLOCKS, from_history, to_us

@@ -17,10 +17,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from supportdesk.models.enums import Role
+from supportdesk.enums import Role
+from supportdesk.errors import NotAllowed, NotFound
 from supportdesk.services import audit_key
 from supportdesk.services.clock import Clock
-from supportdesk.services.errors import NotAllowed, NotFound
 from supportdesk.services.permissions import Actor
 from supportdesk.store import Store
 

@@ -7,21 +7,11 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from supportdesk.models import (
-    Account,
-    AccountStatus,
-    Contact,
-    ContactPoint,
-    ContactRole,
-    Role,
-    Service,
-    ServiceKind,
-    Staff,
-    Ticket,
-)
+from supportdesk.enums import AccountStatus, ContactRole, Role, ServiceKind
+from supportdesk.errors import NotAllowed, NotFound, NothingToDo, UsageError
+from supportdesk.models import Account, Contact, ContactPoint, Service, Staff, Ticket
 from supportdesk.services import limits, permissions
 from supportdesk.services.desk import Desk
-from supportdesk.services.errors import NotAllowed, NotFound, NothingToDo, UsageError
 from supportdesk.services.tickets import parse_enum
 from supportdesk.services.views import AccountView, ContactView, ServiceView, StaffView
 

@@ -15,7 +15,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from supportdesk.services.errors import StoreError
+from supportdesk.errors import StoreError
 from supportdesk.services.file_modes import mode_text, sqlite_files
 from supportdesk.services.views import JsonMixin
 from supportdesk.store import HEAD_REVISION, Store

@@ -14,11 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from supportdesk.models.enums import EventKind, Role, Status
-from supportdesk.services import permissions
-from supportdesk.services.audit import body_digest
-from supportdesk.services.desk import Desk
-from supportdesk.services.errors import (
+from supportdesk.enums import EventKind, Role, Status
+from supportdesk.errors import (
     InvalidTransition,
     LostRace,
     NotAllowed,
@@ -26,6 +23,9 @@ from supportdesk.services.errors import (
     NothingToDo,
     UsageError,
 )
+from supportdesk.services import permissions
+from supportdesk.services.audit import body_digest
+from supportdesk.services.desk import Desk
 from supportdesk.services.queue import LIVE_TERM, SELECT_SQL, rows_from
 from supportdesk.services.staff_lookup import login_of, staff_by_login
 from supportdesk.services.views import JsonMixin, QueueRow, ServiceView

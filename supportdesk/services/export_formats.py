@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
-from supportdesk.models.enums import Category, Channel, EventKind, Priority, Status
-from supportdesk.services.errors import UsageError
+from supportdesk.enums import Category, Channel, EventKind, Priority, Status
+from supportdesk.errors import UsageError
 from supportdesk.services.limits import EMAIL
 from supportdesk.services.views import JsonMixin
 

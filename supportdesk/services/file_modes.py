@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from supportdesk.services.errors import UsageError
+from supportdesk.errors import UsageError
 
 PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700
 SHARED_FILE, SHARED_DIR = 0o660, 0o2770  # setgid: files made inside get the desk's group

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from supportdesk.models.enums import ContactRole, Speaker
+from supportdesk.enums import ContactRole, Speaker
+from supportdesk.errors import NothingToDo, UsageError
 from supportdesk.services import directory, permissions
 from supportdesk.services.audit import new_nonce, text_digest
 from supportdesk.services.desk import Desk
-from supportdesk.services.errors import NothingToDo, UsageError
 from supportdesk.services.export_formats import Export, Problem, Record
 from supportdesk.services.views import JsonMixin
 

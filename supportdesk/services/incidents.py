@@ -18,16 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from supportdesk.models.enums import CallOutcome, EventKind, ResolutionCode, Role, Speaker, Status
+from supportdesk.enums import CallOutcome, EventKind, ResolutionCode, Role, Speaker, Status
+from supportdesk.errors import InvalidTransition, NotAllowed, NotFound, NothingToDo, UsageError
 from supportdesk.services import limits, permissions
 from supportdesk.services.desk import Desk
-from supportdesk.services.errors import (
-    InvalidTransition,
-    NotAllowed,
-    NotFound,
-    NothingToDo,
-    UsageError,
-)
 from supportdesk.services.staff_lookup import login_of, staff_by_login
 from supportdesk.services.views import JsonMixin
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from supportdesk.errors import UsageError
 from supportdesk.services import escalation, permissions, report
 from supportdesk.services.desk import Desk
-from supportdesk.services.errors import UsageError
 from supportdesk.services.presence import marker_cutoff
 from supportdesk.services.queue import LIVE_TERM, SELECT_SQL, rows_from
 from supportdesk.services.views import QueueRow

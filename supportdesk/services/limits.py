@@ -44,7 +44,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from supportdesk.services.errors import UsageError
+from supportdesk.errors import UsageError
 
 MAX_ROW_ID = 2**31 - 1  # INTEGER on PostgreSQL; SQLite agrees by this rule
 MAX_CLI_ID = 2**63 - 1  # what a 64-bit integer holds: the CLI's own bound

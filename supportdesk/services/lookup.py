@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from supportdesk.errors import UsageError
 from supportdesk.services.desk import Desk
-from supportdesk.services.errors import UsageError
 
 if TYPE_CHECKING:
     from supportdesk.services.incidents import IncidentSummary
@@ -343,7 +343,7 @@ def _utc(value: Any) -> datetime:
 
 def open_tickets(desk: Desk, account_id: str, limit: int = 30) -> list[OpenTicket]:
     """The account's live tickets: those awaiting authorization first, then newest first."""
-    from supportdesk.models.enums import PRIORITY_ORDER
+    from supportdesk.enums import PRIORITY_ORDER
 
     rows = desk.store.query(OPEN_TICKETS_SQL, [account_id, limit])
     return [

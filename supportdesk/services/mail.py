@@ -28,11 +28,11 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from supportdesk.models.enums import EventKind, ResolutionCode, Speaker, Status
+from supportdesk.enums import EventKind, ResolutionCode, Speaker, Status
+from supportdesk.errors import StoreError, UsageError
 from supportdesk.services import mail_parse, permissions, sla
 from supportdesk.services.audit import new_nonce, text_digest
 from supportdesk.services.desk import Desk
-from supportdesk.services.errors import StoreError, UsageError
 from supportdesk.services.mail_parse import (
     BODY_LIMIT,
     EMAIL_LIMIT,
@@ -175,7 +175,7 @@ def _retry_may_cure(exc: BaseException) -> bool:
         from sqlalchemy.exc import DataError, ProgrammingError
 
         return not isinstance(exc, DataError | ProgrammingError)
-    from supportdesk.services.errors import DeskError
+    from supportdesk.errors import DeskError
 
     return isinstance(exc, DeskError)  # e.g. NotAllowed under --at: the desk's setting
 

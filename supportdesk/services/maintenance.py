@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from supportdesk.models.enums import EventKind, Status
+from supportdesk.enums import EventKind, Status
+from supportdesk.errors import InvalidTransition, NotFound, NothingToDo, UsageError
 from supportdesk.services import limits, permissions
 from supportdesk.services.clock import check_year
 from supportdesk.services.desk import Desk
-from supportdesk.services.errors import InvalidTransition, NotFound, NothingToDo, UsageError
 from supportdesk.services.incidents import _servers, known_servers, servers_by_id
 from supportdesk.services.views import JsonMixin
 

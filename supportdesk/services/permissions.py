@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from supportdesk.models.enums import Role
-from supportdesk.services.errors import NotAllowed
+from supportdesk.enums import Role
+from supportdesk.errors import NotAllowed
 
 EVERYONE = frozenset(Role)
 LEADS = frozenset({Role.LEAD})
@@ -95,7 +95,7 @@ def require_tier(actor: Actor, tier: int, what: str = "this ticket") -> None:
 
 def validate_staff_tier(role: Role, tier: int) -> None:
     """Staff records must be coherent: agents are tier 1, engineers 2 or 3."""
-    from supportdesk.services.errors import UsageError
+    from supportdesk.errors import UsageError
 
     if tier not in (1, 2, 3):
         raise UsageError(f"--tier must be 1, 2 or 3, not {tier}")

@@ -29,7 +29,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, NoReturn
 
-from supportdesk.models.enums import PRIORITY_ORDER, Priority
+from supportdesk.enums import PRIORITY_ORDER, Priority
+from supportdesk.errors import UsageError
 from supportdesk.resources import data_path
 from supportdesk.services.calendar import (
     MINUTES_PER_DAY,
@@ -38,7 +39,6 @@ from supportdesk.services.calendar import (
     CalendarError,
     parse_interval,
 )
-from supportdesk.services.errors import UsageError
 
 PRESETS_DIR: Path = data_path("policies")
 
@@ -241,7 +241,7 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
 
 def load_policy_file(path: str | Path) -> Policy:
     """Read and parse a policy file; PolicyError "cannot read FILE: ..." when unreadable."""
-    from supportdesk.services.errors import UsageError
+    from supportdesk.errors import UsageError
     from supportdesk.services.limits import MAX_POLICY_BYTES, read_bounded
 
     source = str(path)

@@ -12,8 +12,8 @@ import socket
 import uuid
 from datetime import datetime, timedelta
 
+from supportdesk.errors import NotFound
 from supportdesk.services.desk import Desk
-from supportdesk.services.errors import NotFound
 
 MARKER_TTL = timedelta(hours=12)
 
@@ -100,8 +100,8 @@ def set_state(desk: Desk, console_id: str, state: str) -> None:
     it): `available`, or `away` after a while without a key press."""
     from sqlalchemy import update
 
+    from supportdesk.errors import UsageError
     from supportdesk.models import Presence
-    from supportdesk.services.errors import UsageError
 
     if state not in PRESENCE_STATES:
         raise UsageError(f"presence is one of: {', '.join(PRESENCE_STATES)}")

@@ -17,10 +17,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from supportdesk.models.enums import PRIORITY_ORDER, View
+from supportdesk.enums import PRIORITY_ORDER, View
+from supportdesk.errors import UsageError
 from supportdesk.services import limits
 from supportdesk.services.desk import Desk
-from supportdesk.services.errors import UsageError
 from supportdesk.services.presence import marker_cutoff
 from supportdesk.services.sla_engine import Clock, ClockState, TicketClocks
 from supportdesk.services.views import QueueKey, QueuePage, QueueRow

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from supportdesk.models.enums import Category
+from supportdesk.enums import Category
+from supportdesk.errors import UsageError
 from supportdesk.services.desk import Desk
-from supportdesk.services.errors import UsageError
 
 AUTO_CLOSED = ("unlisted_sender", "no_response")
 GROUPS = {

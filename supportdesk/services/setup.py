@@ -9,10 +9,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from supportdesk.models import Role, Setting, Staff
+from supportdesk.enums import Role
+from supportdesk.errors import StoreError, UsageError
+from supportdesk.models import Setting, Staff
 from supportdesk.services import audit, file_modes, sla
 from supportdesk.services.desk import Desk
-from supportdesk.services.errors import StoreError, UsageError
 from supportdesk.services.policy import Policy, load_preset
 from supportdesk.store import Store, describe_error
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from supportdesk.models.enums import EventKind, Priority
+from supportdesk.enums import EventKind, Priority
+from supportdesk.errors import NotFound, UsageError
 from supportdesk.models.timefmt import sqlite_timestamp
 from supportdesk.services import permissions
 from supportdesk.services.calendar import Calendar, CalendarError
 from supportdesk.services.desk import Desk
-from supportdesk.services.errors import NotFound, UsageError
 from supportdesk.services.policy import Plan, Policy, PolicyError, load_preset, parse_policy
 from supportdesk.services.sla_engine import (
     CLOCKS,

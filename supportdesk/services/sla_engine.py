@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from supportdesk.models.enums import NO_DUE_KEY
+from supportdesk.enums import NO_DUE_KEY
 from supportdesk.services.calendar import Calendar
 
 RESPOND = "respond"

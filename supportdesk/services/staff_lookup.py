@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from supportdesk.services.errors import NotFound
+from supportdesk.errors import NotFound
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

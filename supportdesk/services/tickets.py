@@ -14,30 +14,18 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
-from supportdesk.models import (
+from supportdesk.enums import (
     TRANSITIONS,
-    Account,
     CallOutcome,
     Category,
     Channel,
-    Contact,
-    ContactPoint,
     EventKind,
-    Presence,
     Priority,
     ResolutionCode,
-    Service,
     Speaker,
-    Staff,
     Status,
-    Ticket,
-    TicketEvent,
-    Verification,
 )
-from supportdesk.services import escalation, limits, permissions, sla
-from supportdesk.services.audit import body_digest, new_nonce, rows_containing, text_digest
-from supportdesk.services.desk import Desk, Recorder
-from supportdesk.services.errors import (
+from supportdesk.errors import (
     InvalidTransition,
     LostRace,
     NotAllowed,
@@ -45,6 +33,20 @@ from supportdesk.services.errors import (
     NothingToDo,
     UsageError,
 )
+from supportdesk.models import (
+    Account,
+    Contact,
+    ContactPoint,
+    Presence,
+    Service,
+    Staff,
+    Ticket,
+    TicketEvent,
+    Verification,
+)
+from supportdesk.services import escalation, limits, permissions, sla
+from supportdesk.services.audit import body_digest, new_nonce, rows_containing, text_digest
+from supportdesk.services.desk import Desk, Recorder
 from supportdesk.services.presence import marker_cutoff
 from supportdesk.services.staff_lookup import login_of
 from supportdesk.services.views import EventView, JsonMixin, TicketView

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from supportdesk.models.enums import Channel
+from supportdesk.enums import Channel
+from supportdesk.errors import NotAllowed, NotFound, UsageError
 from supportdesk.services import limits, permissions, verify_rules
 from supportdesk.services.desk import Desk
-from supportdesk.services.errors import NotAllowed, NotFound, UsageError
 from supportdesk.services.verify_rules import Permission, Person
 
 if TYPE_CHECKING:
@@ -489,7 +489,7 @@ def unlock(desk: Desk, account_id: str, contact_ref: str) -> tuple[Attempt, ...]
     with desk.write() as (session, record):
         contact = find_contact(session, _account(session, account_id).id, contact_ref)
         if not contact.failed_attempts and contact.locked_until is None:
-            from supportdesk.services.errors import NothingToDo
+            from supportdesk.errors import NothingToDo
 
             raise NothingToDo(f"{contact.name} is not locked")
         recent = _recent(session, contact.id)

@@ -20,8 +20,8 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from supportdesk.models.enums import ContactRole
-from supportdesk.services.errors import UsageError
+from supportdesk.enums import ContactRole
+from supportdesk.errors import UsageError
 
 # request type -> (label, restricted to primary/secondary)
 REQUESTS: dict[str, tuple[str, bool]] = {

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from supportdesk.models.enums import NO_DUE_KEY, Priority
+from supportdesk.enums import NO_DUE_KEY, Priority
 from supportdesk.services.sla_engine import TicketClocks
 
 
