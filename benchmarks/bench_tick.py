@@ -35,12 +35,12 @@ from textual.geometry import Region
 
 from supportdesk.app import SupportDeskApp
 from supportdesk.resources import data_path
+from supportdesk.rules.sla_engine import TicketClocks
+from supportdesk.rules.sla_engine import start as start_clock
 from supportdesk.services import sla
 from supportdesk.services.clock import Clock
 from supportdesk.services.desk import Desk
 from supportdesk.services.policy import Plan
-from supportdesk.services.sla_engine import TicketClocks
-from supportdesk.services.sla_engine import start as start_clock
 from supportdesk.store import Store
 from supportdesk.widgets.queue_table import QueueTable
 from supportdesk.widgets.sla_clock import RowClocks

@@ -59,7 +59,7 @@ class IdType(click.ParamType):
         self.what = what
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        from supportdesk.services.limits import MAX_CLI_ID
+        from supportdesk.rules.limits import MAX_CLI_ID
 
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
@@ -105,7 +105,7 @@ class LoginType(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         from supportdesk.errors import UsageError as DeskUsage
-        from supportdesk.services import limits
+        from supportdesk.rules import limits
 
         try:
             return limits.check(str(value), limits.LOGIN, what="--as")
@@ -120,7 +120,7 @@ class DbType(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         from supportdesk.errors import UsageError as DeskUsage
-        from supportdesk.services import limits
+        from supportdesk.rules import limits
 
         try:
             return limits.check(str(value), limits.Limit("--db", MAX_DB_TEXT))
@@ -222,7 +222,7 @@ def _body(text: str | None) -> str:
 
 def _stdin_text(what: str, limit: int, *, line: bool = False) -> str:
     """Standard input (its first line if `line`) as UTF-8, read with a limit."""
-    from supportdesk.services import limits
+    from supportdesk.rules import limits
 
     stream = getattr(sys.stdin, "buffer", sys.stdin)
     if line:
@@ -302,7 +302,7 @@ def init(
     """Create or upgrade the database schema, the audit key and the first lead. Files it
     creates are readable by you alone (or by --group); it takes others' access away from
     the desk's existing files and says so, and never widens anyone's."""
-    from supportdesk.services.file_modes import make_dirs, sharing_for
+    from supportdesk.file_modes import make_dirs, sharing_for
     from supportdesk.services.policy import load_policy_file
     from supportdesk.services.setup import init_database
 
@@ -340,9 +340,9 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
     """Build a realistic demo database and open the console on it as a demo lead. A demo
     file is built beside the old one and renamed into place: a build stopped at any moment
     leaves the old demo (or none), and the next build succeeds."""
+    from supportdesk.file_modes import PRIVATE_DIR, make_dirs
     from supportdesk.services import demo as service
     from supportdesk.services.audit import key_path_for
-    from supportdesk.services.file_modes import PRIVATE_DIR, make_dirs
 
     path = env.db
     if not path:
@@ -470,7 +470,8 @@ def _ticket_text(t: Any) -> str:
 @pass_env
 def ticket_new(env: Env, as_json: bool, sender: str | None, **kw: Any) -> None:
     """Open a new ticket."""
-    from supportdesk.services import limits, tickets
+    from supportdesk.rules import limits
+    from supportdesk.services import tickets
 
     limits.check(kw["subject"], limits.SUBJECT, what="--subject")
     limits.check(kw["description"], limits.DESCRIPTION, what="--description")
@@ -1042,8 +1043,8 @@ def _window(start: str | None, end: str | None, desk: Desk) -> tuple[datetime, d
 @pass_env
 def report_escalations(env: Env, start: str | None, end: str | None, as_json: bool) -> None:
     """Tier-1 resolution share, escalations per tier, time from escalation to claim."""
+    from supportdesk.rules.sla_engine import format_span
     from supportdesk.services import escalation
-    from supportdesk.services.sla_engine import format_span
 
     desk = env.desk()
     begin, stop = _window(start, end, desk)
@@ -1082,8 +1083,8 @@ def report_sla(
 ) -> None:
     """SLA attainment, breaches, median first response and tier-1 share, from the outcomes
     stored when clocks stop (see `supportdesk.services.report` for the definitions)."""
+    from supportdesk.rules.sla_engine import format_span
     from supportdesk.services import report as report_service
-    from supportdesk.services.sla_engine import format_span
 
     if as_csv and as_json:
         raise UsageError("--csv and --json exclude each other")
@@ -1881,7 +1882,7 @@ def sla() -> None:
 
 
 def _sla_text(v: Any) -> str:
-    from supportdesk.services.sla_engine import format_left, format_span
+    from supportdesk.rules.sla_engine import format_left, format_span
 
     zone = v.zone
     lines = [f"#{v.ticket_id}  plan {_t(v.plan)}   calendar {_t(v.calendar)} ({_t(zone)})"]
@@ -1956,7 +1957,7 @@ def incident() -> None:
 
 
 def _left(seconds: int | None) -> str:
-    from supportdesk.services.sla_engine import format_left
+    from supportdesk.rules.sla_engine import format_left
 
     if seconds is None:
         return "-"
@@ -2381,7 +2382,7 @@ def import_export(
     if source is not None:
         importer.check_source(source)
     desk = env.desk()
-    from supportdesk.services.limits import MAX_EXPORT_BYTES, read_stream_bounded
+    from supportdesk.rules.limits import MAX_EXPORT_BYTES, read_stream_bounded
 
     stdin = getattr(sys.stdin, "buffer", sys.stdin)
     data = read_stream_bounded(stdin, "import", MAX_EXPORT_BYTES) if path == "-" else None
@@ -2409,7 +2410,7 @@ def _not_utf8(argv: list[str]) -> str | None:
     (Python hands such bytes over as lone surrogates), or None."""
     import os
 
-    from supportdesk.services.limits import has_surrogates
+    from supportdesk.rules.limits import has_surrogates
 
     for i, arg in enumerate(argv):
         if not has_surrogates(arg):

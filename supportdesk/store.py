@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
+from supportdesk import file_modes
 from supportdesk.errors import SchemaOutdated, StoreError
-from supportdesk.services import file_modes
 
 try:  # POSIX: writers of one SQLite file take turns through an OS lock (Store._writer_turn)
     import fcntl

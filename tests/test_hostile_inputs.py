@@ -30,7 +30,8 @@ import pytest
 from click.testing import CliRunner
 
 from supportdesk.cli import EXIT_ERROR, EXIT_NOTHING, EXIT_OK, EXIT_USAGE, main
-from supportdesk.services import directory, incidents, limits, maintenance, tickets, verification
+from supportdesk.rules import limits
+from supportdesk.services import directory, incidents, maintenance, tickets, verification
 from supportdesk.services.clock import Clock
 from supportdesk.services.desk import Desk
 from supportdesk.services.setup import init_database

@@ -91,7 +91,7 @@ class Ticket(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     sender: Mapped[str | None] = mapped_column(String(255), default=None)
 
-    # SLA clocks (services/sla_engine.py): state, target, business time used and paused
+    # SLA clocks (rules/sla_engine.py): state, target, business time used and paused
     # before `since`, the due time while running, and the status that pauses it.
     sla_plan: Mapped[str | None] = mapped_column(String(64), default=None)
     sla_key: Mapped[int] = mapped_column(

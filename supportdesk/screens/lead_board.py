@@ -92,7 +92,7 @@ def pct(value: float | None) -> str:
 
 
 def span_text(seconds: int | None) -> str:
-    from supportdesk.services.sla_engine import format_span
+    from supportdesk.rules.sla_engine import format_span
 
     return "–" if seconds is None else format_span(seconds)
 

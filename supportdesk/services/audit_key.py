@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 
 from supportdesk.errors import DeskError
-from supportdesk.services.file_modes import PRIVATE, Sharing, create_file, make_dirs
+from supportdesk.file_modes import PRIVATE, Sharing, create_file, make_dirs
 
 
 class AuditKeyMissing(DeskError):
@@ -50,7 +50,7 @@ def load_key(path: Path) -> bytes:
     """The key in a key file: hex text of at least 16 bytes. The file is read with a limit
     and must be a regular file (a FIFO or /dev/zero would hang the read)."""
     from supportdesk.errors import UsageError
-    from supportdesk.services.limits import MAX_KEY_BYTES, read_bounded
+    from supportdesk.rules.limits import MAX_KEY_BYTES, read_bounded
 
     try:
         os.stat(path)

@@ -90,12 +90,12 @@ from ..enums import Priority
 from ..errors import DeskError, UsageError
 from ..models import Account, Base, Setting, Staff, Ticket, sqlite_timestamp
 from ..resources import data_path
+from ..rules.sla_engine import CLOCKS, from_history, to_us
 from ..store import Store
 from . import escalation
 from .desk import Desk, Recorder
 from .policy import Plan, load_preset
 from .sla import CLOCK_FIELDS, POLICY_KEY, policy_from_text
-from .sla_engine import CLOCKS, from_history, to_us
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from sqlalchemy import func, or_, select
 from supportdesk.enums import AccountStatus, ContactRole, Role, ServiceKind
 from supportdesk.errors import NotAllowed, NotFound, NothingToDo, UsageError
 from supportdesk.models import Account, Contact, ContactPoint, Service, Staff, Ticket
-from supportdesk.services import limits, permissions
+from supportdesk.rules import limits
+from supportdesk.services import permissions
 from supportdesk.services.desk import Desk
 from supportdesk.services.tickets import parse_enum
 from supportdesk.services.views import AccountView, ContactView, ServiceView, StaffView
@@ -291,7 +292,7 @@ def add_contact(
     primary or secondary contact verified on this call (`verification_id`). `services`
     limits the contact to some of the account's services; `requests` (sub-accounts) to some
     request types."""
-    from supportdesk.services.verify_rules import REQUESTS
+    from supportdesk.rules.verify_rules import REQUESTS
 
     if verification_id is None or desk.actor.is_lead:
         permissions.require(desk.actor, "contact.manage")

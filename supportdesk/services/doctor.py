@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from supportdesk.errors import StoreError
-from supportdesk.services.file_modes import mode_text, sqlite_files
+from supportdesk.file_modes import mode_text, sqlite_files
 from supportdesk.services.views import JsonMixin
 from supportdesk.store import HEAD_REVISION, Store
 

@@ -56,7 +56,7 @@ def rules(desk: Desk) -> tuple[int, int]:
 
 
 def _reason(text: str | None, what: str = "a reason") -> str:
-    from supportdesk.services import limits
+    from supportdesk.rules import limits
 
     value = (text or "").strip()
     if not value:
@@ -153,7 +153,7 @@ def escalate(
     The holder is cleared, so it lands unclaimed on the new tier's board; whoever escalated
     watches it. SLA clocks keep running."""
     from supportdesk.models import Escalation
-    from supportdesk.services import limits
+    from supportdesk.rules import limits
     from supportdesk.services.tickets import _event, _guard, _ticket
 
     why = _reason(reason)
@@ -997,7 +997,7 @@ def brief(desk: Desk, ticket_id: int, *, neighbours: int = 10) -> Brief:
     from sqlalchemy import select
 
     from supportdesk.models import Account, Contact, Escalation, Service, Staff, Ticket, Watcher
-    from supportdesk.services.limits import fits_id
+    from supportdesk.rules.limits import fits_id
     from supportdesk.services.queue import PRIORITY_NAMES
 
     permissions.require(desk.actor, "ticket.read")

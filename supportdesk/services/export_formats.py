@@ -28,7 +28,7 @@ from datetime import UTC, datetime, tzinfo
 
 from supportdesk.enums import Category, Channel, EventKind, Priority, Status
 from supportdesk.errors import UsageError
-from supportdesk.services.limits import EMAIL
+from supportdesk.rules.limits import EMAIL
 from supportdesk.services.views import JsonMixin
 
 FORMATS = ("kaggle", "servicenow")

@@ -90,7 +90,7 @@ def read_export_file(
             f"unknown time zone {zone!r} (an IANA name such as Europe/Amsterdam)"
         ) from None
     if data is None:
-        from supportdesk.services.limits import MAX_EXPORT_BYTES, read_bounded
+        from supportdesk.rules.limits import MAX_EXPORT_BYTES, read_bounded
 
         data = read_bounded(path, "import", MAX_EXPORT_BYTES)  # no hang on /dev/zero, a FIFO
     try:

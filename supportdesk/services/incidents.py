@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from supportdesk.enums import CallOutcome, EventKind, ResolutionCode, Role, Speaker, Status
 from supportdesk.errors import InvalidTransition, NotAllowed, NotFound, NothingToDo, UsageError
-from supportdesk.services import limits, permissions
+from supportdesk.rules import limits
+from supportdesk.services import permissions
 from supportdesk.services.desk import Desk
 from supportdesk.services.staff_lookup import login_of, staff_by_login
 from supportdesk.services.views import JsonMixin

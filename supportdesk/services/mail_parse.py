@@ -22,9 +22,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from supportdesk.services import limits
+from supportdesk.rules import limits
 
-# The desk's limits come from services/limits.py (one table for every path in).
+# The desk's limits come from rules/limits.py (one table for every path in).
 MAX_MESSAGE = 10 * 1024 * 1024  # bytes on stdin
 KEEP_OVERSIZED = 1024 * 1024  # bytes of an oversized message kept in the quarantine
 SUBJECT_LIMIT = limits.SUBJECT.chars  # longer subjects are cut with a note, never refused

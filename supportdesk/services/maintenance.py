@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from supportdesk.enums import EventKind, Status
 from supportdesk.errors import InvalidTransition, NotFound, NothingToDo, UsageError
-from supportdesk.services import limits, permissions
+from supportdesk.rules import limits
+from supportdesk.services import permissions
 from supportdesk.services.clock import check_year
 from supportdesk.services.desk import Desk
 from supportdesk.services.incidents import _servers, known_servers, servers_by_id

@@ -32,7 +32,7 @@ from typing import Any, Literal, NoReturn
 from supportdesk.enums import PRIORITY_ORDER, Priority
 from supportdesk.errors import UsageError
 from supportdesk.resources import data_path
-from supportdesk.services.calendar import (
+from supportdesk.rules.calendar import (
     MINUTES_PER_DAY,
     WEEKDAYS,
     Calendar,
@@ -242,7 +242,7 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
 def load_policy_file(path: str | Path) -> Policy:
     """Read and parse a policy file; PolicyError "cannot read FILE: ..." when unreadable."""
     from supportdesk.errors import UsageError
-    from supportdesk.services.limits import MAX_POLICY_BYTES, read_bounded
+    from supportdesk.rules.limits import MAX_POLICY_BYTES, read_bounded
 
     source = str(path)
     try:

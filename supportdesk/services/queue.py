@@ -19,10 +19,10 @@ from typing import Any
 
 from supportdesk.enums import PRIORITY_ORDER, View
 from supportdesk.errors import UsageError
-from supportdesk.services import limits
+from supportdesk.rules import limits
+from supportdesk.rules.sla_engine import Clock, ClockState, TicketClocks
 from supportdesk.services.desk import Desk
 from supportdesk.services.presence import marker_cutoff
-from supportdesk.services.sla_engine import Clock, ClockState, TicketClocks
 from supportdesk.services.views import QueueKey, QueuePage, QueueRow
 
 MAX_PAGE = 1000

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from supportdesk import file_modes
 from supportdesk.enums import Role
 from supportdesk.errors import StoreError, UsageError
 from supportdesk.models import Setting, Staff
-from supportdesk.services import audit, file_modes, sla
+from supportdesk.services import audit, sla
 from supportdesk.services.desk import Desk
 from supportdesk.services.policy import Policy, load_preset
 from supportdesk.store import Store, describe_error
@@ -109,7 +110,7 @@ def init_database(
     put an SLA policy in force (`policy`, else the bundled default when there is none). Files
     it creates are 0600 in folders 0700 (0660 / 2770 with `sharing`'s group)."""
     if admin is not None:  # checked before anything is created
-        from supportdesk.services import limits
+        from supportdesk.rules import limits
         from supportdesk.services.directory import LOGIN_RE
 
         limits.check(admin, limits.LOGIN, what="--admin")

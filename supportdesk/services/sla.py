@@ -16,11 +16,8 @@ from typing import TYPE_CHECKING, Any
 from supportdesk.enums import EventKind, Priority
 from supportdesk.errors import NotFound, UsageError
 from supportdesk.models.timefmt import sqlite_timestamp
-from supportdesk.services import permissions
-from supportdesk.services.calendar import Calendar, CalendarError
-from supportdesk.services.desk import Desk
-from supportdesk.services.policy import Plan, Policy, PolicyError, load_preset, parse_policy
-from supportdesk.services.sla_engine import (
+from supportdesk.rules.calendar import Calendar, CalendarError
+from supportdesk.rules.sla_engine import (
     CLOCKS,
     PAUSING_STATUSES,
     Clock,
@@ -35,6 +32,9 @@ from supportdesk.services.sla_engine import (
     retarget,
     start,
 )
+from supportdesk.services import permissions
+from supportdesk.services.desk import Desk
+from supportdesk.services.policy import Plan, Policy, PolicyError, load_preset, parse_policy
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -534,7 +534,7 @@ def history_clocks(
     creation times gives only later ones), so nothing measured from it is an outcome: the
     respond clock is not tracked, and the resolve clock only while the ticket is still
     live (it counts from `created`, the start the desk has)."""
-    from supportdesk.services.sla_engine import from_history
+    from supportdesk.rules.sla_engine import from_history
 
     plan = policy.plan_for(account_plan)
     respond, resolve = (plan.target(c, priority) for c in CLOCKS)
@@ -574,7 +574,7 @@ def imported_clocks(
     """An imported ticket's clocks from its history (`history_clocks`) as its column values
     (sla_plan, sla_key and each clock's fields), and the history events saying so (column
     values of `ticket_events` but the ticket, the author and the time)."""
-    from supportdesk.services.sla_engine import to_us
+    from supportdesk.rules.sla_engine import to_us
 
     def us(value: datetime | None) -> int | None:
         return None if value is None else to_us(value)
@@ -619,7 +619,7 @@ def backfill(session: Session, desk: Desk, policy: Policy) -> int:
     """Clocks for tickets that never had any (a database upgraded from before SLA clocks):
     what their recorded history implies (`sla_engine.from_history`), done tickets included,
     so the reports see their outcomes. Returns how many tickets were filled."""
-    from supportdesk.services.sla_engine import to_us
+    from supportdesk.rules.sla_engine import to_us
 
     store = desk.store
     sqlite = store.is_sqlite
@@ -773,7 +773,7 @@ def show(desk: Desk, ticket_id: int) -> SlaView:
     from sqlalchemy import select
 
     from supportdesk.models import Staff, Ticket, TicketEvent
-    from supportdesk.services.limits import fits_id
+    from supportdesk.rules.limits import fits_id
 
     permissions.require(desk.actor, "ticket.read")
     policy = current_policy(desk)

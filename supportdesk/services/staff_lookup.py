@@ -16,7 +16,7 @@ def staff_by_login(session: Session, login: str) -> Any:
     from sqlalchemy import select
 
     from supportdesk.models import Staff
-    from supportdesk.services import limits
+    from supportdesk.rules import limits
 
     limits.check(login, limits.LOGIN, what="login")
     person = session.scalars(select(Staff).where(Staff.login == login.strip())).first()

@@ -44,7 +44,8 @@ from supportdesk.models import (
     TicketEvent,
     Verification,
 )
-from supportdesk.services import escalation, limits, permissions, sla
+from supportdesk.rules import limits
+from supportdesk.services import escalation, permissions, sla
 from supportdesk.services.audit import body_digest, new_nonce, rows_containing, text_digest
 from supportdesk.services.desk import Desk, Recorder
 from supportdesk.services.presence import marker_cutoff
@@ -477,8 +478,8 @@ def _needs_hold(
 ) -> bool:
     """Held for confirmation: an unverified caller, or a request this contact may not make
     (restricted requests need a verified primary or secondary contact)."""
+    from supportdesk.rules.verify_rules import requests_of
     from supportdesk.services.verification import person_of
-    from supportdesk.services.verify_rules import requests_of
 
     if check is not None and check.result == "held":
         return True
@@ -495,8 +496,8 @@ def _needs_hold(
 def confirm(desk: Desk, ticket_id: int, verification_id: int) -> None:
     """An authorized contact, verified on this call, confirms a held ticket: it opens, the
     resolve clock resumes, and the confirmation is recorded."""
+    from supportdesk.rules.verify_rules import permission
     from supportdesk.services.verification import person_of
-    from supportdesk.services.verify_rules import permission
 
     with desk.write() as (session, record):
         t = _ticket(session, ticket_id, lock=True)

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from supportdesk.enums import Channel
 from supportdesk.errors import NotAllowed, NotFound, UsageError
-from supportdesk.services import limits, permissions, verify_rules
+from supportdesk.rules import limits, verify_rules
+from supportdesk.rules.verify_rules import Permission, Person
+from supportdesk.services import permissions
 from supportdesk.services.desk import Desk
-from supportdesk.services.verify_rules import Permission, Person
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

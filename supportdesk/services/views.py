@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from supportdesk.enums import NO_DUE_KEY, Priority
-from supportdesk.services.sla_engine import TicketClocks
+from supportdesk.rules.sla_engine import TicketClocks
 
 
 def _json_value(value: Any) -> Any:

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual.widgets import Static
 
+from supportdesk.rules.sla_engine import format_left
 from supportdesk.safe_text import clean
-from supportdesk.services.sla_engine import format_left
 from supportdesk.widgets.format import ago, one_line, truncate
 
 if TYPE_CHECKING:

@@ -27,9 +27,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from supportdesk.services.policy import Plan
-from supportdesk.services.sla import SlaView
-from supportdesk.services.sla_engine import (
+from supportdesk.rules.sla_engine import (
     CLOCKS,
     PAUSE_REASONS,
     Clock,
@@ -40,6 +38,8 @@ from supportdesk.services.sla_engine import (
     format_left,
     format_span,
 )
+from supportdesk.services.policy import Plan
+from supportdesk.services.sla import SlaView
 from supportdesk.services.views import QueueRow
 from supportdesk.widgets.format import one_line, truncate
 

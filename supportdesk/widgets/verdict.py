@@ -16,6 +16,7 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import Static
 
+from supportdesk.rules.verify_rules import REQUESTS, ROLE_LABEL
 from supportdesk.safe_text import clean
 from supportdesk.services.verification import (
     FAILED,
@@ -26,7 +27,6 @@ from supportdesk.services.verification import (
     Attempt,
     Verdict,
 )
-from supportdesk.services.verify_rules import REQUESTS, ROLE_LABEL
 from supportdesk.widgets.format import one_line, span, stamp
 
 BANNER = {

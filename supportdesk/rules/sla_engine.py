@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from supportdesk.enums import NO_DUE_KEY
-from supportdesk.services.calendar import Calendar
+from supportdesk.rules.calendar import Calendar
 
 RESPOND = "respond"
 RESOLVE = "resolve"
