@@ -57,9 +57,9 @@ MAX_TOASTS = 3  # more crossings at once make one summary toast
 CLAIMS_LIMIT = 1000  # held tickets a lead's console watches for going stale
 
 if TYPE_CHECKING:
+    from supportdesk.rules.policy import Plan
     from supportdesk.services.desk import Desk
     from supportdesk.services.escalation import Claim, NoticeView
-    from supportdesk.services.policy import Plan
     from supportdesk.store import ChangeFeed
 
 

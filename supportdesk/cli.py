@@ -302,8 +302,8 @@ def init(
     """Create or upgrade the database schema, the audit key and the first lead. Files it
     creates are readable by you alone (or by --group); it takes others' access away from
     the desk's existing files and says so, and never widens anyone's."""
+    from supportdesk.core.policy import load_policy_file
     from supportdesk.file_modes import make_dirs, sharing_for
-    from supportdesk.services.policy import load_policy_file
     from supportdesk.services.setup import init_database
 
     policy = load_policy_file(policy_file) if policy_file else None  # validate first
@@ -1798,7 +1798,7 @@ def policy() -> None:
 @pass_env
 def policy_check(env: Env, file: str) -> None:
     """Validate a policy file; errors name the line and the field."""
-    from supportdesk.services.policy import load_policy_file
+    from supportdesk.core.policy import load_policy_file
 
     p = load_policy_file(file)
     say(
@@ -1813,17 +1813,17 @@ def policy_check(env: Env, file: str) -> None:
 @pass_env
 def policy_show(env: Env, preset: str | None, as_json: bool) -> None:
     """Print the policy in force (or a bundled preset)."""
-    from supportdesk.services import sla
-    from supportdesk.services.policy import describe, load_preset, to_json
+    from supportdesk.core.policy import current_policy, load_preset
+    from supportdesk.rules.policy_text import describe, to_json
 
-    p = load_preset(preset) if preset else sla.current_policy(env.desk())
+    p = load_preset(preset) if preset else current_policy(env.desk())
     emit(to_json(p), as_json, lambda: describe(p))
 
 
 @policy.command("presets")
 def policy_presets() -> None:
     """List the bundled presets (one per seed policy, and the demo's)."""
-    from supportdesk.services.policy import load_preset, preset_names
+    from supportdesk.core.policy import load_preset, preset_names
 
     for name in preset_names():
         say(f"{name:<24} {load_preset(name).name}")
@@ -1859,9 +1859,9 @@ def policy_load(env: Env, file: str, move_plan: tuple[str, ...]) -> None:
     """Put a policy in force and recompute the due times of open tickets (leads only). A
     policy that drops a plan accounts still use is refused unless --move-plan says where
     they go."""
+    from supportdesk.core.policy import load_policy_file
     from supportdesk.safe_text import clean
     from supportdesk.services import sla
-    from supportdesk.services.policy import load_policy_file
 
     moves = _plan_moves(move_plan)
     p = load_policy_file(file)
@@ -1934,9 +1934,9 @@ def sla_due(
     env: Env, calendar_name: str, start: str, duration: str, preset: str | None, as_json: bool
 ) -> None:
     """When is something due: START plus DURATION of business time on a calendar."""
+    from supportdesk.core.policy import load_preset
     from supportdesk.services import sla as sla_service
     from supportdesk.services.clock import parse_time
-    from supportdesk.services.policy import load_preset
 
     moment = parse_time(start, what="--from")
     p = load_preset(preset) if preset else sla_service.current_policy(env.desk())

@@ -38,12 +38,13 @@ def build_board(url: str, key_path: Path, tickets: int, *, max_claims: int = 5) 
     the agent who escalated them (amir), and eight tier-2 engineers (ENGINEERS)."""
     from sqlalchemy import text
 
+    from supportdesk.core.policy import load_preset
     from supportdesk.models import Ticket
+    from supportdesk.rules.policy_parse import parse_policy
     from supportdesk.services import directory, escalation
     from supportdesk.services import tickets as ticket_service
     from supportdesk.services.clock import Clock
     from supportdesk.services.desk import Desk
-    from supportdesk.services.policy import load_preset, parse_policy
     from supportdesk.services.setup import init_database
     from supportdesk.store import Store
 

@@ -10,9 +10,9 @@ import pytest
 
 from supportdesk.errors import NotAllowed, UsageError
 from supportdesk.models import Setting
+from supportdesk.rules.policy_parse import parse_policy
 from supportdesk.services import directory, escalation, lead_board, presence, sla, tickets
 from supportdesk.services.desk import Desk
-from supportdesk.services.policy import parse_policy
 from tests.conftest import DeskFactory, new_ticket
 from tests.test_sla import POLICY, jnb
 

@@ -12,9 +12,9 @@ import pytest
 
 from supportdesk.errors import UsageError
 from supportdesk.models import Setting
+from supportdesk.rules.policy_parse import parse_policy
 from supportdesk.services import directory, escalation, report, sla, tickets
 from supportdesk.services.desk import Desk
-from supportdesk.services.policy import parse_policy
 from tests.conftest import DeskFactory, new_ticket
 from tests.test_cli import one_line_error, run
 from tests.test_sla import POLICY, jnb

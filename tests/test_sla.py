@@ -12,10 +12,11 @@ from sqlalchemy import bindparam, text
 from supportdesk.errors import NotAllowed
 from supportdesk.models import Setting
 from supportdesk.models.base import UTCDateTime
+from supportdesk.rules.policy import PolicyError
+from supportdesk.rules.policy_parse import parse_policy
 from supportdesk.services import audit, directory, queue, setup, sla, tickets
 from supportdesk.services.clock import Clock
 from supportdesk.services.desk import Desk
-from supportdesk.services.policy import PolicyError, parse_policy
 from supportdesk.store import HEAD_REVISION, Store
 from tests.conftest import new_ticket
 

@@ -463,7 +463,9 @@ def test_every_attempt_is_audited_with_agent_channel_contact_and_result(vdesk: D
 
 
 def test_who_may_make_which_request_is_policy_data(vdesk: Desk) -> None:
-    from supportdesk.services.policy import PolicyError, load_preset, parse_policy
+    from supportdesk.core.policy import load_preset
+    from supportdesk.rules.policy import PolicyError
+    from supportdesk.rules.policy_parse import parse_policy
 
     text = load_preset("demo").text
     with pytest.raises(PolicyError, match="owners_only"):

@@ -25,6 +25,7 @@ from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
 from supportdesk.enums import Role
+from supportdesk.rules.policy import Plan
 from supportdesk.screens.base import HELP_BINDING, DeskScreen
 from supportdesk.screens.escalation_modals import ReasonModal
 from supportdesk.screens.messages import ActionDone
@@ -32,7 +33,6 @@ from supportdesk.screens.modals import AskModal
 from supportdesk.screens.queue import plans_of, store_label
 from supportdesk.services import escalation, tickets
 from supportdesk.services.escalation import Board, BoardRow
-from supportdesk.services.policy import Plan
 from supportdesk.widgets.board_table import BoardTable, board_items, is_stale, span_words
 from supportdesk.widgets.format import ago, one_line
 from supportdesk.widgets.key_footer import KeyFooter

@@ -21,12 +21,12 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
+from supportdesk.rules.policy import format_duration
 from supportdesk.safe_text import clean
 from supportdesk.screens.base import HELP_BINDING, DeskScreen
 from supportdesk.screens.modals import AskModal, Choice, ChoiceModal
 from supportdesk.services import incidents
 from supportdesk.services.incidents import IncidentSummary, IncidentView
-from supportdesk.services.policy import format_duration
 from supportdesk.widgets.format import ago, cell, one_line, stamp, truncate
 from supportdesk.widgets.incident_banner import ACKED_STYLE, INCIDENT_STYLE, update_due_text
 from supportdesk.widgets.inert import InertTable

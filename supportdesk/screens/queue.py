@@ -25,11 +25,12 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
+from supportdesk.core.policy import current_policy
 from supportdesk.enums import Category, View
+from supportdesk.rules.policy import Plan
 from supportdesk.screens.base import HELP_BINDING, DeskScreen
 from supportdesk.screens.messages import TicketLoaded, TotalCounted, WindowLoaded
-from supportdesk.services import queue, sla
-from supportdesk.services.policy import Plan
+from supportdesk.services import queue
 from supportdesk.services.queue import QueueFilter
 from supportdesk.services.views import QueueKey, QueuePage, QueueRow
 from supportdesk.widgets.format import one_line
@@ -88,7 +89,7 @@ def plans_of(desk: Desk, rows: Sequence[QueueRow]) -> dict[str | None, Plan]:
     """The Plan of every row's `sla_plan` (in a worker: the policy is read from the database)."""
     if not rows:
         return {}
-    policy = sla.current_policy(desk)
+    policy = current_policy(desk)
     return {name: policy.plan_for(name) for name in {r.sla_plan for r in rows}}
 
 

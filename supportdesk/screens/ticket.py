@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Static, TextArea
 from textual.worker import get_current_worker
 
+from supportdesk.core.policy import current_policy
 from supportdesk.enums import TRANSITIONS, CallOutcome, Priority, ResolutionCode, Status
 from supportdesk.screens.base import HELP_BINDING, DeskScreen
 from supportdesk.screens.escalation_modals import EscalateModal, EscalateRequest, ReasonModal
@@ -253,7 +254,7 @@ class TicketScreen(DeskScreen):
         data = None
         if ticket.clocks is not None:
             view = sla.show(desk, ticket_id)
-            plan = sla.current_policy(desk).plan_for(view.plan)
+            plan = current_policy(desk).plan_for(view.plan)
             data = PanelData(view, ticket.clocks, plan)
         brief = escalation.brief(desk, ticket_id) if with_brief else None
         if not get_current_worker().is_cancelled:

@@ -86,16 +86,17 @@ from sqlalchemy import Connection, Index, func, insert, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
+from ..core.policy import POLICY_KEY, load_preset, policy_from_text
 from ..enums import Priority
 from ..errors import DeskError, UsageError
 from ..models import Account, Base, Setting, Staff, Ticket, sqlite_timestamp
 from ..resources import data_path
+from ..rules.policy import Plan
 from ..rules.sla_engine import CLOCKS, from_history, to_us
 from ..store import Store
 from . import escalation
 from .desk import Desk, Recorder
-from .policy import Plan, load_preset
-from .sla import CLOCK_FIELDS, POLICY_KEY, policy_from_text
+from .sla import CLOCK_FIELDS
 
 
 @dataclass(frozen=True)

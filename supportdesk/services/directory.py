@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from supportdesk.core.policy import current_policy
 from supportdesk.enums import AccountStatus, ContactRole, Role, ServiceKind
 from supportdesk.errors import NotAllowed, NotFound, NothingToDo, UsageError
 from supportdesk.models import Account, Contact, ContactPoint, Service, Staff, Ticket
@@ -96,9 +97,8 @@ def add_account(
 
 def check_plan(desk: Desk, plan: str) -> None:
     """UsageError naming the policy's plans unless `plan` is one of them."""
-    from supportdesk.services import sla
 
-    plans = sla.current_policy(desk).plans
+    plans = current_policy(desk).plans
     if plan not in plans:
         raise UsageError(f"no SLA plan {plan!r} in the policy (plans: {', '.join(sorted(plans))})")
 
@@ -124,7 +124,7 @@ def set_plan(desk: Desk, account_id: str, plan: str) -> int:
         changed = sla.recompute(
             session,
             desk,
-            sla.current_policy(desk),
+            current_policy(desk),
             reason=f"plan {old} → {plan}",
             account_id=account_id,
         )

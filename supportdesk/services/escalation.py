@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from supportdesk.models import Ticket
+    from supportdesk.rules.policy import Policy
     from supportdesk.services.desk import Recorder
-    from supportdesk.services.policy import Policy
 
 TOP_TIER = 3
 BOARD_LIMIT = 200
@@ -49,7 +49,7 @@ DONE = (Status.RESOLVED.value, Status.CLOSED.value)
 # -- rules ---------------------------------------------------------------------------------
 def rules(desk: Desk) -> tuple[int, int]:
     """(max tickets held at once, seconds before an untouched claim is stale)."""
-    from supportdesk.services.sla import current_policy
+    from supportdesk.core.policy import current_policy
 
     r = current_policy(desk).escalation
     return r.max_claims, r.stale_after_s
@@ -747,7 +747,7 @@ def board(desk: Desk, tier: int, *, limit: int = BOARD_LIMIT) -> Board:
             f"{actor.login} ({actor.role.value}, tier {actor.tier}) cannot see the tier "
             f"{tier} board"
         )
-    from supportdesk.services.sla import current_policy
+    from supportdesk.core.policy import current_policy
 
     max_claims, stale_s = rules(desk)
     now = desk.now()

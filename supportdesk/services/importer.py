@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from supportdesk.core.policy import current_policy
 from supportdesk.enums import ContactRole, Speaker
 from supportdesk.errors import NothingToDo, UsageError
 from supportdesk.services import directory, permissions
@@ -120,7 +121,6 @@ def import_export(
 ) -> ImportResult:
     """Import `export`; with `dry_run` everything is done and checked, then rolled back.
     `source` names the export (default: its identity, a digest of its first tickets)."""
-    from supportdesk.services import sla
 
     permissions.require(desk.actor, "desk.import")
     key = export.identity if source is None else check_source(source)
@@ -132,7 +132,7 @@ def import_export(
             + (f" (and {more} more rows)" if more else "")
             + "; nothing was imported (--skip-bad imports the other rows)"
         )
-    policy = sla.current_policy(desk)
+    policy = current_policy(desk)
     plan_name = plan or policy.default_plan
     directory.check_plan(desk, plan_name)
     try:

@@ -52,7 +52,7 @@ AFFECTED_LIMIT = 200
 # -- input ---------------------------------------------------------------------------------
 def parse_cadence(text: str | None) -> int:
     """Seconds between customer updates: "30m", "1h", "1h30m" (5 minutes to 24 hours)."""
-    from supportdesk.services.policy import parse_duration
+    from supportdesk.rules.policy import parse_duration
 
     value = (text or DEFAULT_CADENCE).strip().lower()
     try:

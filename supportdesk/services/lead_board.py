@@ -225,7 +225,7 @@ def snapshot(desk: Desk) -> LeadBoard:
 
 def _day_start(desk: Desk, now: datetime) -> datetime:
     """Midnight today in the desk's zone (the default plan's calendar)."""
-    from supportdesk.services.sla import current_policy
+    from supportdesk.core.policy import current_policy
 
     policy = current_policy(desk)
     zone = policy.plan_for(None).calendar.zone
@@ -475,7 +475,7 @@ def _usual(desk: Desk, today: datetime) -> tuple[list[float], list[float]]:
 
 
 def _zone(desk: Desk) -> Any:
-    from supportdesk.services.sla import current_policy
+    from supportdesk.core.policy import current_policy
 
     return current_policy(desk).plan_for(None).calendar.zone
 

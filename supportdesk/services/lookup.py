@@ -27,9 +27,9 @@ from supportdesk.errors import UsageError
 from supportdesk.services.desk import Desk
 
 if TYPE_CHECKING:
+    from supportdesk.rules.policy import Plan
     from supportdesk.services.incidents import IncidentSummary
     from supportdesk.services.maintenance import WindowView
-    from supportdesk.services.policy import Plan
     from supportdesk.services.views import AccountView
 
 MAX_HITS = 50
@@ -374,8 +374,8 @@ def plan_summary(plan: Plan) -> PlanSummary:
 
 def call_card(desk: Desk, account_id: str) -> CallCard:
     """The account, its plan's targets, its reseller's name and its live tickets."""
+    from supportdesk.core.policy import current_policy
     from supportdesk.services import directory
-    from supportdesk.services.sla import current_policy
 
     account = directory.show_account(desk, account_id)
     plan = plan_summary(current_policy(desk).plan_for(account.plan))

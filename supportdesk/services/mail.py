@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from supportdesk.core.policy import current_policy
 from supportdesk.enums import EventKind, ResolutionCode, Speaker, Status
 from supportdesk.errors import StoreError, UsageError
 from supportdesk.services import mail_parse, permissions, sla
@@ -297,7 +298,7 @@ def _apply(session: Session, desk: Desk, record: Any, message: Message) -> Inges
             notes.append(f"a reply to closed ticket #{ticket.id}: filed as a new ticket")
     if message.automatic is not None:
         raise Unfileable(f"automatic mail ({message.automatic}) with no open ticket to note it on")
-    rules = sla.current_policy(desk).verification
+    rules = current_policy(desk).verification
     contact = _listed_anywhere(session, message.sender)
     if contact is not None:
         return _open(session, desk, record, contact.account_id, contact, message, None, notes)
@@ -385,7 +386,7 @@ def _unlisted_account(session: Session, desk: Desk, record: Any) -> Account:
         account = Account(
             id=UNLISTED_ACCOUNT,
             company="Mail from unlisted senders",
-            plan=sla.current_policy(desk).default_plan,
+            plan=current_policy(desk).default_plan,
             status="active",
             notes="Filed by `supportdesk mail ingest`: no account lists these senders.",
             created_at=desk.now(),

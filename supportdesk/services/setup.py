@@ -10,12 +10,13 @@ from pathlib import Path
 from sqlalchemy import select
 
 from supportdesk import file_modes
+from supportdesk.core.policy import DEFAULT_PRESET, current_policy, has_policy, load_preset
 from supportdesk.enums import Role
 from supportdesk.errors import StoreError, UsageError
 from supportdesk.models import Setting, Staff
+from supportdesk.rules.policy import Policy
 from supportdesk.services import audit, sla
 from supportdesk.services.desk import Desk
-from supportdesk.services.policy import Policy, load_preset
 from supportdesk.store import Store, describe_error
 
 
@@ -165,12 +166,10 @@ def init_database(
                 "desk.init", "desk", "1", {"schema": [before, store.schema_revision() or "head"]}
             )
     recomputed = 0
-    if policy is not None or not sla.has_policy(desk):
-        loaded = sla.load_policy(
-            desk, policy or load_preset(sla.DEFAULT_PRESET), require_lead=False
-        )
+    if policy is not None or not has_policy(desk):
+        loaded = sla.load_policy(desk, policy or load_preset(DEFAULT_PRESET), require_lead=False)
         recomputed = loaded.recomputed
-    in_force = sla.current_policy(desk)
+    in_force = current_policy(desk)
     return InitResult(
         policy=f"{in_force.name} ({in_force.digest})",
         recomputed=recomputed,

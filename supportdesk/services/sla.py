@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from supportdesk.core.policy import POLICY_KEY, current_policy, policy_from_text
 from supportdesk.enums import EventKind, Priority
 from supportdesk.errors import NotFound, UsageError
 from supportdesk.models.timefmt import sqlite_timestamp
 from supportdesk.rules.calendar import Calendar, CalendarError
+from supportdesk.rules.policy import Plan, Policy, PolicyError
 from supportdesk.rules.sla_engine import (
     CLOCKS,
     PAUSING_STATUSES,
@@ -34,39 +36,13 @@ from supportdesk.rules.sla_engine import (
 )
 from supportdesk.services import permissions
 from supportdesk.services.desk import Desk
-from supportdesk.services.policy import Plan, Policy, PolicyError, load_preset, parse_policy
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from supportdesk.models import Ticket
 
-POLICY_KEY = "sla_policy"
-DEFAULT_PRESET = "demo"
 CLOCK_FIELDS = ("state", "target_s", "used_s", "paused_s", "since", "due", "paused")
-
-_parsed: dict[str, Policy] = {}
-
-
-# -- the policy in force -------------------------------------------------------------------
-def policy_from_text(text: str, source: str = "sla_policy") -> Policy:
-    policy = _parsed.get(text)
-    if policy is None:
-        policy = parse_policy(text, source)
-        _parsed[text] = policy
-    return policy
-
-
-def current_policy(desk: Desk) -> Policy:
-    """The policy stored in the database (the bundled default before one is loaded)."""
-    rows = desk.store.query("SELECT value FROM settings WHERE key = ?", (POLICY_KEY,))
-    if not rows:
-        return load_preset(DEFAULT_PRESET)
-    return policy_from_text(str(rows[0][0]))
-
-
-def has_policy(desk: Desk) -> bool:
-    return bool(desk.store.query("SELECT 1 FROM settings WHERE key = ?", (POLICY_KEY,)))
 
 
 @dataclass(frozen=True)
@@ -720,7 +696,7 @@ def target_text(clock: Clock) -> str:
         return "none"
     if clock.target_s is None:
         return "best effort"
-    from supportdesk.services.policy import format_duration
+    from supportdesk.rules.policy import format_duration
 
     return format_duration(clock.target_s)
 
@@ -804,7 +780,7 @@ def show(desk: Desk, ticket_id: int) -> SlaView:
 
 def due(policy: Policy, calendar_name: str, moment: datetime, duration: str) -> datetime:
     """When `duration` of business time after `moment` ends on the named calendar."""
-    from supportdesk.services.policy import parse_duration
+    from supportdesk.rules.policy import parse_duration
 
     calendar = policy.calendars.get(calendar_name)
     if calendar is None:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
+from supportdesk.core.policy import current_policy
 from supportdesk.enums import (
     TRANSITIONS,
     CallOutcome,
@@ -483,7 +484,7 @@ def _needs_hold(
 
     if check is not None and check.result == "held":
         return True
-    owners_only = sla.current_policy(desk).verification.owners_only
+    owners_only = current_policy(desk).verification.owners_only
     restricted = request_type in owners_only
     if contact is None:
         return restricted
@@ -516,7 +517,7 @@ def confirm(desk: Desk, ticket_id: int, verification_id: int) -> None:
                 select(Contact).where(Contact.account_id == t.account_id, Contact.active)
             )
         ]
-        owners_only = sla.current_policy(desk).verification.owners_only
+        owners_only = current_policy(desk).verification.owners_only
         grant = permission(person_of(contact), t.request_type, others, t.service_id, owners_only)
         if not grant.allowed:
             raise NotAllowed(f"{contact.name} cannot confirm: {grant.refusal(t.request_type)}")

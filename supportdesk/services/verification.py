@@ -181,9 +181,9 @@ def verify(
 ) -> Verdict:
     """Verify a caller. `contact_ref` None means the caller is not listed (HELD). Exactly
     one proof: `pin`, or `callback_number` (phone only: the number the agent called back)."""
+    from supportdesk.core.policy import current_policy
     from supportdesk.models import Verification
     from supportdesk.services.directory import normalise_phone
-    from supportdesk.services.sla import current_policy
 
     actor = desk.actor
     permissions.require(actor, "caller.verify")
@@ -461,7 +461,7 @@ class PinResult:
 def set_pin(desk: Desk, account_id: str, contact_ref: str, *, rotate: bool = False) -> PinResult:
     """Generate a contact's support PIN (leads only). Refuses to replace an existing PIN
     unless `rotate`. The PIN is returned once; only its scrypt hash is stored."""
-    from supportdesk.services.sla import current_policy
+    from supportdesk.core.policy import current_policy
 
     permissions.require(desk.actor, "contact.manage")
     digits = current_policy(desk).verification.pin_digits

@@ -18,8 +18,8 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 
+from supportdesk.rules.policy import Plan
 from supportdesk.services.escalation import Board, BoardRow
-from supportdesk.services.policy import Plan
 from supportdesk.widgets.format import one_line, priority_text, span, truncate
 from supportdesk.widgets.queue_table import Cell, FastCellTable
 from supportdesk.widgets.sla_clock import CELL_WIDTH, PAUSE_SHORT, cell_parts, nearer, row_readings

@@ -19,8 +19,8 @@ from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.widgets.data_table import ColumnKey, RowKey
 
+from supportdesk.rules.policy import Plan
 from supportdesk.safe_text import clean
-from supportdesk.services.policy import Plan
 from supportdesk.services.views import QueueRow
 from supportdesk.widgets.format import CHANNEL_LABEL, age, cell, last_spoke, priority_text, truncate
 from supportdesk.widgets.inert import InertTable, inert_cell

@@ -1,230 +1,45 @@
-"""SLA policy as data: a TOML file of business calendars and plans, parsed and validated.
+"""Parse and validate a policy's TOML: `parse_policy` returns a whole, valid `Policy` or
+raises one `PolicyError` reading "SOURCE:LINE: FIELD: problem" (`Locator` finds the line).
 
-A policy names calendars (a zone, weekly opening intervals, holidays) and plans (a calendar,
-warning thresholds, and a response and a resolution target per priority). A target is a
-duration of business time ("4h", "1h30m", "2d" = 48 h of open time), "best_effort" (the
-clock is tracked and shown, never breached) or "none" (no clock at all).
-
-`parse_policy` either returns a whole, valid `Policy` or raises one `PolicyError` whose
-message reads "SOURCE:LINE: FIELD: problem". tomllib reports no positions for values, so a
-small scanner (`_Locator`) maps every dotted key of the text to the line that defines it;
-a field that is missing falls back to the line of its nearest enclosing table.
-
-Pure: no database, no terminal. Presets ship in `data/policies/*.toml`.
-"""
+Pure: no database, no terminal."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import tomllib
 from bisect import bisect_right
 from collections.abc import Mapping
 from contextlib import suppress
-from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from itertools import pairwise
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, NoReturn
+from typing import Any, NoReturn
 
 from supportdesk.enums import PRIORITY_ORDER, Priority
-from supportdesk.errors import UsageError
-from supportdesk.resources import data_path
 from supportdesk.rules.calendar import (
-    MINUTES_PER_DAY,
     WEEKDAYS,
     Calendar,
     CalendarError,
     parse_interval,
 )
+from supportdesk.rules.policy import (
+    CLOCKS,
+    DEFAULT_WARN,
+    DURATION_RE,
+    EscalationRules,
+    Plan,
+    Policy,
+    PolicyError,
+    Target,
+    VerificationRules,
+    parse_duration,
+)
 
-PRESETS_DIR: Path = data_path("policies")
-
-TargetKind = Literal["duration", "best_effort", "none"]
-Clock = Literal["respond", "resolve"]
-CLOCKS: tuple[Clock, ...] = ("respond", "resolve")
-DEFAULT_WARN: tuple[int, ...] = (50, 75)
-MAX_DURATION = 366 * 24 * 3600  # a year of business time; more is a typo, not a promise
-
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _INTERVAL = re.compile(r"\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _SCALAR = re.compile(r"[^,\]}\r\n#]*")  # a number, boolean, date or time, to its delimiter
-
-
-class PolicyError(UsageError):
-    """A policy that cannot be used; one line, "SOURCE:LINE: FIELD: problem"."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        source: str | None = None,
-        line: int | None = None,
-        field: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.source = source
-        self.line = line
-        self.field = field
-
-
-# -- durations and targets ---------------------------------------------------------------
-
-
-def parse_duration(text: str) -> int:
-    """Business-time seconds of "30m", "4h", "1h30m", "2d" (d = 24 h of open time).
-
-    Whole minutes only; no zero, no sign, no bare number, no seconds, no spaces."""
-    if not isinstance(text, str):
-        raise ValueError(f"not a duration: {text!r}")
-    match = _DURATION.fullmatch(text)
-    if not text or match is None:
-        raise ValueError(f'not a duration like "30m", "4h", "1h30m" or "2d": {text!r}')
-    days, hours, minutes = (int(part or 0) for part in match.groups())
-    seconds = ((days * 24 + hours) * 60 + minutes) * 60
-    if seconds <= 0:
-        raise ValueError(f"a duration must be longer than zero: {text!r}")
-    if seconds > MAX_DURATION:
-        raise ValueError(f"a duration of at most {MAX_DURATION // 3600}h: {text!r}")
-    return seconds
-
-
-def format_duration(seconds: int) -> str:
-    """The canonical text of a duration: hours and minutes, "48h", "1h30m", "30m".
-
-    The inverse of `parse_duration`: ValueError for zero, negatives and part minutes."""
-    if isinstance(seconds, bool) or not isinstance(seconds, int):
-        raise ValueError(f"not a whole number of seconds: {seconds!r}")
-    if seconds <= 0 or seconds % 60:
-        raise ValueError(f"not a positive whole number of minutes: {seconds} s")
-    hours, minutes = divmod(seconds // 60, 60)
-    if not hours:
-        return f"{minutes}m"
-    return f"{hours}h{minutes}m" if minutes else f"{hours}h"
-
-
-@dataclass(frozen=True)
-class Target:
-    """One clock's promise: a business duration, best effort (never breached), or none."""
-
-    kind: TargetKind
-    seconds: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.kind == "duration":
-            if isinstance(self.seconds, bool) or not isinstance(self.seconds, int):
-                raise ValueError("a duration target needs seconds")
-            if self.seconds <= 0:
-                raise ValueError("a duration target must be longer than zero")
-        elif self.kind in ("best_effort", "none"):
-            if self.seconds is not None:
-                raise ValueError(f"a {self.kind} target has no seconds")
-        else:
-            raise ValueError(f"unknown target kind {self.kind!r}")
-
-    @classmethod
-    def parse(cls, text: str) -> Target:
-        """ "4h" -> duration, "best_effort", "none"; ValueError otherwise."""
-        if text == "best_effort":
-            return cls("best_effort")
-        if text == "none":
-            return cls("none")
-        return cls("duration", parse_duration(text))
-
-    @property
-    def text(self) -> str:
-        if self.kind == "duration":
-            assert self.seconds is not None
-            return format_duration(self.seconds)
-        return self.kind
-
-    @property
-    def breachable(self) -> bool:
-        return self.kind == "duration"
-
-    def __str__(self) -> str:
-        return self.text
-
-
-# -- the policy ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What a customer on this plan is promised, per priority, on one calendar."""
-
-    name: str
-    calendar: Calendar
-    warn: tuple[int, ...]
-    respond: Mapping[Priority, Target] = field(hash=False)
-    resolve: Mapping[Priority, Target] = field(hash=False)
-    description: str = ""
-
-    def target(self, clock: str, priority: Priority | str) -> Target:
-        """The target of `clock` ("respond" or "resolve") for `priority`."""
-        if clock == "respond":
-            return self.respond[Priority(priority)]
-        if clock == "resolve":
-            return self.resolve[Priority(priority)]
-        raise ValueError(f'clock is "respond" or "resolve", not {clock!r}')
-
-
-@dataclass(frozen=True)
-class VerificationRules:
-    """How callers and senders are verified (issue 4), from the policy's optional
-    `[verification]` table: consecutive PIN failures before a contact is locked, for how
-    long, and what happens to mail from an address no account lists (seed 001 closes it,
-    seed 000 holds it for confirmation)."""
-
-    max_failures: int = 5
-    lockout_s: int = 15 * 60
-    unlisted_sender: Literal["close", "hold"] = "close"
-    pin_digits: int = 6
-    # request types only the primary or secondary contact may make (seed 001, 3)
-    owners_only: frozenset[str] = frozenset(
-        {"billing", "password_reset", "contact_change", "cancellation"}
-    )
-
-
-@dataclass(frozen=True)
-class EscalationRules:
-    """Claims on the tier boards (issue 5), from the optional `[escalation]` table: how many
-    tickets one person may hold at once (tickets waiting on the customer, scheduled or
-    awaiting authorization do not count), and how long a claim may go untouched before it is
-    flagged stale on the board and to the leads."""
-
-    max_claims: int = 5
-    stale_after_s: int = 45 * 60
-
-
-@dataclass(frozen=True)
-class Policy:
-    """A parsed, valid policy; `text` is the TOML exactly as given (stored in the database)."""
-
-    name: str
-    calendars: Mapping[str, Calendar] = field(hash=False)
-    plans: Mapping[str, Plan] = field(hash=False)
-    default_plan: str
-    text: str
-    verification: VerificationRules = VerificationRules()
-    escalation: EscalationRules = EscalationRules()
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:12]
-
-    def plan_for(self, name: str | None) -> Plan:
-        """The named plan; the default plan when `name` is None or names no plan."""
-        if name is not None and name in self.plans:
-            return self.plans[name]
-        return self.plans[self.default_plan]
-
-
-# -- loading -------------------------------------------------------------------------------
 
 
 def parse_policy(text: str, source: str = "<policy>") -> Policy:
@@ -237,184 +52,6 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
             f"{source}:{line}: invalid TOML: {problem}", source=source, line=line
         ) from None
     return _Checker(text, source).policy(data)
-
-
-def load_policy_file(path: str | Path) -> Policy:
-    """Read and parse a policy file; PolicyError "cannot read FILE: ..." when unreadable."""
-    from supportdesk.errors import UsageError
-    from supportdesk.rules.limits import MAX_POLICY_BYTES, read_bounded
-
-    source = str(path)
-    try:
-        raw = read_bounded(path, "policy", MAX_POLICY_BYTES)  # no hang on /dev/zero or a FIFO
-    except UsageError as exc:  # "cannot read FILE: why", as every read failure says
-        why = str(exc).removeprefix("policy: ")
-        if not why.startswith("cannot read"):
-            why = f"cannot read {source}: " + why.removeprefix(f"{source} ")
-        raise PolicyError(why, source=source) from None
-    try:
-        text = raw.decode("utf-8-sig")  # a byte-order mark, as some editors write, is dropped
-    except UnicodeDecodeError as exc:
-        raise PolicyError(
-            f"cannot read {source}: not UTF-8 (byte {exc.start})", source=source
-        ) from None
-    return parse_policy(text, source)
-
-
-def preset_names() -> list[str]:
-    """The shipped presets, by name: the stems of `data/policies/*.toml`."""
-    return sorted(path.stem for path in PRESETS_DIR.glob("*.toml"))
-
-
-def load_preset(name: str) -> Policy:
-    """A shipped preset by name (see `preset_names`); PolicyError naming them if unknown."""
-    names = preset_names()
-    if name not in names:
-        known = ", ".join(names) or "none"
-        raise PolicyError(f"unknown policy preset {name!r} (known: {known})")
-    return load_policy_file(PRESETS_DIR / f"{name}.toml")
-
-
-# -- showing -------------------------------------------------------------------------------
-
-
-def describe(policy: Policy) -> str:
-    """Human text for `supportdesk policy show`."""
-    out = [
-        f"Policy: {policy.name}",
-        f"Digest: {policy.digest}",
-        f"Default plan: {policy.default_plan}",
-        f"Verification: {policy.verification.max_failures} PIN failures lock a contact for "
-        f"{format_duration(policy.verification.lockout_s)}; mail from unlisted senders is "
-        + ("closed" if policy.verification.unlisted_sender == "close" else "held"),
-        "Only the primary or secondary contact may ask for: "
-        + (", ".join(sorted(policy.verification.owners_only)) or "anything (no restriction)"),
-        f"Claims: at most {policy.escalation.max_claims} tickets held at once; a claim "
-        f"untouched for {format_duration(policy.escalation.stale_after_s)} is stale",
-        "",
-        "Calendars",
-    ]
-    for calendar in policy.calendars.values():
-        hours = _weekly_minutes(calendar) / 60
-        out.append(f"  {calendar.name}  ({calendar.zone.key}, {hours:g} h a week)")
-        for line in _week_lines(calendar):
-            out.append(f"    {line}")
-        holidays = ", ".join(day.isoformat() for day in sorted(calendar.holidays))
-        out.append(f"    holidays: {holidays or 'none'}")
-    plans = list(policy.plans.values())
-    out += ["", "Plans"]
-    out += _table(
-        ["plan", "calendar", "warn at", "description"],
-        [
-            [
-                plan.name + (" (default)" if plan.name == policy.default_plan else ""),
-                plan.calendar.name,
-                ", ".join(f"{w}%" for w in plan.warn) or "-",
-                " ".join(plan.description.split()),
-            ]
-            for plan in plans
-        ],
-    )
-    for clock in CLOCKS:
-        out += ["", f"{clock.capitalize()} within (open time on the plan's calendar)"]
-        out += _table(
-            ["plan", *(str(p) for p in PRIORITY_ORDER)],
-            [[plan.name, *(plan.target(clock, p).text for p in PRIORITY_ORDER)] for plan in plans],
-        )
-    out += [
-        "",
-        'A duration counts open time only; "best_effort" is tracked but never breached;',
-        '"none" has no clock. Warnings fire at the given share of a duration target.',
-    ]
-    return "\n".join(out)
-
-
-def to_json(policy: Policy) -> dict[str, Any]:
-    """A JSON-able form of the policy (without its source text; `digest` identifies it)."""
-    rules = policy.verification
-    return {
-        "name": policy.name,
-        "digest": policy.digest,
-        "default_plan": policy.default_plan,
-        "verification": {
-            "max_failures": rules.max_failures,
-            "lockout_seconds": rules.lockout_s,
-            "unlisted_sender": rules.unlisted_sender,
-            "pin_digits": rules.pin_digits,
-            "owners_only": sorted(rules.owners_only),
-        },
-        "escalation": {
-            "max_claims": policy.escalation.max_claims,
-            "stale_after_seconds": policy.escalation.stale_after_s,
-        },
-        "calendars": {
-            name: {
-                "timezone": calendar.zone.key,
-                "days": {
-                    day: [_format_interval(i) for i in intervals]
-                    for day, intervals in zip(WEEKDAYS, calendar.week, strict=True)
-                },
-                "holidays": [day.isoformat() for day in sorted(calendar.holidays)],
-            }
-            for name, calendar in policy.calendars.items()
-        },
-        "plans": {
-            name: {
-                "description": plan.description,
-                "calendar": plan.calendar.name,
-                "warn": list(plan.warn),
-                **{
-                    clock: {
-                        str(priority): {
-                            "kind": target.kind,
-                            "seconds": target.seconds,
-                            "text": target.text,
-                        }
-                        for priority, target in getattr(plan, clock).items()
-                    }
-                    for clock in CLOCKS
-                },
-            }
-            for name, plan in policy.plans.items()
-        },
-    }
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    """Left-aligned columns, two spaces apart, indented by two."""
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    return [
-        "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *rows]
-    ]
-
-
-def _format_minute(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
-
-
-def _format_interval(interval: tuple[int, int]) -> str:
-    return f"{_format_minute(interval[0])}-{_format_minute(interval[1])}"
-
-
-def _weekly_minutes(calendar: Calendar) -> int:
-    return sum(end - start for day in calendar.week for start, end in day)
-
-
-def _week_lines(calendar: Calendar) -> list[str]:
-    """Opening hours with runs of equal days folded: "mon-fri 08:00-18:00", "sat-sun closed"."""
-    if all(day == ((0, MINUTES_PER_DAY),) for day in calendar.week):
-        return ["every day 00:00-24:00 (24/7)"]
-    lines = []
-    first = 0
-    for i in range(1, 8):
-        if i < 7 and calendar.week[i] == calendar.week[first]:
-            continue
-        days = WEEKDAYS[first] if i - 1 == first else f"{WEEKDAYS[first]}-{WEEKDAYS[i - 1]}"
-        hours = ", ".join(_format_interval(iv) for iv in calendar.week[first]) or "closed"
-        lines.append(f"{days} {hours}")
-        first = i
-    return lines
 
 
 # -- validation ----------------------------------------------------------------------------
@@ -435,7 +72,7 @@ class _Checker:
     def __init__(self, text: str, source: str) -> None:
         self.text = text
         self.source = source
-        self.locator = _Locator(text)
+        self.locator = Locator(text)
 
     def fail(self, path: KeyPath, problem: str) -> NoReturn:
         line = self.locator.line(path)
@@ -683,7 +320,7 @@ class _Checker:
             try:
                 out[priority] = Target.parse(raw)
             except ValueError as exc:
-                if raw and _DURATION.fullmatch(raw):  # well formed: zero or too long
+                if raw and DURATION_RE.fullmatch(raw):  # well formed: zero or too long
                     self.fail(where, str(exc))
                 self.fail(
                     where,
@@ -747,7 +384,7 @@ def _toml_error_position(text: str, exc: tomllib.TOMLDecodeError) -> tuple[int, 
 # -- where a key is written ------------------------------------------------------------------
 
 
-class _Locator:
+class Locator:
     """The line of every dotted key in a TOML text (tables, keys, inline tables, array items).
 
     It runs after tomllib accepted the text, so it only has to find structure, not check it;
