@@ -23,9 +23,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from supportdesk.services.clock import Clock
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
 from supportdesk.services.demo import build_demo
-from supportdesk.services.desk import Desk
 from supportdesk.services.setup import init_database
 from supportdesk.store import Store
 

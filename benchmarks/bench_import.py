@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pg_schema import PG_URL, drop_schema, pg_schema
 
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
 from supportdesk.services import importer
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
 from supportdesk.services.setup import init_database
 from supportdesk.store import Store
 

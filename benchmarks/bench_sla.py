@@ -16,12 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
 from supportdesk.core.policy import current_policy
 from supportdesk.rules.policy_parse import parse_policy
 from supportdesk.services import sla
-from supportdesk.services.clock import Clock
 from supportdesk.services.demo import build_demo
-from supportdesk.services.desk import Desk
 from supportdesk.services.setup import init_database
 from supportdesk.store import Store
 

@@ -34,13 +34,13 @@ from sqlalchemy import event
 from textual.geometry import Region
 
 from supportdesk.app import SupportDeskApp
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
 from supportdesk.core.policy import current_policy
 from supportdesk.resources import data_path
 from supportdesk.rules.policy import Plan
 from supportdesk.rules.sla_engine import TicketClocks
 from supportdesk.rules.sla_engine import start as start_clock
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
 from supportdesk.store import Store
 from supportdesk.widgets.queue_table import QueueTable
 from supportdesk.widgets.sla_clock import RowClocks

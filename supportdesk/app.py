@@ -24,6 +24,9 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from supportdesk.core import presence, queue
+from supportdesk.core.queue import QueueFilter
+from supportdesk.core.views import QueueRow
 from supportdesk.enums import View
 from supportdesk.errors import DeskError
 from supportdesk.screens.base import DeskScreen
@@ -32,9 +35,6 @@ from supportdesk.screens.incident_watch import IncidentWatch
 from supportdesk.screens.messages import StoreChanged
 from supportdesk.screens.modals import AskModal, HelpModal
 from supportdesk.screens.queue import QueueScreen, plans_of
-from supportdesk.services import presence, queue
-from supportdesk.services.queue import QueueFilter
-from supportdesk.services.views import QueueRow
 from supportdesk.widgets.inert import InertNotify
 from supportdesk.widgets.notices import (
     StaleClaims,
@@ -57,8 +57,8 @@ MAX_TOASTS = 3  # more crossings at once make one summary toast
 CLAIMS_LIMIT = 1000  # held tickets a lead's console watches for going stale
 
 if TYPE_CHECKING:
+    from supportdesk.core.desk import Desk
     from supportdesk.rules.policy import Plan
-    from supportdesk.services.desk import Desk
     from supportdesk.services.escalation import Claim, NoticeView
     from supportdesk.store import ChangeFeed
 

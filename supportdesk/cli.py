@@ -17,6 +17,8 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
 from supportdesk.enums import (
     CallOutcome,
     Category,
@@ -30,8 +32,6 @@ from supportdesk.enums import (
 )
 from supportdesk.errors import DeskError, UsageError
 from supportdesk.safe_text import clean, json_escape
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
 from supportdesk.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -340,9 +340,9 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
     """Build a realistic demo database and open the console on it as a demo lead. A demo
     file is built beside the old one and renamed into place: a build stopped at any moment
     leaves the old demo (or none), and the next build succeeds."""
+    from supportdesk.core.audit import key_path_for
     from supportdesk.file_modes import PRIVATE_DIR, make_dirs
     from supportdesk.services import demo as service
-    from supportdesk.services.audit import key_path_for
 
     path = env.db
     if not path:
@@ -775,8 +775,8 @@ def queue(
     as_json: bool,
 ) -> None:
     """Print the queue in exactly the console's order."""
+    from supportdesk.core import queue as q
     from supportdesk.enums import View
-    from supportdesk.services import queue as q
     from supportdesk.services import sla as sla_service
 
     desk = env.desk()
@@ -1029,7 +1029,7 @@ def report() -> None:
 def _window(start: str | None, end: str | None, desk: Desk) -> tuple[datetime, datetime]:
     from datetime import timedelta
 
-    from supportdesk.services.clock import parse_time
+    from supportdesk.core.clock import parse_time
 
     stop = parse_time(end, what="--to") if end else desk.now()
     begin = parse_time(start, what="--from") if start else stop - timedelta(days=30)
@@ -1152,8 +1152,8 @@ def serve(
     import os
     import shlex
 
+    from supportdesk.core import permissions
     from supportdesk.serve import serve_board
-    from supportdesk.services import permissions
 
     desk = env.desk()
     permissions.require(desk.actor, "ticket.override_holder")  # the board is for leads
@@ -1717,7 +1717,7 @@ def audit() -> None:
 @pass_env
 def audit_verify(env: Env, anchor: str | None, as_json: bool) -> None:
     """Check the HMAC chain; name the first bad row."""
-    from supportdesk.services import audit as audit_service
+    from supportdesk.core import audit as audit_service
 
     desk = env.desk()
     with desk.store.read() as s:
@@ -1751,8 +1751,8 @@ def audit_verify(env: Env, anchor: str | None, as_json: bool) -> None:
 def doctor(env: Env, as_json: bool) -> None:
     """Who can read the desk's files (database, -wal, -shm, audit key, their folders) and
     whether the schema is current; exit 1 when something is open to others or wrong."""
+    from supportdesk.core.audit_key import key_path_for
     from supportdesk.safe_text import clean
-    from supportdesk.services.audit_key import key_path_for
     from supportdesk.services.doctor import examine
 
     store = _store_from(env.db)
@@ -1934,9 +1934,9 @@ def sla_due(
     env: Env, calendar_name: str, start: str, duration: str, preset: str | None, as_json: bool
 ) -> None:
     """When is something due: START plus DURATION of business time on a calendar."""
+    from supportdesk.core.clock import parse_time
     from supportdesk.core.policy import load_preset
     from supportdesk.services import sla as sla_service
-    from supportdesk.services.clock import parse_time
 
     moment = parse_time(start, what="--from")
     p = load_preset(preset) if preset else sla_service.current_policy(env.desk())
@@ -2231,8 +2231,8 @@ def maintenance_add(
     env: Env, servers: tuple[str, ...], start: str, end: str, notice: str, as_json: bool
 ) -> None:
     """Announce a maintenance window on one or more servers."""
+    from supportdesk.core.clock import parse_time
     from supportdesk.services import maintenance as service
-    from supportdesk.services.clock import parse_time
 
     desk = env.desk()
     w = service.add_window(

@@ -86,7 +86,7 @@ class ResolutionCode(StrEnum):
 
 
 class Role(StrEnum):
-    """A staff member's role; see services.permissions for what each may do."""
+    """A staff member's role; see core.permissions for what each may do."""
 
     AGENT = "agent"
     ENGINEER = "engineer"

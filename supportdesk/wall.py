@@ -19,7 +19,7 @@ from supportdesk.screens.messages import StoreChanged
 from supportdesk.widgets.inert import InertNotify
 
 if TYPE_CHECKING:
-    from supportdesk.services.desk import Desk
+    from supportdesk.core.desk import Desk
     from supportdesk.store import ChangeFeed
 
 TRACE_ENV = "SUPPORTDESK_WALL_TRACE"  # a file the board's headline is appended to (tests)

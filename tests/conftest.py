@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
 from supportdesk.services import directory, tickets
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
 from supportdesk.services.setup import init_database
 from supportdesk.store import Store
 

@@ -18,11 +18,11 @@ from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, TextArea
 
 from supportdesk.app import SupportDeskApp
+from supportdesk.core.desk import Desk
 from supportdesk.models.directory import MORE_DOMAINS_PG, MORE_DOMAINS_SQLITE
 from supportdesk.screens.call import CallScreen, PinInput
 from supportdesk.screens.ticket import TicketScreen
 from supportdesk.services import directory, lookup, tickets
-from supportdesk.services.desk import Desk
 from supportdesk.services.verification import FAILED, HELD, LOCKED, REFERRED, VERIFIED
 from supportdesk.widgets.account_card import AccountCard
 from supportdesk.widgets.verdict import VerdictPanel
@@ -430,7 +430,7 @@ def test_account_card_has_plan_services_and_open_tickets(desk: Desk) -> None:
 def test_the_lookup_reads_indexes_not_tables(tmp_path: Path) -> None:
     """On SQLite every prefix the lookup matches is an index range (SEARCH), and of its two
     scans the one of domains reads the partial index of services with more than one."""
-    from supportdesk.services.clock import Clock
+    from supportdesk.core.clock import Clock
     from supportdesk.services.setup import init_database
     from supportdesk.store import Store
 

@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
+from supportdesk.core import audit
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
 from supportdesk.enums import VIEW_OF_STATUS, Priority, Status
 from supportdesk.errors import DeskError, UsageError
 from supportdesk.models import AuditEvent, Base, Setting, Ticket, sqlite_timestamp
 from supportdesk.rules.sla_engine import to_us
-from supportdesk.services import audit, demo
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
+from supportdesk.services import demo
 from supportdesk.services.setup import init_database
 from supportdesk.store import Store
 

@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from supportdesk.core import audit
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
 from supportdesk.errors import (
     InvalidTransition,
     LostRace,
@@ -17,9 +20,7 @@ from supportdesk.errors import (
     UsageError,
 )
 from supportdesk.models import Setting
-from supportdesk.services import audit, directory, escalation, tickets
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
+from supportdesk.services import directory, escalation, tickets
 from tests.conftest import DeskFactory, new_ticket
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, office hours

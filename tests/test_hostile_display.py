@@ -22,6 +22,7 @@ from textual.app import App
 from textual.pilot import Pilot
 
 from supportdesk.app import SupportDeskApp
+from supportdesk.core.desk import Desk
 from supportdesk.models import Ticket
 from supportdesk.safe_text import clean
 from supportdesk.screens.board import BoardScreen
@@ -32,7 +33,6 @@ from supportdesk.screens.modals import ChoiceModal
 from supportdesk.screens.queue import QueueScreen
 from supportdesk.screens.ticket import TicketScreen
 from supportdesk.services import directory, escalation, incidents, maintenance, tickets
-from supportdesk.services.desk import Desk
 from supportdesk.wall import WallApp
 from supportdesk.widgets.format import one_line
 from tests.conftest import DeskFactory

@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from supportdesk.core import audit
+from supportdesk.core.desk import Desk
 from supportdesk.errors import NotAllowed, NothingToDo, UsageError
-from supportdesk.services import audit, importer, report, sla, tickets
-from supportdesk.services.desk import Desk
+from supportdesk.services import importer, report, sla, tickets
 from supportdesk.services.export_formats import parse_time, read_export
 
 from .conftest import DeskFactory
@@ -547,8 +548,8 @@ def test_imports_from_before_exports_had_an_identity_are_recognised(
     from alembic import command
     from alembic.config import Config
 
+    from supportdesk.core.clock import Clock
     from supportdesk.services import setup
-    from supportdesk.services.clock import Clock
     from supportdesk.store import HEAD_REVISION, Store
 
     importer.import_export(desk, parse(kaggle_sample()))

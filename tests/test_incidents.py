@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from supportdesk.core import audit
+from supportdesk.core.desk import Desk
 from supportdesk.errors import (
     DeskError,
     InvalidTransition,
@@ -21,8 +23,7 @@ from supportdesk.errors import (
     UsageError,
 )
 from supportdesk.models import Setting
-from supportdesk.services import audit, directory, incidents, maintenance, sla, tickets
-from supportdesk.services.desk import Desk
+from supportdesk.services import directory, incidents, maintenance, sla, tickets
 from tests.conftest import DeskFactory, new_ticket
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, office hours

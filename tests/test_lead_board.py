@@ -8,11 +8,12 @@ from datetime import timedelta
 
 import pytest
 
+from supportdesk.core import presence
+from supportdesk.core.desk import Desk
 from supportdesk.errors import NotAllowed, UsageError
 from supportdesk.models import Setting
 from supportdesk.rules.policy_parse import parse_policy
-from supportdesk.services import directory, escalation, lead_board, presence, sla, tickets
-from supportdesk.services.desk import Desk
+from supportdesk.services import directory, escalation, lead_board, sla, tickets
 from tests.conftest import DeskFactory, new_ticket
 from tests.test_sla import POLICY, jnb
 

@@ -96,8 +96,8 @@ def test_an_agent_cannot_open_it(fx: DeskFixture) -> None:
 
 
 async def _test_an_agent_cannot_open_it(fx: DeskFixture) -> None:
-    from supportdesk.services.clock import Clock
-    from supportdesk.services.desk import Desk
+    from supportdesk.core.clock import Clock
+    from supportdesk.core.desk import Desk
     from supportdesk.store import Store
 
     ana = Desk(Store(str(fx.path)), "ana", Clock(NOW), audit_key_path=fx.key)

@@ -11,11 +11,11 @@ import sys
 
 import pytest
 
+from supportdesk.core.desk import Desk
 from supportdesk.core.policy import load_preset
 from supportdesk.errors import UsageError
 from supportdesk.rules.policy_parse import parse_policy
 from supportdesk.services import mail, sla, tickets, verification
-from supportdesk.services.desk import Desk
 
 from .conftest import new_ticket
 from .test_cli import run

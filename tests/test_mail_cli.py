@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from supportdesk.core.desk import Desk
 from supportdesk.services import mail, tickets
-from supportdesk.services.desk import Desk
 
 from .test_cli import one_line_error, run
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
 from supportdesk.safe_text import clean
 from supportdesk.services import directory, mail, tickets
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
 from supportdesk.services.setup import init_database
 from supportdesk.store import Store
 

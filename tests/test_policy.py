@@ -975,7 +975,8 @@ def test_a_policy_dropping_a_plan_in_use_is_refused_and_changes_nothing(desk: An
 
 
 def test_move_plan_moves_the_accounts_and_recomputes_their_open_tickets(desk: Any) -> None:
-    from supportdesk.services import audit, directory, sla
+    from supportdesk.core import audit
+    from supportdesk.services import directory, sla
     from tests.conftest import new_ticket
 
     tid = new_ticket(desk, priority="critical")

@@ -9,14 +9,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import bindparam, text
 
+from supportdesk.core import audit, queue
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
 from supportdesk.errors import NotAllowed
 from supportdesk.models import Setting
 from supportdesk.models.base import UTCDateTime
 from supportdesk.rules.policy import PolicyError
 from supportdesk.rules.policy_parse import parse_policy
-from supportdesk.services import audit, directory, queue, setup, sla, tickets
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
+from supportdesk.services import directory, setup, sla, tickets
 from supportdesk.store import HEAD_REVISION, Store
 from tests.conftest import new_ticket
 

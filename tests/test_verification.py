@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
 from supportdesk.errors import InvalidTransition, NotAllowed, NotFound, NothingToDo, UsageError
 from supportdesk.services import directory, sla, tickets, verification
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
 from supportdesk.services.verification import FAILED, HELD, LOCKED, REFERRED, VERIFIED
 
 from .test_cli import one_line_error, run

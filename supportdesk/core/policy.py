@@ -16,7 +16,7 @@ from supportdesk.rules.policy import Policy, PolicyError
 from supportdesk.rules.policy_parse import parse_policy
 
 if TYPE_CHECKING:
-    from supportdesk.services.desk import Desk
+    from supportdesk.core.desk import Desk
 
 PRESETS_DIR: Path = data_path("policies")
 POLICY_KEY = "sla_policy"

@@ -1,4 +1,4 @@
-"""The append-only audit trail; see services.audit for the HMAC chain."""
+"""The append-only audit trail; see core.audit for the HMAC chain."""
 
 from __future__ import annotations
 

@@ -130,7 +130,7 @@ class Ticket(Base):
     )
 
     # 0009: the nonces that salt the audit's digests of the subject and description
-    # (services.audit.text_digest); redaction deletes the text and its nonce together
+    # (core.audit.text_digest); redaction deletes the text and its nonce together
     subject_nonce: Mapped[bytes | None] = mapped_column(LargeBinary(16), default=None)
     description_nonce: Mapped[bytes | None] = mapped_column(LargeBinary(16), default=None)
     subject_redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

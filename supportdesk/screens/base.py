@@ -20,7 +20,7 @@ from supportdesk.widgets.incident_banner import IncidentBanner
 
 if TYPE_CHECKING:
     from supportdesk.app import SupportDeskApp
-    from supportdesk.services.desk import Desk
+    from supportdesk.core.desk import Desk
 
 
 HELP_BINDING = Binding("question_mark", "help", "Help", key_display="?")

@@ -21,7 +21,7 @@ from textual.timer import Timer
 if TYPE_CHECKING:
     from textual.app import App
 
-    from supportdesk.services.desk import Desk
+    from supportdesk.core.desk import Desk
     from supportdesk.services.incidents import IncidentSummary
     from supportdesk.services.maintenance import WindowView
 

@@ -26,13 +26,13 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
+from supportdesk.core.views import QueueRow
 from supportdesk.rules.policy import Plan
 from supportdesk.screens.base import HELP_BINDING, DeskScreen
 from supportdesk.screens.modals import AskModal
 from supportdesk.screens.queue import plans_of
 from supportdesk.services import escalation, lead_board
 from supportdesk.services.lead_board import Figures, LeadBoard
-from supportdesk.services.views import QueueRow
 from supportdesk.widgets.format import ago, cell, one_line, truncate
 from supportdesk.widgets.key_footer import KeyFooter
 from supportdesk.widgets.queue_table import QueueTable

@@ -25,21 +25,21 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
+from supportdesk.core import queue
 from supportdesk.core.policy import current_policy
+from supportdesk.core.queue import QueueFilter
+from supportdesk.core.views import QueueKey, QueuePage, QueueRow
 from supportdesk.enums import Category, View
 from supportdesk.rules.policy import Plan
 from supportdesk.screens.base import HELP_BINDING, DeskScreen
 from supportdesk.screens.messages import TicketLoaded, TotalCounted, WindowLoaded
-from supportdesk.services import queue
-from supportdesk.services.queue import QueueFilter
-from supportdesk.services.views import QueueKey, QueuePage, QueueRow
 from supportdesk.widgets.format import one_line
 from supportdesk.widgets.key_footer import KeyFooter
 from supportdesk.widgets.preview import TicketPreview
 from supportdesk.widgets.queue_table import QueueTable
 
 if TYPE_CHECKING:
-    from supportdesk.services.desk import Desk
+    from supportdesk.core.desk import Desk
 
 WINDOW = 240  # rows held in the table
 MARGIN = 25  # this close to the window's edge, the next window is loaded

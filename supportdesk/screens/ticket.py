@@ -21,6 +21,7 @@ from textual.widgets import Label, Static, TextArea
 from textual.worker import get_current_worker
 
 from supportdesk.core.policy import current_policy
+from supportdesk.core.views import TicketView
 from supportdesk.enums import TRANSITIONS, CallOutcome, Priority, ResolutionCode, Status
 from supportdesk.screens.base import HELP_BINDING, DeskScreen
 from supportdesk.screens.escalation_modals import EscalateModal, EscalateRequest, ReasonModal
@@ -28,7 +29,6 @@ from supportdesk.screens.messages import ActionDone, TicketLoaded
 from supportdesk.screens.modals import AskModal, Choice, ChoiceModal
 from supportdesk.services import escalation, sla, tickets
 from supportdesk.services.escalation import Brief
-from supportdesk.services.views import TicketView
 from supportdesk.widgets.format import truncate
 from supportdesk.widgets.handover import HandoverPanel
 from supportdesk.widgets.incident_banner import AccountNotices

@@ -86,6 +86,7 @@ from sqlalchemy import Connection, Index, func, insert, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
+from ..core.desk import Desk, Recorder
 from ..core.policy import POLICY_KEY, load_preset, policy_from_text
 from ..enums import Priority
 from ..errors import DeskError, UsageError
@@ -95,7 +96,6 @@ from ..rules.policy import Plan
 from ..rules.sla_engine import CLOCKS, from_history, to_us
 from ..store import Store
 from . import escalation
-from .desk import Desk, Recorder
 from .sla import CLOCK_FIELDS
 
 

@@ -7,15 +7,15 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from supportdesk.core import permissions
+from supportdesk.core.desk import Desk
 from supportdesk.core.policy import current_policy
+from supportdesk.core.views import AccountView, ContactView, ServiceView, StaffView
 from supportdesk.enums import AccountStatus, ContactRole, Role, ServiceKind
 from supportdesk.errors import NotAllowed, NotFound, NothingToDo, UsageError
 from supportdesk.models import Account, Contact, ContactPoint, Service, Staff, Ticket
 from supportdesk.rules import limits
-from supportdesk.services import permissions
-from supportdesk.services.desk import Desk
 from supportdesk.services.tickets import parse_enum
-from supportdesk.services.views import AccountView, ContactView, ServiceView, StaffView
 
 LOGIN_RE = re.compile(r"^[a-z][a-z0-9._-]{0,63}$")
 ACCOUNT_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")

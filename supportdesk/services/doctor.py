@@ -15,9 +15,9 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from supportdesk.core.views import JsonMixin
 from supportdesk.errors import StoreError
 from supportdesk.file_modes import mode_text, sqlite_files
-from supportdesk.services.views import JsonMixin
 from supportdesk.store import HEAD_REVISION, Store
 
 

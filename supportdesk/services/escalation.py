@@ -14,6 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from supportdesk.core import permissions
+from supportdesk.core.audit import body_digest
+from supportdesk.core.desk import Desk
+from supportdesk.core.queue import LIVE_TERM, SELECT_SQL, rows_from
+from supportdesk.core.staff_lookup import login_of, staff_by_login
+from supportdesk.core.views import JsonMixin, QueueRow, ServiceView
 from supportdesk.enums import EventKind, Role, Status
 from supportdesk.errors import (
     InvalidTransition,
@@ -23,20 +29,14 @@ from supportdesk.errors import (
     NothingToDo,
     UsageError,
 )
-from supportdesk.services import permissions
-from supportdesk.services.audit import body_digest
-from supportdesk.services.desk import Desk
-from supportdesk.services.queue import LIVE_TERM, SELECT_SQL, rows_from
-from supportdesk.services.staff_lookup import login_of, staff_by_login
-from supportdesk.services.views import JsonMixin, QueueRow, ServiceView
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
+    from supportdesk.core.desk import Recorder
     from supportdesk.models import Ticket
     from supportdesk.rules.policy import Policy
-    from supportdesk.services.desk import Recorder
 
 TOP_TIER = 3
 BOARD_LIMIT = 200
@@ -729,7 +729,7 @@ def visible_tiers(desk: Desk) -> tuple[int, ...]:
 
 
 def _utc(value: Any) -> datetime | None:
-    from supportdesk.services.queue import _utc as parse
+    from supportdesk.core.queue import _utc as parse
 
     return None if value is None else parse(value)
 
@@ -862,7 +862,7 @@ STALE_SQL = (
 
 def claims(desk: Desk, *, stale_only: bool = False, limit: int = 200) -> list[Claim]:
     """Held live tickets, least recently touched first (read off the claims index)."""
-    from supportdesk.services.queue import PRIORITY_NAMES
+    from supportdesk.core.queue import PRIORITY_NAMES
 
     _max, stale_s = rules(desk)
     stale_before = desk.now() - timedelta(seconds=stale_s)
@@ -996,9 +996,9 @@ class Brief(JsonMixin):
 def brief(desk: Desk, ticket_id: int, *, neighbours: int = 10) -> Brief:
     from sqlalchemy import select
 
+    from supportdesk.core.queue import PRIORITY_NAMES
     from supportdesk.models import Account, Contact, Escalation, Service, Staff, Ticket, Watcher
     from supportdesk.rules.limits import fits_id
-    from supportdesk.services.queue import PRIORITY_NAMES
 
     permissions.require(desk.actor, "ticket.read")
     with desk.store.read() as s:

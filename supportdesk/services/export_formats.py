@@ -26,10 +26,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
+from supportdesk.core.views import JsonMixin
 from supportdesk.enums import Category, Channel, EventKind, Priority, Status
 from supportdesk.errors import UsageError
 from supportdesk.rules.limits import EMAIL
-from supportdesk.services.views import JsonMixin
 
 FORMATS = ("kaggle", "servicenow")
 MISSING = {"", "?", "n/a", "na", "null", "none"}
@@ -207,7 +207,7 @@ def parse_time(value: str, zone: tzinfo) -> datetime:
     if parsed is None:
         raise ValueError(f"not a time: {value!r}")
     result = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone)
-    from supportdesk.services.clock import FIRST_YEAR, LAST_YEAR
+    from supportdesk.core.clock import FIRST_YEAR, LAST_YEAR
 
     try:  # a desk's years only: calendars and the databases overflow near year 1 and 9999
         year = result.astimezone(UTC).year

@@ -27,14 +27,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from supportdesk.core import permissions
+from supportdesk.core.audit import new_nonce, text_digest
+from supportdesk.core.desk import Desk
 from supportdesk.core.policy import current_policy
+from supportdesk.core.views import JsonMixin
 from supportdesk.enums import ContactRole, Speaker
 from supportdesk.errors import NothingToDo, UsageError
-from supportdesk.services import directory, permissions
-from supportdesk.services.audit import new_nonce, text_digest
-from supportdesk.services.desk import Desk
+from supportdesk.services import directory
 from supportdesk.services.export_formats import Export, Problem, Record
-from supportdesk.services.views import JsonMixin
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from supportdesk.core import permissions
+from supportdesk.core.desk import Desk
+from supportdesk.core.staff_lookup import login_of, staff_by_login
+from supportdesk.core.views import JsonMixin
 from supportdesk.enums import CallOutcome, EventKind, ResolutionCode, Role, Speaker, Status
 from supportdesk.errors import InvalidTransition, NotAllowed, NotFound, NothingToDo, UsageError
 from supportdesk.rules import limits
-from supportdesk.services import permissions
-from supportdesk.services.desk import Desk
-from supportdesk.services.staff_lookup import login_of, staff_by_login
-from supportdesk.services.views import JsonMixin
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 def body_digest(body: str | None) -> str | None:
     """The audit's hash of a text (imported when needed: the audit module loads SQLAlchemy,
     which the console's first paint must not wait for)."""
-    from supportdesk.services.audit import body_digest as digest
+    from supportdesk.core.audit import body_digest as digest
 
     return digest(body)
 
@@ -266,7 +266,7 @@ class ResolveResult(JsonMixin):
 
 # -- reading -------------------------------------------------------------------------------
 def _utc(value: Any) -> datetime | None:
-    from supportdesk.services.queue import _utc as parse
+    from supportdesk.core.queue import _utc as parse
 
     return None if value is None else parse(value)
 
@@ -400,7 +400,7 @@ def affected_accounts(
 
 def show(desk: Desk, incident_id: int) -> IncidentView:
     """An incident with its updates, linked tickets, calls and affected accounts."""
-    from supportdesk.services.queue import PRIORITY_NAMES
+    from supportdesk.core.queue import PRIORITY_NAMES
 
     permissions.require(desk.actor, "ticket.read")
     inc = summary(desk, incident_id)

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from supportdesk.core import permissions
+from supportdesk.core.desk import Desk
+from supportdesk.core.presence import marker_cutoff
+from supportdesk.core.queue import LIVE_TERM, SELECT_SQL, rows_from
+from supportdesk.core.views import QueueRow
 from supportdesk.errors import UsageError
-from supportdesk.services import escalation, permissions, report
-from supportdesk.services.desk import Desk
-from supportdesk.services.presence import marker_cutoff
-from supportdesk.services.queue import LIVE_TERM, SELECT_SQL, rows_from
-from supportdesk.services.views import QueueRow
+from supportdesk.services import escalation, report
 
 URGENT_LIMIT = 60
 PAUSED_LIMIT = 20
@@ -273,7 +274,7 @@ def _moved_today(desk: Desk, now: datetime) -> tuple[Moved, ...]:
 def _is_downgrade(why: str) -> bool:
     """ "priority high → low" is a downgrade; plan changes count when the due time moved
     later, which the caller checks with the due times."""
-    from supportdesk.services.queue import PRIORITY_NAMES
+    from supportdesk.core.queue import PRIORITY_NAMES
 
     if why.startswith("priority ") and "→" in why:
         old, new = (p.strip() for p in why[len("priority ") :].split("→", 1))

@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from supportdesk.core.desk import Desk
 from supportdesk.errors import UsageError
-from supportdesk.services.desk import Desk
 
 if TYPE_CHECKING:
+    from supportdesk.core.views import AccountView
     from supportdesk.rules.policy import Plan
     from supportdesk.services.incidents import IncidentSummary
     from supportdesk.services.maintenance import WindowView
-    from supportdesk.services.views import AccountView
 
 MAX_HITS = 50
 # the WHERE of the partial index ix_services_more_domains (models/directory.py, whose import

@@ -28,12 +28,13 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from supportdesk.core import permissions
+from supportdesk.core.audit import new_nonce, text_digest
+from supportdesk.core.desk import Desk
 from supportdesk.core.policy import current_policy
 from supportdesk.enums import EventKind, ResolutionCode, Speaker, Status
 from supportdesk.errors import StoreError, UsageError
-from supportdesk.services import mail_parse, permissions, sla
-from supportdesk.services.audit import new_nonce, text_digest
-from supportdesk.services.desk import Desk
+from supportdesk.services import mail_parse, sla
 from supportdesk.services.mail_parse import (
     BODY_LIMIT,
     EMAIL_LIMIT,

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from supportdesk.core.desk import Desk
 from supportdesk.errors import NotAllowed, NotFound, UsageError
 from supportdesk.services import mail_parse
-from supportdesk.services.desk import Desk
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from supportdesk.core import permissions
+from supportdesk.core.clock import check_year
+from supportdesk.core.desk import Desk
+from supportdesk.core.views import JsonMixin
 from supportdesk.enums import EventKind, Status
 from supportdesk.errors import InvalidTransition, NotFound, NothingToDo, UsageError
 from supportdesk.rules import limits
-from supportdesk.services import permissions
-from supportdesk.services.clock import check_year
-from supportdesk.services.desk import Desk
 from supportdesk.services.incidents import _servers, known_servers, servers_by_id
-from supportdesk.services.views import JsonMixin
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 def body_digest(body: str | None) -> str | None:
     """The audit's hash of a text (imported when needed: the audit module loads SQLAlchemy,
     which the console's first paint must not wait for)."""
-    from supportdesk.services.audit import body_digest as digest
+    from supportdesk.core.audit import body_digest as digest
 
     return digest(body)
 
@@ -73,7 +73,7 @@ class ScheduleResult(JsonMixin):
 
 
 def _utc(value: Any) -> datetime:
-    from supportdesk.services.queue import _utc as parse
+    from supportdesk.core.queue import _utc as parse
 
     return parse(value)
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from supportdesk.core.desk import Desk
 from supportdesk.enums import Category
 from supportdesk.errors import UsageError
-from supportdesk.services.desk import Desk
 
 AUTO_CLOSED = ("unlisted_sender", "no_response")
 GROUPS = {

@@ -10,13 +10,14 @@ from pathlib import Path
 from sqlalchemy import select
 
 from supportdesk import file_modes
+from supportdesk.core import audit
+from supportdesk.core.desk import Desk
 from supportdesk.core.policy import DEFAULT_PRESET, current_policy, has_policy, load_preset
 from supportdesk.enums import Role
 from supportdesk.errors import StoreError, UsageError
 from supportdesk.models import Setting, Staff
 from supportdesk.rules.policy import Policy
-from supportdesk.services import audit, sla
-from supportdesk.services.desk import Desk
+from supportdesk.services import sla
 from supportdesk.store import Store, describe_error
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from supportdesk.core import permissions
+from supportdesk.core.desk import Desk
 from supportdesk.core.policy import POLICY_KEY, current_policy, policy_from_text
 from supportdesk.enums import EventKind, Priority
 from supportdesk.errors import NotFound, UsageError
@@ -34,8 +36,6 @@ from supportdesk.rules.sla_engine import (
     retarget,
     start,
 )
-from supportdesk.services import permissions
-from supportdesk.services.desk import Desk
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -14,7 +14,13 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
+from supportdesk.core import permissions
+from supportdesk.core.audit import body_digest, new_nonce, rows_containing, text_digest
+from supportdesk.core.desk import Desk, Recorder
 from supportdesk.core.policy import current_policy
+from supportdesk.core.presence import marker_cutoff
+from supportdesk.core.staff_lookup import login_of
+from supportdesk.core.views import EventView, JsonMixin, TicketView
 from supportdesk.enums import (
     TRANSITIONS,
     CallOutcome,
@@ -46,12 +52,7 @@ from supportdesk.models import (
     Verification,
 )
 from supportdesk.rules import limits
-from supportdesk.services import escalation, permissions, sla
-from supportdesk.services.audit import body_digest, new_nonce, rows_containing, text_digest
-from supportdesk.services.desk import Desk, Recorder
-from supportdesk.services.presence import marker_cutoff
-from supportdesk.services.staff_lookup import login_of
-from supportdesk.services.views import EventView, JsonMixin, TicketView
+from supportdesk.services import escalation, sla
 
 REQUEST_TYPES = ("technical", "billing", "password_reset", "contact_change", "cancellation")
 CLOSED_FOR_WORK = {Status.RESOLVED.value, Status.CLOSED.value}

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from supportdesk.core import permissions
+from supportdesk.core.desk import Desk
 from supportdesk.enums import Channel
 from supportdesk.errors import NotAllowed, NotFound, UsageError
 from supportdesk.rules import limits, verify_rules
 from supportdesk.rules.verify_rules import Permission, Person
-from supportdesk.services import permissions
-from supportdesk.services.desk import Desk
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -16,10 +16,10 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from supportdesk.core.views import ServiceView
 from supportdesk.rules.verify_rules import ROLE_LABEL
 from supportdesk.safe_text import clean
 from supportdesk.services.lookup import AccountHit, CallCard, PlanSummary
-from supportdesk.services.views import ServiceView
 from supportdesk.widgets.format import ago, one_line, stamp, truncate
 from supportdesk.widgets.incident_banner import account_notice_lines
 

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from supportdesk.services.views import QueueRow, TicketView
+from supportdesk.core.views import QueueRow, TicketView
 from supportdesk.widgets.incident_banner import AccountNotices
 from supportdesk.widgets.ticket_view import ThreadView, row_facts, ticket_facts, ticket_title
 

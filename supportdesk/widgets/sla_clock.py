@@ -27,6 +27,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from supportdesk.core.views import QueueRow
 from supportdesk.rules.policy import Plan
 from supportdesk.rules.sla_engine import (
     CLOCKS,
@@ -40,7 +41,6 @@ from supportdesk.rules.sla_engine import (
     format_span,
 )
 from supportdesk.services.sla import SlaView
-from supportdesk.services.views import QueueRow
 from supportdesk.widgets.format import one_line, truncate
 
 WARNING_GLYPH = "⚠"

@@ -15,8 +15,8 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from supportdesk.core.views import EventView, QueueRow, TicketView
 from supportdesk.safe_text import clean
-from supportdesk.services.views import EventView, QueueRow, TicketView
 from supportdesk.widgets.format import (
     CHANNEL_LABEL,
     ago,

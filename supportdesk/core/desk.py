@@ -17,17 +17,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from supportdesk.core import audit_key
+from supportdesk.core.clock import Clock
+from supportdesk.core.permissions import Actor
 from supportdesk.enums import Role
 from supportdesk.errors import NotAllowed, NotFound
-from supportdesk.services import audit_key
-from supportdesk.services.clock import Clock
-from supportdesk.services.permissions import Actor
 from supportdesk.store import Store
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from supportdesk.services import audit
+    from supportdesk.core import audit
 
 
 def os_user() -> str:
@@ -52,7 +52,7 @@ class Recorder:
     def __call__(
         self, action: str, entity: str, entity_id: str | int, changes: dict[str, Any]
     ) -> None:
-        from supportdesk.services import audit
+        from supportdesk.core import audit
 
         audit.append(
             self.session,
@@ -67,7 +67,7 @@ class Recorder:
 
     def many(self, entries: list[audit.Entry]) -> None:
         """Several audit rows at once, in order (one read of the chain head)."""
-        from supportdesk.services import audit
+        from supportdesk.core import audit
 
         audit.append_many(
             self.session, self.desk.audit_key, self.who, entries, self.desk.clock.frozen_at
@@ -122,7 +122,7 @@ class Desk:
 
     @property
     def who(self) -> audit.Who:
-        from supportdesk.services import audit
+        from supportdesk.core import audit
 
         try:
             login = self.actor.login

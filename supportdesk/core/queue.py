@@ -17,13 +17,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from supportdesk.core.desk import Desk
+from supportdesk.core.presence import marker_cutoff
+from supportdesk.core.views import QueueKey, QueuePage, QueueRow
 from supportdesk.enums import PRIORITY_ORDER, View
 from supportdesk.errors import UsageError
 from supportdesk.rules import limits
 from supportdesk.rules.sla_engine import Clock, ClockState, TicketClocks
-from supportdesk.services.desk import Desk
-from supportdesk.services.presence import marker_cutoff
-from supportdesk.services.views import QueueKey, QueuePage, QueueRow
 
 MAX_PAGE = 1000
 SEARCH_COUNT_CAP = 10_000

@@ -12,8 +12,8 @@ import socket
 import uuid
 from datetime import datetime, timedelta
 
+from supportdesk.core.desk import Desk
 from supportdesk.errors import NotFound
-from supportdesk.services.desk import Desk
 
 MARKER_TTL = timedelta(hours=12)
 

@@ -1,7 +1,7 @@
 """The audit key file: outside the database, created by `init`, readable by its owner only
 (or by the desk's group, `init --group`).
 
-Kept apart from services.audit so that finding the key needs no SQLAlchemy import.
+Kept apart from core.audit so that finding the key needs no SQLAlchemy import.
 """
 
 from __future__ import annotations

@@ -30,16 +30,16 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from supportdesk.errors import UsageError
-from supportdesk.models import AuditEvent
-from supportdesk.models.base import bulk_insert
-from supportdesk.services.audit_key import (  # noqa: F401 - re-exported
+from supportdesk.core.audit_key import (  # noqa: F401 - re-exported
     AuditKeyMissing,
     create_key,
     default_key_path,
     key_path_for,
     load_key,
 )
+from supportdesk.errors import UsageError
+from supportdesk.models import AuditEvent
+from supportdesk.models.base import bulk_insert
 
 GENESIS = "0" * 64
 PG_CHAIN_LOCK = 727_274_001  # advisory lock id for the chain head
