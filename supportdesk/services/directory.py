@@ -10,12 +10,13 @@ from sqlalchemy import func, or_, select
 from supportdesk.core import permissions
 from supportdesk.core.desk import Desk
 from supportdesk.core.policy import current_policy
+from supportdesk.core.tickets import parse_enum
 from supportdesk.core.views import AccountView, ContactView, ServiceView, StaffView
 from supportdesk.enums import AccountStatus, ContactRole, Role, ServiceKind
 from supportdesk.errors import NotAllowed, NotFound, NothingToDo, UsageError
 from supportdesk.models import Account, Contact, ContactPoint, Service, Staff, Ticket
 from supportdesk.rules import limits
-from supportdesk.services.tickets import parse_enum
+from supportdesk.rules.limits import normalise_phone
 
 LOGIN_RE = re.compile(r"^[a-z][a-z0-9._-]{0,63}$")
 ACCOUNT_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -145,7 +146,7 @@ def _owner_request(
     if verification_id is None:
         return None
     from supportdesk.models import Verification
-    from supportdesk.services.tickets import CALL_WINDOW
+    from supportdesk.rules.verify_rules import CALL_WINDOW
 
     v = session.get(Verification, verification_id) if limits.fits_id(verification_id) else None
     if v is None or v.account_id != account_id:
@@ -266,14 +267,6 @@ def add_service(
             },
         )
         return ServiceView.of(svc)
-
-
-def normalise_phone(phone: str) -> str:
-    limits.check(phone, limits.PHONE)
-    digits = re.sub(r"[^\d]", "", phone)
-    if len(digits) < 6:
-        raise UsageError(f"not a phone number: {phone!r}")
-    return "+" + digits
 
 
 def add_contact(

@@ -9,17 +9,19 @@ ticket event and audit row in its own transaction; a failure leaves nothing behi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from supportdesk.core import permissions
 from supportdesk.core.audit import body_digest
+from supportdesk.core.claims import WORKING, check_limit, claim_rules, mark_claimed, open_escalation
 from supportdesk.core.desk import Desk
+from supportdesk.core.notices import notify, watch
 from supportdesk.core.queue import LIVE_TERM, SELECT_SQL, rows_from
 from supportdesk.core.staff_lookup import login_of, staff_by_login
-from supportdesk.core.views import JsonMixin, QueueRow, ServiceView
+from supportdesk.core.tickets import DONE, require_writable
+from supportdesk.core.views import JsonMixin, QueueRow, ServiceView, parse_utc_or_none
 from supportdesk.enums import EventKind, Role, Status
 from supportdesk.errors import (
     InvalidTransition,
@@ -41,18 +43,9 @@ if TYPE_CHECKING:
 TOP_TIER = 3
 BOARD_LIMIT = 200
 CLAIM_ATTEMPTS = 50  # "claim next" tries this many tops before it gives up (PostgreSQL only)
-# statuses that count against the holding limit: the ones work can be done on now
-WORKING = (Status.NEW.value, Status.OPEN.value)
-DONE = (Status.RESOLVED.value, Status.CLOSED.value)
 
 
 # -- rules ---------------------------------------------------------------------------------
-def rules(desk: Desk) -> tuple[int, int]:
-    """(max tickets held at once, seconds before an untouched claim is stale)."""
-    from supportdesk.core.policy import current_policy
-
-    r = current_policy(desk).escalation
-    return r.max_claims, r.stale_after_s
 
 
 def _reason(text: str | None, what: str = "a reason") -> str:
@@ -62,71 +55,6 @@ def _reason(text: str | None, what: str = "a reason") -> str:
     if not value:
         raise UsageError(f"give {what} (--reason)")
     return limits.check(value, limits.REASON, what=what.removeprefix("a ").removeprefix("an "))
-
-
-def notify(
-    session: Session,
-    desk: Desk,
-    staff_id: int,
-    ticket_id: int | None,
-    kind: str,
-    body: str,
-) -> None:
-    """A notice for one person's console, in the transaction of the change it tells about."""
-    from supportdesk.models import Notice
-
-    session.add(
-        Notice(
-            staff_id=staff_id,
-            ticket_id=ticket_id,
-            kind=kind,
-            body=body,
-            by_id=desk.actor.staff_id,
-            created_at=desk.clock.real_now(),
-        )
-    )
-
-
-def watch(session: Session, desk: Desk, ticket_id: int, staff_id: int) -> None:
-    from sqlalchemy import select
-
-    from supportdesk.models import Watcher
-
-    have = session.scalar(
-        select(Watcher.staff_id).where(Watcher.ticket_id == ticket_id, Watcher.staff_id == staff_id)
-    )
-    if have is None:
-        session.add(Watcher(ticket_id=ticket_id, staff_id=staff_id, since=desk.now()))
-
-
-def tell_watchers(session: Session, desk: Desk, ticket: Ticket, text: str) -> None:
-    """Watchers (not the actor, not the holder) hear of each change of a ticket they follow."""
-    from sqlalchemy import select
-
-    from supportdesk.models import Watcher
-
-    me = desk.actor.staff_id
-    for sid in session.scalars(select(Watcher.staff_id).where(Watcher.ticket_id == ticket.id)):
-        if sid != me and sid != ticket.holder_id:
-            notify(session, desk, sid, ticket.id, "watch", f"#{ticket.id} {text}")
-
-
-def _open_escalation(session: Session, ticket: Ticket) -> Any:
-    from supportdesk.models import Escalation
-
-    if ticket.escalation_id is None:
-        return None
-    return session.get(Escalation, ticket.escalation_id)
-
-
-def _writable(ticket: Ticket, verb: str) -> None:
-    if ticket.status in DONE:
-        raise InvalidTransition(f"ticket #{ticket.id} is {ticket.status}; it cannot be {verb}")
-    if ticket.status == Status.AWAITING_AUTHORIZATION.value:
-        raise InvalidTransition(
-            f"ticket #{ticket.id} is awaiting authorization: an authorized contact must "
-            f"confirm it before it can be {verb}"
-        )
 
 
 # -- escalate and hand back ----------------------------------------------------------------
@@ -152,16 +80,16 @@ def escalate(
 
     The holder is cleared, so it lands unclaimed on the new tier's board; whoever escalated
     watches it. SLA clocks keep running."""
+    from supportdesk.core.tickets import add_event, guard, load_ticket
     from supportdesk.models import Escalation
     from supportdesk.rules import limits
-    from supportdesk.services.tickets import _event, _guard, _ticket
 
     why = _reason(reason)
     tried = limits.check((tried or "").strip(), limits.TRIED, what="--tried")
     with desk.write() as (session, record):
-        t = _ticket(session, ticket_id, lock=True)
-        _guard(desk, session, t, "ticket.escalate")
-        _writable(t, "escalated")
+        t = load_ticket(session, ticket_id, lock=True)
+        guard(desk, session, t, "ticket.escalate")
+        require_writable(t, "escalated")
         target = t.tier + 1 if to_tier is None else to_tier
         if target > TOP_TIER or target < 1:
             raise UsageError(
@@ -175,7 +103,7 @@ def escalate(
             )
         now = desk.now()
         actor = desk.actor
-        previous = _open_escalation(session, t)
+        previous = open_escalation(session, t)
         if previous is not None and previous.ended_at is None:
             previous.ended_at, previous.ended_how = now, "escalated"
         esc = Escalation(
@@ -193,9 +121,9 @@ def escalate(
         old_holder = t.holder_id
         old_login = login_of(session, old_holder)
         body = why + (f"\nTried: {tried}" if tried else "")
-        _event(session, desk, t, EventKind.TIER, old=str(t.tier), new=str(target), body=body)
+        add_event(session, desk, t, EventKind.TIER, old=str(t.tier), new=str(target), body=body)
         if old_holder is not None:
-            _event(session, desk, t, EventKind.HOLDER, old=old_login, new=None)
+            add_event(session, desk, t, EventKind.HOLDER, old=old_login, new=None)
         changes: dict[str, Any] = {
             "tier": [t.tier, target],
             "holder": [old_login, None],
@@ -229,16 +157,16 @@ def deescalate(desk: Desk, ticket_id: int, *, reason: str) -> EscalationResult:
     """Hand a ticket back down to the tier it came from, to whoever escalated it."""
     from sqlalchemy import select
 
+    from supportdesk.core.tickets import add_event, guard, load_ticket
     from supportdesk.models import Escalation, Staff
-    from supportdesk.services.tickets import _event, _guard, _ticket
 
     why = _reason(reason)
     with desk.write() as (session, record):
-        t = _ticket(session, ticket_id, lock=True)
-        _guard(desk, session, t, "ticket.escalate")
+        t = load_ticket(session, ticket_id, lock=True)
+        guard(desk, session, t, "ticket.escalate")
         if t.status in DONE:
             raise InvalidTransition(f"ticket #{t.id} is {t.status}; it cannot be handed back")
-        esc = _open_escalation(session, t)
+        esc = open_escalation(session, t)
         if esc is None or t.tier <= 1 or esc.kind != "tier":
             raise UsageError(f"ticket #{t.id} was not escalated: there is nothing to hand back")
         now = desk.now()
@@ -269,9 +197,9 @@ def deescalate(desk: Desk, ticket_id: int, *, reason: str) -> EscalationResult:
             earlier.ended_at, earlier.ended_how = None, None
         old_login = login_of(session, t.holder_id)
         new_login = new_holder.login if new_holder is not None else None
-        _event(session, desk, t, EventKind.TIER, old=str(t.tier), new=str(back_to), body=why)
+        add_event(session, desk, t, EventKind.TIER, old=str(t.tier), new=str(back_to), body=why)
         if t.holder_id != (new_holder.id if new_holder else None):
-            _event(session, desk, t, EventKind.HOLDER, old=old_login, new=new_login)
+            add_event(session, desk, t, EventKind.HOLDER, old=old_login, new=new_login)
         changes: dict[str, Any] = {
             "tier": [t.tier, back_to],
             "holder": [old_login, new_login],
@@ -302,14 +230,14 @@ def to_supervisor(desk: Desk, ticket_id: int, *, reason: str) -> EscalationResul
     """A complaint goes to a supervisor: the ticket is flagged for the leads, who are told."""
     from sqlalchemy import select
 
+    from supportdesk.core.tickets import add_event, guard, load_ticket
     from supportdesk.models import Escalation, Staff
-    from supportdesk.services.tickets import _event, _guard, _ticket
 
     why = _reason(reason)
     with desk.write() as (session, record):
-        t = _ticket(session, ticket_id, lock=True)
-        _guard(desk, session, t, "ticket.escalate")
-        _writable(t, "escalated")
+        t = load_ticket(session, ticket_id, lock=True)
+        guard(desk, session, t, "ticket.escalate")
+        require_writable(t, "escalated")
         if t.flagged_at is not None:
             raise NothingToDo(f"ticket #{t.id} is already flagged for the leads")
         now = desk.now()
@@ -326,7 +254,7 @@ def to_supervisor(desk: Desk, ticket_id: int, *, reason: str) -> EscalationResul
         )
         session.add(esc)
         session.flush()
-        _event(session, desk, t, EventKind.FLAG, old=None, new="supervisor", body=why)
+        add_event(session, desk, t, EventKind.FLAG, old=None, new="supervisor", body=why)
         t.flagged_at = now
         t.updated_at = now
         watch(session, desk, t.id, actor.staff_id)
@@ -356,13 +284,13 @@ def acknowledge_complaint(desk: Desk, ticket_id: int, *, note: str) -> None:
     """A lead takes note of a flagged complaint; the flag is cleared, the note kept."""
     from sqlalchemy import select
 
+    from supportdesk.core.tickets import add_event, load_ticket
     from supportdesk.models import Escalation
-    from supportdesk.services.tickets import _event, _ticket
 
     permissions.require(desk.actor, "ticket.override_holder")
     text = _reason(note, "a note")
     with desk.write() as (session, record):
-        t = _ticket(session, ticket_id, lock=True)
+        t = load_ticket(session, ticket_id, lock=True)
         if t.flagged_at is None:
             raise NothingToDo(f"ticket #{t.id} is not flagged for the leads")
         now = desk.now()
@@ -375,7 +303,7 @@ def acknowledge_complaint(desk: Desk, ticket_id: int, *, note: str) -> None:
         ):
             esc.ended_at, esc.ended_how = now, "acknowledged"
             esc.claimed_by_id, esc.claimed_at = desk.actor.staff_id, now
-        _event(session, desk, t, EventKind.FLAG, old="supervisor", new=None, body=text)
+        add_event(session, desk, t, EventKind.FLAG, old="supervisor", new=None, body=text)
         record(
             "ticket.complaint_ack",
             "ticket",
@@ -387,59 +315,6 @@ def acknowledge_complaint(desk: Desk, ticket_id: int, *, note: str) -> None:
 
 
 # -- claims --------------------------------------------------------------------------------
-def holding(session: Session, staff_id: int) -> int:
-    """How many tickets one can work on now (new or open) this person holds."""
-    from sqlalchemy import text
-
-    return int(
-        session.execute(
-            text(
-                "SELECT count(*) FROM tickets t WHERE t.view = 'queue' AND "
-                f"{LIVE_TERM} AND t.holder_id = :me"
-            ),
-            {"me": staff_id},
-        ).scalar_one()
-    )
-
-
-def lock_staff(session: Session, staff_id: int) -> None:
-    """On PostgreSQL, lock the staff row so one person's concurrent claims are counted in
-    turn (SQLite's write lock already serializes every claim). Taken before any ticket row,
-    so two claims never wait on each other in opposite orders."""
-    from sqlalchemy import text
-
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT id FROM staff WHERE id = :me FOR UPDATE"), {"me": staff_id})
-
-
-def check_limit(
-    session: Session,
-    desk: Desk,
-    staff_id: int,
-    login: str,
-    *,
-    me: bool,
-    including: int = 0,
-) -> None:
-    """Refuse a claim that would take someone past the policy's holding limit (`including`:
-    how many of the counted tickets this very transaction has just claimed)."""
-    lock_staff(session, staff_id)
-    limit, _stale = rules(desk)
-    held = holding(session, staff_id) - including
-    if held >= limit:
-        who = "you hold" if me else f"{login} holds"
-        raise NotAllowed(
-            f"{who} {held} tickets to work on, the limit is {limit}: release one "
-            "(`supportdesk release`) or hand over (`supportdesk end-shift`) first"
-        )
-
-
-def mark_claimed(session: Session, desk: Desk, ticket: Ticket, staff_id: int) -> None:
-    """The first claim after an escalation ends its wait (the time-to-claim figure)."""
-    esc = _open_escalation(session, ticket)
-    if esc is not None and esc.claimed_at is None and esc.kind == "tier":
-        esc.claimed_at = desk.now()
-        esc.claimed_by_id = staff_id
 
 
 @dataclass(frozen=True)
@@ -467,7 +342,7 @@ def claim_next(desk: Desk, tier: int | None = None) -> ClaimResult:
     PostgreSQL) moves on to the next ticket; an empty board is NothingToDo (exit 4)."""
     from sqlalchemy import text
 
-    from supportdesk.services.tickets import claim_in
+    from supportdesk.core.claims import claim_ticket
 
     actor = desk.actor
     permissions.require(actor, "ticket.take")
@@ -486,7 +361,7 @@ def claim_next(desk: Desk, tier: int | None = None) -> ClaimResult:
                 top = session.execute(text(sql), {"tier": board_tier}).scalar()
                 if top is None:
                     raise NothingToDo(f"nothing left to claim on the tier {board_tier} board")
-                claim_in(session, desk, record, int(top), via="claim next")
+                claim_ticket(session, desk, record, int(top), via="claim next")
                 return ClaimResult(int(top), board_tier, actor.login, attempt)
         except LostRace:
             continue
@@ -498,12 +373,12 @@ def claim_next(desk: Desk, tier: int | None = None) -> ClaimResult:
 
 def release(desk: Desk, ticket_id: int, *, reason: str) -> None:
     """Put a ticket one holds back on its board, with why."""
-    from supportdesk.services.tickets import _ticket
+    from supportdesk.core.tickets import load_ticket
 
     why = _reason(reason)
     actor = desk.actor
     with desk.write() as (session, record):
-        t = _ticket(session, ticket_id, lock=True)
+        t = load_ticket(session, ticket_id, lock=True)
         if t.holder_id != actor.staff_id:
             holder = login_of(session, t.holder_id)
             raise NotAllowed(
@@ -516,10 +391,10 @@ def release(desk: Desk, ticket_id: int, *, reason: str) -> None:
 def _release(
     session: Session, desk: Desk, record: Recorder, t: Ticket, why: str, action: str
 ) -> None:
-    from supportdesk.services.tickets import _event
+    from supportdesk.core.tickets import add_event
 
     login = login_of(session, t.holder_id)
-    _event(session, desk, t, EventKind.HOLDER, old=login, new=None, body=why)
+    add_event(session, desk, t, EventKind.HOLDER, old=login, new=None, body=why)
     t.holder_id = None
     t.touched_at = None
     t.updated_at = desk.now()
@@ -536,13 +411,13 @@ class ReassignResult(JsonMixin):
 def reassign(desk: Desk, ticket_id: int, to_login: str) -> ReassignResult:
     """A lead gives a ticket to someone (or takes it over: `to_login` is the lead's own).
     The previous holder is told in their console; the new one too."""
-    from supportdesk.services.tickets import _event, _ticket
+    from supportdesk.core.tickets import add_event, load_ticket
 
     actor = desk.actor
     permissions.require(actor, "ticket.override_holder")
     with desk.write() as (session, record):
         person = staff_by_login(session, to_login)
-        t = _ticket(session, ticket_id, lock=True)
+        t = load_ticket(session, ticket_id, lock=True)
         if t.status in DONE:
             raise InvalidTransition(f"ticket #{t.id} is {t.status}; it cannot be reassigned")
         if t.holder_id == person.id:
@@ -561,7 +436,7 @@ def reassign(desk: Desk, ticket_id: int, to_login: str) -> ReassignResult:
         old_login = login_of(session, old)
         now = desk.now()
         verb = "took over" if person.id == actor.staff_id else f"reassigned to {person.login}"
-        _event(session, desk, t, EventKind.HOLDER, old=old_login, new=person.login, body=verb)
+        add_event(session, desk, t, EventKind.HOLDER, old=old_login, new=person.login, body=verb)
         t.holder_id = person.id
         t.touched_at = now
         t.updated_at = now
@@ -728,12 +603,6 @@ def visible_tiers(desk: Desk) -> tuple[int, ...]:
     return (1,)
 
 
-def _utc(value: Any) -> datetime | None:
-    from supportdesk.core.queue import _utc as parse
-
-    return None if value is None else parse(value)
-
-
 def board(desk: Desk, tier: int, *, limit: int = BOARD_LIMIT) -> Board:
     """A tier's board: my claims (by priority too, each with when it was last touched), the
     claimable unclaimed
@@ -749,7 +618,7 @@ def board(desk: Desk, tier: int, *, limit: int = BOARD_LIMIT) -> Board:
         )
     from supportdesk.core.policy import current_policy
 
-    max_claims, stale_s = rules(desk)
+    max_claims, stale_s = claim_rules(desk)
     now = desk.now()
     store = desk.store
     me = actor.staff_id
@@ -792,13 +661,13 @@ def board(desk: Desk, tier: int, *, limit: int = BOARD_LIMIT) -> Board:
         base = rows_from(desk, [r[:-N_EXTRA] for r in raw], me)
         for qrow, r in zip(base, raw, strict=True):
             since, touched, flagged, reason, tried, by, at = r[-N_EXTRA:]
-            touched_at = _utc(touched)
+            touched_at = parse_utc_or_none(touched)
             rows.append(
                 BoardRow(
                     section,
                     qrow,
-                    _utc(since),
-                    _utc(at),
+                    parse_utc_or_none(since),
+                    parse_utc_or_none(at),
                     by,
                     reason,
                     tried or None,
@@ -831,7 +700,7 @@ def board(desk: Desk, tier: int, *, limit: int = BOARD_LIMIT) -> Board:
         tuple(rows),
         int(unclaimed),
         waiting,
-        _utc(oldest),
+        parse_utc_or_none(oldest),
         mine,
         max_claims,
         stale_s,
@@ -864,7 +733,7 @@ def claims(desk: Desk, *, stale_only: bool = False, limit: int = 200) -> list[Cl
     """Held live tickets, least recently touched first (read off the claims index)."""
     from supportdesk.core.queue import PRIORITY_NAMES
 
-    _max, stale_s = rules(desk)
+    _max, stale_s = claim_rules(desk)
     stale_before = desk.now() - timedelta(seconds=stale_s)
     sql = STALE_SQL
     params: list[Any] = []
@@ -875,7 +744,7 @@ def claims(desk: Desk, *, stale_only: bool = False, limit: int = 200) -> list[Cl
     params.append(limit)
     out = []
     for tid, login, tier, rank, subject, touched in desk.store.query(sql, params):
-        at = _utc(touched)
+        at = parse_utc_or_none(touched)
         out.append(
             Claim(
                 tid,
@@ -891,53 +760,6 @@ def claims(desk: Desk, *, stale_only: bool = False, limit: int = 200) -> list[Cl
 
 
 # -- notices -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class NoticeView(JsonMixin):
-    id: int
-    ticket_id: int | None
-    kind: str
-    body: str
-    by: str | None
-    at: datetime
-
-
-NOTICE_SQL = (
-    "SELECT n.id, n.ticket_id, n.kind, n.body, s.login, n.created_at FROM notices n"
-    " LEFT JOIN staff s ON s.id = n.by_id WHERE n.staff_id = ?"
-)
-
-
-def notices(desk: Desk, *, after: int | None = None, limit: int = 50) -> list[NoticeView]:
-    """This person's notices: the unseen ones (`after` None), or every one after an id."""
-    sql = NOTICE_SQL + (" AND n.seen_at IS NULL" if after is None else " AND n.id > ?")
-    params: list[Any] = [desk.actor.staff_id]
-    if after is not None:
-        params.append(after)
-    rows = desk.store.query(sql + " ORDER BY n.id LIMIT ?", [*params, limit])
-    return [NoticeView(i, t, k, b, by, _utc(at) or desk.now()) for i, t, k, b, by, at in rows]
-
-
-def last_notice_id(desk: Desk) -> int:
-    rows = desk.store.query(
-        "SELECT max(id) FROM notices WHERE staff_id = ?", (desk.actor.staff_id,)
-    )
-    return int(rows[0][0] or 0)
-
-
-def mark_seen(desk: Desk, ids: Sequence[int]) -> None:
-    """Notices shown in a console are not shown again at the next start."""
-    from sqlalchemy import update
-
-    from supportdesk.models import Notice
-
-    if not ids:
-        return
-    with desk.store.write() as s:
-        s.execute(
-            update(Notice)
-            .where(Notice.id.in_(list(ids)), Notice.staff_id == desk.actor.staff_id)
-            .values(seen_at=desk.clock.real_now())
-        )
 
 
 # -- what the next person needs ------------------------------------------------------------
@@ -1294,3 +1116,10 @@ def backfill(conn: Connection) -> None:
             " WHERE view <> 'done' AND holder_id IS NOT NULL AND touched_at IS NULL"
         )
     )
+
+
+# the claim rules and notices live in core; the escalation API still names them
+from supportdesk.core.claims import holding  # noqa: E402, F401
+from supportdesk.core.notices import notices  # noqa: E402, F401
+
+rules = claim_rules

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from supportdesk.core import permissions
+from supportdesk.core.clocks import on_first_response
 from supportdesk.core.desk import Desk
 from supportdesk.core.staff_lookup import login_of, staff_by_login
 from supportdesk.core.views import JsonMixin
@@ -266,7 +267,7 @@ class ResolveResult(JsonMixin):
 
 # -- reading -------------------------------------------------------------------------------
 def _utc(value: Any) -> datetime | None:
-    from supportdesk.core.queue import _utc as parse
+    from supportdesk.core.views import parse_utc as parse
 
     return None if value is None else parse(value)
 
@@ -613,17 +614,16 @@ def _post_reply(
 ) -> None:
     """The update as a customer-visible reply on one linked ticket (its first response when
     it had none), with its audit row."""
-    from supportdesk.services import sla
-    from supportdesk.services.tickets import _event, _first_response
+    from supportdesk.core.tickets import add_event, first_response
 
     now = desk.now()
-    _event(session, desk, ticket, EventKind.REPLY, body=body, visible=True)
+    add_event(session, desk, ticket, EventKind.REPLY, body=body, visible=True)
     changes: dict[str, Any] = {
         "body": [None, body_digest(body)],
         "incident": [None, incident_id],
     }
-    _first_response(ticket, now, changes)
-    sla.on_first_response(session, desk, ticket, f"incident #{incident_id} update")
+    first_response(ticket, now, changes)
+    on_first_response(session, desk, ticket, f"incident #{incident_id} update")
     ticket.last_speaker = Speaker.STAFF.value
     ticket.last_activity_at = now
     ticket.updated_at = now
@@ -771,16 +771,15 @@ def link_ticket(
     account the incident does not affect is linked only with a reason."""
     from sqlalchemy import select
 
+    from supportdesk.core.tickets import add_event, first_response, guard, load_ticket
     from supportdesk.models import IncidentCall, IncidentLink
-    from supportdesk.services import sla
-    from supportdesk.services.tickets import _event, _first_response, _guard, _ticket
 
     why = limits.check((reason or "").strip(), limits.REASON, what="--reason") or None
     with desk.write() as (session, record):
         inc = _incident(session, incident_id, lock=True)
         _open(inc, "linked to")
-        t = _ticket(session, ticket_id, lock=True)
-        _guard(desk, session, t, "ticket.note")
+        t = load_ticket(session, ticket_id, lock=True)
+        guard(desk, session, t, "ticket.note")
         if t.status == Status.CLOSED.value:
             raise InvalidTransition(f"ticket #{t.id} is closed; it cannot be linked")
         have = session.scalar(
@@ -808,14 +807,14 @@ def link_ticket(
             )
         )
         note = f"Linked to incident #{inc.id}: {inc.title}" + (f"\nWhy: {why}" if why else "")
-        _event(session, desk, t, EventKind.NOTE, body=note)
+        add_event(session, desk, t, EventKind.NOTE, body=note)
         changes: dict[str, Any] = {"incident": [None, inc.id]}
         if why:
             changes["reason"] = [None, body_digest(why)]
         responded = False
         if call:
             told = f"Caller told about incident #{inc.id} ({inc.title}) from the script."
-            _event(
+            add_event(
                 session,
                 desk,
                 t,
@@ -825,8 +824,8 @@ def link_ticket(
                 call_outcome=CallOutcome.SPOKE.value,
             )
             responded = t.first_response_at is None
-            _first_response(t, now, changes)
-            sla.on_first_response(session, desk, t, "call: spoke")
+            first_response(t, now, changes)
+            on_first_response(session, desk, t, "call: spoke")
             t.last_speaker = Speaker.STAFF.value
             t.last_activity_at = now
             session.add(
@@ -943,8 +942,8 @@ def resolve(
     """The outage is over: the last update goes to every live linked ticket, which is then
     resolved (fixed), except those in `keep_open` (and any awaiting authorization, which
     cannot be resolved); the incident is resolved and leaves every console's banner."""
+    from supportdesk.core.tickets import add_event, change_status
     from supportdesk.models import IncidentUpdate
-    from supportdesk.services.tickets import _change_status, _event
 
     words = _text(body, "what fixed it (the resolution's text)")
     keep = set(keep_open)
@@ -970,7 +969,7 @@ def resolve(
             posted.append(ticket.id)
             if ticket.id in keep or ticket.status == Status.AWAITING_AUTHORIZATION.value:
                 link.keep_open = True
-                _event(
+                add_event(
                     session,
                     desk,
                     ticket,
@@ -979,7 +978,7 @@ def resolve(
                 )
                 left.append(ticket.id)
                 continue
-            _change_status(
+            change_status(
                 session,
                 desk,
                 record,

@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from supportdesk.core import permissions
+from supportdesk.core.claims import claim_rules
 from supportdesk.core.desk import Desk
 from supportdesk.core.presence import marker_cutoff
 from supportdesk.core.queue import LIVE_TERM, SELECT_SQL, rows_from
-from supportdesk.core.views import QueueRow
+from supportdesk.core.views import QueueRow, parse_utc_or_none
 from supportdesk.errors import UsageError
 from supportdesk.services import escalation, report
 
@@ -125,7 +126,7 @@ def presence_of(desk: Desk, now: datetime) -> dict[int, tuple[str, datetime | No
         "SELECT staff_id, state, seen_at FROM presence WHERE state <> 'off' AND seen_at >= ?",
         (cutoff,),
     ):
-        seen_at = escalation._utc(seen)
+        seen_at = parse_utc_or_none(seen)
         have = out.get(sid)
         if have is None or rank.get(state, 0) > rank.get(have[0], 0):
             out[sid] = (state if state in rank else "available", seen_at)
@@ -156,7 +157,7 @@ def snapshot(desk: Desk) -> LeadBoard:
             (tier,),
         )[0]
         unclaimed[tier] = int(n)
-        oldest[tier] = escalation._utc(first)
+        oldest[tier] = parse_utc_or_none(first)
     held = int(
         store.query(f"SELECT count(*) FROM tickets t WHERE t.view = 'held' AND {LIVE_TERM}")[0][0]
     )
@@ -259,7 +260,7 @@ def _moved_today(desk: Desk, now: datetime) -> tuple[Moved, ...]:
         clock = body.split(" ", 1)[0]
         why = body[body.find("(") + 1 : body.rfind(")")] if "(" in body else body
         old_due, new_due = _parse_due(old), _parse_due(new)
-        at_time = escalation._utc(at) or now
+        at_time = parse_utc_or_none(at) or now
         downgrade = _is_downgrade(why)
         near = (
             downgrade
@@ -286,10 +287,10 @@ def _is_downgrade(why: str) -> bool:
 def _people(
     desk: Desk, now: datetime, present: dict[int, tuple[str, datetime | None]]
 ) -> tuple[Person, ...]:
-    _limit, stale_s = escalation.rules(desk)
+    _limit, stale_s = claim_rules(desk)
     stale_before = desk.store.timestamp_param(now - timedelta(seconds=stale_s))
     held = {
-        sid: (int(n), int(stale or 0), key, escalation._utc(touch))
+        sid: (int(n), int(stale or 0), key, parse_utc_or_none(touch))
         for sid, n, stale, key, touch in desk.store.query(
             "SELECT t.holder_id, count(*),"
             " sum(CASE WHEN t.touched_at IS NULL OR t.touched_at < ? THEN 1 ELSE 0 END),"
@@ -322,7 +323,7 @@ def _attention(desk: Desk, now: datetime) -> Attention:
         (ts(now),),
     ):
         attempts = tuple(
-            (escalation._utc(at) or now, who, method, result)
+            (parse_utc_or_none(at) or now, who, method, result)
             for at, who, method, result in store.query(
                 "SELECT v.created_at, s.login, v.method, v.result FROM verifications v"
                 " LEFT JOIN staff s ON s.id = v.staff_id WHERE v.contact_id = ?"
@@ -330,7 +331,7 @@ def _attention(desk: Desk, now: datetime) -> Attention:
                 (cid,),
             )
         )
-        locked.append(Locked(cid, account, name, escalation._utc(until) or now, attempts))
+        locked.append(Locked(cid, account, name, parse_utc_or_none(until) or now, attempts))
     unlisted = _rows(
         desk,
         f" WHERE t.view = 'held' AND {LIVE_TERM} AND t.sender IS NOT NULL"

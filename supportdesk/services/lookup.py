@@ -213,7 +213,7 @@ def _as_phone(text: str) -> str | None:
         return None
     digits = re.sub(r"\D", "", text)
     if len(digits) >= 6:
-        from supportdesk.services.directory import normalise_phone
+        from supportdesk.rules.limits import normalise_phone
 
         return normalise_phone(text)
     if text.startswith("+") and len(digits) >= 2:

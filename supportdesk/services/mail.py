@@ -30,11 +30,12 @@ from typing import TYPE_CHECKING, Any
 
 from supportdesk.core import permissions
 from supportdesk.core.audit import new_nonce, text_digest
+from supportdesk.core.clocks import on_create, on_status_change
 from supportdesk.core.desk import Desk
 from supportdesk.core.policy import current_policy
 from supportdesk.enums import EventKind, ResolutionCode, Speaker, Status
 from supportdesk.errors import StoreError, UsageError
-from supportdesk.services import mail_parse, sla
+from supportdesk.services import mail_parse
 from supportdesk.services.mail_parse import (
     BODY_LIMIT,
     EMAIL_LIMIT,
@@ -466,7 +467,7 @@ def _open(
         )
     )
     _note(session, desk, ticket, notes)
-    sla.on_create(session, desk, ticket)
+    on_create(session, desk, ticket)
     action = "opened"
     if unlisted is not None:
         new = Status.CLOSED if unlisted == "close" else Status.AWAITING_AUTHORIZATION
@@ -482,7 +483,7 @@ def _open(
                 created_at=now,
             )
         )
-        sla.on_status_change(session, desk, ticket, ticket.status, new.value)
+        on_status_change(session, desk, ticket, ticket.status, new.value)
         ticket.status = new.value
         if new is Status.CLOSED:
             ticket.resolution_code = ResolutionCode.UNLISTED_SENDER.value
@@ -552,7 +553,7 @@ def _reply(
                 created_at=now,
             )
         )
-        sla.on_status_change(session, desk, ticket, old, Status.OPEN.value)
+        on_status_change(session, desk, ticket, old, Status.OPEN.value)
         ticket.status = Status.OPEN.value
     elif old == Status.AWAITING_AUTHORIZATION.value:
         action = "reply_held"

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from supportdesk.core import permissions
 from supportdesk.core.clock import check_year
 from supportdesk.core.desk import Desk
+from supportdesk.core.notices import notify
 from supportdesk.core.views import JsonMixin
 from supportdesk.enums import EventKind, Status
 from supportdesk.errors import InvalidTransition, NotFound, NothingToDo, UsageError
@@ -73,7 +74,7 @@ class ScheduleResult(JsonMixin):
 
 
 def _utc(value: Any) -> datetime:
-    from supportdesk.core.queue import _utc as parse
+    from supportdesk.core.views import parse_utc as parse
 
     return parse(value)
 
@@ -286,12 +287,12 @@ def schedule(desk: Desk, ticket_id: int, window_id: int) -> ScheduleResult:
     service on one of the window's servers; the window must not have started."""
     from sqlalchemy import select
 
+    from supportdesk.core.tickets import add_event, change_status, guard, load_ticket
     from supportdesk.models import Service
-    from supportdesk.services.tickets import _change_status, _event, _guard, _ticket
 
     with desk.write() as (session, record):
-        t = _ticket(session, ticket_id, lock=True)
-        _guard(desk, session, t, "ticket.update")
+        t = load_ticket(session, ticket_id, lock=True)
+        guard(desk, session, t, "ticket.update")
         if t.status not in SCHEDULABLE:
             raise InvalidTransition(
                 f"ticket #{t.id} is {t.status.replace('_', ' ')}; it cannot be scheduled"
@@ -322,9 +323,9 @@ def schedule(desk: Desk, ticket_id: int, window_id: int) -> ScheduleResult:
             record("ticket.schedule", "ticket", t.id, extra)
             t.updated_at = now
         else:
-            _change_status(session, desk, record, t, Status.SCHEDULED, extra=extra)
+            change_status(session, desk, record, t, Status.SCHEDULED, extra=extra)
         t.window_id = w.id
-        _event(
+        add_event(
             session,
             desk,
             t,
@@ -344,9 +345,8 @@ def wake(desk: Desk) -> list[int]:
     it once. Returns the tickets this call woke."""
     from sqlalchemy import select
 
+    from supportdesk.core.tickets import add_event, change_status
     from supportdesk.models import MaintenanceWindow, Ticket
-    from supportdesk.services import escalation
-    from supportdesk.services.tickets import _change_status, _event
 
     due = next_wake(desk)
     if due is None or due > desk.now():
@@ -369,7 +369,7 @@ def wake(desk: Desk) -> list[int]:
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(of=Ticket)
         for t, w in session.execute(stmt).all():
-            _change_status(
+            change_status(
                 session,
                 desk,
                 record,
@@ -377,7 +377,7 @@ def wake(desk: Desk) -> list[int]:
                 Status.OPEN,
                 extra={"via": [None, f"maintenance window #{w.id} opened"]},
             )
-            _event(
+            add_event(
                 session,
                 desk,
                 t,
@@ -386,7 +386,7 @@ def wake(desk: Desk) -> list[int]:
                 "queue, SLA clocks running again.",
             )
             if t.holder_id is not None and t.holder_id != desk.actor.staff_id:
-                escalation.notify(
+                notify(
                     session,
                     desk,
                     t.holder_id,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, select, update
@@ -16,13 +16,29 @@ from sqlalchemy.orm import Session
 
 from supportdesk.core import permissions
 from supportdesk.core.audit import body_digest, new_nonce, rows_containing, text_digest
-from supportdesk.core.desk import Desk, Recorder
+from supportdesk.core.claims import claim_ticket
+from supportdesk.core.clocks import (
+    clocks_of,
+    on_create,
+    on_first_response,
+    on_status_change,
+    retarget_ticket,
+)
+from supportdesk.core.desk import Desk
 from supportdesk.core.policy import current_policy
 from supportdesk.core.presence import marker_cutoff
-from supportdesk.core.staff_lookup import login_of
+from supportdesk.core.tickets import (
+    add_event,
+    change_status,
+    check_transition,
+    first_response,
+    guard,
+    iso,
+    load_ticket,
+    parse_enum,
+)
 from supportdesk.core.views import EventView, JsonMixin, TicketView
 from supportdesk.enums import (
-    TRANSITIONS,
     CallOutcome,
     Category,
     Channel,
@@ -34,7 +50,6 @@ from supportdesk.enums import (
 )
 from supportdesk.errors import (
     InvalidTransition,
-    LostRace,
     NotAllowed,
     NotFound,
     NothingToDo,
@@ -52,38 +67,19 @@ from supportdesk.models import (
     Verification,
 )
 from supportdesk.rules import limits
-from supportdesk.services import escalation, sla
+from supportdesk.rules.verify_rules import CALL_WINDOW
 
 REQUEST_TYPES = ("technical", "billing", "password_reset", "contact_change", "cancellation")
-CLOSED_FOR_WORK = {Status.RESOLVED.value, Status.CLOSED.value}
-
-
-def parse_enum(enum: Any, value: str, what: str) -> Any:
-    try:
-        return enum(value.strip().lower())
-    except ValueError:
-        choices = ", ".join(e.value for e in enum)
-        raise UsageError(f"unknown {what} {value!r} (one of: {choices})") from None
 
 
 # -- reading -------------------------------------------------------------------------------
-def _ticket(session: Session, ticket_id: int, *, lock: bool = False) -> Ticket:
-    if not limits.fits_id(ticket_id):  # beyond every id column: nothing to find
-        raise NotFound(f"no ticket #{ticket_id}")
-    stmt = select(Ticket).where(Ticket.id == ticket_id)
-    if lock and session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    ticket = session.scalars(stmt).first()
-    if ticket is None:
-        raise NotFound(f"no ticket #{ticket_id}")
-    return ticket
 
 
 def show(desk: Desk, ticket_id: int) -> TicketView:
     """Everything the ticket screen shows, as plain data."""
     permissions.require(desk.actor, "ticket.read")
     with desk.store.read() as s:
-        t = _ticket(s, ticket_id)
+        t = load_ticket(s, ticket_id)
         logins = dict(s.execute(select(Staff.id, Staff.login)).all())
         company = s.scalar(select(Account.company).where(Account.id == t.account_id)) or ""
         contact = (
@@ -163,147 +159,12 @@ def show(desk: Desk, ticket_id: int) -> TicketView:
             events=events,
             open_by=open_by,
             sla_plan=t.sla_plan,
-            clocks=sla.clocks_of(t),
+            clocks=clocks_of(t),
             window_id=t.window_id,
         )
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 # -- writing helpers -----------------------------------------------------------------------
-def _guard(desk: Desk, session: Session, ticket: Ticket, action: str) -> None:
-    """Role, tier and holder checks: only the holder or a lead changes a held ticket."""
-    actor = desk.actor
-    permissions.require(actor, action)
-    permissions.require_tier(actor, ticket.tier, f"ticket #{ticket.id}")
-    if (
-        ticket.holder_id is not None
-        and ticket.holder_id != actor.staff_id
-        and not permissions.allowed(actor, "ticket.override_holder")
-        and action != "ticket.note"
-    ):
-        holder = login_of(session, ticket.holder_id)
-        raise NotAllowed(
-            f"ticket #{ticket.id} is held by {holder}; only they or a lead may change it"
-        )
-
-
-def _event(
-    session: Session,
-    desk: Desk,
-    ticket: Ticket,
-    kind: EventKind,
-    *,
-    body: str | None = None,
-    visible: bool = False,
-    from_customer: bool = False,
-    call_outcome: str | None = None,
-    old: str | None = None,
-    new: str | None = None,
-    at: datetime | None = None,
-) -> TicketEvent:
-    event = TicketEvent(
-        ticket_id=ticket.id,
-        kind=kind.value,
-        staff_id=None if from_customer else desk.actor.staff_id,
-        from_customer=from_customer,
-        visible=visible,
-        body=body,
-        nonce=new_nonce() if body is not None else None,  # salts the audit's digest of it
-        call_outcome=call_outcome,
-        old_value=old,
-        new_value=new,
-        created_at=at or desk.now(),
-    )
-    session.add(event)
-    if kind is not EventKind.CREATED:
-        if not from_customer and ticket.holder_id == desk.actor.staff_id:
-            ticket.touched_at = desk.now()  # the holder is working it: not a stale claim
-        what = _summary(desk, kind, from_customer, old, new)
-        escalation.tell_watchers(session, desk, ticket, what)
-    return event
-
-
-def _summary(
-    desk: Desk, kind: EventKind, from_customer: bool, old: str | None, new: str | None
-) -> str:
-    """One line for a watcher's console: what changed, by whom."""
-    who = "the customer" if from_customer else desk.actor.login
-    if kind is EventKind.HOLDER:
-        if new is None:
-            return f"released by {who}" if old == who else f"{old} no longer holds it ({who})"
-        return f"claimed by {new}" if new == who else f"given to {new} by {who}"
-    if old is not None or new is not None:
-        return f"{kind.value} {old or '-'} → {new or '-'} by {who}"
-    return f"{kind.value} by {who}"
-
-
-def _transition(ticket: Ticket, new: Status) -> None:
-    old = Status(ticket.status)
-    if new is old:
-        raise NothingToDo(f"ticket #{ticket.id} is already {old.value}")
-    if new not in TRANSITIONS[old]:
-        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[old])) or "nothing (final)"
-        raise InvalidTransition(
-            f"ticket #{ticket.id} cannot go from {old.value} to {new.value} "
-            f"(from {old.value}: {allowed})"
-        )
-
-
-def _change_status(
-    session: Session,
-    desk: Desk,
-    record: Recorder,
-    ticket: Ticket,
-    new: Status,
-    code: ResolutionCode | None = None,
-    extra: dict[str, Any] | None = None,
-) -> None:
-    _transition(ticket, new)
-    now = desk.now()
-    changes: dict[str, Any] = {"status": [ticket.status, new.value]}
-    if new in (Status.RESOLVED, Status.CLOSED) and ticket.status not in CLOSED_FOR_WORK:
-        if code is None:
-            raise UsageError(f"{new.value} needs a resolution code")
-        changes["resolution_code"] = [ticket.resolution_code, code.value]
-        ticket.resolution_code = code.value
-        if ticket.resolved_at is None:
-            changes["resolved_at"] = [None, now.isoformat()]
-            ticket.resolved_at = now
-    elif new is Status.CLOSED and code is not None:
-        changes["resolution_code"] = [ticket.resolution_code, code.value]
-        ticket.resolution_code = code.value
-    if new is Status.OPEN and ticket.status in CLOSED_FOR_WORK:  # reopen
-        changes["resolved_at"] = [
-            ticket.resolved_at.isoformat() if ticket.resolved_at else None,
-            None,
-        ]
-        changes["resolution_code"] = [ticket.resolution_code, None]
-        ticket.resolved_at = None
-        ticket.resolution_code = None
-        if ticket.tier_since is None:  # solved before the tier boards: back on one now
-            ticket.tier_since = now
-    if new is not Status.SCHEDULED and ticket.window_id is not None:
-        changes["window"] = [ticket.window_id, None]  # no longer waiting for a window
-        ticket.window_id = None
-    _event(session, desk, ticket, EventKind.STATUS, old=ticket.status, new=new.value)
-    sla.on_status_change(session, desk, ticket, ticket.status, new.value)
-    ticket.status = new.value
-    ticket.updated_at = now
-    if extra:
-        changes.update(extra)
-    record("ticket.status", "ticket", ticket.id, changes)
-
-
-def _first_response(ticket: Ticket, now: datetime, changes: dict[str, Any]) -> None:
-    if ticket.first_response_at is None:
-        ticket.first_response_at = now
-        changes["first_response_at"] = [None, now.isoformat()]
-    if ticket.status == Status.NEW.value:
-        ticket.status = Status.OPEN.value
-        changes["status"] = [Status.NEW.value, Status.OPEN.value]
 
 
 # -- operations ----------------------------------------------------------------------------
@@ -408,16 +269,16 @@ def create(
         )
         session.add(ticket)
         session.flush()
-        _event(session, desk, ticket, EventKind.CREATED, body=None, new=Status.NEW.value)
+        add_event(session, desk, ticket, EventKind.CREATED, body=None, new=Status.NEW.value)
         if during_verified_call:
             ticket.first_response_at = now
             ticket.status = Status.OPEN.value
             ticket.last_speaker = Speaker.STAFF.value
-        sla.on_create(session, desk, ticket, responded=during_verified_call)
+        on_create(session, desk, ticket, responded=during_verified_call)
         if hold:
             held = Status.AWAITING_AUTHORIZATION.value
-            _event(session, desk, ticket, EventKind.STATUS, old=ticket.status, new=held)
-            sla.on_status_change(session, desk, ticket, ticket.status, held)
+            add_event(session, desk, ticket, EventKind.STATUS, old=ticket.status, new=held)
+            on_status_change(session, desk, ticket, ticket.status, held)
             ticket.status = held
         record(
             "ticket.create",
@@ -438,14 +299,11 @@ def create(
                 ],
                 "status": [None, ticket.status],
                 "sla_plan": [None, ticket.sla_plan],
-                "respond_due": [None, _iso(ticket.respond_due)],
-                "resolve_due": [None, _iso(ticket.resolve_due)],
+                "respond_due": [None, iso(ticket.respond_due)],
+                "resolve_due": [None, iso(ticket.resolve_due)],
             },
         )
         return ticket.id
-
-
-CALL_WINDOW = timedelta(hours=2)  # a verification lasts for the call it was made on
 
 
 def _call_verification(
@@ -480,8 +338,7 @@ def _needs_hold(
 ) -> bool:
     """Held for confirmation: an unverified caller, or a request this contact may not make
     (restricted requests need a verified primary or secondary contact)."""
-    from supportdesk.rules.verify_rules import requests_of
-    from supportdesk.services.verification import person_of
+    from supportdesk.rules.verify_rules import person_of, requests_of
 
     if check is not None and check.result == "held":
         return True
@@ -498,11 +355,10 @@ def _needs_hold(
 def confirm(desk: Desk, ticket_id: int, verification_id: int) -> None:
     """An authorized contact, verified on this call, confirms a held ticket: it opens, the
     resolve clock resumes, and the confirmation is recorded."""
-    from supportdesk.rules.verify_rules import permission
-    from supportdesk.services.verification import person_of
+    from supportdesk.rules.verify_rules import permission, person_of
 
     with desk.write() as (session, record):
-        t = _ticket(session, ticket_id, lock=True)
+        t = load_ticket(session, ticket_id, lock=True)
         permissions.require(desk.actor, "ticket.update")
         if t.status != Status.AWAITING_AUTHORIZATION.value:
             raise NothingToDo(f"ticket #{t.id} is not awaiting authorization")
@@ -522,7 +378,7 @@ def confirm(desk: Desk, ticket_id: int, verification_id: int) -> None:
         grant = permission(person_of(contact), t.request_type, others, t.service_id, owners_only)
         if not grant.allowed:
             raise NotAllowed(f"{contact.name} cannot confirm: {grant.refusal(t.request_type)}")
-        _change_status(
+        change_status(
             session,
             desk,
             record,
@@ -551,24 +407,24 @@ def update_fields(
     new_status = parse_enum(Status, status, "status") if status else None
     res = parse_enum(ResolutionCode, code, "resolution code") if code else None
     with desk.write() as (session, record):
-        t = _ticket(session, ticket_id, lock=True)
-        _guard(desk, session, t, "ticket.update")
+        t = load_ticket(session, ticket_id, lock=True)
+        guard(desk, session, t, "ticket.update")
         changed = False
         if prio is not None and prio.rank != t.priority_rank:
             old = Priority.from_rank(t.priority_rank).value
-            _event(session, desk, t, EventKind.PRIORITY, old=old, new=prio.value)
+            add_event(session, desk, t, EventKind.PRIORITY, old=old, new=prio.value)
             t.priority_rank = prio.rank
             t.updated_at = desk.now()
-            dues = (_iso(t.respond_due), _iso(t.resolve_due))
-            sla.retarget_ticket(session, desk, t, f"priority {old} → {prio.value}")
+            dues = (iso(t.respond_due), iso(t.resolve_due))
+            retarget_ticket(session, desk, t, f"priority {old} → {prio.value}")
             record(
                 "ticket.priority",
                 "ticket",
                 t.id,
                 {
                     "priority": [old, prio.value],
-                    "respond_due": [dues[0], _iso(t.respond_due)],
-                    "resolve_due": [dues[1], _iso(t.resolve_due)],
+                    "respond_due": [dues[0], iso(t.respond_due)],
+                    "resolve_due": [dues[1], iso(t.resolve_due)],
                 },
             )
             changed = True
@@ -577,7 +433,7 @@ def update_fields(
                 raise InvalidTransition(f"ticket #{t.id} cannot go back to new")
             if t.status == Status.AWAITING_AUTHORIZATION.value:
                 _held_change(desk, t, new_status, res)
-            _change_status(session, desk, record, t, new_status, res)
+            change_status(session, desk, record, t, new_status, res)
             changed = True
         if not changed:
             raise NothingToDo(f"ticket #{t.id} already has those values")
@@ -629,12 +485,12 @@ def _message(
         kind, "ticket.call"
     )
     with desk.write() as (session, record):
-        t = _ticket(session, ticket_id, lock=True)
-        _guard(desk, session, t, action)
+        t = load_ticket(session, ticket_id, lock=True)
+        guard(desk, session, t, action)
         if t.status == Status.CLOSED.value:
             raise InvalidTransition(f"ticket #{t.id} is closed; nothing can be added to it")
         now = desk.now()
-        event = _event(
+        event = add_event(
             session,
             desk,
             t,
@@ -648,9 +504,9 @@ def _message(
             changes["outcome"] = [None, outcome.value]
         counts_as_response = kind is EventKind.REPLY or outcome is CallOutcome.SPOKE
         if counts_as_response:
-            _first_response(t, now, changes)
+            first_response(t, now, changes)
             why = "reply" if kind is EventKind.REPLY else "call: spoke"
-            sla.on_first_response(session, desk, t, why)
+            on_first_response(session, desk, t, why)
         if visible:
             t.last_speaker = Speaker.STAFF.value
             t.last_activity_at = now
@@ -662,77 +518,15 @@ def take(desk: Desk, ticket_id: int) -> None:
     """Claim a ticket: one conditional update, so of N racing people exactly one wins."""
     permissions.require(desk.actor, "ticket.take")
     with desk.write() as (session, record):
-        claim_in(session, desk, record, ticket_id)
-
-
-CLAIMABLE = (
-    Status.NEW.value,
-    Status.OPEN.value,
-    Status.PENDING_CUSTOMER.value,
-    Status.SCHEDULED.value,
-)
-
-
-def claim_in(
-    session: Session, desk: Desk, record: Recorder, ticket_id: int, *, via: str | None = None
-) -> Ticket:
-    """The one claim, inside the caller's transaction (`take` and "claim next"): a
-    conditional UPDATE that only an unheld, claimable ticket passes, then the tier and the
-    holding limit; any refusal rolls the whole transaction back."""
-    if not limits.fits_id(ticket_id):  # PostgreSQL: "integer out of range" in the UPDATE
-        raise NotFound(f"no ticket #{ticket_id}")
-    actor = desk.actor
-    now = desk.now()
-    escalation.lock_staff(session, actor.staff_id)
-    won = session.execute(
-        update(Ticket)
-        .where(
-            Ticket.id == ticket_id,
-            Ticket.holder_id.is_(None),
-            Ticket.status.in_(CLAIMABLE),
-        )
-        .values(holder_id=actor.staff_id, updated_at=now, touched_at=now)
-        .returning(Ticket.id, Ticket.tier, Ticket.status)
-    ).first()
-    if won is None:
-        t = _ticket(session, ticket_id)
-        if t.holder_id == actor.staff_id:
-            raise NothingToDo(f"you already hold ticket #{t.id}")
-        if t.holder_id is not None:
-            raise LostRace(f"ticket #{t.id} is held by {login_of(session, t.holder_id)}")
-        if t.status == Status.AWAITING_AUTHORIZATION.value:
-            raise InvalidTransition(
-                f"ticket #{t.id} is awaiting authorization and cannot be claimed until an "
-                "authorized contact confirms it"
-            )
-        raise InvalidTransition(f"ticket #{t.id} is {t.status} and cannot be taken")
-    if not permissions.may_work_tier(actor, won.tier):
-        # roll back the claim: the whole transaction is discarded by the raise
-        raise NotAllowed(
-            f"{actor.login} ({actor.role.value}, tier {actor.tier}) cannot take ticket "
-            f"#{ticket_id} at tier {won.tier}"
-        )
-    if won.status in escalation.WORKING:
-        escalation.check_limit(session, desk, actor.staff_id, actor.login, me=True, including=1)
-    t = _ticket(session, ticket_id)
-    changes: dict[str, Any] = {"holder": [None, actor.login]}
-    if via:
-        changes["via"] = [None, via]
-    if t.status == Status.NEW.value:
-        t.status = Status.OPEN.value
-        changes["status"] = [Status.NEW.value, Status.OPEN.value]
-    escalation.mark_claimed(session, desk, t, actor.staff_id)
-    _event(session, desk, t, EventKind.HOLDER, old=None, new=actor.login)
-    record("ticket.take", "ticket", ticket_id, changes)
-    return t
+        claim_ticket(session, desk, record, ticket_id)
 
 
 def resolve(desk: Desk, ticket_id: int, code: str) -> None:
     res = parse_enum(ResolutionCode, code, "resolution code")
     with desk.write() as (session, record):
-        t = _ticket(session, ticket_id, lock=True)
-        _guard(desk, session, t, "ticket.resolve")
-        _change_status(session, desk, record, t, Status.RESOLVED, res)
+        t = load_ticket(session, ticket_id, lock=True)
+        guard(desk, session, t, "ticket.resolve")
+        change_status(session, desk, record, t, Status.RESOLVED, res)
 
 
 def merge(desk: Desk, ticket_id: int, into: int) -> int:
@@ -740,10 +534,10 @@ def merge(desk: Desk, ticket_id: int, into: int) -> int:
     if ticket_id == into:
         raise UsageError("a ticket cannot be merged into itself")
     with desk.write() as (session, record):
-        dup = _ticket(session, ticket_id, lock=True)
-        target = _ticket(session, into, lock=True)
-        _guard(desk, session, dup, "ticket.merge")
-        _guard(desk, session, target, "ticket.merge")
+        dup = load_ticket(session, ticket_id, lock=True)
+        target = load_ticket(session, into, lock=True)
+        guard(desk, session, dup, "ticket.merge")
+        guard(desk, session, target, "ticket.merge")
         if dup.account_id != target.account_id:
             raise UsageError(
                 f"ticket #{dup.id} is on {dup.account_id} and #{target.id} on "
@@ -757,7 +551,7 @@ def merge(desk: Desk, ticket_id: int, into: int) -> int:
             update(TicketEvent).where(TicketEvent.ticket_id == dup.id).values(ticket_id=target.id)
         )
         moved = int(result.rowcount)
-        _event(
+        add_event(
             session,
             desk,
             target,
@@ -767,9 +561,9 @@ def merge(desk: Desk, ticket_id: int, into: int) -> int:
             body=f"Merged #{dup.id}: {dup.subject}",
         )
         dup.merged_into_id = target.id
-        _transition(dup, Status.CLOSED)
-        _event(session, desk, dup, EventKind.STATUS, old=dup.status, new=Status.CLOSED.value)
-        sla.on_status_change(session, desk, dup, dup.status, Status.CLOSED.value)
+        check_transition(dup, Status.CLOSED)
+        add_event(session, desk, dup, EventKind.STATUS, old=dup.status, new=Status.CLOSED.value)
+        on_status_change(session, desk, dup, dup.status, Status.CLOSED.value)
         old_status = dup.status
         dup.status = Status.CLOSED.value
         dup.resolution_code = ResolutionCode.DUPLICATE.value
@@ -875,7 +669,7 @@ def redact_ticket_text(desk: Desk, ticket_id: int, field: str, reason: str) -> R
     permissions.require(desk.actor, "ticket.redact")
     why = _redaction_reason(reason)
     with desk.write() as (session, record):
-        t = _ticket(session, ticket_id, lock=True)
+        t = load_ticket(session, ticket_id, lock=True)
         if getattr(t, f"{field}_redacted_at") is not None:
             raise NothingToDo(f"the {field} of ticket #{t.id} is already redacted")
         value: str = getattr(t, field)

@@ -21,7 +21,7 @@ from supportdesk.core.desk import Desk
 from supportdesk.enums import Channel
 from supportdesk.errors import NotAllowed, NotFound, UsageError
 from supportdesk.rules import limits, verify_rules
-from supportdesk.rules.verify_rules import Permission, Person
+from supportdesk.rules.verify_rules import Permission, person_of
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -101,19 +101,12 @@ def _people(session: Session, account_id: str) -> list[Contact]:
     )
 
 
-def person_of(contact: Contact) -> Person:
-    services = frozenset(int(x) for x in contact.services.split() if x.isdigit())
-    return Person(
-        contact.id, contact.name, contact.role, services, frozenset(contact.requests.split())
-    )
-
-
 def find_contact(session: Session, account_id: str, ref: str) -> Contact:
     """A contact of the account by e-mail address, phone number, id or exact name."""
     from sqlalchemy import select
 
     from supportdesk.models import Contact, ContactPoint
-    from supportdesk.services.directory import normalise_phone
+    from supportdesk.rules.limits import normalise_phone
 
     text = limits.check(ref, limits.CONTACT_REF, what="--contact").strip()
     if not text:
@@ -183,7 +176,7 @@ def verify(
     one proof: `pin`, or `callback_number` (phone only: the number the agent called back)."""
     from supportdesk.core.policy import current_policy
     from supportdesk.models import Verification
-    from supportdesk.services.directory import normalise_phone
+    from supportdesk.rules.limits import normalise_phone
 
     actor = desk.actor
     permissions.require(actor, "caller.verify")
