@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from supportdesk.core import permissions
 from supportdesk.core.audit import new_nonce, text_digest
-from supportdesk.core.clocks import on_create, on_status_change
+from supportdesk.core.clocks import on_status_change
+from supportdesk.core.create import NewTicket, Settle, open_ticket
 from supportdesk.core.desk import Desk
 from supportdesk.core.policy import current_policy
 from supportdesk.enums import EventKind, ResolutionCode, Speaker, Status
@@ -427,75 +428,23 @@ def _open(
     notes: list[str],
 ) -> IngestResult:
     """A new e-mail ticket; for an unlisted sender closed unanswered or held, per policy."""
-    from supportdesk.models import Ticket, TicketEvent
-
-    now = desk.now()
     subject = mail_parse.clip(message.subject, subject_limit(), "subject", notes)
     name = None
     if contact is None and message.sender_name:
         name = mail_parse.clip(message.sender_name, NAME_LIMIT, "sender name", notes)
-    ticket = Ticket(
-        account_id=account_id,
-        contact_id=contact.id if contact else None,
-        caller_name=name,
-        sender=message.sender,
-        request_type="technical",
-        subject=subject,
-        subject_nonce=new_nonce(),
-        description=message.body,
-        description_nonce=new_nonce() if message.body else None,
-        category="technical",
-        priority_rank=2,
-        channel="email",
-        status=Status.NEW.value,
-        tier=1,
-        created_at=now,
-        updated_at=now,
-        last_speaker=Speaker.CUSTOMER.value,
-        last_activity_at=now,
-    )
-    session.add(ticket)
-    session.flush()
-    session.add(
-        TicketEvent(
-            ticket_id=ticket.id,
-            kind=EventKind.CREATED.value,
-            from_customer=True,
-            visible=True,
-            new_value=Status.NEW.value,
-            created_at=now,
-        )
-    )
-    _note(session, desk, ticket, notes)
-    on_create(session, desk, ticket)
+    settle = None
     action = "opened"
     if unlisted is not None:
-        new = Status.CLOSED if unlisted == "close" else Status.AWAITING_AUTHORIZATION
-        session.add(
-            TicketEvent(
-                ticket_id=ticket.id,
-                kind=EventKind.STATUS.value,
-                staff_id=desk.actor.staff_id,
-                old_value=ticket.status,
-                new_value=new.value,
-                body=f"sender {message.sender} is not listed on any account",
-                nonce=new_nonce(),
-                created_at=now,
-            )
+        closing = unlisted == "close"
+        settle = Settle(
+            Status.CLOSED if closing else Status.AWAITING_AUTHORIZATION,
+            f"sender {message.sender} is not listed on any account",
+            ResolutionCode.UNLISTED_SENDER if closing else None,
         )
-        on_status_change(session, desk, ticket, ticket.status, new.value)
-        ticket.status = new.value
-        if new is Status.CLOSED:
-            ticket.resolution_code = ResolutionCode.UNLISTED_SENDER.value
-            ticket.resolved_at = now
-            action = "closed_unlisted"
-        else:
-            action = "held_unlisted"
-    record(
-        "mail.ingest",
-        "ticket",
-        ticket.id,
-        {
+        action = "closed_unlisted" if closing else "held_unlisted"
+
+    def audit(ticket: Ticket) -> dict[str, Any]:
+        return {
             "action": [None, action],
             "account": [None, account_id],
             "sender": [None, message.sender],
@@ -504,7 +453,28 @@ def _open(
             "body": [None, text_digest(message.body or None, ticket.description_nonce)],
             "status": [None, ticket.status],
             "notes": [None, list(dict.fromkeys(notes)) or None],
-        },
+        }
+
+    ticket = open_ticket(
+        session,
+        desk,
+        record,
+        NewTicket(
+            account_id=account_id,
+            subject=subject,
+            priority_rank=2,
+            category="technical",
+            channel="email",
+            description=message.body,
+            contact_id=contact.id if contact else None,
+            caller_name=name,
+            sender=message.sender,
+        ),
+        action="mail.ingest",
+        audit=audit,
+        from_customer=True,
+        note="mail: " + "; ".join(dict.fromkeys(notes)) if notes else None,
+        settle=settle,
     )
     return IngestResult(action, ticket.id, account_id, message.sender, notes=tuple(notes))
 

@@ -15,15 +15,15 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from supportdesk.core import permissions
-from supportdesk.core.audit import body_digest, new_nonce, rows_containing, text_digest
+from supportdesk.core.audit import body_digest, rows_containing, text_digest
 from supportdesk.core.claims import claim_ticket
 from supportdesk.core.clocks import (
     clocks_of,
-    on_create,
     on_first_response,
     on_status_change,
     retarget_ticket,
 )
+from supportdesk.core.create import NewTicket, Settle, open_ticket
 from supportdesk.core.desk import Desk
 from supportdesk.core.policy import current_policy
 from supportdesk.core.presence import marker_cutoff
@@ -244,47 +244,9 @@ def create(
             svc = session.get(Service, service_id) if limits.fits_id(service_id) else None
             if svc is None or svc.account_id != account:
                 raise NotFound(f"no service {service_id} on account {account}")
-        now = desk.now()
-        ticket = Ticket(
-            account_id=account,
-            contact_id=contact.id if contact else None,
-            caller_name=caller_name.strip() if caller_name else None,
-            caller_phone=caller_phone.strip() if caller_phone else None,
-            verification_id=check.id if check is not None else None,
-            service_id=service_id,
-            request_type=request_type,
-            subject=subject,
-            subject_nonce=new_nonce(),
-            description=description,
-            description_nonce=new_nonce() if description else None,
-            category=cat.value,
-            priority_rank=prio.rank,
-            channel=chan.value,
-            status=Status.NEW.value,
-            tier=1,
-            created_at=now,
-            updated_at=now,
-            last_speaker=Speaker.CUSTOMER.value,
-            last_activity_at=now,
-        )
-        session.add(ticket)
-        session.flush()
-        add_event(session, desk, ticket, EventKind.CREATED, body=None, new=Status.NEW.value)
-        if during_verified_call:
-            ticket.first_response_at = now
-            ticket.status = Status.OPEN.value
-            ticket.last_speaker = Speaker.STAFF.value
-        on_create(session, desk, ticket, responded=during_verified_call)
-        if hold:
-            held = Status.AWAITING_AUTHORIZATION.value
-            add_event(session, desk, ticket, EventKind.STATUS, old=ticket.status, new=held)
-            on_status_change(session, desk, ticket, ticket.status, held)
-            ticket.status = held
-        record(
-            "ticket.create",
-            "ticket",
-            ticket.id,
-            {
+
+        def audit(ticket: Ticket) -> dict[str, Any]:
+            return {
                 "account": [None, account],
                 "contact": [None, ticket.contact_id],
                 "service": [None, service_id],
@@ -301,7 +263,30 @@ def create(
                 "sla_plan": [None, ticket.sla_plan],
                 "respond_due": [None, iso(ticket.respond_due)],
                 "resolve_due": [None, iso(ticket.resolve_due)],
-            },
+            }
+
+        ticket = open_ticket(
+            session,
+            desk,
+            record,
+            NewTicket(
+                account_id=account,
+                subject=subject,
+                priority_rank=prio.rank,
+                category=cat.value,
+                channel=chan.value,
+                request_type=request_type,
+                description=description,
+                contact_id=contact.id if contact else None,
+                caller_name=caller_name.strip() if caller_name else None,
+                caller_phone=caller_phone.strip() if caller_phone else None,
+                service_id=service_id,
+                verification_id=check.id if check is not None else None,
+            ),
+            action="ticket.create",
+            audit=audit,
+            responded=during_verified_call,
+            settle=Settle(Status.AWAITING_AUTHORIZATION) if hold else None,
         )
         return ticket.id
 
