@@ -140,7 +140,7 @@ def test_failure_counter_stops_at_the_lock(vdesk: Desk) -> None:
     """The failure UPDATE is conditional on no running lock: an attempt that read the
     contact before another terminal locked it counts nothing (PostgreSQL used to count on:
     10 failures for a maximum of 5)."""
-    from supportdesk.services.verification import _count_failure
+    from supportdesk.services.verification import count_failure
 
     pin = verification.set_pin(vdesk, "bluefin", "priya@bluefin.example").pin
     at(vdesk, T0)
@@ -149,12 +149,12 @@ def test_failure_counter_stops_at_the_lock(vdesk: Desk) -> None:
     rules = sla.current_policy(vdesk).verification
     contact_id = vdesk.store.query("SELECT id FROM contacts WHERE name = 'Priya Naidoo'")[0][0]
     with vdesk.write() as (session, _record):  # what a raced attempt does after the lock
-        assert _count_failure(session, contact_id, T0 + timedelta(minutes=1), rules) is None
+        assert count_failure(session, contact_id, T0 + timedelta(minutes=1), rules) is None
     state = vdesk.store.query("SELECT failed_attempts FROM contacts WHERE name = 'Priya Naidoo'")
     assert state == [(5,)]
     # when the lock has run out, a failure starts a new series at 1
     with vdesk.write() as (session, _record):
-        counted = _count_failure(session, contact_id, T0 + timedelta(minutes=16), rules)
+        counted = count_failure(session, contact_id, T0 + timedelta(minutes=16), rules)
     assert counted is not None and counted[0] == 1
 
 

@@ -77,7 +77,7 @@ def _text(value: str | None, what: str, limit: int = 4000) -> str:
 MAX_SERVERS = 100  # named by one incident or maintenance window
 
 
-def _servers(names: Iterable[str]) -> tuple[str, ...]:
+def server_names(names: Iterable[str]) -> tuple[str, ...]:
     out: list[str] = []
     for name in names:
         limits.check_chars(name, "--server")
@@ -530,7 +530,7 @@ def open_incident(
 
     actor = desk.actor
     permissions.require(actor, "incident.open")
-    names = _servers(servers)
+    names = server_names(servers)
     what = _text(title, "a title (--title)", 300)
     every = parse_cadence(cadence)
     words = (script or "").strip() or default_script(what, names)

@@ -203,15 +203,15 @@ def file_parsed(
     the quarantined row `row_id` being released). Unfileable for automatic mail with no open
     ticket; nothing is written then."""
     from supportdesk.models import MailMessage
-    from supportdesk.services.mail_quarantine import QUARANTINED, _row
+    from supportdesk.services.mail_quarantine import QUARANTINED, quarantined_row
 
     message = as_message(parsed)
     with desk.write() as (session, record):
-        row = _row(session, row_id, lock=True) if row_id is not None else None
+        row = quarantined_row(session, row_id, lock=True) if row_id is not None else None
         if message.message_id is not None:
-            seen = _seen(session, message.message_id, row_id)
+            seen = seen_message(session, message.message_id, row_id)
             if seen is not None:
-                return _duplicate(seen, message)
+                return duplicate_result(seen, message)
         result = _apply(session, desk, record, message)
         if row is None:
             row = MailMessage(received_at=desk.now(), size=size)
@@ -239,7 +239,7 @@ def file_parsed(
         return result
 
 
-def _seen(session: Session, message_id: str, row_id: int | None) -> MailMessage | None:
+def seen_message(session: Session, message_id: str, row_id: int | None) -> MailMessage | None:
     from sqlalchemy import select
 
     from supportdesk.models import MailMessage
@@ -250,7 +250,7 @@ def _seen(session: Session, message_id: str, row_id: int | None) -> MailMessage 
     return session.scalars(stmt).first()
 
 
-def _duplicate(seen: MailMessage, message: Message) -> IngestResult:
+def duplicate_result(seen: MailMessage, message: Message) -> IngestResult:
     if seen.ticket_id is not None:
         reason = f"already filed as #{seen.ticket_id}"
     else:
@@ -269,7 +269,7 @@ def ingest_message(desk: Desk, message: Message) -> IngestResult:
     """Apply the e-mail rules to one message typed in by staff (`ticket new --channel email
     --from`): no quarantine, a bad address is a usage error."""
     sender = message.sender.strip().lower()
-    if not mail_parse._address_ok(sender):
+    if not mail_parse.address_ok(sender):
         raise UsageError(f"not an e-mail address: {message.sender!r}")
     message = Message(
         sender,

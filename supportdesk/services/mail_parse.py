@@ -221,7 +221,7 @@ def decode_header(value: str, notes: list[str]) -> str:
     return _without_nul("".join(out), notes, "header")
 
 
-def _address_ok(address: str) -> bool:
+def address_ok(address: str) -> bool:
     if not address or len(address) > EMAIL_LIMIT or address.count("@") != 1:
         return False
     local, domain = address.split("@")
@@ -406,7 +406,7 @@ def _parse_into(out: Parsed, raw: bytes, envelope_sender: str | None) -> None:
         return
     name, address = pairs[0] if pairs else ("", "")
     address = storable(address.strip().lower())
-    if not _address_ok(address):
+    if not address_ok(address):
         out.problem = "malformed message: no usable From address"
         return
     out.sender = address

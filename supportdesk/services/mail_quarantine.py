@@ -27,15 +27,15 @@ SHOW_BODY = 100_000  # characters of a body `show` prints
 def put(desk: Desk, raw: bytes, size: int, reason: str, parsed: Parsed | None) -> IngestResult:
     """Keep a message that cannot be filed; a Message-ID seen before is not kept twice."""
     from supportdesk.models import MailMessage
-    from supportdesk.services.mail import IngestResult, _duplicate, _seen, as_message
+    from supportdesk.services.mail import IngestResult, as_message, duplicate_result, seen_message
 
     message_id = parsed.message_id if parsed else None
     sender = parsed.sender if parsed else ""
     with desk.write() as (session, record):
         if message_id is not None:
-            seen = _seen(session, message_id, None)
+            seen = seen_message(session, message_id, None)
             if seen is not None and parsed is not None:
-                return _duplicate(seen, as_message(parsed))
+                return duplicate_result(seen, as_message(parsed))
         row = MailMessage(
             received_at=desk.now(),
             state=QUARANTINED,
@@ -74,7 +74,7 @@ def _require_lead(desk: Desk) -> None:
         raise NotAllowed(f"{actor.login} is {actor.role.value}; the mail quarantine is for leads")
 
 
-def _row(session: Session, qid: int, *, lock: bool = False) -> MailMessage:
+def quarantined_row(session: Session, qid: int, *, lock: bool = False) -> MailMessage:
     from sqlalchemy import select
 
     from supportdesk.models import MailMessage
@@ -191,7 +191,7 @@ def show(desk: Desk, qid: int) -> QuarantineView:
 
     _require_lead(desk)
     with desk.write() as (session, record):
-        row = _row(session, qid)
+        row = quarantined_row(session, qid)
         raw = row.raw or b""
         kept = session.scalar(select(func.length(MailMessage.raw)).where(MailMessage.id == qid))
         record("mail.quarantine.show", "mail", row.id, {"digest": [None, row.digest]})
@@ -217,7 +217,7 @@ def release(desk: Desk, qid: int) -> IngestResult:
 
     _require_lead(desk)
     with desk.store.read() as session:
-        row = _row(session, qid)
+        row = quarantined_row(session, qid)
         raw, size, envelope = row.raw or b"", row.size, row.envelope_sender
     if size > len(raw):
         raise UsageError(
@@ -240,7 +240,7 @@ def release(desk: Desk, qid: int) -> IngestResult:
 def delete(desk: Desk, qid: int) -> None:
     _require_lead(desk)
     with desk.write() as (session, record):
-        row = _row(session, qid, lock=True)
+        row = quarantined_row(session, qid, lock=True)
         record(
             "mail.quarantine.delete",
             "mail",

@@ -24,7 +24,7 @@ from supportdesk.core.views import JsonMixin
 from supportdesk.enums import EventKind, Status
 from supportdesk.errors import InvalidTransition, NotFound, NothingToDo, UsageError
 from supportdesk.rules import limits
-from supportdesk.services.incidents import _servers, known_servers, servers_by_id
+from supportdesk.services.incidents import known_servers, server_names, servers_by_id
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -199,7 +199,7 @@ def add_window(
     from supportdesk.models import MaintenanceWindow, WindowServer
 
     permissions.require(desk.actor, "maintenance.manage")
-    names = _servers(servers)
+    names = server_names(servers)
     words = (notice or "").strip()
     if not words:
         raise UsageError("give the notice customers and agents read (--notice)")

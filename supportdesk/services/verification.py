@@ -327,7 +327,7 @@ def verify(
                 ),
                 **base,
             )
-        counted = _count_failure(session, contact.id, now, rules)
+        counted = count_failure(session, contact.id, now, rules)
         if counted is None:  # another terminal's failure locked the contact meanwhile
             current = session.get(type(contact), contact.id, populate_existing=True)
             assert current is not None and current.locked_until is not None
@@ -405,7 +405,7 @@ def _reset_failures(session: Session, contact_id: int) -> None:
     )
 
 
-def _count_failure(
+def count_failure(
     session: Session, contact_id: int, now: datetime, rules: Any
 ) -> tuple[int, datetime | None] | None:
     """One more consecutive failure, counted by the database (all consoles share it): the
