@@ -569,7 +569,7 @@ def open_incident(
         for name in names:
             session.add(IncidentServer(incident_id=inc.id, server=name))
         if owner_id != actor.staff_id:  # the on-call engineer hears it on their console
-            from supportdesk.services.escalation import notify
+            from supportdesk.core.notices import notify
 
             notify(
                 session,
