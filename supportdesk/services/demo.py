@@ -96,7 +96,7 @@ from ..rules.policy import Plan
 from ..rules.sla_engine import CLOCKS, from_history, to_us
 from ..store import Store
 from . import escalation
-from .sla import CLOCK_FIELDS
+from .sla.bulk import CLOCK_FIELDS
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ class BoardRow:
         if now is not None:
             out["waited_seconds"] = self.waited_s(now)
             if r.clocks is not None and policy is not None:
-                from supportdesk.services.sla import clock_view
+                from supportdesk.services.sla.views import clock_view
 
                 plan = policy.plan_for(r.sla_plan)
                 for name in ("respond", "resolve"):
