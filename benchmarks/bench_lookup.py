@@ -26,7 +26,7 @@ from pathlib import Path
 
 from supportdesk.core import audit_key
 from supportdesk.core.desk import Desk
-from supportdesk.services import lookup
+from supportdesk.services.callers import lookup
 from supportdesk.store import HEAD_REVISION, Store
 
 BUDGET_MS = 100.0

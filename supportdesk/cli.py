@@ -1412,7 +1412,7 @@ def contact_add(
 @pass_env
 def contact_pin(env: Env, account_id: str, contact_ref: str, rotate: bool, as_json: bool) -> None:
     """Generate a contact's support PIN; it is printed this once and never again."""
-    from supportdesk.services import verification
+    from supportdesk.services.callers import verification
 
     r = verification.set_pin(env.desk(), account_id, contact_ref, rotate=rotate)
     emit(r, as_json, f"PIN for {_t(r.contact)}: {r.pin}   (shown once; tell the contact now)")
@@ -1424,7 +1424,7 @@ def contact_pin(env: Env, account_id: str, contact_ref: str, rotate: bool, as_js
 @pass_env
 def contact_unlock(env: Env, account_id: str, contact_ref: str) -> None:
     """Lift a PIN lockout (leads), after showing the recent attempts."""
-    from supportdesk.services import verification
+    from supportdesk.services.callers import verification
 
     recent = verification.unlock(env.desk(), account_id, contact_ref)
     for a in recent:
@@ -1464,7 +1464,7 @@ def verify_cmd(
     as_json: bool,
 ) -> None:
     """Verify a caller: the PIN is read from a prompt or standard input, never from argv."""
-    from supportdesk.services import verification
+    from supportdesk.services.callers import verification
 
     desk = env.desk()
     pin = None

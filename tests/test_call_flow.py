@@ -22,8 +22,9 @@ from supportdesk.core.desk import Desk
 from supportdesk.models.directory import MORE_DOMAINS_PG, MORE_DOMAINS_SQLITE
 from supportdesk.screens.call import CallScreen, PinInput
 from supportdesk.screens.ticket import TicketScreen
-from supportdesk.services import directory, lookup, tickets
-from supportdesk.services.verification import FAILED, HELD, LOCKED, REFERRED, VERIFIED
+from supportdesk.services import directory, tickets
+from supportdesk.services.callers import lookup
+from supportdesk.services.callers.verification import FAILED, HELD, LOCKED, REFERRED, VERIFIED
 from supportdesk.widgets.account_card import AccountCard
 from supportdesk.widgets.verdict import VerdictPanel
 from tests.conftest_call import (

@@ -33,7 +33,8 @@ from supportdesk.cli import EXIT_ERROR, EXIT_NOTHING, EXIT_OK, EXIT_USAGE, main
 from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
 from supportdesk.rules import limits
-from supportdesk.services import directory, incidents, maintenance, tickets, verification
+from supportdesk.services import directory, incidents, maintenance, tickets
+from supportdesk.services.callers import verification
 from supportdesk.services.setup import init_database
 from supportdesk.store import Store
 

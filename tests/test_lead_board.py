@@ -127,7 +127,7 @@ def test_drill_down_gives_the_tickets_behind_each_figure(board) -> None:  # type
 
 
 def test_locked_contact_with_its_attempt_log(desk: Desk, make_desk: DeskFactory) -> None:
-    from supportdesk.services import verification
+    from supportdesk.services.callers import verification
 
     verification.set_pin(desk, "bluefin", "priya@bluefin.example")
     amir = make_desk("amir")

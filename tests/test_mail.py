@@ -15,7 +15,8 @@ from supportdesk.core.desk import Desk
 from supportdesk.core.policy import load_preset
 from supportdesk.errors import UsageError
 from supportdesk.rules.policy_parse import parse_policy
-from supportdesk.services import mail, sla, tickets, verification
+from supportdesk.services import mail, sla, tickets
+from supportdesk.services.callers import verification
 
 from .conftest import new_ticket
 from .test_cli import run

@@ -14,8 +14,9 @@ import pytest
 from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
 from supportdesk.errors import InvalidTransition, NotAllowed, NotFound, NothingToDo, UsageError
-from supportdesk.services import directory, sla, tickets, verification
-from supportdesk.services.verification import FAILED, HELD, LOCKED, REFERRED, VERIFIED
+from supportdesk.services import directory, sla, tickets
+from supportdesk.services.callers import verification
+from supportdesk.services.callers.verification import FAILED, HELD, LOCKED, REFERRED, VERIFIED
 
 from .test_cli import one_line_error, run
 
@@ -140,7 +141,7 @@ def test_failure_counter_stops_at_the_lock(vdesk: Desk) -> None:
     """The failure UPDATE is conditional on no running lock: an attempt that read the
     contact before another terminal locked it counts nothing (PostgreSQL used to count on:
     10 failures for a maximum of 5)."""
-    from supportdesk.services.verification import count_failure
+    from supportdesk.services.callers.verification import count_failure
 
     pin = verification.set_pin(vdesk, "bluefin", "priya@bluefin.example").pin
     at(vdesk, T0)

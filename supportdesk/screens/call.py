@@ -40,9 +40,17 @@ from supportdesk.core.views import ContactView
 from supportdesk.errors import DeskError
 from supportdesk.rules.verify_rules import REQUESTS, ROLE_LABEL
 from supportdesk.screens.base import HELP_BINDING, DeskScreen
-from supportdesk.services import lookup, tickets, verification
-from supportdesk.services.lookup import AccountHit, CallCard, OpenTicket
-from supportdesk.services.verification import FAILED, HELD, LOCKED, REFERRED, VERIFIED, Verdict
+from supportdesk.services import tickets
+from supportdesk.services.callers import lookup, verification
+from supportdesk.services.callers.lookup import AccountHit, CallCard, OpenTicket
+from supportdesk.services.callers.verification import (
+    FAILED,
+    HELD,
+    LOCKED,
+    REFERRED,
+    VERIFIED,
+    Verdict,
+)
 from supportdesk.widgets.account_card import SHORT_ROLE, AccountCard, hit_text
 from supportdesk.widgets.choice_row import ChoiceRow
 from supportdesk.widgets.format import one_line, truncate

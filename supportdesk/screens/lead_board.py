@@ -586,7 +586,7 @@ class LeadBoardScreen(DeskScreen):
             self.notify("no locked contacts", timeout=3)
             return
         c = board.attention.locked[0]
-        from supportdesk.services import verification
+        from supportdesk.services.callers import verification
 
         self.run_write(
             f"{c.name} unlocked",

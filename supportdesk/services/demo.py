@@ -1979,7 +1979,7 @@ def issue_demo_pins(desk: Desk, count: int = 3) -> list[tuple[str, str, str, str
     """Give `count` primary contacts of active demo accounts a support PIN, to be printed
     for trying the call flow; every other demo contact has none (they can be verified only
     by a callback). Returns (account, contact, e-mail, PIN) for each."""
-    from .verification import set_pin
+    from .callers.verification import set_pin
 
     # one row per contact: a primary contact with two addresses is one caller, one PIN
     rows = desk.store.query(

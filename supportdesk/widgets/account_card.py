@@ -19,7 +19,7 @@ from textual.widgets import Static
 from supportdesk.core.views import ServiceView
 from supportdesk.rules.verify_rules import ROLE_LABEL
 from supportdesk.safe_text import clean
-from supportdesk.services.lookup import AccountHit, CallCard, PlanSummary
+from supportdesk.services.callers.lookup import AccountHit, CallCard, PlanSummary
 from supportdesk.widgets.format import ago, one_line, stamp, truncate
 from supportdesk.widgets.incident_banner import account_notice_lines
 

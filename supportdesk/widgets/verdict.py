@@ -18,7 +18,7 @@ from textual.widgets import Static
 
 from supportdesk.rules.verify_rules import REQUESTS, ROLE_LABEL
 from supportdesk.safe_text import clean
-from supportdesk.services.verification import (
+from supportdesk.services.callers.verification import (
     FAILED,
     HELD,
     LOCKED,
