@@ -25,8 +25,8 @@ from pathlib import Path
 
 from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
+from supportdesk.services.admin.setup import init_database
 from supportdesk.services.demo import build_demo
-from supportdesk.services.setup import init_database
 from supportdesk.store import Store
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

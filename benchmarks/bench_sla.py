@@ -21,8 +21,8 @@ from supportdesk.core.desk import Desk
 from supportdesk.core.policy import current_policy
 from supportdesk.rules.policy_parse import parse_policy
 from supportdesk.services import sla
+from supportdesk.services.admin.setup import init_database
 from supportdesk.services.demo import build_demo
-from supportdesk.services.setup import init_database
 from supportdesk.store import Store
 
 

@@ -304,7 +304,7 @@ def init(
     the desk's existing files and says so, and never widens anyone's."""
     from supportdesk.core.policy import load_policy_file
     from supportdesk.file_modes import make_dirs, sharing_for
-    from supportdesk.services.setup import init_database
+    from supportdesk.services.admin.setup import init_database
 
     policy = load_policy_file(policy_file) if policy_file else None  # validate first
     sharing = sharing_for(group)
@@ -373,7 +373,7 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
             )
             result, pins = built.result, built.pins
         else:
-            from supportdesk.services.setup import init_database
+            from supportdesk.services.admin.setup import init_database
 
             desk = Desk(store, admin, env.clock(), key)
             init_database(desk, admin=admin, admin_name=service.DEMO_ADMIN[1])
@@ -1753,7 +1753,7 @@ def doctor(env: Env, as_json: bool) -> None:
     whether the schema is current; exit 1 when something is open to others or wrong."""
     from supportdesk.core.audit_key import key_path_for
     from supportdesk.safe_text import clean
-    from supportdesk.services.doctor import examine
+    from supportdesk.services.admin.doctor import examine
 
     store = _store_from(env.db)
     try:

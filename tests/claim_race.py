@@ -45,7 +45,7 @@ def build_board(url: str, key_path: Path, tickets: int, *, max_claims: int = 5) 
     from supportdesk.rules.policy_parse import parse_policy
     from supportdesk.services import directory, escalation
     from supportdesk.services import tickets as ticket_service
-    from supportdesk.services.setup import init_database
+    from supportdesk.services.admin.setup import init_database
     from supportdesk.store import Store
 
     preset = load_preset("demo").text

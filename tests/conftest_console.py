@@ -17,7 +17,7 @@ from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
 from supportdesk.models import Setting, Ticket
 from supportdesk.services import directory, tickets
-from supportdesk.services.setup import init_database
+from supportdesk.services.admin.setup import init_database
 from supportdesk.store import Store
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

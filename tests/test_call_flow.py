@@ -432,7 +432,7 @@ def test_the_lookup_reads_indexes_not_tables(tmp_path: Path) -> None:
     """On SQLite every prefix the lookup matches is an index range (SEARCH), and of its two
     scans the one of domains reads the partial index of services with more than one."""
     from supportdesk.core.clock import Clock
-    from supportdesk.services.setup import init_database
+    from supportdesk.services.admin.setup import init_database
     from supportdesk.store import Store
 
     assert lookup.MORE_DOMAINS_SQLITE == MORE_DOMAINS_SQLITE  # the index's WHERE, repeated

@@ -190,7 +190,7 @@ def test_banner_and_bell_reach_a_console_on_both_databases(db_url: str, key_path
     """The same promise on SQLite (data_version) and PostgreSQL (LISTEN/NOTIFY from the new
     tables' triggers): another process opens an incident, the running console shows it and
     rings once; its resolution takes the banner away."""
-    from supportdesk.services.setup import init_database
+    from supportdesk.services.admin.setup import init_database
 
     lead = Desk(Store(db_url), "lena", Clock(), audit_key_path=key_path)
     init_database(lead, admin="lena")

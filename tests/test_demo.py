@@ -25,7 +25,7 @@ from supportdesk.errors import DeskError, UsageError
 from supportdesk.models import AuditEvent, Base, Setting, Ticket, sqlite_timestamp
 from supportdesk.rules.sla_engine import to_us
 from supportdesk.services import demo
-from supportdesk.services.setup import init_database
+from supportdesk.services.admin.setup import init_database
 from supportdesk.store import Store
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

@@ -434,7 +434,7 @@ def test_upgrade_turns_recorded_tier_events_into_escalations(db_url: str, key_pa
     from alembic import command
     from alembic.config import Config
 
-    from supportdesk.services import setup
+    from supportdesk.services.admin import setup
     from supportdesk.store import HEAD_REVISION, Store
 
     store = Store(db_url)

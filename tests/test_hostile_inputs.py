@@ -34,8 +34,8 @@ from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
 from supportdesk.rules import limits
 from supportdesk.services import directory, incidents, maintenance, tickets
+from supportdesk.services.admin.setup import init_database
 from supportdesk.services.callers import verification
-from supportdesk.services.setup import init_database
 from supportdesk.store import Store
 
 from .conftest import PG_URL, need_postgres

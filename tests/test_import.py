@@ -549,7 +549,7 @@ def test_imports_from_before_exports_had_an_identity_are_recognised(
     from alembic.config import Config
 
     from supportdesk.core.clock import Clock
-    from supportdesk.services import setup
+    from supportdesk.services.admin import setup
     from supportdesk.store import HEAD_REVISION, Store
 
     importer.import_export(desk, parse(kaggle_sample()))

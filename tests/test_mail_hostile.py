@@ -21,7 +21,7 @@ from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
 from supportdesk.safe_text import clean
 from supportdesk.services import directory, mail, tickets
-from supportdesk.services.setup import init_database
+from supportdesk.services.admin.setup import init_database
 from supportdesk.store import Store
 
 from .conftest import PG_URL, need_postgres

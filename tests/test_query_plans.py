@@ -16,7 +16,7 @@ from supportdesk.core.desk import Desk
 from supportdesk.enums import View
 from supportdesk.models import sqlite_timestamp
 from supportdesk.services import escalation
-from supportdesk.services.setup import init_database
+from supportdesk.services.admin.setup import init_database
 from supportdesk.store import Store
 
 STATUSES = [

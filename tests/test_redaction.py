@@ -19,7 +19,7 @@ from supportdesk.core.desk import Desk
 from supportdesk.errors import NotAllowed, NothingToDo, UsageError
 from supportdesk.models import AuditEvent, Ticket, TicketEvent
 from supportdesk.services import mail, tickets
-from supportdesk.services.setup import init_database
+from supportdesk.services.admin.setup import init_database
 from supportdesk.store import HEAD_REVISION
 
 from .conftest import DeskFactory, new_ticket

@@ -17,7 +17,8 @@ from supportdesk.models import Setting
 from supportdesk.models.base import UTCDateTime
 from supportdesk.rules.policy import PolicyError
 from supportdesk.rules.policy_parse import parse_policy
-from supportdesk.services import directory, setup, sla, tickets
+from supportdesk.services import directory, sla, tickets
+from supportdesk.services.admin import setup
 from supportdesk.store import HEAD_REVISION, Store
 from tests.conftest import new_ticket
 

@@ -2026,7 +2026,7 @@ def build_demo_file(
     temporary file, which the next build removes. Builds of one path take turns through a
     lock file beside it. The audit key at `key` is kept (created when missing): the old
     demo stays verifiable until the rename, the new one from then on."""
-    from .setup import init_database
+    from .admin.setup import init_database
 
     if fcntl is None:  # pragma: no cover - Windows
         lock_fd = None

@@ -39,9 +39,11 @@ def migrate(store: Store) -> None:
     from alembic.config import Config
     from sqlalchemy.exc import SQLAlchemyError
 
-    cfg = Config()
+    import supportdesk
+
+    cfg = Config()  # the migrations ship inside the package, wherever this module lives
     cfg.set_main_option(
-        "script_location", str(Path(__file__).resolve().parent.parent / "migrations")
+        "script_location", str(Path(supportdesk.__file__).resolve().parent / "migrations")
     )
     try:
         with store.engine.begin() as conn:
