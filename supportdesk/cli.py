@@ -2232,7 +2232,7 @@ def maintenance_add(
 ) -> None:
     """Announce a maintenance window on one or more servers."""
     from supportdesk.core.clock import parse_time
-    from supportdesk.services import maintenance as service
+    from supportdesk.services.incidents import maintenance as service
 
     desk = env.desk()
     w = service.add_window(
@@ -2251,7 +2251,7 @@ def maintenance_add(
 @pass_env
 def maintenance_list(env: Env, include_past: bool, as_json: bool) -> None:
     """Windows upcoming or running, soonest first."""
-    from supportdesk.services import maintenance as service
+    from supportdesk.services.incidents import maintenance as service
 
     desk = env.desk()
     rows = service.list_windows(desk, include_past=include_past)
@@ -2270,7 +2270,7 @@ def maintenance_wake(env: Env, as_json: bool) -> None:
     """Return to the queue the scheduled tickets whose window has opened (consoles do this
     too; safe to run from cron). Exit 4 when none is due."""
     from supportdesk.errors import NothingToDo
-    from supportdesk.services import maintenance as service
+    from supportdesk.services.incidents import maintenance as service
 
     woke = service.wake(env.desk())
     if not woke:
@@ -2286,7 +2286,7 @@ def maintenance_wake(env: Env, as_json: bool) -> None:
 def ticket_schedule(env: Env, ticket_id: int, window_id: int, as_json: bool) -> None:
     """Schedule a ticket's server work into a maintenance window: its clocks pause until the
     window opens, when it returns to the queue."""
-    from supportdesk.services import maintenance as service
+    from supportdesk.services.incidents import maintenance as service
 
     r = service.schedule(env.desk(), ticket_id, window_id)
     emit(

@@ -29,7 +29,8 @@ from supportdesk.screens.incident import IncidentScreen
 from supportdesk.screens.modals import AskModal, ChoiceModal
 from supportdesk.screens.queue import QueueScreen
 from supportdesk.screens.ticket import TicketScreen
-from supportdesk.services import directory, incidents, maintenance, tickets
+from supportdesk.services import directory, incidents, tickets
+from supportdesk.services.incidents import maintenance
 from supportdesk.store import Store
 from supportdesk.widgets.account_card import AccountCard
 from supportdesk.widgets.incident_banner import AccountNotices, IncidentBanner
@@ -88,7 +89,8 @@ def in_another_process(fx: DeskFixture, body: str) -> str:
     """Run service calls in a separate Python process (a colleague's CLI, say)."""
     code = textwrap.dedent(
         """
-        from supportdesk.services import incidents, maintenance, tickets
+        from supportdesk.services import incidents, tickets
+        from supportdesk.services.incidents import maintenance
         from supportdesk.core.clock import Clock
         from supportdesk.core.desk import Desk
         from supportdesk.store import Store

@@ -32,7 +32,8 @@ from supportdesk.screens.lead_board import LeadBoardScreen
 from supportdesk.screens.modals import ChoiceModal
 from supportdesk.screens.queue import QueueScreen
 from supportdesk.screens.ticket import TicketScreen
-from supportdesk.services import directory, escalation, incidents, maintenance, tickets
+from supportdesk.services import directory, escalation, incidents, tickets
+from supportdesk.services.incidents import maintenance
 from supportdesk.wall import WallApp
 from supportdesk.widgets.format import one_line
 from tests.conftest import DeskFactory

@@ -33,9 +33,10 @@ from supportdesk.cli import EXIT_ERROR, EXIT_NOTHING, EXIT_OK, EXIT_USAGE, main
 from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
 from supportdesk.rules import limits
-from supportdesk.services import directory, incidents, maintenance, tickets
+from supportdesk.services import directory, incidents, tickets
 from supportdesk.services.admin.setup import init_database
 from supportdesk.services.callers import verification
+from supportdesk.services.incidents import maintenance
 from supportdesk.store import Store
 
 from .conftest import PG_URL, need_postgres

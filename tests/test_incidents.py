@@ -23,7 +23,8 @@ from supportdesk.errors import (
     UsageError,
 )
 from supportdesk.models import Setting
-from supportdesk.services import directory, incidents, maintenance, sla, tickets
+from supportdesk.services import directory, incidents, sla, tickets
+from supportdesk.services.incidents import maintenance
 from tests.conftest import DeskFactory, new_ticket
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, office hours

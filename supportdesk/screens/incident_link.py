@@ -14,13 +14,14 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from supportdesk.screens.modals import AskModal, Choice, ChoiceModal
-from supportdesk.services import incidents, maintenance
+from supportdesk.services import incidents
+from supportdesk.services.incidents import maintenance
 from supportdesk.widgets.format import truncate
 
 if TYPE_CHECKING:
     from supportdesk.screens.base import DeskScreen
     from supportdesk.services.incidents import IncidentSummary
-    from supportdesk.services.maintenance import WindowView
+    from supportdesk.services.incidents.maintenance import WindowView
 
 CALL_PREFIX = "call:"
 

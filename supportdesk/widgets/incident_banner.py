@@ -22,7 +22,7 @@ from supportdesk.widgets.format import ago, one_line, truncate
 
 if TYPE_CHECKING:
     from supportdesk.services.incidents import IncidentSummary
-    from supportdesk.services.maintenance import WindowView
+    from supportdesk.services.incidents.maintenance import WindowView
 
 INCIDENT_STYLE = "bold #ffffff on #c00000"
 ACKED_STYLE = "bold #ffffff on #875f00"
@@ -295,7 +295,8 @@ class AccountNotices(Static, can_focus=False):
         )
 
     def _load(self, account: str, asked: int) -> None:
-        from supportdesk.services import incidents, maintenance
+        from supportdesk.services import incidents
+        from supportdesk.services.incidents import maintenance
 
         desk = self.app.desk  # type: ignore[attr-defined]
         found = tuple(incidents.for_account(desk, account))

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from supportdesk.core.views import AccountView
     from supportdesk.rules.policy import Plan
     from supportdesk.services.incidents import IncidentSummary
-    from supportdesk.services.maintenance import WindowView
+    from supportdesk.services.incidents.maintenance import WindowView
 
 MAX_HITS = 50
 # the WHERE of the partial index ix_services_more_domains (models/directory.py, whose import
@@ -383,7 +383,8 @@ def call_card(desk: Desk, account_id: str) -> CallCard:
     if account.reseller:
         rows = desk.store.query("SELECT company FROM accounts WHERE id = ?", [account.reseller])
         reseller = str(rows[0][0]) if rows else None
-    from supportdesk.services import incidents, maintenance
+    from supportdesk.services import incidents
+    from supportdesk.services.incidents import maintenance
 
     return CallCard(
         account,
