@@ -9,7 +9,7 @@ column's size in `supportdesk/models/`:
 |------------------------------------------------|-------------------|----------------|
 | subject (SUBJECT), incident title (TITLE)      | 300 characters    | VARCHAR(300) * |
 | description, reply, note, call note (BODY)     | 200,000           | TEXT           |
-| incident update and script (incidents._text)   | 4,000             | TEXT           |
+| incident update and script (incident_text)     | 4,000             | TEXT           |
 | names: contact, staff, caller, company, label  | 200               | VARCHAR(200)   |
 | e-mail address (EMAIL)                         | 254 (RFC 5321)    | VARCHAR(255)   |
 | phone number (PHONE)                           | 64                | VARCHAR(64)    |

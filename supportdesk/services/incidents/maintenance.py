@@ -24,7 +24,8 @@ from supportdesk.core.views import JsonMixin
 from supportdesk.enums import EventKind, Status
 from supportdesk.errors import InvalidTransition, NotFound, NothingToDo, UsageError
 from supportdesk.rules import limits
-from supportdesk.services.incidents import known_servers, server_names, servers_by_id
+from supportdesk.services.incidents.common import known_servers, server_names
+from supportdesk.services.incidents.reading import servers_by_id
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
