@@ -27,8 +27,8 @@ from pg_schema import PG_URL, drop_schema, pg_schema
 
 from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
-from supportdesk.services import importer
 from supportdesk.services.admin.setup import init_database
+from supportdesk.services.intake import importer
 from supportdesk.store import Store
 
 HERE = Path(__file__).resolve().parent

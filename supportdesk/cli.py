@@ -477,7 +477,7 @@ def ticket_new(env: Env, as_json: bool, sender: str | None, **kw: Any) -> None:
     limits.check(kw["description"], limits.DESCRIPTION, what="--description")
     desk = env.desk()
     if sender is not None:
-        from supportdesk.services import mail
+        from supportdesk.services.intake import mail
 
         limits.check(sender, limits.EMAIL, what="--from")
 
@@ -1549,8 +1549,8 @@ def mail_ingest(env: Env, envelope_sender: str | None, as_json: bool) -> None:
     No other exit once the command line is read: mail is never bounced, so no
     backscatter goes to a forged sender. (2: the command line itself is wrong.)
     """
-    from supportdesk.services import mail as mail_service
-    from supportdesk.services import mail_parse
+    from supportdesk.services.intake import mail as mail_service
+    from supportdesk.services.intake import mail_parse
 
     stdin = sys.stdin.buffer if sys.stdin is not None else None
     received = mail_parse.read_limited(stdin)
@@ -1579,7 +1579,7 @@ def mail_ingest(env: Env, envelope_sender: str | None, as_json: bool) -> None:
 def mail_unlisted(env: Env, limit: int, as_json: bool) -> None:
     """Mail from addresses no account lists: closed unanswered or held (leads)."""
     from supportdesk.safe_text import clean
-    from supportdesk.services import mail as mail_service
+    from supportdesk.services.intake import mail as mail_service
 
     rows = mail_service.unlisted(env.desk(), limit)
     emit(
@@ -1604,7 +1604,7 @@ def mail_held(env: Env, limit: int, as_json: bool) -> None:
     """Held tickets that mail tried to confirm: confirmation by e-mail not accepted; an
     authorized contact confirms on a verified call, or a lead decides (leads)."""
     from supportdesk.safe_text import clean
-    from supportdesk.services import mail as mail_service
+    from supportdesk.services.intake import mail as mail_service
 
     rows = mail_service.held(env.desk(), limit)
     emit(
@@ -1633,7 +1633,7 @@ def mail_quarantine() -> None:
 def quarantine_list(env: Env, limit: int, as_json: bool) -> None:
     """Quarantined messages, newest first."""
     from supportdesk.safe_text import clean
-    from supportdesk.services import mail_quarantine as q
+    from supportdesk.services.intake import mail_quarantine as q
 
     rows = q.list_quarantine(env.desk(), limit)
     emit(
@@ -1657,7 +1657,7 @@ def quarantine_list(env: Env, limit: int, as_json: bool) -> None:
 def quarantine_show(env: Env, qid: int, as_json: bool) -> None:
     """One quarantined message: its headers and body as inert text (never the raw bytes)."""
     from supportdesk.safe_text import clean
-    from supportdesk.services import mail_quarantine as q
+    from supportdesk.services.intake import mail_quarantine as q
 
     v = q.show(env.desk(), qid)
 
@@ -1688,7 +1688,7 @@ def quarantine_show(env: Env, qid: int, as_json: bool) -> None:
 def quarantine_release(env: Env, qid: int, as_json: bool) -> None:
     """File a quarantined message again (after a fix, or as a lead's decision); one that
     still cannot be filed stays, unchanged."""
-    from supportdesk.services import mail_quarantine as q
+    from supportdesk.services.intake import mail_quarantine as q
 
     r = q.release(env.desk(), qid)
     emit(r, as_json, lambda: _ingest_text(r))
@@ -1699,7 +1699,7 @@ def quarantine_release(env: Env, qid: int, as_json: bool) -> None:
 @pass_env
 def quarantine_delete(env: Env, qid: int) -> None:
     """Delete a quarantined message (its digest stays in the audit)."""
-    from supportdesk.services import mail_quarantine as q
+    from supportdesk.services.intake import mail_quarantine as q
 
     q.delete(env.desk(), qid)
     click.echo(f"Q{qid} deleted")
@@ -2302,7 +2302,7 @@ def _import_text(r: Any) -> str:
     from collections import Counter
 
     from supportdesk.safe_text import clean
-    from supportdesk.services.export_formats import NOTE_SUMMARY
+    from supportdesk.services.intake.export_formats import NOTE_SUMMARY
 
     verb = "would import" if r.dry_run else "imported"
     span = f" as #{r.first_ticket}-#{r.last_ticket}" if r.first_ticket is not None else ""
@@ -2377,7 +2377,7 @@ def import_export(
     customers become accounts with a primary contact (or are matched by e-mail), its tickets
     come with their history and SLA clocks. Leads only; all or nothing; importing the same
     export again (even renamed) adds only what is new, and says what it skipped."""
-    from supportdesk.services import importer
+    from supportdesk.services.intake import importer
 
     if source is not None:
         importer.check_source(source)

@@ -15,8 +15,9 @@ from supportdesk.core.desk import Desk
 from supportdesk.core.policy import load_preset
 from supportdesk.errors import UsageError
 from supportdesk.rules.policy_parse import parse_policy
-from supportdesk.services import mail, sla, tickets
+from supportdesk.services import sla, tickets
 from supportdesk.services.callers import verification
+from supportdesk.services.intake import mail
 
 from .conftest import new_ticket
 from .test_cli import run

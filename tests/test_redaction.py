@@ -18,8 +18,9 @@ from supportdesk.core import audit
 from supportdesk.core.desk import Desk
 from supportdesk.errors import NotAllowed, NothingToDo, UsageError
 from supportdesk.models import AuditEvent, Ticket, TicketEvent
-from supportdesk.services import mail, tickets
+from supportdesk.services import tickets
 from supportdesk.services.admin.setup import init_database
+from supportdesk.services.intake import mail
 from supportdesk.store import HEAD_REVISION
 
 from .conftest import DeskFactory, new_ticket

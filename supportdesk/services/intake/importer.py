@@ -35,7 +35,7 @@ from supportdesk.core.views import JsonMixin
 from supportdesk.enums import ContactRole, Speaker
 from supportdesk.errors import NothingToDo, UsageError
 from supportdesk.services import directory
-from supportdesk.services.export_formats import Export, Problem, Record
+from supportdesk.services.intake.export_formats import Export, Problem, Record
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -83,7 +83,7 @@ def read_export_file(
     from pathlib import Path
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from supportdesk.services.export_formats import read_export
+    from supportdesk.services.intake.export_formats import read_export
 
     try:
         tz = ZoneInfo(zone)

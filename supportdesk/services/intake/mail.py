@@ -36,8 +36,8 @@ from supportdesk.core.desk import Desk
 from supportdesk.core.policy import current_policy
 from supportdesk.enums import EventKind, ResolutionCode, Speaker, Status
 from supportdesk.errors import StoreError, UsageError
-from supportdesk.services import mail_parse
-from supportdesk.services.mail_parse import (
+from supportdesk.services.intake import mail_parse
+from supportdesk.services.intake.mail_parse import (
     BODY_LIMIT,
     EMAIL_LIMIT,
     MAX_MESSAGE,
@@ -140,7 +140,7 @@ def ingest(
     """File one received message (its first bytes, and its size in all, when it was larger
     than the limit). Raises only when the database cannot take it (StoreError) or the desk is
     not set up to (no such staff member, no audit key): then the mail server should retry."""
-    from supportdesk.services import mail_quarantine
+    from supportdesk.services.intake import mail_quarantine
 
     size = len(raw) if size is None else size
     permissions.require(desk.actor, "mail.ingest")
@@ -203,7 +203,7 @@ def file_parsed(
     the quarantined row `row_id` being released). Unfileable for automatic mail with no open
     ticket; nothing is written then."""
     from supportdesk.models import MailMessage
-    from supportdesk.services.mail_quarantine import QUARANTINED, quarantined_row
+    from supportdesk.services.intake.mail_quarantine import QUARANTINED, quarantined_row
 
     message = as_message(parsed)
     with desk.write() as (session, record):

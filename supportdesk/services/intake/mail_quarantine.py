@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from supportdesk.core.desk import Desk
 from supportdesk.errors import NotAllowed, NotFound, UsageError
-from supportdesk.services import mail_parse
+from supportdesk.services.intake import mail_parse
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from supportdesk.models import MailMessage
-    from supportdesk.services.mail import IngestResult
-    from supportdesk.services.mail_parse import Parsed
+    from supportdesk.services.intake.mail import IngestResult
+    from supportdesk.services.intake.mail_parse import Parsed
 
 QUARANTINED = "quarantined"
 SHOW_BODY = 100_000  # characters of a body `show` prints
@@ -27,7 +27,12 @@ SHOW_BODY = 100_000  # characters of a body `show` prints
 def put(desk: Desk, raw: bytes, size: int, reason: str, parsed: Parsed | None) -> IngestResult:
     """Keep a message that cannot be filed; a Message-ID seen before is not kept twice."""
     from supportdesk.models import MailMessage
-    from supportdesk.services.mail import IngestResult, as_message, duplicate_result, seen_message
+    from supportdesk.services.intake.mail import (
+        IngestResult,
+        as_message,
+        duplicate_result,
+        seen_message,
+    )
 
     message_id = parsed.message_id if parsed else None
     sender = parsed.sender if parsed else ""
@@ -213,7 +218,7 @@ def show(desk: Desk, qid: int) -> QuarantineView:
 def release(desk: Desk, qid: int) -> IngestResult:
     """File a quarantined message as if it had just arrived (after a fix, or a lead's
     decision); a message that still cannot be filed stays where it is, unchanged."""
-    from supportdesk.services.mail import Unfileable, file_parsed
+    from supportdesk.services.intake.mail import Unfileable, file_parsed
 
     _require_lead(desk)
     with desk.store.read() as session:
