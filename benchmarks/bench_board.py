@@ -21,7 +21,7 @@ from pathlib import Path
 
 from supportdesk.app import SupportDeskApp
 from supportdesk.core.desk import Desk
-from supportdesk.services import lead_board, report
+from supportdesk.services.reports import lead_board, report
 from supportdesk.store import Store
 
 LEAD = "lena"

@@ -1082,9 +1082,9 @@ def report_sla(
     env: Env, start: str | None, end: str | None, by: str | None, as_csv: bool, as_json: bool
 ) -> None:
     """SLA attainment, breaches, median first response and tier-1 share, from the outcomes
-    stored when clocks stop (see `supportdesk.services.report` for the definitions)."""
+    stored when clocks stop (see `supportdesk.services.reports.report` for the definitions)."""
     from supportdesk.rules.sla_engine import format_span
-    from supportdesk.services import report as report_service
+    from supportdesk.services.reports import report as report_service
 
     if as_csv and as_json:
         raise UsageError("--csv and --json exclude each other")

@@ -18,9 +18,10 @@ import pytest
 from supportdesk.core import audit
 from supportdesk.core.desk import Desk
 from supportdesk.errors import NotAllowed, NothingToDo, UsageError
-from supportdesk.services import report, sla, tickets
+from supportdesk.services import sla, tickets
 from supportdesk.services.intake import importer
 from supportdesk.services.intake.export_formats import parse_time, read_export
+from supportdesk.services.reports import report
 
 from .conftest import DeskFactory
 from .test_cli import one_line_error, run

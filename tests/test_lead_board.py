@@ -13,7 +13,8 @@ from supportdesk.core.desk import Desk
 from supportdesk.errors import NotAllowed, UsageError
 from supportdesk.models import Setting
 from supportdesk.rules.policy_parse import parse_policy
-from supportdesk.services import directory, escalation, lead_board, sla, tickets
+from supportdesk.services import directory, escalation, sla, tickets
+from supportdesk.services.reports import lead_board
 from tests.conftest import DeskFactory, new_ticket
 from tests.test_sla import POLICY, jnb
 

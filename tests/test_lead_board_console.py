@@ -20,7 +20,7 @@ from textual.pilot import Pilot
 
 from supportdesk.app import SupportDeskApp
 from supportdesk.screens.lead_board import DrillScreen, LeadBoardScreen
-from supportdesk.services import lead_board
+from supportdesk.services.reports import lead_board
 from supportdesk.wall import WallApp
 from supportdesk.widgets.queue_table import QueueTable
 from tests.conftest_console import NOW, DeskFixture, build_desk

@@ -31,8 +31,9 @@ from supportdesk.rules.policy import Plan
 from supportdesk.screens.base import HELP_BINDING, DeskScreen
 from supportdesk.screens.modals import AskModal
 from supportdesk.screens.queue import plans_of
-from supportdesk.services import escalation, lead_board
-from supportdesk.services.lead_board import Figures, LeadBoard
+from supportdesk.services import escalation
+from supportdesk.services.reports import lead_board
+from supportdesk.services.reports.lead_board import Figures, LeadBoard
 from supportdesk.widgets.format import ago, cell, one_line, truncate
 from supportdesk.widgets.key_footer import KeyFooter
 from supportdesk.widgets.queue_table import QueueTable

@@ -20,7 +20,8 @@ from supportdesk.core.presence import marker_cutoff
 from supportdesk.core.queue import LIVE_TERM, SELECT_SQL, rows_from
 from supportdesk.core.views import QueueRow, parse_utc_or_none
 from supportdesk.errors import UsageError
-from supportdesk.services import escalation, report
+from supportdesk.services import escalation
+from supportdesk.services.reports import report
 
 URGENT_LIMIT = 60
 PAUSED_LIMIT = 20
