@@ -290,3 +290,8 @@ def _rows(desk: Desk, raw: list[tuple[Any, ...]], me: int | None) -> list[QueueR
 
 
 rows_from = _rows  # for the tier boards, which read the same columns plus their own
+
+
+def rows_where(desk: Desk, where: str, params: list[Any]) -> list[QueueRow]:
+    """Queue rows for one WHERE (and ORDER/LIMIT) clause, as the current person sees them."""
+    return rows_from(desk, desk.store.query(SELECT_SQL + where, params), desk.actor.staff_id)

@@ -17,16 +17,16 @@ from supportdesk.core import permissions
 from supportdesk.core.claims import claim_rules
 from supportdesk.core.desk import Desk
 from supportdesk.core.presence import marker_cutoff
-from supportdesk.core.queue import LIVE_TERM, SELECT_SQL, rows_from
+from supportdesk.core.queue import LIVE_TERM, rows_where
 from supportdesk.core.views import QueueRow, parse_utc_or_none
-from supportdesk.errors import UsageError
 from supportdesk.services import escalation
 from supportdesk.services.reports import report
+from supportdesk.services.reports.common import HELD_TOO_LONG, day_start, epoch_of
+from supportdesk.services.reports.drill import drill  # noqa: F401 - re-exported
 
 URGENT_LIMIT = 60
 PAUSED_LIMIT = 20
 ATTENTION_LIMIT = 30
-HELD_TOO_LONG = timedelta(hours=4)
 NO_ACTIVITY = timedelta(hours=4)
 NEAR_BREACH = timedelta(hours=1)  # a downgrade this close to a breach is flagged
 QUARTER = 15 * 60
@@ -107,14 +107,6 @@ class LeadBoard:
     attention: Attention
 
 
-def _rows(desk: Desk, where: str, params: list[Any]) -> list[QueueRow]:
-    return rows_from(desk, desk.store.query(SELECT_SQL + where, params), desk.actor.staff_id)
-
-
-def _epoch(moment: datetime) -> int:
-    return int(moment.timestamp())
-
-
 def presence_of(desk: Desk, now: datetime) -> dict[int, tuple[str, datetime | None]]:
     """Each staff member's presence from their running consoles: available beats away;
     nobody running (or only long-dead markers) is off. Presence is kept in real time, so a
@@ -139,7 +131,7 @@ def snapshot(desk: Desk) -> LeadBoard:
     permissions.require(desk.actor, "ticket.override_holder")  # leads
     store = desk.store
     now = desk.now()
-    epoch = _epoch(now)
+    epoch = epoch_of(now)
     due_count = (
         "SELECT count(*) FROM tickets t WHERE t.view = ? AND " + LIVE_TERM + " AND t.sla_key <= ?"
     )
@@ -175,7 +167,7 @@ def snapshot(desk: Desk) -> LeadBoard:
     # breached and due within the hour, most urgent first: each view read off the due index
     urgent_rows: list[QueueRow] = []
     for view in views:
-        urgent_rows += _rows(
+        urgent_rows += rows_where(
             desk,
             f" WHERE t.view = ? AND {LIVE_TERM} AND t.sla_key <= ? ORDER BY t.sla_key, t.id"
             " LIMIT ?",
@@ -210,7 +202,7 @@ def snapshot(desk: Desk) -> LeadBoard:
                 clock = min(running)[1]
         urgent.append(Urgent(r, clock, tuple(why)))
     # paused clocks, apart: the least time left first
-    paused = _rows(
+    paused = rows_where(
         desk,
         f" WHERE t.view <> 'queue' AND {LIVE_TERM} AND (t.respond_state = 'paused'"
         " OR t.resolve_state = 'paused')"
@@ -226,16 +218,6 @@ def snapshot(desk: Desk) -> LeadBoard:
     return LeadBoard(now, headline, tuple(urgent), tuple(paused), moved, people, attention)
 
 
-def _day_start(desk: Desk, now: datetime) -> datetime:
-    """Midnight today in the desk's zone (the default plan's calendar)."""
-    from supportdesk.core.policy import current_policy
-
-    policy = current_policy(desk)
-    zone = policy.plan_for(None).calendar.zone
-    local = now.astimezone(zone)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(now.tzinfo)
-
-
 def _parse_due(value: str | None) -> datetime | None:
     """An SLA event's value ("respond running 2026-11-23T10:00:00+00:00") -> its due time."""
     if not value:
@@ -248,7 +230,7 @@ def _parse_due(value: str | None) -> datetime | None:
 
 
 def _moved_today(desk: Desk, now: datetime) -> tuple[Moved, ...]:
-    start = desk.store.timestamp_param(_day_start(desk, now))
+    start = desk.store.timestamp_param(day_start(desk, now))
     rows = desk.store.query(
         "SELECT e.ticket_id, e.created_at, s.login, e.body, e.old_value, e.new_value"
         " FROM ticket_events e LEFT JOIN staff s ON s.id = e.staff_id"
@@ -333,7 +315,7 @@ def _attention(desk: Desk, now: datetime) -> Attention:
             )
         )
         locked.append(Locked(cid, account, name, parse_utc_or_none(until) or now, attempts))
-    unlisted = _rows(
+    unlisted = rows_where(
         desk,
         f" WHERE t.view = 'held' AND {LIVE_TERM} AND t.sender IS NOT NULL"
         " ORDER BY t.priority_rank, t.created_at, t.id LIMIT ?",
@@ -343,16 +325,16 @@ def _attention(desk: Desk, now: datetime) -> Attention:
         store.query(
             "SELECT count(*) FROM tickets t WHERE t.resolved_at IS NOT NULL"
             " AND t.resolved_at >= ? AND t.resolution_code = 'unlisted_sender'",
-            (ts(_day_start(desk, now)),),
+            (ts(day_start(desk, now)),),
         )[0][0]
     )
-    held_old = _rows(
+    held_old = rows_where(
         desk,
         f" WHERE t.view = 'held' AND {LIVE_TERM} AND t.created_at < ?"
         " ORDER BY t.priority_rank, t.created_at, t.id LIMIT ?",
         [ts(now - HELD_TOO_LONG), ATTENTION_LIMIT],
     )
-    complaints = _rows(
+    complaints = rows_where(
         desk,
         " WHERE t.flagged_at IS NOT NULL ORDER BY t.flagged_at, t.id LIMIT ?",
         [ATTENTION_LIMIT],
@@ -395,7 +377,7 @@ def figures(desk: Desk, previous: Figures | None = None) -> Figures:
     30-day figures and the daily series are kept and only today is read again."""
     permissions.require(desk.actor, "ticket.override_holder")
     now = desk.now()
-    today = _day_start(desk, now)
+    today = day_start(desk, now)
     month_start = today - timedelta(days=29)
     out_today = report.sla_report(desk, today, now + timedelta(seconds=1))
     days = tuple(month_start + timedelta(days=i) for i in range(30))
@@ -515,99 +497,3 @@ def _per_quarter(desk: Desk, column: str, start: datetime, end: datetime) -> lis
         if 0 <= i < 96:
             counts[i] += int(n)
     return counts
-
-
-# -- drill down ----------------------------------------------------------------------------
-DRILLS = ("breached", "due15", "due60", "unclaimed2", "unclaimed3", "held", "held_old",
-          "complaints", "unlisted", "breaches:today", "breaches:7d", "breaches:30d")  # fmt: skip
-WINDOWS = {"today": 0, "7d": 6, "30d": 29}
-
-
-def _breaches(desk: Desk, what: str, now: datetime, limit: int) -> list[QueueRow]:
-    """The tickets behind a breach count: clocks that stopped breached in the window
-    ("breaches:7d"), optionally of one category ("breaches:30d:billing")."""
-    parts = what.split(":")
-    if len(parts) not in (2, 3) or parts[1] not in WINDOWS:
-        raise UsageError("breaches:WINDOW[:CATEGORY] with WINDOW today, 7d or 30d")
-    start = _day_start(desk, now) - timedelta(days=WINDOWS[parts[1]])
-    ts = desk.store.timestamp_param
-    rows: dict[int, QueueRow] = {}
-    for clock in ("respond", "resolve"):
-        where = (
-            f" WHERE t.{clock}_state IN ('met', 'breached') AND t.{clock}_since >= ?"
-            f" AND t.{clock}_state = 'breached' AND t.{clock}_target_s IS NOT NULL"
-            f" AND (t.resolution_code IS NULL OR t.resolution_code NOT IN"
-            f" {report.AUTO_CLOSED!r})"
-        )
-        params: list[Any] = [ts(start)]
-        if len(parts) == 3:
-            where += " AND t.category = ?"
-            params.append(parts[2])
-        for row in _rows(desk, where + f" ORDER BY t.{clock}_since DESC LIMIT ?", [*params, limit]):
-            rows.setdefault(row.id, row)
-    return sorted(rows.values(), key=lambda r: r.id, reverse=True)[:limit]
-
-
-def drill(desk: Desk, what: str, *, limit: int = 200) -> list[QueueRow]:
-    """The tickets behind a headline figure or list ("person:LOGIN" for one person's)."""
-    permissions.require(desk.actor, "ticket.override_holder")
-    now = desk.now()
-    epoch = _epoch(now)
-    ts = desk.store.timestamp_param
-    if what.startswith("breaches:"):
-        return _breaches(desk, what, now, limit)
-    if what.startswith("person:"):
-        login = what.split(":", 1)[1]
-        rows = desk.store.query("SELECT id FROM staff WHERE login = ?", (login,))
-        if not rows:
-            raise UsageError(f"no staff member {login!r}")
-        return _rows(
-            desk,
-            f" WHERE {LIVE_TERM} AND t.holder_id = ? ORDER BY t.sla_key, t.id LIMIT ?",
-            [rows[0][0], limit],
-        )
-    due = {"breached": epoch, "due15": epoch + 900, "due60": epoch + 3600}
-    if what in due:
-        out: list[QueueRow] = []
-        for view in ("queue", "held", "waiting", "scheduled"):
-            out += _rows(
-                desk,
-                f" WHERE t.view = ? AND {LIVE_TERM} AND t.sla_key <= ?"
-                + (" AND t.sla_key > ?" if what != "breached" else "")
-                + " ORDER BY t.sla_key, t.id LIMIT ?",
-                [view, due[what], *([epoch] if what != "breached" else []), limit],
-            )
-        return sorted(out, key=lambda r: (r.sla_key, r.id))[:limit]
-    if what in ("unclaimed2", "unclaimed3"):
-        return _rows(
-            desk,
-            f" WHERE t.view = 'queue' AND {LIVE_TERM} AND t.tier = ? AND t.holder_id IS NULL"
-            " ORDER BY t.priority_rank, t.tier_since, t.id LIMIT ?",
-            [int(what[-1]), limit],
-        )
-    if what == "held":
-        return _rows(
-            desk,
-            f" WHERE t.view = 'held' AND {LIVE_TERM} ORDER BY t.priority_rank, t.created_at,"
-            " t.id LIMIT ?",
-            [limit],
-        )
-    if what == "held_old":
-        return _rows(
-            desk,
-            f" WHERE t.view = 'held' AND {LIVE_TERM} AND t.created_at < ?"
-            " ORDER BY t.priority_rank, t.created_at, t.id LIMIT ?",
-            [ts(now - HELD_TOO_LONG), limit],
-        )
-    if what == "complaints":
-        return _rows(
-            desk, " WHERE t.flagged_at IS NOT NULL ORDER BY t.flagged_at, t.id LIMIT ?", [limit]
-        )
-    if what == "unlisted":
-        return _rows(
-            desk,
-            f" WHERE t.view = 'held' AND {LIVE_TERM} AND t.sender IS NOT NULL"
-            " ORDER BY t.priority_rank, t.created_at, t.id LIMIT ?",
-            [limit],
-        )
-    raise UsageError(f"nothing to drill into called {what!r} (one of: {', '.join(DRILLS)})")
