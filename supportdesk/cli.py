@@ -2302,7 +2302,7 @@ def _import_text(r: Any) -> str:
     from collections import Counter
 
     from supportdesk.safe_text import clean
-    from supportdesk.services.intake.export_formats import NOTE_SUMMARY
+    from supportdesk.services.intake.export_records import NOTE_SUMMARY
 
     verb = "would import" if r.dry_run else "imported"
     span = f" as #{r.first_ticket}-#{r.last_ticket}" if r.first_ticket is not None else ""

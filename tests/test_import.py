@@ -20,7 +20,8 @@ from supportdesk.core.desk import Desk
 from supportdesk.errors import NotAllowed, NothingToDo, UsageError
 from supportdesk.services import sla, tickets
 from supportdesk.services.intake import importer
-from supportdesk.services.intake.export_formats import parse_time, read_export
+from supportdesk.services.intake.export_formats import read_export
+from supportdesk.services.intake.export_records import parse_time
 from supportdesk.services.reports import report
 
 from .conftest import DeskFactory

@@ -35,7 +35,7 @@ from supportdesk.core.views import JsonMixin
 from supportdesk.enums import ContactRole, Speaker
 from supportdesk.errors import NothingToDo, UsageError
 from supportdesk.services import directory
-from supportdesk.services.intake.export_formats import Export, Problem, Record
+from supportdesk.services.intake.export_records import Export, Problem, Record
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
