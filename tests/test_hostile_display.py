@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from textual._compositor import LayoutUpdate
+from textual._compositor import LayoutUpdate  # noqa: PLC2701 - what textual writes to the terminal
 from textual.app import App
 from textual.pilot import Pilot
 

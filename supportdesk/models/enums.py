@@ -1,3 +1,0 @@
-"""Moved to `supportdesk.enums` (a re-export while the house is reshaped)."""
-
-from supportdesk.enums import *  # noqa: F403

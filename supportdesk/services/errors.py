@@ -1,3 +1,0 @@
-"""Moved to `supportdesk.errors` (a re-export while the house is reshaped)."""
-
-from supportdesk.errors import *  # noqa: F403
