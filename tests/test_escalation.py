@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+import supportdesk
 from supportdesk.core import audit
 from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
@@ -439,7 +440,7 @@ def test_upgrade_turns_recorded_tier_events_into_escalations(db_url: str, key_pa
 
     store = Store(db_url)
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(setup.__file__).parent.parent / "migrations"))
+    cfg.set_main_option("script_location", str(Path(supportdesk.__file__).parent / "migrations"))
     ts = "'2026-11-23 09:00:00'" if store.is_sqlite else "'2026-11-23T09:00:00Z'"
     later = "'2026-11-23 09:30:00'" if store.is_sqlite else "'2026-11-23T09:30:00Z'"
     claim = "'2026-11-23 09:50:00'" if store.is_sqlite else "'2026-11-23T09:50:00Z'"

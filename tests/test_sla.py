@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import bindparam, text
 
+import supportdesk
 from supportdesk.core import audit, queue
 from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
@@ -269,7 +270,7 @@ def test_upgrade_from_before_sla_clocks_backfills_from_history(db_url: str, key_
 
     store = Store(db_url)
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(setup.__file__).parent.parent / "migrations"))
+    cfg.set_main_option("script_location", str(Path(supportdesk.__file__).parent / "migrations"))
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0001")
