@@ -21,8 +21,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from supportdesk.app import SupportDeskApp
-from supportdesk.services import lead_board, report
-from supportdesk.services.desk import Desk
+from supportdesk.core.desk import Desk
+from supportdesk.services.reports import lead_board, report
 from supportdesk.store import Store
 
 LEAD = "lena"

@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 
-from supportdesk.services.calendar import Calendar
+from supportdesk.rules.calendar import Calendar
 
 ZONE = "Africa/Johannesburg"
 N = 10_000

@@ -23,10 +23,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
 from supportdesk.demo import build_demo
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
-from supportdesk.services.setup import init_database
+from supportdesk.services.admin.setup import init_database
 from supportdesk.store import Store
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pg_schema import PG_URL, drop_schema, pg_schema
 
-from supportdesk.services import importer
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
-from supportdesk.services.setup import init_database
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
+from supportdesk.services.admin.setup import init_database
+from supportdesk.services.intake import importer
 from supportdesk.store import Store
 
 HERE = Path(__file__).resolve().parent

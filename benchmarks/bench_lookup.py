@@ -24,8 +24,9 @@ import sys
 import time
 from pathlib import Path
 
-from supportdesk.services import audit_key, lookup
-from supportdesk.services.desk import Desk
+from supportdesk.core import audit_key
+from supportdesk.core.desk import Desk
+from supportdesk.services.callers import lookup
 from supportdesk.store import HEAD_REVISION, Store
 
 BUDGET_MS = 100.0

@@ -15,9 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from supportdesk.models import View
-from supportdesk.services import queue
-from supportdesk.services.desk import Desk
+from supportdesk.core import queue
+from supportdesk.core.desk import Desk
+from supportdesk.enums import View
 from supportdesk.store import Store
 
 

@@ -16,12 +16,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
+from supportdesk.core.policy import current_policy
 from supportdesk.demo import build_demo
+from supportdesk.rules.policy_parse import parse_policy
 from supportdesk.services import sla
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
-from supportdesk.services.policy import parse_policy
-from supportdesk.services.setup import init_database
+from supportdesk.services.admin.setup import init_database
 from supportdesk.store import Store
 
 
@@ -53,7 +54,7 @@ def main() -> None:
         print(f"demo of {args.tickets:,} tickets built in {time.perf_counter() - started:.1f} s")
     open_tickets = store.query("SELECT count(*) FROM tickets WHERE view <> 'done'")[0][0]
     print(f"open tickets: {open_tickets:,}")
-    original = sla.current_policy(desk)
+    original = current_policy(desk)
     changed = parse_policy(_shifted(original.text), "changed.toml")
     for label, policy in (("changed policy", changed), ("original policy", original)):
         started = time.perf_counter()

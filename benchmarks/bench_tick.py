@@ -34,13 +34,13 @@ from sqlalchemy import event
 from textual.geometry import Region
 
 from supportdesk.app import SupportDeskApp
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
+from supportdesk.core.policy import current_policy
 from supportdesk.resources import data_path
-from supportdesk.services import sla
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
-from supportdesk.services.policy import Plan
-from supportdesk.services.sla_engine import TicketClocks
-from supportdesk.services.sla_engine import start as start_clock
+from supportdesk.rules.policy import Plan
+from supportdesk.rules.sla_engine import TicketClocks
+from supportdesk.rules.sla_engine import start as start_clock
 from supportdesk.store import Store
 from supportdesk.widgets.queue_table import QueueTable
 from supportdesk.widgets.sla_clock import RowClocks
@@ -96,7 +96,7 @@ async def bench(path: Path, size: tuple[int, int], ticks: int, start: datetime) 
             await pilot.pause(0.1)
         await app.workers.wait_for_complete()
         await pilot.pause(0.2)
-        open_plan = _open_plan(sla.current_policy(desk).plans.values(), start)
+        open_plan = _open_plan(current_policy(desk).plans.values(), start)
         q._tick = lambda: None  # type: ignore[method-assign]  # the timers stay out of it
         app._check_sla = lambda: None  # type: ignore[method-assign]
         table = q.query_one(QueueTable)

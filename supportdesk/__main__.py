@@ -1,5 +1,5 @@
 """`python -m supportdesk` runs the CLI."""
 
-from .cli import main
+from supportdesk.cli import main
 
 main()

@@ -24,26 +24,26 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from .models.enums import View
-from .screens.base import DeskScreen
-from .screens.commands import DeskCommands
-from .screens.incident_watch import IncidentWatch
-from .screens.messages import StoreChanged
-from .screens.modals import AskModal, HelpModal
-from .screens.queue import QueueScreen, plans_of
-from .services import presence, queue
-from .services.errors import DeskError
-from .services.queue import QueueFilter
-from .services.views import QueueRow
-from .widgets.inert import InertNotify
-from .widgets.notices import (
+from supportdesk.core import presence, queue
+from supportdesk.core.queue import QueueFilter
+from supportdesk.core.views import QueueRow
+from supportdesk.enums import View
+from supportdesk.errors import DeskError
+from supportdesk.screens.base import DeskScreen
+from supportdesk.screens.commands import DeskCommands
+from supportdesk.screens.incident_watch import IncidentWatch
+from supportdesk.screens.messages import StoreChanged
+from supportdesk.screens.modals import AskModal, HelpModal
+from supportdesk.screens.queue import QueueScreen, plans_of
+from supportdesk.widgets.inert import InertNotify
+from supportdesk.widgets.notices import (
     StaleClaims,
     StaleCrossing,
     notice_severity,
     notice_title,
     notices_summary,
 )
-from .widgets.sla_clock import Crossing, SlaWatch
+from supportdesk.widgets.sla_clock import Crossing, SlaWatch
 
 PRESENCE_DELAY_S = 1.0
 AWAY_AFTER_S = 300.0  # no key for this long: "away" on the lead's board
@@ -57,10 +57,11 @@ MAX_TOASTS = 3  # more crossings at once make one summary toast
 CLAIMS_LIMIT = 1000  # held tickets a lead's console watches for going stale
 
 if TYPE_CHECKING:
-    from .services.desk import Desk
-    from .services.escalation import Claim, NoticeView
-    from .services.policy import Plan
-    from .store import ChangeFeed
+    from supportdesk.core.desk import Desk
+    from supportdesk.core.notices import NoticeView
+    from supportdesk.rules.policy import Plan
+    from supportdesk.services.escalation import Claim
+    from supportdesk.store import ChangeFeed
 
 
 class WatchLoaded(Message):
@@ -218,10 +219,11 @@ class SupportDeskApp(InertNotify):
         claims: list[Claim] | None = None
         stale_after_s = 0
         if desk.actor.is_lead:
-            from .services import escalation
+            from supportdesk.core.claims import claim_rules
+            from supportdesk.services import escalation
 
             claims = escalation.claims(desk, limit=CLAIMS_LIMIT)
-            stale_after_s = escalation.rules(desk)[1]
+            stale_after_s = claim_rules(desk)[1]
         if not get_current_worker().is_cancelled:
             self.post_message(WatchLoaded(tuple(rows.values()), plans, claims, stale_after_s))
 
@@ -287,13 +289,13 @@ class SupportDeskApp(InertNotify):
     def load_notices(self, cursor: int | None) -> None:
         """Not exclusive: `request_notices` runs one at a time already, and the next one may
         start while this one's thread is still returning (exclusive would cancel it)."""
-        from .services import escalation
+        from supportdesk.core import notices
 
         desk = self.desk
-        last = escalation.last_notice_id(desk) if cursor is None else cursor
-        found = escalation.notices(desk, after=cursor)
+        last = notices.last_notice_id(desk) if cursor is None else cursor
+        found = notices.notices(desk, after=cursor)
         if found:
-            escalation.mark_seen(desk, [n.id for n in found])
+            notices.mark_seen(desk, [n.id for n in found])
         self.post_message(NoticesLoaded(found, cursor, last))
 
     def on_notices_loaded(self, message: NoticesLoaded) -> None:
@@ -429,7 +431,9 @@ class SupportDeskApp(InertNotify):
         return None
 
     def open_ticket(self, ticket_id: int) -> None:
-        from .screens.ticket import TicketScreen  # imported when first needed: fast start
+        from supportdesk.screens.ticket import (
+            TicketScreen,  # imported when first needed: fast start
+        )
 
         if isinstance(self.screen, TicketScreen):
             self.screen.show_ticket(ticket_id)
@@ -448,7 +452,7 @@ class SupportDeskApp(InertNotify):
     # -- global actions -----------------------------------------------------------------
     def action_call(self) -> None:
         """A phone call: the call screen, from anywhere (again on it: a new call)."""
-        from .screens.call import CallScreen  # imported when first needed: fast start
+        from supportdesk.screens.call import CallScreen  # imported when first needed: fast start
 
         if isinstance(self.screen, CallScreen):
             self.screen.new_call()
@@ -457,7 +461,7 @@ class SupportDeskApp(InertNotify):
 
     def action_board(self, tier: int | None = None) -> None:
         """The tier board (at the user's home tier), from anywhere; on it already: stay."""
-        from .screens.board import BoardScreen  # imported when first needed: fast start
+        from supportdesk.screens.board import BoardScreen  # imported when first needed: fast start
 
         if isinstance(self.screen, ModalScreen):
             return  # finish or cancel the dialog first
@@ -474,7 +478,7 @@ class SupportDeskApp(InertNotify):
 
     def action_sla_board(self) -> None:
         """The lead's SLA board, from anywhere (leads only); on it already: stay."""
-        from .screens.lead_board import LeadBoardScreen  # imported when first needed
+        from supportdesk.screens.lead_board import LeadBoardScreen  # imported when first needed
 
         if isinstance(self.screen, ModalScreen | LeadBoardScreen):
             return
@@ -490,7 +494,7 @@ class SupportDeskApp(InertNotify):
 
     def action_incident(self) -> None:
         """The incident screen (the first open incident), from anywhere; on it: stay."""
-        from .screens.incident import IncidentScreen  # imported when first needed
+        from supportdesk.screens.incident import IncidentScreen  # imported when first needed
 
         if isinstance(self.screen, ModalScreen | IncidentScreen):
             return

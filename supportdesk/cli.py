@@ -17,7 +17,9 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from .models.enums import (
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
+from supportdesk.enums import (
     CallOutcome,
     Category,
     Channel,
@@ -28,11 +30,9 @@ from .models.enums import (
     ServiceKind,
     Status,
 )
-from .safe_text import clean, json_escape
-from .services.clock import Clock
-from .services.desk import Desk
-from .services.errors import DeskError, UsageError
-from .store import Store
+from supportdesk.errors import DeskError, UsageError
+from supportdesk.safe_text import clean, json_escape
+from supportdesk.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,7 +59,7 @@ class IdType(click.ParamType):
         self.what = what
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        from .services.limits import MAX_CLI_ID
+        from supportdesk.rules.limits import MAX_CLI_ID
 
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
@@ -104,8 +104,8 @@ class LoginType(click.ParamType):
     name = "login"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from .services import limits
-        from .services.errors import UsageError as DeskUsage
+        from supportdesk.errors import UsageError as DeskUsage
+        from supportdesk.rules import limits
 
         try:
             return limits.check(str(value), limits.LOGIN, what="--as")
@@ -119,8 +119,8 @@ class DbType(click.ParamType):
     name = "db"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from .services import limits
-        from .services.errors import UsageError as DeskUsage
+        from supportdesk.errors import UsageError as DeskUsage
+        from supportdesk.rules import limits
 
         try:
             return limits.check(str(value), limits.Limit("--db", MAX_DB_TEXT))
@@ -222,7 +222,7 @@ def _body(text: str | None) -> str:
 
 def _stdin_text(what: str, limit: int, *, line: bool = False) -> str:
     """Standard input (its first line if `line`) as UTF-8, read with a limit."""
-    from .services import limits
+    from supportdesk.rules import limits
 
     stream = getattr(sys.stdin, "buffer", sys.stdin)
     if line:
@@ -272,7 +272,7 @@ def cli(
 
 def _open_console(desk: Desk) -> None:
     desk.actor  # noqa: B018 - fail with one line before the screen takes over
-    from .app import run_console
+    from supportdesk.app import run_console
 
     run_console(desk)
 
@@ -302,9 +302,9 @@ def init(
     """Create or upgrade the database schema, the audit key and the first lead. Files it
     creates are readable by you alone (or by --group); it takes others' access away from
     the desk's existing files and says so, and never widens anyone's."""
-    from .services.file_modes import make_dirs, sharing_for
-    from .services.policy import load_policy_file
-    from .services.setup import init_database
+    from supportdesk.core.policy import load_policy_file
+    from supportdesk.file_modes import make_dirs, sharing_for
+    from supportdesk.services.admin.setup import init_database
 
     policy = load_policy_file(policy_file) if policy_file else None  # validate first
     sharing = sharing_for(group)
@@ -340,9 +340,9 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
     """Build a realistic demo database and open the console on it as a demo lead. A demo
     file is built beside the old one and renamed into place: a build stopped at any moment
     leaves the old demo (or none), and the next build succeeds."""
-    from . import demo as service
-    from .services.audit import key_path_for
-    from .services.file_modes import PRIVATE_DIR, make_dirs
+    from supportdesk import demo as service
+    from supportdesk.core.audit import key_path_for
+    from supportdesk.file_modes import PRIVATE_DIR, make_dirs
 
     path = env.db
     if not path:
@@ -373,7 +373,7 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
             )
             result, pins = built.result, built.pins
         else:
-            from .services.setup import init_database
+            from supportdesk.services.admin.setup import init_database
 
             desk = Desk(store, admin, env.clock(), key)
             init_database(desk, admin=admin, admin_name=service.DEMO_ADMIN[1])
@@ -470,13 +470,14 @@ def _ticket_text(t: Any) -> str:
 @pass_env
 def ticket_new(env: Env, as_json: bool, sender: str | None, **kw: Any) -> None:
     """Open a new ticket."""
-    from .services import limits, tickets
+    from supportdesk.rules import limits
+    from supportdesk.services import tickets
 
     limits.check(kw["subject"], limits.SUBJECT, what="--subject")
     limits.check(kw["description"], limits.DESCRIPTION, what="--description")
     desk = env.desk()
     if sender is not None:
-        from .services import mail
+        from supportdesk.services.intake import mail
 
         limits.check(sender, limits.EMAIL, what="--from")
 
@@ -504,7 +505,7 @@ def ticket_new(env: Env, as_json: bool, sender: str | None, **kw: Any) -> None:
 @pass_env
 def ticket_confirm(env: Env, ticket_id: int, verification_id: int, as_json: bool) -> None:
     """An authorized contact confirms a ticket held for authorization: it opens."""
-    from .services import tickets
+    from supportdesk.services import tickets
 
     tickets.confirm(env.desk(), ticket_id, verification_id)
     _after(env, ticket_id, as_json, f"ticket #{ticket_id} confirmed and open")
@@ -516,7 +517,7 @@ def ticket_confirm(env: Env, ticket_id: int, verification_id: int, as_json: bool
 @pass_env
 def ticket_show(env: Env, ticket_id: int, as_json: bool) -> None:
     """Show a ticket with its thread."""
-    from .services import tickets
+    from supportdesk.services import tickets
 
     t = tickets.show(env.desk(), ticket_id)
     emit(t, as_json, lambda: _ticket_text(t))
@@ -529,7 +530,7 @@ def ticket_show(env: Env, ticket_id: int, as_json: bool) -> None:
 def ticket_brief(env: Env, ticket_id: int, as_json: bool) -> None:
     """What the next person needs: services, servers, what was tried, who may authorize,
     the account's notes, other open tickets on the same server."""
-    from .services import escalation
+    from supportdesk.services import escalation
 
     b = escalation.brief(env.desk(), ticket_id)
 
@@ -580,7 +581,7 @@ def ticket_brief(env: Env, ticket_id: int, as_json: bool) -> None:
 
 
 def _after(env: Env, ticket_id: int, as_json: bool, message: str) -> None:
-    from .services import tickets
+    from supportdesk.services import tickets
 
     emit(tickets.show(env.desk(), ticket_id) if as_json else None, as_json, message)
 
@@ -603,7 +604,7 @@ def ticket_update(
     as_json: bool,
 ) -> None:
     """Change a ticket's priority or status."""
-    from .services import tickets
+    from supportdesk.services import tickets
 
     tickets.update_fields(env.desk(), ticket_id, priority=priority, status=status, code=code)
     _after(env, ticket_id, as_json, f"ticket #{ticket_id} updated")
@@ -616,7 +617,7 @@ def ticket_update(
 @pass_env
 def ticket_reply(env: Env, ticket_id: int, text: str | None, as_json: bool) -> None:
     """Reply to the customer (TEXT, or standard input)."""
-    from .services import tickets
+    from supportdesk.services import tickets
 
     tickets.reply(env.desk(), ticket_id, _body(text))
     _after(env, ticket_id, as_json, f"replied on #{ticket_id}")
@@ -630,7 +631,7 @@ def ticket_reply(env: Env, ticket_id: int, text: str | None, as_json: bool) -> N
 @pass_env
 def ticket_call(env: Env, ticket_id: int, text: str, outcome: str, as_json: bool) -> None:
     """Log a call and its outcome."""
-    from .services import tickets
+    from supportdesk.services import tickets
 
     tickets.log_call(env.desk(), ticket_id, outcome, text)
     _after(env, ticket_id, as_json, f"call logged on #{ticket_id} ({outcome})")
@@ -643,7 +644,7 @@ def ticket_call(env: Env, ticket_id: int, text: str, outcome: str, as_json: bool
 @pass_env
 def ticket_note(env: Env, ticket_id: int, text: str | None, as_json: bool) -> None:
     """Add an internal note (TEXT, or standard input)."""
-    from .services import tickets
+    from supportdesk.services import tickets
 
     tickets.note(env.desk(), ticket_id, _body(text))
     _after(env, ticket_id, as_json, f"note added to #{ticket_id}")
@@ -655,7 +656,7 @@ def ticket_note(env: Env, ticket_id: int, text: str | None, as_json: bool) -> No
 @pass_env
 def ticket_take(env: Env, ticket_id: int, as_json: bool) -> None:
     """Claim a ticket at or below your tier (exit 3 if someone else holds it)."""
-    from .services import tickets
+    from supportdesk.services import tickets
 
     tickets.take(env.desk(), ticket_id)
     _after(env, ticket_id, as_json, f"you hold #{ticket_id}")
@@ -668,7 +669,7 @@ def ticket_take(env: Env, ticket_id: int, as_json: bool) -> None:
 @pass_env
 def ticket_resolve(env: Env, ticket_id: int, code: str, as_json: bool) -> None:
     """Resolve a ticket with a resolution code."""
-    from .services import tickets
+    from supportdesk.services import tickets
 
     tickets.resolve(env.desk(), ticket_id, code)
     _after(env, ticket_id, as_json, f"ticket #{ticket_id} resolved ({code})")
@@ -681,7 +682,7 @@ def ticket_resolve(env: Env, ticket_id: int, code: str, as_json: bool) -> None:
 @pass_env
 def ticket_merge(env: Env, ticket_id: int, into: int, as_json: bool) -> None:
     """Merge a duplicate into another ticket: its thread moves, it closes as duplicate."""
-    from .services import tickets
+    from supportdesk.services import tickets
 
     moved = tickets.merge(env.desk(), ticket_id, into)
     _after(env, into, as_json, f"#{ticket_id} merged into #{into} ({moved} events moved)")
@@ -699,7 +700,7 @@ def _redacted(r: Any, as_json: bool) -> None:
 def ticket_redact(env: Env, event_id: int, reason: str, as_json: bool) -> None:
     """Redact a secret from a thread entry, with the nonce that salted its audit digest
     (leads only; audited)."""
-    from .services import tickets
+    from supportdesk.services import tickets
 
     _redacted(tickets.redact(env.desk(), event_id, reason), as_json)
 
@@ -712,7 +713,7 @@ def ticket_redact(env: Env, event_id: int, reason: str, as_json: bool) -> None:
 def ticket_redact_subject(env: Env, ticket_id: int, reason: str, as_json: bool) -> None:
     """Redact a secret from a ticket's subject (and the merge entry that quoted it), with
     its nonce (leads only; audited)."""
-    from .services import tickets
+    from supportdesk.services import tickets
 
     _redacted(tickets.redact_ticket_text(env.desk(), ticket_id, "subject", reason), as_json)
 
@@ -725,7 +726,7 @@ def ticket_redact_subject(env: Env, ticket_id: int, reason: str, as_json: bool) 
 def ticket_redact_description(env: Env, ticket_id: int, reason: str, as_json: bool) -> None:
     """Redact a secret from a ticket's description (an e-mail ticket's first message), with
     its nonce (leads only; audited)."""
-    from .services import tickets
+    from supportdesk.services import tickets
 
     _redacted(tickets.redact_ticket_text(env.desk(), ticket_id, "description", reason), as_json)
 
@@ -774,9 +775,9 @@ def queue(
     as_json: bool,
 ) -> None:
     """Print the queue in exactly the console's order."""
-    from .models.enums import View
-    from .services import queue as q
-    from .services import sla as sla_service
+    from supportdesk.core import queue as q
+    from supportdesk.enums import View
+    from supportdesk.services import sla as sla_service
 
     desk = env.desk()
     filt = q.QueueFilter(View(view), tier, category, mine, unclaimed, search, sort)
@@ -819,7 +820,7 @@ def escalate(
     as_json: bool,
 ) -> None:
     """Move a ticket up a tier (it lands unclaimed on that tier's board; you watch it)."""
-    from .services import escalation
+    from supportdesk.services import escalation
 
     desk = env.desk()
     if supervisor:
@@ -844,7 +845,7 @@ def escalate(
 @pass_env
 def deescalate(env: Env, ticket_id: int, reason: str, as_json: bool) -> None:
     """Hand a ticket back down to the tier and person that escalated it."""
-    from .services import escalation
+    from supportdesk.services import escalation
 
     r = escalation.deescalate(env.desk(), ticket_id, reason=reason)
     emit(
@@ -863,7 +864,7 @@ def deescalate(env: Env, ticket_id: int, reason: str, as_json: bool) -> None:
 def claim(env: Env, next_: bool, tier: int | None, as_json: bool) -> None:
     """Claim the top of a tier's board: priority, then time of escalation (exit 4 when
     nothing is left). A chosen ticket is claimed with `supportdesk ticket take ID`."""
-    from .services import escalation
+    from supportdesk.services import escalation
 
     if not next_:
         raise UsageError("use `claim --next`, or `ticket take ID` to claim a chosen ticket")
@@ -878,7 +879,7 @@ def claim(env: Env, next_: bool, tier: int | None, as_json: bool) -> None:
 @pass_env
 def release(env: Env, ticket_id: int, reason: str, as_json: bool) -> None:
     """Put a ticket you hold back on its board."""
-    from .services import escalation
+    from supportdesk.services import escalation
 
     escalation.release(env.desk(), ticket_id, reason=reason)
     emit({"ticket_id": ticket_id, "holder": None}, as_json, f"#{ticket_id} released")
@@ -891,7 +892,7 @@ def release(env: Env, ticket_id: int, reason: str, as_json: bool) -> None:
 @pass_env
 def reassign(env: Env, ticket_id: int, to_login: str, as_json: bool) -> None:
     """Give a ticket to someone, or take it over (leads; the previous holder is told)."""
-    from .services import escalation
+    from supportdesk.services import escalation
 
     r = escalation.reassign(env.desk(), ticket_id, to_login)
     emit(
@@ -908,7 +909,7 @@ def reassign(env: Env, ticket_id: int, to_login: str, as_json: bool) -> None:
 @pass_env
 def end_shift(env: Env, note: str, as_json: bool) -> None:
     """Release every ticket you hold, each with the handover note."""
-    from .services import escalation
+    from supportdesk.services import escalation
 
     ids = escalation.end_shift(env.desk(), note)
     emit(
@@ -920,7 +921,7 @@ def end_shift(env: Env, note: str, as_json: bool) -> None:
 
 
 def _board_text(b: Any, desk: Desk) -> str:
-    from .services import sla as sla_service
+    from supportdesk.services import sla as sla_service
 
     now = b.at
     policy = sla_service.current_policy(desk)
@@ -969,7 +970,7 @@ def _board_text(b: Any, desk: Desk) -> str:
 def board(env: Env, tier: int | None, limit: int, as_json: bool) -> None:
     """A tier's escalation board: your claims, then unclaimed by priority and time of
     escalation, then those waiting on something (and, for leads, others' claims)."""
-    from .services import escalation
+    from supportdesk.services import escalation
 
     desk = env.desk()
     b = escalation.board(desk, escalation.default_tier(desk) if tier is None else tier,
@@ -984,7 +985,7 @@ def board(env: Env, tier: int | None, limit: int, as_json: bool) -> None:
 @pass_env
 def claims(env: Env, stale: bool, limit: int, as_json: bool) -> None:
     """Who holds what, least recently touched first."""
-    from .services import escalation
+    from supportdesk.services import escalation
 
     desk = env.desk()
     rows = escalation.claims(desk, stale_only=stale, limit=limit)
@@ -1014,7 +1015,7 @@ def complaint() -> None:
 @pass_env
 def complaint_ack(env: Env, ticket_id: int, note: str) -> None:
     """Acknowledge a flagged complaint (leads): the flag clears, the note stays."""
-    from .services import escalation
+    from supportdesk.services import escalation
 
     escalation.acknowledge_complaint(env.desk(), ticket_id, note=note)
     click.echo(f"complaint on #{ticket_id} acknowledged")
@@ -1028,7 +1029,7 @@ def report() -> None:
 def _window(start: str | None, end: str | None, desk: Desk) -> tuple[datetime, datetime]:
     from datetime import timedelta
 
-    from .services.clock import parse_time
+    from supportdesk.core.clock import parse_time
 
     stop = parse_time(end, what="--to") if end else desk.now()
     begin = parse_time(start, what="--from") if start else stop - timedelta(days=30)
@@ -1042,8 +1043,8 @@ def _window(start: str | None, end: str | None, desk: Desk) -> tuple[datetime, d
 @pass_env
 def report_escalations(env: Env, start: str | None, end: str | None, as_json: bool) -> None:
     """Tier-1 resolution share, escalations per tier, time from escalation to claim."""
-    from .services import escalation
-    from .services.sla_engine import format_span
+    from supportdesk.rules.sla_engine import format_span
+    from supportdesk.services import escalation
 
     desk = env.desk()
     begin, stop = _window(start, end, desk)
@@ -1081,9 +1082,9 @@ def report_sla(
     env: Env, start: str | None, end: str | None, by: str | None, as_csv: bool, as_json: bool
 ) -> None:
     """SLA attainment, breaches, median first response and tier-1 share, from the outcomes
-    stored when clocks stop (see `supportdesk.services.report` for the definitions)."""
-    from .services import report as report_service
-    from .services.sla_engine import format_span
+    stored when clocks stop (see `supportdesk.services.reports.report` for the definitions)."""
+    from supportdesk.rules.sla_engine import format_span
+    from supportdesk.services.reports import report as report_service
 
     if as_csv and as_json:
         raise UsageError("--csv and --json exclude each other")
@@ -1151,8 +1152,8 @@ def serve(
     import os
     import shlex
 
-    from .serve import serve_board
-    from .services import permissions
+    from supportdesk.core import permissions
+    from supportdesk.serve import serve_board
 
     desk = env.desk()
     permissions.require(desk.actor, "ticket.override_holder")  # the board is for leads
@@ -1183,7 +1184,7 @@ def serve(
 @pass_env
 def wall(env: Env, redact: bool) -> None:
     """The read-only board `serve` runs for each browser."""
-    from .wall import run_wall
+    from supportdesk.wall import run_wall
 
     run_wall(env.desk(), redact=redact)
 
@@ -1203,7 +1204,7 @@ def staff() -> None:
 @pass_env
 def staff_add(env: Env, login: str, name: str, tier: int, role: str, as_json: bool) -> None:
     """Add a staff member."""
-    from .services import directory
+    from supportdesk.services import directory
 
     s = directory.add_staff(env.desk(), login, name, tier, role)
     emit(s, as_json, f"staff {_t(s.login)} added ({s.role}, tier {s.tier})")
@@ -1214,7 +1215,7 @@ def staff_add(env: Env, login: str, name: str, tier: int, role: str, as_json: bo
 @pass_env
 def staff_list(env: Env, as_json: bool) -> None:
     """List staff."""
-    from .services import directory
+    from supportdesk.services import directory
 
     rows = directory.list_staff(env.desk())
     emit(
@@ -1244,7 +1245,7 @@ def account_add(
     env: Env, account_id: str, company: str, plan: str, notes: str, as_json: bool
 ) -> None:
     """Add an account."""
-    from .services import directory
+    from supportdesk.services import directory
 
     a = directory.add_account(env.desk(), account_id, company, plan, notes)
     emit(a, as_json, f"account {_t(a.id)} added")
@@ -1257,7 +1258,7 @@ def account_add(
 @pass_env
 def account_list(env: Env, search: str | None, limit: int, as_json: bool) -> None:
     """List accounts (optionally matching TEXT in id or company)."""
-    from .services import directory
+    from supportdesk.services import directory
 
     rows = directory.list_accounts(env.desk(), search, limit)
     emit(
@@ -1278,7 +1279,7 @@ def account_list(env: Env, search: str | None, limit: int, as_json: bool) -> Non
 @pass_env
 def account_show(env: Env, account_id: str, as_json: bool) -> None:
     """Show an account with its contacts and services."""
-    from .services import directory
+    from supportdesk.services import directory
 
     a = directory.show_account(env.desk(), account_id)
 
@@ -1316,7 +1317,7 @@ def account_show(env: Env, account_id: str, as_json: bool) -> None:
 @pass_env
 def account_plan(env: Env, account_id: str, plan: str) -> None:
     """Move an account to another SLA plan (recomputes its open tickets' clocks)."""
-    from .services import directory
+    from supportdesk.services import directory
 
     changed = directory.set_plan(env.desk(), account_id, plan)
     say(f"account {_t(account_id)} on plan {_t(plan)}: {changed} open tickets recomputed")
@@ -1345,7 +1346,7 @@ def service_add(
     as_json: bool,
 ) -> None:
     """Add a service to an account."""
-    from .services import directory
+    from supportdesk.services import directory
 
     s = directory.add_service(env.desk(), account_id, kind, label, list(domains), server)
     emit(s, as_json, f"service {s.id} added to {_t(account_id)}")
@@ -1387,7 +1388,7 @@ def contact_add(
     as_json: bool,
 ) -> None:
     """Add a contact to an account (a lead, or an owner's verified request)."""
-    from .services import directory
+    from supportdesk.services import directory
 
     c = directory.add_contact(
         env.desk(),
@@ -1411,7 +1412,7 @@ def contact_add(
 @pass_env
 def contact_pin(env: Env, account_id: str, contact_ref: str, rotate: bool, as_json: bool) -> None:
     """Generate a contact's support PIN; it is printed this once and never again."""
-    from .services import verification
+    from supportdesk.services.callers import verification
 
     r = verification.set_pin(env.desk(), account_id, contact_ref, rotate=rotate)
     emit(r, as_json, f"PIN for {_t(r.contact)}: {r.pin}   (shown once; tell the contact now)")
@@ -1423,7 +1424,7 @@ def contact_pin(env: Env, account_id: str, contact_ref: str, rotate: bool, as_js
 @pass_env
 def contact_unlock(env: Env, account_id: str, contact_ref: str) -> None:
     """Lift a PIN lockout (leads), after showing the recent attempts."""
-    from .services import verification
+    from supportdesk.services.callers import verification
 
     recent = verification.unlock(env.desk(), account_id, contact_ref)
     for a in recent:
@@ -1463,7 +1464,7 @@ def verify_cmd(
     as_json: bool,
 ) -> None:
     """Verify a caller: the PIN is read from a prompt or standard input, never from argv."""
-    from .services import verification
+    from supportdesk.services.callers import verification
 
     desk = env.desk()
     pin = None
@@ -1508,7 +1509,7 @@ EX_TEMPFAIL = 75  # sysexits.h: the mail server keeps the message and tries agai
 
 
 def _ingest_text(r: Any) -> str:
-    from .safe_text import clean
+    from supportdesk.safe_text import clean
 
     if r.action == "quarantined":
         line = f"quarantined as Q{r.quarantine_id}: {clean(r.reason)}"
@@ -1548,8 +1549,8 @@ def mail_ingest(env: Env, envelope_sender: str | None, as_json: bool) -> None:
     No other exit once the command line is read: mail is never bounced, so no
     backscatter goes to a forged sender. (2: the command line itself is wrong.)
     """
-    from .services import mail as mail_service
-    from .services import mail_parse
+    from supportdesk.services.intake import mail as mail_service
+    from supportdesk.services.intake import mail_parse
 
     stdin = sys.stdin.buffer if sys.stdin is not None else None
     received = mail_parse.read_limited(stdin)
@@ -1560,7 +1561,7 @@ def mail_ingest(env: Env, envelope_sender: str | None, as_json: bool) -> None:
     except DeskError as exc:
         fail(f"mail not filed, try again later: {exc}", EX_TEMPFAIL)
     except Exception as exc:  # anything else must not bounce the mail either
-        from .store import describe_error
+        from supportdesk.store import describe_error
 
         what = (
             describe_error(exc)
@@ -1577,8 +1578,8 @@ def mail_ingest(env: Env, envelope_sender: str | None, as_json: bool) -> None:
 @pass_env
 def mail_unlisted(env: Env, limit: int, as_json: bool) -> None:
     """Mail from addresses no account lists: closed unanswered or held (leads)."""
-    from .safe_text import clean
-    from .services import mail as mail_service
+    from supportdesk.safe_text import clean
+    from supportdesk.services.intake import mail as mail_service
 
     rows = mail_service.unlisted(env.desk(), limit)
     emit(
@@ -1602,8 +1603,8 @@ def mail_unlisted(env: Env, limit: int, as_json: bool) -> None:
 def mail_held(env: Env, limit: int, as_json: bool) -> None:
     """Held tickets that mail tried to confirm: confirmation by e-mail not accepted; an
     authorized contact confirms on a verified call, or a lead decides (leads)."""
-    from .safe_text import clean
-    from .services import mail as mail_service
+    from supportdesk.safe_text import clean
+    from supportdesk.services.intake import mail as mail_service
 
     rows = mail_service.held(env.desk(), limit)
     emit(
@@ -1631,8 +1632,8 @@ def mail_quarantine() -> None:
 @pass_env
 def quarantine_list(env: Env, limit: int, as_json: bool) -> None:
     """Quarantined messages, newest first."""
-    from .safe_text import clean
-    from .services import mail_quarantine as q
+    from supportdesk.safe_text import clean
+    from supportdesk.services.intake import mail_quarantine as q
 
     rows = q.list_quarantine(env.desk(), limit)
     emit(
@@ -1655,8 +1656,8 @@ def quarantine_list(env: Env, limit: int, as_json: bool) -> None:
 @pass_env
 def quarantine_show(env: Env, qid: int, as_json: bool) -> None:
     """One quarantined message: its headers and body as inert text (never the raw bytes)."""
-    from .safe_text import clean
-    from .services import mail_quarantine as q
+    from supportdesk.safe_text import clean
+    from supportdesk.services.intake import mail_quarantine as q
 
     v = q.show(env.desk(), qid)
 
@@ -1687,7 +1688,7 @@ def quarantine_show(env: Env, qid: int, as_json: bool) -> None:
 def quarantine_release(env: Env, qid: int, as_json: bool) -> None:
     """File a quarantined message again (after a fix, or as a lead's decision); one that
     still cannot be filed stays, unchanged."""
-    from .services import mail_quarantine as q
+    from supportdesk.services.intake import mail_quarantine as q
 
     r = q.release(env.desk(), qid)
     emit(r, as_json, lambda: _ingest_text(r))
@@ -1698,7 +1699,7 @@ def quarantine_release(env: Env, qid: int, as_json: bool) -> None:
 @pass_env
 def quarantine_delete(env: Env, qid: int) -> None:
     """Delete a quarantined message (its digest stays in the audit)."""
-    from .services import mail_quarantine as q
+    from supportdesk.services.intake import mail_quarantine as q
 
     q.delete(env.desk(), qid)
     click.echo(f"Q{qid} deleted")
@@ -1716,7 +1717,7 @@ def audit() -> None:
 @pass_env
 def audit_verify(env: Env, anchor: str | None, as_json: bool) -> None:
     """Check the HMAC chain; name the first bad row."""
-    from .services import audit as audit_service
+    from supportdesk.core import audit as audit_service
 
     desk = env.desk()
     with desk.store.read() as s:
@@ -1750,9 +1751,9 @@ def audit_verify(env: Env, anchor: str | None, as_json: bool) -> None:
 def doctor(env: Env, as_json: bool) -> None:
     """Who can read the desk's files (database, -wal, -shm, audit key, their folders) and
     whether the schema is current; exit 1 when something is open to others or wrong."""
-    from .safe_text import clean
-    from .services.audit_key import key_path_for
-    from .services.doctor import examine
+    from supportdesk.core.audit_key import key_path_for
+    from supportdesk.safe_text import clean
+    from supportdesk.services.admin.doctor import examine
 
     store = _store_from(env.db)
     try:
@@ -1797,7 +1798,7 @@ def policy() -> None:
 @pass_env
 def policy_check(env: Env, file: str) -> None:
     """Validate a policy file; errors name the line and the field."""
-    from .services.policy import load_policy_file
+    from supportdesk.core.policy import load_policy_file
 
     p = load_policy_file(file)
     say(
@@ -1812,17 +1813,17 @@ def policy_check(env: Env, file: str) -> None:
 @pass_env
 def policy_show(env: Env, preset: str | None, as_json: bool) -> None:
     """Print the policy in force (or a bundled preset)."""
-    from .services import sla
-    from .services.policy import describe, load_preset, to_json
+    from supportdesk.core.policy import current_policy, load_preset
+    from supportdesk.rules.policy_text import describe, to_json
 
-    p = load_preset(preset) if preset else sla.current_policy(env.desk())
+    p = load_preset(preset) if preset else current_policy(env.desk())
     emit(to_json(p), as_json, lambda: describe(p))
 
 
 @policy.command("presets")
 def policy_presets() -> None:
     """List the bundled presets (one per seed policy, and the demo's)."""
-    from .services.policy import load_preset, preset_names
+    from supportdesk.core.policy import load_preset, preset_names
 
     for name in preset_names():
         say(f"{name:<24} {load_preset(name).name}")
@@ -1830,7 +1831,7 @@ def policy_presets() -> None:
 
 def _plan_moves(values: tuple[str, ...]) -> dict[str, str]:
     """`--move-plan OLD=NEW` options as {old: new}; UsageError for a malformed one."""
-    from .safe_text import clean
+    from supportdesk.safe_text import clean
 
     moves: dict[str, str] = {}
     for value in values:
@@ -1858,9 +1859,9 @@ def policy_load(env: Env, file: str, move_plan: tuple[str, ...]) -> None:
     """Put a policy in force and recompute the due times of open tickets (leads only). A
     policy that drops a plan accounts still use is refused unless --move-plan says where
     they go."""
-    from .safe_text import clean
-    from .services import sla
-    from .services.policy import load_policy_file
+    from supportdesk.core.policy import load_policy_file
+    from supportdesk.safe_text import clean
+    from supportdesk.services import sla
 
     moves = _plan_moves(move_plan)
     p = load_policy_file(file)
@@ -1881,7 +1882,7 @@ def sla() -> None:
 
 
 def _sla_text(v: Any) -> str:
-    from .services.sla_engine import format_left, format_span
+    from supportdesk.rules.sla_engine import format_left, format_span
 
     zone = v.zone
     lines = [f"#{v.ticket_id}  plan {_t(v.plan)}   calendar {_t(v.calendar)} ({_t(zone)})"]
@@ -1916,7 +1917,7 @@ def _zone(name: str) -> Any:
 @pass_env
 def sla_show(env: Env, ticket_id: int, as_json: bool) -> None:
     """Both clocks of a ticket: target, due, remaining, state, elapsed and paused time."""
-    from .services import sla as sla_service
+    from supportdesk.services import sla as sla_service
 
     v = sla_service.show(env.desk(), ticket_id)
     emit(v, as_json, lambda: _sla_text(v))
@@ -1933,9 +1934,9 @@ def sla_due(
     env: Env, calendar_name: str, start: str, duration: str, preset: str | None, as_json: bool
 ) -> None:
     """When is something due: START plus DURATION of business time on a calendar."""
-    from .services import sla as sla_service
-    from .services.clock import parse_time
-    from .services.policy import load_preset
+    from supportdesk.core.clock import parse_time
+    from supportdesk.core.policy import load_preset
+    from supportdesk.services import sla as sla_service
 
     moment = parse_time(start, what="--from")
     p = load_preset(preset) if preset else sla_service.current_policy(env.desk())
@@ -1956,7 +1957,7 @@ def incident() -> None:
 
 
 def _left(seconds: int | None) -> str:
-    from .services.sla_engine import format_left
+    from supportdesk.rules.sla_engine import format_left
 
     if seconds is None:
         return "-"
@@ -2034,7 +2035,7 @@ def incident_open(
     as_json: bool,
 ) -> None:
     """Open an incident on one or more servers: every console shows it."""
-    from .services import incidents
+    from supportdesk.services import incidents
 
     desk = env.desk()
     i = incidents.open_incident(desk, servers, title, cadence=cadence, script=script, owner=owner)
@@ -2057,7 +2058,7 @@ def incident_update(
     as_json: bool,
 ) -> None:
     """Post a customer update (TEXT, or standard input) to every linked ticket."""
-    from .services import incidents
+    from supportdesk.services import incidents
 
     r = incidents.post_update(env.desk(), incident_id, _body(text), state=state, script=script)
     emit(
@@ -2080,7 +2081,7 @@ def incident_link(
 ) -> None:
     """Link a ticket to the incident (no new ticket); with --call the call is logged, which
     is the customer's response."""
-    from .services import incidents
+    from supportdesk.services import incidents
 
     r = incidents.link_ticket(env.desk(), incident_id, ticket_id, reason=reason, call=call)
     emit(
@@ -2114,7 +2115,7 @@ def incident_call(
     as_json: bool,
 ) -> None:
     """Record a call about the incident from a customer with no ticket (none is opened)."""
-    from .services import incidents, tickets
+    from supportdesk.services import incidents, tickets
 
     desk = env.desk()
     contact_id = None
@@ -2140,7 +2141,7 @@ def incident_call(
 @pass_env
 def incident_ack(env: Env, incident_id: int, as_json: bool) -> None:
     """Acknowledge an incident (a lead or its on-call engineer): no console rings again."""
-    from .services import incidents
+    from supportdesk.services import incidents
 
     i = incidents.acknowledge(env.desk(), incident_id)
     emit(i, as_json, f"incident #{i.id} acknowledged by {_t(i.acknowledged_by)}")
@@ -2163,7 +2164,7 @@ def incident_resolve(
 ) -> None:
     """Resolve the incident: the last update goes to every linked ticket, which is resolved
     (fixed) unless kept open."""
-    from .services import incidents
+    from supportdesk.services import incidents
 
     r = incidents.resolve(env.desk(), incident_id, _body(text), keep_open=keep_open)
     emit(
@@ -2181,7 +2182,7 @@ def incident_resolve(
 @pass_env
 def incident_list(env: Env, include_resolved: bool, limit: int, as_json: bool) -> None:
     """Open incidents (with --all, resolved ones too)."""
-    from .services import incidents
+    from supportdesk.services import incidents
 
     desk = env.desk()
     rows = incidents.list_incidents(desk, include_resolved=include_resolved, limit=limit)
@@ -2199,7 +2200,7 @@ def incident_list(env: Env, include_resolved: bool, limit: int, as_json: bool) -
 @pass_env
 def incident_show(env: Env, incident_id: int, as_json: bool) -> None:
     """An incident: state, script, updates, linked tickets, calls, affected accounts."""
-    from .services import incidents
+    from supportdesk.services import incidents
 
     desk = env.desk()
     v = incidents.show(desk, incident_id)
@@ -2230,8 +2231,8 @@ def maintenance_add(
     env: Env, servers: tuple[str, ...], start: str, end: str, notice: str, as_json: bool
 ) -> None:
     """Announce a maintenance window on one or more servers."""
-    from .services import maintenance as service
-    from .services.clock import parse_time
+    from supportdesk.core.clock import parse_time
+    from supportdesk.services.incidents import maintenance as service
 
     desk = env.desk()
     w = service.add_window(
@@ -2250,7 +2251,7 @@ def maintenance_add(
 @pass_env
 def maintenance_list(env: Env, include_past: bool, as_json: bool) -> None:
     """Windows upcoming or running, soonest first."""
-    from .services import maintenance as service
+    from supportdesk.services.incidents import maintenance as service
 
     desk = env.desk()
     rows = service.list_windows(desk, include_past=include_past)
@@ -2268,8 +2269,8 @@ def maintenance_list(env: Env, include_past: bool, as_json: bool) -> None:
 def maintenance_wake(env: Env, as_json: bool) -> None:
     """Return to the queue the scheduled tickets whose window has opened (consoles do this
     too; safe to run from cron). Exit 4 when none is due."""
-    from .services import maintenance as service
-    from .services.errors import NothingToDo
+    from supportdesk.errors import NothingToDo
+    from supportdesk.services.incidents import maintenance as service
 
     woke = service.wake(env.desk())
     if not woke:
@@ -2285,7 +2286,7 @@ def maintenance_wake(env: Env, as_json: bool) -> None:
 def ticket_schedule(env: Env, ticket_id: int, window_id: int, as_json: bool) -> None:
     """Schedule a ticket's server work into a maintenance window: its clocks pause until the
     window opens, when it returns to the queue."""
-    from .services import maintenance as service
+    from supportdesk.services.incidents import maintenance as service
 
     r = service.schedule(env.desk(), ticket_id, window_id)
     emit(
@@ -2300,8 +2301,8 @@ def ticket_schedule(env: Env, ticket_id: int, window_id: int, as_json: bool) -> 
 def _import_text(r: Any) -> str:
     from collections import Counter
 
-    from .safe_text import clean
-    from .services.export_formats import NOTE_SUMMARY
+    from supportdesk.safe_text import clean
+    from supportdesk.services.intake.export_records import NOTE_SUMMARY
 
     verb = "would import" if r.dry_run else "imported"
     span = f" as #{r.first_ticket}-#{r.last_ticket}" if r.first_ticket is not None else ""
@@ -2376,12 +2377,12 @@ def import_export(
     customers become accounts with a primary contact (or are matched by e-mail), its tickets
     come with their history and SLA clocks. Leads only; all or nothing; importing the same
     export again (even renamed) adds only what is new, and says what it skipped."""
-    from .services import importer
+    from supportdesk.services.intake import importer
 
     if source is not None:
         importer.check_source(source)
     desk = env.desk()
-    from .services.limits import MAX_EXPORT_BYTES, read_stream_bounded
+    from supportdesk.rules.limits import MAX_EXPORT_BYTES, read_stream_bounded
 
     stdin = getattr(sys.stdin, "buffer", sys.stdin)
     data = read_stream_bounded(stdin, "import", MAX_EXPORT_BYTES) if path == "-" else None
@@ -2409,7 +2410,7 @@ def _not_utf8(argv: list[str]) -> str | None:
     (Python hands such bytes over as lone surrogates), or None."""
     import os
 
-    from .services.limits import has_surrogates
+    from supportdesk.rules.limits import has_surrogates
 
     for i, arg in enumerate(argv):
         if not has_surrogates(arg):
@@ -2430,7 +2431,7 @@ def main(argv: list[str] | None = None) -> None:
     else is a bug: one line and EXIT_INTERNAL, or its traceback with SUPPORTDESK_DEBUG=1."""
     import os
 
-    from .store import describe_error
+    from supportdesk.store import describe_error
 
     args = list(sys.argv[1:] if argv is None else argv)
     bad = _not_utf8(args)

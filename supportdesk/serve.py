@@ -31,7 +31,7 @@ from aiohttp import WSCloseCode, web
 from aiohttp.abc import AbstractAccessLogger
 from textual_serve.server import Server, to_int
 
-from .services.errors import DeskError, UsageError
+from supportdesk.errors import DeskError, UsageError
 
 TOKEN_FILE_LIMIT = 4096  # bytes read from --token-file at most
 MIN_TOKEN_LENGTH = 16

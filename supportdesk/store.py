@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
-from .services import file_modes
-from .services.errors import SchemaOutdated, StoreError
+from supportdesk import file_modes
+from supportdesk.errors import SchemaOutdated, StoreError
 
 try:  # POSIX: writers of one SQLite file take turns through an OS lock (Store._writer_turn)
     import fcntl
@@ -298,7 +298,7 @@ class Store:
     def timestamp_param(self, value: Any) -> Any:
         """A datetime as a bound parameter the way the ORM stores it."""
         if self.is_sqlite:
-            from .models.timefmt import sqlite_timestamp
+            from supportdesk.models.timefmt import sqlite_timestamp
 
             return sqlite_timestamp(value)
         return value

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual.binding import Binding, BindingType
 
-from .screens.lead_board import LeadBoardScreen
-from .screens.messages import StoreChanged
-from .services.errors import DeskError
-from .widgets.inert import InertNotify
+from supportdesk.errors import DeskError
+from supportdesk.screens.lead_board import LeadBoardScreen
+from supportdesk.screens.messages import StoreChanged
+from supportdesk.widgets.inert import InertNotify
 
 if TYPE_CHECKING:
-    from .services.desk import Desk
-    from .store import ChangeFeed
+    from supportdesk.core.desk import Desk
+    from supportdesk.store import ChangeFeed
 
 TRACE_ENV = "SUPPORTDESK_WALL_TRACE"  # a file the board's headline is appended to (tests)
 

@@ -38,13 +38,14 @@ def build_board(url: str, key_path: Path, tickets: int, *, max_claims: int = 5) 
     the agent who escalated them (amir), and eight tier-2 engineers (ENGINEERS)."""
     from sqlalchemy import text
 
+    from supportdesk.core.clock import Clock
+    from supportdesk.core.desk import Desk
+    from supportdesk.core.policy import load_preset
     from supportdesk.models import Ticket
+    from supportdesk.rules.policy_parse import parse_policy
     from supportdesk.services import directory, escalation
     from supportdesk.services import tickets as ticket_service
-    from supportdesk.services.clock import Clock
-    from supportdesk.services.desk import Desk
-    from supportdesk.services.policy import load_preset, parse_policy
-    from supportdesk.services.setup import init_database
+    from supportdesk.services.admin.setup import init_database
     from supportdesk.store import Store
 
     preset = load_preset("demo").text
@@ -155,11 +156,11 @@ class WorkerResult:
 def worker_main() -> None:
     """One engineer: claim (and maybe resolve) until the board is empty; JSON on stdout."""
     args = json.loads(sys.argv[1])
+    from supportdesk.core.clock import Clock
+    from supportdesk.core.desk import Desk
+    from supportdesk.errors import LostRace, NothingToDo
     from supportdesk.services import escalation
     from supportdesk.services import tickets as ticket_service
-    from supportdesk.services.clock import Clock
-    from supportdesk.services.desk import Desk
-    from supportdesk.services.errors import LostRace, NothingToDo
     from supportdesk.store import Store
 
     store = Store(args["url"])

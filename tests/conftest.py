@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
 from supportdesk.services import directory, tickets
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
-from supportdesk.services.setup import init_database
+from supportdesk.services.admin.setup import init_database
 from supportdesk.store import Store
 
 PG_URL = os.environ.get("SUPPORTDESK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

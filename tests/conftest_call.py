@@ -21,7 +21,8 @@ from supportdesk.app import SupportDeskApp
 from supportdesk.models import Account
 from supportdesk.screens.call import CallScreen
 from supportdesk.screens.queue import QueueScreen
-from supportdesk.services import directory, verification
+from supportdesk.services import directory
+from supportdesk.services.callers import verification
 from tests.conftest_console import DeskFixture, build_desk
 
 JANE = "jane@acme.example"  # acme's primary contact (PIN)

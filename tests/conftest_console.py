@@ -12,11 +12,12 @@ from pathlib import Path
 
 from sqlalchemy import update
 
+from supportdesk.core import presence
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
 from supportdesk.models import Setting, Ticket
-from supportdesk.services import directory, presence, tickets
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
-from supportdesk.services.setup import init_database
+from supportdesk.services import directory, tickets
+from supportdesk.services.admin.setup import init_database
 from supportdesk.store import Store
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from supportdesk.core import audit
+from supportdesk.errors import StoreError
 from supportdesk.models import AuditEvent
-from supportdesk.services import audit, tickets
-from supportdesk.services.errors import StoreError
+from supportdesk.services import tickets
 
 from .conftest import new_ticket
 

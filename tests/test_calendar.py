@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from supportdesk.services.calendar import Calendar, CalendarError, first_instant_at
+from supportdesk.rules.calendar import Calendar, CalendarError, first_instant_at
 
 JNB = "Africa/Johannesburg"
 OFFICE = Calendar.from_spec(

@@ -18,12 +18,13 @@ from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, TextArea
 
 from supportdesk.app import SupportDeskApp
+from supportdesk.core.desk import Desk
 from supportdesk.models.directory import MORE_DOMAINS_PG, MORE_DOMAINS_SQLITE
 from supportdesk.screens.call import CallScreen, PinInput
 from supportdesk.screens.ticket import TicketScreen
-from supportdesk.services import directory, lookup, tickets
-from supportdesk.services.desk import Desk
-from supportdesk.services.verification import FAILED, HELD, LOCKED, REFERRED, VERIFIED
+from supportdesk.services import directory, tickets
+from supportdesk.services.callers import lookup
+from supportdesk.services.callers.verification import FAILED, HELD, LOCKED, REFERRED, VERIFIED
 from supportdesk.widgets.account_card import AccountCard
 from supportdesk.widgets.verdict import VerdictPanel
 from tests.conftest_call import (
@@ -430,8 +431,8 @@ def test_account_card_has_plan_services_and_open_tickets(desk: Desk) -> None:
 def test_the_lookup_reads_indexes_not_tables(tmp_path: Path) -> None:
     """On SQLite every prefix the lookup matches is an index range (SEARCH), and of its two
     scans the one of domains reads the partial index of services with more than one."""
-    from supportdesk.services.clock import Clock
-    from supportdesk.services.setup import init_database
+    from supportdesk.core.clock import Clock
+    from supportdesk.services.admin.setup import init_database
     from supportdesk.store import Store
 
     assert lookup.MORE_DOMAINS_SQLITE == MORE_DOMAINS_SQLITE  # the index's WHERE, repeated

@@ -18,7 +18,7 @@ import pytest
 from textual.pilot import Pilot
 
 from supportdesk.app import SupportDeskApp
-from supportdesk.services import verification
+from supportdesk.services.callers import verification
 from tests.conftest_call import (
     JANE,
     CallFixture,

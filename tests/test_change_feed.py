@@ -32,7 +32,7 @@ def test_feed_fires_for_another_process_and_is_quiet_otherwise(desk, key_path):
         assert calls == []  # nothing changed: no notifications
         url = desk.store.url.render_as_string(hide_password=False)
         code = (
-            "from supportdesk.store import Store; from supportdesk.services.desk import Desk;"
+            "from supportdesk.store import Store; from supportdesk.core.desk import Desk;"
             "from supportdesk.services import tickets;"
             f"d = Desk(Store({url!r}), 'lena', audit_key_path={str(key_path)!r});"
             f"tickets.note(d, {tid}, 'from another process')"

@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from supportdesk.services import audit, escalation
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
-from supportdesk.services.errors import NothingToDo
+from supportdesk.core import audit
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
+from supportdesk.errors import NothingToDo
+from supportdesk.services import escalation
 from supportdesk.store import Store
 
 from .claim_race import ENGINEERS, TIER, build_board, cli_race, race

@@ -10,8 +10,8 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
+from supportdesk.core import audit
 from supportdesk.models import AuditEvent, Ticket
-from supportdesk.services import audit
 
 from .conftest import new_ticket
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from supportdesk.core.desk import Desk
 from supportdesk.services import tickets
-from supportdesk.services.desk import Desk
 
 from .conftest import new_ticket
 from .test_cli import one_line_error, run

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from supportdesk.services import directory, incidents, maintenance, tickets
-from supportdesk.services.desk import Desk
+from supportdesk.core.desk import Desk
+from supportdesk.services import directory, incidents, tickets
+from supportdesk.services.incidents import maintenance
 
 from .conftest import new_ticket
 from .test_cli import one_line_error, run

@@ -24,11 +24,12 @@ from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
 from supportdesk.app import SupportDeskApp
+from supportdesk.core import presence, queue
+from supportdesk.core.queue import QueueFilter
 from supportdesk.screens.modals import AskModal, ChoiceModal, HelpModal
 from supportdesk.screens.queue import WINDOW, QueueScreen
 from supportdesk.screens.ticket import TicketScreen
-from supportdesk.services import presence, queue, tickets
-from supportdesk.services.queue import QueueFilter
+from supportdesk.services import tickets
 from supportdesk.widgets.format import ELLIPSIS
 from supportdesk.widgets.queue_table import QueueTable
 from supportdesk.widgets.ticket_view import ThreadEntry
@@ -506,8 +507,8 @@ def test_the_table_holds_one_window_and_moves_it_with_the_cursor(tmp_path: Path)
 CREATE_IN_ANOTHER_PROCESS = """
 from datetime import timedelta
 from supportdesk.services import tickets
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
 from supportdesk.store import Store
 from tests.conftest_console import NOW
 desk = Desk(Store({db!r}), "lena", Clock(NOW - timedelta(minutes=1)), audit_key_path={key!r})
@@ -541,8 +542,8 @@ def test_live_a_ticket_created_by_another_process_appears_by_itself(fx: DeskFixt
 
 REPLY_IN_ANOTHER_PROCESS = """
 from supportdesk.services import tickets
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
 from supportdesk.store import Store
 from tests.conftest_console import NOW
 desk = Desk(Store({db!r}), "lena", Clock(NOW), audit_key_path={key!r})

@@ -335,8 +335,8 @@ LEAD_CONSOLE = """
 import asyncio, sys, time
 from supportdesk.app import SupportDeskApp
 from supportdesk.screens.board import BoardScreen
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
 from supportdesk.store import Store
 from tests.conftest_console import NOW
 

@@ -22,14 +22,15 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from supportdesk.app import SupportDeskApp
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
 from supportdesk.screens.call import CallScreen
 from supportdesk.screens.incident import IncidentScreen
 from supportdesk.screens.modals import AskModal, ChoiceModal
 from supportdesk.screens.queue import QueueScreen
 from supportdesk.screens.ticket import TicketScreen
-from supportdesk.services import directory, incidents, maintenance, tickets
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
+from supportdesk.services import directory, incidents, tickets
+from supportdesk.services.incidents import maintenance
 from supportdesk.store import Store
 from supportdesk.widgets.account_card import AccountCard
 from supportdesk.widgets.incident_banner import AccountNotices, IncidentBanner
@@ -88,9 +89,10 @@ def in_another_process(fx: DeskFixture, body: str) -> str:
     """Run service calls in a separate Python process (a colleague's CLI, say)."""
     code = textwrap.dedent(
         """
-        from supportdesk.services import incidents, maintenance, tickets
-        from supportdesk.services.clock import Clock
-        from supportdesk.services.desk import Desk
+        from supportdesk.services import incidents, tickets
+        from supportdesk.services.incidents import maintenance
+        from supportdesk.core.clock import Clock
+        from supportdesk.core.desk import Desk
         from supportdesk.store import Store
         from tests.conftest_console import NOW
         def desk(login):
@@ -190,7 +192,7 @@ def test_banner_and_bell_reach_a_console_on_both_databases(db_url: str, key_path
     """The same promise on SQLite (data_version) and PostgreSQL (LISTEN/NOTIFY from the new
     tables' triggers): another process opens an incident, the running console shows it and
     rings once; its resolution takes the banner away."""
-    from supportdesk.services.setup import init_database
+    from supportdesk.services.admin.setup import init_database
 
     lead = Desk(Store(db_url), "lena", Clock(), audit_key_path=key_path)
     init_database(lead, admin="lena")
@@ -206,7 +208,7 @@ def test_banner_and_bell_reach_a_console_on_both_databases(db_url: str, key_path
         """
         import sys
         from supportdesk.services import incidents
-        from supportdesk.services.desk import Desk
+        from supportdesk.core.desk import Desk
         from supportdesk.store import Store
         desk = Desk(Store({db!r}), "bo", audit_key_path={key!r})
         if sys.argv[1] == "open":

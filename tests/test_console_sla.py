@@ -22,11 +22,12 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 
 from supportdesk.app import SupportDeskApp
+from supportdesk.core import queue
+from supportdesk.core.queue import QueueFilter
+from supportdesk.rules.sla_engine import ClockReading, Reading
 from supportdesk.screens.queue import QueueScreen
 from supportdesk.screens.ticket import TicketScreen
-from supportdesk.services import queue, tickets
-from supportdesk.services.queue import QueueFilter
-from supportdesk.services.sla_engine import ClockReading, Reading
+from supportdesk.services import tickets
 from supportdesk.widgets.queue_table import QueueTable, layout_for
 from supportdesk.widgets.sla_clock import (
     BREACH_LEVEL,

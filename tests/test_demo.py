@@ -18,27 +18,19 @@ import pytest
 from sqlalchemy import select, text
 
 from supportdesk import demo
+from supportdesk.core import audit
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
 from supportdesk.demo.generate import Generator, Times
 from supportdesk.demo.load import SqliteLoader
 from supportdesk.demo.rows import DAY
 from supportdesk.demo.texts import demo_texts
 from supportdesk.demo.workers import Workers
-from supportdesk.models import (
-    VIEW_OF_STATUS,
-    AuditEvent,
-    Base,
-    Priority,
-    Setting,
-    Status,
-    Ticket,
-    sqlite_timestamp,
-)
-from supportdesk.services import audit
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
-from supportdesk.services.errors import DeskError, UsageError
-from supportdesk.services.setup import init_database
-from supportdesk.services.sla_engine import to_us
+from supportdesk.enums import VIEW_OF_STATUS, Priority, Status
+from supportdesk.errors import DeskError, UsageError
+from supportdesk.models import AuditEvent, Base, Setting, Ticket, sqlite_timestamp
+from supportdesk.rules.sla_engine import to_us
+from supportdesk.services.admin.setup import init_database
 from supportdesk.store import Store
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -589,8 +581,8 @@ def test_sla_clocks_follow_the_policy_and_the_history(
     built: tuple[Desk, demo.DemoResult, Path], db: sqlite3.Connection
 ) -> None:
     """Every demo ticket carries the clocks its account's plan and its history imply."""
+    from supportdesk.rules.sla_engine import CLOCKS, ClockState, TicketClocks
     from supportdesk.services import sla
-    from supportdesk.services.sla_engine import CLOCKS, ClockState, TicketClocks
 
     desk, _result, _path = built
     policy = sla.current_policy(desk)

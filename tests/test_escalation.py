@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from supportdesk.models import Setting
-from supportdesk.services import audit, directory, escalation, tickets
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
-from supportdesk.services.errors import (
+import supportdesk
+from supportdesk.core import audit
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
+from supportdesk.errors import (
     InvalidTransition,
     LostRace,
     NotAllowed,
@@ -20,6 +20,8 @@ from supportdesk.services.errors import (
     NothingToDo,
     UsageError,
 )
+from supportdesk.models import Setting
+from supportdesk.services import directory, escalation, tickets
 from tests.conftest import DeskFactory, new_ticket
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, office hours
@@ -433,12 +435,12 @@ def test_upgrade_turns_recorded_tier_events_into_escalations(db_url: str, key_pa
     from alembic import command
     from alembic.config import Config
 
-    from supportdesk.services import setup
+    from supportdesk.services.admin import setup
     from supportdesk.store import HEAD_REVISION, Store
 
     store = Store(db_url)
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(setup.__file__).parent.parent / "migrations"))
+    cfg.set_main_option("script_location", str(Path(supportdesk.__file__).parent / "migrations"))
     ts = "'2026-11-23 09:00:00'" if store.is_sqlite else "'2026-11-23T09:00:00Z'"
     later = "'2026-11-23 09:30:00'" if store.is_sqlite else "'2026-11-23T09:30:00Z'"
     claim = "'2026-11-23 09:50:00'" if store.is_sqlite else "'2026-11-23T09:50:00Z'"

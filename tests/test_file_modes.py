@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from supportdesk.services.desk import Desk
+from supportdesk.core.desk import Desk
 from supportdesk.store import HEAD_REVISION
 
 from .test_cli import one_line_error

@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from supportdesk.services.desk import Desk
 
 from supportdesk.cli import EXIT_OK, main
 from supportdesk.services import file_modes
-from supportdesk.services.desk import Desk
 
 from .conftest import new_ticket
 

@@ -17,11 +17,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from textual._compositor import LayoutUpdate
+from textual._compositor import LayoutUpdate  # noqa: PLC2701 - what textual writes to the terminal
 from textual.app import App
 from textual.pilot import Pilot
 
 from supportdesk.app import SupportDeskApp
+from supportdesk.core.desk import Desk
 from supportdesk.models import Ticket
 from supportdesk.safe_text import clean
 from supportdesk.screens.board import BoardScreen
@@ -31,8 +32,8 @@ from supportdesk.screens.lead_board import LeadBoardScreen
 from supportdesk.screens.modals import ChoiceModal
 from supportdesk.screens.queue import QueueScreen
 from supportdesk.screens.ticket import TicketScreen
-from supportdesk.services import directory, escalation, incidents, maintenance, tickets
-from supportdesk.services.desk import Desk
+from supportdesk.services import directory, escalation, incidents, tickets
+from supportdesk.services.incidents import maintenance
 from supportdesk.wall import WallApp
 from supportdesk.widgets.format import one_line
 from tests.conftest import DeskFactory

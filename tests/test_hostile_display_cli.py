@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from supportdesk.core import queue as q
+from supportdesk.core.desk import Desk
 from supportdesk.safe_text import json_escape
-from supportdesk.services import queue as q
 from supportdesk.services import tickets
-from supportdesk.services.desk import Desk
 from tests.hostile import HOSTILE_STRINGS, storable, unsafe_chars
 from tests.test_hostile_display import SERVER, SUBJECT_LIMIT, hostile_desk
 

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from supportdesk.core.desk import Desk
 from supportdesk.services import tickets
-from supportdesk.services.desk import Desk
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 

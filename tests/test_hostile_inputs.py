@@ -30,10 +30,13 @@ import pytest
 from click.testing import CliRunner
 
 from supportdesk.cli import EXIT_ERROR, EXIT_NOTHING, EXIT_OK, EXIT_USAGE, main
-from supportdesk.services import directory, incidents, limits, maintenance, tickets, verification
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
-from supportdesk.services.setup import init_database
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
+from supportdesk.rules import limits
+from supportdesk.services import directory, incidents, tickets
+from supportdesk.services.admin.setup import init_database
+from supportdesk.services.callers import verification
+from supportdesk.services.incidents import maintenance
 from supportdesk.store import Store
 
 from .conftest import PG_URL, need_postgres
@@ -1053,7 +1056,7 @@ def test_exit_codes_are_the_documented_ones() -> None:
 
 # -- the limits module itself --------------------------------------------------------------
 def test_check_names_the_field_and_the_limit() -> None:
-    from supportdesk.services.errors import UsageError
+    from supportdesk.errors import UsageError
 
     assert limits.check("fine", limits.SUBJECT) == "fine"
     with pytest.raises(UsageError, match=r"^subject: 120,001 characters, at most 300$"):
@@ -1104,7 +1107,7 @@ def test_ids_past_integer_find_nothing() -> None:
 
 
 def test_read_bounded_refuses_what_would_hang(tmp_path: Path) -> None:
-    from supportdesk.services.errors import UsageError
+    from supportdesk.errors import UsageError
 
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)  # opening a FIFO for reading blocks until a writer comes: never opened

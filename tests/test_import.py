@@ -15,10 +15,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from supportdesk.services import audit, importer, report, sla, tickets
-from supportdesk.services.desk import Desk
-from supportdesk.services.errors import NotAllowed, NothingToDo, UsageError
-from supportdesk.services.export_formats import parse_time, read_export
+from supportdesk.core import audit
+from supportdesk.core.desk import Desk
+from supportdesk.errors import NotAllowed, NothingToDo, UsageError
+from supportdesk.services import sla, tickets
+from supportdesk.services.intake import importer
+from supportdesk.services.intake.export_formats import read_export
+from supportdesk.services.intake.export_records import parse_time
+from supportdesk.services.reports import report
 
 from .conftest import DeskFactory
 from .test_cli import one_line_error, run
@@ -547,8 +551,9 @@ def test_imports_from_before_exports_had_an_identity_are_recognised(
     from alembic import command
     from alembic.config import Config
 
-    from supportdesk.services import setup
-    from supportdesk.services.clock import Clock
+    import supportdesk
+    from supportdesk.core.clock import Clock
+    from supportdesk.services.admin import setup
     from supportdesk.store import HEAD_REVISION, Store
 
     importer.import_export(desk, parse(kaggle_sample()))
@@ -556,7 +561,7 @@ def test_imports_from_before_exports_had_an_identity_are_recognised(
     desk.store.dispose()
     store = Store(db_url)
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(setup.__file__).parent.parent / "migrations"))
+    cfg.set_main_option("script_location", str(Path(supportdesk.__file__).parent / "migrations"))
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0007")

@@ -21,7 +21,8 @@ from textual.pilot import Pilot
 from supportdesk.app import SupportDeskApp
 from supportdesk.screens.incident import IncidentScreen
 from supportdesk.screens.queue import QueueScreen
-from supportdesk.services import directory, incidents, maintenance
+from supportdesk.services import directory, incidents
+from supportdesk.services.incidents import maintenance
 from supportdesk.widgets.incident_banner import AccountNotices
 from supportdesk.widgets.preview import TicketPreview
 from supportdesk.widgets.queue_table import QueueTable

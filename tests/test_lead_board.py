@@ -8,11 +8,13 @@ from datetime import timedelta
 
 import pytest
 
+from supportdesk.core import presence
+from supportdesk.core.desk import Desk
+from supportdesk.errors import NotAllowed, UsageError
 from supportdesk.models import Setting
-from supportdesk.services import directory, escalation, lead_board, presence, sla, tickets
-from supportdesk.services.desk import Desk
-from supportdesk.services.errors import NotAllowed, UsageError
-from supportdesk.services.policy import parse_policy
+from supportdesk.rules.policy_parse import parse_policy
+from supportdesk.services import directory, escalation, sla, tickets
+from supportdesk.services.reports import lead_board
 from tests.conftest import DeskFactory, new_ticket
 from tests.test_sla import POLICY, jnb
 
@@ -126,7 +128,7 @@ def test_drill_down_gives_the_tickets_behind_each_figure(board) -> None:  # type
 
 
 def test_locked_contact_with_its_attempt_log(desk: Desk, make_desk: DeskFactory) -> None:
-    from supportdesk.services import verification
+    from supportdesk.services.callers import verification
 
     verification.set_pin(desk, "bluefin", "priya@bluefin.example")
     amir = make_desk("amir")

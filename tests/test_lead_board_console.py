@@ -20,7 +20,7 @@ from textual.pilot import Pilot
 
 from supportdesk.app import SupportDeskApp
 from supportdesk.screens.lead_board import DrillScreen, LeadBoardScreen
-from supportdesk.services import lead_board
+from supportdesk.services.reports import lead_board
 from supportdesk.wall import WallApp
 from supportdesk.widgets.queue_table import QueueTable
 from tests.conftest_console import NOW, DeskFixture, build_desk
@@ -96,8 +96,8 @@ def test_an_agent_cannot_open_it(fx: DeskFixture) -> None:
 
 
 async def _test_an_agent_cannot_open_it(fx: DeskFixture) -> None:
-    from supportdesk.services.clock import Clock
-    from supportdesk.services.desk import Desk
+    from supportdesk.core.clock import Clock
+    from supportdesk.core.desk import Desk
     from supportdesk.store import Store
 
     ana = Desk(Store(str(fx.path)), "ana", Clock(NOW), audit_key_path=fx.key)

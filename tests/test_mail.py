@@ -11,10 +11,13 @@ import sys
 
 import pytest
 
-from supportdesk.services import mail, sla, tickets, verification
-from supportdesk.services.desk import Desk
-from supportdesk.services.errors import UsageError
-from supportdesk.services.policy import load_preset, parse_policy
+from supportdesk.core.desk import Desk
+from supportdesk.core.policy import load_preset
+from supportdesk.errors import UsageError
+from supportdesk.rules.policy_parse import parse_policy
+from supportdesk.services import sla, tickets
+from supportdesk.services.callers import verification
+from supportdesk.services.intake import mail
 
 from .conftest import new_ticket
 from .test_cli import run

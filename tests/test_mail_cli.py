@@ -10,8 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from supportdesk.services import mail, tickets
-from supportdesk.services.desk import Desk
+from supportdesk.core.desk import Desk
+from supportdesk.services import tickets
+from supportdesk.services.intake import mail
 
 from .test_cli import one_line_error, run
 
@@ -275,7 +276,7 @@ def test_release_after_the_ticket_it_names_is_open(desk: Desk, tmp_path: Path) -
     r = mail.ingest(desk, msg("priya@bluefin.example", "Out of office", "<ooo@x>",
                               "Auto-Submitted: auto-replied"))  # fmt: skip
     assert r.action == "quarantined" and r.quarantine_id
-    from supportdesk.services import mail_quarantine
+    from supportdesk.services.intake import mail_quarantine
 
     done = mail_quarantine.release(desk, r.quarantine_id)
     assert done.action == "opened" and done.ticket_id

@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
 from supportdesk.safe_text import clean
-from supportdesk.services import directory, mail, tickets
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
-from supportdesk.services.setup import init_database
+from supportdesk.services import directory, tickets
+from supportdesk.services.admin.setup import init_database
+from supportdesk.services.intake import mail
 from supportdesk.store import Store
 
 from .conftest import PG_URL, need_postgres

@@ -16,25 +16,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from supportdesk.models.enums import PRIORITY_ORDER, Priority
-from supportdesk.services.errors import UsageError
-from supportdesk.services.policy import (
+from supportdesk.core.policy import PRESETS_DIR, load_policy_file, load_preset, preset_names
+from supportdesk.enums import PRIORITY_ORDER, Priority
+from supportdesk.errors import UsageError
+from supportdesk.rules.policy import (
     MAX_DURATION,
-    PRESETS_DIR,
     Plan,
     Policy,
     PolicyError,
     Target,
-    _Locator,
-    describe,
     format_duration,
-    load_policy_file,
-    load_preset,
     parse_duration,
-    parse_policy,
-    preset_names,
-    to_json,
 )
+from supportdesk.rules.policy_parse import Locator, parse_policy
+from supportdesk.rules.policy_text import describe, to_json
 
 PRESETS = [
     "demo",
@@ -709,7 +704,7 @@ def _paths(value: object, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
 def test_every_key_of_every_preset_is_located_on_a_line_naming_it(name: str):
     text = (PRESETS_DIR / f"{name}.toml").read_text("utf-8")
     lines = text.splitlines()
-    locator = _Locator(text)
+    locator = Locator(text)
     for path in _paths(tomllib.loads(text)):
         assert path in locator.lines, path
         assert path[-1] in lines[locator.line(path) - 1], path
@@ -980,7 +975,8 @@ def test_a_policy_dropping_a_plan_in_use_is_refused_and_changes_nothing(desk: An
 
 
 def test_move_plan_moves_the_accounts_and_recomputes_their_open_tickets(desk: Any) -> None:
-    from supportdesk.services import audit, directory, sla
+    from supportdesk.core import audit
+    from supportdesk.services import directory, sla
     from tests.conftest import new_ticket
 
     tid = new_ticket(desk, priority="critical")

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from supportdesk.models import View, sqlite_timestamp
-from supportdesk.services import escalation, queue
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
-from supportdesk.services.setup import init_database
+from supportdesk.core import queue
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
+from supportdesk.enums import View
+from supportdesk.models import sqlite_timestamp
+from supportdesk.services import escalation
+from supportdesk.services.admin.setup import init_database
 from supportdesk.store import Store
 
 STATUSES = [

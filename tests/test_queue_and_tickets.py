@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from supportdesk.models import AuditEvent, Status, Ticket, TicketEvent, View
-from supportdesk.services import queue, tickets
-from supportdesk.services.errors import (
+from supportdesk.core import queue
+from supportdesk.enums import Status, View
+from supportdesk.errors import (
     InvalidTransition,
     LostRace,
     NotAllowed,
@@ -17,6 +17,8 @@ from supportdesk.services.errors import (
     NothingToDo,
     UsageError,
 )
+from supportdesk.models import AuditEvent, Ticket, TicketEvent
+from supportdesk.services import tickets
 
 from .conftest import FROZEN, new_ticket
 
@@ -222,8 +224,8 @@ def test_writes_under_frozen_clock(desk, make_desk):
 def test_presence_markers_and_their_expiry(desk, make_desk):
     from datetime import UTC, datetime
 
+    from supportdesk.core import presence
     from supportdesk.models import Presence
-    from supportdesk.services import presence
 
     tid = new_ticket(desk)
     amir = make_desk("amir")

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
-from supportdesk.services.errors import StoreError
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
+from supportdesk.errors import StoreError
 from supportdesk.store import Store
 
 from .conftest import new_ticket

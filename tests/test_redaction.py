@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
+from supportdesk.core import audit
+from supportdesk.core.desk import Desk
+from supportdesk.errors import NotAllowed, NothingToDo, UsageError
 from supportdesk.models import AuditEvent, Ticket, TicketEvent
-from supportdesk.services import audit, mail, tickets
-from supportdesk.services.desk import Desk
-from supportdesk.services.errors import NotAllowed, NothingToDo, UsageError
-from supportdesk.services.setup import init_database
+from supportdesk.services import tickets
+from supportdesk.services.admin.setup import init_database
+from supportdesk.services.intake import mail
 from supportdesk.store import HEAD_REVISION
 
 from .conftest import DeskFactory, new_ticket

@@ -10,11 +10,12 @@ from datetime import timedelta
 
 import pytest
 
+from supportdesk.core.desk import Desk
+from supportdesk.errors import UsageError
 from supportdesk.models import Setting
-from supportdesk.services import directory, escalation, report, sla, tickets
-from supportdesk.services.desk import Desk
-from supportdesk.services.errors import UsageError
-from supportdesk.services.policy import parse_policy
+from supportdesk.rules.policy_parse import parse_policy
+from supportdesk.services import directory, escalation, sla, tickets
+from supportdesk.services.reports import report
 from tests.conftest import DeskFactory, new_ticket
 from tests.test_cli import one_line_error, run
 from tests.test_sla import POLICY, jnb

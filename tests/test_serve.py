@@ -31,8 +31,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from supportdesk.errors import UsageError
 from supportdesk.serve import GuardedServer, allowed_hosts, read_token_file
-from supportdesk.services.errors import UsageError
 from supportdesk.wall import WallApp
 from tests.conftest_console import NOW, DeskFixture, build_desk
 from tests.test_cli import one_line_error, run

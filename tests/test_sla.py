@@ -9,13 +9,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import bindparam, text
 
+import supportdesk
+from supportdesk.core import audit, queue
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
+from supportdesk.errors import NotAllowed
 from supportdesk.models import Setting
 from supportdesk.models.base import UTCDateTime
-from supportdesk.services import audit, directory, queue, setup, sla, tickets
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
-from supportdesk.services.errors import NotAllowed
-from supportdesk.services.policy import PolicyError, parse_policy
+from supportdesk.rules.policy import PolicyError
+from supportdesk.rules.policy_parse import parse_policy
+from supportdesk.services import directory, sla, tickets
+from supportdesk.services.admin import setup
 from supportdesk.store import HEAD_REVISION, Store
 from tests.conftest import new_ticket
 
@@ -266,7 +270,7 @@ def test_upgrade_from_before_sla_clocks_backfills_from_history(db_url: str, key_
 
     store = Store(db_url)
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(setup.__file__).parent.parent / "migrations"))
+    cfg.set_main_option("script_location", str(Path(supportdesk.__file__).parent / "migrations"))
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0001")

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from supportdesk.services.calendar import Calendar
-from supportdesk.services.sla_engine import (
+from supportdesk.rules.calendar import Calendar
+from supportdesk.rules.sla_engine import (
     ClockState,
     Countdown,
     Reading,

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from supportdesk import store as store_module
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
+from supportdesk.errors import StoreError
 from supportdesk.services import directory
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
-from supportdesk.services.errors import StoreError
-from supportdesk.services.setup import init_database
+from supportdesk.services.admin.setup import init_database
 from supportdesk.store import Store
 
 

@@ -11,17 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from supportdesk.services import directory, sla, tickets, verification
-from supportdesk.services.clock import Clock
-from supportdesk.services.desk import Desk
-from supportdesk.services.errors import (
-    InvalidTransition,
-    NotAllowed,
-    NotFound,
-    NothingToDo,
-    UsageError,
-)
-from supportdesk.services.verification import FAILED, HELD, LOCKED, REFERRED, VERIFIED
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
+from supportdesk.errors import InvalidTransition, NotAllowed, NotFound, NothingToDo, UsageError
+from supportdesk.services import directory, sla, tickets
+from supportdesk.services.callers import verification
+from supportdesk.services.callers.verification import FAILED, HELD, LOCKED, REFERRED, VERIFIED
 
 from .test_cli import one_line_error, run
 
@@ -146,7 +141,7 @@ def test_failure_counter_stops_at_the_lock(vdesk: Desk) -> None:
     """The failure UPDATE is conditional on no running lock: an attempt that read the
     contact before another terminal locked it counts nothing (PostgreSQL used to count on:
     10 failures for a maximum of 5)."""
-    from supportdesk.services.verification import _count_failure
+    from supportdesk.services.callers.verification import count_failure
 
     pin = verification.set_pin(vdesk, "bluefin", "priya@bluefin.example").pin
     at(vdesk, T0)
@@ -155,12 +150,12 @@ def test_failure_counter_stops_at_the_lock(vdesk: Desk) -> None:
     rules = sla.current_policy(vdesk).verification
     contact_id = vdesk.store.query("SELECT id FROM contacts WHERE name = 'Priya Naidoo'")[0][0]
     with vdesk.write() as (session, _record):  # what a raced attempt does after the lock
-        assert _count_failure(session, contact_id, T0 + timedelta(minutes=1), rules) is None
+        assert count_failure(session, contact_id, T0 + timedelta(minutes=1), rules) is None
     state = vdesk.store.query("SELECT failed_attempts FROM contacts WHERE name = 'Priya Naidoo'")
     assert state == [(5,)]
     # when the lock has run out, a failure starts a new series at 1
     with vdesk.write() as (session, _record):
-        counted = _count_failure(session, contact_id, T0 + timedelta(minutes=16), rules)
+        counted = count_failure(session, contact_id, T0 + timedelta(minutes=16), rules)
     assert counted is not None and counted[0] == 1
 
 
@@ -469,7 +464,9 @@ def test_every_attempt_is_audited_with_agent_channel_contact_and_result(vdesk: D
 
 
 def test_who_may_make_which_request_is_policy_data(vdesk: Desk) -> None:
-    from supportdesk.services.policy import PolicyError, load_preset, parse_policy
+    from supportdesk.core.policy import load_preset
+    from supportdesk.rules.policy import PolicyError
+    from supportdesk.rules.policy_parse import parse_policy
 
     text = load_preset("demo").text
     with pytest.raises(PolicyError, match="owners_only"):

@@ -25,12 +25,13 @@ except ImportError:  # pragma: no cover - Windows
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.orm import Session
 
-from ..models import Account, Setting, Staff, Ticket
-from ..services import escalation
-from ..services.desk import Desk, Recorder
-from ..services.errors import UsageError
-from ..services.sla import POLICY_KEY
-from ..store import Store
+from supportdesk.core.desk import Desk, Recorder
+from supportdesk.core.policy import POLICY_KEY
+from supportdesk.errors import UsageError
+from supportdesk.models import Account, Setting, Staff, Ticket
+from supportdesk.services import escalation
+from supportdesk.store import Store
+
 from .generate import Generator
 from .handover import hand_over_excess_claims
 from .load import Loader, PostgresLoader, SqliteLoader, bulk_indexes
@@ -260,7 +261,7 @@ def issue_demo_pins(desk: Desk, count: int = 3) -> list[tuple[str, str, str, str
     """Give `count` primary contacts of active demo accounts a support PIN, to be printed
     for trying the call flow; every other demo contact has none (they can be verified only
     by a callback). Returns (account, contact, e-mail, PIN) for each."""
-    from ..services.verification import set_pin
+    from supportdesk.services.callers.verification import set_pin
 
     # one row per contact: a primary contact with two addresses is one caller, one PIN
     rows = desk.store.query(
@@ -307,7 +308,7 @@ def build_demo_file(
     temporary file, which the next build removes. Builds of one path take turns through a
     lock file beside it. The audit key at `key` is kept (created when missing): the old
     demo stays verifiable until the rename, the new one from then on."""
-    from ..services.setup import init_database
+    from supportdesk.services.admin.setup import init_database
 
     if fcntl is None:  # pragma: no cover - Windows
         lock_fd = None

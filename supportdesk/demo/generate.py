@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..models import sqlite_timestamp
-from ..models.enums import Priority
-from ..services.policy import Plan, load_preset
-from ..services.sla import policy_from_text
-from ..services.sla_engine import CLOCKS, from_history, to_us
+from supportdesk.core.policy import load_preset, policy_from_text
+from supportdesk.enums import Priority
+from supportdesk.models import sqlite_timestamp
+from supportdesk.rules.policy import Plan
+from supportdesk.rules.sla_engine import CLOCKS, from_history, to_us
+
 from .rows import (
     ACTIVE_SHARE,
     ADMIN_REQUESTS,

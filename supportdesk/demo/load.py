@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Index
 
-from ..models import Base
+from supportdesk.models import Base
+
 from .rows import BULK_TABLES, EVENT_COLUMNS, NULL_AS, TICKET_COLUMNS, Row, shape_case
 
 

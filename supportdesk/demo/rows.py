@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ..services.sla import CLOCK_FIELDS
-from ..services.sla_engine import CLOCKS
+from supportdesk.rules.sla_engine import CLOCKS
+from supportdesk.services.sla.bulk import CLOCK_FIELDS
 
 Row = tuple[Any, ...]
 StaffRow = tuple[int, str, int, str, str, str]  # id, login, tier, role, first name, name

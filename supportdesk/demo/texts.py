@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ..resources import data_path
+from supportdesk.resources import data_path
+
 from .rows import PRIORITY_NAMES
 
 if TYPE_CHECKING:  # the generator uses these texts

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from ..services.errors import DeskError
+from supportdesk.errors import DeskError
+
 from .generate import Acct, Generator
 from .load import insert_many
 from .rows import EPOCH, EVENT_ROW, TICKET_ROW, StaffRow

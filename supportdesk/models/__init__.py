@@ -1,7 +1,7 @@
 """Typed SQLAlchemy models, one concern per module.
 
-The names are loaded on first use (PEP 562), so `supportdesk.models.enums` can be imported
-without SQLAlchemy: the CLI's read path and the console's first paint do not need the ORM.
+The names are loaded on first use (PEP 562): the CLI's read path and the console's first
+paint do not need the ORM. The closed vocabularies live in `supportdesk.enums`.
 """
 
 from __future__ import annotations
@@ -10,31 +10,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .audit import AuditEvent
-    from .base import Base, UTCDateTime, sqlite_timestamp
-    from .desk import Presence, Setting
-    from .directory import Account, Contact, ContactPoint, Service, Staff, Verification
-    from .enums import (
-        PRIORITY_ORDER,
-        TRANSITIONS,
-        VIEW_OF_STATUS,
-        AccountStatus,
-        CallOutcome,
-        Category,
-        Channel,
-        ContactRole,
-        EventKind,
-        Priority,
-        ResolutionCode,
-        Role,
-        ServiceKind,
-        Speaker,
-        Status,
-        View,
+    from supportdesk.models.audit import AuditEvent
+    from supportdesk.models.base import Base, UTCDateTime, sqlite_timestamp
+    from supportdesk.models.desk import Presence, Setting
+    from supportdesk.models.directory import (
+        Account,
+        Contact,
+        ContactPoint,
+        Service,
+        Staff,
+        Verification,
     )
-    from .escalation import Escalation, Notice, Watcher
-    from .imports import ImportedTicket
-    from .incidents import (
+    from supportdesk.models.escalation import Escalation, Notice, Watcher
+    from supportdesk.models.imports import ImportedTicket
+    from supportdesk.models.incidents import (
         Incident,
         IncidentCall,
         IncidentLink,
@@ -43,8 +32,8 @@ if TYPE_CHECKING:
         MaintenanceWindow,
         WindowServer,
     )
-    from .mail import MailMessage
-    from .tickets import VIEW_SQL, Ticket, TicketEvent
+    from supportdesk.models.mail import MailMessage
+    from supportdesk.models.tickets import VIEW_SQL, Ticket, TicketEvent
 
 _HOME = {
     "AuditEvent": "audit",
@@ -78,21 +67,22 @@ _HOME = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _HOME.get(name, "enums")
-    if module != "enums":
-        # one whole metadata
-        for each in (
-            "base",
-            "audit",
-            "desk",
-            "directory",
-            "tickets",
-            "escalation",
-            "incidents",
-            "imports",
-            "mail",
-        ):
-            importlib.import_module(f"{__name__}.{each}")
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # one whole metadata
+    for each in (
+        "base",
+        "audit",
+        "desk",
+        "directory",
+        "tickets",
+        "escalation",
+        "incidents",
+        "imports",
+        "mail",
+    ):
+        importlib.import_module(f"{__name__}.{each}")
     try:
         return getattr(importlib.import_module(f"{__name__}.{module}"), name)
     except AttributeError:
@@ -100,22 +90,13 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "PRIORITY_ORDER",
-    "TRANSITIONS",
-    "VIEW_OF_STATUS",
     "VIEW_SQL",
     "Account",
-    "AccountStatus",
     "AuditEvent",
     "Base",
-    "CallOutcome",
-    "Category",
-    "Channel",
     "Contact",
     "ContactPoint",
-    "ContactRole",
     "Escalation",
-    "EventKind",
     "ImportedTicket",
     "Incident",
     "IncidentCall",
@@ -126,20 +107,13 @@ __all__ = [
     "MaintenanceWindow",
     "Notice",
     "Presence",
-    "Priority",
-    "ResolutionCode",
-    "Role",
     "Service",
-    "ServiceKind",
     "Setting",
-    "Speaker",
     "Staff",
-    "Status",
     "Ticket",
     "TicketEvent",
     "UTCDateTime",
     "Verification",
-    "View",
     "Watcher",
     "WindowServer",
     "sqlite_timestamp",

@@ -1,4 +1,4 @@
-"""The append-only audit trail; see services.audit for the HMAC chain."""
+"""The append-only audit trail; see core.audit for the HMAC chain."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, UTCDateTime
+from supportdesk.models.base import Base, UTCDateTime
 
 
 class AuditEvent(Base):

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from .timefmt import sqlite_timestamp  # noqa: F401 - re-exported
+from supportdesk.models.timefmt import sqlite_timestamp  # noqa: F401 - re-exported
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, UTCDateTime
+from supportdesk.models.base import Base, UTCDateTime
 
 # services whose `domains` holds more than one (the WHERE of a partial index, and of the
 # lookup's scan, which must repeat it for SQLite to use the index)

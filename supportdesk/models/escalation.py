@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, UTCDateTime
+from supportdesk.models.base import Base, UTCDateTime
 
 CLAIMED = "kind = 'tier' AND claimed_at IS NOT NULL"
 WAITING = "kind = 'tier' AND claimed_at IS NULL AND ended_at IS NULL"

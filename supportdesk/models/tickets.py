@@ -19,8 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, UTCDateTime
-from .enums import NO_DUE_KEY, VIEW_OF_STATUS
+from supportdesk.enums import NO_DUE_KEY, VIEW_OF_STATUS
+from supportdesk.models.base import Base, UTCDateTime
 
 
 def _view_expression() -> str:
@@ -91,7 +91,7 @@ class Ticket(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     sender: Mapped[str | None] = mapped_column(String(255), default=None)
 
-    # SLA clocks (services/sla_engine.py): state, target, business time used and paused
+    # SLA clocks (rules/sla_engine.py): state, target, business time used and paused
     # before `since`, the due time while running, and the status that pauses it.
     sla_plan: Mapped[str | None] = mapped_column(String(64), default=None)
     sla_key: Mapped[int] = mapped_column(
@@ -130,7 +130,7 @@ class Ticket(Base):
     )
 
     # 0009: the nonces that salt the audit's digests of the subject and description
-    # (services.audit.text_digest); redaction deletes the text and its nonce together
+    # (core.audit.text_digest); redaction deletes the text and its nonce together
     subject_nonce: Mapped[bytes | None] = mapped_column(LargeBinary(16), default=None)
     description_nonce: Mapped[bytes | None] = mapped_column(LargeBinary(16), default=None)
     subject_redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

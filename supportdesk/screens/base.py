@@ -14,13 +14,13 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from ..widgets.incident_banner import IncidentBanner
-from .messages import ActionDone
-from .modals import HelpModal
+from supportdesk.screens.messages import ActionDone
+from supportdesk.screens.modals import HelpModal
+from supportdesk.widgets.incident_banner import IncidentBanner
 
 if TYPE_CHECKING:
-    from ..app import SupportDeskApp
-    from ..services.desk import Desk
+    from supportdesk.app import SupportDeskApp
+    from supportdesk.core.desk import Desk
 
 
 HELP_BINDING = Binding("question_mark", "help", "Help", key_display="?")

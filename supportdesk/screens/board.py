@@ -24,18 +24,18 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
-from ..models.enums import Role
-from ..services import escalation, tickets
-from ..services.escalation import Board, BoardRow
-from ..services.policy import Plan
-from ..widgets.board_table import BoardTable, board_items, is_stale, span_words
-from ..widgets.format import ago, one_line
-from ..widgets.key_footer import KeyFooter
-from .base import HELP_BINDING, DeskScreen
-from .escalation_modals import ReasonModal
-from .messages import ActionDone
-from .modals import AskModal
-from .queue import plans_of, store_label
+from supportdesk.enums import Role
+from supportdesk.rules.policy import Plan
+from supportdesk.screens.base import HELP_BINDING, DeskScreen
+from supportdesk.screens.escalation_modals import ReasonModal
+from supportdesk.screens.messages import ActionDone
+from supportdesk.screens.modals import AskModal
+from supportdesk.screens.queue import plans_of, store_label
+from supportdesk.services import escalation, tickets
+from supportdesk.services.escalation import Board, BoardRow
+from supportdesk.widgets.board_table import BoardTable, board_items, is_stale, span_words
+from supportdesk.widgets.format import ago, one_line
+from supportdesk.widgets.key_footer import KeyFooter
 
 TIERS = Binding.Group("Tier", compact=True)
 

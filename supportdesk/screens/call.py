@@ -36,18 +36,26 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from ..services import lookup, tickets, verification
-from ..services.errors import DeskError
-from ..services.lookup import AccountHit, CallCard, OpenTicket
-from ..services.verification import FAILED, HELD, LOCKED, REFERRED, VERIFIED, Verdict
-from ..services.verify_rules import REQUESTS, ROLE_LABEL
-from ..services.views import ContactView
-from ..widgets.account_card import SHORT_ROLE, AccountCard, hit_text
-from ..widgets.choice_row import ChoiceRow
-from ..widgets.format import one_line, truncate
-from ..widgets.key_footer import KeyFooter
-from ..widgets.verdict import VerdictPanel
-from .base import HELP_BINDING, DeskScreen
+from supportdesk.core.views import ContactView
+from supportdesk.errors import DeskError
+from supportdesk.rules.verify_rules import REQUESTS, ROLE_LABEL
+from supportdesk.screens.base import HELP_BINDING, DeskScreen
+from supportdesk.services import tickets
+from supportdesk.services.callers import lookup, verification
+from supportdesk.services.callers.lookup import AccountHit, CallCard, OpenTicket
+from supportdesk.services.callers.verification import (
+    FAILED,
+    HELD,
+    LOCKED,
+    REFERRED,
+    VERIFIED,
+    Verdict,
+)
+from supportdesk.widgets.account_card import SHORT_ROLE, AccountCard, hit_text
+from supportdesk.widgets.choice_row import ChoiceRow
+from supportdesk.widgets.format import one_line, truncate
+from supportdesk.widgets.key_footer import KeyFooter
+from supportdesk.widgets.verdict import VerdictPanel
 
 SEARCH_DELAY = 0.08  # after the last key
 CARD_DELAY = 0.1  # after the highlight stops moving
@@ -913,7 +921,7 @@ class CallScreen(DeskScreen):
         """i: the caller is calling about an outage on their server: the call is recorded
         against the incident (who, verified or not), no ticket is opened, and the screen is
         ready for the next caller."""
-        from .incident_link import link_call
+        from supportdesk.screens.incident_link import link_call
 
         card = self.card
         if card is None or self.busy:

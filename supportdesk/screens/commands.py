@@ -11,7 +11,7 @@ from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from .modals import binding_rows
+from supportdesk.screens.modals import binding_rows
 
 
 class DeskCommands(Provider):

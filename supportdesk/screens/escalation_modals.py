@@ -16,8 +16,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from ..safe_text import clean
-from ..widgets.choice_row import ChoiceRow
+from supportdesk.safe_text import clean
+from supportdesk.widgets.choice_row import ChoiceRow
 
 
 class ReasonModal(ModalScreen[str | None]):

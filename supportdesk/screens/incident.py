@@ -21,16 +21,16 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
-from ..safe_text import clean
-from ..services import incidents
-from ..services.incidents import IncidentSummary, IncidentView
-from ..services.policy import format_duration
-from ..widgets.format import ago, cell, one_line, stamp, truncate
-from ..widgets.incident_banner import ACKED_STYLE, INCIDENT_STYLE, update_due_text
-from ..widgets.inert import InertTable
-from ..widgets.key_footer import KeyFooter
-from .base import HELP_BINDING, DeskScreen
-from .modals import AskModal, Choice, ChoiceModal
+from supportdesk.rules.policy import format_duration
+from supportdesk.safe_text import clean
+from supportdesk.screens.base import HELP_BINDING, DeskScreen
+from supportdesk.screens.modals import AskModal, Choice, ChoiceModal
+from supportdesk.services import incidents
+from supportdesk.services.incidents import IncidentSummary, IncidentView
+from supportdesk.widgets.format import ago, cell, one_line, stamp, truncate
+from supportdesk.widgets.incident_banner import ACKED_STYLE, INCIDENT_STYLE, update_due_text
+from supportdesk.widgets.inert import InertTable
+from supportdesk.widgets.key_footer import KeyFooter
 
 WIDE = 110  # from this width the updates and affected accounts stand beside the tickets
 STATE_KEYS = {"investigating": "i", "identified": "d", "monitoring": "m"}

@@ -13,14 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from ..services import incidents, maintenance
-from ..widgets.format import truncate
-from .modals import AskModal, Choice, ChoiceModal
+from supportdesk.screens.modals import AskModal, Choice, ChoiceModal
+from supportdesk.services import incidents
+from supportdesk.services.incidents import maintenance
+from supportdesk.widgets.format import truncate
 
 if TYPE_CHECKING:
-    from ..services.incidents import IncidentSummary
-    from ..services.maintenance import WindowView
-    from .base import DeskScreen
+    from supportdesk.screens.base import DeskScreen
+    from supportdesk.services.incidents import IncidentSummary
+    from supportdesk.services.incidents.maintenance import WindowView
 
 CALL_PREFIX = "call:"
 
@@ -167,7 +168,7 @@ def schedule_ticket(screen: DeskScreen, ticket_id: int, windows: Sequence[Window
             timeout=5,
         )
         return
-    from ..widgets.incident_banner import clock_time, when
+    from supportdesk.widgets.incident_banner import clock_time, when
 
     choices = [
         Choice(

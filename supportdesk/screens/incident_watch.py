@@ -21,9 +21,9 @@ from textual.timer import Timer
 if TYPE_CHECKING:
     from textual.app import App
 
-    from ..services.desk import Desk
-    from ..services.incidents import IncidentSummary
-    from ..services.maintenance import WindowView
+    from supportdesk.core.desk import Desk
+    from supportdesk.services.incidents import IncidentSummary
+    from supportdesk.services.incidents.maintenance import WindowView
 
 MAX_TIMER_S = 6 * 3600.0  # look again at least this often while a window is far off
 
@@ -63,7 +63,8 @@ class IncidentWatch:
         )
 
     def _load(self) -> None:
-        from ..services import incidents, maintenance
+        from supportdesk.services import incidents
+        from supportdesk.services.incidents import maintenance
 
         try:
             found = tuple(incidents.open_incidents(self.desk))
@@ -140,7 +141,7 @@ class IncidentWatch:
             self._wake_timer = self.app.set_timer(min(delay, MAX_TIMER_S), self.request)
 
     def _wake(self) -> None:
-        from ..services import maintenance
+        from supportdesk.services.incidents import maintenance
 
         woke = maintenance.wake(self.desk)
         if woke:

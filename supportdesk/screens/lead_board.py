@@ -26,17 +26,18 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
-from ..services import escalation, lead_board
-from ..services.lead_board import Figures, LeadBoard
-from ..services.policy import Plan
-from ..services.views import QueueRow
-from ..widgets.format import ago, cell, one_line, truncate
-from ..widgets.key_footer import KeyFooter
-from ..widgets.queue_table import QueueTable
-from ..widgets.sla_clock import row_readings
-from .base import HELP_BINDING, DeskScreen
-from .modals import AskModal
-from .queue import plans_of
+from supportdesk.core.views import QueueRow
+from supportdesk.rules.policy import Plan
+from supportdesk.screens.base import HELP_BINDING, DeskScreen
+from supportdesk.screens.modals import AskModal
+from supportdesk.screens.queue import plans_of
+from supportdesk.services import escalation
+from supportdesk.services.reports import lead_board
+from supportdesk.services.reports.lead_board import Figures, LeadBoard
+from supportdesk.widgets.format import ago, cell, one_line, truncate
+from supportdesk.widgets.key_footer import KeyFooter
+from supportdesk.widgets.queue_table import QueueTable
+from supportdesk.widgets.sla_clock import row_readings
 
 FIGURES_EVERY_S = 60.0
 FLASH_S = 3.0
@@ -92,7 +93,7 @@ def pct(value: float | None) -> str:
 
 
 def span_text(seconds: int | None) -> str:
-    from ..services.sla_engine import format_span
+    from supportdesk.rules.sla_engine import format_span
 
     return "–" if seconds is None else format_span(seconds)
 
@@ -586,7 +587,7 @@ class LeadBoardScreen(DeskScreen):
             self.notify("no locked contacts", timeout=3)
             return
         c = board.attention.locked[0]
-        from ..services import verification
+        from supportdesk.services.callers import verification
 
         self.run_write(
             f"{c.name} unlocked",

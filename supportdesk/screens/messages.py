@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from ..services.queue import QueueFilter
-from ..services.views import QueueKey, QueuePage, TicketView
+from supportdesk.core.queue import QueueFilter
+from supportdesk.core.views import QueueKey, QueuePage, TicketView
 
 
 class StoreChanged(Message):

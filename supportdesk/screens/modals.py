@@ -20,7 +20,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..safe_text import clean
+from supportdesk.safe_text import clean
 
 
 @dataclass(frozen=True)

@@ -25,20 +25,21 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
-from ..models.enums import Category, View
-from ..services import queue, sla
-from ..services.policy import Plan
-from ..services.queue import QueueFilter
-from ..services.views import QueueKey, QueuePage, QueueRow
-from ..widgets.format import one_line
-from ..widgets.key_footer import KeyFooter
-from ..widgets.preview import TicketPreview
-from ..widgets.queue_table import QueueTable
-from .base import HELP_BINDING, DeskScreen
-from .messages import TicketLoaded, TotalCounted, WindowLoaded
+from supportdesk.core import queue
+from supportdesk.core.policy import current_policy
+from supportdesk.core.queue import QueueFilter
+from supportdesk.core.views import QueueKey, QueuePage, QueueRow
+from supportdesk.enums import Category, View
+from supportdesk.rules.policy import Plan
+from supportdesk.screens.base import HELP_BINDING, DeskScreen
+from supportdesk.screens.messages import TicketLoaded, TotalCounted, WindowLoaded
+from supportdesk.widgets.format import one_line
+from supportdesk.widgets.key_footer import KeyFooter
+from supportdesk.widgets.preview import TicketPreview
+from supportdesk.widgets.queue_table import QueueTable
 
 if TYPE_CHECKING:
-    from ..services.desk import Desk
+    from supportdesk.core.desk import Desk
 
 WINDOW = 240  # rows held in the table
 MARGIN = 25  # this close to the window's edge, the next window is loaded
@@ -88,7 +89,7 @@ def plans_of(desk: Desk, rows: Sequence[QueueRow]) -> dict[str | None, Plan]:
     """The Plan of every row's `sla_plan` (in a worker: the policy is read from the database)."""
     if not rows:
         return {}
-    policy = sla.current_policy(desk)
+    policy = current_policy(desk)
     return {name: policy.plan_for(name) for name in {r.sla_plan for r in rows}}
 
 
@@ -271,7 +272,7 @@ class QueueScreen(DeskScreen):
         marks: dict[str, int] = {}
         watch = getattr(self.app, "incident_watch", None)
         if watch is not None and watch.incidents:  # only while an incident is open
-            from ..services import incidents
+            from supportdesk.services import incidents
 
             marks = incidents.affected_among(desk, [r.account for r in page.rows])
         if worker.is_cancelled:
@@ -289,7 +290,7 @@ class QueueScreen(DeskScreen):
     def read_marks(self, accounts: list[str]) -> None:
         """Not exclusive: a cancelled read would only be read again; the marks are the
         state of the store when read, whichever lands last."""
-        from ..services import incidents
+        from supportdesk.services import incidents
 
         watch = getattr(self.app, "incident_watch", None)
         open_now = watch is not None and bool(watch.incidents)
@@ -437,7 +438,7 @@ class QueueScreen(DeskScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview", name="preview")
     def load_preview(self, ticket_id: int) -> None:
-        from ..services import tickets
+        from supportdesk.services import tickets
 
         ticket = tickets.show(self.desk, ticket_id)
         if not get_current_worker().is_cancelled:

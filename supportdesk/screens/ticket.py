@@ -20,20 +20,21 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Static, TextArea
 from textual.worker import get_current_worker
 
-from ..models.enums import TRANSITIONS, CallOutcome, Priority, ResolutionCode, Status
-from ..services import escalation, sla, tickets
-from ..services.escalation import Brief
-from ..services.views import TicketView
-from ..widgets.format import truncate
-from ..widgets.handover import HandoverPanel
-from ..widgets.incident_banner import AccountNotices
-from ..widgets.key_footer import KeyFooter
-from ..widgets.sla_clock import PanelData, SlaPanel
-from ..widgets.ticket_view import ThreadEntry, ThreadView, ticket_facts, ticket_title
-from .base import HELP_BINDING, DeskScreen
-from .escalation_modals import EscalateModal, EscalateRequest, ReasonModal
-from .messages import ActionDone, TicketLoaded
-from .modals import AskModal, Choice, ChoiceModal
+from supportdesk.core.policy import current_policy
+from supportdesk.core.views import TicketView
+from supportdesk.enums import TRANSITIONS, CallOutcome, Priority, ResolutionCode, Status
+from supportdesk.screens.base import HELP_BINDING, DeskScreen
+from supportdesk.screens.escalation_modals import EscalateModal, EscalateRequest, ReasonModal
+from supportdesk.screens.messages import ActionDone, TicketLoaded
+from supportdesk.screens.modals import AskModal, Choice, ChoiceModal
+from supportdesk.services import escalation, sla, tickets
+from supportdesk.services.escalation import Brief
+from supportdesk.widgets.format import truncate
+from supportdesk.widgets.handover import HandoverPanel
+from supportdesk.widgets.incident_banner import AccountNotices
+from supportdesk.widgets.key_footer import KeyFooter
+from supportdesk.widgets.sla_clock import PanelData, SlaPanel
+from supportdesk.widgets.ticket_view import ThreadEntry, ThreadView, ticket_facts, ticket_title
 
 COMPOSE_LABEL = {
     "reply": "Reply to the customer (they see this)",
@@ -253,7 +254,7 @@ class TicketScreen(DeskScreen):
         data = None
         if ticket.clocks is not None:
             view = sla.show(desk, ticket_id)
-            plan = sla.current_policy(desk).plan_for(view.plan)
+            plan = current_policy(desk).plan_for(view.plan)
             data = PanelData(view, ticket.clocks, plan)
         brief = escalation.brief(desk, ticket_id) if with_brief else None
         if not get_current_worker().is_cancelled:
@@ -336,14 +337,14 @@ class TicketScreen(DeskScreen):
 
     def action_link_incident(self) -> None:
         """i, then the incident's number (or c: and log the call): linked, no new ticket."""
-        from .incident_link import link_ticket
+        from supportdesk.screens.incident_link import link_ticket
 
         if self.ticket is not None:
             link_ticket(self, self.ticket.id, self.query_one(AccountNotices).incidents)
 
     def action_schedule(self) -> None:
         """w, then the window: the server work waits for it, clocks paused until then."""
-        from .incident_link import schedule_ticket
+        from supportdesk.screens.incident_link import schedule_ticket
 
         if self.ticket is not None:
             schedule_ticket(self, self.ticket.id, self.query_one(AccountNotices).windows)

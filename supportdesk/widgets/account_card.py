@@ -16,12 +16,12 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ..safe_text import clean
-from ..services.lookup import AccountHit, CallCard, PlanSummary
-from ..services.verify_rules import ROLE_LABEL
-from ..services.views import ServiceView
-from .format import ago, one_line, stamp, truncate
-from .incident_banner import account_notice_lines
+from supportdesk.core.views import ServiceView
+from supportdesk.rules.verify_rules import ROLE_LABEL
+from supportdesk.safe_text import clean
+from supportdesk.services.callers.lookup import AccountHit, CallCard, PlanSummary
+from supportdesk.widgets.format import ago, one_line, stamp, truncate
+from supportdesk.widgets.incident_banner import account_notice_lines
 
 SUSPENDED_STYLE = "bold #ffffff on #c00000"
 RESELLER_STYLE = "bold #ffffff on #7b2fbf"

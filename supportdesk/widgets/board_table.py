@@ -18,11 +18,11 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 
-from ..services.escalation import Board, BoardRow
-from ..services.policy import Plan
-from .format import one_line, priority_text, span, truncate
-from .queue_table import Cell, FastCellTable
-from .sla_clock import CELL_WIDTH, PAUSE_SHORT, cell_parts, nearer, row_readings
+from supportdesk.rules.policy import Plan
+from supportdesk.services.escalation import Board, BoardRow
+from supportdesk.widgets.format import one_line, priority_text, span, truncate
+from supportdesk.widgets.queue_table import Cell, FastCellTable
+from supportdesk.widgets.sla_clock import CELL_WIDTH, PAUSE_SHORT, cell_parts, nearer, row_readings
 
 SECTION_TITLE = {
     "mine": "MY CLAIMS",

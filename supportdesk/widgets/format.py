@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from rich.cells import cell_len
 from rich.text import Text
 
-from ..safe_text import clean
+from supportdesk.safe_text import clean
 
 ELLIPSIS = "…"
 

@@ -17,9 +17,9 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ..safe_text import clean
-from ..services.escalation import Brief, EscalationView
-from .format import one_line, priority_text, stamp, truncate
+from supportdesk.safe_text import clean
+from supportdesk.services.escalation import Brief, EscalationView
+from supportdesk.widgets.format import one_line, priority_text, stamp, truncate
 
 HEAD_STYLE = "bold #5fd7ff"
 FLAG_STYLE = "bold #ff5f5f"

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual.widgets import Static
 
-from ..safe_text import clean
-from ..services.sla_engine import format_left
-from .format import ago, one_line, truncate
+from supportdesk.rules.sla_engine import format_left
+from supportdesk.safe_text import clean
+from supportdesk.widgets.format import ago, one_line, truncate
 
 if TYPE_CHECKING:
-    from ..services.incidents import IncidentSummary
-    from ..services.maintenance import WindowView
+    from supportdesk.services.incidents import IncidentSummary
+    from supportdesk.services.incidents.maintenance import WindowView
 
 INCIDENT_STYLE = "bold #ffffff on #c00000"
 ACKED_STYLE = "bold #ffffff on #875f00"
@@ -295,7 +295,8 @@ class AccountNotices(Static, can_focus=False):
         )
 
     def _load(self, account: str, asked: int) -> None:
-        from ..services import incidents, maintenance
+        from supportdesk.services import incidents
+        from supportdesk.services.incidents import maintenance
 
         desk = self.app.desk  # type: ignore[attr-defined]
         found = tuple(incidents.for_account(desk, account))
@@ -330,7 +331,7 @@ class AccountNotices(Static, can_focus=False):
     def _keep_threads_at_end(self) -> None:
         """The notices grow or shrink the thread under them: a thread that showed its
         latest entry goes on showing it once the layout has changed."""
-        from .ticket_view import ThreadView
+        from supportdesk.widgets.ticket_view import ThreadView
 
         following = [t for t in self.screen.query(ThreadView) if t.is_vertical_scroll_end]
         for thread in following:

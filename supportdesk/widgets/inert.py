@@ -17,7 +17,7 @@ from textual.notifications import SeverityLevel
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
-from ..safe_text import clean, has_controls
+from supportdesk.safe_text import clean, has_controls
 
 
 def inert_cell(value: Any) -> Any:

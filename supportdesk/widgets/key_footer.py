@@ -15,7 +15,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
+from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup  # noqa: PLC2701 - textual's footer parts, subclassed
 
 ALWAYS = frozenset({"help"})
 PALETTE_WIDTH = 14

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..safe_text import clean
-from ..services.escalation import Claim, NoticeView
+from supportdesk.core.notices import NoticeView
+from supportdesk.safe_text import clean
+from supportdesk.services.escalation import Claim
 
 NOTICE_TITLE = {
     "reassigned": "Ticket taken from you",

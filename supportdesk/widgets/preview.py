@@ -12,9 +12,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from ..services.views import QueueRow, TicketView
-from .incident_banner import AccountNotices
-from .ticket_view import ThreadView, row_facts, ticket_facts, ticket_title
+from supportdesk.core.views import QueueRow, TicketView
+from supportdesk.widgets.incident_banner import AccountNotices
+from supportdesk.widgets.ticket_view import ThreadView, row_facts, ticket_facts, ticket_title
 
 PREVIEW_EVENTS = 4
 

@@ -19,12 +19,12 @@ from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.widgets.data_table import ColumnKey, RowKey
 
-from ..safe_text import clean
-from ..services.policy import Plan
-from ..services.views import QueueRow
-from .format import CHANNEL_LABEL, age, cell, last_spoke, priority_text, truncate
-from .inert import InertTable, inert_cell
-from .sla_clock import CELL_WIDTH, RowClocks, cell_parts, nearer, row_readings
+from supportdesk.core.views import QueueRow
+from supportdesk.rules.policy import Plan
+from supportdesk.safe_text import clean
+from supportdesk.widgets.format import CHANNEL_LABEL, age, cell, last_spoke, priority_text, truncate
+from supportdesk.widgets.inert import InertTable, inert_cell
+from supportdesk.widgets.sla_clock import CELL_WIDTH, RowClocks, cell_parts, nearer, row_readings
 
 Cell = Text | str
 Render = Callable[[QueueRow, datetime, int], Cell]

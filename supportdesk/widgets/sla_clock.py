@@ -27,9 +27,9 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from ..services.policy import Plan
-from ..services.sla import SlaView
-from ..services.sla_engine import (
+from supportdesk.core.views import QueueRow
+from supportdesk.rules.policy import Plan
+from supportdesk.rules.sla_engine import (
     CLOCKS,
     PAUSE_REASONS,
     Clock,
@@ -40,8 +40,8 @@ from ..services.sla_engine import (
     format_left,
     format_span,
 )
-from ..services.views import QueueRow
-from .format import one_line, truncate
+from supportdesk.services.sla import SlaView
+from supportdesk.widgets.format import one_line, truncate
 
 WARNING_GLYPH = "⚠"
 BREACHED_GLYPH = "✖"

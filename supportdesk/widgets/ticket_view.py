@@ -15,9 +15,9 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ..safe_text import clean
-from ..services.views import EventView, QueueRow, TicketView
-from .format import (
+from supportdesk.core.views import EventView, QueueRow, TicketView
+from supportdesk.safe_text import clean
+from supportdesk.widgets.format import (
     CHANNEL_LABEL,
     ago,
     cell,

@@ -16,10 +16,18 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import Static
 
-from ..safe_text import clean
-from ..services.verification import FAILED, HELD, LOCKED, REFERRED, VERIFIED, Attempt, Verdict
-from ..services.verify_rules import REQUESTS, ROLE_LABEL
-from .format import one_line, span, stamp
+from supportdesk.rules.verify_rules import REQUESTS, ROLE_LABEL
+from supportdesk.safe_text import clean
+from supportdesk.services.callers.verification import (
+    FAILED,
+    HELD,
+    LOCKED,
+    REFERRED,
+    VERIFIED,
+    Attempt,
+    Verdict,
+)
+from supportdesk.widgets.format import one_line, span, stamp
 
 BANNER = {
     VERIFIED: ("✔ VERIFIED", "bold #ffffff on #00873c"),

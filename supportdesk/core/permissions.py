@@ -1,0 +1,104 @@
+"""The permission matrix: what each role may do, and which tiers each may work. One place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from supportdesk.enums import Role
+from supportdesk.errors import NotAllowed
+
+EVERYONE = frozenset(Role)
+LEADS = frozenset({Role.LEAD})
+ENGINEERS = frozenset({Role.ENGINEER, Role.LEAD})
+
+# action -> roles allowed. Tier limits are checked separately by `require_tier`.
+MATRIX: dict[str, frozenset[Role]] = {
+    "ticket.create": EVERYONE,
+    "caller.verify": EVERYONE,
+    "mail.ingest": EVERYONE,
+    "ticket.read": EVERYONE,
+    "ticket.reply": EVERYONE,
+    "ticket.call": EVERYONE,
+    "ticket.note": EVERYONE,
+    "ticket.update": EVERYONE,
+    "ticket.take": EVERYONE,
+    "ticket.resolve": EVERYONE,
+    "ticket.merge": EVERYONE,
+    "ticket.escalate": EVERYONE,  # up a tier, back down, or a complaint to a supervisor
+    "ticket.redact": LEADS,
+    "ticket.override_holder": LEADS,  # change a ticket someone else holds
+    "staff.manage": LEADS,
+    "sla.policy": LEADS,  # load an SLA policy (recomputes open tickets)
+    "contact.manage": LEADS,
+    "account.manage": LEADS,
+    "service.manage": LEADS,
+    "desk.write_frozen": LEADS,  # writes under --at on a non-demo database
+    "desk.import": LEADS,  # bring in another helpdesk's export (accounts, tickets)
+    "incident.open": EVERYONE,  # an outage, with the on-call engineer as its owner
+    "incident.manage": ENGINEERS,  # customer updates, resolution (and the owner, always)
+    "maintenance.manage": ENGINEERS,  # announce a maintenance window
+}
+
+# The tiers each role may work (take, change, resolve). Engineers are further limited to
+# their own tier and below; see `max_tier`.
+ROLE_TIERS: dict[Role, frozenset[int]] = {
+    Role.AGENT: frozenset({1}),
+    Role.ENGINEER: frozenset({2, 3}),
+    Role.LEAD: frozenset({1, 2, 3}),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The staff member a process acts as, and where it runs."""
+
+    staff_id: int
+    login: str
+    name: str
+    tier: int
+    role: Role
+    os_user: str
+    host: str
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role is Role.LEAD
+
+
+def allowed(actor: Actor, action: str) -> bool:
+    return actor.role in MATRIX[action]
+
+
+def require(actor: Actor, action: str) -> None:
+    if not allowed(actor, action):
+        roles = "/".join(sorted(r.value for r in MATRIX[action]))
+        raise NotAllowed(f"{actor.login} is {actor.role.value}; {action} needs {roles}")
+
+
+def may_work_tier(actor: Actor, tier: int) -> bool:
+    """Agents work tier 1; engineers tiers 2-3 up to their own (and tier-1 tickets below
+    them); leads everything."""
+    if actor.role is Role.LEAD:
+        return True
+    if actor.role is Role.ENGINEER:
+        return tier <= actor.tier
+    return tier in ROLE_TIERS[actor.role] and tier <= actor.tier
+
+
+def require_tier(actor: Actor, tier: int, what: str = "this ticket") -> None:
+    if not may_work_tier(actor, tier):
+        raise NotAllowed(
+            f"{actor.login} ({actor.role.value}, tier {actor.tier}) cannot work {what} "
+            f"at tier {tier}"
+        )
+
+
+def validate_staff_tier(role: Role, tier: int) -> None:
+    """Staff records must be coherent: agents are tier 1, engineers 2 or 3."""
+    from supportdesk.errors import UsageError
+
+    if tier not in (1, 2, 3):
+        raise UsageError(f"--tier must be 1, 2 or 3, not {tier}")
+    if tier not in ROLE_TIERS[role]:
+        allowed_tiers = ", ".join(str(t) for t in sorted(ROLE_TIERS[role]))
+        raise UsageError(f"a {role.value} works tier {allowed_tiers}, not tier {tier}")

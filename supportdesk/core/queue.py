@@ -1,0 +1,300 @@
+"""The queue: tickets of one view in priority-then-arrival order, one keyset page at a time.
+
+Every combination of filters has a partial index that starts with its equality columns and
+ends with the order (`priority_rank, created_at, id`), so a page is read straight off an
+index with no sort (tests read EXPLAIN QUERY PLAN). Names (company, holder, contact) come
+from primary-key subqueries in the select list, which never change the driving index.
+
+This is the hottest read in the product (every console, every refresh, `supportdesk queue`),
+so it is plain SQL on the DBAPI connection (`Store.query`): no SQLAlchemy import at start-up
+and no per-row ORM work. The SQL is the same on SQLite and PostgreSQL apart from LIKE/ILIKE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from supportdesk.core.desk import Desk
+from supportdesk.core.presence import marker_cutoff
+from supportdesk.core.views import QueueKey, QueuePage, QueueRow, parse_utc
+from supportdesk.enums import PRIORITY_ORDER, View
+from supportdesk.errors import UsageError
+from supportdesk.rules import limits
+from supportdesk.rules.sla_engine import Clock, ClockState, TicketClocks
+
+MAX_PAGE = 1000
+SEARCH_COUNT_CAP = 10_000
+PRIORITY_NAMES = tuple(p.value for p in PRIORITY_ORDER)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the queue shows: a view plus optional narrowing."""
+
+    view: View = View.QUEUE
+    tier: int | None = None
+    category: str | None = None
+    mine: bool = False
+    unclaimed: bool = False
+    search: str | None = None
+    sort: str = "priority"  # or "due": breaches first (earliest running due time)
+
+    def describe(self) -> str:
+        parts = [self.view.value]
+        if self.tier is not None:
+            parts.append(f"tier {self.tier}")
+        if self.category:
+            parts.append(self.category)
+        if self.mine:
+            parts.append("mine")
+        if self.unclaimed:
+            parts.append("unclaimed")
+        if self.search:
+            parts.append(f"“{self.search}”")
+        if self.sort == "due":
+            parts.append("breaches first")
+        return " · ".join(parts)
+
+    def with_(self, **changes: Any) -> QueueFilter:
+        return replace(self, **changes)
+
+
+SELECT_SQL = (
+    "SELECT t.id, t.priority_rank, t.account_id, t.subject, t.category, t.channel, t.status,"
+    " t.tier, t.created_at, t.last_speaker, t.last_activity_at, t.contact_id, t.service_id,"
+    " t.caller_name,"
+    " t.holder_id, t.sla_plan, t.sla_key,"
+    " t.respond_state, t.respond_target_s, t.respond_used_s, t.respond_paused_s,"
+    " t.respond_since, t.respond_due, t.respond_paused,"
+    " t.resolve_state, t.resolve_target_s, t.resolve_used_s, t.resolve_paused_s,"
+    " t.resolve_since, t.resolve_due, t.resolve_paused,"
+    " (SELECT a.company FROM accounts a WHERE a.id = t.account_id),"
+    " (SELECT c.name FROM contacts c WHERE c.id = t.contact_id)"
+    " FROM tickets t"
+)
+# `t.view <> 'done'` is written literally: it is the WHERE of the partial indexes, and SQLite
+# uses a partial index only when the query repeats its condition (a bound value would not do).
+LIVE_TERM = "t.view <> 'done'"
+SORTS = ("priority", "due")
+ORDER_COLS = {"priority": "(t.priority_rank, t.created_at, t.id)", "due": "(t.sla_key, t.id)"}
+ORDER_ASC = {
+    "priority": " ORDER BY t.priority_rank, t.created_at, t.id",
+    "due": " ORDER BY t.sla_key, t.id",
+}
+ORDER_DESC = {
+    "priority": " ORDER BY t.priority_rank DESC, t.created_at DESC, t.id DESC",
+    "due": " ORDER BY t.sla_key DESC, t.id DESC",
+}
+STAFF_SQL = "SELECT id, login FROM staff"  # a few dozen rows: cheaper than a lookup per row
+PRESENCE_SQL = (
+    "SELECT p.ticket_id, p.staff_id, s.login FROM presence p JOIN staff s ON s.id = p.staff_id"
+    " WHERE p.ticket_id IS NOT NULL AND p.state <> 'off' AND p.seen_at >= ?"
+)
+
+
+def where_clause(
+    filt: QueueFilter, staff_id: int | None, *, ilike: bool = False
+) -> tuple[str, list[Any]]:
+    """The WHERE of a filter and its parameters (shared by page, count and EXPLAIN)."""
+    if filt.mine and filt.unclaimed:
+        raise UsageError("--mine and --unclaimed exclude each other")
+    if filt.sort not in SORTS:
+        raise UsageError(f"unknown sort {filt.sort!r} (one of: {', '.join(SORTS)})")
+    if filt.view is View.DONE:
+        raise UsageError("the queue shows live tickets only (queue, held, waiting, scheduled)")
+    terms = ["t.view = ?", LIVE_TERM]
+    params: list[Any] = [filt.view.value]
+    if filt.tier is not None:
+        terms.append("t.tier = ?")
+        params.append(filt.tier)
+    if filt.category:
+        terms.append("t.category = ?")
+        params.append(filt.category)
+    if filt.mine:
+        terms.append("t.holder_id = ?")
+        params.append(staff_id)
+    if filt.unclaimed:
+        terms.append("t.holder_id IS NULL")
+    if filt.search:
+        text = limits.check(filt.search, limits.SEARCH, what="search").strip()
+        number = text.lstrip("#")
+        if number.isascii() and number.isdigit():
+            if limits.fits_id(int(number)):
+                terms.append("t.id = ?")  # a number finds that ticket
+                params.append(int(number))
+            else:
+                terms.append("1 = 0")  # beyond every ticket id: finds nothing
+        else:
+            # % _ and \ are searched for, not obeyed: one ESCAPE on both databases (PostgreSQL
+            # took a lone \ as its default escape, SQLite as a letter; "%" found every ticket)
+            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            like = f"%{escaped}%"
+            op = "ILIKE" if ilike else "LIKE"  # SQLite's LIKE ignores ASCII case already
+            terms.append(f"(t.subject {op} ? ESCAPE '\\' OR t.account_id {op} ? ESCAPE '\\')")
+            params += [like, like]
+    return " WHERE " + " AND ".join(terms), params
+
+
+def first_page_sql(filt: QueueFilter, staff_id: int | None, limit: int) -> tuple[str, list[Any]]:
+    where, params = where_clause(filt, staff_id)
+    return SELECT_SQL + where + ORDER_ASC[filt.sort] + " LIMIT ?", [*params, limit]
+
+
+def page(
+    desk: Desk,
+    filt: QueueFilter,
+    *,
+    after: QueueKey | None = None,
+    start_at: QueueKey | None = None,
+    before: QueueKey | None = None,
+    limit: int = 200,
+    with_total: bool = False,
+) -> QueuePage:
+    """One window of the queue: from the top, from a row (inclusive), after or before a row."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise UsageError(f"--limit must be between 1 and {MAX_PAGE}")
+    store = desk.store
+    staff_id = desk.actor.staff_id
+    where, params = where_clause(filt, staff_id, ilike=not store.is_sqlite)
+    sql = SELECT_SQL + where
+    anchor = before or after or start_at
+    if anchor is not None:
+        op = "<" if before is not None else (">" if after is not None else ">=")
+        sql += f" AND {ORDER_COLS[filt.sort]} {op} {_anchor(desk, filt, anchor, params)}"
+    sql += (ORDER_DESC if before is not None else ORDER_ASC)[filt.sort] + " LIMIT ?"
+    raw = store.query(sql, [*params, limit + 1])
+    more = len(raw) > limit
+    raw = raw[:limit]
+    if before is not None:
+        raw.reverse()
+    rows = _rows(desk, raw, me=staff_id)
+    total = count(desk, filt) if with_total else None
+    if before is not None:
+        more_before, more_after = more, True
+    else:
+        more_after = more
+        more_before = anchor is not None and bool(rows) and _exists_before(desk, filt, rows[0].key)
+    return QueuePage(
+        tuple(rows), has_more_after=more_after, has_more_before=more_before, total=total
+    )
+
+
+def count(desk: Desk, filt: QueueFilter) -> int:
+    """How many tickets the filter shows (at most SEARCH_COUNT_CAP while searching)."""
+    store = desk.store
+    where, params = where_clause(filt, desk.actor.staff_id, ilike=not store.is_sqlite)
+    if filt.search:  # a substring search scans: stop counting at the cap
+        sql = f"SELECT count(*) FROM (SELECT 1 FROM tickets t{where} LIMIT ?) AS hits"
+        params.append(SEARCH_COUNT_CAP)
+    else:
+        sql = f"SELECT count(*) FROM tickets t{where}"
+    return int(store.query(sql, params)[0][0])
+
+
+def _exists_before(desk: Desk, filt: QueueFilter, key: QueueKey) -> bool:
+    store = desk.store
+    where, params = where_clause(filt, desk.actor.staff_id, ilike=not store.is_sqlite)
+    sql = f"SELECT 1 FROM tickets t{where} AND {ORDER_COLS[filt.sort]} < "
+    sql += _anchor(desk, filt, key, params) + " LIMIT 1"
+    return bool(store.query(sql, params))
+
+
+def _anchor(desk: Desk, filt: QueueFilter, key: QueueKey, params: list[Any]) -> str:
+    """The placeholders of a keyset position in the filter's order (parameters appended)."""
+    if filt.sort == "due":
+        params += [key.sla_key, key.id]
+        return "(?, ?)"
+    params += [key.priority_rank, desk.store.timestamp_param(key.created_at), key.id]
+    return "(?, ?, ?)"
+
+
+_STATES = {s.value: s for s in ClockState}
+_NO_CLOCK = Clock()
+
+
+def _clock(values: Sequence[Any]) -> Clock:
+    state, target, used, paused_s, since, due, paused = values
+    if state == "none":
+        return _NO_CLOCK
+    return Clock(
+        _STATES[state],
+        target,
+        used or 0,
+        paused_s or 0,
+        None if since is None else parse_utc(since),
+        None if due is None else parse_utc(due),
+        paused,
+    )
+
+
+def _rows(desk: Desk, raw: list[tuple[Any, ...]], me: int | None) -> list[QueueRow]:
+    """Turn raw rows into QueueRows, adding who else has each ticket open.
+
+    Presence is a few rows per running console, so all open markers are read at once
+    rather than with an IN list of the page's ids.
+    """
+    if not raw:
+        return []
+    open_by: dict[int, set[str]] = {}
+    cutoff = desk.store.timestamp_param(marker_cutoff(datetime.now(UTC)))
+    for tid, sid, login in desk.store.query(PRESENCE_SQL, (cutoff,)):
+        if sid != me:
+            open_by.setdefault(tid, set()).add(login)
+    logins = dict(desk.store.query(STAFF_SQL))
+    names = PRIORITY_NAMES
+    return [
+        QueueRow(
+            tid,
+            names[rank],
+            account,
+            company or "",
+            subject,
+            category,
+            channel,
+            status,
+            tier,
+            parse_utc(created),
+            logins.get(holder_id) if holder_id is not None else None,
+            speaker,
+            parse_utc(activity),
+            contact if contact_id is not None else caller,
+            service,
+            tuple(sorted(open_by[tid])) if tid in open_by else (),
+            plan,
+            sla_key,
+            TicketClocks(_clock(clock_cols[:7]), _clock(clock_cols[7:])),
+        )
+        for (
+            tid,
+            rank,
+            account,
+            subject,
+            category,
+            channel,
+            status,
+            tier,
+            created,
+            speaker,
+            activity,
+            contact_id,
+            service,
+            caller,
+            holder_id,
+            plan,
+            sla_key,
+            *clock_cols,
+            company,
+            contact,
+        ) in raw
+    ]
+
+
+rows_from = _rows  # for the tier boards, which read the same columns plus their own
+
+
+def rows_where(desk: Desk, where: str, params: list[Any]) -> list[QueueRow]:
+    """Queue rows for one WHERE (and ORDER/LIMIT) clause, as the current person sees them."""
+    return rows_from(desk, desk.store.query(SELECT_SQL + where, params), desk.actor.staff_id)

@@ -1,0 +1,187 @@
+"""Plain dataclasses the services hand to screens and the CLI (never ORM objects)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from supportdesk.enums import NO_DUE_KEY, Priority
+from supportdesk.rules.sla_engine import TicketClocks
+
+
+def parse_utc(value: Any) -> datetime:
+    """A timestamp read with the plain driver, as an aware UTC datetime."""
+    if isinstance(value, str):  # SQLite keeps UTC as text; parsing with the offset is 8x
+        return datetime.fromisoformat(value + "+00:00")  # faster than .replace(tzinfo=)
+    return value.astimezone(UTC)
+
+
+def parse_utc_or_none(value: Any) -> datetime | None:
+    return None if value is None else parse_utc(value)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    return value
+
+
+class JsonMixin:
+    def to_json(self) -> dict[str, Any]:
+        return {k: _json_value(v) for k, v in asdict(self).items()}  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class QueueKey:
+    """A position in the queue order: priority, then arrival, then id."""
+
+    priority_rank: int
+    created_at: datetime
+    id: int
+    sla_key: int = NO_DUE_KEY  # the "breaches first" order: earliest running due time
+
+
+@dataclass(slots=True)
+class QueueRow(JsonMixin):
+    """One ticket as a queue line shows it (not frozen: building 500 of these per page is
+    measurably faster without the frozen __setattr__ detour)."""
+
+    id: int
+    priority: str
+    account: str
+    company: str
+    subject: str
+    category: str
+    channel: str
+    status: str
+    tier: int
+    created_at: datetime
+    holder: str | None
+    last_speaker: str
+    last_activity_at: datetime
+    contact: str | None
+    service: int | None
+    open_by: tuple[str, ...] = ()
+    sla_plan: str | None = None
+    sla_key: int = NO_DUE_KEY
+    clocks: TicketClocks | None = None
+
+    @property
+    def key(self) -> QueueKey:
+        return QueueKey(Priority(self.priority).rank, self.created_at, self.id, self.sla_key)
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: tuple[QueueRow, ...]
+    has_more_after: bool
+    has_more_before: bool
+    total: int | None = None
+
+
+@dataclass(frozen=True)
+class EventView(JsonMixin):
+    id: int
+    kind: str
+    at: datetime
+    author: str | None
+    from_customer: bool
+    visible: bool
+    body: str | None
+    call_outcome: str | None
+    old_value: str | None
+    new_value: str | None
+    redacted: bool
+
+
+@dataclass(frozen=True)
+class ServiceView(JsonMixin):
+    id: int
+    kind: str
+    label: str
+    domains: tuple[str, ...]
+    server: str | None
+
+    @classmethod
+    def of(cls, service: Any) -> ServiceView:
+        """From a `Service` row (its domains are stored space-separated)."""
+        return cls(
+            service.id, service.kind, service.label, tuple(service.domains.split()), service.server
+        )
+
+
+@dataclass(frozen=True)
+class ContactView(JsonMixin):
+    id: int
+    name: str
+    role: str
+    emails: tuple[str, ...]
+    phones: tuple[str, ...]
+    has_pin: bool
+
+
+@dataclass(frozen=True)
+class AccountView(JsonMixin):
+    id: str
+    company: str
+    plan: str
+    status: str
+    suspended_reason: str | None
+    notes: str
+    reseller: str | None
+    created_at: datetime
+    services: tuple[ServiceView, ...] = ()
+    contacts: tuple[ContactView, ...] = ()
+    open_tickets: int = 0
+
+
+@dataclass(frozen=True)
+class TicketView(JsonMixin):
+    """A ticket with everything its screen shows."""
+
+    id: int
+    account: str
+    company: str
+    contact: str | None
+    contact_id: int | None
+    caller_name: str | None
+    caller_phone: str | None
+    service: int | None
+    service_label: str | None
+    request_type: str
+    subject: str
+    description: str
+    priority: str
+    category: str
+    channel: str
+    status: str
+    tier: int
+    created_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    resolution_code: str | None
+    holder: str | None
+    merged_into: int | None
+    last_speaker: str
+    last_activity_at: datetime
+    events: tuple[EventView, ...] = field(default=())
+    open_by: tuple[str, ...] = ()
+    sla_plan: str | None = None
+    clocks: TicketClocks | None = None
+    window_id: int | None = None  # the maintenance window a scheduled ticket waits for
+
+
+@dataclass(frozen=True)
+class StaffView(JsonMixin):
+    id: int
+    login: str
+    name: str
+    tier: int
+    role: str
+    active: bool

@@ -1,0 +1,207 @@
+"""SLA policy as data: a TOML file of business calendars and plans, parsed and validated.
+
+A policy names calendars (a zone, weekly opening intervals, holidays) and plans (a calendar,
+warning thresholds, and a response and a resolution target per priority). A target is a
+duration of business time ("4h", "1h30m", "2d" = 48 h of open time), "best_effort" (the
+clock is tracked and shown, never breached) or "none" (no clock at all).
+
+`parse_policy` either returns a whole, valid `Policy` or raises one `PolicyError` whose
+message reads "SOURCE:LINE: FIELD: problem". tomllib reports no positions for values, so a
+small scanner (`Locator`) maps every dotted key of the text to the line that defines it;
+a field that is missing falls back to the line of its nearest enclosing table.
+
+Pure: no database, no terminal. Parsing and validation: `rules/policy_parse.py`; the text
+and JSON of `policy show`: `rules/policy_text.py`; reading files and the policy in force:
+`core/policy.py`. Presets ship in `data/policies/*.toml`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from supportdesk.enums import Priority
+from supportdesk.errors import UsageError
+from supportdesk.rules.calendar import (
+    Calendar,
+)
+
+TargetKind = Literal["duration", "best_effort", "none"]
+Clock = Literal["respond", "resolve"]
+CLOCKS: tuple[Clock, ...] = ("respond", "resolve")
+DEFAULT_WARN: tuple[int, ...] = (50, 75)
+MAX_DURATION = 366 * 24 * 3600  # a year of business time; more is a typo, not a promise
+
+DURATION_RE = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?", re.ASCII)  # not "１h"
+
+
+class PolicyError(UsageError):
+    """A policy that cannot be used; one line, "SOURCE:LINE: FIELD: problem"."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.source = source
+        self.line = line
+        self.field = field
+
+
+# -- durations and targets ---------------------------------------------------------------
+
+
+def parse_duration(text: str) -> int:
+    """Business-time seconds of "30m", "4h", "1h30m", "2d" (d = 24 h of open time).
+
+    Whole minutes only; no zero, no sign, no bare number, no seconds, no spaces."""
+    if not isinstance(text, str):
+        raise ValueError(f"not a duration: {text!r}")
+    match = DURATION_RE.fullmatch(text)
+    if not text or match is None:
+        raise ValueError(f'not a duration like "30m", "4h", "1h30m" or "2d": {text!r}')
+    days, hours, minutes = (int(part or 0) for part in match.groups())
+    seconds = ((days * 24 + hours) * 60 + minutes) * 60
+    if seconds <= 0:
+        raise ValueError(f"a duration must be longer than zero: {text!r}")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"a duration of at most {MAX_DURATION // 3600}h: {text!r}")
+    return seconds
+
+
+def format_duration(seconds: int) -> str:
+    """The canonical text of a duration: hours and minutes, "48h", "1h30m", "30m".
+
+    The inverse of `parse_duration`: ValueError for zero, negatives and part minutes."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        raise ValueError(f"not a whole number of seconds: {seconds!r}")
+    if seconds <= 0 or seconds % 60:
+        raise ValueError(f"not a positive whole number of minutes: {seconds} s")
+    hours, minutes = divmod(seconds // 60, 60)
+    if not hours:
+        return f"{minutes}m"
+    return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One clock's promise: a business duration, best effort (never breached), or none."""
+
+    kind: TargetKind
+    seconds: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind == "duration":
+            if isinstance(self.seconds, bool) or not isinstance(self.seconds, int):
+                raise ValueError("a duration target needs seconds")
+            if self.seconds <= 0:
+                raise ValueError("a duration target must be longer than zero")
+        elif self.kind in ("best_effort", "none"):
+            if self.seconds is not None:
+                raise ValueError(f"a {self.kind} target has no seconds")
+        else:
+            raise ValueError(f"unknown target kind {self.kind!r}")
+
+    @classmethod
+    def parse(cls, text: str) -> Target:
+        """ "4h" -> duration, "best_effort", "none"; ValueError otherwise."""
+        if text == "best_effort":
+            return cls("best_effort")
+        if text == "none":
+            return cls("none")
+        return cls("duration", parse_duration(text))
+
+    @property
+    def text(self) -> str:
+        if self.kind == "duration":
+            assert self.seconds is not None
+            return format_duration(self.seconds)
+        return self.kind
+
+    @property
+    def breachable(self) -> bool:
+        return self.kind == "duration"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# -- the policy ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a customer on this plan is promised, per priority, on one calendar."""
+
+    name: str
+    calendar: Calendar
+    warn: tuple[int, ...]
+    respond: Mapping[Priority, Target] = field(hash=False)
+    resolve: Mapping[Priority, Target] = field(hash=False)
+    description: str = ""
+
+    def target(self, clock: str, priority: Priority | str) -> Target:
+        """The target of `clock` ("respond" or "resolve") for `priority`."""
+        if clock == "respond":
+            return self.respond[Priority(priority)]
+        if clock == "resolve":
+            return self.resolve[Priority(priority)]
+        raise ValueError(f'clock is "respond" or "resolve", not {clock!r}')
+
+
+@dataclass(frozen=True)
+class VerificationRules:
+    """How callers and senders are verified (issue 4), from the policy's optional
+    `[verification]` table: consecutive PIN failures before a contact is locked, for how
+    long, and what happens to mail from an address no account lists (seed 001 closes it,
+    seed 000 holds it for confirmation)."""
+
+    max_failures: int = 5
+    lockout_s: int = 15 * 60
+    unlisted_sender: Literal["close", "hold"] = "close"
+    pin_digits: int = 6
+    # request types only the primary or secondary contact may make (seed 001, 3)
+    owners_only: frozenset[str] = frozenset(
+        {"billing", "password_reset", "contact_change", "cancellation"}
+    )
+
+
+@dataclass(frozen=True)
+class EscalationRules:
+    """Claims on the tier boards (issue 5), from the optional `[escalation]` table: how many
+    tickets one person may hold at once (tickets waiting on the customer, scheduled or
+    awaiting authorization do not count), and how long a claim may go untouched before it is
+    flagged stale on the board and to the leads."""
+
+    max_claims: int = 5
+    stale_after_s: int = 45 * 60
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A parsed, valid policy; `text` is the TOML exactly as given (stored in the database)."""
+
+    name: str
+    calendars: Mapping[str, Calendar] = field(hash=False)
+    plans: Mapping[str, Plan] = field(hash=False)
+    default_plan: str
+    text: str
+    verification: VerificationRules = VerificationRules()
+    escalation: EscalationRules = EscalationRules()
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:12]
+
+    def plan_for(self, name: str | None) -> Plan:
+        """The named plan; the default plan when `name` is None or names no plan."""
+        if name is not None and name in self.plans:
+            return self.plans[name]
+        return self.plans[self.default_plan]

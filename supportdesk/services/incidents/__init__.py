@@ -1,0 +1,97 @@
+"""Incidents: one outage shown in every console, each caller's call linked to it (not a new
+ticket), updates to customers on a clock, and maintenance windows (`maintenance`).
+"""
+
+from __future__ import annotations
+
+from supportdesk.services.incidents.common import (
+    AFFECTED_LIMIT,
+    DEFAULT_CADENCE,
+    DONE,
+    MAX_CADENCE_S,
+    MAX_SERVERS,
+    MIN_CADENCE_S,
+    OPEN_STATES,
+    STATES,
+    body_digest,
+    known_servers,
+    parse_cadence,
+    server_names,
+)
+from supportdesk.services.incidents.declaring import (
+    acknowledge,
+    default_script,
+    open_incident,
+    post_update,
+    update_text,
+)
+from supportdesk.services.incidents.linking import link_ticket, log_call, resolve
+from supportdesk.services.incidents.reading import (
+    AFFECTED_SQL,
+    SUMMARY_SQL,
+    affected_accounts,
+    affected_among,
+    for_account,
+    linked_to,
+    list_incidents,
+    open_incidents,
+    servers_by_id,
+    show,
+    summary,
+)
+from supportdesk.services.incidents.views import (
+    AffectedAccount,
+    CallResult,
+    CallView,
+    IncidentSummary,
+    IncidentView,
+    LinkedTicket,
+    LinkResult,
+    ResolveResult,
+    UpdateResult,
+    UpdateView,
+)
+
+__all__ = [
+    "AFFECTED_LIMIT",
+    "AFFECTED_SQL",
+    "DEFAULT_CADENCE",
+    "DONE",
+    "MAX_CADENCE_S",
+    "MAX_SERVERS",
+    "MIN_CADENCE_S",
+    "OPEN_STATES",
+    "STATES",
+    "SUMMARY_SQL",
+    "AffectedAccount",
+    "CallResult",
+    "CallView",
+    "IncidentSummary",
+    "IncidentView",
+    "LinkResult",
+    "LinkedTicket",
+    "ResolveResult",
+    "UpdateResult",
+    "UpdateView",
+    "acknowledge",
+    "affected_accounts",
+    "affected_among",
+    "body_digest",
+    "default_script",
+    "for_account",
+    "known_servers",
+    "link_ticket",
+    "linked_to",
+    "list_incidents",
+    "log_call",
+    "open_incident",
+    "open_incidents",
+    "parse_cadence",
+    "post_update",
+    "resolve",
+    "server_names",
+    "servers_by_id",
+    "show",
+    "summary",
+    "update_text",
+]

@@ -1,0 +1,499 @@
+"""The lead's SLA board as plain data: what is breached and what breaches next, who is at
+their desk and what they hold, what needs a lead, and how the desk is doing.
+
+Every part is a bounded read off an index (the live-due index for the clocks, the claims
+index for holders, small partial indexes for locked contacts, complaints and SLA events), so
+the board's first read stays fast at a million tickets. Figures come from
+`services.report` (the same definitions as `supportdesk report sla`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from supportdesk.core import permissions
+from supportdesk.core.claims import claim_rules
+from supportdesk.core.desk import Desk
+from supportdesk.core.presence import marker_cutoff
+from supportdesk.core.queue import LIVE_TERM, rows_where
+from supportdesk.core.views import QueueRow, parse_utc_or_none
+from supportdesk.services import escalation
+from supportdesk.services.reports import report
+from supportdesk.services.reports.common import HELD_TOO_LONG, day_start, epoch_of
+from supportdesk.services.reports.drill import drill  # noqa: F401 - re-exported
+
+URGENT_LIMIT = 60
+PAUSED_LIMIT = 20
+ATTENTION_LIMIT = 30
+NO_ACTIVITY = timedelta(hours=4)
+NEAR_BREACH = timedelta(hours=1)  # a downgrade this close to a breach is flagged
+QUARTER = 15 * 60
+USUAL_WEEKS = 4  # "the same weekday's usual": the mean of the last four
+
+
+@dataclass(frozen=True)
+class Headline:
+    breached: int
+    due_15: int
+    due_60: int
+    unclaimed: dict[int, int]  # tier -> claimable escalations nobody holds
+    oldest_wait: dict[int, datetime | None]
+    held: int
+    present: int
+
+
+@dataclass(frozen=True)
+class Urgent:
+    row: QueueRow
+    clock: str  # respond | resolve: the clock that is due first
+    why: tuple[str, ...]  # unclaimed, holder away, holder off, no activity
+
+
+@dataclass(frozen=True)
+class Moved:
+    ticket_id: int
+    at: datetime
+    who: str | None
+    clock: str
+    why: str
+    old_due: datetime | None
+    new_due: datetime | None
+    downgrade_near_breach: bool
+
+
+@dataclass(frozen=True)
+class Person:
+    login: str
+    name: str
+    role: str
+    tier: int
+    presence: str  # available | away | off
+    holds: int
+    stale: int
+    nearest_due: datetime | None
+    oldest_touch: datetime | None
+    last_seen: datetime | None
+
+
+@dataclass(frozen=True)
+class Locked:
+    contact_id: int
+    account: str
+    name: str
+    locked_until: datetime
+    attempts: tuple[tuple[datetime, str | None, str, str], ...]  # at, who, method, result
+
+
+@dataclass(frozen=True)
+class Attention:
+    locked: tuple[Locked, ...]
+    unlisted: tuple[QueueRow, ...]  # held mail from unlisted senders
+    unlisted_closed_today: int
+    held_old: tuple[QueueRow, ...]
+    complaints: tuple[QueueRow, ...]
+    stale: tuple[escalation.Claim, ...]
+
+
+@dataclass(frozen=True)
+class LeadBoard:
+    at: datetime
+    headline: Headline
+    urgent: tuple[Urgent, ...]
+    paused: tuple[QueueRow, ...]
+    moved: tuple[Moved, ...]
+    people: tuple[Person, ...]
+    attention: Attention
+
+
+def presence_of(desk: Desk, now: datetime) -> dict[int, tuple[str, datetime | None]]:
+    """Each staff member's presence from their running consoles: available beats away;
+    nobody running (or only long-dead markers) is off. Presence is kept in real time, so a
+    board under a frozen clock still sees who is here now."""
+    del now
+    cutoff = desk.store.timestamp_param(marker_cutoff(desk.clock.real_now()))
+    rank = {"available": 2, "away": 1}
+    out: dict[int, tuple[str, datetime | None]] = {}
+    for sid, state, seen in desk.store.query(
+        "SELECT staff_id, state, seen_at FROM presence WHERE state <> 'off' AND seen_at >= ?",
+        (cutoff,),
+    ):
+        seen_at = parse_utc_or_none(seen)
+        have = out.get(sid)
+        if have is None or rank.get(state, 0) > rank.get(have[0], 0):
+            out[sid] = (state if state in rank else "available", seen_at)
+    return out
+
+
+def snapshot(desk: Desk) -> LeadBoard:
+    """Everything on the board except the figures (see `figures`)."""
+    permissions.require(desk.actor, "ticket.override_holder")  # leads
+    store = desk.store
+    now = desk.now()
+    epoch = epoch_of(now)
+    due_count = (
+        "SELECT count(*) FROM tickets t WHERE t.view = ? AND " + LIVE_TERM + " AND t.sla_key <= ?"
+    )
+    views = ("queue", "held", "waiting", "scheduled")
+
+    def count_due(until: int) -> int:
+        return sum(int(store.query(due_count, (v, until))[0][0]) for v in views)
+
+    breached = count_due(epoch)
+    unclaimed: dict[int, int] = {}
+    oldest: dict[int, datetime | None] = {}
+    for tier in (2, 3):
+        n, first = store.query(
+            "SELECT count(*), min(t.tier_since) FROM tickets t WHERE t.view = 'queue' AND "
+            f"{LIVE_TERM} AND t.tier = ? AND t.holder_id IS NULL",
+            (tier,),
+        )[0]
+        unclaimed[tier] = int(n)
+        oldest[tier] = parse_utc_or_none(first)
+    held = int(
+        store.query(f"SELECT count(*) FROM tickets t WHERE t.view = 'held' AND {LIVE_TERM}")[0][0]
+    )
+    present = presence_of(desk, now)
+    headline = Headline(
+        breached,
+        count_due(epoch + 15 * 60) - breached,
+        count_due(epoch + 60 * 60) - breached,
+        unclaimed,
+        oldest,
+        held,
+        sum(1 for state, _seen in present.values() if state == "available"),
+    )
+    # breached and due within the hour, most urgent first: each view read off the due index
+    urgent_rows: list[QueueRow] = []
+    for view in views:
+        urgent_rows += rows_where(
+            desk,
+            f" WHERE t.view = ? AND {LIVE_TERM} AND t.sla_key <= ? ORDER BY t.sla_key, t.id"
+            " LIMIT ?",
+            [view, epoch + 3600, URGENT_LIMIT],
+        )
+    urgent_rows.sort(key=lambda r: (r.sla_key, r.id))
+    logins = {login: sid for sid, login in store.query("SELECT id, login FROM staff")}
+    quiet_before = now - NO_ACTIVITY
+    urgent = []
+    for r in urgent_rows[:URGENT_LIMIT]:
+        why = []
+        if r.holder is None:
+            why.append("unclaimed")
+        else:
+            state = present.get(logins.get(r.holder, -1), ("off", None))[0]
+            if state != "available":
+                why.append(f"holder {state}")
+        if r.last_activity_at < quiet_before:
+            why.append("no activity")
+        clock = "respond"
+        if r.clocks is not None:
+            due_r, due_s = r.clocks.respond.due, r.clocks.resolve.due
+            running = [
+                (due, name)
+                for name, due, c in (
+                    ("respond", due_r, r.clocks.respond),
+                    ("resolve", due_s, r.clocks.resolve),
+                )
+                if due is not None and c.state.value == "running"
+            ]
+            if running:
+                clock = min(running)[1]
+        urgent.append(Urgent(r, clock, tuple(why)))
+    # paused clocks, apart: the least time left first
+    paused = rows_where(
+        desk,
+        f" WHERE t.view <> 'queue' AND {LIVE_TERM} AND (t.respond_state = 'paused'"
+        " OR t.resolve_state = 'paused')"
+        " ORDER BY CASE WHEN t.respond_state = 'paused' AND t.respond_target_s IS NOT NULL"
+        " THEN t.respond_target_s - t.respond_used_s"
+        " WHEN t.resolve_target_s IS NOT NULL THEN t.resolve_target_s - t.resolve_used_s"
+        " ELSE 999999999 END, t.id LIMIT ?",
+        [PAUSED_LIMIT],
+    )
+    moved = _moved_today(desk, now)
+    people = _people(desk, now, present)
+    attention = _attention(desk, now)
+    return LeadBoard(now, headline, tuple(urgent), tuple(paused), moved, people, attention)
+
+
+def _parse_due(value: str | None) -> datetime | None:
+    """An SLA event's value ("respond running 2026-11-23T10:00:00+00:00") -> its due time."""
+    if not value:
+        return None
+    last = value.rsplit(" ", 1)[-1]
+    try:
+        return datetime.fromisoformat(last)
+    except ValueError:
+        return None
+
+
+def _moved_today(desk: Desk, now: datetime) -> tuple[Moved, ...]:
+    start = desk.store.timestamp_param(day_start(desk, now))
+    rows = desk.store.query(
+        "SELECT e.ticket_id, e.created_at, s.login, e.body, e.old_value, e.new_value"
+        " FROM ticket_events e LEFT JOIN staff s ON s.id = e.staff_id"
+        " WHERE e.kind = 'sla' AND e.created_at >= ? AND e.body LIKE ?"
+        " ORDER BY e.created_at DESC, e.id DESC LIMIT 200",
+        (start, "% target changed (%"),
+    )
+    out = []
+    for tid, at, who, body, old, new in rows:
+        clock = body.split(" ", 1)[0]
+        why = body[body.find("(") + 1 : body.rfind(")")] if "(" in body else body
+        old_due, new_due = _parse_due(old), _parse_due(new)
+        at_time = parse_utc_or_none(at) or now
+        downgrade = _is_downgrade(why)
+        near = (
+            downgrade
+            and old_due is not None
+            and old_due - at_time <= NEAR_BREACH
+            and (new_due is None or new_due > old_due)
+        )
+        out.append(Moved(tid, at_time, who, clock, why, old_due, new_due, bool(near)))
+    return tuple(out)
+
+
+def _is_downgrade(why: str) -> bool:
+    """ "priority high → low" is a downgrade; plan changes count when the due time moved
+    later, which the caller checks with the due times."""
+    from supportdesk.core.queue import PRIORITY_NAMES
+
+    if why.startswith("priority ") and "→" in why:
+        old, new = (p.strip() for p in why[len("priority ") :].split("→", 1))
+        if old in PRIORITY_NAMES and new in PRIORITY_NAMES:
+            return PRIORITY_NAMES.index(new) > PRIORITY_NAMES.index(old)
+    return why.startswith("plan ")
+
+
+def _people(
+    desk: Desk, now: datetime, present: dict[int, tuple[str, datetime | None]]
+) -> tuple[Person, ...]:
+    _limit, stale_s = claim_rules(desk)
+    stale_before = desk.store.timestamp_param(now - timedelta(seconds=stale_s))
+    held = {
+        sid: (int(n), int(stale or 0), key, parse_utc_or_none(touch))
+        for sid, n, stale, key, touch in desk.store.query(
+            "SELECT t.holder_id, count(*),"
+            " sum(CASE WHEN t.touched_at IS NULL OR t.touched_at < ? THEN 1 ELSE 0 END),"
+            " min(CASE WHEN t.sla_key < ? THEN t.sla_key END), min(t.touched_at)"
+            f" FROM tickets t WHERE {LIVE_TERM} AND t.holder_id IS NOT NULL"
+            " GROUP BY t.holder_id",
+            (stale_before, 10**12),
+        )
+    }
+    out = []
+    for sid, login, name, role, tier in desk.store.query(
+        "SELECT id, login, name, role, tier FROM staff WHERE active ORDER BY login"
+    ):
+        n, stale, key, touch = held.get(sid, (0, 0, None, None))
+        state, seen = present.get(sid, ("off", None))
+        nearest = datetime.fromtimestamp(key, tz=now.tzinfo) if key is not None else None
+        out.append(Person(login, name, role, tier, state, n, stale, nearest, touch, seen))
+    rank = {"available": 0, "away": 1, "off": 2}
+    out.sort(key=lambda p: (rank[p.presence], -p.holds, p.login))
+    return tuple(out)
+
+
+def _attention(desk: Desk, now: datetime) -> Attention:
+    store = desk.store
+    ts = store.timestamp_param
+    locked = []
+    for cid, account, name, until in store.query(
+        "SELECT c.id, c.account_id, c.name, c.locked_until FROM contacts c"
+        " WHERE c.locked_until IS NOT NULL AND c.locked_until > ? ORDER BY c.locked_until",
+        (ts(now),),
+    ):
+        attempts = tuple(
+            (parse_utc_or_none(at) or now, who, method, result)
+            for at, who, method, result in store.query(
+                "SELECT v.created_at, s.login, v.method, v.result FROM verifications v"
+                " LEFT JOIN staff s ON s.id = v.staff_id WHERE v.contact_id = ?"
+                " ORDER BY v.id DESC LIMIT 8",
+                (cid,),
+            )
+        )
+        locked.append(Locked(cid, account, name, parse_utc_or_none(until) or now, attempts))
+    unlisted = rows_where(
+        desk,
+        f" WHERE t.view = 'held' AND {LIVE_TERM} AND t.sender IS NOT NULL"
+        " ORDER BY t.priority_rank, t.created_at, t.id LIMIT ?",
+        [ATTENTION_LIMIT],
+    )
+    closed_today = int(
+        store.query(
+            "SELECT count(*) FROM tickets t WHERE t.resolved_at IS NOT NULL"
+            " AND t.resolved_at >= ? AND t.resolution_code = 'unlisted_sender'",
+            (ts(day_start(desk, now)),),
+        )[0][0]
+    )
+    held_old = rows_where(
+        desk,
+        f" WHERE t.view = 'held' AND {LIVE_TERM} AND t.created_at < ?"
+        " ORDER BY t.priority_rank, t.created_at, t.id LIMIT ?",
+        [ts(now - HELD_TOO_LONG), ATTENTION_LIMIT],
+    )
+    complaints = rows_where(
+        desk,
+        " WHERE t.flagged_at IS NOT NULL ORDER BY t.flagged_at, t.id LIMIT ?",
+        [ATTENTION_LIMIT],
+    )
+    stale = escalation.claims(desk, stale_only=True, limit=ATTENTION_LIMIT)
+    return Attention(
+        tuple(locked),
+        tuple(unlisted),
+        closed_today,
+        tuple(held_old),
+        tuple(complaints),
+        tuple(stale),
+    )
+
+
+# -- figures -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Figures:
+    at: datetime
+    today: report.SlaReport
+    week: report.SlaReport
+    month: report.SlaReport
+    days: tuple[datetime, ...]  # the last 30 local days, oldest first
+    breaches_per_day: tuple[int, ...]
+    attainment_per_day: tuple[float | None, ...]  # respond and resolve together
+    quarters: tuple[datetime, ...]  # today's quarter hours so far
+    tickets_in: tuple[int, ...]
+    tickets_solved: tuple[int, ...]
+    usual_in: tuple[float, ...]  # the same weekday's usual, per quarter hour
+    usual_solved: tuple[float, ...]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+LONG_FIGURES_EVERY = timedelta(minutes=5)  # 7 and 30 days move slowly: read them this often
+
+
+def figures(desk: Desk, previous: Figures | None = None) -> Figures:
+    """Today, 7 and 30 days (report.sla_report), and the series the board draws. With the
+    `previous` figures of the same day from less than LONG_FIGURES_EVERY ago, the 7- and
+    30-day figures and the daily series are kept and only today is read again."""
+    permissions.require(desk.actor, "ticket.override_holder")
+    now = desk.now()
+    today = day_start(desk, now)
+    month_start = today - timedelta(days=29)
+    out_today = report.sla_report(desk, today, now + timedelta(seconds=1))
+    days = tuple(month_start + timedelta(days=i) for i in range(30))
+    n_quarters = max(1, int((now - today).total_seconds()) // QUARTER + 1)
+    quarters = tuple(today + timedelta(seconds=QUARTER * i) for i in range(n_quarters))
+    tickets_in = _per_quarter(desk, "created_at", today, now)
+    solved = _per_quarter(desk, "resolved_at", today, now)
+    if (
+        previous is not None
+        and previous.days == days
+        and timedelta(0) <= now - previous.at < LONG_FIGURES_EVERY
+        and len(previous.usual_in) <= n_quarters
+    ):
+        usual_in, usual_solved = _usual(desk, today)
+        return Figures(
+            previous.at,
+            out_today,
+            previous.week,
+            previous.month,
+            days,
+            previous.breaches_per_day,
+            previous.attainment_per_day,
+            quarters,
+            tuple(tickets_in[:n_quarters]),
+            tuple(solved[:n_quarters]),
+            tuple(usual_in[:n_quarters]),
+            tuple(usual_solved[:n_quarters]),
+        )
+    out_week = report.sla_report(desk, today - timedelta(days=6), now + timedelta(seconds=1))
+    out_month = report.sla_report(desk, month_start, now + timedelta(seconds=1))
+    offset = int((today.astimezone(_zone(desk)).utcoffset() or timedelta()).total_seconds())
+    met = [0] * 30
+    breached = [0] * 30
+    store = desk.store
+    for clock in ("respond", "resolve"):
+        for day, state, n in store.query(
+            _bucket_sql(store.is_sqlite, f"{clock}_since", 86400, offset, f"t.{clock}_state")
+            + f" FROM tickets t WHERE t.{clock}_state IN ('met', 'breached')"
+            f" AND t.{clock}_since >= ? AND t.{clock}_since < ?"
+            f" AND t.{clock}_target_s IS NOT NULL"
+            f" AND (t.resolution_code IS NULL OR t.resolution_code NOT IN"
+            f" {report.AUTO_CLOSED!r}) GROUP BY 1, 2",
+            (store.timestamp_param(month_start), store.timestamp_param(now)),
+        ):
+            i = _index(day, month_start, 86400)
+            if 0 <= i < 30:
+                (met if state == "met" else breached)[i] += int(n)
+    attainment = tuple(
+        (m / (m + b)) if (m + b) else None for m, b in zip(met, breached, strict=True)
+    )
+    usual_in, usual_solved = _usual(desk, today)
+    return Figures(
+        now,
+        out_today,
+        out_week,
+        out_month,
+        days,
+        tuple(b for b in breached),
+        attainment,
+        quarters,
+        tuple(tickets_in[:n_quarters]),
+        tuple(solved[:n_quarters]),
+        tuple(usual_in[:n_quarters]),
+        tuple(usual_solved[:n_quarters]),
+    )
+
+
+def _usual(desk: Desk, today: datetime) -> tuple[list[float], list[float]]:
+    """Tickets in and solved per quarter hour on the same weekday, averaged over the last
+    USUAL_WEEKS weeks."""
+    usual_in = [0.0] * 96
+    usual_solved = [0.0] * 96
+    for week in range(1, USUAL_WEEKS + 1):
+        day = today - timedelta(days=7 * week)
+        for i, n in enumerate(_per_quarter(desk, "created_at", day, day + timedelta(days=1))):
+            usual_in[i] += n / USUAL_WEEKS
+        for i, n in enumerate(_per_quarter(desk, "resolved_at", day, day + timedelta(days=1))):
+            usual_solved[i] += n / USUAL_WEEKS
+    return usual_in, usual_solved
+
+
+def _zone(desk: Desk) -> Any:
+    from supportdesk.core.policy import current_policy
+
+    return current_policy(desk).plan_for(None).calendar.zone
+
+
+def _bucket_sql(sqlite: bool, column: str, size: int, offset: int, extra: str) -> str:
+    """SELECT of (bucket start as epoch seconds, extra) for a time column, in buckets of
+    `size` seconds aligned to the local zone (`offset` seconds east of UTC)."""
+    if sqlite:
+        epoch = f"CAST(strftime('%s', t.{column}) AS INTEGER)"
+    else:
+        epoch = f"CAST(extract(epoch FROM t.{column}) AS BIGINT)"
+    bucket = f"(({epoch} + {offset}) / {size}) * {size} - {offset}"
+    return f"SELECT {bucket}, {extra}, count(*)"
+
+
+def _index(bucket: Any, start: datetime, size: int) -> int:
+    return (int(bucket) - int(start.timestamp())) // size
+
+
+def _per_quarter(desk: Desk, column: str, start: datetime, end: datetime) -> list[int]:
+    store = desk.store
+    counts = [0] * 96
+    where = f" FROM tickets t WHERE t.{column} >= ? AND t.{column} < ? GROUP BY 1, 2"
+    if column == "resolved_at":
+        where = (
+            " FROM tickets t WHERE t.resolved_at IS NOT NULL AND t.resolved_at >= ?"
+            " AND t.resolved_at < ? GROUP BY 1, 2"
+        )
+    for bucket, _x, n in store.query(
+        _bucket_sql(store.is_sqlite, column, QUARTER, 0, "0") + where,
+        (store.timestamp_param(start), store.timestamp_param(end)),
+    ):
+        i = _index(bucket, start, QUARTER)
+        if 0 <= i < 96:
+            counts[i] += int(n)
+    return counts

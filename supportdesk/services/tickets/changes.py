@@ -1,0 +1,171 @@
+"""Changing a ticket: priority and status, take (the claim), resolve, merge a duplicate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import update
+
+from supportdesk.core import permissions
+from supportdesk.core.claims import claim_ticket
+from supportdesk.core.clocks import (
+    on_status_change,
+    retarget_ticket,
+)
+from supportdesk.core.desk import Desk
+from supportdesk.core.tickets import (
+    add_event,
+    change_status,
+    check_transition,
+    guard,
+    iso,
+    load_ticket,
+    parse_enum,
+)
+from supportdesk.enums import (
+    EventKind,
+    Priority,
+    ResolutionCode,
+    Status,
+)
+from supportdesk.errors import (
+    InvalidTransition,
+    NotAllowed,
+    NothingToDo,
+    UsageError,
+)
+from supportdesk.models import (
+    Ticket,
+    TicketEvent,
+)
+
+
+def update_fields(
+    desk: Desk,
+    ticket_id: int,
+    *,
+    priority: str | None = None,
+    status: str | None = None,
+    code: str | None = None,
+) -> None:
+    """Change priority and/or status (following the transition table)."""
+    if priority is None and status is None:
+        raise UsageError("nothing to change: give --priority and/or --status")
+    prio = parse_enum(Priority, priority, "priority") if priority else None
+    new_status = parse_enum(Status, status, "status") if status else None
+    res = parse_enum(ResolutionCode, code, "resolution code") if code else None
+    with desk.write() as (session, record):
+        t = load_ticket(session, ticket_id, lock=True)
+        guard(desk, session, t, "ticket.update")
+        changed = False
+        if prio is not None and prio.rank != t.priority_rank:
+            old = Priority.from_rank(t.priority_rank).value
+            add_event(session, desk, t, EventKind.PRIORITY, old=old, new=prio.value)
+            t.priority_rank = prio.rank
+            t.updated_at = desk.now()
+            dues = (iso(t.respond_due), iso(t.resolve_due))
+            retarget_ticket(session, desk, t, f"priority {old} → {prio.value}")
+            record(
+                "ticket.priority",
+                "ticket",
+                t.id,
+                {
+                    "priority": [old, prio.value],
+                    "respond_due": [dues[0], iso(t.respond_due)],
+                    "resolve_due": [dues[1], iso(t.resolve_due)],
+                },
+            )
+            changed = True
+        if new_status is not None and new_status.value != t.status:
+            if new_status is Status.NEW:
+                raise InvalidTransition(f"ticket #{t.id} cannot go back to new")
+            if t.status == Status.AWAITING_AUTHORIZATION.value:
+                _held_change(desk, t, new_status, res)
+            change_status(session, desk, record, t, new_status, res)
+            changed = True
+        if not changed:
+            raise NothingToDo(f"ticket #{t.id} already has those values")
+
+
+def _held_change(desk: Desk, t: Ticket, new: Status, code: ResolutionCode | None) -> None:
+    """A held ticket opens only by confirmation; only a lead closes it, as not_authorized."""
+    if new is Status.OPEN:
+        raise NotAllowed(
+            f"ticket #{t.id} is awaiting authorization: an authorized contact must confirm it "
+            "(`supportdesk ticket confirm`)"
+        )
+    if new is Status.CLOSED:
+        if not desk.actor.is_lead:
+            raise NotAllowed(f"only a lead closes ticket #{t.id} while it awaits authorization")
+        if code is not ResolutionCode.NOT_AUTHORIZED:
+            raise UsageError("a held ticket is closed with --code not_authorized")
+
+
+def take(desk: Desk, ticket_id: int) -> None:
+    """Claim a ticket: one conditional update, so of N racing people exactly one wins."""
+    permissions.require(desk.actor, "ticket.take")
+    with desk.write() as (session, record):
+        claim_ticket(session, desk, record, ticket_id)
+
+
+def resolve(desk: Desk, ticket_id: int, code: str) -> None:
+    res = parse_enum(ResolutionCode, code, "resolution code")
+    with desk.write() as (session, record):
+        t = load_ticket(session, ticket_id, lock=True)
+        guard(desk, session, t, "ticket.resolve")
+        change_status(session, desk, record, t, Status.RESOLVED, res)
+
+
+def merge(desk: Desk, ticket_id: int, into: int) -> int:
+    """Fold a duplicate into another ticket: its thread moves, it is closed as duplicate."""
+    if ticket_id == into:
+        raise UsageError("a ticket cannot be merged into itself")
+    with desk.write() as (session, record):
+        dup = load_ticket(session, ticket_id, lock=True)
+        target = load_ticket(session, into, lock=True)
+        guard(desk, session, dup, "ticket.merge")
+        guard(desk, session, target, "ticket.merge")
+        if dup.account_id != target.account_id:
+            raise UsageError(
+                f"ticket #{dup.id} is on {dup.account_id} and #{target.id} on "
+                f"{target.account_id}: only tickets of one account can be merged"
+            )
+        if target.status == Status.CLOSED.value:
+            raise InvalidTransition(f"ticket #{target.id} is closed; merge into an open ticket")
+        if dup.status == Status.CLOSED.value:
+            raise InvalidTransition(f"ticket #{dup.id} is already closed")
+        result: Any = session.execute(
+            update(TicketEvent).where(TicketEvent.ticket_id == dup.id).values(ticket_id=target.id)
+        )
+        moved = int(result.rowcount)
+        add_event(
+            session,
+            desk,
+            target,
+            EventKind.MERGE,
+            old=str(dup.id),
+            new=str(target.id),
+            body=f"Merged #{dup.id}: {dup.subject}",
+        )
+        dup.merged_into_id = target.id
+        check_transition(dup, Status.CLOSED)
+        add_event(session, desk, dup, EventKind.STATUS, old=dup.status, new=Status.CLOSED.value)
+        on_status_change(session, desk, dup, dup.status, Status.CLOSED.value)
+        old_status = dup.status
+        dup.status = Status.CLOSED.value
+        dup.resolution_code = ResolutionCode.DUPLICATE.value
+        now = desk.now()
+        dup.resolved_at = dup.resolved_at or now
+        dup.updated_at = target.updated_at = now
+        record(
+            "ticket.merge",
+            "ticket",
+            dup.id,
+            {
+                "merged_into": [None, target.id],
+                "status": [old_status, Status.CLOSED.value],
+                "resolution_code": [None, ResolutionCode.DUPLICATE.value],
+                "events_moved": [None, moved],
+            },
+        )
+        return moved

@@ -1,0 +1,90 @@
+"""Replies, internal notes and logged calls on a ticket's thread."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from supportdesk.core.audit import text_digest
+from supportdesk.core.clocks import (
+    on_first_response,
+)
+from supportdesk.core.desk import Desk
+from supportdesk.core.tickets import (
+    add_event,
+    first_response,
+    guard,
+    load_ticket,
+    parse_enum,
+)
+from supportdesk.enums import (
+    CallOutcome,
+    EventKind,
+    Speaker,
+    Status,
+)
+from supportdesk.errors import (
+    InvalidTransition,
+    UsageError,
+)
+from supportdesk.rules import limits
+
+
+def reply(desk: Desk, ticket_id: int, body: str) -> None:
+    """A customer-visible reply: the first one is the first response."""
+    _message(desk, ticket_id, EventKind.REPLY, body, visible=True)
+
+
+def note(desk: Desk, ticket_id: int, body: str) -> None:
+    """An internal note: not seen by the customer, does not count as a response."""
+    _message(desk, ticket_id, EventKind.NOTE, body, visible=False)
+
+
+def log_call(desk: Desk, ticket_id: int, outcome: str, body: str = "") -> None:
+    """A logged call; only one where we spoke to the customer counts as a response."""
+    result = parse_enum(CallOutcome, outcome, "call outcome")
+    _message(desk, ticket_id, EventKind.CALL, body, visible=True, outcome=result)
+
+
+def _message(
+    desk: Desk,
+    ticket_id: int,
+    kind: EventKind,
+    body: str,
+    *,
+    visible: bool,
+    outcome: CallOutcome | None = None,
+) -> None:
+    limits.check(body, limits.BODY, what=f"{kind.value} text")
+    if kind is not EventKind.CALL and not body.strip():
+        raise UsageError(f"a {kind.value} needs text")
+    action = {EventKind.REPLY: "ticket.reply", EventKind.NOTE: "ticket.note"}.get(
+        kind, "ticket.call"
+    )
+    with desk.write() as (session, record):
+        t = load_ticket(session, ticket_id, lock=True)
+        guard(desk, session, t, action)
+        if t.status == Status.CLOSED.value:
+            raise InvalidTransition(f"ticket #{t.id} is closed; nothing can be added to it")
+        now = desk.now()
+        event = add_event(
+            session,
+            desk,
+            t,
+            kind,
+            body=body or None,
+            visible=visible,
+            call_outcome=outcome.value if outcome else None,
+        )
+        changes: dict[str, Any] = {"body": [None, text_digest(body or None, event.nonce)]}
+        if outcome is not None:
+            changes["outcome"] = [None, outcome.value]
+        counts_as_response = kind is EventKind.REPLY or outcome is CallOutcome.SPOKE
+        if counts_as_response:
+            first_response(t, now, changes)
+            why = "reply" if kind is EventKind.REPLY else "call: spoke"
+            on_first_response(session, desk, t, why)
+        if visible:
+            t.last_speaker = Speaker.STAFF.value
+            t.last_activity_at = now
+        t.updated_at = now
+        record(action, "ticket", t.id, changes)

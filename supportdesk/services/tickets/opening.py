@@ -1,0 +1,255 @@
+"""Opening a ticket (staff, phone, chat) and confirming a held one: who is asking, under
+which verification of this call, and whether the request must wait for an authorized contact.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from supportdesk.core import permissions
+from supportdesk.core.audit import text_digest
+from supportdesk.core.create import NewTicket, Settle, open_ticket
+from supportdesk.core.desk import Desk
+from supportdesk.core.policy import current_policy
+from supportdesk.core.tickets import (
+    change_status,
+    iso,
+    load_ticket,
+    parse_enum,
+)
+from supportdesk.enums import (
+    Category,
+    Channel,
+    Priority,
+    Status,
+)
+from supportdesk.errors import (
+    NotAllowed,
+    NotFound,
+    NothingToDo,
+    UsageError,
+)
+from supportdesk.models import (
+    Account,
+    Contact,
+    ContactPoint,
+    Service,
+    Ticket,
+    Verification,
+)
+from supportdesk.rules import limits
+from supportdesk.rules.verify_rules import CALL_WINDOW
+
+REQUEST_TYPES = ("technical", "billing", "password_reset", "contact_change", "cancellation")
+
+
+def find_contact(session: Session, account_id: str, email: str) -> Contact:
+    value = limits.check(email, limits.EMAIL, what="contact e-mail").strip().lower()
+    contact = session.scalars(
+        select(Contact)
+        .join(ContactPoint, ContactPoint.contact_id == Contact.id)
+        .where(
+            Contact.account_id == account_id,
+            ContactPoint.kind == "email",
+            ContactPoint.value == value,
+        )
+    ).first()
+    if contact is None:
+        raise NotFound(f"no contact with e-mail {email} on account {account_id}")
+    return contact
+
+
+def create(
+    desk: Desk,
+    *,
+    account: str,
+    subject: str,
+    priority: str,
+    category: str,
+    channel: str,
+    contact_email: str | None = None,
+    service_id: int | None = None,
+    description: str = "",
+    request_type: str = "technical",
+    during_verified_call: bool = False,
+    verification_id: int | None = None,
+    caller_name: str | None = None,
+    caller_phone: str | None = None,
+) -> int:
+    """Open a new ticket (status new, tier 1) and return its number.
+
+    With `verification_id` (a verification of this call, on this account) the verified
+    contact is the requester and, on the phone or in chat, the ticket is answered at
+    creation (its respond clock is met). A report from a caller who is not listed or not
+    verified, or a restricted request (billing, credentials, contacts, cancellation) the
+    requester may not make, is created awaiting_authorization: it cannot be taken, escalated
+    or resolved until an authorized contact confirms it (`confirm`). Chat needs a verified
+    PIN (seed 002)."""
+    actor = desk.actor
+    permissions.require(actor, "ticket.create")
+    prio = parse_enum(Priority, priority, "priority")
+    cat = parse_enum(Category, category, "category")
+    chan = parse_enum(Channel, channel, "channel")
+    if request_type not in REQUEST_TYPES:
+        raise UsageError(
+            f"unknown request type {request_type!r} (one of: {', '.join(REQUEST_TYPES)})"
+        )
+    subject = limits.check(subject, limits.SUBJECT).strip()
+    if not subject:
+        raise UsageError("a ticket needs a subject")
+    limits.check(account, limits.ACCOUNT_ID)
+    limits.check(description, limits.DESCRIPTION)
+    limits.check_optional(caller_name, limits.CALLER_NAME)
+    limits.check_optional(caller_phone, limits.PHONE, what="caller phone")
+    if contact_email is not None:
+        limits.check(contact_email, limits.EMAIL, what="contact e-mail")
+    with desk.write() as (session, record):
+        acct = session.get(Account, account)
+        if acct is None:
+            raise NotFound(f"no account {account!r}")
+        contact = find_contact(session, account, contact_email) if contact_email else None
+        check = _call_verification(session, desk, verification_id, account, chan)
+        if check is not None and check.contact_id is not None:
+            contact = session.get(Contact, check.contact_id)
+        hold = _needs_hold(desk, session, check, contact, request_type, service_id, account)
+        during_verified_call = during_verified_call or (
+            check is not None and check.result == "verified" and chan.value in ("phone", "chat")
+        )
+        if service_id is not None:
+            svc = session.get(Service, service_id) if limits.fits_id(service_id) else None
+            if svc is None or svc.account_id != account:
+                raise NotFound(f"no service {service_id} on account {account}")
+
+        def audit(ticket: Ticket) -> dict[str, Any]:
+            return {
+                "account": [None, account],
+                "contact": [None, ticket.contact_id],
+                "service": [None, service_id],
+                "subject": [None, text_digest(subject, ticket.subject_nonce)],
+                "priority": [None, prio.value],
+                "category": [None, cat.value],
+                "channel": [None, chan.value],
+                "request_type": [None, request_type],
+                "description": [
+                    None,
+                    text_digest(description, ticket.description_nonce) if description else None,
+                ],
+                "status": [None, ticket.status],
+                "sla_plan": [None, ticket.sla_plan],
+                "respond_due": [None, iso(ticket.respond_due)],
+                "resolve_due": [None, iso(ticket.resolve_due)],
+            }
+
+        ticket = open_ticket(
+            session,
+            desk,
+            record,
+            NewTicket(
+                account_id=account,
+                subject=subject,
+                priority_rank=prio.rank,
+                category=cat.value,
+                channel=chan.value,
+                request_type=request_type,
+                description=description,
+                contact_id=contact.id if contact else None,
+                caller_name=caller_name.strip() if caller_name else None,
+                caller_phone=caller_phone.strip() if caller_phone else None,
+                service_id=service_id,
+                verification_id=check.id if check is not None else None,
+            ),
+            action="ticket.create",
+            audit=audit,
+            responded=during_verified_call,
+            settle=Settle(Status.AWAITING_AUTHORIZATION) if hold else None,
+        )
+        return ticket.id
+
+
+def _call_verification(
+    session: Session, desk: Desk, verification_id: int | None, account: str, chan: Channel
+) -> Verification | None:
+    """The verification a ticket is opened under: of this account, of this call (recent),
+    verified or held. Chat needs a verified PIN."""
+    if verification_id is None:
+        if chan is Channel.CHAT:
+            raise UsageError("chat requests need the contact's verified support PIN (seed 002)")
+        return None
+    v = session.get(Verification, verification_id) if limits.fits_id(verification_id) else None
+    if v is None or v.account_id != account:
+        raise NotFound(f"no verification {verification_id} for account {account}")
+    if desk.now() - v.created_at > CALL_WINDOW:
+        raise NotAllowed(f"verification {verification_id} was for an earlier call: verify again")
+    if v.result not in ("verified", "held"):
+        raise NotAllowed(f"verification {verification_id} is {v.result}: nothing can be opened")
+    if chan is Channel.CHAT and not (v.result == "verified" and v.method == "pin"):
+        raise UsageError("chat requests need the contact's verified support PIN (seed 002)")
+    return v
+
+
+def _needs_hold(
+    desk: Desk,
+    session: Session,
+    check: Verification | None,
+    contact: Contact | None,
+    request_type: str,
+    service_id: int | None,
+    account: str,
+) -> bool:
+    """Held for confirmation: an unverified caller, or a request this contact may not make
+    (restricted requests need a verified primary or secondary contact)."""
+    from supportdesk.rules.verify_rules import person_of, requests_of
+
+    if check is not None and check.result == "held":
+        return True
+    owners_only = current_policy(desk).verification.owners_only
+    restricted = request_type in owners_only
+    if contact is None:
+        return restricted
+    allowed = request_type in requests_of(person_of(contact), service_id, owners_only)
+    if not allowed:
+        return True
+    return restricted and check is None  # restricted work needs this call's verification
+
+
+def confirm(desk: Desk, ticket_id: int, verification_id: int) -> None:
+    """An authorized contact, verified on this call, confirms a held ticket: it opens, the
+    resolve clock resumes, and the confirmation is recorded."""
+    from supportdesk.rules.verify_rules import permission, person_of
+
+    with desk.write() as (session, record):
+        t = load_ticket(session, ticket_id, lock=True)
+        permissions.require(desk.actor, "ticket.update")
+        if t.status != Status.AWAITING_AUTHORIZATION.value:
+            raise NothingToDo(f"ticket #{t.id} is not awaiting authorization")
+        v = _call_verification(session, desk, verification_id, t.account_id, Channel.PHONE)
+        assert v is not None
+        if v.result != "verified" or v.contact_id is None:
+            raise NotAllowed(f"verification {verification_id} did not verify a contact")
+        contact = session.get(Contact, v.contact_id)
+        assert contact is not None
+        others = [
+            person_of(c)
+            for c in session.scalars(
+                select(Contact).where(Contact.account_id == t.account_id, Contact.active)
+            )
+        ]
+        owners_only = current_policy(desk).verification.owners_only
+        grant = permission(person_of(contact), t.request_type, others, t.service_id, owners_only)
+        if not grant.allowed:
+            raise NotAllowed(f"{contact.name} cannot confirm: {grant.refusal(t.request_type)}")
+        change_status(
+            session,
+            desk,
+            record,
+            t,
+            Status.OPEN,
+            extra={"confirmed_by": [None, contact.name], "verification": [None, v.id]},
+        )
+        t.confirmed_at = desk.now()
+        t.verification_id = v.id
+        if t.contact_id is None:
+            t.contact_id = contact.id
