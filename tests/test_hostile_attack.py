@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from supportdesk.services.desk import Desk
 
+from supportdesk import file_modes
 from supportdesk.cli import EXIT_OK, main
-from supportdesk.services import file_modes
+from supportdesk.core.desk import Desk
 
 from .conftest import new_ticket
 
@@ -188,7 +188,7 @@ def test_durations_are_ascii_digits(
 
 
 def test_opening_hours_are_ascii_digits(tmp_path: Path, cli_env: dict[str, str]) -> None:
-    from supportdesk.services.policy import PRESETS_DIR
+    from supportdesk.core.policy import PRESETS_DIR
 
     text = (PRESETS_DIR / "demo.toml").read_text("utf-8")
     policy = tmp_path / "p.toml"
@@ -249,7 +249,7 @@ def test_a_policy_nested_too_deeply_is_one_line(
     desk: Desk, cli_env: dict[str, str], tmp_path: Path, nesting: str
 ) -> None:
     """tomllib recurses once per level: this was a RecursionError ("internal error", 70)."""
-    from supportdesk.services.policy import PRESETS_DIR
+    from supportdesk.core.policy import PRESETS_DIR
 
     policy = tmp_path / "deep.toml"
     policy.write_text((PRESETS_DIR / "demo.toml").read_text("utf-8") + f"\nx = {nesting}\n")

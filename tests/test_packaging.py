@@ -182,6 +182,6 @@ def test_lazily_loaded_model_modules_exist() -> None:
     it exports loads from the module it names."""
     import supportdesk.models as models
 
-    assert len(models.__all__) > 30
+    assert len(models.__all__) > 20  # every model class (the enums live in supportdesk.enums)
     for name in models.__all__:
         assert getattr(models, name) is not None, name
