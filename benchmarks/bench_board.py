@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from supportdesk.app import SupportDeskApp
+from supportdesk.console.app import SupportDeskApp
 from supportdesk.core.desk import Desk
 from supportdesk.services.reports import lead_board, report
 from supportdesk.store import Store
@@ -56,7 +56,7 @@ def timed(what: str, fn: Callable[[], object], runs: int = 3) -> float:
 
 async def paint(desk: Desk, size: tuple[int, int]) -> tuple[float, float, list[float]]:
     """Seconds from ctrl+l to the board drawn, to the figures drawn; tick times in ms."""
-    from supportdesk.screens.lead_board import LeadBoardScreen
+    from supportdesk.console.screens.lead_board import LeadBoardScreen
 
     app = SupportDeskApp(desk)
     async with app.run_test(size=size) as pilot:

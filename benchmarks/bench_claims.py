@@ -8,7 +8,7 @@ resolving each ticket after claiming it (as an engineer working through the boar
 `--no-resolve` claims only, with a limit of 100, which drains at most 800 tickets). Then
 eight shell-style loops of `supportdesk claim --next` processes drain a smaller board: the
 rate a team of scripts gets, start-up of each process included. The board is built by
-tests/claim_race.py (one escalation through the services, copied with set-based SQL).
+tests/helpers/claim_race.py (one escalation through the services, copied with set-based SQL).
 PostgreSQL runs in a fresh schema, dropped afterwards, or is skipped with the reason.
 """
 
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pg_schema import PG_URL, drop_schema, pg_schema
 
-from tests.claim_race import ENGINEERS, build_board, cli_race, race
+from tests.helpers.claim_race import ENGINEERS, build_board, cli_race, race
 
 
 def run(name: str, url: str, key: Path, args: argparse.Namespace, folder: Path) -> None:

@@ -33,7 +33,9 @@ from typing import Any
 from sqlalchemy import event
 from textual.geometry import Region
 
-from supportdesk.app import SupportDeskApp
+from supportdesk.console.app import SupportDeskApp
+from supportdesk.console.widgets.queue_table import QueueTable
+from supportdesk.console.widgets.sla_clock import RowClocks
 from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
 from supportdesk.core.policy import current_policy
@@ -42,8 +44,6 @@ from supportdesk.rules.policy import Plan
 from supportdesk.rules.sla_engine import TicketClocks
 from supportdesk.rules.sla_engine import start as start_clock
 from supportdesk.store import Store
-from supportdesk.widgets.queue_table import QueueTable
-from supportdesk.widgets.sla_clock import RowClocks
 
 TARGET_MS = 2.0
 

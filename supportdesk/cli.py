@@ -272,7 +272,7 @@ def cli(
 
 def _open_console(desk: Desk) -> None:
     desk.actor  # noqa: B018 - fail with one line before the screen takes over
-    from supportdesk.app import run_console
+    from supportdesk.console.app import run_console
 
     run_console(desk)
 
@@ -1184,7 +1184,7 @@ def serve(
 @pass_env
 def wall(env: Env, redact: bool) -> None:
     """The read-only board `serve` runs for each browser."""
-    from supportdesk.wall import run_wall
+    from supportdesk.console.wall import run_wall
 
     run_wall(env.desk(), redact=redact)
 

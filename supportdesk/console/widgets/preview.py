@@ -1,0 +1,82 @@
+"""The queue's preview pane: the highlighted ticket's facts and its latest thread entries.
+
+It shows what the queue row already knows at once and fills in the thread when the full
+ticket arrives, so moving the cursor never waits on the database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from supportdesk.console.widgets.incident_banner import AccountNotices
+from supportdesk.console.widgets.ticket_view import (
+    ThreadView,
+    row_facts,
+    ticket_facts,
+    ticket_title,
+)
+from supportdesk.core.views import QueueRow, TicketView
+
+PREVIEW_EVENTS = 4
+
+
+class PreviewThread(ThreadView):
+    """The preview's thread always shows its latest entries, also when the notices above it
+    (an incident on the account) appear or go and its height changes."""
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.scroll_end, animate=False)
+
+
+class TicketPreview(Vertical):
+    """Facts and the last few thread entries of one ticket, read-only."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.ticket_id: int | None = None
+        self.detailed = False  # the facts come from the full ticket, not just its queue row
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="pv-title", markup=False)
+        yield AccountNotices(id="pv-notices")  # an outage on the account's servers, first
+        yield Static(id="pv-facts", markup=False)
+        yield PreviewThread(id="pv-thread", limit=PREVIEW_EVENTS)
+
+    def show_row(self, row: QueueRow | None, now: datetime) -> None:
+        """Show a queue row right away (the thread follows with `show_ticket`)."""
+        title = self.query_one("#pv-title", Static)
+        facts = self.query_one("#pv-facts", Static)
+        thread = self.query_one(ThreadView)
+        if row is None or row.account != getattr(self.query_one(AccountNotices), "account", None):
+            self.query_one(AccountNotices).show_account(None)
+        if row is None:
+            self.ticket_id = None
+            self.detailed = False
+            title.update("")
+            facts.update("Nothing selected.")
+            thread.clear_thread()
+            return
+        if row.id != self.ticket_id:
+            thread.clear_thread()
+            self.detailed = False
+        self.ticket_id = row.id
+        if self.detailed:
+            return  # a live reload of the same ticket: keep the full facts until they refresh
+        title.update(ticket_title(row, self._width()))
+        facts.update(row_facts(row, now))
+
+    def show_ticket(self, ticket: TicketView, now: datetime) -> None:
+        if ticket.id != self.ticket_id:
+            return  # the cursor moved on while this was loading
+        self.query_one("#pv-title", Static).update(ticket_title(ticket, self._width()))
+        self.query_one("#pv-facts", Static).update(ticket_facts(ticket, now, self._width()))
+        self.query_one(ThreadView).show(ticket, now)
+        self.query_one(AccountNotices).show_account(ticket.account)
+        self.detailed = True
+
+    def _width(self) -> int:
+        return max(40, (self.size.width or self.app.size.width) - 2)

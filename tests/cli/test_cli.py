@@ -1,0 +1,312 @@
+"""The CLI as a user runs it: real processes, one-line errors, exit codes, races."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import func, select
+
+from supportdesk.core import audit
+from supportdesk.models import AuditEvent, Ticket
+from tests.conftest import new_ticket
+
+# A valid `ticket new` for the fixture's account (the database decides whether it may write).
+NEW_TICKET = (
+    "ticket",
+    "new",
+    "--account",
+    "bluefin",
+    "--subject",
+    "x",
+    "--priority",
+    "low",
+    "--category",
+    "billing",
+    "--channel",
+    "phone",
+)
+
+
+def run(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "supportdesk", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=120,
+    )
+
+
+def one_line_error(p: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in p.stderr, p.stderr
+    lines = [x for x in p.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1, p.stderr
+    return lines[0]
+
+
+def test_ticket_lifecycle_with_json(cli_env):
+    p = run(
+        cli_env,
+        "ticket",
+        "new",
+        "--account",
+        "bluefin",
+        "--subject",
+        "Mail bouncing 550",
+        "--priority",
+        "high",
+        "--category",
+        "technical",
+        "--channel",
+        "email",
+        "--contact",
+        "priya@bluefin.example",
+        "--json",
+    )
+    assert p.returncode == 0, p.stderr
+    t = json.loads(p.stdout)
+    for k in (
+        "id",
+        "account",
+        "contact",
+        "service",
+        "subject",
+        "priority",
+        "category",
+        "channel",
+        "status",
+        "tier",
+        "created_at",
+        "holder",
+    ):
+        assert k in t
+    assert t["created_at"].endswith("+00:00")
+    tid = str(t["id"])
+    assert run(cli_env, "ticket", "reply", tid, "Checking the MX").returncode == 0
+    assert run(cli_env, "ticket", "note", tid, "-", stdin="internal from stdin").returncode == 0
+    assert run(cli_env, "ticket", "call", tid, "--outcome", "spoke", "called back").returncode == 0
+    assert run(cli_env, "ticket", "take", tid).returncode == 0
+    p = run(cli_env, "ticket", "take", tid)
+    assert p.returncode == 4  # nothing to do: already yours
+    p = run(cli_env, "queue", "--json")
+    assert [r["id"] for r in json.loads(p.stdout)] == [t["id"]]
+    assert run(cli_env, "ticket", "resolve", tid, "--code", "fixed").returncode == 0
+    p = run(cli_env, "queue")
+    assert p.returncode == 0 and "nothing" in p.stdout
+    p = run(cli_env, "ticket", "show", tid)
+    assert "internal from stdin" in p.stdout and "[internal]" in p.stdout
+    p = run(cli_env, "audit", "verify")
+    assert p.returncode == 0 and "intact" in p.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (
+            (
+                "ticket",
+                "new",
+                "--account",
+                "bluefin",
+                "--subject",
+                "x",
+                "--priority",
+                "urgent",
+                "--category",
+                "technical",
+                "--channel",
+                "phone",
+            ),
+            2,
+            "priority",
+        ),
+        (
+            (
+                "ticket",
+                "new",
+                "--account",
+                "bluefin",
+                "--subject",
+                "x",
+                "--priority",
+                "low",
+                "--category",
+                "sales",
+                "--channel",
+                "phone",
+            ),
+            2,
+            "category",
+        ),
+        (
+            (
+                "ticket",
+                "new",
+                "--account",
+                "bluefin",
+                "--subject",
+                "x",
+                "--priority",
+                "low",
+                "--category",
+                "billing",
+                "--channel",
+                "fax",
+            ),
+            2,
+            "channel",
+        ),
+        (
+            (
+                "ticket",
+                "new",
+                "--account",
+                "nobody",
+                "--subject",
+                "x",
+                "--priority",
+                "low",
+                "--category",
+                "billing",
+                "--channel",
+                "phone",
+            ),
+            1,
+            "no account",
+        ),
+        (("ticket", "show", "424242"), 1, "no ticket #424242"),
+        (("ticket", "update", "1", "--status", "nonsense"), 2, "status"),
+        (("ticket", "update", "1", "--status", "new"), 1, "cannot go back"),
+        (("ticket", "resolve", "1", "--code", "whatever"), 2, "code"),
+        (("--as", "ghost", "queue"), 1, "no staff member 'ghost'"),
+        (
+            (
+                "--as",
+                "amir",
+                "staff",
+                "add",
+                "zed",
+                "--name",
+                "Z",
+                "--tier",
+                "1",
+                "--role",
+                "agent",
+            ),
+            1,
+            "needs lead",
+        ),
+        (("--at", "yesterday", "queue"), 2, "not a time"),
+        (("ticket", "reply", "1"), 2, "text"),
+    ],
+)
+def test_bad_input_one_line_and_exit_code(cli_env, desk, args, code, needle):
+    tid = new_ticket(desk)
+    from supportdesk.services import tickets
+
+    tickets.reply(desk, tid, "open it")
+    with desk.store.read() as s:
+        before = (
+            s.scalar(select(func.count()).select_from(Ticket)),
+            s.scalar(select(func.count()).select_from(AuditEvent)),
+        )
+    p = run(cli_env, *args, stdin="")
+    assert p.returncode == code, (p.returncode, p.stderr)
+    assert needle in one_line_error(p)
+    with desk.store.read() as s:
+        after = (
+            s.scalar(select(func.count()).select_from(Ticket)),
+            s.scalar(select(func.count()).select_from(AuditEvent)),
+        )
+    assert after == before
+
+
+def test_not_a_database_and_unwritable(tmp_path):
+    env = dict(os.environ)
+    bogus = tmp_path / "notes.txt"
+    bogus.write_text("this is not a database\n" * 100)
+    p = run(env, "--db", str(bogus), "queue")
+    assert p.returncode == 1 and "not a supportdesk database" in one_line_error(p)
+    p = run(env, "--db", str(tmp_path / "missing" / "x.db"), "queue")
+    assert p.returncode == 1 and "does not exist" in one_line_error(p)
+    p = run(env, "--db", str(tmp_path / "empty.db"), "queue")
+    assert p.returncode == 1 and "supportdesk init" in one_line_error(p)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # a read-only SQLite file
+def test_read_only_database_is_one_line_and_unchanged(cli_env, desk):
+    env = dict(cli_env)
+    env["SUPPORTDESK_DB"] = f"sqlite:///file:{desk.store.url.database}?mode=ro&uri=true"
+    p = run(env, *NEW_TICKET)
+    assert p.returncode == 1 and "cannot be written" in one_line_error(p)
+    with desk.store.read() as s:
+        assert s.scalar(select(func.count()).select_from(Ticket)) == 0
+
+
+# PostgreSQL writers never lock the whole database: this is SQLite's busy timeout
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_locked_database_is_one_line_and_unchanged(cli_env, desk, tmp_path):
+    import sqlite3
+
+    holder = sqlite3.connect(str(desk.store.url.database), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        p = run(cli_env, *NEW_TICKET)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert p.returncode == 1 and "locked" in one_line_error(p)
+    with desk.store.read() as s:
+        assert s.scalar(select(func.count()).select_from(Ticket)) == 0
+
+
+def test_racing_processes_exactly_one_wins(cli_env, desk, make_desk):
+    from supportdesk.services import directory
+
+    for i in range(6):
+        directory.add_staff(desk, f"agent{i}", f"Agent {i}", 1, "agent")
+    tid = new_ticket(desk)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "supportdesk", "--as", f"agent{i}", "ticket", "take", str(tid)],
+            env=cli_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(6)
+    ]
+    results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
+    codes = sorted(c for c, _ in results)
+    assert codes == [0, 3, 3, 3, 3, 3], results
+    winner = next(i for i, (c, _) in enumerate(results) if c == 0)
+    for c, err in results:
+        if c == 3:
+            assert f"held by agent{winner}" in err
+    with desk.store.read() as s:
+        assert audit.verify(s, desk.audit_key).ok  # concurrent appends did not fork the chain
+
+
+def test_demo_and_init_on_a_fresh_home_create_their_directories(tmp_path):
+    env = dict(os.environ, HOME=str(tmp_path / "home"), XDG_DATA_HOME="", XDG_CONFIG_HOME="")
+    for key in (
+        "SUPPORTDESK_DB",
+        "SUPPORTDESK_AUDIT_KEY",
+        "SUPPORTDESK_NOW",
+        "XDG_DATA_HOME",
+        "XDG_CONFIG_HOME",
+    ):
+        env.pop(key, None)
+    p = run(env, "demo", "--tickets", "300", "--no-open")
+    assert p.returncode == 0, p.stderr
+    assert "open it as a phone agent: supportdesk --db" in p.stdout
+    p = run(env, "--as", "lena", "init", "--admin", "lena")
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "home" / ".local" / "share" / "supportdesk" / "desk.db").exists()

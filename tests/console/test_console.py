@@ -1,0 +1,632 @@
+"""The console driven like a user would (Textual Pilot) on a real SQLite file.
+
+Includes the two promises the design makes about liveness: a ticket created by another
+process appears by itself within a second or so, and an idle console runs no SQL at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from textual import events
+from textual.command import CommandPalette
+from textual.pilot import Pilot
+from textual.widgets import Input, TextArea
+
+from supportdesk.console.app import SupportDeskApp
+from supportdesk.console.screens.modals import AskModal, ChoiceModal, HelpModal
+from supportdesk.console.screens.queue import WINDOW, QueueScreen
+from supportdesk.console.screens.ticket import TicketScreen
+from supportdesk.console.widgets.format import ELLIPSIS
+from supportdesk.console.widgets.queue_table import QueueTable
+from supportdesk.console.widgets.ticket_view import ThreadEntry
+from supportdesk.core import presence, queue
+from supportdesk.core.queue import QueueFilter
+from supportdesk.services import tickets
+from tests.helpers.console import NOW, QUEUE_ORDER, DeskFixture, build_desk
+
+ROOT = Path(__file__).resolve().parents[2]
+
+Scenario = Callable[[Pilot[None], SupportDeskApp], Awaitable[None]]
+
+
+@pytest.fixture
+def fx(tmp_path: Path) -> DeskFixture:
+    return build_desk(tmp_path)
+
+
+async def wait_until(
+    pilot: Pilot[Any], check: Callable[[], bool], timeout: float = 3.0, what: str = ""
+) -> None:
+    """Let the app run until `check()` holds (workers land asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        await pilot.pause(0.05)
+
+
+def queue_of(app: SupportDeskApp) -> QueueScreen:
+    screen = app.queue_screen()
+    assert screen is not None
+    return screen
+
+
+def ids(app: SupportDeskApp) -> list[int]:
+    return [r.id for r in queue_of(app).rows_for_test()]
+
+
+async def settled(pilot: Pilot[Any], app: SupportDeskApp) -> QueueScreen:
+    """The queue screen once its latest window has landed and no worker is busy."""
+    await wait_until(pilot, lambda: app.queue_screen() is not None, what="queue screen")
+    q = queue_of(app)
+    await wait_until(pilot, lambda: q.loaded_generation == q.generation, what="window")
+    await app.workers.wait_for_complete()
+    await pilot.pause(0.05)
+    await wait_until(pilot, lambda: q.loaded_generation == q.generation, what="window")
+    return q
+
+
+async def filter_to(pilot: Pilot[Any], app: SupportDeskApp, *keys: str) -> list[int]:
+    await pilot.press(*keys)
+    await settled(pilot, app)
+    return ids(app)
+
+
+async def open_ticket_screen(
+    pilot: Pilot[Any], app: SupportDeskApp, ticket_id: int
+) -> TicketScreen:
+    await wait_until(
+        pilot,
+        lambda: (
+            isinstance(app.screen, TicketScreen)
+            and app.screen.ticket is not None
+            and app.screen.ticket.id == ticket_id
+        ),
+        what=f"ticket screen #{ticket_id}",
+    )
+    assert isinstance(app.screen, TicketScreen)
+    return app.screen
+
+
+def run(fx: DeskFixture, scenario: Scenario, size: tuple[int, int] = (120, 30)) -> None:
+    async def main() -> None:
+        app = SupportDeskApp(fx.desk)
+        async with app.run_test(size=size) as pilot:
+            await settled(pilot, app)
+            await scenario(pilot, app)
+
+    asyncio.run(main())
+
+
+# -- the queue ------------------------------------------------------------------------------
+def test_queue_shows_tickets_in_priority_then_arrival_order(fx: DeskFixture) -> None:
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        q = queue_of(app)
+        assert ids(app) == QUEUE_ORDER
+        await wait_until(pilot, lambda: q.total == len(QUEUE_ORDER), what="total")
+        table = app.screen.query_one(QueueTable)
+        assert table.row_count == len(QUEUE_ORDER)
+        assert table.cursor_row == 0
+
+    run(fx, scenario)
+
+
+def test_views_switch_rows(fx: DeskFixture) -> None:
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        assert await filter_to(pilot, app, "2") == [9]  # held: awaiting authorization
+        assert await filter_to(pilot, app, "3") == [11]  # waiting on the customer
+        assert await filter_to(pilot, app, "4") == [7]  # scheduled
+        assert await filter_to(pilot, app, "1") == QUEUE_ORDER
+
+    run(fx, scenario)
+
+
+def test_filters_tier_category_mine_unclaimed_change_rows(fx: DeskFixture) -> None:
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        q = queue_of(app)
+        assert await filter_to(pilot, app, "t") == [4, 1, 5, 10, 3, 12, 8]  # tier 1
+        assert await filter_to(pilot, app, "t") == [6, 2]  # tier 2
+        assert await filter_to(pilot, app, "t", "t") == QUEUE_ORDER  # tier 3 (none), then all
+        assert q.filt.tier is None
+        assert await filter_to(pilot, app, "c") == [1, 6, 3]  # technical
+        assert await filter_to(pilot, app, "c") == [2, 10]  # billing
+        assert await filter_to(pilot, app, "x") == QUEUE_ORDER
+        assert await filter_to(pilot, app, "m") == [10]  # lena holds #10
+        assert await filter_to(pilot, app, "u") == [4, 1, 2, 3, 12, 8]  # nobody holds these
+        assert q.filt.mine is False  # mine and unclaimed exclude each other
+        assert await filter_to(pilot, app, "u") == QUEUE_ORDER
+
+    run(fx, scenario)
+
+
+def test_search_box_filters_by_subject_account_and_number(fx: DeskFixture) -> None:
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        await pilot.press("slash")
+        search = app.screen.query_one("#search", Input)
+        assert search.has_focus
+        await pilot.press(*"invoice")
+        await wait_until(pilot, lambda: ids(app) == [2], what="search result")
+        search.value = "acme"
+        await wait_until(pilot, lambda: ids(app) == [4, 1], what="account search")
+        search.value = "#12"
+        await wait_until(pilot, lambda: ids(app) == [12], what="number search")
+        await pilot.press("enter")  # Enter in the box goes to the results, not a ticket
+        assert app.screen.query_one(QueueTable).has_focus
+        assert isinstance(app.screen, QueueScreen)
+        await pilot.press("x")
+        await wait_until(pilot, lambda: ids(app) == QUEUE_ORDER, what="cleared")
+        assert search.value == ""
+
+    run(fx, scenario)
+
+
+def test_empty_view_says_so(fx: DeskFixture) -> None:
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        assert await filter_to(pilot, app, "2", "t", "t") == []  # held at tier 2: nothing
+        empty = app.screen.query_one("#empty")
+        assert empty.display
+        assert "Nothing in Held" in str(empty.render())
+
+    run(fx, scenario)
+
+
+def test_presence_marker_shows_who_else_has_a_ticket_open(fx: DeskFixture) -> None:
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        row = next(r for r in queue_of(app).rows_for_test() if r.id == 1)
+        assert row.open_by == ("ana",)
+        table = app.screen.query_one(QueueTable)
+        assert "●ana" in str(table.get_cell("1", "open"))
+        # opening a ticket here tells the others: ana's queue now shows lena on #4
+        await pilot.press("enter")
+        await open_ticket_screen(pilot, app, 4)
+        ana = fx.desk_at("ana")
+
+        def lena_marked() -> bool:
+            rows = queue.page(ana, QueueFilter()).rows
+            return next(r for r in rows if r.id == 4).open_by == ("lena",)
+
+        await wait_until(pilot, lena_marked, what="presence of lena on #4")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not lena_marked(), what="presence cleared")
+
+    run(fx, scenario, size=(120, 30))
+
+
+# -- the ticket screen ----------------------------------------------------------------------
+def test_enter_opens_ticket_and_a_typed_reply_lands_in_the_database(fx: DeskFixture) -> None:
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        await pilot.press("down")  # #1, the oldest high-priority ticket
+        await pilot.press("enter")
+        screen = await open_ticket_screen(pilot, app, 1)
+        events = screen.ticket.events if screen.ticket else ()
+        kinds = [e.kind for e in events if e.kind != "sla"]  # clock changes: the SLA panel's
+        assert kinds == ["created", "reply", "note"]
+        assert len(screen.query(ThreadEntry)) == 3
+        await pilot.press("r")
+        await pilot.press(*"Fixed: PHP 8.3 is back on web-14.")
+        await pilot.press("ctrl+s")
+        view = fx.desk_at("lena")
+
+        def landed() -> bool:
+            return any(
+                e.kind == "reply" and e.body == "Fixed: PHP 8.3 is back on web-14."
+                for e in tickets.show(view, 1).events
+            )
+
+        await wait_until(pilot, landed, what="reply in the database")
+        await wait_until(pilot, lambda: len(screen.query(ThreadEntry)) == 4, what="thread")
+        assert not screen.query_one("#composer").display  # sent: the box goes away
+        await pilot.press("escape")
+        assert isinstance(app.screen, QueueScreen)
+
+    run(fx, scenario)
+
+
+def test_g_and_a_number_opens_that_ticket(fx: DeskFixture) -> None:
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        await pilot.press("g")
+        assert isinstance(app.screen, AskModal)
+        await pilot.press("1", "2", "enter")
+        screen = await open_ticket_screen(pilot, app, 12)
+        assert screen.ticket is not None
+        assert screen.ticket.subject == "Password reset for the hosting control panel"
+        await pilot.press("g", "9", "enter")  # from the ticket screen too
+        await open_ticket_screen(pilot, app, 9)
+        await pilot.press("escape", "enter")  # #4, the top of the queue
+        await open_ticket_screen(pilot, app, 4)
+        await pilot.press("right_square_bracket")  # the next ticket in the queue: #1
+        await open_ticket_screen(pilot, app, 1)
+        await pilot.press("left_square_bracket")
+        await open_ticket_screen(pilot, app, 4)
+
+    run(fx, scenario)
+
+
+def test_desk_errors_become_notifications_not_crashes(fx: DeskFixture) -> None:
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        await pilot.press("g", "5", "enter")  # held by ana
+        await open_ticket_screen(pilot, app, 5)
+        await pilot.press("t")
+        await wait_until(pilot, lambda: app.last_error is not None, what="error")
+        assert app.last_error == "ticket #5 is held by ana"
+        assert isinstance(app.screen, TicketScreen)  # still running, still there
+        app.last_error = None
+        await pilot.press("escape", "g", "9", "9", "9", "enter")  # no such ticket
+        await wait_until(pilot, lambda: app.last_error is not None, what="error")
+        assert app.last_error == "no ticket #999"
+        await wait_until(pilot, lambda: isinstance(app.screen, QueueScreen), what="back")
+        assert ids(app) == QUEUE_ORDER
+
+    run(fx, scenario)
+
+
+def test_ticket_actions_priority_status_note_call_resolve_merge(fx: DeskFixture) -> None:
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        view = fx.desk_at("lena")
+        await pilot.press("g", "8", "enter")
+        screen = await open_ticket_screen(pilot, app, 8)
+
+        async def until(check: Callable[[], bool], what: str) -> None:
+            await wait_until(pilot, check, what=what)
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.05)
+
+        await pilot.press("p")
+        assert isinstance(app.screen, ChoiceModal)
+        await pilot.press("h")
+        await until(lambda: tickets.show(view, 8).priority == "high", "priority high")
+        await pilot.press("n", *"Customer prefers Sunday 02:00", "ctrl+s")
+        await until(lambda: tickets.show(view, 8).events[-1].kind == "note", "note")
+        await pilot.press("c", "v")  # call: left a voicemail
+        assert screen.compose_kind == "call"
+        await pilot.press(*"Left a message about the window", "ctrl+s")
+        await until(lambda: tickets.show(view, 8).events[-1].call_outcome == "voicemail", "call")
+        await pilot.press("s", "p")  # status: pending customer
+        await until(lambda: tickets.show(view, 8).status == "pending_customer", "pending")
+        await pilot.press("s", "o")  # and back to open
+        await until(lambda: tickets.show(view, 8).status == "open", "open")
+        await pilot.press("d", "f")  # resolve: fixed
+        await until(lambda: tickets.show(view, 8).status == "resolved", "resolved")
+        assert tickets.show(view, 8).resolution_code == "fixed"
+        await pilot.press("g", "2", "enter")
+        await open_ticket_screen(pilot, app, 2)
+        await pilot.press("m", "1", "0", "enter")  # both are bluefin's
+        await until(lambda: tickets.show(view, 2).merged_into == 10, "merged")
+        assert tickets.show(view, 2).status == "closed"
+
+    run(fx, scenario)
+
+
+def test_refused_reply_keeps_the_text(fx: DeskFixture) -> None:
+    """A reply the service refuses stays in the box so nothing typed is lost."""
+
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        await pilot.press("g", "3", "enter")
+        screen = await open_ticket_screen(pilot, app, 3)
+        await pilot.press("r", "ctrl+s")  # empty reply: UsageError
+        await wait_until(pilot, lambda: app.last_error is not None, what="error")
+        assert app.last_error == "a reply needs text"
+        assert screen.query_one("#composer").display
+
+    run(fx, scenario)
+
+
+def test_a_half_written_reply_stays_with_its_ticket(fx: DeskFixture) -> None:
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        await pilot.press("enter")
+        screen = await open_ticket_screen(pilot, app, 4)
+        await pilot.press("r", *"Half a reply", "escape")  # Esc puts the box away, text kept
+        assert not screen.query_one("#composer").display
+        await pilot.press("right_square_bracket")
+        await open_ticket_screen(pilot, app, 1)
+        await pilot.press("r")
+        assert screen.query_one("#composer-text", TextArea).text == ""  # not #4's words
+        await pilot.press("escape", "left_square_bracket")
+        await open_ticket_screen(pilot, app, 4)
+        await pilot.press("r")
+        assert screen.query_one("#composer-text", TextArea).text == "Half a reply"
+
+    run(fx, scenario)
+
+
+# -- keys -----------------------------------------------------------------------------------
+def test_global_keys_work_while_the_search_box_has_focus(fx: DeskFixture) -> None:
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        await pilot.press("slash", "x", "question_mark")  # typed, not "clear" and "help"
+        search = app.screen.query_one("#search", Input)
+        assert search.has_focus
+        assert search.value == "x?"
+        await pilot.press("ctrl+g")
+        assert isinstance(app.screen, AskModal)
+        await pilot.press("escape")
+        await pilot.press("ctrl+o")
+        assert isinstance(app.screen, HelpModal)
+        await pilot.press("escape")
+        assert isinstance(app.screen, QueueScreen)
+        await pilot.press("escape", "x")  # back to the list, clear the search
+        await wait_until(pilot, lambda: ids(app) == QUEUE_ORDER, what="cleared")
+        await pilot.press("enter")  # open #4, then ctrl+f: back to the search box
+        await open_ticket_screen(pilot, app, 4)
+        await pilot.press("r")  # even from the reply box
+        await pilot.press("ctrl+f")
+        await wait_until(pilot, lambda: isinstance(app.screen, QueueScreen), what="queue")
+        await pilot.pause(0.1)
+        assert app.screen.query_one("#search", Input).has_focus
+
+    run(fx, scenario)
+
+
+def test_keys_typed_in_a_burst_are_handled_in_order(fx: DeskFixture) -> None:
+    """Arrows then Enter arriving in one read open the ticket the arrows reached."""
+
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        for key in ("down", "down", "enter"):  # no pause between them, like a fast typist
+            app.post_message(events.Key(key, "\r" if key == "enter" else None))
+        await open_ticket_screen(pilot, app, 5)  # the third row, not the first
+        await pilot.press("r")  # the reply box takes the focus
+        for key in (*"typed fast", "ctrl+s"):  # then a burst: ctrl+s must come last
+            character = " " if key == " " else (key if len(key) == 1 else None)
+            app.post_message(events.Key("space" if key == " " else key, character))
+        view = fx.desk_at("lena")
+        await wait_until(
+            pilot,
+            lambda: (
+                [e.body for e in tickets.show(view, 5).events if e.kind == "reply"][-1:]
+                == ["typed fast"]
+            ),
+            what="the whole reply sent",
+        )
+
+    run(fx, scenario)
+
+
+def test_help_lists_the_screens_keys(fx: DeskFixture) -> None:
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpModal)
+        described = {r.description for r in app.screen.rows}
+        assert {"Open", "Tier", "Category", "Mine", "Unclaimed", "Go to #"} <= described
+        assert "Quit" in described
+        await pilot.press("escape")
+        await pilot.press("enter")
+        await open_ticket_screen(pilot, app, 4)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpModal)
+        described = {r.description for r in app.screen.rows}
+        assert {"Reply", "Note", "Call", "Priority", "Status", "Take", "Resolve"} <= described
+
+    run(fx, scenario)
+
+
+def test_command_palette_runs_screen_actions(fx: DeskFixture) -> None:
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"unclaimed")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        q = await settled(pilot, app)
+        assert q.filt.unclaimed
+        assert ids(app) == [4, 1, 2, 3, 12, 8]
+
+    run(fx, scenario)
+
+
+# -- layout ---------------------------------------------------------------------------------
+def test_narrow_terminal_drops_columns_and_cuts_subjects_at_words(fx: DeskFixture) -> None:
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        table = app.screen.query_one(QueueTable)
+        keys = [c.key for c in table._columns]
+        assert keys == ["id", "prio", "age", "account", "subject", "last", "next", "who"]
+        assert not app.screen.query_one("#preview").display
+        for row in queue_of(app).rows_for_test():
+            cell = str(table.get_cell(str(row.id), "subject"))
+            if cell != row.subject:
+                assert cell.endswith(ELLIPSIS)
+                kept = cell[: -len(ELLIPSIS)]
+                assert row.subject.startswith(kept)
+                assert row.subject[len(kept)] in " ,.;:-"  # a whole word was dropped
+
+    run(fx, scenario, size=(80, 24))
+
+
+def test_wide_terminal_shows_every_column_and_a_preview(fx: DeskFixture) -> None:
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        table = app.screen.query_one(QueueTable)
+        keys = [c.key for c in table._columns]
+        assert {"channel", "tier", "holder", "open"} <= set(keys)
+        preview = app.screen.query_one("#preview")
+        assert preview.display
+        await pilot.press("down")
+        await wait_until(pilot, lambda: len(preview.query(ThreadEntry)) == 3, what="preview")
+
+    run(fx, scenario, size=(160, 48))
+
+
+# -- big queues ---------------------------------------------------------------------------
+def test_the_table_holds_one_window_and_moves_it_with_the_cursor(tmp_path: Path) -> None:
+    fx = build_desk(tmp_path)
+    lena = fx.desk_at("lena")
+    assert lena.clock.frozen_at is not None
+    for i in range(520):  # one desk whose frozen clock steps back a minute per ticket
+        lena.clock.frozen_at = NOW - timedelta(days=3, minutes=i)
+        tickets.create(
+            lena,
+            account="corvid",
+            subject=f"Bulk ticket {i}",
+            priority="low",
+            category="technical",
+            channel="email",
+        )
+    expected = [r.id for r in queue.page(fx.desk, QueueFilter(), limit=1000).rows]
+
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        q = queue_of(app)
+        table = app.screen.query_one(QueueTable)
+
+        def position() -> int:
+            """Where the cursor is in the whole queue; also checks the window is a
+            contiguous, in-order slice of it and never bigger than WINDOW."""
+            window = [r.id for r in table.rows_shown]
+            first = expected.index(window[0])
+            assert window == expected[first : first + len(window)]
+            assert table.row_count == len(window) <= WINDOW
+            assert table.selected_row is not None
+            return expected.index(table.selected_row.id)
+
+        positions = [position()]
+        while positions[-1] < len(expected) - 1:
+            await pilot.press("pagedown")
+            await wait_until(pilot, lambda: not q._moving, what="window")
+            positions.append(position())
+            assert positions[-1] > positions[-2], "the cursor got stuck"
+        assert q.has_more_before  # the top of the queue is no longer in the table
+        while positions[-1] > 0:
+            await pilot.press("pageup")
+            await wait_until(pilot, lambda: not q._moving, what="window")
+            positions.append(position())
+            assert positions[-1] < positions[-2], "the cursor got stuck"
+        assert table.selected_row is not None
+        assert table.selected_row.id == expected[0]
+
+    run(fx, scenario, size=(100, 30))
+
+
+# -- live -----------------------------------------------------------------------------------
+CREATE_IN_ANOTHER_PROCESS = """
+from datetime import timedelta
+from supportdesk.services import tickets
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
+from supportdesk.store import Store
+from tests.helpers.console import NOW
+desk = Desk(Store({db!r}), "lena", Clock(NOW - timedelta(minutes=1)), audit_key_path={key!r})
+print(tickets.create(desk, account="acme", subject="Mail server refuses all logins",
+                     priority="critical", category="infrastructure", channel="phone"))
+"""
+
+
+def test_live_a_ticket_created_by_another_process_appears_by_itself(fx: DeskFixture) -> None:
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        table = app.screen.query_one(QueueTable)
+        await pilot.press("down", "down")  # on #5
+        await wait_until(pilot, lambda: queue_of(app).selected_id == 5, what="cursor on #5")
+        offset = table.cursor_row - int(table.scroll_y)
+        code = textwrap.dedent(CREATE_IN_ANOTHER_PROCESS).format(db=str(fx.path), key=str(fx.key))
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+        )
+        new_id = int(done.stdout.strip())
+        started = time.monotonic()
+        await wait_until(pilot, lambda: new_id in ids(app), timeout=3.0, what="new ticket row")
+        assert time.monotonic() - started < 2.0
+        assert ids(app)[:2] == [4, new_id]  # critical, and younger than #4
+        assert table.selected_row is not None
+        assert table.selected_row.id == 5  # the cursor stayed on the same ticket
+        assert table.cursor_row == 3
+        assert table.cursor_row - int(table.scroll_y) == offset + 1 or table.scroll_y == 0
+
+    run(fx, scenario)
+
+
+REPLY_IN_ANOTHER_PROCESS = """
+from supportdesk.services import tickets
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
+from supportdesk.store import Store
+from tests.helpers.console import NOW
+desk = Desk(Store({db!r}), "lena", Clock(NOW), audit_key_path={key!r})
+tickets.reply(desk, 6, "We are looking at it now.")
+"""
+
+
+def test_live_a_reply_to_a_shown_ticket_updates_only_its_row(fx: DeskFixture) -> None:
+    """The usual live reload (same tickets in the same order, one changed) rewrites that
+    row's cells in place instead of rebuilding the window."""
+
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        table = app.screen.query_one(QueueTable)
+        await pilot.press("down", "down")
+        await wait_until(pilot, lambda: queue_of(app).selected_id == 5, what="cursor on #5")
+        order = ids(app)
+        before = str(table.get_cell("6", "last"))
+        rebuilds: list[int] = []
+        original_clear = table.clear
+
+        def counting_clear(*args: Any, **kwargs: Any) -> Any:
+            rebuilds.append(1)
+            return original_clear(*args, **kwargs)
+
+        table.clear = counting_clear  # type: ignore[method-assign]
+        code = textwrap.dedent(REPLY_IN_ANOTHER_PROCESS).format(db=str(fx.path), key=str(fx.key))
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)
+        await wait_until(
+            pilot,
+            lambda: str(table.get_cell("6", "last")).startswith("staff"),
+            timeout=3.0,
+            what="row #6 shows the reply",
+        )
+        assert before.startswith("cust")
+        assert ids(app) == order
+        assert rebuilds == []  # changed in place
+        assert table.selected_row is not None and table.selected_row.id == 5
+
+    run(fx, scenario)
+
+
+def test_idle_console_runs_no_sql(fx: DeskFixture) -> None:
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        await wait_until(pilot, lambda: app.console_id is not None, what="console")
+        await pilot.pause(1.0)  # our own presence write makes the feed fire once: let it
+        q = await settled(pilot, app)
+        await wait_until(pilot, lambda: not q.count_pending, what="trailing count")
+        await wait_until(pilot, lambda: not app.watch_pending, what="trailing SLA watch read")
+        await settled(pilot, app)
+        assert len(app.sla_watch) > 0  # the SLA watch ticks too, from memory
+        engine = fx.desk.store.engine
+        plain_before = fx.desk.store.plain_statements  # the DBAPI read path, too
+        assert plain_before > 0  # the queue was read through it
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            await pilot.pause(2.2)  # two age and countdown ticks, eight feed polls
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert statements == []
+        assert fx.desk.store.plain_statements == plain_before
+
+    run(fx, scenario, size=(160, 48))
+
+
+def test_quitting_ends_presence(fx: DeskFixture) -> None:
+    async def main() -> str | None:
+        app = SupportDeskApp(fx.desk)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settled(pilot, app)
+            await wait_until(pilot, lambda: app.console_id is not None, what="console")
+            await pilot.press("enter")
+            await open_ticket_screen(pilot, app, 4)
+            console = app.console_id
+        return console
+
+    console = asyncio.run(main())
+    assert console is not None
+    ana = fx.desk_at("ana")
+    row = next(r for r in queue.page(ana, QueueFilter()).rows if r.id == 4)
+    assert row.open_by == ()
+    presence.end_console(ana, fx.ana_console)
