@@ -1,0 +1,29 @@
+"""The stages of a call, in the order an agent meets them.
+
+    SEARCH -> CONTACT -> PROOF (the PIN)       -> VERDICT -> NEW (a ticket)
+                      -> CALLBACK -> ANSWERED  ->         -> ADD (to an open one) -> NOTES
+
+Esc goes back a step (see `CallScreen.action_back`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class CallStage(StrEnum):
+    SEARCH = "search"  # what the caller gives is typed; results, and the highlighted card
+    CONTACT = "contact"  # the account picked: which contact the caller says they are
+    PROOF = "proof"  # the support PIN, typed masked
+    CALLBACK = "callback"  # which number on file to call back
+    ANSWERED = "answered"  # that number called: did the contact answer?
+    VERDICT = "verdict"  # verified, failed, locked, held or referred
+    NEW = "new"  # the new-ticket form
+    ADD = "add"  # which open ticket the call goes on
+    NOTES = "notes"  # what was said, logged on that ticket
+
+
+# the stages where the list beside the card is what the digits and arrows pick from
+LIST_STAGES = frozenset(
+    {CallStage.SEARCH, CallStage.CONTACT, CallStage.CALLBACK, CallStage.ANSWERED, CallStage.ADD}
+)
