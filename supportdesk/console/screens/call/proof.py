@@ -59,6 +59,17 @@ def role_word(role: str) -> str:
     return ROLE_LABEL.get(role, role)
 
 
+def verdict_keys(v: Verdict) -> str:
+    """The keys a verdict leaves the agent."""
+    if v.state in (VERIFIED, HELD):
+        return "n new ticket · a add this call to an open ticket · Esc another caller"
+    if v.state == FAILED:
+        return "p try the PIN again · c call back instead · Esc another caller"
+    if v.state == LOCKED:
+        return "Esc another caller (0 there: not listed, a held report)"
+    return "Esc another search"
+
+
 class PinInput(Input):
     """The PIN box: digits only, masked. Any other printable key is not typed but passed
     on to the screen (c: call back instead)."""
@@ -128,19 +139,23 @@ class CallProof(CallBase):
         return contact_ref(contact, self.card.account.contacts)
 
     def action_pin(self) -> None:
-        if self.caller is not None and self.caller.contact is not None:
-            if not self.caller.contact.has_pin:
-                self.notify(f"{self.caller.contact.name} has no support PIN", timeout=3)
-                return
-            self._enter(CallStage.PROOF)
+        contact = self._contact()
+        if contact is None:
+            return
+        if not contact.has_pin:
+            self.notify(f"{contact.name} has no support PIN", timeout=3)
+            return
+        self._enter(CallStage.PROOF)
 
     # -- the callback ---------------------------------------------------------------------
     def action_callback(self) -> None:
-        if self.caller is not None and self.caller.contact is not None:
-            if not self.caller.contact.phones:
-                self.notify(f"{self.caller.contact.name} has no phone number on file", timeout=4)
-                return
-            self._enter(CallStage.CALLBACK)
+        contact = self._contact()
+        if contact is None:
+            return
+        if not contact.phones:
+            self.notify(f"{contact.name} has no phone number on file", timeout=4)
+            return
+        self._enter(CallStage.CALLBACK)
 
     def _fill_phones(self) -> None:
         contact = self._contact()
@@ -236,14 +251,3 @@ class CallProof(CallBase):
             text.append(f"y {name} answered · n no answer · Esc back")
         elif stage == CallStage.VERDICT and self.verdict is not None:
             text.append(verdict_keys(self.verdict))
-
-
-def verdict_keys(v: Verdict) -> str:
-    """The keys a verdict leaves the agent."""
-    if v.state in (VERIFIED, HELD):
-        return "n new ticket · a add this call to an open ticket · Esc another caller"
-    if v.state == FAILED:
-        return "p try the PIN again · c call back instead · Esc another caller"
-    if v.state == LOCKED:
-        return "Esc another caller (0 there: not listed, a held report)"
-    return "Esc another search"

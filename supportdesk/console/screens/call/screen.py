@@ -1,9 +1,7 @@
 """The call screen: find the caller's account, verify the caller, open or add to a ticket.
 
 One key from anywhere (ctrl+k, even while typing) opens it with the cursor in the search
-box. Results come as you type; beside them the highlighted account's card shows what matters
-before any question: suspended and why, a reseller's customer to refer, the plan's SLA
-targets, the services, open tickets and pinned notes. Then:
+box. Then:
 
     Enter        the highlighted account (the first, while typing)
     1-9 / 0      the contact the caller says they are / not listed (a held report)
@@ -13,10 +11,10 @@ targets, the services, open tickets and pinned notes. Then:
     a            add the call to an open ticket (and confirm it when it is held and the
                  caller may)
 
-So a verified caller's new ticket is six keys besides what is typed. The parts live beside
-this module: `search` (the account and its contacts), `proof` (the PIN, the callback, the
-verdict) and `ticket_form` (a new ticket, or the call on an open one); this screen composes
-their widgets, holds the keys and moves between the stages (`stages.CallStage`).
+So a verified caller's new ticket is six keys besides what is typed. The parts are the
+modules beside this one: `search` (the account, its card, its contacts), `proof` (the PIN,
+the callback, the verdict) and `ticket_form` (a new ticket, or the call on an open one).
+This screen composes their widgets, holds the keys and moves between the `stages`.
 """
 
 from __future__ import annotations
@@ -33,7 +31,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from supportdesk.console.screens.base import HELP_BINDING
 from supportdesk.console.screens.call.proof import CallProof, PinInput
 from supportdesk.console.screens.call.search import CallSearch
-from supportdesk.console.screens.call.stages import LIST_STAGES, CallStage
+from supportdesk.console.screens.call.stages import BACK, LIST_STAGES, CallStage
 from supportdesk.console.screens.call.ticket_form import CallFiling, TicketForm
 from supportdesk.console.widgets.account_card import AccountCard
 from supportdesk.console.widgets.format import one_line
@@ -212,26 +210,15 @@ class CallScreen(CallSearch, CallProof, CallFiling):
         return text
 
     def action_back(self) -> None:
-        stage = self.stage
+        """Esc: a step back (`stages.BACK`); from the search, the screen closes."""
         if self.busy:
             return
-        if stage == CallStage.SEARCH:
+        if self.stage == CallStage.SEARCH:
             self.dismiss()
-        elif stage == CallStage.CONTACT:
+        elif self.stage == CallStage.VERDICT and self.verdict and self.verdict.state == REFERRED:
             self._enter(CallStage.SEARCH)
-        elif stage in (CallStage.PROOF, CallStage.CALLBACK):
-            self._enter(CallStage.CONTACT)
-        elif stage == CallStage.ANSWERED:
-            self._enter(CallStage.CALLBACK)
-        elif stage == CallStage.VERDICT:
-            if self.verdict is not None and self.verdict.state == REFERRED:
-                self._enter(CallStage.SEARCH)
-            else:
-                self._enter(CallStage.CONTACT)
-        elif stage in (CallStage.NEW, CallStage.ADD):
-            self._enter(CallStage.VERDICT)
-        elif stage == CallStage.NOTES:
-            self._enter(CallStage.ADD)
+        else:
+            self._enter(BACK[self.stage])
 
     def new_call(self) -> None:
         """ctrl+k again: start over with an empty search."""

@@ -1,9 +1,9 @@
-"""The stages of a call, in the order an agent meets them.
+"""The stages of a call, in the order an agent meets them:
 
-    SEARCH -> CONTACT -> PROOF (the PIN)       -> VERDICT -> NEW (a ticket)
-                      -> CALLBACK -> ANSWERED  ->         -> ADD (to an open one) -> NOTES
+    SEARCH -> CONTACT -> PROOF (the PIN) ---------> VERDICT -> NEW (a ticket)
+                      -> CALLBACK -> ANSWERED --->          -> ADD (an open one) -> NOTES
 
-Esc goes back a step (see `CallScreen.action_back`).
+and where Esc goes back to from each (from SEARCH it closes the screen).
 """
 
 from __future__ import annotations
@@ -27,3 +27,15 @@ class CallStage(StrEnum):
 LIST_STAGES = frozenset(
     {CallStage.SEARCH, CallStage.CONTACT, CallStage.CALLBACK, CallStage.ANSWERED, CallStage.ADD}
 )
+
+# Esc: the stage before (but a referral's verdict goes back to SEARCH: no contact to pick)
+BACK: dict[CallStage, CallStage] = {
+    CallStage.CONTACT: CallStage.SEARCH,
+    CallStage.PROOF: CallStage.CONTACT,
+    CallStage.CALLBACK: CallStage.CONTACT,
+    CallStage.ANSWERED: CallStage.CALLBACK,
+    CallStage.VERDICT: CallStage.CONTACT,
+    CallStage.NEW: CallStage.VERDICT,
+    CallStage.ADD: CallStage.VERDICT,
+    CallStage.NOTES: CallStage.ADD,
+}
