@@ -28,7 +28,6 @@ def account_add(
     env: Env, account_id: str, company: str, plan: str, notes: str, as_json: bool
 ) -> None:
     """Add an account."""
-
     a = directory.add_account(env.desk(), account_id, company, plan, notes)
     emit(a, as_json, f"account {inert(a.id)} added")
 
@@ -40,7 +39,6 @@ def account_add(
 @pass_env
 def account_list(env: Env, search: str | None, limit: int, as_json: bool) -> None:
     """List accounts (optionally matching TEXT in id or company)."""
-
     rows = directory.list_accounts(env.desk(), search, limit)
     emit(
         rows,
@@ -61,7 +59,6 @@ def account_list(env: Env, search: str | None, limit: int, as_json: bool) -> Non
 @pass_env
 def account_show(env: Env, account_id: str, as_json: bool) -> None:
     """Show an account with its contacts and services."""
-
     a = directory.show_account(env.desk(), account_id)
 
     def text() -> str:
@@ -98,7 +95,6 @@ def account_show(env: Env, account_id: str, as_json: bool) -> None:
 @pass_env
 def account_plan(env: Env, account_id: str, plan: str) -> None:
     """Move an account to another SLA plan (recomputes its open tickets' clocks)."""
-
     changed = directory.set_plan(env.desk(), account_id, plan)
     say(f"account {inert(account_id)} on plan {inert(plan)}: {changed} open tickets recomputed")
 
@@ -126,6 +122,5 @@ def service_add(
     as_json: bool,
 ) -> None:
     """Add a service to an account."""
-
     s = directory.add_service(env.desk(), account_id, kind, label, list(domains), server)
     emit(s, as_json, f"service {s.id} added to {inert(account_id)}")

@@ -22,7 +22,6 @@ def audit() -> None:
 @pass_env
 def audit_verify(env: Env, anchor: str | None, as_json: bool) -> None:
     """Check the HMAC chain; name the first bad row."""
-
     desk = env.desk()
     with desk.store.read() as s:
         result = audit_service.verify(s, desk.audit_key, anchor)

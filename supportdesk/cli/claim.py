@@ -22,7 +22,6 @@ from supportdesk.services import escalation
 def claim(env: Env, next_: bool, tier: int | None, as_json: bool) -> None:
     """Claim the top of a tier's board: priority, then time of escalation (exit 4 when
     nothing is left). A chosen ticket is claimed with `supportdesk ticket take ID`."""
-
     if not next_:
         raise UsageError("use `claim --next`, or `ticket take ID` to claim a chosen ticket")
     r = escalation.claim_next(env.desk(), tier)

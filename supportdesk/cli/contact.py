@@ -54,7 +54,6 @@ def contact_add(
     as_json: bool,
 ) -> None:
     """Add a contact to an account (a lead, or an owner's verified request)."""
-
     c = directory.add_contact(
         env.desk(),
         account_id,
@@ -77,7 +76,6 @@ def contact_add(
 @pass_env
 def contact_pin(env: Env, account_id: str, contact_ref: str, rotate: bool, as_json: bool) -> None:
     """Generate a contact's support PIN; it is printed this once and never again."""
-
     r = verification.set_pin(env.desk(), account_id, contact_ref, rotate=rotate)
     emit(r, as_json, f"PIN for {inert(r.contact)}: {r.pin}   (shown once; tell the contact now)")
 
@@ -88,7 +86,6 @@ def contact_pin(env: Env, account_id: str, contact_ref: str, rotate: bool, as_js
 @pass_env
 def contact_unlock(env: Env, account_id: str, contact_ref: str) -> None:
     """Lift a PIN lockout (leads), after showing the recent attempts."""
-
     recent = verification.unlock(env.desk(), account_id, contact_ref)
     for a in recent:
         say(
@@ -127,7 +124,6 @@ def verify_cmd(
     as_json: bool,
 ) -> None:
     """Verify a caller: the PIN is read from a prompt or standard input, never from argv."""
-
     desk = env.desk()
     pin = None
     if contact_ref is not None and callback_number is None:

@@ -21,7 +21,6 @@ from supportdesk.store import Store
 
 
 def _default_demo_path() -> Path:
-
     return Path(user_data_dir("supportdesk", appauthor=False)) / "demo.db"
 
 
@@ -34,7 +33,6 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
     """Build a realistic demo database and open the console on it as a demo lead. A demo
     file is built beside the old one and renamed into place: a build stopped at any moment
     leaves the old demo (or none), and the next build succeeds."""
-
     path = env.db
     if not path:
         default = _default_demo_path()

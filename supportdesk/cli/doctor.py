@@ -23,7 +23,6 @@ from supportdesk.store import Store
 def doctor(env: Env, as_json: bool) -> None:
     """Who can read the desk's files (database, -wal, -shm, audit key, their folders) and
     whether the schema is current; exit 1 when something is open to others or wrong."""
-
     store = Store(env.db)
     try:
         report = examine(store, key_path_for(store.display_name(), env.key))

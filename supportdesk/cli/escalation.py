@@ -36,7 +36,6 @@ def escalate(
     as_json: bool,
 ) -> None:
     """Move a ticket up a tier (it lands unclaimed on that tier's board; you watch it)."""
-
     desk = env.desk()
     if supervisor:
         if to_tier is not None or tried:
@@ -60,7 +59,6 @@ def escalate(
 @pass_env
 def deescalate(env: Env, ticket_id: int, reason: str, as_json: bool) -> None:
     """Hand a ticket back down to the tier and person that escalated it."""
-
     r = escalation.deescalate(env.desk(), ticket_id, reason=reason)
     emit(
         r,
@@ -77,7 +75,6 @@ def deescalate(env: Env, ticket_id: int, reason: str, as_json: bool) -> None:
 @pass_env
 def release(env: Env, ticket_id: int, reason: str, as_json: bool) -> None:
     """Put a ticket you hold back on its board."""
-
     escalation.release(env.desk(), ticket_id, reason=reason)
     emit({"ticket_id": ticket_id, "holder": None}, as_json, f"#{ticket_id} released")
 
@@ -89,7 +86,6 @@ def release(env: Env, ticket_id: int, reason: str, as_json: bool) -> None:
 @pass_env
 def reassign(env: Env, ticket_id: int, to_login: str, as_json: bool) -> None:
     """Give a ticket to someone, or take it over (leads; the previous holder is told)."""
-
     r = escalation.reassign(env.desk(), ticket_id, to_login)
     emit(
         r,
@@ -105,7 +101,6 @@ def reassign(env: Env, ticket_id: int, to_login: str, as_json: bool) -> None:
 @pass_env
 def end_shift(env: Env, note: str, as_json: bool) -> None:
     """Release every ticket you hold, each with the handover note."""
-
     ids = escalation.end_shift(env.desk(), note)
     emit(
         {"released": ids},
@@ -116,7 +111,6 @@ def end_shift(env: Env, note: str, as_json: bool) -> None:
 
 
 def _board_text(b: Any, desk: Desk) -> str:
-
     now = b.at
     policy = sla_service.current_policy(desk)
     oldest = age(b.oldest_wait_since, now) if b.oldest_wait_since else "-"
@@ -164,7 +158,6 @@ def _board_text(b: Any, desk: Desk) -> str:
 def board(env: Env, tier: int | None, limit: int, as_json: bool) -> None:
     """A tier's escalation board: your claims, then unclaimed by priority and time of
     escalation, then those waiting on something (and, for leads, others' claims)."""
-
     desk = env.desk()
     b = escalation.board(desk, escalation.default_tier(desk) if tier is None else tier,
                          limit=limit)  # fmt: skip
@@ -178,7 +171,6 @@ def board(env: Env, tier: int | None, limit: int, as_json: bool) -> None:
 @pass_env
 def claims(env: Env, stale: bool, limit: int, as_json: bool) -> None:
     """Who holds what, least recently touched first."""
-
     desk = env.desk()
     rows = escalation.claims(desk, stale_only=stale, limit=limit)
     now = desk.now()
@@ -207,6 +199,5 @@ def complaint() -> None:
 @pass_env
 def complaint_ack(env: Env, ticket_id: int, note: str) -> None:
     """Acknowledge a flagged complaint (leads): the flag clears, the note stays."""
-
     escalation.acknowledge_complaint(env.desk(), ticket_id, note=note)
     click.echo(f"complaint on #{ticket_id} acknowledged")

@@ -17,7 +17,6 @@ from supportdesk.services.intake.export_records import NOTE_SUMMARY
 
 
 def _import_text(r: Any) -> str:
-
     verb = "would import" if r.dry_run else "imported"
     span = f" as #{r.first_ticket}-#{r.last_ticket}" if r.first_ticket is not None else ""
     lines = [
@@ -91,7 +90,6 @@ def import_export(
     customers become accounts with a primary contact (or are matched by e-mail), its tickets
     come with their history and SLA clocks. Leads only; all or nothing; importing the same
     export again (even renamed) adds only what is new, and says what it skipped."""
-
     if source is not None:
         importer.check_source(source)
     desk = env.desk()

@@ -20,7 +20,6 @@ def incident() -> None:
 
 
 def _left(seconds: int | None) -> str:
-
     if seconds is None:
         return "-"
     return f"in {format_left(seconds)}" if seconds >= 0 else f"OVERDUE {format_left(-seconds)}"
@@ -97,7 +96,6 @@ def incident_open(
     as_json: bool,
 ) -> None:
     """Open an incident on one or more servers: every console shows it."""
-
     desk = env.desk()
     i = incidents.open_incident(desk, servers, title, cadence=cadence, script=script, owner=owner)
     emit(i, as_json, lambda: f"incident #{i.id} open\n" + _incident_line(i, desk.now()))
@@ -119,7 +117,6 @@ def incident_update(
     as_json: bool,
 ) -> None:
     """Post a customer update (TEXT, or standard input) to every linked ticket."""
-
     r = incidents.post_update(env.desk(), incident_id, read_body(text), state=state, script=script)
     emit(
         r,
@@ -141,7 +138,6 @@ def incident_link(
 ) -> None:
     """Link a ticket to the incident (no new ticket); with --call the call is logged, which
     is the customer's response."""
-
     r = incidents.link_ticket(env.desk(), incident_id, ticket_id, reason=reason, call=call)
     emit(
         r,
@@ -174,7 +170,6 @@ def incident_call(
     as_json: bool,
 ) -> None:
     """Record a call about the incident from a customer with no ticket (none is opened)."""
-
     desk = env.desk()
     contact_id = None
     if contact_email:
@@ -199,7 +194,6 @@ def incident_call(
 @pass_env
 def incident_ack(env: Env, incident_id: int, as_json: bool) -> None:
     """Acknowledge an incident (a lead or its on-call engineer): no console rings again."""
-
     i = incidents.acknowledge(env.desk(), incident_id)
     emit(i, as_json, f"incident #{i.id} acknowledged by {inert(i.acknowledged_by)}")
 
@@ -221,7 +215,6 @@ def incident_resolve(
 ) -> None:
     """Resolve the incident: the last update goes to every linked ticket, which is resolved
     (fixed) unless kept open."""
-
     r = incidents.resolve(env.desk(), incident_id, read_body(text), keep_open=keep_open)
     emit(
         r,
@@ -238,7 +231,6 @@ def incident_resolve(
 @pass_env
 def incident_list(env: Env, include_resolved: bool, limit: int, as_json: bool) -> None:
     """Open incidents (with --all, resolved ones too)."""
-
     desk = env.desk()
     rows = incidents.list_incidents(desk, include_resolved=include_resolved, limit=limit)
     now = desk.now()
@@ -255,7 +247,6 @@ def incident_list(env: Env, include_resolved: bool, limit: int, as_json: bool) -
 @pass_env
 def incident_show(env: Env, incident_id: int, as_json: bool) -> None:
     """An incident: state, script, updates, linked tickets, calls, affected accounts."""
-
     desk = env.desk()
     v = incidents.show(desk, incident_id)
     emit(v, as_json, lambda: _incident_text(v, desk.now()))

@@ -38,7 +38,6 @@ def init(
     """Create or upgrade the database schema, the audit key and the first lead. Files it
     creates are readable by you alone (or by --group); it takes others' access away from
     the desk's existing files and says so, and never widens anyone's."""
-
     policy = load_policy_file(policy_file) if policy_file else None  # validate first
     sharing = sharing_for(group)
     if sharing.gid is not None and env.db and "://" not in env.db:

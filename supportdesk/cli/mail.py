@@ -27,7 +27,6 @@ EX_TEMPFAIL = 75  # sysexits.h: the mail server keeps the message and tries agai
 
 
 def _ingest_text(r: Any) -> str:
-
     if r.action == "quarantined":
         line = f"quarantined as Q{r.quarantine_id}: {clean(r.reason)}"
     elif r.action == "duplicate":
@@ -66,7 +65,6 @@ def mail_ingest(env: Env, envelope_sender: str | None, as_json: bool) -> None:
     No other exit once the command line is read: mail is never bounced, so no
     backscatter goes to a forged sender. (2: the command line itself is wrong.)
     """
-
     stdin = sys.stdin.buffer if sys.stdin is not None else None
     received = mail_parse.read_limited(stdin)
     try:
@@ -91,7 +89,6 @@ def mail_ingest(env: Env, envelope_sender: str | None, as_json: bool) -> None:
 @pass_env
 def mail_unlisted(env: Env, limit: int, as_json: bool) -> None:
     """Mail from addresses no account lists: closed unanswered or held (leads)."""
-
     rows = mail_service.unlisted(env.desk(), limit)
     emit(
         rows,
@@ -114,7 +111,6 @@ def mail_unlisted(env: Env, limit: int, as_json: bool) -> None:
 def mail_held(env: Env, limit: int, as_json: bool) -> None:
     """Held tickets that mail tried to confirm: confirmation by e-mail not accepted; an
     authorized contact confirms on a verified call, or a lead decides (leads)."""
-
     rows = mail_service.held(env.desk(), limit)
     emit(
         rows,
@@ -141,7 +137,6 @@ def mail_quarantine() -> None:
 @pass_env
 def quarantine_list(env: Env, limit: int, as_json: bool) -> None:
     """Quarantined messages, newest first."""
-
     rows = quarantine.list_quarantine(env.desk(), limit)
     emit(
         rows,
@@ -163,7 +158,6 @@ def quarantine_list(env: Env, limit: int, as_json: bool) -> None:
 @pass_env
 def quarantine_show(env: Env, qid: int, as_json: bool) -> None:
     """One quarantined message: its headers and body as inert text (never the raw bytes)."""
-
     v = quarantine.show(env.desk(), qid)
 
     def text() -> str:
@@ -193,7 +187,6 @@ def quarantine_show(env: Env, qid: int, as_json: bool) -> None:
 def quarantine_release(env: Env, qid: int, as_json: bool) -> None:
     """File a quarantined message again (after a fix, or as a lead's decision); one that
     still cannot be filed stays, unchanged."""
-
     r = quarantine.release(env.desk(), qid)
     emit(r, as_json, lambda: _ingest_text(r))
 
@@ -203,6 +196,5 @@ def quarantine_release(env: Env, qid: int, as_json: bool) -> None:
 @pass_env
 def quarantine_delete(env: Env, qid: int) -> None:
     """Delete a quarantined message (its digest stays in the audit)."""
-
     quarantine.delete(env.desk(), qid)
     click.echo(f"Q{qid} deleted")

@@ -39,7 +39,6 @@ def maintenance_add(
     env: Env, servers: tuple[str, ...], start: str, end: str, notice: str, as_json: bool
 ) -> None:
     """Announce a maintenance window on one or more servers."""
-
     desk = env.desk()
     w = service.add_window(
         desk,
@@ -57,7 +56,6 @@ def maintenance_add(
 @pass_env
 def maintenance_list(env: Env, include_past: bool, as_json: bool) -> None:
     """Windows upcoming or running, soonest first."""
-
     desk = env.desk()
     rows = service.list_windows(desk, include_past=include_past)
     now = desk.now()
@@ -74,7 +72,6 @@ def maintenance_list(env: Env, include_past: bool, as_json: bool) -> None:
 def maintenance_wake(env: Env, as_json: bool) -> None:
     """Return to the queue the scheduled tickets whose window has opened (consoles do this
     too; safe to run from cron). Exit 4 when none is due."""
-
     woke = service.wake(env.desk())
     if not woke:
         raise NothingToDo("no scheduled ticket's maintenance window has opened")

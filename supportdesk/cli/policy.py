@@ -25,7 +25,6 @@ def policy() -> None:
 @pass_env
 def policy_check(env: Env, file: str) -> None:
     """Validate a policy file; errors name the line and the field."""
-
     p = load_policy_file(file)
     say(
         f"{file}: ok: {p.name}: {len(p.calendars)} calendars, {len(p.plans)} plans, "
@@ -39,7 +38,6 @@ def policy_check(env: Env, file: str) -> None:
 @pass_env
 def policy_show(env: Env, preset: str | None, as_json: bool) -> None:
     """Print the policy in force (or a bundled preset)."""
-
     p = load_preset(preset) if preset else current_policy(env.desk())
     emit(to_json(p), as_json, lambda: describe(p))
 
@@ -47,14 +45,12 @@ def policy_show(env: Env, preset: str | None, as_json: bool) -> None:
 @policy.command("presets")
 def policy_presets() -> None:
     """List the bundled presets (one per seed policy, and the demo's)."""
-
     for name in preset_names():
         say(f"{name:<24} {load_preset(name).name}")
 
 
 def _plan_moves(values: tuple[str, ...]) -> dict[str, str]:
     """`--move-plan OLD=NEW` options as {old: new}; UsageError for a malformed one."""
-
     moves: dict[str, str] = {}
     for value in values:
         old, sep, new = (part.strip() for part in value.partition("="))
@@ -81,7 +77,6 @@ def policy_load(env: Env, file: str, move_plan: tuple[str, ...]) -> None:
     """Put a policy in force and recompute the due times of open tickets (leads only). A
     policy that drops a plan accounts still use is refused unless --move-plan says where
     they go."""
-
     moves = _plan_moves(move_plan)
     p = load_policy_file(file)
     result = sla.load_policy(env.desk(), p, move_plans=moves)

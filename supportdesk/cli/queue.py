@@ -51,7 +51,6 @@ def queue(
     as_json: bool,
 ) -> None:
     """Print the queue in exactly the console's order."""
-
     desk = env.desk()
     filt = q.QueueFilter(View(view), tier, category, mine, unclaimed, search, sort)
     page = q.page(desk, filt, limit=limit)

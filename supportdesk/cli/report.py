@@ -23,7 +23,6 @@ def report() -> None:
 
 
 def _window(start: str | None, end: str | None, desk: Desk) -> tuple[datetime, datetime]:
-
     stop = parse_time(end, what="--to") if end else desk.now()
     begin = parse_time(start, what="--from") if start else stop - timedelta(days=30)
     return begin, stop
@@ -36,7 +35,6 @@ def _window(start: str | None, end: str | None, desk: Desk) -> tuple[datetime, d
 @pass_env
 def report_escalations(env: Env, start: str | None, end: str | None, as_json: bool) -> None:
     """Tier-1 resolution share, escalations per tier, time from escalation to claim."""
-
     desk = env.desk()
     begin, stop = _window(start, end, desk)
     f = escalation.figures(desk, begin, stop)
@@ -74,7 +72,6 @@ def report_sla(
 ) -> None:
     """SLA attainment, breaches, median first response and tier-1 share, from the outcomes
     stored when clocks stop (see `supportdesk.services.reports.report` for the definitions)."""
-
     if as_csv and as_json:
         raise UsageError("--csv and --json exclude each other")
     desk = env.desk()

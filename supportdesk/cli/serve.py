@@ -40,7 +40,6 @@ def serve(
     Each browser gets its own board process; nothing on it changes data. Every visit needs
     the token (printed once at start, or kept in --token-file), exchanged on the first
     visit for a session cookie."""
-
     desk = env.desk()
     permissions.require(desk.actor, "ticket.override_holder")  # the board is for leads
     # the board processes inherit the database and login through the environment, so a

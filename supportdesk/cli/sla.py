@@ -22,7 +22,6 @@ def sla() -> None:
 
 
 def _sla_text(v: Any) -> str:
-
     zone = v.zone
     lines = [f"#{v.ticket_id}  plan {inert(v.plan)}   calendar {inert(v.calendar)} ({inert(zone)})"]
     for c in v.clocks:
@@ -47,7 +46,6 @@ def _sla_text(v: Any) -> str:
 
 
 def _zone(name: str) -> Any:
-
     return ZoneInfo(name)
 
 
@@ -57,7 +55,6 @@ def _zone(name: str) -> Any:
 @pass_env
 def sla_show(env: Env, ticket_id: int, as_json: bool) -> None:
     """Both clocks of a ticket: target, due, remaining, state, elapsed and paused time."""
-
     v = sla_service.show(env.desk(), ticket_id)
     emit(v, as_json, lambda: _sla_text(v))
 
@@ -73,7 +70,6 @@ def sla_due(
     env: Env, calendar_name: str, start: str, duration: str, preset: str | None, as_json: bool
 ) -> None:
     """When is something due: START plus DURATION of business time on a calendar."""
-
     moment = parse_time(start, what="--from")
     p = load_preset(preset) if preset else sla_service.current_policy(env.desk())
     result = sla_service.due(p, calendar_name, moment, duration)

@@ -25,7 +25,6 @@ def staff() -> None:
 @pass_env
 def staff_add(env: Env, login: str, name: str, tier: int, role: str, as_json: bool) -> None:
     """Add a staff member."""
-
     s = directory.add_staff(env.desk(), login, name, tier, role)
     emit(s, as_json, f"staff {inert(s.login)} added ({s.role}, tier {s.tier})")
 
@@ -35,7 +34,6 @@ def staff_add(env: Env, login: str, name: str, tier: int, role: str, as_json: bo
 @pass_env
 def staff_list(env: Env, as_json: bool) -> None:
     """List staff."""
-
     rows = directory.list_staff(env.desk())
     emit(
         rows,

@@ -96,7 +96,6 @@ def _ticket_text(t: Any) -> str:
 @pass_env
 def ticket_new(env: Env, as_json: bool, sender: str | None, **kw: Any) -> None:
     """Open a new ticket."""
-
     limits.check(kw["subject"], limits.SUBJECT, what="--subject")
     limits.check(kw["description"], limits.DESCRIPTION, what="--description")
     desk = env.desk()
@@ -131,7 +130,6 @@ def ticket_new(env: Env, as_json: bool, sender: str | None, **kw: Any) -> None:
 @pass_env
 def ticket_confirm(env: Env, ticket_id: int, verification_id: int, as_json: bool) -> None:
     """An authorized contact confirms a ticket held for authorization: it opens."""
-
     tickets.confirm(env.desk(), ticket_id, verification_id)
     _after(env, ticket_id, as_json, f"ticket #{ticket_id} confirmed and open")
 
@@ -142,7 +140,6 @@ def ticket_confirm(env: Env, ticket_id: int, verification_id: int, as_json: bool
 @pass_env
 def ticket_show(env: Env, ticket_id: int, as_json: bool) -> None:
     """Show a ticket with its thread."""
-
     t = tickets.show(env.desk(), ticket_id)
     emit(t, as_json, lambda: _ticket_text(t))
 
@@ -154,7 +151,6 @@ def ticket_show(env: Env, ticket_id: int, as_json: bool) -> None:
 def ticket_brief(env: Env, ticket_id: int, as_json: bool) -> None:
     """What the next person needs: services, servers, what was tried, who may authorize,
     the account's notes, other open tickets on the same server."""
-
     b = escalation.brief(env.desk(), ticket_id)
 
     def text() -> str:
@@ -204,7 +200,6 @@ def ticket_brief(env: Env, ticket_id: int, as_json: bool) -> None:
 
 
 def _after(env: Env, ticket_id: int, as_json: bool, message: str) -> None:
-
     emit(tickets.show(env.desk(), ticket_id) if as_json else None, as_json, message)
 
 
@@ -226,7 +221,6 @@ def ticket_update(
     as_json: bool,
 ) -> None:
     """Change a ticket's priority or status."""
-
     tickets.update_fields(env.desk(), ticket_id, priority=priority, status=status, code=code)
     _after(env, ticket_id, as_json, f"ticket #{ticket_id} updated")
 
@@ -238,7 +232,6 @@ def ticket_update(
 @pass_env
 def ticket_reply(env: Env, ticket_id: int, text: str | None, as_json: bool) -> None:
     """Reply to the customer (TEXT, or standard input)."""
-
     tickets.reply(env.desk(), ticket_id, read_body(text))
     _after(env, ticket_id, as_json, f"replied on #{ticket_id}")
 
@@ -251,7 +244,6 @@ def ticket_reply(env: Env, ticket_id: int, text: str | None, as_json: bool) -> N
 @pass_env
 def ticket_call(env: Env, ticket_id: int, text: str, outcome: str, as_json: bool) -> None:
     """Log a call and its outcome."""
-
     tickets.log_call(env.desk(), ticket_id, outcome, text)
     _after(env, ticket_id, as_json, f"call logged on #{ticket_id} ({outcome})")
 
@@ -263,7 +255,6 @@ def ticket_call(env: Env, ticket_id: int, text: str, outcome: str, as_json: bool
 @pass_env
 def ticket_note(env: Env, ticket_id: int, text: str | None, as_json: bool) -> None:
     """Add an internal note (TEXT, or standard input)."""
-
     tickets.note(env.desk(), ticket_id, read_body(text))
     _after(env, ticket_id, as_json, f"note added to #{ticket_id}")
 
@@ -274,7 +265,6 @@ def ticket_note(env: Env, ticket_id: int, text: str | None, as_json: bool) -> No
 @pass_env
 def ticket_take(env: Env, ticket_id: int, as_json: bool) -> None:
     """Claim a ticket at or below your tier (exit 3 if someone else holds it)."""
-
     tickets.take(env.desk(), ticket_id)
     _after(env, ticket_id, as_json, f"you hold #{ticket_id}")
 
@@ -286,7 +276,6 @@ def ticket_take(env: Env, ticket_id: int, as_json: bool) -> None:
 @pass_env
 def ticket_resolve(env: Env, ticket_id: int, code: str, as_json: bool) -> None:
     """Resolve a ticket with a resolution code."""
-
     tickets.resolve(env.desk(), ticket_id, code)
     _after(env, ticket_id, as_json, f"ticket #{ticket_id} resolved ({code})")
 
@@ -298,7 +287,6 @@ def ticket_resolve(env: Env, ticket_id: int, code: str, as_json: bool) -> None:
 @pass_env
 def ticket_merge(env: Env, ticket_id: int, into: int, as_json: bool) -> None:
     """Merge a duplicate into another ticket: its thread moves, it closes as duplicate."""
-
     moved = tickets.merge(env.desk(), ticket_id, into)
     _after(env, into, as_json, f"#{ticket_id} merged into #{into} ({moved} events moved)")
 
@@ -315,7 +303,6 @@ def _redacted(r: Any, as_json: bool) -> None:
 def ticket_redact(env: Env, event_id: int, reason: str, as_json: bool) -> None:
     """Redact a secret from a thread entry, with the nonce that salted its audit digest
     (leads only; audited)."""
-
     _redacted(tickets.redact(env.desk(), event_id, reason), as_json)
 
 
@@ -327,7 +314,6 @@ def ticket_redact(env: Env, event_id: int, reason: str, as_json: bool) -> None:
 def ticket_redact_subject(env: Env, ticket_id: int, reason: str, as_json: bool) -> None:
     """Redact a secret from a ticket's subject (and the merge entry that quoted it), with
     its nonce (leads only; audited)."""
-
     _redacted(tickets.redact_ticket_text(env.desk(), ticket_id, "subject", reason), as_json)
 
 
@@ -339,7 +325,6 @@ def ticket_redact_subject(env: Env, ticket_id: int, reason: str, as_json: bool) 
 def ticket_redact_description(env: Env, ticket_id: int, reason: str, as_json: bool) -> None:
     """Redact a secret from a ticket's description (an e-mail ticket's first message), with
     its nonce (leads only; audited)."""
-
     _redacted(tickets.redact_ticket_text(env.desk(), ticket_id, "description", reason), as_json)
 
 
@@ -351,7 +336,6 @@ def ticket_redact_description(env: Env, ticket_id: int, reason: str, as_json: bo
 def ticket_schedule(env: Env, ticket_id: int, window_id: int, as_json: bool) -> None:
     """Schedule a ticket's server work into a maintenance window: its clocks pause until the
     window opens, when it returns to the queue."""
-
     r = maintenance.schedule(env.desk(), ticket_id, window_id)
     emit(
         r,

@@ -14,5 +14,4 @@ from supportdesk.console.wall import run_wall
 @pass_env
 def wall(env: Env, redact: bool) -> None:
     """The read-only board `serve` runs for each browser."""
-
     run_wall(env.desk(), redact=redact)
