@@ -1,8 +1,8 @@
 """`supportdesk queue`: the queue in the console's order, one line a ticket.
 
-The CLI's fast path (a lead's `queue --limit 50` on a million tickets well under 0.3 s): it
-reads with the plain driver through core.queue and formats the clocks with services.sla,
-and imports neither SQLAlchemy's ORM nor the models."""
+The CLI's fast path (the aim: `queue --limit 50` on a million tickets within 0.3 s, the
+whole process): it reads with the plain driver through core.queue, formats the clocks with
+services.sla, and imports neither SQLAlchemy's ORM nor the models (tests/cli/test_lazy_cli.py)."""
 
 from __future__ import annotations
 

@@ -63,33 +63,25 @@ class LazyGroup(click.Group):
         return entry.load()
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """click's listing, word for word, with the summaries of the lazy commands taken from
-        the table instead of from their imported modules."""
-        names = [
-            name
-            for name in self.list_commands(ctx)
-            if not (self.lazy[name].hidden if name in self.lazy else self._hidden(ctx, name))
-        ]
+        """click's own listing, with a lazy command's summary read from the table instead of
+        from its imported module (a command added with `add_command` is asked as usual)."""
+        names = [name for name in self.list_commands(ctx) if not self._hidden(ctx, name)]
         if not names:
             return
         limit = formatter.width - 6 - max(len(name) for name in names)
-        rows = [
-            (
-                name,
-                self.lazy[name].short_help(limit)
-                if name in self.lazy
-                else self._short(ctx, name, limit),
-            )
-            for name in names
-        ]
+        rows = [(name, self._short_help(ctx, name, limit)) for name in names]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
     def _hidden(self, ctx: click.Context, name: str) -> bool:
+        if name in self.lazy:
+            return self.lazy[name].hidden
         command = super().get_command(ctx, name)
         return command is None or command.hidden
 
-    def _short(self, ctx: click.Context, name: str, limit: int) -> str:
+    def _short_help(self, ctx: click.Context, name: str, limit: int) -> str:
+        if name in self.lazy:
+            return self.lazy[name].short_help(limit)
         command = super().get_command(ctx, name)
         return command.get_short_help_str(limit) if command is not None else ""
 
