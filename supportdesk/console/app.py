@@ -4,7 +4,8 @@ Thin on purpose: screens own their data, the base app (console/base.py) routes t
 feed and turns failures into notifications, and the watchers (console/watch/) keep this
 console's presence row current, tell of SLA clocks passing a threshold, of claims going stale
 and of notices for this user, and read the open incidents. They start once the queue has
-painted its first page, so that none of them delays it.
+painted its first page, so that none of them delays it: the incident watch at once (the banner
+and the bell), the others a moment later (their first writes import the ORM).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 S = TypeVar("S", bound=Screen[Any])
 
+LATER_S = 1.0  # after the first page: presence, the SLA watch and the notices start
+
 
 class SupportDeskApp(DeskApp):
     """The support desk console, constructible as `SupportDeskApp(desk)` (also in tests)."""
@@ -60,14 +63,13 @@ class SupportDeskApp(DeskApp):
         self.stale_claims = ClaimsWatcher(self)  # a lead's: fed by the SLA watch's read
         self.sla_watch = SlaWatcher(self, claims=self.stale_claims)
         self.notices = NoticesWatcher(self)
-        self.watchers: tuple[Watcher, ...] = (
-            self.incident_watch,
+        self.later: tuple[Watcher, ...] = (
             self.presence,
             self.sla_watch,
             self.stale_claims,
             self.notices,
         )
-        self.watching = False  # the watchers were started
+        self.watching: list[Watcher] = []  # the watchers started, in order
 
     @property
     def console_id(self) -> str | None:
@@ -82,18 +84,24 @@ class SupportDeskApp(DeskApp):
     def on_queue_painted(self, _message: QueuePainted) -> None:
         """The first page is on screen: now the watchers may read and write."""
         if not self.watching:
-            self.watching = True
-            for watcher in self.watchers:
-                watcher.start()
+            self._start(self.incident_watch)
+            self.set_timer(LATER_S, self._start_later)
+
+    def _start_later(self) -> None:
+        for watcher in self.later:
+            self._start(watcher)
+
+    def _start(self, watcher: Watcher) -> None:
+        self.watching.append(watcher)
+        watcher.start()
 
     def on_unmount(self) -> None:
         super().on_unmount()
         self.presence.end()
 
     def store_changed(self) -> None:
-        if self.watching:
-            for watcher in self.watchers:
-                watcher.store_changed()
+        for watcher in self.watching:
+            watcher.store_changed()
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):
