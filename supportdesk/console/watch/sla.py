@@ -5,7 +5,7 @@ breaches; a level already reached when the clock is first seen is known, not tol
 The watch list is read in a worker after start, every READ_EVERY_S and after every change of
 the store (at most every READ_GAP_S while changes keep coming); a lead's held tickets ride on
 the same read (the claims watcher's). Between reads the clocks are checked from memory every
-CHECK_S. `SlaWatch` is the pure part, so the tests and the benchmarks drive it directly.
+CHECK_S. `SlaWatch` is the pure part (bench_tick.py times its check alone).
 """
 
 from __future__ import annotations
