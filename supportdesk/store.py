@@ -461,6 +461,37 @@ class Store:
         except DBAPIError as exc:
             raise StoreError(describe_error(exc)) from exc
 
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """A short write transaction on a plain DBAPI connection, as strong as `write()`:
+        the writer's turn and BEGIN IMMEDIATE on SQLite, a plain BEGIN on PostgreSQL (row
+        and advisory locks are the statements' own). Committed on success, rolled back on
+        any error; no SQLAlchemy import (the claim path starts in a fraction of the time)."""
+        self._refuse_write()
+        with self._writer_turn():
+            conn = self._take_raw()
+            healthy = False
+            try:
+                try:
+                    conn.execute("BEGIN IMMEDIATE" if self.is_sqlite else "BEGIN")
+                    try:
+                        yield PlainTransaction(conn, self.is_sqlite)
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        with suppress(Exception):
+                            conn.execute("ROLLBACK")
+                        raise
+                except Exception as exc:
+                    if not _is_db_error(exc):
+                        raise
+                    raise StoreError(describe_error(exc)) from exc
+                healthy = True
+            finally:
+                # an error leaves the connection usable only when it is back out of any
+                # transaction (a statement error on SQLite; not a broken PostgreSQL link)
+                healthy = healthy or _idle(conn, self.is_sqlite)
+                self._give_back(conn, healthy)
+
     # -- schema ------------------------------------------------------------------------
     def schema_revision(self) -> str | None:
         """The Alembic revision the database is at, or None when it has no schema."""
@@ -516,6 +547,117 @@ def _is_db_error(exc: BaseException) -> bool:
         return True
     module = type(exc).__module__
     return module.startswith("psycopg")
+
+
+def _idle(conn: Any, is_sqlite: bool) -> bool:
+    """Whether a plain connection is open and outside any transaction."""
+    try:
+        if is_sqlite:
+            return not conn.in_transaction
+        from psycopg.pq import TransactionStatus
+
+        return not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE
+    except Exception:
+        return False
+
+
+class Transaction(ABC):
+    """Statements inside one write transaction, written with `?` placeholders (as
+    `Store.query`), rows as tuples; times are bound with `timestamp`, as the ORM stores them.
+
+    `PlainTransaction` runs on a plain DBAPI connection (`Store.transaction()`);
+    `SessionTransaction` runs the same statements inside an ORM session's transaction, so
+    that one writer (the claim, a watcher's notice) serves both kinds of caller."""
+
+    is_sqlite: bool
+
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if self.is_sqlite else "postgresql"
+
+    @abstractmethod
+    def run(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement; its rows (none for a statement without a result)."""
+
+    @abstractmethod
+    def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement once per row of parameters."""
+
+    def first(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        rows = self.run(sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.first(sql, params)
+        return None if row is None else row[0]
+
+    def timestamp(self, value: Any) -> Any:
+        """A datetime (or None) as a bound parameter, in the exact form the ORM stores:
+        sortable UTC text on SQLite, the aware datetime for a timestamptz on PostgreSQL."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where a timezone-aware one is required")
+        if self.is_sqlite:
+            from supportdesk.models.timefmt import sqlite_timestamp
+
+            return sqlite_timestamp(value)
+        from datetime import UTC
+
+        return value.astimezone(UTC)
+
+    def _driver_sql(self, sql: str) -> str:
+        return sql if self.is_sqlite else sql.replace("?", "%s")
+
+
+class PlainTransaction(Transaction):
+    """A transaction on a plain DBAPI connection (sqlite3 or psycopg); see
+    `Store.transaction()`."""
+
+    def __init__(self, conn: Any, is_sqlite: bool) -> None:
+        self._conn = conn
+        self.is_sqlite = is_sqlite
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if self.is_sqlite:
+            return self._conn.execute(sql, tuple(params)).fetchall()
+        with self._conn.cursor() as cur:
+            cur.execute(self._driver_sql(sql), tuple(params))
+            return cur.fetchall() if cur.description is not None else []
+
+    def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        if self.is_sqlite:
+            self._conn.executemany(sql, [tuple(r) for r in rows])
+            return
+        with self._conn.cursor() as cur:
+            cur.executemany(self._driver_sql(sql), [tuple(r) for r in rows])
+
+
+class SessionTransaction(Transaction):
+    """The same statements inside an ORM session's write transaction, on its connection.
+    The session's pending changes are flushed first, as one of its own queries would."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.is_sqlite = session.get_bind().dialect.name == "sqlite"
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self._session.flush()
+        result = self._session.connection().exec_driver_sql(self._driver_sql(sql), tuple(params))
+        return [tuple(r) for r in result.fetchall()] if result.returns_rows else []
+
+    def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        self._session.flush()
+        self._session.connection().exec_driver_sql(self._driver_sql(sql), [tuple(r) for r in rows])
+
+
+def on_transaction(where: Session | Transaction) -> Transaction:
+    """A Transaction for statements: itself, or one inside an ORM session."""
+    return where if isinstance(where, Transaction) else SessionTransaction(where)
 
 
 class ChangeFeed(ABC):
