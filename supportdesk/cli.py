@@ -656,10 +656,13 @@ def ticket_note(env: Env, ticket_id: int, text: str | None, as_json: bool) -> No
 @pass_env
 def ticket_take(env: Env, ticket_id: int, as_json: bool) -> None:
     """Claim a ticket at or below your tier (exit 3 if someone else holds it)."""
-    from supportdesk.services import tickets
+    from supportdesk.services import escalation  # the claim path imports no SQLAlchemy
 
-    tickets.take(env.desk(), ticket_id)
-    _after(env, ticket_id, as_json, f"you hold #{ticket_id}")
+    escalation.take(env.desk(), ticket_id)
+    if as_json:
+        _after(env, ticket_id, as_json, f"you hold #{ticket_id}")
+    else:
+        say(f"you hold #{ticket_id}")
 
 
 @ticket.command("resolve")

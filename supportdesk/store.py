@@ -8,6 +8,7 @@ writer never fails half-way with SQLITE_BUSY_SNAPSHOT).
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode
 
 from supportdesk import file_modes
 from supportdesk.errors import SchemaOutdated, StoreError
@@ -91,6 +92,64 @@ def resolve_target(value: str | None) -> Target:
         target = database + ("?" + urlencode(params) if uri and params else "")
         return Target("sqlite", value, sqlite_path=target, sqlite_uri=uri)
     raise StoreError(f"--db: unsupported database {scheme!r} (sqlite or postgresql)")
+
+
+# SQLAlchemy's URL grammar (sqlalchemy.engine.url._parse_url), for `shown_url`
+_SA_URL = re.compile(
+    r"""
+        (?P<name>[\w\+]+)://
+        (?:
+            (?P<username>[^:/]*)
+            (?::(?P<password>[^@]*))?
+        @)?
+        (?:
+            (?:
+                \[(?P<ipv6host>[^/\?]+)\] |
+                (?P<ipv4host>[^/:\?]+)
+            )?
+            (?::(?P<port>[^/\?]*))?
+        )?
+        (?:/(?P<database>[^\?]*))?
+        (?:\?(?P<query>.*))?
+    """,
+    re.X,
+)
+
+
+def shown_url(sa_url: str) -> str | None:
+    """`make_url(sa_url).render_as_string(hide_password=True)` without importing SQLAlchemy
+    (it names the database, and picks its default audit key file: the text must not change),
+    or None for a URL this does not read the same way (an odd port): then ask SQLAlchemy."""
+    m = _SA_URL.match(sa_url)
+    if m is None:
+        return None
+    name, username, password, ipv6, ipv4, port, database, query = m.group(
+        "name", "username", "password", "ipv6host", "ipv4host", "port", "database", "query"
+    )
+    if port is not None and not (port.isascii() and port.isdigit()):
+        return None
+    out = name + "://"
+    if username is not None:
+        out += quote(unquote(username), safe=" +")
+        if password is not None:
+            out += ":***"
+        out += "@"
+    host = ipv4 or ipv6
+    if host is not None:
+        out += f"[{host}]" if ":" in host else host
+    if port is not None:
+        out += ":" + str(int(port))
+    if database is not None:
+        out += "/" + quote(unquote(database), safe=" +/")
+    if query is not None:
+        values: dict[str, list[str]] = {}
+        for key, value in parse_qsl(query):
+            values.setdefault(key, []).append(value)
+        if values:
+            out += "?" + "&".join(
+                f"{quote_plus(k)}={quote_plus(v)}" for k in sorted(values) for v in values[k]
+            )
+    return out
 
 
 def resolve_url(value: str | None) -> URL:
@@ -354,7 +413,8 @@ class Store:
     def display_name(self) -> str:
         if self.is_sqlite:
             return str(self.target.sqlite_path)
-        return self.url.render_as_string(hide_password=True)
+        shown = shown_url(self.target.sa_url)  # the plain-driver paths import no SQLAlchemy
+        return shown if shown is not None else self.url.render_as_string(hide_password=True)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

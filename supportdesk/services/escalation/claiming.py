@@ -91,6 +91,13 @@ def claim_next(desk: Desk, tier: int | None = None) -> ClaimResult:
     )
 
 
+def take(desk: Desk, ticket_id: int) -> None:
+    """Claim a chosen ticket: core's one claim, on the plain driver (`ticket take`)."""
+    from supportdesk.core.claims import take as claim_chosen
+
+    claim_chosen(desk, ticket_id)
+
+
 def release(desk: Desk, ticket_id: int, *, reason: str) -> None:
     """Put a ticket one holds back on its board, with why."""
     from supportdesk.core.tickets import load_ticket
