@@ -3,7 +3,9 @@
 The key lives in a file outside the database (created by `init`), so someone who can edit
 the database can neither change a row nor recompute the chain without it being noticed.
 Appends are serialized: SQLite write transactions are exclusive (BEGIN IMMEDIATE); on
-PostgreSQL an advisory transaction lock guards the chain head.
+PostgreSQL an advisory transaction lock guards the chain head. A row is appended through the
+ORM (`append_many`) or on the plain driver (`append_plain`, the claim's way, without
+SQLAlchemy); both take the same lock and write the rows `chain_rows` computes, byte for byte.
 
 Texts from outside (message bodies, subjects, descriptions) enter the audit only as digests,
 so that a lead can redact a secret someone pasted. A digest says its own form (the audit
