@@ -172,7 +172,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "sla", "sla", 'SLA clocks: a ticket\'s countdowns, and "when is this due" for disputes.'
     ),
     "staff": LazyCommand("staff", "staff", "The desk's staff (leads manage them)."),
-    "ticket": LazyCommand("ticket", "ticket", "Create, read and work tickets."),
+    "ticket": LazyCommand("ticket_group", "ticket", "Create, read and work tickets."),
     "verify": LazyCommand(
         "contact",
         "verify_cmd",

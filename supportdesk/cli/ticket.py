@@ -18,17 +18,13 @@ from supportdesk.cli.params import (
     choice,
     read_body,
 )
+from supportdesk.cli.ticket_group import ticket
 from supportdesk.enums import CallOutcome, Category, Channel, Priority, ResolutionCode, Status
 from supportdesk.errors import UsageError
 from supportdesk.rules import limits
 from supportdesk.services import escalation, tickets
 from supportdesk.services.incidents import maintenance
 from supportdesk.services.intake import mail
-
-
-@click.group()
-def ticket() -> None:
-    """Create, read and work tickets."""
 
 
 def _ticket_text(t: Any) -> str:
@@ -257,16 +253,6 @@ def ticket_note(env: Env, ticket_id: int, text: str | None, as_json: bool) -> No
     """Add an internal note (TEXT, or standard input)."""
     tickets.note(env.desk(), ticket_id, read_body(text))
     _after(env, ticket_id, as_json, f"note added to #{ticket_id}")
-
-
-@ticket.command("take")
-@click.argument("ticket_id", type=TICKET_ID)
-@json_option
-@pass_env
-def ticket_take(env: Env, ticket_id: int, as_json: bool) -> None:
-    """Claim a ticket at or below your tier (exit 3 if someone else holds it)."""
-    tickets.take(env.desk(), ticket_id)
-    _after(env, ticket_id, as_json, f"you hold #{ticket_id}")
 
 
 @ticket.command("resolve")

@@ -13,12 +13,18 @@ import click
 import pytest
 
 import supportdesk.cli as package
-from supportdesk.cli import cli
+from supportdesk.cli import cli, ticket_group
 from supportdesk.cli.root import COMMANDS
 
 CLI_DIR = Path(package.__file__).parent
-SHARED = {"__init__", "root", "env", "params", "output", "entry"}
-COMMAND_MODULES = {f"supportdesk.cli.{e.module}" for e in COMMANDS.values()}
+SHARED = {"__init__", "root", "env", "params", "output", "entry", "ticket_group"}
+# the table's modules, and those the `ticket` group loads for its commands
+COMMAND_MODULES = {f"supportdesk.cli.{e.module}" for e in COMMANDS.values()} | {
+    f"supportdesk.cli.{m}" for m in {ticket_group.DEFAULT_MODULE, *ticket_group.MODULES.values()}
+}
+# the only imports inside a function: `ticket take --json` prints the whole ticket, which needs
+# the ORM view that the claim itself (plain driver) must not load
+INSIDE = {"claim": ["supportdesk.services"]}
 
 
 # runs `args` as `python ARGS` would, then writes the names in sys.modules to argv[1] at exit
@@ -103,7 +109,7 @@ def test_a_command_module_imports_at_its_top_and_no_other_command_module(module:
     """Imports go at the top of a group module, and a group module loads no other group
     (only the shared env, params and output), so a command loads its own group alone."""
     top, inner = _imports_in(CLI_DIR / f"{module}.py")
-    assert inner == []
+    assert inner == INSIDE.get(module, [])
     other = {m for m in top if m.startswith("supportdesk.cli")}
     assert other <= {f"supportdesk.cli.{s}" for s in SHARED - {"__init__", "root", "entry"}}
 
