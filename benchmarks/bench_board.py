@@ -56,7 +56,7 @@ def timed(what: str, fn: Callable[[], object], runs: int = 3) -> float:
 
 async def paint(desk: Desk, size: tuple[int, int]) -> tuple[float, float, list[float]]:
     """Seconds from ctrl+l to the board drawn, to the figures drawn; tick times in ms."""
-    from supportdesk.console.screens.lead_board import LeadBoardScreen
+    from supportdesk.console.screens.boards.lead import LeadBoardScreen
 
     app = SupportDeskApp(desk)
     async with app.run_test(size=size) as pilot:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import unicodedata
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from rich.text import Text
+if TYPE_CHECKING:  # Rich only for safe_text(): the CLI's printers use clean() without it
+    from rich.text import Text
 
 # ESC gets its own picture: it starts every terminal control sequence, so it is the one a
 # reader most needs to see. Other C0 controls use the Unicode "control pictures" block.
@@ -64,6 +66,8 @@ def clean(value: object, *, multiline: bool = False) -> str:
 
 def safe_text(value: object, style: str = "", *, multiline: bool = False) -> Text:
     """A Rich `Text` of outside data: never parsed as markup, controls shown as escapes."""
+    from rich.text import Text
+
     return Text(clean(value, multiline=multiline), style=style, end="")
 
 

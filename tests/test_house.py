@@ -62,3 +62,68 @@ def test_no_private_name_crosses_a_module() -> None:
                     if a.name.startswith("_") and not a.name.startswith("__")
                 ]
     assert found == []
+
+
+# -- the console (issue 14) ----------------------------------------------------------------------
+CONSOLE = ROOT / "console"
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def test_widgets_name_services_in_annotations_only() -> None:
+    """A widget gets data and never reads a service: it may name a service's dataclass in its
+    annotations (an import under `if TYPE_CHECKING:`, which import-linter's "widgets import
+    no service" lists), never import one that runs."""
+    found = []
+    for path in sorted((CONSOLE / "widgets").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        typing_only = {
+            id(node)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.If) and _is_type_checking(block.test)
+            for statement in block.body
+            for node in ast.walk(statement)
+        }
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
+            if isinstance(node, ast.ImportFrom):
+                modules = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            else:
+                continue
+            found += [
+                f"{path.relative_to(ROOT)}:{node.lineno} {m}"
+                for m in modules
+                if m == "supportdesk.services" or m.startswith("supportdesk.services.")
+            ]
+    assert found == []
+
+
+def test_the_console_reaches_its_app_through_types() -> None:
+    """Screens, widgets and watchers ask the app (`DeskScreen.desk_app`, typed as the one base
+    app) or get what they need handed to them: no `getattr(self.app, ...)` or
+    `getattr(self.screen, ...)` guessing at what the app or the screen might have."""
+    found = []
+    for path in sorted(CONSOLE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("getattr", "hasattr")
+                and node.args
+                and isinstance(node.args[0], ast.Attribute)
+                and node.args[0].attr in ("app", "screen")
+            ):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == []
+
+
+def test_the_console_app_stays_thin() -> None:
+    """The app module wires screens, keys and watchers; the work is elsewhere."""
+    assert len((CONSOLE / "app.py").read_text().splitlines()) <= 250

@@ -93,7 +93,8 @@ def test_entry_points_name_real_functions(wheel_names: set[str]) -> None:
     for target in scripts.values():
         module, _, attr = target.partition(":")
         assert callable(getattr(importlib.import_module(module), attr)), target
-        assert module.replace(".", "/") + ".py" in wheel_names, target
+        path = module.replace(".", "/")  # a module, or a package (supportdesk/cli/)
+        assert {f"{path}.py", f"{path}/__init__.py"} & wheel_names, target
 
 
 # -- module paths that hide in strings -----------------------------------------------------

@@ -1,2 +1,3 @@
-"""The faces a person looks at: the console (`app`), the wall display (`wall`), their
-screens and widgets. Nothing here is imported by the domain half (core, services, rules)."""
+"""The faces a person looks at: the console (`app`) and the wall display (`wall`) on one base
+app (`base`), the console's watchers (`watch`), their screens and widgets. Nothing here is
+imported by the domain half (core, services, rules)."""

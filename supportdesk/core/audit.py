@@ -3,7 +3,9 @@
 The key lives in a file outside the database (created by `init`), so someone who can edit
 the database can neither change a row nor recompute the chain without it being noticed.
 Appends are serialized: SQLite write transactions are exclusive (BEGIN IMMEDIATE); on
-PostgreSQL an advisory transaction lock guards the chain head.
+PostgreSQL an advisory transaction lock guards the chain head. A row is appended through the
+ORM (`append_many`) or on the plain driver (`append_plain`, the claim's way, without
+SQLAlchemy); both take the same lock and write the rows `chain_rows` computes, byte for byte.
 
 Texts from outside (message bodies, subjects, descriptions) enter the audit only as digests,
 so that a lead can redact a secret someone pasted. A digest says its own form (the audit
@@ -23,12 +25,10 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from supportdesk.core.audit_key import (  # noqa: F401 - re-exported
     AuditKeyMissing,
@@ -38,8 +38,13 @@ from supportdesk.core.audit_key import (  # noqa: F401 - re-exported
     load_key,
 )
 from supportdesk.errors import UsageError
-from supportdesk.models import AuditEvent
-from supportdesk.models.base import bulk_insert
+
+if TYPE_CHECKING:  # the ORM only for the ORM's writers and the verifier: a plain-driver
+    # write (the claim) appends its row without importing SQLAlchemy
+    from sqlalchemy.orm import Session
+
+    from supportdesk.models import AuditEvent
+    from supportdesk.store import Transaction
 
 GENESIS = "0" * 64
 PG_CHAIN_LOCK = 727_274_001  # advisory lock id for the chain head
@@ -98,6 +103,10 @@ def rows_containing(session: Session, fragment: str) -> list[int]:
     """Audit rows whose changes hold `fragment` (a JSON string as `canonical` writes it):
     how redaction finds an unsalted digest or a clear subject written before 0009. A scan,
     run only by a redaction."""
+    from sqlalchemy import select
+
+    from supportdesk.models import AuditEvent
+
     escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     stmt = (
         select(AuditEvent.seq)
@@ -160,27 +169,46 @@ def append(
 
 Entry = tuple[str, str, str | int, dict[str, Any]]  # action, entity, entity id, changes
 
+# the row's columns in the order the plain driver inserts them
+COLUMNS = (
+    "seq",
+    "at",
+    "frozen_at",
+    "staff_login",
+    "os_user",
+    "host",
+    "action",
+    "entity",
+    "entity_id",
+    "changes",
+    "prev_mac",
+    "mac",
+)
+INSERT_SQL = f"INSERT INTO audit ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+HEAD_SQL = "SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1"
+LOCK_SQL = "SELECT pg_advisory_xact_lock(?)"
 
-def append_many(
-    session: Session,
+
+def now_utc() -> datetime:
+    """The real wall-clock time an audit row records (never --at)."""
+    return datetime.now(UTC)
+
+
+def chain_rows(
     key: bytes,
     who: Who,
-    entries: list[Entry],
-    frozen_at: datetime | None = None,
-) -> None:
-    """Add chained audit rows, in order, inside the caller's write transaction: the chain
-    head is locked and read once however many rows follow it (an import adds thousands)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_CHAIN_LOCK})
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.mac).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    entries: Sequence[Entry],
+    frozen_at: datetime | None,
+    head: Sequence[Any] | None,
+) -> list[dict[str, Any]]:
+    """The rows that follow the chain head `head` ((seq, mac), or None for an empty
+    chain), each with its MAC: the one computation behind both ways of appending."""
+    seq, prev = (int(head[0]) + 1, str(head[1])) if head else (1, GENESIS)
     rows = []
     for action, entity, entity_id, changes in entries:
         row: dict[str, Any] = {
             "seq": seq,
-            "at": datetime.now(UTC),
+            "at": now_utc(),
             "frozen_at": frozen_at,
             "staff_login": who.staff_login,
             "os_user": who.os_user,
@@ -194,7 +222,48 @@ def append_many(
         row["mac"] = compute_mac(key, row)
         rows.append(row)
         seq, prev = seq + 1, row["mac"]
-    bulk_insert(session, AuditEvent, rows)
+    return rows
+
+
+def append_many(
+    session: Session,
+    key: bytes,
+    who: Who,
+    entries: list[Entry],
+    frozen_at: datetime | None = None,
+) -> None:
+    """Add chained audit rows, in order, inside the caller's write transaction: the chain
+    head is locked and read once however many rows follow it (an import adds thousands)."""
+    from sqlalchemy import select, text
+
+    from supportdesk.models import AuditEvent
+    from supportdesk.models.base import bulk_insert
+
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_CHAIN_LOCK})
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.mac).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    bulk_insert(session, AuditEvent, chain_rows(key, who, entries, frozen_at, last))
+
+
+def append_plain(
+    tx: Transaction,
+    key: bytes,
+    who: Who,
+    entries: Sequence[Entry],
+    frozen_at: datetime | None = None,
+) -> None:
+    """`append_many` on a plain-driver transaction: the same lock of the chain head, the
+    same rows (times bound as the ORM stores them), with no SQLAlchemy import."""
+    if not tx.is_sqlite:
+        tx.run(LOCK_SQL, (PG_CHAIN_LOCK,))
+    rows = chain_rows(key, who, entries, frozen_at, tx.first(HEAD_SQL))
+    stamped = ("at", "frozen_at")
+    tx.run_many(
+        INSERT_SQL,
+        [[tx.timestamp(r[c]) if c in stamped else r[c] for c in COLUMNS] for r in rows],
+    )
 
 
 @dataclass(frozen=True)
@@ -223,6 +292,10 @@ def parse_anchor(anchor: str) -> tuple[int | None, str]:
 
 def verify(session: Session, key: bytes, anchor: str | None = None) -> VerifyResult:
     """Walk the chain in order; name the first row that was edited, removed or forged."""
+    from sqlalchemy import select
+
+    from supportdesk.models import AuditEvent
+
     want_seq, want_mac = parse_anchor(anchor) if anchor else (None, None)
     anchor_seen = False
     expected_seq, prev = 1, GENESIS

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from supportdesk.core import audit
+    from supportdesk.store import Transaction
 
 
 def os_user() -> str:
@@ -71,6 +72,28 @@ class Recorder:
 
         audit.append_many(
             self.session, self.desk.audit_key, self.who, entries, self.desk.clock.frozen_at
+        )
+
+
+@dataclass
+class PlainRecorder:
+    """The `Recorder` of a plain-driver transaction (`Desk.write_plain()`): the same audit
+    rows, appended without SQLAlchemy."""
+
+    tx: Transaction
+    desk: Desk
+    who: audit.Who
+
+    def __call__(
+        self, action: str, entity: str, entity_id: str | int, changes: dict[str, Any]
+    ) -> None:
+        self.many([(action, entity, entity_id, changes)])
+
+    def many(self, entries: list[audit.Entry]) -> None:
+        from supportdesk.core import audit
+
+        audit.append_plain(
+            self.tx, self.desk.audit_key, self.who, entries, self.desk.clock.frozen_at
         )
 
 
@@ -138,6 +161,22 @@ class Desk:
     def write(self, *, actor_required: bool = True) -> Iterator[tuple[Session, Recorder]]:
         """A write transaction and its audit recorder; refused under a frozen clock unless
         this is a demo database or the actor is a lead."""
+        who = self._may_write(actor_required)
+        with self.store.write() as session:
+            yield session, Recorder(session, self, who)
+
+    @contextmanager
+    def write_plain(
+        self, *, actor_required: bool = True
+    ) -> Iterator[tuple[Transaction, PlainRecorder]]:
+        """`write()` on the plain driver (`Store.transaction()`): the same refusals, locks
+        and audit rows, for the hot writes (the claim) that must not wait for SQLAlchemy."""
+        who = self._may_write(actor_required)
+        with self.store.transaction() as tx:
+            yield tx, PlainRecorder(tx, self, who)
+
+    def _may_write(self, actor_required: bool) -> audit.Who:
+        """Refuse a write before its transaction opens; who the audit names."""
         if actor_required:
             actor = self.actor
             if self.clock.is_frozen and not (self.is_demo or actor.is_lead):
@@ -145,6 +184,4 @@ class Desk:
                     "writes under --at are allowed only on a demo database or by a lead"
                 )
         self.audit_key  # noqa: B018 - fail before opening the transaction
-        who = self.who
-        with self.store.write() as session:
-            yield session, Recorder(session, self, who)
+        return self.who

@@ -12,11 +12,38 @@ from typing import TYPE_CHECKING, Any
 
 from supportdesk.core.desk import Desk
 from supportdesk.core.views import JsonMixin, parse_utc
+from supportdesk.store import on_transaction
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from supportdesk.models import Ticket
+    from supportdesk.store import Transaction
+
+
+NOTICE_INSERT = (
+    "INSERT INTO notices (staff_id, ticket_id, kind, body, by_id, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+WATCHERS_SQL = "SELECT staff_id FROM watchers WHERE ticket_id = ? ORDER BY staff_id"
+
+
+def notify_on(
+    tx: Transaction, desk: Desk, staff_id: int, ticket_id: int | None, kind: str, body: str
+) -> None:
+    """A notice for one person's console, in the transaction of the change it tells about
+    (a plain-driver transaction, or an ORM session's through `notify`)."""
+    tx.run(
+        NOTICE_INSERT,
+        (
+            staff_id,
+            ticket_id,
+            kind,
+            body,
+            desk.actor.staff_id,
+            tx.timestamp(desk.clock.real_now()),
+        ),
+    )
 
 
 def notify(
@@ -28,18 +55,7 @@ def notify(
     body: str,
 ) -> None:
     """A notice for one person's console, in the transaction of the change it tells about."""
-    from supportdesk.models import Notice
-
-    session.add(
-        Notice(
-            staff_id=staff_id,
-            ticket_id=ticket_id,
-            kind=kind,
-            body=body,
-            by_id=desk.actor.staff_id,
-            created_at=desk.clock.real_now(),
-        )
-    )
+    notify_on(on_transaction(session), desk, staff_id, ticket_id, kind, body)
 
 
 def watch(session: Session, desk: Desk, ticket_id: int, staff_id: int) -> None:
@@ -54,16 +70,19 @@ def watch(session: Session, desk: Desk, ticket_id: int, staff_id: int) -> None:
         session.add(Watcher(ticket_id=ticket_id, staff_id=staff_id, since=desk.now()))
 
 
-def tell_watchers(session: Session, desk: Desk, ticket: Ticket, text: str) -> None:
+def tell_watchers_on(
+    tx: Transaction, desk: Desk, ticket_id: int, holder_id: int | None, text: str
+) -> None:
     """Watchers (not the actor, not the holder) hear of each change of a ticket they follow."""
-    from sqlalchemy import select
-
-    from supportdesk.models import Watcher
-
     me = desk.actor.staff_id
-    for sid in session.scalars(select(Watcher.staff_id).where(Watcher.ticket_id == ticket.id)):
-        if sid != me and sid != ticket.holder_id:
-            notify(session, desk, sid, ticket.id, "watch", f"#{ticket.id} {text}")
+    for (sid,) in tx.run(WATCHERS_SQL, (ticket_id,)):
+        if sid != me and sid != holder_id:
+            notify_on(tx, desk, sid, ticket_id, "watch", f"#{ticket_id} {text}")
+
+
+def tell_watchers(session: Session, desk: Desk, ticket: Ticket, text: str) -> None:
+    """`tell_watchers_on` inside an ORM session (the ticket's pending changes flushed)."""
+    tell_watchers_on(on_transaction(session), desk, ticket.id, ticket.holder_id, text)
 
 
 @dataclass(frozen=True)

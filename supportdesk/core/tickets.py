@@ -8,21 +8,24 @@ Every domain that changes a ticket does it through these, inside its own `desk.w
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from supportdesk.core import permissions
 from supportdesk.core.audit import new_nonce
 from supportdesk.core.clocks import on_status_change
 from supportdesk.core.desk import Desk, Recorder
-from supportdesk.core.notices import tell_watchers
+from supportdesk.core.notices import tell_watchers, tell_watchers_on
 from supportdesk.core.staff_lookup import login_of
 from supportdesk.enums import TRANSITIONS, EventKind, ResolutionCode, Status
 from supportdesk.errors import InvalidTransition, NotAllowed, NotFound, NothingToDo, UsageError
-from supportdesk.models import Ticket, TicketEvent
 from supportdesk.rules import limits
+
+if TYPE_CHECKING:  # the ORM is imported when a session uses it: the plain-driver claim
+    # writes its history event through `add_event_on` without it
+    from sqlalchemy.orm import Session
+
+    from supportdesk.models import Ticket, TicketEvent
+    from supportdesk.store import Transaction
 
 DONE = (Status.RESOLVED.value, Status.CLOSED.value)
 
@@ -36,6 +39,10 @@ def parse_enum(enum: Any, value: str, what: str) -> Any:
 
 
 def load_ticket(session: Session, ticket_id: int, *, lock: bool = False) -> Ticket:
+    from sqlalchemy import select
+
+    from supportdesk.models import Ticket
+
     if not limits.fits_id(ticket_id):  # beyond every id column: nothing to find
         raise NotFound(f"no ticket #{ticket_id}")
     stmt = select(Ticket).where(Ticket.id == ticket_id)
@@ -68,6 +75,36 @@ def guard(desk: Desk, session: Session, ticket: Ticket, action: str) -> None:
         )
 
 
+def event_values(
+    desk: Desk,
+    ticket_id: int,
+    kind: EventKind,
+    *,
+    body: str | None = None,
+    visible: bool = False,
+    from_customer: bool = False,
+    call_outcome: str | None = None,
+    old: str | None = None,
+    new: str | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """The columns of one history event (the ORM's `add_event` and the plain driver's
+    `add_event_on` write the same row)."""
+    return {
+        "ticket_id": ticket_id,
+        "kind": kind.value,
+        "staff_id": None if from_customer else desk.actor.staff_id,
+        "from_customer": from_customer,
+        "visible": visible,
+        "body": body,
+        "nonce": new_nonce() if body is not None else None,  # salts the audit's digest of it
+        "call_outcome": call_outcome,
+        "old_value": old,
+        "new_value": new,
+        "created_at": at or desk.now(),
+    }
+
+
 def add_event(
     session: Session,
     desk: Desk,
@@ -82,18 +119,21 @@ def add_event(
     new: str | None = None,
     at: datetime | None = None,
 ) -> TicketEvent:
+    from supportdesk.models import TicketEvent
+
     event = TicketEvent(
-        ticket_id=ticket.id,
-        kind=kind.value,
-        staff_id=None if from_customer else desk.actor.staff_id,
-        from_customer=from_customer,
-        visible=visible,
-        body=body,
-        nonce=new_nonce() if body is not None else None,  # salts the audit's digest of it
-        call_outcome=call_outcome,
-        old_value=old,
-        new_value=new,
-        created_at=at or desk.now(),
+        **event_values(
+            desk,
+            ticket.id,
+            kind,
+            body=body,
+            visible=visible,
+            from_customer=from_customer,
+            call_outcome=call_outcome,
+            old=old,
+            new=new,
+            at=at,
+        )
     )
     session.add(event)
     if kind is not EventKind.CREATED:
@@ -102,6 +142,50 @@ def add_event(
         what = _summary(desk, kind, from_customer, old, new)
         tell_watchers(session, desk, ticket, what)
     return event
+
+
+EVENT_COLUMNS = (
+    "ticket_id",
+    "kind",
+    "staff_id",
+    "from_customer",
+    "visible",
+    "body",
+    "nonce",
+    "call_outcome",
+    "old_value",
+    "new_value",
+    "created_at",
+)
+EVENT_INSERT = (
+    f"INSERT INTO ticket_events ({', '.join(EVENT_COLUMNS)})"
+    f" VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+)
+
+
+def add_event_on(
+    tx: Transaction,
+    desk: Desk,
+    ticket_id: int,
+    holder_id: int | None,
+    kind: EventKind,
+    *,
+    old: str | None = None,
+    new: str | None = None,
+) -> None:
+    """`add_event` on a plain-driver transaction, for a ticket held by `holder_id` (after
+    the change): the same row, the holder's touch, the same word to its watchers."""
+    values = event_values(desk, ticket_id, kind, old=old, new=new)
+    values["created_at"] = tx.timestamp(values["created_at"])
+    tx.run(EVENT_INSERT, [values[c] for c in EVENT_COLUMNS])
+    if kind is not EventKind.CREATED:
+        if holder_id == desk.actor.staff_id:
+            tx.run(
+                "UPDATE tickets SET touched_at = ? WHERE id = ?",
+                (tx.timestamp(desk.now()), ticket_id),
+            )
+        what = _summary(desk, kind, False, old, new)
+        tell_watchers_on(tx, desk, ticket_id, holder_id, what)
 
 
 def _summary(

@@ -48,6 +48,8 @@ MAX_PIN_LENGTH = 12
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 
 CALL_WINDOW = timedelta(hours=2)  # a verification lasts for the call it was made on
+# what a verification comes to (a Verdict's state)
+VERIFIED, FAILED, LOCKED, HELD, REFERRED = "verified", "failed", "locked", "held", "referred"
 
 
 @dataclass(frozen=True)

@@ -596,7 +596,7 @@ def test_idle_console_runs_no_sql(fx: DeskFixture) -> None:
         await pilot.pause(1.0)  # our own presence write makes the feed fire once: let it
         q = await settled(pilot, app)
         await wait_until(pilot, lambda: not q.count_pending, what="trailing count")
-        await wait_until(pilot, lambda: not app.watch_pending, what="trailing SLA watch read")
+        await wait_until(pilot, lambda: not app.sla_watch.pending, what="trailing SLA watch read")
         await settled(pilot, app)
         assert len(app.sla_watch) > 0  # the SLA watch ticks too, from memory
         engine = fx.desk.store.engine

@@ -23,7 +23,7 @@ from rich.console import Console
 from textual.pilot import Pilot
 
 from supportdesk.console.app import SupportDeskApp
-from supportdesk.console.screens.board import BoardScreen
+from supportdesk.console.screens.boards.tier import BoardScreen
 from supportdesk.console.screens.escalation_modals import EscalateModal, ReasonModal
 from supportdesk.console.widgets.board_table import BoardTable, Heading
 from supportdesk.console.widgets.handover import HandoverPanel, handover_renderable
@@ -222,8 +222,8 @@ def test_stale_claims_are_marked_and_a_fresh_one_turns_stale_on_the_tick(
         assert str(table.get_cell("6", "holder")) == "bo STALE 1h"  # touched 100 min ago
         assert str(table.get_cell("8", "holder")) == "10m ago"  # mine, fresh
         # at start, one summary toast for the claims already stale (ana's #5 and bo's #6)
-        assert len(app.stale_notices) == 1
-        assert app.stale_notices[0].startswith("2 claims untouched for 45 min")
+        assert len(app.stale_claims.told) == 1
+        assert app.stale_claims.told[0].startswith("2 claims untouched for 45 min")
         # 36 minutes later lena's own claim of #8 is 46 minutes old: stale, from memory
         clock = fx.desk.clock
         assert clock.frozen_at is not None
@@ -231,11 +231,11 @@ def test_stale_claims_are_marked_and_a_fresh_one_turns_stale_on_the_tick(
         board._tick()
         assert str(table.get_cell("8", "holder")) == "STALE 46m"
         assert "(1 stale)" in board.header_text(fx.desk.now()).plain
-        app._check_sla()  # the app's 5 s check: the lead is told, once
-        assert len(app.stale_notices) == 2
-        assert app.stale_notices[1].startswith("#8 held by lena untouched for 46 min")
-        app._check_sla()
-        assert len(app.stale_notices) == 2
+        app.stale_claims.check()  # the watcher's 5 s check: the lead is told, once
+        assert len(app.stale_claims.told) == 2
+        assert app.stale_claims.told[1].startswith("#8 held by lena untouched for 46 min")
+        app.stale_claims.check()
+        assert len(app.stale_claims.told) == 2
 
     run(fx, scenario)
 
@@ -334,7 +334,7 @@ def test_handover_replaces_the_thread_on_a_small_terminal(fx: DeskFixture) -> No
 LEAD_CONSOLE = """
 import asyncio, sys, time
 from supportdesk.console.app import SupportDeskApp
-from supportdesk.console.screens.board import BoardScreen
+from supportdesk.console.screens.boards.tier import BoardScreen
 from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
 from supportdesk.store import Store
@@ -370,8 +370,8 @@ asyncio.run(main())
 
 def test_a_leads_take_over_reaches_the_holders_running_console(fx: DeskFixture) -> None:
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
-        await wait_until(pilot, lambda: app.notice_cursor is not None, what="notices read")
-        assert app.notices_told == []
+        await wait_until(pilot, lambda: app.notices.cursor is not None, what="notices read")
+        assert app.notices.told == []
         await pilot.press("ctrl+t")
         board = await board_ready(pilot, app, 2)
         assert board.sections_for_test()["mine"] == [6]
@@ -383,8 +383,8 @@ def test_a_leads_take_over_reaches_the_holders_running_console(fx: DeskFixture) 
         out, err = await proc.communicate()
         assert proc.returncode == 0, err.decode()[-2000:]
         assert b"took over #6" in out
-        await wait_until(pilot, lambda: bool(app.notices_told), timeout=5.0, what="the notice")
-        notice = app.notices_told[-1]
+        await wait_until(pilot, lambda: bool(app.notices.told), timeout=5.0, what="the notice")
+        notice = app.notices.told[-1]
         assert (notice.kind, notice.ticket_id, notice.by) == ("reassigned", 6, "lena")
         assert notice.body == "lena took over ticket #6; you no longer hold it"
         toasts = [n for n in app._notifications if "took over ticket #6" in n.message]

@@ -24,9 +24,9 @@ from textual.widget import Widget
 from supportdesk.console.app import SupportDeskApp
 from supportdesk.console.screens.queue import QueueScreen
 from supportdesk.console.screens.ticket import TicketScreen
+from supportdesk.console.watch.sla import BREACH_LEVEL
 from supportdesk.console.widgets.queue_table import QueueTable, layout_for
 from supportdesk.console.widgets.sla_clock import (
-    BREACH_LEVEL,
     BREACHED_GLYPH,
     PAUSED_GLYPH,
     WARNING_GLYPH,
@@ -91,7 +91,7 @@ async def quiet(pilot: Pilot[Any], app: SupportDeskApp) -> None:
     q = await settled(pilot, app)
     await wait_until(pilot, lambda: not q.count_pending, what="trailing count")
     await wait_until(pilot, lambda: len(app.sla_watch) > 0, what="SLA watch list")
-    await wait_until(pilot, lambda: not app.watch_pending, what="trailing watch read")
+    await wait_until(pilot, lambda: not app.sla_watch.pending, what="trailing watch read")
     await settled(pilot, app)
 
 
@@ -423,7 +423,7 @@ def test_ticket_screen_shows_each_clock_ticking_with_its_history(fx: DeskFixture
         assert "respond clock started (ticket created)" in text
         # opening the ticket wrote presence, which schedules a watch-list re-read (a worker,
         # not the tick): let it happen before counting the tick's queries
-        await wait_until(pilot, lambda: not app.watch_pending, timeout=8, what="watch")
+        await wait_until(pilot, lambda: not app.sla_watch.pending, timeout=8, what="watch")
         await app.workers.wait_for_complete()
         with Queries(fx) as queries:
             fx.desk.clock.frozen_at = NOW + timedelta(seconds=1)
@@ -469,15 +469,15 @@ def test_a_closed_calendar_says_when_it_opens(fx: DeskFixture) -> None:
 def test_a_lead_is_told_about_unclaimed_tickets_crossing_thresholds(fx: DeskFixture) -> None:
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         await quiet(pilot, app)
-        assert app.sla_notices == []  # thresholds passed before the console started: known
+        assert app.sla_watch.told == []  # thresholds passed before the console started: known
         fx.desk.clock.frozen_at = NOW + timedelta(hours=1)
-        await wait_until(pilot, lambda: len(app.sla_notices) >= 2, timeout=8, what="notices")
+        await wait_until(pilot, lambda: len(app.sla_watch.told) >= 2, timeout=8, what="notices")
         await pilot.pause(5.5)  # later checks do not repeat them
-        told = {(c.ticket_id, c.clock, c.level) for c in app.sla_notices}
+        told = {(c.ticket_id, c.clock, c.level) for c in app.sla_watch.told}
         # #12 (nobody holds it) passes 75%; #9 (held view, nobody) breaches; #5 (ana's)
         # and #6 (bo's) cross too, but they are not lena's to be told about
         assert told == {(12, "respond", 2), (9, "respond", BREACH_LEVEL)}
-        assert len(app.sla_notices) == 2
+        assert len(app.sla_watch.told) == 2
         toasts = {n.title: n.message for n in app._notifications}
         assert "#9 respond clock BREACHED" in toasts["SLA breached · unclaimed"]
         assert "#12 respond clock past 75%" in toasts["SLA warning · unclaimed"]
@@ -491,10 +491,10 @@ def test_an_agent_is_told_about_their_own_tickets_only(fx: DeskFixture) -> None:
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         await quiet(pilot, app)
         app.desk.clock.frozen_at = NOW + timedelta(hours=1)
-        await wait_until(pilot, lambda: len(app.sla_notices) >= 1, timeout=8, what="notice")
+        await wait_until(pilot, lambda: len(app.sla_watch.told) >= 1, timeout=8, what="notice")
         await pilot.pause(5.5)
-        assert [(c.ticket_id, c.level) for c in app.sla_notices] == [(5, BREACH_LEVEL)]
-        assert app.sla_notices[0].holder == "ana"
+        assert [(c.ticket_id, c.level) for c in app.sla_watch.told] == [(5, BREACH_LEVEL)]
+        assert app.sla_watch.told[0].holder == "ana"
 
     run(fx, scenario, login="ana")
 

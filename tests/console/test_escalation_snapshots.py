@@ -17,7 +17,7 @@ import pytest
 from textual.pilot import Pilot
 
 from supportdesk.console.app import SupportDeskApp
-from supportdesk.console.screens.board import BoardScreen
+from supportdesk.console.screens.boards.tier import BoardScreen
 from supportdesk.console.screens.ticket import TicketScreen
 from supportdesk.console.widgets.handover import HandoverPanel
 from tests.helpers.console import DeskFixture
@@ -48,7 +48,7 @@ async def _started(pilot: Pilot[Any]) -> SupportDeskApp:
     app = pilot.app
     assert isinstance(app, SupportDeskApp)
     await _until(pilot, lambda: app.queue_screen() is not None and app.console_id is not None)
-    await _until(pilot, lambda: app.notice_cursor is not None and app.stale_claims.loaded)
+    await _until(pilot, lambda: app.notices.cursor is not None and app.stale_claims.loaded)
     await pilot.pause(0.6)  # our own writes (presence, notices seen) wake the feed once
     await app.workers.wait_for_complete()
     app.clear_notifications()

@@ -22,10 +22,10 @@ from textual.app import App
 from textual.pilot import Pilot
 
 from supportdesk.console.app import SupportDeskApp
-from supportdesk.console.screens.board import BoardScreen
+from supportdesk.console.screens.boards.lead import LeadBoardScreen
+from supportdesk.console.screens.boards.tier import BoardScreen
 from supportdesk.console.screens.call import CallScreen, CallStage
 from supportdesk.console.screens.incident import IncidentScreen
-from supportdesk.console.screens.lead_board import LeadBoardScreen
 from supportdesk.console.screens.modals import ChoiceModal
 from supportdesk.console.screens.queue import QueueScreen
 from supportdesk.console.screens.ticket import TicketScreen

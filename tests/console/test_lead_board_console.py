@@ -19,7 +19,7 @@ import pytest
 from textual.pilot import Pilot
 
 from supportdesk.console.app import SupportDeskApp
-from supportdesk.console.screens.lead_board import DrillScreen, LeadBoardScreen
+from supportdesk.console.screens.boards.lead import DrillScreen, LeadBoardScreen
 from supportdesk.console.wall import WallApp
 from supportdesk.console.widgets.queue_table import QueueTable
 from supportdesk.services.reports import lead_board
@@ -166,8 +166,8 @@ async def _test_away_after_a_while_without_keys(fx: DeskFixture) -> None:
     app = SupportDeskApp(fx.desk)
     async with app.run_test(size=(120, 36)) as pilot:
         await _until(pilot, lambda: app.console_id is not None)
-        app._last_input -= 10_000
-        app._check_away()
+        app.presence.last_input -= 10_000
+        app.presence.check_away()
         await app.workers.wait_for_complete()
         states = fx.desk.store.query("SELECT state FROM presence WHERE id = ?", (app.console_id,))
         assert states[0][0] == "away"

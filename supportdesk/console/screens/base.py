@@ -7,37 +7,46 @@ service in any worker becomes a red notification instead of a crash.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from supportdesk.console.base import DeskApp
 from supportdesk.console.screens.messages import ActionDone
 from supportdesk.console.screens.modals import HelpModal
-from supportdesk.console.widgets.incident_banner import IncidentBanner
+from supportdesk.console.widgets.incident_banner import AccountNotices, IncidentBanner
 
 if TYPE_CHECKING:
-    from supportdesk.console.app import SupportDeskApp
     from supportdesk.core.desk import Desk
 
 
 HELP_BINDING = Binding("question_mark", "help", "Help", key_display="?")
 
 
+def desk_app_of(app: object) -> DeskApp:
+    """The app as a DeskApp (every console screen and dialog runs in one)."""
+    if not isinstance(app, DeskApp):
+        raise TypeError(f"a console screen runs in a DeskApp, not in {type(app).__name__}")
+    return app
+
+
 class DeskScreen(Screen[None]):
     """A screen that reads the desk in workers and reloads itself when the store changes."""
 
     HELP: ClassVar[str] = ""
+    SHOWS_INCIDENT_BANNER: ClassVar[bool] = True  # False: the screen says it all itself
+    SHOWS_MAINTENANCE: ClassVar[bool] = False  # the banner names the next window too
 
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
         self.stale = False
 
     @property
-    def desk_app(self) -> SupportDeskApp:
-        return cast("SupportDeskApp", self.app)
+    def desk_app(self) -> DeskApp:
+        return desk_app_of(self.app)
 
     @property
     def desk(self) -> Desk:
@@ -46,9 +55,11 @@ class DeskScreen(Screen[None]):
     @on(events.Mount)
     def _mount_incident_banner(self) -> None:
         """Every screen's first line, while an incident is open: the banner (it never takes
-        the focus, and reads nothing itself)."""
+        the focus, and reads nothing itself: the app's incident watch hands it the news)."""
         if not self.query(IncidentBanner):
-            self.mount(IncidentBanner(id="incident-banner"), before=0)
+            banner = IncidentBanner(self.desk.now, id="incident-banner")
+            self._show_incidents(banner)
+            self.mount(banner, before=0)
 
     # -- live ---------------------------------------------------------------------------
     def store_changed(self, *, visible: bool) -> None:
@@ -66,6 +77,48 @@ class DeskScreen(Screen[None]):
 
     def reload(self) -> None:
         """Read this screen's data again (only what it shows)."""
+
+    def incidents_changed(self, *, servers_changed: bool) -> None:
+        """The incident watch read again: the banner shows what it found."""
+        del servers_changed
+        for banner in self.query(IncidentBanner):
+            self._show_incidents(banner)
+
+    def _show_incidents(self, banner: IncidentBanner) -> None:
+        news = self.desk_app.incidents
+        banner.show(
+            news.incidents if self.SHOWS_INCIDENT_BANNER else (),
+            news.windows if self.SHOWS_MAINTENANCE else (),
+        )
+
+    def read_account_notices(
+        self, notices: AccountNotices, account: str | None, *, waiting_for: int | None = None
+    ) -> None:
+        """Fill `notices` with the incidents and maintenance of `account` (None: nothing),
+        read in a worker; `waiting_for` is the window the ticket on screen is scheduled into.
+        Nothing open anywhere (the incident watch says so): nothing to read."""
+        asked = notices.expect(account, waiting_for=waiting_for)
+        if account is None or self.desk_app.incidents.quiet:
+            notices.landed(asked, (), ())
+            return
+        desk = self.desk
+
+        def read() -> None:
+            from supportdesk.services import incidents
+            from supportdesk.services.incidents import maintenance
+
+            found = tuple(incidents.for_account(desk, account))
+            windows = tuple(maintenance.for_account(desk, account))
+            self.app.call_from_thread(notices.landed, asked, found, windows)
+
+        # not exclusive (a cancelled read would only be read again); the last asked wins
+        self.run_worker(
+            read,
+            thread=True,
+            group="account-notices",
+            name="account-notices",
+            exit_on_error=False,
+        )
 
     # -- writes -------------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="write", name="write")

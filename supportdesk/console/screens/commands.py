@@ -11,6 +11,7 @@ from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from supportdesk.console.base import DeskApp
 from supportdesk.console.screens.modals import binding_rows
 
 
@@ -33,9 +34,9 @@ class DeskCommands(Provider):
         number = query.strip().lstrip("#")
         if number.isdigit():
             ticket_id = int(number)
-            open_ticket = getattr(self.app, "open_ticket", None)
-            if open_ticket is not None:
-                yield Hit(1.0, f"Open ticket #{ticket_id}", partial(open_ticket, ticket_id))
+            app = self.app
+            if isinstance(app, DeskApp):
+                yield Hit(1.0, f"Open ticket #{ticket_id}", partial(app.open_ticket, ticket_id))
         matcher = self.matcher(query)
         for desc, help_text, run in self._commands():
             score = matcher.match(desc)

@@ -28,8 +28,7 @@ CALL_PREFIX = "call:"
 
 def offered(screen: DeskScreen, affecting: Sequence[IncidentSummary]) -> list[IncidentSummary]:
     """The account's incidents first, then the other open ones (at most nine)."""
-    watch = getattr(screen.app, "incident_watch", None)
-    others = list(watch.incidents) if watch is not None else []
+    others = screen.desk_app.incidents.incidents  # the open ones, as the watch read them
     ids = {i.id for i in affecting}
     return [*affecting, *(i for i in others if i.id not in ids)][:9]
 

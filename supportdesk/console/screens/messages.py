@@ -12,12 +12,8 @@ from supportdesk.core.queue import QueueFilter
 from supportdesk.core.views import QueueKey, QueuePage, TicketView
 
 
-class StoreChanged(Message):
-    """Another connection committed: the visible screen reloads its window."""
-
-    def can_replace(self, message: Message) -> bool:
-        # a burst of commits collapses into one reload
-        return isinstance(message, StoreChanged)
+class QueuePainted(Message):
+    """The queue's first page is on screen: the console starts its watchers."""
 
 
 class WindowLoaded(Message):

@@ -26,7 +26,12 @@ from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
 from supportdesk.console.screens.base import HELP_BINDING, DeskScreen
-from supportdesk.console.screens.messages import TicketLoaded, TotalCounted, WindowLoaded
+from supportdesk.console.screens.messages import (
+    QueuePainted,
+    TicketLoaded,
+    TotalCounted,
+    WindowLoaded,
+)
 from supportdesk.console.widgets.format import one_line
 from supportdesk.console.widgets.key_footer import KeyFooter
 from supportdesk.console.widgets.preview import TicketPreview
@@ -158,6 +163,7 @@ class QueueScreen(DeskScreen):
         self._preview_timer: Timer | None = None
         self._count_timer: Timer | None = None
         self._counted_at = -COUNT_EVERY
+        self.painted = False  # the first page is on screen (QueuePainted was posted)
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -172,7 +178,7 @@ class QueueScreen(DeskScreen):
         with Horizontal(id="body"):
             yield QueueTable(id="queue")
             yield Static(id="empty", markup=False)
-            yield TicketPreview(id="preview")
+            yield TicketPreview(self.desk.now, id="preview")
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -270,14 +276,18 @@ class QueueScreen(DeskScreen):
             page = queue.page(desk, filt, limit=WINDOW)
         plans = plans_of(desk, page.rows)
         marks: dict[str, int] = {}
-        watch = getattr(self.app, "incident_watch", None)
-        if watch is not None and watch.incidents:  # only while an incident is open
+        if self.desk_app.incidents.incidents:  # only while an incident is open
             from supportdesk.services import incidents
 
             marks = incidents.affected_among(desk, [r.account for r in page.rows])
         if worker.is_cancelled:
             return
         self.post_message(WindowWithPlans(generation, filt, anchor, page, plans, marks))
+
+    def incidents_changed(self, *, servers_changed: bool) -> None:
+        super().incidents_changed(servers_changed=servers_changed)
+        if servers_changed:
+            self.refresh_marks()
 
     def refresh_marks(self) -> None:
         """The open incidents changed: mark the affected accounts in the window again (a
@@ -292,8 +302,7 @@ class QueueScreen(DeskScreen):
         state of the store when read, whichever lands last."""
         from supportdesk.services import incidents
 
-        watch = getattr(self.app, "incident_watch", None)
-        open_now = watch is not None and bool(watch.incidents)
+        open_now = bool(self.desk_app.incidents.incidents)
         marks = incidents.affected_among(self.desk, accounts) if open_now else {}
         self.app.call_from_thread(self._marks_read, marks)
 
@@ -380,6 +389,14 @@ class QueueScreen(DeskScreen):
         if not page.rows:
             empty.update(self._empty_text())
         self._selection_changed()
+        self._first_paint()
+
+    def _first_paint(self) -> None:
+        """Once, when the first page is on screen (or could not be read): tell the app, which
+        starts its watchers only then, so that they never delay that page."""
+        if not self.painted:
+            self.painted = True
+            self.call_after_refresh(self.post_message, QueuePainted())
 
     def on_total_counted(self, message: TotalCounted) -> None:
         if message.filt == self.filt:
@@ -446,10 +463,14 @@ class QueueScreen(DeskScreen):
 
     def on_ticket_loaded(self, message: TicketLoaded) -> None:
         if self.preview_visible:
-            self.query_one(TicketPreview).show_ticket(message.ticket, self.desk.now())
+            preview = self.query_one(TicketPreview)
+            if preview.show_ticket(message.ticket, self.desk.now()):
+                self.read_account_notices(preview.notices, message.ticket.account)
 
     def on_failure(self, worker_name: str, error: BaseException) -> None:
         self._moving = False
+        if worker_name == "window":
+            self._first_paint()
 
     def _tick(self) -> None:
         """Once a second: ages and SLA countdowns from memory, no database."""

@@ -167,7 +167,7 @@ class TicketScreen(DeskScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="ticket-title", markup=False)
-        yield AccountNotices(id="ticket-notices", key_hint="i links this ticket")
+        yield AccountNotices(self.desk.now, id="ticket-notices", key_hint="i links this ticket")
         yield Static(id="ticket-facts", markup=False)
         yield SlaPanel(id="ticket-sla")
         with Horizontal(id="ticket-body"):
@@ -282,7 +282,8 @@ class TicketScreen(DeskScreen):
             self.brief = message.brief
         self._show(t)
         # an outage on the account's servers, its script, its maintenance: first
-        self.query_one(AccountNotices).show_account(t.account, waiting_for=t.window_id)
+        notices = self.query_one(AccountNotices)
+        self.read_account_notices(notices, t.account, waiting_for=t.window_id)
         if self.handover_shown and message.brief is not None:
             self.query_one(HandoverPanel).show(message.brief, self.desk.now())
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,7 +22,9 @@ from supportdesk.console.widgets.incident_banner import account_notice_lines
 from supportdesk.core.views import ServiceView
 from supportdesk.rules.verify_rules import ROLE_LABEL
 from supportdesk.safe_text import clean
-from supportdesk.services.callers.lookup import AccountHit, CallCard, PlanSummary
+
+if TYPE_CHECKING:
+    from supportdesk.services.callers.lookup import AccountHit, CallCard, PlanSummary
 
 SUSPENDED_STYLE = "bold #ffffff on #c00000"
 RESELLER_STYLE = "bold #ffffff on #7b2fbf"
@@ -47,7 +50,7 @@ def plan_lines(plan: PlanSummary, *, wide: bool) -> list[Text]:
     head = Text.assemble(("Plan ", "bold"), (one_line(plan.name), "bold"), f" · {hours}")
 
     def targets(pairs: tuple[tuple[str, str], ...]) -> str:
-        text = one_line(PlanSummary.targets(pairs))
+        text = one_line(plan.targets(pairs))
         return text if wide else COMPACT_TARGET.sub(r"\1", text)
 
     respond = Text.assemble("  respond ", (targets(plan.respond), "bold"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeAlias
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -28,7 +28,9 @@ from supportdesk.console.widgets.sla_clock import (
     row_readings,
 )
 from supportdesk.rules.policy import Plan
-from supportdesk.services.escalation import Board, BoardRow
+
+if TYPE_CHECKING:
+    from supportdesk.services.escalation import Board, BoardRow
 
 SECTION_TITLE = {
     "mine": "MY CLAIMS",
@@ -65,7 +67,7 @@ class Heading:
         return full if len(full) <= width else truncate(self.text, width)
 
 
-BoardItem = BoardRow | Heading
+BoardItem: TypeAlias = "BoardRow | Heading"
 
 
 def board_items(board: Board, *, lead: bool) -> list[BoardItem]:
@@ -273,13 +275,13 @@ class BoardTable(FastCellTable):
         The cursor follows its ticket within its section, or into my claims; a ticket that
         someone else took leaves the cursor where it was, on the ticket that moved up."""
         was_in = next(
-            (i.section for i in self.items if isinstance(i, BoardRow) and i.row.id == keep_id),
+            (i.section for i in self.items if not isinstance(i, Heading) and i.row.id == keep_id),
             None,
         )
         self._plans = plans
         self.stale_after_s = stale_after_s
         self._now = now
-        rows = [i for i in items if isinstance(i, BoardRow)]
+        rows = [i for i in items if not isinstance(i, Heading)]
         old_index = self.cursor_row
         old_offset = old_index - int(self.scroll_y)
         cols = board_layout(self._available_width(), rows)
@@ -315,14 +317,14 @@ class BoardTable(FastCellTable):
         finally:
             self._filling = False
         target = max(0, index - max(0, old_offset))
-        if not any(isinstance(i, BoardRow) for i in self.items[:index]):
+        if all(isinstance(i, Heading) for i in self.items[:index]):
             target = 0  # the first ticket: keep its section's heading in view
         self.call_after_refresh(self._restore_scroll, target)
 
     def _ticket_index(self, keep_id: int | None, fallback: int, was_in: str | None) -> int:
         if keep_id is not None:
             for i, item in enumerate(self.items):
-                if not isinstance(item, BoardRow) or item.row.id != keep_id:
+                if isinstance(item, Heading) or item.row.id != keep_id:
                     continue
                 if was_in is None or item.section in (was_in, "mine"):
                     return i
@@ -335,7 +337,7 @@ class BoardTable(FastCellTable):
         for direction in (step, -step):
             i = index
             while 0 <= i < len(items):
-                if isinstance(items[i], BoardRow):
+                if not isinstance(items[i], Heading):
                     return i
                 i += direction
         return index
@@ -358,7 +360,7 @@ class BoardTable(FastCellTable):
             self.items = list(items)
 
     def relayout(self, now: datetime) -> None:
-        rows = [i for i in self.items if isinstance(i, BoardRow)]
+        rows = [i for i in self.items if not isinstance(i, Heading)]
         if board_layout(self._available_width(), rows) != self._cols:
             selected = self.selected
             self._cols = ()  # force the rebuild
@@ -378,10 +380,10 @@ class BoardTable(FastCellTable):
         if not 0 <= self.cursor_row < len(self.items):
             return None
         item = self.items[self.cursor_row]
-        return item if isinstance(item, BoardRow) else None
+        return None if isinstance(item, Heading) else item
 
     def ticket_ids(self) -> list[int]:
-        return [i.row.id for i in self.items if isinstance(i, BoardRow)]
+        return [i.row.id for i in self.items if not isinstance(i, Heading)]
 
     def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
         super().watch_cursor_coordinate(old, new)

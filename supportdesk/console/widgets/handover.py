@@ -10,6 +10,7 @@ other open tickets on the same server, and who watches the ticket.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.text import Text
@@ -19,7 +20,9 @@ from textual.widgets import Static
 
 from supportdesk.console.widgets.format import one_line, priority_text, stamp, truncate
 from supportdesk.safe_text import clean
-from supportdesk.services.escalation import Brief, EscalationView
+
+if TYPE_CHECKING:
+    from supportdesk.services.escalation import Brief, EscalationView
 
 HEAD_STYLE = "bold #5fd7ff"
 FLAG_STYLE = "bold #ff5f5f"

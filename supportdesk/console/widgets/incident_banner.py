@@ -2,14 +2,14 @@
 open, and the notices on an affected account (its incidents with the script to read, first;
 its maintenance windows).
 
-The banner never takes the focus and never reads the database: it re-renders once a second
-from the incidents the app's watch (screens/incident_watch.py) last read, so the countdown
-to the next customer update ticks without a query.
+Neither reads the database: the banner re-renders once a second from the incidents the
+console's watch (console/watch/incidents.py) last handed it, so the countdown to the next
+customer update ticks without a query; the account's notices show what their screen read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -156,28 +156,30 @@ class IncidentBanner(Static, can_focus=False):
     IncidentBanner.-on { display: block; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, now: Callable[[], datetime], *, id: str | None = None) -> None:
         super().__init__(id=id, markup=False)
+        self.now = now  # the desk's clock: the countdowns tick from it
+        self.incidents: tuple[IncidentSummary, ...] = ()
+        self.windows: tuple[WindowView, ...] = ()
         self._shown: tuple[Any, ...] = ()
 
     def on_mount(self) -> None:
         self.tick()
         self.set_interval(1.0, self.tick)
 
+    def show(self, incidents: Sequence[IncidentSummary], windows: Sequence[WindowView]) -> None:
+        """The incidents to show (and, on the queue and the boards, the maintenance
+        windows), as the incident watch read them last."""
+        self.incidents, self.windows = tuple(incidents), tuple(windows)
+        if self.is_mounted:
+            self.tick()
+
     def tick(self) -> None:
-        """From memory, once a second: the incidents (and, on the queue and the boards, the
-        maintenance windows) the app read last, and the countdowns."""
-        watch = getattr(self.app, "incident_watch", None)
-        incidents: Sequence[IncidentSummary] = watch.incidents if watch is not None else ()
-        if not getattr(self.screen, "SHOWS_INCIDENT_BANNER", True):
-            incidents = ()  # the incident's own screen says it all
-        windows: Sequence[WindowView] = ()
-        if watch is not None and getattr(self.screen, "SHOWS_MAINTENANCE", False):
-            windows = watch.windows
-        desk = getattr(self.app, "desk", None)
-        now = desk.now() if desk is not None else datetime.now().astimezone()
-        if windows:
-            windows = [w for w in windows if w.ends_at > now]
+        """From memory, once a second: the incidents and windows last shown, and the
+        countdowns."""
+        incidents = self.incidents
+        now = self.now()
+        windows = [w for w in self.windows if w.ends_at > now]
         if not incidents and not windows:
             if self.has_class("-on"):
                 self._shown = ()
@@ -246,16 +248,19 @@ def account_notice_lines(
 
 
 class AccountNotices(Static, can_focus=False):
-    """The incidents and maintenance of the account on screen, above everything else; it
-    reads them itself (in a worker) when told which account is shown."""
+    """The incidents and maintenance of the account on screen, above everything else; its
+    screen reads them (`DeskScreen.read_account_notices`) and hands them over."""
 
     DEFAULT_CSS = """
     AccountNotices { height: auto; max-height: 12; width: 1fr; display: none; }
     AccountNotices.-on { display: block; }
     """
 
-    def __init__(self, *, id: str | None = None, key_hint: str = "") -> None:
+    def __init__(
+        self, now: Callable[[], datetime], *, id: str | None = None, key_hint: str = ""
+    ) -> None:
         super().__init__(id=id, markup=False)
+        self.now = now  # the desk's clock: the update countdowns tick from it
         self.account: str | None = None
         self.incidents: tuple[IncidentSummary, ...] = ()
         self.windows: tuple[WindowView, ...] = ()
@@ -272,50 +277,32 @@ class AccountNotices(Static, can_focus=False):
         if self.incidents and self.screen is self.app.screen:
             self._paint(self.incidents, self.windows)
 
-    def show_account(self, account: str | None, *, waiting_for: int | None = None) -> None:
-        """Read the account's notices again (every reload of the screen calls this);
-        `waiting_for` is the window the ticket on screen is scheduled into."""
+    def expect(self, account: str | None, *, waiting_for: int | None = None) -> int:
+        """The screen reads `account`'s notices (every reload of the screen does);
+        `waiting_for` is the window the ticket on screen is scheduled into. Returns the
+        number of this read: only the last one's answer is shown."""
         self.account = account
         self.waiting_for = waiting_for
-        watch = getattr(self.app, "incident_watch", None)
-        quiet = watch is not None and watch.loaded and not watch.incidents and not watch.windows
-        if account is None or quiet:  # nothing open anywhere: nothing to read
-            self._asked += 1
-            self._paint((), ())
-            return
         self._asked += 1
-        asked = self._asked
-        # not exclusive (a cancelled read would only be read again); the last asked wins
-        self.run_worker(
-            lambda: self._load(account, asked),
-            thread=True,
-            group="account-notices",
-            name="account-notices",
-            exit_on_error=False,
-        )
+        return self._asked
 
-    def _load(self, account: str, asked: int) -> None:
-        from supportdesk.services import incidents
-        from supportdesk.services.incidents import maintenance
-
-        desk = self.app.desk  # type: ignore[attr-defined]
-        found = tuple(incidents.for_account(desk, account))
-        windows = tuple(maintenance.for_account(desk, account))
-        self.app.call_from_thread(self._landed, asked, found, windows)
-
-    def _landed(
+    def landed(
         self, asked: int, found: tuple[IncidentSummary, ...], windows: tuple[WindowView, ...]
     ) -> None:
-        if asked == self._asked:
+        """A read landed: show it if it is the last one asked for."""
+        if asked == self._asked and self.is_attached:
             self._paint(found, windows)
+
+    def clear(self) -> None:
+        """No account on screen."""
+        self.landed(self.expect(None), (), ())
 
     def _paint(self, found: tuple[IncidentSummary, ...], windows: tuple[WindowView, ...]) -> None:
         self.incidents, self.windows = found, windows
         if not found and not windows:
             text: Text | None = None
         else:
-            desk = getattr(self.app, "desk", None)
-            now = desk.now() if desk is not None else datetime.now().astimezone()
+            now = self.now()
             width = (self.size.width or self.app.size.width) - 1
             lines = account_notice_lines(
                 found, windows, now, width, key_hint=self.key_hint, waiting_for=self.waiting_for

@@ -6,6 +6,7 @@ ticket arrives, so moving the cursor never waits on the database.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from textual.app import ComposeResult
@@ -33,16 +34,18 @@ class PreviewThread(ThreadView):
 
 
 class TicketPreview(Vertical):
-    """Facts and the last few thread entries of one ticket, read-only."""
+    """Facts and the last few thread entries of one ticket, read-only; the incidents and
+    maintenance of its account come from the screen (`notices`)."""
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, now: Callable[[], datetime], *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.now = now  # the desk's clock, for the notices' countdowns
         self.ticket_id: int | None = None
         self.detailed = False  # the facts come from the full ticket, not just its queue row
 
     def compose(self) -> ComposeResult:
         yield Static(id="pv-title", markup=False)
-        yield AccountNotices(id="pv-notices")  # an outage on the account's servers, first
+        yield AccountNotices(self.now, id="pv-notices")  # an outage on the account, first
         yield Static(id="pv-facts", markup=False)
         yield PreviewThread(id="pv-thread", limit=PREVIEW_EVENTS)
 
@@ -51,8 +54,8 @@ class TicketPreview(Vertical):
         title = self.query_one("#pv-title", Static)
         facts = self.query_one("#pv-facts", Static)
         thread = self.query_one(ThreadView)
-        if row is None or row.account != getattr(self.query_one(AccountNotices), "account", None):
-            self.query_one(AccountNotices).show_account(None)
+        if row is None or row.account != self.notices.account:
+            self.notices.clear()
         if row is None:
             self.ticket_id = None
             self.detailed = False
@@ -69,14 +72,20 @@ class TicketPreview(Vertical):
         title.update(ticket_title(row, self._width()))
         facts.update(row_facts(row, now))
 
-    def show_ticket(self, ticket: TicketView, now: datetime) -> None:
+    def show_ticket(self, ticket: TicketView, now: datetime) -> bool:
+        """Show the full ticket; False if the cursor moved on while it was loading."""
         if ticket.id != self.ticket_id:
-            return  # the cursor moved on while this was loading
+            return False
         self.query_one("#pv-title", Static).update(ticket_title(ticket, self._width()))
         self.query_one("#pv-facts", Static).update(ticket_facts(ticket, now, self._width()))
         self.query_one(ThreadView).show(ticket, now)
-        self.query_one(AccountNotices).show_account(ticket.account)
         self.detailed = True
+        return True
+
+    @property
+    def notices(self) -> AccountNotices:
+        """The account's incidents and maintenance, filled by the screen."""
+        return self.query_one(AccountNotices)
 
     def _width(self) -> int:
         return max(40, (self.size.width or self.app.size.width) - 2)

@@ -1,5 +1,5 @@
-"""SLA clocks on screen: the queue's countdown cells, the ticket screen's clock panel, and the
-watch that notices a ticket passing a warning threshold or breaching.
+"""SLA clocks on screen: the queue's countdown cells and the ticket screen's clock panel (the
+console's watch on them, which tells of a threshold passed, is console/watch/sla.py).
 
 Everything here reads clocks from memory. A `Countdown` per clock, built when the page or the
 ticket was loaded (with the calendar of the ticket's plan), gives a reading every second with
@@ -18,9 +18,10 @@ hides a breach, and a breach never looks like a critical priority (which is red)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -28,7 +29,6 @@ from rich.text import Text
 from textual.widgets import Static
 
 from supportdesk.console.widgets.format import one_line, truncate
-from supportdesk.core.views import QueueRow
 from supportdesk.rules.policy import Plan
 from supportdesk.rules.sla_engine import (
     CLOCKS,
@@ -41,7 +41,9 @@ from supportdesk.rules.sla_engine import (
     format_left,
     format_span,
 )
-from supportdesk.services.sla import SlaView
+
+if TYPE_CHECKING:
+    from supportdesk.services.sla import SlaView
 
 WARNING_GLYPH = "⚠"
 BREACHED_GLYPH = "✖"
@@ -381,125 +383,3 @@ class SlaPanel(Static):
         self._key = key
         self.update(panel_renderable(data, readings, now, width, self.history_limit()))
         return True
-
-
-# -- the watch: crossings of a warning threshold or a breach ---------------------------------
-BREACH_LEVEL = 1000
-
-
-@dataclass(frozen=True)
-class Crossing:
-    """A clock of a watched ticket went past a threshold (or breached) while watched."""
-
-    ticket_id: int
-    clock: str
-    level: int  # warn level reached, or BREACH_LEVEL
-    percent: int  # the threshold passed (100 for a breach)
-    remaining_s: int
-    account: str
-    subject: str
-    holder: str | None
-
-    @property
-    def breached(self) -> bool:
-        return self.level >= BREACH_LEVEL
-
-    def message(self) -> str:
-        name = CLOCK_LABEL.get(self.clock, self.clock).lower()
-        if self.breached:
-            head = f"#{self.ticket_id} {name} clock BREACHED ({format_left(self.remaining_s)})"
-        else:
-            head = (
-                f"#{self.ticket_id} {name} clock past {self.percent}% · "
-                f"{format_left(self.remaining_s)} left"
-            )
-        return f"{head}\n{one_line(self.account)} · {truncate(self.subject, 40)}"
-
-    def title(self) -> str:
-        what = "SLA breached" if self.breached else "SLA warning"
-        return what if self.holder else f"{what} · unclaimed"
-
-
-def level_of(r: ClockReading) -> int:
-    if r.reading is Reading.BREACHED:
-        return BREACH_LEVEL
-    return r.warn_level if r.reading is Reading.WARNING else 0
-
-
-@dataclass
-class _Watched:
-    row: QueueRow
-    clock: str
-    countdown: Countdown
-    plan: Plan
-
-
-class SlaWatch:
-    """The clocks a console keeps an eye on (its user's tickets; a lead's also the unclaimed
-    ones), read from memory every second to spot crossings. A clock's level when it is first
-    seen is taken as known, so opening the console does not replay every old warning; each
-    (ticket, clock, level) is told once."""
-
-    def __init__(self) -> None:
-        self._watched: dict[tuple[int, str], _Watched] = {}
-        self._seen: dict[tuple[int, str], int] = {}
-        self._told: set[tuple[int, str, int]] = set()
-
-    def __len__(self) -> int:
-        return len(self._watched)
-
-    def replace(
-        self, rows: Sequence[QueueRow], plans: Mapping[str | None, Plan], now: datetime
-    ) -> list[Crossing]:
-        """Watch `rows` from now on; returns crossings the new data itself shows (a priority
-        raised past a threshold) for clocks that were already watched."""
-        watched: dict[tuple[int, str], _Watched] = {}
-        for row in rows:
-            plan = plans.get(row.sla_plan)
-            if row.clocks is None or plan is None:
-                continue
-            for name in CLOCKS:
-                clock = row.clocks.get(name)
-                if clock.state.value not in ("running", "paused") or clock.target_s is None:
-                    continue
-                key = (row.id, name)
-                old = self._watched.get(key)
-                if old is not None and old.countdown.clock == clock and old.plan is plan:
-                    countdown = old.countdown  # keeps its calendar work between boundaries
-                else:
-                    countdown = Countdown(clock, plan.calendar, plan.warn)
-                watched[key] = _Watched(row, name, countdown, plan)
-        self._seen = {k: v for k, v in self._seen.items() if k in watched}
-        self._told = {t for t in self._told if (t[0], t[1]) in watched}
-        self._watched = watched
-        return self.check(now)
-
-    def check(self, now: datetime) -> list[Crossing]:
-        """The crossings since the last check (each told once)."""
-        out: list[Crossing] = []
-        for key, w in self._watched.items():
-            r = w.countdown.at(now)
-            level = level_of(r)
-            seen = self._seen.get(key)
-            self._seen[key] = level
-            if seen is None or level <= seen:
-                continue
-            told = (key[0], key[1], level)
-            if told in self._told:
-                continue
-            self._told.add(told)
-            warn = w.plan.warn
-            percent = 100 if level >= BREACH_LEVEL else warn[min(level, len(warn)) - 1]
-            out.append(
-                Crossing(
-                    key[0],
-                    key[1],
-                    level,
-                    percent,
-                    r.remaining_s or 0,
-                    w.row.account,
-                    w.row.subject,
-                    w.row.holder,
-                )
-            )
-        return out

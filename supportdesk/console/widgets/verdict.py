@@ -12,22 +12,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import Static
 
 from supportdesk.console.widgets.format import one_line, span, stamp
-from supportdesk.rules.verify_rules import REQUESTS, ROLE_LABEL
-from supportdesk.safe_text import clean
-from supportdesk.services.callers.verification import (
+from supportdesk.rules.verify_rules import (
     FAILED,
     HELD,
     LOCKED,
     REFERRED,
+    REQUESTS,
+    ROLE_LABEL,
     VERIFIED,
-    Attempt,
-    Verdict,
 )
+from supportdesk.safe_text import clean
+
+if TYPE_CHECKING:
+    from supportdesk.services.callers.verification import Attempt, Verdict
 
 BANNER = {
     VERIFIED: ("✔ VERIFIED", "bold #ffffff on #00873c"),

@@ -21,14 +21,21 @@ from supportdesk.core.desk import Desk
 from supportdesk.enums import Channel
 from supportdesk.errors import NotAllowed, NotFound, UsageError
 from supportdesk.rules import limits, verify_rules
-from supportdesk.rules.verify_rules import Permission, person_of
+from supportdesk.rules.verify_rules import (
+    FAILED,
+    HELD,
+    LOCKED,
+    REFERRED,
+    VERIFIED,
+    Permission,
+    person_of,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from supportdesk.models import Account, Contact
 
-VERIFIED, FAILED, LOCKED, HELD, REFERRED = "verified", "failed", "locked", "held", "referred"
 RECENT_ATTEMPTS = 5
 
 

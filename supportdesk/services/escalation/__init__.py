@@ -39,6 +39,7 @@ from supportdesk.services.escalation.claiming import (
     end_shift,
     reassign,
     release,
+    take,
 )
 from supportdesk.services.escalation.moves import (
     TOP_TIER,
@@ -90,6 +91,7 @@ __all__ = [
     "reassign",
     "release",
     "rules",
+    "take",
     "to_supervisor",
     "visible_tiers",
 ]

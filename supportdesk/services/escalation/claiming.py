@@ -61,9 +61,8 @@ def default_tier(desk: Desk) -> int:
 def claim_next(desk: Desk, tier: int | None = None) -> ClaimResult:
     """Take the top of a tier's board: priority, then time of escalation. Tickets awaiting
     authorization, waiting on the customer or scheduled are not on offer. A lost race (on
-    PostgreSQL) moves on to the next ticket; an empty board is NothingToDo (exit 4)."""
-    from sqlalchemy import text
-
+    PostgreSQL) moves on to the next ticket; an empty board is NothingToDo (exit 4). Runs
+    on the plain driver, as core's claim does: no SQLAlchemy import."""
     from supportdesk.core.claims import claim_ticket
 
     actor = desk.actor
@@ -72,18 +71,17 @@ def claim_next(desk: Desk, tier: int | None = None) -> ClaimResult:
     if board_tier not in (1, 2, 3):
         raise UsageError(f"--tier must be 1, 2 or 3, not {board_tier}")
     permissions.require_tier(actor, board_tier, f"the tier {board_tier} board")
-    pg = desk.store.dialect == "postgresql"
-    sql = NEXT_SQL.replace("?", ":tier")
-    if pg:
+    sql = NEXT_SQL
+    if not desk.store.is_sqlite:
         sql = sql.replace("LIMIT 1", "LIMIT 1 FOR UPDATE SKIP LOCKED")
     for attempt in range(1, CLAIM_ATTEMPTS + 1):
         try:
-            with desk.write() as (session, record):
-                check_limit(session, desk, actor.staff_id, actor.login, me=True)
-                top = session.execute(text(sql), {"tier": board_tier}).scalar()
+            with desk.write_plain() as (tx, record):
+                check_limit(tx, desk, actor.staff_id, actor.login, me=True)
+                top = tx.scalar(sql, (board_tier,))
                 if top is None:
                     raise NothingToDo(f"nothing left to claim on the tier {board_tier} board")
-                claim_ticket(session, desk, record, int(top), via="claim next")
+                claim_ticket(tx, desk, record, int(top), via="claim next")
                 return ClaimResult(int(top), board_tier, actor.login, attempt)
         except LostRace:
             continue
@@ -91,6 +89,13 @@ def claim_next(desk: Desk, tier: int | None = None) -> ClaimResult:
         f"lost {CLAIM_ATTEMPTS} races in a row for the top of the tier {board_tier} board; "
         "try again"
     )
+
+
+def take(desk: Desk, ticket_id: int) -> None:
+    """Claim a chosen ticket: core's one claim, on the plain driver (`ticket take`)."""
+    from supportdesk.core.claims import take as claim_chosen
+
+    claim_chosen(desk, ticket_id)
 
 
 def release(desk: Desk, ticket_id: int, *, reason: str) -> None:

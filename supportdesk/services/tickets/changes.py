@@ -6,8 +6,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from supportdesk.core import permissions
-from supportdesk.core.claims import claim_ticket
+from supportdesk.core import claims
 from supportdesk.core.clocks import (
     on_status_change,
     retarget_ticket,
@@ -102,10 +101,9 @@ def _held_change(desk: Desk, t: Ticket, new: Status, code: ResolutionCode | None
 
 
 def take(desk: Desk, ticket_id: int) -> None:
-    """Claim a ticket: one conditional update, so of N racing people exactly one wins."""
-    permissions.require(desk.actor, "ticket.take")
-    with desk.write() as (session, record):
-        claim_ticket(session, desk, record, ticket_id)
+    """Claim a ticket: one conditional update, so of N racing people exactly one wins
+    (core's claim, on the plain driver)."""
+    claims.take(desk, ticket_id)
 
 
 def resolve(desk: Desk, ticket_id: int, code: str) -> None:

@@ -23,9 +23,8 @@ from supportdesk.console.screens.call.stages import CallStage
 from supportdesk.console.widgets.format import one_line
 from supportdesk.console.widgets.verdict import VerdictPanel
 from supportdesk.enums import Channel
-from supportdesk.rules.verify_rules import ROLE_LABEL
+from supportdesk.rules.verify_rules import FAILED, HELD, LOCKED, ROLE_LABEL, VERIFIED
 from supportdesk.services.callers import verification
-from supportdesk.services.callers.verification import FAILED, HELD, LOCKED, VERIFIED
 
 if TYPE_CHECKING:
     from supportdesk.core.views import ContactView

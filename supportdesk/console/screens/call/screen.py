@@ -37,7 +37,7 @@ from supportdesk.console.widgets.account_card import AccountCard
 from supportdesk.console.widgets.format import one_line
 from supportdesk.console.widgets.key_footer import KeyFooter
 from supportdesk.console.widgets.verdict import VerdictPanel
-from supportdesk.services.callers.verification import REFERRED
+from supportdesk.rules.verify_rules import REFERRED
 
 
 class CallScreen(CallSearch, CallProof, CallFiling):

@@ -27,10 +27,9 @@ from supportdesk.console.widgets.choice_row import ChoiceRow
 from supportdesk.console.widgets.format import one_line, truncate
 from supportdesk.enums import CallOutcome, Category, Channel, Priority, Status
 from supportdesk.errors import DeskError
-from supportdesk.rules.verify_rules import REQUESTS
+from supportdesk.rules.verify_rules import HELD, REQUESTS, VERIFIED
 from supportdesk.services import tickets
 from supportdesk.services.callers import lookup
-from supportdesk.services.callers.verification import HELD, VERIFIED
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult

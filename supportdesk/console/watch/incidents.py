@@ -1,7 +1,8 @@
 """The console's watch on incidents and maintenance windows.
 
 After start and after every change of the store (never on a timer, so an idle console runs
-no SQL) it reads the open incidents for every screen's banner, and rings the terminal bell
+no SQL) it reads the open incidents and hands them to the app, which shows them in every
+screen's banner (and has the queue mark the accounts they affect); it rings the terminal bell
 once for each incident this console has not seen that nobody has acknowledged yet: an
 acknowledged one never rings, nor does one already rung. It also knows when the next
 scheduled ticket's maintenance window opens and, at that moment, returns the tickets whose
@@ -16,12 +17,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from textual.timer import Timer
+from supportdesk.console.base import OpenIncidents
 
 if TYPE_CHECKING:
-    from textual.app import App
+    from textual.timer import Timer
 
-    from supportdesk.core.desk import Desk
+    from supportdesk.console.base import DeskApp
     from supportdesk.services.incidents import IncidentSummary
     from supportdesk.services.incidents.maintenance import WindowView
 
@@ -31,9 +32,9 @@ MAX_TIMER_S = 6 * 3600.0  # look again at least this often while a window is far
 class IncidentWatch:
     """Open incidents in memory, the bell, and the wake-up of scheduled tickets."""
 
-    def __init__(self, app: App[None], desk: Desk) -> None:
+    def __init__(self, app: DeskApp) -> None:
         self.app = app
-        self.desk = desk
+        self.desk = app.desk
         self.incidents: tuple[IncidentSummary, ...] = ()
         self.windows: tuple[WindowView, ...] = ()  # upcoming or running when read
         self.loaded = False
@@ -46,6 +47,12 @@ class IncidentWatch:
         self._again = False
         self._wake_timer: Timer | None = None
         self._marked: tuple[tuple[int, tuple[str, ...]], ...] = ()  # what the queue marks
+
+    def start(self) -> None:
+        self.request()
+
+    def store_changed(self) -> None:
+        self.request()
 
     # -- reading ------------------------------------------------------------------------
     def request(self) -> None:
@@ -87,7 +94,7 @@ class IncidentWatch:
         wake_at: datetime | None,
         windows: Sequence[WindowView] = (),
     ) -> None:
-        """A read landed: keep it for the banners, ring for what is new, plan the wake-up."""
+        """A read landed: show it in the banners, ring for what is new, plan the wake-up."""
         self._busy = False
         self.incidents = tuple(found)
         self.windows = tuple(windows)
@@ -106,23 +113,19 @@ class IncidentWatch:
                     markup=False,
                     timeout=10,
                 )
-        self._remark_queue()
+        # the queue marks the accounts open incidents affect: again only when the incidents
+        # or their servers changed (not on every read)
+        marked = tuple((i.id, i.servers) for i in self.incidents)
+        servers_changed = marked != self._marked
+        self._marked = marked
+        self.app.show_incidents(
+            OpenIncidents(self.incidents, self.windows, loaded=True),
+            servers_changed=servers_changed,
+        )
         self._plan_wake(wake_at)
         if self._again:
             self._again = False
             self.request()
-
-    def _remark_queue(self) -> None:
-        """The queue marks the accounts open incidents affect: mark them again when the
-        incidents or their servers changed (not on every read)."""
-        marked = tuple((i.id, i.servers) for i in self.incidents)
-        if marked == self._marked:
-            return
-        self._marked = marked
-        find = getattr(self.app, "queue_screen", None)
-        queue = find() if find is not None else None
-        if queue is not None and hasattr(queue, "refresh_marks"):
-            queue.refresh_marks()
 
     # -- scheduled tickets --------------------------------------------------------------
     def _plan_wake(self, wake_at: datetime | None) -> None:

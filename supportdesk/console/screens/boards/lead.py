@@ -26,7 +26,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
-from supportdesk.console.screens.base import HELP_BINDING, DeskScreen
+from supportdesk.console.screens.base import HELP_BINDING, DeskScreen, desk_app_of
 from supportdesk.console.screens.modals import AskModal
 from supportdesk.console.screens.queue import plans_of
 from supportdesk.console.widgets.format import ago, cell, one_line, truncate
@@ -144,7 +144,7 @@ class DrillScreen(ModalScreen[int | None]):
         self.query_one(QueueTable).show_rows(self.rows, self.app_now(), None, self.plans)
 
     def app_now(self) -> datetime:
-        return self.app.desk.now()  # type: ignore[attr-defined]
+        return desk_app_of(self.app).desk.now()
 
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
@@ -296,9 +296,7 @@ class LeadBoardScreen(DeskScreen):
     def _show(self, board: LeadBoard, now: datetime) -> None:
         headline = self._headline(board)
         self.query_one("#lb-head", Static).update(headline)
-        trace = getattr(self.app, "traced", None)
-        if trace is not None:
-            trace(headline.plain)
+        self.desk_app.traced(headline.plain)
         urgent = self.query_one("#lb-urgent", QueueTable)
         keep = urgent.selected_row
         # why it matters goes where the holder would be: "unclaimed", "ben away", "+idle"

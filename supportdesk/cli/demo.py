@@ -1,0 +1,85 @@
+"""`supportdesk demo`: build a demo database (atomically, for a file) and open the console on
+it."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+from platformdirs import user_data_dir
+
+from supportdesk import demo as generator
+from supportdesk.cli.env import Env, open_console, pass_env
+from supportdesk.core.audit_key import key_path_for
+from supportdesk.core.desk import Desk
+from supportdesk.errors import UsageError
+from supportdesk.file_modes import PRIVATE_DIR, make_dirs
+from supportdesk.services.admin.setup import init_database
+from supportdesk.store import Store
+
+
+def _default_demo_path() -> Path:
+    return Path(user_data_dir("supportdesk", appauthor=False)) / "demo.db"
+
+
+@click.command()
+@click.option("--tickets", default=5000, show_default=True, type=click.IntRange(1, 5_000_000))
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--no-open", is_flag=True, help="Build the database but do not open the console.")
+@pass_env
+def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
+    """Build a realistic demo database and open the console on it as a demo lead. A demo
+    file is built beside the old one and renamed into place: a build stopped at any moment
+    leaves the old demo (or none), and the next build succeeds."""
+    path = env.db
+    if not path:
+        default = _default_demo_path()
+        make_dirs(default.parent, PRIVATE_DIR)
+        path = str(default)
+    store = Store(path)
+    key = key_path_for(store.display_name(), env.key)
+    admin = generator.DEMO_ADMIN[0]
+    if store.is_sqlite:  # refuse before the progress bar shows (checked again while building)
+        if store.target.sqlite_uri:
+            raise UsageError("demo needs a file path for --db, not an SQLite URI")
+        generator.check_replaceable(Path(str(store.target.sqlite_path)))
+    elif store.schema_revision() is not None and not generator.is_leftover_init(store):
+        raise UsageError(f"{store.display_name()} already has a schema: demo needs an empty one")
+    with click.progressbar(length=tickets, label="building demo", file=sys.stderr) as bar:
+        last = [0]
+
+        def progress(done: int, _total: int) -> None:
+            bar.update(done - last[0])
+            last[0] = done
+
+        if store.is_sqlite:
+            db_file = Path(str(store.target.sqlite_path))
+            make_dirs(db_file.parent, PRIVATE_DIR)
+            built = generator.build_demo_file(
+                db_file, key, env.clock(), tickets=tickets, seed=seed, progress=progress
+            )
+            result, pins = built.result, built.pins
+        else:
+            desk = Desk(store, admin, env.clock(), key)
+            init_database(desk, admin=admin, admin_name=generator.DEMO_ADMIN[1])
+            generator.stage_mark("init")
+            result = generator.build_demo(desk, tickets=tickets, seed=seed, progress=progress)
+            pins = generator.issue_demo_pins(Desk(store, admin, env.clock(), key))
+    click.echo(
+        f"demo database {store.display_name()}: {result.tickets:,} tickets, "
+        f"{result.accounts:,} accounts in {result.seconds:.1f} s"
+    )
+    click.echo("logins:")
+    for s in result.staff:
+        click.echo(f"  {s.login:<10} {s.role:<9} tier {s.tier}  {s.name}")
+    click.echo("demo callers with a support PIN (every other contact has none):")
+    for account, name, address, pin in pins:
+        click.echo(f"  account {account:<24} {name:<24} {address:<36} PIN {pin}")
+
+    where = f" --db {shlex.quote(path)}"
+    click.echo(f"open it as a phone agent: supportdesk{where} --as {result.agent_login}")
+    click.echo(f"open it as an engineer:   supportdesk{where} --as {result.engineer_login}")
+    if not no_open:
+        open_console(Desk(Store(path), result.lead_login, env.clock(), key))

@@ -1,0 +1,63 @@
+"""The global options (--db, --as, --at, --audit-key, --read-only) as one object every command
+receives, turned into a Store and a Desk only when a command needs them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from supportdesk.core.clock import Clock
+    from supportdesk.core.desk import Desk
+
+
+class Env:
+    """Global options, turned into a Store and a Desk only when a command needs them.
+
+    The desk's modules are imported inside the methods: the root group imports this module,
+    and `--help`, `--version` and `import supportdesk.cli` must not pay for the store."""
+
+    def __init__(
+        self,
+        db: str | None,
+        login: str | None,
+        at: str | None,
+        key: str | None,
+        read_only: bool = False,
+    ) -> None:
+        self.db, self.login, self.at, self.key = db, login, at, key
+        self.read_only = read_only
+        self._desk: Desk | None = None
+
+    def clock(self) -> Clock:
+        from supportdesk.core.clock import Clock
+
+        return Clock.from_text(self.at)
+
+    def desk(self, *, check_schema: bool = True) -> Desk:
+        if self._desk is None:
+            from supportdesk.core.desk import Desk
+            from supportdesk.store import Store
+
+            clock = self.clock()
+            store = Store(self.db, read_only=self.read_only)
+            if check_schema:
+                store.check_schema()
+            self._desk = Desk(store, self.login, clock, self.key)
+        return self._desk
+
+    def close(self) -> None:
+        if self._desk is not None:
+            self._desk.store.dispose()
+
+
+pass_env = click.make_pass_decorator(Env)
+
+
+def open_console(desk: Desk) -> None:
+    """Open the Textual console on `desk` (Textual is imported only here)."""
+    desk.actor  # noqa: B018 - fail with one line before the screen takes over
+    from supportdesk.console.app import run_console
+
+    run_console(desk)

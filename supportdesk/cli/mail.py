@@ -1,0 +1,200 @@
+"""`supportdesk mail ...`: e-mail into tickets (`ingest` is a mail server's delivery agent:
+exit 0 or 75, never a bounce), and the quarantine."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from supportdesk.cli.env import Env, pass_env
+from supportdesk.cli.output import emit, fail, json_option
+from supportdesk.errors import DeskError
+from supportdesk.safe_text import clean
+from supportdesk.services.intake import mail as mail_service
+from supportdesk.services.intake import mail_parse
+from supportdesk.services.intake import mail_quarantine as quarantine
+from supportdesk.store import describe_error
+
+
+@click.group()
+def mail() -> None:
+    """E-mail into tickets."""
+
+
+EX_TEMPFAIL = 75  # sysexits.h: the mail server keeps the message and tries again later
+
+
+def _ingest_text(r: Any) -> str:
+    if r.action == "quarantined":
+        line = f"quarantined as Q{r.quarantine_id}: {clean(r.reason)}"
+    elif r.action == "duplicate":
+        line = f"{clean(r.reason)} (repeated Message-ID): nothing done"
+    else:
+        line = f"ticket #{r.ticket_id} {r.action} ({clean(r.account)}, from {clean(r.sender)})"
+    if r.action == "reply_held":
+        line += ": confirmation by e-mail not accepted, the ticket stays held"
+    return "\n".join([line, *(f"  note: {clean(n)}" for n in r.notes)])
+
+
+@mail.command("ingest")
+@click.option(
+    "--sender",
+    "envelope_sender",
+    help="The envelope sender as the mail server passes it (Postfix pipe: ${sender}); "
+    "default: the Return-Path header. Empty or <> marks a bounce.",
+)
+@json_option
+@pass_env
+def mail_ingest(env: Env, envelope_sender: str | None, as_json: bool) -> None:
+    """Read one RFC 822 message on stdin (a mail server's pipe) and file it: on the ticket
+    its subject's [#N] names, as a new ticket, or in the quarantine (leads: `mail
+    quarantine`).
+
+    \b
+    Exit codes, as a mail server's delivery agent:
+      0   the message is filed: on a ticket, as a new ticket (also one closed or held
+          for an unlisted sender), in the quarantine (malformed, over 10 MB, body
+          over the desk's limit, automatic mail with no open ticket), or it was filed
+          before (a repeated Message-ID)
+      75  EX_TEMPFAIL: the database cannot be written now (locked past the busy
+          timeout, PostgreSQL down, disk full, read-only) or the desk is not set up
+          for it (unknown --as login, no audit key): the mail server keeps the
+          message and retries
+    No other exit once the command line is read: mail is never bounced, so no
+    backscatter goes to a forged sender. (2: the command line itself is wrong.)
+    """
+    stdin = sys.stdin.buffer if sys.stdin is not None else None
+    received = mail_parse.read_limited(stdin)
+    try:
+        r = mail_service.ingest(
+            env.desk(), received.data, size=received.size, envelope_sender=envelope_sender
+        )
+    except DeskError as exc:
+        fail(f"mail not filed, try again later: {exc}", EX_TEMPFAIL)
+    except Exception as exc:  # anything else must not bounce the mail either
+        what = (
+            describe_error(exc)
+            if type(exc).__module__.startswith(("sqlalchemy", "sqlite3", "psycopg"))
+            else type(exc).__name__
+        )
+        fail(f"mail not filed, try again later: {what}", EX_TEMPFAIL)
+    emit(r, as_json, lambda: _ingest_text(r))
+
+
+@mail.command("unlisted")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@pass_env
+def mail_unlisted(env: Env, limit: int, as_json: bool) -> None:
+    """Mail from addresses no account lists: closed unanswered or held (leads)."""
+    rows = mail_service.unlisted(env.desk(), limit)
+    emit(
+        rows,
+        as_json,
+        lambda: (
+            "\n".join(
+                f"#{r.ticket_id:<8} {r.status:<22} {clean(r.account):<16} "
+                f"{clean(r.sender):<32} {clean(r.subject[:50])}"
+                for r in rows
+            )
+            or "no mail from unlisted senders"
+        ),
+    )
+
+
+@mail.command("held")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@pass_env
+def mail_held(env: Env, limit: int, as_json: bool) -> None:
+    """Held tickets that mail tried to confirm: confirmation by e-mail not accepted; an
+    authorized contact confirms on a verified call, or a lead decides (leads)."""
+    rows = mail_service.held(env.desk(), limit)
+    emit(
+        rows,
+        as_json,
+        lambda: (
+            "\n".join(
+                f"#{r.ticket_id:<8} {r.at.isoformat(timespec='seconds')} {clean(r.account):<16} "
+                f"{clean(r.subject[:40]):<40} {clean(r.note[:120])}"
+                for r in rows
+            )
+            or "no held ticket has mail on it"
+        ),
+    )
+
+
+@mail.group("quarantine")
+def mail_quarantine() -> None:
+    """Mail that could not be filed, kept with its raw bytes (leads; every step audited)."""
+
+
+@mail_quarantine.command("list")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@pass_env
+def quarantine_list(env: Env, limit: int, as_json: bool) -> None:
+    """Quarantined messages, newest first."""
+    rows = quarantine.list_quarantine(env.desk(), limit)
+    emit(
+        rows,
+        as_json,
+        lambda: (
+            "\n".join(
+                f"Q{r.id:<6} {r.received_at.isoformat(timespec='seconds')} {r.size:>11,} B  "
+                f"{clean(r.sender or '-')[:32]:<32} {clean(r.reason)[:80]}"
+                for r in rows
+            )
+            or "the quarantine is empty"
+        ),
+    )
+
+
+@mail_quarantine.command("show")
+@click.argument("qid", metavar="ID", type=click.IntRange(1, 2**31 - 1))
+@json_option
+@pass_env
+def quarantine_show(env: Env, qid: int, as_json: bool) -> None:
+    """One quarantined message: its headers and body as inert text (never the raw bytes)."""
+    v = quarantine.show(env.desk(), qid)
+
+    def text() -> str:
+        i = v.item
+        out = [
+            f"Q{i.id}  received {i.received_at.isoformat(timespec='seconds')}  "
+            f"{i.size:,} bytes" + (f" (first {i.kept:,} kept)" if i.kept < i.size else ""),
+            f"  reason: {clean(i.reason)}",
+            f"  envelope sender: {clean(i.envelope_sender or '-')}",
+            "",
+            *(f"{clean(k)}: {clean(val)}" for k, val in v.headers),
+            "",
+            clean(v.body, multiline=True),
+        ]
+        if v.body_chars > len(v.body):
+            out.append(f"({v.body_chars - len(v.body):,} more characters not shown)")
+        out += [f"  note: {clean(n)}" for n in v.notes]
+        return "\n".join(out)
+
+    emit(v, as_json, text)
+
+
+@mail_quarantine.command("release")
+@click.argument("qid", metavar="ID", type=click.IntRange(1, 2**31 - 1))
+@json_option
+@pass_env
+def quarantine_release(env: Env, qid: int, as_json: bool) -> None:
+    """File a quarantined message again (after a fix, or as a lead's decision); one that
+    still cannot be filed stays, unchanged."""
+    r = quarantine.release(env.desk(), qid)
+    emit(r, as_json, lambda: _ingest_text(r))
+
+
+@mail_quarantine.command("delete")
+@click.argument("qid", metavar="ID", type=click.IntRange(1, 2**31 - 1))
+@pass_env
+def quarantine_delete(env: Env, qid: int) -> None:
+    """Delete a quarantined message (its digest stays in the audit)."""
+    quarantine.delete(env.desk(), qid)
+    click.echo(f"Q{qid} deleted")

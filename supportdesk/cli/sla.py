@@ -1,0 +1,82 @@
+"""`supportdesk sla ...`: a ticket's SLA clocks, and "when is this due" on a calendar."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+
+from supportdesk.cli.env import Env, pass_env
+from supportdesk.cli.output import emit, inert, json_option
+from supportdesk.cli.params import TICKET_ID
+from supportdesk.core.clock import parse_time
+from supportdesk.core.policy import load_preset
+from supportdesk.rules.sla_engine import format_left, format_span
+from supportdesk.services import sla as sla_service
+
+
+@click.group()
+def sla() -> None:
+    """SLA clocks: a ticket's countdowns, and "when is this due" for disputes."""
+
+
+def _sla_text(v: Any) -> str:
+    zone = v.zone
+    lines = [f"#{v.ticket_id}  plan {inert(v.plan)}   calendar {inert(v.calendar)} ({inert(zone)})"]
+    for c in v.clocks:
+        due = c.due.astimezone(_zone(zone)).strftime("%a %Y-%m-%d %H:%M") if c.due else "-"
+        live = c.state in ("running", "warning", "breached", "paused")
+        left = format_left(c.remaining_s) if live and c.remaining_s is not None else "-"
+        extra = f"   paused: {c.paused.replace('_', ' ')}" if c.paused else ""
+        if c.closed_until:
+            until = c.closed_until.astimezone(_zone(zone)).strftime("%a %H:%M")
+            extra += f"   closed until {until}"
+        lines.append(
+            f"  {c.name:<8} target {c.target:<11} {c.state:<9} due {due:<20} left {left:<10}"
+            f" elapsed {format_span(c.used_s)}   paused {format_span(c.paused_s)}{extra}"
+        )
+    if v.history:
+        lines.append("")
+        for at, who, what in v.history:
+            lines.append(
+                f"  {at.isoformat(timespec='seconds')}  {inert(who or '-'):<10} {inert(what)}"
+            )
+    return "\n".join(lines)
+
+
+def _zone(name: str) -> Any:
+    return ZoneInfo(name)
+
+
+@sla.command("show")
+@click.argument("ticket_id", type=TICKET_ID)
+@json_option
+@pass_env
+def sla_show(env: Env, ticket_id: int, as_json: bool) -> None:
+    """Both clocks of a ticket: target, due, remaining, state, elapsed and paused time."""
+    v = sla_service.show(env.desk(), ticket_id)
+    emit(v, as_json, lambda: _sla_text(v))
+
+
+@sla.command("due")
+@click.option("--calendar", "calendar_name", required=True, help="Calendar of the policy.")
+@click.option("--from", "start", required=True, help="Start time (ISO 8601).")
+@click.option("--add", "duration", required=True, help="Business time: 30m, 4h, 1h30m, 2d.")
+@click.option("--preset", help="Use a bundled preset instead of the policy in force.")
+@json_option
+@pass_env
+def sla_due(
+    env: Env, calendar_name: str, start: str, duration: str, preset: str | None, as_json: bool
+) -> None:
+    """When is something due: START plus DURATION of business time on a calendar."""
+    moment = parse_time(start, what="--from")
+    p = load_preset(preset) if preset else sla_service.current_policy(env.desk())
+    result = sla_service.due(p, calendar_name, moment, duration)
+    zone = p.calendars[calendar_name].zone
+    local = result.astimezone(zone)
+    emit(
+        {"due": local.isoformat(), "due_utc": result.isoformat(), "calendar": calendar_name},
+        as_json,
+        f"due {local.strftime('%a %Y-%m-%d %H:%M')} {zone.key} ({result.isoformat()})",
+    )

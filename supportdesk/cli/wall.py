@@ -1,0 +1,17 @@
+"""`supportdesk wall` (hidden): the read-only board that `serve` starts for each browser; it
+imports the wall, not textual-serve."""
+
+from __future__ import annotations
+
+import click
+
+from supportdesk.cli.env import Env, pass_env
+from supportdesk.console.wall import run_wall
+
+
+@click.command(hidden=True)
+@click.option("--redact", is_flag=True)
+@pass_env
+def wall(env: Env, redact: bool) -> None:
+    """The read-only board `serve` runs for each browser."""
+    run_wall(env.desk(), redact=redact)

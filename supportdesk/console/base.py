@@ -1,0 +1,153 @@
+"""What the console and the wall display share: one base app that holds the desk, runs the
+change feed and hands each change to every live screen, keeps the open incidents every
+screen's banner shows, and turns failures into messages.
+
+Screens reach the app through `DeskScreen.desk_app`, typed as `DeskApp`: what a screen may
+ask of its app is declared here, and a display that goes nowhere (the wall) keeps the
+defaults. The app below never imports a screen: it talks to them through `LiveScreen`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from textual.message import Message
+from textual.worker import Worker, WorkerState
+
+from supportdesk.console.widgets.inert import InertNotify
+from supportdesk.errors import DeskError
+
+if TYPE_CHECKING:
+    from supportdesk.core.desk import Desk
+    from supportdesk.services.incidents import IncidentSummary
+    from supportdesk.services.incidents.maintenance import WindowView
+    from supportdesk.store import ChangeFeed
+
+
+class StoreChanged(Message):
+    """Another connection committed: the visible screen reloads its window."""
+
+    def can_replace(self, message: Message) -> bool:
+        # a burst of commits collapses into one reload
+        return isinstance(message, StoreChanged)
+
+
+@dataclass(frozen=True)
+class OpenIncidents:
+    """The open incidents and the maintenance windows (upcoming or running) last read, for
+    the banners; `loaded` once a read has landed (the wall reads none)."""
+
+    incidents: tuple[IncidentSummary, ...] = ()
+    windows: tuple[WindowView, ...] = ()
+    loaded: bool = False
+
+    @property
+    def quiet(self) -> bool:
+        """Read, and nothing open anywhere: an account's notices need no read."""
+        return self.loaded and not self.incidents and not self.windows
+
+
+@runtime_checkable
+class LiveScreen(Protocol):
+    """A screen the app tells about changes (DeskScreen is one)."""
+
+    def store_changed(self, *, visible: bool) -> None: ...
+
+    def incidents_changed(self, *, servers_changed: bool) -> None: ...
+
+
+class DeskApp(InertNotify):
+    """The base of `SupportDeskApp` (the console) and `WallApp` (the SLA board alone)."""
+
+    def __init__(self, desk: Desk, *, live: bool = True) -> None:
+        super().__init__()
+        self.desk = desk
+        self.live = live  # False: no change feed (tests and benchmarks drive the reads)
+        self.last_error: str | None = None
+        self.incidents = OpenIncidents()
+        self._feed: ChangeFeed | None = None
+
+    # -- the change feed ----------------------------------------------------------------
+    def on_mount(self) -> None:
+        if self.live:
+            self._feed = self.desk.store.change_feed(self._on_store_change).start()
+
+    def on_unmount(self) -> None:
+        if self._feed is not None:
+            self._feed.stop()
+            self._feed = None
+
+    def _on_store_change(self) -> None:
+        """Called by the change feed from its thread: post one message, nothing else."""
+        self.post_message(StoreChanged())
+
+    def on_store_changed(self, _message: StoreChanged) -> None:
+        if not self.screen_stack:
+            return  # a change that arrived while the app was closing
+        top = self.screen
+        for screen in self.screen_stack:
+            if isinstance(screen, LiveScreen):
+                screen.store_changed(visible=screen is top)
+        self.store_changed()
+
+    def store_changed(self) -> None:
+        """After the screens: what else reads again on a change (the console's watchers)."""
+
+    def show_incidents(self, incidents: OpenIncidents, *, servers_changed: bool) -> None:
+        """Keep what the incident watch read and tell every screen (its banner, the queue's
+        marks when the incidents or their servers changed)."""
+        self.incidents = incidents
+        for screen in self.screen_stack:
+            if isinstance(screen, LiveScreen):
+                screen.incidents_changed(servers_changed=servers_changed)
+
+    # -- failures -----------------------------------------------------------------------
+    def report_failure(self, error: BaseException) -> None:
+        """The one place failures become messages: a DeskError in its own words, anything
+        else as an internal error (logged) so the app keeps running. An exception outside a
+        worker still ends the app, with a non-zero return code (`run_console`, `run_wall`)."""
+        if isinstance(error, DeskError):
+            message = str(error)
+        else:
+            message = f"internal error: {type(error).__name__}: {error}"
+            self.log.error(repr(error))
+        self.last_error = message
+        self.notify(message, severity="error", markup=False, timeout=8)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.report_failure(event.worker.error)
+
+    # -- what screens may ask (the wall: nothing happens) -------------------------------
+    def open_ticket(self, ticket_id: int) -> None:
+        """Show a ticket's screen."""
+        del ticket_id
+
+    def set_presence(self, ticket_id: int | None) -> None:
+        """Tell other consoles which ticket this one has open (None: none)."""
+        del ticket_id
+
+    def neighbour(self, ticket_id: int, step: int) -> int | None:
+        """The ticket `step` rows away from `ticket_id` in the queue, if it is there."""
+        del ticket_id, step
+        return None
+
+    def action_goto_ticket(self) -> None:
+        """Ask for a ticket number and open it."""
+
+    def action_board(self, tier: int | None = None) -> None:
+        """The tier board."""
+        del tier
+
+    def traced(self, text: str) -> None:
+        """A screen's headline, for a trace file (the wall's, in tests)."""
+        del text
+
+
+def run_app(app: DeskApp) -> None:
+    """Run until the user quits; an app that ended on an unexpected error exits with its
+    non-zero code (Textual sets one), never with 0 as if the user had quit."""
+    app.run()
+    if app.return_code:
+        raise SystemExit(app.return_code)
