@@ -18,7 +18,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, TextArea
 
 from supportdesk.console.app import SupportDeskApp
-from supportdesk.console.screens.call import CallScreen, PinInput
+from supportdesk.console.screens.call import CallScreen, CallStage, PinInput
 from supportdesk.console.screens.ticket import TicketScreen
 from supportdesk.console.widgets.account_card import AccountCard
 from supportdesk.console.widgets.verdict import VerdictPanel
@@ -75,7 +75,7 @@ def verdict_text(screen: CallScreen) -> str:
 
 async def start_call(pilot: Pilot[Any], keys: Keys, text: str, account: str) -> CallScreen:
     await keys.press("ctrl+k")
-    await stage(pilot, "search")
+    await stage(pilot, CallStage.SEARCH)
     await keys.type(text)
     return await results(pilot, account)
 
@@ -116,13 +116,13 @@ async def test_verified_caller_gets_a_ticket_within_the_key_budget(call_fx: Call
         assert screen.hits[0].account == "acme" and screen.hits[0].matched == "domain"
         assert "Plan gold" in card_text(screen) and "VIP since 2019" in card_text(screen)
         await pick_contact(pilot, keys, "acme", "1")  # Jane Doe, the primary contact
-        screen = await stage(pilot, "proof")
+        screen = await stage(pilot, CallStage.PROOF)
         await keys.type(pin)
         box = screen.query_one(PinInput)
         assert box.password and box.value == pin
         assert pin not in screen_text(app)  # masked while typed
         await keys.press("enter")
-        screen = await stage(pilot, "verdict")
+        screen = await stage(pilot, CallStage.VERDICT)
         assert box.value == ""  # wiped as soon as it was submitted
         verdict = screen.verdict
         assert verdict is not None and verdict.state == VERIFIED
@@ -133,7 +133,7 @@ async def test_verified_caller_gets_a_ticket_within_the_key_budget(call_fx: Call
         assert pin not in screen_text(app)
         assert all(pin not in w.description for w in app.workers)  # never in a worker's name
         await keys.press("n")
-        await stage(pilot, "new")
+        await stage(pilot, CallStage.NEW)
         await keys.type("Shop checkout returns 500 since this morning")
         await keys.press("enter")
         await until(pilot, lambda: isinstance(app.screen, TicketScreen), what="the ticket")
@@ -162,7 +162,7 @@ async def test_ctrl_k_from_the_ticket_composer(call_fx: CallFixture) -> None:
         await pilot.press("r", *"half a reply")
         assert isinstance(app.focused, TextArea)
         await pilot.press("ctrl+k")
-        screen = await stage(pilot, "search")
+        screen = await stage(pilot, CallStage.SEARCH)
         assert isinstance(app.focused, Input) and app.focused.id == "call-search"
         await pilot.press("escape")  # closes the call screen: the reply is still there
         await until(pilot, lambda: isinstance(app.screen, TicketScreen), what="back")
@@ -182,10 +182,10 @@ async def test_wrong_pins_fail_then_lock_after_five(call_fx: CallFixture) -> Non
         await start_call(pilot, keys, "acme", "acme")
         await pick_contact(pilot, keys, "acme", "1")
         for attempt in range(1, 6):
-            await stage(pilot, "proof")
+            await stage(pilot, CallStage.PROOF)
             await keys.type(bad)
             await keys.press("enter")
-            screen = await stage(pilot, "verdict")
+            screen = await stage(pilot, CallStage.VERDICT)
             verdict = screen.verdict
             assert verdict is not None
             shown = verdict_text(screen)
@@ -205,15 +205,15 @@ async def test_wrong_pins_fail_then_lock_after_five(call_fx: CallFixture) -> Non
         await keys.press("escape")
         await contacts_listed(pilot, "acme")
         await keys.press("1")
-        await stage(pilot, "proof")
+        await stage(pilot, CallStage.PROOF)
         await keys.type(pin)
         await keys.press("enter")
-        screen = await stage(pilot, "verdict")
+        screen = await stage(pilot, CallStage.VERDICT)
         assert screen.verdict is not None and screen.verdict.state == LOCKED
         assert not screen.check_action("new_ticket", ())
         await pilot.press("n")  # no ticket from a locked verdict
         await pilot.pause(0.1)
-        assert call_screen(app).stage == "verdict"
+        assert call_screen(app).stage == CallStage.VERDICT
 
 
 @sync
@@ -226,14 +226,14 @@ async def test_not_listed_caller_opens_a_held_ticket(call_fx: CallFixture) -> No
         screen = await start_call(pilot, keys, "acme-shop.co", "acme")  # not its first domain
         assert screen.hits[0].detail == "acme-shop.co.uk"
         await pick_contact(pilot, keys, "acme", "0")
-        screen = await stage(pilot, "verdict")
+        screen = await stage(pilot, CallStage.VERDICT)
         verdict = screen.verdict
         assert verdict is not None and verdict.state == HELD
         shown = verdict_text(screen)
         assert "HELD" in shown and "Jane Doe (primary contact)" in shown
         assert screen.query_one(VerdictPanel).has_class("-held")
         await keys.press("n")
-        await stage(pilot, "new")
+        await stage(pilot, CallStage.NEW)
         await keys.type("Says the shop is down")
         await keys.press("tab")
         await keys.type("Pat Caller")
@@ -259,13 +259,13 @@ async def test_callback_to_a_number_on_file_verifies(call_fx: CallFixture) -> No
         keys = Keys(pilot)
         await start_call(pilot, keys, "acme", "acme")
         await pick_contact(pilot, keys, "acme", "2")  # Sam has no PIN: straight to callback
-        screen = await stage(pilot, "callback")
+        screen = await stage(pilot, CallStage.CALLBACK)
         listing = screen.query_one("#call-list", OptionList)
         assert [o.id for o in listing.options] == [directory.normalise_phone(SAM_PHONE)]
         await keys.press("1")
-        await stage(pilot, "answered")
+        await stage(pilot, CallStage.ANSWERED)
         await keys.press("y")
-        screen = await stage(pilot, "verdict")
+        screen = await stage(pilot, CallStage.VERDICT)
         verdict = screen.verdict
         assert verdict is not None and verdict.state == VERIFIED
         assert "by callback to +442079460002" in verdict_text(screen)
@@ -282,15 +282,15 @@ async def test_verified_owner_adds_the_call_to_a_held_ticket_and_confirms_it(
         keys = Keys(pilot)
         await start_call(pilot, keys, "#9", "acme")  # the held ticket's number finds acme
         await pick_contact(pilot, keys, "acme", "1")
-        await stage(pilot, "proof")
+        await stage(pilot, CallStage.PROOF)
         await keys.type(cf.pins[JANE])
         await keys.press("enter")
-        await stage(pilot, "verdict")
+        await stage(pilot, CallStage.VERDICT)
         await keys.press("a")
-        screen = await stage(pilot, "add")
+        screen = await stage(pilot, CallStage.ADD)
         ids = [o.id for o in screen.query_one("#call-list", OptionList).options]
         await keys.press(str(ids.index("9") + 1))
-        await stage(pilot, "notes")
+        await stage(pilot, CallStage.NOTES)
         await keys.type("Jane confirms the DNS change")
         await keys.press("enter")
         await until(pilot, lambda: isinstance(app.screen, TicketScreen), what="ticket #9")
@@ -312,15 +312,15 @@ async def test_authorized_contact_cannot_open_restricted_requests(call_fx: CallF
         keys = Keys(pilot)
         await start_call(pilot, keys, "ava@acme", "acme")
         await pick_contact(pilot, keys, "acme", "3")
-        await stage(pilot, "proof")
+        await stage(pilot, CallStage.PROOF)
         await keys.type(cf.pins[AVA])
         await keys.press("enter")
-        screen = await stage(pilot, "verdict")
+        screen = await stage(pilot, CallStage.VERDICT)
         shown = verdict_text(screen)
         assert "May NOT ask for" in shown and "billing changes" in shown
         assert "who can: Jane Doe (primary contact)" in shown
         await keys.press("n")
-        await stage(pilot, "new")
+        await stage(pilot, CallStage.NEW)
         await keys.type("Change the card on file")
         await keys.press("tab", "tab", "b", "tab", "b")  # category and request: billing
         await keys.press("enter")
@@ -341,7 +341,7 @@ async def test_reseller_customer_is_referred(call_fx: CallFixture) -> None:
         await keys.press("enter")
         await contacts_listed(pilot, "endco")
         await keys.press("enter")
-        screen = await stage(pilot, "verdict")
+        screen = await stage(pilot, CallStage.VERDICT)
         assert screen.verdict is not None and screen.verdict.state == REFERRED
         assert "REFERRED" in verdict_text(screen)
         assert not screen.check_action("new_ticket", ())
@@ -378,7 +378,7 @@ async def test_typing_on_drops_stale_results(call_fx: CallFixture) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await console_ready(pilot)
         await pilot.press("ctrl+k")
-        await stage(pilot, "search")
+        await stage(pilot, CallStage.SEARCH)
         await pilot.press(*"bluefin", "enter")  # faster than the search delay
         screen = await contacts_listed(pilot, "bluefin")
         assert screen.account == "bluefin"

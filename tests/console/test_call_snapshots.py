@@ -18,6 +18,7 @@ import pytest
 from textual.pilot import Pilot
 
 from supportdesk.console.app import SupportDeskApp
+from supportdesk.console.screens.call import CallStage
 from supportdesk.services.callers import verification
 from tests.helpers.call import (
     JANE,
@@ -48,16 +49,16 @@ def calling(search: str, account: str, contact_key: str, pin: str | None) -> Any
     async def run_before(pilot: Pilot[Any]) -> None:
         app = await console_ready(pilot)
         await pilot.press("ctrl+k")
-        await stage(pilot, "search")
+        await stage(pilot, CallStage.SEARCH)
         await pilot.press(*search)
         await results(pilot, account)
         await pilot.press("enter")
         await contacts_listed(pilot, account)
         await pilot.press(contact_key)
         if pin is not None:
-            await stage(pilot, "proof")
+            await stage(pilot, CallStage.PROOF)
             await pilot.press(*pin, "enter")
-        await stage(pilot, "verdict")
+        await stage(pilot, CallStage.VERDICT)
         await app.workers.wait_for_complete()
         await pilot.pause(0.3)  # the card reloaded after the write, the toasts settled
         await app.workers.wait_for_complete()

@@ -22,7 +22,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from supportdesk.console.app import SupportDeskApp
-from supportdesk.console.screens.call import CallScreen
+from supportdesk.console.screens.call import CallScreen, CallStage
 from supportdesk.console.screens.incident import IncidentScreen
 from supportdesk.console.screens.modals import AskModal, ChoiceModal
 from supportdesk.console.screens.queue import QueueScreen
@@ -360,7 +360,9 @@ def test_call_screen_reads_the_script_first_and_records_the_call_without_a_ticke
         assert (recorded.account, recorded.ticket_id, recorded.by) == ("acme", None, "lena")
         assert fx.desk.store.query("SELECT count(*) FROM tickets")[0][0] == tickets_before
         await wait_until(
-            pilot, lambda: call.stage == "search" and not call.hits, what="ready for the next"
+            pilot,
+            lambda: call.stage == CallStage.SEARCH and not call.hits,
+            what="ready for the next",
         )
 
     run(fx, scenario)

@@ -24,7 +24,7 @@ from textual.pilot import Pilot
 from supportdesk.console.app import SupportDeskApp
 from supportdesk.console.screens.boards.lead import LeadBoardScreen
 from supportdesk.console.screens.boards.tier import BoardScreen
-from supportdesk.console.screens.call import CallScreen
+from supportdesk.console.screens.call import CallScreen, CallStage
 from supportdesk.console.screens.incident import IncidentScreen
 from supportdesk.console.screens.modals import ChoiceModal
 from supportdesk.console.screens.queue import QueueScreen
@@ -244,7 +244,7 @@ async def test_every_console_screen_shows_hostile_text_literally(
         await settle(pilot, app)
         assert_inert(app, "call: search and card", "Evil [/var/www/html] ␛]0;p")
         await pilot.press("enter")
-        await until(pilot, lambda: call.stage == "contact", "the contacts")
+        await until(pilot, lambda: call.stage == CallStage.CONTACT, "the contacts")
         await settle(pilot, app)
         assert_inert(app, "call: contacts", "[@click=app.quit]x[/]")
         await pilot.press("1")  # a contact without a PIN: call back a number on file

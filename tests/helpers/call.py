@@ -18,7 +18,7 @@ import pytest
 from textual.pilot import Pilot
 
 from supportdesk.console.app import SupportDeskApp
-from supportdesk.console.screens.call import CallScreen
+from supportdesk.console.screens.call import CallScreen, CallStage
 from supportdesk.console.screens.queue import QueueScreen
 from supportdesk.models import Account
 from supportdesk.services import directory
@@ -136,7 +136,7 @@ async def console_ready(pilot: Pilot[Any]) -> SupportDeskApp:
     return app
 
 
-async def stage(pilot: Pilot[Any], name: str, timeout: float = 5.0) -> CallScreen:
+async def stage(pilot: Pilot[Any], name: CallStage, timeout: float = 5.0) -> CallScreen:
     """Wait until the call screen is at stage `name` with nothing in flight."""
     app = pilot.app
     assert isinstance(app, SupportDeskApp)
@@ -178,7 +178,7 @@ async def contacts_listed(pilot: Pilot[Any], account: str) -> CallScreen:
         screen = app.screen
         return (
             isinstance(screen, CallScreen)
-            and screen.stage == "contact"
+            and screen.stage == CallStage.CONTACT
             and screen.card is not None
             and screen.card.account.id == account
         )
