@@ -145,15 +145,19 @@ class SupportDeskApp(InertNotify):
         if self.live:
             self._feed = self.desk.store.change_feed(self._on_store_change).start()
         self.push_screen(QueueScreen())
-        self.incident_watch.request()
-        # Register this console a moment after start: the write imports SQLAlchemy (~0.4 s
-        # of CPU), which would otherwise compete with the first paint for the GIL.
-        self.set_timer(PRESENCE_DELAY_S, self.sync_presence)
-        self.set_timer(PRESENCE_DELAY_S, self.request_watch)
-        self.set_timer(PRESENCE_DELAY_S, self.request_notices)
         self.set_interval(WATCH_EVERY_S, self.request_watch)
         self.set_interval(SLA_CHECK_S, self._check_sla)
         self.set_interval(AWAY_CHECK_S, self._check_away)
+
+    def on_queue_screen_painted(self, _message: QueueScreen.Painted) -> None:
+        """The queue's first page is on screen: now the watchers (their services import the
+        policy engine and SQLAlchemy, which the first paint does without)."""
+        self.incident_watch.request()
+        # Register this console a moment after that: the write imports SQLAlchemy (~0.4 s
+        # of CPU), which would otherwise compete with the preview's first read for the GIL.
+        self.set_timer(PRESENCE_DELAY_S, self.sync_presence)
+        self.set_timer(PRESENCE_DELAY_S, self.request_watch)
+        self.set_timer(PRESENCE_DELAY_S, self.request_notices)
 
     def on_unmount(self) -> None:
         if self._feed is not None:

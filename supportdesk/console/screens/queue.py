@@ -5,6 +5,11 @@ It holds one window of rows (keyset pages from the queue service) and moves the 
 the cursor nears its edge; a store change reloads the same window from its first row, so
 the selected ticket and the scroll position stay where the agent left them. The worker that
 reads a window also resolves each row's SLA plan, so the table's countdowns tick from memory.
+
+Paint first, load the rest after (issue 14): the first window is shown without the plans,
+whose policy engine the start path does not import; right after that paint the plans are
+read (the countdown cells fill in a moment later) and `QueueScreen.Painted` tells the app,
+which then starts what its watchers need. Every later window brings its plans with it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
@@ -32,14 +38,13 @@ from supportdesk.console.widgets.key_footer import KeyFooter
 from supportdesk.console.widgets.preview import TicketPreview
 from supportdesk.console.widgets.queue_table import QueueTable
 from supportdesk.core import queue
-from supportdesk.core.policy import current_policy
 from supportdesk.core.queue import QueueFilter
 from supportdesk.core.views import QueueKey, QueuePage, QueueRow
 from supportdesk.enums import Category, View
-from supportdesk.rules.policy import Plan
 
 if TYPE_CHECKING:
     from supportdesk.core.desk import Desk
+    from supportdesk.rules.policy import Plan
 
 WINDOW = 240  # rows held in the table
 MARGIN = 25  # this close to the window's edge, the next window is loaded
@@ -69,7 +74,8 @@ ORDER_LABEL = {"priority": "priority order", "due": "breaches first"}
 class WindowWithPlans(WindowLoaded):
     """A window of the queue and the SLA plan of its rows (by `sla_plan`), both read by the
     worker: the countdowns need each plan's calendar and warnings, and the policy is read
-    from the database."""
+    from the database. `plans` is None for a window read before the first paint: its plans
+    follow in a `PlansLoaded`."""
 
     def __init__(
         self,
@@ -77,7 +83,7 @@ class WindowWithPlans(WindowLoaded):
         filt: QueueFilter,
         anchor: QueueKey | None,
         page: QueuePage,
-        plans: dict[str | None, Plan],
+        plans: dict[str | None, Plan] | None,
         marks: dict[str, int] | None = None,
     ) -> None:
         super().__init__(generation, filt, anchor, page)
@@ -85,10 +91,22 @@ class WindowWithPlans(WindowLoaded):
         self.marks = marks or {}  # accounts an open incident affects (issue 6)
 
 
+class PlansLoaded(Message):
+    """The plans of the rows of window `generation`, read after it was painted."""
+
+    def __init__(self, generation: int, plans: dict[str | None, Plan]) -> None:
+        super().__init__()
+        self.generation = generation
+        self.plans = plans
+
+
 def plans_of(desk: Desk, rows: Sequence[QueueRow]) -> dict[str | None, Plan]:
-    """The Plan of every row's `sla_plan` (in a worker: the policy is read from the database)."""
+    """The Plan of every row's `sla_plan` (in a worker: the policy is read from the database,
+    and the policy engine is imported here, never on the start path)."""
     if not rows:
         return {}
+    from supportdesk.core.policy import current_policy
+
     policy = current_policy(desk)
     return {name: policy.plan_for(name) for name in {r.sla_plan for r in rows}}
 
@@ -103,6 +121,10 @@ def store_label(display_name: str, is_sqlite: bool) -> str:
 
 class QueueScreen(DeskScreen):
     """The queue, held, waiting and scheduled views with filters, search and a preview."""
+
+    class Painted(Message):
+        """The queue's first window is on screen: what the first paint did not need (the
+        app's watchers, presence) may load now."""
 
     TITLE = "Queue"
     SHOWS_MAINTENANCE = True  # the banner names the next maintenance window here
@@ -158,6 +180,8 @@ class QueueScreen(DeskScreen):
         self._preview_timer: Timer | None = None
         self._count_timer: Timer | None = None
         self._counted_at = -COUNT_EVERY
+        self.painted = False  # the first window is on screen (read by the window worker)
+        self._shown_generation = -1  # of the window on screen
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -183,7 +207,24 @@ class QueueScreen(DeskScreen):
         self._paint_bars()
         self.set_interval(1.0, self._tick)
         self.load_window(self._next_generation(), self.filt, None, "at")
+        # the count, the plans, the preview's ticket and the app's watchers: after the paint
+
+    def on_queue_table_rows_painted(self, _message: QueueTable.RowsPainted) -> None:
+        self._first_paint()
+
+    def _first_paint(self) -> None:
+        """The first window is painted: load what it did not need."""
+        if self.painted:
+            return
+        self.painted = True
+        table = self.query_one(QueueTable)
+        if table.plans_pending:
+            self.load_plans(self._shown_generation, list(table.rows_shown))
         self.request_count(now=True)
+        row = table.selected_row
+        if self.preview_visible and row is not None:
+            self._preview_soon(row.id)  # the full ticket (the services load with it)
+        self.post_message(self.Painted())
 
     def on_resize(self) -> None:
         self._fit_layout()
@@ -268,7 +309,8 @@ class QueueScreen(DeskScreen):
         if not page.rows and anchor is not None:
             anchor = None  # everything after our place went away: show the top
             page = queue.page(desk, filt, limit=WINDOW)
-        plans = plans_of(desk, page.rows)
+        # before the first paint: no policy engine on the start path (the plans follow)
+        plans = plans_of(desk, page.rows) if self.painted else None
         marks: dict[str, int] = {}
         watch = getattr(self.app, "incident_watch", None)
         if watch is not None and watch.incidents:  # only while an incident is open
@@ -278,6 +320,20 @@ class QueueScreen(DeskScreen):
         if worker.is_cancelled:
             return
         self.post_message(WindowWithPlans(generation, filt, anchor, page, plans, marks))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plans", name="plans")
+    def load_plans(self, generation: int, rows: list[QueueRow]) -> None:
+        """The plans of a window shown without them (read before the first paint)."""
+        plans = plans_of(self.desk, rows)
+        if not get_current_worker().is_cancelled:
+            self.post_message(PlansLoaded(generation, plans))
+
+    def on_plans_loaded(self, message: PlansLoaded) -> None:
+        if message.generation != self._shown_generation:
+            return  # those rows have left the screen (the next window brings its plans)
+        self.query_one(QueueTable).fill_plans(message.plans, self.desk.now())
+        if message.generation == self.generation:
+            self.loaded_generation = message.generation
 
     def refresh_marks(self) -> None:
         """The open incidents changed: mark the affected accounts in the window again (a
@@ -355,7 +411,9 @@ class QueueScreen(DeskScreen):
         if message.generation != self.generation:
             return  # a newer request is on its way
         page = message.page
-        self.loaded_generation = message.generation
+        self._shown_generation = message.generation
+        if message.plans is not None:
+            self.loaded_generation = message.generation  # else: once its plans are in
         self.window_anchor = message.anchor if page.has_more_before else None
         self.has_more_before = page.has_more_before
         self.has_more_after = page.has_more_after
@@ -370,7 +428,14 @@ class QueueScreen(DeskScreen):
             # ticket: start at the top
             keep = None
             table.move_cursor(row=0, scroll=False)
-        table.show_rows(page.rows, self.desk.now(), keep, message.plans, message.marks)
+        table.show_rows(
+            page.rows,
+            self.desk.now(),
+            keep,
+            message.plans,
+            message.marks,
+            plans_later=message.plans is None,
+        )
         self._shown_filt = message.filt
         empty = self.query_one("#empty", Static)
         empty.display = not page.rows
@@ -380,6 +445,10 @@ class QueueScreen(DeskScreen):
         if not page.rows:
             empty.update(self._empty_text())
         self._selection_changed()
+        if not self.painted and not (page.rows and self.is_current):
+            self.call_after_refresh(self._first_paint)  # else once the rows are drawn
+        elif self.painted and message.plans is None:  # read before the paint, landed after
+            self.load_plans(message.generation, list(page.rows))
 
     def on_total_counted(self, message: TotalCounted) -> None:
         if message.filt == self.filt:
@@ -416,10 +485,15 @@ class QueueScreen(DeskScreen):
             return
         preview = self.query_one(TicketPreview)
         preview.show_row(row, self.desk.now())
+        if not self.painted:
+            return  # the full ticket (and the services it needs) after the first paint
         if row is not None and (changed or preview.ticket_id != row.id):
-            if self._preview_timer is not None:
-                self._preview_timer.stop()
-            self._preview_timer = self.set_timer(PREVIEW_DELAY, lambda: self.load_preview(row.id))
+            self._preview_soon(row.id)
+
+    def _preview_soon(self, ticket_id: int) -> None:
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        self._preview_timer = self.set_timer(PREVIEW_DELAY, lambda: self.load_preview(ticket_id))
 
     def _maybe_move_window(self) -> None:
         """Near the window's edge, load the neighbouring window around the cursor."""
@@ -450,6 +524,8 @@ class QueueScreen(DeskScreen):
 
     def on_failure(self, worker_name: str, error: BaseException) -> None:
         self._moving = False
+        if worker_name == "window" and not self.painted:
+            self.call_after_refresh(self._first_paint)  # the rest starts anyway
 
     def _tick(self) -> None:
         """Once a second: ages and SLA countdowns from memory, no database."""

@@ -11,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from supportdesk.core.notices import NoticeView
 from supportdesk.safe_text import clean
-from supportdesk.services.escalation import Claim
+
+if TYPE_CHECKING:
+    from supportdesk.core.notices import NoticeView
+    from supportdesk.services.escalation import Claim
 
 NOTICE_TITLE = {
     "reassigned": "Ticket taken from you",

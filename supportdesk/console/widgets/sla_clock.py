@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -29,7 +30,6 @@ from textual.widgets import Static
 
 from supportdesk.console.widgets.format import one_line, truncate
 from supportdesk.core.views import QueueRow
-from supportdesk.rules.policy import Plan
 from supportdesk.rules.sla_engine import (
     CLOCKS,
     PAUSE_REASONS,
@@ -41,7 +41,10 @@ from supportdesk.rules.sla_engine import (
     format_left,
     format_span,
 )
-from supportdesk.services.sla import SlaView
+
+if TYPE_CHECKING:
+    from supportdesk.rules.policy import Plan
+    from supportdesk.services.sla import SlaView
 
 WARNING_GLYPH = "⚠"
 BREACHED_GLYPH = "✖"
