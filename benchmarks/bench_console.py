@@ -55,15 +55,20 @@ TARGET_S, TARGET_RATIO = 0.8, 2.2
 CLOCK_HEADERS = ("Respond in", "Resolve in", "Next due")
 
 
-def tmux(*args: str) -> str:
-    return subprocess.run(["tmux", "-L", SOCKET, *args], capture_output=True, text=True).stdout
+def tmux(*args: str, env: dict[str, str] | None = None) -> str:
+    cmd = ["tmux", "-L", SOCKET, *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env).stdout
 
 
 def start_server() -> None:
     """Our server, kept up by an idle session (so no run pays for starting a server), with
-    dead panes kept on screen (a console that fails shows why)."""
+    dead panes kept on screen (a console that fails shows why). Its programs may write their
+    bytecode caches, as on any installed machine: with PYTHONDONTWRITEBYTECODE=1 (set in
+    some shells) every run would compile supportdesk from source while Textual's caches came
+    with its wheel."""
     tmux("kill-server")
-    tmux("new-session", "-d", "-s", "keep", "-x", "80", "-y", "24", "sleep 86400")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    tmux("new-session", "-d", "-s", "keep", "-x", "80", "-y", "24", "sleep 86400", env=env)
     tmux("set-option", "-g", "remain-on-exit", "on")
 
 

@@ -8,8 +8,9 @@ reads a window also resolves each row's SLA plan, so the table's countdowns tick
 
 Paint first, load the rest after (issue 14): the first window is shown without the plans,
 whose policy engine the start path does not import; right after that paint the plans are
-read (the countdown cells fill in a moment later) and `QueueScreen.Painted` tells the app,
-which then starts what its watchers need. Every later window brings its plans with it.
+read (the countdown cells fill in a moment later), then the count and the preview's ticket,
+and `QueueScreen.Painted` tells the app, which then starts its watchers. Every later window
+brings its plans with it.
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ class QueueScreen(DeskScreen):
     """The queue, held, waiting and scheduled views with filters, search and a preview."""
 
     class Painted(Message):
-        """The queue's first window is on screen: what the first paint did not need (the
+        """The queue's first page is on screen, its clocks filled: what it did not need (the
         app's watchers, presence) may load now."""
 
     TITLE = "Queue"
@@ -182,6 +183,7 @@ class QueueScreen(DeskScreen):
         self._counted_at = -COUNT_EVERY
         self.painted = False  # the first window is on screen (read by the window worker)
         self._shown_generation = -1  # of the window on screen
+        self._rest_started = False  # what waited for the first page has been started
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -213,15 +215,24 @@ class QueueScreen(DeskScreen):
         self._first_paint()
 
     def _first_paint(self) -> None:
-        """The first window is painted: load what it did not need."""
+        """The first window is painted: load what it did not need, its clocks first."""
         if self.painted:
             return
         self.painted = True
         table = self.query_one(QueueTable)
         if table.plans_pending:
             self.load_plans(self._shown_generation, list(table.rows_shown))
+        else:
+            self._first_page_done()
+
+    def _first_page_done(self) -> None:
+        """The first page is complete (its clocks too): the count, the preview's ticket, and
+        the app's watchers, whose imports would otherwise delay the clocks."""
+        if self._rest_started:
+            return
+        self._rest_started = True
         self.request_count(now=True)
-        row = table.selected_row
+        row = self.query_one(QueueTable).selected_row
         if self.preview_visible and row is not None:
             self._preview_soon(row.id)  # the full ticket (the services load with it)
         self.post_message(self.Painted())
@@ -329,11 +340,12 @@ class QueueScreen(DeskScreen):
             self.post_message(PlansLoaded(generation, plans))
 
     def on_plans_loaded(self, message: PlansLoaded) -> None:
-        if message.generation != self._shown_generation:
-            return  # those rows have left the screen (the next window brings its plans)
-        self.query_one(QueueTable).fill_plans(message.plans, self.desk.now())
-        if message.generation == self.generation:
-            self.loaded_generation = message.generation
+        # (rows that have left the screen: the next window brings its own plans)
+        if message.generation == self._shown_generation:
+            self.query_one(QueueTable).fill_plans(message.plans, self.desk.now())
+            if message.generation == self.generation:
+                self.loaded_generation = message.generation
+        self._first_page_done()
 
     def refresh_marks(self) -> None:
         """The open incidents changed: mark the affected accounts in the window again (a
@@ -526,6 +538,8 @@ class QueueScreen(DeskScreen):
         self._moving = False
         if worker_name == "window" and not self.painted:
             self.call_after_refresh(self._first_paint)  # the rest starts anyway
+        elif worker_name == "plans":
+            self._first_page_done()
 
     def _tick(self) -> None:
         """Once a second: ages and SLA countdowns from memory, no database."""
