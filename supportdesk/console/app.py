@@ -139,6 +139,7 @@ class SupportDeskApp(InertNotify):
         self._notices_busy = False
         self._notices_again = False
         self.incident_watch = IncidentWatch(self, desk)  # banners, the bell, windows
+        self._watching = False  # the watchers start after the queue's first paint
 
     # -- start and stop -----------------------------------------------------------------
     def on_mount(self) -> None:
@@ -152,6 +153,7 @@ class SupportDeskApp(InertNotify):
     def on_queue_screen_painted(self, _message: QueueScreen.Painted) -> None:
         """The queue's first page is on screen: now the watchers (their services import the
         policy engine and SQLAlchemy, which the first paint does without)."""
+        self._watching = True
         self.incident_watch.request()
         # Register this console a moment after that: the write imports SQLAlchemy (~0.4 s
         # of CPU), which would otherwise compete with the preview's first read for the GIL.
@@ -181,6 +183,8 @@ class SupportDeskApp(InertNotify):
         for screen in self.screen_stack:
             if isinstance(screen, DeskScreen):
                 screen.store_changed(visible=screen is top)
+        if not self._watching:
+            return  # they start after the first paint, and read the store then
         self.request_watch()
         self.request_notices()
         self.incident_watch.request()

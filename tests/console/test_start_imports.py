@@ -8,7 +8,8 @@ rows), it writes down which modules are loaded; SQLAlchemy's ORM (and the models
 policy engine, the audit chain and the services must not be among them: they load after that
 paint, in workers or on first use. The probe then lets the console settle and checks that
 the rest did load and the SLA clocks were filled in, so a probe that never looked is not a
-pass.
+pass. The desk is a busy one: a change arrives before the first paint (it reloads the window,
+and must not start the watchers early).
 """
 
 from __future__ import annotations
@@ -40,10 +41,21 @@ NOT_AT_FIRST_PAINT = (
 
 PROBE = textwrap.dedent(
     """
-    import asyncio, json, sys, time
+    import asyncio, importlib.abc, json, sys, threading, time, traceback
 
     t0 = time.perf_counter()
-    db, key, out = sys.argv[1:4]
+    db, key, out, watched = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+    first = {}  # who imported each watched module first (for the failure message)
+
+    class Witness(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name in watched and name not in first:
+                stack = traceback.format_stack()[:-1]
+                mine = [s for s in stack if "supportdesk" in s or "textual" in s]
+                first[name] = threading.current_thread().name + ":\\n" + "".join(mine[-8:])
+            return None
+
+    sys.meta_path.insert(0, Witness())
 
     import supportdesk.cli  # what the `supportdesk` command imports first
     from supportdesk.core.clock import Clock
@@ -65,6 +77,17 @@ PROBE = textwrap.dedent(
         display(self, screen, renderable)
 
     SupportDeskApp._display = probe  # the console's own class (its CSS sits beside it)
+
+    from supportdesk.console.screens.messages import StoreChanged
+    from supportdesk.console.screens.queue import QueueScreen
+
+    mount = QueueScreen.on_mount
+
+    def busy(self):
+        mount(self)
+        self.app.post_message(StoreChanged())  # a busy desk: others write all the time
+
+    QueueScreen.on_mount = busy
 
     store = Store(db)
     store.check_schema()  # as the CLI does before it opens the console
@@ -90,6 +113,7 @@ PROBE = textwrap.dedent(
 
     asyncio.run(main())
     store.dispose()
+    seen["first"] = first
     with open(out, "w") as f:
         json.dump(seen, f)
     """
@@ -115,7 +139,7 @@ def test_first_paint_needs_no_orm_no_policy_no_audit(
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTDESK_")}
     env["TZ"] = "UTC"
     proc = subprocess.run(
-        [sys.executable, "-c", PROBE, db_url, str(key_path), str(out)],
+        [sys.executable, "-c", PROBE, db_url, str(key_path), str(out), *NOT_AT_FIRST_PAINT],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -126,7 +150,8 @@ def test_first_paint_needs_no_orm_no_policy_no_audit(
     seen = json.loads(out.read_text())
     assert seen.get("rows") == 3, "the probe never saw the queue's rows painted"
     early = _loaded(seen["modules"], NOT_AT_FIRST_PAINT)
-    assert early == [], f"loaded before the first paint of the queue: {early}"
+    who = "\n".join(f"{name} first imported in {seen['first'].get(name)}" for name in early)
+    assert early == [], f"loaded before the first paint of the queue: {early}\n{who}"
     # after the paint the rest loads: the clocks are filled from the policy's plans
     assert "supportdesk.rules.policy" in seen["later"]
     assert all(seen["clocks"]), seen["clocks"]

@@ -404,6 +404,8 @@ class QueueScreen(DeskScreen):
     def reload(self) -> None:
         """Reload the same window from its first row (a live refresh) and the preview."""
         self.load_window(self._next_generation(), self.filt, self.window_anchor, "at")
+        if not self._rest_started:
+            return  # the count and the preview start once the first page is complete
         self.request_count()
         if self.preview_visible and self.selected_id is not None:
             self.load_preview(self.selected_id)

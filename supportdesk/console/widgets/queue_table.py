@@ -392,11 +392,18 @@ class QueueTable(FastCellTable):
         self.plans_pending = False
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        """The compositor draws the table: the first time with rows, say so (once)."""
+        """The compositor draws the table: the first time with rows, say so (once).
+
+        A frame drawn while the app batches its updates (its start-up runs in one batch)
+        never reaches the terminal, and nothing draws the table again by itself: draw it
+        again once the batch is over, and only that frame counts."""
         lines = super().render_lines(crop)
         if self.rows_shown and not self._rows_painted:
-            self._rows_painted = True
-            self.post_message(self.RowsPainted())
+            if self.app._batch_count:  # noqa: SLF001 - Textual drops frames drawn in a batch
+                self.call_later(self.refresh)
+            else:
+                self._rows_painted = True
+                self.post_message(self.RowsPainted())
         return lines
 
     # -- filling ------------------------------------------------------------------------
