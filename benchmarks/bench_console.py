@@ -47,6 +47,21 @@ class Bare(App):
 Bare().run()
 """
 
+# What `supportdesk` with no command does, without the CLI module (--direct: the console's own
+# start, apart from what the CLI costs until its commands load lazily)
+DIRECT = """
+import sys
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
+from supportdesk.store import Store
+store = Store(sys.argv[1])
+store.check_schema()
+desk = Desk(store, sys.argv[2], Clock())
+desk.actor
+from supportdesk.console.app import run_console
+run_console(desk)
+"""
+
 SIZE = ["160", "48"]
 SOCKET = f"bench-console-{os.getpid()}"  # a tmux server of our own: nobody else's sessions
 SESSION = "bench"
@@ -188,6 +203,16 @@ def main() -> None:
         help="regex that shows the queue is painted",
     )
     ap.add_argument("--size", default="160x48", help="terminal COLSxROWS")
+    ap.add_argument(
+        "--command",
+        help="the console command to time instead of `supportdesk --db DB --as LOGIN` "
+        "(e.g. another checkout's, to compare)",
+    )
+    ap.add_argument(
+        "--direct",
+        action="store_true",
+        help="open the console as the CLI does but without importing the CLI module",
+    )
     args = ap.parse_args()
     if args.runs < 10:
         raise SystemExit("--runs: at least 10 (a median of fewer says little here)")
@@ -206,7 +231,15 @@ def main() -> None:
     bare_py = Path(tempfile.mkdtemp()) / "bare.py"
     bare_py.write_text(BARE_APP)
     bare_cmd = f"{shlex.quote(sys.executable)} {shlex.quote(str(bare_py))}"
-    console_cmd = f"{shlex.quote(sd)} --db {shlex.quote(str(db))} --as {shlex.quote(args.login)}"
+    console_cmd = args.command or (
+        f"{shlex.quote(sd)} --db {shlex.quote(str(db))} --as {shlex.quote(args.login)}"
+    )
+    if args.direct:
+        direct_py = bare_py.with_name("direct.py")
+        direct_py.write_text(DIRECT)
+        console_cmd = " ".join(
+            shlex.quote(a) for a in (sys.executable, str(direct_py), str(db), args.login)
+        )
     bare_ready = re.compile("bare row ready")
     console_ready = re.compile(args.ready)
 
@@ -236,10 +269,7 @@ def main() -> None:
     b, c = statistics.median(bare), statistics.median(console)
     after = statistics.median(f - p for f, p in zip(filled, console, strict=True))
     print(f"\nmachine: {machine()}; load average {load()} at the end")
-    print(
-        f"{args.runs} alternating runs each in tmux at {args.size}, console: "
-        f"`supportdesk --db {db} --as {args.login}`"
-    )
+    print(f"{args.runs} alternating runs each in tmux at {args.size}, console: `{console_cmd}`")
     print(spread("bare Textual app (Header, DataTable, Footer) to paint", bare))
     print(spread("supportdesk console to its painted queue", console))
     ok = c <= TARGET_S and c / b <= TARGET_RATIO
