@@ -214,6 +214,9 @@ class QueueScreen(DeskScreen):
     def on_queue_table_rows_painted(self, _message: QueueTable.RowsPainted) -> None:
         self._first_paint()
 
+    def on_screen_suspend(self) -> None:
+        self._first_paint()  # another screen went on top before the rows were drawn
+
     def _first_paint(self) -> None:
         """The first window is painted: load what it did not need, its clocks first."""
         if self.painted:
@@ -459,7 +462,7 @@ class QueueScreen(DeskScreen):
         if not page.rows:
             empty.update(self._empty_text())
         self._selection_changed()
-        if not self.painted and not (page.rows and self.is_current):
+        if not self.painted and not (page.rows and self.app.screen is self):
             self.call_after_refresh(self._first_paint)  # else once the rows are drawn
         elif self.painted and message.plans is None:  # read before the paint, landed after
             self.load_plans(message.generation, list(page.rows))
