@@ -140,9 +140,11 @@ class SupportDeskApp(InertNotify):
         self._notices_again = False
         self.incident_watch = IncidentWatch(self, desk)  # banners, the bell, windows
         self._watching = False  # the watchers start after the queue's first paint
+        self._mounted_at = time.monotonic()
 
     # -- start and stop -----------------------------------------------------------------
     def on_mount(self) -> None:
+        self._mounted_at = time.monotonic()
         if self.live:
             self._feed = self.desk.store.change_feed(self._on_store_change).start()
         self.push_screen(QueueScreen())
@@ -155,11 +157,13 @@ class SupportDeskApp(InertNotify):
         policy engine and SQLAlchemy, which the first paint does without)."""
         self._watching = True
         self.incident_watch.request()
-        # Register this console a moment after that: the write imports SQLAlchemy (~0.4 s
-        # of CPU), which would otherwise compete with the preview's first read for the GIL.
-        self.set_timer(PRESENCE_DELAY_S, self.sync_presence)
-        self.set_timer(PRESENCE_DELAY_S, self.request_watch)
-        self.set_timer(PRESENCE_DELAY_S, self.request_notices)
+        # Register this console a moment after start (and never before this): the write
+        # imports SQLAlchemy (~0.4 s of CPU), which would compete with the first page.
+        elapsed = time.monotonic() - self._mounted_at
+        delay = max(0.01, PRESENCE_DELAY_S - elapsed)  # (a Textual timer of 0 s fails)
+        self.set_timer(delay, self.sync_presence)
+        self.set_timer(delay, self.request_watch)
+        self.set_timer(delay, self.request_notices)
 
     def on_unmount(self) -> None:
         if self._feed is not None:
