@@ -5,6 +5,12 @@ It holds one window of rows (keyset pages from the queue service) and moves the 
 the cursor nears its edge; a store change reloads the same window from its first row, so
 the selected ticket and the scroll position stay where the agent left them. The worker that
 reads a window also resolves each row's SLA plan, so the table's countdowns tick from memory.
+
+Paint first, load the rest after (issue 14): the first window is shown without the plans,
+whose policy engine the start path does not import; right after that paint the plans are
+read (the countdown cells fill in a moment later), then the count and the preview's ticket,
+and `QueuePainted` tells the app, which then starts its watchers. Every later window
+brings its plans with it.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
@@ -37,14 +44,13 @@ from supportdesk.console.widgets.key_footer import KeyFooter
 from supportdesk.console.widgets.preview import TicketPreview
 from supportdesk.console.widgets.queue_table import QueueTable
 from supportdesk.core import queue
-from supportdesk.core.policy import current_policy
 from supportdesk.core.queue import QueueFilter
 from supportdesk.core.views import QueueKey, QueuePage, QueueRow
 from supportdesk.enums import Category, View
-from supportdesk.rules.policy import Plan
 
 if TYPE_CHECKING:
     from supportdesk.core.desk import Desk
+    from supportdesk.rules.policy import Plan
 
 WINDOW = 240  # rows held in the table
 MARGIN = 25  # this close to the window's edge, the next window is loaded
@@ -74,7 +80,8 @@ ORDER_LABEL = {"priority": "priority order", "due": "breaches first"}
 class WindowWithPlans(WindowLoaded):
     """A window of the queue and the SLA plan of its rows (by `sla_plan`), both read by the
     worker: the countdowns need each plan's calendar and warnings, and the policy is read
-    from the database."""
+    from the database. `plans` is None for a window read before the first paint: its plans
+    follow in a `PlansLoaded`."""
 
     def __init__(
         self,
@@ -82,7 +89,7 @@ class WindowWithPlans(WindowLoaded):
         filt: QueueFilter,
         anchor: QueueKey | None,
         page: QueuePage,
-        plans: dict[str | None, Plan],
+        plans: dict[str | None, Plan] | None,
         marks: dict[str, int] | None = None,
     ) -> None:
         super().__init__(generation, filt, anchor, page)
@@ -90,10 +97,22 @@ class WindowWithPlans(WindowLoaded):
         self.marks = marks or {}  # accounts an open incident affects (issue 6)
 
 
+class PlansLoaded(Message):
+    """The plans of the rows of window `generation`, read after it was painted."""
+
+    def __init__(self, generation: int, plans: dict[str | None, Plan]) -> None:
+        super().__init__()
+        self.generation = generation
+        self.plans = plans
+
+
 def plans_of(desk: Desk, rows: Sequence[QueueRow]) -> dict[str | None, Plan]:
-    """The Plan of every row's `sla_plan` (in a worker: the policy is read from the database)."""
+    """The Plan of every row's `sla_plan` (in a worker: the policy is read from the database,
+    and the policy engine is imported here, never on the start path)."""
     if not rows:
         return {}
+    from supportdesk.core.policy import current_policy
+
     policy = current_policy(desk)
     return {name: policy.plan_for(name) for name in {r.sla_plan for r in rows}}
 
@@ -163,7 +182,9 @@ class QueueScreen(DeskScreen):
         self._preview_timer: Timer | None = None
         self._count_timer: Timer | None = None
         self._counted_at = -COUNT_EVERY
-        self.painted = False  # the first page is on screen (QueuePainted was posted)
+        self.painted = False  # the first window is on screen (read by the window worker)
+        self._shown_generation = -1  # of the window on screen
+        self._rest_started = False  # what waited for the first page has been started
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -189,7 +210,36 @@ class QueueScreen(DeskScreen):
         self._paint_bars()
         self.set_interval(1.0, self._tick)
         self.load_window(self._next_generation(), self.filt, None, "at")
+        # the count, the plans, the preview's ticket and the app's watchers: after the paint
+
+    def on_queue_table_rows_painted(self, _message: QueueTable.RowsPainted) -> None:
+        self._first_paint()
+
+    def on_screen_suspend(self) -> None:
+        self._first_paint()  # another screen went on top before the rows were drawn
+
+    def _first_paint(self) -> None:
+        """The first window is painted: load what it did not need, its clocks first."""
+        if self.painted:
+            return
+        self.painted = True
+        table = self.query_one(QueueTable)
+        if table.plans_pending:
+            self.load_plans(self._shown_generation, list(table.rows_shown))
+        else:
+            self._first_page_done()
+
+    def _first_page_done(self) -> None:
+        """The first page is complete (its clocks too): the count, the preview's ticket, and
+        the app's watchers, whose imports would otherwise delay the clocks."""
+        if self._rest_started:
+            return
+        self._rest_started = True
         self.request_count(now=True)
+        row = self.query_one(QueueTable).selected_row
+        if self.preview_visible and row is not None:
+            self._preview_soon(row.id)  # the full ticket (the services load with it)
+        self.post_message(QueuePainted())
 
     def on_resize(self) -> None:
         self._fit_layout()
@@ -274,7 +324,8 @@ class QueueScreen(DeskScreen):
         if not page.rows and anchor is not None:
             anchor = None  # everything after our place went away: show the top
             page = queue.page(desk, filt, limit=WINDOW)
-        plans = plans_of(desk, page.rows)
+        # before the first paint: no policy engine on the start path (the plans follow)
+        plans = plans_of(desk, page.rows) if self.painted else None
         marks: dict[str, int] = {}
         if self.desk_app.incidents.incidents:  # only while an incident is open
             from supportdesk.services import incidents
@@ -283,6 +334,21 @@ class QueueScreen(DeskScreen):
         if worker.is_cancelled:
             return
         self.post_message(WindowWithPlans(generation, filt, anchor, page, plans, marks))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plans", name="plans")
+    def load_plans(self, generation: int, rows: list[QueueRow]) -> None:
+        """The plans of a window shown without them (read before the first paint)."""
+        plans = plans_of(self.desk, rows)
+        if not get_current_worker().is_cancelled:
+            self.post_message(PlansLoaded(generation, plans))
+
+    def on_plans_loaded(self, message: PlansLoaded) -> None:
+        # (rows that have left the screen: the next window brings its own plans)
+        if message.generation == self._shown_generation:
+            self.query_one(QueueTable).fill_plans(message.plans, self.desk.now())
+            if message.generation == self.generation:
+                self.loaded_generation = message.generation
+        self._first_page_done()
 
     def incidents_changed(self, *, servers_changed: bool) -> None:
         super().incidents_changed(servers_changed=servers_changed)
@@ -345,6 +411,8 @@ class QueueScreen(DeskScreen):
     def reload(self) -> None:
         """Reload the same window from its first row (a live refresh) and the preview."""
         self.load_window(self._next_generation(), self.filt, self.window_anchor, "at")
+        if not self._rest_started:
+            return  # the count and the preview start once the first page is complete
         self.request_count()
         if self.preview_visible and self.selected_id is not None:
             self.load_preview(self.selected_id)
@@ -364,7 +432,9 @@ class QueueScreen(DeskScreen):
         if message.generation != self.generation:
             return  # a newer request is on its way
         page = message.page
-        self.loaded_generation = message.generation
+        self._shown_generation = message.generation
+        if message.plans is not None:
+            self.loaded_generation = message.generation  # else: once its plans are in
         self.window_anchor = message.anchor if page.has_more_before else None
         self.has_more_before = page.has_more_before
         self.has_more_after = page.has_more_after
@@ -379,7 +449,14 @@ class QueueScreen(DeskScreen):
             # ticket: start at the top
             keep = None
             table.move_cursor(row=0, scroll=False)
-        table.show_rows(page.rows, self.desk.now(), keep, message.plans, message.marks)
+        table.show_rows(
+            page.rows,
+            self.desk.now(),
+            keep,
+            message.plans,
+            message.marks,
+            plans_later=message.plans is None,
+        )
         self._shown_filt = message.filt
         empty = self.query_one("#empty", Static)
         empty.display = not page.rows
@@ -389,14 +466,10 @@ class QueueScreen(DeskScreen):
         if not page.rows:
             empty.update(self._empty_text())
         self._selection_changed()
-        self._first_paint()
-
-    def _first_paint(self) -> None:
-        """Once, when the first page is on screen (or could not be read): tell the app, which
-        starts its watchers only then, so that they never delay that page."""
-        if not self.painted:
-            self.painted = True
-            self.call_after_refresh(self.post_message, QueuePainted())
+        if not self.painted and not (page.rows and self.app.screen is self):
+            self.call_after_refresh(self._first_paint)  # else once the rows are drawn
+        elif self.painted and message.plans is None:  # read before the paint, landed after
+            self.load_plans(message.generation, list(page.rows))
 
     def on_total_counted(self, message: TotalCounted) -> None:
         if message.filt == self.filt:
@@ -433,10 +506,15 @@ class QueueScreen(DeskScreen):
             return
         preview = self.query_one(TicketPreview)
         preview.show_row(row, self.desk.now())
+        if not self.painted:
+            return  # the full ticket (and the services it needs) after the first paint
         if row is not None and (changed or preview.ticket_id != row.id):
-            if self._preview_timer is not None:
-                self._preview_timer.stop()
-            self._preview_timer = self.set_timer(PREVIEW_DELAY, lambda: self.load_preview(row.id))
+            self._preview_soon(row.id)
+
+    def _preview_soon(self, ticket_id: int) -> None:
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        self._preview_timer = self.set_timer(PREVIEW_DELAY, lambda: self.load_preview(ticket_id))
 
     def _maybe_move_window(self) -> None:
         """Near the window's edge, load the neighbouring window around the cursor."""
@@ -469,8 +547,10 @@ class QueueScreen(DeskScreen):
 
     def on_failure(self, worker_name: str, error: BaseException) -> None:
         self._moving = False
-        if worker_name == "window":
-            self._first_paint()
+        if worker_name == "window" and not self.painted:
+            self.call_after_refresh(self._first_paint)  # the rest starts anyway
+        elif worker_name == "plans":
+            self._first_page_done()
 
     def _tick(self) -> None:
         """Once a second: ages and SLA countdowns from memory, no database."""

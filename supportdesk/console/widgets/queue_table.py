@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
+from textual.message import Message
+from textual.strip import Strip
 from textual.widgets.data_table import ColumnKey, RowKey
 
 from supportdesk.console.widgets.format import (
@@ -36,8 +38,10 @@ from supportdesk.console.widgets.sla_clock import (
     row_readings,
 )
 from supportdesk.core.views import QueueRow
-from supportdesk.rules.policy import Plan
 from supportdesk.safe_text import clean
+
+if TYPE_CHECKING:
+    from supportdesk.rules.policy import Plan
 
 Cell = Text | str
 Render = Callable[[QueueRow, datetime, int], Cell]
@@ -214,8 +218,12 @@ def _discard(cache: Any, match: Callable[[Any], bool]) -> None:
         cache.discard(key)
 
 
-def _text_of(col: Column, row: QueueRow, rc: RowClocks | None, now: datetime) -> tuple[str, str]:
-    """(text, style) of a countdown cell."""
+def _text_of(
+    col: Column, row: QueueRow, rc: RowClocks | None, now: datetime, pending: bool = False
+) -> tuple[str, str]:
+    """(text, style) of a countdown cell (blank while the plans are still on their way)."""
+    if pending:
+        return "", ""
     if rc is None:
         return "—", "dim"
     respond, resolve = row_readings(rc, now)
@@ -371,11 +379,32 @@ class QueueTable(FastCellTable):
         Binding("enter", "select_cursor", "Open", key_display="⏎"),
     ]
 
+    class RowsPainted(Message):
+        """The table drew rows for the first time: the first page is being painted."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self._rows_painted = False
         self.rows_shown: list[QueueRow] = []
         self._columns: tuple[Column, ...] = ()
         self.marks: dict[str, int] = {}  # accounts an open incident affects -> its number
+        # rows shown before their plans were read: countdown cells blank until `fill_plans`
+        self.plans_pending = False
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The compositor draws the table: the first time with rows, say so (once).
+
+        A frame drawn while the app batches its updates (its start-up runs in one batch)
+        never reaches the terminal, and nothing draws the table again by itself: draw it
+        again once the batch is over, and only that frame counts."""
+        lines = super().render_lines(crop)
+        if self.rows_shown and not self._rows_painted:
+            if self.app._batch_count:  # noqa: SLF001 - Textual drops frames drawn in a batch
+                self.call_later(self.refresh)
+            else:
+                self._rows_painted = True
+                self.post_message(self.RowsPainted())
+        return lines
 
     # -- filling ------------------------------------------------------------------------
     def _same_tickets(self, rows: Sequence[QueueRow]) -> bool:
@@ -387,7 +416,8 @@ class QueueTable(FastCellTable):
     def _cell(self, col: Column, row: QueueRow, now: datetime) -> Cell:
         """Render one cell, remembering the text of the cells that tick."""
         if col.clock is not None:
-            text, style = _text_of(col, row, self._row_clocks.get(row.id), now)
+            rc = self._row_clocks.get(row.id)
+            text, style = _text_of(col, row, rc, now, self.plans_pending)
             self._texts[(row.id, col.key)] = text
             return Text(text, style=style, justify="right")
         if col.key == "account" and row.account in self.marks:  # an outage on its server
@@ -430,15 +460,21 @@ class QueueTable(FastCellTable):
         keep_id: int | None,
         plans: Mapping[str | None, Plan] | None = None,
         marks: Mapping[str, int] | None = None,
+        *,
+        plans_later: bool = False,
     ) -> None:
         """Replace the window, keeping the cursor on ticket `keep_id` (or at the same place)
         and that row at the same height on screen, so a live reload does not move anything.
 
         `plans` maps each row's `sla_plan` to its Plan (resolved by the loading worker): the
         countdowns need the plan's calendar and warning thresholds. `marks` names the
-        accounts an open incident affects (their account cell gets a ▲)."""
-        if plans is not None:
+        accounts an open incident affects (their account cell gets a ▲). `plans_later`: the
+        rows' plans are not read yet (before the first paint); `fill_plans` brings them."""
+        if plans_later:
+            self.plans_pending = True
+        elif plans is not None:
             self._plans = plans
+            self.plans_pending = False
         if marks is not None and dict(marks) != self.marks:
             self.marks = dict(marks)
             self.rows_shown = []  # every account cell may change: fill the window again
@@ -479,6 +515,22 @@ class QueueTable(FastCellTable):
         target = max(0, index - max(0, old_offset))
         self.call_after_refresh(self._restore_scroll, target)
 
+    def fill_plans(self, plans: Mapping[str | None, Plan], now: datetime) -> None:
+        """The plans of the rows shown, read after they were painted: build their countdowns
+        and write the countdown cells (only those cells are redrawn)."""
+        self._plans = plans
+        self.plans_pending = False
+        self._now = now
+        self._row_clocks = {row.id: self._clocks_for(row) for row in self.rows_shown}
+        clocks = [c for c in self._columns if c.clock is not None]
+        changed = [
+            (str(row.id), col.key, self._cell(col, row, now))
+            for row in self.rows_shown
+            for col in clocks
+        ]
+        if changed and not self._filling:
+            self._write_cells(changed)
+
     def on_resize(self) -> None:
         # The table's own width can change without the screen resizing (a scrollbar appears
         # beside it in a scrolling container): fit the columns to the width it ends up with.
@@ -514,7 +566,11 @@ class QueueTable(FastCellTable):
 
     # -- ticking ------------------------------------------------------------------------
     def _tick_rows(self, indexes: Iterable[int], now: datetime) -> int:
-        ticking = [c for c in self._columns if c.clock is not None or c.key in TICKING]
+        ticking = [
+            c
+            for c in self._columns
+            if (c.clock is not None and not self.plans_pending) or c.key in TICKING
+        ]
         if not ticking or self._filling:
             return 0
         rows = self.rows_shown

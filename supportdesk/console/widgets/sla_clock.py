@@ -29,7 +29,6 @@ from rich.text import Text
 from textual.widgets import Static
 
 from supportdesk.console.widgets.format import one_line, truncate
-from supportdesk.rules.policy import Plan
 from supportdesk.rules.sla_engine import (
     CLOCKS,
     PAUSE_REASONS,
@@ -43,6 +42,7 @@ from supportdesk.rules.sla_engine import (
 )
 
 if TYPE_CHECKING:
+    from supportdesk.rules.policy import Plan
     from supportdesk.services.sla import SlaView
 
 WARNING_GLYPH = "⚠"
