@@ -25,8 +25,8 @@ from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
 from supportdesk.errors import StoreError
 from supportdesk.store import Store
-from tests.cli.test_cli import NEW_TICKET, one_line_error, run
-from tests.conftest import new_ticket
+from tests.helpers.cli import NEW_TICKET, one_line_error, run
+from tests.helpers.desk import new_ticket
 
 
 def _counts(desk: Desk) -> tuple[Any, ...]:

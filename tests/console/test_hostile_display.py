@@ -1,6 +1,6 @@
 """Outside text is never markup and never a terminal control in the console (issue 12).
 
-A desk whose every shown field holds the hostile strings (tests/hostile.py): subjects,
+A desk whose every shown field holds the hostile strings (tests/helpers/hostile.py): subjects,
 bodies, replies, notes, company and contact names and addresses, staff names, service
 labels and servers, escalation reasons, incident titles and scripts, maintenance notices.
 The console is driven through every screen with Textual's Pilot; after each step it must
@@ -32,93 +32,14 @@ from supportdesk.console.screens.ticket import TicketScreen
 from supportdesk.console.wall import WallApp
 from supportdesk.console.widgets.format import one_line
 from supportdesk.core.desk import Desk
-from supportdesk.models import Ticket
 from supportdesk.safe_text import clean
-from supportdesk.services import directory, escalation, incidents, tickets
-from supportdesk.services.incidents import maintenance
-from tests.conftest import DeskFactory
+from supportdesk.services import incidents
 from tests.helpers.call import sync
-from tests.helpers.hostile import HOSTILE_STRINGS, storable, unsafe_chars
+from tests.helpers.desk import DeskFactory
+from tests.helpers.hostile import HOSTILE_STRINGS, SERVER, unsafe_chars
 
-# the services' limits (subject 1,000 characters), within what the column holds today
-SUBJECT_LIMIT = min(1_000, getattr(Ticket.__table__.c.subject.type, "length", None) or 1_000)
-BODY_LIMIT = 200_000
-NAME_LIMIT = 200
-EMAIL = "m[/x]\x1b]0;pwned\x07@evil.example"  # an address has no spaces
-SERVER = "srv-\x1b]0;pwned\x07[/x]"  # a server name has no spaces or commas
 # what the screens must show literally somewhere
 MUST_SHOW = ("[/var/www/html]", "␛]0;pwned␇", "[bold red]X[/]", "[@click=app.quit]x[/]")
-
-
-def _pg(desk: Desk) -> bool:
-    return not desk.store.is_sqlite
-
-
-def hostile_desk(desk: Desk) -> dict[str, Any]:
-    """Fill the `desk` fixture with hostile data through the services; returns ids."""
-
-    def fit(value: str, limit: int) -> str:
-        # without NUL on both databases: the service limits refuse it everywhere now (edge-bounds)
-        return storable(value, limit, postgres=True)
-
-    company = "Evil [/var/www/html] \x1b]0;pwned\x07 Corp"
-    directory.add_account(
-        desk, "evil", company, "gold", notes=fit("\n".join(HOSTILE_STRINGS[:15]), 4000)
-    )
-    directory.add_service(
-        desk, "evil", "managed_server", "[bold red]X[/] \x1b[2J label", ["evil.example"], SERVER
-    )
-    contact = directory.add_contact(
-        desk,
-        "evil",
-        "[@click=app.quit]x[/] \x1b[31mMallory\u202e",
-        [EMAIL],
-        ["+1 555 0100"],
-        "primary",
-    )
-    directory.add_staff(
-        desk, "mallory", fit("Mal [/x] \x1b]0;pwned\x07 \u202eroy", NAME_LIMIT), 2, "engineer"
-    )
-    ids: list[int] = []
-    for i, text in enumerate(HOSTILE_STRINGS):
-        subject = fit(text, SUBJECT_LIMIT) or "empty"
-        if not subject.strip():
-            subject = f"blank {i}"
-        tid = tickets.create(
-            desk,
-            account="evil",
-            subject=subject,
-            priority=("critical", "high", "medium", "low")[i % 4],
-            category="technical",
-            channel="email",
-            contact_email=EMAIL,
-            service_id=None,
-            description=fit(text, BODY_LIMIT) or "-",
-        )
-        ids.append(tid)
-    first = ids[4]  # the OSC title one: the ticket every screen opens
-    tickets.reply(desk, first, fit("reply " + "\n".join(HOSTILE_STRINGS[:15]), BODY_LIMIT))
-    tickets.note(desk, first, fit("note " + HOSTILE_STRINGS[1], BODY_LIMIT))
-    for tid, reason in zip(ids[:6], HOSTILE_STRINGS, strict=False):
-        escalation.escalate(
-            desk, tid, to_tier=2, reason=fit(reason, 2000) or "why", tried=fit(reason, 2000)
-        )
-    escalation.reassign(desk, ids[5], "mallory")
-    inc = incidents.open_incident(
-        desk,
-        [SERVER],
-        "Outage [/var/www/html] \x1b]0;pwned\x07 \u202eevil",
-        script=fit("\n".join(HOSTILE_STRINGS[:15]), 4000),
-    )
-    now = desk.now()
-    maintenance.add_window(
-        desk,
-        [SERVER],
-        now + timedelta(days=1),
-        now + timedelta(days=1, hours=2),
-        "Patch [/x] \x1b[2J \u202e night",
-    )
-    return {"tickets": ids, "first": first, "contact": contact.id, "incident": inc.id}
 
 
 def screen_text(app: App[Any]) -> str:
@@ -171,11 +92,6 @@ def showing(app: SupportDeskApp, tid: int) -> Callable[[], bool]:
         )
 
     return check
-
-
-@pytest.fixture
-def evil(desk: Desk) -> dict[str, Any]:
-    return hostile_desk(desk)
 
 
 @pytest.mark.parametrize("size", [(160, 48), (80, 24)])

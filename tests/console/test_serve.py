@@ -34,7 +34,7 @@ from aiohttp import web
 from supportdesk.console.wall import WallApp
 from supportdesk.errors import UsageError
 from supportdesk.serve import GuardedServer, allowed_hosts, read_token_file
-from tests.cli.test_cli import one_line_error, run
+from tests.helpers.cli import one_line_error, run
 from tests.helpers.console import NOW, DeskFixture, build_desk
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

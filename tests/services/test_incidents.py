@@ -25,7 +25,7 @@ from supportdesk.errors import (
 from supportdesk.models import Setting
 from supportdesk.services import directory, incidents, sla, tickets
 from supportdesk.services.incidents import maintenance
-from tests.conftest import DeskFactory, new_ticket
+from tests.helpers.desk import DeskFactory, new_ticket
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, office hours
 SAT_NIGHT = datetime(2026, 11, 28, 22, 0, tzinfo=UTC)
