@@ -1,56 +1,29 @@
 """Shared fixtures: a fresh desk on a real SQLite file, or in a fresh PostgreSQL schema.
 
 PostgreSQL tests skip with a visible reason when no server answers, unless
-SUPPORTDESK_REQUIRE_POSTGRES=1 (CI sets it), in which case they fail.
+SUPPORTDESK_REQUIRE_POSTGRES=1 (CI sets it), in which case they fail (tests/helpers/postgres.py).
+The helpers these fixtures share with the tests are in tests/helpers/.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
-from supportdesk.services import directory, tickets
+from supportdesk.services import directory
 from supportdesk.services.admin.setup import init_database
 from supportdesk.store import Store
-
-PG_URL = os.environ.get("SUPPORTDESK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REQUIRE_PG = os.environ.get("SUPPORTDESK_REQUIRE_POSTGRES") == "1"
-FROZEN = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-
-
-def _pg_available() -> str | None:
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_URL.replace("+psycopg", ""), connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-        return None
-    except Exception as exc:  # any failure means "not here"
-        return f"PostgreSQL not reachable at {PG_URL}: {str(exc).splitlines()[0]}"
-
-
-_PG_REASON: list[str | None] = []
-
-
-def pg_reason() -> str | None:
-    if not _PG_REASON:
-        _PG_REASON.append(_pg_available())
-    return _PG_REASON[0]
-
-
-def need_postgres() -> None:
-    reason = pg_reason()
-    if reason:
-        if REQUIRE_PG:
-            pytest.fail(f"{reason} (SUPPORTDESK_REQUIRE_POSTGRES=1)")
-        pytest.skip(reason)
+from tests.helpers.desk import DeskFactory
+from tests.helpers.hostile import hostile_desk
+from tests.helpers.postgres import PG_URL, need_postgres
 
 
 @pytest.fixture
@@ -80,9 +53,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def key_path(tmp_path: Path) -> Path:
     return tmp_path / "audit.key"
-
-
-DeskFactory = Callable[..., Desk]
 
 
 @pytest.fixture
@@ -118,16 +88,6 @@ def desk(make_desk: DeskFactory) -> Desk:
     return lead
 
 
-def new_ticket(
-    desk: Desk, subject: str = "Site down", priority: str = "medium", **kw: object
-) -> int:
-    args: dict[str, object] = dict(
-        account="bluefin", subject=subject, priority=priority, category="technical", channel="phone"
-    )
-    args.update(kw)
-    return tickets.create(desk, **args)  # type: ignore[arg-type]
-
-
 @pytest.fixture
 def cli_env(desk: Desk, db_url: str, key_path: Path) -> dict[str, str]:
     """Environment for running the CLI as a process against the `desk` fixture's database."""
@@ -135,3 +95,10 @@ def cli_env(desk: Desk, db_url: str, key_path: Path) -> dict[str, str]:
     env.update(SUPPORTDESK_DB=db_url, SUPPORTDESK_AUDIT_KEY=str(key_path), SUPPORTDESK_AGENT="lena")
     env.pop("SUPPORTDESK_NOW", None)
     return env
+
+
+@pytest.fixture
+def evil(desk: Desk) -> dict[str, Any]:
+    """The `desk` fixture with the hostile strings in every field the console and the CLI
+    printers show (tests/helpers/hostile.py); the ids of what it made."""
+    return hostile_desk(desk)

@@ -12,43 +12,8 @@ from sqlalchemy import func, select
 
 from supportdesk.core import audit
 from supportdesk.models import AuditEvent, Ticket
-from tests.conftest import new_ticket
-
-# A valid `ticket new` for the fixture's account (the database decides whether it may write).
-NEW_TICKET = (
-    "ticket",
-    "new",
-    "--account",
-    "bluefin",
-    "--subject",
-    "x",
-    "--priority",
-    "low",
-    "--category",
-    "billing",
-    "--channel",
-    "phone",
-)
-
-
-def run(
-    env: dict[str, str], *args: str, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "supportdesk", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        input=stdin,
-        timeout=120,
-    )
-
-
-def one_line_error(p: subprocess.CompletedProcess[str]) -> str:
-    assert "Traceback" not in p.stderr, p.stderr
-    lines = [x for x in p.stderr.splitlines() if x.strip()]
-    assert len(lines) == 1, p.stderr
-    return lines[0]
+from tests.helpers.cli import NEW_TICKET, one_line_error, run
+from tests.helpers.desk import new_ticket
 
 
 def test_ticket_lifecycle_with_json(cli_env):

@@ -9,8 +9,8 @@ import pytest
 
 from supportdesk.core.desk import Desk
 from supportdesk.services import tickets
-from tests.cli.test_cli import one_line_error, run
-from tests.conftest import new_ticket
+from tests.helpers.cli import one_line_error, run
+from tests.helpers.desk import new_ticket
 
 
 def _as(env: dict[str, str], login: str) -> dict[str, str]:

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from supportdesk.core.desk import Desk
-from supportdesk.services import directory, incidents, tickets
+from supportdesk.services import incidents, tickets
 from supportdesk.services.incidents import maintenance
-from tests.cli.test_cli import one_line_error, run
-from tests.conftest import new_ticket
+from tests.helpers.cli import one_line_error, run
+from tests.helpers.desk import new_ticket
 
 
 def _as(env: dict[str, str], login: str) -> dict[str, str]:
@@ -31,12 +31,6 @@ def _state(desk: Desk) -> tuple:
         q("SELECT count(*) FROM incident_updates")[0][0],
         q("SELECT count(*) FROM maintenance_windows")[0][0],
     )
-
-
-@pytest.fixture
-def corvid(desk: Desk) -> None:
-    directory.add_account(desk, "corvid", "Corvid Labs", "gold")
-    directory.add_service(desk, "corvid", "shared_hosting", "Web", ["corvid.example"], "web-jnb-2")
 
 
 def test_incident_open_link_update_ack_resolve_list(

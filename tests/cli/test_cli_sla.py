@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.test_cli import one_line_error, run
-from tests.conftest import new_ticket
+from tests.helpers.cli import one_line_error, run
+from tests.helpers.desk import new_ticket
 
 PRESETS = Path(__file__).resolve().parents[2] / "data" / "policies"
 

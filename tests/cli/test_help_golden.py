@@ -4,7 +4,7 @@ The CLI is about to be split into a package of lazily loaded modules; these file
 it must still print. A change to a help text is then a visible diff in review, never an
 accident. Regenerate after an intended change with
 
-    SUPPORTDESK_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_help_golden.py
+    SUPPORTDESK_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/cli/test_help_golden.py
 
 and read the diff before committing it.
 """

@@ -28,7 +28,10 @@ from click.testing import CliRunner
 from supportdesk import file_modes
 from supportdesk.cli import EXIT_OK, main
 from supportdesk.core.desk import Desk
-from tests.conftest import new_ticket
+from tests.helpers.desk import dump as dump_store
+from tests.helpers.desk import new_ticket
+from tests.helpers.postgres import PG_URL, need_postgres
+from tests.helpers.samples import kaggle_csv, kaggle_row
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -53,8 +56,6 @@ def one_line(err: str) -> str:
 
 
 def dump(desk: Desk) -> dict[str, list[tuple[Any, ...]]]:
-    from tests.cli.test_hostile_inputs import dump as dump_store
-
     return dump_store(desk.store)
 
 
@@ -266,8 +267,6 @@ def test_a_policy_nested_too_deeply_is_one_line(
 def test_a_missing_postgresql_database_is_not_sent_to_init(tmp_path: Path) -> None:
     """It said "has no supportdesk schema: run `supportdesk init`", and init then failed
     with 'database ... does not exist': the schema check took any "does not exist"."""
-    from tests.conftest import PG_URL, need_postgres
-
     need_postgres()
     url = PG_URL.rsplit("/", 1)[0] + "/no_such_db_" + os.urandom(4).hex()
     env = dict(os.environ, SUPPORTDESK_DB=url, SUPPORTDESK_AUDIT_KEY=str(tmp_path / "k.key"))
@@ -332,8 +331,6 @@ def test_an_import_zone_that_is_no_zone_file_is_one_line(
 ) -> None:
     """zoneinfo raised IsADirectoryError / 'File name too long' (OSError), which no one
     caught: 'internal error', exit 70."""
-    from tests.services.test_import import kaggle_csv, kaggle_row
-
     export = tmp_path / "export.csv"
     export.write_text(kaggle_csv(kaggle_row("1", "a@x.example")))
     before = dump(desk)

@@ -1,6 +1,6 @@
 """Outside text is never a terminal control in any CLI printer (issue 12).
 
-The hostile desk of test_hostile_display is printed by every human-readable command as a
+The hostile desk (tests/helpers/hostile.py) is printed by every human-readable command as a
 real process: its stdout must be valid UTF-8 with no ESC, BEL, C1 CSI or bidi override, and
 must show the strings as visible escapes (`␛]0;pwned␇`); `--json` must give back the exact
 strings. Both databases.
@@ -14,14 +14,11 @@ import subprocess
 import sys
 from typing import Any
 
-import pytest
-
 from supportdesk.core import queue as q
 from supportdesk.core.desk import Desk
 from supportdesk.safe_text import json_escape
 from supportdesk.services import tickets
-from tests.console.test_hostile_display import SERVER, SUBJECT_LIMIT, hostile_desk
-from tests.helpers.hostile import HOSTILE_STRINGS, storable, unsafe_chars
+from tests.helpers.hostile import HOSTILE_STRINGS, SERVER, SUBJECT_LIMIT, storable, unsafe_chars
 
 RAW = (b"\x1b", b"\x07", "\x9b".encode(), "\u202e".encode(), "\u200b".encode(), b"\x00")
 
@@ -46,11 +43,6 @@ def printed(env: dict[str, str], *args: str) -> str:
     out = p.stdout.decode("utf-8")  # strict: a lone surrogate would have failed to print
     assert not unsafe_chars(out), (args, unsafe_chars(out))
     return out
-
-
-@pytest.fixture
-def evil_env(desk: Desk, cli_env: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
-    return hostile_desk(desk), cli_env
 
 
 def test_every_printer_shows_hostile_text_as_visible_escapes(

@@ -24,7 +24,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -38,8 +37,9 @@ from supportdesk.services.admin.setup import init_database
 from supportdesk.services.callers import verification
 from supportdesk.services.incidents import maintenance
 from supportdesk.store import Store
-from tests.conftest import PG_URL, need_postgres
-from tests.services.test_import import kaggle_csv, kaggle_row
+from tests.helpers.desk import dump
+from tests.helpers.postgres import PG_URL, need_postgres
+from tests.helpers.samples import kaggle_csv, kaggle_row
 
 pytestmark = pytest.mark.timeout(120)  # a hang fails its case (e.g. reading /dev/zero)
 
@@ -209,24 +209,6 @@ def world(
 
         with psycopg.connect(PG_URL.replace("+psycopg", ""), autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-def dump(store: Store) -> dict[str, list[tuple[Any, ...]]]:
-    """Every table's rows in a stable order (primary key, else every column), and the
-    schema version: equal dumps mean an unchanged database, on either database."""
-    from sqlalchemy import select, text
-
-    from supportdesk.models import Base
-
-    out: dict[str, list[tuple[Any, ...]]] = {}
-    with store.read() as s:
-        for table in Base.metadata.sorted_tables:
-            order = list(table.primary_key.columns) or list(table.columns)
-            out[table.name] = [tuple(r) for r in s.execute(select(table).order_by(*order))]
-        out["alembic_version"] = [
-            tuple(r) for r in s.execute(text("SELECT * FROM alembic_version"))
-        ]
-    return out
 
 
 # -- running the CLI ----------------------------------------------------------------------

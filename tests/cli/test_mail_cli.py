@@ -13,7 +13,7 @@ from pathlib import Path
 from supportdesk.core.desk import Desk
 from supportdesk.services import tickets
 from supportdesk.services.intake import mail
-from tests.cli.test_cli import one_line_error, run
+from tests.helpers.cli import one_line_error, run
 
 EX_TEMPFAIL = 75
 

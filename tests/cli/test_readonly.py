@@ -25,8 +25,8 @@ from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
 from supportdesk.errors import StoreError
 from supportdesk.store import Store
-from tests.cli.test_cli import NEW_TICKET, one_line_error, run
-from tests.conftest import new_ticket
+from tests.helpers.cli import NEW_TICKET, one_line_error, run
+from tests.helpers.desk import new_ticket
 
 
 def _counts(desk: Desk) -> tuple[Any, ...]:
@@ -148,7 +148,8 @@ def test_the_console_opens_a_read_only_copy(
     desk: Desk, read_only_folder: tuple[Path, Path], key_path: Path
 ) -> None:
     from supportdesk.console.app import SupportDeskApp
-    from tests.console.test_console import ids, settled
+    from tests.helpers.screens import ids, window_landed
+    from tests.helpers.settle import settle
 
     tid = new_ticket(desk, "Console on a copy")
     source, view = read_only_folder
@@ -160,7 +161,7 @@ def test_the_console_opens_a_read_only_copy(
     async def main() -> None:
         app = SupportDeskApp(ro)
         async with app.run_test(size=(120, 30)) as pilot:
-            await settled(pilot, app)
+            await settle(pilot, window_landed(app), what="the queue window")
             assert ids(app) == [tid]
             await app.workers.wait_for_complete()
             assert app.console_id is None  # no presence row: nothing may be written

@@ -9,7 +9,6 @@ that are not typed text (the search, the PIN and the subject are typed).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,22 +33,16 @@ from tests.helpers.call import (
     SAM_PHONE,
     CallFixture,
     Keys,
-    call_desk_in_utc,
     call_screen,
     console_ready,
     contacts_listed,
     results,
     stage,
     sync,
-    until,
 )
+from tests.helpers.settle import until
 
 KEY_BUDGET = 20
-
-
-@pytest.fixture
-def call_fx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CallFixture]:
-    yield from call_desk_in_utc(tmp_path, monkeypatch)
 
 
 def screen_text(app: SupportDeskApp) -> str:

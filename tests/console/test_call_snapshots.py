@@ -4,14 +4,13 @@ NOT VERIFIED (red, attempts left), LOCKED (until when, with the recent attempts)
 
 The desk, the clock (frozen at 2026-11-20 09:00 UTC) and the time zone are fixed, and the PINs
 (random) are never on screen, so a changed picture means the screen changed. Update with
-`pytest tests/test_call_snapshots.py --snapshot-update` and look at the SVGs before keeping
-them.
+`pytest tests/console/test_call_snapshots.py --snapshot-update` and look at the SVGs before
+keeping them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,7 +22,6 @@ from supportdesk.services.callers import verification
 from tests.helpers.call import (
     JANE,
     CallFixture,
-    call_desk_in_utc,
     console_ready,
     contacts_listed,
     results,
@@ -32,11 +30,6 @@ from tests.helpers.call import (
 
 SnapCompare = Callable[..., bool]
 SMALL, LARGE = (80, 24), (160, 48)
-
-
-@pytest.fixture
-def call_fx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CallFixture]:
-    yield from call_desk_in_utc(tmp_path, monkeypatch)
 
 
 def wrong(pin: str) -> str:

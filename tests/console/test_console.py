@@ -16,7 +16,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import event
 from textual import events
 from textual.command import CommandPalette
@@ -34,76 +33,25 @@ from supportdesk.core import presence, queue
 from supportdesk.core.queue import QueueFilter
 from supportdesk.services import tickets
 from tests.helpers.console import NOW, QUEUE_ORDER, DeskFixture, build_desk
+from tests.helpers.screens import ids, open_ticket_screen, queue_of, window_landed
+from tests.helpers.settle import settle, until
 
 ROOT = Path(__file__).resolve().parents[2]
 
 Scenario = Callable[[Pilot[None], SupportDeskApp], Awaitable[None]]
 
 
-@pytest.fixture
-def fx(tmp_path: Path) -> DeskFixture:
-    return build_desk(tmp_path)
-
-
-async def wait_until(
-    pilot: Pilot[Any], check: Callable[[], bool], timeout: float = 3.0, what: str = ""
-) -> None:
-    """Let the app run until `check()` holds (workers land asynchronously)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        await pilot.pause(0.05)
-
-
-def queue_of(app: SupportDeskApp) -> QueueScreen:
-    screen = app.queue_screen()
-    assert screen is not None
-    return screen
-
-
-def ids(app: SupportDeskApp) -> list[int]:
-    return [r.id for r in queue_of(app).rows_for_test()]
-
-
-async def settled(pilot: Pilot[Any], app: SupportDeskApp) -> QueueScreen:
-    """The queue screen once its latest window has landed and no worker is busy."""
-    await wait_until(pilot, lambda: app.queue_screen() is not None, what="queue screen")
-    q = queue_of(app)
-    await wait_until(pilot, lambda: q.loaded_generation == q.generation, what="window")
-    await app.workers.wait_for_complete()
-    await pilot.pause(0.05)
-    await wait_until(pilot, lambda: q.loaded_generation == q.generation, what="window")
-    return q
-
-
 async def filter_to(pilot: Pilot[Any], app: SupportDeskApp, *keys: str) -> list[int]:
     await pilot.press(*keys)
-    await settled(pilot, app)
+    await settle(pilot, window_landed(app), what="the queue window")
     return ids(app)
-
-
-async def open_ticket_screen(
-    pilot: Pilot[Any], app: SupportDeskApp, ticket_id: int
-) -> TicketScreen:
-    await wait_until(
-        pilot,
-        lambda: (
-            isinstance(app.screen, TicketScreen)
-            and app.screen.ticket is not None
-            and app.screen.ticket.id == ticket_id
-        ),
-        what=f"ticket screen #{ticket_id}",
-    )
-    assert isinstance(app.screen, TicketScreen)
-    return app.screen
 
 
 def run(fx: DeskFixture, scenario: Scenario, size: tuple[int, int] = (120, 30)) -> None:
     async def main() -> None:
         app = SupportDeskApp(fx.desk)
         async with app.run_test(size=size) as pilot:
-            await settled(pilot, app)
+            await settle(pilot, window_landed(app), what="the queue window")
             await scenario(pilot, app)
 
     asyncio.run(main())
@@ -114,7 +62,7 @@ def test_queue_shows_tickets_in_priority_then_arrival_order(fx: DeskFixture) -> 
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         q = queue_of(app)
         assert ids(app) == QUEUE_ORDER
-        await wait_until(pilot, lambda: q.total == len(QUEUE_ORDER), what="total")
+        await until(pilot, lambda: q.total == len(QUEUE_ORDER), what="total")
         table = app.screen.query_one(QueueTable)
         assert table.row_count == len(QUEUE_ORDER)
         assert table.cursor_row == 0
@@ -156,16 +104,16 @@ def test_search_box_filters_by_subject_account_and_number(fx: DeskFixture) -> No
         search = app.screen.query_one("#search", Input)
         assert search.has_focus
         await pilot.press(*"invoice")
-        await wait_until(pilot, lambda: ids(app) == [2], what="search result")
+        await until(pilot, lambda: ids(app) == [2], what="search result")
         search.value = "acme"
-        await wait_until(pilot, lambda: ids(app) == [4, 1], what="account search")
+        await until(pilot, lambda: ids(app) == [4, 1], what="account search")
         search.value = "#12"
-        await wait_until(pilot, lambda: ids(app) == [12], what="number search")
+        await until(pilot, lambda: ids(app) == [12], what="number search")
         await pilot.press("enter")  # Enter in the box goes to the results, not a ticket
         assert app.screen.query_one(QueueTable).has_focus
         assert isinstance(app.screen, QueueScreen)
         await pilot.press("x")
-        await wait_until(pilot, lambda: ids(app) == QUEUE_ORDER, what="cleared")
+        await until(pilot, lambda: ids(app) == QUEUE_ORDER, what="cleared")
         assert search.value == ""
 
     run(fx, scenario)
@@ -196,9 +144,9 @@ def test_presence_marker_shows_who_else_has_a_ticket_open(fx: DeskFixture) -> No
             rows = queue.page(ana, QueueFilter()).rows
             return next(r for r in rows if r.id == 4).open_by == ("lena",)
 
-        await wait_until(pilot, lena_marked, what="presence of lena on #4")
+        await until(pilot, lena_marked, what="presence of lena on #4")
         await pilot.press("escape")
-        await wait_until(pilot, lambda: not lena_marked(), what="presence cleared")
+        await until(pilot, lambda: not lena_marked(), what="presence cleared")
 
     run(fx, scenario, size=(120, 30))
 
@@ -224,8 +172,8 @@ def test_enter_opens_ticket_and_a_typed_reply_lands_in_the_database(fx: DeskFixt
                 for e in tickets.show(view, 1).events
             )
 
-        await wait_until(pilot, landed, what="reply in the database")
-        await wait_until(pilot, lambda: len(screen.query(ThreadEntry)) == 4, what="thread")
+        await until(pilot, landed, what="reply in the database")
+        await until(pilot, lambda: len(screen.query(ThreadEntry)) == 4, what="thread")
         assert not screen.query_one("#composer").display  # sent: the box goes away
         await pilot.press("escape")
         assert isinstance(app.screen, QueueScreen)
@@ -258,14 +206,14 @@ def test_desk_errors_become_notifications_not_crashes(fx: DeskFixture) -> None:
         await pilot.press("g", "5", "enter")  # held by ana
         await open_ticket_screen(pilot, app, 5)
         await pilot.press("t")
-        await wait_until(pilot, lambda: app.last_error is not None, what="error")
+        await until(pilot, lambda: app.last_error is not None, what="error")
         assert app.last_error == "ticket #5 is held by ana"
         assert isinstance(app.screen, TicketScreen)  # still running, still there
         app.last_error = None
         await pilot.press("escape", "g", "9", "9", "9", "enter")  # no such ticket
-        await wait_until(pilot, lambda: app.last_error is not None, what="error")
+        await until(pilot, lambda: app.last_error is not None, what="error")
         assert app.last_error == "no ticket #999"
-        await wait_until(pilot, lambda: isinstance(app.screen, QueueScreen), what="back")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen), what="back")
         assert ids(app) == QUEUE_ORDER
 
     run(fx, scenario)
@@ -277,32 +225,31 @@ def test_ticket_actions_priority_status_note_call_resolve_merge(fx: DeskFixture)
         await pilot.press("g", "8", "enter")
         screen = await open_ticket_screen(pilot, app, 8)
 
-        async def until(check: Callable[[], bool], what: str) -> None:
-            await wait_until(pilot, check, what=what)
-            await app.workers.wait_for_complete()
-            await pilot.pause(0.05)
-
         await pilot.press("p")
         assert isinstance(app.screen, ChoiceModal)
         await pilot.press("h")
-        await until(lambda: tickets.show(view, 8).priority == "high", "priority high")
+        await settle(pilot, lambda: tickets.show(view, 8).priority == "high", what="priority high")
         await pilot.press("n", *"Customer prefers Sunday 02:00", "ctrl+s")
-        await until(lambda: tickets.show(view, 8).events[-1].kind == "note", "note")
+        await settle(pilot, lambda: tickets.show(view, 8).events[-1].kind == "note", what="note")
         await pilot.press("c", "v")  # call: left a voicemail
         assert screen.compose_kind == "call"
         await pilot.press(*"Left a message about the window", "ctrl+s")
-        await until(lambda: tickets.show(view, 8).events[-1].call_outcome == "voicemail", "call")
+        await settle(
+            pilot, lambda: tickets.show(view, 8).events[-1].call_outcome == "voicemail", what="call"
+        )
         await pilot.press("s", "p")  # status: pending customer
-        await until(lambda: tickets.show(view, 8).status == "pending_customer", "pending")
+        await settle(
+            pilot, lambda: tickets.show(view, 8).status == "pending_customer", what="pending"
+        )
         await pilot.press("s", "o")  # and back to open
-        await until(lambda: tickets.show(view, 8).status == "open", "open")
+        await settle(pilot, lambda: tickets.show(view, 8).status == "open", what="open")
         await pilot.press("d", "f")  # resolve: fixed
-        await until(lambda: tickets.show(view, 8).status == "resolved", "resolved")
+        await settle(pilot, lambda: tickets.show(view, 8).status == "resolved", what="resolved")
         assert tickets.show(view, 8).resolution_code == "fixed"
         await pilot.press("g", "2", "enter")
         await open_ticket_screen(pilot, app, 2)
         await pilot.press("m", "1", "0", "enter")  # both are bluefin's
-        await until(lambda: tickets.show(view, 2).merged_into == 10, "merged")
+        await settle(pilot, lambda: tickets.show(view, 2).merged_into == 10, what="merged")
         assert tickets.show(view, 2).status == "closed"
 
     run(fx, scenario)
@@ -315,7 +262,7 @@ def test_refused_reply_keeps_the_text(fx: DeskFixture) -> None:
         await pilot.press("g", "3", "enter")
         screen = await open_ticket_screen(pilot, app, 3)
         await pilot.press("r", "ctrl+s")  # empty reply: UsageError
-        await wait_until(pilot, lambda: app.last_error is not None, what="error")
+        await until(pilot, lambda: app.last_error is not None, what="error")
         assert app.last_error == "a reply needs text"
         assert screen.query_one("#composer").display
 
@@ -355,12 +302,12 @@ def test_global_keys_work_while_the_search_box_has_focus(fx: DeskFixture) -> Non
         await pilot.press("escape")
         assert isinstance(app.screen, QueueScreen)
         await pilot.press("escape", "x")  # back to the list, clear the search
-        await wait_until(pilot, lambda: ids(app) == QUEUE_ORDER, what="cleared")
+        await until(pilot, lambda: ids(app) == QUEUE_ORDER, what="cleared")
         await pilot.press("enter")  # open #4, then ctrl+f: back to the search box
         await open_ticket_screen(pilot, app, 4)
         await pilot.press("r")  # even from the reply box
         await pilot.press("ctrl+f")
-        await wait_until(pilot, lambda: isinstance(app.screen, QueueScreen), what="queue")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen), what="queue")
         await pilot.pause(0.1)
         assert app.screen.query_one("#search", Input).has_focus
 
@@ -379,7 +326,7 @@ def test_keys_typed_in_a_burst_are_handled_in_order(fx: DeskFixture) -> None:
             character = " " if key == " " else (key if len(key) == 1 else None)
             app.post_message(events.Key("space" if key == " " else key, character))
         view = fx.desk_at("lena")
-        await wait_until(
+        await until(
             pilot,
             lambda: (
                 [e.body for e in tickets.show(view, 5).events if e.kind == "reply"][-1:]
@@ -416,7 +363,8 @@ def test_command_palette_runs_screen_actions(fx: DeskFixture) -> None:
         await pilot.press(*"unclaimed")
         await pilot.pause(0.5)
         await pilot.press("enter")
-        q = await settled(pilot, app)
+        await settle(pilot, window_landed(app), what="the queue window")
+        q = queue_of(app)
         assert q.filt.unclaimed
         assert ids(app) == [4, 1, 2, 3, 12, 8]
 
@@ -449,7 +397,7 @@ def test_wide_terminal_shows_every_column_and_a_preview(fx: DeskFixture) -> None
         preview = app.screen.query_one("#preview")
         assert preview.display
         await pilot.press("down")
-        await wait_until(pilot, lambda: len(preview.query(ThreadEntry)) == 3, what="preview")
+        await until(pilot, lambda: len(preview.query(ThreadEntry)) == 3, what="preview")
 
     run(fx, scenario, size=(160, 48))
 
@@ -488,13 +436,13 @@ def test_the_table_holds_one_window_and_moves_it_with_the_cursor(tmp_path: Path)
         positions = [position()]
         while positions[-1] < len(expected) - 1:
             await pilot.press("pagedown")
-            await wait_until(pilot, lambda: not q._moving, what="window")
+            await until(pilot, lambda: not q._moving, what="window")
             positions.append(position())
             assert positions[-1] > positions[-2], "the cursor got stuck"
         assert q.has_more_before  # the top of the queue is no longer in the table
         while positions[-1] > 0:
             await pilot.press("pageup")
-            await wait_until(pilot, lambda: not q._moving, what="window")
+            await until(pilot, lambda: not q._moving, what="window")
             positions.append(position())
             assert positions[-1] < positions[-2], "the cursor got stuck"
         assert table.selected_row is not None
@@ -521,7 +469,7 @@ def test_live_a_ticket_created_by_another_process_appears_by_itself(fx: DeskFixt
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         table = app.screen.query_one(QueueTable)
         await pilot.press("down", "down")  # on #5
-        await wait_until(pilot, lambda: queue_of(app).selected_id == 5, what="cursor on #5")
+        await until(pilot, lambda: queue_of(app).selected_id == 5, what="cursor on #5")
         offset = table.cursor_row - int(table.scroll_y)
         code = textwrap.dedent(CREATE_IN_ANOTHER_PROCESS).format(db=str(fx.path), key=str(fx.key))
         done = subprocess.run(
@@ -529,7 +477,7 @@ def test_live_a_ticket_created_by_another_process_appears_by_itself(fx: DeskFixt
         )
         new_id = int(done.stdout.strip())
         started = time.monotonic()
-        await wait_until(pilot, lambda: new_id in ids(app), timeout=3.0, what="new ticket row")
+        await until(pilot, lambda: new_id in ids(app), timeout=3.0, what="new ticket row")
         assert time.monotonic() - started < 2.0
         assert ids(app)[:2] == [4, new_id]  # critical, and younger than #4
         assert table.selected_row is not None
@@ -558,7 +506,7 @@ def test_live_a_reply_to_a_shown_ticket_updates_only_its_row(fx: DeskFixture) ->
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         table = app.screen.query_one(QueueTable)
         await pilot.press("down", "down")
-        await wait_until(pilot, lambda: queue_of(app).selected_id == 5, what="cursor on #5")
+        await until(pilot, lambda: queue_of(app).selected_id == 5, what="cursor on #5")
         order = ids(app)
         before = str(table.get_cell("6", "last"))
         rebuilds: list[int] = []
@@ -571,7 +519,7 @@ def test_live_a_reply_to_a_shown_ticket_updates_only_its_row(fx: DeskFixture) ->
         table.clear = counting_clear  # type: ignore[method-assign]
         code = textwrap.dedent(REPLY_IN_ANOTHER_PROCESS).format(db=str(fx.path), key=str(fx.key))
         subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)
-        await wait_until(
+        await until(
             pilot,
             lambda: str(table.get_cell("6", "last")).startswith("staff"),
             timeout=3.0,
@@ -592,12 +540,13 @@ def test_idle_console_runs_no_sql(fx: DeskFixture) -> None:
         statements.append(statement)
 
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
-        await wait_until(pilot, lambda: app.console_id is not None, what="console")
+        await until(pilot, lambda: app.console_id is not None, what="console")
         await pilot.pause(1.0)  # our own presence write makes the feed fire once: let it
-        q = await settled(pilot, app)
-        await wait_until(pilot, lambda: not q.count_pending, what="trailing count")
-        await wait_until(pilot, lambda: not app.sla_watch.pending, what="trailing SLA watch read")
-        await settled(pilot, app)
+        await settle(pilot, window_landed(app), what="the queue window")
+        q = queue_of(app)
+        await until(pilot, lambda: not q.count_pending, what="trailing count")
+        await until(pilot, lambda: not app.sla_watch.pending, what="trailing SLA watch read")
+        await settle(pilot, window_landed(app), what="the queue window")
         assert len(app.sla_watch) > 0  # the SLA watch ticks too, from memory
         engine = fx.desk.store.engine
         plain_before = fx.desk.store.plain_statements  # the DBAPI read path, too
@@ -617,8 +566,8 @@ def test_quitting_ends_presence(fx: DeskFixture) -> None:
     async def main() -> str | None:
         app = SupportDeskApp(fx.desk)
         async with app.run_test(size=(100, 30)) as pilot:
-            await settled(pilot, app)
-            await wait_until(pilot, lambda: app.console_id is not None, what="console")
+            await settle(pilot, window_landed(app), what="the queue window")
+            await until(pilot, lambda: app.console_id is not None, what="console")
             await pilot.press("enter")
             await open_ticket_screen(pilot, app, 4)
             console = app.console_id

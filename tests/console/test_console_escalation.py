@@ -18,7 +18,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from rich.console import Console
 from textual.pilot import Pilot
 
@@ -29,22 +28,17 @@ from supportdesk.console.widgets.board_table import BoardTable, Heading
 from supportdesk.console.widgets.handover import HandoverPanel, handover_renderable
 from supportdesk.console.widgets.ticket_view import ThreadEntry
 from supportdesk.services import escalation, tickets
-from tests.console.test_console import open_ticket_screen, settled, wait_until
 from tests.helpers.console import NOW, DeskFixture
 from tests.helpers.escalation import (
     BOARD_ORDER,
     REASON_1,
     RELEASE_1,
     TRIED_1,
-    build_escalation_desk,
 )
+from tests.helpers.screens import open_ticket_screen, window_landed
+from tests.helpers.settle import settle, until
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def fx(tmp_path: Path) -> DeskFixture:
-    return build_escalation_desk(tmp_path)
 
 
 def run(
@@ -58,7 +52,7 @@ def run(
     async def main() -> None:
         app = SupportDeskApp(desk)
         async with app.run_test(size=size) as pilot:
-            await settled(pilot, app)
+            await settle(pilot, window_landed(app), what="the queue window")
             await scenario(pilot, app)
 
     asyncio.run(main())
@@ -78,19 +72,14 @@ async def board_ready(
             and (tier is None or screen.board.tier == tier)
         )
 
-    await wait_until(pilot, ready, what="the board")
-    await app.workers.wait_for_complete()
-    await pilot.pause(0.05)
-    await wait_until(pilot, ready, what="the board, again")
+    await settle(pilot, ready, what="the board")
     screen = app.screen
     assert isinstance(screen, BoardScreen)
     return screen
 
 
 async def loads_after(pilot: Pilot[Any], board: BoardScreen, loads: int, what: str) -> None:
-    await wait_until(pilot, lambda: board.loads > loads, what=what)
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause(0.05)
+    await settle(pilot, lambda: board.loads > loads, what=what)
 
 
 async def select(pilot: Pilot[Any], board: BoardScreen, ticket_id: int) -> None:
@@ -107,7 +96,7 @@ async def select(pilot: Pilot[Any], board: BoardScreen, ticket_id: int) -> None:
 
 
 # -- the board ------------------------------------------------------------------------------
-def test_board_sections_in_order_for_a_lead(fx: DeskFixture) -> None:
+def test_board_sections_in_order_for_a_lead(escalation_fx: DeskFixture) -> None:
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         await pilot.press("b")  # from the queue
         board = await board_ready(pilot, app, 2)  # a lead starts on tier 2
@@ -116,7 +105,7 @@ def test_board_sections_in_order_for_a_lead(fx: DeskFixture) -> None:
         headings = [i.section for i in items if isinstance(i, Heading)]
         assert headings == ["mine", "unclaimed", "waiting", "others"]
         assert board.selected_id() == 8  # the cursor starts on a ticket, not a heading
-        header = board.header_text(fx.desk.now()).plain
+        header = board.header_text(escalation_fx.desk.now()).plain
         assert "3 unclaimed" in header and "1 waiting" in header
         assert "working on 2/5" in header  # tier 2 and #10 at tier 1 and "oldest wait 2h" in header
         await pilot.press("3")
@@ -127,10 +116,10 @@ def test_board_sections_in_order_for_a_lead(fx: DeskFixture) -> None:
         assert board.sections_for_test()["mine"] == [10]  # lena holds #10 at tier 1
         assert board.sections_for_test()["others"] == [5]  # ana's, stale
 
-    run(fx, scenario)
+    run(escalation_fx, scenario)
 
 
-def test_an_engineer_sees_their_tier_and_no_claims_of_others(fx: DeskFixture) -> None:
+def test_an_engineer_sees_their_tier_and_no_claims_of_others(escalation_fx: DeskFixture) -> None:
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         await pilot.press("ctrl+t")  # from anywhere
         board = await board_ready(pilot, app, 2)
@@ -146,26 +135,28 @@ def test_an_engineer_sees_their_tier_and_no_claims_of_others(fx: DeskFixture) ->
         await pilot.press("escape")
         assert not isinstance(app.screen, BoardScreen)
 
-    run(fx, scenario, login="bo")
+    run(escalation_fx, scenario, login="bo")
 
 
-def test_claim_next_takes_the_top_of_the_board(fx: DeskFixture) -> None:
+def test_claim_next_takes_the_top_of_the_board(escalation_fx: DeskFixture) -> None:
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         await pilot.press("ctrl+t")
         board = await board_ready(pilot, app, 2)
         loads = board.loads
         await pilot.press("n")
         await loads_after(pilot, board, loads, "the board after the claim")
-        view = fx.desk_at("lena")
+        view = escalation_fx.desk_at("lena")
         assert tickets.show(view, 1).holder == "bo"  # #1: high, the top of the unclaimed
         assert board.sections_for_test()["mine"] == [1, 6]  # by priority
         assert board.sections_for_test()["unclaimed"] == [2, 12]
         assert board.selected_id() == 1  # the cursor follows the claimed ticket
 
-    run(fx, scenario, login="bo")
+    run(escalation_fx, scenario, login="bo")
 
 
-def test_a_ticket_someone_else_claims_leaves_the_leads_cursor_in_place(fx: DeskFixture) -> None:
+def test_a_ticket_someone_else_claims_leaves_the_leads_cursor_in_place(
+    escalation_fx: DeskFixture,
+) -> None:
     """The lead watches the unclaimed list: when bo claims the highlighted ticket it moves
     down to "others", and the cursor stays where it was, on the ticket that moved up."""
 
@@ -174,18 +165,18 @@ def test_a_ticket_someone_else_claims_leaves_the_leads_cursor_in_place(fx: DeskF
         board = await board_ready(pilot, app, 2)
         await select(pilot, board, 1)
         loads = board.loads
-        tickets.take(fx.desk_at("bo"), 1)  # another connection: seen through the feed
+        tickets.take(escalation_fx.desk_at("bo"), 1)  # another connection: seen through the feed
         await loads_after(pilot, board, loads, "the board after bo's claim")
         assert board.sections_for_test()["others"] == [6, 1]
         assert board.sections_for_test()["unclaimed"] == [2, 12]
         assert board.selected_id() == 2
 
-    run(fx, scenario)
+    run(escalation_fx, scenario)
 
 
-def test_claim_selected_and_release_with_a_reason(fx: DeskFixture) -> None:
+def test_claim_selected_and_release_with_a_reason(escalation_fx: DeskFixture) -> None:
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
-        view = fx.desk_at("lena")
+        view = escalation_fx.desk_at("lena")
         await pilot.press("ctrl+t")
         board = await board_ready(pilot, app, 2)
         await select(pilot, board, 12)
@@ -208,14 +199,14 @@ def test_claim_selected_and_release_with_a_reason(fx: DeskFixture) -> None:
         assert (last.kind, last.old_value, last.body) == ("holder", "bo", "Needs the storage team")
         assert board.sections_for_test()["unclaimed"] == [1, 2, 12]
 
-    run(fx, scenario, login="bo")
+    run(escalation_fx, scenario, login="bo")
 
 
 def test_stale_claims_are_marked_and_a_fresh_one_turns_stale_on_the_tick(
-    fx: DeskFixture,
+    escalation_fx: DeskFixture,
 ) -> None:
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
-        await wait_until(pilot, lambda: app.stale_claims.loaded, what="the claims read")
+        await until(pilot, lambda: app.stale_claims.loaded, what="the claims read")
         await pilot.press("ctrl+t")
         board = await board_ready(pilot, app, 2)
         table = board.query_one(BoardTable)
@@ -225,25 +216,25 @@ def test_stale_claims_are_marked_and_a_fresh_one_turns_stale_on_the_tick(
         assert len(app.stale_claims.told) == 1
         assert app.stale_claims.told[0].startswith("2 claims untouched for 45 min")
         # 36 minutes later lena's own claim of #8 is 46 minutes old: stale, from memory
-        clock = fx.desk.clock
+        clock = escalation_fx.desk.clock
         assert clock.frozen_at is not None
         clock.frozen_at = NOW + timedelta(minutes=36)
         board._tick()
         assert str(table.get_cell("8", "holder")) == "STALE 46m"
-        assert "(1 stale)" in board.header_text(fx.desk.now()).plain
+        assert "(1 stale)" in board.header_text(escalation_fx.desk.now()).plain
         app.stale_claims.check()  # the watcher's 5 s check: the lead is told, once
         assert len(app.stale_claims.told) == 2
         assert app.stale_claims.told[1].startswith("#8 held by lena untouched for 46 min")
         app.stale_claims.check()
         assert len(app.stale_claims.told) == 2
 
-    run(fx, scenario)
+    run(escalation_fx, scenario)
 
 
 # -- the ticket screen ----------------------------------------------------------------------
-def test_escalate_needs_a_reason_then_goes_up_a_tier(fx: DeskFixture) -> None:
+def test_escalate_needs_a_reason_then_goes_up_a_tier(escalation_fx: DeskFixture) -> None:
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
-        view = fx.desk_at("lena")
+        view = escalation_fx.desk_at("lena")
         before = tickets.show(view, 3)
         await pilot.press("g", "3", "enter")
         screen = await open_ticket_screen(pilot, app, 3)
@@ -261,7 +252,7 @@ def test_escalate_needs_a_reason_then_goes_up_a_tier(fx: DeskFixture) -> None:
         await pilot.press("tab", *"Checked the plan limits")
         loads = screen.loads
         await pilot.press("enter")
-        await wait_until(
+        await until(
             pilot,
             lambda: screen.loads > loads and screen.ticket is not None and screen.ticket.tier == 2,
             what="tier 2",
@@ -273,10 +264,10 @@ def test_escalate_needs_a_reason_then_goes_up_a_tier(fx: DeskFixture) -> None:
         headers = [e.header for e in screen.query(ThreadEntry)]
         assert "Escalated tier 1 → 2 · by lena" in headers
 
-    run(fx, scenario)
+    run(escalation_fx, scenario)
 
 
-def test_escalation_history_and_handover_on_the_ticket(fx: DeskFixture) -> None:
+def test_escalation_history_and_handover_on_the_ticket(escalation_fx: DeskFixture) -> None:
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         await pilot.press("g", "1", "enter")
         screen = await open_ticket_screen(pilot, app, 1)
@@ -289,7 +280,7 @@ def test_escalation_history_and_handover_on_the_ticket(fx: DeskFixture) -> None:
         assert released.body == RELEASE_1
         panel = screen.query_one(HandoverPanel)
         assert panel.display  # wide: beside the thread
-        await wait_until(pilot, lambda: panel.brief is not None, what="the handover")
+        await until(pilot, lambda: panel.brief is not None, what="the handover")
         brief = panel.brief
         assert brief is not None
         assert [(e.kind, e.reason, e.tried, e.claimed_by) for e in brief.escalations] == [
@@ -299,53 +290,47 @@ def test_escalation_history_and_handover_on_the_ticket(fx: DeskFixture) -> None:
         assert [n.ticket_id for n in brief.same_server] == [4, 9]
         assert brief.watchers == ("ana", "bo")
         console = Console(width=100, record=True, file=io.StringIO())
-        console.print(handover_renderable(brief, fx.desk.now(), 100))
+        console.print(handover_renderable(brief, escalation_fx.desk.now(), 100))
         text = console.export_text()
         assert "server web-14" in text and "Jane Doe (primary)" in text
         await pilot.press("k")  # a lead acknowledges the complaint
         assert isinstance(app.screen, ReasonModal)
         await pilot.press(*"Called Jane back, apologised", "enter")
-        await wait_until(
+        await until(
             pilot,
-            lambda: escalation.brief(fx.desk_at("lena"), 1).flagged_at is None,
+            lambda: escalation.brief(escalation_fx.desk_at("lena"), 1).flagged_at is None,
             what="the flag cleared",
         )
 
-    run(fx, scenario)
+    run(escalation_fx, scenario)
 
 
-def test_handover_replaces_the_thread_on_a_small_terminal(fx: DeskFixture) -> None:
+def test_handover_replaces_the_thread_on_a_small_terminal(escalation_fx: DeskFixture) -> None:
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         await pilot.press("g", "1", "enter")
         screen = await open_ticket_screen(pilot, app, 1)
         panel = screen.query_one(HandoverPanel)
         assert not panel.display
         await pilot.press("h")
-        await wait_until(pilot, lambda: panel.brief is not None, what="the handover")
+        await until(pilot, lambda: panel.brief is not None, what="the handover")
         assert panel.display and panel.has_focus
         assert not screen.query_one("#thread").display
         await pilot.press("h")
         assert not panel.display and screen.query_one("#thread").display
 
-    run(fx, scenario, size=(80, 24))
+    run(escalation_fx, scenario, size=(80, 24))
 
 
 # -- notices between two running consoles -----------------------------------------------------
 LEAD_CONSOLE = """
-import asyncio, sys, time
+import asyncio
 from supportdesk.console.app import SupportDeskApp
 from supportdesk.console.screens.boards.tier import BoardScreen
 from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
 from supportdesk.store import Store
 from tests.helpers.console import NOW
-
-async def until(pilot, check, what):
-    deadline = time.monotonic() + 15
-    while not check():
-        if time.monotonic() > deadline:
-            sys.exit(f"timed out waiting for {{what}}")
-        await pilot.pause(0.05)
+from tests.helpers.settle import until
 
 async def main():
     desk = Desk(Store({db!r}), "lena", Clock(NOW), audit_key_path={key!r})
@@ -355,27 +340,29 @@ async def main():
         def board():
             s = app.screen
             return s if isinstance(s, BoardScreen) and s.board is not None else None
-        await until(pilot, lambda: board() is not None, "the board")
+        await until(pilot, lambda: board() is not None, 15, "the board")
         await app.workers.wait_for_complete()
         while board().selected_id() != 6:
             await pilot.press("down")
         await pilot.press("o")  # take over bo's stale claim
         await until(pilot, lambda: board().sections_for_test().get("mine") == [8, 6]
-                    or board().sections_for_test().get("mine") == [6, 8], "the take-over")
+                    or board().sections_for_test().get("mine") == [6, 8], 15, "the take-over")
         print("took over #6")
 
 asyncio.run(main())
 """
 
 
-def test_a_leads_take_over_reaches_the_holders_running_console(fx: DeskFixture) -> None:
+def test_a_leads_take_over_reaches_the_holders_running_console(escalation_fx: DeskFixture) -> None:
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
-        await wait_until(pilot, lambda: app.notices.cursor is not None, what="notices read")
+        await until(pilot, lambda: app.notices.cursor is not None, what="notices read")
         assert app.notices.told == []
         await pilot.press("ctrl+t")
         board = await board_ready(pilot, app, 2)
         assert board.sections_for_test()["mine"] == [6]
-        code = textwrap.dedent(LEAD_CONSOLE).format(db=str(fx.path), key=str(fx.key))
+        code = textwrap.dedent(LEAD_CONSOLE).format(
+            db=str(escalation_fx.path), key=str(escalation_fx.key)
+        )
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-c", code, cwd=ROOT,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -383,16 +370,17 @@ def test_a_leads_take_over_reaches_the_holders_running_console(fx: DeskFixture) 
         out, err = await proc.communicate()
         assert proc.returncode == 0, err.decode()[-2000:]
         assert b"took over #6" in out
-        await wait_until(pilot, lambda: bool(app.notices.told), timeout=5.0, what="the notice")
+        await until(pilot, lambda: bool(app.notices.told), timeout=5.0, what="the notice")
         notice = app.notices.told[-1]
         assert (notice.kind, notice.ticket_id, notice.by) == ("reassigned", 6, "lena")
         assert notice.body == "lena took over ticket #6; you no longer hold it"
         toasts = [n for n in app._notifications if "took over ticket #6" in n.message]
         assert len(toasts) == 1 and toasts[0].title == "Ticket taken from you · #6"
         await loads_after(pilot, board, 0, "the board")
-        await wait_until(
+        await until(
             pilot, lambda: "mine" not in board.sections_for_test(), what="#6 gone from mine"
         )
-        assert escalation.notices(fx.desk_at("bo")) == []  # marked seen: not again at start
+        # marked seen: not again at start
+        assert escalation.notices(escalation_fx.desk_at("bo")) == []
 
-    run(fx, scenario, login="bo")
+    run(escalation_fx, scenario, login="bo")

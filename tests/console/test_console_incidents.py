@@ -15,9 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -35,41 +33,22 @@ from supportdesk.services import directory, incidents, tickets
 from supportdesk.services.incidents import maintenance
 from supportdesk.store import Store
 from tests.helpers.console import NOW, DeskFixture, build_desk
+from tests.helpers.settle import until
 
 ROOT = Path(__file__).resolve().parents[2]
 Scenario = Callable[[Pilot[None], SupportDeskApp], Awaitable[None]]
-
-
-@pytest.fixture
-def fx(tmp_path: Path) -> DeskFixture:
-    fx = build_desk(tmp_path)
-    # a second server, for a second incident (acme's shared hosting is on web-14)
-    directory.add_service(
-        fx.desk_at("lena", 60 * 24), "daisy", "shared_hosting", "Shop", ["shop.daisy"], "web-22"
-    )
-    return fx
 
 
 def console(desk: Desk) -> SupportDeskApp:
     return SupportDeskApp(desk)
 
 
-async def wait_until(
-    pilot: Pilot[Any], check: Callable[[], bool], timeout: float = 5.0, what: str = ""
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        await pilot.pause(0.05)
-
-
 def run(fx: DeskFixture, scenario: Scenario, size: tuple[int, int] = (120, 30)) -> None:
     async def main() -> None:
         app = console(fx.desk)
         async with app.run_test(size=size) as pilot:
-            await wait_until(pilot, lambda: isinstance(app.screen, QueueScreen), what="queue")
-            await wait_until(pilot, lambda: app.incident_watch.loaded, what="incidents read")
+            await until(pilot, lambda: isinstance(app.screen, QueueScreen), what="queue")
+            await until(pilot, lambda: app.incident_watch.loaded, what="incidents read")
             await app.workers.wait_for_complete()
             await scenario(pilot, app)
 
@@ -124,14 +103,14 @@ def count_bells(app: SupportDeskApp) -> list[float]:
 
 # -- the banner and the bell -----------------------------------------------------------------
 def test_banner_and_one_bell_reach_a_running_console_from_another_process(
-    fx: DeskFixture,
+    incident_fx: DeskFixture,
 ) -> None:
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         rung = count_bells(app)
         assert banner_text(app) == "" and not banner(app).display
         started = time.monotonic()
         out = in_another_process(
-            fx,
+            incident_fx,
             """
             i = incidents.open_incident(desk("lena"), ["web-14"], "web-14 down: 502 on every site",
                                         owner="bo", cadence="30m")
@@ -139,7 +118,7 @@ def test_banner_and_one_bell_reach_a_running_console_from_another_process(
             """,
         )
         first = int(out)
-        await wait_until(pilot, lambda: f"#{first}" in banner_text(app), what="the banner")
+        await until(pilot, lambda: f"#{first}" in banner_text(app), what="the banner")
         assert time.monotonic() - started < 4.0
         text = banner_text(app)
         assert "web-14" in text and "update in 0:30:00" in text and "UNACKED" not in text
@@ -148,44 +127,46 @@ def test_banner_and_one_bell_reach_a_running_console_from_another_process(
         assert not banner(app).can_focus and app.focused is not banner(app)
         # an update moves the countdown; no second bell
         generation = app.incident_watch.generation
-        in_another_process(fx, f'incidents.post_update(desk("bo"), {first}, "Disk replaced")')
-        await wait_until(pilot, lambda: app.incident_watch.generation > generation, what="read")
+        in_another_process(
+            incident_fx, f'incidents.post_update(desk("bo"), {first}, "Disk replaced")'
+        )
+        await until(pilot, lambda: app.incident_watch.generation > generation, what="read")
         assert len(rung) == 1
         # acknowledging: still no bell, the banner says who
-        in_another_process(fx, f'incidents.acknowledge(desk("bo"), {first})')
-        await wait_until(pilot, lambda: "ack bo" in banner_text(app), what="ack on the banner")
+        in_another_process(incident_fx, f'incidents.acknowledge(desk("bo"), {first})')
+        await until(pilot, lambda: "ack bo" in banner_text(app), what="ack on the banner")
         assert len(rung) == 1
         # the banner is on every screen: the ticket screen too
         await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, TicketScreen), what="ticket")
-        await wait_until(pilot, lambda: f"#{first}" in banner_text(app), what="ticket banner")
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen), what="ticket")
+        await until(pilot, lambda: f"#{first}" in banner_text(app), what="ticket banner")
         # a second incident rings once more
         out = in_another_process(
-            fx,
+            incident_fx,
             """
             i = incidents.open_incident(desk("bo"), ["web-22"], "web-22 unreachable")
             print(i.id)
             """,
         )
         second = int(out)
-        await wait_until(pilot, lambda: f"#{second}" in banner_text(app), what="second")
+        await until(pilot, lambda: f"#{second}" in banner_text(app), what="second")
         assert len(rung) == 2 and app.incident_watch.bells == [first, second]
         # resolved: the banner goes, on every screen
         in_another_process(
-            fx,
+            incident_fx,
             f"""
             incidents.resolve(desk("bo"), {first}, "fixed")
             incidents.resolve(desk("bo"), {second}, "fixed")
             """,
         )
-        await wait_until(pilot, lambda: banner_text(app) == "", what="banner gone")
+        await until(pilot, lambda: banner_text(app) == "", what="banner gone")
         await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, QueueScreen), what="queue")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen), what="queue")
         await pilot.pause(1.1)  # a tick
         assert banner_text(app) == "" and not banner(app).display
         assert len(rung) == 2
 
-    run(fx, scenario)
+    run(incident_fx, scenario)
 
 
 def test_banner_and_bell_reach_a_console_on_both_databases(db_url: str, key_path: Path) -> None:
@@ -229,13 +210,13 @@ def test_banner_and_bell_reach_a_console_on_both_databases(db_url: str, key_path
         desk = Desk(Store(db_url), "lena", Clock(), audit_key_path=key_path)
         app = console(desk)
         async with app.run_test(size=(120, 30)) as pilot:
-            await wait_until(pilot, lambda: app.incident_watch.loaded, what="incidents read")
+            await until(pilot, lambda: app.incident_watch.loaded, what="incidents read")
             rung = count_bells(app)
             iid = int(other("open"))
-            await wait_until(pilot, lambda: f"#{iid}" in banner_text(app), what="the banner")
+            await until(pilot, lambda: f"#{iid}" in banner_text(app), what="the banner")
             assert len(rung) == 1 and app.incident_watch.bells == [iid]
             other(str(iid))
-            await wait_until(pilot, lambda: banner_text(app) == "", what="banner gone")
+            await until(pilot, lambda: banner_text(app) == "", what="banner gone")
             assert len(rung) == 1
         desk.store.dispose()
 
@@ -243,32 +224,42 @@ def test_banner_and_bell_reach_a_console_on_both_databases(db_url: str, key_path
 
 
 def test_a_console_started_later_rings_only_for_unacknowledged_incidents(
-    fx: DeskFixture,
+    incident_fx: DeskFixture,
 ) -> None:
-    acked = incidents.open_incident(fx.desk_at("lena", 20), ["web-14"], "web-14 down", owner="bo")
-    incidents.acknowledge(fx.desk_at("bo", 15), acked.id)
+    acked = incidents.open_incident(
+        incident_fx.desk_at("lena", 20), ["web-14"], "web-14 down", owner="bo"
+    )
+    incidents.acknowledge(incident_fx.desk_at("bo", 15), acked.id)
 
     async def silent(pilot: Pilot[None], app: SupportDeskApp) -> None:
-        await wait_until(pilot, lambda: "#1" in banner_text(app), what="banner")
+        await until(pilot, lambda: "#1" in banner_text(app), what="banner")
         assert app.incident_watch.bells == []
 
-    run(fx, silent)
-    fresh = incidents.open_incident(fx.desk_at("lena", 5), ["web-22"], "web-22 down", owner="bo")
+    run(incident_fx, silent)
+    fresh = incidents.open_incident(
+        incident_fx.desk_at("lena", 5), ["web-22"], "web-22 down", owner="bo"
+    )
 
     async def rings(pilot: Pilot[None], app: SupportDeskApp) -> None:
-        await wait_until(pilot, lambda: f"#{fresh.id}" in banner_text(app), what="banner")
+        await until(pilot, lambda: f"#{fresh.id}" in banner_text(app), what="banner")
         assert app.incident_watch.bells == [fresh.id]
 
-    run(fx, rings)
+    run(incident_fx, rings)
 
 
 # -- linking in two keys -----------------------------------------------------------------------
-def test_ticket_screen_shows_the_incident_first_and_links_in_two_keys(fx: DeskFixture) -> None:
+def test_ticket_screen_shows_the_incident_first_and_links_in_two_keys(
+    incident_fx: DeskFixture,
+) -> None:
     inc = incidents.open_incident(
-        fx.desk_at("lena", 20), ["web-14"], "web-14 down", owner="bo", script="Say: we know."
+        incident_fx.desk_at("lena", 20),
+        ["web-14"],
+        "web-14 down",
+        owner="bo",
+        script="Say: we know.",
     )
     fresh = tickets.create(
-        fx.desk_at("lena", 10),
+        incident_fx.desk_at("lena", 10),
         account="acme",
         subject="My site shows 502",
         priority="high",
@@ -279,23 +270,29 @@ def test_ticket_screen_shows_the_incident_first_and_links_in_two_keys(fx: DeskFi
 
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         app.open_ticket(1)
-        await wait_until(
+        await until(
             pilot,
             lambda: isinstance(app.screen, TicketScreen) and app.screen.ticket is not None,
             what="ticket",
         )
         notices = app.screen.query_one(AccountNotices)
-        await wait_until(pilot, lambda: notices.incidents != (), what="account notices")
+        await until(pilot, lambda: notices.incidents != (), what="account notices")
         assert "Say: we know." in str(notices.render())
         assert notices.region.y < app.screen.query_one("#ticket-facts").region.y
         await pilot.press("i")
-        await wait_until(pilot, lambda: isinstance(app.screen, ChoiceModal), what="the choice")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), what="the choice")
         await pilot.press("1")
-        await wait_until(pilot, lambda: incidents.linked_to(fx.desk, 1) == [inc.id], what="link")
-        assert tickets.show(fx.desk, 1).events[-1].body.startswith(f"Linked to incident #{inc.id}")
+        await until(
+            pilot, lambda: incidents.linked_to(incident_fx.desk, 1) == [inc.id], what="link"
+        )
+        assert (
+            tickets.show(incident_fx.desk, 1)
+            .events[-1]
+            .body.startswith(f"Linked to incident #{inc.id}")
+        )
         # with the caller on the line: i then c, and that is the customer's response
         app.open_ticket(fresh)
-        await wait_until(
+        await until(
             pilot,
             lambda: (
                 isinstance(app.screen, TicketScreen)
@@ -304,30 +301,36 @@ def test_ticket_screen_shows_the_incident_first_and_links_in_two_keys(fx: DeskFi
             ),
             what="the fresh ticket",
         )
-        assert tickets.show(fx.desk, fresh).first_response_at is None
+        assert tickets.show(incident_fx.desk, fresh).first_response_at is None
         await pilot.press("i")
-        await wait_until(pilot, lambda: isinstance(app.screen, ChoiceModal), what="the choice")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), what="the choice")
         await pilot.press("c")
-        await wait_until(
-            pilot, lambda: incidents.linked_to(fx.desk, fresh) == [inc.id], what="call link"
+        await until(
+            pilot,
+            lambda: incidents.linked_to(incident_fx.desk, fresh) == [inc.id],
+            what="call link",
         )
-        shown = tickets.show(fx.desk, fresh)
+        shown = tickets.show(incident_fx.desk, fresh)
         assert shown.first_response_at is not None
         assert ("call", "spoke") in [(e.kind, e.call_outcome) for e in shown.events]
-        count = fx.desk.store.query("SELECT count(*) FROM tickets")[0][0]
+        count = incident_fx.desk.store.query("SELECT count(*) FROM tickets")[0][0]
         assert count == 13  # no ticket was opened
 
-    run(fx, scenario)
+    run(incident_fx, scenario)
 
 
 def test_call_screen_reads_the_script_first_and_records_the_call_without_a_ticket(
-    fx: DeskFixture,
+    incident_fx: DeskFixture,
 ) -> None:
     inc = incidents.open_incident(
-        fx.desk_at("lena", 20), ["web-14"], "web-14 down", owner="bo", script="Read this first."
+        incident_fx.desk_at("lena", 20),
+        ["web-14"],
+        "web-14 down",
+        owner="bo",
+        script="Read this first.",
     )
     maintenance.add_window(
-        fx.desk_at("bo", 30),
+        incident_fx.desk_at("bo", 30),
         ["web-14"],
         NOW + timedelta(days=1),
         NOW + timedelta(days=1, hours=2),
@@ -336,43 +339,43 @@ def test_call_screen_reads_the_script_first_and_records_the_call_without_a_ticke
 
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         await pilot.press("ctrl+k")
-        await wait_until(pilot, lambda: isinstance(app.screen, CallScreen), what="call")
+        await until(pilot, lambda: isinstance(app.screen, CallScreen), what="call")
         await pilot.press(*"acme")
         call = app.screen
         assert isinstance(call, CallScreen)
-        await wait_until(pilot, lambda: bool(call.hits), what="hits")
+        await until(pilot, lambda: bool(call.hits), what="hits")
         await pilot.press("enter")
         card = call.query_one(AccountCard)
-        await wait_until(
-            pilot, lambda: card.card is not None and card.card.incidents != (), what="card"
-        )
+        await until(pilot, lambda: card.card is not None and card.card.incidents != (), what="card")
         text = str(card.query_one("Static").render())
         assert text.index("INCIDENT #1") < text.index("Read this first.") < text.index("Plan ")
         assert "MAINTENANCE #1" in text and "Kernel upgrade on web-14" in text
-        tickets_before = fx.desk.store.query("SELECT count(*) FROM tickets")[0][0]
+        tickets_before = incident_fx.desk.store.query("SELECT count(*) FROM tickets")[0][0]
         await pilot.press("i")
-        await wait_until(pilot, lambda: isinstance(app.screen, ChoiceModal), what="the choice")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), what="the choice")
         await pilot.press("enter")
-        await wait_until(
-            pilot, lambda: incidents.summary(fx.desk, inc.id).calls == 1, what="call recorded"
+        await until(
+            pilot,
+            lambda: incidents.summary(incident_fx.desk, inc.id).calls == 1,
+            what="call recorded",
         )
-        (recorded,) = incidents.show(fx.desk, inc.id).calls
+        (recorded,) = incidents.show(incident_fx.desk, inc.id).calls
         assert (recorded.account, recorded.ticket_id, recorded.by) == ("acme", None, "lena")
-        assert fx.desk.store.query("SELECT count(*) FROM tickets")[0][0] == tickets_before
-        await wait_until(
+        assert incident_fx.desk.store.query("SELECT count(*) FROM tickets")[0][0] == tickets_before
+        await until(
             pilot,
             lambda: call.stage == CallStage.SEARCH and not call.hits,
             what="ready for the next",
         )
 
-    run(fx, scenario)
+    run(incident_fx, scenario)
 
 
 def test_ticket_screen_schedules_server_work_into_a_window_in_two_keys(
-    fx: DeskFixture,
+    incident_fx: DeskFixture,
 ) -> None:
     w = maintenance.add_window(
-        fx.desk_at("bo", 30),
+        incident_fx.desk_at("bo", 30),
         ["web-14"],
         NOW + timedelta(days=1),
         NOW + timedelta(days=1, hours=2),
@@ -381,105 +384,109 @@ def test_ticket_screen_schedules_server_work_into_a_window_in_two_keys(
 
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         app.open_ticket(1)
-        await wait_until(
+        await until(
             pilot,
             lambda: isinstance(app.screen, TicketScreen) and app.screen.ticket is not None,
             what="ticket",
         )
         notices = app.screen.query_one(AccountNotices)
-        await wait_until(pilot, lambda: notices.windows != (), what="the window")
+        await until(pilot, lambda: notices.windows != (), what="the window")
         assert "MAINTENANCE #1" in str(notices.render())
         await pilot.press("w")
-        await wait_until(pilot, lambda: isinstance(app.screen, ChoiceModal), what="the choice")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), what="the choice")
         await pilot.press("1")
-        await wait_until(
-            pilot, lambda: tickets.show(fx.desk, 1).status == "scheduled", what="scheduled"
+        await until(
+            pilot, lambda: tickets.show(incident_fx.desk, 1).status == "scheduled", what="scheduled"
         )
-        assert tickets.show(fx.desk, 1).window_id == w.id
-        await wait_until(
+        assert tickets.show(incident_fx.desk, 1).window_id == w.id
+        await until(
             pilot,
             lambda: "clocks paused until" in str(notices.render()),
             what="paused until the window",
         )
 
-    run(fx, scenario)
+    run(incident_fx, scenario)
 
 
 # -- the incident's screen ----------------------------------------------------------------------
 def test_incident_screen_acknowledges_updates_keeps_one_open_and_resolves(
-    fx: DeskFixture,
+    incident_fx: DeskFixture,
 ) -> None:
-    inc = incidents.open_incident(fx.desk_at("lena", 20), ["web-14"], "web-14 down", owner="bo")
+    inc = incidents.open_incident(
+        incident_fx.desk_at("lena", 20), ["web-14"], "web-14 down", owner="bo"
+    )
     for tid in (1, 4):
-        incidents.link_ticket(fx.desk_at("ana", 10), inc.id, tid)
+        incidents.link_ticket(incident_fx.desk_at("ana", 10), inc.id, tid)
 
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         await pilot.press("ctrl+n")
-        await wait_until(pilot, lambda: isinstance(app.screen, IncidentScreen), what="screen")
+        await until(pilot, lambda: isinstance(app.screen, IncidentScreen), what="screen")
         screen = app.screen
         assert isinstance(screen, IncidentScreen)
-        await wait_until(pilot, lambda: screen.view is not None, what="incident read")
+        await until(pilot, lambda: screen.view is not None, what="incident read")
         assert banner_text(app) == ""  # its own title line says it all
         await pilot.press("a")
-        await wait_until(
-            pilot, lambda: incidents.summary(fx.desk, inc.id).acknowledged, what="acknowledged"
+        await until(
+            pilot,
+            lambda: incidents.summary(incident_fx.desk, inc.id).acknowledged,
+            what="acknowledged",
         )
         await pilot.press("u")
-        await wait_until(pilot, lambda: isinstance(app.screen, AskModal), what="ask")
+        await until(pilot, lambda: isinstance(app.screen, AskModal), what="ask")
         await pilot.press(*"Disk replaced, checking", "enter")
-        await wait_until(
+        await until(
             pilot,
-            lambda: len(incidents.show(fx.desk, inc.id).updates) == 3,
+            lambda: len(incidents.show(incident_fx.desk, inc.id).updates) == 3,
             what="update posted",
         )
-        replies = [e for e in tickets.show(fx.desk, 4).events if e.kind == "reply"]
+        replies = [e for e in tickets.show(incident_fx.desk, 4).events if e.kind == "reply"]
         assert "Disk replaced, checking" in (replies[-1].body or "")
-        await wait_until(pilot, lambda: screen.loads >= 3, what="reloaded")
-        await wait_until(pilot, lambda: screen.selected_ticket == 1, what="row 1")
+        await until(pilot, lambda: screen.loads >= 3, what="reloaded")
+        await until(pilot, lambda: screen.selected_ticket == 1, what="row 1")
         await pilot.press("k")  # #1 stays open
         assert screen.keep_open == {1}
         await pilot.press("r")
-        await wait_until(pilot, lambda: isinstance(app.screen, AskModal), what="ask")
+        await until(pilot, lambda: isinstance(app.screen, AskModal), what="ask")
         await pilot.press(*"Disk replaced", "enter")
-        await wait_until(
-            pilot, lambda: not incidents.summary(fx.desk, inc.id).is_open, what="resolved"
+        await until(
+            pilot, lambda: not incidents.summary(incident_fx.desk, inc.id).is_open, what="resolved"
         )
-        assert tickets.show(fx.desk, 1).status == "open"
-        assert tickets.show(fx.desk, 4).status == "resolved"
+        assert tickets.show(incident_fx.desk, 1).status == "open"
+        assert tickets.show(incident_fx.desk, 4).status == "resolved"
         await pilot.press("escape")
-        await wait_until(pilot, lambda: banner_text(app) == "", what="banner gone")
+        await until(pilot, lambda: banner_text(app) == "", what="banner gone")
 
-    run(fx, scenario)
+    run(incident_fx, scenario)
 
 
 # -- maintenance windows ------------------------------------------------------------------------
 def test_queue_names_the_next_window_and_a_scheduled_ticket_returns_when_it_opens(
-    fx: DeskFixture,
+    incident_fx: DeskFixture,
 ) -> None:
     """The console's clock is frozen at NOW: a window that opened a minute before is found
     at start, and its scheduled ticket goes back to the queue by itself."""
     w = maintenance.add_window(
-        fx.desk_at("bo", 60),
+        incident_fx.desk_at("bo", 60),
         ["web-14"],
         NOW - timedelta(minutes=1),
         NOW + timedelta(hours=2),
         "PHP upgrade on web-14",
     )
-    maintenance.schedule(fx.desk_at("lena", 10), 1, w.id)
-    assert tickets.show(fx.desk, 1).status == "scheduled"
+    maintenance.schedule(incident_fx.desk_at("lena", 10), 1, w.id)
+    assert tickets.show(incident_fx.desk, 1).status == "scheduled"
 
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
-        await wait_until(pilot, lambda: app.incident_watch.woke == [1], what="woken")
-        await wait_until(pilot, lambda: tickets.show(fx.desk, 1).status == "open", what="open")
-        await wait_until(pilot, lambda: "MAINTENANCE NOW #1" in banner_text(app), what="banner")
+        await until(pilot, lambda: app.incident_watch.woke == [1], what="woken")
+        await until(pilot, lambda: tickets.show(incident_fx.desk, 1).status == "open", what="open")
+        await until(pilot, lambda: "MAINTENANCE NOW #1" in banner_text(app), what="banner")
         assert "PHP upgrade" in banner_text(app)
-        await wait_until(
+        await until(
             pilot,
             lambda: 1 in [r.id for r in app.screen.rows_for_test()],  # type: ignore[attr-defined]
             what="back in the queue",
         )
 
-    run(fx, scenario)
+    run(incident_fx, scenario)
 
 
 def test_a_running_console_wakes_a_ticket_when_its_window_opens(tmp_path: Path) -> None:
@@ -493,29 +500,29 @@ def test_a_running_console_wakes_a_ticket_when_its_window_opens(tmp_path: Path) 
     async def main() -> None:
         app = console(live)
         async with app.run_test(size=(120, 30)) as pilot:
-            await wait_until(pilot, lambda: app.incident_watch.loaded, what="read")
+            await until(pilot, lambda: app.incident_watch.loaded, what="read")
             assert app.incident_watch.next_wake == w.starts_at
             assert tickets.show(live, 4).status == "scheduled"
-            await wait_until(pilot, lambda: app.incident_watch.woke == [4], timeout=8, what="woken")
+            await until(pilot, lambda: app.incident_watch.woke == [4], timeout=8, what="woken")
             assert datetime.now(UTC) >= start
             assert tickets.show(live, 4).status == "open"
 
     asyncio.run(main())
 
 
-def test_narrow_banner_fits_80_columns(fx: DeskFixture) -> None:
+def test_narrow_banner_fits_80_columns(incident_fx: DeskFixture) -> None:
     incidents.open_incident(
-        fx.desk_at("lena", 20),
+        incident_fx.desk_at("lena", 20),
         ["web-14"],
         "web-14 down: every site answers 502 Bad Gateway since the PHP upgrade",
         owner="bo",
     )
 
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
-        await wait_until(pilot, lambda: "#1" in banner_text(app), what="banner")
+        await until(pilot, lambda: "#1" in banner_text(app), what="banner")
         line = banner_text(app).splitlines()[0]
         assert len(line) == 80 and line.rstrip().endswith("UNACKED")
         assert "update in 0:10:00" in line
         assert isinstance(app.screen.query_one("#search"), Input)
 
-    run(fx, scenario, size=(80, 24))
+    run(incident_fx, scenario, size=(80, 24))

@@ -1,7 +1,7 @@
 """Live SLA countdowns in the console: the queue's clock columns, the breaches-first order,
 the ticket screen's clock panel, and the toasts when a watched clock crosses a threshold.
 
-The console database has a frozen clock (tests/conftest_console.py); moving
+The console database has a frozen clock (tests/helpers/console.py); moving
 `fx.desk.clock.frozen_at` is how time passes here. Ticking must never touch the database.
 """
 
@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from rich.style import Style
 from rich.text import Text
 from sqlalchemy import event
@@ -40,15 +39,11 @@ from supportdesk.core import queue
 from supportdesk.core.queue import QueueFilter
 from supportdesk.rules.sla_engine import ClockReading, Reading
 from supportdesk.services import tickets
-from tests.console.test_console import ids, open_ticket_screen, queue_of, settled, wait_until
 from tests.helpers.console import NOW, QUEUE_ORDER, DeskFixture, build_desk
+from tests.helpers.screens import ids, open_ticket_screen, queue_of, window_landed
+from tests.helpers.settle import settle, until
 
 SATURDAY = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)  # the office is closed all weekend
-
-
-@pytest.fixture
-def fx(tmp_path: Path) -> DeskFixture:
-    return build_desk(tmp_path)
 
 
 def run(
@@ -62,7 +57,7 @@ def run(
     async def main() -> None:
         app = SupportDeskApp(desk)
         async with app.run_test(size=size) as pilot:
-            await settled(pilot, app)
+            await settle(pilot, window_landed(app), what="the queue window")
             await scenario(pilot, app)
 
     asyncio.run(main())
@@ -86,13 +81,14 @@ def reading(kind: Reading, remaining: int | None = None, **kw: Any) -> ClockRead
 
 async def quiet(pilot: Pilot[Any], app: SupportDeskApp) -> None:
     """Past the start-up writes (presence) and the reads they cause, watch list included."""
-    await wait_until(pilot, lambda: app.console_id is not None, what="console")
+    await until(pilot, lambda: app.console_id is not None, what="console")
     await pilot.pause(1.0)
-    q = await settled(pilot, app)
-    await wait_until(pilot, lambda: not q.count_pending, what="trailing count")
-    await wait_until(pilot, lambda: len(app.sla_watch) > 0, what="SLA watch list")
-    await wait_until(pilot, lambda: not app.sla_watch.pending, what="trailing watch read")
-    await settled(pilot, app)
+    await settle(pilot, window_landed(app), what="the queue window")
+    q = queue_of(app)
+    await until(pilot, lambda: not q.count_pending, what="trailing count")
+    await until(pilot, lambda: len(app.sla_watch) > 0, what="SLA watch list")
+    await until(pilot, lambda: not app.sla_watch.pending, what="trailing watch read")
+    await settle(pilot, window_landed(app), what="the queue window")
 
 
 class Queries:
@@ -192,11 +188,11 @@ def test_queue_shows_running_warning_and_breached_countdowns(fx: DeskFixture) ->
         assert cell(app, 10, "respond") == "3h 55m"
         assert ids(app) == QUEUE_ORDER
         await pilot.press("2")  # held: awaiting authorization pauses resolve only
-        await settled(pilot, app)
+        await settle(pilot, window_landed(app), what="the queue window")
         assert cell(app, 9, "respond") == f"{WARNING_GLYPH} 1h 00m"
         assert cell(app, 9, "resolve") == f"{PAUSED_GLYPH} auth"
         await pilot.press("3")
-        await settled(pilot, app)
+        await settle(pilot, window_landed(app), what="the queue window")
         assert cell(app, 11, "respond") == f"{BREACHED_GLYPH} {PAUSED_GLYPH} cust"
 
     run(fx, scenario)
@@ -208,7 +204,7 @@ def test_next_due_column_at_80_columns(fx: DeskFixture) -> None:
         assert cell(app, 5, "next") == f"{WARNING_GLYPH} 1h 00m"  # respond before resolve
         assert cell(app, 3, "next") == f"{BREACHED_GLYPH} -7h 00m"
         await pilot.press("4")
-        await settled(pilot, app)
+        await settle(pilot, window_landed(app), what="the queue window")
         assert cell(app, 7, "next") == f"{BREACHED_GLYPH} {PAUSED_GLYPH} sched"
 
     run(fx, scenario, size=(80, 24))
@@ -276,7 +272,7 @@ def test_ticking_reads_no_database_and_rewrites_only_changed_cells(fx: DeskFixtu
             # the screen's timer ticks: the frozen clock moves a second
             clock.frozen_at = NOW + timedelta(seconds=1)
             want = f"{WARNING_GLYPH} 0:59:59"
-            await wait_until(pilot, lambda: cell(app, 5, "respond") == want, what=want)
+            await until(pilot, lambda: cell(app, 5, "respond") == want, what=want)
             timer_tick = q._tick
             q._tick = lambda: None  # type: ignore[method-assign]  # then ticks by hand
             await pilot.pause(0.05)
@@ -306,7 +302,7 @@ def test_ticking_reads_no_database_and_rewrites_only_changed_cells(fx: DeskFixtu
             clock.frozen_at = NOW + timedelta(seconds=60)  # a minute: every countdown moves
             updates.clear()
             want = f"{WARNING_GLYPH} 0:59:00"
-            await wait_until(pilot, lambda: cell(app, 5, "respond") == want, what=want)
+            await until(pilot, lambda: cell(app, 5, "respond") == want, what=want)
             await pilot.pause(0.05)
             assert len(set(updates)) == len(updates) > 5
         assert queries.count == 0
@@ -375,17 +371,17 @@ def test_o_switches_to_breaches_first_and_back(fx: DeskFixture) -> None:
         bindings = app.screen.active_bindings
         assert bindings["o"].binding.description == "Breaches first"
         await pilot.press("o")
-        await settled(pilot, app)
+        await settle(pilot, window_landed(app), what="the queue window")
         assert q.filt.sort == "due"
         assert ids(app) == expected
         assert app.screen.query_one(QueueTable).cursor_row == 0  # the top is the point
         assert "Queue · breaches first" in shown_text(app.screen.query_one("#title-bar"))
         assert app.screen.active_bindings["o"].binding.description == "Priority order"
         await pilot.press("x")  # clearing the filters keeps the order
-        await settled(pilot, app)
+        await settle(pilot, window_landed(app), what="the queue window")
         assert q.filt.sort == "due"
         await pilot.press("o")
-        await settled(pilot, app)
+        await settle(pilot, window_landed(app), what="the queue window")
         assert q.filt.sort == "priority"
         assert ids(app) == QUEUE_ORDER
 
@@ -406,7 +402,7 @@ def panel_text(app: SupportDeskApp) -> str:
 async def open_panel(pilot: Pilot[Any], app: SupportDeskApp, ticket_id: int) -> TicketScreen:
     await pilot.press("g", *str(ticket_id), "enter")
     screen = await open_ticket_screen(pilot, app, ticket_id)
-    await wait_until(pilot, lambda: screen.query_one(SlaPanel).data is not None, what="panel")
+    await until(pilot, lambda: screen.query_one(SlaPanel).data is not None, what="panel")
     await pilot.pause(0.1)
     return screen
 
@@ -423,11 +419,11 @@ def test_ticket_screen_shows_each_clock_ticking_with_its_history(fx: DeskFixture
         assert "respond clock started (ticket created)" in text
         # opening the ticket wrote presence, which schedules a watch-list re-read (a worker,
         # not the tick): let it happen before counting the tick's queries
-        await wait_until(pilot, lambda: not app.sla_watch.pending, timeout=8, what="watch")
+        await until(pilot, lambda: not app.sla_watch.pending, timeout=8, what="watch")
         await app.workers.wait_for_complete()
         with Queries(fx) as queries:
             fx.desk.clock.frozen_at = NOW + timedelta(seconds=1)
-            await wait_until(pilot, lambda: "0:59:59" in panel_text(app), what="tick")
+            await until(pilot, lambda: "0:59:59" in panel_text(app), what="tick")
         assert queries.count == 0
         await open_panel(pilot, app, 11)
         text = panel_text(app)
@@ -471,7 +467,7 @@ def test_a_lead_is_told_about_unclaimed_tickets_crossing_thresholds(fx: DeskFixt
         await quiet(pilot, app)
         assert app.sla_watch.told == []  # thresholds passed before the console started: known
         fx.desk.clock.frozen_at = NOW + timedelta(hours=1)
-        await wait_until(pilot, lambda: len(app.sla_watch.told) >= 2, timeout=8, what="notices")
+        await until(pilot, lambda: len(app.sla_watch.told) >= 2, timeout=8, what="notices")
         await pilot.pause(5.5)  # later checks do not repeat them
         told = {(c.ticket_id, c.clock, c.level) for c in app.sla_watch.told}
         # #12 (nobody holds it) passes 75%; #9 (held view, nobody) breaches; #5 (ana's)
@@ -491,7 +487,7 @@ def test_an_agent_is_told_about_their_own_tickets_only(fx: DeskFixture) -> None:
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         await quiet(pilot, app)
         app.desk.clock.frozen_at = NOW + timedelta(hours=1)
-        await wait_until(pilot, lambda: len(app.sla_watch.told) >= 1, timeout=8, what="notice")
+        await until(pilot, lambda: len(app.sla_watch.told) >= 1, timeout=8, what="notice")
         await pilot.pause(5.5)
         assert [(c.ticket_id, c.level) for c in app.sla_watch.told] == [(5, BREACH_LEVEL)]
         assert app.sla_watch.told[0].holder == "ana"

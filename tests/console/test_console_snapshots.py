@@ -2,17 +2,16 @@
 
 The data, the clock (frozen at 2026-11-20 09:00 UTC), the time zone and the presence of a
 second agent are fixed, so a changed picture means the screen changed. Update baselines with
-`pytest tests/test_console_snapshots.py --snapshot-update` and look at them before committing.
+`pytest tests/console/test_console_snapshots.py --snapshot-update` and look at them before
+committing.
 
-SLA countdowns at that instant (see conftest_console): the queue view shows running,
+SLA countdowns at that instant (see tests/helpers/console.py): the queue view shows running,
 warning (⚠) and breached (✖) clocks, the held and scheduled views paused ones (⏸).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,44 +22,30 @@ from supportdesk.console.screens.queue import QueueScreen
 from supportdesk.console.screens.ticket import TicketScreen
 from supportdesk.console.widgets.preview import TicketPreview
 from supportdesk.console.widgets.ticket_view import ThreadEntry
-from tests.helpers.console import DeskFixture, add_paused_ticket, build_desk
+from tests.helpers.console import DeskFixture, add_paused_ticket
+from tests.helpers.settle import until
 
 SnapCompare = Callable[..., bool]
+pytestmark = pytest.mark.usefixtures("utc")  # times on screen in UTC (the agent's zone)
 
 
-@pytest.fixture
-def fx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DeskFixture]:
-    monkeypatch.setenv("TZ", "UTC")  # times on screen are in the agent's zone
-    time.tzset()
-    yield build_desk(tmp_path)
-    monkeypatch.undo()
-    time.tzset()
-
-
-async def _until(pilot: Pilot[Any], check: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "the console did not settle"
-        await pilot.pause(0.05)
-
-
-async def _queue_settled(pilot: Pilot[Any]) -> None:
+async def _queue_ready(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, SupportDeskApp)
-    await _until(pilot, lambda: app.queue_screen() is not None)
+    await until(pilot, lambda: app.queue_screen() is not None)
     q = app.queue_screen()
     assert q is not None
-    await _until(pilot, lambda: app.console_id is not None)
+    await until(pilot, lambda: app.console_id is not None)
     await pilot.pause(0.6)  # our own presence write wakes the feed once
     # a lead's console says at start how many claims are stale (the fixture has two): the
     # pictures are of the screens, so that toast goes
-    await _until(pilot, lambda: app.stale_claims.loaded)
+    await until(pilot, lambda: app.stale_claims.loaded)
     app.clear_notifications()
-    await _until(pilot, lambda: q.loaded_generation == q.generation and q.total is not None)
+    await until(pilot, lambda: q.loaded_generation == q.generation and q.total is not None)
     await app.workers.wait_for_complete()
     if q.preview_visible:
         preview = q.query_one(TicketPreview)
-        await _until(pilot, lambda: preview.detailed and len(q.query(ThreadEntry)) > 0)
+        await until(pilot, lambda: preview.detailed and len(q.query(ThreadEntry)) > 0)
     await app.workers.wait_for_complete()
     await pilot.pause(0.1)
 
@@ -69,21 +54,21 @@ def _pressing(*keys: str) -> Callable[[Pilot[Any]], Any]:
     """Settle, press `keys`, settle again."""
 
     async def run_before(pilot: Pilot[Any]) -> None:
-        await _queue_settled(pilot)
+        await _queue_ready(pilot)
         await pilot.press(*keys)
         app = pilot.app
         q = app.queue_screen() if isinstance(app, SupportDeskApp) else None
         assert q is not None
-        await _until(pilot, lambda: q.loaded_generation == q.generation and q.total is not None)
+        await until(pilot, lambda: q.loaded_generation == q.generation and q.total is not None)
         await app.workers.wait_for_complete()
         await pilot.pause(0.2)
 
     return run_before
 
 
-async def _ticket_settled(pilot: Pilot[Any]) -> None:
+async def _ticket_ready(pilot: Pilot[Any]) -> None:
     app = pilot.app
-    await _until(
+    await until(
         pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.ticket is not None
     )
     await app.workers.wait_for_complete()
@@ -97,13 +82,13 @@ def test_queue_at_80x24(fx: DeskFixture, snap_compare: SnapCompare) -> None:
     """The queue on a small terminal: letter priorities, a combined Who column, no preview,
     and one "Next due" column: #3 breached (✖ on magenta, unlike the red of critical), #5
     and #12 past a warning (⚠), the rest running."""
-    assert snap_compare(SupportDeskApp(fx.desk), terminal_size=(80, 24), run_before=_queue_settled)
+    assert snap_compare(SupportDeskApp(fx.desk), terminal_size=(80, 24), run_before=_queue_ready)
 
 
 def test_queue_at_160x48(fx: DeskFixture, snap_compare: SnapCompare) -> None:
     """The queue with room: every column, "●ana" on #1, the preview of #4 below, and both
     clocks: respond met on #1 and #4, ⚠ on #5 and #12, ✖ on #3, the rest running."""
-    assert snap_compare(SupportDeskApp(fx.desk), terminal_size=(160, 48), run_before=_queue_settled)
+    assert snap_compare(SupportDeskApp(fx.desk), terminal_size=(160, 48), run_before=_queue_ready)
 
 
 def test_breaches_first_at_80x24(fx: DeskFixture, snap_compare: SnapCompare) -> None:
@@ -127,9 +112,9 @@ def test_ticket_sla_panel_at_80x24(fx: DeskFixture, snap_compare: SnapCompare) -
     two lines per clock, the latest clock change."""
 
     async def open_ticket_5(pilot: Pilot[Any]) -> None:
-        await _queue_settled(pilot)
+        await _queue_ready(pilot)
         await pilot.press("g", "5", "enter")
-        await _ticket_settled(pilot)
+        await _ticket_ready(pilot)
 
     assert snap_compare(SupportDeskApp(fx.desk), terminal_size=(80, 24), run_before=open_ticket_5)
 
@@ -139,8 +124,8 @@ def test_ticket_screen(fx: DeskFixture, snap_compare: SnapCompare) -> None:
     the clock history) and a thread with a reply and an internal note."""
 
     async def open_ticket_1(pilot: Pilot[Any]) -> None:
-        await _queue_settled(pilot)
+        await _queue_ready(pilot)
         await pilot.press("down", "enter")
-        await _ticket_settled(pilot)
+        await _ticket_ready(pilot)
 
     assert snap_compare(SupportDeskApp(fx.desk), terminal_size=(120, 36), run_before=open_ticket_1)

@@ -1,16 +1,14 @@
 """What tier escalation looks like: the tier board at 160x48 and 80x24, and a ticket's
 escalation history and handover at both sizes.
 
-The data (tests/conftest_escalation.py), the clock (frozen at 2026-11-20 09:00 UTC) and the
+The data (tests/helpers/escalation.py), the clock (frozen at 2026-11-20 09:00 UTC) and the
 time zone are fixed, so a changed picture means the screen changed. Update baselines with
-`pytest tests/test_escalation_snapshots.py --snapshot-update` and look at them first.
+`pytest tests/console/test_escalation_snapshots.py --snapshot-update` and look at them first.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,25 +19,10 @@ from supportdesk.console.screens.boards.tier import BoardScreen
 from supportdesk.console.screens.ticket import TicketScreen
 from supportdesk.console.widgets.handover import HandoverPanel
 from tests.helpers.console import DeskFixture
-from tests.helpers.escalation import build_escalation_desk
+from tests.helpers.settle import until
 
 SnapCompare = Callable[..., bool]
-
-
-@pytest.fixture
-def fx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DeskFixture]:
-    monkeypatch.setenv("TZ", "UTC")  # times on screen are in the agent's zone
-    time.tzset()
-    yield build_escalation_desk(tmp_path)
-    monkeypatch.undo()
-    time.tzset()
-
-
-async def _until(pilot: Pilot[Any], check: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "the console did not settle"
-        await pilot.pause(0.05)
+pytestmark = pytest.mark.usefixtures("utc")  # times on screen in UTC (the agent's zone)
 
 
 async def _started(pilot: Pilot[Any]) -> SupportDeskApp:
@@ -47,8 +30,8 @@ async def _started(pilot: Pilot[Any]) -> SupportDeskApp:
     they raised cleared (they come and go with time; the pictures are of the screens)."""
     app = pilot.app
     assert isinstance(app, SupportDeskApp)
-    await _until(pilot, lambda: app.queue_screen() is not None and app.console_id is not None)
-    await _until(pilot, lambda: app.notices.cursor is not None and app.stale_claims.loaded)
+    await until(pilot, lambda: app.queue_screen() is not None and app.console_id is not None)
+    await until(pilot, lambda: app.notices.cursor is not None and app.stale_claims.loaded)
     await pilot.pause(0.6)  # our own writes (presence, notices seen) wake the feed once
     await app.workers.wait_for_complete()
     app.clear_notifications()
@@ -63,7 +46,7 @@ async def _board(pilot: Pilot[Any]) -> None:
         s = app.screen
         return isinstance(s, BoardScreen) and s.board is not None
 
-    await _until(pilot, ready)
+    await until(pilot, ready)
     await app.workers.wait_for_complete()
     await pilot.press("down")  # onto #1: the complaint, its reason and what was tried below
     await pilot.pause(0.3)
@@ -75,14 +58,14 @@ def _ticket(*keys: str) -> Callable[[Pilot[Any]], Any]:
     async def run_before(pilot: Pilot[Any]) -> None:
         app = await _started(pilot)
         await pilot.press("g", "1", "enter")
-        await _until(
+        await until(
             pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.ticket is not None
         )
         await pilot.press(*keys)
         screen = app.screen
         assert isinstance(screen, TicketScreen)
         panel = screen.query_one(HandoverPanel)
-        await _until(pilot, lambda: panel.brief is not None)
+        await until(pilot, lambda: panel.brief is not None)
         await app.workers.wait_for_complete()
         await pilot.pause(0.6)  # presence written, feed fired, ticket reloaded
         await app.workers.wait_for_complete()
@@ -92,26 +75,34 @@ def _ticket(*keys: str) -> Callable[[Pilot[Any]], Any]:
     return run_before
 
 
-def test_board_at_160x48(fx: DeskFixture, snap_compare: SnapCompare) -> None:
+def test_board_at_160x48(escalation_fx: DeskFixture, snap_compare: SnapCompare) -> None:
     """lena's tier 2 board: her claim of #8, then #1 (⚑ complaint, high), #2 and #12
     unclaimed by priority, #11 waiting on the customer, bo's #6 STALE; every column, the
     selected #1's reason and what was tried under the table."""
-    assert snap_compare(SupportDeskApp(fx.desk), terminal_size=(160, 48), run_before=_board)
+    assert snap_compare(
+        SupportDeskApp(escalation_fx.desk), terminal_size=(160, 48), run_before=_board
+    )
 
 
-def test_board_at_80x24(fx: DeskFixture, snap_compare: SnapCompare) -> None:
+def test_board_at_80x24(escalation_fx: DeskFixture, snap_compare: SnapCompare) -> None:
     """The same board on a small terminal: one "Next due" column, no reason or escalator
     columns (the detail lines say them), subjects without accounts."""
-    assert snap_compare(SupportDeskApp(fx.desk), terminal_size=(80, 24), run_before=_board)
+    assert snap_compare(
+        SupportDeskApp(escalation_fx.desk), terminal_size=(80, 24), run_before=_board
+    )
 
 
-def test_ticket_handover_at_160x48(fx: DeskFixture, snap_compare: SnapCompare) -> None:
+def test_ticket_handover_at_160x48(escalation_fx: DeskFixture, snap_compare: SnapCompare) -> None:
     """Ticket #1: escalation, claim, release and complaint in the thread, and the handover
     beside it (reported problem, the escalation with what was tried and its claim, the
     complaint, services and server, who may authorize, notes, #4 and #9 on web-14)."""
-    assert snap_compare(SupportDeskApp(fx.desk), terminal_size=(160, 48), run_before=_ticket())
+    assert snap_compare(
+        SupportDeskApp(escalation_fx.desk), terminal_size=(160, 48), run_before=_ticket()
+    )
 
 
-def test_ticket_handover_at_80x24(fx: DeskFixture, snap_compare: SnapCompare) -> None:
+def test_ticket_handover_at_80x24(escalation_fx: DeskFixture, snap_compare: SnapCompare) -> None:
     """`h` on a small terminal: the handover in place of the thread, scrollable."""
-    assert snap_compare(SupportDeskApp(fx.desk), terminal_size=(80, 24), run_before=_ticket("h"))
+    assert snap_compare(
+        SupportDeskApp(escalation_fx.desk), terminal_size=(80, 24), run_before=_ticket("h")
+    )

@@ -1,6 +1,6 @@
 """Outside text is never markup and never a terminal control in the console (issue 12).
 
-A desk whose every shown field holds the hostile strings (tests/hostile.py): subjects,
+A desk whose every shown field holds the hostile strings (tests/helpers/hostile.py): subjects,
 bodies, replies, notes, company and contact names and addresses, staff names, service
 labels and servers, escalation reasons, incident titles and scripts, maintenance notices.
 The console is driven through every screen with Textual's Pilot; after each step it must
@@ -11,7 +11,6 @@ The wall display gets the same. Both databases.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -19,7 +18,6 @@ from typing import Any
 import pytest
 from textual._compositor import LayoutUpdate  # noqa: PLC2701 - what textual writes to the terminal
 from textual.app import App
-from textual.pilot import Pilot
 
 from supportdesk.console.app import SupportDeskApp
 from supportdesk.console.screens.boards.lead import LeadBoardScreen
@@ -32,93 +30,16 @@ from supportdesk.console.screens.ticket import TicketScreen
 from supportdesk.console.wall import WallApp
 from supportdesk.console.widgets.format import one_line
 from supportdesk.core.desk import Desk
-from supportdesk.models import Ticket
 from supportdesk.safe_text import clean
-from supportdesk.services import directory, escalation, incidents, tickets
-from supportdesk.services.incidents import maintenance
-from tests.conftest import DeskFactory
+from supportdesk.services import incidents
 from tests.helpers.call import sync
-from tests.helpers.hostile import HOSTILE_STRINGS, storable, unsafe_chars
+from tests.helpers.desk import DeskFactory
+from tests.helpers.hostile import HOSTILE_STRINGS, SERVER, unsafe_chars
+from tests.helpers.settle import settle, until
 
-# the services' limits (subject 1,000 characters), within what the column holds today
-SUBJECT_LIMIT = min(1_000, getattr(Ticket.__table__.c.subject.type, "length", None) or 1_000)
-BODY_LIMIT = 200_000
-NAME_LIMIT = 200
-EMAIL = "m[/x]\x1b]0;pwned\x07@evil.example"  # an address has no spaces
-SERVER = "srv-\x1b]0;pwned\x07[/x]"  # a server name has no spaces or commas
 # what the screens must show literally somewhere
 MUST_SHOW = ("[/var/www/html]", "␛]0;pwned␇", "[bold red]X[/]", "[@click=app.quit]x[/]")
-
-
-def _pg(desk: Desk) -> bool:
-    return not desk.store.is_sqlite
-
-
-def hostile_desk(desk: Desk) -> dict[str, Any]:
-    """Fill the `desk` fixture with hostile data through the services; returns ids."""
-
-    def fit(value: str, limit: int) -> str:
-        # without NUL on both databases: the service limits refuse it everywhere now (edge-bounds)
-        return storable(value, limit, postgres=True)
-
-    company = "Evil [/var/www/html] \x1b]0;pwned\x07 Corp"
-    directory.add_account(
-        desk, "evil", company, "gold", notes=fit("\n".join(HOSTILE_STRINGS[:15]), 4000)
-    )
-    directory.add_service(
-        desk, "evil", "managed_server", "[bold red]X[/] \x1b[2J label", ["evil.example"], SERVER
-    )
-    contact = directory.add_contact(
-        desk,
-        "evil",
-        "[@click=app.quit]x[/] \x1b[31mMallory\u202e",
-        [EMAIL],
-        ["+1 555 0100"],
-        "primary",
-    )
-    directory.add_staff(
-        desk, "mallory", fit("Mal [/x] \x1b]0;pwned\x07 \u202eroy", NAME_LIMIT), 2, "engineer"
-    )
-    ids: list[int] = []
-    for i, text in enumerate(HOSTILE_STRINGS):
-        subject = fit(text, SUBJECT_LIMIT) or "empty"
-        if not subject.strip():
-            subject = f"blank {i}"
-        tid = tickets.create(
-            desk,
-            account="evil",
-            subject=subject,
-            priority=("critical", "high", "medium", "low")[i % 4],
-            category="technical",
-            channel="email",
-            contact_email=EMAIL,
-            service_id=None,
-            description=fit(text, BODY_LIMIT) or "-",
-        )
-        ids.append(tid)
-    first = ids[4]  # the OSC title one: the ticket every screen opens
-    tickets.reply(desk, first, fit("reply " + "\n".join(HOSTILE_STRINGS[:15]), BODY_LIMIT))
-    tickets.note(desk, first, fit("note " + HOSTILE_STRINGS[1], BODY_LIMIT))
-    for tid, reason in zip(ids[:6], HOSTILE_STRINGS, strict=False):
-        escalation.escalate(
-            desk, tid, to_tier=2, reason=fit(reason, 2000) or "why", tried=fit(reason, 2000)
-        )
-    escalation.reassign(desk, ids[5], "mallory")
-    inc = incidents.open_incident(
-        desk,
-        [SERVER],
-        "Outage [/var/www/html] \x1b]0;pwned\x07 \u202eevil",
-        script=fit("\n".join(HOSTILE_STRINGS[:15]), 4000),
-    )
-    now = desk.now()
-    maintenance.add_window(
-        desk,
-        [SERVER],
-        now + timedelta(days=1),
-        now + timedelta(days=1, hours=2),
-        "Patch [/x] \x1b[2J \u202e night",
-    )
-    return {"tickets": ids, "first": first, "contact": contact.id, "incident": inc.id}
+WAIT = 10.0  # seconds for each wait on the hostile desk
 
 
 def screen_text(app: App[Any]) -> str:
@@ -144,23 +65,6 @@ def assert_inert(app: App[Any], where: str, *must_show: str) -> str:
     return text
 
 
-async def until(
-    pilot: Pilot[Any], check: Callable[[], bool], what: str, timeout: float = 10
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
-
-
-async def settle(pilot: Pilot[Any], app: App[Any]) -> None:
-    await app.workers.wait_for_complete()
-    await pilot.pause(0.1)
-    await app.workers.wait_for_complete()
-    await pilot.pause(0.05)
-
-
 def showing(app: SupportDeskApp, tid: int) -> Callable[[], bool]:
     def check() -> bool:
         screen = app.screen
@@ -173,11 +77,6 @@ def showing(app: SupportDeskApp, tid: int) -> Callable[[], bool]:
     return check
 
 
-@pytest.fixture
-def evil(desk: Desk) -> dict[str, Any]:
-    return hostile_desk(desk)
-
-
 @pytest.mark.parametrize("size", [(160, 48), (80, 24)])
 @sync
 async def test_every_console_screen_shows_hostile_text_literally(
@@ -187,80 +86,80 @@ async def test_every_console_screen_shows_hostile_text_literally(
     async with app.run_test(size=size, notifications=True) as pilot:
         # the queue: subjects, accounts and holders in DataTable cells (a str cell was
         # parsed as markup: `[/var/www/html]` raised MarkupError and ended the console)
-        await until(pilot, lambda: isinstance(app.screen, QueueScreen), "queue")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen), WAIT, "queue")
         q = app.screen
         assert isinstance(q, QueueScreen)
-        await until(pilot, lambda: len(q.rows_for_test()) >= 20, "the queue rows")
-        await settle(pilot, app)
+        await until(pilot, lambda: len(q.rows_for_test()) >= 20, WAIT, "the queue rows")
+        await settle(pilot)
         assert_inert(app, "queue", *(MUST_SHOW if size[0] >= 160 else ()))
         # the preview (below the table at 160x48) follows the cursor over every row
         for _ in range(len(q.rows_for_test())):
             await pilot.press("down")
-        await settle(pilot, app)
+        await settle(pilot)
         assert_inert(app, "queue after moving through every row")
         # the incident (a toast rang for it at start) and the maintenance window banner
         await pilot.press("ctrl+n")
-        await until(pilot, lambda: isinstance(app.screen, IncidentScreen), "incident screen")
-        await settle(pilot, app)
+        await until(pilot, lambda: isinstance(app.screen, IncidentScreen), WAIT, "incident screen")
+        await settle(pilot)
         shown = assert_inert(app, "incident screen", "[/var/www/html]")
         assert "␛]0;pwned␇" in shown
         await pilot.press("escape")
         # every ticket: title, facts, thread, SLA panel, handover
         for tid in evil["tickets"]:
             app.open_ticket(tid)
-            await until(pilot, showing(app, tid), f"ticket #{tid}")
-            await settle(pilot, app)
+            await until(pilot, showing(app, tid), WAIT, f"ticket #{tid}")
+            await settle(pilot)
             assert_inert(app, f"ticket #{tid}")
         app.open_ticket(evil["first"])
-        await until(pilot, showing(app, evil["first"]), "the first ticket")
-        await settle(pilot, app)
+        await until(pilot, showing(app, evil["first"]), WAIT, "the first ticket")
+        await settle(pilot)
         await pilot.press("h")  # the handover, whatever the width
-        await settle(pilot, app)
+        await settle(pilot)
         assert_inert(app, "handover", "␛]0;pwned␇")
         # a modal listing the incident by its hostile title
         await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "incident choices")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), WAIT, "incident choices")
         await pilot.pause(0.1)
         assert_inert(app, "incident link modal", "[/var/www/html]")
         await pilot.press("escape")
         await pilot.press("escape")
         # the tier board (escalation reasons, holders' names) and the lead's SLA board
         await pilot.press("ctrl+t")
-        await until(pilot, lambda: isinstance(app.screen, BoardScreen), "tier board")
+        await until(pilot, lambda: isinstance(app.screen, BoardScreen), WAIT, "tier board")
         await pilot.press("2")
-        await settle(pilot, app)
+        await settle(pilot)
         assert_inert(app, "tier 2 board")
         await pilot.press("ctrl+l")
-        await until(pilot, lambda: isinstance(app.screen, LeadBoardScreen), "SLA board")
-        await settle(pilot, app)
+        await until(pilot, lambda: isinstance(app.screen, LeadBoardScreen), WAIT, "SLA board")
+        await settle(pilot)
         assert_inert(app, "SLA board")
         # the call flow: search, account card, contacts, verdict
         await pilot.press("ctrl+k")
-        await until(pilot, lambda: isinstance(app.screen, CallScreen), "call screen")
+        await until(pilot, lambda: isinstance(app.screen, CallScreen), WAIT, "call screen")
         await pilot.press(*"evil")
         call = app.screen
         assert isinstance(call, CallScreen)
-        await until(pilot, lambda: call.card is not None, "the account card")
-        await settle(pilot, app)
+        await until(pilot, lambda: call.card is not None, WAIT, "the account card")
+        await settle(pilot)
         assert_inert(app, "call: search and card", "Evil [/var/www/html] ␛]0;p")
         await pilot.press("enter")
-        await until(pilot, lambda: call.stage == CallStage.CONTACT, "the contacts")
-        await settle(pilot, app)
+        await until(pilot, lambda: call.stage == CallStage.CONTACT, WAIT, "the contacts")
+        await settle(pilot)
         assert_inert(app, "call: contacts", "[@click=app.quit]x[/]")
         await pilot.press("1")  # a contact without a PIN: call back a number on file
-        await settle(pilot, app)
+        await settle(pilot)
         assert_inert(app, "call: call back")
         await pilot.press("1")
-        await settle(pilot, app)
+        await settle(pilot)
         await pilot.press("y")
-        await until(pilot, lambda: call.verdict is not None, "the verdict")
-        await settle(pilot, app)
+        await until(pilot, lambda: call.verdict is not None, WAIT, "the verdict")
+        await settle(pilot)
         assert_inert(app, "call: verdict", "[@click=app.quit]x[/]")
         # a toast quoting outside text (an incident opened while the console runs)
         incidents.open_incident(desk, [SERVER], "Second [/x] \x1b[2J \x9b2J outage")
         app.incident_watch.request()
-        await until(pilot, lambda: len(app.incident_watch.incidents) == 2, "the new incident")
-        await settle(pilot, app)
+        await until(pilot, lambda: len(app.incident_watch.incidents) == 2, WAIT, "the new incident")
+        await settle(pilot)
         assert_inert(app, "toast", "Second", "␛[2J \\u009b2J")
         assert app.is_running
     assert app.return_code in (0, None)
@@ -272,7 +171,7 @@ async def test_toasts_never_parse_or_obey_their_text(desk: Desk, make_desk: Desk
     (a screen's own notify, with or without markup=False)."""
     app = SupportDeskApp(make_desk("lena"), live=False)
     async with app.run_test(size=(160, 48), notifications=True) as pilot:
-        await settle(pilot, app)
+        await settle(pilot)
         shown = [
             "Permission denied writing to [/var/www/html]",
             "\x1b[2J \x9b2J",
@@ -304,11 +203,11 @@ async def test_the_wall_shows_hostile_text_literally(
     # a week later every clock is breached: the urgent table holds the hostile subjects
     app = WallApp(make_desk("lena", at=desk.now() + timedelta(days=7)))
     async with app.run_test(size=(160, 48), notifications=True) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, LeadBoardScreen), "the board")
+        await until(pilot, lambda: isinstance(app.screen, LeadBoardScreen), WAIT, "the board")
         board = app.screen
         assert isinstance(board, LeadBoardScreen)
-        await until(pilot, lambda: board.board is not None, "the board's data")
-        await settle(pilot, app)
+        await until(pilot, lambda: board.board is not None, WAIT, "the board's data")
+        await settle(pilot)
         assert_inert(app, "wall", "[@click=app.quit]x[/]", "␛[31mred␛[0m", "abc\\u202edcba")
         urgent = [r.subject for r in board.query_one("#lb-urgent").rows_shown]  # type: ignore[attr-defined]
         assert any("[/var/www/html]" in s for s in urgent) or any(

@@ -4,15 +4,12 @@ affected accounts).
 
 The desk, the clock (frozen at 2026-11-20 09:00 UTC) and the time zone are fixed, so a
 changed picture means the screen changed. Update with
-`pytest tests/test_incident_snapshots.py --snapshot-update` and look at the SVGs first.
+`pytest tests/console/test_incident_snapshots.py --snapshot-update` and look at the SVGs first.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from datetime import timedelta
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,60 +21,28 @@ from supportdesk.console.screens.queue import QueueScreen
 from supportdesk.console.widgets.incident_banner import AccountNotices
 from supportdesk.console.widgets.preview import TicketPreview
 from supportdesk.console.widgets.queue_table import QueueTable
-from supportdesk.services import directory, incidents
-from supportdesk.services.incidents import maintenance
-from tests.helpers.console import NOW, DeskFixture, build_desk
+from tests.helpers.console import DeskFixture
+from tests.helpers.settle import until
 
 SnapCompare = Callable[..., bool]
 SMALL, LARGE = (80, 24), (160, 48)
 
 
-@pytest.fixture
-def fx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DeskFixture]:
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    fx = build_desk(tmp_path)
-    lead = fx.desk_at("lena", 60 * 24)
-    directory.add_service(lead, "bluefin", "managed_server", "Web", ["bluefin.example"], "web-14")
-    inc = incidents.open_incident(
-        fx.desk_at("lena", 25),
-        ["web-14"],
-        "web-14 down: every site answers 502 Bad Gateway",
-        owner="bo",
-        cadence="30m",
-        script=(
-            "We know web-14 is down and our engineers are replacing a failed disk. You do not "
-            "need to open a ticket; we will update you within 30 minutes."
-        ),
-    )
-    incidents.link_ticket(fx.desk_at("ana", 20), inc.id, 4, call=False)
-    incidents.link_ticket(fx.desk_at("ana", 15), inc.id, 1)
-    incidents.log_call(fx.desk_at("ana", 12), inc.id, "bluefin", caller_name="Ola Berg")
-    incidents.post_update(
-        fx.desk_at("bo", 10), inc.id, "A failed disk on web-14; replacing it.", state="identified"
-    )
-    maintenance.add_window(
-        fx.desk_at("bo", 60),
-        ["web-14"],
-        NOW + timedelta(days=1, hours=13),
-        NOW + timedelta(days=1, hours=15),
-        "Kernel upgrade on web-14: sites unreachable for up to 10 minutes",
-    )
-    yield fx
-    monkeypatch.undo()
-    time.tzset()
-
-
-async def _settle(pilot: Pilot[Any]) -> SupportDeskApp:
+async def _started(pilot: Pilot[Any]) -> SupportDeskApp:
     app = pilot.app
     assert isinstance(app, SupportDeskApp)
-    deadline = time.monotonic() + 10
-    while not (isinstance(app.screen, QueueScreen) and app.incident_watch.loaded):
-        assert time.monotonic() < deadline, "the console did not start"
-        await pilot.pause(0.05)
-    while app.console_id is None or not app.stale_claims.loaded:
-        assert time.monotonic() < deadline, "the console did not settle"
-        await pilot.pause(0.05)
+    await until(
+        pilot,
+        lambda: isinstance(app.screen, QueueScreen) and app.incident_watch.loaded,
+        10,
+        "the console to start",
+    )
+    await until(
+        pilot,
+        lambda: app.console_id is not None and app.stale_claims.loaded,
+        10,
+        "presence and the claims read",
+    )
     await app.workers.wait_for_complete()
     await pilot.pause(0.3)
     await app.workers.wait_for_complete()
@@ -87,19 +52,15 @@ async def _settle(pilot: Pilot[Any]) -> SupportDeskApp:
 
 
 async def _queue(pilot: Pilot[Any]) -> None:
-    app = await _settle(pilot)
+    app = await _started(pilot)
     queue = app.screen
     assert isinstance(queue, QueueScreen)
     table = queue.query_one(QueueTable)
-    deadline = time.monotonic() + 10
-    while not table.marks:  # the affected accounts marked (read after the incidents)
-        assert time.monotonic() < deadline, "the queue did not mark the affected accounts"
-        await pilot.pause(0.05)
+    # the affected accounts marked (read after the incidents)
+    await until(pilot, lambda: bool(table.marks), 10, "the affected accounts marked")
     if queue.preview_visible:  # the highlighted ticket's account: the incident first
         notices = queue.query_one(TicketPreview).query_one(AccountNotices)
-        while not notices.incidents:
-            assert time.monotonic() < deadline, "the preview did not show the incident"
-            await pilot.pause(0.05)
+        await until(pilot, lambda: bool(notices.incidents), 10, "the incident in the preview")
     await app.workers.wait_for_complete()
     await pilot.pause(0.3)
     app.clear_notifications()
@@ -107,12 +68,14 @@ async def _queue(pilot: Pilot[Any]) -> None:
 
 
 async def _incident_screen(pilot: Pilot[Any]) -> None:
-    app = await _settle(pilot)
+    app = await _started(pilot)
     await pilot.press("ctrl+n")
-    deadline = time.monotonic() + 10
-    while not (isinstance(app.screen, IncidentScreen) and app.screen.view is not None):
-        assert time.monotonic() < deadline, "the incident screen did not load"
-        await pilot.pause(0.05)
+    await until(
+        pilot,
+        lambda: isinstance(app.screen, IncidentScreen) and app.screen.view is not None,
+        10,
+        "the incident screen",
+    )
     await app.workers.wait_for_complete()
     await pilot.pause(0.2)
     app.clear_notifications()
@@ -120,14 +83,18 @@ async def _incident_screen(pilot: Pilot[Any]) -> None:
 
 
 @pytest.mark.parametrize("size", [SMALL, LARGE], ids=["80x24", "160x48"])
-def test_banner_over_the_queue(fx: DeskFixture, snap_compare: SnapCompare, size: tuple) -> None:
+def test_banner_over_the_queue(
+    outage_fx: DeskFixture, snap_compare: SnapCompare, size: tuple
+) -> None:
     """Red: not acknowledged; the countdown to the next customer update; under it, the next
     maintenance window (the queue and the boards show it)."""
-    assert snap_compare(SupportDeskApp(fx.desk), terminal_size=size, run_before=_queue)
+    assert snap_compare(SupportDeskApp(outage_fx.desk), terminal_size=size, run_before=_queue)
 
 
 @pytest.mark.parametrize("size", [SMALL, LARGE], ids=["80x24", "160x48"])
-def test_incident_screen(fx: DeskFixture, snap_compare: SnapCompare, size: tuple) -> None:
+def test_incident_screen(outage_fx: DeskFixture, snap_compare: SnapCompare, size: tuple) -> None:
     """Title line, countdown and facts, the script in a box, linked tickets beside (wide) or
     above (narrow) the updates and affected accounts."""
-    assert snap_compare(SupportDeskApp(fx.desk), terminal_size=size, run_before=_incident_screen)
+    assert snap_compare(
+        SupportDeskApp(outage_fx.desk), terminal_size=size, run_before=_incident_screen
+    )

@@ -9,10 +9,9 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,38 +22,26 @@ from supportdesk.console.screens.boards.lead import DrillScreen, LeadBoardScreen
 from supportdesk.console.wall import WallApp
 from supportdesk.console.widgets.queue_table import QueueTable
 from supportdesk.services.reports import lead_board
-from tests.helpers.console import NOW, DeskFixture, build_desk
+from tests.helpers.console import NOW, DeskFixture
+from tests.helpers.settle import until
 
 SnapCompare = Callable[..., bool]
-
-
-@pytest.fixture
-def fx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DeskFixture]:
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield build_desk(tmp_path)
-    monkeypatch.undo()
-    time.tzset()
-
-
-async def _until(pilot: Pilot[Any], check: Callable[[], bool], timeout: float = 8.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "the console did not settle"
-        await pilot.pause(0.05)
+pytestmark = pytest.mark.usefixtures("utc")  # times on screen in UTC (the agent's zone)
 
 
 async def _board(pilot: Pilot[Any]) -> LeadBoardScreen:
     app = pilot.app
     assert isinstance(app, SupportDeskApp)
-    await _until(pilot, lambda: app.queue_screen() is not None and app.console_id is not None)
+    await until(
+        pilot, lambda: app.queue_screen() is not None and app.console_id is not None, timeout=8.0
+    )
     await pilot.pause(0.6)
     await app.workers.wait_for_complete()
     await pilot.press("ctrl+l")
-    await _until(pilot, lambda: isinstance(app.screen, LeadBoardScreen))
+    await until(pilot, lambda: isinstance(app.screen, LeadBoardScreen), timeout=8.0)
     screen = app.screen
     assert isinstance(screen, LeadBoardScreen)
-    await _until(pilot, lambda: screen.board is not None and screen.figures is not None)
+    await until(pilot, lambda: screen.board is not None and screen.figures is not None, timeout=8.0)
     await app.workers.wait_for_complete()
     await pilot.pause(0.3)
     return screen
@@ -103,7 +90,7 @@ async def _test_an_agent_cannot_open_it(fx: DeskFixture) -> None:
     ana = Desk(Store(str(fx.path)), "ana", Clock(NOW), audit_key_path=fx.key)
     app = SupportDeskApp(ana)
     async with app.run_test(size=(120, 36)) as pilot:
-        await _until(pilot, lambda: app.queue_screen() is not None)
+        await until(pilot, lambda: app.queue_screen() is not None, timeout=8.0)
         await pilot.press("ctrl+l")
         await pilot.pause(0.3)
         assert not isinstance(app.screen, LeadBoardScreen)
@@ -118,16 +105,16 @@ async def _test_drill_down_lists_the_tickets_behind_a_figure(fx: DeskFixture) ->
     async with app.run_test(size=(160, 48)) as pilot:
         await _board(pilot)
         await pilot.press("d", "1", "enter")  # 1 = breached now
-        await _until(pilot, lambda: isinstance(app.screen, DrillScreen))
+        await until(pilot, lambda: isinstance(app.screen, DrillScreen), timeout=8.0)
         drill = app.screen
         assert isinstance(drill, DrillScreen)
         table = drill.query_one(QueueTable)
-        await _until(pilot, lambda: len(table.rows_shown) > 0)
+        await until(pilot, lambda: len(table.rows_shown) > 0, timeout=8.0)
         assert [r.id for r in table.rows_shown] == [
             r.id for r in lead_board.drill(fx.desk, "breached")
         ]
         await pilot.press("enter")  # opens the first one
-        await _until(pilot, lambda: type(app.screen).__name__ == "TicketScreen")
+        await until(pilot, lambda: type(app.screen).__name__ == "TicketScreen", timeout=8.0)
 
 
 def test_a_breach_from_another_process_flashes_and_rings_once(fx: DeskFixture) -> None:
@@ -151,7 +138,7 @@ async def _test_a_breach_from_another_process_flashes_and_rings_once(fx: DeskFix
             *("--priority", "critical", "--category", "infrastructure", "--channel", "phone"),
             at=NOW - timedelta(days=1),
         )
-        await _until(pilot, lambda: 13 in (screen._breached or set()), timeout=10)
+        await until(pilot, lambda: 13 in (screen._breached or set()), timeout=10)
         assert screen.alerts == [13]
         assert len(rang) - before == 1
         urgent = screen.query_one("#lb-urgent", QueueTable)
@@ -165,7 +152,7 @@ def test_away_after_a_while_without_keys(fx: DeskFixture) -> None:
 async def _test_away_after_a_while_without_keys(fx: DeskFixture) -> None:
     app = SupportDeskApp(fx.desk)
     async with app.run_test(size=(120, 36)) as pilot:
-        await _until(pilot, lambda: app.console_id is not None)
+        await until(pilot, lambda: app.console_id is not None, timeout=8.0)
         app.presence.last_input -= 10_000
         app.presence.check_away()
         await app.workers.wait_for_complete()
@@ -190,7 +177,7 @@ async def _test_read_only_board_binds_nothing_that_writes(fx: DeskFixture) -> No
     assert LeadBoardScreen().check_action("reassign", ()) is True
 
 
-async def _settled(pilot: Pilot[Any]) -> None:
+async def _board_quiet(pilot: Pilot[Any]) -> None:
     """The console's board, after the start-up toasts (stale claims) are read and cleared."""
     app = pilot.app
     await _board(pilot)
@@ -200,12 +187,12 @@ async def _settled(pilot: Pilot[Any]) -> None:
     await pilot.pause(0.2)
 
 
-async def _wall_settled(pilot: Pilot[Any]) -> None:
+async def _wall_ready(pilot: Pilot[Any]) -> None:
     app = pilot.app
-    await _until(pilot, lambda: isinstance(app.screen, LeadBoardScreen))
+    await until(pilot, lambda: isinstance(app.screen, LeadBoardScreen), timeout=8.0)
     screen = app.screen
     assert isinstance(screen, LeadBoardScreen)
-    await _until(pilot, lambda: screen.board is not None and screen.figures is not None)
+    await until(pilot, lambda: screen.board is not None and screen.figures is not None, timeout=8.0)
     await app.workers.wait_for_complete()
     await pilot.pause(0.3)
 
@@ -214,7 +201,7 @@ async def _wall_settled(pilot: Pilot[Any]) -> None:
 def test_board_snapshot(fx: DeskFixture, snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     """The board on the fixed desk: #3, #11 and #7 breached, due within the hour, paused
     clocks apart, people (ana, bo, lena), the figures."""
-    assert snap_compare(SupportDeskApp(fx.desk), terminal_size=size, run_before=_settled)
+    assert snap_compare(SupportDeskApp(fx.desk), terminal_size=size, run_before=_board_quiet)
 
 
 @pytest.mark.parametrize("size", [(160, 48), (80, 24)])
@@ -224,4 +211,4 @@ def test_redacted_board_snapshot(
     """The wall display (`supportdesk serve --redact`): read-only, subjects and customers
     hidden."""
     app = WallApp(fx.desk, redact=True)
-    assert snap_compare(app, terminal_size=size, run_before=_wall_settled)
+    assert snap_compare(app, terminal_size=size, run_before=_wall_ready)

@@ -34,8 +34,8 @@ from aiohttp import web
 from supportdesk.console.wall import WallApp
 from supportdesk.errors import UsageError
 from supportdesk.serve import GuardedServer, allowed_hosts, read_token_file
-from tests.cli.test_cli import one_line_error, run
-from tests.helpers.console import NOW, DeskFixture, build_desk
+from tests.helpers.cli import one_line_error, run
+from tests.helpers.console import NOW, DeskFixture
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 REQUIRE = os.environ.get("SUPPORTDESK_REQUIRE_BROWSER") == "1"
@@ -54,11 +54,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def fx(tmp_path: Path) -> DeskFixture:
-    return build_desk(tmp_path)
 
 
 def _env(fx: DeskFixture, **extra: str) -> dict[str, str]:

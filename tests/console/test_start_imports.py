@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from supportdesk.core.desk import Desk
-from tests.conftest import new_ticket
+from tests.helpers.desk import new_ticket
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,20 +1,18 @@
-"""The console fixture desk (conftest_console) with what a phone call needs: contacts with
-support PINs, phone numbers and roles, a second domain, pinned notes, a suspended account and
-a reseller's customer. Clocks stay frozen at NOW, so verdicts and attempts are the same on
-every run (the PINs are random, but they are never on screen).
+"""The console's fixed desk (tests/helpers/console.py) with what a phone call needs:
+contacts with support PINs, phone numbers and roles, a second domain, pinned notes, a
+suspended account and a reseller's customer. Clocks stay frozen at NOW, so verdicts and
+attempts are the same on every run (the PINs are random, but they are never on screen).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 from textual.pilot import Pilot
 
 from supportdesk.console.app import SupportDeskApp
@@ -24,6 +22,7 @@ from supportdesk.models import Account
 from supportdesk.services import directory
 from supportdesk.services.callers import verification
 from tests.helpers.console import DeskFixture, build_desk
+from tests.helpers.settle import until
 
 JANE = "jane@acme.example"  # acme's primary contact (PIN)
 AVA = "ava@acme.example"  # acme's authorized contact (PIN): technical requests only
@@ -69,16 +68,6 @@ def build_call_desk(tmp_path: Path) -> CallFixture:
     return CallFixture(fx, pins)
 
 
-def call_desk_in_utc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CallFixture]:
-    """The body of a test module's `call_fx` fixture: the desk, with times on screen in
-    UTC (they are shown in the agent's zone)."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield build_call_desk(tmp_path)
-    monkeypatch.undo()
-    time.tzset()
-
-
 def sync(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
     """Run an async test body (the suite has no asyncio plugin: tests call asyncio.run)."""
 
@@ -87,15 +76,6 @@ def sync(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
         asyncio.run(test(*args, **kwargs))  # type: ignore[arg-type]
 
     return run
-
-
-async def until(
-    pilot: Pilot[Any], check: Callable[[], bool], timeout: float = 5.0, what: str = ""
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what or check}"
-        await pilot.pause(0.05)
 
 
 def call_screen(app: SupportDeskApp) -> CallScreen:

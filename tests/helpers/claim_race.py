@@ -1,5 +1,5 @@
-"""Engineers racing to drain one tier board, in real OS processes (tests/test_claim_race.py
-and benchmarks/bench_claims.py share it).
+"""Engineers racing to drain one tier board, in real OS processes
+(tests/services/test_claim_race.py and benchmarks/bench_claims.py share it).
 
 `build_board` makes a desk whose tier-2 board holds N escalated tickets: the first is
 opened and escalated through the services (so it is exactly what `escalate` leaves

@@ -1,6 +1,6 @@
-"""The console fixture desk (conftest_console) with escalations on it, every one made through
-the escalation service under its own frozen clock, so boards, waits, stale marks and
-histories read the same on every run.
+"""The console's fixed desk (tests/helpers/console.py) with escalations on it, every one
+made through the escalation service under its own frozen clock, so boards, waits, stale
+marks and histories read the same on every run.
 
 At NOW (lena: lead, bo: engineer tier 2, ana: agent tier 1), the tier 2 board is:
 
@@ -16,11 +16,10 @@ At NOW (lena: lead, bo: engineer tier 2, ana: agent tier 1), the tier 2 board is
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 from supportdesk.models import Account
 from supportdesk.services import escalation, tickets
-from tests.helpers.console import DeskFixture, build_desk
+from tests.helpers.console import DeskFixture
 
 REASON_1 = "PHP rollback did not fix the 502s: needs root on web-14"
 TRIED_1 = "Rolled PHP back to 8.2, cleared the opcache, restarted php-fpm"
@@ -38,8 +37,8 @@ BOARD_ORDER = {
 }
 
 
-def build_escalation_desk(tmp_path: Path) -> DeskFixture:
-    fx = build_desk(tmp_path)
+def add_escalations(fx: DeskFixture) -> None:
+    """Put the escalations above on the fixed desk (the console's `escalation_fx`)."""
     with fx.desk_at("lena", 60 * 24).write() as (session, _record):
         acme = session.get(Account, "acme")
         assert acme is not None
@@ -52,7 +51,6 @@ def build_escalation_desk(tmp_path: Path) -> DeskFixture:
     escalation.to_supervisor(fx.desk_at("bo", 30), 1, reason=COMPLAINT_1)
     escalation.escalate(fx.desk_at("ana", 25), 8, reason=REASON_8)
     tickets.take(fx.desk_at("lena", 10), 8)
-    return fx
 
 
 def minutes(n: int) -> timedelta:

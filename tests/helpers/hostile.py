@@ -7,12 +7,20 @@ never crash an encoder (a lone surrogate is what invalid UTF-8 decodes to with
 surrogateescape).
 
 `storable` fits one to a field's length limit and drops what a database cannot hold (NUL on
-PostgreSQL), so the same list feeds both databases.
+PostgreSQL), so the same list feeds both databases. `hostile_desk` puts them in every field
+the console and the CLI printers show (tests/conftest.py's `evil`).
 """
 
 from __future__ import annotations
 
 import unicodedata
+from datetime import timedelta
+from typing import Any
+
+from supportdesk.core.desk import Desk
+from supportdesk.models import Ticket
+from supportdesk.services import directory, escalation, incidents, tickets
+from supportdesk.services.incidents import maintenance
 
 ONE_MB = 1_000_000
 
@@ -64,3 +72,78 @@ def storable(value: str, limit: int, *, postgres: bool) -> str:
 def short_ones() -> list[str]:
     """The hostile strings short enough to show whole in a table cell."""
     return [s for s in HOSTILE_STRINGS if len(s) <= 60]
+
+
+# the services' limits (subject 1,000 characters), within what the column holds today
+SUBJECT_LIMIT = min(1_000, getattr(Ticket.__table__.c.subject.type, "length", None) or 1_000)
+BODY_LIMIT = 200_000
+NAME_LIMIT = 200
+EMAIL = "m[/x]\x1b]0;pwned\x07@evil.example"  # an address has no spaces
+SERVER = "srv-\x1b]0;pwned\x07[/x]"  # a server name has no spaces or commas
+
+
+def hostile_desk(desk: Desk) -> dict[str, Any]:
+    """Fill the `desk` fixture with hostile data through the services; returns ids."""
+
+    def fit(value: str, limit: int) -> str:
+        # without NUL on both databases: the service limits refuse it everywhere now (edge-bounds)
+        return storable(value, limit, postgres=True)
+
+    company = "Evil [/var/www/html] \x1b]0;pwned\x07 Corp"
+    directory.add_account(
+        desk, "evil", company, "gold", notes=fit("\n".join(HOSTILE_STRINGS[:15]), 4000)
+    )
+    directory.add_service(
+        desk, "evil", "managed_server", "[bold red]X[/] \x1b[2J label", ["evil.example"], SERVER
+    )
+    contact = directory.add_contact(
+        desk,
+        "evil",
+        "[@click=app.quit]x[/] \x1b[31mMallory\u202e",
+        [EMAIL],
+        ["+1 555 0100"],
+        "primary",
+    )
+    directory.add_staff(
+        desk, "mallory", fit("Mal [/x] \x1b]0;pwned\x07 \u202eroy", NAME_LIMIT), 2, "engineer"
+    )
+    ids: list[int] = []
+    for i, text in enumerate(HOSTILE_STRINGS):
+        subject = fit(text, SUBJECT_LIMIT) or "empty"
+        if not subject.strip():
+            subject = f"blank {i}"
+        tid = tickets.create(
+            desk,
+            account="evil",
+            subject=subject,
+            priority=("critical", "high", "medium", "low")[i % 4],
+            category="technical",
+            channel="email",
+            contact_email=EMAIL,
+            service_id=None,
+            description=fit(text, BODY_LIMIT) or "-",
+        )
+        ids.append(tid)
+    first = ids[4]  # the OSC title one: the ticket every screen opens
+    tickets.reply(desk, first, fit("reply " + "\n".join(HOSTILE_STRINGS[:15]), BODY_LIMIT))
+    tickets.note(desk, first, fit("note " + HOSTILE_STRINGS[1], BODY_LIMIT))
+    for tid, reason in zip(ids[:6], HOSTILE_STRINGS, strict=False):
+        escalation.escalate(
+            desk, tid, to_tier=2, reason=fit(reason, 2000) or "why", tried=fit(reason, 2000)
+        )
+    escalation.reassign(desk, ids[5], "mallory")
+    inc = incidents.open_incident(
+        desk,
+        [SERVER],
+        "Outage [/var/www/html] \x1b]0;pwned\x07 \u202eevil",
+        script=fit("\n".join(HOSTILE_STRINGS[:15]), 4000),
+    )
+    now = desk.now()
+    maintenance.add_window(
+        desk,
+        [SERVER],
+        now + timedelta(days=1),
+        now + timedelta(days=1, hours=2),
+        "Patch [/x] \x1b[2J \u202e night",
+    )
+    return {"tickets": ids, "first": first, "contact": contact.id, "incident": inc.id}

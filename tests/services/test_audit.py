@@ -12,7 +12,7 @@ from supportdesk.core import audit
 from supportdesk.errors import StoreError
 from supportdesk.models import AuditEvent
 from supportdesk.services import tickets
-from tests.conftest import new_ticket
+from tests.helpers.desk import new_ticket
 
 
 def verify(desk, anchor=None):

@@ -8,7 +8,7 @@ import threading
 import time
 
 from supportdesk.services import tickets
-from tests.conftest import new_ticket
+from tests.helpers.desk import new_ticket
 
 
 def wait_for(event: threading.Event, seconds: float) -> float | None:

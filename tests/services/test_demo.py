@@ -32,6 +32,7 @@ from supportdesk.models import AuditEvent, Base, Setting, Ticket, sqlite_timesta
 from supportdesk.rules.sla_engine import to_us
 from supportdesk.services.admin.setup import init_database
 from supportdesk.store import Store
+from tests.helpers.cli import one_line_error, run
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 N = 2000
@@ -741,8 +742,6 @@ def _demo_tickets(db: str) -> int | None:
 def test_a_killed_demo_build_leaves_the_old_demo_and_the_next_one_succeeds(
     tmp_path: Path, stage: str
 ) -> None:
-    from tests.cli.test_cli import run
-
     path = tmp_path / "demo.db"
     env = _demo_env(tmp_path, str(path))
     # no demo yet: a killed build leaves none (or, killed just after its rename, a whole one;
@@ -778,8 +777,6 @@ def test_a_killed_demo_build_leaves_the_old_demo_and_the_next_one_succeeds(
 def test_a_demo_left_after_init_by_an_older_build_is_rebuilt(db_url: str, tmp_path: Path) -> None:
     """An older `demo` killed after `init` left a schema with only the demo lead: it is
     taken for a demo, on both databases; a desk with more in it is refused."""
-    from tests.cli.test_cli import one_line_error, run
-
     store = Store(db_url)
     init_database(Desk(store, "lena", Clock(NOW), tmp_path / "k.key"), admin="lena")
     store.dispose()
@@ -804,8 +801,6 @@ def test_a_demo_left_after_init_by_an_older_build_is_rebuilt(db_url: str, tmp_pa
 def test_a_killed_demo_build_on_postgres_can_be_rebuilt(
     pg_url: str, tmp_path: Path, stage: str
 ) -> None:
-    from tests.cli.test_cli import run
-
     env = _demo_env(tmp_path, pg_url)
     assert _kill_at(env, stage, 400) == -9
     assert _demo_tickets(pg_url) is None  # the build is one transaction: nothing of it stays

@@ -4,7 +4,7 @@ notices, stale claims, end of shift, complaints, the brief and the figures."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -20,55 +20,8 @@ from supportdesk.errors import (
     NothingToDo,
     UsageError,
 )
-from supportdesk.models import Setting
 from supportdesk.services import directory, escalation, tickets
-from tests.conftest import DeskFactory, new_ticket
-
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, office hours
-
-
-@pytest.fixture
-def fx(desk: Desk, make_desk: DeskFactory) -> Fx:
-    with desk.write() as (session, _record):  # anyone may write under a frozen clock
-        session.add(Setting(key="demo", value="1"))
-    directory.add_staff(desk, "ben", "Ben Okafor", 2, "engineer")
-    directory.add_staff(desk, "nomsa", "Nomsa Khumalo", 1, "agent")
-    return Fx(desk, make_desk)
-
-
-class Fx:
-    def __init__(self, desk: Desk, make: DeskFactory) -> None:
-        self.desk = desk
-        self.make = make
-
-    def as_(self, login: str, minutes: float = 0) -> Desk:
-        return self.make(login, T0 + timedelta(minutes=minutes))
-
-    def audit_count(self) -> int:
-        return int(self.desk.store.query("SELECT count(*) FROM audit")[0][0])
-
-    def row(self, tid: int, *cols: str) -> tuple:
-        return tuple(
-            self.desk.store.query(f"SELECT {', '.join(cols)} FROM tickets WHERE id = ?", (tid,))[0]
-        )
-
-    def holder(self, tid: int) -> str | None:
-        rows = self.desk.store.query(
-            "SELECT s.login FROM tickets t LEFT JOIN staff s ON s.id = t.holder_id WHERE t.id = ?",
-            (tid,),
-        )
-        return rows[0][0]
-
-    def notices(self, login: str) -> list[str]:
-        return [n.body for n in escalation.notices(self.as_(login), after=0)]
-
-    def escalated(self, subject: str = "Site down", priority: str = "high", minutes: float = 0):
-        """A ticket amir opened, took and escalated to tier 2."""
-        amir = self.as_("amir", minutes)
-        tid = new_ticket(amir, subject, priority)
-        tickets.take(amir, tid)
-        escalation.escalate(amir, tid, reason="needs root on web-cpt-14", tried="restarted php")
-        return tid
+from tests.helpers.desk import T0, Fx, new_ticket
 
 
 def test_escalate_moves_up_clears_holder_keeps_clocks_and_watches(fx: Fx) -> None:

@@ -22,7 +22,7 @@ import pytest
 
 from supportdesk.core.desk import Desk
 from supportdesk.store import HEAD_REVISION
-from tests.cli.test_cli import one_line_error
+from tests.helpers.cli import one_line_error
 
 
 def sd(env: dict[str, str], *args: str, umask: int = 0o022) -> subprocess.CompletedProcess[str]:

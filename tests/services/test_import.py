@@ -23,59 +23,12 @@ from supportdesk.services.intake import importer
 from supportdesk.services.intake.export_formats import read_export
 from supportdesk.services.intake.export_records import parse_time
 from supportdesk.services.reports import report
-from tests.cli.test_cli import one_line_error, run
-from tests.conftest import DeskFactory
+from tests.helpers.cli import one_line_error, run
+from tests.helpers.desk import DeskFactory
+from tests.helpers.samples import kaggle_csv, kaggle_row
 
 UTC_ZONE = ZoneInfo("UTC")
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
-
-KAGGLE_HEADER = [
-    "Ticket ID",
-    "Customer Name",
-    "Customer Email",
-    "Customer Age",
-    "Product Purchased",
-    "Ticket Type",
-    "Ticket Subject",
-    "Ticket Description",
-    "Ticket Status",
-    "Resolution",
-    "Ticket Priority",
-    "Ticket Channel",
-    "First Response Time",
-    "Time to Resolution",
-    "Customer Satisfaction Rating",
-]
-
-
-def kaggle_row(ref: str, email: str, status: str = "Open", **kw: str) -> list[str]:
-    row = {
-        "Ticket ID": ref,
-        "Customer Name": kw.pop("name", "Marisa Obrien"),
-        "Customer Email": email,
-        "Customer Age": "32",
-        "Product Purchased": "GoPro Hero",
-        "Ticket Type": "Technical issue",
-        "Ticket Subject": "Product setup",
-        "Ticket Description": "I'm having an issue with the {product_purchased}. Please assist.",
-        "Ticket Status": status,
-        "Resolution": "",
-        "Ticket Priority": "High",
-        "Ticket Channel": "Email",
-        "First Response Time": "",
-        "Time to Resolution": "",
-        "Customer Satisfaction Rating": "",
-    }
-    row.update(kw)
-    return [row[h] for h in KAGGLE_HEADER]
-
-
-def kaggle_csv(*rows: list[str]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(KAGGLE_HEADER)
-    writer.writerows(rows)
-    return out.getvalue()
 
 
 def kaggle_sample() -> str:

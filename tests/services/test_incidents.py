@@ -22,63 +22,11 @@ from supportdesk.errors import (
     NothingToDo,
     UsageError,
 )
-from supportdesk.models import Setting
-from supportdesk.services import directory, incidents, sla, tickets
+from supportdesk.services import incidents, sla, tickets
 from supportdesk.services.incidents import maintenance
-from tests.conftest import DeskFactory, new_ticket
+from tests.helpers.desk import T0, Fx, new_ticket
 
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, office hours
 SAT_NIGHT = datetime(2026, 11, 28, 22, 0, tzinfo=UTC)
-
-
-class Fx:
-    def __init__(self, desk: Desk, make: DeskFactory) -> None:
-        self.desk = desk
-        self.make = make
-
-    def as_(self, login: str, minutes: float = 0) -> Desk:
-        return self.make(login, T0 + timedelta(minutes=minutes))
-
-    def at(self, login: str, when: datetime) -> Desk:
-        return self.make(login, when)
-
-    def count(self, table: str) -> int:
-        return int(self.desk.store.query(f"SELECT count(*) FROM {table}")[0][0])
-
-    def state(self) -> tuple:
-        """Everything a refused write must leave as it was."""
-        q = self.desk.store.query
-        return (
-            self.count("audit"),
-            tuple(q("SELECT id, status, window_id, first_response_at FROM tickets ORDER BY id")),
-            self.count("ticket_events"),
-            tuple(q("SELECT id, state, acknowledged_at, next_update_due FROM incidents")),
-            self.count("incident_links"),
-            self.count("incident_calls"),
-            self.count("incident_updates"),
-            self.count("maintenance_windows"),
-            self.count("window_servers"),
-        )
-
-    def row(self, tid: int, *cols: str) -> tuple:
-        return tuple(
-            self.desk.store.query(f"SELECT {', '.join(cols)} FROM tickets WHERE id = ?", (tid,))[0]
-        )
-
-    def events(self, tid: int) -> list:
-        return list(tickets.show(self.desk, tid).events)
-
-
-@pytest.fixture
-def fx(desk: Desk, make_desk: DeskFactory) -> Fx:
-    with desk.write() as (session, _record):  # anyone may write under a frozen clock
-        session.add(Setting(key="demo", value="1"))
-    directory.add_account(desk, "corvid", "Corvid Labs", "gold")
-    directory.add_service(desk, "corvid", "shared_hosting", "Web", ["corvid.example"], "web-jnb-2")
-    directory.add_account(desk, "daisy", "Daisy Bakery", "gold")
-    directory.add_service(desk, "daisy", "email", "Mail", ["daisy.example"], "web-cpt-14")
-    directory.add_service(desk, "daisy", "shared_hosting", "Shop", ["shop.daisy"], "web-jnb-2")
-    return Fx(desk, make_desk)
 
 
 def _open(fx: Fx, minutes: float = 0, **kw: object) -> incidents.IncidentSummary:

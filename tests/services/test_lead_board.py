@@ -15,8 +15,8 @@ from supportdesk.models import Setting
 from supportdesk.rules.policy_parse import parse_policy
 from supportdesk.services import directory, escalation, sla, tickets
 from supportdesk.services.reports import lead_board
-from tests.conftest import DeskFactory, new_ticket
-from tests.services.test_sla import POLICY, jnb
+from tests.helpers.desk import DeskFactory, new_ticket
+from tests.helpers.policy import POLICY, jnb
 
 T0 = jnb(2026, 11, 23, 9, 0)  # Monday 09:00, office hours (gold: respond critical 1h, high 4h)
 NOW = T0 + timedelta(hours=3, minutes=30)  # 12:30

@@ -4,7 +4,6 @@ quarantined (issues 4 and 12)."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import subprocess
 import sys
@@ -18,19 +17,9 @@ from supportdesk.rules.policy_parse import parse_policy
 from supportdesk.services import sla, tickets
 from supportdesk.services.callers import verification
 from supportdesk.services.intake import mail
-from tests.cli.test_cli import run
-from tests.conftest import new_ticket
-
-_ids = itertools.count(1)
-
-
-def message(sender: str, subject: str, body: str = "Hello,\n\nthe site is down.\n") -> bytes:
-    """A message with a Message-ID of its own (a repeated one is filed once)."""
-    return (
-        f"From: Someone <{sender}>\r\nTo: support@desk.example\r\nSubject: {subject}\r\n"
-        f"Message-ID: <{next(_ids)}@example>\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        f"\r\n{body}"
-    ).encode()
+from tests.helpers.cli import run
+from tests.helpers.desk import new_ticket
+from tests.helpers.samples import message
 
 
 def test_listed_sender_opens_a_ticket_on_their_account(desk: Desk) -> None:

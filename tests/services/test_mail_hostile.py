@@ -24,7 +24,7 @@ from supportdesk.services import directory, tickets
 from supportdesk.services.admin.setup import init_database
 from supportdesk.services.intake import mail
 from supportdesk.store import Store
-from tests.conftest import PG_URL, need_postgres
+from tests.helpers.postgres import PG_URL, need_postgres
 
 PRIYA = "priya@bluefin.example"
 

@@ -1,9 +1,9 @@
 """Migration 0005 on its own: its frozen backfill (no service code) turns recorded tier
 events into escalation rows, on SQLite and PostgreSQL, and the upgrade goes back down.
 
-tests/test_escalation.py checks a whole `init` upgrade through the services; this checks
-the rows the migration itself writes, including the parts that test does not reach: a
-reason with what was tried, a solved ticket's ended escalation, a ticket never claimed.
+tests/services/test_escalation.py checks a whole `init` upgrade through the services; this
+checks the rows the migration itself writes, including the parts that test does not reach:
+a reason with what was tried, a solved ticket's ended escalation, a ticket never claimed.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from supportdesk.errors import LostRace, NotAllowed, StoreError
 from supportdesk.models import Setting
 from supportdesk.services import escalation, tickets
 from supportdesk.store import Store, Transaction, on_transaction, shown_url
-from tests.conftest import DeskFactory, new_ticket
+from tests.helpers.desk import DeskFactory, new_ticket
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, office hours
 AUDIT_AT = datetime(2026, 11, 23, 9, 30, 12, 345678, tzinfo=UTC)

@@ -30,6 +30,8 @@ from supportdesk.rules.policy import (
 )
 from supportdesk.rules.policy_parse import Locator, parse_policy
 from supportdesk.rules.policy_text import describe, to_json
+from tests.helpers.cli import one_line_error, run
+from tests.helpers.desk import new_ticket
 
 PRESETS = [
     "demo",
@@ -956,7 +958,6 @@ def _state(desk: Any) -> tuple[Any, ...]:
 
 def test_a_policy_dropping_a_plan_in_use_is_refused_and_changes_nothing(desk: Any) -> None:
     from supportdesk.services import directory, sla
-    from tests.conftest import new_ticket
 
     new_ticket(desk, priority="critical")
     directory.add_account(desk, "otter", "Otter Ltd", "gold")
@@ -977,7 +978,6 @@ def test_a_policy_dropping_a_plan_in_use_is_refused_and_changes_nothing(desk: An
 def test_move_plan_moves_the_accounts_and_recomputes_their_open_tickets(desk: Any) -> None:
     from supportdesk.core import audit
     from supportdesk.services import directory, sla
-    from tests.conftest import new_ticket
 
     tid = new_ticket(desk, priority="critical")
     directory.add_account(desk, "otter", "Otter Ltd", "silver")
@@ -1000,9 +1000,6 @@ def test_move_plan_moves_the_accounts_and_recomputes_their_open_tickets(desk: An
 def test_cli_policy_load_refuses_then_moves_plans(
     cli_env: dict[str, str], desk: Any, tmp_path: Path
 ) -> None:
-    from tests.cli.test_cli import one_line_error, run
-    from tests.conftest import new_ticket
-
     new_ticket(desk, priority="critical")
     new = tmp_path / "new.toml"
     new.write_text(_without_gold(), encoding="utf-8")

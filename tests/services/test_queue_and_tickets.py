@@ -19,7 +19,7 @@ from supportdesk.errors import (
 )
 from supportdesk.models import AuditEvent, Ticket, TicketEvent
 from supportdesk.services import tickets
-from tests.conftest import FROZEN, new_ticket
+from tests.helpers.desk import FROZEN, new_ticket
 
 
 def ids(page: queue.QueuePage) -> list[int]:

@@ -22,9 +22,9 @@ from supportdesk.services import tickets
 from supportdesk.services.admin.setup import init_database
 from supportdesk.services.intake import mail
 from supportdesk.store import HEAD_REVISION
-from tests.cli.test_cli import one_line_error, run
-from tests.conftest import DeskFactory, new_ticket
-from tests.services.test_mail import message
+from tests.helpers.cli import one_line_error, run
+from tests.helpers.desk import DeskFactory, new_ticket
+from tests.helpers.samples import message
 
 TEMPLATE = "my PIN is {:04d}"  # what the attacker guesses: the phrase is known, the PIN not
 

@@ -16,9 +16,9 @@ from supportdesk.models import Setting
 from supportdesk.rules.policy_parse import parse_policy
 from supportdesk.services import directory, escalation, sla, tickets
 from supportdesk.services.reports import report
-from tests.cli.test_cli import one_line_error, run
-from tests.conftest import DeskFactory, new_ticket
-from tests.services.test_sla import POLICY, jnb
+from tests.helpers.cli import one_line_error, run
+from tests.helpers.desk import DeskFactory, new_ticket
+from tests.helpers.policy import POLICY, jnb
 
 T0 = jnb(2026, 11, 23, 9, 0)  # Monday 09:00 in the office's zone
 H = 3600

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,54 +21,11 @@ from supportdesk.rules.policy_parse import parse_policy
 from supportdesk.services import directory, sla, tickets
 from supportdesk.services.admin import setup
 from supportdesk.store import HEAD_REVISION, Store
-from tests.conftest import new_ticket
+from tests.helpers.desk import new_ticket
+from tests.helpers.policy import JNB, POLICY, jnb
 
-JNB = ZoneInfo("Africa/Johannesburg")
 AMS = ZoneInfo("Europe/Amsterdam")
 H = 3600
-
-POLICY = """
-name = "test policy"
-default_plan = "gold"
-
-[calendars.office]
-timezone = "Africa/Johannesburg"
-mon = ["08:00-18:00"]
-tue = ["08:00-18:00"]
-wed = ["08:00-18:00"]
-thu = ["08:00-18:00"]
-fri = ["08:00-18:00"]
-holidays = ["2026-12-25"]
-
-[calendars.ams]
-timezone = "Europe/Amsterdam"
-mon = ["00:00-24:00"]
-tue = ["00:00-24:00"]
-wed = ["00:00-24:00"]
-thu = ["00:00-24:00"]
-fri = ["00:00-24:00"]
-sat = ["00:00-24:00"]
-sun = ["00:00-24:00"]
-
-[plans.gold]
-calendar = "office"
-respond = { critical = "1h", high = "4h", medium = "8h", low = "24h" }
-resolve = { critical = "4h", high = "8h", medium = "24h", low = "best_effort" }
-
-[plans.lite]
-calendar = "office"
-respond = { critical = "4h", high = "8h", medium = "24h", low = "48h" }
-resolve = { critical = "none", high = "none", medium = "none", low = "none" }
-
-[plans.eu247]
-calendar = "ams"
-respond = { critical = "24h", high = "24h", medium = "24h", low = "24h" }
-resolve = { critical = "48h", high = "48h", medium = "48h", low = "48h" }
-"""
-
-
-def jnb(*args: int) -> datetime:
-    return datetime(*args, tzinfo=JNB).astimezone(UTC)  # type: ignore[misc]
 
 
 def local(moment: datetime | None, zone: ZoneInfo = JNB) -> datetime:

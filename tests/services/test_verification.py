@@ -17,7 +17,7 @@ from supportdesk.errors import InvalidTransition, NotAllowed, NotFound, NothingT
 from supportdesk.services import directory, sla, tickets
 from supportdesk.services.callers import verification
 from supportdesk.services.callers.verification import FAILED, HELD, LOCKED, REFERRED, VERIFIED
-from tests.cli.test_cli import one_line_error, run
+from tests.helpers.cli import one_line_error, run
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

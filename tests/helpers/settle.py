@@ -1,0 +1,64 @@
+"""Waiting on a running Textual app: the one way the console tests wait for it.
+
+Workers land asynchronously, so a test never sleeps and hopes: it lets the app run until
+what it needs holds (`until`), or until that holds and nothing is in flight any more
+(`settle`). A wait that times out fails the test and says what it waited for.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from textual.app import App
+from textual.pilot import Pilot
+from textual.worker import Worker, WorkerCancelled
+
+TIMEOUT = 5.0  # seconds: a wait that needs longer says so
+POLL = 0.05  # seconds the app runs between two looks
+
+
+async def until(
+    pilot: Pilot[Any], check: Callable[[], bool], timeout: float = TIMEOUT, what: str = ""
+) -> None:
+    """Let the app run until `check()` holds; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        await pilot.pause(POLL)
+
+
+async def settle(
+    pilot: Pilot[Any],
+    check: Callable[[], bool] | None = None,
+    timeout: float = TIMEOUT,
+    what: str = "",
+) -> None:
+    """`until(check)` when given, then every worker done and the messages they posted
+    handled (twice over: a worker's result may start another), then `check` again (what
+    landed late may have undone it for a moment)."""
+    if check is not None:
+        await until(pilot, check, timeout, what)
+    await workers_done(pilot.app)
+    await pilot.pause(0.1)
+    await workers_done(pilot.app)
+    await pilot.pause(POLL)
+    if check is not None:
+        await until(pilot, check, timeout, what)
+
+
+async def workers_done(app: App[Any]) -> None:
+    """Every worker of `app` finished. One cancelled on the way (a newer one of its exclusive
+    group took its place) counts as finished: the wait goes on for the others, where
+    `wait_for_complete` alone would raise WorkerCancelled. A failed worker still raises."""
+    workers: list[Worker[Any]] | None = None  # at first, all of them
+    while True:
+        try:
+            await app.workers.wait_for_complete(workers)
+            return
+        except WorkerCancelled:
+            workers = [w for w in app.workers if not w.is_finished]
+            if not workers:
+                return
