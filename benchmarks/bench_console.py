@@ -18,6 +18,7 @@ Usage: python benchmarks/bench_console.py [--db PATH] [--tickets N] [--runs 12] 
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import re
 import shlex
@@ -85,6 +86,18 @@ def start_server() -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     tmux("new-session", "-d", "-s", "keep", "-x", "80", "-y", "24", "sleep 86400", env=env)
     tmux("set-option", "-g", "remain-on-exit", "on")
+    SOCKET_PATH[:] = [tmux("display", "-p", "#{socket_path}").strip()]
+    atexit.register(stop_server)  # also when a run fails or is interrupted
+
+
+SOCKET_PATH: list[str] = []
+
+
+def stop_server() -> None:
+    """Our server and its socket file (tmux leaves it behind)."""
+    tmux("kill-server")
+    for path in SOCKET_PATH:
+        Path(path).unlink(missing_ok=True)
 
 
 def screen() -> str:
@@ -127,7 +140,7 @@ def timed_run(
             break  # it ended (its last screen says why)
         time.sleep(POLL_S)
     text = screen()
-    tmux("kill-server")
+    stop_server()
     raise SystemExit(f"screen never showed {ready.pattern!r} (or its clocks):\n{text}")
 
 
@@ -264,7 +277,7 @@ def main() -> None:
     c0, w0 = cpu_seconds(pid), time.perf_counter()
     time.sleep(args.idle)
     idle = (cpu_seconds(pid) - c0) / (time.perf_counter() - w0) * 100
-    tmux("kill-server")
+    stop_server()
 
     b, c = statistics.median(bare), statistics.median(console)
     after = statistics.median(f - p for f, p in zip(filled, console, strict=True))
