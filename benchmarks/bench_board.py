@@ -22,7 +22,7 @@ from pathlib import Path
 
 from supportdesk.console.app import SupportDeskApp
 from supportdesk.core.desk import Desk
-from supportdesk.services.reports import lead_board, report
+from supportdesk.services.reports import report, sla_board
 from supportdesk.store import Store
 
 LEAD = "lena"
@@ -56,7 +56,7 @@ def timed(what: str, fn: Callable[[], object], runs: int = 3) -> float:
 
 async def paint(desk: Desk, size: tuple[int, int]) -> tuple[float, float, list[float]]:
     """Seconds from ctrl+l to the board drawn, to the figures drawn; tick times in ms."""
-    from supportdesk.console.screens.boards.lead import LeadBoardScreen
+    from supportdesk.console.screens.boards.sla import SlaBoardScreen
 
     app = SupportDeskApp(desk)
     async with app.run_test(size=size) as pilot:
@@ -71,7 +71,7 @@ async def paint(desk: Desk, size: tuple[int, int]) -> tuple[float, float, list[f
         screen = None
         while screen is None or screen.board is None:
             await asyncio.sleep(0.005)
-            screen = app.screen if isinstance(app.screen, LeadBoardScreen) else None
+            screen = app.screen if isinstance(app.screen, SlaBoardScreen) else None
         await pilot.pause(0)  # one refresh: the rows are on screen
         board_s = time.perf_counter() - t0
         while screen.figures is None:
@@ -102,8 +102,8 @@ def main() -> None:
     total = store.query("SELECT count(*) FROM tickets")[0][0]
     print(f"{path}: {total:,} tickets, {open_now:,} live")
     print("reads")
-    timed("board snapshot (lead_board.snapshot)", lambda: lead_board.snapshot(desk))
-    timed("figures (today, 7 and 30 days, series)", lambda: lead_board.figures(desk))
+    timed("board snapshot (sla_board.snapshot)", lambda: sla_board.snapshot(desk))
+    timed("figures (today, 7 and 30 days, series)", lambda: sla_board.figures(desk))
     now = desk.now()
     month = timed(
         "report sla, 30 days", lambda: report.sla_report(desk, now - timedelta(days=30), now)

@@ -35,7 +35,7 @@ def claim(env: Env, next_: bool, tier: int | None, as_json: bool) -> None:
 @pass_env
 def ticket_take(env: Env, ticket_id: int, as_json: bool) -> None:
     """Claim a ticket at or below your tier (exit 3 if someone else holds it)."""
-    escalation.take(env.desk(), ticket_id)  # core's one claim, on the plain driver
+    escalation.claim(env.desk(), ticket_id)  # core's one claim, on the plain driver
     if as_json:  # the whole ticket, as `ticket show --json` prints it: only then the ORM view
         from supportdesk.services import tickets
 

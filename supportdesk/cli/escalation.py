@@ -159,7 +159,7 @@ def board(env: Env, tier: int | None, limit: int, as_json: bool) -> None:
     """A tier's escalation board: your claims, then unclaimed by priority and time of
     escalation, then those waiting on something (and, for leads, others' claims)."""
     desk = env.desk()
-    b = escalation.board(desk, escalation.default_tier(desk) if tier is None else tier,
+    b = escalation.tier_board(desk, escalation.default_tier(desk) if tier is None else tier,
                          limit=limit)  # fmt: skip
     emit(b, as_json, lambda: _board_text(b, desk))
 

@@ -48,7 +48,7 @@ class SupportDeskApp(DeskApp):
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("ctrl+g", "goto_ticket", "Go to ticket # (anywhere)", priority=True, show=False),
         Binding("ctrl+k", "call", "Call: find and verify a caller", priority=True, show=False),
-        Binding("ctrl+t", "board", "Tier board (escalations)", priority=True, show=False),
+        Binding("ctrl+t", "tier_board", "Tier board (escalations)", priority=True, show=False),
         Binding("ctrl+l", "sla_board", "SLA board (leads)", priority=True, show=False),
         Binding("ctrl+f", "search", "Search the queue", priority=True, show=False),
         Binding("ctrl+n", "incident", "Incident (outage) screen", priority=True, show=False),
@@ -147,36 +147,38 @@ class SupportDeskApp(DeskApp):
         else:
             self.push_screen(CallScreen())
 
-    def action_board(self, tier: int | None = None) -> None:
+    def action_tier_board(self, tier: int | None = None) -> None:
         """The tier board (at the user's home tier), from anywhere; on it already: stay."""
-        from supportdesk.console.screens.boards.tier import BoardScreen  # when needed: fast start
+        from supportdesk.console.screens.boards.tier import (
+            TierBoardScreen,  # when needed: fast start
+        )
 
         if isinstance(self.screen, ModalScreen):
             return  # finish or cancel the dialog first
-        if isinstance(self.screen, BoardScreen):
+        if isinstance(self.screen, TierBoardScreen):
             if tier is not None:
                 self.screen.action_tier(tier)
             return
-        board = self._in_stack(BoardScreen)
+        board = self._in_stack(TierBoardScreen)
         if board is not None:
             self._back_to(board)
         else:
-            self.push_screen(BoardScreen(tier))
+            self.push_screen(TierBoardScreen(tier))
 
     def action_sla_board(self) -> None:
         """The lead's SLA board, from anywhere (leads only); on it already: stay."""
-        from supportdesk.console.screens.boards.lead import LeadBoardScreen  # when needed
+        from supportdesk.console.screens.boards.sla import SlaBoardScreen  # when needed
 
-        if isinstance(self.screen, ModalScreen | LeadBoardScreen):
+        if isinstance(self.screen, ModalScreen | SlaBoardScreen):
             return
         if not self.desk.actor.is_lead:
             self.notify("the SLA board is for leads", severity="warning", timeout=4)
             return
-        board = self._in_stack(LeadBoardScreen)
+        board = self._in_stack(SlaBoardScreen)
         if board is not None:
             self._back_to(board)
         else:
-            self.push_screen(LeadBoardScreen())
+            self.push_screen(SlaBoardScreen())
 
     def action_incident(self) -> None:
         """The incident screen (the first open incident), from anywhere; on it: stay."""

@@ -136,7 +136,7 @@ class DeskApp(InertNotify):
     def action_goto_ticket(self) -> None:
         """Ask for a ticket number and open it."""
 
-    def action_board(self, tier: int | None = None) -> None:
+    def action_tier_board(self, tier: int | None = None) -> None:
         """The tier board."""
         del tier
 

@@ -1,7 +1,7 @@
 """The wall display: the lead's SLA board alone, read-only, for `supportdesk serve`.
 
 `supportdesk serve` runs textual-serve, which starts `supportdesk wall` (this app) for each
-browser that connects. The app shows only `LeadBoardScreen(read_only=True)`: no command
+browser that connects. The app shows only `SlaBoardScreen(read_only=True)`: no command
 palette, no global keys, no screen that writes; it registers no presence (a wall is not a
 person) and reads the store only. With `redact`, subjects and customer names are hidden.
 """
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.binding import Binding, BindingType
 
 from supportdesk.console.base import DeskApp, run_app
-from supportdesk.console.screens.boards.lead import LeadBoardScreen
+from supportdesk.console.screens.boards.sla import SlaBoardScreen
 
 if TYPE_CHECKING:
     from supportdesk.core.desk import Desk
@@ -37,7 +37,7 @@ class WallApp(DeskApp):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.push_screen(LeadBoardScreen(read_only=True, redact=self.redact))
+        self.push_screen(SlaBoardScreen(read_only=True, redact=self.redact))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return action in self.ALLOWED or action.startswith(("scroll_", "focus_", "cursor_"))

@@ -196,7 +196,7 @@ def _why_not(tx: Transaction, desk: Desk, ticket_id: int) -> Exception:
     return InvalidTransition(f"ticket #{ticket_id} is {status} and cannot be taken")
 
 
-def take(desk: Desk, ticket_id: int) -> Claimed:
+def claim_chosen(desk: Desk, ticket_id: int) -> Claimed:
     """Claim a chosen ticket in a plain-driver transaction of its own."""
     permissions.require(desk.actor, "ticket.take")
     with desk.write_plain() as (tx, record):

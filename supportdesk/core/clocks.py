@@ -17,8 +17,8 @@ from supportdesk.rules.policy import Plan, Policy
 from supportdesk.rules.sla_engine import (
     CLOCKS,
     PAUSING_STATUSES,
-    Clock,
     ClockState,
+    SlaClock,
     TicketClocks,
     format_span,
     on_response,
@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 
 
 def clocks_of(ticket: Ticket) -> TicketClocks:
-    def one(name: str) -> Clock:
-        return Clock(
+    def one(name: str) -> SlaClock:
+        return SlaClock(
             ClockState(getattr(ticket, f"{name}_state")),
             getattr(ticket, f"{name}_target_s"),
             getattr(ticket, f"{name}_used_s") or 0,
@@ -49,7 +49,7 @@ def clocks_of(ticket: Ticket) -> TicketClocks:
     return TicketClocks(one("respond"), one("resolve"))
 
 
-def clock_values(clock: Clock) -> dict[str, Any]:
+def clock_values(clock: SlaClock) -> dict[str, Any]:
     return {
         "state": clock.state.value,
         "target_s": clock.target_s,
@@ -61,7 +61,7 @@ def clock_values(clock: Clock) -> dict[str, Any]:
     }
 
 
-def describe_clock(name: str, clock: Clock) -> str:
+def describe_clock(name: str, clock: SlaClock) -> str:
     due = clock.due.isoformat(timespec="seconds") if clock.due else "-"
     return f"{name} {clock.state.value} {due}"
 
@@ -106,7 +106,7 @@ def has_actor(desk: Desk) -> bool:
     return True
 
 
-def event_body(name: str, before: Clock, after: Clock, why: str) -> str:
+def event_body(name: str, before: SlaClock, after: SlaClock, why: str) -> str:
     if after.stopped and not before.stopped:
         verdict = "met" if after.state is ClockState.MET else "breached"
         return f"{name} clock stopped ({why}): {verdict}, {format_span(after.used_s)} business time"

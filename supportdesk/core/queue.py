@@ -23,7 +23,7 @@ from supportdesk.core.views import QueueKey, QueuePage, QueueRow, parse_utc
 from supportdesk.enums import PRIORITY_ORDER, View
 from supportdesk.errors import UsageError
 from supportdesk.rules import limits
-from supportdesk.rules.sla_engine import Clock, ClockState, TicketClocks
+from supportdesk.rules.sla_engine import ClockState, SlaClock, TicketClocks
 
 MAX_PAGE = 1000
 SEARCH_COUNT_CAP = 10_000
@@ -212,14 +212,14 @@ def _anchor(desk: Desk, filt: QueueFilter, key: QueueKey, params: list[Any]) -> 
 
 
 _STATES = {s.value: s for s in ClockState}
-_NO_CLOCK = Clock()
+_NO_CLOCK = SlaClock()
 
 
-def _clock(values: Sequence[Any]) -> Clock:
+def _clock(values: Sequence[Any]) -> SlaClock:
     state, target, used, paused_s, since, due, paused = values
     if state == "none":
         return _NO_CLOCK
-    return Clock(
+    return SlaClock(
         _STATES[state],
         target,
         used or 0,

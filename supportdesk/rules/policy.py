@@ -30,8 +30,8 @@ from supportdesk.rules.calendar import (
 )
 
 TargetKind = Literal["duration", "best_effort", "none"]
-Clock = Literal["respond", "resolve"]
-CLOCKS: tuple[Clock, ...] = ("respond", "resolve")
+ClockName = Literal["respond", "resolve"]
+CLOCKS: tuple[ClockName, ...] = ("respond", "resolve")
 DEFAULT_WARN: tuple[int, ...] = (50, 75)
 MAX_DURATION = 366 * 24 * 3600  # a year of business time; more is a typo, not a promise
 

@@ -62,7 +62,7 @@ def _seconds(delta: timedelta) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class Clock:
+class SlaClock:
     """One clock as stored on the ticket row."""
 
     state: ClockState = ClockState.NONE
@@ -116,16 +116,16 @@ def start(
     *,
     has_target: bool = True,
     paused_by: str | None = None,
-) -> Clock:
+) -> SlaClock:
     """A new clock at ticket creation (`has_target` False: the plan says "none")."""
     if not has_target:
-        return Clock()
+        return SlaClock()
     if paused_by is not None:
-        return Clock(ClockState.PAUSED, target_s, 0, 0, now, None, paused_by)
-    return Clock(ClockState.RUNNING, target_s, 0, 0, now, due_time(calendar, now, 0, target_s))
+        return SlaClock(ClockState.PAUSED, target_s, 0, 0, now, None, paused_by)
+    return SlaClock(ClockState.RUNNING, target_s, 0, 0, now, due_time(calendar, now, 0, target_s))
 
 
-def pause(clock: Clock, calendar: Calendar, now: datetime, reason: str) -> Clock:
+def pause(clock: SlaClock, calendar: Calendar, now: datetime, reason: str) -> SlaClock:
     if clock.state is ClockState.PAUSED:
         return replace(clock, paused=reason)
     if clock.state is not ClockState.RUNNING:
@@ -134,7 +134,7 @@ def pause(clock: Clock, calendar: Calendar, now: datetime, reason: str) -> Clock
     return replace(clock, state=ClockState.PAUSED, used_s=used, since=now, due=None, paused=reason)
 
 
-def resume(clock: Clock, calendar: Calendar, now: datetime) -> Clock:
+def resume(clock: SlaClock, calendar: Calendar, now: datetime) -> SlaClock:
     """Paused -> running with the business time that was left."""
     if clock.state is not ClockState.PAUSED:
         return clock
@@ -145,7 +145,7 @@ def resume(clock: Clock, calendar: Calendar, now: datetime) -> Clock:
     )
 
 
-def stop(clock: Clock, calendar: Calendar, now: datetime) -> Clock:
+def stop(clock: SlaClock, calendar: Calendar, now: datetime) -> SlaClock:
     """Running or paused -> met or breached, with the business time taken."""
     if clock.state not in (ClockState.RUNNING, ClockState.PAUSED):
         return clock
@@ -155,7 +155,7 @@ def stop(clock: Clock, calendar: Calendar, now: datetime) -> Clock:
     due = clock.due if clock.state is ClockState.RUNNING else None
     if due is None and clock.target_s is not None:
         due = due_time(calendar, now, used, clock.target_s) if breached else None
-    return Clock(
+    return SlaClock(
         ClockState.BREACHED if breached else ClockState.MET,
         clock.target_s,
         used,
@@ -166,7 +166,7 @@ def stop(clock: Clock, calendar: Calendar, now: datetime) -> Clock:
     )
 
 
-def restart(clock: Clock, calendar: Calendar, now: datetime) -> Clock:
+def restart(clock: SlaClock, calendar: Calendar, now: datetime) -> SlaClock:
     """A stopped clock that runs again (the resolve clock when a ticket is reopened)."""
     if not clock.stopped:
         return clock
@@ -175,21 +175,21 @@ def restart(clock: Clock, calendar: Calendar, now: datetime) -> Clock:
 
 
 def retarget(
-    clock: Clock,
+    clock: SlaClock,
     calendar: Calendar,
     now: datetime,
     target_s: int | None,
     *,
     has_target: bool = True,
     paused_by: str | None = None,
-) -> Clock:
+) -> SlaClock:
     """Apply a new target (priority, plan or policy change) keeping the time used. A
     stopped clock keeps its outcome; a clock the new plan does not track is dropped; one
     the old plan did not track starts now, as if the ticket had been created under it."""
     if clock.stopped:
         return clock
     if not has_target:
-        return Clock()
+        return SlaClock()
     if clock.state is ClockState.NONE:
         return start(calendar, now, target_s, paused_by=paused_by)
     if clock.state is ClockState.PAUSED:
@@ -207,13 +207,13 @@ def retarget(
 # -- a ticket's pair of clocks -----------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class TicketClocks:
-    respond: Clock
-    resolve: Clock
+    respond: SlaClock
+    resolve: SlaClock
 
-    def get(self, name: str) -> Clock:
+    def get(self, name: str) -> SlaClock:
         return self.respond if name == RESPOND else self.resolve
 
-    def with_(self, name: str, clock: Clock) -> TicketClocks:
+    def with_(self, name: str, clock: SlaClock) -> TicketClocks:
         return replace(self, **{name: clock})
 
     @property
@@ -266,11 +266,11 @@ def to_us(value: datetime) -> int:
     return (value - EPOCH) // timedelta(microseconds=1)
 
 
-def _stopped(target_s: int | None, used_us: int, paused_us: int, at_us: int) -> Clock:
+def _stopped(target_s: int | None, used_us: int, paused_us: int, at_us: int) -> SlaClock:
     used = used_us // US
     breached = target_s is not None and used > target_s
     state = ClockState.BREACHED if breached else ClockState.MET
-    return Clock(state, target_s, used, paused_us // US, _at(at_us))
+    return SlaClock(state, target_s, used, paused_us // US, _at(at_us))
 
 
 def from_history(
@@ -296,10 +296,10 @@ def from_history(
     None, tracked at all). Stopped clocks get their outcome without a due time, which only
     a live clock needs; live clocks go through `start` and `pause` like any ticket's."""
     elapsed = calendar.elapsed_us
-    out: list[Clock] = []
+    out: list[SlaClock] = []
     for name, (target_s, tracked) in ((RESPOND, respond), (RESOLVE, resolve)):
         if not tracked:
-            out.append(Clock())
+            out.append(SlaClock())
             continue
         if name == RESPOND:
             end = first_response if first_response is not None else resolved
@@ -366,7 +366,7 @@ class ClockReading:
         return self.reading.value
 
 
-def read(clock: Clock, calendar: Calendar, warn: tuple[int, ...], now: datetime) -> ClockReading:
+def read(clock: SlaClock, calendar: Calendar, warn: tuple[int, ...], now: datetime) -> ClockReading:
     used = clock.used_at(calendar, now)
     paused = clock.paused_at(calendar, now)
     target = clock.target_s
@@ -406,7 +406,7 @@ class Countdown:
 
     __slots__ = ("_base", "_boundary", "_calendar", "_clock", "_open", "_t0", "_warn")
 
-    def __init__(self, clock: Clock, calendar: Calendar, warn: tuple[int, ...]) -> None:
+    def __init__(self, clock: SlaClock, calendar: Calendar, warn: tuple[int, ...]) -> None:
         self._clock = clock
         self._calendar = calendar
         self._warn = warn
@@ -416,7 +416,7 @@ class Countdown:
         self._base: ClockReading | None = None
 
     @property
-    def clock(self) -> Clock:
+    def clock(self) -> SlaClock:
         return self._clock
 
     def at(self, now: datetime) -> ClockReading:

@@ -22,11 +22,11 @@ from rich.console import Console
 from textual.pilot import Pilot
 
 from supportdesk.console.app import SupportDeskApp
-from supportdesk.console.screens.boards.tier import BoardScreen
+from supportdesk.console.screens.boards.tier import TierBoardScreen
 from supportdesk.console.screens.escalation_modals import EscalateModal, ReasonModal
-from supportdesk.console.widgets.board_table import BoardTable, Heading
 from supportdesk.console.widgets.handover import HandoverPanel, handover_renderable
 from supportdesk.console.widgets.ticket_view import ThreadEntry
+from supportdesk.console.widgets.tier_board_table import Heading, TierBoardTable
 from supportdesk.services import escalation, tickets
 from tests.helpers.console import NOW, DeskFixture
 from tests.helpers.escalation import (
@@ -60,13 +60,13 @@ def run(
 
 async def board_ready(
     pilot: Pilot[Any], app: SupportDeskApp, tier: int | None = None
-) -> BoardScreen:
+) -> TierBoardScreen:
     """The board on top, its latest read shown (of `tier`, when given), nothing in flight."""
 
     def ready() -> bool:
         screen = app.screen
         return (
-            isinstance(screen, BoardScreen)
+            isinstance(screen, TierBoardScreen)
             and screen.board is not None
             and screen.loaded_generation == screen.generation
             and (tier is None or screen.board.tier == tier)
@@ -74,19 +74,19 @@ async def board_ready(
 
     await settle(pilot, ready, what="the board")
     screen = app.screen
-    assert isinstance(screen, BoardScreen)
+    assert isinstance(screen, TierBoardScreen)
     return screen
 
 
-async def loads_after(pilot: Pilot[Any], board: BoardScreen, loads: int, what: str) -> None:
+async def loads_after(pilot: Pilot[Any], board: TierBoardScreen, loads: int, what: str) -> None:
     await settle(pilot, lambda: board.loads > loads, what=what)
 
 
-async def select(pilot: Pilot[Any], board: BoardScreen, ticket_id: int) -> None:
+async def select(pilot: Pilot[Any], board: TierBoardScreen, ticket_id: int) -> None:
     """Move the cursor with the arrow keys until it is on `ticket_id`."""
-    ids = board.query_one(BoardTable).ticket_ids()
+    ids = board.query_one(TierBoardTable).ticket_ids()
     assert ticket_id in ids
-    for _ in range(len(board.query_one(BoardTable).items)):
+    for _ in range(len(board.query_one(TierBoardTable).items)):
         current = board.selected_id()
         if current == ticket_id:
             return
@@ -101,7 +101,7 @@ def test_board_sections_in_order_for_a_lead(escalation_fx: DeskFixture) -> None:
         await pilot.press("b")  # from the queue
         board = await board_ready(pilot, app, 2)  # a lead starts on tier 2
         assert board.sections_for_test() == BOARD_ORDER
-        items = board.query_one(BoardTable).items
+        items = board.query_one(TierBoardTable).items
         headings = [i.section for i in items if isinstance(i, Heading)]
         assert headings == ["mine", "unclaimed", "waiting", "others"]
         assert board.selected_id() == 8  # the cursor starts on a ticket, not a heading
@@ -133,7 +133,7 @@ def test_an_engineer_sees_their_tier_and_no_claims_of_others(escalation_fx: Desk
         await pilot.pause(0.1)
         assert board.tier == 2
         await pilot.press("escape")
-        assert not isinstance(app.screen, BoardScreen)
+        assert not isinstance(app.screen, TierBoardScreen)
 
     run(escalation_fx, scenario, login="bo")
 
@@ -165,7 +165,7 @@ def test_a_ticket_someone_else_claims_leaves_the_leads_cursor_in_place(
         board = await board_ready(pilot, app, 2)
         await select(pilot, board, 1)
         loads = board.loads
-        tickets.take(escalation_fx.desk_at("bo"), 1)  # another connection: seen through the feed
+        tickets.claim(escalation_fx.desk_at("bo"), 1)  # another connection: seen through the feed
         await loads_after(pilot, board, loads, "the board after bo's claim")
         assert board.sections_for_test()["others"] == [6, 1]
         assert board.sections_for_test()["unclaimed"] == [2, 12]
@@ -209,7 +209,7 @@ def test_stale_claims_are_marked_and_a_fresh_one_turns_stale_on_the_tick(
         await until(pilot, lambda: app.stale_claims.loaded, what="the claims read")
         await pilot.press("ctrl+t")
         board = await board_ready(pilot, app, 2)
-        table = board.query_one(BoardTable)
+        table = board.query_one(TierBoardTable)
         assert str(table.get_cell("6", "holder")) == "bo STALE 1h"  # touched 100 min ago
         assert str(table.get_cell("8", "holder")) == "10m ago"  # mine, fresh
         # at start, one summary toast for the claims already stale (ana's #5 and bo's #6)
@@ -325,7 +325,7 @@ def test_handover_replaces_the_thread_on_a_small_terminal(escalation_fx: DeskFix
 LEAD_CONSOLE = """
 import asyncio
 from supportdesk.console.app import SupportDeskApp
-from supportdesk.console.screens.boards.tier import BoardScreen
+from supportdesk.console.screens.boards.tier import TierBoardScreen
 from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
 from supportdesk.store import Store
@@ -339,7 +339,7 @@ async def main():
         await pilot.press("ctrl+t")
         def board():
             s = app.screen
-            return s if isinstance(s, BoardScreen) and s.board is not None else None
+            return s if isinstance(s, TierBoardScreen) and s.board is not None else None
         await until(pilot, lambda: board() is not None, 15, "the board")
         await app.workers.wait_for_complete()
         while board().selected_id() != 6:

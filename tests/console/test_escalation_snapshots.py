@@ -15,7 +15,7 @@ import pytest
 from textual.pilot import Pilot
 
 from supportdesk.console.app import SupportDeskApp
-from supportdesk.console.screens.boards.tier import BoardScreen
+from supportdesk.console.screens.boards.tier import TierBoardScreen
 from supportdesk.console.screens.ticket import TicketScreen
 from supportdesk.console.widgets.handover import HandoverPanel
 from tests.helpers.console import DeskFixture
@@ -44,7 +44,7 @@ async def _board(pilot: Pilot[Any]) -> None:
 
     def ready() -> bool:
         s = app.screen
-        return isinstance(s, BoardScreen) and s.board is not None
+        return isinstance(s, TierBoardScreen) and s.board is not None
 
     await until(pilot, ready)
     await app.workers.wait_for_complete()

@@ -20,8 +20,8 @@ from textual._compositor import LayoutUpdate  # noqa: PLC2701 - what textual wri
 from textual.app import App
 
 from supportdesk.console.app import SupportDeskApp
-from supportdesk.console.screens.boards.lead import LeadBoardScreen
-from supportdesk.console.screens.boards.tier import BoardScreen
+from supportdesk.console.screens.boards.sla import SlaBoardScreen
+from supportdesk.console.screens.boards.tier import TierBoardScreen
 from supportdesk.console.screens.call import CallScreen, CallStage
 from supportdesk.console.screens.incident import IncidentScreen
 from supportdesk.console.screens.modals import ChoiceModal
@@ -125,12 +125,12 @@ async def test_every_console_screen_shows_hostile_text_literally(
         await pilot.press("escape")
         # the tier board (escalation reasons, holders' names) and the lead's SLA board
         await pilot.press("ctrl+t")
-        await until(pilot, lambda: isinstance(app.screen, BoardScreen), WAIT, "tier board")
+        await until(pilot, lambda: isinstance(app.screen, TierBoardScreen), WAIT, "tier board")
         await pilot.press("2")
         await settle(pilot)
         assert_inert(app, "tier 2 board")
         await pilot.press("ctrl+l")
-        await until(pilot, lambda: isinstance(app.screen, LeadBoardScreen), WAIT, "SLA board")
+        await until(pilot, lambda: isinstance(app.screen, SlaBoardScreen), WAIT, "SLA board")
         await settle(pilot)
         assert_inert(app, "SLA board")
         # the call flow: search, account card, contacts, verdict
@@ -203,9 +203,9 @@ async def test_the_wall_shows_hostile_text_literally(
     # a week later every clock is breached: the urgent table holds the hostile subjects
     app = WallApp(make_desk("lena", at=desk.now() + timedelta(days=7)))
     async with app.run_test(size=(160, 48), notifications=True) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, LeadBoardScreen), WAIT, "the board")
+        await until(pilot, lambda: isinstance(app.screen, SlaBoardScreen), WAIT, "the board")
         board = app.screen
-        assert isinstance(board, LeadBoardScreen)
+        assert isinstance(board, SlaBoardScreen)
         await until(pilot, lambda: board.board is not None, WAIT, "the board's data")
         await settle(pilot)
         assert_inert(app, "wall", "[@click=app.quit]x[/]", "␛[31mred␛[0m", "abc\\u202edcba")

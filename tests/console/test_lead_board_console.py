@@ -18,10 +18,10 @@ import pytest
 from textual.pilot import Pilot
 
 from supportdesk.console.app import SupportDeskApp
-from supportdesk.console.screens.boards.lead import DrillScreen, LeadBoardScreen
+from supportdesk.console.screens.boards.sla import DrillScreen, SlaBoardScreen
 from supportdesk.console.wall import WallApp
 from supportdesk.console.widgets.queue_table import QueueTable
-from supportdesk.services.reports import lead_board
+from supportdesk.services.reports import sla_board
 from tests.helpers.console import NOW, DeskFixture
 from tests.helpers.settle import until
 
@@ -29,7 +29,7 @@ SnapCompare = Callable[..., bool]
 pytestmark = pytest.mark.usefixtures("utc")  # times on screen in UTC (the agent's zone)
 
 
-async def _board(pilot: Pilot[Any]) -> LeadBoardScreen:
+async def _board(pilot: Pilot[Any]) -> SlaBoardScreen:
     app = pilot.app
     assert isinstance(app, SupportDeskApp)
     await until(
@@ -38,9 +38,9 @@ async def _board(pilot: Pilot[Any]) -> LeadBoardScreen:
     await pilot.pause(0.6)
     await app.workers.wait_for_complete()
     await pilot.press("ctrl+l")
-    await until(pilot, lambda: isinstance(app.screen, LeadBoardScreen), timeout=8.0)
+    await until(pilot, lambda: isinstance(app.screen, SlaBoardScreen), timeout=8.0)
     screen = app.screen
-    assert isinstance(screen, LeadBoardScreen)
+    assert isinstance(screen, SlaBoardScreen)
     await until(pilot, lambda: screen.board is not None and screen.figures is not None, timeout=8.0)
     await app.workers.wait_for_complete()
     await pilot.pause(0.3)
@@ -64,7 +64,7 @@ def test_board_shows_what_the_service_says(fx: DeskFixture) -> None:
 
 
 async def _test_board_shows_what_the_service_says(fx: DeskFixture) -> None:
-    expected = lead_board.snapshot(fx.desk)
+    expected = sla_board.snapshot(fx.desk)
     app = SupportDeskApp(fx.desk)
     async with app.run_test(size=(160, 48)) as pilot:
         screen = await _board(pilot)
@@ -93,7 +93,7 @@ async def _test_an_agent_cannot_open_it(fx: DeskFixture) -> None:
         await until(pilot, lambda: app.queue_screen() is not None, timeout=8.0)
         await pilot.press("ctrl+l")
         await pilot.pause(0.3)
-        assert not isinstance(app.screen, LeadBoardScreen)
+        assert not isinstance(app.screen, SlaBoardScreen)
 
 
 def test_drill_down_lists_the_tickets_behind_a_figure(fx: DeskFixture) -> None:
@@ -111,7 +111,7 @@ async def _test_drill_down_lists_the_tickets_behind_a_figure(fx: DeskFixture) ->
         table = drill.query_one(QueueTable)
         await until(pilot, lambda: len(table.rows_shown) > 0, timeout=8.0)
         assert [r.id for r in table.rows_shown] == [
-            r.id for r in lead_board.drill(fx.desk, "breached")
+            r.id for r in sla_board.drill(fx.desk, "breached")
         ]
         await pilot.press("enter")  # opens the first one
         await until(pilot, lambda: type(app.screen).__name__ == "TicketScreen", timeout=8.0)
@@ -171,10 +171,10 @@ def test_read_only_board_binds_nothing_that_writes(fx: DeskFixture) -> None:
 
 
 async def _test_read_only_board_binds_nothing_that_writes(fx: DeskFixture) -> None:
-    screen = LeadBoardScreen(read_only=True, redact=True)
+    screen = SlaBoardScreen(read_only=True, redact=True)
     for action in ("reassign", "take_over", "unlock", "acknowledge", "drill"):
         assert screen.check_action(action, ()) is False
-    assert LeadBoardScreen().check_action("reassign", ()) is True
+    assert SlaBoardScreen().check_action("reassign", ()) is True
 
 
 async def _board_quiet(pilot: Pilot[Any]) -> None:
@@ -189,9 +189,9 @@ async def _board_quiet(pilot: Pilot[Any]) -> None:
 
 async def _wall_ready(pilot: Pilot[Any]) -> None:
     app = pilot.app
-    await until(pilot, lambda: isinstance(app.screen, LeadBoardScreen), timeout=8.0)
+    await until(pilot, lambda: isinstance(app.screen, SlaBoardScreen), timeout=8.0)
     screen = app.screen
-    assert isinstance(screen, LeadBoardScreen)
+    assert isinstance(screen, SlaBoardScreen)
     await until(pilot, lambda: screen.board is not None and screen.figures is not None, timeout=8.0)
     await app.workers.wait_for_complete()
     await pilot.pause(0.3)

@@ -103,6 +103,6 @@ class Fx:
         """A ticket amir opened, took and escalated to tier 2."""
         amir = self.as_("amir", minutes)
         tid = new_ticket(amir, subject, priority)
-        tickets.take(amir, tid)
+        tickets.claim(amir, tid)
         escalation.escalate(amir, tid, reason="needs root on web-cpt-14", tried="restarted php")
         return tid

@@ -44,13 +44,13 @@ def add_escalations(fx: DeskFixture) -> None:
         assert acme is not None
         acme.notes = ACME_NOTES
     escalation.escalate(fx.desk_at("ana", 120), 1, reason=REASON_1, tried=TRIED_1)
-    tickets.take(fx.desk_at("bo", 90), 1)
+    tickets.claim(fx.desk_at("bo", 90), 1)
     escalation.release(fx.desk_at("bo", 60), 1, reason=RELEASE_1)
     escalation.escalate(fx.desk_at("ana", 50), 12, reason=REASON_12)
     escalation.escalate(fx.desk_at("lena", 40), 11, reason=REASON_11)
     escalation.to_supervisor(fx.desk_at("bo", 30), 1, reason=COMPLAINT_1)
     escalation.escalate(fx.desk_at("ana", 25), 8, reason=REASON_8)
-    tickets.take(fx.desk_at("lena", 10), 8)
+    tickets.claim(fx.desk_at("lena", 10), 8)
 
 
 def minutes(n: int) -> timedelta:

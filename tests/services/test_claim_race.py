@@ -66,7 +66,7 @@ def _check_each_claimed_once(
         for tid, by, at in escalations:
             assert at is not None and logins[by] == claims[tid], tid
         desk = Desk(store, ENGINEERS[0], Clock(), key)
-        assert escalation.board(desk, TIER).unclaimed == 0
+        assert escalation.tier_board(desk, TIER).unclaimed == 0
         with pytest.raises(NothingToDo):
             escalation.claim_next(desk, TIER)
         with store.read() as s:

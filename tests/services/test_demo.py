@@ -263,7 +263,7 @@ def test_an_engineer_can_claim_on_a_fresh_demo(db_url: str, tmp_path: Path) -> N
         _claims_and_escalations_hold(desk)
         for login, tier in ((result.engineer_login, 2), ("ingrid", 3), (result.agent_login, 1)):
             person = Desk(store, login, clock=Clock(NOW), audit_key_path=tmp_path / "k.key")
-            before = escalation.board(person, tier)
+            before = escalation.tier_board(person, tier)
             assert before.unclaimed > 0, login
             top = next(r for r in before.rows if r.section == "unclaimed")
             claim = escalation.claim_next(person, tier)

@@ -27,7 +27,7 @@ from tests.helpers.desk import T0, Fx, new_ticket
 def test_escalate_moves_up_clears_holder_keeps_clocks_and_watches(fx: Fx) -> None:
     amir = fx.as_("amir")
     tid = new_ticket(amir, priority="high")
-    tickets.take(amir, tid)
+    tickets.claim(amir, tid)
     dues = fx.row(tid, "respond_due", "resolve_due", "respond_state", "resolve_state")
     before = fx.audit_count()
     r = escalation.escalate(
@@ -57,7 +57,7 @@ def test_escalate_moves_up_clears_holder_keeps_clocks_and_watches(fx: Fx) -> Non
     assert (tier_event.old_value, tier_event.new_value, tier_event.author) == ("1", "2", "amir")
     assert "Tried: restarted php" in (tier_event.body or "")
     # the watcher hears of what happens next; the actor does not hear of their own change
-    tickets.take(fx.as_("tomas", 20), tid)
+    tickets.claim(fx.as_("tomas", 20), tid)
     tickets.reply(fx.as_("tomas", 25), tid, "Restarted MySQL; the site is back.")
     assert any("claimed by tomas" in n for n in fx.notices("amir"))
     assert any("reply by tomas" in n for n in fx.notices("amir"))
@@ -95,7 +95,7 @@ def test_escalate_refusals_change_nothing(
 
 def test_only_holder_or_lead_escalates_a_held_ticket_and_nobody_above_their_tier(fx: Fx) -> None:
     tid = new_ticket(fx.as_("amir"))
-    tickets.take(fx.as_("amir"), tid)
+    tickets.claim(fx.as_("amir"), tid)
     with pytest.raises(NotAllowed, match="held by amir"):
         escalation.escalate(fx.as_("nomsa"), tid, reason="x")
     escalation.escalate(fx.as_("amir"), tid, reason="up")
@@ -105,7 +105,7 @@ def test_only_holder_or_lead_escalates_a_held_ticket_and_nobody_above_their_tier
 
 def test_deescalate_hands_back_to_whoever_escalated(fx: Fx) -> None:
     tid = fx.escalated()
-    tickets.take(fx.as_("tomas", 5), tid)
+    tickets.claim(fx.as_("tomas", 5), tid)
     with pytest.raises(UsageError, match="reason"):
         escalation.deescalate(fx.as_("tomas", 6), tid, reason="")
     r = escalation.deescalate(fx.as_("tomas", 10), tid, reason="a tier-1 fix: clear the cache")
@@ -124,7 +124,7 @@ def test_deescalate_hands_back_to_whoever_escalated(fx: Fx) -> None:
 
 
 def _board_ids(desk: Desk, tier: int, section: str) -> list[int]:
-    return [r.ticket_id for r in escalation.board(desk, tier).rows if r.section == section]
+    return [r.ticket_id for r in escalation.tier_board(desk, tier).rows if r.section == section]
 
 
 def test_board_order_sections_and_claim_next(fx: Fx) -> None:
@@ -137,11 +137,11 @@ def test_board_order_sections_and_claim_next(fx: Fx) -> None:
     tomas = fx.as_("tomas", 20)
     assert _board_ids(tomas, 2, "unclaimed") == [crit, high_early, high_late, low]
     assert _board_ids(tomas, 2, "waiting") == [waiting]
-    row = next(r for r in escalation.board(tomas, 2).rows if r.ticket_id == crit)
+    row = next(r for r in escalation.tier_board(tomas, 2).rows if r.ticket_id == crit)
     assert (row.escalated_by, row.reason, row.tried) == ("amir", "needs root on web-cpt-14",
                                                          "restarted php")  # fmt: skip
     assert row.waited_s(tomas.now()) == 12 * 60
-    b = escalation.board(tomas, 2)
+    b = escalation.tier_board(tomas, 2)
     assert (b.unclaimed, b.waiting, b.mine) == (4, 1, 0)
     # claim next takes the top (skipping the one waiting on the customer)
     got = [escalation.claim_next(fx.as_("tomas", 21)).ticket_id for _ in range(2)]
@@ -167,7 +167,7 @@ def test_board_and_claim_permissions_by_tier(fx: Fx) -> None:
     assert escalation.visible_tiers(fx.as_("tomas")) == (1, 2)
     assert escalation.visible_tiers(fx.as_("lena")) == (1, 2, 3)
     with pytest.raises(NotAllowed, match="tier 2 board"):
-        escalation.board(fx.as_("amir"), 2)
+        escalation.tier_board(fx.as_("amir"), 2)
     with pytest.raises(NotAllowed, match="tier 2 board"):
         escalation.claim_next(fx.as_("amir"), 2)
     with pytest.raises(NotAllowed, match="tier 3 board"):
@@ -179,18 +179,18 @@ def test_board_and_claim_permissions_by_tier(fx: Fx) -> None:
 def test_claim_refusals(fx: Fx) -> None:
     tid = fx.escalated()
     with pytest.raises(NotFound, match="no ticket #999"):
-        tickets.take(fx.as_("tomas"), 999)
+        tickets.claim(fx.as_("tomas"), 999)
     with pytest.raises(NotAllowed, match="cannot take"):
-        tickets.take(fx.as_("nomsa"), tid)  # tier 1 agent, tier 2 ticket
+        tickets.claim(fx.as_("nomsa"), tid)  # tier 1 agent, tier 2 ticket
     held = new_ticket(fx.as_("lena"))
     tickets.update_fields(fx.as_("lena"), held, status="awaiting_authorization")
     with pytest.raises(InvalidTransition, match="awaiting authorization"):
-        tickets.take(fx.as_("amir"), held)
-    tickets.take(fx.as_("tomas"), tid)
+        tickets.claim(fx.as_("amir"), held)
+    tickets.claim(fx.as_("tomas"), tid)
     with pytest.raises(LostRace, match="held by tomas"):
-        tickets.take(fx.as_("ben"), tid)
+        tickets.claim(fx.as_("ben"), tid)
     with pytest.raises(NothingToDo):
-        tickets.take(fx.as_("tomas"), tid)
+        tickets.claim(fx.as_("tomas"), tid)
     assert fx.holder(tid) == "tomas"
 
 
@@ -200,18 +200,18 @@ def test_holding_limit_counts_workable_tickets_only(fx: Fx) -> None:
     ids = [fx.escalated(f"t{i}", "medium", i) for i in range(limit + 2)]
     tomas = fx.as_("tomas", 30)
     for tid in ids[:limit]:
-        tickets.take(tomas, tid)
+        tickets.claim(tomas, tid)
     before = fx.audit_count()
     with pytest.raises(NotAllowed, match="you hold 5 tickets to work on, the limit is 5"):
-        tickets.take(tomas, ids[limit])
+        tickets.claim(tomas, ids[limit])
     with pytest.raises(NotAllowed, match="the limit is 5"):
         escalation.claim_next(tomas)
     assert fx.holder(ids[limit]) is None and fx.audit_count() == before
     # a ticket waiting on the customer does not count against the limit
     tickets.update_fields(tomas, ids[0], status="pending_customer")
-    board = escalation.board(tomas, 2)
+    board = escalation.tier_board(tomas, 2)
     assert (board.mine, board.working, board.limit) == (5, 4, 5)  # the board says so too
-    tickets.take(tomas, ids[limit])
+    tickets.claim(tomas, ids[limit])
     # a lead cannot push someone past it either
     with pytest.raises(NotAllowed, match="tomas holds 5"):
         escalation.reassign(fx.as_("lena", 31), ids[limit + 1], "tomas")
@@ -220,7 +220,7 @@ def test_holding_limit_counts_workable_tickets_only(fx: Fx) -> None:
 def test_release_puts_it_back_in_its_place_with_a_reason(fx: Fx) -> None:
     first = fx.escalated("first", "high", 0)
     second = fx.escalated("second", "high", 5)
-    tickets.take(fx.as_("tomas", 10), first)
+    tickets.claim(fx.as_("tomas", 10), first)
     with pytest.raises(NotAllowed, match="you do not hold ticket"):
         escalation.release(fx.as_("ben", 11), first, reason="not mine")
     with pytest.raises(UsageError, match="reason"):
@@ -234,7 +234,7 @@ def test_release_puts_it_back_in_its_place_with_a_reason(fx: Fx) -> None:
 
 def test_lead_reassign_and_take_over_notify_the_previous_holder(fx: Fx) -> None:
     tid = fx.escalated()
-    tickets.take(fx.as_("tomas", 5), tid)
+    tickets.claim(fx.as_("tomas", 5), tid)
     with pytest.raises(NotAllowed):
         escalation.reassign(fx.as_("ben", 6), tid, "ben")  # engineers cannot
     with pytest.raises(NotFound, match="no staff member 'nobody'"):
@@ -265,11 +265,13 @@ def test_stale_claims_on_the_board_and_the_claims_list(fx: Fx) -> None:
     assert stale_s == 45 * 60
     a = fx.escalated("a", "high", 0)
     b = fx.escalated("b", "high", 1)
-    tickets.take(fx.as_("tomas", 10), a)
-    tickets.take(fx.as_("tomas", 40), b)
+    tickets.claim(fx.as_("tomas", 10), a)
+    tickets.claim(fx.as_("tomas", 40), b)
     tickets.note(fx.as_("tomas", 50), a, "still looking")  # touching it resets the clock
     later = fx.as_("tomas", 86)  # b untouched for 46 min (over the 45 allowed), a for 36
-    mine = {r.ticket_id: r.stale for r in escalation.board(later, 2).rows if r.section == "mine"}
+    mine = {
+        r.ticket_id: r.stale for r in escalation.tier_board(later, 2).rows if r.section == "mine"
+    }
     assert mine == {a: False, b: True}
     stale = escalation.claims(fx.as_("lena", 86), stale_only=True)
     assert not escalation.claims(fx.as_("lena", 85), stale_only=True)  # exactly 45: not yet
@@ -281,7 +283,7 @@ def test_end_shift_releases_everything_with_the_handover_note(fx: Fx) -> None:
     ids = [fx.escalated(f"t{i}", "medium", i) for i in range(3)]
     tomas = fx.as_("tomas", 10)
     for tid in ids:
-        tickets.take(tomas, tid)
+        tickets.claim(tomas, tid)
     tickets.update_fields(tomas, ids[2], status="pending_customer")
     with pytest.raises(UsageError, match="handover note"):
         escalation.end_shift(tomas, "")
@@ -336,10 +338,10 @@ def test_figures_tier1_share_escalations_and_time_to_claim(fx: Fx) -> None:
     for tid in solved_at_1:
         tickets.resolve(fx.as_("lena", 30), tid, "fixed")
     up = fx.escalated("up", "high", 0)  # escalated at T0
-    tickets.take(fx.as_("tomas", 10), up)  # claimed after 10 min
+    tickets.claim(fx.as_("tomas", 10), up)  # claimed after 10 min
     tickets.resolve(fx.as_("tomas", 40), up, "fixed")
     up2 = fx.escalated("up2", "high", 0)
-    tickets.take(fx.as_("ben", 30), up2)  # claimed after 30 min
+    tickets.claim(fx.as_("ben", 30), up2)  # claimed after 30 min
     escalation.escalate(fx.as_("ben", 31), up2, reason="senior")
     fx.escalated("never claimed", "low", 0)
     f = escalation.figures(fx.desk, T0 - timedelta(hours=1), T0 + timedelta(hours=2))
@@ -357,7 +359,7 @@ def test_figures_tier1_share_escalations_and_time_to_claim(fx: Fx) -> None:
 
 def test_the_audit_chain_holds_after_all_of_it(fx: Fx) -> None:
     tid = fx.escalated()
-    tickets.take(fx.as_("tomas", 1), tid)
+    tickets.claim(fx.as_("tomas", 1), tid)
     escalation.release(fx.as_("tomas", 2), tid, reason="r")
     escalation.claim_next(fx.as_("ben", 3))
     escalation.reassign(fx.as_("lena", 4), tid, "tomas")
@@ -370,12 +372,12 @@ def test_the_audit_chain_holds_after_all_of_it(fx: Fx) -> None:
 def test_a_console_killed_while_holding_loses_nothing(fx: Fx) -> None:
     """Claims live in the database, not in a console: a new process sees them all."""
     tid = fx.escalated()
-    tickets.take(fx.as_("tomas", 1), tid)
+    tickets.claim(fx.as_("tomas", 1), tid)
     fresh = Desk(type(fx.desk.store)(fx.desk.store.url), "tomas", Clock(T0), fx.desk.key_path)
     try:
-        assert [r.ticket_id for r in escalation.board(fresh, 2).rows if r.section == "mine"] == [
-            tid
-        ]
+        assert [
+            r.ticket_id for r in escalation.tier_board(fresh, 2).rows if r.section == "mine"
+        ] == [tid]
     finally:
         fresh.store.dispose()
 

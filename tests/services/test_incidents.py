@@ -182,7 +182,7 @@ def test_an_update_is_posted_to_every_live_linked_ticket_in_one_go(fx: Fx) -> No
     inc = _open(fx, 1)
     for tid in (a, b, c, held):
         incidents.link_ticket(fx.as_("amir", 2), inc.id, tid)
-    tickets.take(fx.as_("tomas", 3), held)  # held by someone: the update still reaches it
+    tickets.claim(fx.as_("tomas", 3), held)  # held by someone: the update still reaches it
     tickets.resolve(fx.as_("lena", 4), c, "fixed")  # solved on its own: no reply to it
     audit_before = fx.count("audit")
     r = incidents.post_update(
@@ -372,7 +372,7 @@ def test_windows_touching_or_on_other_servers_do_not_overlap(fx: Fx) -> None:
 
 def test_a_scheduled_ticket_pauses_until_its_window_and_returns_when_it_opens(fx: Fx) -> None:
     tid = new_ticket(fx.as_("amir"), "Needs a PHP extension on the server", "medium")
-    tickets.take(fx.as_("amir", 1), tid)
+    tickets.claim(fx.as_("amir", 1), tid)
     w = _window(fx)
     r = maintenance.schedule(fx.as_("amir", 10), tid, w.id)
     assert (r.status, r.paused_until, r.servers) == ("scheduled", SAT_NIGHT, ("web-cpt-14",))

@@ -14,7 +14,7 @@ from supportdesk.errors import NotAllowed, UsageError
 from supportdesk.models import Setting
 from supportdesk.rules.policy_parse import parse_policy
 from supportdesk.services import directory, escalation, sla, tickets
-from supportdesk.services.reports import lead_board
+from supportdesk.services.reports import sla_board
 from tests.helpers.desk import DeskFactory, new_ticket
 from tests.helpers.policy import POLICY, jnb
 
@@ -23,7 +23,7 @@ NOW = T0 + timedelta(hours=3, minutes=30)  # 12:30
 
 
 @pytest.fixture
-def board(desk: Desk, make_desk: DeskFactory) -> tuple[lead_board.LeadBoard, dict[str, int], Desk]:
+def board(desk: Desk, make_desk: DeskFactory) -> tuple[sla_board.SlaBoard, dict[str, int], Desk]:
     sla.load_policy(desk, parse_policy(POLICY, "test.toml"))
     with desk.write() as (session, _record):
         session.add(Setting(key="demo", value="1"))
@@ -44,8 +44,8 @@ def board(desk: Desk, make_desk: DeskFactory) -> tuple[lead_board.LeadBoard, dic
         "complaint": new_ticket(at("amir", 0), "complaint", "low"),
         "stale": new_ticket(at("amir", 0), "stale claim", "low"),
     }
-    tickets.take(at("tomas", 175), ids["due50"])
-    tickets.take(at("tomas", 10), ids["stale"])
+    tickets.claim(at("tomas", 175), ids["due50"])
+    tickets.claim(at("tomas", 10), ids["stale"])
     tickets.update_fields(at("lena", 200), ids["downgraded"], priority="low")  # 12:20, 40 min left
     tickets.update_fields(at("lena", 60), ids["upgraded"], priority="critical")  # breaches at once
     tickets.reply(at("amir", 5), ids["waiting"], "Which domain?")
@@ -58,7 +58,7 @@ def board(desk: Desk, make_desk: DeskFactory) -> tuple[lead_board.LeadBoard, dic
     ben_console = presence.start_console(make_desk("ben"))
     presence.set_state(make_desk("ben"), ben_console, "away")
     lena = make_desk("lena", NOW)
-    return lead_board.snapshot(lena), ids, lena
+    return sla_board.snapshot(lena), ids, lena
 
 
 def test_headline_counts(board) -> None:  # type: ignore[no-untyped-def]
@@ -110,21 +110,21 @@ def test_people_and_what_needs_a_lead(board) -> None:  # type: ignore[no-untyped
 
 def test_drill_down_gives_the_tickets_behind_each_figure(board) -> None:  # type: ignore[no-untyped-def]
     b, ids, lena = board
-    assert {r.id for r in lead_board.drill(lena, "breached")} == {ids["breached"], ids["upgraded"]}
-    assert [r.id for r in lead_board.drill(lena, "due15")] == [ids["due10"]]
-    assert [r.id for r in lead_board.drill(lena, "due60")] == [ids["due10"], ids["due50"]]
-    assert [r.id for r in lead_board.drill(lena, "unclaimed2")] == [ids["escalated"]]
-    assert [r.id for r in lead_board.drill(lena, "held")] == [ids["held"]]
-    assert {r.id for r in lead_board.drill(lena, "person:tomas")} == {ids["due50"], ids["stale"]}
-    assert len(lead_board.drill(lena, "breached")) == b.headline.breached
+    assert {r.id for r in sla_board.drill(lena, "breached")} == {ids["breached"], ids["upgraded"]}
+    assert [r.id for r in sla_board.drill(lena, "due15")] == [ids["due10"]]
+    assert [r.id for r in sla_board.drill(lena, "due60")] == [ids["due10"], ids["due50"]]
+    assert [r.id for r in sla_board.drill(lena, "unclaimed2")] == [ids["escalated"]]
+    assert [r.id for r in sla_board.drill(lena, "held")] == [ids["held"]]
+    assert {r.id for r in sla_board.drill(lena, "person:tomas")} == {ids["due50"], ids["stale"]}
+    assert len(sla_board.drill(lena, "breached")) == b.headline.breached
     with pytest.raises(UsageError):
-        lead_board.drill(lena, "everything")
+        sla_board.drill(lena, "everything")
     # the respond clocks that stopped breached today: "waiting" met its clock, none breached
-    assert lead_board.drill(lena, "breaches:today") == []
+    assert sla_board.drill(lena, "breaches:today") == []
     tickets.reply(lena, ids["breached"], "Sorry for the wait.")  # stops it breached at 12:30
-    assert [r.id for r in lead_board.drill(lena, "breaches:today")] == [ids["breached"]]
-    assert [r.id for r in lead_board.drill(lena, "breaches:7d:technical")] == [ids["breached"]]
-    assert lead_board.drill(lena, "breaches:7d:billing") == []
+    assert [r.id for r in sla_board.drill(lena, "breaches:today")] == [ids["breached"]]
+    assert [r.id for r in sla_board.drill(lena, "breaches:7d:technical")] == [ids["breached"]]
+    assert sla_board.drill(lena, "breaches:7d:billing") == []
 
 
 def test_locked_contact_with_its_attempt_log(desk: Desk, make_desk: DeskFactory) -> None:
@@ -134,19 +134,19 @@ def test_locked_contact_with_its_attempt_log(desk: Desk, make_desk: DeskFactory)
     amir = make_desk("amir")
     for _ in range(5):
         verification.verify(amir, "bluefin", "priya@bluefin.example", "phone", pin="000000")
-    (locked,) = lead_board.snapshot(make_desk("lena")).attention.locked
+    (locked,) = sla_board.snapshot(make_desk("lena")).attention.locked
     assert locked.account == "bluefin" and locked.name == "Priya Naidoo"
     assert len(locked.attempts) >= 5 and all(who == "amir" for _at, who, _m, _r in locked.attempts)
 
 
 def test_only_leads_see_the_board(desk: Desk, make_desk: DeskFactory) -> None:
     with pytest.raises(NotAllowed):
-        lead_board.snapshot(make_desk("amir"))
+        sla_board.snapshot(make_desk("amir"))
 
 
 def test_figures_today_week_month_and_series(board) -> None:  # type: ignore[no-untyped-def]
     _b, _ids, lena = board
-    f = lead_board.figures(lena)
+    f = sla_board.figures(lena)
     assert len(f.days) == 30 and len(f.breaches_per_day) == 30
     # one respond clock stopped today: "waiting" answered at 09:05 (met, 5 min)
     assert (f.today.total.respond_met, f.today.total.respond_breached) == (1, 0)

@@ -44,7 +44,7 @@ def _escalated(make_desk: DeskFactory, subject: str) -> int:
     """A ticket amir opened, took and escalated to tier 2 (he watches it)."""
     amir = make_desk("amir", T0)
     tid = new_ticket(amir, subject, "high")
-    tickets.take(amir, tid)
+    tickets.claim(amir, tid)
     escalation.escalate(amir, tid, reason="needs root on web-cpt-14", tried="restarted php")
     return tid
 
@@ -129,7 +129,7 @@ def test_a_claim_writes_the_same_rows_through_the_orm_and_the_plain_driver(
     # for real: an ORM-path claim, then a plain-driver one, on one chain
     with tomas.write() as (session, record):
         claims.claim_ticket(on_transaction(session), tomas, record, first, via="claim next")
-    claims.take(tomas, second)
+    claims.claim_chosen(tomas, second)
     with tomas.store.read() as s:
         check = audit.verify(s, tomas.audit_key)
     assert check.ok, check.reason
@@ -152,11 +152,11 @@ def test_the_plain_claim_refuses_and_rolls_back_as_before(
     before = demo_desk.store.query("SELECT count(*) FROM audit")[0][0]
     amir = make_desk("amir", T0 + timedelta(minutes=5))
     with pytest.raises(NotAllowed, match=r"cannot take ticket #\d+ at tier 2"):
-        tickets.take(amir, tid)  # the UPDATE passed; the tier check rolled it back
+        tickets.claim(amir, tid)  # the UPDATE passed; the tier check rolled it back
     assert demo_desk.store.query("SELECT holder_id FROM tickets WHERE id = ?", (tid,)) == [(None,)]
-    escalation.take(make_desk("una", T0 + timedelta(minutes=6)), tid)
+    escalation.claim(make_desk("una", T0 + timedelta(minutes=6)), tid)
     with pytest.raises(LostRace, match=f"ticket #{tid} is held by una"):
-        claims.take(make_desk("tomas", T0 + timedelta(minutes=7)), tid)
+        claims.claim_chosen(make_desk("tomas", T0 + timedelta(minutes=7)), tid)
     after = demo_desk.store.query("SELECT count(*) FROM audit")[0][0]
     assert after == before + 1  # una's claim; nothing from the refusals
 

@@ -152,7 +152,7 @@ def _escalation_reads(desk: Desk) -> list[tuple[str, str, tuple[object, ...]]]:
     store.query = record  # type: ignore[method-assign]
     try:
         for tier in (1, 2, 3):
-            escalation.board(desk, tier)  # lena is a lead: every section, "others" too
+            escalation.tier_board(desk, tier)  # lena is a lead: every section, "others" too
         escalation.claims(desk)
         escalation.claims(desk, stale_only=True)
     finally:

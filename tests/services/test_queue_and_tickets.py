@@ -70,7 +70,7 @@ def test_views_and_filters(desk, make_desk):
     b = new_ticket(desk, "billing question", "low", category="billing")
     c = new_ticket(desk, "mailbox full", "low")
     amir = make_desk("amir")
-    tickets.take(amir, c)
+    tickets.claim(amir, c)
     assert ids(queue.page(desk, f.with_(category="billing"))) == [b]
     assert ids(queue.page(amir, f.with_(mine=True))) == [c]
     assert ids(queue.page(desk, f.with_(unclaimed=True))) == [a, b]
@@ -107,13 +107,13 @@ def test_first_response_and_transitions(desk, make_desk):
 def test_take_turns_new_into_open_and_reply_is_first_response(desk, make_desk):
     tid = new_ticket(desk)
     amir = make_desk("amir")
-    tickets.take(amir, tid)
+    tickets.claim(amir, tid)
     assert tickets.show(desk, tid).status == "open"
     assert tickets.show(desk, tid).holder == "amir"
     with pytest.raises(NothingToDo):
-        tickets.take(amir, tid)
+        tickets.claim(amir, tid)
     with pytest.raises(LostRace):
-        tickets.take(make_desk("tomas"), tid)
+        tickets.claim(make_desk("tomas"), tid)
     tickets.reply(amir, tid, "We are on it")
     assert tickets.show(desk, tid).first_response_at is not None
 
@@ -186,10 +186,10 @@ def test_permission_matrix(desk, make_desk):
     with desk.store.write() as s:
         s.get(Ticket, tid).tier = 2
     with pytest.raises(NotAllowed):
-        tickets.take(amir, tid)
+        tickets.claim(amir, tid)
     with pytest.raises(NotAllowed):
         tickets.reply(amir, tid, "hi")
-    tickets.take(tomas, tid)
+    tickets.claim(tomas, tid)
     # only the holder or a lead changes a held ticket
     with pytest.raises(NotAllowed):
         tickets.update_fields(una, tid, priority="high")
@@ -199,8 +199,8 @@ def test_permission_matrix(desk, make_desk):
     with desk.store.write() as s:
         s.get(Ticket, tid3).tier = 3
     with pytest.raises(NotAllowed):
-        tickets.take(tomas, tid3)
-    tickets.take(una, tid3)
+        tickets.claim(tomas, tid3)
+    tickets.claim(una, tid3)
     # a redaction is a lead's
     ev = tickets.show(desk, tid).events[0].id
     with pytest.raises(NotAllowed):

@@ -57,7 +57,7 @@ def fixed(desk: Desk, make_desk: DeskFactory) -> dict[str, int]:
     # D: high, escalated, claimed, answered after 5h (breached), fixed after 6h (met)
     ids["d"] = new_ticket(d.at("amir", 0), "D", "high")
     escalation.escalate(d.at("amir", 0.25), ids["d"], reason="needs root")
-    tickets.take(d.at("ben", 1.25), ids["d"])  # claimed an hour after the escalation
+    tickets.claim(d.at("ben", 1.25), ids["d"])  # claimed an hour after the escalation
     tickets.reply(d.at("ben", 5), ids["d"], "Fixed the disk.")
     tickets.resolve(d.at("ben", 6), ids["d"], "fixed")
     # E: closed automatically (no response): its breached respond clock does not count

@@ -347,7 +347,7 @@ def test_not_listed_caller_is_held_with_a_paused_resolve_clock(vdesk: Desk) -> N
     assert clocks[0].state in ("running", "warning") and clocks[1].state == "paused"
     amir = Desk(vdesk.store, "amir", Clock(), vdesk.key_path)
     with pytest.raises(InvalidTransition):
-        tickets.take(amir, tid)
+        tickets.claim(amir, tid)
     with pytest.raises(InvalidTransition):
         tickets.resolve(amir, tid, "fixed")
     with pytest.raises(NotAllowed):

@@ -161,7 +161,9 @@ class QueueScreen(DeskScreen):
         Binding("o", "order('priority')", "Priority order", tooltip="back to priority order"),
         Binding("x", "clear_filters", "Clear filters", tooltip="keep the view and the order"),
         Binding("g", "goto", "Go to #", tooltip="open a ticket by its number"),
-        Binding("b", "board", "Board", tooltip="the tier board: claim escalated work (ctrl+t)"),
+        Binding(
+            "b", "tier_board", "Board", tooltip="the tier board: claim escalated work (ctrl+t)"
+        ),
         HELP_BINDING,
         Binding("escape", "leave_search", "Back to the list", show=False),
     ]
@@ -628,8 +630,8 @@ class QueueScreen(DeskScreen):
     def action_goto(self) -> None:
         self.desk_app.action_goto_ticket()
 
-    def action_board(self) -> None:
-        self.desk_app.action_board()
+    def action_tier_board(self) -> None:
+        self.desk_app.action_tier_board()
 
     def rows_for_test(self) -> list[QueueRow]:
         """The rows in the window, in order (for tests and the command palette)."""

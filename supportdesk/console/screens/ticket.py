@@ -503,7 +503,7 @@ class TicketScreen(DeskScreen):
 
     def action_take(self) -> None:
         tid = self.ticket_id
-        self.run_write(f"You hold #{tid} now", partial(tickets.take, self.desk, tid))
+        self.run_write(f"You hold #{tid} now", partial(tickets.claim, self.desk, tid))
 
     # -- escalation ---------------------------------------------------------------------
     def action_escalate(self) -> None:

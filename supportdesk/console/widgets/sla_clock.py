@@ -32,10 +32,10 @@ from supportdesk.console.widgets.format import one_line, truncate
 from supportdesk.rules.sla_engine import (
     CLOCKS,
     PAUSE_REASONS,
-    Clock,
     ClockReading,
     Countdown,
     Reading,
+    SlaClock,
     TicketClocks,
     format_left,
     format_span,
@@ -216,7 +216,7 @@ def left_cell(r: ClockReading) -> Text:
     return Text(f" {format_left(r.remaining_s)} ", style=style)
 
 
-def _due_text(clock: Clock, r: ClockReading, plan: Plan) -> Text:
+def _due_text(clock: SlaClock, r: ClockReading, plan: Plan) -> Text:
     if clock.due is None:
         if r.reading in (Reading.PAUSED, Reading.BREACHED) and r.paused:
             return Text("— while paused", style=QUIET_STYLE)

@@ -96,7 +96,7 @@ class BoardRow:
 
 
 @dataclass(frozen=True)
-class Board:
+class TierBoard:
     tier: int
     rows: tuple[BoardRow, ...]
     unclaimed: int  # claimable tickets waiting for someone, all of them
@@ -135,7 +135,7 @@ def visible_tiers(desk: Desk) -> tuple[int, ...]:
     return (1,)
 
 
-def board(desk: Desk, tier: int, *, limit: int = BOARD_LIMIT) -> Board:
+def tier_board(desk: Desk, tier: int, *, limit: int = BOARD_LIMIT) -> TierBoard:
     """A tier's board: my claims (by priority too, each with when it was last touched), the
     claimable unclaimed
     tickets by priority then time of escalation, the unclaimed ones waiting on something,
@@ -227,7 +227,7 @@ def board(desk: Desk, tier: int, *, limit: int = BOARD_LIMIT) -> Board:
         " AND t.holder_id = ?",
         (me,),
     )[0][0]
-    return Board(
+    return TierBoard(
         tier,
         tuple(rows),
         int(unclaimed),

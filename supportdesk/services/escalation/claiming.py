@@ -91,9 +91,9 @@ def claim_next(desk: Desk, tier: int | None = None) -> ClaimResult:
     )
 
 
-def take(desk: Desk, ticket_id: int) -> None:
+def claim(desk: Desk, ticket_id: int) -> None:
     """Claim a chosen ticket: core's one claim, on the plain driver (`ticket take`)."""
-    from supportdesk.core.claims import take as claim_chosen
+    from supportdesk.core.claims import claim_chosen
 
     claim_chosen(desk, ticket_id)
 

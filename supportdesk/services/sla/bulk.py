@@ -22,8 +22,8 @@ from supportdesk.rules.policy import Policy
 from supportdesk.rules.sla_engine import (
     CLOCKS,
     PAUSING_STATUSES,
-    Clock,
     ClockState,
+    SlaClock,
     TicketClocks,
     retarget,
 )
@@ -136,7 +136,7 @@ def recompute(
     return len(updates)
 
 
-def _clock_params(clock: Clock, stamp: Any) -> tuple[Any, ...]:
+def _clock_params(clock: SlaClock, stamp: Any) -> tuple[Any, ...]:
     """A clock as UPDATE_SQL's seven parameters (CLOCK_FIELDS order, times as stored)."""
     return (
         clock.state.value,
@@ -179,9 +179,9 @@ def _aware(value: datetime) -> datetime:
 _STATES = {s.value: s for s in ClockState}
 
 
-def _raw_clock(values: Any, parse: Any) -> Clock:
+def _raw_clock(values: Any, parse: Any) -> SlaClock:
     state, target, used, paused_s, since, due, paused = values
-    return Clock(
+    return SlaClock(
         _STATES[state],
         target,
         used or 0,
@@ -289,7 +289,7 @@ def imported_clocks(
         for field, value in clock_values(clock).items():
             columns[f"{name}_{field}"] = value
         if clock.state is not ClockState.NONE:
-            body = event_body(name, Clock(), clock, "imported history")
+            body = event_body(name, SlaClock(), clock, "imported history")
         elif not start_known:
             body = f"{name} clock not tracked: the export does not say when the ticket began"
         else:
@@ -298,7 +298,7 @@ def imported_clocks(
             {
                 "kind": EventKind.SLA.value,
                 "body": body,
-                "old_value": describe_clock(name, Clock()),
+                "old_value": describe_clock(name, SlaClock()),
                 "new_value": describe_clock(name, clock),
             }
         )

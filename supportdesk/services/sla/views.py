@@ -18,9 +18,9 @@ from supportdesk.rules.calendar import CalendarError
 from supportdesk.rules.policy import Plan, Policy
 from supportdesk.rules.sla_engine import (
     CLOCKS,
-    Clock,
     ClockReading,
     ClockState,
+    SlaClock,
     TicketClocks,
     format_left,
     read,
@@ -84,7 +84,7 @@ class SlaView:
         return out
 
 
-def target_text(clock: Clock) -> str:
+def target_text(clock: SlaClock) -> str:
     if clock.state is ClockState.NONE:
         return "none"
     if clock.target_s is None:
@@ -94,7 +94,7 @@ def target_text(clock: Clock) -> str:
     return format_duration(clock.target_s)
 
 
-def clock_view(name: str, clock: Clock, plan: Plan, now: datetime) -> ClockView:
+def clock_view(name: str, clock: SlaClock, plan: Plan, now: datetime) -> ClockView:
     reading: ClockReading = read(clock, plan.calendar, plan.warn, now)
     return ClockView(
         name,

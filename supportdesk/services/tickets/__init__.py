@@ -6,7 +6,7 @@ audit row); a failure leaves the database as it was.
 
 from __future__ import annotations
 
-from supportdesk.services.tickets.changes import merge, resolve, take, update_fields
+from supportdesk.services.tickets.changes import claim, merge, resolve, update_fields
 from supportdesk.services.tickets.messages import log_call, note, reply
 from supportdesk.services.tickets.opening import REQUEST_TYPES, confirm, create, find_contact
 from supportdesk.services.tickets.reading import show
@@ -16,6 +16,7 @@ __all__ = [
     "REDACTED",
     "REQUEST_TYPES",
     "Redaction",
+    "claim",
     "confirm",
     "create",
     "find_contact",
@@ -27,6 +28,5 @@ __all__ = [
     "reply",
     "resolve",
     "show",
-    "take",
     "update_fields",
 ]

@@ -100,10 +100,10 @@ def _held_change(desk: Desk, t: Ticket, new: Status, code: ResolutionCode | None
             raise UsageError("a held ticket is closed with --code not_authorized")
 
 
-def take(desk: Desk, ticket_id: int) -> None:
+def claim(desk: Desk, ticket_id: int) -> None:
     """Claim a ticket: one conditional update, so of N racing people exactly one wins
     (core's claim, on the plain driver)."""
-    claims.take(desk, ticket_id)
+    claims.claim_chosen(desk, ticket_id)
 
 
 def resolve(desk: Desk, ticket_id: int, code: str) -> None:

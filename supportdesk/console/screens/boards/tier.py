@@ -29,21 +29,26 @@ from supportdesk.console.screens.escalation_modals import ReasonModal
 from supportdesk.console.screens.messages import ActionDone
 from supportdesk.console.screens.modals import AskModal
 from supportdesk.console.screens.queue import plans_of, store_label
-from supportdesk.console.widgets.board_table import BoardTable, board_items, is_stale, span_words
 from supportdesk.console.widgets.format import ago, one_line
 from supportdesk.console.widgets.key_footer import KeyFooter
+from supportdesk.console.widgets.tier_board_table import (
+    TierBoardTable,
+    board_items,
+    is_stale,
+    span_words,
+)
 from supportdesk.enums import Role
 from supportdesk.rules.policy import Plan
 from supportdesk.services import escalation, tickets
-from supportdesk.services.escalation import Board, BoardRow
+from supportdesk.services.escalation import BoardRow, TierBoard
 
 TIERS = Binding.Group("Tier", compact=True)
 
 
-class BoardLoaded(Message):
+class TierBoardLoaded(Message):
     """One tier's board and the SLA plans of its rows."""
 
-    def __init__(self, generation: int, board: Board, plans: dict[str | None, Plan]) -> None:
+    def __init__(self, generation: int, board: TierBoard, plans: dict[str | None, Plan]) -> None:
         super().__init__()
         self.generation = generation
         self.board = board
@@ -68,7 +73,7 @@ def home_tier(role: Role, tier: int) -> int:
     return tier
 
 
-class BoardScreen(DeskScreen):
+class TierBoardScreen(DeskScreen):
     """One tier's board: my claims, unclaimed, waiting and (leads) claimed by others."""
 
     TITLE = "Tier board"
@@ -104,7 +109,7 @@ class BoardScreen(DeskScreen):
     def __init__(self, tier: int | None = None) -> None:
         super().__init__(id="board-screen")
         self.tier = tier
-        self.board: Board | None = None
+        self.board: TierBoard | None = None
         self.generation = 0
         self.loaded_generation = -1
         self.loads = 0
@@ -116,7 +121,7 @@ class BoardScreen(DeskScreen):
     def compose(self) -> ComposeResult:
         yield Static(id="board-title", markup=False)
         yield Static(id="board-tabs", markup=False)
-        yield BoardTable(id="board")
+        yield TierBoardTable(id="board")
         yield Static(id="board-detail", markup=False)
         yield KeyFooter()
 
@@ -124,7 +129,7 @@ class BoardScreen(DeskScreen):
         actor = self.desk.actor
         if self.tier is None:
             self.tier = home_tier(actor.role, actor.tier)
-        self.query_one(BoardTable).focus()
+        self.query_one(TierBoardTable).focus()
         self._paint_header(self.desk.now())
         self.set_interval(1.0, self._tick)
         self.reload()
@@ -134,7 +139,7 @@ class BoardScreen(DeskScreen):
 
     def _relayout(self) -> None:
         now = self.desk.now()
-        self.query_one(BoardTable).relayout(now)
+        self.query_one(TierBoardTable).relayout(now)
         self._header_key = ()
         self._paint_header(now)
         self._paint_detail(now)
@@ -158,19 +163,19 @@ class BoardScreen(DeskScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="board", name="board")
     def load_board(self, generation: int, tier: int) -> None:
         desk = self.desk
-        board = escalation.board(desk, tier)
+        board = escalation.tier_board(desk, tier)
         plans = plans_of(desk, [r.row for r in board.rows])
         if not get_current_worker().is_cancelled:
-            self.post_message(BoardLoaded(generation, board, plans))
+            self.post_message(TierBoardLoaded(generation, board, plans))
 
-    def on_board_loaded(self, message: BoardLoaded) -> None:
+    def on_tier_board_loaded(self, message: TierBoardLoaded) -> None:
         if message.generation != self.generation:
             return  # another tier, or a newer read, is on its way
         board = message.board
         self.board = board
         self.loaded_generation = message.generation
         self.loads += 1
-        table = self.query_one(BoardTable)
+        table = self.query_one(TierBoardTable)
         keep = self._select_after
         if keep is None:
             shown = table.selected
@@ -194,7 +199,7 @@ class BoardScreen(DeskScreen):
     def _tick(self) -> None:
         """Once a second, from memory: countdowns, waits, stale marks, the header."""
         now = self.desk.now()
-        self.query_one(BoardTable).tick(now)
+        self.query_one(TierBoardTable).tick(now)
         self._paint_header(now)
         self._paint_detail(now)
 
@@ -295,7 +300,7 @@ class BoardScreen(DeskScreen):
 
     def _paint_detail(self, now: datetime) -> None:
         width = max(20, self.app.size.width - 2)
-        row = self.query_one(BoardTable).selected
+        row = self.query_one(TierBoardTable).selected
         detail = self.query_one("#board-detail", Static)
         text = self.detail_text(row, now, width)
         if self._detail_plain != text.plain:
@@ -326,7 +331,7 @@ class BoardScreen(DeskScreen):
         self.reload()
 
     def _selected_row(self, verb: str) -> BoardRow | None:
-        row = self.query_one(BoardTable).selected
+        row = self.query_one(TierBoardTable).selected
         if row is None:
             self.notify(f"Pick a ticket to {verb} first", timeout=3)
         return row
@@ -349,7 +354,7 @@ class BoardScreen(DeskScreen):
         self.reload()
 
     def action_open(self) -> None:
-        row = self.query_one(BoardTable).selected
+        row = self.query_one(TierBoardTable).selected
         if row is not None:
             self.desk_app.open_ticket(row.row.id)
 
@@ -370,7 +375,7 @@ class BoardScreen(DeskScreen):
             return
         tid = row.row.id
         self.board_write(
-            partial(tickets.take, self.desk, tid), lambda _r: (f"You hold #{tid} now", tid)
+            partial(tickets.claim, self.desk, tid), lambda _r: (f"You hold #{tid} now", tid)
         )
 
     def action_release(self) -> None:
@@ -465,11 +470,11 @@ class BoardScreen(DeskScreen):
     # -- for tests ----------------------------------------------------------------------
     def sections_for_test(self) -> Mapping[str, list[int]]:
         out: dict[str, list[int]] = {}
-        for item in self.query_one(BoardTable).items:
+        for item in self.query_one(TierBoardTable).items:
             if isinstance(item, BoardRow):
                 out.setdefault(item.section, []).append(item.row.id)
         return out
 
     def selected_id(self) -> int | None:
-        row = self.query_one(BoardTable).selected
+        row = self.query_one(TierBoardTable).selected
         return row.row.id if row is not None else None

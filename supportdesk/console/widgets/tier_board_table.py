@@ -30,7 +30,7 @@ from supportdesk.console.widgets.sla_clock import (
 from supportdesk.rules.policy import Plan
 
 if TYPE_CHECKING:
-    from supportdesk.services.escalation import Board, BoardRow
+    from supportdesk.services.escalation import BoardRow, TierBoard
 
 SECTION_TITLE = {
     "mine": "MY CLAIMS",
@@ -70,7 +70,7 @@ class Heading:
 BoardItem: TypeAlias = "BoardRow | Heading"
 
 
-def board_items(board: Board, *, lead: bool) -> list[BoardItem]:
+def board_items(board: TierBoard, *, lead: bool) -> list[BoardItem]:
     """The board's rows under their headings, in the board's section order; a lead also
     sees the claims of others. An empty section keeps its heading (saying so)."""
     sections = ["mine", "unclaimed", "waiting"] + (["others"] if lead else [])
@@ -192,11 +192,11 @@ def ticket_cell(row: BoardRow, width: int) -> Text:
     return text
 
 
-class BoardTable(FastCellTable):
+class TierBoardTable(FastCellTable):
     """The rows of one tier board, keyed by ticket id, with section headings between."""
 
     DEFAULT_CSS = """
-    BoardTable { scrollbar-size-vertical: 1; }
+    TierBoardTable { scrollbar-size-vertical: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Open", key_display="⏎"),

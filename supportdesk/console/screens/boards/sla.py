@@ -1,7 +1,7 @@
 """The lead's SLA board: every clock of the desk at once, who is here and what they hold,
 what needs a lead, and how the desk is doing; live like the queue.
 
-The snapshot and the figures are read in workers (services.lead_board); the once-a-second
+The snapshot and the figures are read in workers (services.sla_board); the once-a-second
 tick redraws only the countdown cells from memory (the queue table's countdowns). A ticket
 that breaches while the board is open flashes and rings the bell once. In read-only mode (the
 wall display that `supportdesk serve` shows) nothing that changes data is bound, and with
@@ -36,8 +36,8 @@ from supportdesk.console.widgets.sla_clock import row_readings
 from supportdesk.core.views import QueueRow
 from supportdesk.rules.policy import Plan
 from supportdesk.services import escalation
-from supportdesk.services.reports import lead_board
-from supportdesk.services.reports.lead_board import Figures, LeadBoard
+from supportdesk.services.reports import sla_board
+from supportdesk.services.reports.sla_board import Figures, SlaBoard
 
 FIGURES_EVERY_S = 60.0
 FLASH_S = 3.0
@@ -60,8 +60,8 @@ DRILL_KEYS = {
 }
 
 
-class BoardLoaded(Message):
-    def __init__(self, board: LeadBoard, plans: dict[str | None, Plan]) -> None:
+class SlaBoardLoaded(Message):
+    def __init__(self, board: SlaBoard, plans: dict[str | None, Plan]) -> None:
         super().__init__()
         self.board = board
         self.plans = plans
@@ -156,25 +156,25 @@ class DrillScreen(ModalScreen[int | None]):
         self.dismiss(None)
 
 
-class LeadBoardScreen(DeskScreen):
+class SlaBoardScreen(DeskScreen):
     """Breached and due next, people, what needs a lead, and the desk's figures."""
 
     DEFAULT_CSS = """
-    LeadBoardScreen #lb-head { height: auto; max-height: 3; background: $panel; }
-    LeadBoardScreen #lb-body { height: 1fr; }
-    LeadBoardScreen #lb-main { height: auto; layout: vertical; }
-    LeadBoardScreen.wide #lb-main { layout: horizontal; height: 1fr; min-height: 24; }
-    LeadBoardScreen #lb-left { height: auto; }
-    LeadBoardScreen.wide #lb-left { width: 3fr; height: 1fr; }
-    LeadBoardScreen #lb-right { height: auto; padding: 0 1; }
-    LeadBoardScreen.wide #lb-right { width: 2fr; height: 1fr; }
-    LeadBoardScreen .lb-title { height: 1; text-style: bold; color: $accent; }
-    LeadBoardScreen #lb-urgent { height: auto; max-height: 14; }
-    LeadBoardScreen.wide #lb-urgent { height: 1fr; }
-    LeadBoardScreen #lb-paused { height: auto; max-height: 7; }
-    LeadBoardScreen #lb-people, LeadBoardScreen #lb-attention { height: auto; margin-bottom: 1; }
-    LeadBoardScreen #lb-moved { height: auto; }
-    LeadBoardScreen #lb-figures { height: auto; padding: 0 1; border-top: solid $primary; }
+    SlaBoardScreen #lb-head { height: auto; max-height: 3; background: $panel; }
+    SlaBoardScreen #lb-body { height: 1fr; }
+    SlaBoardScreen #lb-main { height: auto; layout: vertical; }
+    SlaBoardScreen.wide #lb-main { layout: horizontal; height: 1fr; min-height: 24; }
+    SlaBoardScreen #lb-left { height: auto; }
+    SlaBoardScreen.wide #lb-left { width: 3fr; height: 1fr; }
+    SlaBoardScreen #lb-right { height: auto; padding: 0 1; }
+    SlaBoardScreen.wide #lb-right { width: 2fr; height: 1fr; }
+    SlaBoardScreen .lb-title { height: 1; text-style: bold; color: $accent; }
+    SlaBoardScreen #lb-urgent { height: auto; max-height: 14; }
+    SlaBoardScreen.wide #lb-urgent { height: 1fr; }
+    SlaBoardScreen #lb-paused { height: auto; max-height: 7; }
+    SlaBoardScreen #lb-people, SlaBoardScreen #lb-attention { height: auto; margin-bottom: 1; }
+    SlaBoardScreen #lb-moved { height: auto; }
+    SlaBoardScreen #lb-figures { height: auto; padding: 0 1; border-top: solid $primary; }
     DrillScreen .drill { width: 90%; height: 80%; }
     DrillScreen #drill-table { height: 1fr; }
     """
@@ -201,7 +201,7 @@ class LeadBoardScreen(DeskScreen):
         super().__init__(id="lead-board")
         self.read_only = read_only
         self.redact = redact
-        self.board: LeadBoard | None = None
+        self.board: SlaBoard | None = None
         self.figures: Figures | None = None
         self.plans: dict[str | None, Plan] = {}
         self._breached: set[int] | None = None  # known breached tickets (None: not loaded)
@@ -256,22 +256,22 @@ class LeadBoardScreen(DeskScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="lead-board", name="board")
     def load_board(self) -> None:
-        board = lead_board.snapshot(self.desk)
+        board = sla_board.snapshot(self.desk)
         rows = [u.row for u in board.urgent] + list(board.paused)
         plans = plans_of(self.desk, rows)
         if not get_current_worker().is_cancelled:
-            self.post_message(BoardLoaded(board, plans))
+            self.post_message(SlaBoardLoaded(board, plans))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="lead-figures", name="figures")
     def load_figures(self) -> None:
-        figures = lead_board.figures(self.desk, self.figures)
+        figures = sla_board.figures(self.desk, self.figures)
         if not get_current_worker().is_cancelled:
             self.post_message(FiguresLoaded(figures))
 
     def store_changed(self, *, visible: bool) -> None:
         super().store_changed(visible=visible)
 
-    def on_board_loaded(self, message: BoardLoaded) -> None:
+    def on_sla_board_loaded(self, message: SlaBoardLoaded) -> None:
         board = message.board
         self.board = board
         self.plans = message.plans
@@ -293,7 +293,7 @@ class LeadBoardScreen(DeskScreen):
     def _rows(self, rows: list[QueueRow]) -> list[QueueRow]:
         return [_redacted(r) for r in rows] if self.redact else rows
 
-    def _show(self, board: LeadBoard, now: datetime) -> None:
+    def _show(self, board: SlaBoard, now: datetime) -> None:
         headline = self._headline(board)
         self.query_one("#lb-head", Static).update(headline)
         self.desk_app.traced(headline.plain)
@@ -308,7 +308,7 @@ class LeadBoardScreen(DeskScreen):
         self.query_one("#lb-attention", Static).update(self._attention(board, now))
         self.query_one("#lb-moved", Static).update(self._moved(board, now))
 
-    def _headline(self, board: LeadBoard) -> Text:
+    def _headline(self, board: SlaBoard) -> Text:
         """The counts, one segment each; a segment is never split over two lines (on a
         narrow terminal the line breaks between them)."""
         h = board.headline
@@ -339,7 +339,7 @@ class LeadBoardScreen(DeskScreen):
             line += gap + segment.cell_len
         return out
 
-    def _people(self, board: LeadBoard, now: datetime) -> Table:
+    def _people(self, board: SlaBoard, now: datetime) -> Table:
         table = Table(title="People", title_justify="left", expand=True, box=None, pad_edge=False)
         table.add_column("who", no_wrap=True)
         table.add_column("here", no_wrap=True)
@@ -365,7 +365,7 @@ class LeadBoardScreen(DeskScreen):
             )
         return table
 
-    def _attention(self, board: LeadBoard, now: datetime) -> RichGroup:
+    def _attention(self, board: SlaBoard, now: datetime) -> RichGroup:
         a = board.attention
         lines: list[Text] = [Text("Needs a lead", style="bold")]
         for c in a.locked:
@@ -397,7 +397,7 @@ class LeadBoardScreen(DeskScreen):
             lines.append(Text(" nothing", style="dim"))
         return RichGroup(*lines)
 
-    def _moved(self, board: LeadBoard, now: datetime) -> RichGroup:
+    def _moved(self, board: SlaBoard, now: datetime) -> RichGroup:
         lines: list[Text] = [Text("Due times moved today", style="bold")]
         for m in board.moved[:6]:
             flag = Text(" ⚑ downgraded near a breach", style="bold #ff5f5f")
@@ -545,7 +545,7 @@ class LeadBoardScreen(DeskScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="drill", name="drill")
     def drill(self, key: str) -> None:
-        rows = lead_board.drill(self.desk, key)
+        rows = sla_board.drill(self.desk, key)
         plans = plans_of(self.desk, rows)
         title = DRILL_KEYS.get(key, key)
         self.app.call_from_thread(self._show_drill, title, rows, plans)

@@ -97,7 +97,7 @@ class Attention:
 
 
 @dataclass(frozen=True)
-class LeadBoard:
+class SlaBoard:
     at: datetime
     headline: Headline
     urgent: tuple[Urgent, ...]
@@ -126,7 +126,7 @@ def presence_of(desk: Desk, now: datetime) -> dict[int, tuple[str, datetime | No
     return out
 
 
-def snapshot(desk: Desk) -> LeadBoard:
+def snapshot(desk: Desk) -> SlaBoard:
     """Everything on the board except the figures (see `figures`)."""
     permissions.require(desk.actor, "ticket.override_holder")  # leads
     store = desk.store
@@ -215,7 +215,7 @@ def snapshot(desk: Desk) -> LeadBoard:
     moved = _moved_today(desk, now)
     people = _people(desk, now, present)
     attention = _attention(desk, now)
-    return LeadBoard(now, headline, tuple(urgent), tuple(paused), moved, people, attention)
+    return SlaBoard(now, headline, tuple(urgent), tuple(paused), moved, people, attention)
 
 
 def _parse_due(value: str | None) -> datetime | None:
