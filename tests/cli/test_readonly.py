@@ -75,7 +75,10 @@ def read_only_folder(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     source, view = tmp_path / "source", tmp_path / "view"
     view.mkdir()
     yield source, view
-    subprocess.run(["umount", str(view)], capture_output=True, check=False)
+    if subprocess.run(["umount", str(view)], capture_output=True, check=False).returncode:
+        # still busy (a file the test's threads opened is closing): detach it now, so no
+        # mount outlives the test and pytest can remove its folder
+        subprocess.run(["umount", "--lazy", str(view)], capture_output=True, check=False)
 
 
 def _mount_read_only(source: Path, view: Path) -> None:
