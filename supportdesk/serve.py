@@ -6,7 +6,7 @@ local user reaches a loopback port, so every request needs the session cookie, t
 header must name the address the server listens on, the websocket must come from that same
 origin, and at most `max_boards` board processes run at once. This subclasses
 `textual_serve.server.Server`, whose version is pinned exactly in pyproject.toml; the
-internals used here are checked by tests/test_serve.py.
+internals used here are checked by tests/console/test_serve.py.
 """
 
 from __future__ import annotations

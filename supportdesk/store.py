@@ -442,7 +442,7 @@ class Store:
         SQLite's busy handler polls with sleeps of up to 100 ms: under a steady stream of
         writers (eight engineers claiming at once) a poller could miss every gap for the
         whole busy timeout and fail with "database is locked" (measured: one run in three
-        of tests/test_claim_race.py). Re-entrant per thread; without the lock file (a
+        of tests/services/test_claim_race.py). Re-entrant per thread; without the lock file (a
         read-only folder) writers fall back to the busy timeout alone."""
         path = self._writer_lock_path
         held = getattr(_turns, "held", None)
