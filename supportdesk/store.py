@@ -33,10 +33,14 @@ if TYPE_CHECKING:  # SQLAlchemy is imported only when a session is needed (it co
     from sqlalchemy.engine import URL, Engine
     from sqlalchemy.orm import Session
 
-HEAD_REVISION = "0010"
+HEAD_REVISION = "0011"
 BUSY_TIMEOUT_MS = 5000
 WRITER_WAIT_S = 30.0  # how long a write waits for its turn (Store._writer_turn)
-NOTIFY_CHANNEL = "supportdesk"
+# The change feed's channel: one per desk (database and schema), as the NOTIFY trigger names
+# it (migration 0011); asked of the listener's own connection, whose schema is the desk's.
+CHANNEL_SQL = (
+    "SELECT 'supportdesk_' || left(md5(current_database() || '/' || current_schema()), 16)"
+)
 FEED_INTERVAL_S = 0.25
 RAW_POOL_SIZE = 4
 _turns = threading.local()  # the writer locks this thread holds (Store._writer_turn)
@@ -775,13 +779,15 @@ class SqliteChangeFeed(ChangeFeed):
 
 
 class PostgresChangeFeed(ChangeFeed):
-    """LISTENs on the `supportdesk` channel; triggers NOTIFY on every write by anyone."""
+    """LISTENs on this desk's channel (its database and schema); triggers NOTIFY on every
+    write by anyone to this desk, and never for another desk in the same database."""
 
     RECONNECT_S = 2.0
 
     def __init__(self, conninfo: str, on_change: Callable[[], None]) -> None:
         super().__init__(on_change)
         self.conninfo = conninfo
+        self.channel = ""  # known once the listener has connected
 
     def _run(self) -> None:
         import psycopg
@@ -790,7 +796,9 @@ class PostgresChangeFeed(ChangeFeed):
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self.conninfo, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    row = conn.execute(CHANNEL_SQL).fetchone()
+                    self.channel = str(row[0]) if row and row[0] else "supportdesk"
+                    conn.execute(f"LISTEN {self.channel}")  # supportdesk_ and hex digits
                     if not first:
                         self.on_change()  # we may have missed notifications while away
                     first = False

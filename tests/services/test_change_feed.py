@@ -6,9 +6,14 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
+from pathlib import Path
+
+import pytest
 
 from supportdesk.services import tickets
 from tests.helpers.desk import new_ticket
+from tests.helpers.postgres import PG_URL
 
 
 def wait_for(event: threading.Event, seconds: float) -> float | None:
@@ -83,3 +88,53 @@ def test_plain_reads_reuse_a_few_connections_across_threads(desk):
         t.start()
         t.join()
     assert len(desk.store._raw_idle) <= RAW_POOL_SIZE
+
+
+@pytest.mark.postgres
+def test_two_desks_in_one_postgresql_database_do_not_wake_each_other(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """A desk per schema in one database: a write to one reaches its own consoles only (the
+    channel is named after the database and the schema: migration 0011)."""
+    import psycopg
+
+    from supportdesk.core.clock import Clock
+    from supportdesk.core.desk import Desk
+    from supportdesk.services import directory
+    from supportdesk.services.admin.setup import init_database
+    from supportdesk.store import Store
+
+    other_schema = "t_" + uuid.uuid4().hex[:12]
+    plain = PG_URL.replace("+psycopg", "")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {other_schema}")
+    stores: list[Store] = []
+    feeds = []
+    try:
+        desks = []
+        for n, url in enumerate((pg_url, f"{PG_URL}?options=-csearch_path%3D{other_schema}")):
+            store = Store(url)
+            stores.append(store)
+            desk = Desk(store, "lena", Clock(), tmp_path / f"key{n}")
+            init_database(desk, admin="lena")
+            directory.add_account(desk, "bluefin", "Bluefin Media", "gold")
+            desks.append(desk)
+        mine, theirs = desks
+        heard = [threading.Event(), threading.Event()]
+        feeds = [d.store.change_feed(e.set).start() for d, e in zip(desks, heard, strict=True)]
+        time.sleep(1.0)  # both listening
+        for e in heard:
+            e.clear()
+        assert feeds[0].channel != feeds[1].channel  # type: ignore[attr-defined]
+        new_ticket(theirs, "Written to the other desk")
+        assert heard[1].wait(2.0), "the other desk's own feed never heard its write"
+        assert not heard[0].wait(1.0), "a write to another desk woke this desk's feed"
+        new_ticket(mine, "Written to this desk")
+        assert heard[0].wait(2.0), "this desk's feed never heard its own write"
+    finally:
+        for f in feeds:
+            f.stop()
+        for s in stores:
+            s.dispose()
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {other_schema} CASCADE")
