@@ -98,7 +98,8 @@ def stop_server() -> None:
     """Our server and its socket file (tmux leaves it behind)."""
     tmux("kill-server")
     for path in SOCKET_PATH:
-        Path(path).unlink(missing_ok=True)
+        if path:  # empty when the server had not answered (Path("") is the folder)
+            Path(path).unlink(missing_ok=True)
 
 
 def screen() -> str:

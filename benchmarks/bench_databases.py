@@ -290,17 +290,13 @@ def propagation(db: Database, sd: str, changes: int) -> list[float]:
         ticket = top[0].id
         ready = re.compile(bench_console.DEFAULT_READY)
         bench_console.timed_run(console_command(sd, db), ready, settled=True)
-        tmux = bench_console.tmux
-        tmux("send-keys", "-t", bench_console.SESSION, "/")
-        tmux("send-keys", "-t", bench_console.SESSION, "-l", f"#{ticket}")
         line = re.compile(rf"^\s*{ticket}\s")
 
         def shown(holder: bool) -> bool:
-            rows = [x for x in bench_console.screen().splitlines() if line.match(x)]
-            others = [x for x in bench_console.screen().splitlines() if re.match(r"^\s*\d+\s", x)]
-            return len(rows) == 1 and len(others) == 1 and (WRITER in rows[0]) == holder
+            rows = [x for x in bench_console.screen().splitlines() if QUEUE_ROW.match(x)]
+            return len(rows) == 1 and bool(line.match(rows[0])) and (WRITER in rows[0]) == holder
 
-        wait_for(lambda: shown(False), "the console never showed the searched ticket alone")
+        search(f"#{ticket}", lambda: shown(False))
         delays: list[float] = []
         for i in range(changes):
             time.sleep(0.05 + (i * 0.037) % 0.25)  # not in step with the 250 ms SQLite poll
@@ -321,13 +317,35 @@ def propagation(db: Database, sd: str, changes: int) -> list[float]:
         reader.store.dispose()
 
 
-def wait_for(check: Callable[[], bool], why: str) -> None:
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < PROPAGATION_TIMEOUT_S:
-        if check():
+QUEUE_ROW = re.compile(r"^\s*\d+\s+[CHML]\s")  # a queue row: its number and priority letter
+
+
+def search(text: str, found: Callable[[], bool]) -> None:
+    """Type `text` into the console's search (/) until the screen shows what it should (keys
+    sent while the console still starts its watchers can be lost: then again)."""
+    session = bench_console.SESSION
+    for _attempt in range(5):
+        bench_console.tmux("send-keys", "-t", session, "/")
+        time.sleep(0.3)
+        bench_console.tmux("send-keys", "-t", session, "-l", text)
+        if wait_for(found, "", timeout=3.0, fail=False):
             return
+        bench_console.tmux("send-keys", "-t", session, "Escape")
+        time.sleep(0.3)
+    raise RuntimeError(f"the console never showed the search {text!r}:\n{bench_console.screen()}")
+
+
+def wait_for(
+    check: Callable[[], bool], why: str, timeout: float = PROPAGATION_TIMEOUT_S, fail: bool = True
+) -> bool:
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        if check():
+            return True
         time.sleep(bench_console.POLL_S)
-    raise RuntimeError(f"{why} within {PROPAGATION_TIMEOUT_S:.0f} s:\n{bench_console.screen()}")
+    if fail:
+        raise RuntimeError(f"{why} within {timeout:.0f} s:\n{bench_console.screen()}")
+    return False
 
 
 def figure_cli(dbs: list[Database], table: Table, args: argparse.Namespace) -> None:
