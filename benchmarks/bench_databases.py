@@ -324,14 +324,16 @@ def search(text: str, found: Callable[[], bool]) -> None:
     """Type `text` into the console's search (/) until the screen shows what it should (keys
     sent while the console still starts its watchers can be lost: then again)."""
     session = bench_console.SESSION
+    time.sleep(1.0)  # the watchers start after the first page
     for _attempt in range(5):
-        bench_console.tmux("send-keys", "-t", session, "/")
-        time.sleep(0.3)
+        # back to the list and to the Queue view (a digit typed while the search was not
+        # focused switches views), then the search
+        for key in ("Escape", "1", "/"):
+            bench_console.tmux("send-keys", "-t", session, key)
+            time.sleep(0.3)
         bench_console.tmux("send-keys", "-t", session, "-l", text)
         if wait_for(found, "", timeout=3.0, fail=False):
             return
-        bench_console.tmux("send-keys", "-t", session, "Escape")
-        time.sleep(0.3)
     raise RuntimeError(f"the console never showed the search {text!r}:\n{bench_console.screen()}")
 
 
