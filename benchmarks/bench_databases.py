@@ -283,6 +283,7 @@ def propagation(db: Database, sd: str, changes: int) -> list[float]:
 
     writer = db.desk(WRITER)
     reader = db.desk(LEAD)
+    ticket = 0
     try:
         top = queue.page(reader, QueueFilter(unclaimed=True), limit=1).rows
         if not top:
@@ -313,11 +314,21 @@ def propagation(db: Database, sd: str, changes: int) -> list[float]:
         return delays
     finally:
         bench_console.tmux("kill-session", "-t", bench_console.SESSION)
+        with contextlib.suppress(Exception):  # a change that never showed: put it back
+            if ticket and holder_of(reader, ticket) == WRITER:
+                escalation.release(writer, ticket, reason="bench_databases: propagation")
         writer.store.dispose()
         reader.store.dispose()
 
 
 QUEUE_ROW = re.compile(r"^\s*\d+\s+[CHML]\s")  # a queue row: its number and priority letter
+
+
+def holder_of(desk: Desk, ticket: int) -> str | None:
+    rows = desk.store.query(
+        "SELECT s.login FROM tickets t JOIN staff s ON s.id = t.holder_id WHERE t.id = ?", [ticket]
+    )
+    return str(rows[0][0]) if rows else None
 
 
 def search(text: str, found: Callable[[], bool]) -> None:
@@ -599,7 +610,7 @@ def figure_claims(dbs: list[Database], table: Table, args: argparse.Namespace) -
 
     row = table.row(
         "claims",
-        f"claims/s, {len(ENGINEERS)} processes, board of {args.claim_tickets:,}",
+        f"claims/s, {len(ENGINEERS)} processes, board of {args.claim_tickets:,} (+ resolve)",
     )
     folder = Path(tempfile.mkdtemp(prefix="bench-db-claims-"))
     try:
@@ -787,7 +798,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{name}: FAILED ({type(exc).__name__}: {exc})", flush=True)
                     if name in tmux_needed:
                         bench_console.start_server()  # a failed run stops the server
-                print(f"  ({name}: {time.perf_counter() - t0:.1f} s)", flush=True)
+                took = time.perf_counter() - t0
+                print(f"  ({name}: {took:.1f} s; load average {bench_console.load()})", flush=True)
         finally:
             if tmux_needed:
                 bench_console.stop_server()
