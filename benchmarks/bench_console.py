@@ -283,7 +283,7 @@ def main() -> None:
         raise SystemExit("tmux is needed (apt-get install tmux)")
     sd = supportdesk_command()
     db = Path(args.db)
-    if "://" not in args.db and not db.exists():  # a PostgreSQL URL is used as it is
+    if not db.exists():
         print(f"building a {args.tickets:,}-ticket demo at {db} (minutes) ...", flush=True)
         subprocess.run(
             [sd, "--db", str(db), "demo", "--tickets", str(args.tickets), "--no-open"],
@@ -293,13 +293,13 @@ def main() -> None:
     bare_cmd = bare_command()
     bare_py = Path(shlex.split(bare_cmd)[-1])
     console_cmd = args.command or (
-        f"{shlex.quote(sd)} --db {shlex.quote(args.db)} --as {shlex.quote(args.login)}"
+        f"{shlex.quote(sd)} --db {shlex.quote(str(db))} --as {shlex.quote(args.login)}"
     )
     if args.direct:
         direct_py = bare_py.with_name("direct.py")
         direct_py.write_text(DIRECT)
         console_cmd = " ".join(
-            shlex.quote(a) for a in (sys.executable, str(direct_py), args.db, args.login)
+            shlex.quote(a) for a in (sys.executable, str(direct_py), str(db), args.login)
         )
     console_ready = re.compile(args.ready)
 

@@ -362,7 +362,13 @@ def wait_for(
 
 
 def figure_cli(dbs: list[Database], table: Table, args: argparse.Namespace) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTDESK_")}
+    # as bench_cli: no desk settings from this shell, and bytecode caches written as on any
+    # installed machine (PYTHONDONTWRITEBYTECODE=1 would compile supportdesk every run)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SUPPORTDESK_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
     if "SUPPORTDESK_AUDIT_KEY" in os.environ:
         env["SUPPORTDESK_AUDIT_KEY"] = os.environ["SUPPORTDESK_AUDIT_KEY"]
     base = bench_cli.Figure("python -c pass", [sys.executable, "-c", "pass"], env)
