@@ -730,8 +730,8 @@ def databases(args: argparse.Namespace) -> Iterator[list[Database]]:
                 if db.created_database:
                     drop_pg_database(args.pg, db.created_database)
                 else:
-                    for p in (Path(db.url), Path(f"{db.url}-wal"), Path(f"{db.url}-shm")):
-                        p.unlink(missing_ok=True)
+                    for tail in ("", "-wal", "-shm", "-writer.lock"):
+                        Path(db.url + tail).unlink(missing_ok=True)
                 key.unlink(missing_ok=True)
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
