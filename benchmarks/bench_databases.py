@@ -110,6 +110,7 @@ class Database:
     built_seconds: float | None = None
     created_database: str | None = None  # a PostgreSQL database this run made (dropped)
     tickets: int = 0  # counted before the figures
+    new_key: bool = False  # its audit key was made by this run's build (removed with it)
 
     @property
     def is_pg(self) -> bool:
@@ -719,6 +720,7 @@ def databases(args: argparse.Namespace) -> Iterator[list[Database]]:
         pg_db = Database(PG, url, created_database=name)
         dbs = [sqlite_db, pg_db]
         for db in dbs:
+            db.new_key = not db.desk().key_path.exists()
             print(f"building the {db.name} demo ({args.tickets:,} tickets) ...", flush=True)
             db.built_seconds = measure_build(db.url, args.tickets, args.seed)
             print(f"  {db.built_seconds:.1f} s", flush=True)
@@ -732,7 +734,8 @@ def databases(args: argparse.Namespace) -> Iterator[list[Database]]:
                 else:
                     for tail in ("", "-wal", "-shm", "-writer.lock"):
                         Path(db.url + tail).unlink(missing_ok=True)
-                key.unlink(missing_ok=True)
+                if db.new_key:  # never a key this run found (SUPPORTDESK_AUDIT_KEY)
+                    key.unlink(missing_ok=True)
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
         elif args.keep:
