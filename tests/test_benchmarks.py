@@ -36,7 +36,7 @@ NUMBER = re.compile(r"\d")
 def test_bench_databases_prints_each_figure_for_both_databases(tmp_path: Path) -> None:
     need_postgres()
     sqlite = tmp_path / "demo.db"
-    command = [sys.executable, str(BENCH), "--tickets", "500", "--runs", "2"]
+    command = [sys.executable, str(BENCH), "--tickets", "500", "--runs", "1"]
     command += ["--filter-runs", "1", "--lookup-per-kind", "2", "--only", FIGURES]
     command += ["--pg", PG_URL, "--sqlite", str(sqlite)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=280)
