@@ -13,8 +13,10 @@ from sqlalchemy import select, text
 
 from supportdesk.core.desk import Desk
 from supportdesk.models import Base
-from supportdesk.services import escalation, tickets
+from supportdesk.services import directory, escalation, tickets
+from supportdesk.services.admin.setup import init_database
 from supportdesk.store import Store
+from tests.helpers.templates import DeskTemplate
 
 FROZEN = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, office hours
@@ -106,3 +108,21 @@ class Fx:
         tickets.claim(amir, tid)
         escalation.escalate(amir, tid, reason="needs root on web-cpt-14", tried="restarted php")
         return tid
+
+
+def build_shared_desk(lead: Desk) -> None:
+    """The `desk` fixture's desk (its docstring says what it holds)."""
+    init_database(lead, admin="lena")
+    directory.add_staff(lead, "amir", "Amir Patel", 1, "agent")
+    directory.add_staff(lead, "tomas", "Tomas Berg", 2, "engineer")
+    directory.add_staff(lead, "una", "Una Okafor", 3, "engineer")
+    directory.add_account(lead, "bluefin", "Bluefin Media", "gold")
+    directory.add_contact(
+        lead, "bluefin", "Priya Naidoo", ["priya@bluefin.example"], ["+27 21 555 0101"], "primary"
+    )
+    directory.add_service(
+        lead, "bluefin", "managed_server", "Web", ["bluefin.example"], "web-cpt-14"
+    )
+
+
+SHARED_DESK = DeskTemplate("desk", build_shared_desk)
