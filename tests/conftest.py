@@ -5,7 +5,7 @@ process's PostgreSQL database. A test that asks for `desk` (directly or through 
 fixture) gets instead a copy of a desk built once per test process (tests/helpers/templates.py):
 the file and its audit key copied on SQLite, a database made from a template database on
 PostgreSQL. Which desk is copied is the `desk_template` fixture's answer, which a folder's
-conftest may override (tests/services/conftest.py does, for its `fx`).
+conftest can name (tests/services/conftest.py does, for its `fx`).
 
 PostgreSQL tests skip with a visible reason when no server answers, unless
 SUPPORTDESK_REQUIRE_POSTGRES=1 (CI sets it), in which case they fail (tests/helpers/postgres.py).
@@ -72,8 +72,12 @@ def pg_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresT
 
 @pytest.fixture
 def desk_template(request: pytest.FixtureRequest) -> DeskTemplate | None:
-    """The desk a test's database starts as: `desk`'s when the test asks for it, else none."""
-    return SHARED_DESK if "desk" in request.fixturenames else None
+    """The desk a test's database starts as: the services' `fx` desk when the test asks for
+    it (tests/services/conftest.py), else `desk`'s when it asks for that, else none."""
+    names = request.fixturenames
+    if "fx_desk" in names:
+        return request.getfixturevalue("fx_desk")  # type: ignore[no-any-return]
+    return SHARED_DESK if "desk" in names else None
 
 
 @pytest.fixture

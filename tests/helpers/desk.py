@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from supportdesk.core.desk import Desk
-from supportdesk.models import Base
+from supportdesk.models import Base, Setting
 from supportdesk.services import directory, escalation, tickets
 from supportdesk.services.admin.setup import init_database
 from supportdesk.store import Store
@@ -126,3 +126,21 @@ def build_shared_desk(lead: Desk) -> None:
 
 
 SHARED_DESK = DeskTemplate("desk", build_shared_desk)
+
+
+def build_fx_desk(lead: Desk) -> None:
+    """`fx`'s desk: the shared desk, where anyone may write under a frozen clock, two more
+    staff and two more accounts (see `fx`)."""
+    build_shared_desk(lead)
+    with lead.write() as (session, _record):
+        session.add(Setting(key="demo", value="1"))
+    directory.add_staff(lead, "ben", "Ben Okafor", 2, "engineer")
+    directory.add_staff(lead, "nomsa", "Nomsa Khumalo", 1, "agent")
+    directory.add_account(lead, "corvid", "Corvid Labs", "gold")
+    directory.add_service(lead, "corvid", "shared_hosting", "Web", ["corvid.example"], "web-jnb-2")
+    directory.add_account(lead, "daisy", "Daisy Bakery", "gold")
+    directory.add_service(lead, "daisy", "email", "Mail", ["daisy.example"], "web-cpt-14")
+    directory.add_service(lead, "daisy", "shared_hosting", "Shop", ["shop.daisy"], "web-jnb-2")
+
+
+FX_DESK = DeskTemplate("services-fx", build_fx_desk)
