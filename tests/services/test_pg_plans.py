@@ -27,6 +27,7 @@ from supportdesk.core.desk import Desk
 from supportdesk.enums import View
 from supportdesk.services import escalation
 from supportdesk.services.admin.setup import init_database
+from supportdesk.services.reports import sla_board
 from supportdesk.store import HEAD_REVISION, Store
 from tests.helpers.desk import new_ticket
 from tests.helpers.postgres import PG_URL, need_postgres
@@ -44,6 +45,7 @@ STATUSES = [
 ]
 TICKETS = 6000
 DUE_INDEXES = ("ix_tickets_live_due_t", "ix_tickets_live_due_c", "ix_tickets_live_due_tc")
+NEW_INDEXES = {*DUE_INDEXES, "ix_tickets_paused"}
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +224,7 @@ def _alembic(desk: Desk, target: str, down: bool = False) -> None:
         (command.downgrade if down else command.upgrade)(cfg, target)
 
 
-def _due_indexes(desk: Desk) -> set[str]:
+def _new_indexes(desk: Desk) -> set[str]:
     if desk.store.is_sqlite:
         sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE ?"
     else:
@@ -230,19 +232,47 @@ def _due_indexes(desk: Desk) -> set[str]:
             "SELECT indexname FROM pg_indexes"
             " WHERE schemaname = current_schema() AND indexname LIKE ?"
         )
-    return {r[0] for r in desk.store.query(sql, ("ix_tickets_live_due%",))}
+    found = {r[0] for r in desk.store.query(sql, ("ix_tickets_%",))}
+    return found & {*NEW_INDEXES, "ix_tickets_live_due"}
 
 
 def test_migration_0012_goes_down_and_up(desk: Desk) -> None:
-    """Down to 0011 drops the three indexes, up again makes them; the queue reads the same."""
+    """Down to 0011 drops the new indexes, up again makes them; the queue and the lead's
+    board read the same."""
     tid = new_ticket(desk, "Mail bounces")
     due_page = queue.QueueFilter(tier=1, category="technical", sort="due")
-    assert _due_indexes(desk) == {"ix_tickets_live_due", *DUE_INDEXES}
+    assert _new_indexes(desk) == {"ix_tickets_live_due", *NEW_INDEXES}
     _alembic(desk, "0011", down=True)
     assert desk.store.schema_revision() == "0011"
-    assert _due_indexes(desk) == {"ix_tickets_live_due"}
+    assert _new_indexes(desk) == {"ix_tickets_live_due"}
     assert [r.id for r in queue.page(desk, due_page, limit=10).rows] == [tid]
     _alembic(desk, "head")
     assert desk.store.schema_revision() == HEAD_REVISION == "0012"
-    assert _due_indexes(desk) == {"ix_tickets_live_due", *DUE_INDEXES}
+    assert _new_indexes(desk) == {"ix_tickets_live_due", *NEW_INDEXES}
     assert [r.id for r in queue.page(desk, due_page, limit=10).rows] == [tid]
+    sla_board.snapshot(desk)  # reads the paused clocks with the index's own words
+
+
+def test_paused_clocks_are_read_with_the_index_words() -> None:
+    """The lead's board repeats ix_tickets_paused's WHERE and expression word for word (with
+    the table's alias): SQLite uses an expression index only for the same expression."""
+    from supportdesk.models import tickets as model
+
+    def bare(sql: str) -> str:
+        return sql.replace("t.", "")
+
+    assert bare(sla_board.PAUSED_WHERE) == model.PAUSED_WHERE
+    assert bare(sla_board.PAUSED_LEFT) == model.PAUSED_LEFT
+
+
+def test_paused_clocks_read_off_their_index_on_both_databases(desk: Desk) -> None:
+    sql = (
+        f"SELECT t.id FROM tickets t WHERE {sla_board.PAUSED_WHERE}"
+        f" ORDER BY {sla_board.PAUSED_LEFT}, t.id LIMIT ?"
+    )
+    if desk.store.is_sqlite:
+        plan = " | ".join(str(r[-1]) for r in desk.store.query("EXPLAIN QUERY PLAN " + sql, [20]))
+        assert "ix_tickets_paused" in plan and "TEMP B-TREE" not in plan, plan
+        return
+    for kind, plan in zip(("custom", "generic"), _explain(desk, sql, (20,)), strict=True):
+        assert "ix_tickets_paused" in plan and "Sort" not in plan, (kind, plan)

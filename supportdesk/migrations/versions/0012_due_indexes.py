@@ -1,4 +1,4 @@
-"""Breaches first under every queue filter reads off an index
+"""Breaches first under every queue filter, and the paused clocks, read off indexes
 
 Revision ID: 0012
 Revises: 0011
@@ -33,6 +33,18 @@ FILTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+PAUSED_WHERE = (
+    "view <> 'queue' AND view <> 'done' AND (respond_state = 'paused' OR resolve_state = 'paused')"
+)
+PAUSED_LEFT = (
+    "CASE WHEN respond_state = 'paused' AND respond_target_s IS NOT NULL"
+    " THEN respond_target_s - respond_used_s"
+    " WHEN resolve_target_s IS NOT NULL THEN resolve_target_s - resolve_used_s"
+    " ELSE 999999999 END"
+)
+NEW_INDEXES = (*(f"ix_tickets_live_due_{suffix}" for suffix, _cols in FILTERS), "ix_tickets_paused")
+
+
 def upgrade() -> None:
     for suffix, cols in FILTERS:
         op.create_index(
@@ -42,6 +54,13 @@ def upgrade() -> None:
             sqlite_where=sa.text(LIVE),
             postgresql_where=sa.text(LIVE),
         )
+    op.create_index(
+        "ix_tickets_paused",
+        "tickets",
+        [sa.text(f"({PAUSED_LEFT})"), "id"],
+        sqlite_where=sa.text(PAUSED_WHERE),
+        postgresql_where=sa.text(PAUSED_WHERE),
+    )
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         op.execute("ANALYZE tickets")  # the planner weighs the new indexes at once
@@ -53,10 +72,10 @@ def upgrade() -> None:
     ).first()
     if has_stats:
         op.execute("PRAGMA analysis_limit=1000")
-        for suffix, _cols in FILTERS:
-            op.execute(f"ANALYZE ix_tickets_live_due_{suffix}")
+        for name in NEW_INDEXES:
+            op.execute(f"ANALYZE {name}")
 
 
 def downgrade() -> None:
-    for suffix, _cols in FILTERS:
-        op.drop_index(f"ix_tickets_live_due_{suffix}", table_name="tickets")
+    for name in NEW_INDEXES:
+        op.drop_index(name, table_name="tickets")
