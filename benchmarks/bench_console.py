@@ -71,6 +71,7 @@ SOCKET = f"bench-console-{os.getpid()}"  # a tmux server of our own: nobody else
 SESSION = "bench"
 POLL_S = 0.01
 TARGET_S, TARGET_RATIO = 0.8, 2.2
+PG_TARGET_S, PG_TARGET_RATIO = 1.0, 2.5  # issue 15: PostgreSQL at a million tickets
 CLOCK_HEADERS = ("Respond in", "Resolve in", "Next due")
 
 
@@ -296,10 +297,11 @@ def main() -> None:
     print(f"{args.runs} alternating runs each in tmux at {args.size}, console: `{console_cmd}`")
     print(spread("bare Textual app (Header, DataTable, Footer) to paint", bare))
     print(spread("supportdesk console to its painted queue", console))
-    ok = c <= TARGET_S and c / b <= TARGET_RATIO
+    limit, ratio = (PG_TARGET_S, PG_TARGET_RATIO) if is_url else (TARGET_S, TARGET_RATIO)
+    ok = c <= limit and c / b <= ratio
     print(
         f"ratio of the medians: {c / b:.2f}x bare "
-        f"(target <= {TARGET_S} s and <= {TARGET_RATIO}x: {'met' if ok else 'NOT met'})"
+        f"(target <= {limit} s and <= {ratio}x: {'met' if ok else 'NOT met'})"
     )
     print(spread("  ... until its SLA clocks are filled in", filled))
     print(f"  (the clocks fill in a median {after * 1000:.0f} ms after the first paint)")

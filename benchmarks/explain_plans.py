@@ -27,6 +27,7 @@ ones only).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import statistics
@@ -106,7 +107,7 @@ def scenarios(lead: Desk, engineer: Desk) -> Iterator[tuple[str, bool, Callable[
     from supportdesk.services.reports import report, sla_board
 
     for label, filt in queue_filters():
-        yield f"queue {label}", not filt.search, lambda f=filt: q.page(lead, f, limit=500)
+        yield f"queue {label}", not filt.search, functools.partial(q.page, lead, filt, limit=500)
     top = q.page(lead, q.QueueFilter(), limit=300).rows
     if len(top) > 250:
         yield (
@@ -120,7 +121,7 @@ def scenarios(lead: Desk, engineer: Desk) -> Iterator[tuple[str, bool, Callable[
             lambda: q.page(lead, q.QueueFilter(), before=top[250].key, limit=100),
         )
     for text in LOOKUP_TEXTS:
-        yield f"lookup {text!r}", True, lambda t=text: lookup.find_accounts(lead, t)
+        yield f"lookup {text!r}", True, functools.partial(lookup.find_accounts, lead, text)
     yield "tier 2 board", False, lambda: boards.tier_board(engineer, 2)
     yield "claims", False, lambda: claiming.claims(lead)
     yield "sla board snapshot", False, lambda: sla_board.snapshot(lead)
