@@ -15,6 +15,9 @@ Targets (issue 14): queue <= 0.3 s, claim <= 0.5 s, whole process.
 
 `--pg URL` runs the same against a demo built in a fresh PostgreSQL schema (dropped
 afterwards); `--pg-tickets` sets its size (building a million tickets there takes a while).
+With `--pg-skip-build` the URL is a demo built before (`supportdesk --db URL demo --tickets
+1000000 --no-open`), used as it is, with its default audit key; `--skip-sqlite` leaves SQLite
+out.
 """
 
 from __future__ import annotations
@@ -170,14 +173,25 @@ def main() -> None:
     ap.add_argument("--engineer", default="tomas", help="a tier-2 engineer of the demo")
     ap.add_argument("--pg", metavar="URL", help="also run on PostgreSQL (a fresh schema)")
     ap.add_argument("--pg-tickets", type=int, default=1_000_000)
+    ap.add_argument("--pg-skip-build", action="store_true", help="--pg URL is a demo already built")
+    ap.add_argument("--skip-sqlite", action="store_true")
     args = ap.parse_args()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTDESK_")}
+    # the processes may write their bytecode caches, as on any installed machine (with
+    # PYTHONDONTWRITEBYTECODE=1, set in some shells, every run would compile supportdesk)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SUPPORTDESK_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
     print(f"machine: {machine()}")
     db = str(Path(args.db).expanduser().resolve())
-    if not Path(db).exists():
-        build(db, args.tickets, env)
-    report(f"SQLite {db}", measure(db, env, args), args.runs)
-    if args.pg:
+    if not args.skip_sqlite:
+        if not Path(db).exists():
+            build(db, args.tickets, env)
+        report(f"SQLite {db}", measure(db, env, args), args.runs)
+    if args.pg and args.pg_skip_build:
+        report(f"PostgreSQL {args.pg} (as built)", measure(args.pg, env, args), args.runs)
+    elif args.pg:
         url, schema = pg_schema(args.pg)
         if url is None:
             print(f"PostgreSQL skipped: {schema}")

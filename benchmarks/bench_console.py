@@ -11,8 +11,11 @@ open: its RSS, then its CPU use over an idle stretch, from /proc.
 
 The demo database is built once (minutes) with the real command and kept:
     supportdesk --db /tmp/start-1m.db demo --tickets 1000000 --no-open
+`--db` also takes a PostgreSQL URL (postgresql+psycopg://user@host/dbname) of a demo built
+the same way; a URL is never built here (nor is anything with --skip-build).
 
-Usage: python benchmarks/bench_console.py [--db PATH] [--tickets N] [--runs 12] [--idle 10]
+Usage: python benchmarks/bench_console.py [--db PATH|URL] [--tickets N] [--runs 12]
+       [--idle 10] [--skip-build]
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ SOCKET = f"bench-console-{os.getpid()}"  # a tmux server of our own: nobody else
 SESSION = "bench"
 POLL_S = 0.01
 TARGET_S, TARGET_RATIO = 0.8, 2.2
+PG_TARGET_S, PG_TARGET_RATIO = 1.0, 2.5  # issue 15: PostgreSQL at a million tickets
 CLOCK_HEADERS = ("Respond in", "Resolve in", "Next due")
 
 
@@ -253,7 +257,7 @@ def supportdesk_command() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--db", default="/tmp/start-1m.db")
+    ap.add_argument("--db", default="/tmp/start-1m.db", help="SQLite file or PostgreSQL URL")
     ap.add_argument("--tickets", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=12, help="runs of each (at least 10)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed pairs first (page cache)")
@@ -265,6 +269,11 @@ def main() -> None:
         help="regex that shows the queue is painted",
     )
     ap.add_argument("--size", default="160x48", help="terminal COLSxROWS")
+    ap.add_argument(
+        "--skip-build",
+        action="store_true",
+        help="never build the demo (a missing SQLite file is an error)",
+    )
     ap.add_argument(
         "--command",
         help="the console command to time instead of `supportdesk --db DB --as LOGIN` "
@@ -282,8 +291,11 @@ def main() -> None:
     if not shutil.which("tmux"):
         raise SystemExit("tmux is needed (apt-get install tmux)")
     sd = supportdesk_command()
-    db = Path(args.db)
-    if not db.exists():
+    is_url = "://" in args.db
+    db = args.db if is_url else Path(args.db)
+    if not is_url and not Path(db).exists():
+        if args.skip_build:
+            raise SystemExit(f"no demo at {db} (--skip-build)")
         print(f"building a {args.tickets:,}-ticket demo at {db} (minutes) ...", flush=True)
         subprocess.run(
             [sd, "--db", str(db), "demo", "--tickets", str(args.tickets), "--no-open"],
@@ -331,10 +343,11 @@ def main() -> None:
     print(f"{args.runs} alternating runs each in tmux at {args.size}, console: `{console_cmd}`")
     print(spread("bare Textual app (Header, DataTable, Footer) to paint", bare))
     print(spread("supportdesk console to its painted queue", console))
-    ok = c <= TARGET_S and c / b <= TARGET_RATIO
+    limit, ratio = (PG_TARGET_S, PG_TARGET_RATIO) if is_url else (TARGET_S, TARGET_RATIO)
+    ok = c <= limit and c / b <= ratio
     print(
         f"ratio of the medians: {c / b:.2f}x bare "
-        f"(target <= {TARGET_S} s and <= {TARGET_RATIO}x: {'met' if ok else 'NOT met'})"
+        f"(target <= {limit} s and <= {ratio}x: {'met' if ok else 'NOT met'})"
     )
     print(spread("  ... until its SLA clocks are filled in", filled))
     print(f"  (the clocks fill in a median {after * 1000:.0f} ms after the first paint)")

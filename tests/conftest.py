@@ -1,4 +1,11 @@
-"""Shared fixtures: a fresh desk on a real SQLite file, or in a fresh PostgreSQL schema.
+"""Shared fixtures: a fresh desk on a real SQLite file, or in PostgreSQL.
+
+`db_url` is an empty database: a file in the test's folder, or a fresh schema in this test
+process's PostgreSQL database. A test that asks for `desk` (directly or through another
+fixture) gets instead a copy of a desk built once per test process (tests/helpers/templates.py):
+the file and its audit key copied on SQLite, a database made from a template database on
+PostgreSQL. Which desk is copied is the `desk_template` fixture's answer, which a folder's
+conftest can name (tests/services/conftest.py does, for its `fx`).
 
 PostgreSQL tests skip with a visible reason when no server answers, unless
 SUPPORTDESK_REQUIRE_POSTGRES=1 (CI sets it), in which case they fail (tests/helpers/postgres.py).
@@ -8,6 +15,7 @@ The helpers these fixtures share with the tests are in tests/helpers/.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -18,41 +26,113 @@ import pytest
 
 from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
-from supportdesk.services import directory
-from supportdesk.services.admin.setup import init_database
 from supportdesk.store import Store
-from tests.helpers.desk import DeskFactory
+from tests.helpers.desk import SHARED_DESK, DeskFactory
 from tests.helpers.hostile import hostile_desk
-from tests.helpers.postgres import PG_URL, need_postgres
+from tests.helpers.postgres import (
+    ADMIN_URL,
+    PG_URL,
+    drop_worker_database,
+    need_postgres,
+    plain,
+    url_of,
+)
+from tests.helpers.templates import DeskTemplate, PostgresTemplates, SqliteTemplates
+
+DB_FILE = "desk.db"
+KEY_FILE = "audit.key"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    drop_worker_database()
+
+
+def _build_on(url: str, key: Path, template: DeskTemplate) -> None:
+    store = Store(url)
+    try:
+        template.build(Desk(store, "lena", Clock(None), key))
+    finally:
+        store.dispose()  # a template database must have no connection left
+
+
+@pytest.fixture(scope="session")
+def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplates:
+    return SqliteTemplates(tmp_path_factory.mktemp("templates"))
+
+
+@pytest.fixture(scope="session")
+def pg_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresTemplates]:
+    need_postgres()
+    templates = PostgresTemplates(plain(ADMIN_URL), url_of, tmp_path_factory.mktemp("pg-keys"))
+    try:
+        yield templates
+    finally:
+        templates.close()
+
+
+@pytest.fixture
+def desk_template(request: pytest.FixtureRequest) -> DeskTemplate | None:
+    """The desk a test's database starts as: the services' `fx` desk when the test asks for
+    it (tests/services/conftest.py), else `desk`'s when it asks for that, else none."""
+    names = request.fixturenames
+    if "fx_desk" in names:
+        return request.getfixturevalue("fx_desk")  # type: ignore[no-any-return]
+    return SHARED_DESK if "desk" in names else None
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    """A PostgreSQL URL whose search_path is a fresh schema of this process's database,
+    dropped afterwards."""
     need_postgres()
     import psycopg
 
     schema = "t_" + uuid.uuid4().hex[:12]
-    plain = PG_URL.replace("+psycopg", "")
-    with psycopg.connect(plain, autocommit=True) as conn:
+    with psycopg.connect(plain(PG_URL), autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
     try:
         yield f"{PG_URL}?options=-csearch_path%3D{schema}"
     finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
+        with psycopg.connect(plain(PG_URL), autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def db_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    key_path: Path,
+    desk_template: DeskTemplate | None,
+) -> Iterator[str]:
+    if desk_template is None:
+        if request.param == "sqlite":
+            yield str(tmp_path / DB_FILE)
+        else:
+            yield request.getfixturevalue("pg_url")
+        return
+    template = desk_template
     if request.param == "sqlite":
-        return str(tmp_path / "desk.db")
-    return request.getfixturevalue("pg_url")
+        templates: SqliteTemplates = request.getfixturevalue("sqlite_templates")
+        templates.copy(
+            template.name,
+            lambda folder: _build_on(str(folder / DB_FILE), folder / KEY_FILE, template),
+            tmp_path,
+        )
+        assert key_path == tmp_path / KEY_FILE
+        yield str(tmp_path / DB_FILE)
+        return
+    pg: PostgresTemplates = request.getfixturevalue("pg_templates")
+    url, key = pg.copy(template.name, lambda url, key: _build_on(url, key, template))
+    shutil.copy2(key, key_path)
+    try:
+        yield url
+    finally:
+        pg.drop(url)
 
 
 @pytest.fixture
 def key_path(tmp_path: Path) -> Path:
-    return tmp_path / "audit.key"
+    return tmp_path / KEY_FILE
 
 
 @pytest.fixture
@@ -70,22 +150,12 @@ def make_desk(db_url: str, key_path: Path) -> Iterator[DeskFactory]:
 
 
 @pytest.fixture
-def desk(make_desk: DeskFactory) -> Desk:
+def desk(make_desk: DeskFactory, desk_template: DeskTemplate | None) -> Desk:
     """An initialised desk with lena (lead), amir (agent, tier 1), tomas (engineer, tier 2),
-    una (engineer, tier 3), one account with a primary contact and a service."""
-    lead = make_desk("lena")
-    init_database(lead, admin="lena")
-    directory.add_staff(lead, "amir", "Amir Patel", 1, "agent")
-    directory.add_staff(lead, "tomas", "Tomas Berg", 2, "engineer")
-    directory.add_staff(lead, "una", "Una Okafor", 3, "engineer")
-    directory.add_account(lead, "bluefin", "Bluefin Media", "gold")
-    directory.add_contact(
-        lead, "bluefin", "Priya Naidoo", ["priya@bluefin.example"], ["+27 21 555 0101"], "primary"
-    )
-    directory.add_service(
-        lead, "bluefin", "managed_server", "Web", ["bluefin.example"], "web-cpt-14"
-    )
-    return lead
+    una (engineer, tier 3), one account with a primary contact and a service; a copy of one
+    built once per test process (`db_url` copies it)."""
+    assert desk_template is not None  # it is "desk" or a desk built on it
+    return make_desk("lena")
 
 
 @pytest.fixture

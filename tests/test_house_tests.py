@@ -119,3 +119,18 @@ def test_one_way_to_wait_on_the_console() -> None:
     assert loops == []
     defined = WAITER.findall(SETTLE.read_text())
     assert sorted(defined) == ["settle", "until"]
+
+
+def test_ci_runs_the_readme_test_command_in_parallel() -> None:
+    """The README's one test command is the one CI runs, and it runs the suite on every core
+    with the timing group kept on one worker (issue 15)."""
+    readme = (TESTS.parent / "README.md").read_text(encoding="utf-8")
+    ci = (TESTS.parent / ".ci" / "run").read_text(encoding="utf-8")
+    commands = [
+        line
+        for line in readme.splitlines()
+        if line.startswith("python3 -m venv") and "pytest" in line
+    ]
+    assert len(commands) == 1, commands
+    assert commands[0] in ci.splitlines()
+    assert "-n auto" in commands[0] and "--dist loadgroup" in commands[0]

@@ -88,6 +88,21 @@ ORDER_DESC = {
     "priority": " ORDER BY t.priority_rank DESC, t.created_at DESC, t.id DESC",
     "due": " ORDER BY t.sla_key DESC, t.id DESC",
 }
+
+
+def order_by(filt: QueueFilter, *, desc: bool = False) -> str:
+    """The ORDER BY of a filter's pages (descending: the rows before an anchor).
+
+    "Mine" in breaches-first order sorts a person's claims (tens of tickets, read off
+    ix_tickets_live_h and its tier/category siblings) rather than walk a whole view in due
+    order and skip everyone else's: `sla_key + 0` is not an index's order, on either
+    database (SQLite walked ix_tickets_live_due for it: 1.6 s at a million tickets)."""
+    sql = (ORDER_DESC if desc else ORDER_ASC)[filt.sort]
+    if filt.sort == "due" and filt.mine:
+        sql = sql.replace("t.sla_key", "t.sla_key + 0")
+    return sql
+
+
 STAFF_SQL = "SELECT id, login FROM staff"  # a few dozen rows: cheaper than a lookup per row
 PRESENCE_SQL = (
     "SELECT p.ticket_id, p.staff_id, s.login FROM presence p JOIN staff s ON s.id = p.staff_id"
@@ -140,7 +155,7 @@ def where_clause(
 
 def first_page_sql(filt: QueueFilter, staff_id: int | None, limit: int) -> tuple[str, list[Any]]:
     where, params = where_clause(filt, staff_id)
-    return SELECT_SQL + where + ORDER_ASC[filt.sort] + " LIMIT ?", [*params, limit]
+    return SELECT_SQL + where + order_by(filt) + " LIMIT ?", [*params, limit]
 
 
 def page(
@@ -164,7 +179,7 @@ def page(
     if anchor is not None:
         op = "<" if before is not None else (">" if after is not None else ">=")
         sql += f" AND {ORDER_COLS[filt.sort]} {op} {_anchor(desk, filt, anchor, params)}"
-    sql += (ORDER_DESC if before is not None else ORDER_ASC)[filt.sort] + " LIMIT ?"
+    sql += order_by(filt, desc=before is not None) + " LIMIT ?"
     raw = store.query(sql, [*params, limit + 1])
     more = len(raw) > limit
     raw = raw[:limit]

@@ -11,17 +11,19 @@ of `fx` or `escalation_fx` asks for `utc` (`pytestmark = pytest.mark.usefixtures
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from supportdesk.services import directory, incidents
 from supportdesk.services.incidents import maintenance
-from tests.helpers.call import CallFixture, build_call_desk
-from tests.helpers.console import NOW, DeskFixture, build_desk
+from tests.helpers.call import CallFixture, add_call_needs
+from tests.helpers.console import NOW, DeskFixture, make_desk_files, open_desk
 from tests.helpers.escalation import add_escalations
+from tests.helpers.templates import SqliteTemplates
 
 
 @pytest.fixture
@@ -34,37 +36,45 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
+def _copy(
+    templates: SqliteTemplates, tmp_path: Path, name: str, extend: Callable[[DeskFixture], Any]
+) -> tuple[DeskFixture, Any]:
+    """The fixed desk made once per test process with `extend` run on it (what it returns
+    comes along), copied into the test's folder; ana's console opened on the copy."""
+
+    def build(folder: Path) -> Any:
+        return extend(make_desk_files(folder))
+
+    made = templates.copy(name, build, tmp_path)
+    return open_desk(tmp_path), made
+
+
 @pytest.fixture
-def fx(tmp_path: Path) -> DeskFixture:
+def fx(tmp_path: Path, sqlite_templates: SqliteTemplates) -> DeskFixture:
     """The console's fixed desk: staff, four accounts, twelve tickets (tests/helpers/console.py)."""
-    return build_desk(tmp_path)
+    return _copy(sqlite_templates, tmp_path, "console", lambda fx: None)[0]
 
 
 @pytest.fixture
-def escalation_fx(tmp_path: Path) -> DeskFixture:
+def escalation_fx(tmp_path: Path, sqlite_templates: SqliteTemplates) -> DeskFixture:
     """The fixed desk with escalations on it (tests/helpers/escalation.py)."""
-    fx = build_desk(tmp_path)
-    add_escalations(fx)
-    return fx
+    return _copy(sqlite_templates, tmp_path, "console-escalation", add_escalations)[0]
 
 
-@pytest.fixture
-def incident_fx(tmp_path: Path) -> DeskFixture:
-    """The fixed desk and a second server, for a second incident (acme's shared hosting is on
-    web-14; daisy's shop goes on web-22)."""
-    fx = build_desk(tmp_path)
+def _second_server(fx: DeskFixture) -> None:
     directory.add_service(
         fx.desk_at("lena", 60 * 24), "daisy", "shared_hosting", "Shop", ["shop.daisy"], "web-22"
     )
-    return fx
 
 
 @pytest.fixture
-def outage_fx(tmp_path: Path, utc: None) -> DeskFixture:
-    """The fixed desk during an outage of web-14 (acme's and now bluefin's server): opened
-    25 minutes ago, owned by bo, two tickets and a call linked, one update; and a maintenance
-    window on web-14 tomorrow afternoon."""
-    fx = build_desk(tmp_path)
+def incident_fx(tmp_path: Path, sqlite_templates: SqliteTemplates) -> DeskFixture:
+    """The fixed desk and a second server, for a second incident (acme's shared hosting is on
+    web-14; daisy's shop goes on web-22)."""
+    return _copy(sqlite_templates, tmp_path, "console-incident", _second_server)[0]
+
+
+def _outage(fx: DeskFixture) -> None:
     lead = fx.desk_at("lena", 60 * 24)
     directory.add_service(lead, "bluefin", "managed_server", "Web", ["bluefin.example"], "web-14")
     inc = incidents.open_incident(
@@ -91,10 +101,19 @@ def outage_fx(tmp_path: Path, utc: None) -> DeskFixture:
         NOW + timedelta(days=1, hours=15),
         "Kernel upgrade on web-14: sites unreachable for up to 10 minutes",
     )
-    return fx
 
 
 @pytest.fixture
-def call_fx(tmp_path: Path, utc: None) -> CallFixture:
-    """The fixed desk with what a phone call needs (tests/helpers/call.py), times in UTC."""
-    return build_call_desk(tmp_path)
+def outage_fx(tmp_path: Path, utc: None, sqlite_templates: SqliteTemplates) -> DeskFixture:
+    """The fixed desk during an outage of web-14 (acme's and now bluefin's server): opened
+    25 minutes ago, owned by bo, two tickets and a call linked, one update; and a maintenance
+    window on web-14 tomorrow afternoon."""
+    return _copy(sqlite_templates, tmp_path, "console-outage", _outage)[0]
+
+
+@pytest.fixture
+def call_fx(tmp_path: Path, utc: None, sqlite_templates: SqliteTemplates) -> CallFixture:
+    """The fixed desk with what a phone call needs (tests/helpers/call.py), times in UTC; the
+    callers' PINs are made once per test process with the desk."""
+    fx, pins = _copy(sqlite_templates, tmp_path, "console-call", add_call_needs)
+    return CallFixture(fx, pins)

@@ -34,7 +34,7 @@ from supportdesk.core.queue import QueueFilter
 from supportdesk.services import tickets
 from tests.helpers.console import NOW, QUEUE_ORDER, DeskFixture, build_desk
 from tests.helpers.screens import ids, open_ticket_screen, queue_of, window_landed
-from tests.helpers.settle import settle, until
+from tests.helpers.settle import TIMING, settle, until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -465,6 +465,7 @@ print(tickets.create(desk, account="acme", subject="Mail server refuses all logi
 """
 
 
+@TIMING
 def test_live_a_ticket_created_by_another_process_appears_by_itself(fx: DeskFixture) -> None:
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         table = app.screen.query_one(QueueTable)

@@ -33,7 +33,7 @@ from supportdesk.services import directory, incidents, tickets
 from supportdesk.services.incidents import maintenance
 from supportdesk.store import Store
 from tests.helpers.console import NOW, DeskFixture, build_desk
-from tests.helpers.settle import until
+from tests.helpers.settle import TIMING, until
 
 ROOT = Path(__file__).resolve().parents[2]
 Scenario = Callable[[Pilot[None], SupportDeskApp], Awaitable[None]]
@@ -102,6 +102,7 @@ def count_bells(app: SupportDeskApp) -> list[float]:
 
 
 # -- the banner and the bell -----------------------------------------------------------------
+@TIMING
 def test_banner_and_one_bell_reach_a_running_console_from_another_process(
     incident_fx: DeskFixture,
 ) -> None:

@@ -10,7 +10,6 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
@@ -21,7 +20,7 @@ from supportdesk.console.screens.queue import QueueScreen
 from supportdesk.models import Account
 from supportdesk.services import directory
 from supportdesk.services.callers import verification
-from tests.helpers.console import DeskFixture, build_desk
+from tests.helpers.console import DeskFixture
 from tests.helpers.settle import until
 
 JANE = "jane@acme.example"  # acme's primary contact (PIN)
@@ -42,8 +41,9 @@ class CallFixture:
         return self.fx.desk
 
 
-def build_call_desk(tmp_path: Path) -> CallFixture:
-    fx = build_desk(tmp_path)
+def add_call_needs(fx: DeskFixture) -> dict[str, str]:
+    """Add acme's secondary and authorized contacts, its domains, a suspended account and a
+    reseller's customer to the fixed desk, and PINs for jane and ava (returned by e-mail)."""
     lead = fx.desk_at("lena", 60 * 24)
     directory.add_contact(lead, "acme", "Sam Okoro", [SAM], [SAM_PHONE], "secondary")
     directory.add_contact(lead, "acme", "Ava Reyes", [AVA], ["+44 7700 900123"], "authorized")
@@ -61,11 +61,10 @@ def build_call_desk(tmp_path: Path) -> CallFixture:
         daisy.status = "suspended"
         daisy.suspended_reason = DAISY_REASON
         endco.reseller_id = "bluefin"
-    pins = {
+    return {
         JANE: verification.set_pin(lead, "acme", JANE).pin,
         AVA: verification.set_pin(lead, "acme", AVA).pin,
     }
-    return CallFixture(fx, pins)
 
 
 def sync(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:

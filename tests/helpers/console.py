@@ -21,6 +21,8 @@ from supportdesk.services.admin.setup import init_database
 from supportdesk.store import Store
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+DB_FILE = "t.db"
+KEY_FILE = "k.key"
 
 # (minutes before NOW, account, subject, priority, category, channel, contact e-mail)
 TICKETS = [
@@ -154,10 +156,33 @@ class DeskFixture:
 
 def build_desk(tmp_path: Path) -> DeskFixture:
     """Create the database, staff, accounts and twelve tickets; return the console's desk."""
-    path = tmp_path / "t.db"
-    key = tmp_path / "k.key"
-    store = Store(str(path))
-    desk = Desk(store, "lena", Clock(NOW - timedelta(days=10)), audit_key_path=key)
+    make_desk_files(tmp_path)
+    return open_desk(tmp_path)
+
+
+def open_desk(folder: Path) -> DeskFixture:
+    """The console's desk on the files `make_desk_files` made in `folder` (or a copy of
+    them): ana's console is opened now, in this process, on ticket #1."""
+    path, key = folder / DB_FILE, folder / KEY_FILE
+    fx = DeskFixture(path=path, key=key, desk=_lead_at(path, key, NOW), ana_console="")
+    ana = fx.desk_at("ana")
+    fx.ana_console = presence.start_console(ana)
+    presence.set_open_ticket(ana, fx.ana_console, 1)
+    return fx
+
+
+def _lead_at(path: Path, key: Path, when: datetime) -> Desk:
+    return Desk(Store(str(path)), "lena", Clock(when), audit_key_path=key)
+
+
+def make_desk_files(folder: Path) -> DeskFixture:
+    """Make the fixed desk's database and audit key in `folder`, everything under frozen
+    clocks (nothing in it depends on when or in which process it was made, so one build can
+    be copied for many tests: tests/helpers/templates.py); the fixture it returns has no
+    console open and its stores are closed."""
+    path, key = folder / DB_FILE, folder / KEY_FILE
+    desk = _lead_at(path, key, NOW - timedelta(days=10))
+    store = desk.store
     init_database(desk, admin="lena", admin_name="Lena Park")
     with store.write() as s:  # a demo desk: agents may write under the frozen clocks below
         s.add(Setting(key="demo", value="1"))
@@ -202,11 +227,6 @@ def build_desk(tmp_path: Path) -> DeskFixture:
     tickets.update_fields(fx.desk_at("lena", 2500), 7, status="scheduled")
     with store.write() as s:  # no escalation service yet: put two tickets at tier 2 directly
         s.execute(update(Ticket).where(Ticket.id.in_([2, 6])).values(tier=2))
-    ana = fx.desk_at("ana")
-    fx.ana_console = presence.start_console(ana)
-    presence.set_open_ticket(ana, fx.ana_console, 1)
-    console = Desk(Store(str(path)), "lena", Clock(NOW), audit_key_path=key)
-    fx.desk = console
     store.dispose()
     return fx
 

@@ -12,9 +12,11 @@ from typing import Any
 from sqlalchemy import select, text
 
 from supportdesk.core.desk import Desk
-from supportdesk.models import Base
-from supportdesk.services import escalation, tickets
+from supportdesk.models import Base, Setting
+from supportdesk.services import directory, escalation, tickets
+from supportdesk.services.admin.setup import init_database
 from supportdesk.store import Store
+from tests.helpers.templates import DeskTemplate
 
 FROZEN = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, office hours
@@ -106,3 +108,39 @@ class Fx:
         tickets.claim(amir, tid)
         escalation.escalate(amir, tid, reason="needs root on web-cpt-14", tried="restarted php")
         return tid
+
+
+def build_shared_desk(lead: Desk) -> None:
+    """The `desk` fixture's desk (its docstring says what it holds)."""
+    init_database(lead, admin="lena")
+    directory.add_staff(lead, "amir", "Amir Patel", 1, "agent")
+    directory.add_staff(lead, "tomas", "Tomas Berg", 2, "engineer")
+    directory.add_staff(lead, "una", "Una Okafor", 3, "engineer")
+    directory.add_account(lead, "bluefin", "Bluefin Media", "gold")
+    directory.add_contact(
+        lead, "bluefin", "Priya Naidoo", ["priya@bluefin.example"], ["+27 21 555 0101"], "primary"
+    )
+    directory.add_service(
+        lead, "bluefin", "managed_server", "Web", ["bluefin.example"], "web-cpt-14"
+    )
+
+
+SHARED_DESK = DeskTemplate("desk", build_shared_desk)
+
+
+def build_fx_desk(lead: Desk) -> None:
+    """`fx`'s desk: the shared desk, where anyone may write under a frozen clock, two more
+    staff and two more accounts (see `fx`)."""
+    build_shared_desk(lead)
+    with lead.write() as (session, _record):
+        session.add(Setting(key="demo", value="1"))
+    directory.add_staff(lead, "ben", "Ben Okafor", 2, "engineer")
+    directory.add_staff(lead, "nomsa", "Nomsa Khumalo", 1, "agent")
+    directory.add_account(lead, "corvid", "Corvid Labs", "gold")
+    directory.add_service(lead, "corvid", "shared_hosting", "Web", ["corvid.example"], "web-jnb-2")
+    directory.add_account(lead, "daisy", "Daisy Bakery", "gold")
+    directory.add_service(lead, "daisy", "email", "Mail", ["daisy.example"], "web-cpt-14")
+    directory.add_service(lead, "daisy", "shared_hosting", "Shop", ["shop.daisy"], "web-jnb-2")
+
+
+FX_DESK = DeskTemplate("services-fx", build_fx_desk)

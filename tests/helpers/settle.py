@@ -11,9 +11,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from textual.app import App
 from textual.pilot import Pilot
 from textual.worker import Worker, WorkerCancelled
+
+# Tests that assert a latency or a silence, and the races of eight processes: under
+# pytest-xdist (`--dist loadgroup`) one worker runs them one after another, so they never
+# compete with each other for the machine's cores.
+TIMING = pytest.mark.xdist_group("timing")
 
 TIMEOUT = 5.0  # seconds: a wait that needs longer says so
 POLL = 0.05  # seconds the app runs between two looks

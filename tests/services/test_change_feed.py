@@ -14,6 +14,9 @@ import pytest
 from supportdesk.services import tickets
 from tests.helpers.desk import new_ticket
 from tests.helpers.postgres import PG_URL
+from tests.helpers.settle import TIMING
+
+pytestmark = TIMING  # one worker runs these one after another (tests/helpers/settle.py)
 
 
 def wait_for(event: threading.Event, seconds: float) -> float | None:

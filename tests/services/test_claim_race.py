@@ -26,6 +26,9 @@ from supportdesk.errors import NothingToDo
 from supportdesk.services import escalation
 from supportdesk.store import Store
 from tests.helpers.claim_race import ENGINEERS, TIER, build_board, cli_race, race
+from tests.helpers.settle import TIMING
+
+pytestmark = TIMING  # one worker runs these one after another (tests/helpers/settle.py)
 
 BOARD = 1000  # benchmarks/bench_claims.py drains 2,000 (a minute on both databases here)
 CLI_BOARD = 24

@@ -126,6 +126,22 @@ def presence_of(desk: Desk, now: datetime) -> dict[int, tuple[str, datetime | No
     return out
 
 
+# Paused clocks, least time left first, read in order off ix_tickets_paused: the WHERE and
+# the expression are the index's own, word for word (models/tickets.py PAUSED_WHERE and
+# PAUSED_LEFT, whose import would cost SQLAlchemy's; tests/services/test_pg_plans.py holds
+# them equal), or SQLite would not match them to it.
+PAUSED_WHERE = (
+    "t.view <> 'queue' AND t.view <> 'done'"
+    " AND (t.respond_state = 'paused' OR t.resolve_state = 'paused')"
+)
+PAUSED_LEFT = (
+    "CASE WHEN t.respond_state = 'paused' AND t.respond_target_s IS NOT NULL"
+    " THEN t.respond_target_s - t.respond_used_s"
+    " WHEN t.resolve_target_s IS NOT NULL THEN t.resolve_target_s - t.resolve_used_s"
+    " ELSE 999999999 END"
+)
+
+
 def snapshot(desk: Desk) -> SlaBoard:
     """Everything on the board except the figures (see `figures`)."""
     permissions.require(desk.actor, "ticket.override_holder")  # leads
@@ -203,14 +219,7 @@ def snapshot(desk: Desk) -> SlaBoard:
         urgent.append(Urgent(r, clock, tuple(why)))
     # paused clocks, apart: the least time left first
     paused = rows_where(
-        desk,
-        f" WHERE t.view <> 'queue' AND {LIVE_TERM} AND (t.respond_state = 'paused'"
-        " OR t.resolve_state = 'paused')"
-        " ORDER BY CASE WHEN t.respond_state = 'paused' AND t.respond_target_s IS NOT NULL"
-        " THEN t.respond_target_s - t.respond_used_s"
-        " WHEN t.resolve_target_s IS NOT NULL THEN t.resolve_target_s - t.resolve_used_s"
-        " ELSE 999999999 END, t.id LIMIT ?",
-        [PAUSED_LIMIT],
+        desk, f" WHERE {PAUSED_WHERE} ORDER BY {PAUSED_LEFT}, t.id LIMIT ?", [PAUSED_LIMIT]
     )
     moved = _moved_today(desk, now)
     people = _people(desk, now, present)

@@ -1,0 +1,278 @@
+"""PostgreSQL reads every queue filter's first page, the boards and "claim next" off an
+index, in the plan the driver gets at first (custom) and in the one it gets once psycopg has
+prepared the statement (generic: `plan_cache_mode = force_generic_plan`), where a partial
+index whose WHERE depended on a bound value could not be used. And migration 0012 goes up
+and down on both databases.
+
+The plans are read with `enable_seqscan` and `enable_sort` off: then a sequential scan of
+tickets or a sort in the plan means that no index can give the rows or their order, whatever
+the table's size (benchmarks/explain_plans.py shows the plans and times at a million).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from supportdesk.core import queue
+from supportdesk.core.clock import Clock
+from supportdesk.core.desk import Desk
+from supportdesk.enums import View
+from supportdesk.services import escalation
+from supportdesk.services.admin.setup import init_database
+from supportdesk.services.reports import sla_board
+from supportdesk.store import HEAD_REVISION, Store
+from tests.helpers.desk import new_ticket
+from tests.helpers.postgres import PG_URL, need_postgres
+
+STATUSES = [
+    "new",
+    "open",
+    "open",
+    "resolved",
+    "closed",
+    "closed",
+    "pending_customer",
+    "awaiting_authorization",
+    "scheduled",
+]
+TICKETS = 6000
+DUE_INDEXES = ("ix_tickets_live_due_t", "ix_tickets_live_due_c", "ix_tickets_live_due_tc")
+NEW_INDEXES = {*DUE_INDEXES, "ix_tickets_paused"}
+
+
+@pytest.fixture(scope="module")
+def pg_desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+    """A desk in a fresh schema with a few thousand tickets of every view, analyzed."""
+    need_postgres()
+    import psycopg
+
+    schema = "plans_" + uuid.uuid4().hex[:10]
+    plain = PG_URL.replace("+psycopg", "")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    tmp: Path = tmp_path_factory.mktemp("pgplans")
+    store = Store(f"{PG_URL}?options=-csearch_path%3D{schema}")
+    desk = Desk(store, "lena", Clock(), tmp / "k.key")
+    try:
+        init_database(desk, admin="lena")
+        _fill(store)
+        yield desk
+    finally:
+        store.dispose()
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def _fill(store: Store) -> None:
+    import psycopg
+
+    rnd = random.Random(7)
+    base = datetime(2026, 9, 1, tzinfo=UTC)
+    with (
+        psycopg.connect(str(store.target.conninfo), autocommit=True) as conn,
+        conn.cursor() as cur,
+    ):
+        cur.executemany(
+            "INSERT INTO accounts (id, company, plan, status, notes, created_at)"
+            " VALUES (%s, %s, 'gold', 'active', '', %s)",
+            [(f"acct{i}", f"Company {i}", base) for i in range(200)],
+        )
+        with cur.copy(
+            "COPY tickets (id, account_id, subject, description, category, priority_rank,"
+            " channel, status, tier, created_at, updated_at, holder_id, last_speaker,"
+            " last_activity_at, request_type, tier_since, touched_at, sla_key) FROM STDIN"
+        ) as copy:
+            for i in range(1, TICKETS + 1):
+                ts = base + timedelta(minutes=rnd.randrange(100000))
+                holder = 1 if rnd.random() < 0.1 else None
+                copy.write_row(
+                    (
+                        i,
+                        f"acct{rnd.randrange(200)}",
+                        f"subject {i}",
+                        "",
+                        rnd.choice(["technical", "billing", "infrastructure", "security"]),
+                        rnd.randrange(4),
+                        rnd.choice(["phone", "email", "chat", "portal"]),
+                        rnd.choice(STATUSES),
+                        rnd.choice([1, 1, 1, 2, 3]),
+                        ts,
+                        ts,
+                        holder,
+                        "customer",
+                        ts,
+                        "technical",
+                        ts,
+                        ts if holder else None,
+                        rnd.randrange(10**9),
+                    )
+                )
+        cur.execute("SELECT setval(pg_get_serial_sequence('tickets', 'id'), %s)", (TICKETS,))
+        cur.execute("ANALYZE")
+
+
+def _explain(desk: Desk, sql: str, params: tuple[Any, ...]) -> tuple[str, str]:
+    """(custom plan, generic plan) of a statement as the store sends it, with sequential
+    scans and sorts disabled (kept only where nothing else can serve)."""
+    import psycopg
+    from psycopg import sql as psql
+
+    driver_sql = sql.replace("?", "%s")
+    with psycopg.connect(str(desk.store.target.conninfo)) as conn:
+        conn.execute("SET enable_seqscan = off")
+        conn.execute("SET enable_sort = off")
+        custom = "\n".join(r[0] for r in conn.execute("EXPLAIN " + driver_sql, params).fetchall())
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        cur = conn.execute(driver_sql, params, prepare=True)  # psycopg's own parameter types
+        name, types = conn.execute(
+            "SELECT name, parameter_types::text[] FROM pg_prepared_statements"
+            " WHERE NOT from_sql ORDER BY prepare_time DESC LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+        del cur
+        query = psql.SQL("EXPLAIN EXECUTE {}").format(psql.Identifier(name))
+        if params:
+            args = psql.SQL(", ").join(
+                psql.SQL("{}::{}").format(psql.Literal(v), psql.SQL(t))
+                for v, t in zip(params, types, strict=True)
+            )
+            query = psql.SQL("{}({})").format(query, args)
+        generic = "\n".join(r[0] for r in conn.execute(query).fetchall())
+        conn.rollback()
+    return custom, generic
+
+
+FILTERS = [
+    queue.QueueFilter(view=v, tier=t, category=c, mine=m, unclaimed=u, sort=s)
+    for v, t, c, (m, u), s in itertools.product(
+        [View.QUEUE, View.HELD, View.WAITING, View.SCHEDULED],
+        [None, 2],
+        [None, "billing"],
+        [(False, False), (True, False), (False, True)],
+        queue.SORTS,
+    )
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("filt", FILTERS, ids=lambda f: f.describe().replace(" ", ""))
+def test_every_queue_filter_reads_its_first_page_off_an_index(
+    pg_desk: Desk, filt: queue.QueueFilter
+) -> None:
+    sql, params = queue.first_page_sql(filt, staff_id=1, limit=500)
+    plans = _explain(pg_desk, sql, tuple(params))
+    for kind, plan in zip(("custom", "generic"), plans, strict=True):
+        assert "Seq Scan on tickets" not in plan, (kind, plan)
+        if filt.sort == "due" and filt.mine:
+            # a person's few claims, found by holder (ix_tickets_live_h and its siblings, or
+            # the board's index) and sorted (queue.order_by)
+            assert "ix_tickets_live_" in plan or "ix_tickets_board" in plan, (kind, plan)
+            continue
+        assert "ix_tickets_live" in plan, (kind, plan)
+        assert "Sort" not in plan, (kind, plan)
+        if filt.sort == "due" and (filt.tier is not None or filt.category):
+            assert any(ix in plan for ix in DUE_INDEXES), (kind, plan)
+
+
+@pytest.mark.postgres
+def test_board_claims_and_claim_next_read_off_their_indexes(pg_desk: Desk) -> None:
+    """What the tier boards, the claims list and "claim next" run, recorded as run."""
+    seen: list[tuple[str, tuple[Any, ...]]] = []
+    store = pg_desk.store
+    real = store.query
+
+    def record(sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        if "FROM tickets t" in sql:
+            seen.append((sql, tuple(params)))
+        return real(sql, params)
+
+    store.query = record  # type: ignore[method-assign]
+    try:
+        for tier in (1, 2, 3):
+            escalation.tier_board(pg_desk, tier)
+        escalation.claims(pg_desk)
+    finally:
+        del store.query
+    next_sql = escalation.NEXT_SQL.replace("LIMIT 1", "LIMIT 1 FOR UPDATE SKIP LOCKED")
+    seen.append((next_sql, (2,)))
+    assert len(seen) > 20
+    for sql, params in seen:
+        plans = _explain(pg_desk, sql, params)
+        for kind, plan in zip(("custom", "generic"), plans, strict=True):
+            assert "Seq Scan on tickets" not in plan, (kind, sql, plan)
+            assert "ix_tickets_" in plan, (kind, sql, plan)
+
+
+# -- migration 0012 -----------------------------------------------------------------------------
+def _alembic(desk: Desk, target: str, down: bool = False) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    import supportdesk
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(supportdesk.__file__).parent / "migrations"))
+    with desk.store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, target)
+
+
+def _new_indexes(desk: Desk) -> set[str]:
+    if desk.store.is_sqlite:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE ?"
+    else:
+        sql = (
+            "SELECT indexname FROM pg_indexes"
+            " WHERE schemaname = current_schema() AND indexname LIKE ?"
+        )
+    found = {r[0] for r in desk.store.query(sql, ("ix_tickets_%",))}
+    return found & {*NEW_INDEXES, "ix_tickets_live_due"}
+
+
+def test_migration_0012_goes_down_and_up(desk: Desk) -> None:
+    """Down to 0011 drops the new indexes, up again makes them; the queue and the lead's
+    board read the same."""
+    tid = new_ticket(desk, "Mail bounces")
+    due_page = queue.QueueFilter(tier=1, category="technical", sort="due")
+    assert _new_indexes(desk) == {"ix_tickets_live_due", *NEW_INDEXES}
+    _alembic(desk, "0011", down=True)
+    assert desk.store.schema_revision() == "0011"
+    assert _new_indexes(desk) == {"ix_tickets_live_due"}
+    assert [r.id for r in queue.page(desk, due_page, limit=10).rows] == [tid]
+    _alembic(desk, "head")
+    assert desk.store.schema_revision() == HEAD_REVISION == "0012"
+    assert _new_indexes(desk) == {"ix_tickets_live_due", *NEW_INDEXES}
+    assert [r.id for r in queue.page(desk, due_page, limit=10).rows] == [tid]
+    sla_board.snapshot(desk)  # reads the paused clocks with the index's own words
+
+
+def test_paused_clocks_are_read_with_the_index_words() -> None:
+    """The lead's board repeats ix_tickets_paused's WHERE and expression word for word (with
+    the table's alias): SQLite uses an expression index only for the same expression."""
+    from supportdesk.models import tickets as model
+
+    def bare(sql: str) -> str:
+        return sql.replace("t.", "")
+
+    assert bare(sla_board.PAUSED_WHERE) == model.PAUSED_WHERE
+    assert bare(sla_board.PAUSED_LEFT) == model.PAUSED_LEFT
+
+
+def test_paused_clocks_read_off_their_index_on_both_databases(desk: Desk) -> None:
+    sql = (
+        f"SELECT t.id FROM tickets t WHERE {sla_board.PAUSED_WHERE}"
+        f" ORDER BY {sla_board.PAUSED_LEFT}, t.id LIMIT ?"
+    )
+    if desk.store.is_sqlite:
+        plan = " | ".join(str(r[-1]) for r in desk.store.query("EXPLAIN QUERY PLAN " + sql, [20]))
+        assert "ix_tickets_paused" in plan and "TEMP B-TREE" not in plan, plan
+        return
+    for kind, plan in zip(("custom", "generic"), _explain(desk, sql, (20,)), strict=True):
+        assert "ix_tickets_paused" in plan and "Sort" not in plan, (kind, plan)
