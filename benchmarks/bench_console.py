@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 BARE_APP = """
@@ -101,7 +102,8 @@ def stop_server() -> None:
     """Our server and its socket file (tmux leaves it behind)."""
     tmux("kill-server")
     for path in SOCKET_PATH:
-        Path(path).unlink(missing_ok=True)
+        if path:  # empty when the server had not answered (Path("") is the folder)
+            Path(path).unlink(missing_ok=True)
 
 
 def screen() -> str:
@@ -197,6 +199,53 @@ def spread(name: str, times: list[float]) -> str:
     )
 
 
+BARE_READY = re.compile("bare row ready")
+DEFAULT_READY = r"#?\d{3,}\s.*(critical|crit|C)\b"
+LAST_PANE = [0]  # the pane process of the last run, left open (memory and idle CPU)
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One program to time: its shell command and the screen that says it is ready (with
+    `settled`, also until the queue's SLA clocks are filled)."""
+
+    name: str
+    command: str
+    ready: re.Pattern[str]
+    settled: bool = True
+
+
+def bare_command() -> str:
+    """The bare Textual app (Header, DataTable, Footer) as a shell command."""
+    bare_py = Path(tempfile.mkdtemp()) / "bare.py"
+    bare_py.write_text(BARE_APP)
+    return f"{shlex.quote(sys.executable)} {shlex.quote(str(bare_py))}"
+
+
+def alternating(
+    launches: list[Launch], runs: int, warmup: int = 1, log: bool = True
+) -> list[list[tuple[float, float | None]]]:
+    """`runs` rounds of every launch in turn (after `warmup` untimed rounds), in the tmux
+    server of start_server(): per launch, (seconds to ready, seconds to settled or None) per
+    run. Alternating, so that whatever else the machine does weighs on all alike."""
+    for _ in range(warmup):
+        for launch in launches:
+            timed_run(launch.command, launch.ready, settled=launch.settled)
+    times: list[list[tuple[float, float | None]]] = [[] for _ in launches]
+    for i in range(runs):
+        for launch, got in zip(launches, times, strict=True):
+            painted, filled, LAST_PANE[0] = timed_run(
+                launch.command, launch.ready, settled=launch.settled
+            )
+            got.append((painted, filled))
+        if log:
+            shown = ", ".join(
+                f"{ln.name} {t[-1][0]:.3f} s" for ln, t in zip(launches, times, strict=True)
+            )
+            print(f"  run {i + 1:2}: {shown}", flush=True)
+    return times
+
+
 def supportdesk_command() -> str:
     """The installed `supportdesk` script beside this interpreter (what a user runs)."""
     beside = Path(sys.executable).parent / "supportdesk"
@@ -216,7 +265,7 @@ def main() -> None:
     ap.add_argument("--as", dest="login", default="lena")
     ap.add_argument(
         "--ready",
-        default=r"#?\d{3,}\s.*(critical|crit|C)\b",
+        default=DEFAULT_READY,
         help="regex that shows the queue is painted",
     )
     ap.add_argument("--size", default="160x48", help="terminal COLSxROWS")
@@ -253,9 +302,8 @@ def main() -> None:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-    bare_py = Path(tempfile.mkdtemp()) / "bare.py"
-    bare_py.write_text(BARE_APP)
-    bare_cmd = f"{shlex.quote(sys.executable)} {shlex.quote(str(bare_py))}"
+    bare_cmd = bare_command()
+    bare_py = Path(shlex.split(bare_cmd)[-1])
     console_cmd = args.command or (
         f"{shlex.quote(sd)} --db {shlex.quote(str(db))} --as {shlex.quote(args.login)}"
     )
@@ -265,24 +313,22 @@ def main() -> None:
         console_cmd = " ".join(
             shlex.quote(a) for a in (sys.executable, str(direct_py), str(db), args.login)
         )
-    bare_ready = re.compile("bare row ready")
     console_ready = re.compile(args.ready)
 
     print(f"machine: {machine()}; load average {load()} at start", flush=True)
     start_server()
-    for _ in range(args.warmup):
-        timed_run(bare_cmd, bare_ready, settled=False)
-        timed_run(console_cmd, console_ready, settled=True)
-    bare: list[float] = []
-    console: list[float] = []
-    filled: list[float] = []
-    pane = 0
-    for i in range(args.runs):
-        bare.append(timed_run(bare_cmd, bare_ready, settled=False)[0])
-        painted, clocks, pane = timed_run(console_cmd, console_ready, settled=True)
-        console.append(painted)
-        filled.append(clocks or painted)
-        print(f"  run {i + 1:2}: bare {bare[-1]:.3f} s, console {painted:.3f} s", flush=True)
+    runs = alternating(
+        [
+            Launch("bare", bare_cmd, BARE_READY, settled=False),
+            Launch("console", console_cmd, console_ready),
+        ],
+        args.runs,
+        args.warmup,
+    )
+    bare = [painted for painted, _filled in runs[0]]
+    console = [painted for painted, _filled in runs[1]]
+    filled = [clocks or painted for painted, clocks in runs[1]]
+    pane = LAST_PANE[0]
     pid = leaf_pid(pane)  # the last console stays open: memory and idle CPU
     time.sleep(2.0)
     rss = rss_mb(pid)
