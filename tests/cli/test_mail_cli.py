@@ -14,6 +14,7 @@ from supportdesk.core.desk import Desk
 from supportdesk.services import tickets
 from supportdesk.services.intake import mail
 from tests.helpers.cli import one_line_error, run
+from tests.helpers.postgres import plain, with_setting
 
 EX_TEMPFAIL = 75
 
@@ -157,10 +158,9 @@ def test_database_locked_past_the_timeout_exits_75_and_changes_nothing(
     else:
         import psycopg
 
-        env["SUPPORTDESK_DB"] += "%20-clock_timeout%3D1500"
-        schema = cli_env["SUPPORTDESK_DB"].rsplit("%3D", 1)[1]
-        with psycopg.connect(cli_env["SUPPORTDESK_DB"].split("?")[0].replace("+psycopg", "")) as c:
-            c.execute(f"LOCK TABLE {schema}.mail_messages IN ACCESS EXCLUSIVE MODE")
+        env["SUPPORTDESK_DB"] = with_setting(env["SUPPORTDESK_DB"], "lock_timeout", "1500")
+        with psycopg.connect(plain(cli_env["SUPPORTDESK_DB"])) as c:  # the desk's search_path
+            c.execute("LOCK TABLE mail_messages IN ACCESS EXCLUSIVE MODE")
             p = ingest(env, data, tmp_path)
             c.rollback()
         assert "lock timeout" in _tempfail(p)
@@ -176,8 +176,8 @@ def test_read_only_database_exits_75_and_changes_nothing(
     if desk.store.is_sqlite:
         env["SUPPORTDESK_DB"] = f"sqlite:///{desk.store.target.sqlite_path}?mode=ro&uri=true"
     else:
-        env["SUPPORTDESK_DB"] = (
-            cli_env["SUPPORTDESK_DB"] + "%20-cdefault_transaction_read_only%3Don"
+        env["SUPPORTDESK_DB"] = with_setting(
+            cli_env["SUPPORTDESK_DB"], "default_transaction_read_only", "on"
         )
     before = snapshot(desk)
     for data in (msg("priya@bluefin.example", "x", "<r1@x>"), b"garbage to quarantine"):

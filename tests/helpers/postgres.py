@@ -85,3 +85,12 @@ def drop_worker_database() -> None:
 
         with psycopg.connect(plain(ADMIN_URL), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{WORKER_DB}" WITH (FORCE)')
+
+
+def with_setting(url: str, name: str, value: str) -> str:
+    """A PostgreSQL URL whose sessions start with `SET name = value` (libpq's options),
+    whether the URL has options already (a schema's search_path) or not (a database's own)."""
+    option = f"-c{name}%3D{value}"
+    if "options=" in url:
+        return url.replace("options=", f"options={option}%20", 1)
+    return url + ("&" if "?" in url else "?") + f"options={option}"
