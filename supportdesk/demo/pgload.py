@@ -28,18 +28,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Index
+
+from supportdesk.models import Base
 
 from . import copytext
-from .load import Loader
+from .load import BUILT_AFTER_LOAD, Loader
 from .rows import BULK_TABLES, EVENT_COLUMNS, TICKET_COLUMNS, Row
 
 # every table the build fills in bulk (escalations by escalation.backfill's INSERT ... SELECT)
 LOADED_TABLES = (*BULK_TABLES, "escalations")
-# kept and updated during the load: rows arrive in its order (every entry is an append), and
-# the handovers and the escalation backfill look events up by ticket before the others exist
+# Kept and updated during the load, as on SQLite (load.bulk_indexes): the events-by-ticket
+# index (rows arrive in its order, so every entry is an append; the handovers and the
+# escalation backfill look events up by ticket) and the partial indexes over the live
+# tickets (a quarter of the rows; updating them costs the server work while the worker
+# processes are still generating, where building each afterwards scans every ticket while
+# nothing else runs). Partial indexes over most rows are built afterwards (BUILT_AFTER_LOAD).
 KEPT_DURING_LOAD = frozenset({"ix_ticket_events_ticket"})
+KEEP_PARTIAL = True
 MAINTENANCE_WORK_MEM = "256MB"  # for the index builds and key checks (the default is 64MB)
+WORK_MEM = "64MB"  # for the hashes and sorts of the handovers and the escalation backfill
 COPY_BLOCK = 1 << 20  # bytes sent per write while copying a worker's file
 NOTIFY_FUNCTION = "supportdesk_notify"
 # the channel the desk's NOTIFY triggers use (migration 0011), named after the schema that
@@ -49,6 +57,27 @@ CHANNEL_OF_TICKETS_SQL = (
     " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
     " WHERE c.oid = 'tickets'::regclass"
 )
+
+
+def _kept_during_load(name: str, definition: str) -> bool:
+    if name in KEPT_DURING_LOAD:
+        return True
+    return KEEP_PARTIAL and " WHERE " in definition and name not in BUILT_AFTER_LOAD
+
+
+def _create_index(conn: Connection, name: str, definition: str, model: Index | None) -> None:
+    """Create a dropped index again, as its model's DDL when that gives the same index:
+    PostgreSQL's own text of an index (`pg_get_indexdef`) reads back as an equivalent but
+    differently spelled predicate (`x IN ('a', 'b')` becomes a cast array), and the desk
+    must be left exactly as migrated."""
+    run = conn.exec_driver_sql
+    if model is not None:
+        model.create(conn)
+        made = run("SELECT pg_get_indexdef(to_regclass(%s))", (name,)).scalar_one()
+        if made == definition:
+            return
+        run(f"DROP INDEX {quote(name)}")  # a migration changed it: the catalog's text wins
+    run(definition)
 
 
 def quote(name: str) -> str:
@@ -80,6 +109,7 @@ class PostgresLoader(Loader):
     def begin(self, conn: Connection) -> None:
         run = conn.exec_driver_sql
         run(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
+        run(f"SET LOCAL work_mem = '{WORK_MEM}'")
         run("SET LOCAL TimeZone = 'UTC'")
         stripped = self.stripped
         tables = list(LOADED_TABLES)
@@ -114,7 +144,7 @@ class PostgresLoader(Loader):
                 " ORDER BY t.name, c.relname",
                 (tables,),
             )
-            if name not in KEPT_DURING_LOAD
+            if not _kept_during_load(str(name), str(definition))
         ]
         for table, trigger in stripped.triggers:
             run(f"ALTER TABLE {quote(table)} DISABLE TRIGGER {quote(trigger)}")
@@ -128,9 +158,11 @@ class PostgresLoader(Loader):
     ) -> None:
         """Build the dropped indexes of these tables again."""
         left = []
+        metadata = Base.metadata.tables
+        models = {str(index.name): index for name in tables for index in metadata[name].indexes}
         for table, name, definition in self.stripped.indexes:
             if table in tables:
-                conn.exec_driver_sql(definition)
+                _create_index(conn, name, definition, models.get(name))
                 stage(f"index {name}")
             else:
                 left.append((table, name, definition))
