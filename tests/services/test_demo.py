@@ -799,14 +799,18 @@ def test_a_demo_left_after_init_by_an_older_build_is_rebuilt(db_url: str, tmp_pa
 @pytest.mark.postgres
 @pytest.mark.parametrize("stage", ["init", "load"])
 def test_a_killed_demo_build_on_postgres_can_be_rebuilt(
-    pg_url: str, tmp_path: Path, stage: str
+    pg_url: str, fresh_pg: str, tmp_path: Path, stage: str
 ) -> None:
     env = _demo_env(tmp_path, pg_url)
     assert _kill_at(env, stage, 400) == -9
     assert _demo_tickets(pg_url) is None  # the build is one transaction: nothing of it stays
+    # killed once every ticket is in: the indexes, keys and triggers the load took off are
+    # back with the rollback
+    assert _pg_catalog(pg_url) == _pg_catalog(fresh_pg)
     p = run(env, "demo", "--tickets", "300", "--no-open")
     assert p.returncode == 0, p.stderr
     assert _demo_tickets(pg_url) == 300
+    assert _pg_catalog(pg_url) == _pg_catalog(fresh_pg)
 
 
 # ------------------------------------------------------------------ PostgreSQL bulk load
