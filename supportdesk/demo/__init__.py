@@ -2,18 +2,23 @@
 
 Build a realistic demo database: staff, accounts, services, contacts and ticket threads.
 
-A demo has to reach a million tickets in under a minute (to show how the console behaves at
-that size), so nothing here goes through the ORM. Rows are plain tuples from seeded
-`random.Random`s, bulk-loaded on the raw DBAPI connection in one transaction:
+A demo has to reach a million tickets in under a minute on SQLite (two minutes on
+PostgreSQL) to show how the console behaves at that size, so nothing here goes through the
+ORM. Rows are plain tuples from seeded `random.Random`s, bulk-loaded on the raw DBAPI
+connection in one transaction:
 
 - tickets are made in chunks of CHUNK, each with its own random numbers, so any process can
   make any chunk and the result depends only on the seed and `desk.now()`;
-- on SQLite, from PARALLEL_MIN tickets, two worker processes make the chunks and write them
-  to scratch SQLite files, which this process attaches and copies with INSERT ... SELECT
-  (in C, instead of binding every value in Python) while the workers make the next ones;
+- from PARALLEL_MIN tickets, two worker processes make the chunks while this process loads
+  the ones already made: on SQLite they write scratch SQLite files, which this process
+  attaches and copies with INSERT ... SELECT (in C, instead of binding every value in
+  Python); on PostgreSQL they write the text of COPY, which this process sends as it is;
 - secondary indexes are dropped for the load and built afterwards, except the few that are
   cheaper to keep up to date (see `load.bulk_indexes`); the load runs in rollback-journal mode
-  when it can (see `load.SqliteLoader`), and ANALYZE runs at the end.
+  when it can (see `load.SqliteLoader`), and ANALYZE runs at the end;
+- on PostgreSQL the load also drops the loaded tables' foreign keys and disables the change
+  feed's NOTIFY triggers, and puts both back before the commit, with one NOTIFY for the
+  consoles (see `pgload`): a failed or killed build leaves the desk as it was.
 
 The texts come from `data/demo/*.toml`: templates with `{slots}`, pre-rendered per seed.
 
@@ -54,8 +59,9 @@ wrote the last `created`, `reply` or `call` event.
 
 Modules by job: `texts` (names, subjects, bodies from data/demo), `rows` (row layouts),
 `generate` (directory and ticket threads), `workers` (parallel worker processes), `load`
-(bulk loaders), `handover` (shift-end handovers), `staff`, and `build` (build_demo, the
-atomic build of a demo file, PINs). The names the CLI, the tests and the benchmarks use are
+(bulk loaders, SQLite's), `pgload` (PostgreSQL's), `copytext` (rows as COPY text),
+`handover` (shift-end handovers), `staff`, and `build` (build_demo, the atomic build of a
+demo file, PINs). The names the CLI, the tests and the benchmarks use are
 re-exported here.
 """
 

@@ -34,20 +34,17 @@ from supportdesk.store import Store
 
 from .generate import Generator
 from .handover import hand_over_excess_claims
-from .load import Loader, PostgresLoader, SqliteLoader, bulk_indexes
+from .load import Loader, SqliteLoader
+from .pgload import PostgresLoader
 from .rows import (
     ACCOUNT_COLUMNS,
     BUSY_WAIT_S,
     CONTACT_COLUMNS,
-    EVENT_COLUMNS,
+    DIRECTORY_TABLES,
     PARALLEL_MIN,
     POINT_COLUMNS,
     SERVICE_COLUMNS,
-    TICKET_COLUMNS,
-    TICKET_TABLES,
     StaffRow,
-    event_row,
-    ticket_row,
 )
 from .staff import DEMO_STAFF, DemoResult, DemoStaff
 from .workers import Workers
@@ -111,10 +108,10 @@ def _scratch_folder(store: Store) -> str | None:
     return None
 
 
-def _worker_count(store_is_sqlite: bool, tickets: int) -> int:
+def _worker_count(tickets: int) -> int:
     """Worker processes for the ticket chunks: none for small demos (starting them costs
-    more than it saves) or on PostgreSQL (COPY is the bottleneck there, not Python)."""
-    if not store_is_sqlite or tickets < PARALLEL_MIN or not sys.executable:
+    more than it saves). Making the rows costs more than loading them on both databases."""
+    if tickets < PARALLEL_MIN or not sys.executable:
         return 0
     return max(1, min(2, os.cpu_count() or 1))
 
@@ -151,7 +148,7 @@ def build_demo(
     if sqlite:
         store.dispose()  # close this process's idle connections: the load may leave WAL mode
     gen = Generator(seed, now, tickets, sqlite, policy_text=_policy_text(store))
-    n_workers = _worker_count(sqlite, tickets)
+    n_workers = _worker_count(tickets)
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of new tuples would trigger full collections for nothing
     try:
@@ -166,9 +163,12 @@ def build_demo(
             try:
                 with conn.begin():
                     _refuse_unless_empty(conn)
+                    loader.begin(conn)
                     staff = _add_staff(conn, now, seed)
                     if n_workers:
-                        workers = Workers(gen, staff, _scratch_folder(store), n_workers)
+                        workers = Workers(
+                            gen, staff, _scratch_folder(store), n_workers, copy_text=not sqlite
+                        )
                     _load(conn, loader, gen, staff, workers, progress, stage)
                     hand_over_excess_claims(conn, gen, staff)  # room to claim
                     stage("handovers")
@@ -178,12 +178,14 @@ def build_demo(
                         session.add(Setting(key="demo", value="1"))
                         changes = {"tickets": [None, tickets], "seed": [None, seed]}
                         Recorder(session, desk, who)("demo.build", "desk", "1", changes)
+                    loader.complete(conn, stage)
             finally:
                 loader.after()
                 if workers is not None:
                     workers.close()
             loader.finish(conn)
-            stage("analyze")
+            if sqlite:
+                stage("analyze")
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -212,8 +214,9 @@ def _load(
     progress: Callable[[int, int], None] | None,
     stage: Callable[[str], None] = lambda _name: None,
 ) -> None:
-    """Insert everything with most secondary indexes dropped, building them again once
-    their table is full (the directory's while the first tickets are still being made)."""
+    """Insert everything with most secondary indexes dropped (by `loader.begin`), building
+    them again once their table is full (the directory's while the first tickets are still
+    being made)."""
     total = gen.n_tickets
     done = 0
 
@@ -223,9 +226,6 @@ def _load(
         if progress is not None:
             progress(done, total)
 
-    indexes = bulk_indexes()
-    for index in indexes:
-        index.drop(conn)
     directory = gen.directory(demo_account_count(total))
     if workers is not None:
         workers.send_accounts(gen.accts)
@@ -234,26 +234,20 @@ def _load(
     loader.insert("contacts", CONTACT_COLUMNS, directory.contacts)
     loader.insert("contact_points", POINT_COLUMNS, directory.points)
     del directory
-    for index in indexes:
-        if index.table is not None and index.table.name not in TICKET_TABLES:
-            index.create(conn)
+    stage("directory")
+    loader.build_indexes(conn, DIRECTORY_TABLES, stage)
     advance(0)
     if workers is not None:
-        assert isinstance(loader, SqliteLoader)
         for part in range(workers.n_parts):
-            loader.copy_part(workers.wait(part), advance)
+            loader.copy_part(workers.wait(part), advance, workers.part_tickets(part))
     else:
         gen.prepare(staff)
         for number in range(gen.n_chunks):
             ticket_rows, event_rows = gen.chunk(number)
-            loader.insert("tickets", TICKET_COLUMNS, [ticket_row(r) for r in ticket_rows])
-            loader.insert("ticket_events", EVENT_COLUMNS, [event_row(r) for r in event_rows])
+            loader.insert_chunk(ticket_rows, event_rows)
             advance(len(ticket_rows))
     stage("load")
-    for index in indexes:
-        if index.table is not None and index.table.name in TICKET_TABLES:
-            index.create(conn)
-            stage(f"index {index.name}")
+    loader.after_rows(conn, stage)
     loader.reset_sequences(conn)
 
 

@@ -1,5 +1,6 @@
-"""Bulk loaders: rows into SQLite (executemany, or INSERT ... SELECT from a worker's part
-file) and PostgreSQL (COPY), with secondary indexes dropped during the load."""
+"""Bulk loaders: the interface, and rows into SQLite (executemany, or INSERT ... SELECT from
+a worker's part file) with secondary indexes dropped during the load. PostgreSQL's (COPY)
+is in `pgload`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,17 @@ from sqlalchemy import Connection, Index
 
 from supportdesk.models import Base
 
-from .rows import BULK_TABLES, EVENT_COLUMNS, NULL_AS, TICKET_COLUMNS, Row, shape_case
+from .rows import (
+    BULK_TABLES,
+    EVENT_COLUMNS,
+    NULL_AS,
+    TICKET_COLUMNS,
+    TICKET_TABLES,
+    Row,
+    event_row,
+    shape_case,
+    ticket_row,
+)
 
 
 def insert_many(db: Any, table: str, columns: Sequence[str], rows: list[Row]) -> None:
@@ -26,7 +37,12 @@ def _as_null(value: None) -> None:
 
 
 class Loader(ABC):
-    """Bulk inserts on the raw DBAPI connection of an open SQLAlchemy transaction."""
+    """Bulk inserts on the raw DBAPI connection of an open SQLAlchemy transaction.
+
+    The build calls, in its one transaction: `begin`, `insert` (the directory),
+    `build_indexes` (the directory's), `insert_chunk` or `copy_part` (the tickets),
+    `after_rows`, `reset_sequences`, then writes its own rows (handovers, escalations, the
+    audit row) and calls `complete`; `finish` after the commit."""
 
     def __init__(self, dbapi: Any) -> None:
         self.db = dbapi
@@ -38,11 +54,36 @@ class Loader(ABC):
         """Put the connection settings back before it returns to the pool."""
 
     @abstractmethod
+    def begin(self, conn: Connection) -> None:
+        """Inside the transaction, before any row: take off what slows the load."""
+
+    @abstractmethod
+    def build_indexes(
+        self, conn: Connection, tables: Sequence[str], stage: Callable[[str], None]
+    ) -> None:
+        """Build the indexes `begin` dropped on these tables."""
+
+    @abstractmethod
     def insert(self, table: str, columns: Sequence[str], rows: list[Row]) -> None:
         """Insert rows into a table (each dialect has its fastest way)."""
 
+    @abstractmethod
+    def insert_chunk(self, tickets: list[Row], events: list[Row]) -> None:
+        """Insert a chunk of the generator's compact ticket and event rows."""
+
+    @abstractmethod
+    def copy_part(self, path: str, on_chunk: Callable[[int], None], count: int) -> None:
+        """Insert the chunks of a worker's part file; `on_chunk(tickets)` after each
+        (`count` tickets in all)."""
+
+    def after_rows(self, conn: Connection, stage: Callable[[str], None]) -> None:  # noqa: B027 - optional hook, empty by default
+        """Every ticket is in; the handovers and the escalation backfill come next."""
+
     def reset_sequences(self, conn: Connection) -> None:  # noqa: B027 - optional hook, empty by default
         """Let later inserts continue after the explicit ids the load used."""
+
+    def complete(self, conn: Connection, stage: Callable[[str], None]) -> None:  # noqa: B027 - optional hook, empty by default
+        """The last step inside the transaction: put back what `begin` took off."""
 
     def finish(self, conn: Connection) -> None:  # noqa: B027 - optional hook, empty by default
         """Refresh the planner's statistics after the commit."""
@@ -99,12 +140,37 @@ class SqliteLoader(Loader):
         for name, value in self.saved.items():  # as the Store's connect listener left them
             self.db.execute(f"PRAGMA {name}={int(value)}")
 
+    def begin(self, conn: Connection) -> None:
+        self.indexes = bulk_indexes()
+        for index in self.indexes:
+            index.drop(conn)
+
+    def build_indexes(
+        self, conn: Connection, tables: Sequence[str], stage: Callable[[str], None]
+    ) -> None:
+        left = []
+        for index in self.indexes:
+            if index.table is not None and index.table.name in tables:
+                index.create(conn)
+                if index.table.name in TICKET_TABLES:
+                    stage(f"index {index.name}")
+            else:
+                left.append(index)
+        self.indexes = left
+
+    def after_rows(self, conn: Connection, stage: Callable[[str], None]) -> None:
+        self.build_indexes(conn, TICKET_TABLES, stage)
+
     def insert(self, table: str, columns: Sequence[str], rows: list[Row]) -> None:
         if table == "accounts":
             rows = sorted(rows)  # the primary key is text: append to its index in order
         insert_many(self.db, table, columns, rows)
 
-    def copy_part(self, path: str, on_chunk: Callable[[int], None]) -> None:
+    def insert_chunk(self, tickets: list[Row], events: list[Row]) -> None:
+        insert_many(self.db, "tickets", TICKET_COLUMNS, [ticket_row(r) for r in tickets])
+        insert_many(self.db, "ticket_events", EVENT_COLUMNS, [event_row(r) for r in events])
+
+    def copy_part(self, path: str, on_chunk: Callable[[int], None], count: int = 0) -> None:
         """Copy a worker's part file chunk by chunk, expanding its compact rows (events in
         their order, so that they are numbered as if inserted here)."""
         alias = f"part{len(self.attached)}"
@@ -141,36 +207,6 @@ class SqliteLoader(Loader):
     def finish(self, conn: Connection) -> None:
         self.db.execute("PRAGMA analysis_limit=1000")
         self.db.execute("ANALYZE")
-
-
-class PostgresLoader(Loader):
-    """COPY through psycopg: correct, and fast enough at demo sizes."""
-
-    SEQUENCED = ("services", "contacts", "contact_points", "tickets")
-
-    def insert(self, table: str, columns: Sequence[str], rows: list[Row]) -> None:
-        if table == "tickets":
-            # the escalation rows come later (escalation.backfill), and PostgreSQL checks
-            # the foreign key at once: the backfill sets escalation_id there
-            columns = [c for c in columns if c != "escalation_id"]
-            skip = TICKET_COLUMNS.index("escalation_id")
-            rows = [row[:skip] + row[skip + 1 :] for row in rows]
-        with (
-            self.db.cursor() as cur,
-            cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-
-    def reset_sequences(self, conn: Connection) -> None:
-        for table in self.SEQUENCED:
-            conn.exec_driver_sql(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"
-            )
-
-    def finish(self, conn: Connection) -> None:
-        conn.exec_driver_sql("ANALYZE")
-        conn.commit()
 
 
 def bulk_indexes() -> list[Index]:

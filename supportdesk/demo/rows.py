@@ -186,5 +186,6 @@ SERVICE_COLUMNS = ("id", "account_id", "kind", "label", "domains", "server", "cr
 CONTACT_COLUMNS = ("id", "account_id", "name", "role", "active", "created_at")
 POINT_COLUMNS = ("id", "contact_id", "kind", "value")
 
+DIRECTORY_TABLES = ("accounts", "services", "contacts", "contact_points")
 TICKET_TABLES = ("tickets", "ticket_events")
-BULK_TABLES = ("accounts", "services", "contacts", "contact_points", "tickets", "ticket_events")
+BULK_TABLES = (*DIRECTORY_TABLES, *TICKET_TABLES)

@@ -1,5 +1,6 @@
-"""Worker processes that make ticket chunks into scratch SQLite files while the main process
-copies the previous ones in (SQLite, from PARALLEL_MIN tickets)."""
+"""Worker processes that make ticket chunks while the main process copies the previous ones
+in (from PARALLEL_MIN tickets): into scratch SQLite files for an SQLite desk, as COPY text
+files for a PostgreSQL one."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from supportdesk.errors import DeskError
 
+from . import copytext
 from .generate import Acct, Generator
 from .load import insert_many
 from .rows import EPOCH, EVENT_ROW, TICKET_ROW, StaffRow
@@ -42,6 +44,7 @@ class _Job:
     folder: str
     chunk_size: int
     policy_text: str | None
+    copy_text: bool = False  # COPY text files (PostgreSQL) instead of SQLite part files
 
 
 def _part_chunks(n_chunks: int, n_parts: int, part: int) -> range:
@@ -86,6 +89,19 @@ def _write_part(gen: Generator, path: str, chunks: range) -> None:
         db.close()
 
 
+def _write_copy_part(gen: Generator, path: str, chunks: range) -> None:
+    """Write the rows of some chunks as COPY text, in `path`.tickets and `path`.ticket_events
+    (named so only once complete: a file the loader finds is whole)."""
+    names = [f"{path}.tickets", f"{path}.ticket_events"]
+    with open(names[0] + ".tmp", "wb") as tickets, open(names[1] + ".tmp", "wb") as events:
+        for number in chunks:
+            ticket_rows, event_rows = gen.chunk(number)
+            tickets.write(copytext.ticket_text(ticket_rows))
+            events.write(copytext.event_text(event_rows))
+    for name in names:
+        os.replace(name + ".tmp", name)
+
+
 def worker_main() -> None:
     """Entry point of a worker process: read the job and the accounts from stdin, write
     each part file, and say `part N` on stdout when it is complete."""
@@ -104,9 +120,10 @@ def worker_main() -> None:
         gen.accts = [Acct.from_state(state) for state in pickle.load(sys.stdin.buffer)]
         gen.prepare(job.staff)
         n_chunks = gen.n_chunks
+        write = _write_copy_part if job.copy_text else _write_part
         for part in job.parts:
             path = _part_path(job.folder, part)
-            _write_part(gen, path, _part_chunks(n_chunks, job.n_parts, part))
+            write(gen, path, _part_chunks(n_chunks, job.n_parts, part))
             print(f"part {part}", flush=True)
     except BaseException:
         with suppress(Exception):
@@ -118,13 +135,23 @@ class Workers:
 
     They are plain `python -c` subprocesses (not multiprocessing), so they work whatever
     the caller's `__main__` is; they exchange only a pickled job, a line per finished part
-    file, and the files themselves (which this process copies with INSERT ... SELECT, in C,
-    instead of binding every value in Python).
+    file, and the files themselves, which this process copies in without handling a value:
+    SQLite part files with INSERT ... SELECT (in C, instead of binding every value in
+    Python), or with `copy_text` files of COPY text, one chunk each, sent as they are.
     """
 
-    def __init__(self, gen: Generator, staff: list[StaffRow], near: str | None, count: int) -> None:
+    def __init__(
+        self,
+        gen: Generator,
+        staff: list[StaffRow],
+        near: str | None,
+        count: int,
+        *,
+        copy_text: bool = False,
+    ) -> None:
         self.folder = tempfile.mkdtemp(prefix=".supportdesk-demo-", dir=near)
-        self.n_parts = min(MAX_PARTS, gen.n_chunks)
+        self.n_parts = gen.n_chunks if copy_text else min(MAX_PARTS, gen.n_chunks)
+        self.n_chunks, self.chunk_size, self.n_tickets = gen.n_chunks, gen.chunk_size, gen.n_tickets
         self.procs: list[subprocess.Popen[bytes]] = []
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
@@ -147,6 +174,7 @@ class Workers:
                 self.folder,
                 gen.chunk_size,
                 gen.policy_text,
+                copy_text,
             )
             assert proc.stdin is not None
             proc.stdin.write(pickle.dumps(job, pickle.HIGHEST_PROTOCOL))
@@ -162,6 +190,12 @@ class Workers:
             except BrokenPipeError:
                 self.wait(part)  # raises with what the worker said before it stopped
                 raise
+
+    def part_tickets(self, part: int) -> int:
+        """How many tickets part `part` holds."""
+        chunks = _part_chunks(self.n_chunks, self.n_parts, part)
+        size = self.chunk_size
+        return min(chunks.stop * size, self.n_tickets) - chunks.start * size
 
     def wait(self, part: int) -> str:
         """Block until part file `part` is complete; return its path."""

@@ -799,11 +799,233 @@ def test_a_demo_left_after_init_by_an_older_build_is_rebuilt(db_url: str, tmp_pa
 @pytest.mark.postgres
 @pytest.mark.parametrize("stage", ["init", "load"])
 def test_a_killed_demo_build_on_postgres_can_be_rebuilt(
-    pg_url: str, tmp_path: Path, stage: str
+    pg_url: str, fresh_pg: str, tmp_path: Path, stage: str
 ) -> None:
     env = _demo_env(tmp_path, pg_url)
     assert _kill_at(env, stage, 400) == -9
     assert _demo_tickets(pg_url) is None  # the build is one transaction: nothing of it stays
+    # killed once every ticket is in: the indexes, keys and triggers the load took off are
+    # back with the rollback
+    assert _pg_catalog(pg_url) == _pg_catalog(fresh_pg)
     p = run(env, "demo", "--tickets", "300", "--no-open")
     assert p.returncode == 0, p.stderr
     assert _demo_tickets(pg_url) == 300
+    assert _pg_catalog(pg_url) == _pg_catalog(fresh_pg)
+
+
+# ------------------------------------------------------------------ PostgreSQL bulk load
+def _pg_desk(url: str, folder: Path) -> Desk:
+    desk = Desk(Store(url), "lena", clock=Clock(NOW), audit_key_path=folder / "k.key")
+    init_database(desk, admin="lena")
+    return desk
+
+
+@pytest.fixture
+def fresh_pg(pg_url: str, tmp_path: Path) -> Iterator[str]:
+    """A second schema beside `pg_url`'s, with a freshly initialised desk: what the desk's
+    catalog must look like after any demo build, finished or failed."""
+    import uuid
+
+    import psycopg
+
+    from tests.helpers.postgres import PG_URL
+
+    schema = "t_" + uuid.uuid4().hex[:12]
+    plain = PG_URL.replace("+psycopg", "")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    try:
+        _pg_desk(url, tmp_path / "fresh").store.dispose()
+        yield url
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def _pg_catalog(url: str) -> dict[str, list[tuple[object, ...]]]:
+    """The desk's indexes, constraints and triggers (with their enabled state), named
+    without the schema, so that two desks in two schemas compare equal."""
+    import psycopg
+
+    schema_of = "(SELECT relnamespace FROM pg_class WHERE oid = 'tickets'::regclass)"
+    with psycopg.connect(url.replace("+psycopg", "")) as conn:
+        schema = conn.execute(f"SELECT {schema_of}::regnamespace::text").fetchone()[0]  # type: ignore[index]
+        queries: dict[str, tuple[str, tuple[str, ...]]] = {
+            "indexes": (
+                "SELECT tablename, indexname, replace(indexdef, %s, '') FROM pg_indexes"
+                " WHERE schemaname = %s ORDER BY 1, 2",
+                (f"{schema}.", schema),
+            ),
+            "constraints": (
+                "SELECT c.conrelid::regclass::text, c.conname, c.contype,"
+                " pg_get_constraintdef(c.oid), c.convalidated FROM pg_constraint c"
+                f" JOIN pg_class r ON r.oid = c.conrelid WHERE r.relnamespace = {schema_of}"
+                " ORDER BY 1, 2",
+                (),
+            ),
+            "triggers": (
+                "SELECT r.relname, t.tgname, t.tgenabled, t.tgfoid::regproc::text"
+                " FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid"
+                f" WHERE r.relnamespace = {schema_of} AND NOT t.tgisinternal ORDER BY 1, 2",
+                (),
+            ),
+        }
+        return {
+            name: [tuple(row) for row in conn.execute(sql, params).fetchall()]  # type: ignore[arg-type]
+            for name, (sql, params) in queries.items()
+        }
+
+
+def _small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Build with the worker processes and several chunks, small enough for a test."""
+    monkeypatch.setattr(demo.generate, "CHUNK", 300)
+    monkeypatch.setattr(demo.build, "PARALLEL_MIN", 1)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("workers", [False, True], ids=["serial", "workers"])
+def test_a_postgres_demo_leaves_every_index_key_and_trigger_of_the_desk(
+    pg_url: str, fresh_pg: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: bool
+) -> None:
+    """The load drops secondary indexes and foreign keys and disables the NOTIFY triggers;
+    the desk it leaves has them all, enabled and validated, as a freshly migrated one."""
+    if workers:
+        _small_parts(monkeypatch)
+    desk = _pg_desk(pg_url, tmp_path)
+    try:
+        demo.build_demo(desk, tickets=1500, seed=2)
+    finally:
+        desk.store.dispose()
+    catalog = _pg_catalog(pg_url)
+    assert catalog == _pg_catalog(fresh_pg)
+    assert {row[1] for row in catalog["triggers"]} >= {"tickets_notify", "ticket_events_notify"}
+    assert all(row[2] == "O" for row in catalog["triggers"])  # O: enabled
+    assert any(row[1] == "fk_ticket_events_ticket_id_tickets" for row in catalog["constraints"])
+    assert _demo_tickets(pg_url) == 1500
+
+
+@pytest.mark.postgres
+def test_a_postgres_demo_sends_one_notification(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A console listening on the desk's channel while a demo is built is woken once, at
+    the commit, not by every COPY and statement of the load."""
+    import psycopg
+
+    from supportdesk.store import CHANNEL_SQL
+
+    _small_parts(monkeypatch)
+    desk = _pg_desk(pg_url, tmp_path)
+    with psycopg.connect(pg_url.replace("+psycopg", ""), autocommit=True) as listener:
+        channel = listener.execute(CHANNEL_SQL).fetchone()[0]  # type: ignore[index]
+        listener.execute(f"LISTEN {channel}")
+        try:
+            demo.build_demo(desk, tickets=1200, seed=1)
+        finally:
+            desk.store.dispose()
+        heard = list(listener.notifies(timeout=1.5))
+        assert [n.channel for n in heard] == [channel]
+        # the triggers are back: the next write is heard as before
+        with psycopg.connect(pg_url.replace("+psycopg", ""), autocommit=True) as writer:
+            writer.execute("UPDATE tickets SET subject = subject WHERE id = 1")
+        assert [n.payload for n in listener.notifies(timeout=5, stop_after=1)] == ["tickets"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("where", ["load", "handovers", "complete"])
+def test_a_failing_postgres_demo_leaves_the_desk_as_it_was(
+    pg_url: str, fresh_pg: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """A build that fails while loading tickets, after the load, or while putting the
+    indexes back leaves no row of the demo, and every index, key and trigger as they were
+    (one transaction: PostgreSQL's DDL is transactional); the next build succeeds."""
+    from supportdesk.demo import pgload
+
+    _small_parts(monkeypatch)
+    calls = []
+
+    def fail(*args: object, **kwargs: object) -> None:
+        calls.append(where)
+        raise RuntimeError(f"stopped at {where}")
+
+    if where == "load":
+        real = pgload.PostgresLoader.copy_part
+
+        def copy_then_fail(self: pgload.PostgresLoader, *args: object, **kwargs: object) -> None:
+            if calls:
+                fail()
+            calls.append("copied")
+            real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(pgload.PostgresLoader, "copy_part", copy_then_fail)
+    elif where == "handovers":
+        monkeypatch.setattr(demo.build, "hand_over_excess_claims", fail)
+    else:  # after the first index is built again
+        real_build = pgload.PostgresLoader.build_indexes
+
+        def build_then_fail(
+            self: pgload.PostgresLoader, conn: object, tables: object, stage: object
+        ) -> None:
+            def stage_then_fail(name: str) -> None:
+                if name.startswith("index ix_tickets"):
+                    fail()
+
+            real_build(self, conn, tables, stage_then_fail)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(pgload.PostgresLoader, "build_indexes", build_then_fail)
+    desk = _pg_desk(pg_url, tmp_path)
+    try:
+        with pytest.raises(RuntimeError, match=f"stopped at {where}"):
+            demo.build_demo(desk, tickets=1500, seed=1)
+        assert where in calls
+        assert desk.store.query("SELECT count(*) FROM tickets")[0][0] == 0
+        assert desk.store.query("SELECT count(*) FROM accounts")[0][0] == 0
+        assert desk.store.query("SELECT count(*) FROM settings WHERE key = 'demo'") == [(0,)]
+        assert _pg_catalog(pg_url) == _pg_catalog(fresh_pg)
+        monkeypatch.undo()
+        assert demo.build_demo(desk, tickets=300, seed=1).tickets == 300
+    finally:
+        desk.store.dispose()
+    assert _pg_catalog(pg_url) == _pg_catalog(fresh_pg)
+
+
+def _comparable(store: Store, table: str) -> list[tuple[object, ...]]:
+    """A table's rows in id order as both databases can compare them: times as the text
+    SQLite stores, booleans as integers; staff without `created_at` (the admin's is the
+    real time of `init`)."""
+    columns = [c.name for c in Base.metadata.tables[table].columns]
+    if table == "staff":
+        columns.remove("created_at")
+    rows = store.query(f"SELECT {', '.join(columns)} FROM {table} ORDER BY id")
+
+    def plain(value: object) -> object:
+        if isinstance(value, datetime):
+            return sqlite_timestamp(value)
+        if isinstance(value, bool):
+            return int(value)
+        return value
+
+    return [tuple(plain(v) for v in row) for row in rows]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("workers", [False, True], ids=["serial", "workers"])
+def test_postgres_and_sqlite_demos_hold_the_same_rows(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: bool
+) -> None:
+    """The same seed and `now` give the same desk on both databases, whichever way the
+    rows were made (COPY text from the worker processes, or in this process)."""
+    if workers:
+        _small_parts(monkeypatch)
+    sqlite_desk, _ = _build(tmp_path / "sqlite", tickets=1500, seed=4)
+    pg_desk = _pg_desk(pg_url, tmp_path)
+    try:
+        demo.build_demo(pg_desk, tickets=1500, seed=4)
+        for table in TABLES:
+            sqlite_rows = _comparable(sqlite_desk.store, table)
+            assert sqlite_rows, table
+            assert _comparable(pg_desk.store, table) == sqlite_rows, table
+    finally:
+        pg_desk.store.dispose()
+        sqlite_desk.store.dispose()
