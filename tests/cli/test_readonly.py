@@ -152,7 +152,7 @@ def test_the_console_opens_a_read_only_copy(
 ) -> None:
     from supportdesk.console.app import SupportDeskApp
     from tests.helpers.screens import ids, window_landed
-    from tests.helpers.settle import settle
+    from tests.helpers.settle import settle, workers_done
 
     tid = new_ticket(desk, "Console on a copy")
     source, view = read_only_folder
@@ -166,7 +166,7 @@ def test_the_console_opens_a_read_only_copy(
         async with app.run_test(size=(120, 30)) as pilot:
             await settle(pilot, window_landed(app), what="the queue window")
             assert ids(app) == [tid]
-            await app.workers.wait_for_complete()
+            await workers_done(app)
             assert app.console_id is None  # no presence row: nothing may be written
 
     try:

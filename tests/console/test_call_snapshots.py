@@ -27,6 +27,7 @@ from tests.helpers.call import (
     results,
     stage,
 )
+from tests.helpers.settle import workers_done
 
 SnapCompare = Callable[..., bool]
 SMALL, LARGE = (80, 24), (160, 48)
@@ -52,9 +53,9 @@ def calling(search: str, account: str, contact_key: str, pin: str | None) -> Any
             await stage(pilot, CallStage.PROOF)
             await pilot.press(*pin, "enter")
         await stage(pilot, CallStage.VERDICT)
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause(0.3)  # the card reloaded after the write, the toasts settled
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause(0.1)
 
     return run_before

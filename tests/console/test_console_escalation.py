@@ -36,7 +36,7 @@ from tests.helpers.escalation import (
     TRIED_1,
 )
 from tests.helpers.screens import open_ticket_screen, window_landed
-from tests.helpers.settle import settle, until
+from tests.helpers.settle import settle, until, workers_done
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -245,7 +245,7 @@ def test_escalate_needs_a_reason_then_goes_up_a_tier(escalation_fx: DeskFixture)
         assert isinstance(modal, EscalateModal) and modal.refused
         error = str(modal.query_one("#form-error").render())
         assert "A reason is required" in error
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         after = tickets.show(view, 3)
         assert (after.tier, after.holder, len(after.events)) == (1, None, len(before.events))
         await pilot.press(*"Staging needs a platform change")
@@ -341,7 +341,7 @@ async def main():
             s = app.screen
             return s if isinstance(s, TierBoardScreen) and s.board is not None else None
         await until(pilot, lambda: board() is not None, 15, "the board")
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         while board().selected_id() != 6:
             await pilot.press("down")
         await pilot.press("o")  # take over bo's stale claim

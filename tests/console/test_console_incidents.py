@@ -33,7 +33,7 @@ from supportdesk.services import directory, incidents, tickets
 from supportdesk.services.incidents import maintenance
 from supportdesk.store import Store
 from tests.helpers.console import NOW, DeskFixture, build_desk
-from tests.helpers.settle import TIMING, until
+from tests.helpers.settle import TIMING, until, workers_done
 
 ROOT = Path(__file__).resolve().parents[2]
 Scenario = Callable[[Pilot[None], SupportDeskApp], Awaitable[None]]
@@ -49,7 +49,7 @@ def run(fx: DeskFixture, scenario: Scenario, size: tuple[int, int] = (120, 30)) 
         async with app.run_test(size=size) as pilot:
             await until(pilot, lambda: isinstance(app.screen, QueueScreen), what="queue")
             await until(pilot, lambda: app.incident_watch.loaded, what="incidents read")
-            await app.workers.wait_for_complete()
+            await workers_done(app)
             await scenario(pilot, app)
 
     asyncio.run(main())

@@ -41,7 +41,7 @@ from supportdesk.rules.sla_engine import ClockReading, Reading
 from supportdesk.services import tickets
 from tests.helpers.console import NOW, QUEUE_ORDER, DeskFixture, build_desk
 from tests.helpers.screens import ids, open_ticket_screen, queue_of, window_landed
-from tests.helpers.settle import settle, until
+from tests.helpers.settle import settle, until, workers_done
 
 SATURDAY = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)  # the office is closed all weekend
 
@@ -420,7 +420,7 @@ def test_ticket_screen_shows_each_clock_ticking_with_its_history(fx: DeskFixture
         # opening the ticket wrote presence, which schedules a watch-list re-read (a worker,
         # not the tick): let it happen before counting the tick's queries
         await until(pilot, lambda: not app.sla_watch.pending, timeout=8, what="watch")
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         with Queries(fx) as queries:
             fx.desk.clock.frozen_at = NOW + timedelta(seconds=1)
             await until(pilot, lambda: "0:59:59" in panel_text(app), what="tick")

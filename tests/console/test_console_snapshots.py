@@ -23,7 +23,7 @@ from supportdesk.console.screens.ticket import TicketScreen
 from supportdesk.console.widgets.preview import TicketPreview
 from supportdesk.console.widgets.ticket_view import ThreadEntry
 from tests.helpers.console import DeskFixture, add_paused_ticket
-from tests.helpers.settle import until
+from tests.helpers.settle import until, workers_done
 
 SnapCompare = Callable[..., bool]
 pytestmark = pytest.mark.usefixtures("utc")  # times on screen in UTC (the agent's zone)
@@ -42,11 +42,11 @@ async def _queue_ready(pilot: Pilot[Any]) -> None:
     await until(pilot, lambda: app.stale_claims.loaded)
     app.clear_notifications()
     await until(pilot, lambda: q.loaded_generation == q.generation and q.total is not None)
-    await app.workers.wait_for_complete()
+    await workers_done(app)
     if q.preview_visible:
         preview = q.query_one(TicketPreview)
         await until(pilot, lambda: preview.detailed and len(q.query(ThreadEntry)) > 0)
-    await app.workers.wait_for_complete()
+    await workers_done(app)
     await pilot.pause(0.1)
 
 
@@ -60,7 +60,7 @@ def _pressing(*keys: str) -> Callable[[Pilot[Any]], Any]:
         q = app.queue_screen() if isinstance(app, SupportDeskApp) else None
         assert q is not None
         await until(pilot, lambda: q.loaded_generation == q.generation and q.total is not None)
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause(0.2)
 
     return run_before
@@ -71,9 +71,9 @@ async def _ticket_ready(pilot: Pilot[Any]) -> None:
     await until(
         pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.ticket is not None
     )
-    await app.workers.wait_for_complete()
+    await workers_done(app)
     await pilot.pause(0.6)  # presence written, feed fired, ticket reloaded
-    await app.workers.wait_for_complete()
+    await workers_done(app)
     await pilot.pause(0.1)
     assert not isinstance(app.screen, QueueScreen)
 

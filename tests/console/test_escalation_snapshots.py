@@ -19,7 +19,7 @@ from supportdesk.console.screens.boards.tier import TierBoardScreen
 from supportdesk.console.screens.ticket import TicketScreen
 from supportdesk.console.widgets.handover import HandoverPanel
 from tests.helpers.console import DeskFixture
-from tests.helpers.settle import until
+from tests.helpers.settle import until, workers_done
 
 SnapCompare = Callable[..., bool]
 pytestmark = pytest.mark.usefixtures("utc")  # times on screen in UTC (the agent's zone)
@@ -33,7 +33,7 @@ async def _started(pilot: Pilot[Any]) -> SupportDeskApp:
     await until(pilot, lambda: app.queue_screen() is not None and app.console_id is not None)
     await until(pilot, lambda: app.notices.cursor is not None and app.stale_claims.loaded)
     await pilot.pause(0.6)  # our own writes (presence, notices seen) wake the feed once
-    await app.workers.wait_for_complete()
+    await workers_done(app)
     app.clear_notifications()
     return app
 
@@ -47,7 +47,7 @@ async def _board(pilot: Pilot[Any]) -> None:
         return isinstance(s, TierBoardScreen) and s.board is not None
 
     await until(pilot, ready)
-    await app.workers.wait_for_complete()
+    await workers_done(app)
     await pilot.press("down")  # onto #1: the complaint, its reason and what was tried below
     await pilot.pause(0.3)
     app.clear_notifications()
@@ -66,9 +66,9 @@ def _ticket(*keys: str) -> Callable[[Pilot[Any]], Any]:
         assert isinstance(screen, TicketScreen)
         panel = screen.query_one(HandoverPanel)
         await until(pilot, lambda: panel.brief is not None)
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause(0.6)  # presence written, feed fired, ticket reloaded
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         app.clear_notifications()
         await pilot.pause(0.1)
 

@@ -22,7 +22,7 @@ from supportdesk.console.widgets.incident_banner import AccountNotices
 from supportdesk.console.widgets.preview import TicketPreview
 from supportdesk.console.widgets.queue_table import QueueTable
 from tests.helpers.console import DeskFixture
-from tests.helpers.settle import until
+from tests.helpers.settle import until, workers_done
 
 SnapCompare = Callable[..., bool]
 SMALL, LARGE = (80, 24), (160, 48)
@@ -43,9 +43,9 @@ async def _started(pilot: Pilot[Any]) -> SupportDeskApp:
         10,
         "presence and the claims read",
     )
-    await app.workers.wait_for_complete()
+    await workers_done(app)
     await pilot.pause(0.3)
-    await app.workers.wait_for_complete()
+    await workers_done(app)
     app.clear_notifications()
     await pilot.pause(0.1)
     return app
@@ -61,7 +61,7 @@ async def _queue(pilot: Pilot[Any]) -> None:
     if queue.preview_visible:  # the highlighted ticket's account: the incident first
         notices = queue.query_one(TicketPreview).query_one(AccountNotices)
         await until(pilot, lambda: bool(notices.incidents), 10, "the incident in the preview")
-    await app.workers.wait_for_complete()
+    await workers_done(app)
     await pilot.pause(0.3)
     app.clear_notifications()
     await pilot.pause(0.1)
@@ -76,7 +76,7 @@ async def _incident_screen(pilot: Pilot[Any]) -> None:
         10,
         "the incident screen",
     )
-    await app.workers.wait_for_complete()
+    await workers_done(app)
     await pilot.pause(0.2)
     app.clear_notifications()
     await pilot.pause(0.1)

@@ -23,7 +23,7 @@ from supportdesk.console.wall import WallApp
 from supportdesk.console.widgets.queue_table import QueueTable
 from supportdesk.services.reports import sla_board
 from tests.helpers.console import NOW, DeskFixture
-from tests.helpers.settle import until
+from tests.helpers.settle import until, workers_done
 
 SnapCompare = Callable[..., bool]
 pytestmark = pytest.mark.usefixtures("utc")  # times on screen in UTC (the agent's zone)
@@ -36,13 +36,13 @@ async def _board(pilot: Pilot[Any]) -> SlaBoardScreen:
         pilot, lambda: app.queue_screen() is not None and app.console_id is not None, timeout=8.0
     )
     await pilot.pause(0.6)
-    await app.workers.wait_for_complete()
+    await workers_done(app)
     await pilot.press("ctrl+l")
     await until(pilot, lambda: isinstance(app.screen, SlaBoardScreen), timeout=8.0)
     screen = app.screen
     assert isinstance(screen, SlaBoardScreen)
     await until(pilot, lambda: screen.board is not None and screen.figures is not None, timeout=8.0)
-    await app.workers.wait_for_complete()
+    await workers_done(app)
     await pilot.pause(0.3)
     return screen
 
@@ -155,13 +155,13 @@ async def _test_away_after_a_while_without_keys(fx: DeskFixture) -> None:
         await until(pilot, lambda: app.console_id is not None, timeout=8.0)
         app.presence.last_input -= 10_000
         app.presence.check_away()
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         states = fx.desk.store.query("SELECT state FROM presence WHERE id = ?", (app.console_id,))
         assert states[0][0] == "away"
         await pilot.press("down")
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause(0.1)
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         states = fx.desk.store.query("SELECT state FROM presence WHERE id = ?", (app.console_id,))
         assert states[0][0] == "available"
 
@@ -182,7 +182,7 @@ async def _board_quiet(pilot: Pilot[Any]) -> None:
     app = pilot.app
     await _board(pilot)
     await pilot.pause(1.5)  # the watch list and notices are read a second after start
-    await app.workers.wait_for_complete()
+    await workers_done(app)
     app.clear_notifications()
     await pilot.pause(0.2)
 
@@ -193,7 +193,7 @@ async def _wall_ready(pilot: Pilot[Any]) -> None:
     screen = app.screen
     assert isinstance(screen, SlaBoardScreen)
     await until(pilot, lambda: screen.board is not None and screen.figures is not None, timeout=8.0)
-    await app.workers.wait_for_complete()
+    await workers_done(app)
     await pilot.pause(0.3)
 
 

@@ -21,7 +21,7 @@ from supportdesk.models import Account
 from supportdesk.services import directory
 from supportdesk.services.callers import verification
 from tests.helpers.console import DeskFixture
-from tests.helpers.settle import until
+from tests.helpers.settle import until, workers_done
 
 JANE = "jane@acme.example"  # acme's primary contact (PIN)
 AVA = "ava@acme.example"  # acme's authorized contact (PIN): technical requests only
@@ -107,7 +107,7 @@ async def console_ready(pilot: Pilot[Any]) -> SupportDeskApp:
     assert isinstance(app, SupportDeskApp)
     await until(pilot, lambda: isinstance(app.screen, QueueScreen), what="the queue")
     await until(pilot, lambda: app.console_id is not None, what="presence")
-    await app.workers.wait_for_complete()
+    await workers_done(app)
     # a lead's console says at start how many claims are stale (the fixture has two): the
     # pictures are of the call, so that toast goes
     await until(pilot, lambda: app.stale_claims.loaded, what="the claims read")
