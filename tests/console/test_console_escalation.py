@@ -330,7 +330,7 @@ from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
 from supportdesk.store import Store
 from tests.helpers.console import NOW
-from tests.helpers.settle import until
+from tests.helpers.settle import until, workers_done
 
 async def main():
     desk = Desk(Store({db!r}), "lena", Clock(NOW), audit_key_path={key!r})
