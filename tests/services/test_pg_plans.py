@@ -15,7 +15,7 @@ import itertools
 import random
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,19 +30,9 @@ from supportdesk.services.admin.setup import init_database
 from supportdesk.services.reports import sla_board
 from supportdesk.store import HEAD_REVISION, Store
 from tests.helpers.desk import new_ticket
+from tests.helpers.plans import TICKET_COLUMNS, account_ids, ticket_rows
 from tests.helpers.postgres import PG_URL, need_postgres
 
-STATUSES = [
-    "new",
-    "open",
-    "open",
-    "resolved",
-    "closed",
-    "closed",
-    "pending_customer",
-    "awaiting_authorization",
-    "scheduled",
-]
 TICKETS = 6000
 DUE_INDEXES = ("ix_tickets_live_due_t", "ix_tickets_live_due_c", "ix_tickets_live_due_tc")
 NEW_INDEXES = {*DUE_INDEXES, "ix_tickets_paused"}
@@ -83,38 +73,14 @@ def _fill(store: Store) -> None:
         cur.executemany(
             "INSERT INTO accounts (id, company, plan, status, notes, created_at)"
             " VALUES (%s, %s, 'gold', 'active', '', %s)",
-            [(f"acct{i}", f"Company {i}", base) for i in range(200)],
+            [(acct, f"Company {acct[4:]}", base) for acct in account_ids()],
         )
         with cur.copy(
-            "COPY tickets (id, account_id, subject, description, category, priority_rank,"
-            " channel, status, tier, created_at, updated_at, holder_id, last_speaker,"
-            " last_activity_at, request_type, tier_since, touched_at, sla_key) FROM STDIN"
+            f"COPY tickets ({TICKET_COLUMNS}, tier_since, touched_at, sla_key) FROM STDIN"
         ) as copy:
-            for i in range(1, TICKETS + 1):
-                ts = base + timedelta(minutes=rnd.randrange(100000))
-                holder = 1 if rnd.random() < 0.1 else None
-                copy.write_row(
-                    (
-                        i,
-                        f"acct{rnd.randrange(200)}",
-                        f"subject {i}",
-                        "",
-                        rnd.choice(["technical", "billing", "infrastructure", "security"]),
-                        rnd.randrange(4),
-                        rnd.choice(["phone", "email", "chat", "portal"]),
-                        rnd.choice(STATUSES),
-                        rnd.choice([1, 1, 1, 2, 3]),
-                        ts,
-                        ts,
-                        holder,
-                        "customer",
-                        ts,
-                        "technical",
-                        ts,
-                        ts if holder else None,
-                        rnd.randrange(10**9),
-                    )
-                )
+            for row in ticket_rows(rnd, TICKETS, base, lambda ts: ts):
+                ts, holder = row[9], row[11]
+                copy.write_row((*row, ts, ts if holder else None, rnd.randrange(10**9)))
         cur.execute("SELECT setval(pg_get_serial_sequence('tickets', 'id'), %s)", (TICKETS,))
         cur.execute("ANALYZE")
 

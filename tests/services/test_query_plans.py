@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,18 +18,7 @@ from supportdesk.models import sqlite_timestamp
 from supportdesk.services import escalation
 from supportdesk.services.admin.setup import init_database
 from supportdesk.store import Store
-
-STATUSES = [
-    "new",
-    "open",
-    "open",
-    "resolved",
-    "closed",
-    "closed",
-    "pending_customer",
-    "awaiting_authorization",
-    "scheduled",
-]
+from tests.helpers.plans import TICKET_COLUMNS, account_ids, ticket_rows
 
 
 @pytest.fixture(scope="module")
@@ -46,38 +35,13 @@ def big_desk(tmp_path_factory: pytest.TempPathFactory) -> Desk:
     cur.executemany(
         "INSERT INTO accounts (id, company, plan, status, notes, created_at) VALUES (?,?,?,?,?,?)",
         [
-            (f"acct{i}", f"Company {i}", "gold", "active", "", sqlite_timestamp(base))
-            for i in range(200)
+            (acct, f"Company {acct[4:]}", "gold", "active", "", sqlite_timestamp(base))
+            for acct in account_ids()
         ],
     )
-    rows = []
-    for i in range(1, 30001):
-        ts = sqlite_timestamp(base + timedelta(minutes=rnd.randrange(100000)))
-        holder = 1 if rnd.random() < 0.1 else None
-        rows.append(
-            (
-                i,
-                f"acct{rnd.randrange(200)}",
-                f"subject {i}",
-                "",
-                rnd.choice(["technical", "billing", "infrastructure", "security"]),
-                rnd.randrange(4),
-                rnd.choice(["phone", "email", "chat", "portal"]),
-                rnd.choice(STATUSES),
-                rnd.choice([1, 1, 1, 2, 3]),
-                ts,
-                ts,
-                holder,
-                "customer",
-                ts,
-                "technical",
-            )
-        )
     cur.executemany(
-        "INSERT INTO tickets (id, account_id, subject, description, category, priority_rank, "
-        "channel, status, tier, created_at, updated_at, holder_id, last_speaker, "
-        "last_activity_at, request_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        rows,
+        f"INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ({', '.join('?' * 15)})",
+        list(ticket_rows(rnd, 30000, base, sqlite_timestamp)),
     )
     # escalation columns as the services keep them: the tier reached when created, and a
     # touched time on every claim
