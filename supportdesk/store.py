@@ -225,6 +225,7 @@ class Store:
             raise StoreError("--read-only needs a file path for --db, not an SQLite URI")
         self._ro_uri: str | None = None
         self._raw_idle: list[Any] = []
+        self._read_idle: list[Any] = []  # PostgreSQL's plain readers (pgread.Connection)
         self.plain_statements = 0
         self._raw_lock = threading.Lock()
 
@@ -323,37 +324,44 @@ class Store:
         workers run on fresh threads, so a per-thread connection would leak).
         """
         self.plain_statements += 1  # read by tests: an idle console must not query
-        conn = self._take_raw()
+        reader = not self.is_sqlite  # PostgreSQL reads on libpq alone (pgread)
+        conn = self._take_raw(reader=reader)
         healthy = True
         try:
             if self.is_sqlite:
                 return conn.execute(sql, tuple(params)).fetchall()
-            with conn.cursor() as cur:
-                cur.execute(sql.replace("?", "%s"), tuple(params))
-                return cur.fetchall()
+            return conn.query(sql.replace("?", "%s"), tuple(params))
         except Exception as exc:
             if not _is_db_error(exc):
                 raise
             healthy = self.is_sqlite or not conn.closed
             raise StoreError(describe_error(exc)) from exc
         finally:
-            self._give_back(conn, healthy)
+            self._give_back(conn, healthy, reader=reader)
 
-    def _take_raw(self) -> Any:
+    def _take_raw(self, *, reader: bool = False) -> Any:
+        """A pooled plain connection: a `reader` (PostgreSQL's plain reads, on libpq without
+        psycopg: see `pgread`), else sqlite3's or psycopg's."""
         with self._raw_lock:
-            if self._raw_idle:
-                return self._raw_idle.pop()
+            pool = self._read_idle if reader else self._raw_idle
+            if pool:
+                return pool.pop()
         try:
+            if reader:
+                from supportdesk import pgread
+
+                return pgread.Connection(str(self.target.conninfo))
             return self._connect_raw()
         except Exception as exc:
             if not _is_db_error(exc):
                 raise
             raise StoreError(describe_error(exc)) from exc
 
-    def _give_back(self, conn: Any, healthy: bool) -> None:
+    def _give_back(self, conn: Any, healthy: bool, *, reader: bool = False) -> None:
         with self._raw_lock:
-            if healthy and len(self._raw_idle) < RAW_POOL_SIZE:
-                self._raw_idle.append(conn)
+            pool = self._read_idle if reader else self._raw_idle
+            if healthy and len(pool) < RAW_POOL_SIZE:
+                pool.append(conn)
                 return
         with suppress(Exception):
             conn.close()
@@ -590,7 +598,8 @@ class Store:
 
     def dispose(self) -> None:
         with self._raw_lock:
-            idle, self._raw_idle = self._raw_idle, []
+            idle = self._raw_idle + self._read_idle
+            self._raw_idle, self._read_idle = [], []
         for conn in idle:
             with suppress(Exception):
                 conn.close()

@@ -1,0 +1,366 @@
+"""Plain reads on PostgreSQL through libpq itself (ctypes), without importing psycopg.
+
+`import psycopg` costs about 0.2 s of CPU (its adapters, asyncio, ssl, importlib.metadata),
+more than everything else `supportdesk queue --limit 50` does; the console's first page pays
+it too. `Store.query` runs one read-only statement and wants tuples, so this module does
+exactly that on the libpq that psycopg's binary package ships (loading it costs ~10 ms), and
+gives every value the Python type psycopg would give it.
+
+It handles the common cases only and hands everything else to psycopg, so that the result
+is psycopg's in every case:
+
+- parameters of other types than None, bool, int (64-bit), float, str and datetime, SQL
+  with `%` other than `%%` or with more than one statement, and connections whose settings
+  psycopg would read differently (client encoding, DateStyle, IntervalStyle): the statement
+  runs on a psycopg connection instead (made on first need, kept beside the libpq one);
+- a statement that fails runs again on psycopg, which raises its own exception (a failed
+  statement in autocommit changed nothing);
+- result columns of other types than bool, integers, floats, text and timestamptz are
+  loaded by psycopg's own loaders.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import importlib.util
+import os
+import re
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+CONNECT_TIMEOUT_S = 10  # as Store gives psycopg.connect
+
+_OK, _BAD = 0, 1  # ConnStatusType
+_EMPTY_QUERY, _COMMAND_OK, _TUPLES_OK, _FATAL_ERROR = 0, 1, 2, 7  # ExecStatusType
+_INT8_MIN, _INT8_MAX = -(2**63), 2**63
+
+# psycopg's oids for the parameters it would send (IntDumper picks the smallest integer)
+_BOOL, _INT2, _INT4, _INT8, _FLOAT8 = 16, 21, 23, 20, 701
+_TIMESTAMP, _TIMESTAMPTZ = 1114, 1184
+
+_lib: Any = None
+_lib_lock = threading.Lock()
+_UNAVAILABLE = object()
+
+
+def _find_libpq() -> str | None:
+    """The libpq psycopg's binary package ships (psycopg uses it too), else the system's."""
+    spec = importlib.util.find_spec("psycopg_binary")
+    if spec is not None and spec.submodule_search_locations:
+        folder = os.path.dirname(next(iter(spec.submodule_search_locations)))
+        found = sorted(glob.glob(os.path.join(folder, "psycopg_binary.libs", "libpq-*.so*")))
+        if found:
+            return found[0]
+    return "libpq.so.5"
+
+
+def libpq() -> Any:
+    """The loaded libpq with its functions typed, or None when there is none to load."""
+    global _lib
+    with _lib_lock:
+        if _lib is None:
+            _lib = _load() or _UNAVAILABLE
+    return None if _lib is _UNAVAILABLE else _lib
+
+
+def _load() -> Any:
+    if os.environ.get("SUPPORTDESK_PG_READER") == "psycopg":  # a way out, and for tests
+        return None
+    path = _find_libpq()
+    if path is None:
+        return None
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError:
+        return None
+    p, i, s, u = ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint
+    signatures: dict[str, tuple[Any, list[Any]]] = {
+        "PQconnectdbParams": (p, [ctypes.POINTER(s), ctypes.POINTER(s), i]),
+        "PQstatus": (i, [p]),
+        "PQfinish": (None, [p]),
+        "PQparameterStatus": (s, [p, s]),
+        "PQexec": (p, [p, s]),
+        "PQexecParams": (
+            p,
+            [p, s, i, ctypes.POINTER(u), ctypes.POINTER(s), ctypes.c_void_p, ctypes.c_void_p, i],
+        ),
+        "PQresultStatus": (i, [p]),
+        "PQntuples": (i, [p]),
+        "PQnfields": (i, [p]),
+        "PQftype": (u, [p, i]),
+        "PQgetvalue": (s, [p, i, i]),
+        "PQgetisnull": (i, [p, i, i]),
+        "PQcmdStatus": (s, [p]),
+        "PQclear": (None, [p]),
+    }
+    try:
+        for name, (restype, argtypes) in signatures.items():
+            func = getattr(lib, name)
+            func.restype = restype
+            func.argtypes = argtypes
+    except AttributeError:
+        return None
+    return lib
+
+
+def _text(data: bytes) -> str:
+    return data.decode()
+
+
+def _bool(data: bytes) -> bool:
+    return data == b"t"
+
+
+_TS = re.compile(
+    rb"(\d+)-(\d+)-(\d+)[ T](\d+):(\d+):(\d+)(?:\.(\d+))?([-+])(\d+)(?::(\d+))?(?::(\d+))?"
+)
+
+
+def _timestamptz(
+    zone: tzinfo, other: Callable[[], Callable[[bytes], Any]]
+) -> Callable[[bytes], Any]:
+    """psycopg's text timestamptz loader: the instant in the connection's time zone; what
+    this does not read (BC dates, infinity, overflow) goes to psycopg's, `other()`."""
+
+    def load(data: bytes) -> Any:
+        m = _TS.fullmatch(data)
+        if m is not None:
+            ye, mo, da, ho, mi, se, fr, sign, oh, om, os_ = m.groups()
+            off = 3600 * int(oh) + 60 * int(om or 0) + int(os_ or 0)
+            try:
+                at = datetime(
+                    int(ye), int(mo), int(da), int(ho), int(mi), int(se),
+                    int(fr.ljust(6, b"0")) if fr else 0, UTC,
+                )  # fmt: skip
+                return (at - timedelta(seconds=off if sign == b"+" else -off)).astimezone(zone)
+            except (OverflowError, ValueError):
+                pass
+        return other()(data)
+
+    return load
+
+
+def _zone(name: bytes | None) -> tzinfo:
+    """The connection's time zone as psycopg names it (psycopg._tz.get_tzinfo)."""
+    if name in (None, b"UTC"):
+        return UTC
+    from zoneinfo import ZoneInfo
+
+    try:
+        return ZoneInfo(name.decode())
+    except Exception:
+        return UTC
+
+
+_SIMPLE: dict[int, Callable[[bytes], Any]] = {
+    16: _bool,
+    20: int,
+    21: int,
+    23: int,
+    26: int,
+    700: float,
+    701: float,
+    25: _text,
+    1043: _text,
+    1042: _text,
+    19: _text,
+}
+
+
+def _param(value: Any) -> tuple[int, bytes | None] | None:
+    """(oid, text) as psycopg would bind `value`, or None to leave it to psycopg."""
+    if value is None:
+        return 0, None
+    kind = type(value)
+    if kind is bool:
+        return _BOOL, b"t" if value else b"f"
+    if kind is int:
+        if -(2**15) <= value < 2**15:
+            return _INT2, str(value).encode()
+        if -(2**31) <= value < 2**31:
+            return _INT4, str(value).encode()
+        if _INT8_MIN <= value < _INT8_MAX:
+            return _INT8, str(value).encode()
+        return None
+    if kind is str:
+        return None if "\x00" in value else (0, value.encode())
+    if kind is float:
+        return (
+            (_FLOAT8, repr(value).encode())
+            if value == value and abs(value) != float("inf")
+            else None
+        )
+    if kind is datetime:
+        if value.tzinfo is None:
+            return _TIMESTAMP, value.isoformat().encode()
+        offset = value.utcoffset()
+        if offset is None:
+            return None
+        return _TIMESTAMPTZ, value.astimezone(UTC).isoformat().encode()
+    return None
+
+
+def _statement(sql: str, n_params: int) -> str | None:
+    """psycopg's `%s` placeholders as `$n` (and `%%` as `%`), or None when psycopg would read
+    the text otherwise (any other `%`, a count that does not match, several statements)."""
+    parts = sql.split("%s")
+    if len(parts) - 1 != n_params:
+        return None
+    out = [parts[0]]
+    for n, part in enumerate(parts[1:], 1):
+        out.append(f"${n}")
+        out.append(part)
+    text = "".join(out)
+    if "%" in text.replace("%%", ""):
+        return None
+    text = text.replace("%%", "%")
+    if ";" in text.rstrip().rstrip(";"):
+        return None
+    return text
+
+
+class Connection:
+    """One autocommit libpq connection for plain reads, with a psycopg connection beside it
+    for what it leaves to psycopg (made on first need). Used by one thread at a time."""
+
+    def __init__(self, conninfo: str) -> None:
+        self.conninfo = conninfo
+        self._pg: Any = None  # the libpq connection (a pointer), None when psycopg does all
+        self._psycopg: Any = None
+        self._loaders: dict[int, Callable[[bytes], Any]] = dict(_SIMPLE)
+        self._closed = False
+        lib = libpq()
+        if lib is None:
+            self._fallback()
+            return
+        keys = (ctypes.c_char_p * 3)(b"dbname", b"connect_timeout", None)
+        values = (ctypes.c_char_p * 3)(conninfo.encode(), str(CONNECT_TIMEOUT_S).encode(), None)
+        pg = lib.PQconnectdbParams(keys, values, 1)
+        if not pg or lib.PQstatus(pg) != _OK:
+            if pg:
+                lib.PQfinish(pg)
+            self._fallback()  # psycopg says why, in its own words (or connects after all)
+            return
+        status = lib.PQparameterStatus
+        if (
+            status(pg, b"client_encoding") != b"UTF8"
+            or not (status(pg, b"DateStyle") or b"").startswith(b"ISO")
+            or status(pg, b"IntervalStyle") != b"postgres"
+        ):
+            lib.PQfinish(pg)
+            self._fallback()
+            return
+        self._pg = pg
+        zone = _zone(status(pg, b"TimeZone"))
+        self._loaders[_TIMESTAMPTZ] = _timestamptz(zone, lambda: self._psycopg_loader(_TIMESTAMPTZ))
+
+    def _fallback(self) -> Any:
+        if self._psycopg is None:
+            import psycopg
+
+            self._psycopg = psycopg.connect(
+                self.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+            )
+        return self._psycopg
+
+    @property
+    def used_psycopg(self) -> bool:
+        """Whether anything so far needed psycopg (tests: the common reads must not)."""
+        return self._psycopg is not None
+
+    @property
+    def closed(self) -> bool:
+        if self._closed:
+            return True
+        if self._pg is not None and libpq().PQstatus(self._pg) == _BAD:
+            return True
+        return self._psycopg is not None and bool(self._psycopg.closed)
+
+    def close(self) -> None:
+        self._closed = True
+        if self._pg is not None:
+            libpq().PQfinish(self._pg)
+            self._pg = None
+        if self._psycopg is not None:
+            self._psycopg.close()
+
+    def query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """`cursor.execute(sql, params)` and `fetchall()` as on a psycopg connection (`%s`
+        placeholders)."""
+        if self._pg is None:
+            return self._on_psycopg(sql, params)
+        statement = _statement(sql, len(params))
+        bound = [_param(v) for v in params]
+        if statement is None or any(b is None for b in bound):
+            return self._on_psycopg(sql, params)
+        lib = libpq()
+        if params:
+            n = len(bound)
+            types = (ctypes.c_uint * n)(*(b[0] for b in bound if b is not None))
+            texts = (ctypes.c_char_p * n)(*(b[1] for b in bound if b is not None))
+            res = lib.PQexecParams(self._pg, statement.encode(), n, types, texts, None, None, 0)
+        else:
+            res = lib.PQexec(self._pg, statement.encode())
+        try:
+            status = lib.PQresultStatus(res) if res else _FATAL_ERROR
+            if status != _TUPLES_OK:
+                # an error (psycopg raises its own: nothing was changed) or no rows at all
+                # (psycopg's ProgrammingError, without running the statement again)
+                if status not in (_COMMAND_OK, _EMPTY_QUERY, _FATAL_ERROR):
+                    lib.PQfinish(self._pg)  # COPY and the like: this link is psycopg's now
+                    self._pg = None
+                if status == _COMMAND_OK:
+                    import psycopg
+
+                    command = (lib.PQcmdStatus(res) or b"").decode()
+                    detail = f" (command status: {command})" if command else ""
+                    raise psycopg.ProgrammingError(
+                        f"the last operation didn't produce records{detail}"
+                    )
+                return self._on_psycopg(sql, params)
+            return self._rows(lib, res)
+        finally:
+            if res:
+                lib.PQclear(res)
+
+    def _rows(self, lib: Any, res: Any) -> list[tuple[Any, ...]]:
+        n_rows, n_cols = lib.PQntuples(res), lib.PQnfields(res)
+        loads = [self._loader(lib.PQftype(res, c)) for c in range(n_cols)]
+        value, is_null = lib.PQgetvalue, lib.PQgetisnull
+        rows = []
+        for r in range(n_rows):
+            row: list[Any] = []
+            for c, load in enumerate(loads):
+                data = value(res, r, c)
+                if data is None or (not data and is_null(res, r, c)):
+                    row.append(None)
+                    continue
+                row.append(load(data))
+            rows.append(tuple(row))
+        return rows
+
+    def _loader(self, oid: int) -> Callable[[bytes], Any]:
+        load = self._loaders.get(oid)
+        if load is None:
+            load = self._loaders[oid] = self._psycopg_loader(oid)
+        return load
+
+    def _psycopg_loader(self, oid: int) -> Callable[[bytes], Any]:
+        """psycopg's text loader for `oid`, as its cursor would pick it (the connection's
+        adapters, falling back to text)."""
+        from psycopg.pq import Format
+
+        conn = self._fallback()
+        adapters = conn.adapters
+        cls = adapters.get_loader(oid, Format.TEXT) or adapters.get_loader(0, Format.TEXT)
+        assert cls is not None
+        load: Callable[[bytes], Any] = cls(oid, conn).load
+        return load
+
+    def _on_psycopg(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with self._fallback().cursor() as cur:
+            cur.execute(sql, tuple(params))
+            return cur.fetchall()

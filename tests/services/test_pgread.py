@@ -1,0 +1,142 @@
+"""PostgreSQL's plain reads on libpq alone (supportdesk/pgread.py) give what psycopg gives:
+the same values of the same types (time zones included), the same exceptions, for every
+kind of parameter and column; and the common ones never touch psycopg."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import psycopg
+import pytest
+
+from supportdesk import pgread
+from supportdesk.enums import Priority
+from supportdesk.store import Store
+from tests.helpers.hostile import HOSTILE_STRINGS
+
+pytestmark = pytest.mark.postgres
+
+SAST = timezone(timedelta(hours=2))
+
+# (SQL with psycopg's placeholders, parameters): each read by both and compared
+FAST = [
+    ("SELECT 1", ()),
+    ("SELECT %s, %s, %s, %s, %s", (0, -1, 32767, 32768, -(2**15) - 1)),
+    ("SELECT %s, %s, %s", (2**31, -(2**31) - 1, 2**62)),
+    ("SELECT %s::bigint + 1, %s::smallint", (2**40, 7)),
+    ("SELECT %s, %s, %s::boolean", (True, False, None)),
+    ("SELECT %s, %s, %s", (1.5, 0.1, -1e300)),
+    ("SELECT %s::real, 2.5::float4", (0.25,)),
+    ("SELECT %s, %s, length(%s)", ("héllo", "", "x" * 10_000)),
+    ("SELECT %s::varchar(20), %s::char(5), 'n'::name", ("v", "c")),
+    ("SELECT %s", (datetime(2026, 11, 20, 9, 0, 0, 123456, UTC),)),
+    ("SELECT %s::text", (datetime(2026, 1, 1, 8, 30),)),
+    ("SELECT %s::timestamptz", (datetime(2026, 3, 1, 23, 59, 59, 5, SAST),)),
+    ("SELECT '2026-01-02 03:04:05.5+05:30'::timestamptz, '1999-12-31 23:59:59'::timestamptz", ()),
+    ("SELECT now() - now() = interval '0', 'a%%b', %s", (1,)),
+    ("SELECT 'a%%b'", ()),
+    ("SELECT x FROM generate_series(1, 300) x WHERE x > %s", (3,)),
+    ("SELECT 1 WHERE false", ()),
+    ("SELECT NULL, NULL::int, NULL::timestamptz, ''::text", ()),
+    ("SELECT 42::oid", ()),
+    *[("SELECT %s", (s.replace("\x00", ""),)) for s in HOSTILE_STRINGS if "\ud800" not in s],
+]
+# what pgread leaves to psycopg (some of it in part: a column loaded by psycopg's loader)
+OTHER = [
+    ("SELECT %s", (2**63,)),
+    ("SELECT %s", (float("inf"),)),
+    ("SELECT %s", (datetime(2026, 1, 1, 8, 30),)),
+    ("SELECT %s, %s", (Priority.HIGH, b"bytes")),
+    ("SELECT %s::date, %s", (datetime(2026, 1, 1, tzinfo=UTC).date(), timedelta(hours=1))),
+    ("SELECT 1.50::numeric, '{1,2}'::int[], '{a,b}'::text[], '\\x00ff'::bytea", ()),
+    ("SELECT '1 day 02:00'::interval, '2026-02-03'::date, '12:00'::time", ()),
+    ("SELECT '{\"a\": [1]}'::json, '{\"b\": 2}'::jsonb, gen_random_uuid() IS NOT NULL", ()),
+    ("SELECT 'infinity'::timestamptz", ()),
+    ("SELECT '0044-03-15 12:00:00+00 BC'::timestamptz", ()),
+    ("SELECT %s", ("nul\x00byte",)),
+    ("SELECT 1; SELECT 2", ()),
+    ("SELECT 1/0", ()),
+    ("SELECT * FROM no_such_table", ()),
+    ("SELECT %s::int", ("not a number",)),
+    ("SELECT %s, %s", (1,)),
+    ("SET statement_timeout = 0", ()),
+    ("SELECT '%s'", ()),
+]
+
+
+def _psycopg(conninfo: str, sql: str, params: Sequence[Any]) -> Any:
+    with psycopg.connect(conninfo, autocommit=True) as conn, conn.cursor() as cur:
+        try:
+            cur.execute(sql, tuple(params))
+            return _typed(cur.fetchall())
+        except Exception as exc:
+            return (type(exc), str(exc))
+
+
+def _pgread(conn: pgread.Connection, sql: str, params: Sequence[Any]) -> Any:
+    try:
+        return _typed(conn.query(sql, params))
+    except Exception as exc:
+        return (type(exc), str(exc))
+
+
+def _typed(rows: list[tuple[Any, ...]]) -> list[list[tuple[type, Any, Any]]]:
+    return [[(type(v), v, getattr(v, "tzinfo", None)) for v in row] for row in rows]
+
+
+def _with_option(pg_url: str, option: str) -> str:
+    """The libpq URL of `pg_url` (its options end it: the test schema) with one more."""
+    url = str(Store(pg_url).target.conninfo)
+    assert url.rsplit("?", 1)[-1].rsplit("&", 1)[-1].startswith("options=")
+    return url + "%20-c" + option.replace("=", "%3D")
+
+
+@pytest.fixture(params=["UTC", "Africa/Johannesburg", "Etc/UTC"])
+def conninfo(request: pytest.FixtureRequest, pg_url: str) -> str:
+    """The test database in one of three time zones (UTC is psycopg's own case)."""
+    return _with_option(pg_url, f"TimeZone={request.param}")
+
+
+@pytest.mark.parametrize(("sql", "params"), FAST, ids=range(len(FAST)))
+def test_common_reads_are_psycopgs_without_psycopg(
+    conninfo: str, sql: str, params: Sequence[Any]
+) -> None:
+    conn = pgread.Connection(conninfo)
+    try:
+        assert _pgread(conn, sql, params) == _psycopg(conninfo, sql, params)
+        assert not conn.used_psycopg
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(("sql", "params"), OTHER, ids=range(len(OTHER)))
+def test_the_rest_is_psycopgs_too(conninfo: str, sql: str, params: Sequence[Any]) -> None:
+    conn = pgread.Connection(conninfo)
+    try:
+        assert _pgread(conn, sql, params) == _psycopg(conninfo, sql, params)
+        assert _pgread(conn, "SELECT %s", (5,)) == [[(int, 5, None)]]  # still usable
+    finally:
+        conn.close()
+
+
+def test_a_connection_that_fails_fails_as_psycopgs(pg_url: str) -> None:
+    bad = str(Store(pg_url).target.conninfo).rsplit("/", 1)[0] + "/no_such_database_here"
+    with pytest.raises(psycopg.OperationalError) as mine:
+        pgread.Connection(bad)
+    with pytest.raises(psycopg.OperationalError) as theirs:
+        psycopg.connect(bad, autocommit=True, connect_timeout=10)
+    assert str(mine.value) == str(theirs.value)
+
+
+def test_a_session_that_psycopg_reads_otherwise_is_left_to_psycopg(pg_url: str) -> None:
+    """A DateStyle that is not ISO: psycopg refuses its timestamps; so does the reader."""
+    url = _with_option(pg_url, "DateStyle=SQL")
+    conn = pgread.Connection(url)
+    try:
+        sql = "SELECT '2026-01-01 10:00:00+00'::timestamptz, 1"
+        assert _pgread(conn, sql, ()) == _psycopg(url, sql, ())
+        assert conn.used_psycopg
+    finally:
+        conn.close()
