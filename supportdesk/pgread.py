@@ -26,7 +26,9 @@ import glob
 import importlib.util
 import os
 import re
+import select
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -94,6 +96,10 @@ def _load() -> Any:
         "PQgetvalue": (s, [p, i, i]),
         "PQgetisnull": (i, [p, i, i]),
         "PQcmdStatus": (s, [p]),
+        "PQsocket": (i, [p]),
+        "PQconsumeInput": (i, [p]),
+        "PQnotifies": (p, [p]),
+        "PQfreemem": (None, [p]),
         "PQclear": (None, [p]),
     }
     try:
@@ -364,3 +370,68 @@ class Connection:
         with self._fallback().cursor() as cur:
             cur.execute(sql, tuple(params))
             return cur.fetchall()
+
+
+class LinkLost(Exception):
+    """The listener's connection failed (or never came up): reconnect."""
+
+
+class Listener:
+    """LISTEN on one channel on a libpq connection of its own: psycopg's `notifies()` for
+    the change feed (store.PostgresChangeFeed), without importing psycopg."""
+
+    def __init__(self, conninfo: str) -> None:
+        lib = libpq()
+        assert lib is not None
+        self._lib = lib
+        keys = (ctypes.c_char_p * 2)(b"dbname", None)
+        values = (ctypes.c_char_p * 2)(conninfo.encode(), None)
+        self._pg = lib.PQconnectdbParams(keys, values, 1)
+        if not self._pg or lib.PQstatus(self._pg) != _OK:
+            self.close()
+            raise LinkLost("cannot connect")
+
+    def scalar(self, sql: str) -> Any:
+        """The first column of the first row of a statement without parameters."""
+        lib = self._lib
+        res = lib.PQexec(self._pg, sql.encode())
+        try:
+            status = lib.PQresultStatus(res) if res else _FATAL_ERROR
+            if status == _COMMAND_OK:
+                return None
+            if status != _TUPLES_OK:
+                raise LinkLost(sql)
+            if lib.PQntuples(res) < 1 or lib.PQgetisnull(res, 0, 0):
+                return None
+            return lib.PQgetvalue(res, 0, 0).decode()
+        finally:
+            if res:
+                lib.PQclear(res)
+
+    def notifies(self, timeout: float, stop_after: int) -> int:
+        """Wait for notifications until `stop_after` came or `timeout` seconds passed; how
+        many came."""
+        lib, pg = self._lib, self._pg
+        deadline = time.monotonic() + timeout
+        got = 0
+        while True:
+            if not lib.PQconsumeInput(pg):
+                raise LinkLost("connection lost")
+            while got < stop_after:
+                note = lib.PQnotifies(pg)
+                if not note:
+                    break
+                lib.PQfreemem(note)
+                got += 1
+            left = deadline - time.monotonic()
+            if got >= stop_after or left <= 0:
+                return got
+            sock = lib.PQsocket(pg)
+            if sock < 0:
+                raise LinkLost("no socket")
+            select.select([sock], [], [], left)
+
+    def close(self) -> None:
+        if self._pg:
+            self._lib.PQfinish(self._pg)
+            self._pg = None

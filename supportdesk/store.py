@@ -799,6 +799,11 @@ class PostgresChangeFeed(ChangeFeed):
         self.channel = ""  # known once the listener has connected
 
     def _run(self) -> None:
+        from supportdesk import pgread
+
+        if pgread.libpq() is not None:
+            self._run_on_libpq(pgread)
+            return
         import psycopg
 
         first = True
@@ -823,3 +828,28 @@ class PostgresChangeFeed(ChangeFeed):
                             self.on_change()
             except psycopg.Error:
                 self._stop.wait(self.RECONNECT_S)
+
+    def _run_on_libpq(self, pgread: Any) -> None:
+        """`_run` on libpq alone (supportdesk/pgread.py): psycopg's import (0.2 s, GIL held)
+        would hold up the console's first paint."""
+        first = True
+        while not self._stop.is_set():
+            conn = None
+            try:
+                conn = pgread.Listener(self.conninfo)
+                self.channel = str(conn.scalar(CHANNEL_SQL) or "supportdesk")
+                conn.scalar(f"LISTEN {self.channel}")  # supportdesk_ and hex digits
+                if not first:
+                    self.on_change()  # we may have missed notifications while away
+                first = False
+                while not self._stop.is_set():
+                    self.polls += 1
+                    if conn.notifies(FEED_INTERVAL_S * 4, 1):
+                        # collapse a burst (one statement per table) into one message
+                        conn.notifies(0.05, 256)
+                        self.on_change()
+            except (pgread.LinkLost, OSError, ValueError):
+                self._stop.wait(self.RECONNECT_S)
+            finally:
+                if conn is not None:
+                    conn.close()

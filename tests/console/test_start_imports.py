@@ -37,6 +37,7 @@ NOT_AT_FIRST_PAINT = (
     "supportdesk.rules.policy_parse",
     "supportdesk.core.audit",  # the audit chain: writes only
     "supportdesk.services",  # every service is imported by the worker that calls it
+    "psycopg",  # ~0.2 s: PostgreSQL's first page is read on libpq alone (supportdesk/pgread.py)
 )
 
 PROBE = textwrap.dedent(

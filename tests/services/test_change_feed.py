@@ -141,3 +141,42 @@ def test_two_desks_in_one_postgresql_database_do_not_wake_each_other(
             s.dispose()
         with psycopg.connect(plain, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {other_schema} CASCADE")
+
+
+@pytest.mark.postgres
+def test_a_postgresql_feed_whose_connection_dies_reconnects_and_says_so(pg_url: str) -> None:
+    """The listener's server process is killed: the feed connects again, reports a change
+    (it may have missed some while away), and hears the next write."""
+    import psycopg
+
+    from supportdesk.store import Store
+
+    store = Store(pg_url)
+    conninfo = str(store.target.conninfo)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE feed_probe (x int)")
+    heard = threading.Event()
+    feed = store.change_feed(heard.set)
+    feed.RECONNECT_S = 0.2  # type: ignore[attr-defined]
+    feed.start()
+    try:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            pid = None
+            deadline = time.monotonic() + 10
+            while pid is None and time.monotonic() < deadline:
+                row = conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN %%'"
+                    " AND datname = current_database() AND pid <> pg_backend_pid()"
+                ).fetchone()
+                pid = row[0] if row else time.sleep(0.05)
+            assert pid is not None, "the feed never listened"
+            channel = feed.channel  # type: ignore[attr-defined]
+            assert not heard.wait(0.5)
+            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            assert heard.wait(10), "the feed did not come back after losing its connection"
+            heard.clear()
+            conn.execute(f"NOTIFY {channel}")
+            assert heard.wait(5), "the feed came back deaf"
+    finally:
+        feed.stop()
+        store.dispose()
