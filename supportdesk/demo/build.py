@@ -184,8 +184,7 @@ def build_demo(
                 if workers is not None:
                     workers.close()
             loader.finish(conn)
-            if sqlite:
-                stage("analyze")
+            stage("analyze" if sqlite else "vacuum")
     finally:
         if gc_was_enabled:
             gc.enable()

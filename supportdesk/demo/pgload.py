@@ -184,6 +184,21 @@ class PostgresLoader(Loader):
         run(f"ANALYZE {', '.join(quote(t) for t in (*LOADED_TABLES, 'staff'))}")
         stage("analyze")
 
+    def finish(self, conn: Connection) -> None:
+        """After the commit, VACUUM the loaded tables: a page's rows are visible to every
+        transaction only once a vacuum has said so in the visibility map, and until then
+        an index-only scan (a count of the queue, the boards' counts) reads the table too.
+        The statistics come from the ANALYZE inside the transaction (a build stopped here
+        leaves a complete desk; autovacuum would get to it later)."""
+        db = self.db
+        autocommit = db.autocommit
+        db.autocommit = True  # VACUUM cannot run in a transaction
+        try:
+            with db.cursor() as cur:
+                cur.execute(f"VACUUM {', '.join(quote(t) for t in LOADED_TABLES)}")
+        finally:
+            db.autocommit = autocommit
+
     # -- rows --------------------------------------------------------------------------------
     def insert(self, table: str, columns: Sequence[str], rows: list[Row]) -> None:
         with (

@@ -877,6 +877,26 @@ def _pg_catalog(url: str) -> dict[str, list[tuple[object, ...]]]:
         }
 
 
+@pytest.mark.postgres
+def test_a_postgres_demo_is_vacuumed_for_index_only_scans(pg_url: str, tmp_path: Path) -> None:
+    """Every page of the loaded tables is all-visible once the build returns: an index-only
+    scan (the queue's and the boards' counts) then never reads the table itself."""
+    import psycopg
+
+    desk = _pg_desk(pg_url, tmp_path)
+    try:
+        demo.build_demo(desk, tickets=1200, seed=3)
+    finally:
+        desk.store.dispose()
+    with psycopg.connect(pg_url.replace("+psycopg", ""), autocommit=True) as conn:
+        pages = conn.execute(
+            "SELECT relname, relpages, relallvisible FROM pg_class"
+            " WHERE oid IN ('tickets'::regclass, 'ticket_events'::regclass) ORDER BY relname"
+        ).fetchall()
+    assert [name for name, _p, _v in pages] == ["ticket_events", "tickets"]
+    assert all(p > 0 and v == p for _name, p, v in pages), pages
+
+
 def _small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Build with the worker processes and several chunks, small enough for a test."""
     monkeypatch.setattr(demo.generate, "CHUNK", 300)
