@@ -66,6 +66,12 @@ OTHER = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _on_libpq(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest has imported psycopg: keep the reader on libpq all the same."""
+    monkeypatch.setattr(pgread, "PSYCOPG_ONCE_LOADED", False)
+
+
 def _psycopg(conninfo: str, sql: str, params: Sequence[Any]) -> Any:
     with psycopg.connect(conninfo, autocommit=True) as conn, conn.cursor() as cur:
         try:
@@ -138,5 +144,19 @@ def test_a_session_that_psycopg_reads_otherwise_is_left_to_psycopg(pg_url: str) 
         sql = "SELECT '2026-01-01 10:00:00+00'::timestamptz, 1"
         assert _pgread(conn, sql, ()) == _psycopg(url, sql, ())
         assert conn.used_psycopg
+    finally:
+        conn.close()
+
+
+def test_once_psycopg_is_imported_the_reads_are_psycopgs(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a process that has psycopg already (the console after its first paint), its
+    faster loaders read: the libpq connection is closed for the psycopg one."""
+    monkeypatch.setattr(pgread, "PSYCOPG_ONCE_LOADED", True)
+    conn = pgread.Connection(str(Store(pg_url).target.conninfo))
+    try:
+        assert conn.query("SELECT %s, 'x'", (1,)) == [(1, "x")]
+        assert conn.used_psycopg and not conn.closed
     finally:
         conn.close()
