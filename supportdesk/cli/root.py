@@ -121,7 +121,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "whether the schema is current; exit 1 when something is open to others or wrong.",
     ),
     "end-shift": LazyCommand(
-        "escalation", "end_shift", "Release every ticket you hold, each with the handover note."
+        "escalation",
+        "end_shift",
+        "Release the tickets you hold to work on (new or open), each with the handover note.",
     ),
     "escalate": LazyCommand(
         "escalation",

@@ -53,10 +53,7 @@ def hand_over_excess_claims(conn: Connection, gen: Generator, staff: list[StaffR
     sqlite = conn.dialect.name == "sqlite"
     keep = max(0, gen.policy.escalation.max_claims - 2)
     rng = random.Random(f"{gen.seed}:handover")
-    notes = [
-        {"holder": s[0], "body": "Handover at end of shift: " + rng.choice(HANDOVER_NOTES)}
-        for s in staff
-    ]
+    notes = [{"holder": s[0], "body": "Handover: " + rng.choice(HANDOVER_NOTES)} for s in staff]
     at_type = "TEXT" if sqlite else "timestamptz"
     working = "CASE WHEN t.view = 'queue' THEN 1 ELSE 0 END"
     statements = (

@@ -221,7 +221,7 @@ def _claims_and_escalations_hold(desk: Desk) -> None:
         before,
         top,
     ) in handovers:
-        assert old == login and body.startswith("Handover at end of shift: "), tid
+        assert old == login and body.startswith("Handover: "), tid
         assert holder is None and touched is None, tid
         assert eid == top and last == at and updated == at, tid
         assert before < at <= now, tid
