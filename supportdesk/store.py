@@ -75,10 +75,8 @@ def resolve_target(value: str | None) -> Target:
     """Read `--db`: a URL or a file path; None means SUPPORTDESK_DB or the default file."""
     if not value:
         value = os.environ.get("SUPPORTDESK_DB")
-    if not value:
-        default = default_db_path()
-        file_modes.make_dirs(default.parent, file_modes.PRIVATE_DIR)  # ours, unlike --db's
-        value = str(default)
+    if not value:  # its folder is made by `init` (a read never creates a file or a folder)
+        value = str(default_db_path())
     if "://" not in value:
         path = str(Path(value).expanduser().resolve())
         return Target("sqlite", f"sqlite+pysqlite:///{path}", sqlite_path=path)
@@ -177,7 +175,15 @@ def describe_error(exc: BaseException) -> str:
         return "--db is not a supportdesk database (not an SQLite file)"
     if "unable to open database" in low:
         return "the database file cannot be opened (missing directory or no permission)"
+    missing = MISSING_PG_DATABASE.search(msg)
+    if missing:
+        return (
+            f'PostgreSQL has no database "{missing.group(1)}": run `supportdesk init` to create it'
+        )
     return msg
+
+
+MISSING_PG_DATABASE = re.compile(r'database "((?:[^"]|"")*)" does not exist')
 
 
 def sqlite_cannot_write(path: str) -> str | None:
@@ -216,6 +222,10 @@ class Store:
             parent = Path(path).parent
             try:
                 if not parent.exists():
+                    if Path(path) == default_db_path():  # made by `init`, never by a read
+                        raise StoreError(
+                            f"no database at {path}: run `supportdesk init` to create one"
+                        )
                     raise StoreError(f"--db: directory {parent} does not exist")
                 if self.read_only_reason is None:
                     self.read_only_reason = sqlite_cannot_write(path)
