@@ -156,7 +156,12 @@ COMMANDS: dict[str, LazyCommand] = {
     "policy": LazyCommand(
         "policy", "policy", "The SLA policy: calendars, plans and their targets."
     ),
-    "queue": LazyCommand("queue", "queue", "Print the queue in exactly the console's order."),
+    "queue": LazyCommand(
+        "queue",
+        "queue",
+        "Print the queue in exactly the console's order, a page at a time (--after the cursor "
+        "printed below a page) or --all of it.",
+    ),
     "reassign": LazyCommand(
         "escalation",
         "reassign",
