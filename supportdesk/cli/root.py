@@ -112,7 +112,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "demo": LazyCommand(
         "demo",
         "demo",
-        "Build a realistic demo database and open the console on it as a demo lead.",
+        "Open the demo database as a demo lead, building it first when there is none "
+        "(--fresh builds a new one in its place).",
     ),
     "doctor": LazyCommand(
         "doctor",

@@ -193,7 +193,8 @@ def _claims_and_escalations_hold(desk: Desk) -> None:
     assert _scalar(desk, "SELECT count(*) FROM tickets WHERE holder_id IS NOT NULL"
                          " AND view <> 'done' AND touched_at IS NULL") == 0  # fmt: skip
     # handovers: a holder event by the holder, the last of its ticket, after the activity
-    # before it and not after now; the ticket is nobody's and untouched
+    # before it and not after now; the ticket is nobody's and untouched, its last activity
+    # the message before
     now = store.timestamp_param(NOW)
     handovers = store.query(
         "SELECT e.ticket_id, e.id, e.staff_id, s.login, e.old_value, e.body, e.created_at,"
@@ -223,7 +224,9 @@ def _claims_and_escalations_hold(desk: Desk) -> None:
     ) in handovers:
         assert old == login and body.startswith("Handover: "), tid
         assert holder is None and touched is None, tid
-        assert eid == top and last == at and updated == at, tid
+        assert eid == top and updated == at, tid
+        # a handover is no message: the last activity (the queue's "Last") stays before it
+        assert last < at, tid
         assert before < at <= now, tid
     # escalations: every ticket above tier 1 has its open (or solved) tier escalation, and
     # reached its tier then; tier-1 tickets reached it when they were created
@@ -297,7 +300,7 @@ def test_times_are_in_order(db: sqlite3.Connection) -> None:
     bad = (
         "SELECT count(*) FROM tickets WHERE first_response_at < created_at "
         "OR resolved_at < created_at OR last_activity_at < created_at "
-        "OR updated_at <> last_activity_at OR last_activity_at > :now"
+        "OR updated_at < last_activity_at OR last_activity_at > :now"
     )
     assert db.execute(bad, {"now": sqlite_timestamp(NOW)}).fetchone()[0] == 0
     no_response = _one(
@@ -700,14 +703,23 @@ def _demo_env(tmp_path: Path, db: str) -> dict[str, str]:
     return env
 
 
-def _kill_at(env: dict[str, str], stage: str, tickets: int) -> int:
+def _kill_at(env: dict[str, str], stage: str, tickets: int, *extra: str) -> int:
     """Run `demo` in a process and SIGKILL it as soon as it reports `stage`."""
     import signal
     import subprocess
     import sys
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "supportdesk", "demo", "--tickets", str(tickets), "--no-open"],
+        [
+            sys.executable,
+            "-m",
+            "supportdesk",
+            "demo",
+            "--tickets",
+            str(tickets),
+            "--no-open",
+            *extra,
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -749,16 +761,16 @@ def test_a_killed_demo_build_leaves_the_old_demo_and_the_next_one_succeeds(
     assert _kill_at(env, stage, 400) in ((-9, 0) if stage == "built" else (-9,))
     assert _demo_tickets(str(path)) in (None, 400)
     assert (tmp_path / "demo.db.demo-tmp").exists() or _demo_tickets(str(path)) == 400
-    first = run(env, "demo", "--tickets", "300", "--no-open")
+    first = run(env, "demo", "--tickets", "300", "--no-open", "--fresh")
     assert first.returncode == 0, first.stderr
     assert _demo_tickets(str(path)) == 300
     # an old demo is there: a killed rebuild leaves it as it was (until the rename)
-    code = _kill_at(env, stage, 400)
+    code = _kill_at(env, stage, 400, "--fresh")
     if stage != "built":
         assert code == -9 and _demo_tickets(str(path)) == 300
     else:
         assert (code, _demo_tickets(str(path))) in ((-9, 300), (-9, 400), (0, 400))
-    again = run(env, "demo", "--tickets", "350", "--no-open")
+    again = run(env, "demo", "--tickets", "350", "--no-open", "--fresh")
     assert again.returncode == 0, again.stderr
     assert _demo_tickets(str(path)) == 350
     assert sorted(p.name for p in tmp_path.iterdir()) == [
@@ -794,6 +806,57 @@ def test_a_demo_left_after_init_by_an_older_build_is_rebuilt(db_url: str, tmp_pa
     refused = run(dict(env, SUPPORTDESK_DB=str(real)), "demo", "--tickets", "60", "--no-open")
     assert refused.returncode == 2
     assert one_line_error(refused).endswith("holds a real desk, not a demo: choose another --db")
+
+
+def test_demo_opens_an_existing_demo_as_it_is_and_fresh_rebuilds(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Running `demo` again keeps the demo (a ticket typed into it stays, the PINs stay
+    valid); `--fresh` builds a new one (SQLite; on PostgreSQL it needs an empty database)."""
+    env = _demo_env(tmp_path, db_url)
+    p = run(env, "demo", "--tickets", "60", "--no-open")
+    assert p.returncode == 0, p.stderr
+    assert "PIN" in p.stdout
+    store = Store(db_url)
+    desk = Desk(store, "lena", Clock(NOW), tmp_path / "k.key")
+    from supportdesk.services import tickets as ticket_service
+
+    typed = ticket_service.create(
+        desk,
+        account=str(store.query("SELECT id FROM accounts ORDER BY id LIMIT 1")[0][0]),
+        subject="typed into the demo",
+        priority="low",
+        category="billing",
+        channel="phone",
+    )
+    pins = store.query("SELECT id, pin_hash FROM contacts WHERE pin_hash IS NOT NULL ORDER BY id")
+    store.dispose()
+    p = run(env, "demo", "--tickets", "90", "--no-open")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == (
+        f"demo database {Store(db_url).display_name()}: 61 tickets, opened as it is "
+        "(`supportdesk demo --fresh` builds a new one)\n"
+    )
+    assert "PIN" not in p.stdout
+    store = Store(db_url)
+    try:
+        assert store.query("SELECT subject FROM tickets WHERE id = ?", (typed,)) == [
+            ("typed into the demo",)
+        ]
+        assert (
+            store.query("SELECT id, pin_hash FROM contacts WHERE pin_hash IS NOT NULL ORDER BY id")
+            == pins
+        )
+    finally:
+        store.dispose()
+    p = run(env, "demo", "--tickets", "90", "--no-open", "--fresh")
+    if db_url.startswith("postgresql"):
+        assert p.returncode == 2
+        assert "--fresh on PostgreSQL needs an empty database" in one_line_error(p)
+        assert _demo_tickets(db_url) == 61
+    else:
+        assert p.returncode == 0, p.stderr
+        assert _demo_tickets(db_url) == 90 and "PIN" in p.stdout
 
 
 @pytest.mark.postgres
