@@ -119,6 +119,7 @@ class SlaBoard:
     attention: Attention
     urgent_more_before: bool = False
     urgent_more_after: bool = False
+    max_ticket_id: int = 0  # a ticket above it is new since this snapshot (the board's bell)
 
     @property
     def urgent_total(self) -> int:
@@ -219,6 +220,7 @@ def snapshot(desk: Desk, urgent_from: Anchor | None = None) -> SlaBoard:
         attention,
         page.more_before,
         page.more_after,
+        int(store.query("SELECT coalesce(max(id), 0) FROM tickets")[0][0]),
     )
 
 
@@ -284,7 +286,7 @@ def urgent_page(
                 desk, f"{savable} AND {before_sql}", [*saved_p, *before], desc=True, limit=limit + 1
             )
             rows, more = got[:limit][::-1], len(got) > limit
-        return UrgentPage(_urgent(desk, rows, now, present), more, True)
+        return UrgentPage(_urgent(desk, rows, now, present), more, before != URGENT_END)
     if start_at is None or start_at[0] > epoch:  # the savable part, then the breaches
         cond, params = savable, list(saved_p)
         if start_at is not None:
