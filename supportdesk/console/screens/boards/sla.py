@@ -178,7 +178,8 @@ class DrillScreen(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog drill"):
             yield Static(
-                f"{one_line(self.title_text)} · {len(self.rows)} tickets",
+                f"{one_line(self.title_text)} · {len(self.rows)} "
+                + ("ticket" if len(self.rows) == 1 else "tickets"),
                 classes="dialog-title",
                 markup=False,
             )
@@ -769,7 +770,9 @@ class SlaBoardScreen(DeskScreen):
                 self.drill(key)
 
         choices = [Choice(k, value, label) for k, value, label in DRILL_CHOICES]
-        self.app.push_screen(ChoiceModal("Show the tickets behind", choices), picked)
+        self.app.push_screen(
+            ChoiceModal("Show the tickets behind", choices, rows=len(choices)), picked
+        )
 
     def _pick_person(self) -> None:
         board = self.board
