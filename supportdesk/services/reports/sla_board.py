@@ -264,7 +264,10 @@ def urgent_page(
     epoch = epoch_of(now)
     savable, saved_p = "t.sla_key > ? AND t.sla_key <= ?", [epoch, epoch + HOUR]
     breached, breached_p = "t.sla_key <= ?", [epoch]
-    after_sql, before_sql = "(t.sla_key, t.id) >= (?, ?)", "(t.sla_key, t.id) < (?, ?)"
+    # with an anchor, its row value is the bound on its side (the anchor lies within the
+    # part it is in), so the index's range starts at the anchor, not at the part's edge
+    savable_after = "(t.sla_key, t.id) >= (?, ?) AND t.sla_key <= ?"
+    savable_before = "t.sla_key > ? AND (t.sla_key, t.id) < (?, ?)"
     rows: list[QueueRow]
     if before is not None:
         if before[0] <= epoch:  # in the breaches: the fresher ones, then the savable end
@@ -282,15 +285,13 @@ def urgent_page(
                 more = len(got_s) > limit - len(rows)
                 rows = got_s[: limit - len(rows)][::-1] + rows
         else:
-            got = _due_rows(
-                desk, f"{savable} AND {before_sql}", [*saved_p, *before], desc=True, limit=limit + 1
-            )
+            got = _due_rows(desk, savable_before, [epoch, *before], desc=True, limit=limit + 1)
             rows, more = got[:limit][::-1], len(got) > limit
         return UrgentPage(_urgent(desk, rows, now, present), more, before != URGENT_END)
     if start_at is None or start_at[0] > epoch:  # the savable part, then the breaches
         cond, params = savable, list(saved_p)
         if start_at is not None:
-            cond, params = f"{savable} AND {after_sql}", [*saved_p, *start_at]
+            cond, params = savable_after, [*start_at, epoch + HOUR]
         got = _due_rows(desk, cond, params, desc=False, limit=limit + 1)
         rows, more = got[:limit], len(got) > limit
         if not more:
@@ -298,17 +299,11 @@ def urgent_page(
             more = len(got_b) > limit - len(rows)
             rows += got_b[: limit - len(rows)]
         above = start_at is not None and bool(
-            _due_rows(
-                desk, f"{savable} AND {before_sql}", [*saved_p, *start_at], desc=True, limit=1
-            )
+            _due_rows(desk, savable_before, [epoch, *start_at], desc=True, limit=1)
         )
     else:  # within the breaches
         got = _due_rows(
-            desk,
-            f"{breached} AND (t.sla_key, t.id) <= (?, ?)",
-            [*breached_p, *start_at],
-            desc=True,
-            limit=limit + 1,
+            desk, "(t.sla_key, t.id) <= (?, ?)", list(start_at), desc=True, limit=limit + 1
         )
         rows, more = got[:limit], len(got) > limit
         above = bool(
