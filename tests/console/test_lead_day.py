@@ -140,6 +140,11 @@ async def _home_end(fx: DeskFixture) -> None:
         await workers_done(app)
         row = table.selected_row
         assert row is not None and row.id == expected[-1]  # the oldest breach, past the window
+        await pilot.press("home", "end", "up", "up")  # typed ahead of the window: kept
+        await until(pilot, lambda: not screen._moving)
+        await workers_done(app)
+        row = table.selected_row
+        assert row is not None and row.id == expected[-3]
         await pilot.press("home")
         await until(pilot, lambda: not screen._moving)
         await workers_done(app)

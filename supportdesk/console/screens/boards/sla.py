@@ -279,6 +279,7 @@ class SlaBoardScreen(DeskScreen):
         self._more_after = False
         self._moving = False
         self._settling = False  # a new window is being put in place
+        self._jump_from = 0  # the cursor's row when Home/End asked for a window
         self._focused_once = False
         self._seen_in_time: set[int] = set()  # rows seen before they breached
         self._last_look = (0, 0)  # the last snapshot's time (epoch) and highest ticket id
@@ -668,6 +669,7 @@ class SlaBoardScreen(DeskScreen):
             if focused.row_count:
                 focused.move_cursor(row=0 if where == "first" else focused.row_count - 1)
             return
+        self._jump_from = focused.cursor_row  # ↑↓ typed before the window lands count
         if where == "first" and self._more_before:
             self._moving = True
             self.load_urgent(None, None, 0, "first")
@@ -730,7 +732,10 @@ class SlaBoardScreen(DeskScreen):
         rows = [replace(u.row, holder=_why_text(u.row.holder, u.why)) for u in page.rows]
         keep_id = keep.id if keep else None
         if message.jump and rows:
-            keep_id = rows[0 if message.jump == "first" else -1].id
+            # from the first or last row, the ↑↓ pressed while the window was on its way
+            typed = urgent.cursor_row - self._jump_from
+            target = (0 if message.jump == "first" else len(rows) - 1) + typed
+            keep_id = rows[max(0, min(len(rows) - 1, target))].id
         self._settle()
         urgent.show_rows(self._rows(rows), now, keep_id, self.plans)
         for tid in self._flash:
