@@ -10,7 +10,8 @@ for "(nobody)" (issue 16). The clocks now record who stopped them (core/clocks.p
 backfill is frozen SQL (no ORM model): the person on the ticket's last "<clock> clock
 stopped" SLA event; without one (a demo's or an imported history), for the respond clock the
 first reply or call by a staff member, and for the resolve clock the last change of status to
-resolved or closed by a staff member.
+resolved or closed by a staff member, else the last reply or call by one (a clock stopped by
+the system, as mail from an unlisted sender closed at once, keeps nobody).
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ LAST_CLOSE = (
     " AND e.kind = 'status' AND e.new_value IN ('resolved', 'closed')"
     " AND e.staff_id IS NOT NULL ORDER BY e.id DESC LIMIT 1)"
 )
+LAST_ANSWER = (  # a slim history (an older demo's) keeps the fix's reply, not the status
+    "(SELECT e.staff_id FROM ticket_events e WHERE e.ticket_id = tickets.id"
+    " AND e.kind IN ('reply', 'call') AND NOT e.from_customer AND e.staff_id IS NOT NULL"
+    " ORDER BY e.id DESC LIMIT 1)"
+)
 BACKFILL = (
     "UPDATE tickets SET responded_by = coalesce("
     + SLA_EVENT.format(clock="respond")
@@ -50,6 +56,8 @@ BACKFILL = (
     + SLA_EVENT.format(clock="resolve")
     + ", "
     + LAST_CLOSE
+    + ", "
+    + LAST_ANSWER
     + ") WHERE "
     + STOPPED.format(clock="resolve"),
 )
