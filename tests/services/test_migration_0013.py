@@ -54,14 +54,24 @@ def test_0013_backfills_who_stopped_the_clocks(fx: Fx) -> None:
     legacy = new_ticket(at("amir", 0), "Legacy")
     tickets.reply(at("tomas", 5), legacy, "Fixed.")
     tickets.resolve(at("lena", 6), legacy, "fixed")
+    # a slimmer one still (an older demo's done tickets): the replies only
+    slim = new_ticket(at("amir", 0), "Slim")
+    tickets.reply(at("amir", 5), slim, "Looking.")
+    tickets.claim(at("tomas", 6), slim)
+    tickets.reply(at("tomas", 7), slim, "Fixed the vhost.")
+    tickets.resolve(at("tomas", 8), slim, "fixed")
     _alembic(desk, "0012", down=True)
     assert desk.store.schema_revision() == "0012"
     with desk.store.engine.begin() as conn:
         conn.exec_driver_sql(
             f"DELETE FROM ticket_events WHERE kind = 'sla' AND ticket_id = {int(legacy)}"
         )
+        conn.exec_driver_sql(
+            f"DELETE FROM ticket_events WHERE kind IN ('sla', 'status') AND ticket_id = {int(slim)}"
+        )
     _alembic(desk, "head")
     assert desk.store.schema_revision() == HEAD_REVISION == "0013"
     after = {t: _stopped_by(desk, t) for t in (answered, solved, untouched)}
     assert after == before
     assert _stopped_by(desk, legacy) == ("tomas", "lena")
+    assert _stopped_by(desk, slim) == ("amir", "tomas")
