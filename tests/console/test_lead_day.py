@@ -338,3 +338,42 @@ async def _reassign(fx: DeskFixture) -> None:
         await until(pilot, lambda: app.screen is screen)
         await workers_done(app)
         assert tickets.show(fx.desk, row.id).holder == "bo"
+
+
+@pytest.mark.parametrize("size", [(160, 48), (80, 24)])
+def test_reassign_picker_snapshot(
+    fx: DeskFixture, snap_compare: SnapCompare, size: tuple[int, int]
+) -> None:
+    async def picker(pilot: Pilot[Any]) -> None:
+        await _board(pilot)
+        await pilot.pause(1.5)
+        await workers_done(pilot.app)
+        pilot.app.clear_notifications()
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ChoiceModal))
+        await pilot.pause(0.2)
+
+    assert snap_compare(SupportDeskApp(fx.desk), terminal_size=size, run_before=picker)
+
+
+@pytest.mark.parametrize("size", [(160, 48), (80, 24)])
+def test_unlock_confirmation_snapshot(
+    fx: DeskFixture, snap_compare: SnapCompare, size: tuple[int, int]
+) -> None:
+    _lock(fx, "acme", "jane@acme.example")
+    _lock(fx, "bluefin", "ops@bluefin.example")
+
+    async def confirming(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        await _board(pilot)
+        await pilot.pause(1.5)
+        await workers_done(app)
+        app.clear_notifications()
+        await pilot.press("u")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal))
+        which = app.screen
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal) and app.screen is not which)
+        await pilot.pause(0.2)
+
+    assert snap_compare(SupportDeskApp(fx.desk), terminal_size=size, run_before=confirming)
