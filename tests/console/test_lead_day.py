@@ -120,6 +120,33 @@ async def _scrolls_to_every_ticket(fx: DeskFixture) -> None:
         )
 
 
+def test_a_savable_ticket_that_breaches_moves_down_flashes_and_rings_once(
+    fx: DeskFixture,
+) -> None:
+    asyncio.run(_savable_breaches(fx))
+
+
+async def _savable_breaches(fx: DeskFixture) -> None:
+    """#5 and #9 are due in an hour (savable, on top); the clock moves past it (as `--at`
+    would): they breach, flash, the bell rings once, and they move down to the breaches,
+    the freshest first, above #3; #12, due within the hour by then, is on top."""
+    app = SupportDeskApp(fx.desk)
+    rang: list[int] = []
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.bell = lambda: rang.append(1)  # type: ignore[method-assign]
+        screen = await _board(pilot)
+        table = _urgent(screen)
+        assert [r.id for r in table.rows_shown] == [5, 9, 3]
+        before = len(rang)
+        fx.desk.clock.frozen_at = NOW + timedelta(minutes=61)
+        await until(pilot, lambda: {5, 9} <= set(screen.alerts), timeout=10.0)
+        await until(pilot, lambda: [r.id for r in table.rows_shown] == [12, 9, 5, 3], timeout=10.0)
+        await workers_done(app)
+        assert str(screen.query_one("#lb-urgent-count").render()).startswith("1 savable")
+        assert len(rang) - before == 1
+        assert "✖5" in str(table.get_cell("5", "id"))  # still flashing after the reload
+
+
 # -- item 2: focus, Home/End, the drill-down ---------------------------------------------------
 def test_the_board_opens_with_the_list_in_hand_and_home_end_jump(fx: DeskFixture) -> None:
     _add_breaches(fx)
