@@ -296,6 +296,21 @@ def test_resolution_fields_only_on_done_tickets(db: sqlite3.Connection) -> None:
     assert sum(row[4] for row in merged) > len(merged) / 2  # mostly the very same request
 
 
+STOPPED_BY_MISSING = (
+    "SELECT count(*) FROM tickets WHERE (first_response_at IS NOT NULL AND responded_by IS NULL)"
+    " OR (resolution_code IS NOT NULL AND resolution_code <> 'unlisted_sender'"
+    " AND resolved_by IS NULL)"
+)
+
+
+def test_clocks_say_who_stopped_them(db: sqlite3.Connection) -> None:
+    """Who answered first and who resolved (issue 16), as `report sla --by agent` reads."""
+    assert _one(db, STOPPED_BY_MISSING) == 0
+    assert _one(db, "SELECT count(*) FROM tickets WHERE resolved_by IS NOT NULL") > 0
+    stray = "SELECT count(*) FROM tickets WHERE resolved_at IS NULL AND resolved_by IS NOT NULL"
+    assert _one(db, stray) == 0
+
+
 def test_times_are_in_order(db: sqlite3.Connection) -> None:
     bad = (
         "SELECT count(*) FROM tickets WHERE first_response_at < created_at "
@@ -569,6 +584,8 @@ def test_postgres(pg_url: str, tmp_path: Path) -> None:
             )
             assert s.scalar(early) == 0
             assert s.scalar(text("SELECT count(*) FROM ticket_events WHERE from_customer")) > 0
+            assert s.scalar(text(STOPPED_BY_MISSING)) == 0
+            assert s.scalar(text("SELECT count(*) FROM tickets WHERE resolved_by > 0")) > 0
             assert audit.verify(s, desk.audit_key).ok
             assert s.get(Setting, "demo") is not None
             # the sequences continue after the explicit ids of the load
