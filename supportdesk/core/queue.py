@@ -93,16 +93,19 @@ ORDER_DESC = {
 }
 
 
-def order_by(filt: QueueFilter, *, desc: bool = False) -> str:
+def order_by(filt: QueueFilter, *, desc: bool = False, by_id: bool = False) -> str:
     """The ORDER BY of a filter's pages (descending: the rows before an anchor).
 
     "Mine" in breaches-first order sorts a person's claims (tens of tickets, read off
     ix_tickets_live_h and its tier/category siblings) rather than walk a whole view in due
     order and skip everyone else's: `sla_key + 0` is not an index's order, on either
-    database (SQLite walked ix_tickets_live_due for it: 1.6 s at a million tickets)."""
+    database (SQLite walked ix_tickets_live_due for it: 1.6 s at a million tickets). So
+    does a search whose candidates are known (`by_id`): they are read by id and sorted."""
     sql = (ORDER_DESC if desc else ORDER_ASC)[filt.sort]
-    if filt.sort == "due" and filt.mine:
+    if filt.sort == "due" and (filt.mine or by_id):
         sql = sql.replace("t.sla_key", "t.sla_key + 0")
+    elif by_id:
+        sql = sql.replace("t.priority_rank", "t.priority_rank + 0")
     return sql
 
 
@@ -211,23 +214,35 @@ def search_ids(desk: Desk, filt: QueueFilter) -> list[int] | None:
     text = search_text(filt)
     if text is None or len(text) < 3:
         return None
-    store = desk.store
-    params: list[Any] = []
-    if store.is_sqlite:
-        sql = "SELECT rowid FROM ticket_words WHERE ticket_words MATCH ? LIMIT ?"
-        params.append(" ".join(_trigrams(text)))
-    else:
-        sql = f"SELECT t.id FROM tickets t WHERE {LIVE_TERM} AND "
-        sql += _like_term("ILIKE", text, params) + " LIMIT ?"
-    rows = store.query(sql, [*params, SEARCH_CANDIDATES + 1])
+    sql, params = candidates_sql(text, pg=not desk.store.is_sqlite)
+    rows = desk.store.query(sql, params)
     if len(rows) > SEARCH_CANDIDATES:
         return None
     return sorted(int(r[0]) for r in rows)
 
 
-def first_page_sql(filt: QueueFilter, staff_id: int | None, limit: int) -> tuple[str, list[Any]]:
-    where, params = where_clause(filt, staff_id)
-    return SELECT_SQL + where + order_by(filt) + " LIMIT ?", [*params, limit]
+def candidates_sql(text: str, *, pg: bool) -> tuple[str, list[Any]]:
+    """The statement of `search_ids`: up to SEARCH_CANDIDATES + 1 ids."""
+    params: list[Any] = []
+    if pg:
+        sql = f"SELECT t.id FROM tickets t WHERE {LIVE_TERM} AND "
+        sql += _like_term("ILIKE", text, params) + " LIMIT ?"
+    else:
+        sql = "SELECT rowid FROM ticket_words WHERE ticket_words MATCH ? LIMIT ?"
+        params.append(" ".join(_trigrams(text)))
+    return sql, [*params, SEARCH_CANDIDATES + 1]
+
+
+def first_page_sql(
+    filt: QueueFilter,
+    staff_id: int | None,
+    limit: int,
+    *,
+    ids: Sequence[int] | None = None,
+    ilike: bool = False,
+) -> tuple[str, list[Any]]:
+    where, params = where_clause(filt, staff_id, ids=ids, ilike=ilike)
+    return SELECT_SQL + where + order_by(filt, by_id=ids is not None) + " LIMIT ?", [*params, limit]
 
 
 def page(
@@ -252,7 +267,7 @@ def page(
     if anchor is not None:
         op = "<" if before is not None else (">" if after is not None else ">=")
         sql += f" AND {ORDER_COLS[filt.sort]} {op} {_anchor(desk, filt, anchor, params)}"
-    sql += order_by(filt, desc=before is not None) + " LIMIT ?"
+    sql += order_by(filt, desc=before is not None, by_id=ids is not None) + " LIMIT ?"
     raw = store.query(sql, [*params, limit + 1])
     more = len(raw) > limit
     raw = raw[:limit]
@@ -289,9 +304,7 @@ def count(desk: Desk, filt: QueueFilter, *, ids: Sequence[int] | None = _UNSET) 
     return int(store.query(sql, params)[0][0])
 
 
-def _exists_before(
-    desk: Desk, filt: QueueFilter, key: QueueKey, ids: Sequence[int] | None
-) -> bool:
+def _exists_before(desk: Desk, filt: QueueFilter, key: QueueKey, ids: Sequence[int] | None) -> bool:
     store = desk.store
     where, params = where_clause(filt, desk.actor.staff_id, ilike=not store.is_sqlite, ids=ids)
     sql = f"SELECT 1 FROM tickets t{where} AND {ORDER_COLS[filt.sort]} < "
