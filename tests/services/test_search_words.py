@@ -154,11 +154,13 @@ def _alembic(desk: Desk, target: str, down: bool = False) -> None:
 
 def _word_objects(desk: Desk) -> set[str]:
     if desk.store.is_sqlite:
-        sql = "SELECT name FROM sqlite_master WHERE name LIKE 'ticket_words%' AND type <> 'table'"
+        sql = "SELECT name FROM sqlite_master WHERE name LIKE ? AND type <> 'table'"
         sql += " UNION SELECT name FROM sqlite_master WHERE name = 'ticket_words'"
-    else:
-        sql = "SELECT indexname FROM pg_indexes WHERE indexname LIKE 'ix_%_words'"
-    return {str(r[0]) for r in desk.store.query(sql)}
+        pattern = "ticket_words%"
+    else:  # (bound: psycopg would take a literal % for a placeholder)
+        sql = "SELECT indexname FROM pg_indexes WHERE indexname LIKE ?"
+        pattern = "ix_%_words"
+    return {str(r[0]) for r in desk.store.query(sql, [pattern])}
 
 
 def test_migration_0013_goes_down_and_up_and_fills_the_words(desk: Desk) -> None:
@@ -177,7 +179,11 @@ def test_migration_0013_goes_down_and_up_and_fills_the_words(desk: Desk) -> None
             "ticket_words_update",
         }
     else:
-        assert made == {"ix_tickets_live_words", "ix_services_domain_words"}
+        assert made == {
+            "ix_tickets_live_words",
+            "ix_services_domain_words",
+            "ix_accounts_company_words",
+        }
     _alembic(desk, "0012", down=True)
     assert desk.store.schema_revision() == "0012"
     assert _word_objects(desk) == set()
