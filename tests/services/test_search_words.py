@@ -8,6 +8,7 @@ plans are read in test_query_plans (SQLite) and test_pg_plans (PostgreSQL)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from supportdesk.core import queue
 from supportdesk.core.desk import Desk
@@ -195,3 +196,40 @@ def test_migration_0013_goes_down_and_up_and_fills_the_words(desk: Desk) -> None
     assert _ids(desk, filt) == [live]
     live_count = desk.store.query("SELECT count(*) FROM tickets WHERE view <> 'done'")[0][0]
     assert _words_rows(desk) in (None, live_count)
+
+
+def test_lookup_word_searches_are_planned_for_their_pattern(desk: Desk) -> None:
+    """The call screen's scans (a word inside a company name, a domain after a service's
+    first) find the same accounts run after run, and on PostgreSQL are never prepared: a
+    generic plan, blind to the pattern, read every account for a word nobody has (the
+    trigram indexes of migration 0013 serve each pattern in its own plan)."""
+    from supportdesk.services import directory
+    from supportdesk.services.callers import lookup
+
+    directory.add_service(
+        desk, "bluefin", "email", "Mail", ["mail.ex", "bluefin-shop.example"], "w1"
+    )
+    calls: list[tuple[str, dict[str, Any]]] = []
+    real = desk.store.query
+
+    def spy(sql: str, params: Any = (), **kw: Any) -> list[tuple[Any, ...]]:
+        calls.append((sql, kw))
+        return real(sql, params, **kw)
+
+    desk.store.query = spy  # type: ignore[method-assign]
+    try:
+        for _ in range(8):  # past psycopg's prepare threshold (5)
+            assert [(h.account, h.matched) for h in lookup.find_accounts(desk, "media")] == [
+                ("bluefin", "company")
+            ]
+            assert [(h.account, h.matched) for h in lookup.find_accounts(desk, "bluefin-sh")] == [
+                ("bluefin", "domain")
+            ]
+            assert lookup.find_accounts(desk, "qzxqv") == []
+            assert lookup.find_accounts(desk, "qzxqv.example") == []
+    finally:
+        del desk.store.query
+    scans = [kw for sql, kw in calls if " LIKE " in sql]
+    assert scans
+    want = {} if desk.store.is_sqlite else {"prepare": False}
+    assert all(kw == want for kw in scans), scans
