@@ -175,6 +175,43 @@ def test_a_search_reads_its_candidates_off_the_trigram_index(pg_desk: Desk) -> N
     assert [r.id for r in page.rows] == [r[0] for r in walked] != []
 
 
+@pytest.mark.postgres
+def test_a_common_search_skips_the_trigram_index(
+    pg_desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text the statistics expect in more live tickets than COMMON_ESTIMATE is not read
+    off the GIN index (which would read every match to find too many): the page walks the
+    view, as it finds a page of a common text soon. Here every live ticket's subject holds
+    "subject", so the estimate is the live tickets, and the bar is lowered below it."""
+    sql, params = queue.candidates_sql("subject", pg=True)
+    estimate = queue.estimated_matches(pg_desk, sql, params)
+    assert estimate > 1000
+    filt = queue.QueueFilter(search="subject")
+    monkeypatch.setattr(queue, "COMMON_ESTIMATE", int(estimate) + 1)
+    assert queue.search_ids(pg_desk, filt) is None  # more than SEARCH_CANDIDATES: walk
+    monkeypatch.setattr(queue, "COMMON_ESTIMATE", int(estimate) // 2)
+    ran: list[str] = []
+    real = pg_desk.store.query
+
+    def record(sql: str, params: Any = (), **kw: Any) -> list[tuple[Any, ...]]:
+        ran.append(sql)
+        return real(sql, params, **kw)
+
+    pg_desk.store.query = record  # type: ignore[method-assign]
+    try:
+        assert queue.search_ids(pg_desk, filt) is None
+        page = queue.page(pg_desk, filt, limit=50)
+    finally:
+        del pg_desk.store.query
+    assert sql not in ran  # only its EXPLAIN
+    assert "EXPLAIN (FORMAT JSON) " + sql in ran
+    where, params = queue.where_clause(filt, 1, ilike=True)
+    walked = pg_desk.store.query(
+        "SELECT t.id FROM tickets t" + where + queue.order_by(filt) + " LIMIT 50", params
+    )
+    assert [r.id for r in page.rows] == [r[0] for r in walked] != []
+
+
 # -- migration 0012 -----------------------------------------------------------------------------
 def _alembic(desk: Desk, target: str, down: bool = False) -> None:
     from alembic import command
