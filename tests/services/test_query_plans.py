@@ -177,9 +177,34 @@ def test_a_search_reads_its_candidates_by_id(big_desk: Desk) -> None:
             assert "ix_tickets_live" not in plan, plan
             assert "USING INTEGER PRIMARY KEY (rowid=?)" in plan, plan
         page = queue.page(big_desk, filt, limit=500)
-        where, params = queue.where_clause(filt, 1)
+        where, params = queue.where_clause(filt, 1, words=False)
         walked = big_desk.store.query(
             "SELECT t.id FROM tickets t" + where + queue.order_by(filt) + " LIMIT 500", params
         )
         assert [r.id for r in page.rows] == [r[0] for r in walked]
         assert bool(page.rows) == found
+
+
+def test_a_common_search_walks_with_the_word_table_as_a_filter(
+    big_desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past SEARCH_CANDIDATES the view is walked in queue order, as before, but each index
+    entry's id is tested against the word table's matches before its row is read."""
+    monkeypatch.setattr(queue, "SEARCH_CANDIDATES", 5)
+    for filt in (
+        queue.QueueFilter(search="subject 12"),
+        queue.QueueFilter(tier=3, search="subject 1", sort="due"),
+    ):
+        assert queue.search_ids(big_desk, filt) is None
+        sql, params = queue.first_page_sql(filt, staff_id=1, limit=500)
+        plan = " | ".join(
+            str(r[-1]) for r in big_desk.store.query("EXPLAIN QUERY PLAN " + sql, params)
+        )
+        assert "ix_tickets_live" in plan and "LIST SUBQUERY" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
+        page = queue.page(big_desk, filt, limit=500)
+        where, params = queue.where_clause(filt, 1, words=False)
+        walked = big_desk.store.query(
+            "SELECT t.id FROM tickets t" + where + queue.order_by(filt) + " LIMIT 500", params
+        )
+        assert [r.id for r in page.rows] == [r[0] for r in walked] != []

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from supportdesk.core import queue
 from supportdesk.core.desk import Desk
 from supportdesk.enums import View
@@ -59,7 +61,9 @@ SUBJECTS = [
 
 def _reference(desk: Desk, filt: queue.QueueFilter) -> list[int]:
     """The filter's ids by the old way: a walk of the view with the LIKE, no word index."""
-    where, params = queue.where_clause(filt, desk.actor.staff_id, ilike=not desk.store.is_sqlite)
+    where, params = queue.where_clause(
+        filt, desk.actor.staff_id, ilike=not desk.store.is_sqlite, words=False
+    )
     sql = "SELECT t.id FROM tickets t" + where + queue.order_by(filt) + " LIMIT 1000"
     return [int(r[0]) for r in desk.store.query(sql, params)]
 
@@ -97,9 +101,15 @@ def test_search_follows_a_tickets_life(desk: Desk) -> None:
     assert _words_rows(desk) in (None, live)
 
 
-def test_hostile_search_text_is_literal(desk: Desk) -> None:
+@pytest.mark.parametrize("cap", [queue.SEARCH_CANDIDATES, 0], ids=["by-id", "walk"])
+def test_hostile_search_text_is_literal(
+    desk: Desk, cap: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Quotes, FTS5's operators and column filters, LIKE's wildcards and backslashes are
-    letters to look for: never an error, and what the substring search found before."""
+    letters to look for: never an error, and what the substring search found before, both
+    when the candidates are read by id and when the text is common (cap 0) and the view is
+    walked (on SQLite with the word table as a filter)."""
+    monkeypatch.setattr(queue, "SEARCH_CANDIDATES", cap)
     made = [new_ticket(desk, subject) for subject in SUBJECTS]
     sqlite = desk.store.is_sqlite
     for text in HOSTILE_SEARCHES:
