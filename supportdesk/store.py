@@ -325,12 +325,18 @@ class Store:
 
         return psycopg.connect(str(self.target.conninfo), autocommit=True, connect_timeout=10)
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def query(
+        self, sql: str, params: Sequence[Any] = (), *, prepare: bool | None = None
+    ) -> list[tuple[Any, ...]]:
         """Run one read-only statement written with `?` placeholders; rows as tuples.
 
         Used by the hot read paths (queue pages, the CLI's start) so that they need neither
         SQLAlchemy's import time nor its per-row work. Connections are pooled (console
         workers run on fresh threads, so a per-thread connection would leak).
+
+        `prepare=False` (PostgreSQL): never a prepared statement, so every run is planned
+        with its values (psycopg prepares a statement on its sixth run on a connection, and
+        a generic plan cannot tell a pattern that matches nothing from a common one).
         """
         self.plain_statements += 1  # read by tests: an idle console must not query
         conn = self._take_raw()
@@ -339,7 +345,7 @@ class Store:
             if self.is_sqlite:
                 return conn.execute(sql, tuple(params)).fetchall()
             with conn.cursor() as cur:
-                cur.execute(sql.replace("?", "%s"), tuple(params))
+                cur.execute(sql.replace("?", "%s"), tuple(params), prepare=prepare)
                 return cur.fetchall()
         except Exception as exc:
             if not _is_db_error(exc):

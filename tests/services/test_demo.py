@@ -455,6 +455,30 @@ def test_database_is_left_as_the_console_expects(db: sqlite3.Connection) -> None
     assert _one(db, "SELECT count(*) FROM sqlite_stat1") > 0
 
 
+def test_the_search_words_hold_the_live_tickets(built: tuple[Desk, demo.DemoResult, Path]) -> None:
+    """The loader fills the queue search's word table once after the load (its triggers
+    dropped during it) and puts the triggers back: it holds exactly the live tickets, and a
+    search finds what a walk of the view finds."""
+    from supportdesk.core import queue
+
+    desk = built[0]
+    store = desk.store
+    triggers = store.query("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY 1")
+    assert {"ticket_words_insert", "ticket_words_delete", "ticket_words_update"} <= {
+        str(r[0]) for r in triggers
+    }
+    live = store.query("SELECT count(*) FROM tickets WHERE view <> 'done'")[0][0]
+    assert store.query("SELECT count(*) FROM ticket_words_docsize")[0][0] == live > 0
+    for text_ in ("bounc", "invoice", "qzxqv", "cPanel password"):
+        filt = queue.QueueFilter(search=text_)
+        assert queue.search_ids(desk, filt) is not None, text_
+        where, params = queue.where_clause(filt, None, words=False)
+        walked = store.query(
+            "SELECT t.id FROM tickets t" + where + queue.order_by(filt) + " LIMIT 500", params
+        )
+        assert [r.id for r in queue.page(desk, filt, limit=500).rows] == [r[0] for r in walked]
+
+
 def test_connection_settings_are_restored(built: tuple[Desk, demo.DemoResult, Path]) -> None:
     desk, _result, _path = built
     with desk.store.engine.connect() as conn:
