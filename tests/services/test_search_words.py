@@ -1,8 +1,8 @@
-"""The queue's search reads its candidates off a trigram index (migration 0013: SQLite's
+"""The queue's search reads its candidates off a trigram index (migration 0014: SQLite's
 FTS5 table `ticket_words`, kept by triggers; PostgreSQL's pg_trgm GIN index), on both
 databases: the pages are exactly what the substring search gave before (compared with a
 walk of every live ticket), through a ticket's life (created, resolved, reopened, subject
-redacted), with hostile text searched for literally; migration 0013 goes down and up. The
+redacted), with hostile text searched for literally; migration 0014 goes down and up. The
 plans are read in test_query_plans (SQLite) and test_pg_plans (PostgreSQL)."""
 
 from __future__ import annotations
@@ -189,8 +189,8 @@ def _word_objects(desk: Desk) -> set[str]:
     return {str(r[0]) for r in desk.store.query(sql, [pattern])}
 
 
-def test_migration_0013_goes_down_and_up_and_fills_the_words(desk: Desk) -> None:
-    """Up from 0012 on a desk with tickets: the index holds the live ones at once."""
+def test_migration_0014_goes_down_and_up_and_fills_the_words(desk: Desk) -> None:
+    """Up from the revision below on a desk with tickets: the index holds the live ones."""
     from supportdesk.store import HEAD_REVISION
 
     live = new_ticket(desk, "Mailbox full qzxqv")
@@ -228,7 +228,7 @@ def test_lookup_word_searches_are_planned_for_their_pattern(desk: Desk) -> None:
     """The call screen's scans (a word inside a company name, a domain after a service's
     first) find the same accounts run after run, and on PostgreSQL are never prepared: a
     generic plan, blind to the pattern, read every account for a word nobody has (the
-    trigram indexes of migration 0013 serve each pattern in its own plan)."""
+    trigram indexes of migration 0014 serve each pattern in its own plan)."""
     from supportdesk.services import directory
     from supportdesk.services.callers import lookup
 

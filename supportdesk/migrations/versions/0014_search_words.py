@@ -1,7 +1,7 @@
 """word indexes for the queue's search and the call screen's domain search
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-06 22:00:00
 
 The queue's search (a substring of the subject or the account id) walked a view in queue
@@ -32,8 +32,8 @@ from __future__ import annotations
 from alembic import op
 from sqlalchemy.exc import DBAPIError
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
