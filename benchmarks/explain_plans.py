@@ -68,9 +68,11 @@ def recording(rec: Recorder) -> Iterator[None]:
     """Record every `Store.query` (the hot reads all go through it)."""
     original = Store.query
 
-    def query(self: Store, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+    def query(
+        self: Store, sql: str, params: Any = (), *, prepare: bool | None = None
+    ) -> list[tuple[Any, ...]]:
         rec.statements.append(Statement(rec.label, sql, tuple(params), rec.first_page))
-        return original(self, sql, params)
+        return original(self, sql, params, prepare=prepare)
 
     Store.query = query  # type: ignore[method-assign]
     try:

@@ -167,7 +167,16 @@ def _zone(name: bytes | None) -> tzinfo:
         return UTC
 
 
+def _json(data: bytes) -> Any:
+    """psycopg's json and jsonb loaders (json.loads, unless an app sets another)."""
+    import json
+
+    return json.loads(data)
+
+
 _SIMPLE: dict[int, Callable[[bytes], Any]] = {
+    114: _json,  # json: EXPLAIN (FORMAT JSON) for the queue's search estimate
+    3802: _json,  # jsonb
     16: _bool,
     20: int,
     21: int,
@@ -299,9 +308,12 @@ class Connection:
         if self._psycopg is not None:
             self._psycopg.close()
 
-    def query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        """`cursor.execute(sql, params)` and `fetchall()` as on a psycopg connection (`%s`
-        placeholders)."""
+    def query(
+        self, sql: str, params: Sequence[Any], prepare: bool | None = None
+    ) -> list[tuple[Any, ...]]:
+        """`cursor.execute(sql, params, prepare=prepare)` and `fetchall()` as on a psycopg
+        connection (`%s` placeholders). On libpq a statement is never prepared: every run
+        is planned with its values, as `prepare=False` asks of psycopg."""
         if self._pg is not None and PSYCOPG_ONCE_LOADED and "psycopg" in sys.modules:
             # psycopg is here already (the console loads it after its first paint): its C
             # loaders read a value in a fifth of the time ctypes takes, so from now on this
@@ -309,11 +321,11 @@ class Connection:
             libpq().PQfinish(self._pg)
             self._pg = None
         if self._pg is None:
-            return self._on_psycopg(sql, params)
+            return self._on_psycopg(sql, params, prepare)
         statement = _statement(sql, len(params))
         bound = [_param(v) for v in params]
         if statement is None or any(b is None for b in bound):
-            return self._on_psycopg(sql, params)
+            return self._on_psycopg(sql, params, prepare)
         lib = libpq()
         if params:
             n = len(bound)
@@ -338,7 +350,7 @@ class Connection:
                     raise psycopg.ProgrammingError(
                         f"the last operation didn't produce records{detail}"
                     )
-                return self._on_psycopg(sql, params)
+                return self._on_psycopg(sql, params, prepare)
             return self._rows(lib, res)
         finally:
             if res:
@@ -378,9 +390,11 @@ class Connection:
         load: Callable[[bytes], Any] = cls(oid, conn).load
         return load
 
-    def _on_psycopg(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    def _on_psycopg(
+        self, sql: str, params: Sequence[Any], prepare: bool | None = None
+    ) -> list[tuple[Any, ...]]:
         with self._fallback().cursor() as cur:
-            cur.execute(sql, tuple(params))
+            cur.execute(sql, tuple(params), prepare=prepare)
             return cur.fetchall()
 
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # SQLAlchemy is imported only when a session is needed (it co
     from sqlalchemy.engine import URL, Engine
     from sqlalchemy.orm import Session
 
-HEAD_REVISION = "0012"
+HEAD_REVISION = "0014"
 BUSY_TIMEOUT_MS = 5000
 WRITER_WAIT_S = 30.0  # how long a write waits for its turn (Store._writer_turn)
 # The change feed's channel: one per desk (database and schema), as the NOTIFY trigger names
@@ -75,10 +75,8 @@ def resolve_target(value: str | None) -> Target:
     """Read `--db`: a URL or a file path; None means SUPPORTDESK_DB or the default file."""
     if not value:
         value = os.environ.get("SUPPORTDESK_DB")
-    if not value:
-        default = default_db_path()
-        file_modes.make_dirs(default.parent, file_modes.PRIVATE_DIR)  # ours, unlike --db's
-        value = str(default)
+    if not value:  # its folder is made by `init` (a read never creates a file or a folder)
+        value = str(default_db_path())
     if "://" not in value:
         path = str(Path(value).expanduser().resolve())
         return Target("sqlite", f"sqlite+pysqlite:///{path}", sqlite_path=path)
@@ -177,7 +175,15 @@ def describe_error(exc: BaseException) -> str:
         return "--db is not a supportdesk database (not an SQLite file)"
     if "unable to open database" in low:
         return "the database file cannot be opened (missing directory or no permission)"
+    missing = MISSING_PG_DATABASE.search(msg)
+    if missing:
+        return (
+            f'PostgreSQL has no database "{missing.group(1)}": run `supportdesk init` to create it'
+        )
     return msg
+
+
+MISSING_PG_DATABASE = re.compile(r'database "((?:[^"]|"")*)" does not exist')
 
 
 def sqlite_cannot_write(path: str) -> str | None:
@@ -216,6 +222,10 @@ class Store:
             parent = Path(path).parent
             try:
                 if not parent.exists():
+                    if Path(path) == default_db_path():  # made by `init`, never by a read
+                        raise StoreError(
+                            f"no database at {path}: run `supportdesk init` to create one"
+                        )
                     raise StoreError(f"--db: directory {parent} does not exist")
                 if self.read_only_reason is None:
                     self.read_only_reason = sqlite_cannot_write(path)
@@ -316,12 +326,18 @@ class Store:
 
         return psycopg.connect(str(self.target.conninfo), autocommit=True, connect_timeout=10)
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def query(
+        self, sql: str, params: Sequence[Any] = (), *, prepare: bool | None = None
+    ) -> list[tuple[Any, ...]]:
         """Run one read-only statement written with `?` placeholders; rows as tuples.
 
         Used by the hot read paths (queue pages, the CLI's start) so that they need neither
         SQLAlchemy's import time nor its per-row work. Connections are pooled (console
         workers run on fresh threads, so a per-thread connection would leak).
+
+        `prepare=False` (PostgreSQL): never a prepared statement, so every run is planned
+        with its values (psycopg prepares a statement on its sixth run on a connection, and
+        a generic plan cannot tell a pattern that matches nothing from a common one).
         """
         self.plain_statements += 1  # read by tests: an idle console must not query
         reader = not self.is_sqlite  # PostgreSQL reads on libpq alone (pgread)
@@ -330,7 +346,7 @@ class Store:
         try:
             if self.is_sqlite:
                 return conn.execute(sql, tuple(params)).fetchall()
-            return conn.query(sql.replace("?", "%s"), tuple(params))
+            return conn.query(sql.replace("?", "%s"), tuple(params), prepare=prepare)
         except Exception as exc:
             if not _is_db_error(exc):
                 raise

@@ -28,11 +28,16 @@ def _default_demo_path() -> Path:
 @click.option("--tickets", default=5000, show_default=True, type=click.IntRange(1, 5_000_000))
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--no-open", is_flag=True, help="Build the database but do not open the console.")
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Build a new demo in place of the one there (new tickets, new PINs).",
+)
 @pass_env
-def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
-    """Build a realistic demo database and open the console on it as a demo lead. A demo
-    file is built beside the old one and renamed into place: a build stopped at any moment
-    leaves the old demo (or none), and the next build succeeds."""
+def demo(env: Env, tickets: int, seed: int, no_open: bool, fresh: bool) -> None:
+    """Open the demo database as a demo lead, building it first when there is none (--fresh
+    builds a new one in its place). A demo file is built beside the old one and renamed into
+    place: a build stopped at any moment leaves the old demo (or none)."""
     path = env.db
     if not path:
         default = _default_demo_path()
@@ -41,11 +46,27 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
     store = Store(path)
     key = key_path_for(store.display_name(), env.key)
     admin = generator.DEMO_ADMIN[0]
+    where = f" --db {shlex.quote(path)}"
+    existing = _existing_demo(store)
+    if existing is not None and not fresh:
+        store.dispose()
+        click.echo(
+            f"demo database {store.display_name()}: {existing:,} tickets, opened as it is "
+            "(`supportdesk demo --fresh` builds a new one)"
+        )
+        if not no_open:
+            open_console(Desk(Store(path), admin, env.clock(), key))
+        return
     if store.is_sqlite:  # refuse before the progress bar shows (checked again while building)
         if store.target.sqlite_uri:
             raise UsageError("demo needs a file path for --db, not an SQLite URI")
         generator.check_replaceable(Path(str(store.target.sqlite_path)))
     elif store.schema_revision() is not None and not generator.is_leftover_init(store):
+        if existing is not None:
+            raise UsageError(
+                f"{store.display_name()} holds a demo: --fresh on PostgreSQL needs an empty "
+                "database (drop it, or its schema, first)"
+            )
         raise UsageError(f"{store.display_name()} already has a schema: demo needs an empty one")
     with click.progressbar(length=tickets, label="building demo", file=sys.stderr) as bar:
         last = [0]
@@ -78,8 +99,29 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool) -> None:
     for account, name, address, pin in pins:
         click.echo(f"  account {account:<24} {name:<24} {address:<36} PIN {pin}")
 
-    where = f" --db {shlex.quote(path)}"
     click.echo(f"open it as a phone agent: supportdesk{where} --as {result.agent_login}")
     click.echo(f"open it as an engineer:   supportdesk{where} --as {result.engineer_login}")
     if not no_open:
-        open_console(Desk(Store(path), result.lead_login, env.clock(), key))
+        # the PINs go to the console's first-run panel from memory: they are stored hashed
+        welcome = generator.Welcome(
+            where=where.strip(),
+            staff=tuple((s.login, s.role, s.tier, s.name) for s in result.staff),
+            pins=tuple(pins),
+            agent=result.agent_login,
+            engineer=result.engineer_login,
+        )
+        open_console(Desk(Store(path), result.lead_login, env.clock(), key), welcome=welcome)
+
+
+def _existing_demo(store: Store) -> int | None:
+    """The number of tickets of the demo already at `store` (None: no demo there, or only
+    what a build killed after `init` left)."""
+    if store.is_sqlite:
+        file = Path(str(store.target.sqlite_path))
+        if store.target.sqlite_uri or not file.exists() or file.stat().st_size == 0:
+            return None
+    if store.schema_revision() is None or generator.is_leftover_init(store):
+        return None
+    if not store.query("SELECT 1 FROM settings WHERE key = 'demo'"):
+        return None
+    return int(store.query("SELECT count(*) FROM tickets")[0][0])

@@ -10,6 +10,7 @@ import click
 if TYPE_CHECKING:
     from supportdesk.core.clock import Clock
     from supportdesk.core.desk import Desk
+    from supportdesk.demo import Welcome
 
 
 class Env:
@@ -55,9 +56,10 @@ class Env:
 pass_env = click.make_pass_decorator(Env)
 
 
-def open_console(desk: Desk) -> None:
-    """Open the Textual console on `desk` (Textual is imported only here)."""
+def open_console(desk: Desk, welcome: Welcome | None = None) -> None:
+    """Open the Textual console on `desk` (Textual is imported only here); `welcome`: a demo
+    just built, for the first-run panel."""
     desk.actor  # noqa: B018 - fail with one line before the screen takes over
     from supportdesk.console.app import run_console
 
-    run_console(desk)
+    run_console(desk, welcome=welcome)

@@ -97,17 +97,33 @@ def reassign(env: Env, ticket_id: int, to_login: str, as_json: bool) -> None:
 
 @click.command("end-shift")
 @click.option("--note", required=True, help="Handover note left on every ticket released.")
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Also release the tickets waiting on the customer, a schedule or an authorization "
+    "(by default they stay yours).",
+)
 @json_option
 @pass_env
-def end_shift(env: Env, note: str, as_json: bool) -> None:
-    """Release every ticket you hold, each with the handover note."""
-    ids = escalation.end_shift(env.desk(), note)
-    emit(
-        {"released": ids},
-        as_json,
-        f"released {len(ids)} ticket{'s' if len(ids) != 1 else ''}: "
-        + ", ".join(f"#{i}" for i in ids),
-    )
+def end_shift(env: Env, note: str, everything: bool, as_json: bool) -> None:
+    """Release the tickets you hold to work on (new or open), each with the handover note."""
+    done = escalation.end_shift(env.desk(), note, everything=everything)
+
+    def text() -> str:
+        n = len(done.released)
+        line = f"released {n} ticket{'s' if n != 1 else ''}: " + ", ".join(
+            f"#{i}" for i in done.released
+        )
+        if done.kept:
+            k = len(done.kept)
+            line += (
+                f"\nkept {k} waiting or scheduled ticket{'s' if k != 1 else ''} "
+                "(--all releases them): " + ", ".join(f"#{i}" for i in done.kept)
+            )
+        return line
+
+    emit(done, as_json, text)
 
 
 def _board_text(b: Any, desk: Desk) -> str:

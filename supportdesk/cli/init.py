@@ -3,6 +3,7 @@ command that imports Alembic, through services.admin.setup)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -10,8 +11,9 @@ import click
 from supportdesk.cli.env import Env, pass_env
 from supportdesk.cli.output import say
 from supportdesk.core.policy import load_policy_file
-from supportdesk.file_modes import make_dirs, sharing_for
+from supportdesk.file_modes import PRIVATE_DIR, make_dirs, sharing_for
 from supportdesk.services.admin.setup import init_database
+from supportdesk.store import default_db_path
 
 
 @click.command()
@@ -40,6 +42,8 @@ def init(
     the desk's existing files and says so, and never widens anyone's."""
     policy = load_policy_file(policy_file) if policy_file else None  # validate first
     sharing = sharing_for(group)
+    if not env.db and not os.environ.get("SUPPORTDESK_DB"):
+        make_dirs(default_db_path().parent, PRIVATE_DIR)  # ours, unlike --db's
     if sharing.gid is not None and env.db and "://" not in env.db:
         make_dirs(Path(env.db).expanduser().resolve().parent, sharing.dir_mode, sharing)
     desk = env.desk(check_schema=False)

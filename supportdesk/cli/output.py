@@ -47,9 +47,14 @@ def emit(value: Any, as_json: bool, text: Callable[[], str] | str | None = None)
     """Print a result as JSON (ISO 8601 times with offset; exact strings, with controls and
     lone surrogates written as JSON escapes) or as inert text."""
     if as_json:
-        click.echo(json_escape(json.dumps(jsonable(value), indent=2, ensure_ascii=False)))
+        click.echo(json_text(jsonable(value)))
     elif text is not None:
         say(text() if callable(text) else text)
+
+
+def json_text(value: Any) -> str:
+    """JSON of plain values (see `jsonable`), indented, with the escapes `emit` promises."""
+    return json_escape(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 def jsonable(value: Any) -> Any:

@@ -112,7 +112,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "demo": LazyCommand(
         "demo",
         "demo",
-        "Build a realistic demo database and open the console on it as a demo lead.",
+        "Open the demo database as a demo lead, building it first when there is none "
+        "(--fresh builds a new one in its place).",
     ),
     "doctor": LazyCommand(
         "doctor",
@@ -121,7 +122,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "whether the schema is current; exit 1 when something is open to others or wrong.",
     ),
     "end-shift": LazyCommand(
-        "escalation", "end_shift", "Release every ticket you hold, each with the handover note."
+        "escalation",
+        "end_shift",
+        "Release the tickets you hold to work on (new or open), each with the handover note.",
     ),
     "escalate": LazyCommand(
         "escalation",
@@ -154,7 +157,12 @@ COMMANDS: dict[str, LazyCommand] = {
     "policy": LazyCommand(
         "policy", "policy", "The SLA policy: calendars, plans and their targets."
     ),
-    "queue": LazyCommand("queue", "queue", "Print the queue in exactly the console's order."),
+    "queue": LazyCommand(
+        "queue",
+        "queue",
+        "Print the queue in exactly the console's order, a page at a time (--after the cursor "
+        "printed below a page) or --all of it.",
+    ),
     "reassign": LazyCommand(
         "escalation",
         "reassign",

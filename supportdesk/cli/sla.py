@@ -62,7 +62,12 @@ def sla_show(env: Env, ticket_id: int, as_json: bool) -> None:
 @sla.command("due")
 @click.option("--calendar", "calendar_name", required=True, help="Calendar of the policy.")
 @click.option("--from", "start", required=True, help="Start time (ISO 8601).")
-@click.option("--add", "duration", required=True, help="Business time: 30m, 4h, 1h30m, 2d.")
+@click.option(
+    "--add",
+    "duration",
+    required=True,
+    help="Business time: 90s, 30m, 4h, 1h30m, 2d, or ISO 8601 (PT1H30M, P1D = 24 h).",
+)
 @click.option("--preset", help="Use a bundled preset instead of the policy in force.")
 @json_option
 @pass_env

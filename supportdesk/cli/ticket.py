@@ -155,6 +155,12 @@ def ticket_brief(env: Env, ticket_id: int, as_json: bool) -> None:
             f"reported {b.reported_at.isoformat()}:",
         ]
         out += [f"  {line}" for line in inert_lines(b.reported or "-")[:20]]
+        if b.handovers:
+            out.append("handed over:")
+            for h in b.handovers:
+                what = "handover" if h.kind == "handover" else "released"
+                out.append(f"  {h.at.isoformat()} {what} by {inert(h.by or '-')}:")
+                out += [f"    {line}" for line in inert_lines(h.note)[:20]]
         out.append("services:")
         out += [
             f"  {inert(sv.kind):<15} {inert(sv.label)[:30]:<30} "

@@ -23,6 +23,7 @@ from supportdesk.console.screens.commands import DeskCommands
 from supportdesk.console.screens.messages import QueuePainted
 from supportdesk.console.screens.modals import AskModal, HelpModal
 from supportdesk.console.screens.queue import QueueScreen
+from supportdesk.console.screens.welcome import WelcomeModal
 from supportdesk.console.watch import Watcher
 from supportdesk.console.watch.claims import ClaimsWatcher
 from supportdesk.console.watch.incidents import IncidentWatch
@@ -32,6 +33,7 @@ from supportdesk.console.watch.sla import SlaWatcher
 
 if TYPE_CHECKING:
     from supportdesk.core.desk import Desk
+    from supportdesk.demo import Welcome
 
 S = TypeVar("S", bound=Screen[Any])
 
@@ -46,6 +48,7 @@ class SupportDeskApp(DeskApp):
     COMMANDS = App.COMMANDS | {DeskCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("q", "quit_hint", "How to quit (ctrl+q)", show=False),  # many tools quit on q
         Binding("ctrl+g", "goto_ticket", "Go to ticket # (anywhere)", priority=True, show=False),
         Binding("ctrl+k", "call", "Call: find and verify a caller", priority=True, show=False),
         Binding("ctrl+t", "tier_board", "Tier board (escalations)", priority=True, show=False),
@@ -56,8 +59,9 @@ class SupportDeskApp(DeskApp):
         Binding("ctrl+r", "reload", "Reload now", priority=True, show=False),
     ]
 
-    def __init__(self, desk: Desk, *, live: bool = True) -> None:
+    def __init__(self, desk: Desk, *, live: bool = True, welcome: Welcome | None = None) -> None:
         super().__init__(desk, live=live)
+        self.welcome = welcome  # dropped once shown: the PINs live nowhere else
         self.incident_watch = IncidentWatch(self)  # banners, the bell, windows
         self.presence = Presence(self)
         self.stale_claims = ClaimsWatcher(self)  # a lead's: fed by the SLA watch's read
@@ -80,6 +84,9 @@ class SupportDeskApp(DeskApp):
     def on_mount(self) -> None:
         super().on_mount()
         self.push_screen(QueueScreen())
+        if self.welcome is not None:
+            self.push_screen(WelcomeModal(self.welcome, self.desk.login))
+            self.welcome = None
 
     def on_queue_painted(self, _message: QueuePainted) -> None:
         """The first page is on screen: now the watchers may read and write."""
@@ -218,12 +225,16 @@ class SupportDeskApp(DeskApp):
         else:
             self.push_screen(HelpModal(screen, ""))
 
+    def action_quit_hint(self) -> None:
+        self.notify("ctrl+q quits supportdesk", timeout=3)
+
     def action_reload(self) -> None:
         if isinstance(self.screen, DeskScreen):
             self.screen.reload()
 
 
-def run_console(desk: Desk) -> None:
+def run_console(desk: Desk, welcome: Welcome | None = None) -> None:
     """Run the console until the agent quits (the CLI's `supportdesk` with no command); an
-    unexpected error ends it with a non-zero exit status."""
-    run_app(SupportDeskApp(desk))
+    unexpected error ends it with a non-zero exit status. `welcome`: a demo just built, shown
+    in a first-run panel."""
+    run_app(SupportDeskApp(desk, welcome=welcome))

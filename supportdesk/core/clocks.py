@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from supportdesk.models import Ticket
 
 
+STOPPED_BY = {"respond": "responded_by", "resolve": "resolved_by"}
+
+
 def clocks_of(ticket: Ticket) -> TicketClocks:
     def one(name: str) -> SlaClock:
         return SlaClock(
@@ -83,6 +86,9 @@ def _store(
             continue
         for field, value in clock_values(after).items():
             setattr(ticket, f"{name}_{field}", value)
+        if after.stopped != before.stopped:  # who stopped it; nobody once it runs again
+            by = desk.actor.staff_id if after.stopped and has_actor(desk) else None
+            setattr(ticket, STOPPED_BY[name], by)
         if (before.state, before.due, before.target_s) != (after.state, after.due, after.target_s):
             session.add(
                 TicketEvent(

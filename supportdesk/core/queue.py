@@ -27,6 +27,16 @@ from supportdesk.rules.sla_engine import ClockState, SlaClock, TicketClocks
 
 MAX_PAGE = 1000
 SEARCH_COUNT_CAP = 10_000
+# a search with more candidates than this walks the view in queue order instead (about one
+# ticket in 130 of a million-ticket demo's live ones: a page of matches is then near)
+SEARCH_CANDIDATES = 2000
+WORDS_SQL = "SELECT rowid FROM ticket_words WHERE ticket_words MATCH ?"  # SQLite (0013)
+# PostgreSQL: a text its statistics expect in more live tickets than this is not looked up
+# in the trigram index at all (the GIN index reads every match of a common text, "mail":
+# 20-35 ms at a million tickets, only to find more than SEARCH_CANDIDATES and walk). Above
+# SEARCH_CANDIDATES by more than the estimates missed by at a million tickets (within
+# -30 % / +60 %), so that a rare text is still looked up.
+COMMON_ESTIMATE = 5 * SEARCH_CANDIDATES // 2
 PRIORITY_NAMES = tuple(p.value for p in PRIORITY_ORDER)
 
 
@@ -90,16 +100,19 @@ ORDER_DESC = {
 }
 
 
-def order_by(filt: QueueFilter, *, desc: bool = False) -> str:
+def order_by(filt: QueueFilter, *, desc: bool = False, by_id: bool = False) -> str:
     """The ORDER BY of a filter's pages (descending: the rows before an anchor).
 
     "Mine" in breaches-first order sorts a person's claims (tens of tickets, read off
     ix_tickets_live_h and its tier/category siblings) rather than walk a whole view in due
     order and skip everyone else's: `sla_key + 0` is not an index's order, on either
-    database (SQLite walked ix_tickets_live_due for it: 1.6 s at a million tickets)."""
+    database (SQLite walked ix_tickets_live_due for it: 1.6 s at a million tickets). So
+    does a search whose candidates are known (`by_id`): they are read by id and sorted."""
     sql = (ORDER_DESC if desc else ORDER_ASC)[filt.sort]
-    if filt.sort == "due" and filt.mine:
+    if filt.sort == "due" and (filt.mine or by_id):
         sql = sql.replace("t.sla_key", "t.sla_key + 0")
+    elif by_id:
+        sql = sql.replace("t.priority_rank", "t.priority_rank + 0")
     return sql
 
 
@@ -111,16 +124,29 @@ PRESENCE_SQL = (
 
 
 def where_clause(
-    filt: QueueFilter, staff_id: int | None, *, ilike: bool = False
+    filt: QueueFilter,
+    staff_id: int | None,
+    *,
+    ilike: bool = False,
+    ids: Sequence[int] | None = None,
+    words: bool = True,
 ) -> tuple[str, list[Any]]:
-    """The WHERE of a filter and its parameters (shared by page, count and EXPLAIN)."""
+    """The WHERE of a filter and its parameters (shared by page, count and EXPLAIN).
+
+    `ids`: the search's candidates from the word index (`search_ids`), when it gave them:
+    the rows are then looked up by id and sorted (a few thousand at most) instead of
+    walking the view in queue order until a page of them matches. Without them, a SQLite
+    search of 3 characters or more (`words`) still walks, but tests each index entry's id
+    against the word table's matches before reading its row (`+t.id IN (...)`: a filter,
+    never the driving loop), which halved the walk of a common text at a million tickets."""
     if filt.mine and filt.unclaimed:
         raise UsageError("--mine and --unclaimed exclude each other")
     if filt.sort not in SORTS:
         raise UsageError(f"unknown sort {filt.sort!r} (one of: {', '.join(SORTS)})")
     if filt.view is View.DONE:
         raise UsageError("the queue shows live tickets only (queue, held, waiting, scheduled)")
-    terms = ["t.view = ?", LIVE_TERM]
+    # SQLite: `+t.view` keeps it from walking a queue index when the ids are known
+    terms = ["+t.view = ?" if ids is not None and not ilike else "t.view = ?", LIVE_TERM]
     params: list[Any] = [filt.view.value]
     if filt.tier is not None:
         terms.append("t.tier = ?")
@@ -143,19 +169,112 @@ def where_clause(
             else:
                 terms.append("1 = 0")  # beyond every ticket id: finds nothing
         else:
-            # % _ and \ are searched for, not obeyed: one ESCAPE on both databases (PostgreSQL
-            # took a lone \ as its default escape, SQLite as a letter; "%" found every ticket)
-            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            like = f"%{escaped}%"
-            op = "ILIKE" if ilike else "LIKE"  # SQLite's LIKE ignores ASCII case already
-            terms.append(f"(t.subject {op} ? ESCAPE '\\' OR t.account_id {op} ? ESCAPE '\\')")
-            params += [like, like]
+            if ids is not None:
+                terms.append(_ids_term(ids, params, pg=ilike))
+            elif words and not ilike and len(text) >= 3:
+                terms.append(f"+t.id IN ({WORDS_SQL})")
+                params.append(" ".join(_trigrams(text)))
+            terms.append(_like_term("ILIKE" if ilike else "LIKE", text, params))
     return " WHERE " + " AND ".join(terms), params
 
 
-def first_page_sql(filt: QueueFilter, staff_id: int | None, limit: int) -> tuple[str, list[Any]]:
-    where, params = where_clause(filt, staff_id)
-    return SELECT_SQL + where + order_by(filt) + " LIMIT ?", [*params, limit]
+def _like_term(op: str, text: str, params: list[Any]) -> str:
+    """The subject or the account id contains `text` (SQLite's LIKE ignores ASCII case
+    already; PostgreSQL's ILIKE)."""
+    # % _ and \ are searched for, not obeyed: one ESCAPE on both databases (PostgreSQL took
+    # a lone \ as its default escape, SQLite as a letter; "%" found every ticket)
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    params += [f"%{escaped}%"] * 2
+    return f"(t.subject {op} ? ESCAPE '\\' OR t.account_id {op} ? ESCAPE '\\')"
+
+
+def _ids_term(ids: Sequence[int], params: list[Any], *, pg: bool) -> str:
+    if not ids:
+        return "1 = 0"
+    if pg:
+        params.append(list(ids))
+        return "t.id = ANY(?)"
+    params += ids
+    return f"t.id IN ({', '.join('?' * len(ids))})"
+
+
+def search_text(filt: QueueFilter) -> str | None:
+    """The text a filter searches for as a substring (None: no search, or a #number)."""
+    if not filt.search:
+        return None
+    text = limits.check(filt.search, limits.SEARCH, what="search").strip()
+    number = text.lstrip("#")
+    if not text or (number.isascii() and number.isdigit()):
+        return None
+    return text
+
+
+def _trigrams(text: str) -> list[str]:
+    """The FTS5 query for tickets whose indexed text holds every trigram of `text`, each a
+    quoted string (so that quotes, `*`, NEAR, AND and OR are letters): a superset of the
+    substring's matches, which the LIKE of the WHERE then narrows."""
+    grams = dict.fromkeys(text[i : i + 3] for i in range(len(text) - 2))
+    return ['"' + g.replace('"', '""') + '"' for g in grams]
+
+
+def search_ids(desk: Desk, filt: QueueFilter) -> list[int] | None:
+    """The live tickets that may match the filter's search, from the word index (migration
+    0013), when there are at most SEARCH_CANDIDATES of them; None when the search is not a
+    substring, is too short for trigrams, or is common enough that walking the view in queue
+    order finds a page of matches sooner than sorting every candidate.
+
+    SQLite asks the FTS5 table `ticket_words` (a superset: every trigram of the text);
+    PostgreSQL asks the same ILIKE as the page, which its pg_trgm GIN index answers."""
+    text = search_text(filt)
+    if text is None or len(text) < 3:
+        return None
+    pg = not desk.store.is_sqlite
+    sql, params = candidates_sql(text, pg=pg)
+    if pg and estimated_matches(desk, sql, params) >= COMMON_ESTIMATE:
+        return None  # common: the walk finds a page at once (GIN would read every match)
+    rows = desk.store.query(sql, params)
+    if len(rows) > SEARCH_CANDIDATES:
+        return None
+    return sorted(int(r[0]) for r in rows)
+
+
+def estimated_matches(desk: Desk, sql: str, params: list[Any]) -> float:
+    """How many rows PostgreSQL expects the candidates' scan to match, before its LIMIT
+    (planned for these values: never prepared)."""
+    rows = desk.store.query("EXPLAIN (FORMAT JSON) " + sql, params, prepare=False)
+    plan = rows[0][0]
+    if isinstance(plan, str):
+        import json
+
+        plan = json.loads(plan)
+    top = plan[0]["Plan"]
+    while top.get("Node Type") == "Limit" and top.get("Plans"):
+        top = top["Plans"][0]
+    return float(top.get("Plan Rows", 0))
+
+
+def candidates_sql(text: str, *, pg: bool) -> tuple[str, list[Any]]:
+    """The statement of `search_ids`: up to SEARCH_CANDIDATES + 1 ids."""
+    params: list[Any] = []
+    if pg:
+        sql = f"SELECT t.id FROM tickets t WHERE {LIVE_TERM} AND "
+        sql += _like_term("ILIKE", text, params) + " LIMIT ?"
+    else:
+        sql = WORDS_SQL + " LIMIT ?"
+        params.append(" ".join(_trigrams(text)))
+    return sql, [*params, SEARCH_CANDIDATES + 1]
+
+
+def first_page_sql(
+    filt: QueueFilter,
+    staff_id: int | None,
+    limit: int,
+    *,
+    ids: Sequence[int] | None = None,
+    ilike: bool = False,
+) -> tuple[str, list[Any]]:
+    where, params = where_clause(filt, staff_id, ids=ids, ilike=ilike)
+    return SELECT_SQL + where + order_by(filt, by_id=ids is not None) + " LIMIT ?", [*params, limit]
 
 
 def page(
@@ -173,34 +292,42 @@ def page(
         raise UsageError(f"--limit must be between 1 and {MAX_PAGE}")
     store = desk.store
     staff_id = desk.actor.staff_id
-    where, params = where_clause(filt, staff_id, ilike=not store.is_sqlite)
+    ids = search_ids(desk, filt)
+    where, params = where_clause(filt, staff_id, ilike=not store.is_sqlite, ids=ids)
     sql = SELECT_SQL + where
     anchor = before or after or start_at
     if anchor is not None:
         op = "<" if before is not None else (">" if after is not None else ">=")
         sql += f" AND {ORDER_COLS[filt.sort]} {op} {_anchor(desk, filt, anchor, params)}"
-    sql += order_by(filt, desc=before is not None) + " LIMIT ?"
+    sql += order_by(filt, desc=before is not None, by_id=ids is not None) + " LIMIT ?"
     raw = store.query(sql, [*params, limit + 1])
     more = len(raw) > limit
     raw = raw[:limit]
     if before is not None:
         raw.reverse()
     rows = _rows(desk, raw, me=staff_id)
-    total = count(desk, filt) if with_total else None
+    total = count(desk, filt, ids=ids) if with_total else None
     if before is not None:
         more_before, more_after = more, True
     else:
         more_after = more
-        more_before = anchor is not None and bool(rows) and _exists_before(desk, filt, rows[0].key)
+        more_before = (
+            anchor is not None and bool(rows) and _exists_before(desk, filt, rows[0].key, ids)
+        )
     return QueuePage(
         tuple(rows), has_more_after=more_after, has_more_before=more_before, total=total
     )
 
 
-def count(desk: Desk, filt: QueueFilter) -> int:
+_UNSET: Any = object()
+
+
+def count(desk: Desk, filt: QueueFilter, *, ids: Sequence[int] | None = _UNSET) -> int:
     """How many tickets the filter shows (at most SEARCH_COUNT_CAP while searching)."""
     store = desk.store
-    where, params = where_clause(filt, desk.actor.staff_id, ilike=not store.is_sqlite)
+    if ids is _UNSET:
+        ids = search_ids(desk, filt)
+    where, params = where_clause(filt, desk.actor.staff_id, ilike=not store.is_sqlite, ids=ids)
     if filt.search:  # a substring search scans: stop counting at the cap
         sql = f"SELECT count(*) FROM (SELECT 1 FROM tickets t{where} LIMIT ?) AS hits"
         params.append(SEARCH_COUNT_CAP)
@@ -209,9 +336,9 @@ def count(desk: Desk, filt: QueueFilter) -> int:
     return int(store.query(sql, params)[0][0])
 
 
-def _exists_before(desk: Desk, filt: QueueFilter, key: QueueKey) -> bool:
+def _exists_before(desk: Desk, filt: QueueFilter, key: QueueKey, ids: Sequence[int] | None) -> bool:
     store = desk.store
-    where, params = where_clause(filt, desk.actor.staff_id, ilike=not store.is_sqlite)
+    where, params = where_clause(filt, desk.actor.staff_id, ilike=not store.is_sqlite, ids=ids)
     sql = f"SELECT 1 FROM tickets t{where} AND {ORDER_COLS[filt.sort]} < "
     sql += _anchor(desk, filt, key, params) + " LIMIT 1"
     return bool(store.query(sql, params))

@@ -80,7 +80,7 @@ from .build import (
 )
 from .handover import WAITING_CLAIMS_CAP
 from .rows import BULK_TABLES
-from .staff import DEMO_STAFF, DemoResult, DemoStaff
+from .staff import DEMO_STAFF, DemoResult, DemoStaff, Welcome
 
 __all__ = [
     "BULK_TABLES",
@@ -90,6 +90,7 @@ __all__ = [
     "DemoFile",
     "DemoResult",
     "DemoStaff",
+    "Welcome",
     "build_demo",
     "build_demo_file",
     "check_replaceable",

@@ -507,6 +507,7 @@ class _Tickets:
         )
         self.admin_table = [i for i in self.tpl_table if fx.templates[i].request in ADMIN_REQUESTS]
         self.status_table = weighted_table(STATUS_SHARES)
+        self.responder = 0  # who gave the first response of the ticket `worked` last wrote
         self.code_table = weighted_table(RESOLUTION_SHARES)
         self.prio_table = weighted_table(list(enumerate(PRIORITY_SHARES)))
         self.chan_table = weighted_table(CHANNEL_SHARES)
@@ -697,6 +698,7 @@ class _Tickets:
         logged_by = agent[0] if channel == "phone" and contact_id is not None else None
         self.events.append((tid, 0, logged_by or 0, "", "", "", ts0))
         first_response = resolved_at = merged = None
+        responder = resolver = None  # who stopped the clocks (responded_by, resolved_by)
         speaker, last_at = "customer", t0
         th = self.th
         if status == "new":
@@ -724,9 +726,11 @@ class _Tickets:
                     body = ask % slots if ask is not None else self.pick(self.asks, slots)
                     held, closing = "pending_customer", "no_response"
                 self.reply(tid, worker[0], self.letter(slots, body, worker), ts1)
+                responder = worker[0]
                 if full:
                     self.status(tid, worker[0], "new", held, ts1)
                 if code is not None:
+                    resolver = worker[0]
                     last_at = min(t1 + 7 * DAY + int(r() * 2 * HOUR), now - SEC)
                     resolved_at = ts(last_at)
                     body = self.letter(slots, th[closing], worker)
@@ -747,6 +751,7 @@ class _Tickets:
                     code = "out_of_scope"
                     body = th["out_of_scope"] % slots
                 self.reply(tid, worker[0], self.letter(slots, body, worker), ts1)
+                responder = resolver = worker[0]
                 status = "closed" if merged or now - t1 > AUTO_CLOSE_US else "resolved"
                 if full:
                     self.status(tid, worker[0], "new", status, ts1)
@@ -756,6 +761,8 @@ class _Tickets:
                     tid, t1, ts1, status, tier, rank, variant, slots, channel, agent, worker,
                     holder, full,
                 )  # fmt: skip
+                responder = self.responder
+                resolver = worker[0] if resolved_at else None
         self.last_ticket[index] = (tid, number, which)
         last_text = ts(last_at)
         return (
@@ -766,6 +773,7 @@ class _Tickets:
             self.tier_at, tid if tier > 1 else 0, 1 if tier > 1 else 0,
             *self.clocks(acct.plan, rank, status, code, t0, first_response, resolved_at,
                          last_at),
+            responder or 0, resolver or 0,
         )  # fmt: skip
 
     def clocks(
@@ -854,6 +862,7 @@ class _Tickets:
             tr = now
         speaker = "staff"
         solved_at_once = done and tier == 1 and not full and r() < 0.85
+        self.responder = worker[0] if solved_at_once else agent[0]
         if solved_at_once:
             tn = tr = t1  # the first response solves it
         else:

@@ -47,16 +47,13 @@ def hand_over_excess_claims(conn: Connection, gen: Generator, staff: list[StaffR
     claim two more) and WAITING_CLAIMS_CAP of the others (waiting on the customer, scheduled,
     awaiting authorization: they do not count against the limit); the rest are handed over
     as `end_shift` would: a `holder` event by the holder with one handover note, at the end
-    of the shift after the ticket's last activity (at most now), which becomes its last
-    activity; no holder, no touched time. Set-based SQL in the load's transaction; returns
-    how many tickets were released."""
+    of the shift after the ticket's last activity (at most now), which is left as it was
+    (a release is no message); no holder, no touched time. Set-based SQL in the load's
+    transaction; returns how many tickets were released."""
     sqlite = conn.dialect.name == "sqlite"
     keep = max(0, gen.policy.escalation.max_claims - 2)
     rng = random.Random(f"{gen.seed}:handover")
-    notes = [
-        {"holder": s[0], "body": "Handover at end of shift: " + rng.choice(HANDOVER_NOTES)}
-        for s in staff
-    ]
+    notes = [{"holder": s[0], "body": "Handover: " + rng.choice(HANDOVER_NOTES)} for s in staff]
     at_type = "TEXT" if sqlite else "timestamptz"
     working = "CASE WHEN t.view = 'queue' THEN 1 ELSE 0 END"
     statements = (
@@ -76,8 +73,9 @@ def hand_over_excess_claims(conn: Connection, gen: Generator, staff: list[StaffR
         " FROM demo_handover h JOIN staff s ON s.id = h.holder_id"
         " JOIN demo_handover_note n ON n.holder_id = h.holder_id ORDER BY h.id",
         # by id (UPDATE ... FROM made SQLite scan every ticket for the few it changes)
+        # the last activity stays the customer's or staff's last message, as a real release
+        # leaves it (the queue's "Last" column would show a handover as the customer's word)
         "UPDATE tickets SET holder_id = NULL, touched_at = NULL,"
-        " last_activity_at = (SELECT h.at FROM demo_handover h WHERE h.id = tickets.id),"
         " updated_at = (SELECT h.at FROM demo_handover h WHERE h.id = tickets.id)"
         " WHERE id IN (SELECT id FROM demo_handover)",
     )

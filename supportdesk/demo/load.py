@@ -107,6 +107,7 @@ class SqliteLoader(Loader):
 
     def __init__(self, dbapi: Any) -> None:
         super().__init__(dbapi)
+        self.word_triggers: list[tuple[str, str]] = []
         self.attached: list[str] = []
         self.saved: dict[str, Any] = {}
         self.left_wal = False
@@ -144,6 +145,18 @@ class SqliteLoader(Loader):
         self.indexes = bulk_indexes()
         for index in self.indexes:
             index.drop(conn)
+        # the search's word table (migration 0013) is filled once after the load, not by its
+        # triggers row by row: they are dropped here and made again from their own SQL
+        self.word_triggers = [
+            (str(name), str(sql))
+            for name, sql in self.db.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+                " AND tbl_name = 'tickets' AND name LIKE 'ticket\\_words\\_%' ESCAPE '\\'"
+                " ORDER BY name"
+            )
+        ]
+        for name, _sql in self.word_triggers:
+            self.db.execute(f'DROP TRIGGER "{name}"')
 
     def build_indexes(
         self, conn: Connection, tables: Sequence[str], stage: Callable[[str], None]
@@ -160,6 +173,12 @@ class SqliteLoader(Loader):
 
     def after_rows(self, conn: Connection, stage: Callable[[str], None]) -> None:
         self.build_indexes(conn, TICKET_TABLES, stage)
+        if self.word_triggers:
+            self.db.execute(WORDS_FILL)
+            for _name, sql in self.word_triggers:
+                self.db.execute(sql)
+            self.word_triggers = []
+            stage("search words")
 
     def insert(self, table: str, columns: Sequence[str], rows: list[Row]) -> None:
         if table == "accounts":
@@ -207,6 +226,13 @@ class SqliteLoader(Loader):
     def finish(self, conn: Connection) -> None:
         self.db.execute("PRAGMA analysis_limit=1000")
         self.db.execute("ANALYZE")
+
+
+# the live tickets' words for the queue's search (the table of migration 0013)
+WORDS_FILL = (
+    "INSERT INTO ticket_words(rowid, subject, account_id)"
+    " SELECT id, subject, account_id FROM tickets WHERE view <> 'done'"
+)
 
 
 def bulk_indexes() -> list[Index]:

@@ -88,6 +88,9 @@ TICKET_COLUMNS = (
     "sla_plan",
     "sla_key",
     *(f"{clock}_{field}" for clock in CLOCKS for field in CLOCK_FIELDS),
+    # who stopped the clocks: who answered first, who resolved or closed it (issue 16)
+    "responded_by",
+    "resolved_by",
 )
 EVENT_COLUMNS = (  # no id: the database numbers events in insertion order
     "ticket_id",
@@ -118,6 +121,8 @@ NULL_AS: dict[str, int | str] = {
     "resolution_code": "",
     "holder_id": 0,
     "merged_into_id": 0,
+    "responded_by": 0,
+    "resolved_by": 0,
     **{f"{clock}_{field}": "" for clock in CLOCKS for field in ("since", "due", "paused")},
     **{f"{clock}_target_s": 0 for clock in CLOCKS},  # a target is never zero
 }

@@ -64,3 +64,16 @@ class DemoResult:
     @property
     def engineer_login(self) -> str:
         return self._first("engineer", 2)
+
+
+@dataclass(frozen=True)
+class Welcome:
+    """What the console's first-run panel shows after a demo is built: how to open it as
+    someone else, the logins, and the callers given a support PIN. Kept in memory only: the
+    database holds the PINs hashed."""
+
+    where: str  # "--db PATH", for the commands shown
+    staff: tuple[tuple[str, str, int, str], ...]  # login, role, tier, name
+    pins: tuple[tuple[str, str, str, str], ...]  # account, contact, e-mail, PIN
+    agent: str
+    engineer: str

@@ -99,6 +99,10 @@ class Ticket(Base):
     resolution_code: Mapped[str | None] = mapped_column(String(24), default=None)
     holder_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), default=None)
+    # issue 16: who stopped each clock (the first response, the resolution), set when the
+    # clock stops and cleared when it starts again; `report sla --by agent` credits them
+    responded_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
     last_speaker: Mapped[str] = mapped_column(String(8), default="customer")
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

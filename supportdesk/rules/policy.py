@@ -2,8 +2,9 @@
 
 A policy names calendars (a zone, weekly opening intervals, holidays) and plans (a calendar,
 warning thresholds, and a response and a resolution target per priority). A target is a
-duration of business time ("4h", "1h30m", "2d" = 48 h of open time), "best_effort" (the
-clock is tracked and shown, never breached) or "none" (no clock at all).
+duration of business time ("4h", "1h30m", "2d" = 48 h of open time, "90s", or ISO 8601 such
+as "PT1H30M"), "best_effort" (the clock is tracked and shown, never breached) or "none" (no
+clock at all).
 
 `parse_policy` either returns a whole, valid `Policy` or raises one `PolicyError` whose
 message reads "SOURCE:LINE: FIELD: problem". tomllib reports no positions for values, so a
@@ -35,7 +36,14 @@ CLOCKS: tuple[ClockName, ...] = ("respond", "resolve")
 DEFAULT_WARN: tuple[int, ...] = (50, 75)
 MAX_DURATION = 366 * 24 * 3600  # a year of business time; more is a typo, not a promise
 
-DURATION_RE = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?", re.ASCII)  # not "１h"
+DURATION_RE = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", re.ASCII)  # not "１h"
+# ISO 8601 durations of days and clock time: "PT1H30M", "P1DT2H", "PT90S", "P2W" (a week is
+# 7 days); a day is 24 business hours, as "1d" is. Years and months have no fixed length in
+# business time and are refused by name.
+ISO_DURATION_RE = re.compile(
+    r"P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", re.ASCII | re.IGNORECASE
+)
+ISO_CALENDAR_RE = re.compile(r"P(?:\d+[YW])*(?:\d+Y|\d+M)", re.ASCII | re.IGNORECASE)
 
 
 class PolicyError(UsageError):
@@ -59,16 +67,38 @@ class PolicyError(UsageError):
 
 
 def parse_duration(text: str) -> int:
-    """Business-time seconds of "30m", "4h", "1h30m", "2d" (d = 24 h of open time).
+    """Business-time seconds of "90s", "30m", "4h", "1h30m", "2d" (d = 24 h of open time),
+    or of an ISO 8601 duration: "PT1H30M", "P1DT2H", "PT90S", "P1W" (P1D = 24 business hours).
 
-    Whole minutes only; no zero, no sign, no bare number, no seconds, no spaces."""
+    Whole numbers only; no zero, no sign, no bare number, no spaces; years and months
+    refused (they have no fixed length in business time)."""
     if not isinstance(text, str):
         raise ValueError(f"not a duration: {text!r}")
+    if text[:1] in ("P", "p"):
+        return _iso_duration(text)
     match = DURATION_RE.fullmatch(text)
     if not text or match is None:
-        raise ValueError(f'not a duration like "30m", "4h", "1h30m" or "2d": {text!r}')
-    days, hours, minutes = (int(part or 0) for part in match.groups())
-    seconds = ((days * 24 + hours) * 60 + minutes) * 60
+        raise ValueError(
+            f'not a duration like "90s", "30m", "4h", "1h30m", "2d" or "PT1H30M": {text!r}'
+        )
+    days, hours, minutes, secs = (int(part or 0) for part in match.groups())
+    return _checked(((days * 24 + hours) * 60 + minutes) * 60 + secs, text)
+
+
+def _iso_duration(text: str) -> int:
+    match = ISO_DURATION_RE.fullmatch(text)
+    if match is None or text.upper() in ("P", "PT") or text.upper().endswith("T"):
+        if ISO_CALENDAR_RE.match(text):
+            raise ValueError(
+                f"years and months have no fixed length in business time: {text!r} "
+                '(use days: "P30D")'
+            )
+        raise ValueError(f'not an ISO 8601 duration like "PT1H30M" or "P1DT2H": {text!r}')
+    weeks, days, hours, minutes, secs = (int(part or 0) for part in match.groups())
+    return _checked((((weeks * 7 + days) * 24 + hours) * 60 + minutes) * 60 + secs, text)
+
+
+def _checked(seconds: int, text: str) -> int:
     if seconds <= 0:
         raise ValueError(f"a duration must be longer than zero: {text!r}")
     if seconds > MAX_DURATION:
@@ -77,17 +107,18 @@ def parse_duration(text: str) -> int:
 
 
 def format_duration(seconds: int) -> str:
-    """The canonical text of a duration: hours and minutes, "48h", "1h30m", "30m".
+    """The canonical text of a duration: hours, minutes and seconds, "48h", "1h30m", "30m",
+    "1m30s".
 
-    The inverse of `parse_duration`: ValueError for zero, negatives and part minutes."""
+    The inverse of `parse_duration`: ValueError for zero and negatives."""
     if isinstance(seconds, bool) or not isinstance(seconds, int):
         raise ValueError(f"not a whole number of seconds: {seconds!r}")
-    if seconds <= 0 or seconds % 60:
-        raise ValueError(f"not a positive whole number of minutes: {seconds} s")
-    hours, minutes = divmod(seconds // 60, 60)
-    if not hours:
-        return f"{minutes}m"
-    return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    if seconds <= 0:
+        raise ValueError(f"not a positive number of seconds: {seconds} s")
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = (f"{hours}h" if hours else "", f"{minutes}m" if minutes else "")
+    return "".join(parts) + (f"{secs}s" if secs else "")
 
 
 @dataclass(frozen=True)

@@ -324,11 +324,11 @@ class _Checker:
             try:
                 out[priority] = Target.parse(raw)
             except ValueError as exc:
-                if raw and DURATION_RE.fullmatch(raw):  # well formed: zero or too long
-                    self.fail(where, str(exc))
+                if raw and (DURATION_RE.fullmatch(raw) or raw[:1] in ("P", "p")):
+                    self.fail(where, str(exc))  # well formed but zero or too long, or ISO
                 self.fail(
                     where,
-                    f'expected a duration ("30m", "4h", "1h30m", "2d"), "best_effort" '
+                    f'expected a duration ("30m", "4h", "1h30m", "2d", "PT1H30M"), "best_effort" '
                     f'or "none", not {raw!r}',
                 )
         return MappingProxyType(out)

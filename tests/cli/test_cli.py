@@ -275,3 +275,61 @@ def test_demo_and_init_on_a_fresh_home_create_their_directories(tmp_path):
     p = run(env, "--as", "lena", "init", "--admin", "lena")
     assert p.returncode == 0, p.stderr
     assert (tmp_path / "home" / ".local" / "share" / "supportdesk" / "desk.db").exists()
+
+
+def test_queue_pages_with_headers_cursors_and_all(cli_env, desk):
+    """Column headers; `--after` the cursor printed below a page walks the whole queue with
+    no row twice and none missed (in the console's order, as --all and the JSON give it);
+    ties on the same second and priority are broken by id."""
+    ids = [new_ticket(desk, f"t{i}", ("critical", "low", "medium")[i % 3]) for i in range(7)]
+    p = run(cli_env, "queue", "--json", "--limit", "1000")
+    order = [r["id"] for r in json.loads(p.stdout)]
+    assert sorted(order) == sorted(ids)
+    for sort in ("priority", "due"):
+        p = run(cli_env, "queue", "--sort", sort, "--json")
+        everything = [r["id"] for r in json.loads(p.stdout)]
+        seen: list[int] = []
+        args: tuple[str, ...] = ()
+        while True:
+            p = run(cli_env, "queue", "--sort", sort, "--limit", "3", *args)
+            assert p.returncode == 0, p.stderr
+            lines = p.stdout.splitlines()
+            assert lines[0].split() == [
+                "ID", "PRI", "AGE", "DUE", "ACCOUNT", "T", "HOLDER", "CHAN", "SUBJECT"
+            ]  # fmt: skip
+            rows = [x for x in lines[1:] if x.startswith("#")]
+            seen += [int(x.split()[0][1:]) for x in rows]
+            if not lines[-1].startswith("-- more:"):
+                assert len(lines) == 1 + len(rows)
+                break
+            assert len(rows) == 3
+            args = ("--after", lines[-1].rsplit(" ", 1)[1])
+        assert seen == everything, sort
+        p = run(cli_env, "queue", "--sort", sort, "--all")
+        assert [int(x.split()[0][1:]) for x in p.stdout.splitlines()[1:]] == everything
+        p = run(cli_env, "queue", "--sort", sort, "--all", "--json")
+        rows = json.loads(p.stdout)
+        assert [r["id"] for r in rows] == everything
+        # each row's cursor starts the page right after it
+        p = run(cli_env, "queue", "--sort", sort, "--json", "--after", rows[2]["cursor"])
+        assert [r["id"] for r in json.loads(p.stdout)] == everything[3:]
+    p = run(cli_env, "queue", "--after", "p9.1.1")
+    assert p.returncode == 2 and "not a queue cursor" in one_line_error(p)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--after", "bogus"), "not a queue cursor"),
+        (("--after", "p0.1.99999999999999999999"), "not a queue cursor"),
+        (("--after", "d-1.1"), "from --sort due"),
+        (("--sort", "due", "--after", "p0.1.1"), "from --sort priority"),
+        (("--all", "--limit", "5"), "leave out --limit"),
+        (("--after", "p0.1.1\x1b[2J"), "not a queue cursor"),
+    ],
+)
+def test_queue_bad_paging_is_one_line(cli_env, args, needle):
+    p = run(cli_env, "queue", *args)
+    assert p.returncode == 2
+    line = one_line_error(p)
+    assert needle in line and "\x1b" not in line

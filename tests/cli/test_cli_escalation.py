@@ -63,13 +63,21 @@ def test_escalate_board_claim_release_reassign_end_shift(cli_env: dict[str, str]
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["holder"] == "tomas"
     p = run(tomas, "end-shift", "--note", "all yours", "--json")
-    assert p.returncode == 0 and json.loads(p.stdout) == {"released": [first]}
+    assert p.returncode == 0 and json.loads(p.stdout) == {"released": [first], "kept": []}
     p = run(tomas, "end-shift", "--note", "again")
     assert p.returncode == 4
 
+    p = run(cli_env, "ticket", "brief", str(first))
+    assert p.returncode == 0, p.stderr
+    assert "handed over:" in p.stdout and "handover by tomas:\n    all yours" in p.stdout
+    assert "released by tomas:\n    needs network" in p.stdout
     p = run(cli_env, "ticket", "brief", str(first), "--json")
     assert p.returncode == 0
     brief = json.loads(p.stdout)
+    assert [(h["by"], h["kind"], h["note"]) for h in brief["handovers"]] == [
+        ("tomas", "release", "needs network"),
+        ("tomas", "handover", "all yours"),
+    ]
     assert brief["escalations"][0]["tried"] == "cache"
     assert brief["services"][0]["server"] == "web-cpt-14"
     p = run(cli_env, "claims", "--json")
@@ -81,6 +89,30 @@ def test_escalate_board_claim_release_reassign_end_shift(cli_env: dict[str, str]
 
     p = run(_as(cli_env, "una"), "deescalate", str(second), "--reason", "a tier-1 fix")
     assert p.returncode == 0 and "held by amir" in p.stdout
+
+
+def test_end_shift_keeps_waiting_tickets_unless_all(cli_env: dict[str, str], desk: Desk):
+    working, waiting = (new_ticket(desk, f"t{i}", "medium") for i in range(2))
+    amir, tomas = _as(cli_env, "amir"), _as(cli_env, "tomas")
+    for tid in (working, waiting):
+        assert run(amir, "escalate", str(tid), "--reason", "root").returncode == 0
+        assert run(tomas, "ticket", "take", str(tid)).returncode == 0
+    p = run(tomas, "ticket", "update", str(waiting), "--status", "pending_customer")
+    assert p.returncode == 0, p.stderr
+    p = run(tomas, "end-shift", "--note", "back Monday")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == (
+        f"released 1 ticket: #{working}\n"
+        f"kept 1 waiting or scheduled ticket (--all releases them): #{waiting}\n"
+    )
+    before = _state(desk)
+    p = run(tomas, "end-shift", "--note", "again")
+    assert p.returncode == 4 and "1 waiting or scheduled" in one_line_error(p)
+    assert _state(desk) == before
+    p = run(tomas, "end-shift", "--note", "off for two weeks", "--all", "--json")
+    assert p.returncode == 0 and json.loads(p.stdout) == {"released": [waiting], "kept": []}
+    p = run(cli_env, "ticket", "brief", str(waiting), "--json")
+    assert [h["note"] for h in json.loads(p.stdout)["handovers"]] == ["off for two weeks"]
 
 
 @pytest.mark.parametrize(

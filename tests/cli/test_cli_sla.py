@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.helpers.cli import one_line_error, run
 from tests.helpers.desk import new_ticket
 
@@ -31,10 +33,40 @@ def test_sla_due_answers_the_dispute_question(cli_env: dict[str, str]) -> None:
     assert json.loads(p.stdout)["due"] == "2026-11-23T08:30:00+07:00"  # Friday -> Monday
 
 
+@pytest.mark.parametrize(
+    ("add", "due"),
+    [
+        ("90s", "2026-11-20T17:31:30+07:00"),
+        ("PT1H30M", "2026-11-23T09:00:00+07:00"),  # 30 min on Friday, 1 h on Monday
+        ("P1D", "2026-11-25T11:30:00+07:00"),  # 24 business hours: 0.5 + 10 + 10 + 3.5
+    ],
+)
+def test_sla_due_takes_seconds_and_iso_8601(cli_env: dict[str, str], add: str, due: str) -> None:
+    # preset 003 (I One Tech): Mon-Fri 08:00-18:00; Friday 17:30
+    p = run(
+        cli_env,
+        "sla",
+        "due",
+        "--preset",
+        "seed-003-ione",
+        "--calendar",
+        "office",
+        "--from",
+        "2026-11-20T17:30:00+07:00",
+        "--add",
+        add,
+        "--json",
+    )
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["due"] == due
+
+
 def test_sla_due_bad_input_is_one_line(cli_env: dict[str, str]) -> None:
     base = ("sla", "due", "--calendar", "office", "--from", "2026-11-20T17:30:00+02:00")
     p = run(cli_env, *base, "--add", "soon")
     assert p.returncode == 2 and "not a duration" in one_line_error(p)
+    p = run(cli_env, *base, "--add", "P1M")
+    assert p.returncode == 2 and "years and months" in one_line_error(p)
     p = run(cli_env, "sla", "due", "--calendar", "nowhere", "--from", "2026-11-20", "--add", "1h")
     assert p.returncode == 2 and "no calendar 'nowhere'" in one_line_error(p)
 

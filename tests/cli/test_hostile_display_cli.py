@@ -60,7 +60,7 @@ def test_every_printer_shows_hostile_text_as_visible_escapes(
     queue = printed(env, "queue", "--limit", "100")
     assert "␛]0;pwned␇" in queue and "[/var/www/html]" in queue
     rows = q.page(desk, q.QueueFilter(), limit=100).rows
-    assert len(queue.splitlines()) == len(rows)  # a subject never breaks its line
+    assert len(queue.splitlines()) == 1 + len(rows)  # the header; a subject never breaks its line
     account = printed(env, "account", "show", "evil")
     assert "[@click=app.quit]x[/] ␛[31mMallory\\u202e" in account
     assert "srv-␛]0;pwned␇[/x]" in account

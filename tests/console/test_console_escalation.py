@@ -202,6 +202,35 @@ def test_claim_selected_and_release_with_a_reason(escalation_fx: DeskFixture) ->
     run(escalation_fx, scenario, login="bo")
 
 
+def test_end_of_shift_keeps_the_waiting_ones_unless_everything(escalation_fx: DeskFixture) -> None:
+    """bo holds #6 (open) and #12 (waiting on the customer): `e` hands over #6 only, with the
+    note the next person reads in the brief; `E` hands over the rest."""
+    bo = escalation_fx.desk_at("bo")
+    tickets.claim(bo, 12)
+    tickets.update_fields(bo, 12, status="pending_customer")
+
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        view = escalation_fx.desk_at("lena")
+        await pilot.press("ctrl+t")
+        await board_ready(pilot, app, 2)
+        await pilot.press("e")
+        assert isinstance(app.screen, ReasonModal)
+        assert "waiting and scheduled stay yours" in app.screen.title_text
+        await pilot.press(*"php-fpm fixed, watching", "enter")
+        await settle(pilot, lambda: tickets.show(view, 6).holder is None, what="#6 released")
+        assert tickets.show(view, 12).holder == "bo"
+        assert [h.note for h in escalation.brief(view, 6).handovers][-1] == (
+            "php-fpm fixed, watching"
+        )
+        await pilot.press("E")
+        assert isinstance(app.screen, ReasonModal)
+        assert "EVERYTHING" in app.screen.title_text
+        await pilot.press(*"two weeks off", "enter")
+        await settle(pilot, lambda: tickets.show(view, 12).holder is None, what="#12 released")
+
+    run(escalation_fx, scenario, login="bo")
+
+
 def test_stale_claims_are_marked_and_a_fresh_one_turns_stale_on_the_tick(
     escalation_fx: DeskFixture,
 ) -> None:
@@ -289,10 +318,14 @@ def test_escalation_history_and_handover_on_the_ticket(escalation_fx: DeskFixtur
         ]
         assert [n.ticket_id for n in brief.same_server] == [4, 9]
         assert brief.watchers == ("ana", "bo")
+        assert [(h.by, h.kind, h.note) for h in brief.handovers] == [("bo", "release", RELEASE_1)]
         console = Console(width=100, record=True, file=io.StringIO())
         console.print(handover_renderable(brief, escalation_fx.desk.now(), 100))
         text = console.export_text()
         assert "server web-14" in text and "Jane Doe (primary)" in text
+        # why bo let it go is the first thing the next person reads after the problem
+        assert text.index("Handed over") < text.index("Escalations")
+        assert "released by bo · " in text and RELEASE_1.splitlines()[0] in text
         await pilot.press("k")  # a lead acknowledges the complaint
         assert isinstance(app.screen, ReasonModal)
         await pilot.press(*"Called Jane back, apologised", "enter")

@@ -208,6 +208,9 @@ async def test_the_wall_shows_hostile_text_literally(
         assert isinstance(board, SlaBoardScreen)
         await until(pilot, lambda: board.board is not None, WAIT, "the board's data")
         await settle(pilot)
+        assert_inert(app, "wall")  # the freshest breaches on top
+        await pilot.press("end")  # the oldest ones (issue 16: the list is newest first)
+        await settle(pilot)
         assert_inert(app, "wall", "[@click=app.quit]x[/]", "␛[31mred␛[0m", "abc\\u202edcba")
         urgent = [r.subject for r in board.query_one("#lb-urgent").rows_shown]  # type: ignore[attr-defined]
         assert any("[/var/www/html]" in s for s in urgent) or any(

@@ -6,7 +6,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from supportdesk.core.desk import Desk
 
 STATUSES = [
     "new",
@@ -56,3 +59,36 @@ def ticket_rows(
             ts,
             "technical",
         )
+
+
+def explain_pg(
+    desk: Desk, sql: str, params: tuple[Any, ...], *, sort: bool = False
+) -> tuple[str, str]:
+    """(custom plan, generic plan) of a statement as the store sends it, with sequential
+    scans and (unless `sort`) sorts disabled (kept only where nothing else can serve)."""
+    import psycopg
+    from psycopg import sql as psql
+
+    driver_sql = sql.replace("?", "%s")
+    with psycopg.connect(str(desk.store.target.conninfo)) as conn:
+        conn.execute("SET enable_seqscan = off")
+        if not sort:
+            conn.execute("SET enable_sort = off")
+        custom = "\n".join(r[0] for r in conn.execute("EXPLAIN " + driver_sql, params).fetchall())
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        cur = conn.execute(driver_sql, params, prepare=True)  # psycopg's own parameter types
+        name, types = conn.execute(
+            "SELECT name, parameter_types::text[] FROM pg_prepared_statements"
+            " WHERE NOT from_sql ORDER BY prepare_time DESC LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+        del cur
+        query = psql.SQL("EXPLAIN EXECUTE {}").format(psql.Identifier(name))
+        if params:
+            args = psql.SQL(", ").join(
+                psql.SQL("{}::{}").format(psql.Literal(v), psql.SQL(t))
+                for v, t in zip(params, types, strict=True)
+            )
+            query = psql.SQL("{}({})").format(query, args)
+        generic = "\n".join(r[0] for r in conn.execute(query).fetchall())
+        conn.rollback()
+    return custom, generic

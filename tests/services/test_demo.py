@@ -193,7 +193,8 @@ def _claims_and_escalations_hold(desk: Desk) -> None:
     assert _scalar(desk, "SELECT count(*) FROM tickets WHERE holder_id IS NOT NULL"
                          " AND view <> 'done' AND touched_at IS NULL") == 0  # fmt: skip
     # handovers: a holder event by the holder, the last of its ticket, after the activity
-    # before it and not after now; the ticket is nobody's and untouched
+    # before it and not after now; the ticket is nobody's and untouched, its last activity
+    # the message before
     now = store.timestamp_param(NOW)
     handovers = store.query(
         "SELECT e.ticket_id, e.id, e.staff_id, s.login, e.old_value, e.body, e.created_at,"
@@ -221,9 +222,11 @@ def _claims_and_escalations_hold(desk: Desk) -> None:
         before,
         top,
     ) in handovers:
-        assert old == login and body.startswith("Handover at end of shift: "), tid
+        assert old == login and body.startswith("Handover: "), tid
         assert holder is None and touched is None, tid
-        assert eid == top and last == at and updated == at, tid
+        assert eid == top and updated == at, tid
+        # a handover is no message: the last activity (the queue's "Last") stays before it
+        assert last < at, tid
         assert before < at <= now, tid
     # escalations: every ticket above tier 1 has its open (or solved) tier escalation, and
     # reached its tier then; tier-1 tickets reached it when they were created
@@ -293,11 +296,26 @@ def test_resolution_fields_only_on_done_tickets(db: sqlite3.Connection) -> None:
     assert sum(row[4] for row in merged) > len(merged) / 2  # mostly the very same request
 
 
+STOPPED_BY_MISSING = (
+    "SELECT count(*) FROM tickets WHERE (first_response_at IS NOT NULL AND responded_by IS NULL)"
+    " OR (resolution_code IS NOT NULL AND resolution_code <> 'unlisted_sender'"
+    " AND resolved_by IS NULL)"
+)
+
+
+def test_clocks_say_who_stopped_them(db: sqlite3.Connection) -> None:
+    """Who answered first and who resolved (issue 16), as `report sla --by agent` reads."""
+    assert _one(db, STOPPED_BY_MISSING) == 0
+    assert _one(db, "SELECT count(*) FROM tickets WHERE resolved_by IS NOT NULL") > 0
+    stray = "SELECT count(*) FROM tickets WHERE resolved_at IS NULL AND resolved_by IS NOT NULL"
+    assert _one(db, stray) == 0
+
+
 def test_times_are_in_order(db: sqlite3.Connection) -> None:
     bad = (
         "SELECT count(*) FROM tickets WHERE first_response_at < created_at "
         "OR resolved_at < created_at OR last_activity_at < created_at "
-        "OR updated_at <> last_activity_at OR last_activity_at > :now"
+        "OR updated_at < last_activity_at OR last_activity_at > :now"
     )
     assert db.execute(bad, {"now": sqlite_timestamp(NOW)}).fetchone()[0] == 0
     no_response = _one(
@@ -437,6 +455,30 @@ def test_database_is_left_as_the_console_expects(db: sqlite3.Connection) -> None
     assert _one(db, "SELECT count(*) FROM sqlite_stat1") > 0
 
 
+def test_the_search_words_hold_the_live_tickets(built: tuple[Desk, demo.DemoResult, Path]) -> None:
+    """The loader fills the queue search's word table once after the load (its triggers
+    dropped during it) and puts the triggers back: it holds exactly the live tickets, and a
+    search finds what a walk of the view finds."""
+    from supportdesk.core import queue
+
+    desk = built[0]
+    store = desk.store
+    triggers = store.query("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY 1")
+    assert {"ticket_words_insert", "ticket_words_delete", "ticket_words_update"} <= {
+        str(r[0]) for r in triggers
+    }
+    live = store.query("SELECT count(*) FROM tickets WHERE view <> 'done'")[0][0]
+    assert store.query("SELECT count(*) FROM ticket_words_docsize")[0][0] == live > 0
+    for text_ in ("bounc", "invoice", "qzxqv", "cPanel password"):
+        filt = queue.QueueFilter(search=text_)
+        assert queue.search_ids(desk, filt) is not None, text_
+        where, params = queue.where_clause(filt, None, words=False)
+        walked = store.query(
+            "SELECT t.id FROM tickets t" + where + queue.order_by(filt) + " LIMIT 500", params
+        )
+        assert [r.id for r in queue.page(desk, filt, limit=500).rows] == [r[0] for r in walked]
+
+
 def test_connection_settings_are_restored(built: tuple[Desk, demo.DemoResult, Path]) -> None:
     desk, _result, _path = built
     with desk.store.engine.connect() as conn:
@@ -566,6 +608,8 @@ def test_postgres(pg_url: str, tmp_path: Path) -> None:
             )
             assert s.scalar(early) == 0
             assert s.scalar(text("SELECT count(*) FROM ticket_events WHERE from_customer")) > 0
+            assert s.scalar(text(STOPPED_BY_MISSING)) == 0
+            assert s.scalar(text("SELECT count(*) FROM tickets WHERE resolved_by > 0")) > 0
             assert audit.verify(s, desk.audit_key).ok
             assert s.get(Setting, "demo") is not None
             # the sequences continue after the explicit ids of the load
@@ -700,14 +744,23 @@ def _demo_env(tmp_path: Path, db: str) -> dict[str, str]:
     return env
 
 
-def _kill_at(env: dict[str, str], stage: str, tickets: int) -> int:
+def _kill_at(env: dict[str, str], stage: str, tickets: int, *extra: str) -> int:
     """Run `demo` in a process and SIGKILL it as soon as it reports `stage`."""
     import signal
     import subprocess
     import sys
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "supportdesk", "demo", "--tickets", str(tickets), "--no-open"],
+        [
+            sys.executable,
+            "-m",
+            "supportdesk",
+            "demo",
+            "--tickets",
+            str(tickets),
+            "--no-open",
+            *extra,
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -749,16 +802,16 @@ def test_a_killed_demo_build_leaves_the_old_demo_and_the_next_one_succeeds(
     assert _kill_at(env, stage, 400) in ((-9, 0) if stage == "built" else (-9,))
     assert _demo_tickets(str(path)) in (None, 400)
     assert (tmp_path / "demo.db.demo-tmp").exists() or _demo_tickets(str(path)) == 400
-    first = run(env, "demo", "--tickets", "300", "--no-open")
+    first = run(env, "demo", "--tickets", "300", "--no-open", "--fresh")
     assert first.returncode == 0, first.stderr
     assert _demo_tickets(str(path)) == 300
     # an old demo is there: a killed rebuild leaves it as it was (until the rename)
-    code = _kill_at(env, stage, 400)
+    code = _kill_at(env, stage, 400, "--fresh")
     if stage != "built":
         assert code == -9 and _demo_tickets(str(path)) == 300
     else:
         assert (code, _demo_tickets(str(path))) in ((-9, 300), (-9, 400), (0, 400))
-    again = run(env, "demo", "--tickets", "350", "--no-open")
+    again = run(env, "demo", "--tickets", "350", "--no-open", "--fresh")
     assert again.returncode == 0, again.stderr
     assert _demo_tickets(str(path)) == 350
     assert sorted(p.name for p in tmp_path.iterdir()) == [
@@ -794,6 +847,57 @@ def test_a_demo_left_after_init_by_an_older_build_is_rebuilt(db_url: str, tmp_pa
     refused = run(dict(env, SUPPORTDESK_DB=str(real)), "demo", "--tickets", "60", "--no-open")
     assert refused.returncode == 2
     assert one_line_error(refused).endswith("holds a real desk, not a demo: choose another --db")
+
+
+def test_demo_opens_an_existing_demo_as_it_is_and_fresh_rebuilds(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Running `demo` again keeps the demo (a ticket typed into it stays, the PINs stay
+    valid); `--fresh` builds a new one (SQLite; on PostgreSQL it needs an empty database)."""
+    env = _demo_env(tmp_path, db_url)
+    p = run(env, "demo", "--tickets", "60", "--no-open")
+    assert p.returncode == 0, p.stderr
+    assert "PIN" in p.stdout
+    store = Store(db_url)
+    desk = Desk(store, "lena", Clock(NOW), tmp_path / "k.key")
+    from supportdesk.services import tickets as ticket_service
+
+    typed = ticket_service.create(
+        desk,
+        account=str(store.query("SELECT id FROM accounts ORDER BY id LIMIT 1")[0][0]),
+        subject="typed into the demo",
+        priority="low",
+        category="billing",
+        channel="phone",
+    )
+    pins = store.query("SELECT id, pin_hash FROM contacts WHERE pin_hash IS NOT NULL ORDER BY id")
+    store.dispose()
+    p = run(env, "demo", "--tickets", "90", "--no-open")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == (
+        f"demo database {Store(db_url).display_name()}: 61 tickets, opened as it is "
+        "(`supportdesk demo --fresh` builds a new one)\n"
+    )
+    assert "PIN" not in p.stdout
+    store = Store(db_url)
+    try:
+        assert store.query("SELECT subject FROM tickets WHERE id = ?", (typed,)) == [
+            ("typed into the demo",)
+        ]
+        assert (
+            store.query("SELECT id, pin_hash FROM contacts WHERE pin_hash IS NOT NULL ORDER BY id")
+            == pins
+        )
+    finally:
+        store.dispose()
+    p = run(env, "demo", "--tickets", "90", "--no-open", "--fresh")
+    if db_url.startswith("postgresql"):
+        assert p.returncode == 2
+        assert "--fresh on PostgreSQL needs an empty database" in one_line_error(p)
+        assert _demo_tickets(db_url) == 61
+    else:
+        assert p.returncode == 0, p.stderr
+        assert _demo_tickets(db_url) == 90 and "PIN" in p.stdout
 
 
 @pytest.mark.postgres

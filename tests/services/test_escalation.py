@@ -20,7 +20,7 @@ from supportdesk.errors import (
     NothingToDo,
     UsageError,
 )
-from supportdesk.services import directory, escalation, tickets
+from supportdesk.services import escalation, tickets
 from tests.helpers.desk import T0, Fx, new_ticket
 
 
@@ -279,82 +279,52 @@ def test_stale_claims_on_the_board_and_the_claims_list(fx: Fx) -> None:
     assert [c.ticket_id for c in escalation.claims(fx.as_("lena", 86))] == [b, a]
 
 
-def test_end_shift_releases_everything_with_the_handover_note(fx: Fx) -> None:
-    ids = [fx.escalated(f"t{i}", "medium", i) for i in range(3)]
+def test_end_shift_releases_what_counts_toward_the_limit_with_the_handover_note(fx: Fx) -> None:
+    ids = [fx.escalated(f"t{i}", "medium", i) for i in range(4)]
     tomas = fx.as_("tomas", 10)
     for tid in ids:
         tickets.claim(tomas, tid)
     tickets.update_fields(tomas, ids[2], status="pending_customer")
+    tickets.update_fields(tomas, ids[3], status="scheduled")
     with pytest.raises(UsageError, match="handover note"):
         escalation.end_shift(tomas, "")
     before = fx.audit_count()
-    released = escalation.end_shift(fx.as_("tomas", 20), "DNS for t0 propagating; call at 9")
-    assert released == ids
-    assert all(fx.holder(t) is None for t in ids)
-    assert fx.audit_count() == before + 3
+    done = escalation.end_shift(fx.as_("tomas", 20), "DNS for t0 propagating; call at 9")
+    # new and open go to the next shift; waiting and scheduled stay with the one who knows them
+    assert done == escalation.Handover(released=(ids[0], ids[1]), kept=(ids[2], ids[3]))
+    assert [fx.holder(t) for t in ids] == [None, None, "tomas", "tomas"]
+    assert fx.audit_count() == before + 2
     ev = [e for e in tickets.show(fx.desk, ids[0]).events if e.kind == "holder"][-1]
     assert ev.body == "Handover: DNS for t0 propagating; call at 9"
-    with pytest.raises(NothingToDo):
+    # the next person reads the note in the brief (the console's handover panel shows it)
+    notes = escalation.brief(fx.desk, ids[0]).handovers
+    assert [(h.by, h.kind, h.note) for h in notes] == [
+        ("tomas", "handover", "DNS for t0 propagating; call at 9")
+    ]
+    assert escalation.brief(fx.desk, ids[2]).handovers == ()
+    # only waiting ones left: nothing to do unless everything goes
+    with pytest.raises(NothingToDo, match="2 waiting or scheduled"):
         escalation.end_shift(fx.as_("tomas", 21), "again")
+    assert fx.audit_count() == before + 2
+    done = escalation.end_shift(fx.as_("tomas", 22), "two weeks off", everything=True)
+    assert done == escalation.Handover(released=(ids[2], ids[3]), kept=())
+    assert [fx.holder(t) for t in ids] == [None] * 4
+    with pytest.raises(NothingToDo, match="holds no tickets"):
+        escalation.end_shift(fx.as_("tomas", 23), "again", everything=True)
 
 
-def test_complaint_to_a_supervisor_flags_it_for_the_leads(fx: Fx) -> None:
-    directory.add_staff(fx.desk, "sipho", "Sipho Dlamini", 3, "lead")
-    tid = new_ticket(fx.as_("amir"))
-    r = escalation.to_supervisor(fx.as_("amir", 1), tid, reason="third outage this month")
-    assert r.to_tier == 1  # the tier does not change
-    assert fx.row(tid, "flagged_at")[0] is not None
-    assert any("complaint on #" in n for n in fx.notices("lena"))
-    assert any("complaint on #" in n for n in fx.notices("sipho"))
-    with pytest.raises(NothingToDo):
-        escalation.to_supervisor(fx.as_("amir", 2), tid, reason="again")
-    with pytest.raises(NotAllowed):
-        escalation.acknowledge_complaint(fx.as_("amir", 3), tid, note="x")
-    escalation.acknowledge_complaint(fx.as_("lena", 4), tid, note="called the customer")
-    assert fx.row(tid, "flagged_at")[0] is None
-    (e,) = escalation.brief(fx.desk, tid).escalations
-    assert (e.kind, e.ended_how, e.claimed_by) == ("supervisor", "acknowledged", "lena")
-
-
-def test_brief_has_what_the_next_person_needs(fx: Fx) -> None:
-    lena = fx.as_("lena")
-    directory.add_account(lena, "acme", "Acme Ltd", "gold")
-    directory.add_service(lena, "acme", "shared_hosting", "Shared", ["acme.example"], "web-cpt-14")
-    services = {s[1]: s[0] for s in lena.store.query("SELECT id, account_id FROM services")}
-    tid = new_ticket(lena, "HTTP 500", service_id=services["bluefin"], description="500 at 09:12")
-    neighbour = new_ticket(lena, "Slow site", account="acme", service_id=services["acme"])
-    escalation.escalate(lena, tid, reason="PHP-FPM crash", tried="restarted php-fpm")
-    b = escalation.brief(fx.desk, tid)
-    assert b.reported == "500 at 09:12" and b.reported_at == T0
-    assert [s.server for s in b.services] == ["web-cpt-14"]
-    assert [(a.name, a.role) for a in b.authorizers] == [("Priya Naidoo", "primary")]
-    assert [n.ticket_id for n in b.same_server] == [neighbour]
-    assert b.escalations[0].tried == "restarted php-fpm"
-
-
-def test_figures_tier1_share_escalations_and_time_to_claim(fx: Fx) -> None:
-    lena = fx.as_("lena")
-    solved_at_1 = [new_ticket(lena, f"q{i}") for i in range(3)]
-    for tid in solved_at_1:
-        tickets.resolve(fx.as_("lena", 30), tid, "fixed")
-    up = fx.escalated("up", "high", 0)  # escalated at T0
-    tickets.claim(fx.as_("tomas", 10), up)  # claimed after 10 min
-    tickets.resolve(fx.as_("tomas", 40), up, "fixed")
-    up2 = fx.escalated("up2", "high", 0)
-    tickets.claim(fx.as_("ben", 30), up2)  # claimed after 30 min
-    escalation.escalate(fx.as_("ben", 31), up2, reason="senior")
-    fx.escalated("never claimed", "low", 0)
-    f = escalation.figures(fx.desk, T0 - timedelta(hours=1), T0 + timedelta(hours=2))
-    assert (f.resolved, f.resolved_at_tier1) == (4, 3)
-    assert f.tier1_share == pytest.approx(0.75)
-    assert f.escalations_by_tier == {"2": 3, "3": 1}
-    assert f.claimed == 2
-    assert f.median_claim_seconds in (600, 1800)  # the lower or upper middle of two
-    assert f.mean_claim_seconds == 1200
-    assert f.p90_claim_seconds == 1800
-    assert f.unclaimed == 2  # the tier-3 escalation and "never claimed"
-    with pytest.raises(UsageError):
-        escalation.figures(fx.desk, T0, T0)
+def test_the_brief_lists_release_reasons_and_handovers_oldest_first(fx: Fx) -> None:
+    tid = fx.escalated()
+    tickets.claim(fx.as_("tomas", 1), tid)
+    escalation.release(fx.as_("tomas", 2), tid, reason="needs network [/x] <b>")
+    tickets.claim(fx.as_("ben", 3), tid)
+    escalation.end_shift(fx.as_("ben", 4), "line 1\nline 2")
+    notes = escalation.brief(fx.desk, tid).handovers
+    assert [(h.by, h.kind, h.note) for h in notes] == [
+        ("tomas", "release", "needs network [/x] <b>"),
+        ("ben", "handover", "line 1\nline 2"),
+    ]
+    assert notes[0].at < notes[1].at
 
 
 def test_the_audit_chain_holds_after_all_of_it(fx: Fx) -> None:

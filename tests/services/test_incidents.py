@@ -546,3 +546,22 @@ def test_every_console_hears_of_incident_and_window_writes(fx: Fx) -> None:
         assert seen.wait(5), "no change seen for a maintenance window"
     finally:
         feed.stop()
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("PT45M", 2700), ("pt1h", 3600), ("300s", 300), ("P1D", 86400)]
+)
+def test_a_cadence_takes_seconds_and_iso_8601(text: str, seconds: int) -> None:
+    from supportdesk.services.incidents.common import parse_cadence
+
+    assert parse_cadence(text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("text", "words"), [("90s", "between 5m and 24h"), ("P1M", "years and months"), ("PT", "ISO")]
+)
+def test_a_bad_cadence_says_why(text: str, words: str) -> None:
+    from supportdesk.services.incidents.common import parse_cadence
+
+    with pytest.raises(UsageError, match=words):
+        parse_cadence(text)

@@ -73,16 +73,48 @@ def test_headline_counts(board) -> None:  # type: ignore[no-untyped-def]
     assert h.present == 1  # amir; ben is away
 
 
-def test_urgent_most_urgent_first_with_why(board) -> None:  # type: ignore[no-untyped-def]
+def test_urgent_savable_first_then_the_freshest_breaches_with_why(board) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16: what a lead can still save (due within the hour) comes first, soonest
+    first; then the breaches, the freshest first (both of these breached at 10:00)."""
     b, ids, _lena = board
     order = [u.row.id for u in b.urgent]
-    assert order[:2] == sorted([ids["breached"], ids["upgraded"]])  # both due 10:00
-    assert order[2:] == [ids["due10"], ids["due50"]]
+    assert order[:2] == [ids["due10"], ids["due50"]]
+    assert order[2:] == sorted([ids["breached"], ids["upgraded"]], reverse=True)
     why = {u.row.id: u.why for u in b.urgent}
     assert why[ids["due10"]] == ("unclaimed",)
     assert why[ids["due50"]] == ("holder off",)  # tomas runs no console
     assert all(u.clock == "respond" for u in b.urgent)
     assert [r.id for r in b.paused] == [ids["waiting"], ids["held"]]  # least time left first
+
+
+def test_urgent_list_is_a_keyset_window_that_reaches_every_row(board) -> None:  # type: ignore[no-untyped-def]
+    """Windows of two rows: from the top, from a row, before a row and the last rows; each
+    says whether more lie before and after it, so the console scrolls to all of them."""
+    b, ids, lena = board
+    order = [ids["due10"], ids["due50"], *sorted([ids["breached"], ids["upgraded"]], reverse=True)]
+    assert b.urgent_total == 4 and not b.urgent_more_before and not b.urgent_more_after
+
+    def window(page: sla_board.UrgentPage) -> tuple[list[int], bool, bool]:
+        return [u.row.id for u in page.rows], page.more_before, page.more_after
+
+    top = sla_board.urgent_page(lena, limit=2)
+    assert window(top) == (order[:2], False, True)
+    second = top.rows[1].row
+    middle = sla_board.urgent_page(lena, start_at=(second.sla_key, second.id), limit=2)
+    assert window(middle) == (order[1:3], True, True)  # across the savable and the breached
+    third = middle.rows[1].row
+    rest = sla_board.urgent_page(lena, start_at=(third.sla_key, third.id), limit=2)
+    assert window(rest) == (order[2:], True, False)
+    end = sla_board.urgent_page(lena, before=sla_board.URGENT_END, limit=3)
+    assert window(end) == (order[1:], True, False)
+    first = end.rows[0].row
+    assert window(sla_board.urgent_page(lena, before=(first.sla_key, first.id), limit=2)) == (
+        order[:1],
+        False,
+        True,
+    )
+    scrolled = sla_board.snapshot(lena, urgent_from=(third.sla_key, third.id))
+    assert [u.row.id for u in scrolled.urgent] == order[2:] and scrolled.urgent_more_before
 
 
 def test_due_times_moved_today_flag_a_downgrade_close_to_a_breach(board) -> None:  # type: ignore[no-untyped-def]

@@ -30,7 +30,7 @@ from supportdesk.services.admin.setup import init_database
 from supportdesk.services.reports import sla_board
 from supportdesk.store import HEAD_REVISION, Store
 from tests.helpers.desk import new_ticket
-from tests.helpers.plans import TICKET_COLUMNS, account_ids, ticket_rows
+from tests.helpers.plans import TICKET_COLUMNS, account_ids, explain_pg, ticket_rows
 from tests.helpers.postgres import PG_URL, need_postgres
 
 TICKETS = 6000
@@ -85,36 +85,6 @@ def _fill(store: Store) -> None:
         cur.execute("ANALYZE")
 
 
-def _explain(desk: Desk, sql: str, params: tuple[Any, ...]) -> tuple[str, str]:
-    """(custom plan, generic plan) of a statement as the store sends it, with sequential
-    scans and sorts disabled (kept only where nothing else can serve)."""
-    import psycopg
-    from psycopg import sql as psql
-
-    driver_sql = sql.replace("?", "%s")
-    with psycopg.connect(str(desk.store.target.conninfo)) as conn:
-        conn.execute("SET enable_seqscan = off")
-        conn.execute("SET enable_sort = off")
-        custom = "\n".join(r[0] for r in conn.execute("EXPLAIN " + driver_sql, params).fetchall())
-        conn.execute("SET plan_cache_mode = force_generic_plan")
-        cur = conn.execute(driver_sql, params, prepare=True)  # psycopg's own parameter types
-        name, types = conn.execute(
-            "SELECT name, parameter_types::text[] FROM pg_prepared_statements"
-            " WHERE NOT from_sql ORDER BY prepare_time DESC LIMIT 1"
-        ).fetchone()  # type: ignore[misc]
-        del cur
-        query = psql.SQL("EXPLAIN EXECUTE {}").format(psql.Identifier(name))
-        if params:
-            args = psql.SQL(", ").join(
-                psql.SQL("{}::{}").format(psql.Literal(v), psql.SQL(t))
-                for v, t in zip(params, types, strict=True)
-            )
-            query = psql.SQL("{}({})").format(query, args)
-        generic = "\n".join(r[0] for r in conn.execute(query).fetchall())
-        conn.rollback()
-    return custom, generic
-
-
 FILTERS = [
     queue.QueueFilter(view=v, tier=t, category=c, mine=m, unclaimed=u, sort=s)
     for v, t, c, (m, u), s in itertools.product(
@@ -133,7 +103,7 @@ def test_every_queue_filter_reads_its_first_page_off_an_index(
     pg_desk: Desk, filt: queue.QueueFilter
 ) -> None:
     sql, params = queue.first_page_sql(filt, staff_id=1, limit=500)
-    plans = _explain(pg_desk, sql, tuple(params))
+    plans = explain_pg(pg_desk, sql, tuple(params))
     for kind, plan in zip(("custom", "generic"), plans, strict=True):
         assert "Seq Scan on tickets" not in plan, (kind, plan)
         if filt.sort == "due" and filt.mine:
@@ -170,10 +140,76 @@ def test_board_claims_and_claim_next_read_off_their_indexes(pg_desk: Desk) -> No
     seen.append((next_sql, (2,)))
     assert len(seen) > 20
     for sql, params in seen:
-        plans = _explain(pg_desk, sql, params)
+        plans = explain_pg(pg_desk, sql, params)
         for kind, plan in zip(("custom", "generic"), plans, strict=True):
             assert "Seq Scan on tickets" not in plan, (kind, sql, plan)
             assert "ix_tickets_" in plan, (kind, sql, plan)
+
+
+@pytest.mark.postgres
+def test_a_search_reads_its_candidates_off_the_trigram_index(pg_desk: Desk) -> None:
+    """The search's candidates come off ix_tickets_live_words (pg_trgm, migration 0013) in
+    both plans, and the page looks them up by primary key and sorts them (enable_sort on:
+    a sort of a few candidates is the plan wanted): never a walk of the view's queue index,
+    which read every live ticket for a text that matched none."""
+    for text in ("subject 12", "qzxqv"):  # (every subject here has the first's trigrams)
+        sql, params = queue.candidates_sql(text, pg=True)
+        plans = explain_pg(pg_desk, sql, tuple(params))
+        for kind, plan in zip(("custom", "generic"), plans, strict=True):
+            assert "Seq Scan on tickets" not in plan, (kind, plan)
+            if text == "qzxqv":
+                assert "ix_tickets_live_words" in plan, (kind, plan)
+    filt = queue.QueueFilter(search="subject 12")
+    ids = queue.search_ids(pg_desk, filt)
+    assert ids and len(ids) < 200
+    sql, params = queue.first_page_sql(filt, staff_id=1, limit=501, ids=ids, ilike=True)
+    plans = explain_pg(pg_desk, sql, tuple(params), sort=True)
+    for kind, plan in zip(("custom", "generic"), plans, strict=True):
+        assert "Seq Scan on tickets" not in plan, (kind, plan)
+        assert "pk_tickets" in plan and "ix_tickets_live" not in plan, (kind, plan)
+    page = queue.page(pg_desk, filt, limit=500)
+    where, params = queue.where_clause(filt, 1, ilike=True)
+    walked = pg_desk.store.query(
+        "SELECT t.id FROM tickets t" + where + queue.order_by(filt) + " LIMIT 500", params
+    )
+    assert [r.id for r in page.rows] == [r[0] for r in walked] != []
+
+
+@pytest.mark.postgres
+def test_a_common_search_skips_the_trigram_index(
+    pg_desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text the statistics expect in more live tickets than COMMON_ESTIMATE is not read
+    off the GIN index (which would read every match to find too many): the page walks the
+    view, as it finds a page of a common text soon. Here every live ticket's subject holds
+    "subject", so the estimate is the live tickets, and the bar is lowered below it."""
+    sql, params = queue.candidates_sql("subject", pg=True)
+    estimate = queue.estimated_matches(pg_desk, sql, params)
+    assert estimate > 1000
+    filt = queue.QueueFilter(search="subject")
+    monkeypatch.setattr(queue, "COMMON_ESTIMATE", int(estimate) + 1)
+    assert queue.search_ids(pg_desk, filt) is None  # more than SEARCH_CANDIDATES: walk
+    monkeypatch.setattr(queue, "COMMON_ESTIMATE", int(estimate) // 2)
+    ran: list[str] = []
+    real = pg_desk.store.query
+
+    def record(sql: str, params: Any = (), **kw: Any) -> list[tuple[Any, ...]]:
+        ran.append(sql)
+        return real(sql, params, **kw)
+
+    pg_desk.store.query = record  # type: ignore[method-assign]
+    try:
+        assert queue.search_ids(pg_desk, filt) is None
+        page = queue.page(pg_desk, filt, limit=50)
+    finally:
+        del pg_desk.store.query
+    assert sql not in ran  # only its EXPLAIN
+    assert "EXPLAIN (FORMAT JSON) " + sql in ran
+    where, params = queue.where_clause(filt, 1, ilike=True)
+    walked = pg_desk.store.query(
+        "SELECT t.id FROM tickets t" + where + queue.order_by(filt) + " LIMIT 50", params
+    )
+    assert [r.id for r in page.rows] == [r[0] for r in walked] != []
 
 
 # -- migration 0012 -----------------------------------------------------------------------------
@@ -213,7 +249,7 @@ def test_migration_0012_goes_down_and_up(desk: Desk) -> None:
     assert _new_indexes(desk) == {"ix_tickets_live_due"}
     assert [r.id for r in queue.page(desk, due_page, limit=10).rows] == [tid]
     _alembic(desk, "head")
-    assert desk.store.schema_revision() == HEAD_REVISION == "0012"
+    assert desk.store.schema_revision() == HEAD_REVISION
     assert _new_indexes(desk) == {"ix_tickets_live_due", *NEW_INDEXES}
     assert [r.id for r in queue.page(desk, due_page, limit=10).rows] == [tid]
     sla_board.snapshot(desk)  # reads the paused clocks with the index's own words
@@ -240,5 +276,5 @@ def test_paused_clocks_read_off_their_index_on_both_databases(desk: Desk) -> Non
         plan = " | ".join(str(r[-1]) for r in desk.store.query("EXPLAIN QUERY PLAN " + sql, [20]))
         assert "ix_tickets_paused" in plan and "TEMP B-TREE" not in plan, plan
         return
-    for kind, plan in zip(("custom", "generic"), _explain(desk, sql, (20,)), strict=True):
+    for kind, plan in zip(("custom", "generic"), explain_pg(desk, sql, (20,)), strict=True):
         assert "ix_tickets_paused" in plan and "Sort" not in plan, (kind, plan)

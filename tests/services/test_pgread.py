@@ -41,6 +41,8 @@ FAST = [
     ("SELECT 1 WHERE false", ()),
     ("SELECT NULL, NULL::int, NULL::timestamptz, ''::text", ()),
     ("SELECT 42::oid", ()),
+    ('SELECT \'{"a": [1, 2.5, null]}\'::json, \'{"b": {"c": "d"}}\'::jsonb', ()),
+    ("EXPLAIN (FORMAT JSON) SELECT * FROM generate_series(1, %s)", (3,)),
     *[("SELECT %s", (s.replace("\x00", ""),)) for s in HOSTILE_STRINGS if "\ud800" not in s],
 ]
 # what pgread leaves to psycopg (some of it in part: a column loaded by psycopg's loader)
@@ -52,7 +54,6 @@ OTHER = [
     ("SELECT %s::date, %s", (datetime(2026, 1, 1, tzinfo=UTC).date(), timedelta(hours=1))),
     ("SELECT 1.50::numeric, '{1,2}'::int[], '{a,b}'::text[], '\\x00ff'::bytea", ()),
     ("SELECT '1 day 02:00'::interval, '2026-02-03'::date, '12:00'::time", ()),
-    ("SELECT '{\"a\": [1]}'::json, '{\"b\": 2}'::jsonb, gen_random_uuid() IS NOT NULL", ()),
     ("SELECT 'infinity'::timestamptz", ()),
     ("SELECT '0044-03-15 12:00:00+00 BC'::timestamptz", ()),
     ("SELECT %s", ("nul\x00byte",)),

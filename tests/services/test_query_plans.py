@@ -154,3 +154,57 @@ def test_escalation_reads_use_their_partial_indexes(big_desk: Desk) -> None:
         else:
             want = "ix_tickets_board"
         assert want in details, (what, sql, details)
+
+
+def test_a_search_reads_its_candidates_by_id(big_desk: Desk) -> None:
+    """A search's candidates come off the FTS5 word table, and the page looks them up by id
+    and sorts them: never a walk of the view's queue index, which read every live ticket
+    for a text that matched none (migration 0013)."""
+    for words_text, found in (("subject 12", True), ("qzxqv", False)):
+        filt = queue.QueueFilter(search=words_text)
+        sql, params = queue.candidates_sql(words_text, pg=False)
+        words = " | ".join(
+            str(r[-1]) for r in big_desk.store.query("EXPLAIN QUERY PLAN " + sql, params)
+        )
+        assert "VIRTUAL TABLE INDEX" in words, words
+        ids = queue.search_ids(big_desk, filt)
+        assert ids is not None and bool(ids) == found
+        sql, params = queue.first_page_sql(filt, staff_id=1, limit=500, ids=ids)
+        plan = " | ".join(
+            str(r[-1]) for r in big_desk.store.query("EXPLAIN QUERY PLAN " + sql, params)
+        )
+        if found:  # (none: `1 = 0`, a constant SQLite tests once, before any row)
+            assert "ix_tickets_live" not in plan, plan
+            assert "USING INTEGER PRIMARY KEY (rowid=?)" in plan, plan
+        page = queue.page(big_desk, filt, limit=500)
+        where, params = queue.where_clause(filt, 1, words=False)
+        walked = big_desk.store.query(
+            "SELECT t.id FROM tickets t" + where + queue.order_by(filt) + " LIMIT 500", params
+        )
+        assert [r.id for r in page.rows] == [r[0] for r in walked]
+        assert bool(page.rows) == found
+
+
+def test_a_common_search_walks_with_the_word_table_as_a_filter(
+    big_desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past SEARCH_CANDIDATES the view is walked in queue order, as before, but each index
+    entry's id is tested against the word table's matches before its row is read."""
+    monkeypatch.setattr(queue, "SEARCH_CANDIDATES", 5)
+    for filt in (
+        queue.QueueFilter(search="subject 12"),
+        queue.QueueFilter(tier=3, search="subject 1", sort="due"),
+    ):
+        assert queue.search_ids(big_desk, filt) is None
+        sql, params = queue.first_page_sql(filt, staff_id=1, limit=500)
+        plan = " | ".join(
+            str(r[-1]) for r in big_desk.store.query("EXPLAIN QUERY PLAN " + sql, params)
+        )
+        assert "ix_tickets_live" in plan and "LIST SUBQUERY" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
+        page = queue.page(big_desk, filt, limit=500)
+        where, params = queue.where_clause(filt, 1, words=False)
+        walked = big_desk.store.query(
+            "SELECT t.id FROM tickets t" + where + queue.order_by(filt) + " LIMIT 500", params
+        )
+        assert [r.id for r in page.rows] == [r[0] for r in walked] != []

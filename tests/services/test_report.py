@@ -138,3 +138,73 @@ def test_cli_json_and_csv(cli_env: dict[str, str], desk: Desk, fixed: dict[str, 
     assert rows[0]["respond_breached"] == "1"
     p = run(cli_env, "report", "sla", "--by", "weekday")
     assert p.returncode == 2 and "weekday" in one_line_error(p)
+
+
+def _timed(desk: Desk) -> None:
+    """The policy of the fixed desk, and writes under a frozen clock allowed (a demo)."""
+    sla.load_policy(desk, parse_policy(POLICY, "test.toml"))
+    with desk.write() as (session, _record):
+        session.add(Setting(key="demo", value="1"))
+
+
+def _as(cli_env: dict[str, str], login: str, hours: float, *args: str) -> None:
+    at = (T0 + timedelta(hours=hours)).isoformat()
+    p = run(cli_env, "--as", login, "--at", at, *args)
+    assert p.returncode == 0, p.stderr
+
+
+def test_by_agent_credits_who_answered_and_who_resolved(
+    cli_env: dict[str, str], desk: Desk, make_desk: DeskFactory
+) -> None:
+    """Issue 16: not the holder. Amir answers K, takes it, and lena (a lead) resolves it;
+    amir answers and resolves L without taking it (the CLI, a real process): he takes it in
+    the same transaction, and both are his."""
+    _timed(desk)
+    d = Desk_(make_desk)
+    k = new_ticket(d.at("amir", 0), "K", "medium")
+    tickets.reply(d.at("amir", 1), k, "On it.")
+    tickets.claim(d.at("amir", 1.5), k)
+    tickets.resolve(d.at("lena", 2), k, "fixed")
+    low = new_ticket(d.at("amir", 0), "L", "medium")
+    _as(cli_env, "amir", 0.5, "ticket", "reply", str(low), "Here is how.")
+    _as(cli_env, "amir", 1, "ticket", "resolve", str(low), "--code", "fixed")
+    shown = tickets.show(desk, low)
+    assert shown.holder == "amir"  # resolving an unheld ticket took it
+    assert [e.kind for e in shown.events if e.kind == "holder"] == ["holder"]
+    # a refused resolve takes nothing: a closed ticket nobody holds stays unheld
+    closed = new_ticket(d.at("amir", 0), "C", "medium")
+    tickets.update_fields(d.at("lena", 1), closed, status="closed", code="out_of_scope")
+    p = run(cli_env, "--as", "amir", "ticket", "resolve", str(closed), "--code", "fixed")
+    assert p.returncode != 0 and one_line_error(p)
+    assert tickets.show(desk, closed).holder is None
+    window = ("--from", WINDOW[0].isoformat(), "--to", WINDOW[1].isoformat())
+    p = run(cli_env, "report", "sla", *window, "--by", "agent", "--json")
+    assert p.returncode == 0, p.stderr
+    groups = {g["key"]: g for g in json.loads(p.stdout)["groups"]}
+    assert set(groups) == {"amir", "lena"}  # nobody is "(nobody)"
+    # lena stopped C's clocks when she closed it unanswered
+    assert (groups["amir"]["respond_met"], groups["lena"]["respond_met"]) == (2, 1)
+    assert (groups["amir"]["resolve_met"], groups["lena"]["resolve_met"]) == (1, 2)
+    assert (groups["amir"]["resolved"], groups["lena"]["resolved"]) == (1, 1)
+    row = desk.store.query(
+        "SELECT responded_by, resolved_by, holder_id FROM tickets WHERE id = ?", (k,)
+    )
+    ids = {login: sid for sid, login in desk.store.query("SELECT id, login FROM staff")}
+    assert tuple(row[0]) == (ids["amir"], ids["lena"], ids["amir"])
+
+
+def test_merged_duplicates_count_only_when_already_breached(
+    desk: Desk, make_desk: DeskFactory
+) -> None:
+    """A duplicate merged before its clocks breached leaves the figures (like a ticket closed
+    automatically); one whose respond clock had breached when merged counts as breached."""
+    _timed(desk)
+    d = Desk_(make_desk)
+    main = new_ticket(d.at("amir", 0), "Main", "medium")
+    early = new_ticket(d.at("amir", 0), "Early duplicate", "medium")  # respond 8h
+    late = new_ticket(d.at("amir", 0), "Late duplicate", "critical")  # respond 1h
+    tickets.merge(d.at("amir", 0.5), early, main)
+    tickets.merge(d.at("amir", 2), late, main)
+    t = report.sla_report(desk, *WINDOW).total
+    assert (t.respond_met, t.respond_breached) == (0, 1)  # early left out, late breached
+    assert (t.resolve_met, t.resolve_breached) == (0, 0)  # late's resolve (4h) had not

@@ -38,10 +38,11 @@ class ChoiceModal(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, choices: Sequence[Choice]) -> None:
+    def __init__(self, title: str, choices: Sequence[Choice], *, rows: int | None = None) -> None:
         super().__init__(classes="desk-modal")
         self.title_text = title
         self.choices = tuple(choices)
+        self.rows = rows  # choices in view at once (default: the stylesheet's, 12)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -57,6 +58,8 @@ class ChoiceModal(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
+        if self.rows is not None:
+            options.styles.max_height = self.rows
         options.focus()
         for i, c in enumerate(self.choices):
             if c.current:

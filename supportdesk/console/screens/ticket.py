@@ -80,6 +80,7 @@ def _words(value: str) -> str:
     return value.replace("_", " ")
 
 
+SHORT_HEIGHT = 36  # below this, the composer takes the facts' and SLA panel's lines
 HANDOVER_BESIDE_WIDTH = 140  # from this width on, the handover sits beside the thread
 TOP_TIER = 3
 
@@ -220,6 +221,12 @@ class TicketScreen(DeskScreen):
         self.set_class(shown and not wide, "-handover-only")
         # a short terminal gives the handover the SLA panel's lines too (h brings them back)
         self.set_class(shown and not wide and self.app.size.height < 36, "-handover-tall")
+        # and, while a reply, note or call is typed, the thread it answers gets the facts'
+        # and the SLA panel's lines (the title keeps the ticket's number and subject)
+        self.set_class(
+            self.compose_kind is not None and self.app.size.height < SHORT_HEIGHT,
+            "-composing-short",
+        )
 
     def on_resize(self) -> None:
         was = self.has_class("-handover-beside"), self.has_class("-handover-only")
@@ -376,6 +383,7 @@ class TicketScreen(DeskScreen):
         if not text.text and self.ticket_id in self._drafts:
             text.text = self._drafts.pop(self.ticket_id)
         text.focus()
+        self._fit_handover()
         self.refresh_bindings()
 
     def _hide_composer(self, *, clear: bool) -> None:
@@ -384,6 +392,7 @@ class TicketScreen(DeskScreen):
         self.query_one("#composer").display = False
         self.compose_kind = None
         self.call_outcome = None
+        self._fit_handover()
         self.query_one(ThreadView).focus()
         self.refresh_bindings()
 

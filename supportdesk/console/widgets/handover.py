@@ -1,7 +1,8 @@
 """The handover panel of the ticket screen: what the next person needs to work a ticket
 that was escalated, released or handed over (from `escalation.brief`).
 
-The reported problem first, then what was tried (every escalation: from and to which tier,
+The reported problem first, the latest handover notes (end of shift) and release reasons,
+then what was tried (every escalation: from and to which tier,
 by whom and when, why, what was tried, who claimed it), the complaint flag, the account's
 services with their domains and servers, who may authorize changes, the account's notes,
 other open tickets on the same server, and who watches the ticket.
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 HEAD_STYLE = "bold #5fd7ff"
 FLAG_STYLE = "bold #ff5f5f"
+HANDOVERS_SHOWN = 5  # the latest handover notes; `ticket brief --json` has them all
 
 
 def _head(title: str) -> Text:
@@ -69,6 +71,16 @@ def handover_renderable(b: Brief, now: datetime, width: int) -> RenderableType:
         )
     parts.append(Text.assemble(_head("Reported "), (stamp(b.reported_at, now), "dim")))
     parts.append(Text("  " + clean(b.reported.strip() or "(no description)", multiline=True)))
+    if b.handovers:
+        parts.append(_head("Handed over"))
+        for h in b.handovers[-HANDOVERS_SHOWN:]:
+            what = "handover" if h.kind == "handover" else "released"
+            parts.append(
+                Text.assemble(
+                    (f"  {what} by {one_line(h.by or 'system')} · {stamp(h.at, now)}: ", "dim"),
+                    clean(h.note, multiline=True),
+                )
+            )
     parts.append(_head("Escalations"))
     if not b.escalations:
         parts.append(Text("  none: this ticket was never escalated", style="dim"))

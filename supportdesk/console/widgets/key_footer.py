@@ -1,8 +1,8 @@
 """A Footer that shows as many key bindings as fit, whole, in binding order.
 
 Textual's Footer clips the last key mid-word on a narrow terminal; this one drops the keys
-that do not fit instead (help, `?`, always stays), and lays out again when resized, so an
-80-column console shows the essentials and a 160-column one shows everything.
+that do not fit instead (help, `?`, and quit, ctrl+q, always stay), and lays out again when
+resized, so an 80-column console shows the essentials and a 160-column one shows everything.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup  # noqa: PLC2701 - textual's footer parts, subclassed
 
-ALWAYS = frozenset({"help"})
+ALWAYS = frozenset({"help", "quit"})  # `?` and ctrl+q are shown at every width
 PALETTE_WIDTH = 14
 
 

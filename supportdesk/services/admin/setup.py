@@ -33,6 +33,68 @@ class InitResult:
     files: tuple[str, ...] = ()  # what init did to files' access, one line each
 
 
+def ensure_database(store: Store) -> str | None:
+    """PostgreSQL: create the database --db names when it does not exist yet and this role
+    may (connected to the server's maintenance database); the line to say, or None. A role
+    that may not is told the exact `createdb` command an administrator runs."""
+    if store.is_sqlite:
+        return None
+    import shlex
+
+    import psycopg
+    from psycopg import errors, sql
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    from supportdesk.store import MISSING_PG_DATABASE
+
+    conninfo = str(store.target.conninfo)
+    try:
+        psycopg.connect(conninfo, connect_timeout=10).close()
+        return None
+    except psycopg.OperationalError as exc:
+        if not MISSING_PG_DATABASE.search(str(exc)):
+            raise StoreError(describe_error(exc)) from None
+    params = conninfo_to_dict(conninfo)
+    name = str(params.get("dbname") or "")
+    user = str(params.get("user") or os.environ.get("PGUSER") or _login_name())
+    command = ["createdb"]
+    for flag, key in (("-h", "host"), ("-p", "port")):
+        if params.get(key):
+            command += [flag, str(params[key])]
+    command += ["-O", user, name]
+    how = (
+        f"ask a PostgreSQL administrator to run `{shlex.join(command)}`, then run "
+        "`supportdesk init` again"
+    )
+    last: Exception | None = None
+    for maintenance in ("postgres", "template1"):
+        try:
+            conn = psycopg.connect(
+                make_conninfo(conninfo, dbname=maintenance), autocommit=True, connect_timeout=10
+            )
+        except psycopg.OperationalError as exc:
+            last = exc
+            continue
+        with conn:
+            try:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            except errors.InsufficientPrivilege:
+                raise UsageError(f'role "{user}" may not create database "{name}": {how}') from None
+            except errors.DuplicateDatabase:
+                return None  # another init made it meanwhile
+        return f'created PostgreSQL database "{name}"'
+    raise UsageError(
+        f'no database "{name}" and no maintenance database to create it from '
+        f"({describe_error(last) if last else 'none'}): {how}"
+    )
+
+
+def _login_name() -> str:
+    import getpass
+
+    return getpass.getuser()
+
+
 def migrate(store: Store) -> None:
     """Bring the schema to the head revision (imports Alembic only here: it is slow)."""
     from alembic import command
@@ -136,7 +198,10 @@ def init_database(
         # and the schema made before create_key refused it, and the next init then found a
         # schema without its key and refused for good
         audit.load_key(desk.key_path)
+    made = ensure_database(store)
     files = secure_files(desk, sharing)
+    if made:
+        files.insert(0, made)
     before = store.schema_revision()
     if before is not None and not key_existed:
         raise UsageError(

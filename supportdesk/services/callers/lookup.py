@@ -129,9 +129,16 @@ class _Finder:
                 value = detail(row) if callable(detail) else str(row[1] if len(row) > 1 else "")
                 self.hits[account] = (matched, value)
 
-    def run(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    def run(self, sql: str, params: list[Any], *, scan: bool = False) -> list[tuple[Any, ...]]:
+        """The statement's first rows. `scan`: a word inside a column, which PostgreSQL finds
+        with a pg_trgm index (migration 0013) when the pattern is rare and by reading the
+        table until the limit when it is common: planned for its pattern every time (never
+        prepared), since a generic plan, blind to the pattern, read the whole table for a
+        word nobody has."""
         if self.full:
             return []
+        if scan and not self.sqlite:
+            return self.store.query(sql + " LIMIT ?", [*params, self.limit], prepare=False)
         return self.store.query(sql + " LIMIT ?", [*params, self.limit])
 
     # -- the matches ----------------------------------------------------------------------
@@ -176,7 +183,9 @@ class _Finder:
         where = self.contains("(' ' || s.domains)", text, params, word=True)
         more = MORE_DOMAINS_SQLITE if self.sqlite else MORE_DOMAINS_PG
         rows = self.run(
-            f"SELECT s.account_id, s.domains FROM services s WHERE {more} AND {where}", params
+            f"SELECT s.account_id, s.domains FROM services s WHERE {more} AND {where}",
+            params,
+            scan=True,
         )
         self.add(rows, DOMAIN, lambda r: _domain_of(r[1], text))
 
@@ -196,7 +205,7 @@ class _Finder:
             where = self.contains("a.company", text, params)
         else:
             where = self.contains("lower(a.company)", self.fold(text), params)
-        rows = self.run(f"SELECT a.id, a.company FROM accounts a WHERE {where}", params)
+        rows = self.run(f"SELECT a.id, a.company FROM accounts a WHERE {where}", params, scan=True)
         self.add(rows, COMPANY)
 
     def fold(self, text: str) -> str:

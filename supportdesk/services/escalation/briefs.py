@@ -52,6 +52,20 @@ class Neighbour(JsonMixin):
 
 
 @dataclass(frozen=True)
+class HandoverNote(JsonMixin):
+    """A note left when a ticket changed hands: an end of shift's handover note, or the
+    reason given when a claim was released."""
+
+    by: str | None
+    at: datetime
+    note: str
+    kind: str  # "handover" (end of shift) or "release"
+
+
+HANDOVER_PREFIX = "Handover: "  # how end_shift writes its note into the holder event
+
+
+@dataclass(frozen=True)
 class Brief(JsonMixin):
     """Everything the next person needs to work an escalated ticket."""
 
@@ -67,13 +81,24 @@ class Brief(JsonMixin):
     same_server: tuple[Neighbour, ...]
     watchers: tuple[str, ...]
     flagged_at: datetime | None
+    handovers: tuple[HandoverNote, ...] = ()  # oldest first
 
 
 def brief(desk: Desk, ticket_id: int, *, neighbours: int = 10) -> Brief:
     from sqlalchemy import select
 
     from supportdesk.core.queue import PRIORITY_NAMES
-    from supportdesk.models import Account, Contact, Escalation, Service, Staff, Ticket, Watcher
+    from supportdesk.enums import EventKind
+    from supportdesk.models import (
+        Account,
+        Contact,
+        Escalation,
+        Service,
+        Staff,
+        Ticket,
+        TicketEvent,
+        Watcher,
+    )
     from supportdesk.rules.limits import fits_id
 
     permissions.require(desk.actor, "ticket.read")
@@ -175,6 +200,25 @@ def brief(desk: Desk, ticket_id: int, *, neighbours: int = 10) -> Brief:
                 for sid in s.scalars(select(Watcher.staff_id).where(Watcher.ticket_id == t.id))
             )
         )
+        handovers = tuple(
+            HandoverNote(
+                logins.get(by) if by else None,
+                at,
+                (body or "").removeprefix(HANDOVER_PREFIX),
+                "handover" if (body or "").startswith(HANDOVER_PREFIX) else "release",
+            )
+            for by, at, body in s.execute(
+                select(TicketEvent.staff_id, TicketEvent.created_at, TicketEvent.body)
+                .where(
+                    TicketEvent.ticket_id == t.id,
+                    TicketEvent.kind == EventKind.HOLDER.value,
+                    TicketEvent.new_value.is_(None),
+                    TicketEvent.body.is_not(None),
+                    TicketEvent.body != "",
+                )
+                .order_by(TicketEvent.id)
+            )
+        )
         return Brief(
             t.id,
             t.account_id,
@@ -188,4 +232,5 @@ def brief(desk: Desk, ticket_id: int, *, neighbours: int = 10) -> Brief:
             tuple(near),
             watchers,
             t.flagged_at,
+            handovers,
         )

@@ -197,8 +197,19 @@ def reassign(desk: Desk, ticket_id: int, to_login: str) -> ReassignResult:
         return ReassignResult(t.id, old_login, person.login)
 
 
-def end_shift(desk: Desk, note: str) -> list[int]:
-    """Release every ticket one holds, each with the handover note; the ids released."""
+@dataclass(frozen=True)
+class Handover(JsonMixin):
+    """What an end of shift did: the tickets released with the note, and the ones kept."""
+
+    released: tuple[int, ...]
+    kept: tuple[int, ...]  # held but not workable now (waiting, scheduled): still the holder's
+
+
+def end_shift(desk: Desk, note: str, *, everything: bool = False) -> Handover:
+    """Release the tickets one holds that count toward the holding limit (new or open: the
+    ones someone can work on now), each with the handover note. Tickets waiting on the
+    customer, a schedule or an authorization stay with their holder, who knows their
+    story, unless `everything`."""
     from sqlalchemy import select
 
     from supportdesk.models import Ticket
@@ -218,9 +229,16 @@ def end_shift(desk: Desk, note: str) -> list[int]:
         )
         if not held:
             raise NothingToDo(f"{actor.login} holds no tickets: nothing to hand over")
-        for t in held:
+        going = [t for t in held if everything or t.status in WORKING]
+        kept = tuple(t.id for t in held if not (everything or t.status in WORKING))
+        if not going:
+            raise NothingToDo(
+                f"{actor.login} holds nothing to work on now: the {len(kept)} waiting or "
+                "scheduled stay with them unless all are released"
+            )
+        for t in going:
             _release(session, desk, record, t, f"Handover: {text}", "ticket.handover")
-        return [t.id for t in held]
+        return Handover(tuple(t.id for t in going), kept)
 
 
 @dataclass(frozen=True)

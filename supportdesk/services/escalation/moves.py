@@ -70,8 +70,9 @@ def escalate(
     tried = limits.check((tried or "").strip(), limits.TRIED, what="--tried")
     with desk.write() as (session, record):
         t = load_ticket(session, ticket_id, lock=True)
-        guard(desk, session, t, "ticket.escalate")
+        # a solved ticket says so first: whoever resolved it holds it (issue 16)
         require_writable(t, "escalated")
+        guard(desk, session, t, "ticket.escalate")
         target = t.tier + 1 if to_tier is None else to_tier
         if target > TOP_TIER or target < 1:
             raise UsageError(

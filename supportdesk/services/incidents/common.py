@@ -49,10 +49,11 @@ AFFECTED_LIMIT = 200
 
 
 def parse_cadence(text: str | None) -> int:
-    """Seconds between customer updates: "30m", "1h", "1h30m" (5 minutes to 24 hours)."""
+    """Seconds between customer updates: "30m", "1h", "1h30m", "PT45M" (5 minutes to 24 hours)."""
     from supportdesk.rules.policy import parse_duration
 
-    value = (text or DEFAULT_CADENCE).strip().lower()
+    value = (text or DEFAULT_CADENCE).strip()
+    value = value if value[:1] in ("P", "p") else value.lower()  # ISO 8601 keeps its case
     try:
         seconds = parse_duration(value)
     except ValueError as exc:

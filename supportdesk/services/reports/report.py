@@ -5,13 +5,16 @@ Definitions (the same on the board and in `supportdesk report sla`):
 
 - attainment of a clock = met / (met + breached), counted on the day the clock stopped (its
   `since` once stopped), leaving out clocks whose target is best effort or none and tickets
-  closed automatically (mail from an unlisted sender, no response from the customer);
+  closed automatically (mail from an unlisted sender, no response from the customer) and
+  merged duplicates, except that a duplicate's clock already breached when merged counts;
 - breaches = clocks that stopped breached in the window (both clocks), by category too;
 - median first response = the median business time the respond clock ran, over respond
   clocks that stopped in the window (best effort included: it has a time, not a target);
 - tier-1 share = tickets solved (`fixed`) in the window that never went up a tier / all
   tickets solved in the window;
-- time from escalation to claim: see `escalation.figures`.
+- time from escalation to claim: see `escalation.figures`;
+- by agent: a respond clock is credited to whoever answered (`responded_by`), a resolve
+  clock and a solved ticket to whoever resolved (`resolved_by`), not to the holder.
 """
 
 from __future__ import annotations
@@ -31,8 +34,11 @@ GROUPS = {
     "tier": "t.tier",
     "category": "t.category",
     "plan": "coalesce(t.sla_plan, '-')",
-    "agent": "coalesce(t.holder_id, 0)",
+    "agent": "coalesce(t.resolved_by, 0)",  # who solved it (respond clock: AGENT_RESPOND)
 }
+# --by agent credits whoever stopped the clock (issue 16): the first response to whoever
+# answered, the resolution (and the solved count) to whoever resolved; not the holder
+AGENT_BY_CLOCK = {"respond": "coalesce(t.responded_by, 0)", "resolve": "coalesce(t.resolved_by, 0)"}
 CLOCK_NAMES = ("respond", "resolve")
 
 
@@ -141,6 +147,18 @@ def sla_report(desk: Desk, start: datetime, end: datetime, by: str | None = None
         return groups[name]
 
     manual = f"(t.resolution_code IS NULL OR t.resolution_code NOT IN {AUTO_CLOSED!r})"
+
+    def counted(clock: str) -> str:
+        """Clocks in the figures: not of tickets closed automatically, nor of merged
+        duplicates, except a duplicate's clock that had already breached (it counts)."""
+        return (
+            f"{manual} AND (t.resolution_code IS NULL OR t.resolution_code <> 'duplicate'"
+            f" OR t.{clock}_state = 'breached')"
+        )
+
+    def key_of(clock: str) -> str:
+        return AGENT_BY_CLOCK[clock] if by == "agent" else g
+
     categories = [c.value for c in Category]
     counts: dict[str, int] = {}  # respond clocks stopped per group (for the medians)
     for clock in CLOCK_NAMES:
@@ -157,11 +175,12 @@ def sla_report(desk: Desk, start: datetime, end: datetime, by: str | None = None
                 for c in categories
             ),
         ]
+        k = key_of(clock)
         rows = store.query(
-            f"SELECT {g}, {', '.join(sums)} FROM tickets t"
+            f"SELECT {k}, {', '.join(sums)} FROM tickets t"
             f" WHERE t.{clock}_state IN ('met', 'breached')"
-            f" AND t.{clock}_since >= ? AND t.{clock}_since < ? AND {manual}"
-            + (f" GROUP BY {g}" if by else ""),
+            f" AND t.{clock}_since >= ? AND t.{clock}_since < ? AND {counted(clock)}"
+            + (f" GROUP BY {k}" if by else ""),
             (a, b),
         )
         for key, met, breached, n, *per_category in rows:
@@ -177,7 +196,7 @@ def sla_report(desk: Desk, start: datetime, end: datetime, by: str | None = None
     breaches_by_category = dict(sorted(by_category.items()))
     respond_window = (
         " FROM tickets t WHERE t.respond_state IN ('met', 'breached')"
-        f" AND t.respond_since >= ? AND t.respond_since < ? AND {manual}"
+        f" AND t.respond_since >= ? AND t.respond_since < ? AND {counted('respond')}"
     )
     # the median of everything: the middle one or two of the sorted times (a sort, no window)
     n_all = sum(counts.values())
@@ -190,10 +209,11 @@ def sla_report(desk: Desk, start: datetime, end: datetime, by: str | None = None
         total.median_first_response_seconds = round(sum(int(m[0]) for m in middle) / len(middle))
     if by:
         # per group: the middle rows of each partition
+        k = key_of("respond")
         for key, median in store.query(
-            f"SELECT k, avg(s) FROM (SELECT {g} AS k, t.respond_used_s AS s,"
-            f" row_number() OVER (PARTITION BY {g} ORDER BY t.respond_used_s) AS rn,"
-            f" count(*) OVER (PARTITION BY {g}) AS n"
+            f"SELECT k, avg(s) FROM (SELECT {k} AS k, t.respond_used_s AS s,"
+            f" row_number() OVER (PARTITION BY {k} ORDER BY t.respond_used_s) AS rn,"
+            f" count(*) OVER (PARTITION BY {k}) AS n"
             + respond_window
             + ") m WHERE rn IN ((n + 1) / 2, (n + 2) / 2) GROUP BY k",
             (a, b),

@@ -24,7 +24,9 @@ from supportdesk.services.reports import report
 from supportdesk.services.reports.common import HELD_TOO_LONG, day_start, epoch_of
 from supportdesk.services.reports.drill import drill  # noqa: F401 - re-exported
 
-URGENT_LIMIT = 60
+URGENT_WINDOW = 120  # rows of "breached and due within the hour" read at once
+HOUR = 3600
+URGENT_END = (-(2**62), 0)  # an anchor past the last row: `urgent_page(before=URGENT_END)`
 PAUSED_LIMIT = 20
 ATTENTION_LIMIT = 30
 NO_ACTIVITY = timedelta(hours=4)
@@ -97,14 +99,32 @@ class Attention:
 
 
 @dataclass(frozen=True)
+class UrgentPage:
+    """One window of "breached and due within the hour", in the lead's order: what can
+    still be saved (due within the hour, soonest first), then the breaches, freshest first."""
+
+    rows: tuple[Urgent, ...]
+    more_before: bool
+    more_after: bool
+
+
+@dataclass(frozen=True)
 class SlaBoard:
     at: datetime
     headline: Headline
-    urgent: tuple[Urgent, ...]
+    urgent: tuple[Urgent, ...]  # one window of the list (urgent_page)
     paused: tuple[QueueRow, ...]
     moved: tuple[Moved, ...]
     people: tuple[Person, ...]
     attention: Attention
+    urgent_more_before: bool = False
+    urgent_more_after: bool = False
+    max_ticket_id: int = 0  # a ticket above it is new since this snapshot (the board's bell)
+
+    @property
+    def urgent_total(self) -> int:
+        """Every ticket of the list, shown or not: breached, and due within the hour."""
+        return self.headline.breached + self.headline.due_60
 
 
 def presence_of(desk: Desk, now: datetime) -> dict[int, tuple[str, datetime | None]]:
@@ -142,8 +162,9 @@ PAUSED_LEFT = (
 )
 
 
-def snapshot(desk: Desk) -> SlaBoard:
-    """Everything on the board except the figures (see `figures`)."""
+def snapshot(desk: Desk, urgent_from: Anchor | None = None) -> SlaBoard:
+    """Everything on the board except the figures (see `figures`); the urgent list's window
+    from the row `urgent_from` (None: from the top)."""
     permissions.require(desk.actor, "ticket.override_holder")  # leads
     store = desk.store
     now = desk.now()
@@ -151,7 +172,7 @@ def snapshot(desk: Desk) -> SlaBoard:
     due_count = (
         "SELECT count(*) FROM tickets t WHERE t.view = ? AND " + LIVE_TERM + " AND t.sla_key <= ?"
     )
-    views = ("queue", "held", "waiting", "scheduled")
+    views = VIEWS
 
     def count_due(until: int) -> int:
         return sum(int(store.query(due_count, (v, until))[0][0]) for v in views)
@@ -180,20 +201,137 @@ def snapshot(desk: Desk) -> SlaBoard:
         held,
         sum(1 for state, _seen in present.values() if state == "available"),
     )
-    # breached and due within the hour, most urgent first: each view read off the due index
-    urgent_rows: list[QueueRow] = []
-    for view in views:
-        urgent_rows += rows_where(
+    # breached and due within the hour: one window, from `urgent_from` (None: the top)
+    page = urgent_page(desk, start_at=urgent_from, present=present)
+    # paused clocks, apart: the least time left first
+    paused = rows_where(
+        desk, f" WHERE {PAUSED_WHERE} ORDER BY {PAUSED_LEFT}, t.id LIMIT ?", [PAUSED_LIMIT]
+    )
+    moved = _moved_today(desk, now)
+    people = _people(desk, now, present)
+    attention = _attention(desk, now)
+    return SlaBoard(
+        now,
+        headline,
+        page.rows,
+        tuple(paused),
+        moved,
+        people,
+        attention,
+        page.more_before,
+        page.more_after,
+        int(store.query("SELECT coalesce(max(id), 0) FROM tickets")[0][0]),
+    )
+
+
+VIEWS = ("queue", "held", "waiting", "scheduled")
+Anchor = tuple[int, int]  # (sla_key, id) of a row of the urgent list
+
+
+def _due_rows(
+    desk: Desk, cond: str, params: list[Any], *, desc: bool, limit: int
+) -> list[QueueRow]:
+    """Live rows whose due key meets `cond`, in due order (descending with `desc`): each view
+    read off its part of the live-due index (view, sla_key, id), then merged."""
+    if limit <= 0:
+        return []
+    order = " ORDER BY t.sla_key DESC, t.id DESC" if desc else " ORDER BY t.sla_key, t.id"
+    rows: list[QueueRow] = []
+    for view in VIEWS:
+        rows += rows_where(
             desk,
-            f" WHERE t.view = ? AND {LIVE_TERM} AND t.sla_key <= ? ORDER BY t.sla_key, t.id"
-            " LIMIT ?",
-            [view, epoch + 3600, URGENT_LIMIT],
+            f" WHERE t.view = ? AND {LIVE_TERM} AND {cond}{order} LIMIT ?",
+            [view, *params, limit],
         )
-    urgent_rows.sort(key=lambda r: (r.sla_key, r.id))
-    logins = {login: sid for sid, login in store.query("SELECT id, login FROM staff")}
+    rows.sort(key=lambda r: (r.sla_key, r.id), reverse=desc)
+    return rows[:limit]
+
+
+def urgent_page(
+    desk: Desk,
+    *,
+    start_at: Anchor | None = None,
+    before: Anchor | None = None,
+    limit: int = URGENT_WINDOW,
+    present: dict[int, tuple[str, datetime | None]] | None = None,
+) -> UrgentPage:
+    """One window of the urgent list: from the top, from a row (inclusive), or the `limit`
+    rows before a row (`URGENT_END`: the last rows). Savable clocks (due within the hour,
+    not yet breached) come first, soonest first; then the breaches, freshest first. A keyset
+    window: its cost is the window's, however many tickets have breached."""
+    permissions.require(desk.actor, "ticket.override_holder")
+    now = desk.now()
+    epoch = epoch_of(now)
+    savable, saved_p = "t.sla_key > ? AND t.sla_key <= ?", [epoch, epoch + HOUR]
+    breached, breached_p = "t.sla_key <= ?", [epoch]
+    # with an anchor, its row value is the bound on its side (the anchor lies within the
+    # part it is in), so the index's range starts at the anchor, not at the part's edge
+    savable_after = "(t.sla_key, t.id) >= (?, ?) AND t.sla_key <= ?"
+    savable_before = "t.sla_key > ? AND (t.sla_key, t.id) < (?, ?)"
+    rows: list[QueueRow]
+    if before is not None:
+        if before[0] <= epoch:  # in the breaches: the fresher ones, then the savable end
+            got = _due_rows(
+                desk,
+                f"{breached} AND (t.sla_key, t.id) > (?, ?)",
+                [*breached_p, *before],
+                desc=False,
+                limit=limit + 1,
+            )
+            rows = got[:limit][::-1]
+            more = len(got) > limit
+            if not more:
+                got_s = _due_rows(desk, savable, saved_p, desc=True, limit=limit - len(rows) + 1)
+                more = len(got_s) > limit - len(rows)
+                rows = got_s[: limit - len(rows)][::-1] + rows
+        else:
+            got = _due_rows(desk, savable_before, [epoch, *before], desc=True, limit=limit + 1)
+            rows, more = got[:limit][::-1], len(got) > limit
+        return UrgentPage(_urgent(desk, rows, now, present), more, before != URGENT_END)
+    if start_at is None or start_at[0] > epoch:  # the savable part, then the breaches
+        cond, params = savable, list(saved_p)
+        if start_at is not None:
+            cond, params = savable_after, [*start_at, epoch + HOUR]
+        got = _due_rows(desk, cond, params, desc=False, limit=limit + 1)
+        rows, more = got[:limit], len(got) > limit
+        if not more:
+            got_b = _due_rows(desk, breached, breached_p, desc=True, limit=limit - len(rows) + 1)
+            more = len(got_b) > limit - len(rows)
+            rows += got_b[: limit - len(rows)]
+        above = start_at is not None and bool(
+            _due_rows(desk, savable_before, [epoch, *start_at], desc=True, limit=1)
+        )
+    else:  # within the breaches
+        got = _due_rows(
+            desk, "(t.sla_key, t.id) <= (?, ?)", list(start_at), desc=True, limit=limit + 1
+        )
+        rows, more = got[:limit], len(got) > limit
+        above = bool(
+            _due_rows(
+                desk,
+                f"{breached} AND (t.sla_key, t.id) > (?, ?)",
+                [*breached_p, *start_at],
+                desc=False,
+                limit=1,
+            )
+            or _due_rows(desk, savable, saved_p, desc=False, limit=1)
+        )
+    return UrgentPage(_urgent(desk, rows, now, present), above, more)
+
+
+def _urgent(
+    desk: Desk,
+    rows: list[QueueRow],
+    now: datetime,
+    present: dict[int, tuple[str, datetime | None]] | None,
+) -> tuple[Urgent, ...]:
+    """Each row with the clock that is due first and why it needs a look."""
+    if present is None:
+        present = presence_of(desk, now)
+    logins = {login: sid for sid, login in desk.store.query("SELECT id, login FROM staff")}
     quiet_before = now - NO_ACTIVITY
     urgent = []
-    for r in urgent_rows[:URGENT_LIMIT]:
+    for r in rows:
         why = []
         if r.holder is None:
             why.append("unclaimed")
@@ -217,14 +355,7 @@ def snapshot(desk: Desk) -> SlaBoard:
             if running:
                 clock = min(running)[1]
         urgent.append(Urgent(r, clock, tuple(why)))
-    # paused clocks, apart: the least time left first
-    paused = rows_where(
-        desk, f" WHERE {PAUSED_WHERE} ORDER BY {PAUSED_LEFT}, t.id LIMIT ?", [PAUSED_LIMIT]
-    )
-    moved = _moved_today(desk, now)
-    people = _people(desk, now, present)
-    attention = _attention(desk, now)
-    return SlaBoard(now, headline, tuple(urgent), tuple(paused), moved, people, attention)
+    return tuple(urgent)
 
 
 def _parse_due(value: str | None) -> datetime | None:

@@ -183,8 +183,8 @@ def due(policy: Policy, calendar_name: str, moment: datetime, duration: str) -> 
         raise UsageError(f"no calendar {calendar_name!r} in the policy (known: {known})")
     try:
         seconds = parse_duration(duration)
-    except ValueError:
-        raise UsageError(f"--add: not a duration: {duration!r} (use 30m, 4h, 1h30m, 2d)") from None
+    except ValueError as exc:
+        raise UsageError(f"--add: {exc}") from None
     try:
         return calendar.add(moment, timedelta(seconds=seconds))
     except CalendarError as exc:

@@ -80,7 +80,8 @@ def update_fields(
                 raise InvalidTransition(f"ticket #{t.id} cannot go back to new")
             if t.status == Status.AWAITING_AUTHORIZATION.value:
                 _held_change(desk, t, new_status, res)
-            change_status(session, desk, record, t, new_status, res)
+            took = _take_to_resolve(session, desk, t) if new_status is Status.RESOLVED else None
+            change_status(session, desk, record, t, new_status, res, took)
             changed = True
         if not changed:
             raise NothingToDo(f"ticket #{t.id} already has those values")
@@ -111,7 +112,23 @@ def resolve(desk: Desk, ticket_id: int, code: str) -> None:
     with desk.write() as (session, record):
         t = load_ticket(session, ticket_id, lock=True)
         guard(desk, session, t, "ticket.resolve")
-        change_status(session, desk, record, t, Status.RESOLVED, res)
+        took = _take_to_resolve(session, desk, t)
+        change_status(session, desk, record, t, Status.RESOLVED, res, took)
+
+
+def _take_to_resolve(session: Any, desk: Desk, t: Ticket) -> dict[str, Any] | None:
+    """Whoever resolves a ticket nobody holds takes it, in the same transaction (issue 16:
+    the resolution is theirs, on the ticket and in `report sla --by agent`). Returns the
+    audit's change of holder, or None when the ticket was held."""
+    if t.holder_id is not None:
+        return None
+    check_transition(t, Status.RESOLVED)  # nothing is taken for a refused change
+    me = desk.actor
+    add_event(session, desk, t, EventKind.HOLDER, old=None, new=me.login, body="took it to resolve")
+    t.holder_id = me.staff_id
+    t.touched_at = desk.now()
+    claims.mark_claimed(session, desk, t, me.staff_id)
+    return {"holder": [None, me.login]}
 
 
 def merge(desk: Desk, ticket_id: int, into: int) -> int:

@@ -27,7 +27,7 @@ from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
 from supportdesk.console.screens.base import HELP_BINDING, DeskScreen, desk_app_of
-from supportdesk.console.screens.modals import AskModal
+from supportdesk.console.screens.modals import AskModal, Choice, ChoiceModal
 from supportdesk.console.screens.queue import plans_of
 from supportdesk.console.widgets.format import ago, cell, one_line, truncate
 from supportdesk.console.widgets.key_footer import KeyFooter
@@ -37,13 +37,38 @@ from supportdesk.core.views import QueueRow
 from supportdesk.rules.policy import Plan
 from supportdesk.services import escalation
 from supportdesk.services.reports import sla_board
-from supportdesk.services.reports.sla_board import Figures, SlaBoard
+from supportdesk.services.reports.sla_board import (
+    URGENT_END,
+    Anchor,
+    Figures,
+    SlaBoard,
+    UrgentPage,
+)
 
 FIGURES_EVERY_S = 60.0
+MARGIN = 20  # this close to the urgent window's edge, the neighbouring window is read
+SHIFT = 40  # rows kept above the cursor when the window moves down
 FLASH_S = 3.0
 WIDE = 120  # from this width the board has two columns
 SPARK = "▁▂▃▄▅▆▇█"
 REDACTED = "·····"
+# the drill-down's figures: key on the board's pop-up, what is read, the words shown
+DRILL_CHOICES = (
+    ("b", "breached", "Breached now"),
+    ("f", "due15", "Due within 15 minutes"),
+    ("h", "due60", "Due within the hour"),
+    ("2", "unclaimed2", "Unclaimed at tier 2"),
+    ("3", "unclaimed3", "Unclaimed at tier 3"),
+    ("w", "held", "Waiting for an authorized contact"),
+    ("o", "held_old", "Waiting for authorization over 4 hours"),
+    ("c", "complaints", "Complaints"),
+    ("u", "unlisted", "Held mail from unlisted senders"),
+    ("t", "breaches:today", "Breaches today"),
+    ("7", "breaches:7d", "Breaches in the last 7 days"),
+    ("m", "breaches:30d", "Breaches in the last 30 days"),
+    ("k", "category", "Breaches in 30 days of one category…"),
+    ("p", "person", "What one person holds…"),
+)
 DRILL_KEYS = {
     "breached": "breached now",
     "due15": "due within 15 minutes",
@@ -65,6 +90,26 @@ class SlaBoardLoaded(Message):
         super().__init__()
         self.board = board
         self.plans = plans
+
+
+class UrgentLoaded(Message):
+    """A moved window of the urgent list (`offset`: how many rows lie above it; -1: all but
+    the window's; `jump`: "first" or "last" puts the cursor there)."""
+
+    def __init__(
+        self,
+        page: UrgentPage,
+        plans: dict[str | None, Plan],
+        anchor: Anchor | None,
+        offset: int,
+        jump: str,
+    ) -> None:
+        super().__init__()
+        self.page = page
+        self.plans = plans
+        self.anchor = anchor
+        self.offset = offset
+        self.jump = jump
 
 
 class FiguresLoaded(Message):
@@ -118,7 +163,11 @@ def _redacted(row: QueueRow) -> QueueRow:
 class DrillScreen(ModalScreen[int | None]):
     """The tickets behind a figure; Enter opens one, Esc goes back."""
 
-    BINDINGS: ClassVar = [Binding("escape", "dismiss_none", "Back")]
+    BINDINGS: ClassVar = [
+        Binding("escape", "dismiss_none", "Back"),
+        Binding("home", "jump(0)", "First", show=False, priority=True),
+        Binding("end", "jump(-1)", "Last", show=False, priority=True),
+    ]
 
     def __init__(self, title: str, rows: list[QueueRow], plans: dict[str | None, Plan]) -> None:
         super().__init__(classes="desk-modal")
@@ -129,12 +178,17 @@ class DrillScreen(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog drill"):
             yield Static(
-                f"{one_line(self.title_text)} · {len(self.rows)} tickets",
+                f"{one_line(self.title_text)} · {len(self.rows)} "
+                + ("ticket" if len(self.rows) == 1 else "tickets"),
                 classes="dialog-title",
                 markup=False,
             )
             yield QueueTable(id="drill-table")
-            yield Static("⏎ open · Esc back", classes="dialog-hint", markup=False)
+            yield Static(
+                "⏎ open · ↑↓ PgUp PgDn Home End move · Esc back",
+                classes="dialog-hint",
+                markup=False,
+            )
 
     def on_mount(self) -> None:
         self.query_one(QueueTable).focus()
@@ -154,6 +208,11 @@ class DrillScreen(ModalScreen[int | None]):
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)
+
+    def action_jump(self, where: int) -> None:
+        table = self.query_one(QueueTable)
+        if table.row_count:
+            table.move_cursor(row=where % table.row_count, animate=False)
 
 
 class SlaBoardScreen(DeskScreen):
@@ -175,19 +234,23 @@ class SlaBoardScreen(DeskScreen):
     SlaBoardScreen #lb-people, SlaBoardScreen #lb-attention { height: auto; margin-bottom: 1; }
     SlaBoardScreen #lb-moved { height: auto; }
     SlaBoardScreen #lb-figures { height: auto; padding: 0 1; border-top: solid $primary; }
-    DrillScreen .drill { width: 90%; height: 80%; }
-    DrillScreen #drill-table { height: 1fr; }
+    SlaBoardScreen #lb-urgent-count { height: auto; color: $text-muted; }
     """
 
     TITLE = "SLA board"
     HELP = (
-        "The lead's SLA board: breached clocks and those due within the hour (live), paused "
+        "The lead's SLA board: what can still be saved (due within the hour, soonest first), "
+        "then the breaches (freshest first), live and scrollable to the last of them; paused "
         "clocks, due times moved today, who is at their desk and what they hold, and what "
-        "needs a lead. d drills into a figure; on a ticket: ⏎ open, r reassign, t take over; "
-        "u unlocks the first locked contact, a acknowledges the first complaint."
+        "needs a lead. Home/End jump to the first and the last ticket. d drills into a "
+        "figure; on a ticket: ⏎ open, r reassign (a list of people, who is away or off "
+        "marked), t take over; u unlocks a locked contact you pick (after you confirm), "
+        "a acknowledges a complaint you pick (or each of them)."
     )
     BINDINGS: ClassVar = [
         Binding("escape", "back", "Back"),
+        Binding("home", "jump('first')", "First", show=False, priority=True),
+        Binding("end", "jump('last')", "Last", show=False, priority=True),
         Binding("d", "drill", "Drill down"),
         Binding("r", "reassign", "Reassign"),
         Binding("t", "take_over", "Take over"),
@@ -208,6 +271,18 @@ class SlaBoardScreen(DeskScreen):
         self._flash: dict[int, float] = {}
         self._rang = 0
         self.alerts: list[int] = []  # tickets that breached while the board was open
+        # the urgent list's window: the row it starts at (None: the top), how many rows lie
+        # above it, whether more lie before and after it, and a move under way
+        self._urgent_anchor: Anchor | None = None
+        self._urgent_offset = 0
+        self._more_before = False
+        self._more_after = False
+        self._moving = False
+        self._settling = False  # a new window is being put in place
+        self._jump_from = 0  # the cursor's row when Home/End asked for a window
+        self._focused_once = False
+        self._seen_in_time: set[int] = set()  # rows seen before they breached
+        self._last_look = (0, 0)  # the last snapshot's time (epoch) and highest ticket id
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -216,6 +291,7 @@ class SlaBoardScreen(DeskScreen):
             with Horizontal(id="lb-main"):
                 with Vertical(id="lb-left"):
                     yield Static("Breached and due within the hour", classes="lb-title")
+                    yield Static(id="lb-urgent-count", markup=False)
                     yield QueueTable(id="lb-urgent")
                     yield Static("Paused clocks", classes="lb-title")
                     yield QueueTable(id="lb-paused")
@@ -256,7 +332,7 @@ class SlaBoardScreen(DeskScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="lead-board", name="board")
     def load_board(self) -> None:
-        board = sla_board.snapshot(self.desk)
+        board = sla_board.snapshot(self.desk, self._urgent_anchor)
         rows = [u.row for u in board.urgent] + list(board.paused)
         plans = plans_of(self.desk, rows)
         if not get_current_worker().is_cancelled:
@@ -275,15 +351,40 @@ class SlaBoardScreen(DeskScreen):
         board = message.board
         self.board = board
         self.plans = message.plans
+        self._more_before = board.urgent_more_before
+        self._more_after = board.urgent_more_after
+        if not board.urgent_more_before:
+            self._urgent_offset = 0
         now = self.desk.now()
-        breached = {u.row.id for u in board.urgent if u.row.sla_key <= int(now.timestamp())}
+        epoch = int(now.timestamp())
+        breached = {u.row.id for u in board.urgent if u.row.sla_key <= epoch}
         self._show(board, now)
         known = self._breached
-        self._breached = breached
-        if known is not None:
-            self._alert(breached - known)  # after the rows are in the table: they flash
+        if known is None:
+            self._breached = breached
+        else:
+            # a breach since the last look: a row seen in time, a new ticket, or a clock
+            # that ran out since; not an old breach that scrolled or shifted into the window
+            last_epoch, last_id = self._last_look
+            fresh = {
+                u.row.id
+                for u in board.urgent
+                if u.row.id in breached - known
+                and (
+                    u.row.id in self._seen_in_time
+                    or u.row.id > last_id
+                    or u.row.sla_key > last_epoch
+                )
+            }
+            self._breached = known | breached
+            self._alert(fresh)  # after the rows are in the table: they flash
+        self._seen_in_time |= {u.row.id for u in board.urgent} - breached
+        self._last_look = (epoch, board.max_ticket_id)
         for tid in self._flash:  # rows still flashing keep their mark through a reload
             self._mark(tid, True)
+        if not self._focused_once:  # the board opens with the list in hand: ↓ ⏎ End work
+            self._focused_once = True
+            self.query_one("#lb-urgent", QueueTable).focus()
 
     def on_figures_loaded(self, message: FiguresLoaded) -> None:
         self.figures = message.figures
@@ -301,12 +402,36 @@ class SlaBoardScreen(DeskScreen):
         keep = urgent.selected_row
         # why it matters goes where the holder would be: "unclaimed", "ben away", "+idle"
         rows = [replace(u.row, holder=_why_text(u.row.holder, u.why)) for u in board.urgent]
-        urgent.show_rows(self._rows(rows), now, keep.id if keep else None, self.plans)
+        self._settle()
+        # on the list's first row, the top stays in view (a ticket that became savable or
+        # a row that moved down to the breaches must not push the first row out of sight)
+        at_top = urgent.cursor_row == 0 and self._urgent_anchor is None
+        keep_id = None if at_top or keep is None else keep.id
+        urgent.show_rows(self._rows(rows), now, keep_id, self.plans)
+        self._count_line()
         paused = self.query_one("#lb-paused", QueueTable)
         paused.show_rows(self._rows(list(board.paused)), now, None, self.plans)
         self.query_one("#lb-people", Static).update(self._people(board, now))
         self.query_one("#lb-attention", Static).update(self._attention(board, now))
         self.query_one("#lb-moved", Static).update(self._moved(board, now))
+
+    def _count_line(self) -> None:
+        """What the list holds and how much of it is not on screen (issue 16)."""
+        board = self.board
+        if board is None:
+            return
+        h = board.headline
+        shown = len(self.query_one("#lb-urgent", QueueTable).rows_shown)
+        total = board.urgent_total
+        first = self._urgent_offset + 1 if shown else 0
+        last = self._urgent_offset + shown
+        line = Text()
+        line.append(f"{h.due_60} savable, then {h.breached:,} breached, newest first")
+        if total > shown:
+            line.append(f" · {total - shown:,} of {total:,} not shown")
+            if self.has_class("wide"):
+                line.append(f" (list at {first:,}–{last:,})", style="dim")
+        self.query_one("#lb-urgent-count", Static).update(line)
 
     def _headline(self, board: SlaBoard) -> Text:
         """The counts, one segment each; a segment is never split over two lines (on a
@@ -472,6 +597,7 @@ class SlaBoardScreen(DeskScreen):
             if newly:
                 self._breached |= set(newly)
                 self._alert(set(newly))
+                self.reload()  # a savable ticket that breached moves down to the breaches
         self._unflash()
 
     def _alert(self, ids: set[int]) -> None:
@@ -507,6 +633,115 @@ class SlaBoardScreen(DeskScreen):
                 del self._flash[tid]
                 self._mark(tid, False)
 
+    # -- the urgent list's window --------------------------------------------------------
+    @on(DataTable.RowHighlighted, "#lb-urgent")
+    def _urgent_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        """Near the window's edge, read the neighbouring window around the cursor."""
+        table = self.query_one("#lb-urgent", QueueTable)
+        rows = table.rows_shown
+        if self._moving or self._settling or not rows:
+            return  # (a cursor the new window put in place is not the lead moving it)
+        index = table.cursor_row
+        if index >= len(rows) - MARGIN and self._more_after:
+            start = max(0, index - SHIFT)
+            self._moving = True
+            anchor = (rows[start].sla_key, rows[start].id)
+            self.load_urgent(anchor, None, self._urgent_offset + start, "")
+        elif index < MARGIN and self._more_before:
+            self._moving = True
+            self.load_urgent(None, (rows[0].sla_key, rows[0].id), self._urgent_offset, "")
+
+    def _settle(self) -> None:
+        self._settling = True
+        self.call_after_refresh(self._settled)
+
+    def _settled(self) -> None:
+        self._settling = False
+
+    def action_jump(self, where: str) -> None:
+        """Home/End: the first or the last ticket of the focused list (the urgent list reads
+        its first or last window when it is not in hand)."""
+        focused = self.focused
+        if not isinstance(focused, QueueTable):
+            focused = self.query_one("#lb-urgent", QueueTable)
+            focused.focus()
+        if focused.id != "lb-urgent":
+            if focused.row_count:
+                focused.move_cursor(row=0 if where == "first" else focused.row_count - 1)
+            return
+        self._jump_from = focused.cursor_row  # ↑↓ typed before the window lands count
+        if where == "first" and self._more_before:
+            self._moving = True
+            self.load_urgent(None, None, 0, "first")
+        elif where == "last" and self._more_after:
+            self._moving = True
+            self.load_urgent(None, URGENT_END, -1, "last")
+        elif focused.row_count:
+            focused.move_cursor(row=0 if where == "first" else focused.row_count - 1)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="lead-urgent", name="urgent")
+    def load_urgent(
+        self, start_at: Anchor | None, before: Anchor | None, offset: int, jump: str
+    ) -> None:
+        """One window of the urgent list: from `start_at`, around the SHIFT rows before
+        `before`, or the last rows (URGENT_END); `offset` rows lie above it (-1: count from
+        the end)."""
+        desk = self.desk
+        if before is not None and before != URGENT_END:
+            earlier = sla_board.urgent_page(desk, before=before, limit=SHIFT)
+            first = earlier.rows[0].row if earlier.rows else None
+            start_at = (first.sla_key, first.id) if first is not None else None
+            offset = max(0, offset - len(earlier.rows)) if earlier.more_before else 0
+            page = sla_board.urgent_page(desk, start_at=start_at)
+        elif before == URGENT_END:
+            page = sla_board.urgent_page(desk, before=URGENT_END)
+            first = page.rows[0].row if page.rows else None
+            start_at = (first.sla_key, first.id) if first is not None else None
+        else:
+            page = sla_board.urgent_page(desk, start_at=start_at)
+        plans = plans_of(desk, [u.row for u in page.rows])
+        if not get_current_worker().is_cancelled:
+            self.post_message(UrgentLoaded(page, plans, start_at, offset, jump))
+
+    def on_urgent_loaded(self, message: UrgentLoaded) -> None:
+        self._moving = False
+        page = message.page
+        board = self.board
+        if board is None:
+            return
+        total = board.urgent_total
+        self._urgent_anchor = message.anchor if page.more_before else None
+        offset = message.offset if message.offset >= 0 else total - len(page.rows)
+        self._urgent_offset = max(0, offset) if page.more_before else 0
+        self._more_before, self._more_after = page.more_before, page.more_after
+        self.board = replace(
+            board,
+            urgent=page.rows,
+            urgent_more_before=page.more_before,
+            urgent_more_after=page.more_after,
+        )
+        self.plans = {**self.plans, **message.plans}
+        now = self.desk.now()
+        epoch = int(now.timestamp())
+        breached = {u.row.id for u in page.rows if u.row.sla_key <= epoch}
+        if self._breached is not None:
+            self._breached |= breached  # in the list already: no bell for scrolling to it
+        self._seen_in_time |= {u.row.id for u in page.rows} - breached
+        urgent = self.query_one("#lb-urgent", QueueTable)
+        keep = urgent.selected_row
+        rows = [replace(u.row, holder=_why_text(u.row.holder, u.why)) for u in page.rows]
+        keep_id = keep.id if keep else None
+        if message.jump and rows:
+            # from the first or last row, the ↑↓ pressed while the window was on its way
+            typed = urgent.cursor_row - self._jump_from
+            target = (0 if message.jump == "first" else len(rows) - 1) + typed
+            keep_id = rows[max(0, min(len(rows) - 1, target))].id
+        self._settle()
+        urgent.show_rows(self._rows(rows), now, keep_id, self.plans)
+        for tid in self._flash:
+            self._mark(tid, True)
+        self._count_line()
+
     # -- actions ------------------------------------------------------------------------
     def action_back(self) -> None:
         if not self.read_only and len(self.app.screen_stack) > 1:
@@ -528,26 +763,57 @@ class SlaBoardScreen(DeskScreen):
         return self.query_one("#lb-urgent", QueueTable).selected_row
 
     def action_drill(self) -> None:
-        def picked(value: str | None) -> None:
-            if not value:
-                return
-            key = value.strip()
-            choices = list(DRILL_KEYS)
-            if key.isdigit() and 1 <= int(key) <= len(choices):
-                key = choices[int(key) - 1]
-            self.drill(key)
+        """Pick a figure in plain words; a person's tickets and a category's breaches ask
+        which person or category next."""
 
-        hint = (
-            "  ".join(f"{i}={k}" for i, k in enumerate(DRILL_KEYS, 1))
-            + "  or person:LOGIN, breaches:30d:CATEGORY"
+        def picked(key: str | None) -> None:
+            if key == "person":
+                self._pick_person()
+            elif key == "category":
+                self._pick_category()
+            elif key:
+                self.drill(key)
+
+        choices = [Choice(k, value, label) for k, value, label in DRILL_CHOICES]
+        self.app.push_screen(
+            ChoiceModal("Show the tickets behind", choices, rows=len(choices)), picked
         )
-        self.app.push_screen(AskModal("Drill down into", "number or name", hint=hint), picked)
+
+    def _pick_person(self) -> None:
+        board = self.board
+        people = [p for p in board.people if p.holds or p.presence != "off"] if board else []
+        if not people:
+            self.notify("nobody holds a ticket", timeout=3)
+            return
+        choices = [
+            Choice(key, f"person:{p.login}", _person_words(p))
+            for key, p in zip(choice_keys(len(people)), people, strict=False)
+        ]
+
+        def picked(value: str | None) -> None:
+            if value:
+                self.drill(value)
+
+        self.app.push_screen(ChoiceModal("Whose tickets?", choices), picked)
+
+    def _pick_category(self) -> None:
+        from supportdesk.enums import Category
+
+        choices = [
+            Choice(c.value[0], f"breaches:30d:{c.value}", c.value.capitalize()) for c in Category
+        ]
+
+        def picked(value: str | None) -> None:
+            if value:
+                self.drill(value)
+
+        self.app.push_screen(ChoiceModal("Breaches in 30 days of which category?", choices), picked)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="drill", name="drill")
     def drill(self, key: str) -> None:
         rows = sla_board.drill(self.desk, key)
         plans = plans_of(self.desk, rows)
-        title = DRILL_KEYS.get(key, key)
+        title = DRILL_KEYS.get(key) or _drill_title(key)
         self.app.call_from_thread(self._show_drill, title, rows, plans)
 
     def _show_drill(self, title: str, rows: list[QueueRow], plans: dict[str | None, Plan]) -> None:
@@ -558,18 +824,50 @@ class SlaBoardScreen(DeskScreen):
         self.app.push_screen(DrillScreen(title, self._rows(rows), plans), opened)
 
     def action_reassign(self) -> None:
+        """Pick the new holder from a list: who is here, away or off, and what they hold; a
+        person who is not at their desk is confirmed with a warning first."""
         row = self._selected()
-        if row is None:
+        board = self.board
+        if row is None or board is None:
             return
+        people = [p for p in board.people if p.role == "lead" or p.tier >= row.tier]
+        if not people:
+            self.notify(f"nobody can work tier {row.tier}", timeout=3)
+            return
+        by_login = {p.login: p for p in people}
+        choices = [
+            Choice(key, p.login, _person_words(p))
+            for key, p in zip(choice_keys(len(people)), people, strict=False)
+        ]
+
+        def reassign(login: str) -> None:
+            self.run_write(
+                f"#{row.id} reassigned to {login}",
+                lambda: escalation.reassign(self.desk, row.id, login),
+            )
 
         def picked(login: str | None) -> None:
-            if login:
-                self.run_write(
-                    f"#{row.id} reassigned to {login}",
-                    lambda: escalation.reassign(self.desk, row.id, login),
-                )
+            if not login:
+                return
+            person = by_login[login]
+            if person.presence == "available":
+                reassign(login)
+                return
 
-        self.app.push_screen(AskModal(f"Reassign #{row.id} to", "staff login"), picked)
+            def confirmed(answer: str | None) -> None:
+                if answer == "yes":
+                    reassign(login)
+
+            self.app.push_screen(
+                ChoiceModal(
+                    f"⚠ {person.name} ({login}) is {_presence_words(person.presence)}: "
+                    f"give #{row.id} to them anyway?",
+                    [Choice("y", "yes", "Yes, reassign"), Choice("n", "no", "No")],
+                ),
+                confirmed,
+            )
+
+        self.app.push_screen(ChoiceModal(f"Reassign #{row.id} to", choices), picked)
 
     def action_take_over(self) -> None:
         row = self._selected()
@@ -580,30 +878,110 @@ class SlaBoardScreen(DeskScreen):
             )
 
     def action_unlock(self) -> None:
+        """Pick the locked contact (a list, even of one) and confirm before unlocking."""
         board = self.board
         if board is None or not board.attention.locked:
             self.notify("no locked contacts", timeout=3)
             return
-        c = board.attention.locked[0]
-        from supportdesk.services.callers import verification
+        locked = {str(c.contact_id): c for c in board.attention.locked}
+        choices = [
+            Choice(key, cid, self._locked_words(c))
+            for key, (cid, c) in zip(choice_keys(len(locked)), locked.items(), strict=False)
+        ]
 
-        self.run_write(
-            f"{c.name} unlocked",
-            lambda: verification.unlock(self.desk, c.account, str(c.contact_id)),
-        )
+        def picked(cid: str | None) -> None:
+            if cid is None:
+                return
+            c = locked[cid]
+
+            def confirmed(answer: str | None) -> None:
+                if answer != "yes":
+                    return
+                from supportdesk.services.callers import verification
+
+                self.run_write(
+                    f"{one_line(c.name)} unlocked",
+                    lambda: verification.unlock(self.desk, c.account, str(c.contact_id)),
+                )
+
+            self.app.push_screen(
+                ChoiceModal(
+                    f"Unlock {self._locked_words(c)}?",
+                    [Choice("y", "yes", "Yes, unlock"), Choice("n", "no", "No")],
+                ),
+                confirmed,
+            )
+
+        self.app.push_screen(ChoiceModal("Unlock which contact?", choices), picked)
+
+    def _locked_words(self, c: sla_board.Locked) -> str:
+        name = REDACTED if self.redact else one_line(c.name)
+        account = REDACTED if self.redact else one_line(c.account)
+        fails = sum(1 for _at, _who, _m, result in c.attempts if result == "failed")
+        until = c.locked_until.astimezone().strftime("%H:%M")
+        return f"{name} ({account}) · locked until {until} · {fails} failed"
 
     def action_acknowledge(self) -> None:
+        """Pick the complaint (or every one) and write the note that acknowledges it."""
         board = self.board
         if board is None or not board.attention.complaints:
             self.notify("no complaints waiting", timeout=3)
             return
-        tid = board.attention.complaints[0].id
+        complaints = list(board.attention.complaints)
+        choices = [
+            Choice(key, str(r.id), f"#{r.id} {self._subject(r, 48)}")
+            for key, r in zip(choice_keys(len(complaints)), complaints, strict=False)
+        ]
+        if len(complaints) > 1:
+            choices.append(Choice("*", "all", f"Each of the {len(complaints)} complaints"))
 
-        def noted(note: str | None) -> None:
-            if note:
-                self.run_write(
-                    f"complaint on #{tid} acknowledged",
-                    lambda: escalation.acknowledge_complaint(self.desk, tid, note=note),
-                )
+        def picked(value: str | None) -> None:
+            if value is None:
+                return
+            ids = [r.id for r in complaints] if value == "all" else [int(value)]
+            what = f"#{ids[0]}" if len(ids) == 1 else f"{len(ids)} tickets"
 
-        self.app.push_screen(AskModal(f"Acknowledge the complaint on #{tid}", "note"), noted)
+            def noted(note: str | None) -> None:
+                if not note:
+                    return
+
+                def write() -> None:
+                    for tid in ids:
+                        escalation.acknowledge_complaint(self.desk, tid, note=note)
+
+                self.run_write(f"complaint on {what} acknowledged", write)
+
+            self.app.push_screen(AskModal(f"Acknowledge the complaint on {what}", "note"), noted)
+
+        self.app.push_screen(ChoiceModal("Acknowledge which complaint?", choices), picked)
+
+
+CHOICE_KEYS = "123456789abcdefghijklmopqrstuvwxz"  # no n, y: the confirmations' keys
+
+
+def choice_keys(n: int) -> str:
+    """One key for each of up to len(CHOICE_KEYS) choices of a list."""
+    return CHOICE_KEYS[:n]
+
+
+PRESENCE_WORDS = {"available": "here", "away": "away", "off": "off"}
+
+
+def _person_words(p: sla_board.Person) -> str:
+    """One line of a list of people: login, here/away/off, what they hold, name."""
+    here = PRESENCE_WORDS.get(p.presence, p.presence)
+    return f"{one_line(p.login):<10} {here:<4}  holds {p.holds:<4} {one_line(p.name)}"
+
+
+def _presence_words(presence: str) -> str:
+    return {"available": "at their desk", "away": "away", "off": "off (no console)"}.get(
+        presence, presence
+    )
+
+
+def _drill_title(key: str) -> str:
+    if key.startswith("person:"):
+        return f"held by {key.split(':', 1)[1]}"
+    if key.startswith("breaches:30d:"):
+        return f"{key.rsplit(':', 1)[1]} breaches in 30 days"
+    return key

@@ -97,7 +97,16 @@ class TierBoardScreen(DeskScreen):
         Binding("r", "release", "Release", tooltip="put a ticket you hold back, with why"),
         Binding("a", "reassign", "Reassign", tooltip="give the ticket to someone (leads)"),
         Binding("o", "take_over", "Take over", tooltip="take a claimed ticket (leads)"),
-        Binding("e", "end_shift", "End shift", tooltip="release all you hold, with a note"),
+        Binding(
+            "e", "end_shift", "End shift", tooltip="release what you hold to work on, with a note"
+        ),
+        Binding(
+            "E",
+            "end_shift_all",
+            "End shift, all",
+            show=False,
+            tooltip="release everything you hold, waiting and scheduled too",
+        ),
         Binding("1", "tier(1)", "Tier 1", group=TIERS),
         Binding("2", "tier(2)", "Tier 2", group=TIERS),
         Binding("3", "tier(3)", "Tier 3", group=TIERS),
@@ -437,29 +446,42 @@ class TierBoardScreen(DeskScreen):
 
         self.board_write(partial(escalation.reassign, self.desk, tid, login), said)
 
-    def action_end_shift(self) -> None:
-        board = self.board
-        held = board.mine if board is not None else 0
-
+    def action_end_shift(self, everything: bool = False) -> None:
         def note(value: str | None) -> None:
             if not value:
                 return
 
             def said(result: object) -> tuple[str, int | None]:
-                ids = list(result) if isinstance(result, list) else []
+                assert isinstance(result, escalation.Handover)
+                ids = result.released
                 numbers = ", ".join(f"#{i}" for i in ids[:10]) + (", …" if len(ids) > 10 else "")
-                return f"Shift ended: released {len(ids)} ({numbers}) with your note", None
+                what = f"Shift ended: released {len(ids)} ({numbers}) with your note"
+                if result.kept:
+                    what += f"; {len(result.kept)} waiting or scheduled stay yours (E releases all)"
+                return what, None
 
-            self.board_write(partial(escalation.end_shift, self.desk, value), said)
+            self.board_write(
+                partial(escalation.end_shift, self.desk, value, everything=everything), said
+            )
 
+        if everything:
+            title = "End of shift: release EVERYTHING you hold, waiting and scheduled too"
+        else:
+            title = (
+                "End of shift: release what you hold to work on (new or open); "
+                "waiting and scheduled stay yours (E: everything)"
+            )
         self.app.push_screen(
             ReasonModal(
-                f"End of shift: release everything you hold ({held} at this tier)",
+                title,
                 "handover note: where things stand",
                 missing="A handover note is required: the next shift reads it.",
             ),
             note,
         )
+
+    def action_end_shift_all(self) -> None:
+        self.action_end_shift(everything=True)
 
     def action_goto(self) -> None:
         self.desk_app.action_goto_ticket()
