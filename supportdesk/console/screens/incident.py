@@ -24,6 +24,7 @@ from textual.worker import get_current_worker
 from supportdesk.console.screens.base import HELP_BINDING, DeskScreen
 from supportdesk.console.screens.modals import AskModal, Choice, ChoiceModal
 from supportdesk.console.widgets.format import ago, cell, one_line, stamp, truncate
+from supportdesk.console.widgets.header_bar import HeaderBar
 from supportdesk.console.widgets.incident_banner import ACKED_STYLE, INCIDENT_STYLE, update_due_text
 from supportdesk.console.widgets.inert import InertTable
 from supportdesk.console.widgets.key_footer import KeyFooter
@@ -165,7 +166,7 @@ class IncidentScreen(DeskScreen):
         self._subject_width = 0
 
     def compose(self) -> ComposeResult:
-        yield Static(id="inc-title", markup=False)
+        yield self.header_bar("inc-title")
         yield Static(id="inc-facts", markup=False)
         yield Static(id="inc-script", markup=False)
         with Horizontal(id="inc-body"):
@@ -258,7 +259,8 @@ class IncidentScreen(DeskScreen):
         now = self.desk.now()
         width = self.app.size.width
         inc = v.incident
-        self.query_one("#inc-title", Static).update(title_text(inc, width))
+        bar = self.query_one("#inc-title", HeaderBar)
+        bar.update(title_text(inc, bar.room(width)))
         self.query_one("#inc-facts", Static).update(facts_text(v, now, width - 2))
         script = self.query_one("#inc-script", Static)
         script.border_title = "Read to callers"
