@@ -16,7 +16,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from supportdesk.rules.local_time import text_date, text_time
+from supportdesk.rules.local_time import text_date, text_time, times_in_text
 from supportdesk.safe_text import clean, json_escape
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -83,6 +83,11 @@ def when(value: datetime | None, *, seconds: bool = False, weekday: bool = False
     the policy's `[desk] timezone`, else the default plan's calendar), never microseconds
     or "+00:00"; "-" when unset. JSON keeps ISO 8601 with the offset."""
     return text_time(value, _zone(), seconds=seconds, weekday=weekday)
+
+
+def times_in(text: str) -> str:
+    """`text` with the ISO 8601 times in it written as `when` writes them."""
+    return times_in_text(text, _zone())
 
 
 def day(value: datetime) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from supportdesk.cli.env import Env, pass_env
-from supportdesk.cli.output import emit, inert, json_option, when
+from supportdesk.cli.output import emit, inert, json_option, times_in, when
 from supportdesk.cli.params import TICKET_ID
 from supportdesk.core.clock import parse_time
 from supportdesk.core.policy import load_preset
@@ -37,7 +37,9 @@ def _sla_text(v: Any) -> str:
     if v.history:
         lines.append("")
         for at, who, what in v.history:
-            lines.append(f"  {when(at, seconds=True)}  {inert(who or '-'):<10} {inert(what)}")
+            lines.append(
+                f"  {when(at, seconds=True)}  {inert(who or '-'):<10} {inert(times_in(what))}"
+            )
     return "\n".join(lines)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from supportdesk.cli.env import Env, pass_env
-from supportdesk.cli.output import emit, inert, inert_lines, json_option, when
+from supportdesk.cli.output import emit, inert, inert_lines, json_option, times_in, when
 from supportdesk.cli.params import (
     EVENT_ID,
     SERVICE_ID,
@@ -46,7 +46,8 @@ def _ticket_text(t: Any) -> str:
         who = "customer" if e.from_customer else inert(e.author or "-")
         what = e.kind + (f" ({e.call_outcome})" if e.call_outcome else "")
         if e.old_value or e.new_value:
-            what += f" {inert(e.old_value or '-')} -> {inert(e.new_value or '-')}"
+            old, new = times_in(e.old_value or "-"), times_in(e.new_value or "-")
+            what += f" {inert(old)} -> {inert(new)}"
         if e.kind == "note":
             what += " [internal]"
         lines.append(f"  {when(e.at, seconds=True)}  {who:<10} {what}")

@@ -11,6 +11,7 @@ Pure and light: the console's start path resolves the zone from the policy's TOM
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +20,9 @@ from supportdesk.errors import UsageError
 
 TZ_ENV = "SUPPORTDESK_TZ"
 MAX_ZONE_TEXT = 64
+# an ISO 8601 time with its offset, as the desk writes into its own history values
+# ("respond running 2026-11-25T10:00:00+00:00")
+ISO_TIME = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d)")
 
 
 def zone_named(name: str, *, what: str = TZ_ENV) -> ZoneInfo:
@@ -88,3 +92,19 @@ def text_time(
 def text_date(at: datetime, zone: tzinfo) -> str:
     """ "2026-11-20": the day a moment falls on in the desk's zone (report ranges)."""
     return _local(at, zone).date().isoformat()
+
+
+def times_in_text(text: str, zone: tzinfo) -> str:
+    """`text` with every ISO 8601 time in it (with an offset) written as `text_time` writes
+    it: the desk's own history values ("respond running 2026-11-25T10:00:00+00:00") read
+    "respond running 2026-11-25 12:00 SAST"."""
+
+    def local(match: re.Match[str]) -> str:
+        raw = match.group(0)
+        try:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            return raw
+        return text_time(moment, zone)
+
+    return ISO_TIME.sub(local, text)

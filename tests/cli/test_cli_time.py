@@ -122,16 +122,13 @@ def test_supportdesk_tz_puts_text_output_in_the_persons_zone(
     assert "SAST" not in p.stdout
 
 
-@pytest.mark.parametrize("zone", ["Mars/Olympus", "Africa", "../etc/passwd", " "])
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "Africa", "../etc/passwd"])
 def test_a_zone_that_does_not_exist_is_one_line_and_changes_nothing(
     cli_env: dict[str, str], desk: Desk, zone: str
 ) -> None:
     count = "SELECT COUNT(*) FROM tickets"
     before = desk.store.query(count)
     p = run(dict(cli_env, SUPPORTDESK_TZ=zone), *NEW_TICKET)
-    if not zone.strip():  # blank: unset
-        assert p.returncode == 0, p.stderr
-        return
     assert p.returncode == 2
     line = one_line_error(p)
     assert line.startswith("supportdesk: SUPPORTDESK_TZ: ") and "time zone" in line, line

@@ -35,6 +35,7 @@ from supportdesk.services.incidents import IncidentSummary, IncidentView
 
 WIDE = 110  # from this width the updates and affected accounts stand beside the tickets
 STATE_KEYS = {"investigating": "i", "identified": "d", "monitoring": "m"}
+NARROW = 70  # cells of title line: narrower, the owner gives way to the title
 
 
 class IncidentLoaded(Message):
@@ -51,7 +52,8 @@ def title_text(inc: IncidentSummary, width: int) -> Text:
     if not inc.is_open:
         ack = "resolved"
     text = f" ▲ Incident #{inc.id} · {inc.state} · {', '.join(inc.servers)} · {inc.title}"
-    right = f" · owner {one_line(inc.owner or '-')} · {ack} "
+    owner = f" · owner {one_line(inc.owner or '-')}" if width >= NARROW else ""
+    right = f"{owner} · {ack} "
     room = max(10, width - len(right))
     line = Text(truncate(text, room) + right, style=style)
     line.pad_right(max(0, width - line.cell_len))

@@ -7,11 +7,12 @@ tests can check them without an app.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from rich.cells import cell_len
 from rich.text import Text
 
+from supportdesk.rules.local_time import times_in_text
 from supportdesk.safe_text import clean
 
 ELLIPSIS = "…"
@@ -40,6 +41,12 @@ def show_times_in(zone: tzinfo | None) -> None:
 def local(at: datetime) -> datetime:
     """`at` as the desk's zone reads it (see `show_times_in`)."""
     return at.astimezone(_shown_in[0])
+
+
+def times_in(text: str) -> str:
+    """`text` with its ISO 8601 times in the desk's zone ("2026-11-25 12:00 SAST")."""
+    zone = _shown_in[0] or local(datetime.now(UTC)).tzinfo or UTC
+    return times_in_text(text, zone)
 
 
 SPEAKER_SHORT = {"customer": "cust", "staff": "staff"}

@@ -24,12 +24,17 @@ from supportdesk.rules.local_time import clock_time, day_time
 
 FROZEN_STYLE = "bold #000000 on #ffaf00"
 REPAINT_S = 15.0  # a minute's change shows within this much
+COMPACT_BELOW = 100  # columns: a narrower header says FROZEN without the date
 
 
-def header_time(now: datetime, zone: tzinfo, *, frozen: bool) -> Text:
-    """ "14:38 SAST", or "FROZEN Fri 20 Nov 09:00 SAST" on amber under `--at`."""
+def header_time(now: datetime, zone: tzinfo, *, frozen: bool, compact: bool = False) -> Text:
+    """ "14:38 SAST", or "FROZEN Fri 20 Nov 09:00 SAST" on amber under `--at` ("FROZEN Fri
+    09:00 SAST" when `compact`)."""
     if frozen:
-        return Text(f" FROZEN {day_time(now, zone)} ", style=FROZEN_STYLE, end="")
+        when = (
+            f"{day_time(now, zone)[:3]} {clock_time(now, zone)}" if compact else day_time(now, zone)
+        )
+        return Text(f" FROZEN {when} ", style=FROZEN_STYLE, end="")
     return Text(f" {clock_time(now, zone)} ", style="bold", end="")
 
 
@@ -39,8 +44,9 @@ class DeskTime:
     def __init__(self, now: Callable[[], datetime], zone: tzinfo, *, frozen: bool) -> None:
         self.now, self.zone, self.frozen = now, zone, frozen
 
-    def text(self) -> Text:
-        return header_time(self.now(), self.zone, frozen=self.frozen)
+    def text(self, width: int = COMPACT_BELOW) -> Text:
+        """The time for a header `width` columns wide."""
+        return header_time(self.now(), self.zone, frozen=self.frozen, compact=width < COMPACT_BELOW)
 
 
 class HeaderBar(Static):
@@ -57,7 +63,7 @@ class HeaderBar(Static):
 
     def room(self, width: int) -> int:
         """The cells left for the title on a line `width` wide."""
-        return max(10, width - self.time.text().cell_len - 1)
+        return max(10, width - self.time.text(width).cell_len - 1)
 
     def update(self, content: VisualType = "", *, layout: bool = True) -> None:
         self._title = content
@@ -69,7 +75,7 @@ class HeaderBar(Static):
     def line(self, width: int) -> RenderableType:
         """The title and the time on a line `width` wide: a Text when the title is one (its
         first line cut to leave the time room), else a grid of the two."""
-        title, time = self._title, self.time.text()
+        title, time = self._title, self.time.text(width)
         if isinstance(title, str):
             title = Text(title)
         if isinstance(title, Text):
@@ -90,7 +96,7 @@ class HeaderBar(Static):
         line = self.line(self.content_region.width or self.app.size.width)
         if isinstance(line, Text):
             return line.plain
-        return f"{self._title_plain()} {self.time.text().plain.strip()}"
+        return f"{self._title_plain()} {self.time.text(self.app.size.width).plain.strip()}"
 
     def _title_plain(self) -> str:
         from rich.console import Console
