@@ -63,7 +63,7 @@ class HeaderBar(Static):
 
     def room(self, width: int) -> int:
         """The cells left for the title on a line `width` wide."""
-        return max(10, width - self.time.text(width).cell_len - 1)
+        return max(10, width - self.time.text(width).cell_len - 2)
 
     def update(self, content: VisualType = "", *, layout: bool = True) -> None:
         self._title = content
@@ -81,13 +81,15 @@ class HeaderBar(Static):
         if isinstance(title, Text):
             first, *rest = title.split("\n", allow_blank=True) or [Text()]
             first = first.copy()
-            first.truncate(max(1, width - time.cell_len), overflow="ellipsis", pad=True)
+            first.truncate(max(1, width - time.cell_len - 1), overflow="ellipsis", pad=True)
+            first.append(" ")  # a gap before the amber FROZEN
             first.append_text(time)
             return Text("\n", end="").join([first, *rest])
         grid = Table.grid(expand=True)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         grid.add_column(justify="right", no_wrap=True)
-        grid.add_row(cast(RenderableType, title), time)  # a Rich table (the queue's bar)
+        # a Rich table (the queue's bar), a gap, the time
+        grid.add_row(cast(RenderableType, title), Text(" ").append_text(time))
         return grid
 
     @property

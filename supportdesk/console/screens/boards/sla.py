@@ -327,15 +327,15 @@ class SlaBoardScreen(DeskScreen):
         segments.append(Text(f"present {h.present}"))
         if self.read_only:
             segments.append(Text("read-only", style="dim"))
-        bar = self.query_one("#lb-head", HeaderBar)
-        width = bar.room(max(self.app.size.width, 20))
+        full = max(self.app.size.width, 20)
+        width = self.query_one("#lb-head", HeaderBar).room(full)  # the time ends line one
         out = Text()
         line = 0
         for segment in segments:
             gap = 3 if line else 0
             if line and line + gap + segment.cell_len > width:
                 out.append("\n")
-                line, gap = 0, 1
+                line, gap, width = 0, 1, full
             out.append(" " * gap)
             out.append_text(segment)
             line += gap + segment.cell_len
