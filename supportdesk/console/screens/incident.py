@@ -48,11 +48,14 @@ class IncidentLoaded(Message):
 def title_text(inc: IncidentSummary, width: int) -> Text:
     style = ACKED_STYLE if inc.acknowledged else INCIDENT_STYLE
     by = one_line(inc.acknowledged_by)
+    narrow = width < NARROW  # the header's time took room: words give way to the title
     ack = f"acknowledged by {by}" if inc.acknowledged else "NOT ACKNOWLEDGED"
+    if narrow:
+        ack = f"acked by {by}" if inc.acknowledged else "UNACKED"
     if not inc.is_open:
         ack = "resolved"
     text = f" ▲ Incident #{inc.id} · {inc.state} · {', '.join(inc.servers)} · {inc.title}"
-    owner = f" · owner {one_line(inc.owner or '-')}" if width >= NARROW else ""
+    owner = "" if narrow else f" · owner {one_line(inc.owner or '-')}"
     right = f"{owner} · {ack} "
     room = max(10, width - len(right))
     line = Text(truncate(text, room) + right, style=style)
