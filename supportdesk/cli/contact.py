@@ -8,7 +8,7 @@ import sys
 import click
 
 from supportdesk.cli.env import Env, pass_env
-from supportdesk.cli.output import EXIT_ERROR, emit, inert, json_option, say
+from supportdesk.cli.output import EXIT_ERROR, emit, inert, json_option, say, when
 from supportdesk.cli.params import SERVICE_ID, VERIFICATION_ID, choice, stdin_text
 from supportdesk.enums import ContactRole
 from supportdesk.errors import UsageError
@@ -89,7 +89,7 @@ def contact_unlock(env: Env, account_id: str, contact_ref: str) -> None:
     recent = verification.unlock(env.desk(), account_id, contact_ref)
     for a in recent:
         say(
-            f"  {a.at.isoformat(timespec='seconds')}  {inert(a.agent or '-'):<10} {a.channel:<6} "
+            f"  {when(a.at, seconds=True)}  {inert(a.agent or '-'):<10} {a.channel:<6} "
             f"{a.method:<9} {a.result}"
         )
     say(f"{inert(contact_ref)} unlocked")
@@ -141,6 +141,12 @@ def verify_cmd(
 
     def text() -> str:
         lines = [f"{v.state.upper()}: {inert(v.message)}"]
+        if v.verification_id is not None:  # what `ticket new --verification` needs
+            usable = v.state in (verification.VERIFIED, verification.HELD)
+            lines.append(
+                f"  verification {v.verification_id}"
+                + (f" (ticket new --verification {v.verification_id})" if usable else "")
+            )
         if v.verified:
             lines.append(f"  may:     {', '.join(v.may) or '-'}")
             lines.append(f"  may not: {', '.join(v.may_not) or '-'}")
@@ -148,7 +154,7 @@ def verify_cmd(
                 lines.append(f"  who can: {inert(', '.join(v.who_can))}")
         for a in v.recent:
             lines.append(
-                f"  {a.at.isoformat(timespec='seconds')}  {inert(a.agent or '-'):<10} "
+                f"  {when(a.at, seconds=True)}  {inert(a.agent or '-'):<10} "
                 f"{a.channel:<6} {a.method:<9} {a.result}"
             )
         return "\n".join(lines)

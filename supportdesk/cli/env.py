@@ -36,6 +36,12 @@ class Env:
 
         return Clock.from_text(self.at)
 
+    def check_zone(self) -> None:
+        """A SUPPORTDESK_TZ that names no zone is one line before anything runs."""
+        from supportdesk.core.desk_zone import env_zone
+
+        env_zone()
+
     def desk(self, *, check_schema: bool = True) -> Desk:
         if self._desk is None:
             from supportdesk.core.desk import Desk
@@ -46,6 +52,10 @@ class Env:
             if check_schema:
                 store.check_schema()
             self._desk = Desk(store, self.login, clock, self.key)
+            from supportdesk.cli.output import times_from
+
+            desk = self._desk
+            times_from(lambda: desk.zone)  # text output in the desk's zone, read when needed
         return self._desk
 
     def close(self) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from supportdesk.cli.env import Env, pass_env
-from supportdesk.cli.output import emit, inert, inert_lines, json_option
+from supportdesk.cli.output import emit, inert, inert_lines, json_option, when
 from supportdesk.cli.params import INCIDENT_ID, TICKET_ID, read_body
 from supportdesk.rules.sla_engine import format_left
 from supportdesk.services import incidents, tickets
@@ -28,10 +28,9 @@ def _left(seconds: int | None) -> str:
 def _incident_line(i: Any, now: datetime) -> str:
     ack = f"ack {inert(i.acknowledged_by)}" if i.acknowledged_by else "NOT ACKNOWLEDGED"
     due = (
-        f"next update {i.next_update_due.isoformat(timespec='minutes')} "
-        f"({_left(i.update_left_s(now))})"
+        f"next update {when(i.next_update_due)} ({_left(i.update_left_s(now))})"
         if i.is_open and i.next_update_due
-        else f"resolved {i.resolved_at.isoformat(timespec='minutes') if i.resolved_at else '-'}"
+        else f"resolved {when(i.resolved_at)}"
     )
     return (
         f"#{i.id:<4} {i.state:<13} {inert(','.join(i.servers)):<20} {inert(i.title)}\n"
@@ -48,8 +47,7 @@ def _incident_text(v: Any, now: datetime) -> str:
     for u in v.updates:
         posted = f" (posted to {u.tickets_posted} tickets)" if u.tickets_posted else ""
         out.append(
-            f"  {u.at.isoformat(timespec='seconds')}  {inert(u.by or '-'):<10} {u.kind:<8} "
-            f"{u.state}{posted}"
+            f"  {when(u.at, seconds=True)}  {inert(u.by or '-'):<10} {u.kind:<8} {u.state}{posted}"
         )
         if u.kind in ("update", "resolved"):
             out += [f"      {line}" for line in inert_lines(u.body)]
@@ -62,7 +60,7 @@ def _incident_text(v: Any, now: datetime) -> str:
     ] or ["  none"]
     out.append("calls without a ticket:")
     out += [
-        f"  {c.at.isoformat(timespec='seconds')}  {inert(c.account):<16} "
+        f"  {when(c.at, seconds=True)}  {inert(c.account):<16} "
         f"{inert(c.caller or '-'):<20} taken by {inert(c.by or '-')}"
         for c in v.calls
         if c.ticket_id is None
@@ -122,7 +120,7 @@ def incident_update(
         r,
         as_json,
         f"incident #{incident_id} ({r.state}): update posted to {len(r.tickets_posted)} "
-        f"tickets; next update due {r.next_update_due.isoformat() if r.next_update_due else '-'}",
+        f"tickets; next update due {when(r.next_update_due)}",
     )
 
 

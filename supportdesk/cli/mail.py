@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from supportdesk.cli.env import Env, pass_env
-from supportdesk.cli.output import emit, fail, json_option
+from supportdesk.cli.output import emit, fail, json_option, when
 from supportdesk.errors import DeskError
 from supportdesk.safe_text import clean
 from supportdesk.services.intake import mail as mail_service
@@ -117,7 +117,7 @@ def mail_held(env: Env, limit: int, as_json: bool) -> None:
         as_json,
         lambda: (
             "\n".join(
-                f"#{r.ticket_id:<8} {r.at.isoformat(timespec='seconds')} {clean(r.account):<16} "
+                f"#{r.ticket_id:<8} {when(r.at, seconds=True)} {clean(r.account):<16} "
                 f"{clean(r.subject[:40]):<40} {clean(r.note[:120])}"
                 for r in rows
             )
@@ -143,7 +143,7 @@ def quarantine_list(env: Env, limit: int, as_json: bool) -> None:
         as_json,
         lambda: (
             "\n".join(
-                f"Q{r.id:<6} {r.received_at.isoformat(timespec='seconds')} {r.size:>11,} B  "
+                f"Q{r.id:<6} {when(r.received_at, seconds=True)} {r.size:>11,} B  "
                 f"{clean(r.sender or '-')[:32]:<32} {clean(r.reason)[:80]}"
                 for r in rows
             )
@@ -163,7 +163,7 @@ def quarantine_show(env: Env, qid: int, as_json: bool) -> None:
     def text() -> str:
         i = v.item
         out = [
-            f"Q{i.id}  received {i.received_at.isoformat(timespec='seconds')}  "
+            f"Q{i.id}  received {when(i.received_at, seconds=True)}  "
             f"{i.size:,} bytes" + (f" (first {i.kept:,} kept)" if i.kept < i.size else ""),
             f"  reason: {clean(i.reason)}",
             f"  envelope sender: {clean(i.envelope_sender or '-')}",

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from supportdesk.cli.env import Env, pass_env
-from supportdesk.cli.output import emit, inert, json_option
+from supportdesk.cli.output import emit, inert, json_option, when
 from supportdesk.core.clock import parse_time
 from supportdesk.errors import NothingToDo
 from supportdesk.services.incidents import maintenance as service
@@ -22,8 +22,8 @@ def maintenance() -> None:
 
 def _window_line(w: Any, now: datetime) -> str:
     return (
-        f"#{w.id:<4} {w.state(now):<9} {w.starts_at.isoformat(timespec='minutes')} to "
-        f"{w.ends_at.isoformat(timespec='minutes')}  {inert(','.join(w.servers)):<20} "
+        f"#{w.id:<4} {w.state(now):<9} {when(w.starts_at)} to "
+        f"{when(w.ends_at)}  {inert(','.join(w.servers)):<20} "
         f"{w.scheduled} tickets scheduled\n      {inert(w.notice)}"
     )
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any, NoReturn, TypeVar
 
 import click
 
+from supportdesk.rules.local_time import text_date, text_time, times_in_text
 from supportdesk.safe_text import clean, json_escape
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -68,6 +69,35 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
+
+
+_zone_of_desk: list[Callable[[], tzinfo]] = []  # the desk of this process (Env.desk)
+
+
+def times_from(zone: Callable[[], tzinfo]) -> None:
+    """Text output shows times in the zone `zone()` gives (the desk's, read on first use)."""
+    _zone_of_desk[:] = [zone]
+
+
+def _zone() -> tzinfo:
+    return _zone_of_desk[-1]() if _zone_of_desk else UTC
+
+
+def when(value: datetime | None, *, seconds: bool = False, weekday: bool = False) -> str:
+    """A time in text output: "2026-11-20 11:00 SAST" in the desk's zone (SUPPORTDESK_TZ,
+    the policy's `[desk] timezone`, else the default plan's calendar), never microseconds
+    or "+00:00"; "-" when unset. JSON keeps ISO 8601 with the offset."""
+    return text_time(value, _zone(), seconds=seconds, weekday=weekday)
+
+
+def times_in(text: str) -> str:
+    """`text` with the ISO 8601 times in it written as `when` writes them."""
+    return times_in_text(text, _zone())
+
+
+def day(value: datetime) -> str:
+    """The date a moment falls on in the desk's zone: "2026-11-20"."""
+    return text_date(value, _zone())
 
 
 def json_option(f: F) -> F:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from supportdesk.cli.env import Env, pass_env
-from supportdesk.cli.output import emit, inert, json_option
+from supportdesk.cli.output import emit, inert, json_option, when
 from supportdesk.core.clock import parse_time
 from supportdesk.core.desk import Desk
 from supportdesk.errors import UsageError
@@ -47,7 +47,7 @@ def report_escalations(env: Env, start: str | None, end: str | None, as_json: bo
         per_tier = inert(", ".join(f"tier {k}: {v}" for k, v in f.escalations_by_tier.items()))
         return "\n".join(
             [
-                f"{f.start.isoformat()} to {f.end.isoformat()}",
+                f"{when(f.start)} to {when(f.end)}",
                 f"resolved (fixed): {f.resolved}, at tier 1 without escalation: "
                 f"{f.resolved_at_tier1} ({share})",
                 f"escalations: {per_tier or 'none'}; complaints to a supervisor: {f.complaints}",
@@ -96,7 +96,7 @@ def report_sla(
         )
 
     def text() -> str:
-        out = [f"{r.start.isoformat()} to {r.end.isoformat()}", line(r.total)]
+        out = [f"{when(r.start)} to {when(r.end)}", line(r.total)]
         out += [line(g) for g in r.groups]
         cats = inert(", ".join(f"{k} {v}" for k, v in r.breaches_by_category.items())) or "none"
         out.append(f"breaches by category: {cats}")

@@ -227,5 +227,6 @@ def cli(
     ctx.obj = Env(db, login, at, audit_key, read_only)
     ctx.call_on_close(ctx.obj.close)  # in-process callers (tests) must not keep connections
     ctx.obj.clock()  # validate --at early
+    ctx.obj.check_zone()  # and SUPPORTDESK_TZ
     if ctx.invoked_subcommand is None:
         open_console(ctx.obj.desk())

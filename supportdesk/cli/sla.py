@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 
 from supportdesk.cli.env import Env, pass_env
-from supportdesk.cli.output import emit, inert, json_option
+from supportdesk.cli.output import emit, inert, json_option, times_in, when
 from supportdesk.cli.params import TICKET_ID
 from supportdesk.core.clock import parse_time
 from supportdesk.core.policy import load_preset
@@ -25,28 +24,23 @@ def _sla_text(v: Any) -> str:
     zone = v.zone
     lines = [f"#{v.ticket_id}  plan {inert(v.plan)}   calendar {inert(v.calendar)} ({inert(zone)})"]
     for c in v.clocks:
-        due = c.due.astimezone(_zone(zone)).strftime("%a %Y-%m-%d %H:%M") if c.due else "-"
+        due = when(c.due, weekday=True)
         live = c.state in ("running", "warning", "breached", "paused")
         left = format_left(c.remaining_s) if live and c.remaining_s is not None else "-"
         extra = f"   paused: {c.paused.replace('_', ' ')}" if c.paused else ""
         if c.closed_until:
-            until = c.closed_until.astimezone(_zone(zone)).strftime("%a %H:%M")
-            extra += f"   closed until {until}"
+            extra += f"   closed until {when(c.closed_until, weekday=True)}"
         lines.append(
-            f"  {c.name:<8} target {c.target:<11} {c.state:<9} due {due:<20} left {left:<10}"
+            f"  {c.name:<8} target {c.target:<11} {c.state:<9} due {due:<25} left {left:<10}"
             f" elapsed {format_span(c.used_s)}   paused {format_span(c.paused_s)}{extra}"
         )
     if v.history:
         lines.append("")
         for at, who, what in v.history:
             lines.append(
-                f"  {at.isoformat(timespec='seconds')}  {inert(who or '-'):<10} {inert(what)}"
+                f"  {when(at, seconds=True)}  {inert(who or '-'):<10} {inert(times_in(what))}"
             )
     return "\n".join(lines)
-
-
-def _zone(name: str) -> Any:
-    return ZoneInfo(name)
 
 
 @sla.command("show")
@@ -83,5 +77,5 @@ def sla_due(
     emit(
         {"due": local.isoformat(), "due_utc": result.isoformat(), "calendar": calendar_name},
         as_json,
-        f"due {local.strftime('%a %Y-%m-%d %H:%M')} {zone.key} ({result.isoformat()})",
+        lambda: f"due {when(result, weekday=True)} (calendar {inert(calendar_name)}, {zone.key})",
     )

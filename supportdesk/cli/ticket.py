@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from supportdesk.cli.env import Env, pass_env
-from supportdesk.cli.output import emit, inert, inert_lines, json_option
+from supportdesk.cli.output import emit, inert, inert_lines, json_option, times_in, when
 from supportdesk.cli.params import (
     EVENT_ID,
     SERVICE_ID,
@@ -34,13 +34,8 @@ def _ticket_text(t: Any) -> str:
         f"channel {t.channel}   tier {t.tier}   holder {inert(t.holder or '-')}",
         f"  account {inert(t.account)} ({inert(t.company)})   contact {inert(t.contact or '-')}"
         + (f"   service {inert(t.service_label)}" if t.service_label else ""),
-        f"  created {t.created_at.isoformat()}   first response "
-        f"{t.first_response_at.isoformat() if t.first_response_at else '-'}"
-        + (
-            f"   resolved {t.resolved_at.isoformat()} ({t.resolution_code})"
-            if t.resolved_at
-            else ""
-        ),
+        f"  created {when(t.created_at)}   first response {when(t.first_response_at)}"
+        + (f"   resolved {when(t.resolved_at)} ({t.resolution_code})" if t.resolved_at else ""),
     ]
     if t.merged_into:
         lines.append(f"  merged into #{t.merged_into}")
@@ -51,10 +46,11 @@ def _ticket_text(t: Any) -> str:
         who = "customer" if e.from_customer else inert(e.author or "-")
         what = e.kind + (f" ({e.call_outcome})" if e.call_outcome else "")
         if e.old_value or e.new_value:
-            what += f" {inert(e.old_value or '-')} -> {inert(e.new_value or '-')}"
+            old, new = times_in(e.old_value or "-"), times_in(e.new_value or "-")
+            what += f" {inert(old)} -> {inert(new)}"
         if e.kind == "note":
             what += " [internal]"
-        lines.append(f"  {e.at.isoformat(timespec='seconds')}  {who:<10} {what}")
+        lines.append(f"  {when(e.at, seconds=True)}  {who:<10} {what}")
         if e.body:
             lines += ["      " + x for x in inert_lines(e.body)]
     return "\n".join(lines)
@@ -152,7 +148,7 @@ def ticket_brief(env: Env, ticket_id: int, as_json: bool) -> None:
     def text() -> str:
         out = [
             f"#{b.ticket_id}  {inert(b.account)} ({inert(b.company)})",
-            f"reported {b.reported_at.isoformat()}:",
+            f"reported {when(b.reported_at)}:",
         ]
         out += [f"  {line}" for line in inert_lines(b.reported or "-")[:20]]
         if b.handovers:
@@ -170,14 +166,12 @@ def ticket_brief(env: Env, ticket_id: int, as_json: bool) -> None:
         out.append("escalations:")
         for e in b.escalations:
             claimed = (
-                f", claimed by {inert(e.claimed_by)} {e.claimed_at.isoformat()}"
-                if e.claimed_at
-                else ""
+                f", claimed by {inert(e.claimed_by)} {when(e.claimed_at)}" if e.claimed_at else ""
             )
             move = (
                 "to a supervisor" if e.kind == "supervisor" else f"tier {e.from_tier} → {e.to_tier}"
             )
-            out.append(f"  {e.at.isoformat()} {move} by {inert(e.by or '-')}{claimed}")
+            out.append(f"  {when(e.at)} {move} by {inert(e.by or '-')}{claimed}")
             out.append(f"    reason: {inert(e.reason)}")
             if e.tried:
                 out.append(f"    tried: {inert(e.tried)}")
@@ -333,5 +327,5 @@ def ticket_schedule(env: Env, ticket_id: int, window_id: int, as_json: bool) -> 
         r,
         as_json,
         f"ticket #{ticket_id} scheduled into window #{window_id} "
-        f"({inert(','.join(r.servers))}): clocks paused until {r.paused_until.isoformat()}",
+        f"({inert(','.join(r.servers))}): clocks paused until {when(r.paused_until)}",
     )

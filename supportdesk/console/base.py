@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
+from supportdesk.console.widgets.format import show_times_in
 from supportdesk.console.widgets.inert import InertNotify
 from supportdesk.errors import DeskError
 
@@ -70,6 +71,7 @@ class DeskApp(InertNotify):
 
     # -- the change feed ----------------------------------------------------------------
     def on_mount(self) -> None:
+        show_times_in(self.desk.zone)  # one zone on every screen, named in every header
         if self.live:
             self._feed = self.desk.store.change_feed(self._on_store_change).start()
 

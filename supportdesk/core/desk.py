@@ -16,6 +16,7 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from supportdesk.core import audit_key
 from supportdesk.core.clock import Clock
@@ -116,6 +117,15 @@ class Desk:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        """The one zone this desk's times are shown in (core/desk_zone): SUPPORTDESK_TZ, else
+        the policy's `[desk] timezone`, else the default plan's calendar zone. Read once per
+        process."""
+        from supportdesk.core.desk_zone import desk_zone
+
+        return desk_zone(self.store)
 
     @cached_property
     def audit_key(self) -> bytes:

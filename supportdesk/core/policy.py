@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from supportdesk.core.desk_zone import DEFAULT_PRESET as DEFAULT_PRESET
+from supportdesk.core.desk_zone import POLICY_KEY as POLICY_KEY
 from supportdesk.errors import UsageError
 from supportdesk.resources import data_path
 from supportdesk.rules.limits import MAX_POLICY_BYTES, read_bounded
@@ -19,8 +21,6 @@ if TYPE_CHECKING:
     from supportdesk.core.desk import Desk
 
 PRESETS_DIR: Path = data_path("policies")
-POLICY_KEY = "sla_policy"
-DEFAULT_PRESET = "demo"
 
 _parsed: dict[str, Policy] = {}
 

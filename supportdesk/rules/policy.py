@@ -4,7 +4,9 @@ A policy names calendars (a zone, weekly opening intervals, holidays) and plans 
 warning thresholds, and a response and a resolution target per priority). A target is a
 duration of business time ("4h", "1h30m", "2d" = 48 h of open time, "90s", or ISO 8601 such
 as "PT1H30M"), "best_effort" (the clock is tracked and shown, never breached) or "none" (no
-clock at all).
+clock at all). An optional `[desk]` table names the desk's one time zone (`timezone`, an IANA
+name: every screen and every CLI text line shows times in it; default the zone of the
+default plan's calendar; a person's SUPPORTDESK_TZ overrides it, see rules/local_time).
 
 `parse_policy` either returns a whole, valid `Policy` or raises one `PolicyError` whose
 message reads "SOURCE:LINE: FIELD: problem". tomllib reports no positions for values, so a
@@ -226,6 +228,12 @@ class Policy:
     text: str
     verification: VerificationRules = VerificationRules()
     escalation: EscalationRules = EscalationRules()
+    timezone: str | None = None  # `[desk] timezone`; None: the default plan's calendar zone
+
+    @property
+    def desk_zone(self) -> str:
+        """The zone the desk shows times in (before a person's SUPPORTDESK_TZ)."""
+        return self.timezone or self.plan_for(None).calendar.zone.key
 
     @property
     def digest(self) -> str:

@@ -17,12 +17,14 @@ from types import MappingProxyType
 from typing import Any, NoReturn
 
 from supportdesk.enums import PRIORITY_ORDER, Priority
+from supportdesk.errors import UsageError
 from supportdesk.rules.calendar import (
     WEEKDAYS,
     Calendar,
     CalendarError,
     parse_interval,
 )
+from supportdesk.rules.local_time import zone_named
 from supportdesk.rules.policy import (
     CLOCKS,
     DEFAULT_WARN,
@@ -64,7 +66,8 @@ KeyPath = tuple[str | int, ...]
 
 _VERIFICATION_KEYS = ("max_failures", "lockout", "unlisted_sender", "pin_digits", "owners_only")
 REQUEST_TYPES = ("technical", "billing", "password_reset", "contact_change", "cancellation")
-_TOP_KEYS = ("name", "default_plan", "calendars", "plans", "verification", "escalation")
+_TOP_KEYS = ("name", "default_plan", "desk", "calendars", "plans", "verification", "escalation")
+_DESK_KEYS = ("timezone",)
 _ESCALATION_KEYS = ("max_claims", "stale_after")
 _CALENDAR_KEYS = ("timezone", *WEEKDAYS, "holidays")
 _PLAN_KEYS = ("description", "calendar", "warn", "respond", "resolve")
@@ -150,6 +153,9 @@ class _Checker:
         claims = EscalationRules()
         if "escalation" in data:
             claims = self.escalation(data["escalation"], ("escalation",))
+        zone = None
+        if "desk" in data:
+            zone = self.desk(data["desk"], ("desk",))
         return Policy(
             name=name,
             calendars=MappingProxyType(calendars),
@@ -158,7 +164,20 @@ class _Checker:
             text=self.text,
             verification=rules,
             escalation=claims,
+            timezone=zone,
         )
+
+    def desk(self, value: Any, path: KeyPath) -> str | None:
+        """`[desk] timezone`: the zone every screen and CLI text shows times in."""
+        spec = self.table(value, path, _DESK_KEYS)
+        if "timezone" not in spec:
+            return None
+        name = self.string(spec["timezone"], (*path, "timezone"))
+        try:
+            zone_named(name)
+        except UsageError:
+            self.fail((*path, "timezone"), f"unknown time zone {name!r}")
+        return name
 
     def escalation(self, value: Any, path: KeyPath) -> EscalationRules:
         spec = self.table(value, path, _ESCALATION_KEYS)

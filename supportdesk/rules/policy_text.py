@@ -25,6 +25,9 @@ def describe(policy: Policy) -> str:
         f"Policy: {policy.name}",
         f"Digest: {policy.digest}",
         f"Default plan: {policy.default_plan}",
+        f"Desk time zone: {policy.desk_zone}"
+        + ("" if policy.timezone else " (the default plan's calendar; set [desk] timezone)")
+        + "; SUPPORTDESK_TZ overrides it per person",
         f"Verification: {policy.verification.max_failures} PIN failures lock a contact for "
         f"{format_duration(policy.verification.lockout_s)}; mail from unlisted senders is "
         + ("closed" if policy.verification.unlisted_sender == "close" else "held"),
@@ -77,6 +80,7 @@ def to_json(policy: Policy) -> dict[str, Any]:
         "name": policy.name,
         "digest": policy.digest,
         "default_plan": policy.default_plan,
+        "desk": {"timezone": policy.desk_zone, "timezone_set": policy.timezone is not None},
         "verification": {
             "max_failures": rules.max_failures,
             "lockout_seconds": rules.lockout_s,

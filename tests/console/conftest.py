@@ -28,7 +28,9 @@ from tests.helpers.templates import SqliteTemplates
 
 @pytest.fixture
 def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Times on screen in UTC (they are shown in the agent's zone)."""
+    """Times on screen in UTC: the agent's own zone (SUPPORTDESK_TZ, over the desk's) and the
+    machine's."""
+    monkeypatch.setenv("SUPPORTDESK_TZ", "UTC")
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     yield

@@ -625,6 +625,23 @@ BAD = [
     ),
     ("no calendars", edit(*((n, None) for n in range(3, 9))), 1, "calendars", "missing"),
     ("missing name", edit((1, None)), 1, "name", "missing"),
+    # [desk] timezone (issue 16, item 8): a zone that exists, nothing else in the table
+    (
+        "desk zone unknown",
+        edit((3, '[desk]\ntimezone = "Mars/Olympus"\n')),
+        4,
+        "desk.timezone",
+        "unknown time zone 'Mars/Olympus'",
+    ),
+    (
+        "desk zone a folder",
+        edit((3, '[desk]\ntimezone = "Africa"\n')),
+        4,
+        "desk.timezone",
+        "unknown time zone 'Africa'",
+    ),
+    ("desk zone a number", edit((3, "[desk]\ntimezone = 2\n")), 4, "desk.timezone", "string"),
+    ("desk unknown key", edit((3, '[desk]\ncolour = "blue"\n')), 4, "desk.colour", "unknown"),
 ]
 
 
@@ -644,6 +661,19 @@ def test_bad_policies_are_refused_with_line_and_field(
     assert "\n" not in message
     assert caught.value.line == line and caught.value.source == "bad.toml"
     assert isinstance(caught.value, UsageError) and caught.value.exit_code == 2
+
+
+def test_the_desk_zone_is_the_default_plans_calendar_zone_unless_desk_timezone_says():
+    """Issue 16, item 8: one zone for the desk's screens and text: `[desk] timezone`, else the
+    zone of the default plan's calendar; `policy show` says which, in text and JSON."""
+    plain = parse_policy(BASE, "base.toml")
+    assert plain.timezone is None and plain.desk_zone == "Africa/Johannesburg"
+    assert "Desk time zone: Africa/Johannesburg (the default plan's calendar" in describe(plain)
+    assert to_json(plain)["desk"] == {"timezone": "Africa/Johannesburg", "timezone_set": False}
+    set_ = parse_policy(edit((3, '[desk]\ntimezone = "Europe/Amsterdam"\n')), "desk.toml")
+    assert set_.timezone == set_.desk_zone == "Europe/Amsterdam"
+    assert "Desk time zone: Europe/Amsterdam;" in describe(set_)
+    assert to_json(set_)["desk"] == {"timezone": "Europe/Amsterdam", "timezone_set": True}
 
 
 def test_inline_tables_dotted_and_quoted_keys_are_located():

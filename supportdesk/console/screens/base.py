@@ -17,6 +17,7 @@ from textual.worker import Worker, WorkerState
 from supportdesk.console.base import DeskApp
 from supportdesk.console.screens.messages import ActionDone
 from supportdesk.console.screens.modals import HelpModal
+from supportdesk.console.widgets.header_bar import DeskTime, HeaderBar
 from supportdesk.console.widgets.incident_banner import AccountNotices, IncidentBanner
 
 if TYPE_CHECKING:
@@ -51,6 +52,11 @@ class DeskScreen(Screen[None]):
     @property
     def desk(self) -> Desk:
         return self.desk_app.desk
+
+    def header_bar(self, id: str) -> HeaderBar:
+        """The screen's title line, with the desk's time (and FROZEN under --at) at its end."""
+        desk = self.desk
+        return HeaderBar(DeskTime(desk.now, desk.zone, frozen=desk.clock.is_frozen), id=id)
 
     @on(events.Mount)
     def _mount_incident_banner(self) -> None:

@@ -24,6 +24,7 @@ from textual.worker import get_current_worker
 from supportdesk.console.screens.base import HELP_BINDING, DeskScreen
 from supportdesk.console.screens.modals import AskModal, Choice, ChoiceModal
 from supportdesk.console.widgets.format import ago, cell, one_line, stamp, truncate
+from supportdesk.console.widgets.header_bar import HeaderBar
 from supportdesk.console.widgets.incident_banner import ACKED_STYLE, INCIDENT_STYLE, update_due_text
 from supportdesk.console.widgets.inert import InertTable
 from supportdesk.console.widgets.key_footer import KeyFooter
@@ -34,6 +35,7 @@ from supportdesk.services.incidents import IncidentSummary, IncidentView
 
 WIDE = 110  # from this width the updates and affected accounts stand beside the tickets
 STATE_KEYS = {"investigating": "i", "identified": "d", "monitoring": "m"}
+NARROW = 70  # cells of title line: narrower, the owner gives way to the title
 
 
 class IncidentLoaded(Message):
@@ -46,11 +48,15 @@ class IncidentLoaded(Message):
 def title_text(inc: IncidentSummary, width: int) -> Text:
     style = ACKED_STYLE if inc.acknowledged else INCIDENT_STYLE
     by = one_line(inc.acknowledged_by)
+    narrow = width < NARROW  # the header's time took room: words give way to the title
     ack = f"acknowledged by {by}" if inc.acknowledged else "NOT ACKNOWLEDGED"
+    if narrow:
+        ack = f"acked by {by}" if inc.acknowledged else "UNACKED"
     if not inc.is_open:
         ack = "resolved"
     text = f" ▲ Incident #{inc.id} · {inc.state} · {', '.join(inc.servers)} · {inc.title}"
-    right = f" · owner {one_line(inc.owner or '-')} · {ack} "
+    owner = "" if narrow else f" · owner {one_line(inc.owner or '-')}"
+    right = f"{owner} · {ack} "
     room = max(10, width - len(right))
     line = Text(truncate(text, room) + right, style=style)
     line.pad_right(max(0, width - line.cell_len))
@@ -165,7 +171,7 @@ class IncidentScreen(DeskScreen):
         self._subject_width = 0
 
     def compose(self) -> ComposeResult:
-        yield Static(id="inc-title", markup=False)
+        yield self.header_bar("inc-title")
         yield Static(id="inc-facts", markup=False)
         yield Static(id="inc-script", markup=False)
         with Horizontal(id="inc-body"):
@@ -258,7 +264,8 @@ class IncidentScreen(DeskScreen):
         now = self.desk.now()
         width = self.app.size.width
         inc = v.incident
-        self.query_one("#inc-title", Static).update(title_text(inc, width))
+        bar = self.query_one("#inc-title", HeaderBar)
+        bar.update(title_text(inc, bar.room(width)))
         self.query_one("#inc-facts", Static).update(facts_text(v, now, width - 2))
         script = self.query_one("#inc-script", Static)
         script.border_title = "Read to callers"

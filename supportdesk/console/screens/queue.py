@@ -58,6 +58,7 @@ SHIFT = 100  # rows kept above the cursor when the window moves
 SEARCH_DELAY = 0.25
 PREVIEW_DELAY = 0.12
 COUNT_EVERY = 2.0  # seconds between two counts of the view while changes keep coming
+NARROW_HEADER = 100  # narrower: the title bar names the login without the database
 
 VIEW_LABEL = {
     View.QUEUE: "Queue",
@@ -190,7 +191,7 @@ class QueueScreen(DeskScreen):
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Static(id="title-bar", markup=False)
+        yield self.header_bar("title-bar")
         with Horizontal(id="filter-bar"):
             yield Static(id="view-tabs", markup=False)
             yield Input(
@@ -284,11 +285,14 @@ class QueueScreen(DeskScreen):
             count = Text(f"{self.total:,}{'+' if capped else ''} {noun}", style="bold")
         store = self.desk.store
         where = store_label(store.display_name(), store.is_sqlite)
-        right = Text(f"{one_line(self.desk.login)} @ {one_line(where)} ")
+        # the desk's time comes after this (the header bar): at 80 columns the login alone
+        right = Text(one_line(self.desk.login))
+        if self.app.size.width >= NARROW_HEADER:
+            right.append(f" @ {one_line(where)}")
         grid = Table.grid(expand=True)
-        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        grid.add_column(justify="center", no_wrap=True)
-        grid.add_column(ratio=1, justify="right", no_wrap=True, overflow="ellipsis")
+        grid.add_column(no_wrap=True, overflow="ellipsis")
+        grid.add_column(ratio=1, justify="center", no_wrap=True)
+        grid.add_column(justify="right", no_wrap=True, overflow="ellipsis")
         grid.add_row(left, count, right)
         self.query_one("#title-bar", Static).update(grid)
         tabs = Text()

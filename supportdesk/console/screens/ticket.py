@@ -30,6 +30,7 @@ from supportdesk.console.screens.messages import ActionDone, TicketLoaded
 from supportdesk.console.screens.modals import AskModal, Choice, ChoiceModal
 from supportdesk.console.widgets.format import truncate
 from supportdesk.console.widgets.handover import HandoverPanel
+from supportdesk.console.widgets.header_bar import HeaderBar
 from supportdesk.console.widgets.incident_banner import AccountNotices
 from supportdesk.console.widgets.key_footer import KeyFooter
 from supportdesk.console.widgets.sla_clock import PanelData, SlaPanel
@@ -167,7 +168,7 @@ class TicketScreen(DeskScreen):
         self.handover_on: bool | None = None  # None: shown beside the thread when wide
 
     def compose(self) -> ComposeResult:
-        yield Static(id="ticket-title", markup=False)
+        yield self.header_bar("ticket-title")
         yield AccountNotices(self.desk.now, id="ticket-notices", key_hint="i links this ticket")
         yield Static(id="ticket-facts", markup=False)
         yield SlaPanel(id="ticket-sla")
@@ -297,7 +298,8 @@ class TicketScreen(DeskScreen):
     def _show(self, t: TicketView) -> None:
         now = self.desk.now()
         width = self.app.size.width - 2
-        self.query_one("#ticket-title", Static).update(ticket_title(t, width))
+        bar = self.query_one("#ticket-title", HeaderBar)
+        bar.update(ticket_title(t, bar.room(width)))
         self.query_one("#ticket-facts", Static).update(ticket_facts(t, now, width))
         self.query_one(SlaPanel).show(self.sla_data, now)
         self.query_one(ThreadView).show(t, now)

@@ -7,11 +7,12 @@ tests can check them without an app.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from rich.cells import cell_len
 from rich.text import Text
 
+from supportdesk.rules.local_time import times_in_text
 from supportdesk.safe_text import clean
 
 ELLIPSIS = "…"
@@ -28,6 +29,26 @@ PRIORITY_BADGE = {
     "medium": "bold #000000 on #5fafff",
     "low": "#000000 on #8a8a8a",
 }
+_shown_in: list[tzinfo | None] = [None]  # the desk's zone, once the app has read it
+
+
+def show_times_in(zone: tzinfo | None) -> None:
+    """Every time the console shows is in `zone` from now on: the desk's one zone (its
+    abbreviation is in every screen's header). None: the machine's zone."""
+    _shown_in[0] = zone
+
+
+def local(at: datetime) -> datetime:
+    """`at` as the desk's zone reads it (see `show_times_in`)."""
+    return at.astimezone(_shown_in[0])
+
+
+def times_in(text: str) -> str:
+    """`text` with its ISO 8601 times in the desk's zone ("2026-11-25 12:00 SAST")."""
+    zone = _shown_in[0] or local(datetime.now(UTC)).tzinfo or UTC
+    return times_in_text(text, zone)
+
+
 SPEAKER_SHORT = {"customer": "cust", "staff": "staff"}
 CHANNEL_LABEL = {"email": "e-mail", "phone": "phone", "chat": "chat", "portal": "portal"}
 
@@ -78,17 +99,17 @@ def last_spoke(speaker: str, at: datetime, now: datetime) -> str:
 
 
 def stamp(at: datetime | None, now: datetime) -> str:
-    """An absolute time in the agent's zone plus the relative one; a dash when unset."""
+    """An absolute time in the desk's zone plus the relative one; a dash when unset."""
     if at is None:
         return "—"
-    local, today = at.astimezone(), now.astimezone().date()
-    if local.date() == today:
+    there, today = local(at), local(now).date()
+    if there.date() == today:
         fmt = "%H:%M"
-    elif local.year == today.year or abs((local.date() - today).days) < 180:
+    elif there.year == today.year or abs((there.date() - today).days) < 180:
         fmt = "%d %b %H:%M"
     else:
         fmt = "%d %b %Y %H:%M"  # an old ticket (an imported history): the year matters
-    return f"{local.strftime(fmt)} ({ago(at, now)})"
+    return f"{there.strftime(fmt)} ({ago(at, now)})"
 
 
 _BLANKS = re.compile(r"[ \t\r\n]+")

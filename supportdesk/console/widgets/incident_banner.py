@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual.widgets import Static
 
-from supportdesk.console.widgets.format import ago, one_line, truncate
+from supportdesk.console.widgets.format import ago, local, one_line, truncate
 from supportdesk.rules.sla_engine import format_left
 from supportdesk.safe_text import clean
 
@@ -34,9 +34,9 @@ OPEN_KEY = "ctrl+n"
 
 def when(at: datetime, now: datetime) -> str:
     """A time in the agent's zone and how far off it is: "Sat 22:00 (in 2 d)"."""
-    local = at.astimezone()
-    same_day = local.date() == now.astimezone().date()
-    text = local.strftime("%H:%M" if same_day else "%a %d %b %H:%M")
+    there = local(at)
+    same_day = there.date() == local(now).date()
+    text = there.strftime("%H:%M" if same_day else "%a %d %b %H:%M")
     seconds = int((at - now).total_seconds())
     if seconds <= 0:
         return f"{text} ({ago(at, now)})"
@@ -97,8 +97,8 @@ def window_span(w: WindowView, now: datetime, *, wide: bool = True) -> str:
     """ "Sat 28 Nov 22:00 (in 6 d) to 02:00", or narrow "Sat 28 Nov 22:00–02:00"; while it
     runs "until 02:00"."""
     end = clock_time(w.ends_at, now)
-    if w.ends_at.astimezone().date() == w.starts_at.astimezone().date():
-        end = w.ends_at.astimezone().strftime("%H:%M")
+    if local(w.ends_at).date() == local(w.starts_at).date():
+        end = local(w.ends_at).strftime("%H:%M")
     if w.starts_at <= now:
         return f"until {clock_time(w.ends_at, now)}"
     if wide:

@@ -28,7 +28,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from supportdesk.console.widgets.format import one_line, truncate
+from supportdesk.console.widgets.format import local, one_line, truncate
 from supportdesk.rules.sla_engine import (
     CLOCKS,
     PAUSE_REASONS,
@@ -159,15 +159,16 @@ def row_readings(rc: RowClocks, now: datetime) -> tuple[ClockReading, ClockReadi
 
 
 # -- the ticket screen's panel ---------------------------------------------------------------
-def local_time(at: datetime, plan: Plan, fmt: str = "%a %d %b %H:%M %Z") -> str:
-    """A moment as the calendar's local clock reads it ("Mon 23 Nov 08:30 SAST")."""
-    return at.astimezone(plan.calendar.zone).strftime(fmt)
+def local_time(at: datetime, fmt: str = "%a %d %b %H:%M %Z") -> str:
+    """A moment in the desk's zone, as every time on screen ("Mon 23 Nov 08:30 SAST"): not
+    the calendar's own, which put a due time in SAST beside a creation time in UTC."""
+    return local(at).strftime(fmt)
 
 
 def closed_text(until: datetime, now: datetime, plan: Plan) -> str:
     """ "closed until Mon 08:00" (with the date when it is a week or more away)."""
     fmt = "%a %H:%M" if until - now < timedelta(days=6) else "%a %d %b %H:%M"
-    return f"closed until {local_time(until, plan, fmt)}"
+    return f"closed until {local_time(until, fmt)}"
 
 
 def state_words(r: ClockReading, plan: Plan, now: datetime) -> Text:
@@ -222,7 +223,7 @@ def _due_text(clock: SlaClock, r: ClockReading, plan: Plan) -> Text:
             return Text("— while paused", style=QUIET_STYLE)
         return Text("—", style=QUIET_STYLE)
     style = QUIET_STYLE if r.reading in (Reading.MET, Reading.MISSED) else ""
-    return Text(local_time(clock.due, plan), style=style)
+    return Text(local_time(clock.due), style=style)
 
 
 @dataclass(frozen=True)
@@ -317,7 +318,7 @@ def _history_lines(view: SlaView, plan: Plan, limit: int, width: int) -> Iterabl
     hidden = len(entries) - len(shown)
     for i, (at, who, what) in enumerate(shown):
         line = Text("History  " if i == 0 else "         ", style="dim")
-        line.append(local_time(at, plan, "%d %b %H:%M"), style="dim")
+        line.append(local_time(at, "%d %b %H:%M"), style="dim")
         line.append(f"  {one_line(who or 'system'):<8} ", style="bold")
         line.append(truncate(what, max(10, width - len(line))))
         yield line

@@ -23,6 +23,7 @@ from supportdesk.console.widgets.format import (
     priority_badge,
     priority_text,
     stamp,
+    times_in,
     truncate,
 )
 from supportdesk.core.views import EventView, QueueRow, TicketView
@@ -152,8 +153,8 @@ def _entry_parts(e: EventView, t: TicketView) -> tuple[str, str, str | None]:
         return _escalation_parts(e, who)
     if e.kind == "merge":
         return "-change", f"{e.body or 'merged'} · {who}", None
-    old = (e.old_value or "—").replace("_", " ")
-    new = (e.new_value or "—").replace("_", " ")
+    old = times_in(e.old_value or "—").replace("_", " ")
+    new = times_in(e.new_value or "—").replace("_", " ")
     return "-change", f"{e.kind} {old} → {new} · {who}", None
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widgets import Static
 
-from supportdesk.console.widgets.format import one_line, span, stamp
+from supportdesk.console.widgets.format import local, one_line, span, stamp
 from supportdesk.rules.verify_rules import (
     FAILED,
     HELD,
@@ -52,7 +52,7 @@ def attempt_lines(attempts: Sequence[Attempt]) -> list[Text]:
     runs: list[tuple[tuple[str, ...], int]] = []
     for a in attempts:
         key = (
-            a.at.astimezone().strftime("%d %b %H:%M"),
+            local(a.at).strftime("%d %b %H:%M"),
             one_line(a.agent or "—"),
             one_line(a.channel),
             one_line(METHOD.get(a.method, a.method)),

@@ -21,6 +21,7 @@ from supportdesk.core.desk import Desk
 from supportdesk.enums import Channel
 from supportdesk.errors import NotAllowed, NotFound, UsageError
 from supportdesk.rules import limits, verify_rules
+from supportdesk.rules.local_time import text_time
 from supportdesk.rules.verify_rules import (
     FAILED,
     HELD,
@@ -295,7 +296,7 @@ def verify(
                 recent=_recent(session, contact.id),
                 verification_id=vid,
                 attempts_left=0,
-                message=f"{contact.name} is locked until {locked_until.isoformat()}",
+                message=f"{contact.name} is locked until {text_time(locked_until, desk.zone)}",
                 **base,
             )
         if pin is not None:
@@ -347,7 +348,9 @@ def verify(
                 recent=_recent(session, contact.id),
                 verification_id=vid,
                 attempts_left=0,
-                message=f"{contact.name} is locked until {current.locked_until.isoformat()}",
+                message=(
+                    f"{contact.name} is locked until {text_time(current.locked_until, desk.zone)}"
+                ),
                 **base,
             )
         failures, until = counted
@@ -363,9 +366,9 @@ def verify(
             recent=_recent(session, contact.id) if locked else (),
             verification_id=vid,
             message=(
-                f"not verified: {contact.name} is now locked until {until.isoformat()}"
+                f"not verified: {contact.name} is now locked until {text_time(until, desk.zone)}"
                 if locked and until is not None
-                else f"not verified ({left} attempts left)"
+                else f"not verified ({left} {'attempt' if left == 1 else 'attempts'} left)"
             ),
             **base,
         )

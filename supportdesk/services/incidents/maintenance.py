@@ -24,6 +24,7 @@ from supportdesk.core.views import JsonMixin
 from supportdesk.enums import EventKind, Status
 from supportdesk.errors import InvalidTransition, NotFound, NothingToDo, UsageError
 from supportdesk.rules import limits
+from supportdesk.rules.local_time import text_time
 from supportdesk.services.incidents.common import known_servers, server_names
 from supportdesk.services.incidents.reading import servers_by_id
 
@@ -211,10 +212,11 @@ def add_window(
     check_year(end, "--to")
     if end <= start:
         raise UsageError(
-            f"the window ends ({end.isoformat()}) before it starts ({start.isoformat()})"
+            f"the window ends ({text_time(end, desk.zone)}) before it starts "
+            f"({text_time(start, desk.zone)})"
         )
     if end <= desk.now():
-        raise UsageError(f"the window ended already ({end.isoformat()})")
+        raise UsageError(f"the window ended already ({text_time(end, desk.zone)})")
     with desk.write() as (session, record):
         _lock_windows(session)
         known_servers(session, names)

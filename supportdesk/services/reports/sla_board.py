@@ -86,6 +86,7 @@ class Locked:
     name: str
     locked_until: datetime
     attempts: tuple[tuple[datetime, str | None, str, str], ...]  # at, who, method, result
+    failures: int = 0  # consecutive failures that locked it (the one that locked counts)
 
 
 @dataclass(frozen=True)
@@ -440,8 +441,8 @@ def _attention(desk: Desk, now: datetime) -> Attention:
     store = desk.store
     ts = store.timestamp_param
     locked = []
-    for cid, account, name, until in store.query(
-        "SELECT c.id, c.account_id, c.name, c.locked_until FROM contacts c"
+    for cid, account, name, until, failures in store.query(
+        "SELECT c.id, c.account_id, c.name, c.locked_until, c.failed_attempts FROM contacts c"
         " WHERE c.locked_until IS NOT NULL AND c.locked_until > ? ORDER BY c.locked_until",
         (ts(now),),
     ):
@@ -454,7 +455,8 @@ def _attention(desk: Desk, now: datetime) -> Attention:
                 (cid,),
             )
         )
-        locked.append(Locked(cid, account, name, parse_utc_or_none(until) or now, attempts))
+        until_at = parse_utc_or_none(until) or now
+        locked.append(Locked(cid, account, name, until_at, attempts, int(failures or 0)))
     unlisted = rows_where(
         desk,
         f" WHERE t.view = 'held' AND {LIVE_TERM} AND t.sender IS NOT NULL"

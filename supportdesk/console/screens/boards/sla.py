@@ -29,7 +29,8 @@ from textual.worker import get_current_worker
 from supportdesk.console.screens.base import HELP_BINDING, DeskScreen, desk_app_of
 from supportdesk.console.screens.modals import AskModal, Choice, ChoiceModal
 from supportdesk.console.screens.queue import plans_of
-from supportdesk.console.widgets.format import ago, cell, one_line, truncate
+from supportdesk.console.widgets.format import ago, cell, local, one_line, truncate
+from supportdesk.console.widgets.header_bar import HeaderBar
 from supportdesk.console.widgets.key_footer import KeyFooter
 from supportdesk.console.widgets.queue_table import QueueTable
 from supportdesk.console.widgets.sla_clock import row_readings
@@ -286,7 +287,7 @@ class SlaBoardScreen(DeskScreen):
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Static(id="lb-head")
+        yield self.header_bar("lb-head")
         with VerticalScroll(id="lb-body"):
             with Horizontal(id="lb-main"):
                 with Vertical(id="lb-left"):
@@ -451,14 +452,15 @@ class SlaBoardScreen(DeskScreen):
         segments.append(Text(f"present {h.present}"))
         if self.read_only:
             segments.append(Text("read-only", style="dim"))
-        width = max(self.app.size.width, 20)
+        full = max(self.app.size.width, 20)
+        width = self.query_one("#lb-head", HeaderBar).room(full)  # the time ends line one
         out = Text()
         line = 0
         for segment in segments:
             gap = 3 if line else 0
             if line and line + gap + segment.cell_len > width:
                 out.append("\n")
-                line, gap = 0, 1
+                line, gap, width = 0, 1, full
             out.append(" " * gap)
             out.append_text(segment)
             line += gap + segment.cell_len
@@ -496,11 +498,13 @@ class SlaBoardScreen(DeskScreen):
         for c in a.locked:
             name = REDACTED if self.redact else one_line(c.name)
             account = REDACTED if self.redact else one_line(c.account)
-            fails = sum(1 for _at, _who, _m, result in c.attempts if result == "failed")
+            # the attempt that locked it is logged "locked", not "failed": the contact's count
+            fails = c.failures
+            noun = "attempt" if fails == 1 else "attempts"
             lines.append(
                 Text(
                     f" • locked: {name} ({account}) until "
-                    f"{c.locked_until.astimezone().strftime('%H:%M')}, {fails} failed attempts"
+                    f"{local(c.locked_until).strftime('%H:%M')}, {fails} failed {noun}"
                 )
             )
         for r in a.complaints[:5]:

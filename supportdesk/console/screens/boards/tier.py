@@ -129,7 +129,8 @@ class TierBoardScreen(DeskScreen):
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Static(id="board-title", markup=False)
-        yield Static(id="board-tabs", markup=False)
+        # the tabs' line has room for the desk's time at 80 columns; the counts have none
+        yield self.header_bar("board-tabs")
         yield TierBoardTable(id="board")
         yield Static(id="board-detail", markup=False)
         yield KeyFooter()
@@ -256,7 +257,7 @@ class TierBoardScreen(DeskScreen):
             tabs.append(" ")
         store = self.desk.store
         where = store_label(store.display_name(), store.is_sqlite)
-        right = Text(f"{one_line(self.desk.login)} @ {one_line(where)} ")
+        right = Text(f"{one_line(self.desk.login)} @ {one_line(where)}")
         grid = Table.grid(expand=True)
         grid.add_column(no_wrap=True)
         grid.add_column(ratio=1, justify="right", no_wrap=True, overflow="ellipsis")

@@ -35,6 +35,7 @@ from supportdesk.console.screens.call.stages import BACK, LIST_STAGES, CallStage
 from supportdesk.console.screens.call.ticket_form import CallFiling, TicketForm
 from supportdesk.console.widgets.account_card import AccountCard
 from supportdesk.console.widgets.format import one_line
+from supportdesk.console.widgets.header_bar import HeaderBar
 from supportdesk.console.widgets.key_footer import KeyFooter
 from supportdesk.console.widgets.verdict import VerdictPanel
 from supportdesk.rules.verify_rules import REFERRED
@@ -104,7 +105,7 @@ class CallScreen(CallSearch, CallProof, CallFiling):
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Static(id="call-title", markup=False)
+        yield self.header_bar("call-title")
         yield Input(
             placeholder="Who is calling? account, company, domain, e-mail, phone or #ticket",
             id="call-search",
@@ -193,8 +194,9 @@ class CallScreen(CallSearch, CallProof, CallFiling):
         if self.verdict is not None:
             title.append(f" · {self.verdict.state.upper()}", style="bold")
         width = self.app.size.width
-        title.truncate(max(10, width - 2), overflow="ellipsis")
-        self.query_one("#call-title", Static).update(title)
+        bar = self.query_one("#call-title", HeaderBar)
+        title.truncate(bar.room(width - 2), overflow="ellipsis")
+        bar.update(title)
         self.query_one("#call-prompt", Static).update(self._prompt(width - 2))
 
     def _prompt(self, width: int) -> Text:
