@@ -155,7 +155,7 @@ def ticket_brief(env: Env, ticket_id: int, as_json: bool) -> None:
             out.append("handed over:")
             for h in b.handovers:
                 what = "handover" if h.kind == "handover" else "released"
-                out.append(f"  {h.at.isoformat()} {what} by {inert(h.by or '-')}:")
+                out.append(f"  {when(h.at)} {what} by {inert(h.by or '-')}:")
                 out += [f"    {line}" for line in inert_lines(h.note)[:20]]
         out.append("services:")
         out += [
