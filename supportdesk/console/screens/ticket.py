@@ -39,6 +39,7 @@ from supportdesk.console.widgets.ticket_view import (
     ticket_facts,
     ticket_title,
 )
+from supportdesk.core import permissions
 from supportdesk.core.policy import current_policy
 from supportdesk.core.views import TicketView
 from supportdesk.enums import TRANSITIONS, CallOutcome, Priority, ResolutionCode, Status
@@ -100,6 +101,10 @@ class TicketWithSla(TicketLoaded):
         super().__init__(ticket)
         self.sla_data = sla_data
         self.brief = brief
+
+
+# what a composer writes, as the permission it needs
+COMPOSE_ACTION = {"reply": "ticket.reply", "note": "ticket.note", "call": "ticket.call"}
 
 
 class TicketScreen(DeskScreen):
@@ -359,7 +364,27 @@ class TicketScreen(DeskScreen):
         if self.ticket is not None:
             schedule_ticket(self, self.ticket.id, self.query_one(AccountNotices).windows)
 
+    def _refusal(self, kind: str) -> str | None:
+        """Why a reply, note or call on this ticket would be refused (None: it would not),
+        asked before anything is typed: the rule the write itself applies."""
+        t = self.ticket
+        if t is None:
+            return None
+        if t.status == Status.CLOSED.value:
+            return f"ticket #{t.id} is closed; nothing can be added to it"
+        actor = self.desk.actor
+        other = t.holder if t.holder is not None and t.holder != actor.login else None
+        return permissions.refusal(actor, COMPOSE_ACTION[kind], t.id, t.tier, other)
+
+    def _refused(self, kind: str) -> bool:
+        why = self._refusal(kind)
+        if why is not None:
+            self.notify(why, title="Not allowed", severity="warning", markup=False, timeout=5)
+        return why is not None
+
     def action_compose(self, kind: str, outcome: str | None = None) -> None:
+        if self._refused(kind):
+            return
         self.compose_kind = kind
         self.call_outcome = outcome
         label = f"#{self.ticket_id} · {COMPOSE_LABEL[kind]}"
@@ -422,6 +447,8 @@ class TicketScreen(DeskScreen):
 
     # -- actions ------------------------------------------------------------------------
     def action_call(self) -> None:
+        if self._refused("call"):
+            return
         choices = [
             Choice(OUTCOME_KEYS[o.value], o.value, OUTCOME_TEXT[o.value]) for o in CallOutcome
         ]

@@ -1,0 +1,95 @@
+"""The phone agent's day (issue 16, items 7, 9, 10, 11), driven like an agent would (Textual
+Pilot) on a real SQLite file: a tier-1 agent logs a customer's call on an escalated ticket
+someone else holds, refusals come before any typing, the card's countdown ticks, fast
+type-ahead lands as typed, and the lookup finds what callers say."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from supportdesk.console.app import SupportDeskApp
+from supportdesk.console.screens.call import CallStage
+from supportdesk.console.screens.ticket import TicketScreen
+from supportdesk.services import tickets
+from tests.helpers.call import (
+    CallFixture,
+    Keys,
+    contacts_listed,
+    results,
+    stage,
+    sync,
+)
+from tests.helpers.screens import open_ticket_screen
+from tests.helpers.settle import until, workers_done
+
+ESCALATED = 6  # bluefin's, at tier 2, held by bo (tests/helpers/console.py)
+
+
+def toasts(app: SupportDeskApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+def touched(cf: CallFixture, ticket_id: int) -> Any:
+    rows = cf.desk.store.query("SELECT touched_at FROM tickets WHERE id = ?", (ticket_id,))
+    return rows[0][0]
+
+
+# -- item 7: a customer's call on any ticket; every other refusal before any typing ----------
+@sync
+async def test_agent_refused_a_reply_before_typing_but_logs_the_call(call_fx: CallFixture) -> None:
+    cf = call_fx
+    before = touched(cf, ESCALATED)
+    app = SupportDeskApp(cf.fx.desk_at("ana"))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: app.console_id is not None, what="presence")
+        await workers_done(app)
+        app.clear_notifications()
+        await pilot.press("g", *str(ESCALATED), "enter")
+        screen = await open_ticket_screen(pilot, app, ESCALATED)
+        await pilot.press("r")  # a reply on tier-2 work: refused before the editor opens
+        await pilot.pause(0.1)
+        assert screen.compose_kind is None and not screen.query_one("#composer").display
+        assert any(f"cannot work ticket #{ESCALATED} at tier 2" in t for t in toasts(app))
+        await pilot.press("c", "s")  # the customer's call: every agent's job
+        assert screen.compose_kind == "call" and screen.query_one("#composer").display
+        await pilot.press(*"Customer says mail still bounces", "ctrl+s")
+        view = cf.fx.desk_at()
+        await until(
+            pilot,
+            lambda: any(e.author == "ana" for e in tickets.show(view, ESCALATED).events),
+            what=f"the call logged ({app.last_error})",
+        )
+        assert isinstance(app.screen, TicketScreen) and screen.compose_kind is None
+    call = [e for e in tickets.show(cf.fx.desk_at(), ESCALATED).events if e.kind == "call"][-1]
+    assert (call.author, call.body) == ("ana", "Customer says mail still bounces")
+    assert touched(cf, ESCALATED) == before  # bo's claim: not refreshed by ana's call
+
+
+@sync
+async def test_call_screen_adds_a_call_to_an_escalated_ticket(call_fx: CallFixture) -> None:
+    """The call screen offers bluefin's tier-2 ticket to a tier-1 agent, and the call lands."""
+    cf = call_fx
+    app = SupportDeskApp(cf.fx.desk_at("ana"))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: app.console_id is not None, what="presence")
+        await workers_done(app)
+        keys = Keys(pilot)
+        await keys.press("ctrl+k")
+        await stage(pilot, CallStage.SEARCH)
+        await keys.type("bluefin")
+        await results(pilot, "bluefin")
+        await keys.press("enter")
+        await contacts_listed(pilot, "bluefin")
+        await keys.press("0")  # not listed: held, and a call may still be logged
+        await stage(pilot, CallStage.VERDICT)
+        await keys.press("a")
+        screen = await stage(pilot, CallStage.ADD)
+        ids = [o.id for o in screen.query_one("#call-list").options]  # type: ignore[attr-defined]
+        assert str(ESCALATED) in ids
+        await keys.press(str(ids.index(str(ESCALATED)) + 1))
+        await stage(pilot, CallStage.NOTES)
+        await keys.type("Still bouncing")
+        await keys.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen), what="the ticket")
+    call = [e for e in tickets.show(cf.fx.desk_at(), ESCALATED).events if e.kind == "call"][-1]
+    assert (call.author, call.body) == ("ana", "Still bouncing")
