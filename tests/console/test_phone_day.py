@@ -5,20 +5,26 @@ type-ahead lands as typed, and the lookup finds what callers say."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+
+from textual.widgets import Static
 
 from supportdesk.console.app import SupportDeskApp
 from supportdesk.console.screens.call import CallStage
 from supportdesk.console.screens.ticket import TicketScreen
+from supportdesk.console.widgets.incident_banner import IncidentBanner
 from supportdesk.services import tickets
 from tests.helpers.call import (
     CallFixture,
     Keys,
+    console_ready,
     contacts_listed,
     results,
     stage,
     sync,
 )
+from tests.helpers.console import NOW, DeskFixture
 from tests.helpers.screens import open_ticket_screen
 from tests.helpers.settle import until, workers_done
 
@@ -93,3 +99,35 @@ async def test_call_screen_adds_a_call_to_an_escalated_ticket(call_fx: CallFixtu
         await until(pilot, lambda: isinstance(app.screen, TicketScreen), what="the ticket")
     call = [e for e in tickets.show(cf.fx.desk_at(), ESCALATED).events if e.kind == "call"][-1]
     assert (call.author, call.body) == ("ana", "Still bouncing")
+
+
+# -- item 9: the card's incident countdown ticks with the banner -----------------------------
+@sync
+async def test_the_cards_incident_countdown_ticks_with_the_banner(outage_fx: DeskFixture) -> None:
+    from supportdesk.console.widgets.account_card import AccountCard
+
+    desk = outage_fx.desk
+    app = SupportDeskApp(desk)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await console_ready(pilot)
+        await pilot.press("ctrl+k")
+        await stage(pilot, CallStage.SEARCH)
+        await pilot.press(*"acme")
+        screen = await results(pilot, "acme")
+        card = screen.query_one(AccountCard)
+
+        def shown() -> str:
+            return str(card.query_one(Static).render())
+
+        def banner() -> str:
+            return str(screen.query_one(IncidentBanner).render())
+
+        await until(pilot, lambda: "update in 0:20:00" in shown(), what="the card's countdown")
+        assert "update in 0:20:00" in banner()
+        await workers_done(app)  # every read of the card landed: from here, no read
+        await pilot.pause(0.3)
+        await workers_done(app)
+        desk.clock.frozen_at = NOW + timedelta(minutes=1, seconds=5)  # time goes on
+        await until(pilot, lambda: "update in 0:18:55" in banner(), what="the banner ticks")
+        await pilot.pause(1.1)  # one tick of the card's own (no read of the desk needed)
+        assert "update in 0:18:55" in shown()

@@ -112,7 +112,7 @@ class CallScreen(CallSearch, CallProof, CallFiling):
         )
         with Horizontal(id="call-body"):
             yield OptionList(id="call-list")
-            yield AccountCard(id="call-card")
+            yield AccountCard(self.desk.now, id="call-card")
         with Vertical(id="call-step"):
             yield VerdictPanel(id="call-verdict")
             with Horizontal(classes="call-row", id="row-pin"):
