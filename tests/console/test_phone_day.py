@@ -5,17 +5,21 @@ type-ahead lands as typed, and the lookup finds what callers say."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
-from textual.widgets import Static
+from textual import events
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
 
 from supportdesk.console.app import SupportDeskApp
-from supportdesk.console.screens.call import CallStage
+from supportdesk.console.screens.call import CallScreen, CallStage
 from supportdesk.console.screens.ticket import TicketScreen
 from supportdesk.console.widgets.incident_banner import IncidentBanner
 from supportdesk.services import tickets
 from tests.helpers.call import (
+    JANE,
     CallFixture,
     Keys,
     console_ready,
@@ -131,3 +135,63 @@ async def test_the_cards_incident_countdown_ticks_with_the_banner(outage_fx: Des
         await until(pilot, lambda: "update in 0:18:55" in banner(), what="the banner ticks")
         await pilot.pause(1.1)  # one tick of the card's own (no read of the desk needed)
         assert "update in 0:18:55" in shown()
+
+
+# -- item 10: type-ahead at a headset agent's pace lands as typed ----------------------------
+KEY_GAP_S = 0.05  # about 50 ms a key
+
+
+NAMED = {" ": "space", "-": "minus", "@": "at", ".": "full_stop"}
+CONTROL = {"enter": "\r", "escape": "\x1b", "ctrl+k": "\x0b"}
+
+
+async def type_ahead(pilot: Pilot[Any], *keys: str) -> None:
+    """Each key 50 ms after the one before, as the terminal delivers them: straight into
+    the app's queue, whatever the screen is still doing (`Pilot.press` would wait for the
+    app, and the searches in threads, to go idle after every key)."""
+    app = pilot.app
+    for key in keys:
+        if len(key) == 1:
+            event = events.Key(NAMED.get(key, key), key)
+        else:
+            event = events.Key(key, CONTROL.get(key))
+        app.post_message(event)
+        await asyncio.sleep(KEY_GAP_S)
+
+
+@sync
+async def test_type_ahead_at_50_ms_a_key_lands_as_typed(call_fx: CallFixture) -> None:
+    """`acme`, Enter, `1`, the PIN, Enter, `n`, a subject, Enter, typed without waiting
+    for any result: the account, the contact, the verdict and the ticket, as typed."""
+    cf = call_fx
+    app = SupportDeskApp(cf.desk)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await console_ready(pilot)
+        await type_ahead(pilot, "ctrl+k", *"acme", "enter", "1", *cf.pins[JANE], "enter")
+        await type_ahead(pilot, "n", *"Site down after upgrade", "enter")
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen), what="the ticket")
+        ticket = app.screen
+        assert isinstance(ticket, TicketScreen)
+        view = tickets.show(cf.fx.desk_at(), ticket.ticket_id)
+        assert (view.account, view.contact, view.subject) == (
+            "acme",
+            "Jane Doe",
+            "Site down after upgrade",
+        )
+
+
+@sync
+async def test_type_ahead_enter_then_a_digit_picks_the_contact(call_fx: CallFixture) -> None:
+    """The issue's own keys: the account's name, Enter and `1` at once: the contact is
+    picked and the search box keeps exactly what was typed."""
+    app = SupportDeskApp(call_fx.desk)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await console_ready(pilot)
+        for _ in range(3):
+            await type_ahead(pilot, "ctrl+k", *"acme", "enter", "1")
+            screen = await stage(pilot, CallStage.PROOF)
+            assert screen.query_one("#call-search", Input).value == "acme"
+            contact = screen.caller.contact if screen.caller else None
+            assert contact is not None and contact.name == "Jane Doe"
+            await type_ahead(pilot, "escape", "escape", "escape")
+            await until(pilot, lambda: not isinstance(app.screen, CallScreen), what="closed")

@@ -108,6 +108,13 @@ class CallProof(CallBase):
                 )
 
     def action_not_listed(self) -> None:
+        self._key_seen()
+        try:
+            self._not_listed()
+        finally:
+            self._settle_keys()
+
+    def _not_listed(self) -> None:
         stage = self.stage
         if stage == CallStage.CONTACT and self.card is not None and not self.card.account.reseller:
             listing = self.query_one(OptionList)
@@ -123,13 +130,15 @@ class CallProof(CallBase):
 
     @on(Input.Submitted, "#call-pin")
     def _pin_submitted(self, event: Input.Submitted) -> None:
+        self._key_seen()
         box = self.query_one(PinInput)
         pin = box.value
         box.value = ""  # wiped at once: the PIN is only in the worker's call from here
         if not pin:
             self.notify("Type the PIN the caller gives you", timeout=3)
-            return
-        self._verify(self._ref(), pin=pin, number=None)
+        else:
+            self._verify(self._ref(), pin=pin, number=None)
+        self._settle_keys()
 
     def _ref(self) -> str | None:
         contact = self._contact()
@@ -171,10 +180,13 @@ class CallProof(CallBase):
         self._enter(CallStage.ANSWERED)
 
     def action_answered(self) -> None:
+        self._key_seen()
         if self.number is not None:
             self._verify(self._ref(), pin=None, number=self.number)
+        self._settle_keys()
 
     def action_no_answer(self) -> None:
+        self._key_seen()
         self.number = None
         contact = self._contact()
         has_pin = contact is not None and contact.has_pin

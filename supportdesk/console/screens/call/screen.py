@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -179,6 +179,45 @@ class CallScreen(CallSearch, CallProof, CallFiling):
             self._ask_notes()
         self._paint()
         self.refresh_bindings()
+        self._settle_keys()
+
+    # -- type-ahead ---------------------------------------------------------------------
+    def holds_after(self, event: events.Key) -> bool:
+        self.key_pending = self._starts_work(event)
+        return self.key_pending
+
+    def _starts_work(self, event: events.Key) -> bool:
+        """Whether keys typed after `event` wait while what it starts resolves: the account picked
+        (its results, then its contacts), the caller checked, the ticket filed
+        (console/key_gate.py). Only keys this screen will act on: each releases."""
+        key, stage = event.key, self.stage
+        focused = self.focused.id if self.focused is not None else None
+        listing = self.query_one(OptionList)
+        if stage == CallStage.SEARCH:
+            return key == "enter" and focused == "call-search"
+        if stage in (CallStage.CONTACT, CallStage.CALLBACK, CallStage.ADD):
+            if key == "0":
+                return stage == CallStage.CONTACT and bool(self._proof_key("not_listed"))
+            if key.isdigit():
+                return int(key) <= listing.option_count
+            return key == "enter" and focused == "call-list" and listing.highlighted is not None
+        if stage == CallStage.PROOF:
+            return key == "enter" and focused == "call-pin"
+        if stage == CallStage.ANSWERED:
+            return key in ("y", "n")
+        if stage in (CallStage.NEW, CallStage.NOTES):
+            return key == "enter"
+        return False
+
+    def _resolving(self) -> bool:
+        if self.key_pending or self.busy or self.pick_pending:
+            return True
+        card = self.card
+        # the contacts come with the account's card: a digit typed ahead picks from them
+        return self.stage == CallStage.CONTACT and (card is None or card.account.id != self.account)
+
+    def on_unmount(self) -> None:
+        self.desk_app.key_gate.release()
 
     def _paint(self) -> None:
         """The title bar and the prompt: where the call is, and what the keys do now."""
@@ -242,11 +281,14 @@ class CallScreen(CallSearch, CallProof, CallFiling):
 
     def _choose(self, index: int) -> None:
         """The `index`th line of the list, in whatever the stage lists."""
+        self._key_seen()
         if self.busy:
+            self._settle_keys()
             return
         stage = self.stage
         listing = self.query_one(OptionList)
         if not 0 <= index < listing.option_count:
+            self._settle_keys()
             return
         option_id = listing.get_option_at_index(index).id or ""
         listing.highlighted = index  # a digit key picks what the list then shows picked
@@ -258,6 +300,7 @@ class CallScreen(CallSearch, CallProof, CallFiling):
             self._pick_number(option_id)
         elif stage == CallStage.ADD:
             self._pick_ticket(option_id)
+        self._settle_keys()
 
     def action_move(self, step: int) -> None:
         listing = self.query_one(OptionList)
@@ -342,3 +385,6 @@ class CallScreen(CallSearch, CallProof, CallFiling):
         if worker_name in ("call-verify", "call-file"):
             self.busy = False
             self._paint()
+        if worker_name == "call-search":
+            self.pick_pending = False
+        self._settle_keys()

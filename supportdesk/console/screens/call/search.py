@@ -152,6 +152,7 @@ class CallSearch(CallBase):
                 self._pick_account(self.hits[0].account)
                 return
             self.notify("No account matches what is typed", timeout=3)
+            self._settle_keys()
         if self.hits:
             self._want_card(self.hits[0].account, now=True)
         else:
@@ -159,6 +160,13 @@ class CallSearch(CallBase):
 
     @on(Input.Submitted, "#call-search")
     def _search_submitted(self, _event: Input.Submitted) -> None:
+        self._key_seen()
+        try:
+            self._submit_search()
+        finally:
+            self._settle_keys()
+
+    def _submit_search(self) -> None:
         if not self.query_one("#call-search", Input).value.strip():
             return
         if self.shown_generation == self.generation and self.hits:
@@ -220,6 +228,7 @@ class CallSearch(CallBase):
         if self.stage == CallStage.CONTACT:
             self._fill_contacts()
         self._paint()
+        self._settle_keys()
 
     def _highlighted_account(self) -> str | None:
         option = self.query_one(OptionList).highlighted_option

@@ -172,8 +172,10 @@ class CallFiling(CallBase):
 
     # -- a new ticket ---------------------------------------------------------------------
     def action_new_ticket(self) -> None:
+        self._key_seen()
         if self._may_file():
             self._enter(CallStage.NEW)
+        self._settle_keys()
 
     def _open_form(self) -> None:
         assert self.verdict is not None
@@ -184,6 +186,13 @@ class CallFiling(CallBase):
         self.action_submit()
 
     def action_submit(self) -> None:
+        self._key_seen()
+        try:
+            self._submit_form()
+        finally:
+            self._settle_keys()
+
+    def _submit_form(self) -> None:
         if self.stage != CallStage.NEW or self.busy or self.verdict is None:
             return
         form = self.query_one(TicketForm)
@@ -260,7 +269,9 @@ class CallFiling(CallBase):
 
     @on(Input.Submitted, "#call-notes")
     def _notes_submitted(self, event: Input.Submitted) -> None:
+        self._key_seen()
         if self.busy or self.ticket is None or self.verdict is None:
+            self._settle_keys()
             return
         self.busy = True
         self._paint()
@@ -293,6 +304,7 @@ class CallFiling(CallBase):
         app = self.desk_app
         self.dismiss()
         app.open_ticket(message.ticket_id)
+        app.key_gate.release()  # keys typed ahead go to the ticket now on top
 
     # -- keys and words -------------------------------------------------------------------
     def _filing_key(self, action: str) -> bool | None:
