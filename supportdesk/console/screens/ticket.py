@@ -186,7 +186,8 @@ class TicketScreen(DeskScreen):
     def on_mount(self) -> None:
         self.query_one("#composer").display = False
         self.query_one("#composer-text", TextArea).cursor_blink = False
-        self.query_one(ThreadView).focus()
+        self.set_focus(self.query_one(ThreadView))
+        self.desk_app.key_gate.release()  # keys typed ahead of it (a call filed) come here
         self.query_one("#ticket-title", Static).update(Text(f"#{self.ticket_id} …", "bold"))
         self._fit_handover()
         self.set_interval(RETIME_S, self._retime)

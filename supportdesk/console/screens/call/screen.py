@@ -217,7 +217,8 @@ class CallScreen(CallSearch, CallProof, CallFiling):
         return self.stage == CallStage.CONTACT and (card is None or card.account.id != self.account)
 
     def on_unmount(self) -> None:
-        self.desk_app.key_gate.release()
+        if not self.filed:  # else the ticket's screen, once mounted
+            self.desk_app.key_gate.release()
 
     def _paint(self) -> None:
         """The title bar and the prompt: where the call is, and what the keys do now."""

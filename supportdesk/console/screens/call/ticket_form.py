@@ -166,6 +166,7 @@ class CallFiling(CallBase):
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
         self.ticket: OpenTicket | None = None  # the ticket the call is added to
+        self.filed = False
 
     def _may_file(self) -> bool:
         return self.verdict is not None and self.verdict.state in (VERIFIED, HELD)
@@ -302,9 +303,9 @@ class CallFiling(CallBase):
             timeout=6,
         )
         app = self.desk_app
+        self.filed = True  # the gate stays held: the ticket's screen releases it on mount
         self.dismiss()
         app.open_ticket(message.ticket_id)
-        app.key_gate.release()  # keys typed ahead go to the ticket now on top
 
     # -- keys and words -------------------------------------------------------------------
     def _filing_key(self, action: str) -> bool | None:
