@@ -76,7 +76,7 @@ async def start_call(pilot: Pilot[Any], keys: Keys, text: str, account: str) -> 
 async def pick_contact(pilot: Pilot[Any], keys: Keys, account: str, key: str) -> CallScreen:
     await keys.press("enter")
     await contacts_listed(pilot, account)
-    await keys.press(key)
+    await keys.press(key, "enter")  # a digit highlights, Enter picks (issue 16 item 11)
     return call_screen(pilot.app)  # type: ignore[arg-type]
 
 
@@ -197,7 +197,7 @@ async def test_wrong_pins_fail_then_lock_after_five(call_fx: CallFixture) -> Non
         # locked: even the right PIN is not checked now
         await keys.press("escape")
         await contacts_listed(pilot, "acme")
-        await keys.press("1")
+        await keys.press("1", "enter")
         await stage(pilot, CallStage.PROOF)
         await keys.type(pin)
         await keys.press("enter")
@@ -255,7 +255,7 @@ async def test_callback_to_a_number_on_file_verifies(call_fx: CallFixture) -> No
         screen = await stage(pilot, CallStage.CALLBACK)
         listing = screen.query_one("#call-list", OptionList)
         assert [o.id for o in listing.options] == [directory.normalise_phone(SAM_PHONE)]
-        await keys.press("1")
+        await keys.press("1", "enter")
         await stage(pilot, CallStage.ANSWERED)
         await keys.press("y")
         screen = await stage(pilot, CallStage.VERDICT)

@@ -11,13 +11,15 @@ from typing import Any
 
 from textual import events
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import Input, OptionList, Static
 
 from supportdesk.console.app import SupportDeskApp
 from supportdesk.console.screens.call import CallScreen, CallStage
+from supportdesk.console.screens.modals import HelpModal
 from supportdesk.console.screens.ticket import TicketScreen
 from supportdesk.console.widgets.incident_banner import IncidentBanner
 from supportdesk.services import tickets
+from supportdesk.services.callers.verification import FAILED, VERIFIED
 from tests.helpers.call import (
     JANE,
     CallFixture,
@@ -90,7 +92,7 @@ async def test_call_screen_adds_a_call_to_an_escalated_ticket(call_fx: CallFixtu
         await results(pilot, "bluefin")
         await keys.press("enter")
         await contacts_listed(pilot, "bluefin")
-        await keys.press("0")  # not listed: held, and a call may still be logged
+        await keys.press("0", "enter")  # not listed: held, and a call may still be logged
         await stage(pilot, CallStage.VERDICT)
         await keys.press("a")
         screen = await stage(pilot, CallStage.ADD)
@@ -167,7 +169,7 @@ async def test_type_ahead_at_50_ms_a_key_lands_as_typed(call_fx: CallFixture) ->
     app = SupportDeskApp(cf.desk)
     async with app.run_test(size=(120, 36)) as pilot:
         await console_ready(pilot)
-        await type_ahead(pilot, "ctrl+k", *"acme", "enter", "1", *cf.pins[JANE], "enter")
+        await type_ahead(pilot, "ctrl+k", *"acme", "enter", "1", "enter", *cf.pins[JANE], "enter")
         await type_ahead(pilot, "n", *"Site down after upgrade", "enter")
         await until(pilot, lambda: isinstance(app.screen, TicketScreen), what="the ticket")
         ticket = app.screen
@@ -182,16 +184,99 @@ async def test_type_ahead_at_50_ms_a_key_lands_as_typed(call_fx: CallFixture) ->
 
 @sync
 async def test_type_ahead_enter_then_a_digit_picks_the_contact(call_fx: CallFixture) -> None:
-    """The issue's own keys: the account's name, Enter and `1` at once: the contact is
-    picked and the search box keeps exactly what was typed."""
+    """The issue's own keys: the account's name, Enter, `1` (and Enter: a digit on the
+    contacts only highlights) at once: the contact is picked and the search box keeps
+    exactly what was typed."""
     app = SupportDeskApp(call_fx.desk)
     async with app.run_test(size=(120, 36)) as pilot:
         await console_ready(pilot)
         for _ in range(3):
-            await type_ahead(pilot, "ctrl+k", *"acme", "enter", "1")
+            await type_ahead(pilot, "ctrl+k", *"acme", "enter", "1", "enter")
             screen = await stage(pilot, CallStage.PROOF)
             assert screen.query_one("#call-search", Input).value == "acme"
             contact = screen.caller.contact if screen.caller else None
             assert contact is not None and contact.name == "Jane Doe"
             await type_ahead(pilot, "escape", "escape", "escape")
             await until(pilot, lambda: not isinstance(app.screen, CallScreen), what="closed")
+
+
+# -- item 11: what callers say; digits that never act by accident; every key in help -----------
+async def search_and_pick(pilot: Pilot[Any], text: str, account: str) -> CallScreen:
+    await pilot.press("ctrl+k")
+    await stage(pilot, CallStage.SEARCH)
+    await pilot.press(*text)
+    await results(pilot, account)
+    await pilot.press("enter")
+    return await contacts_listed(pilot, account)
+
+
+@sync
+async def test_a_digit_on_the_contacts_only_highlights(call_fx: CallFixture) -> None:
+    """`2` (Sam: no PIN) does not start a callback at once: Enter does."""
+    app = SupportDeskApp(call_fx.desk)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await console_ready(pilot)
+        screen = await search_and_pick(pilot, "acme", "acme")
+        await pilot.press("2")
+        await pilot.pause(0.2)
+        assert screen.stage == CallStage.CONTACT and screen.caller is None
+        assert screen.query_one("#call-list", OptionList).highlighted == 1
+        await pilot.press("0")  # "not listed" highlighted: no held report yet
+        await pilot.pause(0.2)
+        assert screen.stage == CallStage.CONTACT and screen.verdict is None
+        await pilot.press("2", "enter")
+        await stage(pilot, CallStage.CALLBACK)
+        assert screen.caller is not None and screen.caller.contact is not None
+        assert screen.caller.contact.name == "Sam Okoro"
+
+
+@sync
+async def test_an_e_mail_preselects_its_contact(call_fx: CallFixture) -> None:
+    app = SupportDeskApp(call_fx.desk)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await console_ready(pilot)
+        screen = await search_and_pick(pilot, "ava@acme", "acme")
+        listing = screen.query_one("#call-list", OptionList)
+        assert listing.highlighted is not None
+        assert listing.get_option_at_index(listing.highlighted).id is not None
+        await pilot.press("enter")  # the contact found by their e-mail: Ava
+        await stage(pilot, CallStage.PROOF)
+        assert screen.caller is not None and screen.caller.contact is not None
+        assert screen.caller.contact.name == "Ava Reyes"
+
+
+@sync
+async def test_after_a_failed_pin_the_digits_typed_are_the_pin_again(call_fx: CallFixture) -> None:
+    cf = call_fx
+    pin = cf.pins[JANE]
+    bad = "0" * len(pin) if pin != "0" * len(pin) else "1" * len(pin)
+    app = SupportDeskApp(cf.desk)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await console_ready(pilot)
+        await search_and_pick(pilot, "acme", "acme")
+        await pilot.press("1", "enter")
+        await stage(pilot, CallStage.PROOF)
+        await pilot.press(*bad, "enter")
+        screen = await stage(pilot, CallStage.VERDICT)
+        assert screen.verdict is not None and screen.verdict.state == FAILED
+        await pilot.press(*pin, "enter")  # straight on: the PIN again, not dropped
+        screen = await stage(pilot, CallStage.VERDICT)
+        assert screen.verdict is not None and screen.verdict.state == VERIFIED
+
+
+@sync
+async def test_the_call_screens_help_lists_all_its_keys(call_fx: CallFixture) -> None:
+    app = SupportDeskApp(call_fx.desk)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await console_ready(pilot)
+        await pilot.press("ctrl+k")
+        await stage(pilot, CallStage.SEARCH)
+        await pilot.press("f1")  # even while the search box has the focus
+        await until(pilot, lambda: isinstance(app.screen, HelpModal), what="help")
+        modal = app.screen
+        assert isinstance(modal, HelpModal)
+        described = {r.description: r.keys for r in modal.rows}
+        for what in ("Choose from the list", "Not listed", "Call back", "PIN", "They answered",
+                     "No answer", "New ticket", "Add to a ticket", "Incident", "Back"):  # fmt: skip
+            assert what in described, (what, described)
+        assert described["Choose from the list"] == "1 2 3 4 5 6 7 8 9"

@@ -1,6 +1,6 @@
 """Type-ahead in a real terminal (tmux), at a headset agent's pace (issue 16 item 10): in
-the call screen, the account's name, Enter and `1` sent 50 ms apart pick the account and
-its first contact, and the search box keeps exactly what was typed. Skipped where tmux is
+the call screen, the account's name, Enter, `1` and Enter sent 50 ms apart pick the account
+and its first contact, and the search box keeps exactly what was typed. Skipped where tmux is
 missing (CI installs it)."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def test_enter_then_a_digit_at_50_ms_picks_the_contact(
     tmux("new-session", "-d", "-s", "sd", "-x", "80", "-y", "24", command)
     tmux.wait_for("sd", "Queue")
     for _ in range(4):
-        tmux.type("sd", ["C-k", *"bluefin", "Enter", "1"], KEY_GAP_S)
+        tmux.type("sd", ["C-k", *"bluefin", "Enter", "1", "Enter"], KEY_GAP_S)
         screen = tmux.wait_for_line("sd", 0, "Call · bluefin")
         # the title names the contact picked, once the account is read
         screen = tmux.wait_for_line("sd", 0, "Bluefin Media · Priya Naidoo")

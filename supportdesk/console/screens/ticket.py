@@ -178,14 +178,16 @@ class TicketScreen(DeskScreen):
         with Horizontal(id="ticket-body"):
             yield ThreadView(id="thread")
             yield HandoverPanel(id="handover")
-        with Vertical(id="composer"):
+        composer = Vertical(id="composer")
+        composer.display = False  # here, not in on_mount: its children may mount after it
+        with composer:
             yield Label(id="composer-label", markup=False)
-            yield TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
+            text = TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
+            text.cursor_blink = False
+            yield text
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#composer").display = False
-        self.query_one("#composer-text", TextArea).cursor_blink = False
         self.set_focus(self.query_one(ThreadView))
         self.desk_app.key_gate.release()  # keys typed ahead of it (a call filed) come here
         self.query_one("#ticket-title", Static).update(Text(f"#{self.ticket_id} …", "bold"))

@@ -63,7 +63,7 @@ def verdict_keys(v: Verdict) -> str:
     if v.state in (VERIFIED, HELD):
         return "n new ticket · a add this call to an open ticket · Esc another caller"
     if v.state == FAILED:
-        return "p try the PIN again · c call back instead · Esc another caller"
+        return "type the PIN again (or p) · c call back instead · Esc another caller"
     if v.state == LOCKED:
         return "Esc another caller (0 there: not listed, a held report)"
     return "Esc another search"
@@ -96,7 +96,9 @@ class CallProof(CallBase):
         if option_id == "refer":
             self._verify(None, pin=None, number=None)
         elif option_id == "unlisted":
-            self.action_not_listed()
+            if self.card is not None and not self.card.account.reseller:
+                self.caller = Caller(None)
+                self._verify(None, pin=None, number=None)
         elif self.card is not None:
             contact = next(c for c in self.card.account.contacts if f"c{c.id}" == option_id)
             self.caller = Caller(contact)
@@ -115,12 +117,31 @@ class CallProof(CallBase):
             self._settle_keys()
 
     def _not_listed(self) -> None:
+        """0: "not listed" highlighted (Enter then holds the report for an owner); after
+        NOT VERIFIED, the first digit of the PIN again."""
         stage = self.stage
-        if stage == CallStage.CONTACT and self.card is not None and not self.card.account.reseller:
+        if self._failed():
+            self._retry_pin("0")
+        elif (
+            stage == CallStage.CONTACT and self.card is not None and not self.card.account.reseller
+        ):
             listing = self.query_one(OptionList)
             listing.highlighted = listing.option_count - 1  # "not listed" is the last line
-            self.caller = Caller(None)
-            self._verify(None, pin=None, number=None)
+            self._paint()
+
+    def _failed(self) -> bool:
+        v = self.verdict
+        return self.stage == CallStage.VERDICT and v is not None and v.state == FAILED
+
+    def _retry_pin(self, digit: str) -> None:
+        """After NOT VERIFIED a digit is the PIN tried again: into the box, not dropped."""
+        contact = self._contact()
+        if contact is None or not contact.has_pin:
+            self.notify("No PIN to try: c calls back a number on file", timeout=4)
+            return
+        self._enter(CallStage.PROOF)
+        box = self.query_one(PinInput)
+        box.insert_text_at_cursor(digit)
 
     # -- the PIN --------------------------------------------------------------------------
     def _ask_pin(self) -> None:
@@ -230,7 +251,7 @@ class CallProof(CallBase):
         v = self.verdict
         failed = stage == CallStage.VERDICT and v is not None and v.state == FAILED
         if action == "not_listed":
-            return (
+            return failed or (
                 stage == CallStage.CONTACT
                 and self.card is not None
                 and not self.card.account.reseller
@@ -255,7 +276,9 @@ class CallProof(CallBase):
             text.append("ask for the support PIN · Enter checks it · c call back instead")
         elif stage == CallStage.CALLBACK and contact is not None:
             text.append(f"Call {name} back on a number on file: ", style="bold")
-            text.append("1-9 picks it" + (" · p PIN instead" if contact.has_pin else ""))
+            text.append(
+                "1-9 choose · Enter calls it" + (" · p PIN instead" if contact.has_pin else "")
+            )
             text.append(" · Esc back")
         elif stage == CallStage.ANSWERED and contact is not None:
             text.append(f"Call {one_line(self.number)} now. ", style="bold")

@@ -64,8 +64,18 @@ class CallScreen(CallSearch, CallProof, CallFiling):
         Binding("escape", "back", "Back"),
         Binding("down", "move(1)", "Next result", show=False),
         Binding("up", "move(-1)", "Previous result", show=False),
-        *(Binding(str(n), f"pick({n})", f"Pick {n}", show=False) for n in range(1, 10)),
-        Binding("0", "not_listed", "Not listed", key_display="0"),
+        *(
+            Binding(
+                str(n),
+                f"pick({n})",
+                "Choose from the list",
+                show=False,
+                tooltip="a contact or a number: Enter then picks it; a ticket at once; "
+                "after NOT VERIFIED: the PIN again",
+            )
+            for n in range(1, 10)
+        ),
+        Binding("0", "not_listed", "Not listed", key_display="0", tooltip="then Enter"),
         Binding("c", "callback", "Call back", tooltip="verify by calling a number on file"),
         Binding("p", "pin", "PIN", tooltip="verify by the support PIN"),
         Binding("y", "answered", "They answered", tooltip="verify: you called a number on file"),
@@ -73,7 +83,8 @@ class CallScreen(CallSearch, CallProof, CallFiling):
         Binding("n", "new_ticket", "New ticket"),
         Binding("a", "add_call", "Add to a ticket", tooltip="log this call on an open ticket"),
         Binding("i", "incident_call", "Incident", tooltip="the call is about an outage: no ticket"),
-        Binding("enter", "submit", "Open the ticket", show=False),
+        Binding("enter", "submit", "Pick / open the ticket", show=False),
+        Binding("f1", "help", "Help (even while typing)", show=False, priority=True),
         # priority: the focus moves before the keys typed next are routed (a non-priority
         # binding runs only after they have been sent to the old field)
         Binding("tab", "field(1)", "Next field", show=False, priority=True),
@@ -118,7 +129,12 @@ class CallScreen(CallSearch, CallProof, CallFiling):
             with Horizontal(classes="call-row", id="row-pin"):
                 yield Label("PIN", classes="call-label")
                 yield PinInput(
-                    password=True, restrict=r"[0-9]*", max_length=12, id="call-pin", compact=True
+                    password=True,
+                    restrict=r"[0-9]*",
+                    max_length=12,
+                    id="call-pin",
+                    compact=True,
+                    select_on_focus=False,  # a digit typed ahead is kept, not replaced
                 )
             yield TicketForm(id="call-form")
             with Horizontal(classes="call-row", id="row-notes"):
@@ -196,10 +212,8 @@ class CallScreen(CallSearch, CallProof, CallFiling):
         if stage == CallStage.SEARCH:
             return key == "enter" and focused == "call-search"
         if stage in (CallStage.CONTACT, CallStage.CALLBACK, CallStage.ADD):
-            if key == "0":
-                return stage == CallStage.CONTACT and bool(self._proof_key("not_listed"))
-            if key.isdigit():
-                return int(key) <= listing.option_count
+            if key.isdigit():  # a ticket picked (contacts and numbers: a highlight only)
+                return stage == CallStage.ADD and 0 < int(key) <= listing.option_count
             return key == "enter" and focused == "call-list" and listing.highlighted is not None
         if stage == CallStage.PROOF:
             return key == "enter" and focused == "call-pin"
@@ -278,7 +292,29 @@ class CallScreen(CallSearch, CallProof, CallFiling):
         self._choose(event.option_index)
 
     def action_pick(self, n: int) -> None:
-        self._choose(n - 1)
+        """A digit: on the contacts and the numbers to call back it only moves the
+        highlight (Enter picks: a callback never starts by accident); on the open tickets it
+        picks; after NOT VERIFIED it starts the PIN again."""
+        if self._failed():
+            self._retry_pin(str(n))
+        elif self.stage in (CallStage.CONTACT, CallStage.CALLBACK):
+            self._point_at(n - 1)
+        else:
+            self._choose(n - 1)
+
+    def _point_at(self, index: int) -> None:
+        self._key_seen()
+        listing = self.query_one(OptionList)
+        if 0 <= index < listing.option_count:
+            listing.highlighted = index
+            self._paint()
+        self._settle_keys()
+
+    def action_help(self) -> None:
+        """Every key of the call, whatever the stage (console/screens/modals.py)."""
+        from supportdesk.console.screens.modals import HelpModal, every_key_row
+
+        self.app.push_screen(HelpModal(self, self.HELP, every_key_row(self)))
 
     def _choose(self, index: int) -> None:
         """The `index`th line of the list, in whatever the stage lists."""
@@ -334,7 +370,9 @@ class CallScreen(CallSearch, CallProof, CallFiling):
 
     # -- keys -----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("pick", "move"):
+        if action == "pick":
+            return self.stage in LIST_STAGES or self._failed()
+        if action == "move":
             return self.stage in LIST_STAGES
         if action == "incident_call":
             return (
