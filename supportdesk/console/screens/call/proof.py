@@ -117,14 +117,9 @@ class CallProof(CallBase):
             self._settle_keys()
 
     def _not_listed(self) -> None:
-        """0: "not listed" highlighted (Enter then holds the report for an owner); after
-        NOT VERIFIED, the first digit of the PIN again."""
+        """0: "not listed" highlighted (Enter then holds the report for an owner)."""
         stage = self.stage
-        if self._failed():
-            self._retry_pin("0")
-        elif (
-            stage == CallStage.CONTACT and self.card is not None and not self.card.account.reseller
-        ):
+        if stage == CallStage.CONTACT and self.card is not None and not self.card.account.reseller:
             listing = self.query_one(OptionList)
             listing.highlighted = listing.option_count - 1  # "not listed" is the last line
             self._paint()
@@ -251,7 +246,7 @@ class CallProof(CallBase):
         v = self.verdict
         failed = stage == CallStage.VERDICT and v is not None and v.state == FAILED
         if action == "not_listed":
-            return failed or (
+            return (
                 stage == CallStage.CONTACT
                 and self.card is not None
                 and not self.card.account.reseller

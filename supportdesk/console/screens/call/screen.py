@@ -4,7 +4,7 @@ One key from anywhere (ctrl+k, even while typing) opens it with the cursor in th
 box. Then:
 
     Enter        the highlighted account (the first, while typing)
-    1-9 / 0      the contact the caller says they are / not listed (a held report)
+    1-9 / 0      the contact the caller says they are / not listed (a held report), Enter
     PIN, Enter   or c: call back a number on file, pick it, y when they answer
     verdict      VERIFIED / NOT VERIFIED / LOCKED / HELD / REFERRED, in words and colour
     n            a new ticket: subject, Enter (priority, category, request: a letter each)
@@ -46,14 +46,18 @@ class CallScreen(CallSearch, CallProof, CallFiling):
     TITLE = "Call"
     HELP = (
         "Type what the caller gives you: account id, company, a domain, an e-mail address, "
-        "a phone number or a ticket number (#123). The card beside the results shows the "
-        "highlighted account before you ask anything: ⊘ suspended (and why), ↪ a "
+        "a phone number (local numbers too: 082 770 3025), a contact's name or a ticket "
+        "number (#123); keys typed ahead of the screen are kept, in order. The card beside "
+        "the results shows the highlighted account before you ask anything: ⊘ suspended "
+        "(and why), ↪ a "
         "reseller's customer (refer them to the reseller), the plan and its SLA targets "
         "(C H M L: critical high medium low), services, open tickets and pinned notes.\n"
         "Enter picks the account; 1-9 the contact the caller says they are, 0 not listed "
-        "(a report is then held until an owner confirms it). Ask for the support PIN and "
-        "type it (it is masked) then Enter; or c to call back a number on file, and y when "
-        "they answer. Never tell a caller which part was wrong.\n"
+        "(a report is then held until an owner confirms it), then Enter (a contact found "
+        "by their e-mail, phone or name is already highlighted). Ask for the support PIN and "
+        "type it (it is masked) then Enter; or c to call back a number on file (1-9, Enter), "
+        "and y when they answer, n when not. After NOT VERIFIED the digits typed are the "
+        "PIN again. Never tell a caller which part was wrong.\n"
         "From the verdict: n opens a ticket (subject, Enter; the letters pick priority, "
         "category and request type after Tab), a adds this call to an open ticket and "
         "confirms it when it is held and the caller may. Esc goes back a step.\n"
@@ -295,12 +299,18 @@ class CallScreen(CallSearch, CallProof, CallFiling):
         """A digit: on the contacts and the numbers to call back it only moves the
         highlight (Enter picks: a callback never starts by accident); on the open tickets it
         picks; after NOT VERIFIED it starts the PIN again."""
-        if self._failed():
-            self._retry_pin(str(n))
-        elif self.stage in (CallStage.CONTACT, CallStage.CALLBACK):
+        if self.stage in (CallStage.CONTACT, CallStage.CALLBACK):
             self._point_at(n - 1)
         else:
             self._choose(n - 1)
+
+    def on_key(self, event: events.Key) -> None:
+        """After NOT VERIFIED a digit is the PIN tried again (not dropped, and no binding:
+        the footer keeps showing what the letters do)."""
+        if self._failed() and event.character is not None and event.character.isdigit():
+            event.stop()
+            event.prevent_default()
+            self._retry_pin(event.character)
 
     def _point_at(self, index: int) -> None:
         self._key_seen()
@@ -371,7 +381,7 @@ class CallScreen(CallSearch, CallProof, CallFiling):
     # -- keys -----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "pick":
-            return self.stage in LIST_STAGES or self._failed()
+            return self.stage in LIST_STAGES
         if action == "move":
             return self.stage in LIST_STAGES
         if action == "incident_call":
