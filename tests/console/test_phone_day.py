@@ -280,3 +280,35 @@ async def test_the_call_screens_help_lists_all_its_keys(call_fx: CallFixture) ->
                      "No answer", "New ticket", "Add to a ticket", "Incident", "Back"):  # fmt: skip
             assert what in described, (what, described)
         assert described["Choose from the list"] == "1 2 3 4 5 6 7 8 9"
+
+
+# -- item 6: confirming a held ticket keeps who reported it -------------------------------------
+@sync
+async def test_a_confirmed_ticket_still_shows_who_reported_it(call_fx: CallFixture) -> None:
+    import html
+    import re
+
+    from supportdesk.services.callers import verification
+
+    cf = call_fx
+    desk = cf.fx.desk_at()
+    held = verification.verify(desk, "acme", None, "phone")
+    tid = tickets.create(desk, account="acme", subject="Shop down", priority="high",
+                         category="technical", channel="phone",
+                         verification_id=held.verification_id, caller_name="Pat Caller",
+                         caller_phone="+44 20 7946 0999")  # fmt: skip
+    jane = verification.verify(desk, "acme", JANE, "phone", pin=cf.pins[JANE])
+    assert jane.verification_id is not None
+    tickets.confirm(desk, tid, jane.verification_id)
+    app = SupportDeskApp(cf.desk)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await console_ready(pilot)
+        app.open_ticket(tid)
+        await open_ticket_screen(pilot, app, tid)
+        await workers_done(app)
+        await pilot.pause(0.2)
+        svg = app.export_screenshot()
+        shown = html.unescape(" ".join(re.findall(r">([^<>]+)</text>", svg))).replace("\xa0", " ")
+        assert "Opened via phone · Pat Caller" in shown
+        assert "Pat Caller · +44 20 7946 0999" in shown
+        assert "Opened via phone · Jane Doe" not in shown
