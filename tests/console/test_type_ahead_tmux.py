@@ -21,15 +21,16 @@ KEY_GAP_S = 0.05
 
 
 @pytest.fixture
-def tmux() -> Iterator[Tmux]:
+def agent_tmux() -> Iterator[Tmux]:
     t = Tmux()
     yield t
     t("kill-server")  # this test's own server only (its own socket)
 
 
 def test_enter_then_a_digit_at_50_ms_picks_the_contact(
-    desk: Desk, cli_env: dict[str, str], tmux: Tmux
+    desk: Desk, cli_env: dict[str, str], agent_tmux: Tmux
 ) -> None:
+    tmux = agent_tmux
     env = " ".join(
         f"{k}={shlex.quote(v)}" for k, v in cli_env.items() if k.startswith("SUPPORTDESK_")
     )
