@@ -27,13 +27,22 @@ from supportdesk.services.incidents import maintenance
 from supportdesk.services.intake import mail
 
 
+def _reporter(t: Any) -> str:
+    """Who reported it: a listed contact, or an unlisted caller's name and number."""
+    if t.caller_name or t.caller_phone:
+        who = " · ".join(inert(x) for x in (t.caller_name, t.caller_phone) if x)
+        return f"caller {who} (not listed)"
+    return f"contact {inert(t.contact or '-')}"
+
+
 def _ticket_text(t: Any) -> str:
     lines = [
         f"#{t.id}  {inert(t.subject)}",
         f"  status {t.status}   priority {t.priority}   category {t.category}   "
         f"channel {t.channel}   tier {t.tier}   holder {inert(t.holder or '-')}",
-        f"  account {inert(t.account)} ({inert(t.company)})   contact {inert(t.contact or '-')}"
-        + (f"   service {inert(t.service_label)}" if t.service_label else ""),
+        f"  account {inert(t.account)} ({inert(t.company)})   {_reporter(t)}"
+        + (f"   service {inert(t.service_label)}" if t.service_label else "")
+        + (f"   confirmed by {inert(t.confirmed_by)}" if t.confirmed_by else ""),
         f"  created {when(t.created_at)}   first response {when(t.first_response_at)}"
         + (f"   resolved {when(t.resolved_at)} ({t.resolution_code})" if t.resolved_at else ""),
     ]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
+from supportdesk.console.key_gate import KeyGate
 from supportdesk.console.widgets.format import show_times_in
 from supportdesk.console.widgets.inert import InertNotify
 from supportdesk.errors import DeskError
@@ -68,6 +69,8 @@ class DeskApp(InertNotify):
         self.last_error: str | None = None
         self.incidents = OpenIncidents()
         self._feed: ChangeFeed | None = None
+        # type-ahead waits here while a screen resolves a key (console/key_gate.py)
+        self.key_gate = KeyGate(lambda: self.call_later(self.route_waiting_keys))
 
     # -- the change feed ----------------------------------------------------------------
     def on_mount(self) -> None:
@@ -122,6 +125,9 @@ class DeskApp(InertNotify):
             self.report_failure(event.worker.error)
 
     # -- what screens may ask (the wall: nothing happens) -------------------------------
+    async def route_waiting_keys(self) -> None:
+        """Route the keys typed while the key gate was held (the wall holds none)."""
+
     def open_ticket(self, ticket_id: int) -> None:
         """Show a ticket's screen."""
         del ticket_id

@@ -93,6 +93,37 @@ def require_tier(actor: Actor, tier: int, what: str = "this ticket") -> None:
         )
 
 
+# A customer's call (and what they said on it) is logged on any ticket by every agent, at
+# any tier, whoever holds it: the holder is told, and the claim's last-touched time is not
+# refreshed (a stale claim stays visible). Every other change keeps the tier and holder rule.
+ANY_TICKET = frozenset({"ticket.call"})
+
+
+def refusal(
+    actor: Actor, action: str, ticket_id: int, tier: int, other_holder: str | None
+) -> str | None:
+    """Why `actor` may not do `action` on ticket `ticket_id` (at `tier`, held by
+    `other_holder` when someone else holds it), or None: the one rule, read by the write
+    guard and by the console before anything is typed."""
+    if not allowed(actor, action):
+        roles = "/".join(sorted(r.value for r in MATRIX[action]))
+        return f"{actor.login} is {actor.role.value}; {action} needs {roles}"
+    if action in ANY_TICKET:
+        return None
+    if not may_work_tier(actor, tier):
+        return (
+            f"{actor.login} ({actor.role.value}, tier {actor.tier}) cannot work "
+            f"ticket #{ticket_id} at tier {tier}"
+        )
+    if (
+        other_holder is not None
+        and not allowed(actor, "ticket.override_holder")
+        and action != "ticket.note"
+    ):
+        return f"ticket #{ticket_id} is held by {other_holder}; only they or a lead may change it"
+    return None
+
+
 def validate_staff_tier(role: Role, tier: int) -> None:
     """Staff records must be coherent: agents are tier 1, engineers 2 or 3."""
     from supportdesk.errors import UsageError

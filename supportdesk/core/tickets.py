@@ -59,20 +59,14 @@ def iso(value: datetime | None) -> str | None:
 
 
 def guard(desk: Desk, session: Session, ticket: Ticket, action: str) -> None:
-    """Role, tier and holder checks: only the holder or a lead changes a held ticket."""
+    """Role, tier and holder checks (`permissions.refusal`): only the holder or a lead
+    changes a held ticket, except that anyone logs a customer's call on any ticket."""
     actor = desk.actor
-    permissions.require(actor, action)
-    permissions.require_tier(actor, ticket.tier, f"ticket #{ticket.id}")
-    if (
-        ticket.holder_id is not None
-        and ticket.holder_id != actor.staff_id
-        and not permissions.allowed(actor, "ticket.override_holder")
-        and action != "ticket.note"
-    ):
-        holder = login_of(session, ticket.holder_id)
-        raise NotAllowed(
-            f"ticket #{ticket.id} is held by {holder}; only they or a lead may change it"
-        )
+    other = ticket.holder_id is not None and ticket.holder_id != actor.staff_id
+    holder = (login_of(session, ticket.holder_id) or "?") if other else None
+    why = permissions.refusal(actor, action, ticket.id, ticket.tier, holder)
+    if why is not None:
+        raise NotAllowed(why)
 
 
 def event_values(

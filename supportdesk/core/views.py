@@ -175,6 +175,7 @@ class TicketView(JsonMixin):
     sla_plan: str | None = None
     clocks: TicketClocks | None = None
     window_id: int | None = None  # the maintenance window a scheduled ticket waits for
+    confirmed_by: str | None = None  # the contact who confirmed it when it was held
 
 
 @dataclass(frozen=True)

@@ -204,6 +204,9 @@ class VerificationRules:
     owners_only: frozenset[str] = frozenset(
         {"billing", "password_reset", "contact_change", "cancellation"}
     )
+    # the desk's country: a caller's local number ("082 770 3025", a leading 0 for the trunk
+    # prefix) is this code and the rest ("+27 82 770 3025"); None: numbers are international
+    phone_country: str | None = None
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,14 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
 
 KeyPath = tuple[str | int, ...]
 
-_VERIFICATION_KEYS = ("max_failures", "lockout", "unlisted_sender", "pin_digits", "owners_only")
+_VERIFICATION_KEYS = (
+    "max_failures",
+    "lockout",
+    "unlisted_sender",
+    "pin_digits",
+    "owners_only",
+    "phone_country",
+)
 REQUEST_TYPES = ("technical", "billing", "password_reset", "contact_change", "cancellation")
 _TOP_KEYS = ("name", "default_plan", "desk", "calendars", "plans", "verification", "escalation")
 _DESK_KEYS = ("timezone",)
@@ -238,7 +245,12 @@ class _Checker:
                         f"unknown request type {item!r} (one of: {', '.join(REQUEST_TYPES)})",
                     )
             owners = frozenset(items)
-        return VerificationRules(failures, lockout, unlisted, digits, owners)
+        country = out.phone_country
+        if "phone_country" in spec:
+            country = self.string(spec["phone_country"], (*path, "phone_country"))
+            if not re.fullmatch(r"\+[1-9]\d{0,2}", country):
+                self.fail((*path, "phone_country"), 'expected a country calling code, e.g. "+27"')
+        return VerificationRules(failures, lockout, unlisted, digits, owners, country)
 
     def calendar(self, name: str, value: Any, path: KeyPath) -> Calendar:
         spec = self.table(value, path, _CALENDAR_KEYS)

@@ -76,7 +76,7 @@ async def start_call(pilot: Pilot[Any], keys: Keys, text: str, account: str) -> 
 async def pick_contact(pilot: Pilot[Any], keys: Keys, account: str, key: str) -> CallScreen:
     await keys.press("enter")
     await contacts_listed(pilot, account)
-    await keys.press(key)
+    await keys.press(key, "enter")  # a digit highlights, Enter picks (issue 16 item 11)
     return call_screen(pilot.app)  # type: ignore[arg-type]
 
 
@@ -131,7 +131,8 @@ async def test_verified_caller_gets_a_ticket_within_the_key_budget(call_fx: Call
         await keys.press("enter")
         await until(pilot, lambda: isinstance(app.screen, TicketScreen), what="the ticket")
         assert keys.count <= KEY_BUDGET, keys.pressed
-        assert keys.pressed == ["ctrl+k", "enter", "1", "enter", "n", "enter"]
+        # the contact's digit, then Enter (a digit only highlights: issue 16 item 11)
+        assert keys.pressed == ["ctrl+k", "enter", "1", "enter", "enter", "n", "enter"]
         ticket = app.screen
         assert isinstance(ticket, TicketScreen)
         row = ticket_row(cf, ticket.ticket_id)
@@ -197,7 +198,7 @@ async def test_wrong_pins_fail_then_lock_after_five(call_fx: CallFixture) -> Non
         # locked: even the right PIN is not checked now
         await keys.press("escape")
         await contacts_listed(pilot, "acme")
-        await keys.press("1")
+        await keys.press("1", "enter")
         await stage(pilot, CallStage.PROOF)
         await keys.type(pin)
         await keys.press("enter")
@@ -255,7 +256,7 @@ async def test_callback_to_a_number_on_file_verifies(call_fx: CallFixture) -> No
         screen = await stage(pilot, CallStage.CALLBACK)
         listing = screen.query_one("#call-list", OptionList)
         assert [o.id for o in listing.options] == [directory.normalise_phone(SAM_PHONE)]
-        await keys.press("1")
+        await keys.press("1", "enter")
         await stage(pilot, CallStage.ANSWERED)
         await keys.press("y")
         screen = await stage(pilot, CallStage.VERDICT)
@@ -401,12 +402,37 @@ def test_find_accounts_by_every_kind(desk: Desk) -> None:
     assert first("BLUEFIN.EX") == ("bluefin", "domain", "bluefin.example")
     assert first("jane@") == ("acme", "e-mail", "jane@acme.example")
     assert first("+27 21 555") == ("bluefin", "phone", "+27215550101")
-    assert first("021 555 0101") is None  # a local number is not the stored +27 form
+    # a local number is the desk's country's (the policy's +27): issue 16 item 11
+    assert first("021 555 0101") == ("bluefin", "phone", "+27215550101")
     assert first(f"#{tid}") == ("acme", "ticket", f"#{tid} x")
     assert first("nothing like it") is None
     assert first("a_b%") is None  # LIKE's wildcards are plain characters here
     assert len(lookup.find_accounts(desk, "", limit=5)) == 0
     assert [h.account for h in lookup.find_accounts(desk, "acme")][:1] == ["acme"]
+
+
+def test_lookup_finds_contact_names_and_local_numbers_and_names_the_caller(desk: Desk) -> None:
+    """Issue 16 item 11: what callers say: a contact's name ("mabena"), a local number in
+    any spacing (the desk's country from the policy), and the contact who matched."""
+    directory.add_account(desk, "bright-auto", "Bright Auto Ltd", "gold")
+    directory.add_contact(desk, "bright-auto", "Lwazi Chetty", ["lwazi@bright-auto.africa"],
+                          [], "secondary")  # fmt: skip
+    olga = directory.add_contact(desk, "bright-auto", "Olga Mabena",
+                                 ["olga.mabena@bright-auto.africa"], ["+27 82 770 3025"],
+                                 "primary")  # fmt: skip
+
+    def first(text: str) -> tuple[str, str, str, int | None] | None:
+        hits = lookup.find_accounts(desk, text)
+        return (hits[0].account, hits[0].matched, hits[0].detail, hits[0].contact) if hits else None
+
+    assert first("mabena") == ("bright-auto", "contact", "Olga Mabena", olga.id)
+    assert first("Olga Mab") == ("bright-auto", "contact", "Olga Mabena", olga.id)
+    for typed in ("0827703025", "082 770 3025", "082-770-3025", "+27 82 770 3025"):
+        assert first(typed) == ("bright-auto", "phone", "+27827703025", olga.id), typed
+    assert first("olga.mabena@") == (
+        "bright-auto", "e-mail", "olga.mabena@bright-auto.africa", olga.id
+    )  # fmt: skip
+    assert first("bright-auto") is not None and first("bright-auto")[3] is None  # type: ignore[index]
 
 
 def test_account_card_has_plan_services_and_open_tickets(desk: Desk) -> None:
@@ -451,6 +477,8 @@ def test_the_lookup_reads_indexes_not_tables(tmp_path: Path) -> None:
             assert plan.startswith("SEARCH") and "USING" in plan, (sql, plan)
         elif "s.domains" in sql:  # the other domains: the partial index only
             assert "ix_services_more_domains" in plan, (sql, plan)
+        elif "c.name LIKE" in sql:  # a caller's name (issue 16): the contacts' names, scanned
+            assert plan.startswith("SCAN"), (sql, plan)
         else:
             assert "a.company LIKE" in sql, (sql, plan)  # a word inside a company name
     for index in (

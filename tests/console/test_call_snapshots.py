@@ -48,7 +48,7 @@ def calling(search: str, account: str, contact_key: str, pin: str | None) -> Any
         await results(pilot, account)
         await pilot.press("enter")
         await contacts_listed(pilot, account)
-        await pilot.press(contact_key)
+        await pilot.press(contact_key, "enter")
         if pin is not None:
             await stage(pilot, CallStage.PROOF)
             await pilot.press(*pin, "enter")

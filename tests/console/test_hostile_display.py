@@ -146,10 +146,12 @@ async def test_every_console_screen_shows_hostile_text_literally(
         await until(pilot, lambda: call.stage == CallStage.CONTACT, WAIT, "the contacts")
         await settle(pilot)
         assert_inert(app, "call: contacts", "[@click=app.quit]x[/]")
-        await pilot.press("1")  # a contact without a PIN: call back a number on file
+        # a contact without a PIN: call back a number on file (a digit highlights, Enter
+        # picks: issue 16 item 11)
+        await pilot.press("1", "enter")
         await settle(pilot)
         assert_inert(app, "call: call back")
-        await pilot.press("1")
+        await pilot.press("1", "enter")
         await settle(pilot)
         await pilot.press("y")
         await until(pilot, lambda: call.verdict is not None, WAIT, "the verdict")

@@ -103,6 +103,29 @@ def test_only_holder_or_lead_escalates_a_held_ticket_and_nobody_above_their_tier
         escalation.escalate(fx.as_("nomsa"), tid, reason="x")
 
 
+def test_any_agent_logs_a_customers_call_on_any_ticket_and_the_holder_is_told(fx: Fx) -> None:
+    """Issue 16 item 7: a tier-1 agent logs a customer's follow-up call on an escalated
+    ticket tomas holds: it is logged, tomas is told, his claim's last-touched time stays
+    (a stale claim stays visible); a reply there is still refused, and changes nothing."""
+    tid = fx.escalated()
+    tickets.claim(fx.as_("tomas", 5), tid)
+    touched = fx.row(tid, "touched_at")
+    tickets.log_call(fx.as_("nomsa", 30), tid, "spoke", "Customer says the site is still down")
+    calls = [e for e in fx.events(tid) if e.kind == "call"]
+    assert [(e.author, e.body) for e in calls] == [
+        ("nomsa", "Customer says the site is still down")
+    ]
+    assert fx.row(tid, "touched_at") == touched and fx.holder(tid) == "tomas"
+    told = [n for n in fx.notices("tomas") if "call" in n]
+    assert told == [f"#{tid} call (spoke) logged by nomsa: Customer says the site is still down"]
+    before = (fx.audit_count(), len(fx.events(tid)))
+    with pytest.raises(NotAllowed, match="cannot work ticket"):
+        tickets.reply(fx.as_("nomsa", 31), tid, "We are on it")
+    with pytest.raises(NotAllowed, match="held by tomas"):
+        tickets.reply(fx.as_("una", 31), tid, "We are on it")
+    assert (fx.audit_count(), len(fx.events(tid))) == before
+
+
 def test_deescalate_hands_back_to_whoever_escalated(fx: Fx) -> None:
     tid = fx.escalated()
     tickets.claim(fx.as_("tomas", 5), tid)

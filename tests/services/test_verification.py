@@ -368,6 +368,31 @@ def test_not_listed_caller_is_held_with_a_paused_resolve_clock(vdesk: Desk) -> N
     ][0]
 
 
+def test_confirming_keeps_who_reported_it(vdesk: Desk, cli_env: dict[str, str]) -> None:
+    """Issue 16 item 6: an unlisted caller reports, the owner confirms on a later call: the
+    ticket still says who reported it (the view, the thread's first entry, `ticket show`)
+    and who confirmed it."""
+    from supportdesk.console.widgets.ticket_view import entry_parts
+
+    held = verification.verify(vdesk, "bluefin", None, "phone")
+    tid = tickets.create(vdesk, account="bluefin", subject="Our site is down", priority="high",
+                         category="technical", channel="phone",
+                         verification_id=held.verification_id, caller_name="Jo Temp",
+                         caller_phone="+27 21 000 0000")  # fmt: skip
+    tickets.confirm(vdesk, tid, _verified(vdesk, "priya@bluefin.example"))
+    t = tickets.show(vdesk, tid)
+    assert t.status == "open"
+    assert (t.contact, t.caller_name, t.caller_phone) == ("Jo Temp", "Jo Temp", "+27 21 000 0000")
+    assert t.confirmed_by == "Priya Naidoo"
+    created = next(e for e in t.events if e.kind == "created")
+    assert entry_parts(created, t)[1] == "Opened via phone · Jo Temp"
+    p = run(cli_env, "ticket", "show", str(tid))
+    assert p.returncode == 0, p.stderr
+    assert "caller Jo Temp · +27 21 000 0000 (not listed)" in p.stdout
+    assert "confirmed by Priya Naidoo" in p.stdout
+    assert "contact Priya Naidoo" not in p.stdout
+
+
 def test_restricted_request_needs_an_owner_to_confirm(vdesk: Desk) -> None:
     vid = _verified(vdesk, "ava@bluefin.example")  # an authorized support contact
     tid = tickets.create(vdesk, account="bluefin", subject="Reset the cPanel password",

@@ -158,6 +158,26 @@ def binding_rows(screen: Screen[Any]) -> list[BindingRow]:
     ]
 
 
+def every_key_row(screen: Screen[Any]) -> list[BindingRow]:
+    """Every described key of `screen`'s own BINDINGS, whether or not it works at this
+    moment (a screen that moves through stages: its help lists them all), then the app's."""
+    rows: dict[str, BindingRow] = {}
+    for binding in screen.BINDINGS:
+        if not isinstance(binding, Binding) or not binding.description:
+            continue
+        display = binding.key_display or screen.app.get_key_display(binding)
+        row = rows.get(binding.description)
+        if row is None:
+            rows[binding.description] = BindingRow(
+                display, binding.description, binding.tooltip, binding.action, screen
+            )
+        elif display not in row.keys.split():
+            rows[binding.description] = BindingRow(
+                f"{row.keys} {display}", row.description, row.detail, row.action, screen
+            )
+    return [*rows.values(), *(r for r in binding_rows(screen) if r.is_global)]
+
+
 class HelpModal(ModalScreen[None]):
     """Every key of the screen underneath, with what it does; Esc or ? closes it."""
 
@@ -165,10 +185,12 @@ class HelpModal(ModalScreen[None]):
         Binding("escape,question_mark,q", "close", "Close"),
     ]
 
-    def __init__(self, screen: Screen[Any], intro: str) -> None:
+    def __init__(
+        self, screen: Screen[Any], intro: str, rows: list[BindingRow] | None = None
+    ) -> None:
         super().__init__(classes="desk-modal")
         self.intro = intro
-        self.rows = binding_rows(screen)
+        self.rows = binding_rows(screen) if rows is None else rows
         self.screen_title = screen.title or type(screen).__name__
 
     def compose(self) -> ComposeResult:

@@ -40,6 +40,7 @@ from supportdesk.console.widgets.ticket_view import (
     ticket_facts,
     ticket_title,
 )
+from supportdesk.core import permissions
 from supportdesk.core.policy import current_policy
 from supportdesk.core.views import TicketView
 from supportdesk.enums import TRANSITIONS, CallOutcome, Priority, ResolutionCode, Status
@@ -102,6 +103,10 @@ class TicketWithSla(TicketLoaded):
         super().__init__(ticket)
         self.sla_data = sla_data
         self.brief = brief
+
+
+# what a composer writes, as the permission it needs
+COMPOSE_ACTION = {"reply": "ticket.reply", "note": "ticket.note", "call": "ticket.call"}
 
 
 class TicketScreen(DeskScreen):
@@ -175,15 +180,18 @@ class TicketScreen(DeskScreen):
         with Horizontal(id="ticket-body"):
             yield ThreadView(id="thread")
             yield HandoverPanel(id="handover")
-        with Vertical(id="composer"):
+        composer = Vertical(id="composer")
+        composer.display = False  # here, not in on_mount: its children may mount after it
+        with composer:
             yield Label(id="composer-label", markup=False)
-            yield TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
+            text = TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
+            text.cursor_blink = False
+            yield text
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#composer").display = False
-        self.query_one("#composer-text", TextArea).cursor_blink = False
-        self.query_one(ThreadView).focus()
+        self.set_focus(self.query_one(ThreadView))
+        self.desk_app.key_gate.release()  # keys typed ahead of it (a call filed) come here
         self.query_one("#ticket-title", Static).update(Text(f"#{self.ticket_id} …", "bold"))
         self._fit_handover()
         self.set_interval(RETIME_S, self._retime)
@@ -368,7 +376,27 @@ class TicketScreen(DeskScreen):
         if self.ticket is not None:
             schedule_ticket(self, self.ticket.id, self.query_one(AccountNotices).windows)
 
+    def _refusal(self, kind: str) -> str | None:
+        """Why a reply, note or call on this ticket would be refused (None: it would not),
+        asked before anything is typed: the rule the write itself applies."""
+        t = self.ticket
+        if t is None:
+            return None
+        if t.status == Status.CLOSED.value:
+            return f"ticket #{t.id} is closed; nothing can be added to it"
+        actor = self.desk.actor
+        other = t.holder if t.holder is not None and t.holder != actor.login else None
+        return permissions.refusal(actor, COMPOSE_ACTION[kind], t.id, t.tier, other)
+
+    def _refused(self, kind: str) -> bool:
+        why = self._refusal(kind)
+        if why is not None:
+            self.notify(why, title="Not allowed", severity="warning", markup=False, timeout=5)
+        return why is not None
+
     def action_compose(self, kind: str, outcome: str | None = None) -> None:
+        if self._refused(kind):
+            return
         self.compose_kind = kind
         self.call_outcome = outcome
         label = f"#{self.ticket_id} · {COMPOSE_LABEL[kind]}"
@@ -433,6 +461,8 @@ class TicketScreen(DeskScreen):
 
     # -- actions ------------------------------------------------------------------------
     def action_call(self) -> None:
+        if self._refused("call"):
+            return
         choices = [
             Choice(OUTCOME_KEYS[o.value], o.value, OUTCOME_TEXT[o.value]) for o in CallOutcome
         ]

@@ -29,6 +29,7 @@ NOTICE_TITLE = {
     "escalated": "Ticket escalated",
     "complaint": "Complaint for a supervisor",
     "watch": "Watched ticket",
+    "call": "A call on your ticket",
 }
 WARNING_KINDS = frozenset({"reassigned", "escalated", "complaint"})
 

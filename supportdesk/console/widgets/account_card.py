@@ -9,6 +9,7 @@ from a `CallCard` (plain data read by a worker), so the widget never touches the
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -173,18 +174,42 @@ class AccountCard(VerticalScroll):
     AccountCard { scrollbar-size-vertical: 1; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, now: Callable[[], datetime] | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id, can_focus=False)
         self.card: CallCard | None = None
+        self.now = now  # the desk's clock: an incident's countdown ticks from it
+        self._shown = ""
 
     def compose(self) -> ComposeResult:
         yield Static(Text("No account yet: type who is calling", "dim"), markup=False)
+
+    def on_mount(self) -> None:
+        if self.now is not None:
+            self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        """Once a second, from memory: a card with an incident or a maintenance window
+        redrawn, so its countdowns tick with the banner's (only when the text changed)."""
+        card = self.card
+        if self.now is None or card is None or not (card.incidents or card.windows):
+            return
+        if self.screen is not self.app.screen:
+            return
+        self._paint(card, self.now())
 
     def show(self, card: CallCard | None, now: datetime, note: str = "") -> None:
         self.card = card
         body = self.query_one(Static)
         if card is None:
+            self._shown = ""
             body.update(Text(note or "No account yet: type who is calling", "dim"))
             return
+        self._paint(card, now, force=True)
+
+    def _paint(self, card: CallCard, now: datetime, *, force: bool = False) -> None:
         width = (self.size.width or self.app.size.width // 2) - 2
-        body.update(card_text(card, now, width))
+        text = card_text(card, now, width)
+        key = f"{width}\n{text.plain}"
+        if force or key != self._shown:
+            self._shown = key
+            self.query_one(Static).update(text)

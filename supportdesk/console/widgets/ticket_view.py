@@ -130,7 +130,7 @@ def row_facts(r: QueueRow, now: datetime) -> Text:
     return text
 
 
-def _entry_parts(e: EventView, t: TicketView) -> tuple[str, str, str | None]:
+def entry_parts(e: EventView, t: TicketView) -> tuple[str, str, str | None]:
     """(css class, header, body) for one thread event."""
     who = e.author or "system"
     if e.kind == "created":
@@ -195,7 +195,7 @@ class ThreadEntry(Static):
     saw it."""
 
     def __init__(self, event: EventView, ticket: TicketView, now: datetime) -> None:
-        kind, header, body = _entry_parts(event, ticket)
+        kind, header, body = entry_parts(event, ticket)
         self.event_key = (event.id, event.body, event.redacted)
         self.header = header
         self.body = body

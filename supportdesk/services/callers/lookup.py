@@ -2,10 +2,12 @@
 
 `find_accounts` runs on every keystroke of the call screen's search box, so every match it
 tries first is a range on an index: account id and company prefixes (`lower(company)` has an
-expression index), e-mail and phone prefixes on `contact_points.value`, the first domain of
-a service (an index on `services.domains`) and a ticket number. Only when those give fewer
-hits than asked for does it scan: for a company name containing the text, and for a domain
-starting with it that is not a service's first. Both scans read one narrow column and stop at
+expression index), e-mail and phone prefixes on `contact_points.value` (a local number in
+the desk's country, from the policy's `phone_country`), the first domain of a service (an
+index on `services.domains`) and a ticket number. Only when those give fewer hits than asked
+for does it scan: for a domain starting with it that is not a service's first, for a
+contact's name containing it (what a caller says: "mabena") and for a company name
+containing it. Both scans read one narrow column and stop at
 the limit (benchmarks/bench_lookup.py: 100,000 accounts).
 
 Plain SQL on the DBAPI connection (`Store.query`), no SQLAlchemy: a prefix is a range on
@@ -47,14 +49,16 @@ ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstu
 PRIORITY_LETTERS = (("critical", "C"), ("high", "H"), ("medium", "M"), ("low", "L"))
 
 # what matched, in the order hits are listed (the first match of an account wins)
-TICKET, ACCOUNT, PHONE, EMAIL, DOMAIN, COMPANY = (
+TICKET, ACCOUNT, PHONE, EMAIL, DOMAIN, COMPANY, CONTACT = (
     "ticket",
     "account",
     "phone",
     "e-mail",
     "domain",
     "company",
+    "contact",
 )
+NAME_RE = re.compile(r"^[^\d@#/:]{3,}$")  # a person's name: no digits, no address
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class AccountHit:
     reseller: str | None
     matched: str
     detail: str
+    contact: int | None = None  # the contact whose e-mail, phone or name matched: the caller
 
 
 # -- finding -----------------------------------------------------------------------------------
@@ -92,7 +97,8 @@ class _Finder:
         self.store = desk.store
         self.sqlite = desk.store.is_sqlite
         self.limit = limit
-        self.hits: dict[str, tuple[str, str]] = {}  # account -> (matched, detail)
+        # account -> (matched, detail, the contact that matched)
+        self.hits: dict[str, tuple[str, str, int | None]] = {}
 
     @property
     def full(self) -> bool:
@@ -120,14 +126,23 @@ class _Finder:
         params.append(("% " if word else "%") + _escape_like(text) + "%")
         return f"{column} LIKE ? ESCAPE '\\'" if self.sqlite else f"{column} LIKE ?"
 
-    def add(self, rows: Sequence[tuple[Any, ...]], matched: str, detail: Any = None) -> None:
+    def add(
+        self,
+        rows: Sequence[tuple[Any, ...]],
+        matched: str,
+        detail: Any = None,
+        *,
+        contact: bool = False,
+    ) -> None:
+        """Hits from `rows` (account, value[, contact id when `contact`])."""
         for row in rows:
             if self.full:
                 return
             account = str(row[0])
             if account not in self.hits:
                 value = detail(row) if callable(detail) else str(row[1] if len(row) > 1 else "")
-                self.hits[account] = (matched, value)
+                who = int(row[2]) if contact and row[2] is not None else None
+                self.hits[account] = (matched, value, who)
 
     def run(self, sql: str, params: list[Any], *, scan: bool = False) -> list[tuple[Any, ...]]:
         """The statement's first rows. `scan`: a word inside a column, which PostgreSQL finds
@@ -159,12 +174,26 @@ class _Finder:
         params: list[Any] = []
         where = self.prefix("cp.value", text, params)
         rows = self.run(
-            "SELECT c.account_id, cp.value FROM contact_points cp"
+            "SELECT c.account_id, cp.value, c.id FROM contact_points cp"
             " JOIN contacts c ON c.id = cp.contact_id"
             f" WHERE {where} AND cp.kind = '{kind}' AND c.active{self.order('cp.value')}",
             params,
         )
-        self.add(rows, PHONE if kind == "phone" else EMAIL)
+        self.add(rows, PHONE if kind == "phone" else EMAIL, contact=True)
+
+    def contact_name(self, text: str) -> None:
+        """A contact whose name contains `text` ("mabena" for Olga Mabena): a scan of the
+        contacts' names that stops at the limit."""
+        params: list[Any] = []
+        if self.sqlite:  # SQLite's LIKE ignores ASCII case already
+            where = self.contains("c.name", text, params)
+        else:
+            where = self.contains("lower(c.name)", self.fold(text), params)
+        rows = self.run(
+            f"SELECT c.account_id, c.name, c.id FROM contacts c WHERE c.active AND {where}",
+            params,
+        )
+        self.add(rows, CONTACT, contact=True)
 
     def first_domain(self, text: str) -> None:
         params: list[Any] = []
@@ -220,12 +249,15 @@ def _domain_of(domains: str, text: str) -> str:
     return domains.split()[0] if domains else ""
 
 
-def _as_phone(text: str) -> str | None:
+def _as_phone(text: str, country: str | None = None) -> str | None:
     """The text as a normalised phone number ("+digits"), when it looks like one: six
-    digits or more, or a "+" and two (the start of an international number)."""
+    digits or more, or a "+" and two (the start of an international number). A local number
+    (a leading 0, no "+") is in the desk's `country`: "082 770 3025" is "+27827703025"."""
     if not PHONE_RE.match(text):
         return None
     digits = re.sub(r"\D", "", text)
+    if country and not text.startswith("+") and digits.startswith("0") and len(digits) >= 6:
+        return country + digits[1:]
     if len(digits) >= 6:
         from supportdesk.rules.limits import normalise_phone
 
@@ -248,7 +280,7 @@ def find_accounts(desk: Desk, text: str, limit: int = 20) -> list[AccountHit]:
     low = raw.lower()
     find = _Finder(desk, limit)
     number = TICKET_RE.match(raw)
-    phone = _as_phone(raw)
+    phone = _as_phone(raw, _desk_country(desk) if raw.lstrip().startswith("0") else None)
     dialled = bool(PHONE_RE.match(raw))  # digits and phone punctuation only
     one_word = " " not in low
     domain = SCHEME_RE.sub("", low).split("/")[0] if one_word else ""
@@ -269,12 +301,21 @@ def find_accounts(desk: Desk, text: str, limit: int = 20) -> list[AccountHit]:
     # the scans, only when the ranges found too little
     if domain and len(domain) >= 3 and not number:
         find.other_domain(domain)
+    if NAME_RE.match(raw):  # a caller gives their name: "mabena", "Olga Mabena"
+        find.contact_name(raw)
     if not (dialled or number) and "." not in low and "@" not in low:
         find.company_contains(raw)
     return _hits(desk, find.hits)
 
 
-def _hits(desk: Desk, found: dict[str, tuple[str, str]]) -> list[AccountHit]:
+def _desk_country(desk: Desk) -> str | None:
+    """The desk's country calling code, from the policy (`[verification] phone_country`)."""
+    from supportdesk.core.policy import current_policy
+
+    return current_policy(desk).verification.phone_country
+
+
+def _hits(desk: Desk, found: dict[str, tuple[str, str, int | None]]) -> list[AccountHit]:
     if not found:
         return []
     ids = list(found)
@@ -284,10 +325,11 @@ def _hits(desk: Desk, found: dict[str, tuple[str, str]]) -> list[AccountHit]:
     )
     by_id = {str(r[0]): r for r in rows}
     out = []
-    for account, (matched, detail) in found.items():
+    for account, (matched, detail, contact) in found.items():
         row = by_id.get(account)
         if row is not None:
-            out.append(AccountHit(account, row[1], row[2], row[3], row[4], matched, detail))
+            hit = AccountHit(account, row[1], row[2], row[3], row[4], matched, detail, contact)
+            out.append(hit)
     return out
 
 

@@ -9,6 +9,7 @@ from supportdesk.core.clocks import (
     on_first_response,
 )
 from supportdesk.core.desk import Desk
+from supportdesk.core.notices import notify
 from supportdesk.core.tickets import (
     add_event,
     first_response,
@@ -43,6 +44,15 @@ def log_call(desk: Desk, ticket_id: int, outcome: str, body: str = "") -> None:
     """A logged call; only one where we spoke to the customer counts as a response."""
     result = parse_enum(CallOutcome, outcome, "call outcome")
     _message(desk, ticket_id, EventKind.CALL, body, visible=True, outcome=result)
+
+
+def result_word(outcome: CallOutcome | None) -> str:
+    return outcome.value.replace("_", " ") if outcome is not None else "call"
+
+
+def one_line(text: str) -> str:
+    """A body's words on one line, for a notice."""
+    return " ".join(text.split())
 
 
 def _message(
@@ -87,4 +97,16 @@ def _message(
             t.last_speaker = Speaker.STAFF.value
             t.last_activity_at = now
         t.updated_at = now
+        if kind is EventKind.CALL and t.holder_id not in (None, desk.actor.staff_id):
+            # anyone logs a customer's call on a ticket someone holds: the holder is told
+            # (their claim's last-touched time stays: `add_event` touches only for them)
+            said = f": {one_line(body)[:80]}" if body.strip() else ""
+            notify(
+                session,
+                desk,
+                t.holder_id,
+                t.id,
+                "call",
+                f"#{t.id} call ({result_word(outcome)}) logged by {desk.actor.login}{said}",
+            )
         record(action, "ticket", t.id, changes)

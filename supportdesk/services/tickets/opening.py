@@ -251,5 +251,6 @@ def confirm(desk: Desk, ticket_id: int, verification_id: int) -> None:
         )
         t.confirmed_at = desk.now()
         t.verification_id = v.id
-        if t.contact_id is None:
-            t.contact_id = contact.id
+        if t.contact_id is None and t.caller_name is None:
+            t.contact_id = contact.id  # nobody on record reported it: the confirmer did
+        # else who reported it stays: the confirmer is the verification's contact

@@ -26,6 +26,7 @@ from supportdesk.models import (
     Service,
     Staff,
     TicketEvent,
+    Verification,
 )
 
 
@@ -39,6 +40,15 @@ def show(desk: Desk, ticket_id: int) -> TicketView:
         contact = (
             s.scalar(select(Contact.name).where(Contact.id == t.contact_id))
             if t.contact_id
+            else None
+        )
+        confirmed_by = (
+            s.scalar(
+                select(Contact.name)
+                .join(Verification, Verification.contact_id == Contact.id)
+                .where(Verification.id == t.verification_id)
+            )
+            if t.confirmed_at is not None and t.verification_id is not None
             else None
         )
         service_label = (
@@ -87,7 +97,8 @@ def show(desk: Desk, ticket_id: int) -> TicketView:
             id=t.id,
             account=t.account_id,
             company=company,
-            contact=contact or t.caller_name,
+            # who reported it: an unlisted caller's own name, even once an owner confirmed
+            contact=t.caller_name or contact,
             contact_id=t.contact_id,
             caller_name=t.caller_name,
             caller_phone=t.caller_phone,
@@ -115,4 +126,5 @@ def show(desk: Desk, ticket_id: int) -> TicketView:
             sla_plan=t.sla_plan,
             clocks=clocks_of(t),
             window_id=t.window_id,
+            confirmed_by=confirmed_by,
         )

@@ -47,6 +47,7 @@ class CallBase(DeskScreen):
         self.card: CallCard | None = None
         self.caller: Caller | None = None
         self.verdict: Verdict | None = None
+        self.key_pending = False  # a key the app holds type-ahead for is not handled yet
 
     # -- the screen's: CallScreen moves between the stages and paints the title and prompt
     def _enter(self, stage: CallStage) -> None:
@@ -56,6 +57,22 @@ class CallBase(DeskScreen):
     def _paint(self) -> None:
         """The title bar and the prompt: where the call is, and what the keys do now."""
         raise NotImplementedError
+
+    # -- type-ahead (console/key_gate.py) ----------------------------------------------
+    def _resolving(self) -> bool:
+        """Work an earlier key started is still under way: keys typed since wait."""
+        raise NotImplementedError
+
+    def _key_seen(self) -> None:
+        """The key the gate is held for reached its handler (what it starts may still
+        keep the gate held)."""
+        self.key_pending = False
+
+    def _settle_keys(self) -> None:
+        """Let the keys typed ahead through once nothing is resolving any more (the focus
+        is then where the next key belongs)."""
+        if not self._resolving():
+            self.desk_app.key_gate.release()
 
     # -- shared -------------------------------------------------------------------------
     def now(self) -> datetime:

@@ -63,7 +63,7 @@ def verdict_keys(v: Verdict) -> str:
     if v.state in (VERIFIED, HELD):
         return "n new ticket · a add this call to an open ticket · Esc another caller"
     if v.state == FAILED:
-        return "p try the PIN again · c call back instead · Esc another caller"
+        return "type the PIN again (or p) · c call back instead · Esc another caller"
     if v.state == LOCKED:
         return "Esc another caller (0 there: not listed, a held report)"
     return "Esc another search"
@@ -96,7 +96,9 @@ class CallProof(CallBase):
         if option_id == "refer":
             self._verify(None, pin=None, number=None)
         elif option_id == "unlisted":
-            self.action_not_listed()
+            if self.card is not None and not self.card.account.reseller:
+                self.caller = Caller(None)
+                self._verify(None, pin=None, number=None)
         elif self.card is not None:
             contact = next(c for c in self.card.account.contacts if f"c{c.id}" == option_id)
             self.caller = Caller(contact)
@@ -108,12 +110,33 @@ class CallProof(CallBase):
                 )
 
     def action_not_listed(self) -> None:
+        self._key_seen()
+        try:
+            self._not_listed()
+        finally:
+            self._settle_keys()
+
+    def _not_listed(self) -> None:
+        """0: "not listed" highlighted (Enter then holds the report for an owner)."""
         stage = self.stage
         if stage == CallStage.CONTACT and self.card is not None and not self.card.account.reseller:
             listing = self.query_one(OptionList)
             listing.highlighted = listing.option_count - 1  # "not listed" is the last line
-            self.caller = Caller(None)
-            self._verify(None, pin=None, number=None)
+            self._paint()
+
+    def _failed(self) -> bool:
+        v = self.verdict
+        return self.stage == CallStage.VERDICT and v is not None and v.state == FAILED
+
+    def _retry_pin(self, digit: str) -> None:
+        """After NOT VERIFIED a digit is the PIN tried again: into the box, not dropped."""
+        contact = self._contact()
+        if contact is None or not contact.has_pin:
+            self.notify("No PIN to try: c calls back a number on file", timeout=4)
+            return
+        self._enter(CallStage.PROOF)
+        box = self.query_one(PinInput)
+        box.insert_text_at_cursor(digit)
 
     # -- the PIN --------------------------------------------------------------------------
     def _ask_pin(self) -> None:
@@ -123,13 +146,15 @@ class CallProof(CallBase):
 
     @on(Input.Submitted, "#call-pin")
     def _pin_submitted(self, event: Input.Submitted) -> None:
+        self._key_seen()
         box = self.query_one(PinInput)
         pin = box.value
         box.value = ""  # wiped at once: the PIN is only in the worker's call from here
         if not pin:
             self.notify("Type the PIN the caller gives you", timeout=3)
-            return
-        self._verify(self._ref(), pin=pin, number=None)
+        else:
+            self._verify(self._ref(), pin=pin, number=None)
+        self._settle_keys()
 
     def _ref(self) -> str | None:
         contact = self._contact()
@@ -171,10 +196,13 @@ class CallProof(CallBase):
         self._enter(CallStage.ANSWERED)
 
     def action_answered(self) -> None:
+        self._key_seen()
         if self.number is not None:
             self._verify(self._ref(), pin=None, number=self.number)
+        self._settle_keys()
 
     def action_no_answer(self) -> None:
+        self._key_seen()
         self.number = None
         contact = self._contact()
         has_pin = contact is not None and contact.has_pin
@@ -243,7 +271,9 @@ class CallProof(CallBase):
             text.append("ask for the support PIN · Enter checks it · c call back instead")
         elif stage == CallStage.CALLBACK and contact is not None:
             text.append(f"Call {name} back on a number on file: ", style="bold")
-            text.append("1-9 picks it" + (" · p PIN instead" if contact.has_pin else ""))
+            text.append(
+                "1-9 choose · Enter calls it" + (" · p PIN instead" if contact.has_pin else "")
+            )
             text.append(" · Esc back")
         elif stage == CallStage.ANSWERED and contact is not None:
             text.append(f"Call {one_line(self.number)} now. ", style="bold")

@@ -4,7 +4,7 @@ One key from anywhere (ctrl+k, even while typing) opens it with the cursor in th
 box. Then:
 
     Enter        the highlighted account (the first, while typing)
-    1-9 / 0      the contact the caller says they are / not listed (a held report)
+    1-9 / 0      the contact the caller says they are / not listed (a held report), Enter
     PIN, Enter   or c: call back a number on file, pick it, y when they answer
     verdict      VERIFIED / NOT VERIFIED / LOCKED / HELD / REFERRED, in words and colour
     n            a new ticket: subject, Enter (priority, category, request: a letter each)
@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -47,14 +47,18 @@ class CallScreen(CallSearch, CallProof, CallFiling):
     TITLE = "Call"
     HELP = (
         "Type what the caller gives you: account id, company, a domain, an e-mail address, "
-        "a phone number or a ticket number (#123). The card beside the results shows the "
-        "highlighted account before you ask anything: ⊘ suspended (and why), ↪ a "
+        "a phone number (local numbers too: 082 770 3025), a contact's name or a ticket "
+        "number (#123); keys typed ahead of the screen are kept, in order. The card beside "
+        "the results shows the highlighted account before you ask anything: ⊘ suspended "
+        "(and why), ↪ a "
         "reseller's customer (refer them to the reseller), the plan and its SLA targets "
         "(C H M L: critical high medium low), services, open tickets and pinned notes.\n"
         "Enter picks the account; 1-9 the contact the caller says they are, 0 not listed "
-        "(a report is then held until an owner confirms it). Ask for the support PIN and "
-        "type it (it is masked) then Enter; or c to call back a number on file, and y when "
-        "they answer. Never tell a caller which part was wrong.\n"
+        "(a report is then held until an owner confirms it), then Enter (a contact found "
+        "by their e-mail, phone or name is already highlighted). Ask for the support PIN and "
+        "type it (it is masked) then Enter; or c to call back a number on file (1-9, Enter), "
+        "and y when they answer, n when not. After NOT VERIFIED the digits typed are the "
+        "PIN again. Never tell a caller which part was wrong.\n"
         "From the verdict: n opens a ticket (subject, Enter; the letters pick priority, "
         "category and request type after Tab), a adds this call to an open ticket and "
         "confirms it when it is held and the caller may. Esc goes back a step.\n"
@@ -65,8 +69,18 @@ class CallScreen(CallSearch, CallProof, CallFiling):
         Binding("escape", "back", "Back"),
         Binding("down", "move(1)", "Next result", show=False),
         Binding("up", "move(-1)", "Previous result", show=False),
-        *(Binding(str(n), f"pick({n})", f"Pick {n}", show=False) for n in range(1, 10)),
-        Binding("0", "not_listed", "Not listed", key_display="0"),
+        *(
+            Binding(
+                str(n),
+                f"pick({n})",
+                "Choose from the list",
+                show=False,
+                tooltip="a contact or a number: Enter then picks it; a ticket at once; "
+                "after NOT VERIFIED: the PIN again",
+            )
+            for n in range(1, 10)
+        ),
+        Binding("0", "not_listed", "Not listed", key_display="0", tooltip="then Enter"),
         Binding("c", "callback", "Call back", tooltip="verify by calling a number on file"),
         Binding("p", "pin", "PIN", tooltip="verify by the support PIN"),
         Binding("y", "answered", "They answered", tooltip="verify: you called a number on file"),
@@ -74,7 +88,8 @@ class CallScreen(CallSearch, CallProof, CallFiling):
         Binding("n", "new_ticket", "New ticket"),
         Binding("a", "add_call", "Add to a ticket", tooltip="log this call on an open ticket"),
         Binding("i", "incident_call", "Incident", tooltip="the call is about an outage: no ticket"),
-        Binding("enter", "submit", "Open the ticket", show=False),
+        Binding("enter", "submit", "Pick / open the ticket", show=False),
+        Binding("f1", "help", "Help (even while typing)", show=False, priority=True),
         # priority: the focus moves before the keys typed next are routed (a non-priority
         # binding runs only after they have been sent to the old field)
         Binding("tab", "field(1)", "Next field", show=False, priority=True),
@@ -113,13 +128,18 @@ class CallScreen(CallSearch, CallProof, CallFiling):
         )
         with Horizontal(id="call-body"):
             yield OptionList(id="call-list")
-            yield AccountCard(id="call-card")
+            yield AccountCard(self.desk.now, id="call-card")
         with Vertical(id="call-step"):
             yield VerdictPanel(id="call-verdict")
             with Horizontal(classes="call-row", id="row-pin"):
                 yield Label("PIN", classes="call-label")
                 yield PinInput(
-                    password=True, restrict=r"[0-9]*", max_length=12, id="call-pin", compact=True
+                    password=True,
+                    restrict=r"[0-9]*",
+                    max_length=12,
+                    id="call-pin",
+                    compact=True,
+                    select_on_focus=False,  # a digit typed ahead is kept, not replaced
                 )
             yield TicketForm(id="call-form")
             with Horizontal(classes="call-row", id="row-notes"):
@@ -180,6 +200,44 @@ class CallScreen(CallSearch, CallProof, CallFiling):
             self._ask_notes()
         self._paint()
         self.refresh_bindings()
+        self._settle_keys()
+
+    # -- type-ahead ---------------------------------------------------------------------
+    def holds_after(self, event: events.Key) -> bool:
+        self.key_pending = self._starts_work(event)
+        return self.key_pending
+
+    def _starts_work(self, event: events.Key) -> bool:
+        """Whether keys typed after `event` wait while what it starts resolves: the account picked
+        (its results, then its contacts), the caller checked, the ticket filed
+        (console/key_gate.py). Only keys this screen will act on: each releases."""
+        key, stage = event.key, self.stage
+        focused = self.focused.id if self.focused is not None else None
+        listing = self.query_one(OptionList)
+        if stage == CallStage.SEARCH:
+            return key == "enter" and focused == "call-search"
+        if stage in (CallStage.CONTACT, CallStage.CALLBACK, CallStage.ADD):
+            if key.isdigit():  # a ticket picked (contacts and numbers: a highlight only)
+                return stage == CallStage.ADD and 0 < int(key) <= listing.option_count
+            return key == "enter" and focused == "call-list" and listing.highlighted is not None
+        if stage == CallStage.PROOF:
+            return key == "enter" and focused == "call-pin"
+        if stage == CallStage.ANSWERED:
+            return key in ("y", "n")
+        if stage in (CallStage.NEW, CallStage.NOTES):
+            return key == "enter"
+        return False
+
+    def _resolving(self) -> bool:
+        if self.key_pending or self.busy or self.pick_pending:
+            return True
+        card = self.card
+        # the contacts come with the account's card: a digit typed ahead picks from them
+        return self.stage == CallStage.CONTACT and (card is None or card.account.id != self.account)
+
+    def on_unmount(self) -> None:
+        if not self.filed:  # else the ticket's screen, once mounted
+            self.desk_app.key_gate.release()
 
     def _paint(self) -> None:
         """The title bar and the prompt: where the call is, and what the keys do now."""
@@ -240,15 +298,46 @@ class CallScreen(CallSearch, CallProof, CallFiling):
         self._choose(event.option_index)
 
     def action_pick(self, n: int) -> None:
-        self._choose(n - 1)
+        """A digit: on the contacts and the numbers to call back it only moves the
+        highlight (Enter picks: a callback never starts by accident); on the open tickets it
+        picks; after NOT VERIFIED it starts the PIN again."""
+        if self.stage in (CallStage.CONTACT, CallStage.CALLBACK):
+            self._point_at(n - 1)
+        else:
+            self._choose(n - 1)
+
+    def on_key(self, event: events.Key) -> None:
+        """After NOT VERIFIED a digit is the PIN tried again (not dropped, and no binding:
+        the footer keeps showing what the letters do)."""
+        if self._failed() and event.character is not None and event.character.isdigit():
+            event.stop()
+            event.prevent_default()
+            self._retry_pin(event.character)
+
+    def _point_at(self, index: int) -> None:
+        self._key_seen()
+        listing = self.query_one(OptionList)
+        if 0 <= index < listing.option_count:
+            listing.highlighted = index
+            self._paint()
+        self._settle_keys()
+
+    def action_help(self) -> None:
+        """Every key of the call, whatever the stage (console/screens/modals.py)."""
+        from supportdesk.console.screens.modals import HelpModal, every_key_row
+
+        self.app.push_screen(HelpModal(self, self.HELP, every_key_row(self)))
 
     def _choose(self, index: int) -> None:
         """The `index`th line of the list, in whatever the stage lists."""
+        self._key_seen()
         if self.busy:
+            self._settle_keys()
             return
         stage = self.stage
         listing = self.query_one(OptionList)
         if not 0 <= index < listing.option_count:
+            self._settle_keys()
             return
         option_id = listing.get_option_at_index(index).id or ""
         listing.highlighted = index  # a digit key picks what the list then shows picked
@@ -260,6 +349,7 @@ class CallScreen(CallSearch, CallProof, CallFiling):
             self._pick_number(option_id)
         elif stage == CallStage.ADD:
             self._pick_ticket(option_id)
+        self._settle_keys()
 
     def action_move(self, step: int) -> None:
         listing = self.query_one(OptionList)
@@ -292,7 +382,9 @@ class CallScreen(CallSearch, CallProof, CallFiling):
 
     # -- keys -----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("pick", "move"):
+        if action == "pick":
+            return self.stage in LIST_STAGES
+        if action == "move":
             return self.stage in LIST_STAGES
         if action == "incident_call":
             return (
@@ -344,3 +436,6 @@ class CallScreen(CallSearch, CallProof, CallFiling):
         if worker_name in ("call-verify", "call-file"):
             self.busy = False
             self._paint()
+        if worker_name == "call-search":
+            self.pick_pending = False
+        self._settle_keys()

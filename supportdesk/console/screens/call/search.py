@@ -58,6 +58,7 @@ class CallSearch(CallBase):
         self.shown_generation = -1  # the generation whose results are listed
         self.hits: list[AccountHit] = []
         self.pick_pending = False  # Enter came before the results for what is typed
+        self.preselect: int | None = None  # the contact whose e-mail, phone or name matched
         self._search_timer: Timer | None = None
         self._card_timer: Timer | None = None
 
@@ -78,7 +79,10 @@ class CallSearch(CallBase):
             return
         options = []
         width = self._list_width()
+        highlight = 0
         for n, c in enumerate(a.contacts[:9], start=1):
+            if c.id == self.preselect:
+                highlight = n - 1  # found by their e-mail, phone or name: they are calling
             prompt = Text.assemble((f" {n} ", "bold reverse"), " ", (one_line(c.name), "bold"))
             if not c.has_pin:
                 prompt.append(" · no PIN", style="#d7af00")
@@ -91,7 +95,7 @@ class CallSearch(CallBase):
                 id="unlisted",
             )
         )
-        self._set_options(options)
+        self._set_options(options, highlight)
 
     def _search_prompt(self, text: Text) -> None:
         """What to do while searching and while picking the contact."""
@@ -108,7 +112,8 @@ class CallSearch(CallBase):
                 text.append("Enter records the referral · Esc back")
             else:
                 text.append("Who is the caller? ", style="bold")
-                text.append("1-9 the contact they say they are · 0 not listed · Esc back")
+                text.append("1-9 the contact they say they are, 0 not listed, then Enter")
+                text.append(" · Esc back")
 
     # -- searching ----------------------------------------------------------------------
     @on(Input.Changed, "#call-search")
@@ -152,6 +157,7 @@ class CallSearch(CallBase):
                 self._pick_account(self.hits[0].account)
                 return
             self.notify("No account matches what is typed", timeout=3)
+            self._settle_keys()
         if self.hits:
             self._want_card(self.hits[0].account, now=True)
         else:
@@ -159,6 +165,13 @@ class CallSearch(CallBase):
 
     @on(Input.Submitted, "#call-search")
     def _search_submitted(self, _event: Input.Submitted) -> None:
+        self._key_seen()
+        try:
+            self._submit_search()
+        finally:
+            self._settle_keys()
+
+    def _submit_search(self) -> None:
         if not self.query_one("#call-search", Input).value.strip():
             return
         if self.shown_generation == self.generation and self.hits:
@@ -179,6 +192,8 @@ class CallSearch(CallBase):
 
     def _pick_account(self, account_id: str) -> None:
         self.account = account_id
+        hit = next((h for h in self.hits if h.account == account_id), None)
+        self.preselect = hit.contact if hit is not None else None
         if self.card is None or self.card.account.id != account_id:
             self.query_one(AccountCard).show(None, self.now(), "Reading the account…")
             self.load_card(account_id)
@@ -220,6 +235,7 @@ class CallSearch(CallBase):
         if self.stage == CallStage.CONTACT:
             self._fill_contacts()
         self._paint()
+        self._settle_keys()
 
     def _highlighted_account(self) -> str | None:
         option = self.query_one(OptionList).highlighted_option

@@ -166,14 +166,17 @@ class CallFiling(CallBase):
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
         self.ticket: OpenTicket | None = None  # the ticket the call is added to
+        self.filed = False
 
     def _may_file(self) -> bool:
         return self.verdict is not None and self.verdict.state in (VERIFIED, HELD)
 
     # -- a new ticket ---------------------------------------------------------------------
     def action_new_ticket(self) -> None:
+        self._key_seen()
         if self._may_file():
             self._enter(CallStage.NEW)
+        self._settle_keys()
 
     def _open_form(self) -> None:
         assert self.verdict is not None
@@ -184,6 +187,13 @@ class CallFiling(CallBase):
         self.action_submit()
 
     def action_submit(self) -> None:
+        self._key_seen()
+        try:
+            self._submit_form()
+        finally:
+            self._settle_keys()
+
+    def _submit_form(self) -> None:
         if self.stage != CallStage.NEW or self.busy or self.verdict is None:
             return
         form = self.query_one(TicketForm)
@@ -260,7 +270,9 @@ class CallFiling(CallBase):
 
     @on(Input.Submitted, "#call-notes")
     def _notes_submitted(self, event: Input.Submitted) -> None:
+        self._key_seen()
         if self.busy or self.ticket is None or self.verdict is None:
+            self._settle_keys()
             return
         self.busy = True
         self._paint()
@@ -291,6 +303,7 @@ class CallFiling(CallBase):
             timeout=6,
         )
         app = self.desk_app
+        self.filed = True  # the gate stays held: the ticket's screen releases it on mount
         self.dismiss()
         app.open_ticket(message.ticket_id)
 
