@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 # A valid `ticket new` for the fixture's account (the database decides whether it may write).
@@ -85,8 +86,8 @@ def _text(data: bytes, encoding: str) -> str:
 
 
 def run_bytes(
-    env: dict[str, str] | None,
-    *args: str,
+    env: Mapping[str, str] | Mapping[bytes, bytes] | None,
+    *args: str | bytes,
     stdin: bytes | int | None = None,
     cwd: str | Path | None = None,
     umask: int | None = None,
@@ -99,7 +100,7 @@ def run_bytes(
     server = _server()
     if server.startup != _startup(env):
         return subprocess.run(
-            command(*args), env=env, capture_output=True, timeout=timeout, cwd=cwd,
+            [*command(), *args], env=env, capture_output=True, timeout=timeout, cwd=cwd,
             input=stdin if isinstance(stdin, bytes) else None,
             stdin=stdin if isinstance(stdin, int) else None,
             umask=-1 if umask is None else umask,
@@ -110,10 +111,10 @@ def run_bytes(
         "cwd": os.path.abspath(cwd if cwd is not None else os.getcwd()),
         "umask": _umask() if umask is None else umask,
     }
-    return server.call(command(*args), request, stdin, timeout)
+    return server.call([*command(), *args], request, stdin, timeout)
 
 
-def _arg(value: str, *, name: bool = False) -> bytes:
+def _arg(value: str | bytes, *, name: bool = False) -> bytes:
     """`value` as exec() would get it (what subprocess refuses, refused the same way)."""
     raw = os.fsencode(value)
     if b"\0" in raw:
@@ -129,8 +130,9 @@ def _umask() -> int:
     return mask
 
 
-def _startup(env: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in env.items() if k.startswith(STARTUP_ENV)}
+def _startup(env: Mapping[str, str] | Mapping[bytes, bytes]) -> dict[str, str]:
+    pairs = ((os.fsdecode(k), os.fsdecode(v)) for k, v in env.items())
+    return {k: v for k, v in pairs if k.startswith(STARTUP_ENV)}
 
 
 class _Server:
@@ -170,7 +172,7 @@ class _Server:
 
     def call(
         self,
-        args: list[str],
+        args: list[str | bytes],
         request: dict[str, object],
         stdin: bytes | int | None,
         timeout: float,
