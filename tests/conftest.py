@@ -47,14 +47,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     drop_worker_database()
 
 
-@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: unknown under -p no:xdist
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto`: two workers more than the cores. A test spends much of its time waiting on
-    something other than this process's CPU (a CLI process, the PostgreSQL server, a console
-    letting its timers run), and the extra workers fill those waits."""
-    return (os.cpu_count() or 1) + 2
-
-
 def _build_on(url: str, key: Path, template: DeskTemplate) -> None:
     store = Store(url)
     try:
