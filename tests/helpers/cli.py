@@ -18,6 +18,7 @@ import locale
 import os
 import pickle
 import selectors
+import shutil
 import signal
 import socket
 import struct
@@ -166,9 +167,7 @@ class _Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        for name in os.listdir(self.folder):
-            os.unlink(os.path.join(self.folder, name))
-        os.rmdir(self.folder)
+        shutil.rmtree(self.folder, ignore_errors=True)  # the server may have been first
 
     def call(
         self,

@@ -102,6 +102,9 @@ def serve(path: str) -> dict[str, Any]:
                     for pidfd, (_pid, conn) in running.items():
                         os.close(pidfd)
                         conn.close()
+                    with contextlib.suppress(OSError):  # the client may have been first
+                        os.unlink(path)
+                        os.rmdir(os.path.dirname(path))
                     raise SystemExit(0)
             elif key.data == "accept":
                 conn, _ = listener.accept()
