@@ -28,7 +28,7 @@ from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
 from supportdesk.store import Store
 from tests.helpers.desk import SHARED_DESK, DeskFactory
-from tests.helpers.hostile import hostile_desk
+from tests.helpers.hostile import HOSTILE_DESK, hostile_ids
 from tests.helpers.postgres import (
     ADMIN_URL,
     PG_URL,
@@ -73,10 +73,13 @@ def pg_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresT
 @pytest.fixture
 def desk_template(request: pytest.FixtureRequest) -> DeskTemplate | None:
     """The desk a test's database starts as: the services' `fx` desk when the test asks for
-    it (tests/services/conftest.py), else `desk`'s when it asks for that, else none."""
+    it (tests/services/conftest.py), else the hostile one for `evil`, else `desk`'s when it
+    asks for that, else none."""
     names = request.fixturenames
     if "fx_desk" in names:
         return request.getfixturevalue("fx_desk")  # type: ignore[no-any-return]
+    if "evil" in names:
+        return HOSTILE_DESK
     return SHARED_DESK if "desk" in names else None
 
 
@@ -170,5 +173,6 @@ def cli_env(desk: Desk, db_url: str, key_path: Path) -> dict[str, str]:
 @pytest.fixture
 def evil(desk: Desk) -> dict[str, Any]:
     """The `desk` fixture with the hostile strings in every field the console and the CLI
-    printers show (tests/helpers/hostile.py); the ids of what it made."""
-    return hostile_desk(desk)
+    printers show (tests/helpers/hostile.py: a copy of HOSTILE_DESK); the ids of what
+    `hostile_desk` made."""
+    return hostile_ids(desk)

@@ -11,25 +11,20 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from typing import Any
 
 from supportdesk.core import queue as q
 from supportdesk.core.desk import Desk
 from supportdesk.safe_text import json_escape
 from supportdesk.services import tickets
+from tests.helpers.cli import run_bytes
 from tests.helpers.hostile import HOSTILE_STRINGS, SERVER, SUBJECT_LIMIT, storable, unsafe_chars
 
 RAW = (b"\x1b", b"\x07", "\x9b".encode(), "\u202e".encode(), "\u200b".encode(), b"\x00")
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "supportdesk", *args],
-        env=env,
-        capture_output=True,
-        timeout=120,
-    )
+    return run_bytes(env, *args)
 
 
 def printed(env: dict[str, str], *args: str) -> str:
@@ -128,27 +123,20 @@ def test_invalid_utf8_in_argv_is_a_one_line_error_and_changes_nothing(
     before = tickets.create(
         desk, account="bluefin", subject="x", priority="low", category="billing", channel="phone"
     )
-    p = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "supportdesk",
-            "ticket",
-            "new",
-            "--account",
-            "bluefin",
-            "--subject",
-            os.fsdecode(b"bad \xff subject"),
-            "--priority",
-            "low",
-            "--category",
-            "billing",
-            "--channel",
-            "phone",
-        ],
-        env=cli_env,
-        capture_output=True,
-        timeout=120,
+    p = run_bytes(
+        cli_env,
+        "ticket",
+        "new",
+        "--account",
+        "bluefin",
+        "--subject",
+        os.fsdecode(b"bad \xff subject"),
+        "--priority",
+        "low",
+        "--category",
+        "billing",
+        "--channel",
+        "phone",
     )
     assert p.returncode != 0
     err = p.stderr.decode("utf-8")

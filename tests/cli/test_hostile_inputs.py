@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -37,6 +35,7 @@ from supportdesk.services.admin.setup import init_database
 from supportdesk.services.callers import verification
 from supportdesk.services.incidents import maintenance
 from supportdesk.store import Store
+from tests.helpers.cli import run_bytes
 from tests.helpers.desk import dump
 from tests.helpers.postgres import PG_URL, need_postgres
 from tests.helpers.samples import kaggle_csv, kaggle_row
@@ -240,9 +239,8 @@ def run_process(world: World, args: tuple[str | bytes, ...], stdin: bytes = b"",
     for k, v in {**world.env(), **(env or {})}.items():
         if v is not None:
             full[k.encode()] = v if isinstance(v, bytes) else v.encode()
-    argv = [sys.executable.encode(), b"-m", b"supportdesk"]
-    argv += [a if isinstance(a, bytes) else a.encode() for a in args]
-    p = subprocess.run(argv, input=stdin, env=full, capture_output=True, timeout=90, check=False)
+    argv = [a if isinstance(a, bytes) else a.encode() for a in args]
+    p = run_bytes(full, *argv, stdin=stdin, timeout=90)
     return Result(p.returncode, p.stdout.decode("utf-8", "replace"),
                   p.stderr.decode("utf-8", "replace"))  # fmt: skip
 

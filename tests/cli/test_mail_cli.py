@@ -13,7 +13,7 @@ from pathlib import Path
 from supportdesk.core.desk import Desk
 from supportdesk.services import tickets
 from supportdesk.services.intake import mail
-from tests.helpers.cli import one_line_error, run
+from tests.helpers.cli import one_line_error, run, run_bytes
 from tests.helpers.postgres import plain, with_setting
 
 EX_TEMPFAIL = 75
@@ -26,13 +26,7 @@ def ingest(
     path = tmp_path / "message.eml"
     path.write_bytes(data)
     with path.open("rb") as stdin:
-        return subprocess.run(
-            [sys.executable, "-m", "supportdesk", "mail", "ingest", *args],
-            stdin=stdin,
-            env=env,
-            capture_output=True,
-            timeout=120,
-        )
+        return run_bytes(env, "mail", "ingest", *args, stdin=stdin.fileno())
 
 
 def msg(sender: str, subject: str, message_id: str, *extra: str, body: str = "Hi.") -> bytes:

@@ -8,7 +8,9 @@ surrogateescape).
 
 `storable` fits one to a field's length limit and drops what a database cannot hold (NUL on
 PostgreSQL), so the same list feeds both databases. `hostile_desk` puts them in every field
-the console and the CLI printers show (tests/conftest.py's `evil`).
+the console and the CLI printers show; `HOSTILE_DESK` is the `desk` fixture's desk with them,
+built once per test process and copied for each test that asks for `evil` (tests/conftest.py),
+which `hostile_ids` reads back.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from supportdesk.core.desk import Desk
 from supportdesk.models import Ticket
 from supportdesk.services import directory, escalation, incidents, tickets
 from supportdesk.services.incidents import maintenance
+from tests.helpers.desk import build_shared_desk
+from tests.helpers.templates import DeskTemplate
 
 ONE_MB = 1_000_000
 
@@ -147,3 +151,22 @@ def hostile_desk(desk: Desk) -> dict[str, Any]:
         "Patch [/x] \x1b[2J \u202e night",
     )
     return {"tickets": ids, "first": first, "contact": contact.id, "incident": inc.id}
+
+
+def build_hostile_desk(lead: Desk) -> None:
+    """The `desk` fixture's desk, then the hostile data (its clocks read the real time, as the
+    fixture's did: a template a few minutes old shows the same strings)."""
+    build_shared_desk(lead)
+    hostile_desk(lead)
+
+
+HOSTILE_DESK = DeskTemplate("hostile", build_hostile_desk)
+
+
+def hostile_ids(desk: Desk) -> dict[str, Any]:
+    """What `hostile_desk` returned, read back from a copy of HOSTILE_DESK."""
+    q = desk.store.query
+    ids = [int(r[0]) for r in q("SELECT id FROM tickets WHERE account_id = 'evil' ORDER BY id")]
+    (contact,) = q("SELECT id FROM contacts WHERE account_id = 'evil'")
+    (incident,) = q("SELECT id FROM incidents")
+    return {"tickets": ids, "first": ids[4], "contact": contact[0], "incident": incident[0]}

@@ -23,6 +23,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from queue import SimpleQueue
@@ -103,12 +104,18 @@ class PostgresTemplates:
     ends), with the audit key each template was built with.
 
     `CREATE DATABASE ... TEMPLATE` refuses while anyone is connected to the template: a
-    builder disposes every store it opened (and starts no change feed)."""
+    builder disposes every store it opened (and starts no change feed).
+
+    A copy takes the server a few tenths of a second (more on a busy one): the next copy of
+    a template is made in the background while a test runs on the one before (a spare),
+    so the next test that asks for it finds it made. A template never changes once built,
+    so a copy made early is the same as one made when asked."""
 
     def __init__(self, admin_url: str, url_of: Callable[[str], str], keys: Path) -> None:
         import psycopg
 
         self.admin = psycopg.connect(admin_url, autocommit=True)
+        self.admin_url = admin_url
         self.url_of = url_of
         self.keys = keys
         self.prefix = f"sdt_{worker_tag()}_{uuid.uuid4().hex[:6]}"
@@ -116,6 +123,18 @@ class PostgresTemplates:
         self.doomed: SimpleQueue[str | None] = SimpleQueue()
         self.dropper = threading.Thread(target=self._drop_loop, args=(admin_url,), daemon=True)
         self.dropper.start()
+        self.spares: dict[str, Future[str]] = {}
+        self.maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sdt-spares")
+        self.maker_conn: Any = None  # the maker thread's own connection
+
+    def _make_spare(self, template: str) -> str:
+        import psycopg
+
+        if self.maker_conn is None:
+            self.maker_conn = psycopg.connect(self.admin_url, autocommit=True)
+        spare = self._new_name()
+        self.maker_conn.execute(f'CREATE DATABASE "{spare}" TEMPLATE "{template}"')
+        return spare
 
     def _drop_loop(self, admin_url: str) -> None:
         # dropping a database costs the server a checkpoint: done here, while tests run
@@ -137,8 +156,17 @@ class PostgresTemplates:
             self.admin.execute(f'CREATE DATABASE "{template}"')
             self.made[name] = template
             build(self.url_of(template), key)
-        copy = self._new_name()
-        self.admin.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{self.made[name]}"')
+        copy = None
+        spare = self.spares.pop(name, None)
+        if spare is not None:
+            try:
+                copy = spare.result()
+            except Exception:  # made when asked instead (the error, if any, shows there)
+                copy = None
+        if copy is None:
+            copy = self._new_name()
+            self.admin.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{self.made[name]}"')
+        self.spares[name] = self.maker.submit(self._make_spare, self.made[name])
         return self.url_of(copy), key
 
     def drop(self, url: str) -> None:
@@ -146,7 +174,13 @@ class PostgresTemplates:
         self.doomed.put(url.rsplit("/", 1)[1].split("?", 1)[0])
 
     def close(self) -> None:
-        """Drop the templates and every copy left, and wait for it."""
+        """Drop the spares, the templates and every copy left, and wait for it."""
+        self.maker.shutdown(wait=True)
+        for spare in self.spares.values():
+            if spare.exception() is None:
+                self.doomed.put(spare.result())
+        if self.maker_conn is not None:
+            self.maker_conn.close()
         for template in self.made.values():
             self.doomed.put(template)
         self.doomed.put(None)

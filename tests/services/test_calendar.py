@@ -3,7 +3,9 @@ a brute-force minute-by-minute reference."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import UTC, date, datetime, timedelta
+from itertools import accumulate
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -160,6 +162,9 @@ def open_minutes(cal: Calendar, start: datetime, days: int) -> list[bool]:
     walls = [
         (first + timedelta(minutes=i)).astimezone(zone).replace(tzinfo=None) for i in range(count)
     ]
+    # the first minute whose wall time is at least `lo` is the first whose latest wall time
+    # so far is (wall times step back an hour when the clocks go back): a bisect of those
+    peaks = list(accumulate(walls, max))
     is_open = [False] * count
     day = walls[0].date()
     while day <= walls[-1].date():
@@ -167,10 +172,9 @@ def open_minutes(cal: Calendar, start: datetime, days: int) -> list[bool]:
             for a, b in cal.week[day.weekday()]:
                 lo = datetime.combine(day, datetime.min.time()) + timedelta(minutes=a)
                 hi = datetime.combine(day, datetime.min.time()) + timedelta(minutes=b)
-                i = next((k for k, w in enumerate(walls) if w >= lo), count)
-                j = next((k for k, w in enumerate(walls) if w >= hi), count)
-                for k in range(i, j):
-                    is_open[k] = True
+                i = bisect_left(peaks, lo)
+                j = bisect_left(peaks, hi)
+                is_open[i:j] = [True] * max(j - i, 0)
         day += timedelta(days=1)
     offset = 2 * 1440
     return is_open[offset:]

@@ -718,10 +718,15 @@ def test_a_primary_contact_with_two_addresses_gets_one_pin(db_url: str, tmp_path
         store.dispose()
 
 
-def test_every_seed_and_size_builds(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "runs",
+    [[(seed, n) for n in (50, 200, 1000, 5000)] for seed in range(1, 9)] + [[(1, 20_000)]],
+    ids=[f"seed{seed}" for seed in range(1, 9)] + ["20000"],
+)
+def test_every_seed_and_size_builds(tmp_path: Path, runs: list[tuple[int, int]]) -> None:
     """Seeds 1-8 at 50, 200, 1,000 and 5,000 tickets, and one demo of 20,000 (the heavy
-    test: about a minute on one free core), each with its PINs, through build_demo_file."""
-    runs = [(seed, n) for n in (50, 200, 1000, 5000) for seed in range(1, 9)] + [(1, 20_000)]
+    case: about half a minute on one free core), each with its PINs, through build_demo_file;
+    one case per seed, so that workers share them."""
     for seed, n in runs:
         path = tmp_path / f"s{seed}-{n}.db"
         built = demo.build_demo_file(path, tmp_path / "k.key", Clock(NOW), tickets=n, seed=seed)

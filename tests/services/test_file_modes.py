@@ -13,7 +13,6 @@ import os
 import sqlite3
 import stat
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,19 +21,12 @@ import pytest
 
 from supportdesk.core.desk import Desk
 from supportdesk.store import HEAD_REVISION
-from tests.helpers.cli import one_line_error
+from tests.helpers.cli import one_line_error, run
 
 
 def sd(env: dict[str, str], *args: str, umask: int = 0o022) -> subprocess.CompletedProcess[str]:
     """The CLI as a user with the usual umask runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "supportdesk", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        umask=umask,
-    )
+    return run(env, *args, umask=umask)
 
 
 def mode(path: Path) -> int:

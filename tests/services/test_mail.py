@@ -5,8 +5,6 @@ quarantined (issues 4 and 12)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -17,7 +15,7 @@ from supportdesk.rules.policy_parse import parse_policy
 from supportdesk.services import sla, tickets
 from supportdesk.services.callers import verification
 from supportdesk.services.intake import mail
-from tests.helpers.cli import run
+from tests.helpers.cli import run, run_bytes
 from tests.helpers.desk import new_ticket
 from tests.helpers.samples import message
 
@@ -141,8 +139,7 @@ def test_forged_mail_never_confirms_a_held_cancellation(
                          verification_id=held.verification_id, caller_name="Mallory")  # fmt: skip
     assert tickets.show(desk, tid).status == "awaiting_authorization"
     forged = message("priya@bluefin.example", f"Re: [#{tid}] Cancel the account", "Yes")
-    p = subprocess.run([sys.executable, "-m", "supportdesk", "mail", "ingest", "--json"],
-                       input=forged, env=cli_env, capture_output=True, timeout=120)  # fmt: skip
+    p = run_bytes(cli_env, "mail", "ingest", "--json", stdin=forged)
     assert p.returncode == 0, p.stderr
     r = json.loads(p.stdout)
     assert (r["action"], r["ticket"]) == ("reply_held", tid)
