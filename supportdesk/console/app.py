@@ -18,7 +18,6 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 
 from supportdesk.console.base import DeskApp, run_app
-from supportdesk.console.key_gate import HOLD_LIMIT_S, ROUTED_LIMIT_S, HoldsKeys, KeyRouted
 from supportdesk.console.screens.base import DeskScreen
 from supportdesk.console.screens.commands import DeskCommands
 from supportdesk.console.screens.messages import QueuePainted
@@ -120,35 +119,6 @@ class SupportDeskApp(DeskApp):
             await self._route_key(event)
             return
         await super().on_event(event)
-
-    async def _route_key(self, event: events.Key) -> None:
-        """A key as Textual routes it, after asking the screen whether the keys typed next
-        must wait for what this one starts (console/key_gate.py)."""
-        screen = self.screen
-        if isinstance(screen, HoldsKeys) and screen.holds_after(event):
-            self.hold_keys()
-        await super().on_event(event)
-
-    async def route_waiting_keys(self) -> None:
-        """The gate was released: the oldest key typed meanwhile, and the next once it has
-        been handled (`KeyRouted`)."""
-        gate = self.key_gate
-        if not gate.waiting or gate.held:
-            return
-        event = gate.waiting.pop(0)
-        holds = self.hold_keys(ROUTED_LIMIT_S)
-        target = self.focused or self.screen
-        await self._route_key(event)
-        target.post_message(KeyRouted(holds))
-
-    def on_key_routed(self, message: KeyRouted) -> None:
-        self.key_gate.release(message.holds)
-
-    def hold_keys(self, limit: float = HOLD_LIMIT_S) -> int:
-        """Keys typed from now on wait until the gate is released, or at most `limit`."""
-        holds = self.key_gate.hold()
-        self.set_timer(limit, lambda: self.key_gate.release(holds))
-        return holds
 
     # -- navigation ---------------------------------------------------------------------
     def set_presence(self, ticket_id: int | None) -> None:

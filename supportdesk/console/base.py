@@ -12,10 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from textual import events
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
-from supportdesk.console.key_gate import KeyGate
+from supportdesk.console.key_gate import (
+    HOLD_LIMIT_S,
+    ROUTED_LIMIT_S,
+    HoldsKeys,
+    KeyGate,
+    KeyRouted,
+)
 from supportdesk.console.widgets.format import show_times_in
 from supportdesk.console.widgets.inert import InertNotify
 from supportdesk.errors import DeskError
@@ -72,6 +79,36 @@ class DeskApp(InertNotify):
         # type-ahead waits here while a screen resolves a key (console/key_gate.py)
         self.key_gate = KeyGate(lambda: self.call_later(self.route_waiting_keys))
 
+    # -- type-ahead (console/key_gate.py) ------------------------------------------------
+    async def _route_key(self, event: events.Key) -> None:
+        """A key as Textual routes it, after asking the screen whether the keys typed next
+        must wait for what this one starts (console/key_gate.py)."""
+        screen = self.screen
+        if isinstance(screen, HoldsKeys) and screen.holds_after(event):
+            self.hold_keys()
+        await super().on_event(event)
+
+    async def route_waiting_keys(self) -> None:
+        """The gate was released: the oldest key typed meanwhile, and the next once it has
+        been handled (`KeyRouted`)."""
+        gate = self.key_gate
+        if not gate.waiting or gate.held:
+            return
+        event = gate.waiting.pop(0)
+        holds = self.hold_keys(ROUTED_LIMIT_S)
+        target = self.focused or self.screen
+        await self._route_key(event)
+        target.post_message(KeyRouted(holds))
+
+    def on_key_routed(self, message: KeyRouted) -> None:
+        self.key_gate.release(message.holds)
+
+    def hold_keys(self, limit: float = HOLD_LIMIT_S) -> int:
+        """Keys typed from now on wait until the gate is released, or at most `limit`."""
+        holds = self.key_gate.hold()
+        self.set_timer(limit, lambda: self.key_gate.release(holds))
+        return holds
+
     # -- the change feed ----------------------------------------------------------------
     def on_mount(self) -> None:
         show_times_in(self.desk.zone)  # one zone on every screen, named in every header
@@ -125,9 +162,6 @@ class DeskApp(InertNotify):
             self.report_failure(event.worker.error)
 
     # -- what screens may ask (the wall: nothing happens) -------------------------------
-    async def route_waiting_keys(self) -> None:
-        """Route the keys typed while the key gate was held (the wall holds none)."""
-
     def open_ticket(self, ticket_id: int) -> None:
         """Show a ticket's screen."""
         del ticket_id

@@ -296,6 +296,30 @@ async def test_verified_owner_adds_the_call_to_a_held_ticket_and_confirms_it(
 
 
 @sync
+async def test_the_ticket_picker_shows_subjects_at_80x24(call_fx: CallFixture) -> None:
+    """At 80 columns the list beside the account card is narrow: each subject gets a line of
+    its own instead of being cut to ten characters (issue 17)."""
+    cf = call_fx
+    app = SupportDeskApp(cf.desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await console_ready(pilot)
+        keys = Keys(pilot)
+        await start_call(pilot, keys, "#9", "acme")
+        await pick_contact(pilot, keys, "acme", "1")
+        await stage(pilot, CallStage.PROOF)
+        await keys.type(cf.pins[JANE])
+        await keys.press("enter")
+        await stage(pilot, CallStage.VERDICT)
+        await keys.press("a")
+        screen = await stage(pilot, CallStage.ADD)
+        listing = screen.query_one("#call-list", OptionList)
+        assert listing.options
+        for option in listing.options:
+            subject = tickets.show(cf.fx.desk_at(), int(str(option.id))).subject
+            assert subject[:16] in str(option.prompt), option.prompt  # was cut to 10
+
+
+@sync
 async def test_authorized_contact_cannot_open_restricted_requests(call_fx: CallFixture) -> None:
     """Ava may ask for technical work only: the verdict says who can do the rest, and a
     billing request she opens is held for an owner."""

@@ -192,6 +192,7 @@ class _Finder:
         rows = self.run(
             f"SELECT c.account_id, c.name, c.id FROM contacts c WHERE c.active AND {where}",
             params,
+            scan=True,
         )
         self.add(rows, CONTACT, contact=True)
 

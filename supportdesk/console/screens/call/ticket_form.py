@@ -65,6 +65,8 @@ REQUEST_WORDS = {
 }
 HELD_STATUS = Status.AWAITING_AUTHORIZATION
 
+SUBJECT_ON_ONE_LINE = 24  # fewer columns left beside the number: the subject goes below
+
 
 class CallFiled(Message):
     """A ticket opened, or a call added to one: `what` says so, `warning` if part failed."""
@@ -245,7 +247,11 @@ class CallFiling(CallBase):
             prompt = Text.assemble(key, (f" #{t.id}", "bold"))
             if t.status == HELD_STATUS:
                 prompt.append(" ⏸ held", style="bold #d7af00")
-            prompt.append(f" {truncate(t.subject, max(8, width - 20))}")
+            room = width - prompt.cell_len - 1
+            if room >= SUBJECT_ON_ONE_LINE:
+                prompt.append(f" {truncate(t.subject, room)}")
+            else:  # a narrow list: the subject gets a line of its own, not ten characters
+                prompt.append(f"\n    {truncate(t.subject, max(8, width - 4))}")
             options.append(Option(prompt, id=str(t.id)))
         self._set_options(options)
 
