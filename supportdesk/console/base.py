@@ -19,6 +19,8 @@ from supportdesk.console.widgets.inert import InertNotify
 from supportdesk.errors import DeskError
 
 if TYPE_CHECKING:
+    from textual.dom import DOMNode
+
     from supportdesk.core.desk import Desk
     from supportdesk.services.incidents import IncidentSummary
     from supportdesk.services.incidents.maintenance import WindowView
@@ -143,6 +145,15 @@ class DeskApp(InertNotify):
     def traced(self, text: str) -> None:
         """A screen's headline, for a trace file (the wall's, in tests)."""
         del text
+
+
+def forget_closed_watchers(node: DOMNode) -> None:
+    """Drop the watches that closed widgets keep on `node`'s reactives. Textual forgets them
+    only when that reactive next changes: the composer's TextArea watches the app's theme,
+    which never changes, so every ticket screen ever closed would stay in memory."""
+    watchers: dict[str, list[tuple[DOMNode, object]]] = getattr(node, "__watchers", {})
+    for kept in watchers.values():
+        kept[:] = [(watcher, call) for watcher, call in kept if not watcher._closing]
 
 
 def run_app(app: DeskApp) -> None:
