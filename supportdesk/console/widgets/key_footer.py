@@ -87,6 +87,7 @@ class KeyFooter(Footer):
                             classes="-grouped",
                         )
                         key.set_reactive(FooterKey.compact, self.compact)
+                        key.set_class(self.compact, "-compact")
                         yield key
                 yield FooterLabel(group.description)
             else:
@@ -101,6 +102,7 @@ class KeyFooter(Footer):
                         tooltip=tooltip,
                     )
                     key.set_reactive(FooterKey.compact, self.compact)
+                    key.set_class(self.compact, "-compact")
                     yield key
         if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE:
             palette = active.get(self.app.COMMAND_PALETTE_BINDING)
