@@ -28,6 +28,8 @@ from supportdesk.console.widgets.inert import InertNotify
 from supportdesk.errors import DeskError
 
 if TYPE_CHECKING:
+    from textual.dom import DOMNode
+
     from supportdesk.core.desk import Desk
     from supportdesk.services.incidents import IncidentSummary
     from supportdesk.services.incidents.maintenance import WindowView
@@ -185,6 +187,16 @@ class DeskApp(InertNotify):
     def traced(self, text: str) -> None:
         """A screen's headline, for a trace file (the wall's, in tests)."""
         del text
+
+
+def forget_closed_watchers(node: DOMNode) -> None:
+    """Drop the watches that closed widgets keep on `node`'s reactives. Textual forgets them
+    only when that reactive next changes: the composer's TextArea watches the app's theme,
+    which never changes, so every ticket screen ever closed would stay in memory."""
+    watchers: dict[str, list[tuple[DOMNode, object]]] = getattr(node, "__watchers", {})
+    for kept in watchers.values():
+        # the test Textual itself uses when it forgets them (reactive._check_watchers)
+        kept[:] = [(w, call) for w, call in kept if not w._closing]  # noqa: SLF001
 
 
 def run_app(app: DeskApp) -> None:

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from supportdesk.console.base import DeskApp
+from supportdesk.console.base import DeskApp, forget_closed_watchers
 from supportdesk.console.screens.messages import ActionDone
 from supportdesk.console.screens.modals import HelpModal
 from supportdesk.console.widgets.header_bar import DeskTime, HeaderBar
@@ -66,6 +66,11 @@ class DeskScreen(Screen[None]):
             banner = IncidentBanner(self.desk.now, id="incident-banner")
             self._show_incidents(banner)
             self.mount(banner, before=0)
+
+    @on(events.Unmount)
+    def _forget_watchers(self) -> None:
+        """What this screen's widgets watched on the app goes with them (console/base.py)."""
+        forget_closed_watchers(self.app)
 
     # -- live ---------------------------------------------------------------------------
     def store_changed(self, *, visible: bool) -> None:

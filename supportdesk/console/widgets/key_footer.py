@@ -37,6 +37,9 @@ class KeyFooter(Footer):
             self.call_after_refresh(self.recompose)
 
     def compose(self) -> ComposeResult:
+        """The keys that fit. Each key's `compact` is set, not data-bound as in Textual's
+        Footer: a data binding is a watcher kept on this footer for good, one per key per
+        layout, and this footer lays out again on every resize and every screen resume."""
         if not self._bindings_ready:
             return
         width = self.size.width or self.app.size.width
@@ -74,7 +77,7 @@ class KeyFooter(Footer):
                 with KeyGroup(classes="-compact" if group.compact else ""):
                     for multi in members:
                         binding, enabled, tooltip = multi[0]
-                        yield FooterKey(
+                        key = FooterKey(
                             binding.key,
                             self.app.get_key_display(binding),
                             "",
@@ -82,19 +85,25 @@ class KeyFooter(Footer):
                             disabled=not enabled,
                             tooltip=tooltip or binding.description,
                             classes="-grouped",
-                        ).data_bind(compact=Footer.compact)
+                        )
+                        key.set_reactive(FooterKey.compact, self.compact)
+                        key.set_class(self.compact, "-compact")
+                        yield key
                 yield FooterLabel(group.description)
             else:
                 for multi in members:
                     binding, enabled, tooltip = multi[0]
-                    yield FooterKey(
+                    key = FooterKey(
                         binding.key,
                         self.app.get_key_display(binding),
                         binding.description,
                         binding.action,
                         disabled=not enabled,
                         tooltip=tooltip,
-                    ).data_bind(compact=Footer.compact)
+                    )
+                    key.set_reactive(FooterKey.compact, self.compact)
+                    key.set_class(self.compact, "-compact")
+                    yield key
         if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE:
             palette = active.get(self.app.COMMAND_PALETTE_BINDING)
             if palette is not None:
