@@ -274,7 +274,7 @@ def test_a_missing_postgresql_database_is_not_sent_to_init(tmp_path: Path) -> No
     code, _out, err = run(env, "--as", "lena", "queue")
     line = one_line(err)
     assert code == 1 and "has no supportdesk schema" not in line, line
-    assert line.startswith("supportdesk: PostgreSQL has no database \"no_such_db_"), line
+    assert line.startswith('supportdesk: PostgreSQL has no database "no_such_db_'), line
 
 
 # -- searches take % _ and \ literally ----------------------------------------------------
