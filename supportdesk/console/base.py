@@ -9,6 +9,8 @@ defaults. The app below never imports a screen: it talks to them through `LiveSc
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -108,7 +110,11 @@ class DeskApp(InertNotify):
     def hold_keys(self, limit: float = HOLD_LIMIT_S) -> int:
         """Keys typed from now on wait until the gate is released, or at most `limit`."""
         holds = self.key_gate.hold()
-        self.set_timer(limit, lambda: self.key_gate.release(holds))
+        # in an empty context: a timer made while a screen handles a key would keep that
+        # screen's context (and the screen) alive until it fires, long after it closed
+        asyncio.get_running_loop().call_later(
+            limit, self.key_gate.release, holds, context=contextvars.Context()
+        )
         return holds
 
     # -- the change feed ----------------------------------------------------------------
