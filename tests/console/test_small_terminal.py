@@ -63,23 +63,3 @@ def test_a_tall_terminal_keeps_the_facts_while_typing(fx: DeskFixture) -> None:
             assert screen.query_one("#ticket-sla").display
 
     asyncio.run(main())
-
-
-def test_a_burst_of_toasts_shows_the_newest_two(fx: DeskFixture) -> None:
-    """A lead's console hears of stale claims, clocks and notices together: the toasts never
-    stack up over the screen (the incident script, the thread being answered)."""
-
-    async def main() -> None:
-        app = SupportDeskApp(fx.desk)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda: app.queue_screen() is not None)
-            await until(pilot, lambda: app.stale_claims.loaded)  # its toast comes first
-            await workers_done(app)
-            await pilot.pause(0.5)
-            app.clear_notifications()
-            for word in ("one", "two", "three", "four"):
-                app.notify(f"toast {word}", timeout=30)
-            await pilot.pause(0.3)
-            assert [str(n.message) for n in app._notifications] == ["toast three", "toast four"]
-
-    asyncio.run(main())

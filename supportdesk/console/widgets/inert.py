@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import App
-from textual.notifications import Notify, SeverityLevel
+from textual.notifications import SeverityLevel
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
@@ -60,22 +60,9 @@ class InertTable(DataTable[Any]):
         super().update_cell(row_key, column_key, inert_cell(value), update_width=update_width)
 
 
-MAX_TOASTS = 2  # the newest toasts shown; a third pushes the oldest out
-
-
 class InertNotify(App[None]):
     """An App whose toasts show their message and title literally: never markup (a `[/x]`
-    in a subject would raise MarkupError), controls and bidi overrides as visible escapes.
-    At most MAX_TOASTS are on screen at once, the newest: a burst of them (a lead's console
-    hears of claims, clocks and notices together) never stacks up over an incident's script
-    or the thread being answered."""
-
-    def _on_notify(self, event: Notify) -> None:
-        super()._on_notify(event)
-        shown = list(self._notifications)
-        for old in shown[: max(0, len(shown) - MAX_TOASTS)]:
-            self._unnotify(old, refresh=False)
-        self._refresh_notifications()
+    in a subject would raise MarkupError), controls and bidi overrides as visible escapes."""
 
     def notify(
         self,
