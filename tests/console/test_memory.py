@@ -46,11 +46,15 @@ SCREENS: list[tuple[str, type[Screen[Any]]]] = [
 ]
 KINDS: tuple[type, ...] = (Screen, Worker, Timer, Widget)
 
-# What may legitimately be alive after the last round and not before: the screen closed last
-# (asyncio keeps a cancelled timer handle, whose context holds that screen, in its heap until
-# the heap is next purged), with its widgets, timers and its last workers. One screen's worth,
-# fixed: a leak of anything per opening grows 50 times over and is far above it.
-ALLOWANCE = Counter({"Screen": 1, "Worker": 4, "Timer": 6, "Widget": 60})
+# What may legitimately be alive after the last round and not before: the screens closed
+# last, one of each kind at most, with their widgets, timers and workers. asyncio keeps a
+# cancelled timer handle, whose context holds its screen, in its heap until the heap is next
+# purged, and a closed screen's thread worker (the SLA board's 30-day figures) cannot be
+# stopped mid-query and holds its screen until it returns: on a loaded machine a few such
+# screens are alive at any moment. Fixed and bounded: a leak of anything per opening grows 50
+# times over (before the fixes: 855 widgets after 5 rounds) and is far above it.
+ALLOWANCE = Counter({"Screen": len(SCREENS), "Worker": 10, "Timer": 20, "Widget": 300})
+SHORT_TIMERS_S = 6.0  # longer than the key gate's 5 s hold and most toasts
 
 
 def live_counts() -> Counter[str]:
@@ -86,10 +90,15 @@ def test_opening_and_closing_every_screen_keeps_nothing(fx: DeskFixture) -> None
             await settle(pilot, window_landed(app), what="the queue window")
             await until(pilot, lambda: len(app.watching) == 5, what="the watchers started")
             await open_and_close(pilot, app)  # first openings import and cache what they use
+            # short timers (toasts, the key gate's hold) keep the context they were made in,
+            # and with it a screen, until they fire: let them fire before counting, so that
+            # what is counted is what stays
+            await pilot.pause(SHORT_TIMERS_S)
             before = live_counts()
             for _ in range(ROUNDS):
                 await open_and_close(pilot, app)
             await settle(pilot)
+            await pilot.pause(SHORT_TIMERS_S)
             after = live_counts()
             grown["by"] = after - before
 
