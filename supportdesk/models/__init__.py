@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         WindowServer,
     )
     from supportdesk.models.mail import MailMessage
+    from supportdesk.models.outbox import MailAlarm, OutboxMessage
     from supportdesk.models.tickets import VIEW_SQL, Ticket, TicketEvent
 
 _HOME = {
@@ -60,6 +61,8 @@ _HOME = {
     "MaintenanceWindow": "incidents",
     "WindowServer": "incidents",
     "MailMessage": "mail",
+    "MailAlarm": "outbox",
+    "OutboxMessage": "outbox",
     "VIEW_SQL": "tickets",
     "Ticket": "tickets",
     "TicketEvent": "tickets",
@@ -81,6 +84,7 @@ def __getattr__(name: str) -> Any:
         "incidents",
         "imports",
         "mail",
+        "outbox",
     ):
         importlib.import_module(f"{__name__}.{each}")
     try:
@@ -103,9 +107,11 @@ __all__ = [
     "IncidentLink",
     "IncidentServer",
     "IncidentUpdate",
+    "MailAlarm",
     "MailMessage",
     "MaintenanceWindow",
     "Notice",
+    "OutboxMessage",
     "Presence",
     "Service",
     "Setting",

@@ -221,6 +221,38 @@ class EscalationRules:
 
 
 @dataclass(frozen=True)
+class MailRules:
+    """What every writer of outgoing mail must agree on (issue 18), from the optional `[mail]`
+    table: the desk's domain (its From address, Message-IDs and bounce address are on it;
+    without one the desk sends nothing and a reply is only recorded), its From name and
+    signature, which automatic messages are sent, and the sender's limits. The transport and
+    its credentials are not policy: they live in the sender's configuration file."""
+
+    domain: str | None = None
+    from_addr: str | None = None  # `from`; default support@<domain>
+    from_name: str = "Support"
+    signature: str = ""
+    acknowledge: bool = True  # a new ticket gets its number and the response target
+    acknowledge_interval_s: int = 3600  # at most one acknowledgement per sender per this
+    confirmation_requests: bool = True
+    incident_updates: bool = True
+    maintenance_notice_s: int | None = None  # `maintenance_notice`: how long before a window
+    per_domain_per_minute: int = 60  # throttle per destination domain
+    max_defer_s: int = 24 * 3600  # a message deferred past this fails
+
+    @property
+    def enabled(self) -> bool:
+        return self.domain is not None
+
+    @property
+    def sender(self) -> str | None:
+        """The desk's From address."""
+        if self.domain is None:
+            return None
+        return self.from_addr or f"support@{self.domain}"
+
+
+@dataclass(frozen=True)
 class Policy:
     """A parsed, valid policy; `text` is the TOML exactly as given (stored in the database)."""
 
@@ -231,6 +263,7 @@ class Policy:
     text: str
     verification: VerificationRules = VerificationRules()
     escalation: EscalationRules = EscalationRules()
+    mail: MailRules = MailRules()
     timezone: str | None = None  # `[desk] timezone`; None: the default plan's calendar zone
 
     @property

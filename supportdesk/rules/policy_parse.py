@@ -30,6 +30,7 @@ from supportdesk.rules.policy import (
     DEFAULT_WARN,
     DURATION_RE,
     EscalationRules,
+    MailRules,
     Plan,
     Policy,
     PolicyError,
@@ -37,6 +38,7 @@ from supportdesk.rules.policy import (
     VerificationRules,
     parse_duration,
 )
+from supportdesk.rules.policy_mail import parse_mail
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _INTERVAL = re.compile(r"\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*", re.ASCII)
@@ -73,7 +75,16 @@ _VERIFICATION_KEYS = (
     "phone_country",
 )
 REQUEST_TYPES = ("technical", "billing", "password_reset", "contact_change", "cancellation")
-_TOP_KEYS = ("name", "default_plan", "desk", "calendars", "plans", "verification", "escalation")
+_TOP_KEYS = (
+    "name",
+    "default_plan",
+    "desk",
+    "calendars",
+    "plans",
+    "verification",
+    "escalation",
+    "mail",
+)
 _DESK_KEYS = ("timezone",)
 _ESCALATION_KEYS = ("max_claims", "stale_after")
 _CALENDAR_KEYS = ("timezone", *WEEKDAYS, "holidays")
@@ -160,6 +171,9 @@ class _Checker:
         claims = EscalationRules()
         if "escalation" in data:
             claims = self.escalation(data["escalation"], ("escalation",))
+        mail = MailRules()
+        if "mail" in data:
+            mail = parse_mail(self, data["mail"], ("mail",))
         zone = None
         if "desk" in data:
             zone = self.desk(data["desk"], ("desk",))
@@ -171,6 +185,7 @@ class _Checker:
             text=self.text,
             verification=rules,
             escalation=claims,
+            mail=mail,
             timezone=zone,
         )
 
