@@ -163,7 +163,8 @@ def test_the_alarm_is_raised_once_bumped_and_cleared_by_a_delivery(mailfx: Fx) -
     audit = [
         a
         for (a,) in fx.desk.store.query(
-            "SELECT action FROM audit WHERE action IN ('mail.alarm', 'mail.alarm_clear') ORDER BY seq"
+            "SELECT action FROM audit"
+            " WHERE action IN ('mail.alarm', 'mail.alarm_clear') ORDER BY seq"
         )
     ]
     assert audit == ["mail.alarm", "mail.alarm_clear", "mail.alarm"]
