@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from supportdesk.cli.env import Env, pass_env
-from supportdesk.cli.output import emit, fail, json_option, when
+from supportdesk.cli.output import alarm_line, emit, fail, json_option, when
 from supportdesk.cli.params import TICKET_ID
 from supportdesk.errors import DeskError
 from supportdesk.safe_text import clean
@@ -264,16 +264,6 @@ def mail_outbox(
         return "\n".join(lines) or "no outgoing mail"
 
     emit({"alarm": alarm, "messages": rows} if as_json else rows, as_json, text)
-
-
-def alarm_line(alarm: Any) -> str:
-    """ "Mail is not going out since 10:02: 535 authentication failed — 14 messages
-    waiting" (the lead's board says the same)."""
-    waiting = f"{alarm.waiting} message{'s' if alarm.waiting != 1 else ''} waiting"
-    return (
-        f"MAIL ALARM: Mail is not going out since {when(alarm.raised_at, seconds=True)}: "
-        f"{clean(alarm.reason)[:200]} — {waiting} ({alarm.count} failed attempts)"
-    )
 
 
 @mail.command("retry")
