@@ -13,6 +13,7 @@ from supportdesk.core.clock import parse_time
 from supportdesk.core.policy import load_preset
 from supportdesk.rules.sla_engine import format_left, format_span
 from supportdesk.services import sla as sla_service
+from supportdesk.services.reports import sla_board as board_service
 
 
 @click.group()
@@ -87,8 +88,6 @@ def sla_due(
 def sla_board(env: Env, as_json: bool) -> None:
     """The lead's SLA board in brief: the mail alarm (mail is not going out), the counts,
     and the tickets flagged for the leads (leads; `supportdesk` shows it live)."""
-    from supportdesk.services.reports import sla_board as board_service
-
     b = board_service.snapshot(env.desk())
     h = b.headline
     flagged = [(r.id, r.subject) for r in b.attention.complaints]
