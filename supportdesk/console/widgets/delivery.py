@@ -8,7 +8,7 @@ from datetime import datetime
 
 from rich.text import Text
 
-from supportdesk.console.widgets.format import one_line, stamp
+from supportdesk.console.widgets.format import local, one_line, span, stamp
 from supportdesk.core.views import DeliveryView, MailAlarmView
 
 KIND_LABEL = {
@@ -34,6 +34,14 @@ def delivery_key(d: DeliveryView) -> tuple[object, ...]:
     return (d.state, d.attempts, d.send_after, d.sent_at, d.failed_at, d.last_error, d.redacted)
 
 
+def upcoming(at: datetime, now: datetime) -> str:
+    """A time still to come: "09:12 (in 12m)"; "now" once it is due."""
+    if at <= now:
+        return "now"
+    fmt = "%H:%M" if local(at).date() == local(now).date() else "%d %b %H:%M"
+    return f"{local(at).strftime(fmt)} (in {span(at - now)})"
+
+
 def _server(words: str | None) -> str:
     return one_line(words or "")[:WORDS_SHOWN]
 
@@ -55,7 +63,7 @@ def delivery_line(d: DeliveryView, now: datetime) -> Text:
         line.append("⟳ deferred: ", style=style)
         line.append(_server(d.last_error) or "the server asked to try later")
         tries = f"{d.attempts} {'try' if d.attempts == 1 else 'tries'}"
-        line.append(f" · next try {stamp(d.send_after, now)} · {tries} · to {to}", style="dim")
+        line.append(f" · next try {upcoming(d.send_after, now)} · {tries} · to {to}", style="dim")
     elif d.state == "sending":
         line.append(f"… sending to {to}", style=style)
     elif d.state == "withdrawn":
@@ -63,7 +71,7 @@ def delivery_line(d: DeliveryView, now: datetime) -> Text:
     else:  # queued
         line.append(f"✉ queued for {to}", style=style)
         if d.send_after > now:
-            line.append(f" · goes out {stamp(d.send_after, now)}", style="dim")
+            line.append(f" · goes out {upcoming(d.send_after, now)}", style="dim")
     if d.redacted:
         line.append(" · body redacted", style="italic dim")
     return line
