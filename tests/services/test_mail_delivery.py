@@ -108,6 +108,8 @@ def test_a_later_response_counts_as_the_first_when_the_first_reply_fails(mailfx:
     t = tickets.show(fx.desk, tid)
     assert t.first_response_at == T0 + timedelta(minutes=20)
     assert _respond(fx, tid).state == "met"  # it was answered, at 09:20
+    flag = next(e for e in t.events if e.kind == "flag")
+    assert (flag.body or "").endswith("; the next response, 10 min later, counts as the first")
     assert fx.row(tid, "flagged_at")[0] is not None
 
 

@@ -21,7 +21,7 @@ nobody.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -112,12 +112,11 @@ def _reply_failed(
             on_response_failed(session, desk, t, why)
     body = why
     if "first_response_at" in changes:
-        body += (
-            f"; the response of {t.first_response_at.isoformat(timespec='minutes')} counts "
-            "as the first"
-            if t.first_response_at is not None
-            else "; it no longer counts as the first response"
-        )
+        if t.first_response_at is not None and event is not None:
+            body += f"; the next response, {_later(t.first_response_at - event.created_at)}"
+            body += ", counts as the first"
+        else:
+            body += "; it no longer counts as the first response"
     me = actor_id(desk)
     session.add(
         TicketEvent(
@@ -137,6 +136,11 @@ def _reply_failed(
     session.flush()
     _tell(session, desk, t, f"#{t.id} {why}; flagged for the holder and the leads")
     record("ticket.mail_failed", "ticket", t.id, changes)
+
+
+def _later(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes} min later" if minutes < 120 else f"{minutes // 60} h later"
 
 
 def _next_response(session: Session, ticket: Ticket, failed: TicketEvent) -> datetime | None:
