@@ -86,7 +86,7 @@ def delivery_words(d: Any) -> str:
         )
     elif d.state == "deferred":
         words = (
-            f"deferred ({d.attempts} tries), next try {when(d.send_after, seconds=True)}, "
+            f"deferred ({d.attempts} {'try' if d.attempts == 1 else 'tries'}), next try {when(d.send_after, seconds=True)}, "
             f"to {to}: {inert(d.last_error or '')[:200]}"
         )
     elif d.state == "queued":
