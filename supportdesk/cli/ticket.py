@@ -85,8 +85,9 @@ def delivery_words(d: Any) -> str:
             f"FAILED {when(d.failed_at, seconds=True)} to {to}: {inert(d.last_error or '')[:200]}"
         )
     elif d.state == "deferred":
+        tries = f"{d.attempts} {'try' if d.attempts == 1 else 'tries'}"
         words = (
-            f"deferred ({d.attempts} {'try' if d.attempts == 1 else 'tries'}), next try {when(d.send_after, seconds=True)}, "
+            f"deferred ({tries}), next try {when(d.send_after, seconds=True)}, "
             f"to {to}: {inert(d.last_error or '')[:200]}"
         )
     elif d.state == "queued":
