@@ -51,7 +51,12 @@ def _ticket_text(t: Any) -> str:
     if t.description:
         lines += ["", *("  " + x for x in inert_lines(t.description))]
     lines.append("")
+    shown = {e.id for e in t.events}
+    mail = {d.event_id: d for d in t.deliveries if d.event_id in shown}
+    loose = [d for d in t.deliveries if d.event_id not in shown]
     for e in t.events:
+        while loose and loose[0].queued_at < e.at:
+            lines += _automatic_lines(loose.pop(0))
         who = "customer" if e.from_customer else inert(e.author or "-")
         what = e.kind + (f" ({e.call_outcome})" if e.call_outcome else "")
         if e.old_value or e.new_value:
@@ -62,7 +67,44 @@ def _ticket_text(t: Any) -> str:
         lines.append(f"  {when(e.at, seconds=True)}  {who:<10} {what}")
         if e.body:
             lines += ["      " + x for x in inert_lines(e.body)]
+        if e.id in mail:
+            lines.append(f"      mail: {delivery_words(mail[e.id])}")
+    for d in loose:
+        lines += _automatic_lines(d)
     return "\n".join(lines)
+
+
+def delivery_words(d: Any) -> str:
+    """What became of one outgoing message, on one line (the server's words made inert)."""
+    to = inert(d.to_addr)
+    if d.state == "sent":
+        words = f"sent {when(d.sent_at, seconds=True)} to {to}"
+        words += f" ({inert(d.server_reply)[:120]})" if d.server_reply else ""
+    elif d.state == "failed":
+        words = (
+            f"FAILED {when(d.failed_at, seconds=True)} to {to}: {inert(d.last_error or '')[:200]}"
+        )
+    elif d.state == "deferred":
+        tries = f"{d.attempts} {'try' if d.attempts == 1 else 'tries'}"
+        words = (
+            f"deferred ({tries}), next try {when(d.send_after, seconds=True)}, "
+            f"to {to}: {inert(d.last_error or '')[:200]}"
+        )
+    elif d.state == "queued":
+        words = f"queued for {to}, due {when(d.send_after, seconds=True)}"
+    elif d.state == "sending":
+        words = f"sending to {to}"
+    else:
+        words = f"{d.state}: not sent"
+    return words + (" [body redacted]" if d.redacted else "")
+
+
+def _automatic_lines(d: Any) -> list[str]:
+    kind = d.kind.replace("_", " ")
+    return [
+        f"  {when(d.queued_at, seconds=True)}  {'desk':<10} {kind} (automatic): {inert(d.subject)}",
+        f"      mail: {delivery_words(d)}",
+    ]
 
 
 @ticket.command("new")

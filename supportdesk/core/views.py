@@ -141,6 +141,44 @@ class AccountView(JsonMixin):
 
 
 @dataclass(frozen=True)
+class DeliveryView(JsonMixin):
+    """One outgoing message as the thread, `ticket show` and `mail outbox` show it.
+
+    state: queued | sending | sent | deferred | failed | withdrawn (never sent: redacted or
+    cancelled before it went). `last_error` and `server_reply` are the mail server's words:
+    outside text. `body` is None once redacted."""
+
+    id: int
+    kind: str
+    state: str
+    ticket_id: int | None
+    event_id: int | None
+    to_addr: str
+    subject: str
+    queued_at: datetime
+    send_after: datetime
+    attempts: int
+    sent_at: datetime | None
+    failed_at: datetime | None
+    last_error: str | None
+    server_reply: str | None
+    redacted: bool
+    body: str | None = None
+
+
+@dataclass(frozen=True)
+class MailAlarmView(JsonMixin):
+    """An open fault of the mail transport: nothing goes out until a delivery succeeds."""
+
+    id: int
+    raised_at: datetime
+    last_seen_at: datetime
+    reason: str
+    count: int
+    waiting: int  # messages queued, deferred or being sent
+
+
+@dataclass(frozen=True)
 class TicketView(JsonMixin):
     """A ticket with everything its screen shows."""
 
@@ -176,6 +214,7 @@ class TicketView(JsonMixin):
     clocks: TicketClocks | None = None
     window_id: int | None = None  # the maintenance window a scheduled ticket waits for
     confirmed_by: str | None = None  # the contact who confirmed it when it was held
+    deliveries: tuple[DeliveryView, ...] = ()  # its outgoing mail, oldest first
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from supportdesk.models import (
     TicketEvent,
     Verification,
 )
+from supportdesk.services.outbox.views import ticket_deliveries
 
 
 def show(desk: Desk, ticket_id: int) -> TicketView:
@@ -127,4 +128,5 @@ def show(desk: Desk, ticket_id: int) -> TicketView:
             clocks=clocks_of(t),
             window_id=t.window_id,
             confirmed_by=confirmed_by,
+            deliveries=ticket_deliveries(s, t.id),
         )
