@@ -36,6 +36,8 @@ def add_account(
     limits.check(company, limits.COMPANY)
     limits.check(plan, limits.PLAN)
     limits.check(notes, limits.NOTES)
+    if reseller is not None:
+        limits.check(reseller, limits.ACCOUNT_ID, what="--reseller")
     if not ACCOUNT_RE.fullmatch(account_id):
         raise UsageError(f"account id {account_id!r}: lowercase letters, digits, . _ -")
     if not company.strip() or not plan.strip():

@@ -94,6 +94,8 @@ def set_reseller(desk: Desk, account_id: str, reseller_id: str | None) -> Referr
     referral it now gets. Audited as account.reseller."""
     permissions.require(desk.actor, "account.manage")
     limits.check(account_id, limits.ACCOUNT_ID)
+    if reseller_id is not None:
+        limits.check(reseller_id, limits.ACCOUNT_ID, what="--reseller")
     with desk.write() as (session, record):
         lock_accounts(session, account_id, reseller_id)
         acct = session.get(Account, account_id)
