@@ -290,7 +290,7 @@ def _apply(session: Session, desk: Desk, record: Any, message: Message) -> Inges
             notes.append(f"a reply to closed ticket #{ticket.id}: filed as a new ticket")
     if message.automatic is not None:
         raise Unfileable(f"automatic mail ({message.automatic}) with no open ticket to note it on")
-    unlisted = current_policy(desk).verification.unlisted_sender
+    unlisted: str | None = current_policy(desk).verification.unlisted_sender
     contact = _listed_anywhere(session, message.sender)
     if contact is not None:
         account, unlisted = contact.account_id, None

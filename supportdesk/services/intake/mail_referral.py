@@ -11,7 +11,7 @@ the policy's acknowledgement interval, so two desks' auto-replies cannot loop.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from supportdesk.core.views import Referral
 from supportdesk.services.directory.resellers import referral_in
@@ -21,11 +21,21 @@ if TYPE_CHECKING:
 
     from supportdesk.core.desk import Desk
     from supportdesk.models import Contact
-    from supportdesk.services.intake.mail import Message
 
 __all__ = ["Referral", "refer_sender", "referral_in"]
 
 SUBJECT_ROOM = 300
+
+
+class Incoming(Protocol):
+    """What is read of the message being filed (mail.Message)."""
+
+    @property
+    def sender(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def message_id(self) -> str | None: ...
 
 
 def refer_sender(
@@ -33,7 +43,7 @@ def refer_sender(
     desk: Desk,
     ticket_id: int | None,
     contact: Contact | None,
-    message: Message,
+    message: Incoming,
     referral: Referral | None,
 ) -> int | None:
     """Queue the referral to `contact` (the sender, on file on the end customer's account)
