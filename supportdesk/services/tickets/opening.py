@@ -231,7 +231,9 @@ def answers_call(
     else:
         used = session.scalar(
             select(Ticket.id)
-            .where(
+            .where(  # the account's tickets since the call (ix_tickets_account): no scan
+                Ticket.account_id == v.account_id,
+                Ticket.created_at >= v.created_at,
                 Ticket.verification_id == v.id,
                 Ticket.first_response_at == Ticket.created_at,
             )
