@@ -120,7 +120,8 @@ def _automatic_lines(d: Any) -> list[str]:
 @click.option(
     "--during-verified-call",
     is_flag=True,
-    help="Opened while on the phone with a verified caller: counts as the first response.",
+    help="Opened on a call whose --verification you made (in the last 2 h): counts as the "
+    "first response (one ticket per verified call).",
 )
 @click.option(
     "--verification",
@@ -141,6 +142,11 @@ def ticket_new(env: Env, as_json: bool, sender: str | None, **kw: Any) -> None:
     """Open a new ticket."""
     limits.check(kw["subject"], limits.SUBJECT, what="--subject")
     limits.check(kw["description"], limits.DESCRIPTION, what="--description")
+    if kw["during_verified_call"]:
+        if sender is not None:
+            raise UsageError("--during-verified-call is for a call, not mail (--from)")
+        if kw["verification_id"] is None:
+            raise UsageError("--during-verified-call needs --verification ID (this call's)")
     desk = env.desk()
     if sender is not None:
         limits.check(sender, limits.EMAIL, what="--from")

@@ -126,6 +126,44 @@ class ContactView(JsonMixin):
 
 
 @dataclass(frozen=True)
+class Referral(JsonMixin):
+    """An end customer of a reseller is referred to the reseller (seed 002, 5c): the one
+    wording every path uses (verify, ticket new, mail, the call screen), with the reseller's
+    primary contact to give the customer. Made by services.directory.resellers."""
+
+    account: str  # the end customer's account
+    reseller: str
+    company: str  # the reseller's
+    contact: str | None  # the reseller's primary contact: name, first e-mail and phone
+    email: str | None
+    phone: str | None
+
+    @property
+    def contact_line(self) -> str:
+        """ "Ola Berg, ops@bluefin.example, +27 21 555 0101" (what is on file of it)."""
+        parts = [x for x in (self.contact, self.email, self.phone) if x]
+        return ", ".join(parts) if parts else "no contact on file"
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self.account} is a customer of the reseller {self.company} ({self.reseller}): "
+            f"they must contact their reseller ({self.contact_line}); no ticket is opened"
+        )
+
+    def mail_body(self, subject: str) -> str:
+        """The referral sent to an end customer who wrote to the desk."""
+        return (
+            f"Hello,\n\nyour account {self.account} is looked after by {self.company}, who "
+            f"give you support. Please send your request to them: {self.contact_line}.\n\n"
+            f"We have not opened a ticket for your message ({subject}).\n"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "message": self.message}
+
+
+@dataclass(frozen=True)
 class AccountView(JsonMixin):
     id: str
     company: str
@@ -138,6 +176,7 @@ class AccountView(JsonMixin):
     services: tuple[ServiceView, ...] = ()
     contacts: tuple[ContactView, ...] = ()
     open_tickets: int = 0
+    referral: Referral | None = None  # an end customer: to whom, with the reseller's contact
 
 
 @dataclass(frozen=True)
