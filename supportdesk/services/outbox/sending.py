@@ -177,7 +177,7 @@ def lease_one(desk: Desk, owner: str, lease_s: int) -> Leased | None:
     """Take the most overdue message (queued, deferred or with an expired lease) for
     `owner` until now + `lease_s`; None when nothing is due. One conditional UPDATE."""
     now = desk.now()
-    with desk.store.transaction() as tx:
+    with desk.write_plain() as (tx, _record):  # the lease is not audited: its outcome is
         ts = tx.timestamp(now)
         until = tx.timestamp(now + timedelta(seconds=lease_s))
         row = tx.first(lease_sql(not tx.is_sqlite), (ts, ts, ts, owner, until, ts, ts))
@@ -251,7 +251,7 @@ HOLDER = "id = ? AND state = 'sending' AND lease_owner = ?"
 
 def _mark_sent(desk: Desk, m: Leased, owner: str, reply: str) -> bool:
     now = desk.now()
-    with desk.write_plain(actor_required=False) as (tx, record):
+    with desk.write_plain() as (tx, record):
         # a sent message's send_after becomes the moment it went: the due index then finds
         # the last minute's sends for the throttle
         ts = tx.timestamp(now)
@@ -310,7 +310,7 @@ def _settle(
     if not fail and now >= deadline:
         fail = True
         error = f"deferred past max_defer ({rules.max_defer_s / 3600:g} h); last error: {error}"
-    with desk.write(actor_required=False) as (session, record):
+    with desk.write() as (session, record):
         if fault:
             failures.transport_fault(session, desk, error)
         if fail:
@@ -347,7 +347,7 @@ def _settle(
 
 
 def _transport_ok(desk: Desk) -> None:
-    with desk.write(actor_required=False) as (session, _record):
+    with desk.write() as (session, _record):
         failures.transport_ok(session, desk)
 
 
@@ -405,6 +405,9 @@ def send_due(
 ) -> SendSummary:
     """Deliver what is due now through `transport` (its connection reused for the run),
     at most `limit` messages taken; stop at the first transport fault."""
+    from supportdesk.core import permissions
+
+    permissions.require(desk.actor, "mail.send")
     rules = current_policy(desk).mail
     if not rules.enabled:
         return SendSummary(enabled=False)
@@ -452,7 +455,7 @@ def _deliver_one(
         return _settle(desk, m, owner, rules, why, fail=True), None
     free_at = throttle.admit(desk, m.domain, now, owner)
     if free_at is not None:
-        with desk.store.transaction() as tx:
+        with desk.write_plain() as (tx, _record):
             done = _requeue(tx, m, owner, "queued", free_at, None, 0)
         return ("throttled" if done else "lost"), None
     data = compose(m, rules, now).as_bytes()

@@ -141,12 +141,14 @@ class SmtpTransport:
                     raise TransportFault(f"the server refused to relay: {text}")
                 return Outcome("failed" if code >= 500 else "deferred", text)
             try:
-                code, msg = conn.data(data)
+                code, msg = conn.data(data)  # raises on the answer to DATA, returns the last
             except smtplib.SMTPDataError as exc:
-                text = reply_text(exc.smtp_code, exc.smtp_error)
-                self._reset()
-                return Outcome("failed" if exc.smtp_code >= 500 else "deferred", text)
-            return Outcome("sent", reply_text(code, msg))
+                code, msg = exc.smtp_code, exc.smtp_error
+            text = reply_text(code, msg)
+            if 200 <= code < 300:
+                return Outcome("sent", text)
+            self._reset()
+            return Outcome("failed" if code >= 500 else "deferred", text)
         except TransportFault:
             self.close()
             raise
