@@ -42,11 +42,22 @@ def with_mail(desk: Desk, extra: str = "") -> None:
     sla.load_policy(desk, parse_policy(POLICY + MAIL + extra, "mail.toml"))
 
 
-def queue(desk: Desk, to: str = "priya@bluefin.example", subject: str = "Re: [#5001] Site down",
-          body: str = "We restarted PHP.", **kw: object) -> int:  # fmt: skip
+def queue(
+    desk: Desk,
+    to: str = "priya@bluefin.example",
+    subject: str = "Re: [#5001] Site down",
+    body: str = "We restarted PHP.",
+    **kw: object,
+) -> int:
     with desk.write() as (session, _record):
         row = queue_message(
-            session, desk, kind="reply", to_addr=to, subject=subject, body=body, **kw  # type: ignore[arg-type]
+            session,
+            desk,
+            kind="reply",
+            to_addr=to,
+            subject=subject,
+            body=body,
+            **kw,  # type: ignore[arg-type]
         )
         assert row is not None
         return row.id
@@ -119,9 +130,7 @@ def test_implicit_tls(at: DeskFactory, tls: Tls, tmp_path: Path):
     d = at(0)
     queue(d)
     with smtp_server(tls, implicit_tls=True, auth=True) as srv:
-        config = write_config(
-            tmp_path, srv, tls, security="tls", username=USER, password=PASSWORD
-        )
+        config = write_config(tmp_path, srv, tls, security="tls", username=USER, password=PASSWORD)
         assert run(d, config).sent == 1
     assert len(srv.messages) == 1
 
@@ -213,7 +222,9 @@ def test_5xx_fails_one_message_4xx_to_data_defers(
     assert alarms(d) == []  # one message's fate is no alarm
 
 
-def test_a_5xx_for_one_recipient_does_not_stop_the_others(at: DeskFactory, tls: Tls, tmp_path: Path):  # fmt: skip
+def test_a_5xx_for_one_recipient_does_not_stop_the_others(
+    at: DeskFactory, tls: Tls, tmp_path: Path
+):
     d = at(0)
     bad, good = queue(d, to="gone@bluefin.example"), queue(d)
     b = Behaviour(rcpt={"gone@bluefin.example": "550 5.1.1 no such user"})
@@ -235,7 +246,9 @@ def test_relay_refused_is_a_transport_fault(at: DeskFactory, tls: Tls, tmp_path:
     assert alarms(d) == [(1, 1)]
 
 
-def test_a_connection_dropped_during_data_defers_and_alarms(at: DeskFactory, tls: Tls, tmp_path: Path):  # fmt: skip
+def test_a_connection_dropped_during_data_defers_and_alarms(
+    at: DeskFactory, tls: Tls, tmp_path: Path
+):
     d = at(0)
     mid = queue(d)
     with smtp_server(tls, behaviour=Behaviour(drop_data=True)) as srv:
@@ -279,7 +292,9 @@ def test_hostile_subject_and_body_inject_nothing(at: DeskFactory, tls: Tls, tmp_
     assert row(d, mid)["state"] == "sent"
 
 
-def test_an_address_that_cannot_go_in_an_envelope_fails_unsent(at: DeskFactory, tls: Tls, tmp_path: Path):  # fmt: skip
+def test_an_address_that_cannot_go_in_an_envelope_fails_unsent(
+    at: DeskFactory, tls: Tls, tmp_path: Path
+):
     d = at(0)
     mid = queue(d, to="priya@bluefin.example>\r\nRCPT TO:<thief@evil.example")
     with smtp_server(tls) as srv:

@@ -27,6 +27,8 @@ import json
 import os
 import re
 import socket
+import threading
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -40,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from supportdesk.core.policy import current_policy
 from supportdesk.rules.policy import MailRules
 from supportdesk.services.outbox import failures
+from supportdesk.services.outbox.config import TransportConfig
 from supportdesk.services.outbox.transports import Outcome, Transport, TransportFault
 
 if TYPE_CHECKING:
@@ -478,3 +481,53 @@ def next_due(desk: Desk) -> datetime | None:
         "SELECT min(lease_until) FROM outbox WHERE state = 'sending') AS d"
     )
     return as_time(rows[0][0]) if rows and rows[0][0] is not None else None
+
+
+def mail_enabled(desk: Desk) -> bool:
+    """Whether the policy names the desk's mail domain (without one it sends nothing)."""
+    return current_policy(desk).mail.enabled
+
+
+def deliver(
+    desk: Desk,
+    config: TransportConfig,
+    *,
+    limit: int | None = None,
+    stop: threading.Event | None = None,
+    max_wait_s: float = 30.0,
+) -> SendSummary:
+    """`mail send`: one round of what is due (`stop` None), or rounds until `stop` is set,
+    sleeping until the next message comes due or the store changes (at most `max_wait_s`).
+    A fresh connection each round (a relay drops an idle one)."""
+    from supportdesk.services.outbox.transports import open_transport
+
+    owner = new_owner()
+    total = SendSummary(transport=config.describe())
+    if stop is None:
+        total.add(send_due(desk, open_transport(config), lease_s=config.lease_s, limit=limit,
+                           owner=owner))  # fmt: skip
+        total.enabled = mail_enabled(desk)
+        return total
+    wake = threading.Event()
+    feed = desk.store.change_feed(wake.set).start()
+    try:
+        while not stop.is_set():
+            wake.clear()
+            done = send_due(
+                desk, open_transport(config), lease_s=config.lease_s, limit=limit, owner=owner
+            )
+            total.add(done)
+            total.enabled = done.enabled
+            if stop.is_set() or (done.taken and done.fault is None):
+                continue  # more may be due at once
+            due = next_due(desk)
+            wait = max_wait_s if due is None else (due - desk.now()).total_seconds()
+            wait = min(max(wait, 0.2), max_wait_s)
+            if done.fault is not None:
+                wait = max(wait, 1.0)
+            deadline = time.monotonic() + wait
+            while not stop.is_set() and not wake.is_set() and time.monotonic() < deadline:
+                wake.wait(min(0.25, max(deadline - time.monotonic(), 0.0)))
+    finally:
+        feed.stop()
+    return total

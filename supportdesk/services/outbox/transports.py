@@ -140,11 +140,12 @@ class SmtpTransport:
                 if _relay_refused(code, text):
                     raise TransportFault(f"the server refused to relay: {text}")
                 return Outcome("failed" if code >= 500 else "deferred", text)
+            answer: bytes | str
             try:
-                code, msg = conn.data(data)  # raises on the answer to DATA, returns the last
+                code, answer = conn.data(data)  # raises on the answer to DATA, returns the last
             except smtplib.SMTPDataError as exc:
-                code, msg = exc.smtp_code, exc.smtp_error
-            text = reply_text(code, msg)
+                code, answer = exc.smtp_code, exc.smtp_error
+            text = reply_text(code, answer)
             if 200 <= code < 300:
                 return Outcome("sent", text)
             self._reset()
