@@ -24,7 +24,47 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from supportdesk.core.desk import Desk
+from supportdesk.rules.policy_parse import parse_policy
+from supportdesk.services import sla
+from supportdesk.services.outbox.queueing import queue_message
+from tests.helpers.policy import POLICY
+
 USER, PASSWORD = "desk@support.example", "correct horse battery staple"
+DOMAIN = "support.example"
+MAIL = f"""
+[mail]
+domain = "{DOMAIN}"
+from_name = "Bluefin Support"
+signature = "The support desk"
+per_domain_per_minute = 1000
+max_defer = "2h"
+"""
+
+
+def with_mail(desk: Desk, extra: str = "") -> None:
+    sla.load_policy(desk, parse_policy(POLICY + MAIL + extra, "mail.toml"))
+
+
+def queue(
+    desk: Desk,
+    to: str = "priya@bluefin.example",
+    subject: str = "Re: [#5001] Site down",
+    body: str = "We restarted PHP.",
+    **kw: object,
+) -> int:
+    with desk.write() as (session, _record):
+        row = queue_message(
+            session,
+            desk,
+            kind="reply",
+            to_addr=to,
+            subject=subject,
+            body=body,
+            **kw,  # type: ignore[arg-type]
+        )
+        assert row is not None
+        return row.id
 
 
 @dataclass(frozen=True)

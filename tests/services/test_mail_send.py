@@ -15,7 +15,6 @@ from supportdesk.core.desk import Desk
 from supportdesk.rules.policy_parse import parse_policy
 from supportdesk.services import sla
 from supportdesk.services.outbox.config import ConfigError, load_config
-from supportdesk.services.outbox.queueing import queue_message
 from supportdesk.services.outbox.sending import (
     BACKOFF_S,
     compose,
@@ -25,42 +24,18 @@ from supportdesk.services.outbox.sending import (
 from supportdesk.services.outbox.transports import open_transport
 from tests.helpers.desk import T0, DeskFactory
 from tests.helpers.policy import POLICY
-from tests.helpers.smtp import PASSWORD, USER, Behaviour, Tls, smtp_server, write_config
-
-DOMAIN = "support.example"
-MAIL = f"""
-[mail]
-domain = "{DOMAIN}"
-from_name = "Bluefin Support"
-signature = "The support desk"
-per_domain_per_minute = 1000
-max_defer = "2h"
-"""
-
-
-def with_mail(desk: Desk, extra: str = "") -> None:
-    sla.load_policy(desk, parse_policy(POLICY + MAIL + extra, "mail.toml"))
-
-
-def queue(
-    desk: Desk,
-    to: str = "priya@bluefin.example",
-    subject: str = "Re: [#5001] Site down",
-    body: str = "We restarted PHP.",
-    **kw: object,
-) -> int:
-    with desk.write() as (session, _record):
-        row = queue_message(
-            session,
-            desk,
-            kind="reply",
-            to_addr=to,
-            subject=subject,
-            body=body,
-            **kw,  # type: ignore[arg-type]
-        )
-        assert row is not None
-        return row.id
+from tests.helpers.smtp import (
+    DOMAIN,
+    MAIL,
+    PASSWORD,
+    USER,
+    Behaviour,
+    Tls,
+    queue,
+    smtp_server,
+    with_mail,
+    write_config,
+)
 
 
 def row(desk: Desk, mid: int) -> dict[str, object]:
