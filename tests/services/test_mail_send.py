@@ -378,3 +378,54 @@ def test_config_refusals(tmp_path: Path):
     cfg = load_config(ok)
     assert cfg.password == "secret" and "secret" not in repr(cfg)
     assert (cfg.port, cfg.security) == (587, "starttls")
+
+
+def test_migration_0015_goes_down_and_up(at: DeskFactory):
+    """Down to the revision below the outbox and back: the tables (and their NOTIFY triggers
+    on PostgreSQL) come back, empty and usable."""
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    import supportdesk
+    from supportdesk.store import HEAD_REVISION
+
+    d = at(0)
+    queue(d)
+    where = str(Path(supportdesk.__file__).parent / "migrations")
+    [script] = [
+        s for s in ScriptDirectory(where).walk_revisions() if str(s.path).endswith("_outbox.py")
+    ]
+    below = script.down_revision
+    assert isinstance(below, str)
+
+    def alembic(target: str, down: bool = False) -> None:
+        cfg = Config()
+        cfg.set_main_option("script_location", where)
+        with d.store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            (command.downgrade if down else command.upgrade)(cfg, target)
+
+    def tables() -> set[str]:
+        if d.store.is_sqlite:
+            sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+        else:
+            sql = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        return {str(r[0]) for r in d.store.query(sql)} & {"outbox", "mail_alarms"}
+
+    def triggers() -> set[str]:
+        if d.store.is_sqlite:
+            return set()
+        sql = "SELECT tgname FROM pg_trigger WHERE tgname IN (?, ?)"
+        return {str(r[0]) for r in d.store.query(sql, ("outbox_notify", "mail_alarms_notify"))}
+
+    made = triggers()
+    assert made == (set() if d.store.is_sqlite else {"outbox_notify", "mail_alarms_notify"})
+    assert tables() == {"outbox", "mail_alarms"}
+    alembic(below, down=True)
+    assert d.store.schema_revision() == below and tables() == set() and triggers() == set()
+    alembic("head")
+    assert d.store.schema_revision() == HEAD_REVISION
+    assert tables() == {"outbox", "mail_alarms"} and triggers() == made
+    queue(d)
+    assert lease_one(d, "me", 90) is not None
