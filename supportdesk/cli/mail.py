@@ -3,18 +3,23 @@ exit 0 or 75, never a bounce), and the quarantine."""
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from typing import Any
 
 import click
 
 from supportdesk.cli.env import Env, pass_env
 from supportdesk.cli.output import emit, fail, json_option, when
+from supportdesk.core import permissions
 from supportdesk.errors import DeskError
 from supportdesk.safe_text import clean
 from supportdesk.services.intake import mail as mail_service
 from supportdesk.services.intake import mail_parse
 from supportdesk.services.intake import mail_quarantine as quarantine
+from supportdesk.services.outbox import config as mail_config
+from supportdesk.services.outbox import sending
 from supportdesk.store import describe_error
 
 
@@ -244,13 +249,6 @@ def mail_send(
     1 a transport fault stopped the run (everything taken is deferred, the lead's
     board alarms); 2 a bad command line or configuration.
     """
-    import signal
-    import threading
-
-    from supportdesk.core import permissions
-    from supportdesk.services.outbox import config as mail_config
-    from supportdesk.services.outbox import sending
-
     desk = env.desk()
     permissions.require(desk.actor, "mail.send")
     if not sending.mail_enabled(desk):
