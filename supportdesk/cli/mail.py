@@ -3,7 +3,9 @@ exit 0 or 75, never a bounce), and the quarantine."""
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from typing import Any
 
 import click
@@ -11,18 +13,21 @@ import click
 from supportdesk.cli.env import Env, pass_env
 from supportdesk.cli.output import alarm_line, emit, fail, json_option, when
 from supportdesk.cli.params import TICKET_ID
+from supportdesk.core import permissions
 from supportdesk.errors import DeskError
 from supportdesk.safe_text import clean
 from supportdesk.services.intake import mail as mail_service
 from supportdesk.services.intake import mail_bounce, mail_parse
 from supportdesk.services.intake import mail_quarantine as quarantine
+from supportdesk.services.outbox import config as mail_config
+from supportdesk.services.outbox import sending
 from supportdesk.services.outbox import views as outbox_views
 from supportdesk.store import describe_error
 
 
 @click.group()
 def mail() -> None:
-    """E-mail into tickets."""
+    """E-mail into tickets and out to customers."""
 
 
 BOUNCE_ACTIONS = ("bounce", "bounce_delayed", "delivery_report")
@@ -275,3 +280,65 @@ def mail_retry(env: Env, message_id: int, as_json: bool) -> None:
     audited). It keeps its Message-ID; `mail send` delivers it."""
     m = outbox_views.retry(env.desk(), message_id)
     emit(m, as_json, lambda: f"message {m.id} to {clean(m.to_addr)} queued again")
+
+
+@mail.command("send")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Deliver what is due now and exit (for cron: two runs at once never send one "
+    "message twice).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="The transport's TOML file (default: mail.toml in the user's config folder, "
+    "~/.config/supportdesk/mail.toml on Linux).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000_000),
+    help="At most N messages taken per round.",
+)
+@json_option
+@pass_env
+def mail_send(
+    env: Env, once: bool, config_path: str | None, limit: int | None, as_json: bool
+) -> None:
+    """Deliver the outbox: every due message by SMTP (or into a maildir), each taken by
+    lease; without --once, keep delivering until SIGTERM or Ctrl-C. Prints what was sent,
+    deferred and failed.
+
+    \b
+    The transport lives in a TOML file (the password in a file of its own, mode 0600):
+      [transport]
+      kind = "smtp"            # or "maildir" (with maildir = "/path/Maildir")
+      host = "smtp.example.com"
+      port = 587
+      security = "starttls"    # starttls | tls | none (none: no username allowed)
+      username = "desk@example.com"
+      password_file = "~/.config/supportdesk/smtp-password"
+      timeout = 30
+      cafile = "/etc/ssl/private-ca.pem"   # optional
+    \b
+    Exit codes: 0 done (also when the policy has no [mail] domain: nothing is sent);
+    1 a transport fault stopped the run (everything taken is deferred, the lead's
+    board alarms); 2 a bad command line or configuration.
+    """
+    desk = env.desk()
+    permissions.require(desk.actor, "mail.send")
+    if not sending.mail_enabled(desk):
+        summary = sending.SendSummary(enabled=False)
+        emit(summary, as_json, summary.line)
+        return
+    cfg = mail_config.load_config(config_path)
+    stop: threading.Event | None = None
+    if not once:
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda _n, _f: stop.set())
+    summary = sending.deliver(desk, cfg, limit=limit, stop=stop)
+    emit(summary, as_json, summary.line)
+    if summary.fault is not None and once:
+        raise SystemExit(1)
