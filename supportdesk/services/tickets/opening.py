@@ -42,6 +42,7 @@ from supportdesk.models import (
 )
 from supportdesk.rules import limits
 from supportdesk.rules.verify_rules import CALL_WINDOW
+from supportdesk.services.outbox.customer import acknowledge
 
 REQUEST_TYPES = ("technical", "billing", "password_reset", "contact_change", "cancellation")
 
@@ -166,6 +167,8 @@ def create(
             responded=during_verified_call,
             settle=Settle(Status.AWAITING_AUTHORIZATION) if hold else None,
         )
+        if chan in (Channel.EMAIL, Channel.PORTAL):  # the customer wrote: acknowledged
+            acknowledge(session, desk, ticket)
         return ticket.id
 
 
