@@ -1,0 +1,229 @@
+"""Mail the desk queues (issue 18, items 1 and 4) on both databases: a reply to the address on
+file, threaded; nothing when there is no address or no [mail] domain; a rollback queues
+nothing; acknowledgements once per ticket and once per sender per interval, never to unlisted
+senders; hostile subjects and bodies queue as data."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from supportdesk.core.desk import Desk
+from supportdesk.core.policy import load_preset
+from supportdesk.rules.policy_parse import parse_policy
+from supportdesk.services import directory, sla, tickets
+from supportdesk.services.intake import mail
+from supportdesk.services.outbox import customer
+from supportdesk.services.outbox.threads import thread_subject
+from tests.helpers.desk import new_ticket
+from tests.helpers.hostile import HOSTILE_STRINGS
+from tests.helpers.samples import message
+
+COLUMNS = "id, kind, state, ticket_id, event_id, contact_id, to_addr, from_addr, subject, body, "
+COLUMNS += "headers, message_id, dedupe_key"
+
+
+def outbox(desk: Desk, where: str = "", params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    names = [c.strip() for c in COLUMNS.split(",")]
+    rows = desk.store.query(f"SELECT {COLUMNS} FROM outbox {where} ORDER BY id", params)
+    out = [dict(zip(names, r, strict=True)) for r in rows]
+    for row in out:
+        row["headers"] = json.loads(row["headers"])
+    return out
+
+
+def without_mail(desk: Desk) -> None:
+    text = load_preset("demo").text
+    text = text[: text.index("\n[mail]")]
+    sla.load_policy(desk, parse_policy(text, "no-mail.toml"))
+
+
+def test_a_reply_is_queued_to_the_address_on_file(desk: Desk) -> None:
+    tid = new_ticket(desk, "Site down", contact_email="priya@bluefin.example")
+    mailed = tickets.reply(desk, tid, "We restarted PHP; it is back.")
+    assert mailed.queued and mailed.to == "p***@bluefin.example"
+    assert mailed.words(f"reply on #{tid}") == f"reply on #{tid} queued to p***@bluefin.example"
+    (row,) = outbox(desk)
+    assert row["kind"] == "reply" and row["state"] == "queued"
+    assert row["to_addr"] == "priya@bluefin.example"
+    assert row["from_addr"] == "support@desk.example"
+    assert row["subject"] == f"Re: Site down [#{tid}]"
+    assert row["body"].startswith("We restarted PHP; it is back.\n\n-- \n")
+    assert row["message_id"] == mailed.message_id and row["message_id"].endswith("@desk.example>")
+    reply_event = [e for e in tickets.show(desk, tid).events if e.kind == "reply"][-1]
+    assert row["event_id"] == reply_event.id and row["ticket_id"] == tid
+    assert row["dedupe_key"] is None and "Auto-Submitted" not in row["headers"]
+    # the next reply threads on the first: In-Reply-To and References name it
+    tickets.reply(desk, tid, "And the cache is cleared.")
+    second = outbox(desk)[1]
+    assert second["headers"]["In-Reply-To"] == row["message_id"]
+    assert second["headers"]["References"] == row["message_id"]
+
+
+def test_a_reply_on_a_ticket_opened_by_mail_answers_the_customers_mail(desk: Desk) -> None:
+    directory.add_contact(
+        desk,
+        "bluefin",
+        "Sam Dube",
+        ["sam@bluefin.example", "sam.dube@bluefin.example"],
+        [],
+        "authorized",
+    )
+    raw = message("sam.dube@bluefin.example", "Re: RE: Mail bouncing [#999999]")
+    r = mail.ingest(desk, raw)
+    assert r.action == "opened"
+    incoming = raw.decode().split("Message-ID: ")[1].split("\r\n")[0]
+    tickets.reply(desk, r.ticket_id, "Looking at it.")
+    row = outbox(desk, "WHERE kind = 'reply'")[0]
+    # the address that opened it (one of the contact's), never another
+    assert row["to_addr"] == "sam.dube@bluefin.example"
+    assert row["subject"] == f"Re: Mail bouncing [#{r.ticket_id}]"  # one tag, one Re:
+    assert row["headers"]["In-Reply-To"] == incoming
+    assert row["headers"]["References"].split()[-1] == incoming
+
+
+def test_reply_to_and_cc_of_incoming_mail_are_never_used(desk: Desk) -> None:
+    raw = (
+        "From: Priya <priya@bluefin.example>\r\nReply-To: attacker@evil.example\r\n"
+        "Cc: other@evil.example\r\nTo: support@desk.example\r\nSubject: reset my password\r\n"
+        "Message-ID: <forged-1@evil.example>\r\n\r\nplease\r\n"
+    ).encode()
+    r = mail.ingest(desk, raw)
+    tickets.reply(desk, r.ticket_id, "Here is how to reset it.")
+    assert {row["to_addr"] for row in outbox(desk)} == {"priya@bluefin.example"}
+
+
+def test_a_ticket_with_no_address_on_file_is_recorded_not_mailed(desk: Desk) -> None:
+    tid = new_ticket(desk, caller_name="Walk-in caller", caller_phone="+27 21 555 0199")
+    before = len(outbox(desk))
+    mailed = tickets.reply(desk, tid, "We called you back.")
+    assert not mailed.queued and "no contact with an e-mail address" in (mailed.why or "")
+    assert "recorded; not e-mailed" in mailed.words("reply")
+    assert len(outbox(desk)) == before
+    assert [e.body for e in tickets.show(desk, tid).events if e.kind == "reply"] == [
+        "We called you back."
+    ]
+    assert tickets.show(desk, tid).first_response_at is not None
+
+
+def test_a_policy_without_a_mail_domain_records_only(desk: Desk) -> None:
+    without_mail(desk)
+    tid = new_ticket(desk, contact_email="priya@bluefin.example")
+    mailed = tickets.reply(desk, tid, "Done.")
+    assert not mailed.queued and mailed.why == customer.NO_DOMAIN
+    assert outbox(desk) == []
+    r = mail.ingest(desk, message("priya@bluefin.example", "New problem"))
+    assert r.action == "opened" and outbox(desk) == []  # no acknowledgement either
+
+
+def test_a_reply_that_fails_after_queueing_leaves_no_outbox_row(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from supportdesk.services.tickets import messages
+
+    tid = new_ticket(desk, contact_email="priya@bluefin.example")
+    real = messages.queue_reply
+
+    def queue_then_fail(*args: Any, **kw: Any) -> Any:
+        real(*args, **kw)  # the row is in the transaction...
+        raise RuntimeError("the write fails after the message was queued")
+
+    monkeypatch.setattr(messages, "queue_reply", queue_then_fail)
+    with pytest.raises(RuntimeError):
+        tickets.reply(desk, tid, "This never reaches anyone.")
+    assert outbox(desk) == []  # ...and went with the rollback
+    assert not [e for e in tickets.show(desk, tid).events if e.kind == "reply"]
+
+
+@pytest.mark.parametrize(
+    ("subject", "expected"),
+    [
+        ("Site down", "Re: Site down [#7]"),
+        ("Re: Site down", "Re: Site down [#7]"),
+        ("RE: re: Aw: Site down [#7]", "Re: Site down [#7]"),
+        ("[#3] Site down [#7]", "Re: Site down [#7]"),
+        ("Site\r\nBcc: x@evil.example", "Re: Site Bcc: x@evil.example [#7]"),
+        ("   ", "Re: (no subject) [#7]"),
+    ],
+)
+def test_thread_subject(subject: str, expected: str) -> None:
+    assert thread_subject(subject, 7) == expected
+
+
+def test_hostile_subjects_and_bodies_queue_as_data(desk: Desk) -> None:
+    from tests.helpers.hostile import storable
+
+    for i, text in enumerate(HOSTILE_STRINGS):
+        subject = storable(text, 300, postgres=True).strip() or f"blank {i}"
+        tid = new_ticket(desk, subject, contact_email="priya@bluefin.example")
+        body = storable(text, 200_000, postgres=True) or "-"
+        assert tickets.reply(desk, tid, body).queued
+        row = outbox(desk, "WHERE ticket_id = ?", (tid,))[0]
+        assert row["body"].startswith(body.rstrip("\n"))
+        assert row["subject"].endswith(f"[#{tid}]") and "\n" not in row["subject"]
+        assert "\x1b" not in row["subject"] and "\r" not in row["subject"]
+
+
+# -- acknowledgements ---------------------------------------------------------------------
+def test_mail_from_a_listed_sender_is_acknowledged_once(desk: Desk) -> None:
+    raw = message("priya@bluefin.example", "Mail bouncing")
+    r = mail.ingest(desk, raw)
+    (ack,) = outbox(desk)
+    assert ack["kind"] == "acknowledgement" and ack["to_addr"] == "priya@bluefin.example"
+    assert ack["headers"]["Auto-Submitted"] == "auto-replied"
+    assert ack["dedupe_key"] == f"ack:ticket:{r.ticket_id}"
+    assert ack["subject"] == f"Re: Mail bouncing [#{r.ticket_id}]"
+    assert f"ticket #{r.ticket_id}" in ack["body"]
+    # bluefin is on gold: 4 h in office hours
+    assert "We will answer within 4 business hours." in ack["body"]
+    # a second new ticket from the same sender within the hour: no second acknowledgement
+    r2 = mail.ingest(desk, message("priya@bluefin.example", "Another thing"))
+    assert r2.action == "opened"
+    assert len(outbox(desk, "WHERE kind = 'acknowledgement'")) == 1
+    # the acknowledgement of one ticket is queued once, whoever asks again
+    with desk.write() as (session, _record):
+        from supportdesk.models import Ticket
+
+        t = session.get(Ticket, r.ticket_id)
+        assert customer.acknowledge(session, desk, t) is None
+    assert len(outbox(desk, "WHERE kind = 'acknowledgement'")) == 1
+
+
+def test_the_interval_is_per_sender_and_passes(desk: Desk, make_desk: Any) -> None:
+    from datetime import timedelta
+
+    mail.ingest(desk, message("priya@bluefin.example", "One"))
+    later = make_desk("lena", desk.now() + timedelta(minutes=61))
+    mail.ingest(later, message("priya@bluefin.example", "Two"))
+    assert len(outbox(desk, "WHERE kind = 'acknowledgement'")) == 2
+
+
+def test_unlisted_senders_get_no_acknowledgement(desk: Desk) -> None:
+    r = mail.ingest(desk, message("stranger@elsewhere.example", "Reset my password"))
+    assert r.action == "closed_unlisted"
+    text = load_preset("demo").text.replace('unlisted_sender = "close"', 'unlisted_sender = "hold"')
+    sla.load_policy(desk, parse_policy(text, "hold.toml"))
+    r = mail.ingest(desk, message("cfo@gmail.example", "bluefin: change our invoices"))
+    assert r.action == "held_unlisted"
+    assert outbox(desk) == []
+
+
+def test_a_ticket_opened_for_the_customer_by_email_is_acknowledged(desk: Desk) -> None:
+    tid = new_ticket(desk, "Portal form", channel="portal", contact_email="priya@bluefin.example")
+    assert [r["kind"] for r in outbox(desk, "WHERE ticket_id = ?", (tid,))] == ["acknowledgement"]
+    phone = new_ticket(desk, "By phone", contact_email="priya@bluefin.example")
+    assert outbox(desk, "WHERE ticket_id = ?", (phone,)) == []
+
+
+def test_acknowledgement_words_for_best_effort_and_round_the_clock(desk: Desk) -> None:
+    directory.add_account(desk, "percy", "Percy Ltd", "per-incident")
+    directory.add_contact(desk, "percy", "Percy", ["percy@percy.example"], [], "primary")
+    directory.add_account(desk, "hexa", "Hexa", "hosting-24x7")
+    directory.add_contact(desk, "hexa", "Hex", ["hex@hexa.example"], [], "primary")
+    mail.ingest(desk, message("percy@percy.example", "Help"))
+    mail.ingest(desk, message("hex@hexa.example", "Help"))
+    bodies = {r["to_addr"]: r["body"] for r in outbox(desk)}
+    assert "We will answer as soon as we can." in bodies["percy@percy.example"]
+    assert "We will answer within 3 hours." in bodies["hex@hexa.example"]
