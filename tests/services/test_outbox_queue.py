@@ -227,3 +227,47 @@ def test_acknowledgement_words_for_best_effort_and_round_the_clock(desk: Desk) -
     bodies = {r["to_addr"]: r["body"] for r in outbox(desk)}
     assert "We will answer as soon as we can." in bodies["percy@percy.example"]
     assert "We will answer within 3 hours." in bodies["hex@hexa.example"]
+
+
+# -- incident updates ---------------------------------------------------------------------
+def test_an_incident_update_mails_each_contact_once_not_each_ticket(desk: Desk) -> None:
+    from supportdesk.services import incidents
+
+    directory.add_contact(desk, "bluefin", "Sam Dube", ["sam@bluefin.example"], [], "secondary")
+    a = new_ticket(desk, "Site down", contact_email="priya@bluefin.example")
+    b = new_ticket(desk, "Shop down too", contact_email="priya@bluefin.example")
+    c = new_ticket(desk, "Mail down", contact_email="sam@bluefin.example")
+    walk_in = new_ticket(desk, "Down", caller_name="Walk-in", caller_phone="+27 21 555 0199")
+    inc = incidents.open_incident(desk, ["web-cpt-14"], "web-cpt-14 down", cadence="30m")
+    for tid in (a, b, c, walk_in):
+        incidents.link_ticket(desk, inc.id, tid)
+    r = incidents.post_update(desk, inc.id, "A disk failed; we are replacing it.")
+    assert sorted(r.tickets_posted) == sorted([a, b, c, walk_in])  # the thread of each
+    rows = outbox(desk, "WHERE kind = 'incident_update'")
+    assert sorted((row["to_addr"], row["ticket_id"]) for row in rows) == [
+        ("priya@bluefin.example", a),  # her first linked ticket, once
+        ("sam@bluefin.example", c),
+    ]
+    for row in rows:
+        assert row["headers"]["Auto-Submitted"] == "auto-generated"
+        assert row["subject"] == f"Incident update: web-cpt-14 down [#{row['ticket_id']}]"
+        assert "A disk failed; we are replacing it." in row["body"]
+        assert row["dedupe_key"].startswith(f"incident:{inc.id}:update:{r.update_id}:contact:")
+    # the next update is a new message for each; the resolution too
+    incidents.post_update(desk, inc.id, "The disk is replaced; rebuilding.")
+    incidents.resolve(desk, inc.id, "All sites are back.")
+    assert len(outbox(desk, "WHERE kind = 'incident_update'")) == 6
+    last = outbox(desk, "WHERE kind = 'incident_update'")[-1]
+    assert "All sites are back." in last["body"]
+
+
+def test_incident_updates_off_in_the_policy_mail_nothing(desk: Desk) -> None:
+    from supportdesk.services import incidents
+
+    text = load_preset("demo").text.replace("incident_updates = true", "incident_updates = false")
+    sla.load_policy(desk, parse_policy(text, "quiet.toml"))
+    a = new_ticket(desk, "Site down", contact_email="priya@bluefin.example")
+    inc = incidents.open_incident(desk, ["web-cpt-14"], "web-cpt-14 down", cadence="30m")
+    incidents.link_ticket(desk, inc.id, a)
+    incidents.post_update(desk, inc.id, "Working on it.")
+    assert outbox(desk, "WHERE kind = 'incident_update'") == []

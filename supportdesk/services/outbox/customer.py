@@ -187,3 +187,51 @@ def acknowledge(
         references=(parent,) if parent else (),
         automatic="auto-replied",
     )
+
+
+def queue_incident_update(
+    session: Session,
+    desk: Desk,
+    incident: tuple[int, int, str],
+    text: str,
+    posted: list[tuple[Ticket, TicketEvent]],
+) -> int:
+    """An incident update (`incident` = its id, the update's id, its title) as mail to the
+    contacts of the linked tickets it was posted on: one message per contact per update,
+    however many of their tickets are linked (`Auto-Submitted: auto-generated`), threaded on
+    the contact's first linked ticket. Returns how many were queued."""
+    from supportdesk.services.outbox.threads import one_line
+
+    rules = current_policy(desk).mail
+    if rules.domain is None or not rules.incident_updates or not posted:
+        return 0
+    incident_id, update_id, title = incident
+    session.flush()  # the reply events' ids
+    seen: set[str] = set()
+    queued = 0
+    for ticket, event in sorted(posted, key=lambda p: p[0].id):
+        to = address_on_file(session, ticket)
+        if to.address is None:
+            continue
+        key = f"incident:{incident_id}:update:{update_id}:contact:{to.contact_id}"
+        if key in seen:
+            continue
+        seen.add(key)
+        parent, refs = thread_ids(session, ticket.id)
+        row = queue_once(
+            session,
+            desk,
+            key,
+            kind="incident_update",
+            to_addr=to.address,
+            subject=f"Incident update: {one_line(title)} [#{ticket.id}]",
+            body=text,
+            ticket_id=ticket.id,
+            event_id=event.id,
+            contact_id=to.contact_id,
+            in_reply_to=parent,
+            references=refs,
+            automatic="auto-generated",
+        )
+        queued += row is not None
+    return queued
