@@ -271,3 +271,61 @@ def test_incident_updates_off_in_the_policy_mail_nothing(desk: Desk) -> None:
     incidents.link_ticket(desk, inc.id, a)
     incidents.post_update(desk, inc.id, "Working on it.")
     assert outbox(desk, "WHERE kind = 'incident_update'") == []
+
+
+# -- maintenance notices ------------------------------------------------------------------
+def test_a_window_notifies_each_contact_of_the_accounts_on_its_servers(desk: Desk) -> None:
+    from datetime import timedelta
+
+    from supportdesk.services.incidents import maintenance
+
+    directory.add_contact(desk, "bluefin", "Sam Dube", ["sam@bluefin.example"], [], "secondary")
+    directory.add_contact(desk, "bluefin", "No Mail", [], ["+27 21 555 0177"], "authorized")
+    directory.add_account(desk, "other", "Other Co", "gold")
+    directory.add_contact(desk, "other", "Olga", ["olga@other.example"], [], "primary")
+    directory.add_service(desk, "other", "shared_hosting", "Web", ["other.example"], "web-jnb-9")
+    start = desk.now() + timedelta(days=5)
+    w = maintenance.add_window(
+        desk, ["web-cpt-14"], start, start + timedelta(hours=2), "Kernel update"
+    )
+    rows = outbox(desk, "WHERE kind = 'maintenance_notice'")
+    assert sorted(r["to_addr"] for r in rows) == ["priya@bluefin.example", "sam@bluefin.example"]
+    due = desk.store.query("SELECT DISTINCT send_after FROM outbox")
+    assert len(due) == 1  # two days (the demo's maintenance_notice) before the start
+    for r in rows:
+        assert r["headers"]["Auto-Submitted"] == "auto-generated" and r["ticket_id"] is None
+        assert "Kernel update" in r["body"] and "web-cpt-14" in r["body"]
+        assert r["dedupe_key"] == f"maintenance:{w.id}:contact:{r['contact_id']}"
+    # moved: the queued notices move with it (no second message to anyone)
+    later = start + timedelta(days=1)
+    maintenance.move_window(desk, w.id, later, later + timedelta(hours=3))
+    moved = outbox(desk, "WHERE kind = 'maintenance_notice'")
+    assert len(moved) == 2 and all("has moved" in r["body"] for r in moved)
+    assert all(later.strftime("%Y-%m-%d %H:%M") in r["subject"] for r in moved)
+    # one already sent: that contact is told the new times in a new notice
+    with desk.write() as (session, _record):
+        from sqlalchemy import text
+
+        session.execute(
+            text("UPDATE outbox SET state = 'sent' WHERE to_addr = 'sam@bluefin.example'")
+        )
+    again = later + timedelta(days=1)
+    maintenance.move_window(desk, w.id, again, again + timedelta(hours=1))
+    rows = outbox(desk, "WHERE kind = 'maintenance_notice'")
+    assert sorted(r["to_addr"] for r in rows) == [
+        "priya@bluefin.example",
+        "sam@bluefin.example",
+        "sam@bluefin.example",
+    ]
+
+
+def test_no_notice_without_maintenance_notice_in_the_policy(desk: Desk) -> None:
+    from datetime import timedelta
+
+    from supportdesk.services.incidents import maintenance
+
+    text = load_preset("demo").text.replace('maintenance_notice = "2d"\n', "")
+    sla.load_policy(desk, parse_policy(text, "no-notice.toml"))
+    start = desk.now() + timedelta(days=5)
+    maintenance.add_window(desk, ["web-cpt-14"], start, start + timedelta(hours=2), "Kernel")
+    assert outbox(desk) == []
