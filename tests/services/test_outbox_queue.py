@@ -329,3 +329,37 @@ def test_no_notice_without_maintenance_notice_in_the_policy(desk: Desk) -> None:
     start = desk.now() + timedelta(days=5)
     maintenance.add_window(desk, ["web-cpt-14"], start, start + timedelta(hours=2), "Kernel")
     assert outbox(desk) == []
+
+
+# -- redaction ----------------------------------------------------------------------------
+def test_redacting_a_reply_redacts_its_mail_and_withdraws_it_unsent(desk: Desk) -> None:
+    tid = new_ticket(desk, "Login", contact_email="priya@bluefin.example")
+    tickets.reply(desk, tid, "Your new password is hunter2")
+    tickets.reply(desk, tid, "Also: the FTP password is swordfish")
+    first, second = outbox(desk)
+    with desk.write() as (session, _record):  # the sender delivered the first already
+        from sqlalchemy import text
+
+        session.execute(text("UPDATE outbox SET state = 'sent' WHERE id = :i"), {"i": first["id"]})
+    for row in (first, second):
+        tickets.redact(desk, row["event_id"], "a password")
+    after = {r["id"]: r for r in outbox(desk)}
+    assert all("hunter2" not in r["body"] and "swordfish" not in r["body"] for r in after.values())
+    assert after[first["id"]]["state"] == "sent"  # gone already: only its copy is redacted
+    assert after[second["id"]]["state"] == "withdrawn"  # never sent
+    states = desk.store.query(
+        "SELECT redacted_at IS NOT NULL, last_error FROM outbox WHERE id = ?", (second["id"],)
+    )
+    assert states[0][0] and "withdrawn: its text was redacted" in states[0][1]
+    notes = [e.body or "" for e in tickets.show(desk, tid).events if e.kind == "note"]
+    assert any("withdrawn and will not be sent" in n for n in notes)
+
+
+def test_redacting_a_subject_takes_it_out_of_the_mail(desk: Desk) -> None:
+    r = mail.ingest(desk, message("priya@bluefin.example", "root password is hunter2"))
+    tickets.reply(desk, r.ticket_id, "We changed it for you.")
+    tickets.redact_ticket_text(desk, r.ticket_id, "subject", "a password")
+    for row in outbox(desk):
+        assert "hunter2" not in row["subject"] and "hunter2" not in row["body"]
+        assert row["subject"].endswith(f"[#{r.ticket_id}]")
+    assert {row["state"] for row in outbox(desk)} == {"queued"}  # the words around it go out

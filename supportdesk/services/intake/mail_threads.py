@@ -58,18 +58,21 @@ def _by_header(session: Session, refs: tuple[str, ...]) -> int | None:
     if not wanted:
         return None
     found: dict[str, int] = {}
-    for mid, tid in session.execute(
-        select(OutboxMessage.message_id, OutboxMessage.ticket_id).where(
-            OutboxMessage.message_id.in_(wanted), OutboxMessage.ticket_id.is_not(None)
+    rows = list(
+        session.execute(
+            select(OutboxMessage.message_id, OutboxMessage.ticket_id).where(
+                OutboxMessage.message_id.in_(wanted), OutboxMessage.ticket_id.is_not(None)
+            )
         )
-    ):
-        found.setdefault(mid, tid)
-    for mid, tid in session.execute(
+    )
+    rows += session.execute(
         select(MailMessage.message_id, MailMessage.ticket_id).where(
             MailMessage.message_id.in_(wanted), MailMessage.ticket_id.is_not(None)
         )
-    ):
-        found.setdefault(mid, tid)
+    )
+    for mid, tid in rows:
+        if mid is not None and tid is not None:
+            found.setdefault(mid, tid)
     for ref in wanted:
         if ref in found:
             return found[ref]

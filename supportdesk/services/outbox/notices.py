@@ -109,7 +109,7 @@ def queue_notices(
         addresses = contact_addresses(session, cid)
         if not addresses:
             continue
-        row = queue_once(
+        added = queue_once(
             session,
             desk,
             f"{key}:contact:{cid}",
@@ -121,7 +121,7 @@ def queue_notices(
             automatic="auto-generated",
             send_after=due,
         )
-        queued += row is not None
+        queued += added is not None
     return queued
 
 
