@@ -16,6 +16,7 @@ from supportdesk.rules.policy_parse import parse_policy
 from supportdesk.services import directory, sla, tickets
 from supportdesk.services.intake import mail
 from supportdesk.services.outbox import customer
+from supportdesk.services.outbox.queueing import queue_message
 from supportdesk.services.outbox.threads import thread_subject
 from tests.helpers.desk import new_ticket
 from tests.helpers.hostile import HOSTILE_STRINGS
@@ -86,10 +87,10 @@ def test_a_reply_on_a_ticket_opened_by_mail_answers_the_customers_mail(desk: Des
 
 def test_reply_to_and_cc_of_incoming_mail_are_never_used(desk: Desk) -> None:
     raw = (
-        "From: Priya <priya@bluefin.example>\r\nReply-To: attacker@evil.example\r\n"
-        "Cc: other@evil.example\r\nTo: support@desk.example\r\nSubject: reset my password\r\n"
-        "Message-ID: <forged-1@evil.example>\r\n\r\nplease\r\n"
-    ).encode()
+        b"From: Priya <priya@bluefin.example>\r\nReply-To: attacker@evil.example\r\n"
+        b"Cc: other@evil.example\r\nTo: support@desk.example\r\nSubject: reset my password\r\n"
+        b"Message-ID: <forged-1@evil.example>\r\n\r\nplease\r\n"
+    )
     r = mail.ingest(desk, raw)
     tickets.reply(desk, r.ticket_id, "Here is how to reset it.")
     assert {row["to_addr"] for row in outbox(desk)} == {"priya@bluefin.example"}
@@ -363,3 +364,62 @@ def test_redacting_a_subject_takes_it_out_of_the_mail(desk: Desk) -> None:
         assert "hunter2" not in row["subject"] and "hunter2" not in row["body"]
         assert row["subject"].endswith(f"[#{r.ticket_id}]")
     assert {row["state"] for row in outbox(desk)} == {"queued"}  # the words around it go out
+
+
+# -- exactly once under racing writers (PostgreSQL: SQLite's writers go one at a time) -------
+@pytest.mark.postgres
+def test_racing_writers_queue_an_automatic_message_once(
+    desk: Desk, make_desk: Any, db_url: str
+) -> None:
+    import threading
+
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite writers take turns (BEGIN IMMEDIATE): no race to lose")
+    first, second = make_desk("lena"), make_desk("lena")
+    inserted, release = threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+
+    def writer_a() -> None:
+        with first.write() as (session, _record):
+            results["a"] = customer.queue_once(
+                session, first, "race:1", kind="reply", to_addr="a@x.example", subject="a", body="a"
+            )
+            inserted.set()
+            release.wait(60)
+
+    def writer_b() -> None:
+        with second.write() as (session, _record):
+            results["b"] = customer.queue_once(
+                session,
+                second,
+                "race:1",
+                kind="reply",
+                to_addr="b@x.example",
+                subject="b",
+                body="b",
+            )
+            # the rest of this transaction still commits
+            queue_message(
+                session, second, kind="reply", to_addr="c@x.example", subject="c", body="c"
+            )
+
+    a = threading.Thread(target=writer_a)
+    a.start()
+    assert inserted.wait(60)
+    b = threading.Thread(target=writer_b)
+    b.start()
+    # b waits on a's uncommitted key (the unique index): then a commits
+    for _ in range(6000):
+        waiting = desk.store.query(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND datname = current_database()"
+        )[0][0]
+        if waiting or not b.is_alive():
+            break
+        threading.Event().wait(0.01)
+    release.set()
+    a.join(60)
+    b.join(60)
+    assert results["a"] is not None and results["b"] is None
+    rows = outbox(desk)
+    assert sorted(r["to_addr"] for r in rows) == ["a@x.example", "c@x.example"]
