@@ -89,8 +89,8 @@ def build(url: str, key: Path, messages: int) -> Desk:
 def requeue(desk: Desk) -> None:
     with desk.store.transaction() as tx:
         tx.run(
-            "UPDATE outbox SET state = 'queued', send_after = queued_at, attempts = 0, "
-            "sent_at = NULL, server_reply = NULL"
+            "UPDATE outbox SET state = 'queued', send_after = queued_at, due_at = queued_at, "
+            "attempts = 0, sent_at = NULL, server_reply = NULL"
         )
 
 

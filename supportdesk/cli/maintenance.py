@@ -10,6 +10,7 @@ import click
 
 from supportdesk.cli.env import Env, pass_env
 from supportdesk.cli.output import emit, inert, json_option, when
+from supportdesk.cli.params import WINDOW_ID
 from supportdesk.core.clock import parse_time
 from supportdesk.errors import NothingToDo
 from supportdesk.services.incidents import maintenance as service
@@ -48,6 +49,22 @@ def maintenance_add(
         notice,
     )
     emit(w, as_json, lambda: f"maintenance window #{w.id} added\n" + _window_line(w, desk.now()))
+
+
+@maintenance.command("move")
+@click.argument("window_id", type=WINDOW_ID)
+@click.option("--from", "start", required=True, help="New start (ISO 8601).")
+@click.option("--to", "end", required=True, help="New end (ISO 8601).")
+@json_option
+@pass_env
+def maintenance_move(env: Env, window_id: int, start: str, end: str, as_json: bool) -> None:
+    """Move a window that has not started: its notices still queued move with it, and
+    customers already told are told the new times."""
+    desk = env.desk()
+    w = service.move_window(
+        desk, window_id, parse_time(start, what="--from"), parse_time(end, what="--to")
+    )
+    emit(w, as_json, lambda: f"maintenance window #{w.id} moved\n" + _window_line(w, desk.now()))
 
 
 @maintenance.command("list")

@@ -285,8 +285,8 @@ def ticket_update(
 @pass_env
 def ticket_reply(env: Env, ticket_id: int, text: str | None, as_json: bool) -> None:
     """Reply to the customer (TEXT, or standard input)."""
-    tickets.reply(env.desk(), ticket_id, read_body(text))
-    _after(env, ticket_id, as_json, f"replied on #{ticket_id}")
+    mailed = tickets.reply(env.desk(), ticket_id, read_body(text))
+    _after(env, ticket_id, as_json, inert(mailed.words(f"reply on #{ticket_id}")))
 
 
 @ticket.command("call")

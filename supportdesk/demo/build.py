@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from supportdesk.core.desk import Desk, Recorder
 from supportdesk.core.policy import POLICY_KEY
+from supportdesk.demo.outbox import add_demo_mail
 from supportdesk.errors import UsageError
 from supportdesk.models import Account, Setting, Staff, Ticket
 from supportdesk.services import escalation
@@ -174,6 +175,8 @@ def build_demo(
                     stage("handovers")
                     escalation.backfill(conn)  # escalations from the tier events
                     stage("escalation backfill")
+                    add_demo_mail(conn, store, gen.policy_text, now)
+                    stage("outbox")
                     with Session(bind=conn) as session:
                         session.add(Setting(key="demo", value="1"))
                         changes = {"tickets": [None, tickets], "seed": [None, seed]}

@@ -46,6 +46,10 @@ class OutboxMessage(Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(200), default=None)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     send_after: Mapped[datetime] = mapped_column(UTCDateTime)
+    # when it first came due (its send_after when queued, moved with a maintenance window,
+    # reset by a retry): `max_defer` counts from here, so a notice queued days ahead of its
+    # window is not failed on its first 4xx
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(64), default=None)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -35,6 +35,7 @@ def describe(policy: Policy) -> str:
         + (", ".join(sorted(policy.verification.owners_only)) or "anything (no restriction)"),
         f"Claims: at most {policy.escalation.max_claims} tickets held at once; a claim "
         f"untouched for {format_duration(policy.escalation.stale_after_s)} is stale",
+        *mail_lines(policy),
         "",
         "Calendars",
     ]
@@ -73,6 +74,48 @@ def describe(policy: Policy) -> str:
     return "\n".join(out)
 
 
+def mail_lines(policy: Policy) -> list[str]:
+    """The `[mail]` rules in words (issue 18)."""
+    m = policy.mail
+    if m.domain is None:
+        return ["Mail: none is sent (no [mail] domain): replies are recorded only"]
+    sends = [
+        f"acknowledgements of new tickets (at most one per sender per "
+        f"{format_duration(m.acknowledge_interval_s)})"
+        if m.acknowledge
+        else "",
+        "incident updates (one per contact per update)" if m.incident_updates else "",
+        f"maintenance notices {format_duration(m.maintenance_notice_s)} before a window"
+        if m.maintenance_notice_s
+        else "",
+    ]
+    automatic = [s for s in sends if s]
+    return [
+        f'Mail: replies go from "{m.from_name}" <{m.sender}> to the address on file; '
+        f"automatic mail: {'; '.join(automatic) or 'none'}",
+        f"  at most {m.per_domain_per_minute} messages a minute per destination domain; a "
+        f"message deferred for {format_duration(m.max_defer_s)} fails"
+        + ("; signature set" if m.signature else ""),
+    ]
+
+
+def mail_json(policy: Policy) -> dict[str, Any]:
+    m = policy.mail
+    return {
+        "domain": m.domain,
+        "from": m.sender,
+        "from_name": m.from_name,
+        "signature": m.signature,
+        "acknowledge": m.acknowledge,
+        "acknowledge_interval_seconds": m.acknowledge_interval_s,
+        "confirmation_requests": m.confirmation_requests,
+        "incident_updates": m.incident_updates,
+        "maintenance_notice_seconds": m.maintenance_notice_s,
+        "per_domain_per_minute": m.per_domain_per_minute,
+        "max_defer_seconds": m.max_defer_s,
+    }
+
+
 def to_json(policy: Policy) -> dict[str, Any]:
     """A JSON-able form of the policy (without its source text; `digest` identifies it)."""
     rules = policy.verification
@@ -92,6 +135,7 @@ def to_json(policy: Policy) -> dict[str, Any]:
             "max_claims": policy.escalation.max_claims,
             "stale_after_seconds": policy.escalation.stale_after_s,
         },
+        "mail": mail_json(policy),
         "calendars": {
             name: {
                 "timezone": calendar.zone.key,

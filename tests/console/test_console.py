@@ -175,6 +175,12 @@ def test_enter_opens_ticket_and_a_typed_reply_lands_in_the_database(fx: DeskFixt
         await until(pilot, landed, what="reply in the database")
         await until(pilot, lambda: len(screen.query(ThreadEntry)) == 4, what="thread")
         assert not screen.query_one("#composer").display  # sent: the box goes away
+
+        def told() -> list[str]:  # where the reply was queued, or why it was only recorded
+            return [str(n.message) for n in app._notifications if "Reply on #1" in n.message]
+
+        await until(pilot, lambda: bool(told()), what="the reply's toast")
+        assert told()[0].startswith(("Reply on #1 queued to ", "Reply on #1 recorded; not"))
         await pilot.press("escape")
         assert isinstance(app.screen, QueueScreen)
 

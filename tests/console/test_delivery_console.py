@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import timedelta
-from email.utils import make_msgid
 from typing import Any
 
 import pytest
@@ -34,24 +33,13 @@ TO = "jane@acme.example"
 SERVER_TEXT = "451 4.7.1 \x1b[2Jgreylisted [b]try[/b] later\u202e"
 
 
-def _outbox(desk: Desk, **values: Any) -> int:
-    base: dict[str, Any] = dict(
-        state="queued",
-        ticket_id=1,
-        to_addr=TO,
-        from_addr="support@desk.example",
-        subject="Re: Site down [#1]",
-        body="text\n",
-        headers="{}",
-        message_id=make_msgid(domain="desk.example"),
-        queued_at=NOW,
-        send_after=NOW,
-        attempts=0,
-    )
-    base.update(values)
+def _outbox(desk: Desk, where: Any, **values: Any) -> int:
+    """Set the delivery state of the outbox row the fixed desk queued (ticket #1's
+    acknowledgement, its reply's mail) as a sender would have left it."""
     with desk.write() as (s, _r):
-        row = OutboxMessage(**base)
-        s.add(row)
+        row = s.scalars(select(OutboxMessage).where(where)).one()
+        for key, value in values.items():
+            setattr(row, key, value)
         s.flush()
         return row.id
 
@@ -69,22 +57,16 @@ def _mail_on_ticket_1(fx: DeskFixture) -> int:
         ).one()
     _outbox(
         fx.desk,
-        kind="acknowledgement",
-        subject="We have your request [#1]",
+        OutboxMessage.dedupe_key == "ack:ticket:1",
         state="sent",
-        queued_at=created,
-        send_after=created,
         sent_at=created + timedelta(seconds=40),
         attempts=1,
         server_reply="250 2.0.0 Ok: queued as 4Xk2",
-        dedupe_key="ack:1",
     )
     return _outbox(
         fx.desk,
-        kind="reply",
-        event_id=reply.id,
+        OutboxMessage.event_id == reply.id,
         state="deferred",
-        queued_at=reply.created_at,
         send_after=NOW + timedelta(minutes=12),
         attempts=3,
         last_error=SERVER_TEXT,

@@ -614,6 +614,8 @@ def test_postgres(pg_url: str, tmp_path: Path) -> None:
             assert s.scalar(text("SELECT count(*) FROM tickets WHERE resolved_by > 0")) > 0
             assert audit.verify(s, desk.audit_key).ok
             assert s.get(Setting, "demo") is not None
+            # the demo's mail: recent staff replies in the outbox (issue 18)
+            assert s.scalar(text("SELECT count(*) FROM outbox WHERE kind = 'reply'")) > 0
             # the sequences continue after the explicit ids of the load
             for table in (
                 "services", "contacts", "contact_points", "tickets", "ticket_events", "escalations",
@@ -1160,3 +1162,19 @@ def test_postgres_and_sqlite_demos_hold_the_same_rows(
     finally:
         pg_desk.store.dispose()
         sqlite_desk.store.dispose()
+
+
+def test_the_demo_outbox_holds_recent_staff_replies_to_addresses_on_file(
+    built: tuple[Desk, demo.DemoResult, Path], db: sqlite3.Connection
+) -> None:
+    """Issue 18: a demo thread shows its mail (sent, the last ones queued)."""
+    states = dict(db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())
+    assert states.get("sent", 0) > 0 and set(states) <= {"sent", "queued"}
+    stray = db.execute(
+        "SELECT count(*) FROM outbox o JOIN ticket_events e ON e.id = o.event_id"
+        " JOIN tickets t ON t.id = o.ticket_id"
+        " WHERE e.kind <> 'reply' OR e.staff_id IS NULL OR o.subject NOT LIKE '%[#' || t.id || ']'"
+        " OR NOT EXISTS (SELECT 1 FROM contact_points cp WHERE cp.contact_id = t.contact_id"
+        " AND cp.value = o.to_addr)"
+    ).fetchone()[0]
+    assert stray == 0

@@ -175,6 +175,23 @@ def test_4xx_on_rcpt_defers_with_backoff_then_max_defer_fails(
     assert srv.messages == []
 
 
+def test_max_defer_counts_from_when_a_message_came_due_not_when_it_was_queued(
+    at: DeskFactory, tls: Tls, tmp_path: Path
+):
+    """A notice queued two days ahead of its send time (a maintenance window) is deferred by
+    its first 4xx, not failed: max_defer (2 h here) runs from when it came due."""
+    d = at(0)
+    mid = queue(d, send_after=T0 + timedelta(days=2))
+    with smtp_server(tls, behaviour=Behaviour(rcpt="450 4.2.1 mailbox busy")) as srv:
+        config = write_config(tmp_path, srv, tls)
+        assert run(d, config).taken == 0  # not due yet
+        assert run(at(2 * 24 * 60 + 1), config).deferred == 1
+        assert row(d, mid)["state"] == "deferred"
+        assert run(at(2 * 24 * 60 + 121), config).failed == 1  # 2 h after it came due
+    assert "max_defer" in str(row(d, mid)["last_error"])
+    assert srv.messages == []
+
+
 @pytest.mark.parametrize(
     "behaviour,state",
     [

@@ -7,7 +7,7 @@ service in any worker becomes a red notification instead of a crash.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on, work
 from textual.binding import Binding
@@ -133,11 +133,13 @@ class DeskScreen(Screen[None]):
 
     # -- writes -------------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="write", name="write")
-    def run_write(self, what: str, write: Callable[[], object], kind: str = "") -> None:
-        """Run one service write off the UI thread and report it; failures go to the one
-        worker-failure handler below."""
-        write()
-        self.post_message(ActionDone(what, kind))
+    def run_write(
+        self, what: str | Callable[[Any], str], write: Callable[[], object], kind: str = ""
+    ) -> None:
+        """Run one service write off the UI thread and report it (`what`, or what it says of
+        the write's result); failures go to the one worker-failure handler below."""
+        result = write()
+        self.post_message(ActionDone(what if isinstance(what, str) else what(result), kind))
 
     def on_action_done(self, message: ActionDone) -> None:
         self.notify(message.what, markup=False, timeout=3)

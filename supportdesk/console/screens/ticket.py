@@ -44,6 +44,7 @@ from supportdesk.core import permissions
 from supportdesk.core.policy import current_policy
 from supportdesk.core.views import TicketView
 from supportdesk.enums import TRANSITIONS, CallOutcome, Priority, ResolutionCode, Status
+from supportdesk.safe_text import clean
 from supportdesk.services import escalation, sla, tickets
 from supportdesk.services.escalation import Brief
 
@@ -434,7 +435,9 @@ class TicketScreen(DeskScreen):
         tid = self.ticket_id
         if kind == "reply":
             self.run_write(
-                f"Reply sent on #{tid}", partial(tickets.reply, self.desk, tid, body), kind="sent"
+                lambda mailed: clean(mailed.words(f"Reply on #{tid}")),
+                partial(tickets.reply, self.desk, tid, body),
+                kind="sent",
             )
         elif kind == "note":
             self.run_write(

@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("dedupe_key", sa.String(200), nullable=True),
         sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("send_after", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("lease_owner", sa.String(64), nullable=True),
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),

@@ -31,7 +31,7 @@ from supportdesk.services.incidents.views import IncidentSummary, UpdateResult
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from supportdesk.models import Incident, Ticket
+    from supportdesk.models import Incident, Ticket, TicketEvent
 
 
 def default_script(title: str, servers: Sequence[str]) -> str:
@@ -137,13 +137,14 @@ def open_incident(
 
 def post_reply(
     session: Session, desk: Desk, record: Any, ticket: Ticket, body: str, incident_id: int
-) -> None:
+) -> TicketEvent:
     """The update as a customer-visible reply on one linked ticket (its first response when
-    it had none), with its audit row."""
+    it had none), with its audit row. The mail to its contact is queued by the caller, once
+    per contact (outbox.customer.queue_incident_update)."""
     from supportdesk.core.tickets import add_event, first_response
 
     now = desk.now()
-    add_event(session, desk, ticket, EventKind.REPLY, body=body, visible=True)
+    event = add_event(session, desk, ticket, EventKind.REPLY, body=body, visible=True)
     changes: dict[str, Any] = {
         "body": [None, body_digest(body)],
         "incident": [None, incident_id],
@@ -154,6 +155,7 @@ def post_reply(
     ticket.last_activity_at = now
     ticket.updated_at = now
     record("ticket.reply", "ticket", ticket.id, changes)
+    return event
 
 
 def linked_tickets(session: Session, incident_id: int, *, lock: bool = False) -> list[Any]:
@@ -205,11 +207,12 @@ def post_update(
         require_open(inc, "updated")
         now = desk.now()
         posted: list[int] = []
+        replies: list[tuple[Ticket, TicketEvent]] = []
         reply = update_text(inc, words)
         for ticket, _link in linked_tickets(session, inc.id, lock=True):
             if ticket.status in DONE:
                 continue
-            post_reply(session, desk, record, ticket, reply, inc.id)
+            replies.append((ticket, post_reply(session, desk, record, ticket, reply, inc.id)))
             posted.append(ticket.id)
         changes: dict[str, Any] = {
             "body": [None, body_digest(words)],
@@ -239,6 +242,13 @@ def post_update(
         )
         session.add(update)
         session.flush()
+        from supportdesk.services.outbox.customer import queue_incident_update
+
+        mailed = queue_incident_update(
+            session, desk, (inc.id, update.id, inc.title), reply, replies
+        )
+        if mailed:
+            changes["mailed"] = [None, mailed]
         record("incident.update", "incident", inc.id, changes)
         return UpdateResult(inc.id, update.id, inc.state, tuple(posted), inc.next_update_due)
 

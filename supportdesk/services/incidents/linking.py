@@ -234,10 +234,11 @@ def resolve(
         posted: list[int] = []
         resolved: list[int] = []
         left: list[int] = []
+        replies = []
         for ticket, link in rows:
             if ticket.status in DONE:
                 continue
-            post_reply(session, desk, record, ticket, reply, inc.id)
+            replies.append((ticket, post_reply(session, desk, record, ticket, reply, inc.id)))
             posted.append(ticket.id)
             if ticket.id in keep or ticket.status == Status.AWAITING_AUTHORIZATION.value:
                 link.keep_open = True
@@ -260,6 +261,20 @@ def resolve(
                 extra={"incident": [None, inc.id]},
             )
             resolved.append(ticket.id)
+        last = IncidentUpdate(
+            incident_id=inc.id,
+            kind="resolved",
+            state="resolved",
+            body=words,
+            by_id=desk.actor.staff_id,
+            at=now,
+            tickets_posted=len(posted),
+        )
+        session.add(last)
+        session.flush()
+        from supportdesk.services.outbox.customer import queue_incident_update
+
+        mailed = queue_incident_update(session, desk, (inc.id, last.id, inc.title), reply, replies)
         record(
             "incident.resolve",
             "incident",
@@ -269,21 +284,11 @@ def resolve(
                 "body": [None, body_digest(words)],
                 "tickets_resolved": [None, resolved],
                 "tickets_left_open": [None, left],
+                **({"mailed": [None, mailed]} if mailed else {}),
             },
         )
         inc.state = "resolved"
         inc.resolved_at = now
         inc.next_update_due = None
         inc.updated_at = now
-        session.add(
-            IncidentUpdate(
-                incident_id=inc.id,
-                kind="resolved",
-                state="resolved",
-                body=words,
-                by_id=desk.actor.staff_id,
-                at=now,
-                tickets_posted=len(posted),
-            )
-        )
         return ResolveResult(inc.id, tuple(resolved), tuple(left), tuple(posted))

@@ -257,8 +257,75 @@ def add_window(
                 "notice": [None, body_digest(words)],
             },
         )
+        from supportdesk.services.outbox.notices import queue_notices
+
+        queue_notices(session, desk, w, names)
         wid = w.id
     return window(desk, wid)
+
+
+def move_window(desk: Desk, window_id: int, start: datetime, end: datetime) -> WindowView:
+    """Move a window that has not started to new times (the same checks as announcing one):
+    its scheduled tickets wait for the new start, its notices still queued move with it, and
+    contacts already told get a new notice."""
+    from sqlalchemy import select, update
+
+    from supportdesk.models import WindowServer
+
+    permissions.require(desk.actor, "maintenance.manage")
+    check_year(start, "--from")
+    check_year(end, "--to")
+    if end <= start:
+        raise UsageError(
+            f"the window ends ({text_time(end, desk.zone)}) before it starts "
+            f"({text_time(start, desk.zone)})"
+        )
+    with desk.write() as (session, record):
+        _lock_windows(session)
+        w = _window(session, window_id)
+        now = desk.now()
+        if w.starts_at <= now:
+            raise InvalidTransition(f"maintenance window #{w.id} started already; it stays")
+        if start <= now:
+            raise UsageError(f"the new start ({text_time(start, desk.zone)}) is past")
+        if (w.starts_at, w.ends_at) == (start, end):
+            raise NothingToDo(f"maintenance window #{w.id} is at those times already")
+        names = _window_servers(session, w.id)
+        clash = session.execute(
+            select(WindowServer.window_id, WindowServer.server, WindowServer.starts_at,
+                   WindowServer.ends_at)
+            .where(
+                WindowServer.server.in_(names),
+                WindowServer.window_id != w.id,
+                WindowServer.ends_at > start,
+                WindowServer.starts_at < end,
+            )
+            .order_by(WindowServer.starts_at)
+        ).first()  # fmt: skip
+        if clash is not None:
+            wid, server, s, e = clash
+            raise UsageError(
+                f"overlaps maintenance window #{wid} on {server} ({when(s)} to {when(e)})"
+            )
+        record(
+            "maintenance.move",
+            "maintenance_window",
+            w.id,
+            {
+                "starts_at": [w.starts_at.isoformat(), start.isoformat()],
+                "ends_at": [w.ends_at.isoformat(), end.isoformat()],
+            },
+        )
+        w.starts_at, w.ends_at = start, end
+        session.execute(
+            update(WindowServer)
+            .where(WindowServer.window_id == w.id)
+            .values(starts_at=start, ends_at=end)
+        )
+        from supportdesk.services.outbox.notices import queue_notices
+
+        queue_notices(session, desk, w, names, moved=True)
+    return window(desk, window_id)
 
 
 def _window(session: Session, window_id: int) -> MaintenanceWindow:

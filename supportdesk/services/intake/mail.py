@@ -2,22 +2,25 @@
 on stdin, as a mail server's pipe delivers it, and files it: exit 0 once it is filed
 somewhere, 75 (retry) only when the database cannot be written.
 
-- `[#N]` in the SUBJECT (never a bare #N, never in the body) from an address listed on that
-  ticket's account (or the address that opened it) is the customer's reply: it is added to
-  the thread, and a ticket waiting on the customer opens again (its clocks resume). Nothing
+- In-Reply-To or References naming a message the desk sent or filed on a ticket, else
+  `[#N]` in the SUBJECT (never a bare #N, never in the body) (mail_threads.py), from an
+  address listed on that ticket's account (or the address that opened it) is the customer's
+  reply: it is added to the thread, and a ticket waiting on the customer opens again (its
+  clocks resume). Nothing
   authenticates a From: header, so mail never confirms a ticket held for authorization: the
   reply is kept as the customer's words, with a note for the leads, and the ticket stays
   held until a verified call (`ticket confirm`) or a lead decides.
-- Otherwise the account that lists the sender gets a new ticket, channel e-mail; a reseller's
-  end customer's is filed closed with the referral (mail_referral.py), nothing else.
+- Otherwise the account that lists the sender gets a new ticket, channel e-mail, and the
+  sender an acknowledgement (services/outbox/customer.py); a reseller's end customer's is
+  filed closed with the referral (mail_referral.py), nothing else.
 - From an address no account lists the policy decides (`[verification] unlisted_sender`):
   "close" files it closed as unlisted_sender, unanswered (seed 001); "hold" files it
   awaiting authorization (seed 000). It is filed on the account the message names (its
   account id / username, as seed 001 asks senders to include) or whose domain the sender's
   address is on, else on the desk's `unlisted-mail` account (`supportdesk mail unlisted`).
-- Automatic mail (RFC 3834 Auto-Submitted, Precedence bulk/junk/list, bounces) never opens,
-  reopens or confirms anything: on an open ticket it is an internal note, otherwise it goes
-  to the quarantine.
+- Automatic mail (RFC 3834 Auto-Submitted, Precedence bulk/junk/list, List-Id, bounces:
+  mail_parse.automatic_reason) is never acknowledged and never opens, reopens or confirms
+  anything: on an open ticket it is an internal note, otherwise it goes to the quarantine.
 - Malformed or oversized mail, a body over the desk's limit, or a message that fails to file
   for a reason a retry would not cure, goes to the quarantine (services/mail_quarantine.py)
   with its raw bytes. A repeated Message-ID is filed once.
@@ -49,7 +52,9 @@ from supportdesk.services.intake.mail_parse import (
     ticket_id_limit,
 )
 from supportdesk.services.intake.mail_referral import Referral, refer_sender, referral_in
+from supportdesk.services.intake.mail_threads import TICKET_REF, referenced_ticket
 from supportdesk.services.intake.mail_views import NOT_CONFIRMED, held, unlisted
+from supportdesk.services.outbox.customer import acknowledge
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -63,18 +68,18 @@ __all__ = [
     "NAME_LIMIT",
     "NOT_CONFIRMED",
     "SUBJECT_LIMIT",
+    "TICKET_REF",
     "IngestResult",
     "Message",
     "held",
     "ingest",
     "ingest_message",
+    "ticket_id_limit",
     "unlisted",
 ]
 
-TICKET_REF = re.compile(r"\[#([0-9]{1,19})\]")
 ACCOUNT_TOKEN = re.compile(r"\b[a-z0-9][a-z0-9._-]{1,63}\b")
 UNLISTED_ACCOUNT = "unlisted-mail"
-MERGE_HOPS = 5
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,7 @@ class Message:
     sender_name: str | None = None
     automatic: str | None = None
     notes: tuple[str, ...] = ()
+    refs: tuple[str, ...] = ()  # the Message-IDs it answers (In-Reply-To, References)
 
 
 @dataclass(frozen=True)
@@ -182,6 +188,7 @@ def as_message(parsed: Parsed) -> Message:
         parsed.sender_name,
         parsed.automatic,
         tuple(parsed.notes),
+        parsed.refs,
     )
 
 
@@ -279,7 +286,7 @@ def ingest_message(desk: Desk, message: Message) -> IngestResult:
 
 def _apply(session: Session, desk: Desk, record: Any, message: Message) -> IngestResult:
     notes = list(message.notes)
-    ticket = _referenced_ticket(session, message.subject)
+    ticket = referenced_ticket(session, message.subject, message.refs)
     if ticket is not None:
         contact = _listed(session, ticket.account_id, message.sender)
         if contact is not None or (ticket.sender or "") == message.sender:
@@ -300,25 +307,6 @@ def _apply(session: Session, desk: Desk, record: Any, message: Message) -> Inges
     result = _open(session, desk, record, account, contact, message, referred or unlisted, notes)
     refer_sender(session, desk, result.ticket_id, contact, message, referred)
     return result
-
-
-def _referenced_ticket(session: Session, subject: str) -> Ticket | None:
-    """The ticket the first `[#N]` of the subject names; N past the id column refers to
-    nothing (it never reaches the database); a merged ticket leads to the one it went into."""
-    from supportdesk.models import Ticket
-
-    match = TICKET_REF.search(subject)
-    if match is None:
-        return None
-    number = int(match.group(1))
-    if not 1 <= number <= ticket_id_limit():
-        return None
-    ticket = session.get(Ticket, number)
-    hops = 0
-    while ticket is not None and ticket.merged_into_id is not None and hops < MERGE_HOPS:
-        ticket = session.get(Ticket, ticket.merged_into_id)
-        hops += 1
-    return ticket
 
 
 def _listed(session: Session, account_id: str, address: str) -> Contact | None:
@@ -473,6 +461,8 @@ def _open(
         note="mail: " + "; ".join(dict.fromkeys(notes)) if notes else None,
         settle=settle,
     )
+    if unlisted is None:  # a listed sender hears its number; unlisted mail gets no word
+        acknowledge(session, desk, ticket, in_reply_to=message.message_id)
     return IngestResult(action, ticket.id, account_id, message.sender, notes=tuple(notes))
 
 

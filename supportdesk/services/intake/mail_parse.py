@@ -271,6 +271,7 @@ class Parsed:
     message_id: str | None = None
     envelope_sender: str | None = None
     automatic: str | None = None  # why it is automatic mail (RFC 3834), or None
+    refs: tuple[str, ...] = ()  # Message-IDs it answers: In-Reply-To, then References newest first
     notes: list[str] = field(default_factory=list)
     problem: str | None = None
 
@@ -313,7 +314,9 @@ def envelope_of(given: str | None, items: list[tuple[str, str]]) -> str | None:
 
 
 def automatic_reason(items: list[tuple[str, str]], envelope: str | None) -> str | None:
-    """Why this is automatic mail (RFC 3834 Auto-Submitted, Precedence, a bounce), or None."""
+    """Why this is automatic mail, or None: RFC 3834 Auto-Submitted other than `no`,
+    Precedence bulk/junk/list, any List-Id (a mailing list), the X-Autoreply/X-Autorespond
+    headers some responders use instead, or an empty return path (a bounce)."""
     for value in _first(items, "Auto-Submitted"):
         token = value.split(";", 1)[0].strip().lower()
         if token and token != "no":
@@ -322,9 +325,27 @@ def automatic_reason(items: list[tuple[str, str]], envelope: str | None) -> str 
         token = value.strip().lower()
         if token in ("bulk", "junk", "list"):
             return f"Precedence: {token}"
+    if _first(items, "List-Id"):
+        return "mailing list (List-Id)"
+    for name in ("X-Autoreply", "X-Autorespond"):
+        if any(v.strip().lower() not in ("", "no") for v in _first(items, name)):
+            return f"{name} header"
     if envelope == "<>":
         return "a bounce (empty return path)"
     return None
+
+
+_MSG_ID = re.compile(r"<[^<>\s]{3,250}>")
+
+
+def answered_ids(items: list[tuple[str, str]]) -> tuple[str, ...]:
+    """The Message-IDs a message answers: In-Reply-To's, then References' newest first."""
+    found: list[str] = []
+    for name in ("In-Reply-To", "References"):
+        for value in _first(items, name)[:1]:
+            ids = _MSG_ID.findall(_FOLD.sub("", value)[:20_000])
+            found += reversed(ids) if name == "References" else ids
+    return tuple(dict.fromkeys(storable(i) for i in found))[:40]
 
 
 def _body_part(msg: Any) -> Any:
@@ -430,6 +451,7 @@ def _parse_into(out: Parsed, raw: bytes, envelope_sender: str | None) -> None:
     display = " ".join(decode_header(name, notes).split()) if name else ""
     out.sender_name = display or None
     out.automatic = automatic_reason(items, out.envelope_sender)
+    out.refs = answered_ids(items)
     body = body_of(msg, notes)
     if len(body) > BODY_LIMIT:
         out.problem = f"body of {len(body):,} characters is over the desk's limit of {BODY_LIMIT:,}"

@@ -88,6 +88,7 @@ def queue_message(
         dedupe_key=dedupe_key,
         queued_at=now,
         send_after=send_after or now,
+        due_at=send_after or now,
         attempts=0,
     )
     session.add(row)

@@ -11,9 +11,10 @@ once: a message goes twice only when a sender dies between the server's 250 and 
 and then with the same Message-ID.
 
 Outcomes: sent (the server's answer kept); deferred (a 4xx: next try after a backoff of 1 m,
-5 m, 15 m, 1 h, 2 h, then every 4 h, never past `max_defer` from `queued_at`; a message
-still deferred at that point fails); failed (a 5xx to RCPT or DATA, an address that cannot
-be written into an envelope, deferred past `max_defer`: `failures.message_failed`). A fault
+5 m, 15 m, 1 h, 2 h, then every 4 h, never past `max_defer` from `due_at`, when it first came
+due; a message still deferred at that point fails); failed (a 5xx to RCPT or DATA, an
+address that cannot be written into an envelope, deferred past `max_defer`:
+`failures.message_failed`). A fault
 of the transport (`TransportFault`) defers the message taken without counting an attempt,
 raises the alarm (`failures.transport_fault`) and ends the run; a delivery clears it
 (`failures.transport_ok`). A destination domain that has had `per_domain_per_minute`
@@ -59,8 +60,7 @@ MSG_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f]{1,250}>")
 # what an envelope address may be: no controls, spaces, angle brackets, commas or quotes
 ENVELOPE_ADDR = re.compile(r"[^\s<>(),;:\"\[\]\\@\x00-\x1f\x7f]{1,64}@[A-Za-z0-9.-]{1,253}")
 COLUMNS = (
-    "id, kind, ticket_id, to_addr, from_addr, subject, body, headers, message_id, queued_at, "
-    "attempts"
+    "id, kind, ticket_id, to_addr, from_addr, subject, body, headers, message_id, due_at, attempts"
 )
 
 
@@ -77,7 +77,7 @@ class Leased:
     body: str
     headers: str
     message_id: str
-    queued_at: datetime
+    due_at: datetime  # when it first came due: max_defer counts from here
     attempts: int
 
     @property
@@ -186,10 +186,10 @@ def lease_one(desk: Desk, owner: str, lease_s: int) -> Leased | None:
         row = tx.first(lease_sql(not tx.is_sqlite), (ts, ts, ts, owner, until, ts, ts))
     if row is None:
         return None
-    mid, kind, ticket, to_addr, from_addr, subject, body, headers, message_id, queued, tries = row
+    mid, kind, ticket, to_addr, from_addr, subject, body, headers, message_id, due, tries = row
     return Leased(
         mid, kind, ticket, to_addr, from_addr, subject, body, headers, message_id,
-        as_time(queued), tries,
+        as_time(due), tries,
     )  # fmt: skip
 
 
@@ -285,7 +285,7 @@ def _requeue(
 
 
 def _deadline(m: Leased, rules: MailRules) -> datetime:
-    return m.queued_at + timedelta(seconds=rules.max_defer_s)
+    return m.due_at + timedelta(seconds=rules.max_defer_s)
 
 
 def _settle(

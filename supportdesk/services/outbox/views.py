@@ -134,6 +134,7 @@ def retry(desk: Desk, message_id: int) -> DeliveryView:
         m.state = "queued"
         m.queued_at = now
         m.send_after = now
+        m.due_at = now
         m.failed_at = None
         m.last_error = None
         m.lease_owner = None

@@ -28,11 +28,16 @@ from supportdesk.errors import (
     UsageError,
 )
 from supportdesk.rules import limits
+from supportdesk.services.outbox.customer import Mailed, queue_reply
 
 
-def reply(desk: Desk, ticket_id: int, body: str) -> None:
-    """A customer-visible reply: the first one is the first response."""
-    _message(desk, ticket_id, EventKind.REPLY, body, visible=True)
+def reply(desk: Desk, ticket_id: int, body: str) -> Mailed:
+    """A customer-visible reply: the first one is the first response. It is queued as mail
+    to the customer's address on file in the same transaction (a rollback sends nothing);
+    the result says where it goes, or why it is only recorded."""
+    mailed = _message(desk, ticket_id, EventKind.REPLY, body, visible=True)
+    assert mailed is not None
+    return mailed
 
 
 def note(desk: Desk, ticket_id: int, body: str) -> None:
@@ -63,7 +68,7 @@ def _message(
     *,
     visible: bool,
     outcome: CallOutcome | None = None,
-) -> None:
+) -> Mailed | None:
     limits.check(body, limits.BODY, what=f"{kind.value} text")
     if kind is not EventKind.CALL and not body.strip():
         raise UsageError(f"a {kind.value} needs text")
@@ -109,4 +114,9 @@ def _message(
                 "call",
                 f"#{t.id} call ({result_word(outcome)}) logged by {desk.actor.login}{said}",
             )
+        mailed = None
+        if kind is EventKind.REPLY:
+            mailed = queue_reply(session, desk, t, event)
+            changes["mail"] = [None, mailed.message_id or f"not e-mailed: {mailed.why}"]
         record(action, "ticket", t.id, changes)
+    return mailed

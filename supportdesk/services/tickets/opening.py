@@ -43,6 +43,7 @@ from supportdesk.models import (
 from supportdesk.rules import limits
 from supportdesk.rules.verify_rules import CALL_WINDOW
 from supportdesk.services.directory.resellers import referral_in
+from supportdesk.services.outbox.customer import acknowledge
 
 LIVE = (Channel.PHONE.value, Channel.CHAT.value)  # a verified caller is on the line
 REQUEST_TYPES = ("technical", "billing", "password_reset", "contact_change", "cancellation")
@@ -184,6 +185,8 @@ def create(
             responded=answered,
             settle=Settle(Status.AWAITING_AUTHORIZATION) if hold else None,
         )
+        if chan in (Channel.EMAIL, Channel.PORTAL):  # the customer wrote: acknowledged
+            acknowledge(session, desk, ticket)
         return ticket.id
 
 

@@ -14,6 +14,7 @@ from supportdesk.core import permissions
 from supportdesk.core.audit import body_digest, rows_containing, text_digest
 from supportdesk.core.desk import Desk
 from supportdesk.core.tickets import (
+    add_event,
     load_ticket,
 )
 from supportdesk.core.views import JsonMixin
@@ -29,6 +30,12 @@ from supportdesk.models import (
     TicketEvent,
 )
 from supportdesk.rules import limits
+from supportdesk.services.outbox.redacting import (
+    MailRedaction,
+    redact_event_mail,
+    redact_subject_mail,
+    withdrawn_words,
+)
 
 REDACTED = "[redacted]"
 
@@ -84,20 +91,28 @@ def redact(desk: Desk, event_id: int, reason: str) -> Redaction:
             raise NothingToDo(f"event {event_id} is already redacted")
         salted = event.nonce is not None
         left = _unsalted_rows(session, event.body)
-        record(
-            "event.redact",
-            "ticket_event",
-            event_id,
-            {
-                "body": [text_digest(event.body, event.nonce) if salted else None, None],
-                "ticket": [event.ticket_id, event.ticket_id],
-                "reason": [None, why],
-            },
-        )
+        mailed = redact_event_mail(session, desk, event.id, REDACTED)
+        changes = {
+            "body": [text_digest(event.body, event.nonce) if salted else None, None],
+            "ticket": [event.ticket_id, event.ticket_id],
+            "reason": [None, why],
+        }
+        if mailed.redacted:
+            changes["outbox"] = [None, list(mailed.redacted)]
+            changes["withdrawn"] = [None, withdrawn_words(session, mailed.withdrawn)]
+        record("event.redact", "ticket_event", event_id, changes)
         event.body = REDACTED
         event.nonce = None
         event.redacted_at = desk.now()
+        _mail_note(session, desk, event.ticket_id, mailed)
         return Redaction(f"event {event_id}", salted, left)
+
+
+def _mail_note(session: Session, desk: Desk, ticket_id: int, mailed: MailRedaction) -> None:
+    """The thread says what became of the mail that carried the redacted text."""
+    note = mailed.note()
+    if note is not None:
+        add_event(session, desk, load_ticket(session, ticket_id), EventKind.NOTE, body=note)
 
 
 def _unsalted_rows(session: Session, body: str | None) -> tuple[int, ...]:
@@ -137,6 +152,9 @@ def redact_ticket_text(desk: Desk, ticket_id: int, field: str, reason: str) -> R
             ):
                 e.body, e.nonce, e.redacted_at = f"Merged #{t.id}: {REDACTED}", None, desk.now()
                 quoted.append(e.id)
+        mailed = MailRedaction((), (), ())
+        if field == "subject":
+            mailed = redact_subject_mail(session, desk, t.id, value, REDACTED)
         record(
             f"ticket.redact_{field}",
             "ticket",
@@ -145,8 +163,10 @@ def redact_ticket_text(desk: Desk, ticket_id: int, field: str, reason: str) -> R
                 field: [text_digest(value, nonce) if nonce else None, REDACTED],
                 "reason": [None, why],
                 **({"events": [None, quoted]} if quoted else {}),
+                **({"outbox": [None, list(mailed.redacted)]} if mailed.redacted else {}),
             },
         )
+        _mail_note(session, desk, t.id, mailed)
         setattr(t, field, REDACTED)
         setattr(t, f"{field}_nonce", None)
         setattr(t, f"{field}_redacted_at", desk.now())
