@@ -89,10 +89,10 @@ def update_fields(
         if new_status is not None and new_status.value != t.status:
             if new_status is Status.NEW:
                 raise InvalidTransition(f"ticket #{t.id} cannot go back to new")
-            if new_status is Status.RESOLVED or res is ResolutionCode.FIXED:
-                require_unblocked(session, desk, t, new_status.value)
             if t.status == Status.AWAITING_AUTHORIZATION.value:
                 _held_change(desk, t, new_status, res)
+            if new_status is Status.RESOLVED or res is ResolutionCode.FIXED:
+                require_unblocked(session, desk, t, new_status.value)
             took = _take_to_resolve(session, desk, t) if new_status is Status.RESOLVED else None
             change_status(session, desk, record, t, new_status, res, took)
             changed = True
