@@ -21,8 +21,10 @@ INVOICE = 2  # "Invoice charged twice for November", from bluefin's primary cont
 
 
 def screen_text(app: SupportDeskApp) -> str:
+    """Everything on screen as words (the SVG export's text, spans joined, spaces collapsed)."""
     svg = app.export_screenshot()
-    return html.unescape(" ".join(re.findall(r">([^<>]+)</text>", svg))).replace("\xa0", " ")
+    text = html.unescape(" ".join(re.findall(r">([^<>]+)</text>", svg)))
+    return " ".join(text.replace("\xa0", " ").split())
 
 
 def test_y_sets_the_request_type_and_a_blocked_reply_is_refused_before_typing(
@@ -45,7 +47,7 @@ def test_y_sets_the_request_type_and_a_blocked_reply_is_refused_before_typing(
         await pilot.press("y")
         assert isinstance(app.screen, ChoiceModal)
         modal = screen_text(app)
-        assert "billing  ← suggested by its words" in modal and "technical  (now)" in modal
+        assert "billing ← suggested by its words" in modal and "technical (now)" in modal
         await pilot.press("b")
         await settle(
             pilot, lambda: tickets.show(view, INVOICE).request_type == "billing", what="billing"
