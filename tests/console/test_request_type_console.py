@@ -7,15 +7,19 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+from collections.abc import Callable
+from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from supportdesk.console.app import SupportDeskApp
 from supportdesk.console.screens.modals import ChoiceModal
+from supportdesk.console.screens.ticket import TicketScreen
 from supportdesk.services import tickets
 from tests.helpers.console import DeskFixture
 from tests.helpers.screens import open_ticket_screen, window_landed
-from tests.helpers.settle import settle, until
+from tests.helpers.settle import settle, until, workers_done
 
 INVOICE = 2  # "Invoice charged twice for November", from bluefin's primary contact by e-mail
 
@@ -67,3 +71,31 @@ def test_y_sets_the_request_type_and_a_blocked_reply_is_refused_before_typing(
         assert screen.compose_kind == "note"
 
     asyncio.run(main())
+
+
+@pytest.mark.usefixtures("utc")
+def test_ticket_screen_with_a_suggestion_and_a_block(
+    fx: DeskFixture, snap_compare: Callable[..., bool]
+) -> None:
+    """#2 once a person made it a billing request: the facts say technical was changed to
+    billing as the words suggested (“invoice”, “charged”), and why nothing may be said to
+    the customer yet (the owner's mail proves nobody: a verified call must); the thread
+    shows the change."""
+    tickets.update_fields(fx.desk_at("lena", 5), INVOICE, request_type="billing")
+
+    async def open_invoice(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        assert isinstance(app, SupportDeskApp)
+        await settle(pilot, window_landed(app), what="the queue window")
+        await until(pilot, lambda: app.stale_claims.loaded)
+        await pilot.press("g", *str(INVOICE), "enter")
+        await until(
+            pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.ticket is not None
+        )
+        await workers_done(app)
+        await pilot.pause(0.6)  # presence written, feed fired, ticket reloaded
+        await workers_done(app)
+        app.clear_notifications()
+        await pilot.pause(0.1)
+
+    assert snap_compare(SupportDeskApp(fx.desk), terminal_size=(120, 36), run_before=open_invoice)

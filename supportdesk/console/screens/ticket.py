@@ -148,7 +148,6 @@ class TicketScreen(DeskScreen):
         Binding("d", "resolve", "Resolve"),
         Binding("s", "status", "Status"),
         Binding("p", "priority", "Priority"),
-        Binding("y", "request_type", "Request type", tooltip="what the customer asks for"),
         Binding("m", "merge", "Merge"),
         Binding("e", "escalate", "Escalate", tooltip="up a tier, with why and what was tried"),
         Binding("h", "handover", "Handover", tooltip="what the next person needs"),
@@ -164,6 +163,7 @@ class TicketScreen(DeskScreen):
         Binding("l", "sla_log", "SLA log", tooltip="all of the SLA clock history, or less"),
         Binding("i", "link_incident", "Incident", tooltip="link to an outage (c: with the call)"),
         Binding("w", "schedule", "Schedule", tooltip="into a maintenance window"),
+        Binding("y", "request_type", "Request type", tooltip="what the customer asks for"),
         Binding("escape", "back", "Back"),
         HELP_BINDING,
     ]
