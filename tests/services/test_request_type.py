@@ -83,6 +83,19 @@ def test_the_policy_replaces_the_keywords_of_the_types_it_names() -> None:
     assert load_preset("seed-001-itpossible").request_words == DEFAULT
 
 
+def test_policy_show_lists_the_words() -> None:
+    from supportdesk.rules.policy_text import describe as policy_text
+    from supportdesk.rules.policy_text import to_json
+
+    text = load_preset("demo").text + "\n[request_words]\ncontact_change = []\n"
+    policy = parse_policy(text, "p.toml")
+    shown = policy_text(policy)
+    assert "  password reset: password, passwords, passwd, login, log in, reset," in shown
+    assert "  contact change: never suggested" in shown
+    assert to_json(policy)["request_words"]["contact_change"] == []
+    assert to_json(policy)["request_words"]["billing"][:2] == ["billing", "bill"]
+
+
 @pytest.mark.parametrize(
     ("table", "problem"),
     [
