@@ -9,6 +9,7 @@ from supportdesk.cli.env import Env, pass_env
 from supportdesk.cli.output import emit, inert, json_option, say
 from supportdesk.cli.params import choice
 from supportdesk.enums import ServiceKind
+from supportdesk.errors import UsageError
 from supportdesk.services import directory
 
 
@@ -22,14 +23,52 @@ def account() -> None:
 @click.option("--company", required=True)
 @click.option("--plan", required=True)
 @click.option("--notes", default="")
+@click.option(
+    "--reseller",
+    help="The reseller ACCOUNT this is an end customer of (referred to it, never ticketed).",
+)
 @json_option
 @pass_env
 def account_add(
-    env: Env, account_id: str, company: str, plan: str, notes: str, as_json: bool
+    env: Env,
+    account_id: str,
+    company: str,
+    plan: str,
+    notes: str,
+    reseller: str | None,
+    as_json: bool,
 ) -> None:
     """Add an account."""
-    a = directory.add_account(env.desk(), account_id, company, plan, notes)
-    emit(a, as_json, f"account {inert(a.id)} added")
+    a = directory.add_account(env.desk(), account_id, company, plan, notes, reseller)
+    emit(
+        a,
+        as_json,
+        f"account {inert(a.id)} added"
+        + (f": {inert(a.referral.message)}" if a.referral is not None else ""),
+    )
+
+
+@account.command("update")
+@click.argument("account_id")
+@click.option("--reseller", help="Make it an end customer of the reseller ACCOUNT.")
+@click.option("--no-reseller", is_flag=True, help="It is no longer a reseller's customer.")
+@json_option
+@pass_env
+def account_update(
+    env: Env, account_id: str, reseller: str | None, no_reseller: bool, as_json: bool
+) -> None:
+    """Change an account's reseller (audited)."""
+    if (reseller is None) == (not no_reseller):
+        raise UsageError("give --reseller ACCOUNT or --no-reseller")
+    desk = env.desk()
+    referral = directory.set_reseller(desk, account_id, None if no_reseller else reseller)
+    a = directory.show_account(desk, account_id)
+    emit(
+        a,
+        as_json,
+        f"account {inert(a.id)}: "
+        + (inert(referral.message) if referral is not None else "no longer a reseller's customer"),
+    )
 
 
 @account.command("list")
@@ -68,8 +107,10 @@ def account_show(env: Env, account_id: str, as_json: bool) -> None:
             + (f" ({inert(a.suspended_reason)})" if a.suspended_reason else "")
             + f"   open tickets {a.open_tickets}",
         ]
-        if a.reseller:
-            out.append(f"  end customer of reseller {inert(a.reseller)}")
+        r = a.referral
+        if r is not None:
+            out.append(f"  end customer of reseller {inert(r.reseller)} ({inert(r.company)})")
+            out.append(f"    refer them to: {inert(r.contact_line)}")
         if a.notes:
             out.append(f"  notes: {inert(a.notes)}")
         out.append("  contacts:")

@@ -3,32 +3,44 @@ exit 0 or 75, never a bounce), and the quarantine."""
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from typing import Any
 
 import click
 
 from supportdesk.cli.env import Env, pass_env
-from supportdesk.cli.output import emit, fail, json_option, when
+from supportdesk.cli.output import alarm_line, emit, fail, json_option, when
+from supportdesk.cli.params import TICKET_ID
+from supportdesk.core import permissions
 from supportdesk.errors import DeskError
 from supportdesk.safe_text import clean
 from supportdesk.services.intake import mail as mail_service
-from supportdesk.services.intake import mail_parse
+from supportdesk.services.intake import mail_bounce, mail_parse
 from supportdesk.services.intake import mail_quarantine as quarantine
+from supportdesk.services.outbox import config as mail_config
+from supportdesk.services.outbox import sending
+from supportdesk.services.outbox import views as outbox_views
 from supportdesk.store import describe_error
 
 
 @click.group()
 def mail() -> None:
-    """E-mail into tickets."""
+    """E-mail into tickets and out to customers."""
 
 
+BOUNCE_ACTIONS = ("bounce", "bounce_delayed", "delivery_report")
 EX_TEMPFAIL = 75  # sysexits.h: the mail server keeps the message and tries again later
 
 
 def _ingest_text(r: Any) -> str:
     if r.action == "quarantined":
         line = f"quarantined as Q{r.quarantine_id}: {clean(r.reason)}"
+    elif r.action in BOUNCE_ACTIONS:
+        line = f"{r.action.replace('_', ' ')} filed: {clean(r.reason or '')}"
+        if r.ticket_id is not None:
+            line += f" (ticket #{r.ticket_id})"
     elif r.action == "duplicate":
         line = f"{clean(r.reason)} (repeated Message-ID): nothing done"
     else:
@@ -45,9 +57,17 @@ def _ingest_text(r: Any) -> str:
     help="The envelope sender as the mail server passes it (Postfix pipe: ${sender}); "
     "default: the Return-Path header. Empty or <> marks a bounce.",
 )
+@click.option(
+    "--recipient",
+    help="The envelope recipient as the mail server passes it (Postfix pipe: "
+    "${recipient}). Mail to the desk's bounce address bounces+ID@<desk domain> is a bounce "
+    "of outgoing message ID.",
+)
 @json_option
 @pass_env
-def mail_ingest(env: Env, envelope_sender: str | None, as_json: bool) -> None:
+def mail_ingest(
+    env: Env, envelope_sender: str | None, recipient: str | None, as_json: bool
+) -> None:
     """Read one RFC 822 message on stdin (a mail server's pipe) and file it: on the ticket
     its subject's [#N] names, as a new ticket, or in the quarantine (leads: `mail
     quarantine`).
@@ -62,14 +82,22 @@ def mail_ingest(env: Env, envelope_sender: str | None, as_json: bool) -> None:
           timeout, PostgreSQL down, disk full, read-only) or the desk is not set up
           for it (unknown --as login, no audit key): the mail server keeps the
           message and retries
+    With --recipient bounces+ID@<desk domain> (the envelope sender the desk sends
+    with), a delivery report fails outgoing message ID (a delayed-delivery report
+    fails nothing); the ID comes from that address only. An unknown ID, or mail
+    there that is no delivery report, goes to the quarantine (exit 0).
     No other exit once the command line is read: mail is never bounced, so no
     backscatter goes to a forged sender. (2: the command line itself is wrong.)
     """
     stdin = sys.stdin.buffer if sys.stdin is not None else None
     received = mail_parse.read_limited(stdin)
     try:
-        r = mail_service.ingest(
-            env.desk(), received.data, size=received.size, envelope_sender=envelope_sender
+        r = mail_bounce.ingest_for(
+            env.desk(),
+            received.data,
+            size=received.size,
+            envelope_sender=envelope_sender,
+            recipient=recipient,
         )
     except DeskError as exc:
         fail(f"mail not filed, try again later: {exc}", EX_TEMPFAIL)
@@ -198,3 +226,119 @@ def quarantine_delete(env: Env, qid: int) -> None:
     """Delete a quarantined message (its digest stays in the audit)."""
     quarantine.delete(env.desk(), qid)
     click.echo(f"Q{qid} deleted")
+
+
+def _delivery_detail(m: Any) -> str:
+    """What became of an outgoing message, in a few words (the server's are cleaned)."""
+    if m.state == "sent":
+        return f"sent {when(m.sent_at, seconds=True)}: {clean(m.server_reply or '')[:80]}"
+    if m.state == "failed":
+        return f"failed {when(m.failed_at, seconds=True)}: {clean(m.last_error or '')[:80]}"
+    if m.state == "deferred":
+        why = clean(m.last_error or "")[:60]
+        return f"next try {when(m.send_after, seconds=True)} ({m.attempts} tries): {why}"
+    if m.state == "queued":
+        return f"due {when(m.send_after, seconds=True)}"
+    return m.state
+
+
+@mail.command("outbox")
+@click.option("--state", type=click.Choice(outbox_views.STATES), help="Only messages in it.")
+@click.option("--ticket", "ticket_id", type=TICKET_ID, help="Only this ticket's messages.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@pass_env
+def mail_outbox(
+    env: Env, state: str | None, ticket_id: int | None, limit: int, as_json: bool
+) -> None:
+    """Outgoing mail, newest first, with what became of each message (leads). An open
+    mail alarm (the transport itself fails) is shown first."""
+    desk = env.desk()
+    rows = outbox_views.outbox(desk, state=state, ticket_id=ticket_id, limit=limit)
+    alarm = outbox_views.mail_alarm(desk)
+
+    def text() -> str:
+        lines = [alarm_line(alarm)] if alarm is not None else []
+        for m in rows:
+            where = f"#{m.ticket_id}" if m.ticket_id is not None else "-"
+            flag = " [redacted]" if m.redacted else ""
+            lines.append(
+                f"{m.id:<7} {m.state:<9} {m.kind:<18} {where:<9} {clean(m.to_addr)[:40]:<40}"
+                f" {_delivery_detail(m)}{flag}"
+            )
+        return "\n".join(lines) or "no outgoing mail"
+
+    emit({"alarm": alarm, "messages": rows} if as_json else rows, as_json, text)
+
+
+@mail.command("retry")
+@click.argument("message_id", metavar="ID", type=click.IntRange(1, 2**63 - 1))
+@json_option
+@pass_env
+def mail_retry(env: Env, message_id: int, as_json: bool) -> None:
+    """Put a failed or deferred outgoing message back in the queue, due now (leads;
+    audited). It keeps its Message-ID; `mail send` delivers it."""
+    m = outbox_views.retry(env.desk(), message_id)
+    emit(m, as_json, lambda: f"message {m.id} to {clean(m.to_addr)} queued again")
+
+
+@mail.command("send")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Deliver what is due now and exit (for cron: two runs at once never send one "
+    "message twice).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="The transport's TOML file (default: mail.toml in the user's config folder, "
+    "~/.config/supportdesk/mail.toml on Linux).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000_000),
+    help="At most N messages taken per round.",
+)
+@json_option
+@pass_env
+def mail_send(
+    env: Env, once: bool, config_path: str | None, limit: int | None, as_json: bool
+) -> None:
+    """Deliver the outbox: every due message by SMTP (or into a maildir), each taken by
+    lease; without --once, keep delivering until SIGTERM or Ctrl-C. Prints what was sent,
+    deferred and failed.
+
+    \b
+    The transport lives in a TOML file (the password in a file of its own, mode 0600):
+      [transport]
+      kind = "smtp"            # or "maildir" (with maildir = "/path/Maildir")
+      host = "smtp.example.com"
+      port = 587
+      security = "starttls"    # starttls | tls | none (none: no username allowed)
+      username = "desk@example.com"
+      password_file = "~/.config/supportdesk/smtp-password"
+      timeout = 30
+      cafile = "/etc/ssl/private-ca.pem"   # optional
+    \b
+    Exit codes: 0 done (also when the policy has no [mail] domain: nothing is sent);
+    1 a transport fault stopped the run (everything taken is deferred, the lead's
+    board alarms); 2 a bad command line or configuration.
+    """
+    desk = env.desk()
+    permissions.require(desk.actor, "mail.send")
+    if not sending.mail_enabled(desk):
+        summary = sending.SendSummary(enabled=False)
+        emit(summary, as_json, summary.line)
+        return
+    cfg = mail_config.load_config(config_path)
+    stop: threading.Event | None = None
+    if not once:
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda _n, _f: stop.set())
+    summary = sending.deliver(desk, cfg, limit=limit, stop=stop)
+    emit(summary, as_json, summary.line)
+    if summary.fault is not None and once:
+        raise SystemExit(1)

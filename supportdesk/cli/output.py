@@ -120,3 +120,14 @@ def fail(message: str, code: int) -> NoReturn:
         line = line[: MAX_ERROR_LINE - 1] + "…"
     click.echo(f"supportdesk: {line}", err=True)
     sys.exit(code)
+
+
+def alarm_line(alarm: Any) -> str:
+    """The open mail alarm in one line, as the lead's board says it: "Mail is not going out
+    since 10:02: 535 authentication failed — 14 messages waiting" (the server's words made
+    inert)."""
+    waiting = f"{alarm.waiting} message{'' if alarm.waiting == 1 else 's'} waiting"
+    return (
+        f"MAIL ALARM: Mail is not going out since {when(alarm.raised_at, seconds=True)}: "
+        f"{clean(alarm.reason)[:200]} — {waiting} ({alarm.count} failed tries)"
+    )

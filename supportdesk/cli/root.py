@@ -148,7 +148,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "init",
         "Create or upgrade the database schema, the audit key and the first lead.",
     ),
-    "mail": LazyCommand("mail", "mail", "E-mail into tickets."),
+    "mail": LazyCommand("mail", "mail", "E-mail into tickets and out to customers."),
     "maintenance": LazyCommand(
         "maintenance",
         "maintenance",

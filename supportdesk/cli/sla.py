@@ -7,12 +7,13 @@ from typing import Any
 import click
 
 from supportdesk.cli.env import Env, pass_env
-from supportdesk.cli.output import emit, inert, json_option, times_in, when
+from supportdesk.cli.output import alarm_line, emit, inert, json_option, times_in, when
 from supportdesk.cli.params import TICKET_ID
 from supportdesk.core.clock import parse_time
 from supportdesk.core.policy import load_preset
 from supportdesk.rules.sla_engine import format_left, format_span
 from supportdesk.services import sla as sla_service
+from supportdesk.services.reports import sla_board as board_service
 
 
 @click.group()
@@ -79,3 +80,37 @@ def sla_due(
         as_json,
         lambda: f"due {when(result, weekday=True)} (calendar {inert(calendar_name)}, {zone.key})",
     )
+
+
+@sla.command("board")
+@json_option
+@pass_env
+def sla_board(env: Env, as_json: bool) -> None:
+    """The lead's SLA board in brief: the mail alarm (mail is not going out), the counts,
+    and the tickets flagged for the leads (leads; `supportdesk` shows it live)."""
+    b = board_service.snapshot(env.desk())
+    h = b.headline
+    flagged = [(r.id, r.subject) for r in b.attention.complaints]
+    value = {
+        "at": b.at,
+        "mail_alarm": b.mail_alarm,
+        "breached": h.breached,
+        "due_15": h.due_15,
+        "due_60": h.due_60,
+        "unclaimed": {str(k): v for k, v in h.unclaimed.items()},
+        "held": h.held,
+        "present": h.present,
+        "flagged": [tid for tid, _subject in flagged],
+    }
+
+    def text() -> str:
+        lines = [alarm_line(b.mail_alarm)] if b.mail_alarm is not None else []
+        unclaimed = "   ".join(f"T{k} unclaimed {v}" for k, v in sorted(h.unclaimed.items()))
+        lines.append(
+            f"breached {h.breached}   due ≤15m {h.due_15}   due ≤60m {h.due_60}   "
+            f"{unclaimed}   held {h.held}   present {h.present}"
+        )
+        lines += [f"  flagged #{tid}  {inert(subject)[:80]}" for tid, subject in flagged]
+        return "\n".join(lines)
+
+    emit(value, as_json, text)

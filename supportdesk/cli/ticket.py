@@ -56,7 +56,12 @@ def _ticket_text(t: Any) -> str:
     if t.description:
         lines += ["", *("  " + x for x in inert_lines(t.description))]
     lines.append("")
+    shown = {e.id for e in t.events}
+    mail = {d.event_id: d for d in t.deliveries if d.event_id in shown}
+    loose = [d for d in t.deliveries if d.event_id not in shown]
     for e in t.events:
+        while loose and loose[0].queued_at < e.at:
+            lines += _automatic_lines(loose.pop(0))
         who = "customer" if e.from_customer else inert(e.author or "-")
         what = e.kind + (f" ({e.call_outcome})" if e.call_outcome else "")
         if e.old_value or e.new_value:
@@ -67,7 +72,44 @@ def _ticket_text(t: Any) -> str:
         lines.append(f"  {when(e.at, seconds=True)}  {who:<10} {what}")
         if e.body:
             lines += ["      " + x for x in inert_lines(e.body)]
+        if e.id in mail:
+            lines.append(f"      mail: {delivery_words(mail[e.id])}")
+    for d in loose:
+        lines += _automatic_lines(d)
     return "\n".join(lines)
+
+
+def delivery_words(d: Any) -> str:
+    """What became of one outgoing message, on one line (the server's words made inert)."""
+    to = inert(d.to_addr)
+    if d.state == "sent":
+        words = f"sent {when(d.sent_at, seconds=True)} to {to}"
+        words += f" ({inert(d.server_reply)[:120]})" if d.server_reply else ""
+    elif d.state == "failed":
+        words = (
+            f"FAILED {when(d.failed_at, seconds=True)} to {to}: {inert(d.last_error or '')[:200]}"
+        )
+    elif d.state == "deferred":
+        tries = f"{d.attempts} {'try' if d.attempts == 1 else 'tries'}"
+        words = (
+            f"deferred ({tries}), next try {when(d.send_after, seconds=True)}, "
+            f"to {to}: {inert(d.last_error or '')[:200]}"
+        )
+    elif d.state == "queued":
+        words = f"queued for {to}, due {when(d.send_after, seconds=True)}"
+    elif d.state == "sending":
+        words = f"sending to {to}"
+    else:
+        words = f"{d.state}: not sent"
+    return words + (" [body redacted]" if d.redacted else "")
+
+
+def _automatic_lines(d: Any) -> list[str]:
+    kind = d.kind.replace("_", " ")
+    return [
+        f"  {when(d.queued_at, seconds=True)}  {'desk':<10} {kind} (automatic): {inert(d.subject)}",
+        f"      mail: {delivery_words(d)}",
+    ]
 
 
 @ticket.command("new")
@@ -83,7 +125,8 @@ def _ticket_text(t: Any) -> str:
 @click.option(
     "--during-verified-call",
     is_flag=True,
-    help="Opened while on the phone with a verified caller: counts as the first response.",
+    help="Opened on a call whose --verification you made (in the last 2 h): counts as the "
+    "first response (one ticket per verified call).",
 )
 @click.option(
     "--verification",
@@ -104,6 +147,11 @@ def ticket_new(env: Env, as_json: bool, sender: str | None, **kw: Any) -> None:
     """Open a new ticket."""
     limits.check(kw["subject"], limits.SUBJECT, what="--subject")
     limits.check(kw["description"], limits.DESCRIPTION, what="--description")
+    if kw["during_verified_call"]:
+        if sender is not None:
+            raise UsageError("--during-verified-call is for a call, not mail (--from)")
+        if kw["verification_id"] is None:
+            raise UsageError("--during-verified-call needs --verification ID (this call's)")
     desk = env.desk()
     if sender is not None:
         limits.check(sender, limits.EMAIL, what="--from")

@@ -22,6 +22,7 @@ from supportdesk.rules.sla_engine import (
     TicketClocks,
     format_span,
     on_response,
+    on_response_undone,
     on_status,
     retarget,
     start,
@@ -116,6 +117,8 @@ def event_body(name: str, before: SlaClock, after: SlaClock, why: str) -> str:
     if after.stopped and not before.stopped:
         verdict = "met" if after.state is ClockState.MET else "breached"
         return f"{name} clock stopped ({why}): {verdict}, {format_span(after.used_s)} business time"
+    if before.stopped and after.state is ClockState.PAUSED:
+        return f"{name} clock restarted, paused by the status ({why})"
     if after.state is ClockState.PAUSED and before.state is not ClockState.PAUSED:
         return f"{name} clock paused ({why})"
     if before.state is ClockState.PAUSED and after.state is ClockState.RUNNING:
@@ -175,6 +178,15 @@ def on_first_response(session: Session, desk: Desk, ticket: Ticket, why: str) ->
     calendar = _calendar_of(desk, ticket)
     before = clocks_of(ticket)
     _store(session, desk, ticket, before, on_response(before, calendar, desk.now()), why)
+
+
+def on_response_failed(session: Session, desk: Desk, ticket: Ticket, why: str) -> None:
+    """The reverse of `on_first_response`: the response never reached the customer, so the
+    respond clock runs again from where it stopped; its history event says `why`."""
+    calendar = _calendar_of(desk, ticket)
+    before = clocks_of(ticket)
+    after = on_response_undone(before, calendar, desk.now(), ticket.status)
+    _store(session, desk, ticket, before, after, why)
 
 
 def _retargeted(

@@ -16,6 +16,7 @@ MATRIX: dict[str, frozenset[Role]] = {
     "ticket.create": EVERYONE,
     "caller.verify": EVERYONE,
     "mail.ingest": EVERYONE,
+    "mail.send": EVERYONE,  # deliver the outbox (`mail send`, a cron job under its own login)
     "ticket.read": EVERYONE,
     "ticket.reply": EVERYONE,
     "ticket.call": EVERYONE,

@@ -126,6 +126,44 @@ class ContactView(JsonMixin):
 
 
 @dataclass(frozen=True)
+class Referral(JsonMixin):
+    """An end customer of a reseller is referred to the reseller (seed 002, 5c): the one
+    wording every path uses (verify, ticket new, mail, the call screen), with the reseller's
+    primary contact to give the customer. Made by services.directory.resellers."""
+
+    account: str  # the end customer's account
+    reseller: str
+    company: str  # the reseller's
+    contact: str | None  # the reseller's primary contact: name, first e-mail and phone
+    email: str | None
+    phone: str | None
+
+    @property
+    def contact_line(self) -> str:
+        """ "Ola Berg, ops@bluefin.example, +27 21 555 0101" (what is on file of it)."""
+        parts = [x for x in (self.contact, self.email, self.phone) if x]
+        return ", ".join(parts) if parts else "no contact on file"
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self.account} is a customer of the reseller {self.company} ({self.reseller}): "
+            f"they must contact their reseller ({self.contact_line}); no ticket is opened"
+        )
+
+    def mail_body(self, subject: str) -> str:
+        """The referral sent to an end customer who wrote to the desk."""
+        return (
+            f"Hello,\n\nyour account {self.account} is looked after by {self.company}, who "
+            f"give you support. Please send your request to them: {self.contact_line}.\n\n"
+            f"We have not opened a ticket for your message ({subject}).\n"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "message": self.message}
+
+
+@dataclass(frozen=True)
 class AccountView(JsonMixin):
     id: str
     company: str
@@ -138,6 +176,45 @@ class AccountView(JsonMixin):
     services: tuple[ServiceView, ...] = ()
     contacts: tuple[ContactView, ...] = ()
     open_tickets: int = 0
+    referral: Referral | None = None  # an end customer: to whom, with the reseller's contact
+
+
+@dataclass(frozen=True)
+class DeliveryView(JsonMixin):
+    """One outgoing message as the thread, `ticket show` and `mail outbox` show it.
+
+    state: queued | sending | sent | deferred | failed | withdrawn (never sent: redacted or
+    cancelled before it went). `last_error` and `server_reply` are the mail server's words:
+    outside text. `body` is None once redacted."""
+
+    id: int
+    kind: str
+    state: str
+    ticket_id: int | None
+    event_id: int | None
+    to_addr: str
+    subject: str
+    queued_at: datetime
+    send_after: datetime
+    attempts: int
+    sent_at: datetime | None
+    failed_at: datetime | None
+    last_error: str | None
+    server_reply: str | None
+    redacted: bool
+    body: str | None = None
+
+
+@dataclass(frozen=True)
+class MailAlarmView(JsonMixin):
+    """An open fault of the mail transport: nothing goes out until a delivery succeeds."""
+
+    id: int
+    raised_at: datetime
+    last_seen_at: datetime
+    reason: str
+    count: int
+    waiting: int  # messages queued, deferred or being sent
 
 
 @dataclass(frozen=True)
@@ -181,6 +258,7 @@ class TicketView(JsonMixin):
     suggested_type: str | None = None
     suggested_words: tuple[str, ...] = ()
     request_block: str | None = None
+    deliveries: tuple[DeliveryView, ...] = ()  # its outgoing mail, oldest first
 
 
 @dataclass(frozen=True)

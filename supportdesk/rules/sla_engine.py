@@ -253,6 +253,23 @@ def on_response(clocks: TicketClocks, calendar: Calendar, now: datetime) -> Tick
     return clocks.with_(RESPOND, stop(clocks.respond, calendar, now))
 
 
+def on_response_undone(
+    clocks: TicketClocks, calendar: Calendar, now: datetime, status: str
+) -> TicketClocks:
+    """The reverse of `on_response`: the first response did not count after all (a reply
+    that never reached the customer). A stopped respond clock runs again from where it
+    stopped, with the business time it had used (the time between the reply and the news of
+    its failure is not counted: nobody could act on it), paused when the ticket's status
+    pauses it."""
+    clock = clocks.respond
+    if not clock.stopped:
+        return clocks
+    clock = restart(clock, calendar, now)
+    if status in PAUSING_STATUSES[RESPOND]:
+        clock = pause(clock, calendar, now, status)
+    return clocks.with_(RESPOND, clock)
+
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 US = 1_000_000
 

@@ -40,7 +40,7 @@ from tests.helpers.call import (
     stage,
     sync,
 )
-from tests.helpers.settle import until
+from tests.helpers.settle import until, workers_done
 
 KEY_BUDGET = 20
 
@@ -356,13 +356,35 @@ async def test_reseller_customer_is_referred(call_fx: CallFixture) -> None:
         keys = Keys(pilot)
         screen = await start_call(pilot, keys, "endco", "endco")
         assert "RESELLER CUSTOMER: refer to Bluefin Media (bluefin)" in card_text(screen)
+        assert "Ola Berg, ops@bluefin.example" in card_text(screen)  # whom to ring instead
         await keys.press("enter")
         await contacts_listed(pilot, "endco")
+        listing = screen.query_one(OptionList)
+        (only,) = [listing.get_option_at_index(i) for i in range(listing.option_count)]
+        assert only.id == "refer"
+        assert (
+            str(only.prompt)
+            == "↪ refer the caller to Bluefin Media\n    Ola Berg, ops@bluefin.example"
+        )
         await keys.press("enter")
         screen = await stage(pilot, CallStage.VERDICT)
         assert screen.verdict is not None and screen.verdict.state == REFERRED
-        assert "REFERRED" in verdict_text(screen)
+        shown = " ".join(verdict_text(screen).split())
+        assert "REFERRED" in shown
+        assert (
+            "endco is a customer of the reseller Bluefin Media (bluefin): they must contact "
+            "their reseller (Ola Berg, ops@bluefin.example); no ticket is opened"
+        ) in shown
+        # no ticket is offered, and n does not open one
         assert not screen.check_action("new_ticket", ())
+        assert not screen.check_action("add_call", ())
+        await keys.press("n")
+        await workers_done(app)
+        assert screen.stage == CallStage.VERDICT and app.screen is screen
+        tickets_of_endco = call_fx.desk.store.query(
+            "SELECT count(*) FROM tickets WHERE account_id = 'endco'"
+        )
+        assert tickets_of_endco == [(0,)]
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """What a verdict looks like on the call screen, at 80x24 and 160x48: VERIFIED (green),
-NOT VERIFIED (red, attempts left), LOCKED (until when, with the recent attempts) and HELD
-(yellow, caller not listed), each beside the account's card.
+NOT VERIFIED (red, attempts left), LOCKED (until when, with the recent attempts), HELD
+(yellow, caller not listed) and REFERRED (a reseller's customer: the reseller and its
+contact, no ticket offered), each beside the account's card.
 
 The desk, the clock (frozen at 2026-11-20 09:00 UTC) and the time zone are fixed, and the PINs
 (random) are never on screen, so a changed picture means the screen changed. Update with
@@ -90,4 +91,12 @@ def test_locked(call_fx: CallFixture, snap_compare: SnapCompare, size: tuple[int
 def test_held(call_fx: CallFixture, snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     """The caller is not listed: yellow, a report is held until Jane or Sam confirms it."""
     run = calling("+44 20 7946", "acme", "0", None)
+    assert snap_compare(SupportDeskApp(call_fx.desk), terminal_size=size, run_before=run)
+
+
+@pytest.mark.parametrize("size", [SMALL, LARGE], ids=["80x24", "160x48"])
+def test_referred(call_fx: CallFixture, snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    """endco is Bluefin's customer: referred to Bluefin Media with Ola Berg's address on the
+    card and in the verdict, and no key to open a ticket."""
+    run = calling("endco", "endco", "1", None)
     assert snap_compare(SupportDeskApp(call_fx.desk), terminal_size=size, run_before=run)

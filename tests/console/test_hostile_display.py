@@ -221,6 +221,39 @@ async def test_the_wall_shows_hostile_text_literally(
         assert app.is_running
 
 
+@sync
+async def test_a_hostile_resellers_referral_is_shown_literally(
+    desk: Desk, make_desk: DeskFactory, evil: dict[str, Any]
+) -> None:
+    """The hostile `evil` account as a reseller: its company and primary contact (markup,
+    escapes, a bidi override) on the card, in the referral line and in the REFERRED verdict,
+    shown literally at 80x24."""
+    from supportdesk.services import directory
+
+    directory.add_account(desk, "endco", "End Co", "gold", reseller="evil")
+    app = SupportDeskApp(make_desk("lena"), live=False)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen), WAIT, "queue")
+        await pilot.press("ctrl+k")
+        await until(pilot, lambda: isinstance(app.screen, CallScreen), WAIT, "call screen")
+        call = app.screen
+        assert isinstance(call, CallScreen)
+        await pilot.press(*"endco")
+        await until(pilot, lambda: call.card is not None, WAIT, "the account card")
+        await settle(pilot)
+        assert_inert(app, "call: reseller customer's card", "[@click=app.quit]x[/]")
+        await pilot.press("enter")
+        await until(pilot, lambda: call.stage == CallStage.CONTACT, WAIT, "the referral line")
+        await settle(pilot)
+        assert_inert(app, "call: referral line", "[/var/www/html]", "[@click=app.quit]x[/]")
+        await pilot.press("enter")
+        await until(pilot, lambda: call.verdict is not None, WAIT, "the verdict")
+        await settle(pilot)
+        assert_inert(app, "call: referred", "REFERRED", "␛]0;pwned␇", "␛[31mMallory")
+        assert app.is_running
+    assert app.return_code in (0, None)
+
+
 def test_one_line_shows_every_hostile_string_inertly() -> None:
     """The helper every cell goes through: nothing unsafe left, markup kept as text."""
     for text in HOSTILE_STRINGS:

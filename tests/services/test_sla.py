@@ -108,8 +108,17 @@ def test_late_reply_is_stored_as_breached(sdesk: Desk) -> None:
 
 
 def test_ticket_opened_during_verified_call_is_answered(sdesk: Desk) -> None:
+    from supportdesk.services.callers import verification
+
+    at(sdesk, jnb(2026, 11, 23, 8, 55))
+    pin = verification.set_pin(sdesk, "bluefin", "priya@bluefin.example").pin
+    v = verification.verify(sdesk, "bluefin", "priya@bluefin.example", "phone", pin=pin)
     tid = new_ticket(
-        at(sdesk, jnb(2026, 11, 23, 9, 0)), priority="critical", during_verified_call=True
+        at(sdesk, jnb(2026, 11, 23, 9, 0)),
+        priority="critical",
+        channel="email",
+        during_verified_call=True,
+        verification_id=v.verification_id,
     )
     respond = clock(sdesk, tid, "respond")
     assert respond.state == "met" and respond.used_s == 0

@@ -101,6 +101,8 @@ def card_text(card: CallCard, now: datetime, width: int) -> Text:
                 RESELLER_STYLE,
             )
         )
+        if a.referral is not None:  # whom the caller should ring instead
+            lines.append(Text(truncate(f"   {a.referral.contact_line}", width), "bold #af87ff"))
     wide = width >= WIDE
     lines.extend(plan_lines(card.plan, wide=wide))
     lines.append(Text(f"Services {len(a.services)}", "bold"))

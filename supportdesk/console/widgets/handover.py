@@ -66,8 +66,9 @@ def handover_renderable(b: Brief, now: datetime, width: int) -> RenderableType:
     title.append(f" · #{b.ticket_id} · {one_line(b.account)} ({one_line(b.company)})", style="dim")
     parts.append(title)
     if b.flagged_at is not None:
+        what = "A reply was not delivered:" if b.flag == "mail failed" else "Complaint"
         parts.append(
-            Text(f"⚑ Complaint flagged for the leads {stamp(b.flagged_at, now)}", style=FLAG_STYLE)
+            Text(f"⚑ {what} flagged for the leads {stamp(b.flagged_at, now)}", style=FLAG_STYLE)
         )
     parts.append(Text.assemble(_head("Reported "), (stamp(b.reported_at, now), "dim")))
     parts.append(Text("  " + clean(b.reported.strip() or "(no description)", multiline=True)))

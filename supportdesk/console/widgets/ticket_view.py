@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from supportdesk.console.widgets.delivery import automatic_header, delivery_key, delivery_line
 from supportdesk.console.widgets.format import (
     CHANNEL_LABEL,
     ago,
@@ -26,7 +27,7 @@ from supportdesk.console.widgets.format import (
     times_in,
     truncate,
 )
-from supportdesk.core.views import EventView, QueueRow, TicketView
+from supportdesk.core.views import DeliveryView, EventView, QueueRow, TicketView
 from supportdesk.rules.request_words import describe
 from supportdesk.safe_text import clean
 
@@ -36,6 +37,7 @@ OUTCOME_LABEL = {
     "no_answer": "no answer",
 }
 PANEL_EVENTS = frozenset({"sla"})  # shown by the ticket screen's SLA panel, not the thread
+MAIL_FLAG = "mail failed"  # a flag event's value for a reply that failed (outbox/failures.py)
 STATUS_STYLE = {
     "new": "bold #5fd7ff",
     "open": "bold #87d787",
@@ -177,6 +179,8 @@ def _escalation_parts(e: EventView, who: str) -> tuple[str, str, str | None]:
             return "-escalation", f"Escalated tier {low} → {high} · by {who}", body
         return "-escalation", f"Handed back tier {low} → {high} · by {who}", body
     if e.kind == "flag":
+        if e.new_value == MAIL_FLAG:
+            return "-escalation", "Reply not delivered · flagged for the holder and the leads", body
         if e.new_value:
             return "-escalation", f"Complaint taken to a supervisor · by {who}", body
         return "-escalation", f"Complaint acknowledged · by {who}", body
@@ -201,14 +205,16 @@ def _escalation_parts(e: EventView, who: str) -> tuple[str, str, str | None]:
 
 class ThreadEntry(Static):
     """One event of a ticket's thread, coloured by who said it and whether the customer
-    saw it."""
+    saw it; a reply e-mailed to the customer carries what became of its mail underneath."""
 
-    def __init__(self, event: EventView, ticket: TicketView, now: datetime) -> None:
+    def __init__(
+        self, event: EventView, ticket: TicketView, now: datetime, mail: DeliveryView | None = None
+    ) -> None:
         kind, header, body = entry_parts(event, ticket)
-        self.event_key = (event.id, event.body, event.redacted)
         self.header = header
         self.body = body
         self.at = event.at
+        self.mail = mail
         super().__init__(self._render_entry(now), classes=f"entry {kind}", markup=False)
 
     def _render_entry(self, now: datetime) -> RenderableType:
@@ -216,15 +222,86 @@ class ThreadEntry(Static):
         head.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         head.add_column(justify="right", no_wrap=True, style="dim")
         head.add_row(Text(one_line(self.header), style="bold"), Text(stamp(self.at, now)))
-        if not self.body:
-            return head
-        body = Text(clean(self.body.rstrip(), multiline=True))
-        if self.body == "[redacted]":
-            body.stylize("italic dim")
-        return Group(head, body)
+        parts: list[RenderableType] = [head]
+        if self.body:
+            body = Text(clean(self.body.rstrip(), multiline=True))
+            if self.body == "[redacted]":
+                body.stylize("italic dim")
+            parts.append(body)
+        if self.mail is not None:
+            parts.append(delivery_line(self.mail, now))
+        return Group(*parts) if len(parts) > 1 else head
+
+    def reshow(
+        self, event: EventView, ticket: TicketView, mail: DeliveryView | None, now: datetime
+    ) -> None:
+        """The same entry with a changed body (redacted) or a new delivery state."""
+        _kind, self.header, self.body = entry_parts(event, ticket)
+        self.mail = mail
+        self.update(self._render_entry(now))
 
     def retime(self, now: datetime) -> None:
         self.update(self._render_entry(now))
+
+
+class MailEntry(ThreadEntry):
+    """An automatic message the desk sent on the ticket (an acknowledgement, an incident
+    update): a line of the thread with its subject and what became of it."""
+
+    def __init__(self, mail: DeliveryView, now: datetime) -> None:
+        self.header = automatic_header(mail)
+        self.body = None
+        self.at = mail.queued_at
+        self.mail = mail
+        Static.__init__(self, self._render_entry(now), classes="entry -auto", markup=False)
+
+    def _render_entry(self, now: datetime) -> RenderableType:
+        head = Table.grid(expand=True)
+        head.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        head.add_column(justify="right", no_wrap=True, style="dim")
+        head.add_row(Text(one_line(self.header), style="bold"), Text(stamp(self.at, now)))
+        assert self.mail is not None
+        subject = Text(one_line(self.mail.subject), style="dim")
+        return Group(head, subject, delivery_line(self.mail, now))
+
+    def reshow_mail(self, mail: DeliveryView, now: datetime) -> None:
+        self.mail = mail
+        self.update(self._render_entry(now))
+
+
+ThreadItem = tuple[EventView | None, DeliveryView | None]
+
+
+def thread_items(ticket: TicketView) -> list[ThreadItem]:
+    """The thread's entries, oldest first: each event (SLA clock changes are the SLA
+    panel's) with the mail that carried it, and the automatic messages not tied to an event
+    shown, by the time they were queued."""
+    events = [e for e in ticket.events if e.kind not in PANEL_EVENTS]
+    shown = {e.id for e in events}
+    by_event: dict[int, DeliveryView] = {}
+    loose: list[DeliveryView] = []
+    for d in ticket.deliveries:
+        if d.event_id is not None and d.event_id in shown:
+            by_event[d.event_id] = d  # the newest message of an event
+        else:
+            loose.append(d)
+    items: list[tuple[tuple[datetime, int, int], ThreadItem]] = [
+        ((e.at, 0, e.id), (e, by_event.get(e.id))) for e in events
+    ]
+    items += [((d.queued_at, 1, d.id), (None, d)) for d in loose]
+    items.sort(key=lambda pair: pair[0])
+    return [item for _key, item in items]
+
+
+def _ident(item: ThreadItem) -> tuple[str, int]:
+    event, mail = item
+    return ("e", event.id) if event is not None else ("m", mail.id if mail else 0)
+
+
+def _content(item: ThreadItem) -> tuple[object, ...]:
+    event, mail = item
+    head = (event.body, event.redacted) if event is not None else ()
+    return (*head, delivery_key(mail) if mail is not None else None)
 
 
 class ThreadView(VerticalScroll):
@@ -233,28 +310,52 @@ class ThreadView(VerticalScroll):
     def __init__(self, *, id: str | None = None, limit: int | None = None) -> None:
         super().__init__(id=id, can_focus=True)
         self.limit = limit
-        self._keys: list[tuple[int, str | None, bool]] = []
+        self._keys: list[tuple[str, int]] = []
+        self._contents: list[tuple[object, ...]] = []
+        self._entries: list[ThreadEntry] = []
 
     def show(self, ticket: TicketView, now: datetime) -> None:
-        """Show `ticket`'s events (the last `limit` of them; SLA clock changes are the SLA
-        panel's), keeping the reader's place: at the bottom it follows new entries, elsewhere
-        it stays put."""
-        events = [e for e in ticket.events if e.kind not in PANEL_EVENTS]
+        """Show `ticket`'s entries (the last `limit` of them), keeping the reader's place: at
+        the bottom it follows new entries, elsewhere it stays put. An entry whose body or
+        mail state changed is redrawn in place."""
+        items = thread_items(ticket)
         if self.limit is not None:
-            events = events[-self.limit :]
-        keys = [(e.id, e.body, e.redacted) for e in events]
+            items = items[-self.limit :]
+        keys = [_ident(i) for i in items]
+        contents = [_content(i) for i in items]
         follow = self.is_vertical_scroll_end or not self._keys
-        if keys[: len(self._keys)] == self._keys and self._keys:
-            new = events[len(self._keys) :]
+        if self._keys and keys[: len(self._keys)] == self._keys:
+            for n, entry in enumerate(self._entries):
+                if contents[n] != self._contents[n]:
+                    event, mail = items[n]
+                    if isinstance(entry, MailEntry) and mail is not None:
+                        entry.reshow_mail(mail, now)
+                    elif event is not None:
+                        entry.reshow(event, ticket, mail, now)
+            new = items[len(self._keys) :]
         else:
             self.remove_children()
-            new = events
+            self._entries = []
+            new = items
         if new:
-            self.mount_all(ThreadEntry(e, ticket, now) for e in new)
+            made = [self._entry(item, ticket, now) for item in new]
+            self._entries += made
+            self.mount_all(made)
         self._keys = keys
+        self._contents = contents
         if follow:
             self.scroll_end(animate=False)
+
+    @staticmethod
+    def _entry(item: ThreadItem, ticket: TicketView, now: datetime) -> ThreadEntry:
+        event, mail = item
+        if event is None:
+            assert mail is not None
+            return MailEntry(mail, now)
+        return ThreadEntry(event, ticket, now, mail)
 
     def clear_thread(self) -> None:
         self.remove_children()
         self._keys = []
+        self._contents = []
+        self._entries = []

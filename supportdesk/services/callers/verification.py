@@ -31,10 +31,12 @@ from supportdesk.rules.verify_rules import (
     Permission,
     person_of,
 )
+from supportdesk.services.directory.resellers import referral_in
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from supportdesk.core.views import Referral
     from supportdesk.models import Account, Contact
 
 RECENT_ATTEMPTS = 5
@@ -71,6 +73,7 @@ class Verdict:
     recent: tuple[Attempt, ...] = field(default=())
     verification_id: int | None = None
     message: str = ""
+    referral: Referral | None = None  # REFERRED: the reseller and its contact
 
     @property
     def verified(self) -> bool:
@@ -92,6 +95,7 @@ class Verdict:
             "locked_until": self.locked_until.isoformat() if self.locked_until else None,
             "verification": self.verification_id,
             "message": self.message,
+            "referral": self.referral.to_json() if self.referral is not None else None,
         }
 
 
@@ -255,16 +259,14 @@ def verify(
             )
             return row.id
 
-        if account.reseller_id is not None:
-            reseller = _account(session, account.reseller_id)
-            vid = log(None, "none", REFERRED, reseller.id)
+        referred = referral_in(session, account)
+        if referred is not None:
+            vid = log(None, "none", REFERRED, referred.reseller)
             return Verdict(
                 REFERRED,
                 verification_id=vid,
-                message=(
-                    f"{account.id} is a customer of the reseller {reseller.company} "
-                    f"({reseller.id}): they must contact their reseller; no ticket is opened"
-                ),
+                message=referred.message,
+                referral=referred,
                 **base,
             )
         people = _people(session, account.id)

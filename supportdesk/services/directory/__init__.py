@@ -18,6 +18,7 @@ from supportdesk.services.directory.contacts import (
     MAX_POINTS,
     add_contact,
 )
+from supportdesk.services.directory.resellers import referral, referral_in, set_reseller
 from supportdesk.services.directory.staff import LOGIN_RE, add_staff, list_staff
 
 __all__ = [
@@ -34,6 +35,9 @@ __all__ = [
     "list_accounts",
     "list_staff",
     "normalise_phone",
+    "referral",
+    "referral_in",
     "set_plan",
+    "set_reseller",
     "show_account",
 ]

@@ -16,18 +16,28 @@ from supportdesk.enums import AccountStatus, ServiceKind
 from supportdesk.errors import NotFound, NothingToDo, UsageError
 from supportdesk.models import Account, Contact, ContactPoint, Service, Ticket
 from supportdesk.rules import limits
+from supportdesk.services.directory.resellers import check_reseller, lock_accounts, referral_in
 
 ACCOUNT_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
 def add_account(
-    desk: Desk, account_id: str, company: str, plan: str, notes: str = ""
+    desk: Desk,
+    account_id: str,
+    company: str,
+    plan: str,
+    notes: str = "",
+    reseller: str | None = None,
 ) -> AccountView:
+    """A new account; with `reseller`, an end customer of that reseller (who is referred to
+    it on every path: services/directory/resellers.py)."""
     permissions.require(desk.actor, "account.manage")
     limits.check(account_id, limits.ACCOUNT_ID)
     limits.check(company, limits.COMPANY)
     limits.check(plan, limits.PLAN)
     limits.check(notes, limits.NOTES)
+    if reseller is not None:
+        limits.check(reseller, limits.ACCOUNT_ID, what="--reseller")
     if not ACCOUNT_RE.fullmatch(account_id):
         raise UsageError(f"account id {account_id!r}: lowercase letters, digits, . _ -")
     if not company.strip() or not plan.strip():
@@ -36,21 +46,27 @@ def add_account(
     with desk.write() as (session, record):
         if session.get(Account, account_id) is not None:
             raise UsageError(f"account {account_id!r} already exists")
+        if reseller is not None:
+            lock_accounts(session, reseller)
+            check_reseller(session, account_id, reseller)
         acct = Account(
             id=account_id,
             company=company,
             plan=plan,
             status=AccountStatus.ACTIVE.value,
             notes=notes,
+            reseller_id=reseller,
             created_at=desk.now(),
         )
         session.add(acct)
-        record(
-            "account.add",
-            "account",
-            account_id,
-            {"company": [None, company], "plan": [None, plan], "notes": [None, notes]},
-        )
+        changes: dict[str, Any] = {
+            "company": [None, company],
+            "plan": [None, plan],
+            "notes": [None, notes],
+        }
+        if reseller is not None:
+            changes["reseller"] = [None, reseller]
+        record("account.add", "account", account_id, changes)
     return show_account(desk, account_id)
 
 
@@ -170,7 +186,11 @@ def show_account(desk: Desk, account_id: str) -> AccountView:
             or 0
         )
         return _account_view(
-            a, services=services, contacts=tuple(contacts), open_tickets=int(open_count)
+            a,
+            services=services,
+            contacts=tuple(contacts),
+            open_tickets=int(open_count),
+            referral=referral_in(s, a),
         )
 
 

@@ -82,6 +82,7 @@ class Brief(JsonMixin):
     watchers: tuple[str, ...]
     flagged_at: datetime | None
     handovers: tuple[HandoverNote, ...] = ()  # oldest first
+    flag: str | None = None  # why it is flagged: "supervisor" (a complaint), "mail failed"
 
 
 def brief(desk: Desk, ticket_id: int, *, neighbours: int = 10) -> Brief:
@@ -219,6 +220,16 @@ def brief(desk: Desk, ticket_id: int, *, neighbours: int = 10) -> Brief:
                 .order_by(TicketEvent.id)
             )
         )
+        flag = (
+            s.scalars(
+                select(TicketEvent.new_value)
+                .where(TicketEvent.ticket_id == t.id, TicketEvent.kind == EventKind.FLAG.value)
+                .order_by(TicketEvent.id.desc())
+                .limit(1)
+            ).first()
+            if t.flagged_at is not None
+            else None
+        )
         return Brief(
             t.id,
             t.account_id,
@@ -233,4 +244,5 @@ def brief(desk: Desk, ticket_id: int, *, neighbours: int = 10) -> Brief:
             watchers,
             t.flagged_at,
             handovers,
+            flag,
         )

@@ -8,7 +8,8 @@ somewhere, 75 (retry) only when the database cannot be written.
   authenticates a From: header, so mail never confirms a ticket held for authorization: the
   reply is kept as the customer's words, with a note for the leads, and the ticket stays
   held until a verified call (`ticket confirm`) or a lead decides.
-- Otherwise the account that lists the sender gets a new ticket, channel e-mail.
+- Otherwise the account that lists the sender gets a new ticket, channel e-mail; a reseller's
+  end customer's is filed closed with the referral (mail_referral.py), nothing else.
 - From an address no account lists the policy decides (`[verification] unlisted_sender`):
   "close" files it closed as unlisted_sender, unanswered (seed 001); "hold" files it
   awaiting authorization (seed 000). It is filed on the account the message names (its
@@ -44,7 +45,10 @@ from supportdesk.services.intake.mail_parse import (
     NAME_LIMIT,
     SUBJECT_LIMIT,
     Parsed,
+    subject_limit,
+    ticket_id_limit,
 )
+from supportdesk.services.intake.mail_referral import Referral, refer_sender, referral_in
 from supportdesk.services.intake.mail_views import NOT_CONFIRMED, held, unlisted
 
 if TYPE_CHECKING:
@@ -87,7 +91,7 @@ class Message:
 @dataclass(frozen=True)
 class IngestResult:
     """What became of a message. action: reply | reply_reopened | reply_held | auto_note |
-    opened | closed_unlisted | held_unlisted | duplicate | quarantined."""
+    opened | closed_unlisted | held_unlisted | closed_referred | duplicate | quarantined."""
 
     action: str
     ticket_id: int | None
@@ -116,23 +120,6 @@ class Unfileable(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-def ticket_id_limit() -> int:
-    """The largest ticket number the id column holds (a larger [#N] refers to nothing)."""
-    from sqlalchemy import BigInteger
-
-    from supportdesk.models import Ticket
-
-    return 2**63 - 1 if isinstance(Ticket.__table__.c.id.type, BigInteger) else 2**31 - 1
-
-
-def subject_limit() -> int:
-    """The desk's subject limit, or the column's when that is narrower."""
-    from supportdesk.models import Ticket
-
-    length = getattr(Ticket.__table__.c.subject.type, "length", None)
-    return min(SUBJECT_LIMIT, length) if length else SUBJECT_LIMIT
 
 
 # -- the delivery agent --------------------------------------------------------------------
@@ -303,12 +290,16 @@ def _apply(session: Session, desk: Desk, record: Any, message: Message) -> Inges
             notes.append(f"a reply to closed ticket #{ticket.id}: filed as a new ticket")
     if message.automatic is not None:
         raise Unfileable(f"automatic mail ({message.automatic}) with no open ticket to note it on")
-    rules = current_policy(desk).verification
+    unlisted: str | None = current_policy(desk).verification.unlisted_sender
     contact = _listed_anywhere(session, message.sender)
     if contact is not None:
-        return _open(session, desk, record, contact.account_id, contact, message, None, notes)
-    account = _guess_account(session, message) or _unlisted_account(session, desk, record)
-    return _open(session, desk, record, account.id, None, message, rules.unlisted_sender, notes)
+        account, unlisted = contact.account_id, None
+    else:
+        account = (_guess_account(session, message) or _unlisted_account(session, desk, record)).id
+    referred = referral_in(session, account)  # a reseller's customer: closed, referred
+    result = _open(session, desk, record, account, contact, message, referred or unlisted, notes)
+    refer_sender(session, desk, result.ticket_id, contact, message, referred)
+    return result
 
 
 def _referenced_ticket(session: Session, subject: str) -> Ticket | None:
@@ -426,17 +417,21 @@ def _open(
     account_id: str,
     contact: Contact | None,
     message: Message,
-    unlisted: str | None,
+    unlisted: str | Referral | None,
     notes: list[str],
 ) -> IngestResult:
-    """A new e-mail ticket; for an unlisted sender closed unanswered or held, per policy."""
+    """A new e-mail ticket; for an unlisted sender closed unanswered or held, per policy; for
+    a reseller's customer closed with the referral (mail_referral.py)."""
     subject = mail_parse.clip(message.subject, subject_limit(), "subject", notes)
     name = None
     if contact is None and message.sender_name:
         name = mail_parse.clip(message.sender_name, NAME_LIMIT, "sender name", notes)
     settle = None
     action = "opened"
-    if unlisted is not None:
+    if isinstance(unlisted, Referral):
+        settle = Settle(Status.CLOSED, unlisted.message, ResolutionCode.OUT_OF_SCOPE)
+        action = "closed_referred"
+    elif unlisted is not None:
         closing = unlisted == "close"
         settle = Settle(
             Status.CLOSED if closing else Status.AWAITING_AUTHORIZATION,

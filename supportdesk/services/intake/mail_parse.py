@@ -72,6 +72,23 @@ _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _STAND_IN = "encodedwordzq"
 
 
+def ticket_id_limit() -> int:
+    """The largest ticket number the id column holds (a larger [#N] refers to nothing)."""
+    from sqlalchemy import BigInteger
+
+    from supportdesk.models import Ticket
+
+    return 2**63 - 1 if isinstance(Ticket.__table__.c.id.type, BigInteger) else 2**31 - 1
+
+
+def subject_limit() -> int:
+    """The desk's subject limit, or the column's when that is narrower."""
+    from supportdesk.models import Ticket
+
+    length = getattr(Ticket.__table__.c.subject.type, "length", None)
+    return min(SUBJECT_LIMIT, length) if length else SUBJECT_LIMIT
+
+
 @dataclass(frozen=True)
 class Received:
     """What came in on stdin: `data` (all of it, or the first part of an oversized one) and

@@ -22,6 +22,7 @@ KINDS = (
     "confirmation",
     "incident_update",
     "maintenance_notice",
+    "referral",  # a reseller's end customer told where to ask (services/intake/mail_referral)
 )
 
 

@@ -18,8 +18,9 @@ from supportdesk.core.claims import claim_rules
 from supportdesk.core.desk import Desk
 from supportdesk.core.presence import marker_cutoff
 from supportdesk.core.queue import LIVE_TERM, rows_where
-from supportdesk.core.views import QueueRow, parse_utc_or_none
+from supportdesk.core.views import MailAlarmView, QueueRow, parse_utc_or_none
 from supportdesk.services import escalation
+from supportdesk.services.outbox.views import mail_alarm
 from supportdesk.services.reports.common import HELD_TOO_LONG, day_start, epoch_of
 from supportdesk.services.reports.drill import drill  # noqa: F401 - re-exported
 from supportdesk.services.reports.sla_figures import (  # noqa: F401 - re-exported
@@ -123,6 +124,7 @@ class SlaBoard:
     urgent_more_before: bool = False
     urgent_more_after: bool = False
     max_ticket_id: int = 0  # a ticket above it is new since this snapshot (the board's bell)
+    mail_alarm: MailAlarmView | None = None  # the mail transport fails: nothing goes out
 
     @property
     def urgent_total(self) -> int:
@@ -224,6 +226,7 @@ def snapshot(desk: Desk, urgent_from: Anchor | None = None) -> SlaBoard:
         page.more_before,
         page.more_after,
         int(store.query("SELECT coalesce(max(id), 0) FROM tickets")[0][0]),
+        mail_alarm(desk),
     )
 
 

@@ -45,8 +45,11 @@ from supportdesk.models import (
 from supportdesk.rules import limits
 from supportdesk.rules.request_types import REQUEST_TYPES, check_request_type, words
 from supportdesk.rules.verify_rules import CALL_WINDOW
+from supportdesk.services.directory.resellers import referral_in
 
 __all__ = ["REQUEST_TYPES", "confirm", "create", "find_contact"]
+
+LIVE = (Channel.PHONE.value, Channel.CHAT.value)  # a verified caller is on the line
 
 
 def find_contact(session: Session, account_id: str, email: str) -> Contact:
@@ -84,9 +87,12 @@ def create(
 ) -> int:
     """Open a new ticket (status new, tier 1) and return its number.
 
+    An end customer of a reseller gets no ticket: NotAllowed with the referral (seed 002).
     With `verification_id` (a verification of this call, on this account) the verified
-    contact is the requester and, on the phone or in chat, the ticket is answered at
-    creation (its respond clock is met). A report from a caller who is not listed or not
+    contact is the requester. The ticket is answered at creation (its respond clock met) only
+    when that verification is of this call (`answers_call`): on the phone or in chat, or
+    whatever the channel with `during_verified_call`, which needs `verification_id` and
+    refuses one that is not of this call. A report from a caller who is not listed or not
     verified, or a restricted request (billing, credentials, contacts, cancellation) the
     requester may not make, is created awaiting_authorization: it cannot be taken, escalated
     or resolved until an authorized contact confirms it (`confirm`). Chat needs a verified
@@ -106,17 +112,30 @@ def create(
     limits.check_optional(caller_phone, limits.PHONE, what="caller phone")
     if contact_email is not None:
         limits.check(contact_email, limits.EMAIL, what="contact e-mail")
+    if during_verified_call and verification_id is None:
+        raise UsageError(
+            "a ticket opened during a verified call names that call's verification: "
+            "--verification ID (`supportdesk verify` prints it)"
+        )
     with desk.write() as (session, record):
         acct = session.get(Account, account)
         if acct is None:
             raise NotFound(f"no account {account!r}")
+        referred = referral_in(session, acct)
+        if referred is not None:
+            raise NotAllowed(referred.message)
         contact = find_contact(session, account, contact_email) if contact_email else None
         check = _call_verification(session, desk, verification_id, account, chan)
         if check is not None and check.contact_id is not None:
+            if contact is not None and contact.id != check.contact_id:
+                raise NotAllowed(
+                    f"verification {check.id} is not of {contact_email}: "
+                    "a ticket names the caller this call verified"
+                )
             contact = session.get(Contact, check.contact_id)
         hold = _needs_hold(desk, session, check, contact, request_type, service_id, account)
-        during_verified_call = during_verified_call or (
-            check is not None and check.result == "verified" and chan.value in ("phone", "chat")
+        answered = answers_call(
+            session, desk, check, explicit=during_verified_call, live=chan.value in LIVE
         )
         if service_id is not None:
             svc = session.get(Service, service_id) if limits.fits_id(service_id) else None
@@ -163,7 +182,7 @@ def create(
             ),
             action="ticket.create",
             audit=audit,
-            responded=during_verified_call,
+            responded=answered,
             settle=Settle(Status.AWAITING_AUTHORIZATION) if hold else None,
         )
         return ticket.id
@@ -188,6 +207,49 @@ def _call_verification(
     if chan is Channel.CHAT and not (v.result == "verified" and v.method == "pin"):
         raise UsageError("chat requests need the contact's verified support PIN (seed 002)")
     return v
+
+
+def answers_call(
+    session: Session, desk: Desk, v: Verification | None, *, explicit: bool, live: bool
+) -> bool:
+    """Whether a new ticket under verification `v` is answered at creation: only when `v`
+    is of this call. That is: it verified a contact (`_call_verification` has checked the
+    account and that it is under CALL_WINDOW, 2 h, old), the staff member opening the ticket
+    made it, and no other ticket was answered at its opening under it (one verified call
+    answers one new ticket; more tickets on that call open with their respond clock
+    running). `explicit` (--during-verified-call): a verification that is not of this call
+    is refused, whatever the channel; else only a phone or chat ticket (`live`) is answered,
+    and one whose verification does not qualify simply opens unanswered."""
+    if v is None or not (explicit or live):
+        return False
+    # the verification's row is locked: two tickets racing on one call cannot both count
+    session.execute(select(Verification.id).where(Verification.id == v.id).with_for_update())
+    why = None
+    if v.result != "verified" or v.contact_id is None:
+        why = f"verification {v.id} did not verify a contact ({v.result})"
+    elif v.staff_id is None or v.staff_id != desk.actor.staff_id:
+        why = f"verification {v.id} is another staff member's call: verify the caller yourself"
+    else:
+        used = session.scalar(
+            select(Ticket.id)
+            .where(  # the account's tickets since the call (ix_tickets_account): no scan
+                Ticket.account_id == v.account_id,
+                Ticket.created_at >= v.created_at,
+                Ticket.verification_id == v.id,
+                Ticket.first_response_at == Ticket.created_at,
+            )
+            .limit(1)
+        )
+        if used is not None:
+            why = (
+                f"verification {v.id} already answered ticket #{used} when it opened: "
+                "one verified call answers one new ticket"
+            )
+    if why is None:
+        return True
+    if explicit:
+        raise NotAllowed(f"not answered on a verified call: {why}")
+    return False
 
 
 def _needs_hold(

@@ -30,6 +30,7 @@ from supportdesk.models import (
     TicketEvent,
     Verification,
 )
+from supportdesk.services.outbox.views import ticket_deliveries
 
 
 def show(desk: Desk, ticket_id: int) -> TicketView:
@@ -132,4 +133,5 @@ def show(desk: Desk, ticket_id: int) -> TicketView:
             suggested_type=t.suggested_type,
             suggested_words=tuple(json.loads(t.suggested_words or "[]")),
             request_block=request_block(s, desk, t),
+            deliveries=ticket_deliveries(s, t.id),
         )

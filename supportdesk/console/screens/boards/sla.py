@@ -29,6 +29,7 @@ from textual.worker import get_current_worker
 from supportdesk.console.screens.base import HELP_BINDING, DeskScreen, desk_app_of
 from supportdesk.console.screens.modals import AskModal, Choice, ChoiceModal
 from supportdesk.console.screens.queue import plans_of
+from supportdesk.console.widgets.delivery import alarm_text
 from supportdesk.console.widgets.format import ago, cell, local, one_line, truncate
 from supportdesk.console.widgets.header_bar import HeaderBar
 from supportdesk.console.widgets.key_footer import KeyFooter
@@ -236,6 +237,8 @@ class SlaBoardScreen(DeskScreen):
     SlaBoardScreen #lb-moved { height: auto; }
     SlaBoardScreen #lb-figures { height: auto; padding: 0 1; border-top: solid $primary; }
     SlaBoardScreen #lb-urgent-count { height: auto; color: $text-muted; }
+    SlaBoardScreen #lb-mail { height: auto; display: none; padding: 0 1; background: #3a0000; }
+    SlaBoardScreen #lb-mail.alarm { display: block; }
     """
 
     TITLE = "SLA board"
@@ -289,6 +292,7 @@ class SlaBoardScreen(DeskScreen):
     def compose(self) -> ComposeResult:
         yield self.header_bar("lb-head")
         with VerticalScroll(id="lb-body"):
+            yield Static(id="lb-mail", markup=False)  # the mail alarm, when mail fails
             with Horizontal(id="lb-main"):
                 with Vertical(id="lb-left"):
                     yield Static("Breached and due within the hour", classes="lb-title")
@@ -399,6 +403,9 @@ class SlaBoardScreen(DeskScreen):
         headline = self._headline(board)
         self.query_one("#lb-head", Static).update(headline)
         self.desk_app.traced(headline.plain)
+        mail = self.query_one("#lb-mail", Static)
+        mail.set_class(board.mail_alarm is not None, "alarm")
+        mail.update(alarm_text(board.mail_alarm, now) if board.mail_alarm is not None else "")
         urgent = self.query_one("#lb-urgent", QueueTable)
         keep = urgent.selected_row
         # why it matters goes where the holder would be: "unclaimed", "ben away", "+idle"

@@ -21,7 +21,7 @@ from textual.worker import get_current_worker
 from supportdesk.console.screens.call.base import CallBase
 from supportdesk.console.screens.call.stages import CallStage
 from supportdesk.console.widgets.account_card import SHORT_ROLE, AccountCard, hit_text
-from supportdesk.console.widgets.format import one_line
+from supportdesk.console.widgets.format import one_line, truncate
 from supportdesk.services.callers import lookup
 
 if TYPE_CHECKING:
@@ -75,7 +75,11 @@ class CallSearch(CallBase):
         a = card.account
         if a.reseller:
             who = card.reseller_company or a.reseller
-            self._set_options([Option(Text(f"↪ refer the caller to {one_line(who)}"), id="refer")])
+            prompt = Text(f"↪ refer the caller to {one_line(who)}")
+            if a.referral is not None:  # the reseller's contact, to give the caller
+                contact = truncate(a.referral.contact_line, max(8, self._list_width() - 4))
+                prompt.append(f"\n    {contact}", style="bold")
+            self._set_options([Option(prompt, id="refer")])
             return
         options = []
         width = self._list_width()
