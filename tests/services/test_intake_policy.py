@@ -79,9 +79,12 @@ def test_verification_unlisted_sender_is_an_alias_and_intake_wins() -> None:
         ('unlisted_senders = "drop"', "intake.unlisted_senders: expected"),
         ("once_off_max_open = 0", "intake.once_off_max_open: expected a whole number"),
         ('chat_needs_pin = "yes"', "intake.chat_needs_pin: expected true or false"),
-        ('[intake.mailboxes]\n"not an address" = "support"', "intake.\"not an address\": not an"),
-        ('[intake.mailboxes]\n"a@b.example" = "sales"', 'intake.mailboxes."a@b.example": expected a route'),
-        ("[intake.who_may_ask.refund]\nwho = \"x\"", "intake.who_may_ask.refund: unknown key"),
+        ('[intake.mailboxes]\n"not an address" = "support"', 'intake."not an address": not an'),
+        (
+            '[intake.mailboxes]\n"a@b.example" = "sales"',
+            'intake.mailboxes."a@b.example": expected a route',
+        ),
+        ('[intake.who_may_ask.refund]\nwho = "x"', "intake.who_may_ask.refund: unknown key"),
     ],
 )
 def test_bad_intake_tables_name_their_line(table: str, problem: str) -> None:
@@ -197,9 +200,7 @@ def test_no_mailboxes_means_any_recipient_is_support(desk: Desk) -> None:
 def test_complaint_mailbox_reaches_a_supervisor(desk: Desk) -> None:
     """Seed 001: "you may contact complaint@itpossible.com to reach a supervisor directly"."""
     _preset(desk, "seed-001-itpossible")
-    r = mail.ingest(
-        desk, message(PRIYA, "Rude agent"), recipient="complaint@itpossible.com"
-    )
+    r = mail.ingest(desk, message(PRIYA, "Rude agent"), recipient="complaint@itpossible.com")
     assert r.action == "opened" and r.ticket_id is not None
     with desk.store.read() as s:
         kinds = s.scalars(select(Escalation.kind).where(Escalation.ticket_id == r.ticket_id))
