@@ -90,7 +90,7 @@ def test_verification_unlisted_sender_is_an_alias_and_intake_wins() -> None:
 def test_bad_intake_tables_name_their_line(table: str, problem: str) -> None:
     header = "" if table.startswith("[") else "[intake]\n"
     text = load_preset("demo").text + f"\n{header}{table}\n"
-    with pytest.raises(PolicyError, match="p.toml:[0-9]+: ") as exc:
+    with pytest.raises(PolicyError, match=r"p\.toml:[0-9]+: ") as exc:
         parse_policy(text, "p.toml")
     assert problem.replace('intake."not an address"', 'intake.mailboxes."not an address"') in str(
         exc.value
