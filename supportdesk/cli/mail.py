@@ -61,7 +61,9 @@ def _ingest_text(r: Any) -> str:
     "--recipient",
     help="The envelope recipient as the mail server passes it (Postfix pipe: "
     "${recipient}). Mail to the desk's bounce address bounces+ID@<desk domain> is a bounce "
-    "of outgoing message ID.",
+    "of outgoing message ID; with [intake.mailboxes] it picks the mailbox's route "
+    "(complaint, billing), and mail to an address not listed is filed closed. To: is "
+    "never read for this.",
 )
 @json_option
 @pass_env

@@ -255,6 +255,33 @@ class MailRules:
 
 
 @dataclass(frozen=True)
+class IntakeRules:
+    """What the desk accepts (issue 19, 3), from the optional `[intake]` table
+    (rules/policy_intake.py): the channels a ticket may come in on (others are refused with
+    `refusal`), whether chat needs a verified support PIN, whether a caller nobody verified
+    is held or allowed, what becomes of mail from an address no account lists, the desk's
+    mailboxes and what each routes to, and who may ask for each request type in the seed's
+    words. The defaults are the desk before `[intake]`: every channel, chat needs a PIN,
+    callers allowed, unlisted mail closed, no mailboxes (every recipient is support)."""
+
+    channels: tuple[str, ...] = ("email", "phone", "chat", "portal")
+    refusal: str = ""
+    chat_needs_pin: bool = True
+    unverified_callers: Literal["hold", "allow"] = "allow"
+    unlisted_senders: Literal["close", "hold", "once_off"] = "close"
+    once_off_account: str = "once-off"
+    once_off_max_open: int = 1
+    # envelope recipient (lower case) -> route: support | complaint | billing
+    mailboxes: Mapping[str, str] = field(default_factory=dict, hash=False)
+    # request type -> (who may ask, in words; the seed's sentence the preset interprets)
+    who_may_ask: Mapping[str, tuple[str, str]] = field(default_factory=dict, hash=False)
+    source: str = ""  # the seed's words behind the table as a whole
+
+    def accepts(self, channel: str) -> bool:
+        return channel in self.channels
+
+
+@dataclass(frozen=True)
 class Policy:
     """A parsed, valid policy; `text` is the TOML exactly as given (stored in the database)."""
 
@@ -268,6 +295,7 @@ class Policy:
     mail: MailRules = MailRules()
     # `[request_words]`: the keywords that suggest a request type (never applied)
     request_words: RequestWords = DEFAULT_WORDS
+    intake: IntakeRules = IntakeRules()
     timezone: str | None = None  # `[desk] timezone`; None: the default plan's calendar zone
 
     @property

@@ -38,6 +38,7 @@ from supportdesk.rules.policy import (
     VerificationRules,
     parse_duration,
 )
+from supportdesk.rules.policy_intake import parse_intake
 from supportdesk.rules.policy_mail import parse_mail
 from supportdesk.rules.policy_words import parse_request_words
 from supportdesk.rules.request_types import REQUEST_TYPES
@@ -87,6 +88,7 @@ _TOP_KEYS = (
     "escalation",
     "mail",
     "request_words",
+    "intake",
 )
 _DESK_KEYS = ("timezone",)
 _ESCALATION_KEYS = ("max_claims", "stale_after")
@@ -180,6 +182,7 @@ class _Checker:
         words = DEFAULT_WORDS
         if "request_words" in data:
             words = parse_request_words(self, data["request_words"], ("request_words",))
+        intake = parse_intake(self, data.get("intake", {}), ("intake",), rules)
         zone = None
         if "desk" in data:
             zone = self.desk(data["desk"], ("desk",))
@@ -193,6 +196,7 @@ class _Checker:
             escalation=claims,
             mail=mail,
             request_words=words,
+            intake=intake,
             timezone=zone,
         )
 

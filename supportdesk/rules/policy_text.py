@@ -15,6 +15,7 @@ from supportdesk.rules.policy import (
     Policy,
     format_duration,
 )
+from supportdesk.rules.policy_intake import intake_json, intake_lines
 
 # -- showing -------------------------------------------------------------------------------
 
@@ -29,13 +30,14 @@ def describe(policy: Policy) -> str:
         + ("" if policy.timezone else " (the default plan's calendar; set [desk] timezone)")
         + "; SUPPORTDESK_TZ overrides it per person",
         f"Verification: {policy.verification.max_failures} PIN failures lock a contact for "
-        f"{format_duration(policy.verification.lockout_s)}; mail from unlisted senders is "
-        + ("closed" if policy.verification.unlisted_sender == "close" else "held"),
+        f"{format_duration(policy.verification.lockout_s)} (mail from unlisted senders: "
+        "see Intake)",
         "Only the primary or secondary contact may ask for: "
         + (", ".join(sorted(policy.verification.owners_only)) or "anything (no restriction)"),
         f"Claims: at most {policy.escalation.max_claims} tickets held at once; a claim "
         f"untouched for {format_duration(policy.escalation.stale_after_s)} is stale",
         *mail_lines(policy),
+        *intake_lines(policy),
         "Words that suggest a request type (shown beside it, never applied: a person sets "
         "the type):",
         *(
@@ -143,6 +145,7 @@ def to_json(policy: Policy) -> dict[str, Any]:
             "stale_after_seconds": policy.escalation.stale_after_s,
         },
         "mail": mail_json(policy),
+        "intake": intake_json(policy),
         "calendars": {
             name: {
                 "timezone": calendar.zone.key,

@@ -6,18 +6,17 @@ somewhere, 75 (retry) only when the database cannot be written.
   `[#N]` in the SUBJECT (never a bare #N, never in the body) (mail_threads.py), from an
   address listed on that ticket's account (or the address that opened it) is the customer's
   reply: it is added to the thread, and a ticket waiting on the customer opens again (its
-  clocks resume). Nothing
-  authenticates a From: header, so mail never confirms a ticket held for authorization: the
-  reply is kept as the customer's words, with a note for the leads, and the ticket stays
-  held until a verified call (`ticket confirm`) or a lead decides.
+  clocks resume). Nothing authenticates a From: header, so mail never confirms a ticket
+  held for authorization: the reply is kept as the customer's words, with a note for the
+  leads, and the ticket stays held until a verified call (`ticket confirm`) or a lead decides.
 - Otherwise the account that lists the sender gets a new ticket, channel e-mail, and the
   sender an acknowledgement (services/outbox/customer.py); a reseller's end customer's is
   filed closed with the referral (mail_referral.py), nothing else.
-- From an address no account lists the policy decides (`[verification] unlisted_sender`):
-  "close" files it closed as unlisted_sender, unanswered (seed 001); "hold" files it
-  awaiting authorization (seed 000). It is filed on the account the message names (its
-  account id / username, as seed 001 asks senders to include) or whose domain the sender's
-  address is on, else on the desk's `unlisted-mail` account (`supportdesk mail unlisted`).
+- From an address no account lists the policy decides (`[intake] unlisted_senders`): "close"
+  files it closed, unanswered (seed 001); "hold" awaiting authorization (seed 000), on the
+  account the message names (its username, seed 001) or whose domain the sender writes from,
+  else on `unlisted-mail` (`mail unlisted`); "once_off" on the intake account (routing.py).
+- The envelope recipient (`--recipient`) picks the mailbox's route (routing.py).
 - Automatic mail (RFC 3834 Auto-Submitted, Precedence bulk/junk/list, List-Id, bounces:
   mail_parse.automatic_reason) is never acknowledged and never opens, reopens or confirms
   anything: on an open ticket it is an internal note, otherwise it goes to the quarantine.
@@ -29,7 +28,7 @@ somewhere, 75 (retry) only when the database cannot be written.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from supportdesk.core import permissions
@@ -40,7 +39,7 @@ from supportdesk.core.desk import Desk
 from supportdesk.core.policy import current_policy
 from supportdesk.enums import EventKind, ResolutionCode, Speaker, Status
 from supportdesk.errors import StoreError, UsageError
-from supportdesk.services.intake import mail_parse
+from supportdesk.services.intake import mail_parse, routing
 from supportdesk.services.intake.mail_parse import (
     BODY_LIMIT,
     EMAIL_LIMIT,
@@ -92,6 +91,7 @@ class Message:
     automatic: str | None = None
     notes: tuple[str, ...] = ()
     refs: tuple[str, ...] = ()  # the Message-IDs it answers (In-Reply-To, References)
+    recipient: str | None = None  # the envelope recipient (routing.py); None: support
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,12 @@ class Unfileable(Exception):
 
 # -- the delivery agent --------------------------------------------------------------------
 def ingest(
-    desk: Desk, raw: bytes, *, size: int | None = None, envelope_sender: str | None = None
+    desk: Desk,
+    raw: bytes,
+    *,
+    size: int | None = None,
+    envelope_sender: str | None = None,
+    recipient: str | None = None,
 ) -> IngestResult:
     """File one received message (its first bytes, and its size in all, when it was larger
     than the limit). Raises only when the database cannot take it (StoreError) or the desk is
@@ -147,7 +152,7 @@ def ingest(
     if parsed.problem is not None:
         return mail_quarantine.put(desk, raw, size, parsed.problem, parsed)
     try:
-        return file_parsed(desk, parsed, raw, size)
+        return file_parsed(desk, parsed, raw, size, recipient=recipient)
     except Unfileable as exc:
         return mail_quarantine.put(desk, raw, size, exc.reason, parsed)
     except Exception as exc:
@@ -193,7 +198,12 @@ def as_message(parsed: Parsed) -> Message:
 
 
 def file_parsed(
-    desk: Desk, parsed: Parsed, raw: bytes, size: int, row_id: int | None = None
+    desk: Desk,
+    parsed: Parsed,
+    raw: bytes,
+    size: int,
+    row_id: int | None = None,
+    recipient: str | None = None,
 ) -> IngestResult:
     """File a readable message in one transaction with its mail_messages row (a new one, or
     the quarantined row `row_id` being released). Unfileable for automatic mail with no open
@@ -201,7 +211,7 @@ def file_parsed(
     from supportdesk.models import MailMessage
     from supportdesk.services.intake.mail_quarantine import QUARANTINED, quarantined_row
 
-    message = as_message(parsed)
+    message = replace(as_message(parsed), recipient=recipient)
     with desk.write() as (session, record):
         row = quarantined_row(session, row_id, lock=True) if row_id is not None else None
         if message.message_id is not None:
@@ -286,8 +296,10 @@ def ingest_message(desk: Desk, message: Message) -> IngestResult:
 
 def _apply(session: Session, desk: Desk, record: Any, message: Message) -> IngestResult:
     notes = list(message.notes)
+    intake = current_policy(desk).intake
+    route = routing.route_of(intake, message.recipient)  # never To: (routing.py)
     ticket = referenced_ticket(session, message.subject, message.refs)
-    if ticket is not None:
+    if ticket is not None and route.accepted:
         contact = _listed(session, ticket.account_id, message.sender)
         if contact is not None or (ticket.sender or "") == message.sender:
             if ticket.status != Status.CLOSED.value:
@@ -297,15 +309,20 @@ def _apply(session: Session, desk: Desk, record: Any, message: Message) -> Inges
             notes.append(f"a reply to closed ticket #{ticket.id}: filed as a new ticket")
     if message.automatic is not None:
         raise Unfileable(f"automatic mail ({message.automatic}) with no open ticket to note it on")
-    unlisted: str | None = current_policy(desk).verification.unlisted_sender
+    unlisted: str | routing.Filing | None = intake.unlisted_senders  # [intake] / [verification]
     contact = _listed_anywhere(session, message.sender)
     if contact is not None:
         account, unlisted = contact.account_id, None
+    elif unlisted == "once_off":
+        account, unlisted = routing.once_off(session, desk, record, intake, message.sender)
     else:
         account = (_guess_account(session, message) or _unlisted_account(session, desk, record)).id
     referred = referral_in(session, account)  # a reseller's customer: closed, referred
+    if not route.accepted:
+        unlisted = routing.refused(route)
     result = _open(session, desk, record, account, contact, message, referred or unlisted, notes)
     refer_sender(session, desk, result.ticket_id, contact, message, referred)
+    routing.after_open(session, desk, record, result.ticket_id, route)
     return result
 
 
@@ -405,7 +422,7 @@ def _open(
     account_id: str,
     contact: Contact | None,
     message: Message,
-    unlisted: str | Referral | None,
+    unlisted: str | Referral | routing.Filing | None,
     notes: list[str],
 ) -> IngestResult:
     """A new e-mail ticket; for an unlisted sender closed unanswered or held, per policy; for
@@ -419,6 +436,8 @@ def _open(
     if isinstance(unlisted, Referral):
         settle = Settle(Status.CLOSED, unlisted.message, ResolutionCode.OUT_OF_SCOPE)
         action = "closed_referred"
+    elif isinstance(unlisted, routing.Filing):
+        settle, action = unlisted.settle, unlisted.action
     elif unlisted is not None:
         closing = unlisted == "close"
         settle = Settle(
@@ -461,7 +480,7 @@ def _open(
         note="mail: " + "; ".join(dict.fromkeys(notes)) if notes else None,
         settle=settle,
     )
-    if unlisted is None:  # a listed sender hears its number; unlisted mail gets no word
+    if unlisted is None or (isinstance(unlisted, routing.Filing) and unlisted.acknowledge):
         acknowledge(session, desk, ticket, in_reply_to=message.message_id)
     return IngestResult(action, ticket.id, account_id, message.sender, notes=tuple(notes))
 

@@ -99,7 +99,9 @@ def ingest_for(
     any mail (services/intake/mail.py)."""
     tag = bounce_tag(desk, recipient)
     if tag is None:
-        return mail.ingest(desk, raw, size=size, envelope_sender=envelope_sender)
+        return mail.ingest(
+            desk, raw, size=size, envelope_sender=envelope_sender, recipient=recipient
+        )
     return ingest_bounce(desk, raw, tag, size=size, envelope_sender=envelope_sender)
 
 

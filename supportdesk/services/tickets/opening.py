@@ -43,6 +43,7 @@ from supportdesk.models import (
     Verification,
 )
 from supportdesk.rules import limits
+from supportdesk.rules.policy_intake import refusal_text
 from supportdesk.rules.request_types import REQUEST_TYPES, check_request_type, words
 from supportdesk.rules.verify_rules import CALL_WINDOW
 from supportdesk.services.directory.resellers import referral_in
@@ -118,6 +119,9 @@ def create(
             "a ticket opened during a verified call names that call's verification: "
             "--verification ID (`supportdesk verify` prints it)"
         )
+    intake = current_policy(desk).intake
+    if not intake.accepts(chan.value):
+        raise NotAllowed(refusal_text(intake, chan.value))
     with desk.write() as (session, record):
         acct = session.get(Account, account)
         if acct is None:
@@ -135,6 +139,10 @@ def create(
                 )
             contact = session.get(Contact, check.contact_id)
         hold = _needs_hold(desk, session, check, contact, request_type, service_id, account)
+        # a caller nobody verified waits for an authorized contact (`[intake]`, seed 000)
+        hold = hold or (
+            check is None and chan.value in LIVE and intake.unverified_callers == "hold"
+        )
         answered = answers_call(
             session, desk, check, explicit=during_verified_call, live=chan.value in LIVE
         )
@@ -195,10 +203,14 @@ def _call_verification(
     session: Session, desk: Desk, verification_id: int | None, account: str, chan: Channel
 ) -> Verification | None:
     """The verification a ticket is opened under: of this account, of this call (recent),
-    verified or held. Chat needs a verified PIN."""
+    verified or held. Chat needs a verified PIN where the policy says so (`[intake]
+    chat_needs_pin`, seed 002)."""
+    pin = chan is Channel.CHAT and current_policy(desk).intake.chat_needs_pin
     if verification_id is None:
-        if chan is Channel.CHAT:
-            raise UsageError("chat requests need the contact's verified support PIN (seed 002)")
+        if pin:
+            raise UsageError(
+                "chat requests need the contact's verified support PIN ([intake] chat_needs_pin)"
+            )
         return None
     v = session.get(Verification, verification_id) if limits.fits_id(verification_id) else None
     if v is None or v.account_id != account:
@@ -207,8 +219,10 @@ def _call_verification(
         raise NotAllowed(f"verification {verification_id} was for an earlier call: verify again")
     if v.result not in ("verified", "held"):
         raise NotAllowed(f"verification {verification_id} is {v.result}: nothing can be opened")
-    if chan is Channel.CHAT and not (v.result == "verified" and v.method == "pin"):
-        raise UsageError("chat requests need the contact's verified support PIN (seed 002)")
+    if pin and not (v.result == "verified" and v.method == "pin"):
+        raise UsageError(
+            "chat requests need the contact's verified support PIN ([intake] chat_needs_pin)"
+        )
     return v
 
 
