@@ -118,7 +118,7 @@ def issue(
 ) -> Requested:
     """A new code for `t` and `contact`, and the message carrying it queued to the contact's
     address on file, inside the caller's write; the contact's earlier unspent codes for `t`
-    are replaced. `by`: "automatic" or "agent"."""
+    and its request type are replaced (one for another type stays bound to that type). `by`: "automatic" or "agent"."""
     rules = current_policy(desk).mail
     if rules.domain is None:
         return Requested(
@@ -135,6 +135,7 @@ def issue(
         select(ConfirmationCode).where(
             ConfirmationCode.ticket_id == t.id,
             ConfirmationCode.contact_id == contact.id,
+            ConfirmationCode.request_type == t.request_type,
             ConfirmationCode.spent_at.is_(None),
         )
     ):
