@@ -20,7 +20,9 @@ DOMAIN = "desk.example"
 AUTH_POLICY = POLICY + f'\n[mail]\ndomain = "{DOMAIN}"\nauthserv_id = "{AUTHSERV}"\n'
 PRIYA = "priya@bluefin.example"
 SAM = "sam@bluefin.example"
-DMARC_PASS = f"{AUTHSERV}; dkim=pass header.d=bluefin.example; dmarc=pass header.from=bluefin.example"
+DMARC_PASS = (
+    f"{AUTHSERV}; dkim=pass header.d=bluefin.example; dmarc=pass header.from=bluefin.example"
+)
 RECEIVED = (
     "Received: from mail.bluefin.example (mail.bluefin.example [192.0.2.7])\r\n"
     f"\tby {AUTHSERV} (Postfix) with ESMTPS id 4XyZ; Mon, 23 Nov 2026 09:00:00 +0000"

@@ -41,7 +41,7 @@ def check(*headers: tuple[str, str], froms: list[str] = FROM, authserv: str | No
 # -- the parser --------------------------------------------------------------------------------
 def test_a_full_header_with_comments_quotes_versions_and_case() -> None:
     r = parse_results(
-        'MX.Desk.Example 1; (the desk) DKIM/1=Pass (good (nested) sig) header.d=BlueFin.example '
+        "MX.Desk.Example 1; (the desk) DKIM/1=Pass (good (nested) sig) header.d=BlueFin.example "
         'header.s="sel;1" reason="signature ok; verified"; spf=pass smtp.mailfrom=bluefin.example;'
         " dmarc = pass (p=reject) header.from = bluefin.example"
     )
@@ -153,7 +153,8 @@ def test_without_an_authserv_id_nothing_is_authenticated() -> None:
 
 
 def test_the_policy_names_the_authserv_id() -> None:
-    p = parse_policy(POLICY + '\n[mail]\ndomain = "desk.example"\nauthserv_id = "MX.Desk.Example"\n')
+    mail = '\n[mail]\ndomain = "desk.example"\nauthserv_id = "MX.Desk.Example"\n'
+    p = parse_policy(POLICY + mail)
     assert p.mail.authserv_id == "mx.desk.example"
     with pytest.raises(Exception, match="authserv_id"):
         parse_policy(POLICY + '\n[mail]\ndomain = "desk.example"\nauthserv_id = "a b;c"\n')

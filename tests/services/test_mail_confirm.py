@@ -188,7 +188,7 @@ def test_an_expired_code_does_not_confirm(
 
 
 def test_a_code_for_another_ticket_does_not_confirm(desk: Desk, held: tuple[int, str]) -> None:
-    tid, code = held
+    _tid, code = held
     other = held_ticket(desk, "Reset the FTP password")
     refused(desk, other, reply(other, answer(code)), "for another ticket")
     refused(desk, other, reply(other, answer("ABCDE-FGHIJ-KLMNO-PQRST-UVWXY2")), "not one the desk")
@@ -216,9 +216,7 @@ def test_an_agent_asks_another_allowed_contact_and_the_old_code_is_replaced(
     assert done.queued and done.to == "p***@bluefin.example"
     assert code not in json.dumps(done.to_json(), default=str)
     refused(desk, tid, reply(tid, answer(code)), "replaced by a newer one")
-    assert mail.ingest(desk, reply(tid, answer(sent_code(desk, tid)))).action == (
-        "reply_confirmed"
-    )
+    assert mail.ingest(desk, reply(tid, answer(sent_code(desk, tid)))).action == ("reply_confirmed")
 
 
 def test_no_authserv_id_no_mail_confirms(desk: Desk) -> None:

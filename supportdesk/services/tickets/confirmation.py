@@ -118,7 +118,8 @@ def issue(
 ) -> Requested:
     """A new code for `t` and `contact`, and the message carrying it queued to the contact's
     address on file, inside the caller's write; the contact's earlier unspent codes for `t`
-    and its request type are replaced (one for another type stays bound to that type). `by`: "automatic" or "agent"."""
+    and its request type are replaced (one for another type stays bound to that type).
+    `by`: "automatic" or "agent"."""
     rules = current_policy(desk).mail
     if rules.domain is None:
         return Requested(
