@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -232,3 +233,28 @@ def test_no_authserv_id_no_mail_confirms(desk: Desk) -> None:
 def _contact_id(desk: Desk, email: str) -> int:
     rows = desk.store.query("SELECT contact_id FROM contact_points WHERE value = ?", (email,))
     return int(rows[0][0])  # type: ignore[call-overload]
+
+
+def test_the_code_leaves_the_outbox_once_sent_or_failed(
+    desk: Desk, held: tuple[int, str], tmp_path: Path
+) -> None:
+    import mailbox
+
+    from supportdesk.services.outbox.config import load_config
+    from supportdesk.services.outbox.sending import send_due
+    from supportdesk.services.outbox.transports import open_transport
+    from tests.helpers.outbox import fail
+    from tests.helpers.smtp import write_config
+
+    _tid, code = held
+    other = held_ticket(desk, "Reset the FTP password")
+    cfg = load_config(
+        write_config(tmp_path, None, None, kind="maildir", maildir=str(tmp_path / "M"))
+    )
+    [failing] = desk.store.query("SELECT id FROM outbox WHERE ticket_id = ?", (other,))
+    fail(desk, int(failing[0]))  # type: ignore[call-overload]
+    assert send_due(desk, open_transport(cfg), lease_s=cfg.lease_s).sent == 1
+    [msg] = list(mailbox.Maildir(str(tmp_path / "M"), create=False))
+    assert code in msg.get_payload()  # the customer got it
+    bodies = " ".join(str(b) for (b,) in desk.store.query("SELECT body FROM outbox"))
+    assert code not in bodies and bodies.count(MASK) == 2
