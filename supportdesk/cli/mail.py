@@ -47,6 +47,8 @@ def _ingest_text(r: Any) -> str:
         line = f"ticket #{r.ticket_id} {r.action} ({clean(r.account)}, from {clean(r.sender)})"
     if r.action == "reply_held":
         line += ": confirmation by e-mail not accepted, the ticket stays held"
+    elif r.action == "reply_confirmed":
+        line += ": confirmed by authenticated e-mail with a one-time code"
     return "\n".join([line, *(f"  note: {clean(n)}" for n in r.notes)])
 
 

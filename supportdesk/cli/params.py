@@ -47,6 +47,7 @@ class IdType(click.ParamType):
 TICKET_ID = IdType("ticket id")
 INCIDENT_ID = IdType("incident id")
 VERIFICATION_ID = IdType("verification id")
+CONTACT_ID = IdType("contact id")
 SERVICE_ID = IdType("service id")
 WINDOW_ID = IdType("window id")
 EVENT_ID = IdType("event id")

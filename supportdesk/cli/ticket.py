@@ -10,6 +10,7 @@ import click
 from supportdesk.cli.env import Env, pass_env
 from supportdesk.cli.output import emit, inert, inert_lines, json_option, times_in, when
 from supportdesk.cli.params import (
+    CONTACT_ID,
     EVENT_ID,
     SERVICE_ID,
     TICKET_ID,
@@ -186,6 +187,33 @@ def ticket_confirm(env: Env, ticket_id: int, verification_id: int, as_json: bool
     """An authorized contact confirms a ticket held for authorization: it opens."""
     tickets.confirm(env.desk(), ticket_id, verification_id)
     _after(env, ticket_id, as_json, f"ticket #{ticket_id} confirmed and open")
+
+
+@ticket.command("request-confirmation")
+@click.argument("ticket_id", type=TICKET_ID)
+@click.option(
+    "--contact",
+    "contact_id",
+    type=CONTACT_ID,
+    required=True,
+    help="The allowed contact asked to confirm (their address on file gets the code).",
+)
+@json_option
+@pass_env
+def ticket_request_confirmation(env: Env, ticket_id: int, contact_id: int, as_json: bool) -> None:
+    """Mail an allowed contact a one-time code to confirm a held ticket by an authenticated
+    reply (72 hours, once). The code is never shown here."""
+    from supportdesk.services.tickets.confirmation import request_confirmation
+
+    r = request_confirmation(env.desk(), ticket_id, contact_id)
+    emit(
+        r,
+        as_json,
+        lambda: (
+            f"confirmation request for #{ticket_id} queued to {inert(r.to or '')}: "
+            f"its code works until {when(r.expires_at)}"
+        ),
+    )
 
 
 @ticket.command("show")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from supportdesk.models.audit import AuditEvent
     from supportdesk.models.base import Base, UTCDateTime, sqlite_timestamp
+    from supportdesk.models.confirmations import ConfirmationCode
     from supportdesk.models.desk import Presence, Setting
     from supportdesk.models.directory import (
         Account,
@@ -41,6 +42,7 @@ _HOME = {
     "Base": "base",
     "UTCDateTime": "base",
     "sqlite_timestamp": "base",
+    "ConfirmationCode": "confirmations",
     "Presence": "desk",
     "Setting": "desk",
     "Account": "directory",
@@ -85,6 +87,7 @@ def __getattr__(name: str) -> Any:
         "imports",
         "mail",
         "outbox",
+        "confirmations",
     ):
         importlib.import_module(f"{__name__}.{each}")
     try:
@@ -98,6 +101,7 @@ __all__ = [
     "Account",
     "AuditEvent",
     "Base",
+    "ConfirmationCode",
     "Contact",
     "ContactPoint",
     "Escalation",

@@ -241,6 +241,9 @@ class MailRules:
     maintenance_notice_s: int | None = None  # `maintenance_notice`: how long before a window
     per_domain_per_minute: int = 60  # throttle per destination domain
     max_defer_s: int = 24 * 3600  # a message deferred past this fails
+    # the desk's receiving server's authserv-id in Authentication-Results (issue 19): None,
+    # no mail is authenticated (rules/mail_auth.py)
+    authserv_id: str | None = None
 
     @property
     def enabled(self) -> bool:

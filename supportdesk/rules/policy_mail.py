@@ -31,6 +31,7 @@ MAIL_KEYS = (
     "maintenance_notice",
     "per_domain_per_minute",
     "max_defer",
+    "authserv_id",
 )
 
 # a DNS name of at least two labels, letters, digits and hyphens (no IDN U-labels: the
@@ -38,6 +39,8 @@ MAIL_KEYS = (
 DOMAIN_RE = re.compile(
     r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?"
 )
+# an authserv-id as RFC 8601 allows it here: a token, usually the server's host name
+AUTHSERV_RE = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,251}[a-z0-9])?")
 LOCAL_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 
 
@@ -97,6 +100,15 @@ def parse_mail(p: Checker, value: Any, path: KeyPath) -> MailRules:
         per_minute = spec["per_domain_per_minute"]
         if not isinstance(per_minute, int) or isinstance(per_minute, bool) or per_minute < 1:
             p.fail((*path, "per_domain_per_minute"), "expected a whole number from 1")
+    authserv = out.authserv_id
+    if "authserv_id" in spec:
+        authserv = p.string(spec["authserv_id"], (*path, "authserv_id")).strip().lower()
+        if not AUTHSERV_RE.fullmatch(authserv):
+            p.fail(
+                (*path, "authserv_id"),
+                f"not an authserv-id: {authserv!r} (the receiving server's name in its "
+                "Authentication-Results, e.g. mx.support.example.com)",
+            )
     if domain is None and len(spec) > 0:
         p.fail((*path, "domain"), "the desk's domain is required to send mail")
     return MailRules(
@@ -111,4 +123,5 @@ def parse_mail(p: Checker, value: Any, path: KeyPath) -> MailRules:
         maintenance_notice_s=notice,
         per_domain_per_minute=per_minute,
         max_defer_s=max_defer or out.max_defer_s,
+        authserv_id=authserv,
     )

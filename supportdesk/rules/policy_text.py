@@ -92,6 +92,9 @@ def mail_lines(policy: Policy) -> list[str]:
         f"{format_duration(m.acknowledge_interval_s)})"
         if m.acknowledge
         else "",
+        "confirmation requests with a one-time code for held tickets"
+        if m.confirmation_requests
+        else "",
         "incident updates (one per contact per update)" if m.incident_updates else "",
         f"maintenance notices {format_duration(m.maintenance_notice_s)} before a window"
         if m.maintenance_notice_s
@@ -104,6 +107,10 @@ def mail_lines(policy: Policy) -> list[str]:
         f"  at most {m.per_domain_per_minute} messages a minute per destination domain; a "
         f"message deferred for {format_duration(m.max_defer_s)} fails"
         + ("; signature set" if m.signature else ""),
+        f"  mail is authenticated by the Authentication-Results of {m.authserv_id} (above its "
+        "Received: header; dmarc=pass, or dkim=pass aligned with the From: domain)"
+        if m.authserv_id
+        else "  no mail is authenticated ([mail] authserv_id unset): mail confirms no ticket",
     ]
 
 
@@ -121,6 +128,7 @@ def mail_json(policy: Policy) -> dict[str, Any]:
         "maintenance_notice_seconds": m.maintenance_notice_s,
         "per_domain_per_minute": m.per_domain_per_minute,
         "max_defer_seconds": m.max_defer_s,
+        "authserv_id": m.authserv_id,
     }
 
 

@@ -6,9 +6,10 @@ somewhere, 75 (retry) only when the database cannot be written.
   `[#N]` in the SUBJECT (never a bare #N, never in the body) (mail_threads.py), from an
   address listed on that ticket's account (or the address that opened it) is the customer's
   reply: it is added to the thread, and a ticket waiting on the customer opens again (its
-  clocks resume). Nothing authenticates a From: header, so mail never confirms a ticket
-  held for authorization: the reply is kept as the customer's words, with a note for the
-  leads, and the ticket stays held until a verified call (`ticket confirm`) or a lead decides.
+  clocks resume). A reply confirms a ticket held for authorization (or blocked by its
+  request type) only when it is authenticated as the contact a one-time code was sent to and
+  carries that code under a "yes" (mail_confirm.py); otherwise it is kept as the customer's
+  words, with a note for the leads saying why, and the ticket stays held.
 - Otherwise the account that lists the sender gets a new ticket, channel e-mail, and the
   sender an acknowledgement (services/outbox/customer.py); a reseller's end customer's is
   filed closed with the referral (mail_referral.py), nothing else.
@@ -39,7 +40,8 @@ from supportdesk.core.desk import Desk
 from supportdesk.core.policy import current_policy
 from supportdesk.enums import EventKind, ResolutionCode, Speaker, Status
 from supportdesk.errors import StoreError, UsageError
-from supportdesk.services.intake import mail_parse, routing
+from supportdesk.services.intake import mail_confirm, mail_parse, routing
+from supportdesk.services.intake.mail_confirm import Found
 from supportdesk.services.intake.mail_parse import (
     BODY_LIMIT,
     EMAIL_LIMIT,
@@ -92,11 +94,14 @@ class Message:
     notes: tuple[str, ...] = ()
     refs: tuple[str, ...] = ()  # the Message-IDs it answers (In-Reply-To, References)
     recipient: str | None = None  # the envelope recipient (routing.py); None: support
+    trace: tuple[tuple[str, str], ...] = ()  # From, Received, Authentication-Results
+    found: Found | None = None  # the one-time codes it carries (mail_confirm.screen)
 
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What became of a message. action: reply | reply_reopened | reply_held | auto_note |
+    """What became of a message. action: reply | reply_reopened | reply_held |
+    reply_confirmed | auto_note |
     opened | closed_unlisted | held_unlisted | closed_referred | duplicate | quarantined."""
 
     action: str
@@ -194,6 +199,7 @@ def as_message(parsed: Parsed) -> Message:
         parsed.automatic,
         tuple(parsed.notes),
         parsed.refs,
+        trace=parsed.trace,
     )
 
 
@@ -300,6 +306,8 @@ def _apply(session: Session, desk: Desk, record: Any, message: Message) -> Inges
     route = routing.route_of(intake, message.recipient)  # never To: (routing.py)
     ticket = referenced_ticket(session, message.subject, message.refs)
     if ticket is not None and route.accepted:
+        body, subject, found = mail_confirm.screen(session, message.body, message.subject)
+        message = replace(message, body=body, subject=subject, found=found)
         contact = _listed(session, ticket.account_id, message.sender)
         if contact is not None or (ticket.sender or "") == message.sender:
             if ticket.status != Status.CLOSED.value:
@@ -495,8 +503,7 @@ def _reply(
     notes: list[str],
 ) -> IngestResult:
     """The customer's reply on a ticket: threads it and reopens a ticket waiting on them. A
-    reply to a held ticket is kept as their words and confirms nothing: a From: header proves
-    nobody's identity."""
+    reply to a held ticket confirms it only as mail_confirm.py says; else it is their words."""
     from supportdesk.models import TicketEvent
 
     now = desk.now()
@@ -531,23 +538,13 @@ def _reply(
         )
         on_status_change(session, desk, ticket, old, Status.OPEN.value)
         ticket.status = Status.OPEN.value
-    elif old == Status.AWAITING_AUTHORIZATION.value:
+    confirmed = mail_confirm.on_reply(
+        session, desk, record, ticket, message.sender, message.trace, message.found, message.body
+    )
+    if confirmed == "confirmed":
+        action = "reply_confirmed"
+    elif confirmed is not None and old == Status.AWAITING_AUTHORIZATION.value:
         action = "reply_held"
-        who = f"{contact.name} <{message.sender}>" if contact is not None else message.sender
-        session.add(
-            TicketEvent(
-                ticket_id=ticket.id,
-                kind=EventKind.NOTE.value,
-                staff_id=desk.actor.staff_id,
-                body=(
-                    f"{NOT_CONFIRMED}: mail from {who} is kept as the customer's words; the "
-                    "ticket stays held until an authorized contact confirms on a verified call "
-                    "(`supportdesk ticket confirm`) or a lead decides"
-                ),
-                nonce=new_nonce(),
-                created_at=now,
-            )
-        )
     record(
         "mail.ingest",
         "ticket",

@@ -272,6 +272,9 @@ class Parsed:
     envelope_sender: str | None = None
     automatic: str | None = None  # why it is automatic mail (RFC 3834), or None
     refs: tuple[str, ...] = ()  # Message-IDs it answers: In-Reply-To, then References newest first
+    # its From, Received and Authentication-Results headers in order, top first, for
+    # rules/mail_auth.py (issue 19)
+    trace: tuple[tuple[str, str], ...] = ()
     notes: list[str] = field(default_factory=list)
     problem: str | None = None
 
@@ -333,6 +336,16 @@ def automatic_reason(items: list[tuple[str, str]], envelope: str | None) -> str 
     if envelope == "<>":
         return "a bounce (empty return path)"
     return None
+
+
+TRACE = ("from", "received", "authentication-results")
+MAX_TRACE = 200  # headers kept (the top ones: a server adds its own on top)
+
+
+def trace_of(items: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The headers authentication reads (rules/mail_auth.py), in order, top first."""
+    found = [(k.strip(), v[:8000]) for k, v in items if k.strip().lower() in TRACE]
+    return tuple(found[:MAX_TRACE])
 
 
 _MSG_ID = re.compile(r"<[^<>\s]{3,250}>")
@@ -452,6 +465,7 @@ def _parse_into(out: Parsed, raw: bytes, envelope_sender: str | None) -> None:
     out.sender_name = display or None
     out.automatic = automatic_reason(items, out.envelope_sender)
     out.refs = answered_ids(items)
+    out.trace = trace_of(items)
     body = body_of(msg, notes)
     if len(body) > BODY_LIMIT:
         out.problem = f"body of {len(body):,} characters is over the desk's limit of {BODY_LIMIT:,}"

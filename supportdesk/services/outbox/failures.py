@@ -33,6 +33,7 @@ from supportdesk.core.notices import NOTICE_INSERT, WATCHERS_SQL
 from supportdesk.core.tickets import DONE, load_ticket
 from supportdesk.enums import CallOutcome, EventKind, Role
 from supportdesk.errors import NotFound
+from supportdesk.rules.one_time_codes import mask_codes
 from supportdesk.store import on_transaction
 
 if TYPE_CHECKING:
@@ -68,6 +69,8 @@ def message_failed(session: Session, desk: Desk, message: OutboxMessage, reason:
     before = message.state
     message.state = "failed"
     message.failed_at = now
+    if message.kind == "confirmation":  # its one-time code is kept no longer
+        message.body = mask_codes(message.body)
     message.last_error = why
     message.lease_owner = None
     message.lease_until = None

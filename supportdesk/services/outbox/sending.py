@@ -41,6 +41,7 @@ from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 
 from supportdesk.core.policy import current_policy
+from supportdesk.rules.one_time_codes import mask_codes
 from supportdesk.rules.policy import MailRules
 from supportdesk.services.outbox import failures
 from supportdesk.services.outbox.config import TransportConfig
@@ -258,11 +259,13 @@ def _mark_sent(desk: Desk, m: Leased, owner: str, reply: str) -> bool:
         # a sent message's send_after becomes the moment it went: the due index then finds
         # the last minute's sends for the throttle
         ts = tx.timestamp(now)
+        # a confirmation request's one-time code leaves the desk's keeping once it is sent
+        body = mask_codes(m.body) if m.kind == "confirmation" else m.body
         done = tx.run(
             "UPDATE outbox SET state = 'sent', sent_at = ?, send_after = ?, server_reply = ?, "
-            "attempts = attempts + 1, last_error = NULL, lease_owner = NULL, lease_until = NULL "
-            f"WHERE {HOLDER} RETURNING id",
-            (ts, ts, reply, m.id, owner),
+            "attempts = attempts + 1, last_error = NULL, lease_owner = NULL, lease_until = NULL, "
+            f"body = ? WHERE {HOLDER} RETURNING id",
+            (ts, ts, reply, body, m.id, owner),
         )
         if done:
             record(

@@ -13,6 +13,7 @@ from supportdesk.core.desk import Desk
 from supportdesk.core.views import DeliveryView, MailAlarmView
 from supportdesk.errors import NotFound, NothingToDo, UsageError
 from supportdesk.rules import limits
+from supportdesk.rules.one_time_codes import mask_codes
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -42,7 +43,8 @@ def delivery_view(m: OutboxMessage) -> DeliveryView:
         last_error=m.last_error,
         server_reply=m.server_reply,
         redacted=redacted,
-        body=None if redacted else m.body,
+        # a confirmation request's code is never shown, even while it waits to be sent
+        body=None if redacted else mask_codes(m.body) if m.kind == "confirmation" else m.body,
     )
 
 

@@ -48,8 +48,19 @@ from supportdesk.rules.request_types import REQUEST_TYPES, check_request_type, w
 from supportdesk.rules.verify_rules import CALL_WINDOW
 from supportdesk.services.directory.resellers import referral_in
 from supportdesk.services.outbox.customer import acknowledge
+from supportdesk.services.tickets.confirmation import (
+    confirm_refusal,
+    needs_confirmation,
+    offer_confirmation,
+)
 
-__all__ = ["REQUEST_TYPES", "confirm", "create", "find_contact"]
+__all__ = [
+    "REQUEST_TYPES",
+    "confirm",
+    "confirm_ticket",
+    "create",
+    "find_contact",
+]
 
 LIVE = (Channel.PHONE.value, Channel.CHAT.value)  # a verified caller is on the line
 
@@ -196,6 +207,8 @@ def create(
         )
         if chan in (Channel.EMAIL, Channel.PORTAL):  # the customer wrote: acknowledged
             acknowledge(session, desk, ticket)
+        if hold:  # the requester may ask for it: a one-time code to their address on file
+            offer_confirmation(session, desk, record, ticket)
         return ticket.id
 
 
@@ -298,14 +311,10 @@ def confirm(desk: Desk, ticket_id: int, verification_id: int) -> None:
     resolve clock resumes, and the confirmation is recorded. A ticket blocked by its
     request type but not held (it was waiting on the customer when the type changed, or came
     in by import) is confirmed the same way and keeps its status."""
-    from supportdesk.core.request_block import request_block
-    from supportdesk.rules.verify_rules import permission, person_of
-
     with desk.write() as (session, record):
         t = load_ticket(session, ticket_id, lock=True)
         permissions.require(desk.actor, "ticket.update")
-        held = t.status == Status.AWAITING_AUTHORIZATION.value
-        if not held and request_block(session, desk, t) is None:
+        if not needs_confirmation(session, desk, t):
             raise NothingToDo(f"ticket #{t.id} is not awaiting authorization")
         v = _call_verification(session, desk, verification_id, t.account_id, Channel.PHONE)
         assert v is not None
@@ -313,25 +322,40 @@ def confirm(desk: Desk, ticket_id: int, verification_id: int) -> None:
             raise NotAllowed(f"verification {verification_id} did not verify a contact")
         contact = session.get(Contact, v.contact_id)
         assert contact is not None
-        others = [
-            person_of(c)
-            for c in session.scalars(
-                select(Contact).where(Contact.account_id == t.account_id, Contact.active)
-            )
-        ]
-        owners_only = current_policy(desk).verification.owners_only
-        grant = permission(person_of(contact), t.request_type, others, t.service_id, owners_only)
-        if not grant.allowed:
-            raise NotAllowed(f"{contact.name} cannot confirm: {grant.refusal(t.request_type)}")
-        confirmed = {"confirmed_by": [None, contact.name], "verification": [None, v.id]}
-        if held:
-            change_status(session, desk, record, t, Status.OPEN, extra=confirmed)
-        else:
-            why = f"{contact.name} confirmed the {words(t.request_type)} on a verified call"
-            add_event(session, desk, t, EventKind.NOTE, body=why)
-            record("ticket.confirm", "ticket", t.id, confirmed)
-        t.confirmed_at = desk.now()
-        t.verification_id = v.id
-        if t.contact_id is None and t.caller_name is None:
-            t.contact_id = contact.id  # nobody on record reported it: the confirmer did
-        # else who reported it stays: the confirmer is the verification's contact
+        why = confirm_refusal(session, desk, t, contact)
+        if why is not None:
+            raise NotAllowed(f"{contact.name} cannot confirm: {why}")
+        confirm_ticket(session, desk, record, t, v, contact, "on a verified call")
+
+
+def confirm_ticket(
+    session: Session,
+    desk: Desk,
+    record: Any,
+    t: Ticket,
+    v: Verification,
+    contact: Contact,
+    how: str,
+) -> None:
+    """Confirm `t` inside the caller's write, as `contact` proven by `v` (`how`: "on a
+    verified call", "by authenticated e-mail with a one-time code"): a held ticket opens, a
+    blocked one keeps its status, and the history and the audit say who and how. The caller
+    has checked `needs_confirmation` and `confirm_refusal`."""
+    held = t.status == Status.AWAITING_AUTHORIZATION.value
+    confirmed = {
+        "confirmed_by": [None, contact.name],
+        "verification": [None, v.id],
+        "how": [None, f"confirmed {how}"],
+    }
+    why = f"{contact.name} confirmed the {words(t.request_type)} {how}"
+    if held:
+        change_status(session, desk, record, t, Status.OPEN, extra=confirmed)
+        add_event(session, desk, t, EventKind.NOTE, body=why)
+    else:
+        add_event(session, desk, t, EventKind.NOTE, body=why)
+        record("ticket.confirm", "ticket", t.id, confirmed)
+    t.confirmed_at = desk.now()
+    t.verification_id = v.id
+    if t.contact_id is None and t.caller_name is None:
+        t.contact_id = contact.id  # nobody on record reported it: the confirmer did
+    # else who reported it stays: the confirmer is the verification's contact

@@ -17,6 +17,7 @@ from supportdesk.enums import EventKind, Status
 from supportdesk.errors import InvalidTransition
 from supportdesk.models import Ticket
 from supportdesk.rules.request_types import check_request_type, words
+from supportdesk.services.tickets.confirmation import offer_confirmation
 
 HOLDS_FROM = (Status.NEW.value, Status.OPEN.value)
 
@@ -46,4 +47,5 @@ def apply_request_type(session: Any, desk: Desk, record: Recorder, t: Ticket, ne
     elif why is None and held:
         lifted = f"request type {words(new)}: nothing holds it any more"
         change_status(session, desk, record, t, Status.OPEN, extra={"why": [None, lifted]})
+    offer_confirmation(session, desk, record, t)  # held or blocked: a code to its contact
     return True
