@@ -18,36 +18,13 @@ import pytest
 from textual.pilot import Pilot
 
 from supportdesk.console.app import SupportDeskApp
-from supportdesk.console.screens.queue import QueueScreen
-from supportdesk.console.screens.ticket import TicketScreen
-from supportdesk.console.widgets.preview import TicketPreview
-from supportdesk.console.widgets.ticket_view import ThreadEntry
 from tests.helpers.console import DeskFixture, add_paused_ticket
+from tests.helpers.screens import queue_ready as _queue_ready
+from tests.helpers.screens import ticket_ready as _ticket_ready
 from tests.helpers.settle import until, workers_done
 
 SnapCompare = Callable[..., bool]
 pytestmark = pytest.mark.usefixtures("utc")  # times on screen in UTC (the agent's zone)
-
-
-async def _queue_ready(pilot: Pilot[Any]) -> None:
-    app = pilot.app
-    assert isinstance(app, SupportDeskApp)
-    await until(pilot, lambda: app.queue_screen() is not None)
-    q = app.queue_screen()
-    assert q is not None
-    await until(pilot, lambda: app.console_id is not None)
-    await pilot.pause(0.6)  # our own presence write wakes the feed once
-    # a lead's console says at start how many claims are stale (the fixture has two): the
-    # pictures are of the screens, so that toast goes
-    await until(pilot, lambda: app.stale_claims.loaded)
-    app.clear_notifications()
-    await until(pilot, lambda: q.loaded_generation == q.generation and q.total is not None)
-    await workers_done(app)
-    if q.preview_visible:
-        preview = q.query_one(TicketPreview)
-        await until(pilot, lambda: preview.detailed and len(q.query(ThreadEntry)) > 0)
-    await workers_done(app)
-    await pilot.pause(0.1)
 
 
 def _pressing(*keys: str) -> Callable[[Pilot[Any]], Any]:
@@ -64,18 +41,6 @@ def _pressing(*keys: str) -> Callable[[Pilot[Any]], Any]:
         await pilot.pause(0.2)
 
     return run_before
-
-
-async def _ticket_ready(pilot: Pilot[Any]) -> None:
-    app = pilot.app
-    await until(
-        pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.ticket is not None
-    )
-    await workers_done(app)
-    await pilot.pause(0.6)  # presence written, feed fired, ticket reloaded
-    await workers_done(app)
-    await pilot.pause(0.1)
-    assert not isinstance(app.screen, QueueScreen)
 
 
 def test_queue_at_80x24(fx: DeskFixture, snap_compare: SnapCompare) -> None:

@@ -21,9 +21,10 @@ from supportdesk.console.widgets.ticket_view import MailEntry, ThreadEntry
 from supportdesk.core.desk import Desk
 from supportdesk.models import OutboxMessage, TicketEvent
 from supportdesk.services.outbox import failures
-from tests.console.test_console_snapshots import _queue_ready, _ticket_ready
-from tests.console.test_lead_board_console import _board_quiet
 from tests.helpers.console import NOW, DeskFixture
+from tests.helpers.screens import board_quiet as _board_quiet
+from tests.helpers.screens import queue_ready as _queue_ready
+from tests.helpers.screens import ticket_ready as _ticket_ready
 from tests.helpers.settle import until, workers_done
 
 SnapCompare = Callable[..., bool]

@@ -23,28 +23,12 @@ from supportdesk.console.wall import WallApp
 from supportdesk.console.widgets.queue_table import QueueTable
 from supportdesk.services.reports import sla_board
 from tests.helpers.console import NOW, DeskFixture
+from tests.helpers.screens import board as _board
+from tests.helpers.screens import board_quiet as _board_quiet
 from tests.helpers.settle import until, workers_done
 
 SnapCompare = Callable[..., bool]
 pytestmark = pytest.mark.usefixtures("utc")  # times on screen in UTC (the agent's zone)
-
-
-async def _board(pilot: Pilot[Any]) -> SlaBoardScreen:
-    app = pilot.app
-    assert isinstance(app, SupportDeskApp)
-    await until(
-        pilot, lambda: app.queue_screen() is not None and app.console_id is not None, timeout=8.0
-    )
-    await pilot.pause(0.6)
-    await workers_done(app)
-    await pilot.press("ctrl+l")
-    await until(pilot, lambda: isinstance(app.screen, SlaBoardScreen), timeout=8.0)
-    screen = app.screen
-    assert isinstance(screen, SlaBoardScreen)
-    await until(pilot, lambda: screen.board is not None and screen.figures is not None, timeout=8.0)
-    await workers_done(app)
-    await pilot.pause(0.3)
-    return screen
 
 
 def _cli(fx: DeskFixture, *args: str, at: datetime = NOW) -> None:
@@ -175,16 +159,6 @@ async def _test_read_only_board_binds_nothing_that_writes(fx: DeskFixture) -> No
     for action in ("reassign", "take_over", "unlock", "acknowledge", "drill"):
         assert screen.check_action(action, ()) is False
     assert SlaBoardScreen().check_action("reassign", ()) is True
-
-
-async def _board_quiet(pilot: Pilot[Any]) -> None:
-    """The console's board, after the start-up toasts (stale claims) are read and cleared."""
-    app = pilot.app
-    await _board(pilot)
-    await pilot.pause(1.5)  # the watch list and notices are read a second after start
-    await workers_done(app)
-    app.clear_notifications()
-    await pilot.pause(0.2)
 
 
 async def _wall_ready(pilot: Pilot[Any]) -> None:

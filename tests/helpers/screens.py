@@ -8,9 +8,12 @@ from typing import Any
 from textual.pilot import Pilot
 
 from supportdesk.console.app import SupportDeskApp
+from supportdesk.console.screens.boards.sla import SlaBoardScreen
 from supportdesk.console.screens.queue import QueueScreen
 from supportdesk.console.screens.ticket import TicketScreen
-from tests.helpers.settle import until
+from supportdesk.console.widgets.preview import TicketPreview
+from supportdesk.console.widgets.ticket_view import ThreadEntry
+from tests.helpers.settle import until, workers_done
 
 
 def queue_of(app: SupportDeskApp) -> QueueScreen:
@@ -48,3 +51,64 @@ async def open_ticket_screen(
     )
     assert isinstance(app.screen, TicketScreen)
     return app.screen
+
+
+async def queue_ready(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+    assert isinstance(app, SupportDeskApp)
+    await until(pilot, lambda: app.queue_screen() is not None)
+    q = app.queue_screen()
+    assert q is not None
+    await until(pilot, lambda: app.console_id is not None)
+    await pilot.pause(0.6)  # our own presence write wakes the feed once
+    # a lead's console says at start how many claims are stale (the fixture has two): the
+    # pictures are of the screens, so that toast goes
+    await until(pilot, lambda: app.stale_claims.loaded)
+    app.clear_notifications()
+    await until(pilot, lambda: q.loaded_generation == q.generation and q.total is not None)
+    await workers_done(app)
+    if q.preview_visible:
+        preview = q.query_one(TicketPreview)
+        await until(pilot, lambda: preview.detailed and len(q.query(ThreadEntry)) > 0)
+    await workers_done(app)
+    await pilot.pause(0.1)
+
+
+async def ticket_ready(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+    await until(
+        pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.ticket is not None
+    )
+    await workers_done(app)
+    await pilot.pause(0.6)  # presence written, feed fired, ticket reloaded
+    await workers_done(app)
+    await pilot.pause(0.1)
+    assert not isinstance(app.screen, QueueScreen)
+
+
+async def board(pilot: Pilot[Any]) -> SlaBoardScreen:
+    app = pilot.app
+    assert isinstance(app, SupportDeskApp)
+    await until(
+        pilot, lambda: app.queue_screen() is not None and app.console_id is not None, timeout=8.0
+    )
+    await pilot.pause(0.6)
+    await workers_done(app)
+    await pilot.press("ctrl+l")
+    await until(pilot, lambda: isinstance(app.screen, SlaBoardScreen), timeout=8.0)
+    screen = app.screen
+    assert isinstance(screen, SlaBoardScreen)
+    await until(pilot, lambda: screen.board is not None and screen.figures is not None, timeout=8.0)
+    await workers_done(app)
+    await pilot.pause(0.3)
+    return screen
+
+
+async def board_quiet(pilot: Pilot[Any]) -> None:
+    """The console's board, after the start-up toasts (stale claims) are read and cleared."""
+    app = pilot.app
+    await board(pilot)
+    await pilot.pause(1.5)  # the watch list and notices are read a second after start
+    await workers_done(app)
+    app.clear_notifications()
+    await pilot.pause(0.2)
