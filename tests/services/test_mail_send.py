@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from supportdesk.core.desk import Desk
+from supportdesk.core.policy import current_policy
 from supportdesk.rules.policy_parse import parse_policy
 from supportdesk.services import sla
 from supportdesk.services.outbox.config import ConfigError, load_config
@@ -325,6 +326,8 @@ def test_maildir_transport(at: DeskFactory, tmp_path: Path):
 
 
 def test_no_mail_domain_sends_nothing(make_desk: DeskFactory, desk: Desk, tmp_path: Path):
+    sla.load_policy(desk, parse_policy(POLICY, "no-mail.toml"))  # no [mail] table
+    assert current_policy(desk).mail.domain is None
     config = write_config(tmp_path, None, None, kind="maildir", maildir=str(tmp_path / "M"))
     summary = run(desk, config)
     assert not summary.enabled and "sends nothing" in summary.line()
