@@ -19,6 +19,7 @@ from supportdesk.console.app import SupportDeskApp
 from supportdesk.console.widgets.account_card import AccountCard
 from supportdesk.console.widgets.toasts import (
     TOAST_LINES,
+    MoreLine,
     RecentToasts,
     more_text,
     newest_that_fit,
@@ -132,10 +133,15 @@ def test_the_older_toasts_come_back_in_turn_and_are_listed(fx: DeskFixture) -> N
 
             await pilot.press("ctrl+b")
             await until(pilot, lambda: isinstance(app.screen, RecentToasts), what="the list")
-            listed = str(app.screen.query_one("#recent-toasts", Static).render())
-            at = [listed.index(t) for t in reversed(titles)]  # every one, newest first
-            assert at == sorted(at), listed
+            heads = [str(s.render()) for s in app.screen.query(".told-head").results(Static)]
+            # every one, newest first, after the time (the console's own at start: after them)
+            assert [h[10:] for h in heads[: len(titles)]] == titles[::-1]
+            assert not app.screen.query(Toast)  # none over the list
             await pilot.press("ctrl+b")
+            await until(pilot, lambda: app.screen is app.queue_screen(), what="the list closed")
+            assert await pilot.click(app.screen.query_one(MoreLine))  # the line lists them too
+            await until(pilot, lambda: isinstance(app.screen, RecentToasts), what="the list")
+            await pilot.press("escape")
             await until(pilot, lambda: app.screen is app.queue_screen(), what="the list closed")
 
             app.notify("a very long notice " * 60, title="Long", timeout=60)

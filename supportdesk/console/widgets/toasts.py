@@ -219,8 +219,10 @@ class FittedToasts(InertNotify):
             self.call_later(self._fit_toasts, rack)
 
     def _toast_rack(self) -> ToastRack | None:
+        """The current screen's rack (none on the list of them)."""
         try:
-            return self.screen.get_child_by_type(ToastRack)
+            screen = self.screen
+            return None if isinstance(screen, RecentToasts) else screen.get_child_by_type(ToastRack)
         except (ScreenStackError, NoMatches):
             return None  # no screen yet, or notifications are off (tests)
 
@@ -244,33 +246,39 @@ class FittedToasts(InertNotify):
             self.push_screen(RecentToasts(self.told))
 
 
-def told_text(told: Sequence[Told]) -> Text:
-    """The notifications, newest first: the time and title, then the text indented."""
-    text = Text()
-    for t in reversed(told):
-        head, _, rest = (t.title, "", t.message) if t.title else t.message.partition("\n")
-        text.append(f"{t.at:%H:%M:%S}  ", style="dim")
-        text.append(f"{head}\n", style=SEVERITY_STYLE.get(t.severity, "bold"))
-        for line in rest.splitlines():
-            text.append(f"          {line}\n")
-    text.rstrip()
-    return text if text.plain else Text("No notifications yet.")
-
-
 class RecentToasts(ModalScreen[None]):
-    """The last notifications, newest first, shown or not; Esc (or the key again) closes."""
+    """The last notifications, newest first, shown or not: the time and the title, the text
+    under it; Esc (or the key again) closes. No toasts over it: it lists them all."""
 
+    DEFAULT_CSS = """
+    RecentToasts .told-head { height: auto; }
+    RecentToasts .told-text { height: auto; padding-left: 10; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "close", "Close")]
 
     def __init__(self, told: Sequence[Told]) -> None:
         super().__init__(classes="desk-modal")
-        self.told = tuple(told)
+        self.told = tuple(reversed(told))
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog help"):
             yield Label("Recent notifications · newest first", classes="dialog-title")
             with VerticalScroll():
-                yield Static(told_text(self.told), markup=False, id="recent-toasts")
+                for t in self.told:
+                    head, _, rest = (
+                        (t.title, "", t.message) if t.title else t.message.partition("\n")
+                    )
+                    yield Static(
+                        Text.assemble(
+                            (f"{t.at:%H:%M:%S}  ", "dim"),
+                            (head, SEVERITY_STYLE.get(t.severity, "bold")),
+                        ),
+                        classes="told-head",
+                    )
+                    if rest:
+                        yield Static(Text(rest), classes="told-text")
+                if not self.told:
+                    yield Static("No notifications yet.", markup=False)
             yield Static(f"Esc or {KEY} closes", classes="dialog-hint", markup=False)
 
     def action_close(self) -> None:
