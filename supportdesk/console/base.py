@@ -26,7 +26,7 @@ from supportdesk.console.key_gate import (
     KeyRouted,
 )
 from supportdesk.console.widgets.format import show_times_in
-from supportdesk.console.widgets.inert import InertNotify
+from supportdesk.console.widgets.toasts import FittedToasts
 from supportdesk.errors import DeskError
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class LiveScreen(Protocol):
     def incidents_changed(self, *, servers_changed: bool) -> None: ...
 
 
-class DeskApp(InertNotify):
+class DeskApp(FittedToasts):
     """The base of `SupportDeskApp` (the console) and `WallApp` (the SLA board alone)."""
 
     def __init__(self, desk: Desk, *, live: bool = True) -> None:
