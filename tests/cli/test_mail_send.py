@@ -20,7 +20,10 @@ from pathlib import Path
 import pytest
 
 from supportdesk.core.desk import Desk
+from supportdesk.rules.policy_parse import parse_policy
+from supportdesk.services import sla
 from tests.helpers.cli import command, one_line_error, run
+from tests.helpers.policy import POLICY
 from tests.helpers.smtp import Behaviour, Tls, queue, smtp_server, with_mail, write_config
 
 WAIT = 120  # seconds a test waits for a process or a server step before giving up
@@ -78,6 +81,7 @@ def test_a_transport_fault_exits_1_with_the_summary(
 
 
 def test_no_mail_domain_says_so_and_sends_nothing(desk: Desk, cli_env: dict[str, str]):
+    sla.load_policy(desk, parse_policy(POLICY, "no-mail.toml"))  # no [mail] table
     queue_rows = desk.store.query("SELECT count(*) FROM outbox")[0][0]
     p = run(cli_env, "mail", "send", "--once", "--config", "/nonexistent/mail.toml")
     assert p.returncode == 0, p.stderr

@@ -28,7 +28,7 @@ from supportdesk.console.screens.queue import WINDOW, QueueScreen
 from supportdesk.console.screens.ticket import TicketScreen
 from supportdesk.console.widgets.format import ELLIPSIS
 from supportdesk.console.widgets.queue_table import QueueTable
-from supportdesk.console.widgets.ticket_view import ThreadEntry
+from supportdesk.console.widgets.ticket_view import MailEntry, ThreadEntry
 from supportdesk.core import presence, queue
 from supportdesk.core.queue import QueueFilter
 from supportdesk.services import tickets
@@ -160,7 +160,8 @@ def test_enter_opens_ticket_and_a_typed_reply_lands_in_the_database(fx: DeskFixt
         events = screen.ticket.events if screen.ticket else ()
         kinds = [e.kind for e in events if e.kind != "sla"]  # clock changes: the SLA panel's
         assert kinds == ["created", "reply", "note"]
-        assert len(screen.query(ThreadEntry)) == 3
+        # the three events and the acknowledgement the desk mailed when #1 came in
+        assert len(screen.query(ThreadEntry)) == 4 and len(screen.query(MailEntry)) == 1
         await pilot.press("r")
         await pilot.press(*"Fixed: PHP 8.3 is back on web-14.")
         await pilot.press("ctrl+s")
@@ -403,7 +404,8 @@ def test_wide_terminal_shows_every_column_and_a_preview(fx: DeskFixture) -> None
         preview = app.screen.query_one("#preview")
         assert preview.display
         await pilot.press("down")
-        await until(pilot, lambda: len(preview.query(ThreadEntry)) == 3, what="preview")
+        # #1's three events and its acknowledgement by e-mail
+        await until(pilot, lambda: len(preview.query(ThreadEntry)) == 4, what="preview")
 
     run(fx, scenario, size=(160, 48))
 
