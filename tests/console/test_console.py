@@ -174,7 +174,7 @@ def test_enter_opens_ticket_and_a_typed_reply_lands_in_the_database(fx: DeskFixt
             )
 
         await until(pilot, landed, what="reply in the database")
-        await until(pilot, lambda: len(screen.query(ThreadEntry)) == 4, what="thread")
+        await until(pilot, lambda: len(screen.query(ThreadEntry)) == 5, what="thread")
         assert not screen.query_one("#composer").display  # sent: the box goes away
 
         def told() -> list[str]:  # where the reply was queued, or why it was only recorded
