@@ -28,6 +28,7 @@ from supportdesk.rules.request_words import describe
 from supportdesk.services import escalation, tickets
 from supportdesk.services.incidents import maintenance
 from supportdesk.services.intake import mail
+from supportdesk.services.tickets.confirmation import request_confirmation
 
 
 def _reporter(t: Any) -> str:
@@ -203,8 +204,6 @@ def ticket_confirm(env: Env, ticket_id: int, verification_id: int, as_json: bool
 def ticket_request_confirmation(env: Env, ticket_id: int, contact_id: int, as_json: bool) -> None:
     """Mail an allowed contact a one-time code to confirm a held ticket by an authenticated
     reply (72 hours, once). The code is never shown here."""
-    from supportdesk.services.tickets.confirmation import request_confirmation
-
     r = request_confirmation(env.desk(), ticket_id, contact_id)
     emit(
         r,
