@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from supportdesk.rules.policy import MailRules
 
 if TYPE_CHECKING:
-    from supportdesk.services.outbox.sending import Leased
+    from supportdesk.services.outbox.leasing import Leased
 
 EXTRA_HEADERS = ("In-Reply-To", "References", "Auto-Submitted")
 AUTO_SUBMITTED = ("auto-replied", "auto-generated", "auto-notified")
