@@ -32,6 +32,7 @@ COLUMNS = (
     "id, kind, ticket_id, to_addr, from_addr, subject, body, headers, message_id, due_at, attempts"
 )
 HOLDER = "id = ? AND state = 'sending' AND lease_owner = ?"
+MARK_CHUNK = 200  # messages one UPDATE marks sent
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,31 @@ def requeue(
     )
 
 
+def mark_sent_sql(pg: bool, n: int) -> str:
+    """One UPDATE that marks `n` held messages sent, each with its reply and time (a sent
+    message's send_after becomes the moment it went: the due index then finds the last
+    minute's sends for the throttle); only the rows `owner` still holds, their ids returned."""
+    row = "(CAST(? AS bigint), CAST(? AS text), CAST(? AS timestamptz))" if pg else "(?, ?, ?)"
+    values = ", ".join([row] * n)
+    return (
+        f"WITH v (mid, reply, at) AS (VALUES {values}) "
+        "UPDATE outbox SET state = 'sent', sent_at = v.at, send_after = v.at, "
+        "server_reply = v.reply, attempts = attempts + 1, last_error = NULL, "
+        "lease_owner = NULL, lease_until = NULL FROM v "
+        "WHERE outbox.id = v.mid AND outbox.state = 'sending' AND outbox.lease_owner = ? "
+        "RETURNING outbox.id"
+    )
+
+
+def _mark_sent(
+    tx: Transaction, owner: str, sent: Sequence[tuple[Leased, str, datetime]]
+) -> list[int]:
+    params: list[Any] = []
+    for m, reply, at in sent:
+        params += [m.id, reply, tx.timestamp(at)]
+    return [int(r[0]) for r in tx.run(mark_sent_sql(not tx.is_sqlite, len(sent)), (*params, owner))]
+
+
 def record_sent(
     desk: Desk,
     owner: str,
@@ -194,20 +220,12 @@ def record_sent(
     done: list[int] = []
     back = 0
     with desk.write_plain() as (tx, record):
-        for m, reply, at in sent:
-            # a sent message's send_after becomes the moment it went: the due index then
-            # finds the last minute's sends for the throttle
-            ts = tx.timestamp(at)
-            if tx.run(
-                "UPDATE outbox SET state = 'sent', sent_at = ?, send_after = ?, "
-                "server_reply = ?, attempts = attempts + 1, last_error = NULL, "
-                f"lease_owner = NULL, lease_until = NULL WHERE {HOLDER} RETURNING id",
-                (ts, ts, reply, m.id, owner),
-            ):
-                done.append(m.id)
+        for start in range(0, len(sent), MARK_CHUNK):
+            done += _mark_sent(tx, owner, sent[start : start + MARK_CHUNK])
         for m, free_at in throttled:
             back += requeue(tx, m, owner, "queued", free_at, None, 0)
         replies = {m.id: reply for m, reply, _at in sent}
+        done.sort(key=[m.id for m, _reply, _at in sent].index)
         if done:
             record.many(
                 [
