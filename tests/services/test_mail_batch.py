@@ -249,3 +249,32 @@ def test_the_cheap_path_is_taken_for_plain_text_only():
     assert plain_body("We restarted PHP.\n\n-- \nsig") == b"We restarted PHP.\r\n\r\n-- \r\nsig\r\n"
     assert plain_body("caf\u00e9") is None  # the email package picks 8bit / base64 / qp
     assert plain_body("x" * 79) is None
+
+
+def test_a_batch_past_its_window_renews_its_lease_before_the_next_conversation(
+    at: DeskFactory, tls: Tls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """With no window at all every conversation after a batch's first renews the lease of
+    what is left first (one write); nothing is lost or sent twice."""
+    from supportdesk.services.outbox import sending
+
+    monkeypatch.setattr(sending, "BATCH_WINDOW_S", -1)
+    d = at(0)
+    ids = [queue(d, to=f"c{i}@bluefin.example") for i in range(4)]
+    renewals: list[int] = []
+    real_renew = sending.renew
+
+    def counting(desk: Desk, owner: str, lease_s: int, held: list[Leased]) -> list[Leased]:
+        renewals.append(len(held))
+        return real_renew(desk, owner, lease_s, held)
+
+    monkeypatch.setattr(sending, "renew", counting)
+    with smtp_server(tls) as srv:
+        cfg = load_config(write_config(tmp_path, srv, tls))
+        summary = send_due(d, open_transport(cfg), lease_s=cfg.lease_s)
+    assert (summary.sent, summary.lost_leases) == (4, 0)
+    assert renewals == [3, 2, 1]
+    assert sorted(srv.message_ids()) == sorted(
+        m for (m,) in d.store.query("SELECT message_id FROM outbox")
+    )
+    assert set(states(d)) == set(ids) and {s for s, _o in states(d).values()} == {"sent"}
