@@ -129,6 +129,7 @@ class EventKind(StrEnum):
     FLAG = "flag"  # a complaint escalated to a supervisor
     MERGE = "merge"
     SLA = "sla"
+    REQUEST = "request_type"  # a person set the request type (issue 19)
 
 
 class CallOutcome(StrEnum):

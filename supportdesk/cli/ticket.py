@@ -22,6 +22,8 @@ from supportdesk.cli.ticket_group import ticket
 from supportdesk.enums import CallOutcome, Category, Channel, Priority, ResolutionCode, Status
 from supportdesk.errors import UsageError
 from supportdesk.rules import limits
+from supportdesk.rules.request_types import REQUEST_TYPES
+from supportdesk.rules.request_words import describe
 from supportdesk.services import escalation, tickets
 from supportdesk.services.incidents import maintenance
 from supportdesk.services.intake import mail
@@ -45,7 +47,10 @@ def _ticket_text(t: Any) -> str:
         + (f"   confirmed by {inert(t.confirmed_by)}" if t.confirmed_by else ""),
         f"  created {when(t.created_at)}   first response {when(t.first_response_at)}"
         + (f"   resolved {when(t.resolved_at)} ({t.resolution_code})" if t.resolved_at else ""),
+        "  Request: " + inert(describe(t.request_type, t.suggested_type, t.suggested_words)),
     ]
+    if t.request_block:
+        lines.append(f"  Blocked: {inert(t.request_block)}")
     if t.merged_into:
         lines.append(f"  merged into #{t.merged_into}")
     if t.description:
@@ -259,6 +264,11 @@ def _after(env: Env, ticket_id: int, as_json: bool, message: str) -> None:
 @ticket.command("update")
 @click.argument("ticket_id", type=TICKET_ID)
 @click.option("--priority", type=choice(Priority))
+@click.option(
+    "--request-type",
+    type=click.Choice(REQUEST_TYPES, case_sensitive=False),
+    help="What the customer asks for (a person's choice; a restricted type is checked again).",
+)
 @click.option("--status", type=choice(Status))
 @click.option(
     "--code", type=choice(ResolutionCode), help="Resolution code when resolving or closing."
@@ -269,13 +279,26 @@ def ticket_update(
     env: Env,
     ticket_id: int,
     priority: str | None,
+    request_type: str | None,
     status: str | None,
     code: str | None,
     as_json: bool,
 ) -> None:
-    """Change a ticket's priority or status."""
-    tickets.update_fields(env.desk(), ticket_id, priority=priority, status=status, code=code)
-    _after(env, ticket_id, as_json, f"ticket #{ticket_id} updated")
+    """Change a ticket's priority, request type or status."""
+    desk = env.desk()
+    tickets.update_fields(
+        desk, ticket_id, priority=priority, status=status, code=code, request_type=request_type
+    )
+    if request_type is None or as_json:
+        _after(env, ticket_id, as_json, f"ticket #{ticket_id} updated")
+        return
+    t = tickets.show(desk, ticket_id)
+    lines = [f"ticket #{ticket_id} updated: request type {request_type.replace('_', ' ')}"]
+    if t.status == Status.AWAITING_AUTHORIZATION.value:
+        lines.append("  held: awaiting authorization")
+    if t.request_block:
+        lines.append(f"  Blocked: {inert(t.request_block)}")
+    emit(None, False, "\n".join(lines))
 
 
 @ticket.command("reply")

@@ -1,11 +1,13 @@
 """The one way a ticket is born: its row with fresh nonces for the subject and description,
 the `created` event, its SLA clocks started, an optional hold or close at birth, and its
 audit row, all in the caller's transaction. `tickets.create` (staff, phone, chat) and mail
-ingest both open tickets through `open_ticket`.
+ingest both open tickets through `open_ticket`; every ticket keeps the request type its words
+suggest (`suggestion_columns`, which the importer uses too), never applied.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,9 +17,11 @@ from sqlalchemy.orm import Session
 from supportdesk.core.audit import new_nonce
 from supportdesk.core.clocks import on_create, on_status_change
 from supportdesk.core.desk import Desk, Recorder
+from supportdesk.core.policy import current_policy
 from supportdesk.core.tickets import add_event
 from supportdesk.enums import EventKind, ResolutionCode, Speaker, Status
 from supportdesk.models import Ticket
+from supportdesk.rules.request_words import RequestWords
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,18 @@ class NewTicket:
     sender: str | None = None
     service_id: int | None = None
     verification_id: int | None = None
+
+
+def suggestion_columns(words: RequestWords, subject: str, description: str) -> dict[str, Any]:
+    """A new ticket's `suggested_type` and `suggested_words` (a JSON array): what its subject
+    and first message suggest under the policy's keywords; both None when nothing does."""
+    found = words.suggest(subject, description)
+    if found is None:
+        return {"suggested_type": None, "suggested_words": None}
+    return {
+        "suggested_type": found.request_type,
+        "suggested_words": json.dumps(list(found.words), ensure_ascii=False),
+    }
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,7 @@ def open_ticket(
         verification_id=new.verification_id,
         service_id=new.service_id,
         request_type=new.request_type,
+        **suggestion_columns(current_policy(desk).request_words, new.subject, new.description),
         subject=new.subject,
         subject_nonce=new_nonce(),
         description=new.description,
@@ -121,5 +138,9 @@ def open_ticket(
         if settle.code is not None:
             ticket.resolution_code = settle.code.value
             ticket.resolved_at = now
-    record(action, "ticket", ticket.id, audit(ticket))
+    changes = audit(ticket)
+    if ticket.suggested_type is not None:  # the policy's keywords, not the customer's text
+        changes["suggested_type"] = [None, ticket.suggested_type]
+        changes["suggested_words"] = [None, json.loads(ticket.suggested_words or "[]")]
+    record(action, "ticket", ticket.id, changes)
     return ticket

@@ -253,6 +253,11 @@ class TicketView(JsonMixin):
     clocks: TicketClocks | None = None
     window_id: int | None = None  # the maintenance window a scheduled ticket waits for
     confirmed_by: str | None = None  # the contact who confirmed it when it was held
+    # issue 19: what the ticket's words suggest (never applied) and the keywords matched,
+    # and why nothing may be said to the customer or resolved yet (its request type)
+    suggested_type: str | None = None
+    suggested_words: tuple[str, ...] = ()
+    request_block: str | None = None
     deliveries: tuple[DeliveryView, ...] = ()  # its outgoing mail, oldest first
 
 

@@ -84,6 +84,10 @@ class Ticket(Base):
     caller_phone: Mapped[str | None] = mapped_column(String(64), default=None)
     service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"), default=None)
     request_type: Mapped[str] = mapped_column(String(32), default="technical")
+    # issue 19: the request type the ticket's words suggest (never applied; a person sets
+    # request_type) and the keywords they matched, a JSON array
+    suggested_type: Mapped[str | None] = mapped_column(String(32), default=None)
+    suggested_words: Mapped[str | None] = mapped_column(String(600), default=None)
     subject: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
     category: Mapped[str] = mapped_column(String(16))

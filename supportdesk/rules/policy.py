@@ -31,6 +31,8 @@ from supportdesk.errors import UsageError
 from supportdesk.rules.calendar import (
     Calendar,
 )
+from supportdesk.rules.request_words import DEFAULT as DEFAULT_WORDS
+from supportdesk.rules.request_words import RequestWords
 
 TargetKind = Literal["duration", "best_effort", "none"]
 ClockName = Literal["respond", "resolve"]
@@ -264,6 +266,8 @@ class Policy:
     verification: VerificationRules = VerificationRules()
     escalation: EscalationRules = EscalationRules()
     mail: MailRules = MailRules()
+    # `[request_words]`: the keywords that suggest a request type (never applied)
+    request_words: RequestWords = DEFAULT_WORDS
     timezone: str | None = None  # `[desk] timezone`; None: the default plan's calendar zone
 
     @property

@@ -39,6 +39,9 @@ from supportdesk.rules.policy import (
     parse_duration,
 )
 from supportdesk.rules.policy_mail import parse_mail
+from supportdesk.rules.policy_words import parse_request_words
+from supportdesk.rules.request_types import REQUEST_TYPES
+from supportdesk.rules.request_words import DEFAULT as DEFAULT_WORDS
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _INTERVAL = re.compile(r"\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*", re.ASCII)
@@ -74,7 +77,6 @@ _VERIFICATION_KEYS = (
     "owners_only",
     "phone_country",
 )
-REQUEST_TYPES = ("technical", "billing", "password_reset", "contact_change", "cancellation")
 _TOP_KEYS = (
     "name",
     "default_plan",
@@ -84,6 +86,7 @@ _TOP_KEYS = (
     "verification",
     "escalation",
     "mail",
+    "request_words",
 )
 _DESK_KEYS = ("timezone",)
 _ESCALATION_KEYS = ("max_claims", "stale_after")
@@ -174,6 +177,9 @@ class _Checker:
         mail = MailRules()
         if "mail" in data:
             mail = parse_mail(self, data["mail"], ("mail",))
+        words = DEFAULT_WORDS
+        if "request_words" in data:
+            words = parse_request_words(self, data["request_words"], ("request_words",))
         zone = None
         if "desk" in data:
             zone = self.desk(data["desk"], ("desk",))
@@ -186,6 +192,7 @@ class _Checker:
             verification=rules,
             escalation=claims,
             mail=mail,
+            request_words=words,
             timezone=zone,
         )
 

@@ -36,6 +36,12 @@ def describe(policy: Policy) -> str:
         f"Claims: at most {policy.escalation.max_claims} tickets held at once; a claim "
         f"untouched for {format_duration(policy.escalation.stale_after_s)} is stale",
         *mail_lines(policy),
+        "Words that suggest a request type (shown beside it, never applied: a person sets "
+        "the type):",
+        *(
+            f"  {request.replace('_', ' ')}: " + (", ".join(words) or "never suggested")
+            for request, words in policy.request_words.by_type
+        ),
         "",
         "Calendars",
     ]
@@ -131,6 +137,7 @@ def to_json(policy: Policy) -> dict[str, Any]:
             "pin_digits": rules.pin_digits,
             "owners_only": sorted(rules.owners_only),
         },
+        "request_words": {request: list(words) for request, words in policy.request_words.by_type},
         "escalation": {
             "max_claims": policy.escalation.max_claims,
             "stale_after_seconds": policy.escalation.stale_after_s,

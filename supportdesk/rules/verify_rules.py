@@ -24,18 +24,11 @@ from typing import Protocol
 
 from supportdesk.enums import ContactRole
 from supportdesk.errors import UsageError
+from supportdesk.rules.request_types import OWNERS_ONLY as OWNERS_ONLY  # their home
+from supportdesk.rules.request_types import REQUESTS as REQUESTS
+from supportdesk.rules.request_types import check_request_type, label
 
-# request type -> (label, restricted to primary/secondary)
-REQUESTS: dict[str, tuple[str, bool]] = {
-    "technical": ("technical support on a service", False),
-    "billing": ("billing changes", True),
-    "password_reset": ("password or credential reset", True),
-    "contact_change": ("contact changes", True),
-    "cancellation": ("cancellation", True),
-}
 OWNERS = (ContactRole.PRIMARY.value, ContactRole.SECONDARY.value)
-# The default of the policy's `[verification] owners_only`: requests only owners may make.
-OWNERS_ONLY = frozenset(r for r, (_label, restricted) in REQUESTS.items() if restricted)
 ROLE_LABEL = {
     "primary": "primary contact",
     "secondary": "secondary (off-server) contact",
@@ -75,9 +68,8 @@ class Permission:
     who_can: tuple[str, ...] = field(default=())  # for a refusal: the people who could
 
     def refusal(self, request: str) -> str:
-        label = REQUESTS.get(request, (request, False))[0]
         who = ", ".join(self.who_can) or "nobody on the account: a lead must update it"
-        return f"{label} needs an authorized contact: {who}"
+        return f"{label(request)} needs an authorized contact: {who}"
 
 
 def requests_of(
@@ -107,8 +99,8 @@ def permission(
 ) -> Permission:
     """May `person` make `request` (on `service`)? `others` are the account's contacts, to
     name who can instead."""
-    if request is not None and request not in REQUESTS:
-        raise UsageError(f"unknown request type {request!r} (one of: {', '.join(REQUESTS)})")
+    if request is not None:
+        check_request_type(request)
     may = requests_of(person, service, owners_only)
     may_not = tuple(r for r in REQUESTS if r not in may)
     if request is None or request in may:
@@ -126,6 +118,39 @@ def who_can(
     owners_only: frozenset[str] = OWNERS_ONLY,
 ) -> tuple[str, ...]:
     return tuple(p.label for p in people if request in requests_of(p, service, owners_only))
+
+
+def request_refusal(
+    request: str,
+    requester: Person | None,
+    proven: Person | None,
+    others: Sequence[Person],
+    service: int | None = None,
+    owners_only: frozenset[str] = OWNERS_ONLY,
+) -> str | None:
+    """Why a ticket asking for `request` must wait for an authorized contact, or None.
+
+    `requester` is the listed contact it came from (None: someone not listed); `proven` the
+    contact a verified call proved (the one it was opened under or confirmed by). A proven
+    contact who may make the request settles it. Otherwise a restricted request (`owners_only`)
+    waits even from an owner, whose identity nothing proved (a From: header proves nobody),
+    and any request waits from a contact who may not make it (a sub-account outside its
+    services or requests). The reason names who can ask."""
+    if proven is not None and request in requests_of(proven, service, owners_only):
+        return None
+    restricted = request in owners_only
+    may = requester is not None and request in requests_of(requester, service, owners_only)
+    if not restricted and (requester is None or may):
+        return None
+    who = ", ".join(who_can(request, others, service, owners_only))
+    who = who or "nobody on the account: a lead must update it"
+    if requester is not None and may:
+        return (
+            f"{label(request)} needs a verified call: {requester.label} may ask for it, once a "
+            "call (PIN or callback) proves it is them"
+        )
+    whose = f"; {requester.label} may not ask for it" if requester is not None else ""
+    return f"{label(request)} needs an authorized contact: {who}{whose}"
 
 
 # -- PINs --------------------------------------------------------------------------------------

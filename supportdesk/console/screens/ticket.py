@@ -21,6 +21,7 @@ from textual.widgets import Label, Static, TextArea
 from textual.worker import get_current_worker
 
 from supportdesk.console.screens.base import HELP_BINDING, DeskScreen
+from supportdesk.console.screens.call.ticket_form import REQUEST_KEYS
 from supportdesk.console.screens.escalation_modals import (
     EscalateModal,
     EscalateRequest,
@@ -44,6 +45,7 @@ from supportdesk.core import permissions
 from supportdesk.core.policy import current_policy
 from supportdesk.core.views import TicketView
 from supportdesk.enums import TRANSITIONS, CallOutcome, Priority, ResolutionCode, Status
+from supportdesk.rules.request_types import REQUEST_TYPES
 from supportdesk.safe_text import clean
 from supportdesk.services import escalation, sla, tickets
 from supportdesk.services.escalation import Brief
@@ -131,6 +133,11 @@ class TicketScreen(DeskScreen):
         "the services and servers, who may authorize changes, the account's notes, other "
         "open tickets on the same server and who watches the ticket (beside the thread on "
         "wide screens, instead of it on narrow ones).\n"
+        "Request type: y sets what the customer asks for (technical, billing, password reset, "
+        "contact change, cancellation). The words of the ticket only suggest one (shown "
+        "under the facts with the words matched); a person decides. A restricted type the "
+        "requester may not ask for holds the ticket and blocks replies and resolution until "
+        "an allowed contact confirms on a verified call; the reason names who can ask.\n"
     )
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         # not a priority binding: it must come after the characters typed before it
@@ -157,6 +164,7 @@ class TicketScreen(DeskScreen):
         Binding("l", "sla_log", "SLA log", tooltip="all of the SLA clock history, or less"),
         Binding("i", "link_incident", "Incident", tooltip="link to an outage (c: with the call)"),
         Binding("w", "schedule", "Schedule", tooltip="into a maintenance window"),
+        Binding("y", "request_type", "Request type", tooltip="what the customer asks for"),
         Binding("escape", "back", "Back"),
         HELP_BINDING,
     ]
@@ -387,7 +395,10 @@ class TicketScreen(DeskScreen):
             return f"ticket #{t.id} is closed; nothing can be added to it"
         actor = self.desk.actor
         other = t.holder if t.holder is not None and t.holder != actor.login else None
-        return permissions.refusal(actor, COMPOSE_ACTION[kind], t.id, t.tier, other)
+        why = permissions.refusal(actor, COMPOSE_ACTION[kind], t.id, t.tier, other)
+        if why is None and kind == "reply" and t.request_block:
+            why = f"ticket #{t.id} cannot be answered yet: {t.request_block}"
+        return why
 
     def _refused(self, kind: str) -> bool:
         why = self._refusal(kind)
@@ -492,6 +503,31 @@ class TicketScreen(DeskScreen):
                 )
 
         self.app.push_screen(ChoiceModal(f"Priority of #{tid}", choices), picked)
+
+    def action_request_type(self) -> None:
+        """y: what the customer asks for, a person's choice (the suggestion is marked)."""
+        t = self.ticket
+        if t is None:
+            return
+        choices = [
+            Choice(
+                REQUEST_KEYS[r],
+                r,
+                _words(r) + ("  ← suggested by its words" if r == t.suggested_type else ""),
+                current=r == t.request_type,
+            )
+            for r in REQUEST_TYPES
+        ]
+        tid, current = t.id, t.request_type
+
+        def picked(value: str | None) -> None:
+            if value and value != current:
+                self.run_write(
+                    f"#{tid} request type: {_words(value)}",
+                    partial(tickets.update_fields, self.desk, tid, request_type=value),
+                )
+
+        self.app.push_screen(ChoiceModal(f"Request type of #{tid}", choices), picked)
 
     def action_status(self) -> None:
         if self.ticket is None:

@@ -28,6 +28,7 @@ from supportdesk.console.widgets.format import (
     truncate,
 )
 from supportdesk.core.views import DeliveryView, EventView, QueueRow, TicketView
+from supportdesk.rules.request_words import describe
 from supportdesk.safe_text import clean
 
 OUTCOME_LABEL = {
@@ -99,6 +100,11 @@ def ticket_facts(t: TicketView, now: datetime, width: int) -> RenderableType:
     ]
     grid = _pairs_grid(pairs, 3 if width >= 110 else 2)
     extra: list[RenderableType] = []
+    if t.suggested_type is not None:
+        words = describe(t.request_type, t.suggested_type, t.suggested_words)
+        extra.append(Text.assemble(("Request: ", "dim"), clean(words)))
+    if t.request_block:
+        extra.append(Text(f"⚠ Blocked: {clean(t.request_block)}", style="bold #ffaf00"))
     if t.merged_into:
         extra.append(Text(f"Merged into #{t.merged_into}", style="bold #ffaf00"))
     if t.open_by:
@@ -155,6 +161,9 @@ def entry_parts(e: EventView, t: TicketView) -> tuple[str, str, str | None]:
         return _escalation_parts(e, who)
     if e.kind == "merge":
         return "-change", f"{e.body or 'merged'} · {who}", None
+    if e.kind == "request_type":
+        old, new = (e.old_value or "—").replace("_", " "), (e.new_value or "—").replace("_", " ")
+        return "-change", f"Request type {old} → {new} · {who}", None
     old = times_in(e.old_value or "—").replace("_", " ")
     new = times_in(e.new_value or "—").replace("_", " ")
     return "-change", f"{e.kind} {old} → {new} · {who}", None

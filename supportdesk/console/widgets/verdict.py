@@ -18,12 +18,12 @@ from rich.text import Text
 from textual.widgets import Static
 
 from supportdesk.console.widgets.format import local, one_line, span, stamp
+from supportdesk.rules.request_types import label
 from supportdesk.rules.verify_rules import (
     FAILED,
     HELD,
     LOCKED,
     REFERRED,
-    REQUESTS,
     ROLE_LABEL,
     VERIFIED,
 )
@@ -43,7 +43,7 @@ METHOD = {"pin": "PIN", "callback": "callback", "none": "—"}
 
 
 def request_label(request: str) -> str:
-    return one_line(REQUESTS.get(request, (request.replace("_", " "), False))[0])
+    return one_line(label(request))
 
 
 def attempt_lines(attempts: Sequence[Attempt]) -> list[Text]:

@@ -189,6 +189,7 @@ def verify(
     from supportdesk.core.policy import current_policy
     from supportdesk.models import Verification
     from supportdesk.rules.limits import normalise_phone
+    from supportdesk.rules.request_types import check_request_type
 
     actor = desk.actor
     permissions.require(actor, "caller.verify")
@@ -196,9 +197,8 @@ def verify(
         chan = Channel(channel)
     except ValueError:
         raise UsageError(f"unknown channel {channel!r} (phone, chat or email)") from None
-    if request is not None and request not in verify_rules.REQUESTS:
-        known = ", ".join(verify_rules.REQUESTS)
-        raise UsageError(f"unknown request type {request!r} (one of: {known})")
+    if request is not None:
+        check_request_type(request)
     if contact_ref is not None:
         if pin is None and callback_number is None:
             raise UsageError("give the caller's PIN, or the number you called them back on")

@@ -65,14 +65,13 @@ def add_contact(
     primary or secondary contact verified on this call (`verification_id`). `services`
     limits the contact to some of the account's services; `requests` (sub-accounts) to some
     request types."""
-    from supportdesk.rules.verify_rules import REQUESTS
+    from supportdesk.rules.request_types import check_request_type
 
     if verification_id is None or desk.actor.is_lead:
         permissions.require(desk.actor, "contact.manage")
     r = parse_enum(ContactRole, role, "contact role")
     for request in requests or ():
-        if request not in REQUESTS:
-            raise UsageError(f"unknown request type {request!r} (one of: {', '.join(REQUESTS)})")
+        check_request_type(request)
     if requests and r is not ContactRole.SUBACCOUNT:
         raise UsageError("only a sub-account is limited to some request types")
     limits.check(account_id, limits.ACCOUNT_ID)

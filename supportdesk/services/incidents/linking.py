@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from supportdesk.core import permissions
 from supportdesk.core.clocks import on_first_response
 from supportdesk.core.desk import Desk
+from supportdesk.core.request_block import request_block
 from supportdesk.enums import CallOutcome, EventKind, ResolutionCode, Speaker, Status
 from supportdesk.errors import InvalidTransition, NotFound, NothingToDo, UsageError
 from supportdesk.rules import limits
@@ -240,7 +241,11 @@ def resolve(
                 continue
             replies.append((ticket, post_reply(session, desk, record, ticket, reply, inc.id)))
             posted.append(ticket.id)
-            if ticket.id in keep or ticket.status == Status.AWAITING_AUTHORIZATION.value:
+            if (
+                ticket.id in keep
+                or ticket.status == Status.AWAITING_AUTHORIZATION.value
+                or request_block(session, desk, ticket) is not None  # issue 19
+            ):
                 link.keep_open = True
                 add_event(
                     session,

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from supportdesk.core import permissions
 from supportdesk.core.audit import new_nonce, text_digest
+from supportdesk.core.create import suggestion_columns
 from supportdesk.core.desk import Desk
 from supportdesk.core.policy import current_policy
 from supportdesk.core.views import JsonMixin
@@ -272,7 +273,8 @@ def _write(
             "account_id": account_id,
             "contact_id": contact_id,
             "caller_name": r.contact_name if contact_id is None else None,
-            "request_type": r.request_type,
+            "request_type": r.request_type,  # the export's type, which a person chose there
+            **suggestion_columns(policy.request_words, r.subject, r.description),
             "subject": r.subject,
             "subject_nonce": new_nonce(),
             "description": r.description,

@@ -1,4 +1,6 @@
-"""Changing a ticket: priority and status, take (the claim), resolve, merge a duplicate."""
+"""Changing a ticket: priority, request type and status, take (the claim), resolve, merge a
+duplicate. Resolving waits while the ticket's request type is blocked (core/request_block.py).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from supportdesk.core.clocks import (
     retarget_ticket,
 )
 from supportdesk.core.desk import Desk
+from supportdesk.core.request_block import require_unblocked
 from supportdesk.core.tickets import (
     add_event,
     change_status,
@@ -37,6 +40,8 @@ from supportdesk.models import (
     Ticket,
     TicketEvent,
 )
+from supportdesk.rules.request_types import check_request_type
+from supportdesk.services.tickets.request_type import apply_request_type
 
 
 def update_fields(
@@ -46,10 +51,14 @@ def update_fields(
     priority: str | None = None,
     status: str | None = None,
     code: str | None = None,
+    request_type: str | None = None,
 ) -> None:
-    """Change priority and/or status (following the transition table)."""
-    if priority is None and status is None:
-        raise UsageError("nothing to change: give --priority and/or --status")
+    """Change priority, request type and/or status (following the transition table), in
+    that order: a new type is checked (held or released) before a status change."""
+    if priority is None and status is None and request_type is None:
+        raise UsageError("nothing to change: give --priority, --request-type and/or --status")
+    if request_type is not None:
+        check_request_type(request_type)
     prio = parse_enum(Priority, priority, "priority") if priority else None
     new_status = parse_enum(Status, status, "status") if status else None
     res = parse_enum(ResolutionCode, code, "resolution code") if code else None
@@ -75,11 +84,15 @@ def update_fields(
                 },
             )
             changed = True
+        if request_type is not None:
+            changed = apply_request_type(session, desk, record, t, request_type) or changed
         if new_status is not None and new_status.value != t.status:
             if new_status is Status.NEW:
                 raise InvalidTransition(f"ticket #{t.id} cannot go back to new")
             if t.status == Status.AWAITING_AUTHORIZATION.value:
                 _held_change(desk, t, new_status, res)
+            if new_status is Status.RESOLVED or res is ResolutionCode.FIXED:
+                require_unblocked(session, desk, t, new_status.value)
             took = _take_to_resolve(session, desk, t) if new_status is Status.RESOLVED else None
             change_status(session, desk, record, t, new_status, res, took)
             changed = True
@@ -112,6 +125,7 @@ def resolve(desk: Desk, ticket_id: int, code: str) -> None:
     with desk.write() as (session, record):
         t = load_ticket(session, ticket_id, lock=True)
         guard(desk, session, t, "ticket.resolve")
+        require_unblocked(session, desk, t, "resolved")
         took = _take_to_resolve(session, desk, t)
         change_status(session, desk, record, t, Status.RESOLVED, res, took)
 

@@ -1,4 +1,5 @@
-"""Replies, internal notes and logged calls on a ticket's thread."""
+"""Replies, internal notes and logged calls on a ticket's thread. A reply waits while the
+ticket's request type is blocked (core/request_block.py); a note or a logged call does not."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from supportdesk.core.clocks import (
 )
 from supportdesk.core.desk import Desk
 from supportdesk.core.notices import notify
+from supportdesk.core.request_block import require_unblocked
 from supportdesk.core.tickets import (
     add_event,
     first_response,
@@ -80,6 +82,8 @@ def _message(
         guard(desk, session, t, action)
         if t.status == Status.CLOSED.value:
             raise InvalidTransition(f"ticket #{t.id} is closed; nothing can be added to it")
+        if kind is EventKind.REPLY:
+            require_unblocked(session, desk, t, "answered")
         now = desk.now()
         event = add_event(
             session,

@@ -15,6 +15,7 @@ from supportdesk.core.create import NewTicket, Settle, open_ticket
 from supportdesk.core.desk import Desk
 from supportdesk.core.policy import current_policy
 from supportdesk.core.tickets import (
+    add_event,
     change_status,
     iso,
     load_ticket,
@@ -23,6 +24,7 @@ from supportdesk.core.tickets import (
 from supportdesk.enums import (
     Category,
     Channel,
+    EventKind,
     Priority,
     Status,
 )
@@ -41,12 +43,14 @@ from supportdesk.models import (
     Verification,
 )
 from supportdesk.rules import limits
+from supportdesk.rules.request_types import REQUEST_TYPES, check_request_type, words
 from supportdesk.rules.verify_rules import CALL_WINDOW
 from supportdesk.services.directory.resellers import referral_in
 from supportdesk.services.outbox.customer import acknowledge
 
+__all__ = ["REQUEST_TYPES", "confirm", "create", "find_contact"]
+
 LIVE = (Channel.PHONE.value, Channel.CHAT.value)  # a verified caller is on the line
-REQUEST_TYPES = ("technical", "billing", "password_reset", "contact_change", "cancellation")
 
 
 def find_contact(session: Session, account_id: str, email: str) -> Contact:
@@ -99,10 +103,7 @@ def create(
     prio = parse_enum(Priority, priority, "priority")
     cat = parse_enum(Category, category, "category")
     chan = parse_enum(Channel, channel, "channel")
-    if request_type not in REQUEST_TYPES:
-        raise UsageError(
-            f"unknown request type {request_type!r} (one of: {', '.join(REQUEST_TYPES)})"
-        )
+    check_request_type(request_type)
     subject = limits.check(subject, limits.SUBJECT).strip()
     if not subject:
         raise UsageError("a ticket needs a subject")
@@ -264,30 +265,33 @@ def _needs_hold(
     account: str,
 ) -> bool:
     """Held for confirmation: an unverified caller, or a request this contact may not make
-    (restricted requests need a verified primary or secondary contact)."""
-    from supportdesk.rules.verify_rules import person_of, requests_of
+    (restricted requests need a verified primary or secondary contact): the rule a ticket's
+    type is checked by again whenever a person changes it (core/request_block.py)."""
+    from supportdesk.rules.verify_rules import person_of, request_refusal
 
     if check is not None and check.result == "held":
         return True
     owners_only = current_policy(desk).verification.owners_only
-    restricted = request_type in owners_only
-    if contact is None:
-        return restricted
-    allowed = request_type in requests_of(person_of(contact), service_id, owners_only)
-    if not allowed:
-        return True
-    return restricted and check is None  # restricted work needs this call's verification
+    requester = person_of(contact) if contact is not None else None
+    proven = requester if check is not None and check.result == "verified" else None
+    others: list[Any] = []  # who could ask instead is not needed for yes or no
+    why = request_refusal(request_type, requester, proven, others, service_id, owners_only)
+    return why is not None
 
 
 def confirm(desk: Desk, ticket_id: int, verification_id: int) -> None:
     """An authorized contact, verified on this call, confirms a held ticket: it opens, the
-    resolve clock resumes, and the confirmation is recorded."""
+    resolve clock resumes, and the confirmation is recorded. A ticket blocked by its
+    request type but not held (it was waiting on the customer when the type changed, or came
+    in by import) is confirmed the same way and keeps its status."""
+    from supportdesk.core.request_block import request_block
     from supportdesk.rules.verify_rules import permission, person_of
 
     with desk.write() as (session, record):
         t = load_ticket(session, ticket_id, lock=True)
         permissions.require(desk.actor, "ticket.update")
-        if t.status != Status.AWAITING_AUTHORIZATION.value:
+        held = t.status == Status.AWAITING_AUTHORIZATION.value
+        if not held and request_block(session, desk, t) is None:
             raise NothingToDo(f"ticket #{t.id} is not awaiting authorization")
         v = _call_verification(session, desk, verification_id, t.account_id, Channel.PHONE)
         assert v is not None
@@ -305,14 +309,13 @@ def confirm(desk: Desk, ticket_id: int, verification_id: int) -> None:
         grant = permission(person_of(contact), t.request_type, others, t.service_id, owners_only)
         if not grant.allowed:
             raise NotAllowed(f"{contact.name} cannot confirm: {grant.refusal(t.request_type)}")
-        change_status(
-            session,
-            desk,
-            record,
-            t,
-            Status.OPEN,
-            extra={"confirmed_by": [None, contact.name], "verification": [None, v.id]},
-        )
+        confirmed = {"confirmed_by": [None, contact.name], "verification": [None, v.id]}
+        if held:
+            change_status(session, desk, record, t, Status.OPEN, extra=confirmed)
+        else:
+            why = f"{contact.name} confirmed the {words(t.request_type)} on a verified call"
+            add_event(session, desk, t, EventKind.NOTE, body=why)
+            record("ticket.confirm", "ticket", t.id, confirmed)
         t.confirmed_at = desk.now()
         t.verification_id = v.id
         if t.contact_id is None and t.caller_name is None:

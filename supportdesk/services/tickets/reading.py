@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, select
@@ -12,6 +13,7 @@ from supportdesk.core.clocks import (
 )
 from supportdesk.core.desk import Desk
 from supportdesk.core.presence import marker_cutoff
+from supportdesk.core.request_block import request_block
 from supportdesk.core.tickets import (
     load_ticket,
 )
@@ -128,5 +130,8 @@ def show(desk: Desk, ticket_id: int) -> TicketView:
             clocks=clocks_of(t),
             window_id=t.window_id,
             confirmed_by=confirmed_by,
+            suggested_type=t.suggested_type,
+            suggested_words=tuple(json.loads(t.suggested_words or "[]")),
+            request_block=request_block(s, desk, t),
             deliveries=ticket_deliveries(s, t.id),
         )

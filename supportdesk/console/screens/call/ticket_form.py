@@ -27,7 +27,8 @@ from supportdesk.console.widgets.choice_row import ChoiceRow
 from supportdesk.console.widgets.format import one_line, truncate
 from supportdesk.enums import CallOutcome, Category, Channel, Priority, Status
 from supportdesk.errors import DeskError
-from supportdesk.rules.verify_rules import HELD, REQUESTS, VERIFIED
+from supportdesk.rules.request_types import REQUEST_TYPES
+from supportdesk.rules.verify_rules import HELD, VERIFIED
 from supportdesk.services import tickets
 from supportdesk.services.callers import lookup
 
@@ -115,7 +116,7 @@ class TicketForm(Vertical):
         yield ChoiceRow("Category", CATEGORIES, Category.TECHNICAL.value, id="call-category")
         yield ChoiceRow(
             "Request",
-            [(REQUEST_KEYS[r], r, REQUEST_WORDS[r]) for r in REQUESTS],
+            [(REQUEST_KEYS[r], r, REQUEST_WORDS[r]) for r in REQUEST_TYPES],
             "technical",
             id="call-request",
         )
