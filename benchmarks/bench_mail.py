@@ -8,8 +8,9 @@ send --once` runs) delivers it over one reused SMTP connection (plain SMTP on 12
 TLS) to aiosmtpd's Sink handler, started as a process of its own so that it does not share
 this interpreter. A batch of messages costs one lease (one short write) and the record of what
 went (one write, an audit row per message); each message its SMTP conversation (MAIL, RCPT,
-DATA) and its composition. Between runs every message is put back to queued. Prints each run and the median. PostgreSQL runs in a fresh schema, dropped
-afterwards, or is skipped with the reason.
+DATA) and its composition. Between runs every message is put back to queued. Prints each run
+and the median. PostgreSQL runs in a fresh schema, dropped afterwards, or is skipped with the
+reason.
 """
 
 from __future__ import annotations
