@@ -128,8 +128,10 @@ def new_owner() -> str:
 
 # -- the envelope ---------------------------------------------------------------------------
 def envelope_address(addr: str) -> str | None:
-    """`addr` if it can go into MAIL FROM / RCPT TO as it is, else None."""
-    return addr if ENVELOPE_ADDR.fullmatch(addr) else None
+    """`addr` if it can go into MAIL FROM / RCPT TO as it is, else None. ASCII only: a
+    non-ASCII mailbox needs SMTPUTF8, which this sender does not speak (smtplib would raise
+    in the middle of a batch)."""
+    return addr if addr.isascii() and ENVELOPE_ADDR.fullmatch(addr) else None
 
 
 def verp(message_id: int, rules: MailRules) -> str:
