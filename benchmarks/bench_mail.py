@@ -6,10 +6,11 @@ Usage: python benchmarks/bench_mail.py [--messages 10000] [--runs 3] [--pg URL]
 The outbox is filled with `queue_message` (one write), then `sending.send_due` (what `mail
 send --once` runs) delivers it over one reused SMTP connection (plain SMTP on 127.0.0.1, no
 TLS) to aiosmtpd's Sink handler, started as a process of its own so that it does not share
-this interpreter. Each message costs the lease (one conditional UPDATE) and the record of its
-outcome with its audit row, each a transaction of its own. Between runs every message is put
-back to queued. Prints each run and the median. PostgreSQL runs in a fresh schema, dropped
-afterwards, or is skipped with the reason.
+this interpreter. A batch of messages costs one lease (one short write) and the record of what
+went (one write, an audit row per message); each message its SMTP conversation (MAIL, RCPT,
+DATA) and its composition. Between runs every message is put back to queued. Prints each run
+and the median. PostgreSQL runs in a fresh schema, dropped afterwards, or is skipped with the
+reason.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -252,3 +253,48 @@ def test_mail_send_keeps_delivering_until_sigterm(
     assert p.returncode == 0, err
     assert json.loads(out)["sent"] == 2
     assert len(srv.messages) == 2
+
+
+@contextmanager
+def commits_blocked(desk: Desk, ids: list[int]) -> Iterator[None]:
+    """`commit_blocked` for several messages: the writer's turn on SQLite, each row's lock on
+    PostgreSQL."""
+    if desk.store.is_sqlite:
+        with desk.store.transaction():
+            yield
+        return
+    import psycopg
+
+    with psycopg.connect(str(desk.store.target.conninfo)) as conn:
+        conn.execute("SELECT id FROM outbox WHERE id = ANY(%s) FOR UPDATE", (ids,))
+        yield
+        conn.rollback()
+
+
+def test_a_sender_killed_with_a_batch_sent_but_not_recorded_resends_each_with_its_message_id(
+    desk: Desk, cli_env: dict[str, str], tls: Tls, tmp_path: Path
+):
+    """What went is recorded for several messages in one write: a sender killed after the
+    250s of a whole batch, before that write, leaves every one of them to go again, each with
+    its own Message-ID; nothing is lost."""
+    with_mail(desk)
+    ids = [queue(desk, to=f"c{i}@bluefin.example") for i in range(3)]
+    b = Behaviour(accept_then_hold=True)
+    with smtp_server(tls, behaviour=b) as srv:
+        config = str(write_config(tmp_path, srv, tls))
+        with sender_process(cli_env, config) as p:
+            wait_for(b.at_data, p)  # the first is accepted (the batch is leased)
+            with commits_blocked(desk, ids):
+                b.release.set()  # the rest go through without a hold
+                deadline = time.monotonic() + WAIT
+                while len(srv.messages) < 3 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert len(srv.messages) == 3
+                kill(p)
+        assert states(desk) == {"sending": 3}
+        b.accept_then_hold = False
+        p2 = run(cli_env, "--at", later(), "mail", "send", "--once", "--config", config)
+        assert p2.returncode == 0, p2.stderr
+        assert p2.stdout.strip() == "sent 3, deferred 0, failed 0"
+    assert Counter(srv.message_ids()) == {m: 2 for m in message_ids(desk)}
+    assert states(desk) == {"sent": 3}

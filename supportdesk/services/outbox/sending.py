@@ -1,22 +1,23 @@
 """Deliver what the outbox holds (issue 18, items 1, 2 and 5): `supportdesk mail send`.
 
-A sender takes one due message at a time by lease: ONE conditional UPDATE that moves a row
-from queued or deferred (due: `send_after <= now`), or from sending whose lease expired, to
-sending under its own `lease_owner` until `lease_until` (on PostgreSQL the candidates are
-picked `FOR UPDATE SKIP LOCKED`, so racing senders never wait on each other). The lease
-outlasts one SMTP conversation (`TransportConfig.lease_s`). The conversation runs outside
-any transaction; then one short write records the outcome, conditional on still holding the
-lease (a sender whose lease was taken over records nothing). Delivery is therefore at least
-once: a message goes twice only when a sender dies between the server's 250 and that commit,
-and then with the same Message-ID.
+A sender takes due messages by lease, a batch at a time (`leasing.lease_batch`: one short
+write; `FOR UPDATE SKIP LOCKED` on PostgreSQL, so racing senders never wait on each other
+and never take the same row). The lease outlasts every SMTP conversation it covers. The
+conversations run outside any transaction, over one connection reused for the run; then the
+outcomes are recorded, each conditional on still holding the lease (a sender whose lease was
+taken over records nothing). What went is recorded for several messages in one write (at
+most every FLUSH_EVERY_S, and at the end of each batch, before any other outcome, and when
+the run stops), each with its own `mail.sent` audit row. Delivery is therefore at least once:
+a message goes twice only when a sender dies between the server's 250 and the commit that
+records it, and then with the same Message-ID.
 
 Outcomes: sent (the server's answer kept); deferred (a 4xx: next try after a backoff of 1 m,
 5 m, 15 m, 1 h, 2 h, then every 4 h, never past `max_defer` from `due_at`, when it first came
 due; a message still deferred at that point fails); failed (a 5xx to RCPT or DATA, an
 address that cannot be written into an envelope, deferred past `max_defer`:
-`failures.message_failed`). A fault
-of the transport (`TransportFault`) defers the message taken without counting an attempt,
-raises the alarm (`failures.transport_fault`) and ends the run; a delivery clears it
+`failures.message_failed`). A fault of the transport (`TransportFault`) defers the message
+being tried without counting an attempt, raises the alarm (`failures.transport_fault`), gives
+the rest of the batch back untried and ends the run; a delivery clears it
 (`failures.transport_ok`). A destination domain that has had `per_domain_per_minute`
 messages in the last minute gets no more: the message goes back to queued until a slot
 frees, without an attempt counted.
@@ -24,7 +25,6 @@ frees, without an attempt counted.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import socket
@@ -32,58 +32,41 @@ import threading
 import time
 import uuid
 from collections import deque
+from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from supportdesk.core.policy import current_policy
-from supportdesk.rules.one_time_codes import mask_codes
 from supportdesk.rules.policy import MailRules
 from supportdesk.services.outbox import failures
+from supportdesk.services.outbox.composing import compose as compose
+from supportdesk.services.outbox.composing import compose_bytes, flatten
 from supportdesk.services.outbox.config import TransportConfig
+from supportdesk.services.outbox.leasing import (
+    BATCH_WINDOW_S,
+    LEASE_BATCH,
+    Leased,
+    as_time,
+    lease_batch,
+    record_sent,
+    release,
+    renew,
+    requeue,
+)
+from supportdesk.services.outbox.leasing import lease_one as lease_one
 from supportdesk.services.outbox.transports import Outcome, Transport, TransportFault
 
 if TYPE_CHECKING:
     from supportdesk.core.desk import Desk
-    from supportdesk.store import Transaction
 
 BACKOFF_S = (60, 300, 900, 3600, 7200, 14400)  # after the 1st, 2nd, ... deferral; then the last
 FAULT_RETRY_S = 60  # a transport fault: everything taken is tried again after this
+FLUSH_EVERY_S = 0.2  # what went is recorded at least this often (and at each batch's end)
 THROTTLE_REFRESH_S = 10.0  # how often a sender re-reads a domain's sends of the last minute
 THROTTLE_WINDOW = timedelta(minutes=1)
-EXTRA_HEADERS = ("In-Reply-To", "References", "Auto-Submitted")
-AUTO_SUBMITTED = ("auto-replied", "auto-generated", "auto-notified")
-MSG_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f]{1,250}>")
 # what an envelope address may be: no controls, spaces, angle brackets, commas or quotes
 ENVELOPE_ADDR = re.compile(r"[^\s<>(),;:\"\[\]\\@\x00-\x1f\x7f]{1,64}@[A-Za-z0-9.-]{1,253}")
-COLUMNS = (
-    "id, kind, ticket_id, to_addr, from_addr, subject, body, headers, message_id, due_at, attempts"
-)
-
-
-@dataclass(frozen=True)
-class Leased:
-    """A message this sender holds, as read when it was leased."""
-
-    id: int
-    kind: str
-    ticket_id: int | None
-    to_addr: str
-    from_addr: str
-    subject: str
-    body: str
-    headers: str
-    message_id: str
-    due_at: datetime  # when it first came due: max_defer counts from here
-    attempts: int
-
-    @property
-    def domain(self) -> str:
-        return self.to_addr.rpartition("@")[2].lower()
 
 
 @dataclass
@@ -143,105 +126,17 @@ def new_owner() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
-def as_time(value: Any) -> datetime:
-    """A time read with the plain driver: aware on PostgreSQL, UTC text on SQLite."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
-
-
-# -- the lease ------------------------------------------------------------------------------
-def lease_sql(pg: bool) -> str:
-    """The one conditional UPDATE that takes a message: the most overdue of the first due
-    queued message, the first due deferred one and the first expired lease (each an index
-    seek on `ix_outbox_due`), re-checked in the UPDATE's own condition. On PostgreSQL each
-    candidate is locked `FOR UPDATE SKIP LOCKED`: racing senders take different rows."""
-    lock = " FOR UPDATE SKIP LOCKED" if pg else ""
-    ctes = ", ".join(
-        f"{name} AS (SELECT id, send_after AS due FROM outbox WHERE state = '{state}' "
-        f"AND send_after <= ? ORDER BY send_after, id LIMIT 1{lock})"
-        for name, state in (("q", "queued"), ("d", "deferred"))
-    )
-    ctes += (
-        ", s AS (SELECT id, lease_until AS due FROM outbox WHERE state = 'sending' "
-        f"AND lease_until <= ? ORDER BY lease_until, id LIMIT 1{lock})"
-    )
-    pick = (
-        "SELECT id FROM (SELECT * FROM q UNION ALL SELECT * FROM d UNION ALL SELECT * FROM s) "
-        "AS c ORDER BY due, id LIMIT 1"
-    )
-    return (
-        f"WITH {ctes} UPDATE outbox SET state = 'sending', lease_owner = ?, lease_until = ? "
-        f"WHERE id = ({pick}) AND ((state IN ('queued', 'deferred') AND send_after <= ?) "
-        f"OR (state = 'sending' AND lease_until <= ?)) RETURNING {COLUMNS}"
-    )
-
-
-def lease_one(desk: Desk, owner: str, lease_s: int) -> Leased | None:
-    """Take the most overdue message (queued, deferred or with an expired lease) for
-    `owner` until now + `lease_s`; None when nothing is due. One conditional UPDATE."""
-    now = desk.now()
-    with desk.write_plain() as (tx, _record):  # the lease is not audited: its outcome is
-        ts = tx.timestamp(now)
-        until = tx.timestamp(now + timedelta(seconds=lease_s))
-        row = tx.first(lease_sql(not tx.is_sqlite), (ts, ts, ts, owner, until, ts, ts))
-    if row is None:
-        return None
-    mid, kind, ticket, to_addr, from_addr, subject, body, headers, message_id, due, tries = row
-    return Leased(
-        mid, kind, ticket, to_addr, from_addr, subject, body, headers, message_id,
-        as_time(due), tries,
-    )  # fmt: skip
-
-
-# -- composition ----------------------------------------------------------------------------
-def flatten(text: str) -> str:
-    """One header line from outside text: every control, line or paragraph separator (CR, LF,
-    NUL, ESC, U+2028 ...) becomes a space, runs of spaces one space."""
-    out = "".join(" " if (ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or c in "\u2028\u2029") else c
-                  for c in text)  # fmt: skip
-    return " ".join(out.split())
-
-
+# -- the envelope ---------------------------------------------------------------------------
 def envelope_address(addr: str) -> str | None:
-    """`addr` if it can go into MAIL FROM / RCPT TO as it is, else None."""
-    return addr if ENVELOPE_ADDR.fullmatch(addr) else None
+    """`addr` if it can go into MAIL FROM / RCPT TO as it is, else None. ASCII only: a
+    non-ASCII mailbox needs SMTPUTF8, which this sender does not speak (smtplib would raise
+    in the middle of a batch)."""
+    return addr if addr.isascii() and ENVELOPE_ADDR.fullmatch(addr) else None
 
 
 def verp(message_id: int, rules: MailRules) -> str:
     """The envelope sender that ties a bounce to its message: bounces+<id>@<desk domain>."""
     return f"bounces+{message_id}@{rules.domain}"
-
-
-def compose(m: Leased, rules: MailRules, now: datetime) -> EmailMessage:
-    """The message as it goes out: From "name <sender>", To, Subject (one line, whatever the
-    customer typed), Date, the row's Message-ID and threading headers, a UTF-8 text body."""
-    msg = EmailMessage(policy=SMTP)
-    local, _at, domain = m.from_addr.rpartition("@")
-    msg["From"] = Address(display_name=flatten(rules.from_name), username=local, domain=domain)
-    msg["To"] = m.to_addr
-    msg["Subject"] = flatten(m.subject) or "(no subject)"
-    msg["Date"] = format_datetime(now.astimezone(UTC))
-    msg["Message-ID"] = m.message_id
-    try:
-        extra = json.loads(m.headers or "{}")
-    except ValueError:
-        extra = {}
-    for name in EXTRA_HEADERS:
-        value = extra.get(name) if isinstance(extra, dict) else None
-        if not isinstance(value, str):
-            continue
-        if name == "Auto-Submitted":
-            value = value.strip().lower()
-            if value in AUTO_SUBMITTED:
-                msg[name] = value
-            continue
-        ids = MSG_ID.findall(value)
-        if ids:
-            msg[name] = ids[0] if name == "In-Reply-To" else " ".join(ids[-20:])
-    body = m.body.replace("\r\n", "\n").replace("\r", "\n")
-    msg.set_content(body, charset="utf-8")
-    return msg
 
 
 # -- outcomes -------------------------------------------------------------------------------
@@ -250,41 +145,10 @@ def backoff(attempts: int) -> int:
     return BACKOFF_S[min(max(attempts, 1), len(BACKOFF_S)) - 1]
 
 
-HOLDER = "id = ? AND state = 'sending' AND lease_owner = ?"
-
-
 def _mark_sent(desk: Desk, m: Leased, owner: str, reply: str) -> bool:
-    now = desk.now()
-    with desk.write_plain() as (tx, record):
-        # a sent message's send_after becomes the moment it went: the due index then finds
-        # the last minute's sends for the throttle
-        ts = tx.timestamp(now)
-        # a confirmation request's one-time code leaves the desk's keeping once it is sent
-        body = mask_codes(m.body) if m.kind == "confirmation" else m.body
-        done = tx.run(
-            "UPDATE outbox SET state = 'sent', sent_at = ?, send_after = ?, server_reply = ?, "
-            "attempts = attempts + 1, last_error = NULL, lease_owner = NULL, lease_until = NULL, "
-            f"body = ? WHERE {HOLDER} RETURNING id",
-            (ts, ts, reply, body, m.id, owner),
-        )
-        if done:
-            record(
-                "mail.sent", "outbox", m.id, {"state": ["sending", "sent"], "reply": [None, reply]}
-            )
+    """Record one message as sent (only while `owner` holds it)."""
+    done, _back = record_sent(desk, owner, [(m, reply, desk.now())])
     return bool(done)
-
-
-def _requeue(
-    tx: Transaction, m: Leased, owner: str, state: str, at: datetime, error: str | None, tries: int
-) -> bool:
-    return bool(
-        tx.run(
-            f"UPDATE outbox SET state = ?, send_after = ?, attempts = attempts + ?, "
-            f"last_error = COALESCE(?, last_error), lease_owner = NULL, lease_until = NULL "
-            f"WHERE {HOLDER} RETURNING id",
-            (state, tx.timestamp(at), tries, error, m.id, owner),
-        )
-    )
 
 
 def _deadline(m: Leased, rules: MailRules) -> datetime:
@@ -335,7 +199,7 @@ def _settle(
         tries = m.attempts + (1 if counted else 0)
         wait = backoff(tries) if counted else FAULT_RETRY_S
         at = min(now + timedelta(seconds=wait), deadline)
-        if not _requeue(on_transaction(session), m, owner, "deferred", at, error, int(counted)):
+        if not requeue(on_transaction(session), m, owner, "deferred", at, error, int(counted)):
             return "lost"
         record(
             "mail.deferred",
@@ -395,6 +259,107 @@ class DomainThrottle:
 
 
 # -- a run ----------------------------------------------------------------------------------
+class _Run:
+    """One run's deliveries: what went and is not recorded yet, the throttle, the summary."""
+
+    def __init__(
+        self,
+        desk: Desk,
+        transport: Transport,
+        owner: str,
+        rules: MailRules,
+        lease_s: int,
+        summary: SendSummary,
+    ) -> None:
+        self.desk, self.transport, self.owner = desk, transport, owner
+        self.rules, self.lease_s, self.summary = rules, lease_s, summary
+        self.throttle = DomainThrottle(rules.per_domain_per_minute)
+        self.sent: list[tuple[Leased, str, datetime]] = []  # with the reply and when it went
+        self.throttled: list[tuple[Leased, datetime]] = []  # with when its slot frees
+        self.since = 0.0  # when the oldest unrecorded outcome came (monotonic)
+        self.cleared = False
+
+    def flush(self) -> None:
+        """Record what went and what the throttle held back, in one write."""
+        sent, throttled = self.sent, self.throttled
+        if not sent and not throttled:
+            return
+        self.sent, self.throttled = [], []
+        done, back = record_sent(self.desk, self.owner, sent, throttled)
+        self.summary.sent += len(done)
+        self.summary.throttled += back
+        self.summary.lost_leases += len(sent) - len(done) + len(throttled) - back
+        if done and not self.cleared:
+            _transport_ok(self.desk)
+            self.cleared = True
+
+    def _pending(self) -> None:
+        if len(self.sent) + len(self.throttled) == 1:
+            self.since = time.monotonic()
+
+    def _count(self, outcome: str) -> None:
+        if outcome == "lost":
+            self.summary.lost_leases += 1
+        else:
+            setattr(self.summary, outcome, getattr(self.summary, outcome) + 1)
+
+    def batch(self, batch: list[Leased]) -> bool:
+        """Deliver a leased batch in order; False when a transport fault ended the run (the
+        messages not tried are given back)."""
+        held = deque(batch)
+        leased_at = time.monotonic()
+        first = True
+        while held:
+            if not first and time.monotonic() - leased_at > BATCH_WINDOW_S:
+                # a conversation starts only with a whole lease_s of the lease left
+                self.flush()
+                kept = renew(self.desk, self.owner, self.lease_s, list(held))
+                self.summary.lost_leases += len(held) - len(kept)
+                held, leased_at, first = deque(kept), time.monotonic(), True
+                continue
+            first = False
+            fault = self.one(held.popleft())
+            if fault is not None:
+                self.summary.fault = fault
+                release(self.desk, self.owner, list(held))
+                return False
+            if (self.sent or self.throttled) and time.monotonic() - self.since >= FLUSH_EVERY_S:
+                self.flush()
+        self.flush()
+        return True
+
+    def one(self, m: Leased) -> str | None:
+        """Deliver one leased message; the transport's fault when there was one."""
+        desk, owner, rules = self.desk, self.owner, self.rules
+        now = desk.now()
+        recipient = envelope_address(m.to_addr)
+        if recipient is None:
+            self.flush()
+            why = f"not an address mail can go to: {flatten(m.to_addr)!r}"
+            self._count(_settle(desk, m, owner, rules, why, fail=True))
+            return None
+        free_at = self.throttle.admit(desk, m.domain, now, owner)
+        if free_at is not None:
+            self.throttled.append((m, free_at))
+            self._pending()
+            return None
+        data = compose_bytes(m, rules, now)
+        try:
+            result: Outcome = self.transport.deliver(verp(m.id, rules), recipient, data)
+        except TransportFault as exc:
+            self.flush()
+            self._count(_settle(desk, m, owner, rules, str(exc), counted=False, fault=True))
+            return str(exc)
+        if result.state == "sent":
+            self.sent.append((m, result.reply, desk.now()))
+            self._pending()
+            return None
+        self.flush()
+        failed = result.state == "failed"
+        self._count(_settle(desk, m, owner, rules, result.reply, fail=failed))
+        return None
+
+
 def send_due(
     desk: Desk,
     transport: Transport,
@@ -411,61 +376,21 @@ def send_due(
     rules = current_policy(desk).mail
     if not rules.enabled:
         return SendSummary(enabled=False)
-    owner = owner or new_owner()
-    throttle = DomainThrottle(rules.per_domain_per_minute)
     summary = SendSummary()
-    cleared = False
+    run = _Run(desk, transport, owner or new_owner(), rules, lease_s, summary)
     try:
         while limit is None or summary.taken < limit:
-            m = lease_one(desk, owner, lease_s)
-            if m is None:
+            want = LEASE_BATCH if limit is None else min(LEASE_BATCH, limit - summary.taken)
+            batch = lease_batch(desk, run.owner, lease_s, want)
+            if not batch or not run.batch(batch):
                 break
-            outcome, fault = _deliver_one(desk, transport, m, owner, rules, throttle)
-            if outcome == "throttled":
-                summary.throttled += 1
-            elif outcome == "lost":
-                summary.lost_leases += 1
-            else:
-                setattr(summary, outcome, getattr(summary, outcome) + 1)
-            if fault is not None:
-                summary.fault = fault
-                break
-            if outcome == "sent" and not cleared:
-                _transport_ok(desk)
-                cleared = True
+    except BaseException:
+        with suppress(Exception):
+            run.flush()  # what went is recorded if the store still takes it
+        raise
     finally:
         transport.close()
     return summary
-
-
-def _deliver_one(
-    desk: Desk,
-    transport: Transport,
-    m: Leased,
-    owner: str,
-    rules: MailRules,
-    throttle: DomainThrottle,
-) -> tuple[str, str | None]:
-    """Deliver one leased message: its outcome ("sent", "deferred", "failed", "throttled",
-    "lost"), and the transport's fault when there was one."""
-    now = desk.now()
-    recipient = envelope_address(m.to_addr)
-    if recipient is None:
-        why = f"not an address mail can go to: {flatten(m.to_addr)!r}"
-        return _settle(desk, m, owner, rules, why, fail=True), None
-    free_at = throttle.admit(desk, m.domain, now, owner)
-    if free_at is not None:
-        with desk.write_plain() as (tx, _record):
-            done = _requeue(tx, m, owner, "queued", free_at, None, 0)
-        return ("throttled" if done else "lost"), None
-    data = compose(m, rules, now).as_bytes()
-    try:
-        result: Outcome = transport.deliver(verp(m.id, rules), recipient, data)
-    except TransportFault as exc:
-        return _settle(desk, m, owner, rules, str(exc), counted=False, fault=True), str(exc)
-    if result.state == "sent":
-        return ("sent" if _mark_sent(desk, m, owner, result.reply) else "lost"), None
-    return _settle(desk, m, owner, rules, result.reply, fail=result.state == "failed"), None
 
 
 def next_due(desk: Desk) -> datetime | None:
