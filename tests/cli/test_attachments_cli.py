@@ -1,0 +1,175 @@
+"""Attachments in and out (issue 20, items 2 and 3), in real processes on both databases:
+`mail ingest` keeps every part that is not the body, byte for byte, `ticket attachment
+list|save` shows and writes them, oversized ones are refused with a note, hostile names are
+sanitised."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from email.mime.application import MIMEApplication
+from email.mime.base import MIMEBase
+from email.mime.image import MIMEImage
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from pathlib import Path
+
+from supportdesk.core.desk import Desk
+from supportdesk.core.policy import current_policy
+from supportdesk.rules.policy_parse import parse_policy
+from supportdesk.services import sla, tickets
+from tests.helpers.cli import run, run_bytes
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+INLINE_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00inline\xff" * 300
+LOG = b"2026-12-07 01:00:00 ERROR php-fpm: pool www exited on signal 11\n" * 50
+HTML = (
+    "<html><body><p>Hello,</p><p>the <b>shop</b> is down: <img src='cid:shot1'></p></body></html>"
+)
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def ingest(env: dict[str, str], data: bytes, tmp_path: Path) -> dict[str, object]:
+    path = tmp_path / "message.eml"
+    path.write_bytes(data)
+    with path.open("rb") as stdin:
+        p = run_bytes(env, "mail", "ingest", "--json", stdin=stdin.fileno())
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)  # type: ignore[no-any-return]
+
+
+def rich_mail(message_id: str = "<att-1@bluefin.example>") -> bytes:
+    """HTML-only body with an inline image beside it, a PNG and a log attached."""
+    outer = MIMEMultipart("mixed")
+    outer["From"] = "Priya <priya@bluefin.example>"
+    outer["To"] = "support@desk.example"
+    outer["Subject"] = "Shop down, screenshots attached"
+    outer["Message-ID"] = message_id
+    related = MIMEMultipart("related")
+    related.attach(MIMEText(HTML, "html", "utf-8"))
+    inline = MIMEImage(INLINE_PNG, "png")
+    inline.add_header("Content-ID", "<shot1>")
+    inline.add_header("Content-Disposition", "inline", filename="shot1.png")
+    related.attach(inline)
+    outer.attach(related)
+    png = MIMEImage(PNG, "png")
+    png.add_header("Content-Disposition", "attachment", filename="screenshot.png")
+    outer.attach(png)
+    log = MIMEBase("text", "plain")
+    log.set_payload(LOG)
+    from email import encoders
+
+    encoders.encode_base64(log)
+    log.add_header("Content-Disposition", "attachment", filename="error.log")
+    outer.attach(log)
+    return outer.as_bytes()
+
+
+def listing(env: dict[str, str], ticket_id: object) -> list[dict[str, object]]:
+    p = run(env, "ticket", "attachment", "list", str(ticket_id), "--json")
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)  # type: ignore[no-any-return]
+
+
+def test_a_mail_with_files_round_trips_byte_for_byte(
+    desk: Desk, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    r = ingest(cli_env, rich_mail(), tmp_path)
+    assert r["action"] == "opened", r
+    t = tickets.show(desk, r["ticket"])  # type: ignore[arg-type]
+    assert "the shop is down" in (t.description or "") and "<b>" not in (t.description or "")
+    rows = listing(cli_env, r["ticket"])
+    by_name = {a["name"]: a for a in rows}
+    assert set(by_name) == {"message.html", "shot1.png", "screenshot.png", "error.log"}
+    assert by_name["shot1.png"]["inline"] is True
+    assert by_name["screenshot.png"]["detected_type"] == "image/png"
+    assert by_name["error.log"]["detected_type"] == "text/plain"
+    assert by_name["message.html"]["declared_type"] == "text/html"
+    assert len({a["event"] for a in rows}) == 1 and rows[0]["event"] is not None
+    expected = {
+        "shot1.png": INLINE_PNG,
+        "screenshot.png": PNG,
+        "error.log": LOG,
+        "message.html": HTML.encode(),
+    }
+    for name, data in expected.items():
+        a = by_name[name]
+        assert a["sha256"] == sha(data) and a["size"] == len(data)
+        p = run(cli_env, "ticket", "attachment", "save", str(a["id"]), cwd=tmp_path)
+        assert p.returncode == 0, p.stderr
+        assert sha((tmp_path / name).read_bytes()) == sha(data)
+    # never over an existing file unless --force
+    a = by_name["screenshot.png"]
+    p = run(cli_env, "ticket", "attachment", "save", str(a["id"]), cwd=tmp_path)
+    assert p.returncode != 0 and "--force" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    (tmp_path / "screenshot.png").write_bytes(b"other")
+    p = run(cli_env, "ticket", "attachment", "save", str(a["id"]), "--force", cwd=tmp_path)
+    assert p.returncode == 0 and (tmp_path / "screenshot.png").read_bytes() == PNG
+    target = tmp_path / "sub.png"
+    p = run(cli_env, "ticket", "attachment", "save", str(a["id"]), str(target))
+    assert p.returncode == 0 and target.read_bytes() == PNG
+
+
+def _limits(desk: Desk, each: int, total: int) -> None:
+    text = current_policy(desk).text
+    lines = f"attachment_max = {each}\nmessage_attachments_max = {total}\n"
+    if "[intake]\n" in text:
+        text = text.replace("[intake]\n", "[intake]\n" + lines, 1)
+    else:
+        text += "\n[intake]\n" + lines
+    sla.load_policy(desk, parse_policy(text, "p.toml"))
+
+
+def test_oversized_attachments_are_refused_with_a_note(
+    desk: Desk, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    _limits(desk, len(PNG), len(PNG) + len(LOG) - 1)
+    outer = MIMEMultipart("mixed")
+    outer["From"] = "priya@bluefin.example"
+    outer["Subject"] = "big files"
+    outer["Message-ID"] = "<att-big@bluefin.example>"
+    outer.attach(MIMEText("See attached.", "plain"))
+    for name, data in (("ok.png", PNG), ("huge.bin", b"\x00" * (len(PNG) + 1)), ("late.log", LOG)):
+        part = MIMEApplication(data)
+        part.add_header("Content-Disposition", "attachment", filename=name)
+        outer.attach(part)
+    r = ingest(cli_env, outer.as_bytes(), tmp_path)
+    assert r["action"] == "opened"
+    assert [a["name"] for a in listing(cli_env, r["ticket"])] == ["ok.png"]
+    t = tickets.show(desk, r["ticket"])  # type: ignore[arg-type]
+    notes = " ".join(e.body or "" for e in t.events if e.kind == "note")
+    assert "'huge.bin'" in notes and "per attachment" in notes
+    assert "'late.log'" in notes and "of attachments" in notes
+
+
+def test_hostile_file_names_are_sanitised_and_shown_literally(
+    desk: Desk, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    outer = MIMEMultipart("mixed")
+    outer["From"] = "priya@bluefin.example"
+    outer["Subject"] = "names"
+    outer["Message-ID"] = "<att-names@bluefin.example>"
+    outer.attach(MIMEText("Files.", "plain"))
+    for name in ("../../etc/passwd", "\x1b[2J.txt", "invoice\u202egnp.exe", "...hidden"):
+        part = MIMEApplication(b"data\n")
+        part.add_header("Content-Disposition", "attachment", filename=name)
+        outer.attach(part)
+    r = ingest(cli_env, outer.as_bytes(), tmp_path)
+    names = [a["name"] for a in listing(cli_env, r["ticket"])]
+    assert names == ["_.._etc_passwd", "[2J.txt", "invoicegnp.exe", "hidden"]
+    p = run(cli_env, "ticket", "attachment", "list", str(r["ticket"]))
+    assert p.returncode == 0 and "\x1b" not in p.stdout and "\u202e" not in p.stdout
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    for a in listing(cli_env, r["ticket"]):
+        p = run(cli_env, "ticket", "attachment", "save", str(a["id"]), cwd=saved)
+        assert p.returncode == 0, p.stderr
+    assert sorted(x.name for x in saved.iterdir()) == sorted(names)
+
+
+def test_save_of_a_missing_attachment_is_one_line(cli_env: dict[str, str]) -> None:
+    p = run(cli_env, "ticket", "attachment", "save", "999999")
+    assert p.returncode != 0 and len(p.stderr.strip().splitlines()) == 1
