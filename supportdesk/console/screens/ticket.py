@@ -28,7 +28,7 @@ from supportdesk.console.screens.escalation_modals import (
     ReasonModal,
 )
 from supportdesk.console.screens.messages import ActionDone, TicketLoaded
-from supportdesk.console.screens.modals import AskModal, Choice, ChoiceModal
+from supportdesk.console.screens.modals import AskModal, Choice, ChoiceModal, TextModal
 from supportdesk.console.widgets.format import truncate
 from supportdesk.console.widgets.handover import HandoverPanel
 from supportdesk.console.widgets.header_bar import HeaderBar
@@ -165,6 +165,7 @@ class TicketScreen(DeskScreen):
         Binding("i", "link_incident", "Incident", tooltip="link to an outage (c: with the call)"),
         Binding("w", "schedule", "Schedule", tooltip="into a maintenance window"),
         Binding("y", "request_type", "Request type", tooltip="what the customer asks for"),
+        Binding("v", "view_file", "View file", tooltip="open a text attachment (log, .eml)"),
         Binding("escape", "back", "Back"),
         HELP_BINDING,
     ]
@@ -734,6 +735,30 @@ class TicketScreen(DeskScreen):
 
     def action_goto(self) -> None:
         self.desk_app.action_goto_ticket()
+
+    def action_view_file(self) -> None:
+        """v: a text attachment (log, .eml) read inline, as safe text; others: save them."""
+        t = self.ticket
+        files = [f for e in t.events for f in e.files if f.readable] if t is not None else []
+        if not files:
+            self.notify("No text attachments to open (save others with the CLI)", timeout=3)
+            return
+        keys = "123456789abcdefghijklmnopqrstuwxyz"
+        choices = [Choice(k, str(f.id), f.name) for k, f in zip(keys, files, strict=False)]
+
+        def picked(value: str | None) -> None:
+            if value:
+                self._open_file(int(value))
+
+        self.app.push_screen(ChoiceModal("Open an attachment", choices), picked)
+
+    @work(thread=True, exit_on_error=False, group="file", name="file")
+    def _open_file(self, attachment_id: int) -> None:
+        from supportdesk.services.tickets.attachments import text_of
+
+        view, text = text_of(self.desk, attachment_id)
+        title = f"{view.name} · {view.detected_type} · {view.size:,} bytes"
+        self.app.call_from_thread(self.app.push_screen, TextModal(title, text))
 
     def action_sla_log(self) -> None:
         self.query_one(SlaPanel).toggle_history(self.desk.now())

@@ -19,10 +19,25 @@ from sqlalchemy import select
 from supportdesk.core import permissions
 from supportdesk.core.desk import Desk
 from supportdesk.core.tickets import load_ticket
+from supportdesk.core.views import FileView
 from supportdesk.errors import NotFound, UsageError
 from supportdesk.rules.files import detect_type, sanitise_name
 
-INLINE_TYPES = ("text/plain", "message/rfc822", "text/html")
+COLUMNS = (
+    "id",
+    "ticket_id",
+    "event_id",
+    "outbox_id",
+    "name",
+    "declared_type",
+    "detected_type",
+    "size",
+    "sha256",
+    "inline",
+    "created_at",
+    "redacted_at",
+)
+TEXTISH = ("text/plain", "application/octet-stream")
 INLINE_SUFFIXES = (".txt", ".log", ".eml", ".csv", ".json", ".xml", ".html", ".md")
 INLINE_MAX = 1024 * 1024  # bytes shown inline; a longer text is cut with a note
 ATTACH_MAX = 10 * 1024 * 1024  # bytes per file attached to a reply
@@ -45,11 +60,16 @@ class AttachmentView:
 
     @property
     def readable(self) -> bool:
-        """Text the console may show inline (through safe_text), never run."""
-        if self.redacted_at is not None:
+        """Text the console may show inline (through safe_text, which shows controls such as
+        a log's colour escapes as visible marks), never run: a text type declared or detected,
+        or a text name, and bytes that are not a known binary format."""
+        if self.redacted_at is not None or self.detected_type not in TEXTISH:
             return False
-        return self.detected_type == "text/plain" and (
-            self.declared_type in INLINE_TYPES or self.name.lower().endswith(INLINE_SUFFIXES)
+        return (
+            self.detected_type == "text/plain"
+            or self.declared_type.startswith("text/")
+            or self.declared_type == "message/rfc822"
+            or self.name.lower().endswith(INLINE_SUFFIXES)
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -86,6 +106,31 @@ def _view(a: Any) -> AttachmentView:
     )
 
 
+def event_files(session: Any, ticket_id: int) -> dict[int, tuple[FileView, ...]]:
+    """A ticket's attachments by the event they came or went with (no bytes read)."""
+    from supportdesk.models import Attachment
+
+    cols = (Attachment.__table__.c[n] for n in COLUMNS if n != "data")
+    out: dict[int, list[FileView]] = {}
+    for row in session.execute(
+        select(*cols).where(Attachment.ticket_id == ticket_id).order_by(Attachment.id)
+    ):
+        if row.event_id is None:
+            continue
+        view = _view(row)
+        out.setdefault(row.event_id, []).append(
+            FileView(
+                view.id,
+                view.name,
+                view.detected_type,
+                view.size,
+                view.readable,
+                view.redacted_at is not None,
+            )
+        )
+    return {k: tuple(v) for k, v in out.items()}
+
+
 def list_attachments(desk: Desk, ticket_id: int) -> list[AttachmentView]:
     """The ticket's attachments, oldest first (never their bytes)."""
     from supportdesk.models import Attachment
@@ -93,8 +138,9 @@ def list_attachments(desk: Desk, ticket_id: int) -> list[AttachmentView]:
     permissions.require(desk.actor, "ticket.read")
     with desk.store.read() as s:
         load_ticket(s, ticket_id)
-        rows = s.scalars(
-            select(Attachment).where(Attachment.ticket_id == ticket_id).order_by(Attachment.id)
+        cols = (Attachment.__table__.c[n] for n in COLUMNS)
+        rows = s.execute(
+            select(*cols).where(Attachment.ticket_id == ticket_id).order_by(Attachment.id)
         )
         return [_view(a) for a in rows]
 
