@@ -332,11 +332,20 @@ def ticket_update(
 @ticket.command("reply")
 @click.argument("ticket_id", type=TICKET_ID)
 @click.argument("text", required=False)
+@click.option(
+    "--attach",
+    "files",
+    multiple=True,
+    metavar="FILE",
+    help="A file to send with the reply (repeatable); kept on the ticket.",
+)
 @json_option
 @pass_env
-def ticket_reply(env: Env, ticket_id: int, text: str | None, as_json: bool) -> None:
+def ticket_reply(
+    env: Env, ticket_id: int, text: str | None, files: tuple[str, ...], as_json: bool
+) -> None:
     """Reply to the customer (TEXT, or standard input)."""
-    mailed = tickets.reply(env.desk(), ticket_id, read_body(text))
+    mailed = tickets.reply(env.desk(), ticket_id, read_body(text), files)
     _after(env, ticket_id, as_json, inert(mailed.words(f"reply on #{ticket_id}")))
 
 

@@ -173,3 +173,42 @@ def test_hostile_file_names_are_sanitised_and_shown_literally(
 def test_save_of_a_missing_attachment_is_one_line(cli_env: dict[str, str]) -> None:
     p = run(cli_env, "ticket", "attachment", "save", "999999")
     assert p.returncode != 0 and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_reply_attach_reaches_the_smtp_server_byte_for_byte(
+    desk: Desk, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    from tests.helpers.desk import new_ticket
+    from tests.helpers.smtp import Tls, smtp_server, with_mail, write_config
+
+    with_mail(desk)
+    tid = new_ticket(desk, contact_email="priya@bluefin.example")
+    (tmp_path / "fix.png").write_bytes(PNG)
+    (tmp_path / "steps.log").write_bytes(LOG)
+    before = desk.store.query("SELECT count(*) FROM attachments")[0][0]
+    p = run(
+        cli_env, "ticket", "reply", str(tid), "See attached.", "--attach", str(tmp_path / "nope")
+    )
+    assert p.returncode != 0 and len(p.stderr.strip().splitlines()) == 1
+    assert desk.store.query("SELECT count(*) FROM attachments")[0][0] == before
+    args = ["--attach", str(tmp_path / "fix.png"), "--attach", str(tmp_path / "steps.log")]
+    p = run(cli_env, "ticket", "reply", str(tid), "See attached.", *args)
+    assert p.returncode == 0, p.stderr
+    rows = listing(cli_env, tid)
+    assert [(a["name"], a["sha256"]) for a in rows] == [
+        ("fix.png", sha(PNG)),
+        ("steps.log", sha(LOG)),
+    ]
+    assert all(a["outbox"] is not None for a in rows)
+    tls = Tls.make(tmp_path)
+    with smtp_server(tls) as srv:
+        config = str(write_config(tmp_path, srv, tls))
+        p = run(cli_env, "mail", "send", "--once", "--config", config)
+        assert p.returncode == 0, p.stderr
+    sent = [m.message for m in srv.messages]
+    with_files = [m for m in sent if any(True for _ in m.iter_attachments())]
+    assert len(with_files) == 1
+    got = {a.get_filename(): a.get_payload(decode=True) for a in with_files[0].iter_attachments()}
+    assert {k: sha(v) for k, v in got.items()} == {"fix.png": sha(PNG), "steps.log": sha(LOG)}
+    body = with_files[0].get_body(("plain",))
+    assert body is not None and "See attached." in body.get_content()

@@ -44,6 +44,7 @@ from supportdesk.core.policy import current_policy
 from supportdesk.rules.one_time_codes import mask_codes
 from supportdesk.rules.policy import MailRules
 from supportdesk.services.outbox import failures
+from supportdesk.services.outbox.attaching import with_files
 from supportdesk.services.outbox.config import TransportConfig
 from supportdesk.services.outbox.transports import Outcome, Transport, TransportFault
 
@@ -458,7 +459,7 @@ def _deliver_one(
         with desk.write_plain() as (tx, _record):
             done = _requeue(tx, m, owner, "queued", free_at, None, 0)
         return ("throttled" if done else "lost"), None
-    data = compose(m, rules, now).as_bytes()
+    data = with_files(desk, compose(m, rules, now), m.id).as_bytes()
     try:
         result: Outcome = transport.deliver(verp(m.id, rules), recipient, data)
     except TransportFault as exc:

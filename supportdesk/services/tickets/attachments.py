@@ -223,11 +223,20 @@ def attach_outgoing(
     record: Any,
     ticket_id: int,
     event_id: int,
-    outbox_id: int | None,
+    message_id: str | None,
     files: list[Outgoing],
 ) -> None:
-    """Keep a reply's files with its event and the outgoing mail that carries them."""
-    from supportdesk.models import Attachment
+    """Keep a reply's files with its event and the outgoing mail (`message_id`, when it was
+    queued) that carries them: the sender attaches them (services/outbox/attaching.py)."""
+    if not files:
+        return
+    from supportdesk.models import Attachment, OutboxMessage
+
+    outbox_id = None
+    if message_id is not None:
+        outbox_id = session.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.message_id == message_id)
+        )
 
     for f in files:
         kind = detect_type(f.data)
