@@ -72,3 +72,16 @@ def attachment_save(
     emit(
         {"path": str(target)}, as_json, f"saved attachment {attachment_id} to {inert(str(target))}"
     )
+
+
+@attachment.command("redact")
+@click.argument("attachment_id", type=ATTACHMENT_ID)
+@click.option("--reason", required=True)
+@json_option
+@pass_env
+def attachment_redact(env: Env, attachment_id: int, reason: str, as_json: bool) -> None:
+    """Delete attachment ID's bytes, keeping its record (leads only; audited)."""
+    from supportdesk.services.tickets.redaction import redact_attachment
+
+    r = redact_attachment(env.desk(), attachment_id, reason)
+    emit({**r.to_json(), "note": r.note}, as_json, lambda: f"{inert(r.what)} redacted\n{r.note}")

@@ -212,3 +212,22 @@ def test_reply_attach_reaches_the_smtp_server_byte_for_byte(
     assert {k: sha(v) for k, v in got.items()} == {"fix.png": sha(PNG), "steps.log": sha(LOG)}
     body = with_files[0].get_body(("plain",))
     assert body is not None and "See attached." in body.get_content()
+
+
+def test_redaction_removes_the_bytes_and_keeps_the_record(
+    desk: Desk, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    r = ingest(cli_env, rich_mail("<att-redact@bluefin.example>"), tmp_path)
+    log = next(a for a in listing(cli_env, r["ticket"]) if a["name"] == "error.log")
+    p = run(cli_env, "ticket", "attachment", "redact", str(log["id"]), "--reason", "a password")
+    assert p.returncode == 0, p.stderr
+    after = next(a for a in listing(cli_env, r["ticket"]) if a["id"] == log["id"])
+    assert after["redacted_at"] is not None
+    assert (after["name"], after["size"], after["sha256"]) == (log["name"], len(LOG), sha(LOG))
+    assert desk.store.query("SELECT data FROM attachments WHERE id = ?", (log["id"],)) == [(None,)]
+    p = run(cli_env, "ticket", "attachment", "save", str(log["id"]), cwd=tmp_path)
+    assert p.returncode != 0 and "redacted" in p.stderr and not (tmp_path / "error.log").exists()
+    p = run(cli_env, "ticket", "attachment", "redact", str(log["id"]), "--reason", "again")
+    assert p.returncode != 0 and len(p.stderr.strip().splitlines()) == 1
+    audit = desk.store.query("SELECT count(*) FROM audit WHERE action = 'attachment.redact'")
+    assert audit == [(1,)]
