@@ -73,6 +73,9 @@ def _ticket_text(t: Any) -> str:
         lines.append(f"  {when(e.at, seconds=True)}  {who:<10} {what}")
         if e.body:
             lines += ["      " + x for x in inert_lines(e.body)]
+        for f in e.files:  # issue 20: `ticket attachment save ID` writes one
+            state = "redacted" if f.redacted else f"{inert(f.kind)}, {f.size:,} bytes"
+            lines.append(f"      file {f.id}: {inert(f.name)} ({state})")
         if e.id in mail:
             lines.append(f"      mail: {delivery_words(mail[e.id])}")
     for d in loose:

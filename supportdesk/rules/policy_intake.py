@@ -230,6 +230,11 @@ def intake_lines(policy: Policy) -> list[str]:
         out += [f"    {addr} -> {ROUTES[route]}" for addr, route in rules.mailboxes.items()]
     else:
         out.append("  mailboxes: none listed: mail to any address is a ticket as usual")
+    out.append(
+        f"  attachments kept from a message: at most {rules.attachment_max:,} bytes each, "
+        f"{rules.message_attachments_max:,} in all (decoded); a larger one is refused with "
+        "a note on the ticket"
+    )
     if rules.source:
         out.append(f"  source: {rules.source}")
     out.append("Who may ask, per request type:")
@@ -264,6 +269,8 @@ def intake_json(policy: Policy) -> dict[str, Any]:
         "once_off_account": rules.once_off_account,
         "once_off_max_open": rules.once_off_max_open,
         "mailboxes": dict(rules.mailboxes),
+        "attachment_max": rules.attachment_max,
+        "message_attachments_max": rules.message_attachments_max,
         "source": rules.source,
         "who_may_ask": {
             request: dict(zip(("who", "source"), who_may_ask(policy, request), strict=True))

@@ -231,3 +231,68 @@ def test_redaction_removes_the_bytes_and_keeps_the_record(
     assert p.returncode != 0 and len(p.stderr.strip().splitlines()) == 1
     audit = desk.store.query("SELECT count(*) FROM audit WHERE action = 'attachment.redact'")
     assert audit == [(1,)]
+
+
+def test_a_forwarded_message_is_kept_as_its_bytes_and_reads_as_text(
+    desk: Desk, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    from email.mime.message import MIMEMessage
+
+    inner = MIMEText("The original error: 500 on /checkout", "plain")
+    inner["From"] = "shop@bluefin.example"
+    inner["Subject"] = "Alert"
+    outer = MIMEMultipart("mixed")
+    outer["From"] = "priya@bluefin.example"
+    outer["Subject"] = "Forwarding the alert"
+    outer["Message-ID"] = "<att-fwd@bluefin.example>"
+    outer.attach(MIMEText("See the alert below.", "plain"))
+    outer.attach(MIMEMessage(inner))
+    r = ingest(cli_env, outer.as_bytes(), tmp_path)
+    rows = listing(cli_env, r["ticket"])
+    assert [(a["name"], a["declared_type"]) for a in rows] == [
+        ("attachment-1.eml", "message/rfc822")
+    ]
+    p = run(cli_env, "ticket", "attachment", "save", str(rows[0]["id"]), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    saved = (tmp_path / "attachment-1.eml").read_bytes()
+    assert sha(saved) == rows[0]["sha256"] and b"500 on /checkout" in saved
+    from supportdesk.services.tickets.attachments import text_of
+
+    view, text = text_of(desk, rows[0]["id"])  # type: ignore[arg-type]
+    assert view.readable and "Subject: Alert" in text
+    p = run(cli_env, "ticket", "show", str(r["ticket"]), "--json")
+    assert p.returncode == 0, p.stderr
+    shown = json.loads(p.stdout)
+    files = [f for e in shown["events"] for f in e.get("files", [])]
+    assert [f["name"] for f in files] == ["attachment-1.eml"]
+    p = run(cli_env, "ticket", "show", str(r["ticket"]))
+    assert f"file {rows[0]['id']}: attachment-1.eml (message/rfc822" not in p.stdout
+    assert f"file {rows[0]['id']}: attachment-1.eml (text/plain, " in p.stdout
+
+
+def test_the_limits_are_policy_and_leave_room_in_the_raw_message_limit() -> None:
+    from supportdesk.rules.policy import PolicyError
+    from supportdesk.services.intake import mail_parse
+    from tests.helpers.policy import POLICY
+
+    rules = parse_policy(POLICY, "p.toml").intake
+    assert (rules.attachment_max, rules.message_attachments_max) == (10 << 20, 25 << 20)
+    text = POLICY + "\n[intake]\nattachment_max = 2048\nmessage_attachments_max = 4096\n"
+    rules = parse_policy(text, "p.toml").intake
+    assert (rules.attachment_max, rules.message_attachments_max) == (2048, 4096)
+    try:
+        parse_policy(POLICY + '\n[intake]\nattachment_max = "big"\n', "p.toml")
+    except PolicyError as exc:
+        assert "attachment_max" in str(exc)
+    else:
+        raise AssertionError("a bad attachment_max was accepted")
+    # the default 25 MB of attachments, base64-encoded in one message, fits the raw limit
+    outer = MIMEMultipart("mixed")
+    outer["From"] = "priya@bluefin.example"
+    outer.attach(MIMEText("files", "plain"))
+    for n in range(3):
+        size = (10 << 20) if n < 2 else (5 << 20)
+        part = MIMEApplication(b"\xff" * size)
+        part.add_header("Content-Disposition", "attachment", filename=f"f{n}.bin")
+        outer.attach(part)
+    assert len(outer.as_bytes()) < mail_parse.MAX_MESSAGE
