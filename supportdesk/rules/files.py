@@ -3,6 +3,7 @@ Pure: no database, no terminal."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 NAME_MAX = 255
@@ -16,7 +17,9 @@ MAGIC = (
     (b"PK\x05\x06", "application/zip"),
     (b"\x1f\x8b", "application/gzip"),
 )
-TEXT_CONTROLS_OK = frozenset("\t\n\r\f")
+# C0 controls but tab, line feed, form feed and carriage return; DEL; C1 controls (U+0080 to
+# U+009F, \xc2\x80-\xc2\x9f in UTF-8): found in the bytes, without decoding a 10 MB file
+CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]|\xc2[\x80-\x9f]")
 EXTENSIONS = {
     "image/png": ".png",
     "image/jpeg": ".jpg",
@@ -37,11 +40,11 @@ def detect_type(data: bytes) -> str:
     for magic, kind in MAGIC:
         if data.startswith(magic):
             return kind
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
+    if CONTROL_BYTES.search(data):
         return "application/octet-stream"
-    if any(unicodedata.category(c) == "Cc" and c not in TEXT_CONTROLS_OK for c in text):
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
         return "application/octet-stream"
     return "text/plain"
 

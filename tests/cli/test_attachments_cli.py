@@ -296,3 +296,27 @@ def test_the_limits_are_policy_and_leave_room_in_the_raw_message_limit() -> None
         part.add_header("Content-Disposition", "attachment", filename=f"f{n}.bin")
         outer.attach(part)
     assert len(outer.as_bytes()) < mail_parse.MAX_MESSAGE
+
+
+def test_types_come_from_the_bytes_and_names_are_made_safe() -> None:
+    from supportdesk.rules.files import detect_type, sanitise_name
+
+    cases = {
+        PNG: "image/png",
+        b"\xff\xd8\xff\xe0JFIF": "image/jpeg",
+        b"GIF89a..": "image/gif",
+        b"%PDF-1.7": "application/pdf",
+        b"PK\x03\x04zip": "application/zip",
+        b"\x1f\x8b\x08gz": "application/gzip",
+        "naïve log\r\n\tline\f".encode(): "text/plain",
+        b"ansi \x1b[31mred": "application/octet-stream",
+        "c1 \x85 control".encode(): "application/octet-stream",
+        b"\xff\xfe not utf-8": "application/octet-stream",
+    }
+    assert {k: detect_type(k) for k in cases} == cases
+    assert sanitise_name("..\\..\\boot.ini") == "_.._boot.ini"
+    assert sanitise_name("   ") == "attachment-1.bin"
+    assert sanitise_name(None, "image/png", 3) == "attachment-3.png"
+    long = sanitise_name("a" * 400 + ".log")
+    assert len(long) == 255 and long.endswith(".log")
+    assert sanitise_name("line\u2028break\u200b.txt") == "linebreak.txt"
