@@ -5,16 +5,21 @@ the same safe display as all customer text. Snapshots at 80x24 and 160x48."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from textual.pilot import Pilot
+from textual.widgets import Input, Label
 
 from supportdesk.console.app import SupportDeskApp
-from supportdesk.console.screens.modals import ChoiceModal, TextModal
+from supportdesk.console.screens.modals import AskModal, ChoiceModal, TextModal
 from supportdesk.console.screens.ticket import TicketScreen
 from supportdesk.console.widgets.ticket_view import ThreadEntry
+from supportdesk.models import Attachment
 from supportdesk.services.intake.mail_attachments import Part, keep
 from tests.helpers.console import DeskFixture
 from tests.helpers.screens import queue_ready, ticket_ready
@@ -89,3 +94,35 @@ def test_ticket_thread_with_attachments(
         await pilot.pause(0.2)
 
     assert snap_compare(SupportDeskApp(fx.desk), terminal_size=size, run_before=ready)
+
+
+def test_f2_attaches_a_file_to_the_reply(fx: DeskFixture, tmp_path: Path) -> None:
+    log = tmp_path / "steps.log"
+    log.write_bytes(LOG)
+    asyncio.run(_attaches(fx, log))
+    with fx.desk.store.read() as s:
+        rows = s.execute(
+            select(Attachment.name, Attachment.sha256, Attachment.event_id).where(
+                Attachment.ticket_id == 1
+            )
+        ).all()
+    assert [(r.name, r.sha256) for r in rows] == [("steps.log", hashlib.sha256(LOG).hexdigest())]
+    assert rows[0].event_id is not None
+
+
+async def _attaches(fx: DeskFixture, log: Path) -> None:
+    app = SupportDeskApp(fx.desk)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _open_ticket_1(pilot)
+        await pilot.press("r")
+        await pilot.press(*"See the log.")
+        await pilot.press("f2")
+        await until(pilot, lambda: isinstance(app.screen, AskModal))
+        app.screen.query_one(Input).value = str(log)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen))
+        label = app.screen.query_one("#composer-label", Label)
+        assert "1 attached: steps.log" in str(label.render())
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.screen.compose_kind is None)  # type: ignore[attr-defined]
+        await workers_done(app)

@@ -166,6 +166,7 @@ class TicketScreen(DeskScreen):
         Binding("w", "schedule", "Schedule", tooltip="into a maintenance window"),
         Binding("y", "request_type", "Request type", tooltip="what the customer asks for"),
         Binding("v", "view_file", "View file", tooltip="open a text attachment (log, .eml)"),
+        Binding("f2", "attach", "Attach file", show=False, tooltip="to the reply being written"),
         Binding("escape", "back", "Back"),
         HELP_BINDING,
     ]
@@ -179,6 +180,7 @@ class TicketScreen(DeskScreen):
         self.call_outcome: str | None = None
         self.loads = 0
         self._drafts: dict[int, str] = {}
+        self._files: list[str] = []  # paths attached to the reply being written (F2)
         self.brief: Brief | None = None
         self.handover_on: bool | None = None  # None: shown beside the thread when wide
 
@@ -358,6 +360,8 @@ class TicketScreen(DeskScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "send":
             return self.compose_kind is not None
+        if action == "attach":
+            return self.compose_kind == "reply"
         t = self.ticket
         lead = self.desk.actor.is_lead
         if action in ("reassign", "take_over"):
@@ -432,6 +436,7 @@ class TicketScreen(DeskScreen):
     def _hide_composer(self, *, clear: bool) -> None:
         if clear:
             self.query_one("#composer-text", TextArea).text = ""
+            self._files = []  # files go with the reply they were attached to, or not at all
         self.query_one("#composer").display = False
         self.compose_kind = None
         self.call_outcome = None
@@ -448,7 +453,7 @@ class TicketScreen(DeskScreen):
         if kind == "reply":
             self.run_write(
                 lambda mailed: clean(mailed.words(f"Reply on #{tid}")),
-                partial(tickets.reply, self.desk, tid, body),
+                partial(tickets.reply, self.desk, tid, body, tuple(self._files)),
                 kind="sent",
             )
         elif kind == "note":
@@ -735,6 +740,20 @@ class TicketScreen(DeskScreen):
 
     def action_goto(self) -> None:
         self.desk_app.action_goto_ticket()
+
+    def action_attach(self) -> None:
+        """F2 while writing a reply: a file (its path) to send with it; read when it is sent
+        (a missing or oversized one refuses the reply, and nothing is sent)."""
+
+        def picked(path: str | None) -> None:
+            if path and path.strip():
+                self._files.append(path.strip())
+                names = ", ".join(p.rsplit("/", 1)[-1] for p in self._files)
+                label = f"#{self.ticket_id} · reply · {len(self._files)} attached: {names}"
+                width = self.app.size.width - 4
+                self.query_one("#composer-label", Label).update(truncate(label, width))
+
+        self.app.push_screen(AskModal("Attach a file to the reply", "path of the file"), picked)
 
     def action_view_file(self) -> None:
         """v: a text attachment (log, .eml) read inline, as safe text; others: save them."""
