@@ -74,6 +74,9 @@ def _ticket_text(t: Any) -> str:
         lines.append(f"  {when(e.at, seconds=True)}  {who:<10} {what}")
         if e.body:
             lines += ["      " + x for x in inert_lines(e.body)]
+        for f in e.files:  # issue 20: `ticket attachment save ID` writes one
+            state = "redacted" if f.redacted else f"{inert(f.kind)}, {f.size:,} bytes"
+            lines.append(f"      file {f.id}: {inert(f.name)} ({state})")
         if e.id in mail:
             lines.append(f"      mail: {delivery_words(mail[e.id])}")
     for d in loose:
@@ -331,11 +334,20 @@ def ticket_update(
 @ticket.command("reply")
 @click.argument("ticket_id", type=TICKET_ID)
 @click.argument("text", required=False)
+@click.option(
+    "--attach",
+    "files",
+    multiple=True,
+    metavar="FILE",
+    help="A file to send with the reply (repeatable); kept on the ticket.",
+)
 @json_option
 @pass_env
-def ticket_reply(env: Env, ticket_id: int, text: str | None, as_json: bool) -> None:
+def ticket_reply(
+    env: Env, ticket_id: int, text: str | None, files: tuple[str, ...], as_json: bool
+) -> None:
     """Reply to the customer (TEXT, or standard input)."""
-    mailed = tickets.reply(env.desk(), ticket_id, read_body(text))
+    mailed = tickets.reply(env.desk(), ticket_id, read_body(text), files)
     _after(env, ticket_id, as_json, inert(mailed.words(f"reply on #{ticket_id}")))
 
 

@@ -10,7 +10,10 @@ import importlib
 import click
 
 DEFAULT_MODULE = "ticket"
-MODULES = {"take": "claim"}  # a command kept out of DEFAULT_MODULE, and where it lives
+MODULES = {
+    "take": "claim",
+    "attachment": "attachment",
+}  # a command kept out of DEFAULT_MODULE, and where it lives
 
 
 class TicketGroup(click.Group):

@@ -85,6 +85,18 @@ class QueuePage:
 
 
 @dataclass(frozen=True)
+class FileView(JsonMixin):
+    """A file that came or went with a thread entry (issue 20): never its bytes."""
+
+    id: int
+    name: str
+    kind: str  # the type its bytes show
+    size: int
+    readable: bool  # text that may open inline (through safe_text)
+    redacted: bool
+
+
+@dataclass(frozen=True)
 class EventView(JsonMixin):
     id: int
     kind: str
@@ -97,6 +109,7 @@ class EventView(JsonMixin):
     old_value: str | None
     new_value: str | None
     redacted: bool
+    files: tuple[FileView, ...] = ()  # its attachments (issue 20)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from supportdesk.models.attachments import Attachment
     from supportdesk.models.audit import AuditEvent
     from supportdesk.models.base import Base, UTCDateTime, sqlite_timestamp
     from supportdesk.models.confirmations import ConfirmationCode
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from supportdesk.models.tickets import VIEW_SQL, Ticket, TicketEvent
 
 _HOME = {
+    "Attachment": "attachments",
     "AuditEvent": "audit",
     "Base": "base",
     "UTCDateTime": "base",
@@ -88,6 +90,7 @@ def __getattr__(name: str) -> Any:
         "mail",
         "outbox",
         "confirmations",
+        "attachments",
     ):
         importlib.import_module(f"{__name__}.{each}")
     try:
@@ -99,6 +102,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "VIEW_SQL",
     "Account",
+    "Attachment",
     "AuditEvent",
     "Base",
     "ConfirmationCode",

@@ -279,6 +279,9 @@ class IntakeRules:
     # request type -> (who may ask, in words; the seed's sentence the preset interprets)
     who_may_ask: Mapping[str, tuple[str, str]] = field(default_factory=dict, hash=False)
     source: str = ""  # the seed's words behind the table as a whole
+    # issue 20: attachments kept from a message, in bytes after decoding (larger: refused)
+    attachment_max: int = 10 * 1024 * 1024
+    message_attachments_max: int = 25 * 1024 * 1024
 
     def accepts(self, channel: str) -> bool:
         return channel in self.channels

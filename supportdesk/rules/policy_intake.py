@@ -8,6 +8,8 @@
     unlisted_senders = "once_off"        # or "close" / "hold"
     once_off_account = "once-off"        # where once-off mail is filed (made when needed)
     once_off_max_open = 3                # open tickets per once-off sender; more: closed
+    attachment_max = 10485760            # bytes per attachment, decoded (issue 20)
+    message_attachments_max = 26214400   # bytes of attachments per message, decoded
     source = "the seed's words behind these rules"
 
     [intake.mailboxes]                   # envelope recipient -> support | complaint | billing
@@ -43,7 +45,10 @@ INTAKE_KEYS = (
     "mailboxes",
     "who_may_ask",
     "source",
+    "attachment_max",
+    "message_attachments_max",
 )
+ATTACHMENTS_CEILING = 100 * 1024 * 1024  # bytes: the most either attachment limit may be
 CHANNELS = tuple(c.value for c in Channel)
 ROUTES = {
     "support": "a ticket as usual",
@@ -101,7 +106,24 @@ def parse_intake(
         mailboxes=_mailboxes(p, spec.get("mailboxes", {}), (*path, "mailboxes")),
         who_may_ask=_who(p, spec.get("who_may_ask", {}), (*path, "who_may_ask")),
         source=_text(p, spec["source"], (*path, "source")) if "source" in spec else "",
+        attachment_max=_bytes(p, spec, path, "attachment_max", out.attachment_max),
+        message_attachments_max=_bytes(
+            p, spec, path, "message_attachments_max", out.message_attachments_max
+        ),
     )
+
+
+def _bytes(p: Checker, spec: dict[str, Any], path: KeyPath, key: str, default: int) -> int:
+    if key not in spec:
+        return default
+    value = spec[key]
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or not 0 <= value <= ATTACHMENTS_CEILING
+    ):
+        p.fail((*path, key), f"expected a number of bytes from 0 to {ATTACHMENTS_CEILING:,}")
+    return int(value)
 
 
 def _text(p: Checker, value: Any, path: KeyPath) -> str:
@@ -208,6 +230,11 @@ def intake_lines(policy: Policy) -> list[str]:
         out += [f"    {addr} -> {ROUTES[route]}" for addr, route in rules.mailboxes.items()]
     else:
         out.append("  mailboxes: none listed: mail to any address is a ticket as usual")
+    out.append(
+        f"  attachments kept from a message: at most {rules.attachment_max:,} bytes each, "
+        f"{rules.message_attachments_max:,} in all (decoded); a larger one is refused with "
+        "a note on the ticket"
+    )
     if rules.source:
         out.append(f"  source: {rules.source}")
     out.append("Who may ask, per request type:")
@@ -242,6 +269,8 @@ def intake_json(policy: Policy) -> dict[str, Any]:
         "once_off_account": rules.once_off_account,
         "once_off_max_open": rules.once_off_max_open,
         "mailboxes": dict(rules.mailboxes),
+        "attachment_max": rules.attachment_max,
+        "message_attachments_max": rules.message_attachments_max,
         "source": rules.source,
         "who_may_ask": {
             request: dict(zip(("who", "source"), who_may_ask(policy, request), strict=True))

@@ -77,7 +77,7 @@ def test_oversized_mail_is_drained_and_quarantined_with_its_first_part(
     r = json.loads(p.stdout)
     assert (
         r["action"] == "quarantined"
-        and r["reason"].startswith("oversized: 10,490,")
+        and r["reason"].startswith(f"oversized: {len(data):,} bytes (at most {mail.MAX_MESSAGE:,})")
         and r["ticket"] is None
     )
     row = desk.store.query(

@@ -178,6 +178,31 @@ def every_key_row(screen: Screen[Any]) -> list[BindingRow]:
     return [*rows.values(), *(r for r in binding_rows(screen) if r.is_global)]
 
 
+class TextModal(ModalScreen[None]):
+    """Customer text (an attachment) to read: cleaned like every other customer text, never
+    markup; Esc closes."""
+
+    BINDINGS = [Binding("escape,q", "close", "Close")]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__(classes="desk-modal")
+        self.title_text = title
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog text-view"):
+            yield Label(clean(self.title_text), classes="dialog-title", markup=False)
+            with VerticalScroll():
+                yield Static(Text(clean(self.text, multiline=True)), markup=False)
+            yield Static("↑↓ scroll · Esc closes", classes="dialog-hint", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
 class HelpModal(ModalScreen[None]):
     """Every key of the screen underneath, with what it does; Esc or ? closes it."""
 

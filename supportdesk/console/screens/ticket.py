@@ -28,7 +28,7 @@ from supportdesk.console.screens.escalation_modals import (
     ReasonModal,
 )
 from supportdesk.console.screens.messages import ActionDone, TicketLoaded
-from supportdesk.console.screens.modals import AskModal, Choice, ChoiceModal
+from supportdesk.console.screens.modals import AskModal, Choice, ChoiceModal, TextModal
 from supportdesk.console.widgets.format import truncate
 from supportdesk.console.widgets.handover import HandoverPanel
 from supportdesk.console.widgets.header_bar import HeaderBar
@@ -165,6 +165,8 @@ class TicketScreen(DeskScreen):
         Binding("i", "link_incident", "Incident", tooltip="link to an outage (c: with the call)"),
         Binding("w", "schedule", "Schedule", tooltip="into a maintenance window"),
         Binding("y", "request_type", "Request type", tooltip="what the customer asks for"),
+        Binding("v", "view_file", "View file", tooltip="open a text attachment (log, .eml)"),
+        Binding("f2", "attach", "Attach file", show=False, tooltip="to the reply being written"),
         Binding("escape", "back", "Back"),
         HELP_BINDING,
     ]
@@ -178,6 +180,7 @@ class TicketScreen(DeskScreen):
         self.call_outcome: str | None = None
         self.loads = 0
         self._drafts: dict[int, str] = {}
+        self._files: list[str] = []  # paths attached to the reply being written (F2)
         self.brief: Brief | None = None
         self.handover_on: bool | None = None  # None: shown beside the thread when wide
 
@@ -357,6 +360,8 @@ class TicketScreen(DeskScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "send":
             return self.compose_kind is not None
+        if action == "attach":
+            return self.compose_kind == "reply"
         t = self.ticket
         lead = self.desk.actor.is_lead
         if action in ("reassign", "take_over"):
@@ -431,6 +436,7 @@ class TicketScreen(DeskScreen):
     def _hide_composer(self, *, clear: bool) -> None:
         if clear:
             self.query_one("#composer-text", TextArea).text = ""
+            self._files = []  # files go with the reply they were attached to, or not at all
         self.query_one("#composer").display = False
         self.compose_kind = None
         self.call_outcome = None
@@ -447,7 +453,7 @@ class TicketScreen(DeskScreen):
         if kind == "reply":
             self.run_write(
                 lambda mailed: clean(mailed.words(f"Reply on #{tid}")),
-                partial(tickets.reply, self.desk, tid, body),
+                partial(tickets.reply, self.desk, tid, body, tuple(self._files)),
                 kind="sent",
             )
         elif kind == "note":
@@ -734,6 +740,44 @@ class TicketScreen(DeskScreen):
 
     def action_goto(self) -> None:
         self.desk_app.action_goto_ticket()
+
+    def action_attach(self) -> None:
+        """F2 while writing a reply: a file (its path) to send with it; read when it is sent
+        (a missing or oversized one refuses the reply, and nothing is sent)."""
+
+        def picked(path: str | None) -> None:
+            if path and path.strip():
+                self._files.append(path.strip())
+                names = ", ".join(p.rsplit("/", 1)[-1] for p in self._files)
+                label = f"#{self.ticket_id} · reply · {len(self._files)} attached: {names}"
+                width = self.app.size.width - 4
+                self.query_one("#composer-label", Label).update(truncate(label, width))
+
+        self.app.push_screen(AskModal("Attach a file to the reply", "path of the file"), picked)
+
+    def action_view_file(self) -> None:
+        """v: a text attachment (log, .eml) read inline, as safe text; others: save them."""
+        t = self.ticket
+        files = [f for e in t.events for f in e.files if f.readable] if t is not None else []
+        if not files:
+            self.notify("No text attachments to open (save others with the CLI)", timeout=3)
+            return
+        keys = "123456789abcdefghijklmnopqrstuwxyz"
+        choices = [Choice(k, str(f.id), f.name) for k, f in zip(keys, files, strict=False)]
+
+        def picked(value: str | None) -> None:
+            if value:
+                self._open_file(int(value))
+
+        self.app.push_screen(ChoiceModal("Open an attachment", choices), picked)
+
+    @work(thread=True, exit_on_error=False, group="file", name="file")
+    def _open_file(self, attachment_id: int) -> None:
+        from supportdesk.services.tickets.attachments import text_of
+
+        view, text = text_of(self.desk, attachment_id)
+        title = f"{view.name} · {view.detected_type} · {view.size:,} bytes"
+        self.app.call_from_thread(self.app.push_screen, TextModal(title, text))
 
     def action_sla_log(self) -> None:
         self.query_one(SlaPanel).toggle_history(self.desk.now())

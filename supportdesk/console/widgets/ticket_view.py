@@ -27,7 +27,7 @@ from supportdesk.console.widgets.format import (
     times_in,
     truncate,
 )
-from supportdesk.core.views import DeliveryView, EventView, QueueRow, TicketView
+from supportdesk.core.views import DeliveryView, EventView, FileView, QueueRow, TicketView
 from supportdesk.rules.request_words import describe
 from supportdesk.safe_text import clean
 
@@ -203,6 +203,29 @@ def _escalation_parts(e: EventView, who: str) -> tuple[str, str, str | None]:
     return "-change", f"ticket released · {who}", None
 
 
+def size_words(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def file_line(f: FileView) -> Text:
+    """An attachment under its entry: name (shown literally), type, size."""
+    line = Text("  ▸ file ", style="dim")
+    line.append(clean(f.name), style="bold")
+    if f.redacted:
+        line.append("  · redacted", style="italic dim")
+    else:
+        line.append(f"  · {clean(f.kind)} · {size_words(f.size)}", style="dim")
+        if f.readable:
+            line.append("  · v opens it", style="dim")
+    line.no_wrap = True
+    line.overflow = "ellipsis"
+    return line
+
+
 class ThreadEntry(Static):
     """One event of a ticket's thread, coloured by who said it and whether the customer
     saw it; a reply e-mailed to the customer carries what became of its mail underneath."""
@@ -215,6 +238,7 @@ class ThreadEntry(Static):
         self.body = body
         self.at = event.at
         self.mail = mail
+        self.files = event.files
         super().__init__(self._render_entry(now), classes=f"entry {kind}", markup=False)
 
     def _render_entry(self, now: datetime) -> RenderableType:
@@ -228,6 +252,7 @@ class ThreadEntry(Static):
             if self.body == "[redacted]":
                 body.stylize("italic dim")
             parts.append(body)
+        parts += [file_line(f) for f in getattr(self, "files", ())]
         if self.mail is not None:
             parts.append(delivery_line(self.mail, now))
         return Group(*parts) if len(parts) > 1 else head
@@ -238,6 +263,7 @@ class ThreadEntry(Static):
         """The same entry with a changed body (redacted) or a new delivery state."""
         _kind, self.header, self.body = entry_parts(event, ticket)
         self.mail = mail
+        self.files = event.files
         self.update(self._render_entry(now))
 
     def retime(self, now: datetime) -> None:
@@ -300,7 +326,7 @@ def _ident(item: ThreadItem) -> tuple[str, int]:
 
 def _content(item: ThreadItem) -> tuple[object, ...]:
     event, mail = item
-    head = (event.body, event.redacted) if event is not None else ()
+    head = (event.body, event.redacted, event.files) if event is not None else ()
     return (*head, delivery_key(mail) if mail is not None else None)
 
 

@@ -40,7 +40,7 @@ from supportdesk.core.desk import Desk
 from supportdesk.core.policy import current_policy
 from supportdesk.enums import EventKind, ResolutionCode, Speaker, Status
 from supportdesk.errors import StoreError, UsageError
-from supportdesk.services.intake import mail_confirm, mail_parse, routing
+from supportdesk.services.intake import mail_attachments, mail_confirm, mail_parse, routing
 from supportdesk.services.intake.mail_confirm import Found
 from supportdesk.services.intake.mail_parse import (
     BODY_LIMIT,
@@ -225,6 +225,7 @@ def file_parsed(
             if seen is not None:
                 return duplicate_result(seen, message)
         result = _apply(session, desk, record, message)
+        mail_attachments.keep(session, desk, record, result.ticket_id, parsed.attachments)
         if row is None:
             row = MailMessage(received_at=desk.now(), size=size)
             session.add(row)

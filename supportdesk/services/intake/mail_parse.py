@@ -23,9 +23,12 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from supportdesk.rules import limits
+from supportdesk.services.intake import mail_attachments
 
 # The desk's limits come from rules/limits.py (one table for every path in).
-MAX_MESSAGE = 10 * 1024 * 1024  # bytes on stdin
+# bytes on stdin: room for the policy's default 25 MB of attachments once base64-encoded
+# (4/3, plus line breaks) and the message around them (issue 20)
+MAX_MESSAGE = 36 * 1024 * 1024
 KEEP_OVERSIZED = 1024 * 1024  # bytes of an oversized message kept in the quarantine
 SUBJECT_LIMIT = limits.SUBJECT.chars  # longer subjects are cut with a note, never refused
 NAME_LIMIT = limits.NAME.chars
@@ -277,6 +280,7 @@ class Parsed:
     trace: tuple[tuple[str, str], ...] = ()
     notes: list[str] = field(default_factory=list)
     problem: str | None = None
+    attachments: list[Any] = field(default_factory=list)  # mail_attachments.Part
 
 
 def headers(raw: bytes) -> tuple[Any, list[tuple[str, str]]]:
@@ -399,7 +403,12 @@ def body_of(msg: Any, notes: list[str]) -> str:
     data = part.get_payload(decode=True)
     if not isinstance(data, bytes):
         return ""
-    return decode_bytes(data, _charset_label(part), notes)
+    text = decode_bytes(data, _charset_label(part), notes)
+    if part.get_content_type() == "text/html":  # HTML-only mail: read as text, kept as a file
+        from supportdesk.services.intake.mail_attachments import html_text
+
+        text = storable(html_text(text))
+    return text
 
 
 def parse(raw: bytes, envelope_sender: str | None = None) -> Parsed:
@@ -471,3 +480,4 @@ def _parse_into(out: Parsed, raw: bytes, envelope_sender: str | None) -> None:
         out.problem = f"body of {len(body):,} characters is over the desk's limit of {BODY_LIMIT:,}"
         return
     out.body = body
+    out.attachments = mail_attachments.collect(msg, _body_part(msg), decode_header)

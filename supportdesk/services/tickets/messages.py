@@ -31,13 +31,15 @@ from supportdesk.errors import (
 )
 from supportdesk.rules import limits
 from supportdesk.services.outbox.customer import Mailed, queue_reply
+from supportdesk.services.tickets.attachments import attach_outgoing, read_outgoing
 
 
-def reply(desk: Desk, ticket_id: int, body: str) -> Mailed:
+def reply(desk: Desk, ticket_id: int, body: str, files: tuple[str, ...] = ()) -> Mailed:
     """A customer-visible reply: the first one is the first response. It is queued as mail
     to the customer's address on file in the same transaction (a rollback sends nothing);
-    the result says where it goes, or why it is only recorded."""
-    mailed = _message(desk, ticket_id, EventKind.REPLY, body, visible=True)
+    the result says where it goes, or why it is only recorded. `files` (paths) are read
+    first and go with it, kept on the ticket (issue 20)."""
+    mailed = _message(desk, ticket_id, EventKind.REPLY, body, visible=True, files=files)
     assert mailed is not None
     return mailed
 
@@ -70,8 +72,10 @@ def _message(
     *,
     visible: bool,
     outcome: CallOutcome | None = None,
+    files: tuple[str, ...] = (),
 ) -> Mailed | None:
     limits.check(body, limits.BODY, what=f"{kind.value} text")
+    outgoing = read_outgoing(files)
     if kind is not EventKind.CALL and not body.strip():
         raise UsageError(f"a {kind.value} needs text")
     action = {EventKind.REPLY: "ticket.reply", EventKind.NOTE: "ticket.note"}.get(
@@ -122,5 +126,6 @@ def _message(
         if kind is EventKind.REPLY:
             mailed = queue_reply(session, desk, t, event)
             changes["mail"] = [None, mailed.message_id or f"not e-mailed: {mailed.why}"]
+            attach_outgoing(session, desk, record, t.id, event.id, mailed.message_id, outgoing)
         record(action, "ticket", t.id, changes)
     return mailed

@@ -31,6 +31,7 @@ from supportdesk.models import (
     Verification,
 )
 from supportdesk.services.outbox.views import ticket_deliveries
+from supportdesk.services.tickets.attachments import event_files
 
 
 def show(desk: Desk, ticket_id: int) -> TicketView:
@@ -59,6 +60,7 @@ def show(desk: Desk, ticket_id: int) -> TicketView:
             if t.service_id
             else None
         )
+        files = event_files(s, ticket_id)
         events = tuple(
             EventView(
                 id=e.id,
@@ -72,6 +74,7 @@ def show(desk: Desk, ticket_id: int) -> TicketView:
                 old_value=e.old_value,
                 new_value=e.new_value,
                 redacted=e.redacted_at is not None,
+                files=files.get(e.id, ()),
             )
             for e in s.scalars(
                 select(TicketEvent)

@@ -172,3 +172,42 @@ def redact_ticket_text(desk: Desk, ticket_id: int, field: str, reason: str) -> R
         setattr(t, f"{field}_redacted_at", desk.now())
         t.updated_at = desk.now()
         return Redaction(f"{field} of #{t.id}", nonce is not None, left, tuple(quoted))
+
+
+@dataclass(frozen=True)
+class AttachmentRedaction(JsonMixin):
+    """An attachment whose bytes a lead removed; its record (name, type, size) stays."""
+
+    what: str  # "attachment 7 (error.log)"
+    sha256: str
+
+    @property
+    def note(self) -> str:
+        return (
+            "its bytes are deleted; its name, types, size and SHA-256 stay on the record "
+            "and in the append-only audit"
+        )
+
+
+def redact_attachment(desk: Desk, attachment_id: int, reason: str) -> AttachmentRedaction:
+    """A lead removes an attachment's bytes (a secret in a log, a screenshot of a password):
+    `data` goes, `redacted_at` is set, the record stays (issue 20)."""
+    from supportdesk.models import Attachment
+
+    permissions.require(desk.actor, "ticket.redact")
+    why = _redaction_reason(reason)
+    with desk.write() as (session, record):
+        a = session.get(Attachment, attachment_id) if limits.fits_id(attachment_id) else None
+        if a is None:
+            raise NotFound(f"no attachment {attachment_id}")
+        if a.redacted_at is not None:
+            raise NothingToDo(f"attachment {attachment_id} is already redacted")
+        record(
+            "attachment.redact",
+            "attachment",
+            a.id,
+            {"data": [a.sha256, None], "ticket": [a.ticket_id, a.ticket_id], "reason": [None, why]},
+        )
+        a.data = None
+        a.redacted_at = desk.now()
+        return AttachmentRedaction(f"attachment {a.id} ({a.name})", a.sha256)

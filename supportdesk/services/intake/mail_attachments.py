@@ -1,0 +1,202 @@
+"""The files that come with a customer's mail (issue 20, item 2), read and kept.
+
+Every MIME part that is not the chosen body is kept with the ticket event the message made:
+attachments, inline images, `message/rfc822` parts (as their bytes), and the HTML of an
+HTML-only mail (whose body is read as text with inscriptis). Each keeps a sanitised name
+(no path separators, controls or leading dots; at most 255 characters), the type the
+message declared, the type its bytes show (magic numbers, not the name), its size and
+SHA-256. The policy's `[intake] attachment_max` / `message_attachments_max` limit them,
+counted after decoding; a refused one leaves a note on the ticket, never nothing.
+Nothing here raises for what a message contains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from supportdesk.rules.files import detect_type, sanitise_name
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from sqlalchemy.orm import Session
+
+    from supportdesk.core.desk import Desk
+
+TYPE_MAX = 255
+
+
+@dataclass(frozen=True)
+class Part:
+    """One file from a message, decoded."""
+
+    name: str
+    declared_type: str
+    data: bytes
+    inline: bool = False
+
+    @property
+    def detected_type(self) -> str:
+        return detect_type(self.data)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def html_text(html: str) -> str:
+    """HTML as readable text (inscriptis: Apache-2.0), links' text kept, markup gone."""
+    if not html.strip():
+        return ""
+    try:
+        from inscriptis import get_text
+
+        return str(get_text(html)).strip("\n")
+    except Exception:  # a document lxml cannot build: fall back to the tags stripped
+        import re
+
+        return re.sub(r"<[^>]*>", " ", html)
+
+
+def _leaves(part: Any) -> Iterator[Any]:
+    """The parts that hold bytes, in order; a `message/rfc822` part is one leaf."""
+    if part.get_content_type() == "message/rfc822":
+        yield part
+        return
+    if part.is_multipart():
+        for sub in part.get_payload():
+            yield from _leaves(sub)
+        return
+    yield part
+
+
+def _alternatives(msg: Any, body: Any) -> set[int]:
+    """The other text versions of the chosen body (a multipart/alternative's text/html beside
+    its text/plain): the same words again, not a file the customer sent."""
+    out: set[int] = set()
+    if body is None or body.get_content_type() != "text/plain":
+        return out
+    for part in msg.walk():
+        if part.get_content_type() == "multipart/alternative":
+            subs = part.get_payload()
+            if any(s is body for s in subs):
+                out |= {id(s) for s in subs if s.get_content_maintype() == "text"}
+    return out
+
+
+def collect(msg: Any, body: Any, decode_header: Callable[[str, list[str]], str]) -> list[Part]:
+    """Every part of `msg` but the chosen text/plain `body` (and its alternatives); an HTML
+    body is kept as a file too. `decode_header` reads a name's encoded-words (mail_parse)."""
+    skip = _alternatives(msg, body)
+    out: list[Part] = []
+    for part in _leaves(msg):
+        if id(part) in skip or (part is body and body.get_content_type() == "text/plain"):
+            continue
+        kind = part.get_content_type().replace("\x00", "")[:TYPE_MAX]
+        if kind == "message/rfc822":
+            inner = part.get_payload()
+            inner = inner[0] if isinstance(inner, list) and inner else inner
+            data = inner.as_bytes() if hasattr(inner, "as_bytes") else str(inner).encode()
+        else:
+            data = part.get_payload(decode=True)
+            if not isinstance(data, bytes):
+                continue
+        if part is msg and not data.strip():
+            continue
+        try:
+            raw_name = part.get_filename() or part.get_param("name")
+        except Exception:
+            raw_name = None
+        if isinstance(raw_name, tuple):
+            raw_name = raw_name[2]
+        name = decode_header(str(raw_name), []) if raw_name else None
+        if name is None and part is body:
+            name = "message.html"
+        disposition = str(part.get("Content-Disposition", "")).strip().lower()
+        inline = disposition.startswith("inline") or (
+            not disposition.startswith("attachment") and part.get("Content-ID") is not None
+        )
+        out.append(Part(sanitise_name(name, kind, len(out) + 1), kind, data, inline))
+    return out
+
+
+def _size(n: int) -> str:
+    return f"{n:,} bytes"
+
+
+def keep(
+    session: Session, desk: Desk, record: Any, ticket_id: int | None, parts: list[Part]
+) -> None:
+    """Store `parts` on ticket `ticket_id` with the event the message made (its newest event
+    from the customer, else its newest note), within the policy's limits; a note on the
+    ticket names each one refused."""
+    if not parts or ticket_id is None:
+        return
+    from sqlalchemy import select
+
+    from supportdesk.core.audit import new_nonce
+    from supportdesk.core.policy import current_policy
+    from supportdesk.enums import EventKind
+    from supportdesk.models import Attachment, TicketEvent
+
+    session.flush()
+    events = select(TicketEvent.id).where(TicketEvent.ticket_id == ticket_id)
+    event_id = (
+        session.scalars(
+            events.where(TicketEvent.from_customer).order_by(TicketEvent.id.desc())
+        ).first()
+        or session.scalars(events.order_by(TicketEvent.id.desc())).first()
+    )
+    rules = current_policy(desk).intake
+    total = 0
+    refused: list[str] = []
+    now = desk.now()
+    for part in parts:
+        size = len(part.data)
+        if size > rules.attachment_max:
+            refused.append(
+                f"{part.name!r} ({_size(size)}) is over the limit of "
+                f"{_size(rules.attachment_max)} per attachment"
+            )
+            continue
+        if total + size > rules.message_attachments_max:
+            refused.append(
+                f"{part.name!r} ({_size(size)}) would take the message over the limit of "
+                f"{_size(rules.message_attachments_max)} of attachments"
+            )
+            continue
+        total += size
+        row = Attachment(
+            ticket_id=ticket_id,
+            event_id=event_id,
+            name=part.name,
+            declared_type=part.declared_type,
+            detected_type=part.detected_type,
+            size=size,
+            sha256=part.sha256,
+            data=part.data,
+            inline=part.inline,
+            created_at=now,
+        )
+        session.add(row)
+        session.flush()
+        record(
+            "attachment.add",
+            "attachment",
+            row.id,
+            {"ticket": [None, ticket_id], "name": [None, row.name], "sha256": [None, row.sha256]},
+        )
+    if refused:
+        session.add(
+            TicketEvent(
+                ticket_id=ticket_id,
+                kind=EventKind.NOTE.value,
+                staff_id=desk.actor.staff_id,
+                body="mail: attachment refused: " + "; ".join(refused),
+                nonce=new_nonce(),
+                created_at=now,
+            )
+        )
+        record("attachment.refuse", "ticket", ticket_id, {"refused": [None, refused]})
