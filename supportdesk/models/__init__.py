@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     )
     from supportdesk.models.mail import MailMessage
     from supportdesk.models.outbox import MailAlarm, OutboxMessage
+    from supportdesk.models.templates import Template
     from supportdesk.models.tickets import VIEW_SQL, Ticket, TicketEvent
 
 _HOME = {
@@ -65,6 +66,7 @@ _HOME = {
     "MailMessage": "mail",
     "MailAlarm": "outbox",
     "OutboxMessage": "outbox",
+    "Template": "templates",
     "VIEW_SQL": "tickets",
     "Ticket": "tickets",
     "TicketEvent": "tickets",
@@ -88,6 +90,7 @@ def __getattr__(name: str) -> Any:
         "mail",
         "outbox",
         "confirmations",
+        "templates",
     ):
         importlib.import_module(f"{__name__}.{each}")
     try:
@@ -120,6 +123,7 @@ __all__ = [
     "Service",
     "Setting",
     "Staff",
+    "Template",
     "Ticket",
     "TicketEvent",
     "UTCDateTime",

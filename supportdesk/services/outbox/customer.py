@@ -74,8 +74,16 @@ def queue_once(
         return None
 
 
-def queue_reply(session: Session, desk: Desk, ticket: Ticket, event: TicketEvent) -> Mailed:
-    """The staff reply `event` as mail to the ticket's customer, threaded."""
+def queue_reply(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    event: TicketEvent,
+    *,
+    subject: str | None = None,
+) -> Mailed:
+    """The staff reply `event` as mail to the ticket's customer, threaded (under `subject`,
+    one line, in place of the ticket's when given: a template's)."""
     rules = current_policy(desk).mail
     if rules.domain is None:
         return Mailed(False, why=NO_DOMAIN)
@@ -89,7 +97,7 @@ def queue_reply(session: Session, desk: Desk, ticket: Ticket, event: TicketEvent
         desk,
         kind="reply",
         to_addr=to.address,
-        subject=thread_subject(ticket.subject, ticket.id),
+        subject=thread_subject(subject or ticket.subject, ticket.id),
         body=event.body or "",
         ticket_id=ticket.id,
         event_id=event.id,
@@ -110,12 +118,11 @@ def _hours(seconds: int) -> str:
     return f"{n} minute" if n == 1 else f"{n} minutes"
 
 
-def target_words(desk: Desk, ticket: Ticket) -> str:
-    """ "we will answer within 4 business hours" from the ticket's respond target and the
-    calendar of its plan ("hours" alone on a calendar open around the clock)."""
-    seconds = ticket.respond_target_s
-    if not seconds:  # best effort, or no respond clock
-        return "we will answer as soon as we can"
+def span_words(desk: Desk, ticket: Ticket, seconds: int | None) -> str | None:
+    """ "4 business hours" for a target of `seconds` on the calendar of the ticket's plan
+    ("hours" alone on a calendar open around the clock); None for no target."""
+    if not seconds:  # best effort, or no such clock
+        return None
     try:
         calendar = current_policy(desk).plan_for(ticket.sla_plan).calendar
         always = not calendar.holidays and all(
@@ -127,7 +134,14 @@ def target_words(desk: Desk, ticket: Ticket) -> str:
     if not always:
         unit = span.split(" ", 1)
         span = f"{unit[0]} business {unit[1]}"
-    return f"we will answer within {span}"
+    return span
+
+
+def target_words(desk: Desk, ticket: Ticket) -> str:
+    """ "we will answer within 4 business hours" from the ticket's respond target and the
+    calendar of its plan."""
+    span = span_words(desk, ticket, ticket.respond_target_s)
+    return "we will answer as soon as we can" if span is None else f"we will answer within {span}"
 
 
 def acknowledge(
