@@ -37,7 +37,7 @@ LOOP_LIMIT = 10_000  # iterations of every loop of one rendering, together
 SUBJECT_LIMIT = 300  # a rendered subject is cut there (tickets.subject's size)
 
 # The namespaces and their fields: what a template may name. Each is filled by the services
-# (services/templates/context.py), "" when the ticket has none (no incident, no contact).
+# (core/template_context.py), "" when the ticket has none (no incident, no contact).
 FIELDS: dict[str, tuple[str, ...]] = {
     "ticket": ("id", "subject", "status", "priority", "category"),
     "contact": ("name", "first_name"),

@@ -185,3 +185,25 @@ def test_a_reply_from_a_template_reaches_the_smtp_server_filled(
     assert m.message["Bcc"] is None
     assert f"Hello Priya,\n\nTicket #{tid} (Mail bouncing) is" in m.text
     assert "{{" not in m.text and "-- lena (lena)" in m.text
+
+
+def test_the_acknowledgement_uses_a_leads_template_of_its_kind(desk: Desk):
+    from supportdesk.services.intake import mail
+    from tests.helpers.samples import message
+
+    templates.add(
+        desk,
+        "our-ack",
+        "acknowledgement",
+        "Got it: {{ ticket.subject }}",
+        "Dear {{ contact.first_name }}, ticket #{{ ticket.id }} is open; "
+        "we answer within {{ plan.respond_target }}.",
+    )
+    r = mail.ingest(desk, message("priya@bluefin.example", "Mail bouncing"))
+    subject, body = desk.store.query(
+        "SELECT subject, body FROM outbox WHERE kind = 'acknowledgement'"
+    )[0]
+    assert subject == f"Re: Got it: Mail bouncing [#{r.ticket_id}]"
+    assert body.startswith(
+        f"Dear Priya, ticket #{r.ticket_id} is open; we answer within 4 business hours."
+    )

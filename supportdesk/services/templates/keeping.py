@@ -197,11 +197,3 @@ def list_templates(desk: Desk, kind: str | None = None) -> list[TemplateView]:
         query = query.where(Template.kind == parse_enum(TemplateKind, kind, "kind").value)
     with desk.store.read() as s:
         return [_view(t) for t in s.scalars(query)]
-
-
-def of_kind(session: Session, kind: TemplateKind) -> Template | None:
-    """The template the desk uses for an automatic message of `kind` (the first by name),
-    or None: the built-in text then."""
-    return session.scalars(
-        select(Template).where(Template.kind == kind.value).order_by(Template.name).limit(1)
-    ).first()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from supportdesk.core import permissions
 from supportdesk.core.desk import Desk
+from supportdesk.core.template_context import context_for
 from supportdesk.core.tickets import guard, load_ticket
 from supportdesk.core.views import JsonMixin
 from supportdesk.enums import EventKind, TemplateKind
@@ -19,7 +20,6 @@ from supportdesk.errors import NotFound, UsageError
 from supportdesk.models import Template
 from supportdesk.rules import templating
 from supportdesk.services.outbox.customer import Mailed
-from supportdesk.services.templates.context import context_for
 from supportdesk.services.tickets.changes import apply_fields
 from supportdesk.services.tickets.messages import add_message, check_message
 

@@ -12,16 +12,43 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from supportdesk.core.desk_zone import desk_zone
-from supportdesk.enums import Priority
-from supportdesk.models import Contact, Incident, IncidentLink, IncidentUpdate
-from supportdesk.rules.templating import Fields, make_context
-from supportdesk.services.outbox.customer import span_words
+from supportdesk.core.policy import current_policy
+from supportdesk.enums import Priority, TemplateKind
+from supportdesk.models import Contact, Incident, IncidentLink, IncidentUpdate, Template
+from supportdesk.rules.templating import Fields, Rendered, make_context, render
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from supportdesk.core.desk import Desk
     from supportdesk.models import Ticket
+
+
+def _hours(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        n = seconds // 3600
+        return f"{n} hour" if n == 1 else f"{n} hours"
+    n = max(1, round(seconds / 60))
+    return f"{n} minute" if n == 1 else f"{n} minutes"
+
+
+def span_words(desk: Desk, ticket: Ticket, seconds: int | None) -> str | None:
+    """ "4 business hours" for a target of `seconds` on the calendar of the ticket's plan
+    ("hours" alone on a calendar open around the clock); None for no target."""
+    if not seconds:  # best effort, or no such clock
+        return None
+    try:
+        calendar = current_policy(desk).plan_for(ticket.sla_plan).calendar
+        always = not calendar.holidays and all(
+            sum(end - start for start, end in day) >= 24 * 60 for day in calendar.week
+        )
+    except Exception:  # a plan the policy no longer has: say business hours, the safe word
+        always = False
+    span = _hours(seconds)
+    if not always:
+        unit = span.split(" ", 1)
+        span = f"{unit[0]} business {unit[1]}"
+    return span
 
 
 def _when(desk: Desk, at: datetime | None) -> str:
@@ -84,3 +111,27 @@ def ticket_facts(session: Session, desk: Desk, t: Ticket) -> dict[str, dict[str,
 
 def context_for(session: Session, desk: Desk, t: Ticket) -> dict[str, Fields]:
     return make_context(ticket_facts(session, desk, t))
+
+
+def of_kind(session: Session, kind: TemplateKind) -> Template | None:
+    """The template the desk uses for an automatic message of `kind` (the first by name),
+    or None: the built-in text then."""
+    return session.scalars(
+        select(Template).where(Template.kind == kind.value).order_by(Template.name).limit(1)
+    ).first()
+
+
+def automatic(session: Session, desk: Desk, kind: TemplateKind, t: Ticket) -> Rendered | None:
+    """An automatic message of `kind` on ticket `t` from the lead's template of that kind,
+    or None when there is none (the built-in text then). A template that cannot render
+    here (it was checked when saved) falls back to the built-in text too: an automatic
+    message is never lost to a template."""
+    from supportdesk.errors import UsageError
+
+    template = of_kind(session, kind)
+    if template is None:
+        return None
+    try:
+        return render(template.subject, template.body, context_for(session, desk, t))
+    except UsageError:
+        return None
