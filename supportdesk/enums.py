@@ -130,6 +130,7 @@ class EventKind(StrEnum):
     MERGE = "merge"
     SLA = "sla"
     REQUEST = "request_type"  # a person set the request type (issue 19)
+    CATEGORY = "category"  # a person (or a template) changed the category (issue 20)
 
 
 class CallOutcome(StrEnum):
@@ -178,3 +179,16 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.RESOLVED: frozenset({Status.OPEN, Status.CLOSED}),
     Status.CLOSED: frozenset(),
 }
+
+
+class TemplateKind(StrEnum):
+    """What a template is for (issue 20): a reply an agent picks, or one of the desk's
+    automatic messages and scripts, which use the template of their kind when there is one."""
+
+    REPLY = "reply"
+    ACKNOWLEDGEMENT = "acknowledgement"
+    CONFIRMATION = "confirmation"
+    INCIDENT_UPDATE = "incident_update"
+    MAINTENANCE_NOTICE = "maintenance_notice"
+    REFERRAL = "referral"
+    INCIDENT_SCRIPT = "incident_script"

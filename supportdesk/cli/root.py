@@ -180,6 +180,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "sla", "sla", 'SLA clocks: a ticket\'s countdowns, and "when is this due" for disputes.'
     ),
     "staff": LazyCommand("staff", "staff", "The desk's staff (leads manage them)."),
+    "template": LazyCommand(
+        "template",
+        "template",
+        "Canned replies and the desk's automatic messages (leads keep them).",
+    ),
     "ticket": LazyCommand("ticket_group", "ticket", "Create, read and work tickets."),
     "verify": LazyCommand(
         "contact",

@@ -25,7 +25,7 @@ from supportdesk.errors import UsageError
 from supportdesk.rules import limits
 from supportdesk.rules.request_types import REQUEST_TYPES
 from supportdesk.rules.request_words import describe
-from supportdesk.services import escalation, tickets
+from supportdesk.services import escalation, templates, tickets
 from supportdesk.services.incidents import maintenance
 from supportdesk.services.intake import mail
 from supportdesk.services.tickets.confirmation import request_confirmation
@@ -341,13 +341,42 @@ def ticket_update(
     metavar="FILE",
     help="A file to send with the reply (repeatable); kept on the ticket.",
 )
+@click.option(
+    "--template",
+    "template_name",
+    help="Reply with this template, filled for the ticket (and make its changes).",
+)
+@click.option("--edit", is_flag=True, help="With --template: edit the text before it goes.")
 @json_option
 @pass_env
 def ticket_reply(
-    env: Env, ticket_id: int, text: str | None, files: tuple[str, ...], as_json: bool
+    env: Env,
+    ticket_id: int,
+    text: str | None,
+    files: tuple[str, ...],
+    template_name: str | None,
+    edit: bool,
+    as_json: bool,
 ) -> None:
-    """Reply to the customer (TEXT, or standard input)."""
-    mailed = tickets.reply(env.desk(), ticket_id, read_body(text), files)
+    """Reply to the customer (TEXT, or standard input, or --template NAME)."""
+    desk = env.desk()
+    if template_name is None:
+        if edit:
+            raise UsageError("--edit goes with --template")
+        mailed = tickets.reply(desk, ticket_id, read_body(text), files)
+    else:
+        if text is not None:
+            raise UsageError("give TEXT or --template, not both")
+        if files:
+            raise UsageError("--attach goes with a typed reply, not with --template")
+        body = None
+        if edit:
+            filled = templates.fill(desk, ticket_id, template_name)
+            body = click.edit(filled.body, require_save=True)
+            if body is None or not body.strip():
+                raise UsageError("nothing sent: the text was not saved, or is empty")
+            body = body.strip()
+        mailed = templates.reply_with(desk, ticket_id, template_name, body=body)
     _after(env, ticket_id, as_json, inert(mailed.words(f"reply on #{ticket_id}")))
 
 

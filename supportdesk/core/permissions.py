@@ -38,6 +38,8 @@ MATRIX: dict[str, frozenset[Role]] = {
     "incident.open": EVERYONE,  # an outage, with the on-call engineer as its owner
     "incident.manage": ENGINEERS,  # customer updates, resolution (and the owner, always)
     "maintenance.manage": ENGINEERS,  # announce a maintenance window
+    "template.manage": LEADS,  # canned replies and the automatic messages' text (issue 20)
+    "template.read": EVERYONE,
 }
 
 # The tiers each role may work (take, change, resolve). Engineers are further limited to

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     )
     from supportdesk.models.mail import MailMessage
     from supportdesk.models.outbox import MailAlarm, OutboxMessage
+    from supportdesk.models.templates import Template
     from supportdesk.models.tickets import VIEW_SQL, Ticket, TicketEvent
 
 _HOME = {
@@ -67,6 +68,7 @@ _HOME = {
     "MailMessage": "mail",
     "MailAlarm": "outbox",
     "OutboxMessage": "outbox",
+    "Template": "templates",
     "VIEW_SQL": "tickets",
     "Ticket": "tickets",
     "TicketEvent": "tickets",
@@ -91,6 +93,7 @@ def __getattr__(name: str) -> Any:
         "outbox",
         "confirmations",
         "attachments",
+        "templates",
     ):
         importlib.import_module(f"{__name__}.{each}")
     try:
@@ -124,6 +127,7 @@ __all__ = [
     "Service",
     "Setting",
     "Staff",
+    "Template",
     "Ticket",
     "TicketEvent",
     "UTCDateTime",

@@ -13,7 +13,7 @@ from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -29,6 +29,7 @@ from supportdesk.console.screens.escalation_modals import (
 )
 from supportdesk.console.screens.messages import ActionDone, TicketLoaded
 from supportdesk.console.screens.modals import AskModal, Choice, ChoiceModal, TextModal
+from supportdesk.console.screens.template_picker import TemplatePicker
 from supportdesk.console.widgets.format import truncate
 from supportdesk.console.widgets.handover import HandoverPanel
 from supportdesk.console.widgets.header_bar import HeaderBar
@@ -47,7 +48,7 @@ from supportdesk.core.views import TicketView
 from supportdesk.enums import TRANSITIONS, CallOutcome, Priority, ResolutionCode, Status
 from supportdesk.rules.request_types import REQUEST_TYPES
 from supportdesk.safe_text import clean
-from supportdesk.services import escalation, sla, tickets
+from supportdesk.services import escalation, sla, templates, tickets
 from supportdesk.services.escalation import Brief
 
 COMPOSE_LABEL = {
@@ -181,6 +182,7 @@ class TicketScreen(DeskScreen):
         self.loads = 0
         self._drafts: dict[int, str] = {}
         self._files: list[str] = []  # paths attached to the reply being written (F2)
+        self._template: str | None = None  # the template the reply in the composer came from
         self.brief: Brief | None = None
         self.handover_on: bool | None = None  # None: shown beside the thread when wide
 
@@ -437,6 +439,7 @@ class TicketScreen(DeskScreen):
         if clear:
             self.query_one("#composer-text", TextArea).text = ""
             self._files = []  # files go with the reply they were attached to, or not at all
+            self._template = None
         self.query_one("#composer").display = False
         self.compose_kind = None
         self.call_outcome = None
@@ -450,7 +453,19 @@ class TicketScreen(DeskScreen):
             return
         body = self.query_one("#composer-text", TextArea).text
         tid = self.ticket_id
-        if kind == "reply":
+        if kind == "reply" and self._template is not None and self._files:
+            self.notify(
+                "not sent: attached files go with a typed reply, not with a template",
+                severity="warning",
+            )
+            return
+        if kind == "reply" and self._template is not None:
+            self.run_write(  # the template's status, category and priority go with it
+                lambda mailed: clean(mailed.words(f"Reply on #{tid}")),
+                partial(templates.reply_with, self.desk, tid, self._template, body=body.strip()),
+                kind="sent",
+            )
+        elif kind == "reply":
             self.run_write(
                 lambda mailed: clean(mailed.words(f"Reply on #{tid}")),
                 partial(tickets.reply, self.desk, tid, body, tuple(self._files)),
@@ -467,6 +482,39 @@ class TicketScreen(DeskScreen):
                 partial(tickets.log_call, self.desk, tid, outcome, body),
                 kind="sent",
             )
+
+    # -- templates (issue 20) --------------------------------------------------------------
+    @on(TextArea.Changed, "#composer-text")
+    def _slash(self, event: TextArea.Changed) -> None:
+        """`/` alone at the start of a reply opens the template picker."""
+        if self.compose_kind == "reply" and event.text_area.text == "/":
+            self._read_templates(self.ticket_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="templates", name="templates")
+    def _read_templates(self, ticket_id: int) -> None:
+        rows = templates.list_templates(self.desk, "reply")
+        self.app.call_from_thread(self._pick_template, ticket_id, rows)
+
+    def _pick_template(self, ticket_id: int, rows: list[templates.TemplateView]) -> None:
+        def picked(name: str | None) -> None:
+            if name:
+                self._fill_template(ticket_id, name)
+
+        self.app.push_screen(TemplatePicker(ticket_id, rows), picked)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="templates", name="template")
+    def _fill_template(self, ticket_id: int, name: str) -> None:
+        filled = templates.fill(self.desk, ticket_id, name)
+        self.app.call_from_thread(self._insert_template, ticket_id, filled)
+
+    def _insert_template(self, ticket_id: int, filled: templates.Filled) -> None:
+        """The filled text replaces the `/` for editing; ctrl+s sends it as usual."""
+        if ticket_id != self.ticket_id or self.compose_kind != "reply":
+            return
+        box = self.query_one("#composer-text", TextArea)
+        box.text = filled.body.strip()
+        self._template = filled.name
+        box.focus()
 
     def on_action_done(self, message: ActionDone) -> None:
         # DeskScreen's handler runs after this one (Textual dispatches along the MRO)

@@ -17,8 +17,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from supportdesk.core.policy import current_policy
+from supportdesk.core.template_context import automatic, span_words
 from supportdesk.core.views import JsonMixin
-from supportdesk.enums import Status
+from supportdesk.enums import Status, TemplateKind
 from supportdesk.services.outbox.queueing import queue_message
 from supportdesk.services.outbox.threads import (
     MESSAGE_ID,
@@ -74,8 +75,16 @@ def queue_once(
         return None
 
 
-def queue_reply(session: Session, desk: Desk, ticket: Ticket, event: TicketEvent) -> Mailed:
-    """The staff reply `event` as mail to the ticket's customer, threaded."""
+def queue_reply(
+    session: Session,
+    desk: Desk,
+    ticket: Ticket,
+    event: TicketEvent,
+    *,
+    subject: str | None = None,
+) -> Mailed:
+    """The staff reply `event` as mail to the ticket's customer, threaded (under `subject`,
+    one line, in place of the ticket's when given: a template's)."""
     rules = current_policy(desk).mail
     if rules.domain is None:
         return Mailed(False, why=NO_DOMAIN)
@@ -89,7 +98,7 @@ def queue_reply(session: Session, desk: Desk, ticket: Ticket, event: TicketEvent
         desk,
         kind="reply",
         to_addr=to.address,
-        subject=thread_subject(ticket.subject, ticket.id),
+        subject=thread_subject(subject or ticket.subject, ticket.id),
         body=event.body or "",
         ticket_id=ticket.id,
         event_id=event.id,
@@ -102,32 +111,11 @@ def queue_reply(session: Session, desk: Desk, ticket: Ticket, event: TicketEvent
     return Mailed(True, mask(to.address), message_id=row.message_id)
 
 
-def _hours(seconds: int) -> str:
-    if seconds % 3600 == 0:
-        n = seconds // 3600
-        return f"{n} hour" if n == 1 else f"{n} hours"
-    n = max(1, round(seconds / 60))
-    return f"{n} minute" if n == 1 else f"{n} minutes"
-
-
 def target_words(desk: Desk, ticket: Ticket) -> str:
     """ "we will answer within 4 business hours" from the ticket's respond target and the
-    calendar of its plan ("hours" alone on a calendar open around the clock)."""
-    seconds = ticket.respond_target_s
-    if not seconds:  # best effort, or no respond clock
-        return "we will answer as soon as we can"
-    try:
-        calendar = current_policy(desk).plan_for(ticket.sla_plan).calendar
-        always = not calendar.holidays and all(
-            sum(end - start for start, end in day) >= 24 * 60 for day in calendar.week
-        )
-    except Exception:  # a plan the policy no longer has: say business hours, the safe word
-        always = False
-    span = _hours(seconds)
-    if not always:
-        unit = span.split(" ", 1)
-        span = f"{unit[0]} business {unit[1]}"
-    return f"we will answer within {span}"
+    calendar of its plan."""
+    span = span_words(desk, ticket, ticket.respond_target_s)
+    return "we will answer as soon as we can" if span is None else f"we will answer within {span}"
 
 
 def acknowledge(
@@ -173,13 +161,17 @@ def acknowledge(
         f"{target_words(desk, ticket).capitalize()}.\n\n"
         f"To add to it, reply to this message and keep [#{ticket.id}] in the subject."
     )
+    subject = ticket.subject
+    edited = automatic(session, desk, TemplateKind.ACKNOWLEDGEMENT, ticket)
+    if edited is not None:  # a lead's text for it
+        body, subject = edited.body, edited.subject or subject
     return queue_once(
         session,
         desk,
         f"ack:ticket:{ticket.id}",
         kind="acknowledgement",
         to_addr=to.address,
-        subject=thread_subject(ticket.subject, ticket.id, reply=parent is not None),
+        subject=thread_subject(subject, ticket.id, reply=parent is not None),
         body=body,
         ticket_id=ticket.id,
         contact_id=to.contact_id,

@@ -25,6 +25,7 @@ from supportdesk.core.tickets import (
     parse_enum,
 )
 from supportdesk.enums import (
+    Category,
     EventKind,
     Priority,
     ResolutionCode,
@@ -52,52 +53,90 @@ def update_fields(
     status: str | None = None,
     code: str | None = None,
     request_type: str | None = None,
+    category: str | None = None,
 ) -> None:
-    """Change priority, request type and/or status (following the transition table), in
-    that order: a new type is checked (held or released) before a status change."""
-    if priority is None and status is None and request_type is None:
-        raise UsageError("nothing to change: give --priority, --request-type and/or --status")
+    """Change priority, category, request type and/or status (following the transition
+    table), in that order: a new type is checked (held or released) before a status change."""
+    if priority is None and status is None and request_type is None and category is None:
+        raise UsageError(
+            "nothing to change: give --priority, --category, --request-type and/or --status"
+        )
     if request_type is not None:
         check_request_type(request_type)
-    prio = parse_enum(Priority, priority, "priority") if priority else None
-    new_status = parse_enum(Status, status, "status") if status else None
-    res = parse_enum(ResolutionCode, code, "resolution code") if code else None
     with desk.write() as (session, record):
         t = load_ticket(session, ticket_id, lock=True)
         guard(desk, session, t, "ticket.update")
-        changed = False
-        if prio is not None and prio.rank != t.priority_rank:
-            old = Priority.from_rank(t.priority_rank).value
-            add_event(session, desk, t, EventKind.PRIORITY, old=old, new=prio.value)
-            t.priority_rank = prio.rank
-            t.updated_at = desk.now()
-            dues = (iso(t.respond_due), iso(t.resolve_due))
-            retarget_ticket(session, desk, t, f"priority {old} → {prio.value}")
-            record(
-                "ticket.priority",
-                "ticket",
-                t.id,
-                {
-                    "priority": [old, prio.value],
-                    "respond_due": [dues[0], iso(t.respond_due)],
-                    "resolve_due": [dues[1], iso(t.resolve_due)],
-                },
-            )
-            changed = True
-        if request_type is not None:
-            changed = apply_request_type(session, desk, record, t, request_type) or changed
-        if new_status is not None and new_status.value != t.status:
-            if new_status is Status.NEW:
-                raise InvalidTransition(f"ticket #{t.id} cannot go back to new")
-            if t.status == Status.AWAITING_AUTHORIZATION.value:
-                _held_change(desk, t, new_status, res)
-            if new_status is Status.RESOLVED or res is ResolutionCode.FIXED:
-                require_unblocked(session, desk, t, new_status.value)
-            took = _take_to_resolve(session, desk, t) if new_status is Status.RESOLVED else None
-            change_status(session, desk, record, t, new_status, res, took)
-            changed = True
+        changed = apply_fields(
+            session,
+            desk,
+            record,
+            t,
+            priority=priority,
+            status=status,
+            code=code,
+            request_type=request_type,
+            category=category,
+        )
         if not changed:
             raise NothingToDo(f"ticket #{t.id} already has those values")
+
+
+def apply_fields(
+    session: Any,
+    desk: Desk,
+    record: Any,
+    t: Ticket,
+    *,
+    priority: str | None = None,
+    status: str | None = None,
+    code: str | None = None,
+    request_type: str | None = None,
+    category: str | None = None,
+) -> bool:
+    """`update_fields` on ticket `t`, loaded, locked and guarded ("ticket.update") by the
+    caller in its write; whether anything changed."""
+    prio = parse_enum(Priority, priority, "priority") if priority else None
+    cat = parse_enum(Category, category, "category") if category else None
+    new_status = parse_enum(Status, status, "status") if status else None
+    res = parse_enum(ResolutionCode, code, "resolution code") if code else None
+    changed = False
+    if prio is not None and prio.rank != t.priority_rank:
+        old = Priority.from_rank(t.priority_rank).value
+        add_event(session, desk, t, EventKind.PRIORITY, old=old, new=prio.value)
+        t.priority_rank = prio.rank
+        t.updated_at = desk.now()
+        dues = (iso(t.respond_due), iso(t.resolve_due))
+        retarget_ticket(session, desk, t, f"priority {old} → {prio.value}")
+        record(
+            "ticket.priority",
+            "ticket",
+            t.id,
+            {
+                "priority": [old, prio.value],
+                "respond_due": [dues[0], iso(t.respond_due)],
+                "resolve_due": [dues[1], iso(t.resolve_due)],
+            },
+        )
+        changed = True
+    if cat is not None and cat.value != t.category:
+        add_event(session, desk, t, EventKind.CATEGORY, old=t.category, new=cat.value)
+        record("ticket.category", "ticket", t.id, {"category": [t.category, cat.value]})
+        t.category = cat.value
+        t.updated_at = desk.now()
+        changed = True
+    if request_type is not None:
+        changed = apply_request_type(session, desk, record, t, request_type) or changed
+    if new_status is not None and new_status.value != t.status:
+        if new_status is Status.NEW:
+            raise InvalidTransition(f"ticket #{t.id} cannot go back to new")
+        if t.status == Status.AWAITING_AUTHORIZATION.value:
+            _held_change(desk, t, new_status, res)
+        if new_status is Status.RESOLVED or res is ResolutionCode.FIXED:
+            require_unblocked(session, desk, t, new_status.value)
+        took = _take_to_resolve(session, desk, t) if new_status is Status.RESOLVED else None
+        change_status(session, desk, record, t, new_status, res, took)
+        changed = True
+    return changed
 
 
 def _held_change(desk: Desk, t: Ticket, new: Status, code: ResolutionCode | None) -> None:
