@@ -9,6 +9,8 @@ from supportdesk.cli.env import Env, pass_env
 from supportdesk.cli.output import emit, inert, json_option
 from supportdesk.cli.params import TICKET_ID, IdType
 from supportdesk.cli.ticket_group import ticket
+from supportdesk.services.tickets.attachments import list_attachments, save
+from supportdesk.services.tickets.redaction import redact_attachment
 
 ATTACHMENT_ID = IdType("attachment id")
 
@@ -32,7 +34,6 @@ def attachment() -> None:
 @pass_env
 def attachment_list(env: Env, ticket_id: int, as_json: bool) -> None:
     """The files that came with ticket N's mail or went with its replies."""
-    from supportdesk.services.tickets.attachments import list_attachments
 
     rows = list_attachments(env.desk(), ticket_id)
 
@@ -66,7 +67,6 @@ def attachment_save(
 ) -> None:
     """Write attachment ID's bytes to PATH (default: its name, in the current directory).
     Refuses to overwrite a file unless --force; never opens or runs what it wrote."""
-    from supportdesk.services.tickets.attachments import save
 
     target = save(env.desk(), attachment_id, path, force=force)
     emit(
@@ -81,7 +81,6 @@ def attachment_save(
 @pass_env
 def attachment_redact(env: Env, attachment_id: int, reason: str, as_json: bool) -> None:
     """Delete attachment ID's bytes, keeping its record (leads only; audited)."""
-    from supportdesk.services.tickets.redaction import redact_attachment
 
     r = redact_attachment(env.desk(), attachment_id, reason)
     emit({**r.to_json(), "note": r.note}, as_json, lambda: f"{inert(r.what)} redacted\n{r.note}")

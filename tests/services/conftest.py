@@ -3,10 +3,14 @@ build on are in tests/conftest.py)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
+
 import pytest
 
 from supportdesk.core.desk import Desk
-from tests.helpers.desk import FX_DESK, DeskFactory, Fx
+from tests.helpers.desk import FX_DESK, T0, DeskFactory, Fx
+from tests.helpers.smtp import Tls, with_mail
 from tests.helpers.templates import DeskTemplate
 
 
@@ -24,3 +28,21 @@ def fx(desk: Desk, make_desk: DeskFactory, fx_desk: DeskTemplate) -> Fx:
     a desk for anyone at T0 plus some minutes (tests/helpers/desk.py). A copy of the desk
     `build_fx_desk` made once per test process."""
     return Fx(desk, make_desk)
+
+
+@pytest.fixture
+def tls(tmp_path: Path) -> Tls:
+    """A test CA (trustme) and a server certificate for 127.0.0.1, for the SMTP tests."""
+    return Tls.make(tmp_path)
+
+
+@pytest.fixture
+def at(make_desk: DeskFactory, desk: Desk) -> DeskFactory:
+    """A desk for lena at T0 plus some minutes, the policy with [mail] loaded (the mail
+    sender's tests)."""
+    with_mail(desk)
+
+    def make(minutes: float = 0) -> Desk:
+        return make_desk("lena", T0 + timedelta(minutes=minutes))
+
+    return make

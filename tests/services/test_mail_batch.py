@@ -25,22 +25,7 @@ from supportdesk.services.outbox.sending import send_due
 from supportdesk.services.outbox.transports import open_transport
 from tests.helpers.desk import T0, DeskFactory
 from tests.helpers.hostile import HOSTILE_STRINGS
-from tests.helpers.smtp import Tls, queue, smtp_server, with_mail, write_config
-
-
-@pytest.fixture
-def tls(tmp_path: Path) -> Tls:
-    return Tls.make(tmp_path)
-
-
-@pytest.fixture
-def at(make_desk: DeskFactory, desk: Desk) -> DeskFactory:
-    with_mail(desk)
-
-    def make(minutes: float = 0) -> Desk:
-        return make_desk("lena", T0 + timedelta(minutes=minutes))
-
-    return make
+from tests.helpers.smtp import Tls, queue, smtp_server, write_config
 
 
 def states(desk: Desk) -> dict[int, tuple[str, str | None]]:

@@ -52,23 +52,7 @@ def alarms(desk: Desk) -> list[tuple[object, ...]]:
     return desk.store.query("SELECT count, cleared_at IS NULL FROM mail_alarms ORDER BY id")
 
 
-@pytest.fixture
-def tls(tmp_path: Path) -> Tls:
-    return Tls.make(tmp_path)
-
-
-@pytest.fixture
-def at(make_desk: DeskFactory, desk: Desk) -> DeskFactory:
-    """A desk for lena at T0 plus some minutes, the policy with [mail] loaded."""
-    with_mail(desk)
-
-    def make(minutes: float = 0) -> Desk:
-        return make_desk("lena", T0 + timedelta(minutes=minutes))
-
-    return make
-
-
-def run(desk: Desk, config: Path, **kw: object):  # type: ignore[no-untyped-def]
+def run(desk: Desk, config: Path, **kw: object):
     cfg = load_config(config)
     return send_due(desk, open_transport(cfg), lease_s=cfg.lease_s, **kw)  # type: ignore[arg-type]
 
