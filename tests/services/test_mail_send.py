@@ -301,10 +301,15 @@ def test_throttle_per_destination_domain(at: DeskFactory, desk: Desk, tls: Tls, 
     assert len(srv.messages) == 4
 
 
-def test_maildir_transport(at: DeskFactory, tmp_path: Path):
+@pytest.mark.parametrize("made", [False, True], ids=["missing", "an empty folder"])
+def test_maildir_transport(at: DeskFactory, tmp_path: Path, made: bool):
+    """The maildir is made when it is missing, and also when its folder exists but is empty
+    (as someone trying the desk out makes it)."""
     d = at(0)
     mid = queue(d)
     folder = tmp_path / "Maildir"
+    if made:
+        folder.mkdir()
     config = write_config(tmp_path, None, None, kind="maildir", maildir=str(folder))
     assert run(d, config).sent == 1
     [msg] = list(mailbox.Maildir(str(folder), create=False))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import mailbox
+import os
 import smtplib
 import socket
 import ssl
@@ -207,7 +208,11 @@ class MaildirTransport:
     def deliver(self, envelope_from: str, recipient: str, data: bytes) -> Outcome:
         try:
             if self._box is None:
-                self._box = mailbox.Maildir(self.path, create=True)
+                # an empty folder (or none) becomes a maildir: Maildir(create=True) makes
+                # tmp/new/cur only when the folder itself is missing
+                for sub in ("", "tmp", "new", "cur"):
+                    os.makedirs(os.path.join(self.path, sub), mode=0o700, exist_ok=True)
+                self._box = mailbox.Maildir(self.path, create=False)
             top = f"Return-Path: <{envelope_from}>\r\nX-Original-To: {recipient}\r\n"
             key = self._box.add(top.encode("ascii", "replace") + data)
         except OSError as exc:
