@@ -6,6 +6,7 @@ context: a contact row carries `pin_hash`, and a template could print anything i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -105,12 +106,19 @@ def ticket_facts(session: Session, desk: Desk, t: Ticket) -> dict[str, dict[str,
             "title": incident.title if incident else "",
             "status": incident.state if incident else "",
             "latest_update": latest,
+            "update_text": latest,
         },
     }
 
 
-def context_for(session: Session, desk: Desk, t: Ticket) -> dict[str, Fields]:
+def context_for(session: Session, desk: Desk, t: Ticket) -> dict[str, Fields | str]:
     return make_context(ticket_facts(session, desk, t))
+
+
+def desk_facts(desk: Desk) -> dict[str, dict[str, str]]:
+    """The context's values when there is no ticket (a maintenance notice): the agent."""
+    actor = desk.actor
+    return {"agent": {"name": actor.name, "first_name": _first(actor.name), "login": actor.login}}
 
 
 def of_kind(session: Session, kind: TemplateKind) -> Template | None:
@@ -121,17 +129,34 @@ def of_kind(session: Session, kind: TemplateKind) -> Template | None:
     ).first()
 
 
-def automatic(session: Session, desk: Desk, kind: TemplateKind, t: Ticket) -> Rendered | None:
-    """An automatic message of `kind` on ticket `t` from the lead's template of that kind,
-    or None when there is none (the built-in text then). A template that cannot render
-    here (it was checked when saved) falls back to the built-in text too: an automatic
-    message is never lost to a template."""
+def automatic(
+    session: Session,
+    desk: Desk,
+    kind: TemplateKind,
+    t: Ticket | None,
+    extra: Mapping[str, Mapping[str, str]] | None = None,
+    *,
+    code: str = "",
+) -> Rendered | None:
+    """An automatic message of `kind` on ticket `t` (None: no ticket, e.g. a maintenance
+    notice) from the lead's template of that kind, or None when there is none (the built-in
+    text then). `extra` fills or overrides namespaces (plain strings: the window, the
+    reseller, this incident update); `code` is a confirmation's one-time code. A template
+    that cannot render here (it was checked when saved) falls back to the built-in text
+    too, and so does a confirmation whose body lost the code: an automatic message is never
+    lost to a template."""
     from supportdesk.errors import UsageError
 
     template = of_kind(session, kind)
     if template is None:
         return None
+    facts = ticket_facts(session, desk, t) if t is not None else desk_facts(desk)
+    for namespace, values in (extra or {}).items():
+        facts[namespace] = {**facts.get(namespace, {}), **values}
     try:
-        return render(template.subject, template.body, context_for(session, desk, t))
+        out = render(template.subject, template.body, make_context(facts, code=code))
     except UsageError:
         return None
+    if kind is TemplateKind.CONFIRMATION and (not code or code not in out.body):
+        return None
+    return out

@@ -44,8 +44,15 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "agent": ("name", "first_name", "login"),
     "plan": ("name", "respond_target", "resolve_target"),
     "due": ("respond", "resolve"),
-    "incident": ("title", "status", "latest_update"),
+    "incident": ("title", "status", "latest_update", "update_text"),
+    # the automatic messages' own (issue 20): a maintenance notice's window, a referral's
+    # reseller; "" in every other message
+    "window": ("start", "end", "servers", "notice"),
+    "reseller": ("company", "contact"),
 }
+# Plain strings at the top level: a confirmation request's one-time code (a confirmation
+# template must print it; "" elsewhere).
+TOP_LEVEL: tuple[str, ...] = ("code",)
 
 FILTERS = (
     "capitalize",
@@ -140,7 +147,7 @@ class _Strict(StrictUndefined):
             where = obj._namespace  # noqa: SLF001 - our own class, kept out of templates' reach
             return f"unknown placeholder {where}.{self._undefined_name} (known: {known})"
         if obj is missing:
-            known = ", ".join(sorted(FIELDS))
+            known = ", ".join(sorted((*FIELDS, *TOP_LEVEL)))
             return f"unknown placeholder {self._undefined_name} (known: {known})"
         return f"unknown placeholder {self._undefined_name}"
 
@@ -283,18 +290,33 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def make_context(values: Mapping[str, Mapping[str, str]]) -> dict[str, Fields]:
-    """The namespaces of FIELDS filled from `values` (plain strings; a missing one is "")."""
-    context = {}
+def make_context(values: Mapping[str, Mapping[str, str]], **top: str) -> dict[str, Fields | str]:
+    """The namespaces of FIELDS filled from `values` (plain strings; a missing one is ""),
+    and the TOP_LEVEL strings from `top`."""
+    context: dict[str, Fields | str] = {}
     for namespace, names in FIELDS.items():
         given = values.get(namespace, {})
         context[namespace] = Fields(namespace, {n: str(given.get(n, "")) for n in names})
+    for name in TOP_LEVEL:
+        context[name] = str(top.get(name, ""))
     return context
 
 
-def sample_context() -> dict[str, Fields]:
+def sample_context() -> dict[str, Fields | str]:
     """Every field filled with a word: what a template is checked against when saved."""
-    return make_context({ns: {n: f"{ns}.{n}" for n in names} for ns, names in FIELDS.items()})
+    return make_context(
+        {ns: {n: f"{ns}.{n}" for n in names} for ns, names in FIELDS.items()},
+        **{name: name for name in TOP_LEVEL},
+    )
+
+
+def uses(source: str, name: str) -> bool:
+    """Whether the template `source` prints the top-level placeholder `name` somewhere."""
+    try:
+        tree = _ENV.parse(source)
+    except TemplateSyntaxError:
+        return False
+    return any(n.name == name for n in tree.find_all(nodes.Name))
 
 
 def check(subject: str, body: str) -> None:
@@ -303,11 +325,21 @@ def check(subject: str, body: str) -> None:
     render(subject, body, sample_context())
 
 
-def render(subject: str, body: str, context: Mapping[str, Fields]) -> Rendered:
+def render(subject: str, body: str, context: Mapping[str, Fields | str]) -> Rendered:
     """The subject (on one line, at most SUBJECT_LIMIT characters) and the body, filled."""
     subject_text = _render(_compile(subject, "subject"), context, "subject")
     body_text = _render(_compile(body, "body"), context, "body")
     return Rendered(one_line(subject_text)[:SUBJECT_LIMIT], body_text)
 
 
-__all__ = ["FIELDS", "Fields", "Rendered", "check", "make_context", "one_line", "render"]
+__all__ = [
+    "FIELDS",
+    "TOP_LEVEL",
+    "Fields",
+    "Rendered",
+    "check",
+    "make_context",
+    "one_line",
+    "render",
+    "uses",
+]

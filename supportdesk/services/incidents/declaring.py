@@ -245,7 +245,7 @@ def post_update(
         from supportdesk.services.outbox.customer import queue_incident_update
 
         mailed = queue_incident_update(
-            session, desk, (inc.id, update.id, inc.title), reply, replies
+            session, desk, (inc.id, update.id, inc.title), reply, replies, words=words
         )
         if mailed:
             changes["mailed"] = [None, mailed]

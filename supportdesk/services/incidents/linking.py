@@ -279,7 +279,9 @@ def resolve(
         session.flush()
         from supportdesk.services.outbox.customer import queue_incident_update
 
-        mailed = queue_incident_update(session, desk, (inc.id, last.id, inc.title), reply, replies)
+        mailed = queue_incident_update(
+            session, desk, (inc.id, last.id, inc.title), reply, replies, words=words
+        )
         record(
             "incident.resolve",
             "incident",

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from supportdesk.core.desk import Desk
     from supportdesk.models import Contact
+    from supportdesk.rules.templating import Rendered
 
 __all__ = ["Referral", "refer_sender", "referral_in"]
 
@@ -68,13 +69,17 @@ def refer_sender(
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
         return None
     subject = " ".join(message.subject.split())[:SUBJECT_ROOM] or "your message"
+    body = referral.mail_body(subject)
+    edited = _from_template(session, desk, ticket_id, referral)
+    if edited is not None:  # a lead's text for it
+        subject, body = (edited.subject or subject)[:SUBJECT_ROOM], edited.body
     row = queue_message(
         session,
         desk,
         kind="referral",
         to_addr=message.sender,
         subject=f"Re: {subject}",
-        body=referral.mail_body(subject),
+        body=body,
         ticket_id=ticket_id,
         contact_id=contact.id,
         in_reply_to=message.message_id,
@@ -82,3 +87,17 @@ def refer_sender(
         dedupe_key=key,
     )
     return row.id if row is not None else None
+
+
+def _from_template(
+    session: Session, desk: Desk, ticket_id: int | None, referral: Referral
+) -> Rendered | None:
+    """The referral from the lead's template of its kind (the ticket filed closed and the
+    reseller's company and contact as placeholders), or None: the built-in text."""
+    from supportdesk.core.template_context import automatic
+    from supportdesk.enums import TemplateKind
+    from supportdesk.models import Ticket
+
+    ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
+    facts = {"reseller": {"company": referral.company, "contact": referral.contact_line}}
+    return automatic(session, desk, TemplateKind.REFERRAL, ticket, facts)

@@ -187,11 +187,15 @@ def queue_incident_update(
     incident: tuple[int, int, str],
     text: str,
     posted: list[tuple[Ticket, TicketEvent]],
+    *,
+    words: str | None = None,
 ) -> int:
     """An incident update (`incident` = its id, the update's id, its title) as mail to the
-    contacts of the linked tickets it was posted on: one message per contact per update,
-    however many of their tickets are linked (`Auto-Submitted: auto-generated`), threaded on
-    the contact's first linked ticket. Returns how many were queued."""
+        contacts of the linked tickets it was posted on: one message per contact per update,
+        however many of their tickets are linked (`Auto-Submitted: auto-generated`), threaded on
+        the contact's first linked ticket. `text` is the built-in body; `words` the update as
+    typed (a lead's template prints it as `incident.update_text`). Returns how many were
+    queued."""
     from supportdesk.services.outbox.threads import one_line
 
     rules = current_policy(desk).mail
@@ -210,14 +214,25 @@ def queue_incident_update(
             continue
         seen.add(key)
         parent, refs = thread_ids(session, ticket.id)
+        subject, body = f"Incident update: {one_line(title)}", text
+        this = {
+            "incident": {
+                "title": title,
+                "update_text": words or text,
+                "latest_update": words or text,
+            }
+        }
+        edited = automatic(session, desk, TemplateKind.INCIDENT_UPDATE, ticket, this)
+        if edited is not None:  # a lead's text for it
+            subject, body = edited.subject or subject, edited.body
         row = queue_once(
             session,
             desk,
             key,
             kind="incident_update",
             to_addr=to.address,
-            subject=f"Incident update: {one_line(title)} [#{ticket.id}]",
-            body=text,
+            subject=f"{one_line(subject)} [#{ticket.id}]",
+            body=body,
             ticket_id=ticket.id,
             event_id=event.id,
             contact_id=to.contact_id,

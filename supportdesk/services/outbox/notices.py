@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from supportdesk.core.policy import current_policy
+from supportdesk.core.template_context import automatic
+from supportdesk.enums import TemplateKind
 from supportdesk.services.outbox.customer import queue_once
 from supportdesk.services.outbox.threads import contact_addresses, one_line
 
@@ -83,6 +85,22 @@ def queue_notices(
     due = max(now, window.starts_at - timedelta(seconds=rules.maintenance_notice_s))
     subject = notice_subject(window)
     body = notice_body(window, servers, moved)
+    edited = automatic(
+        session,
+        desk,
+        TemplateKind.MAINTENANCE_NOTICE,
+        None,
+        {
+            "window": {
+                "start": _when(window.starts_at),
+                "end": _when(window.ends_at),
+                "servers": ", ".join(servers),
+                "notice": window.notice or "",
+            }
+        },
+    )
+    if edited is not None:  # a lead's text for it (greeted and signed as the built-in one)
+        subject, body = edited.subject or subject, edited.body
     key = f"maintenance:{window.id}"
     contacts = _contacts(session, servers)
     names = dict(contacts)

@@ -86,6 +86,13 @@ def _audit_fields(values: dict[str, str | None]) -> dict[str, str | None]:
     }
 
 
+def _check_kind(kind: str, body: str) -> None:
+    """A confirmation template must print the one-time code: without it the customer could
+    not confirm."""
+    if kind == TemplateKind.CONFIRMATION.value and not templating.uses(body, "code"):
+        raise UsageError("a confirmation template must contain {{ code }} in its body")
+
+
 def add(
     desk: Desk,
     name: str,
@@ -104,6 +111,7 @@ def add(
     if not body.strip():
         raise UsageError("a template needs a body")
     templating.check(subject, body)
+    _check_kind(k.value, body)
     sets = _sets(set_status, set_category, set_priority)
     with desk.write() as (session, record):
         if session.scalar(select(Template.id).where(Template.name == name)) is not None:
@@ -164,6 +172,7 @@ def edit(
     with desk.write() as (session, record):
         t = _load(session, name)
         templating.check(str(new.get("subject", t.subject)), str(new.get("body", t.body)))
+        _check_kind(str(new.get("kind", t.kind)), str(new.get("body", t.body)))
         old = {f: getattr(t, f) for f in new}
         changed = {f: v for f, v in new.items() if old[f] != v}
         if not changed:

@@ -27,9 +27,10 @@ from sqlalchemy import select
 
 from supportdesk.core import permissions
 from supportdesk.core.policy import current_policy
+from supportdesk.core.template_context import automatic
 from supportdesk.core.tickets import add_event, load_ticket
 from supportdesk.core.views import JsonMixin
-from supportdesk.enums import EventKind, Status
+from supportdesk.enums import EventKind, Status, TemplateKind
 from supportdesk.errors import NotAllowed, NotFound, NothingToDo, UsageError
 from supportdesk.models import ConfirmationCode, Contact, Ticket
 from supportdesk.rules import limits
@@ -165,12 +166,16 @@ def issue(
         f"Your one-time code: {code}\n\n"
         f"The code works once, for this ticket only, for {hours} hours."
     )
+    subject = t.subject
+    edited = automatic(session, desk, TemplateKind.CONFIRMATION, t, code=code)
+    if edited is not None:  # a lead's text for it, the code in it (else the built-in one)
+        subject, body = edited.subject or subject, edited.body
     out = queue_message(
         session,
         desk,
         kind="confirmation",
         to_addr=to,
-        subject=thread_subject(t.subject, t.id, reply=parent is not None),
+        subject=thread_subject(subject, t.id, reply=parent is not None),
         body=body,
         ticket_id=t.id,
         contact_id=contact.id,
@@ -179,7 +184,7 @@ def issue(
         automatic="auto-generated",
         dedupe_key=f"confirm:code:{row.id}",
     )
-    del code, body
+    del code, body, edited
     assert out is not None  # the domain is set
     row.outbox_id = out.id
     masked = mask(to)
