@@ -300,7 +300,8 @@ def test_a_moved_windows_notice_says_so_with_a_template_that_asks(desk: Desk) ->
 def test_a_template_without_window_moved_still_renders_for_a_moved_window(desk: Desk) -> None:
     templates.add(desk, "mnt", "maintenance_notice", "Work", "{{ window.start }}: Kernel.")
     [(_, announced), (subject, moved)], old, new = moved_window(desk)
-    assert subject == "Work"
+    assert subject == "Work" and "has moved" not in moved  # the lead's words, not the fallback
+    assert announced.startswith(f"Hello Priya Naidoo,\n\n{old.split(' to ')[0]}: Kernel.\n")
     assert moved.startswith(f"Hello Priya Naidoo,\n\n{new.split(' to ')[0]}: Kernel.\n\n-- \n")
 
 
