@@ -80,7 +80,11 @@ def _incident_text(v: Any, now: datetime) -> str:
 @click.option("--server", "servers", multiple=True, required=True, help="A server that is down.")
 @click.option("--title", required=True, help="What is wrong, in a line.")
 @click.option("--cadence", default="30m", show_default=True, help="Customer updates every …")
-@click.option("--script", help="What agents read to callers (default: made from the title).")
+@click.option(
+    "--script",
+    help="What agents read to callers (default: the first incident_script template by "
+    "name, filled, else made from the title).",
+)
 @click.option("--owner", help="The on-call engineer who owns it (default: you).")
 @json_option
 @pass_env

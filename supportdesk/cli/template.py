@@ -12,7 +12,7 @@ from supportdesk.cli.env import Env, pass_env
 from supportdesk.cli.output import emit, inert, inert_lines, json_option
 from supportdesk.cli.params import choice, read_body
 from supportdesk.enums import TemplateKind
-from supportdesk.rules import limits
+from supportdesk.rules import limits, templating
 from supportdesk.services import templates
 
 BODY_FILE_LIMIT = 400_000  # bytes of a --body-file (the body is at most 200,000 characters)
@@ -60,12 +60,36 @@ def _text(t: Any) -> str:
     return "\n".join(lines)
 
 
+def _placeholders() -> str:
+    """The placeholders a template may print, for `add` and `edit`'s help (rules/templating's
+    table, so the help never lists one that does not exist)."""
+    rows = [f"  {ns:<9} {' '.join(names)}" for ns, names in templating.FIELDS.items()]
+    return "\n".join(
+        [
+            "\b",
+            'Placeholders, {{ namespace.field }} (plain text; "" where a message has none):',
+            *rows,
+            *(f"  {name:<9} (a confirmation's one-time code)" for name in templating.TOP_LEVEL),
+            "",
+            "\b",
+            "Which message fills what:",
+            "  reply, acknowledgement, confirmation: the ticket's (incident: its incident)",
+            "  incident_update: the ticket's, incident.update_text the update",
+            "  incident_script: incident.* of the new incident, agent.* who declares it",
+            "  maintenance_notice: window.*; window.moved is the sentence that says a moved",
+            '    window moved ("" otherwise: {% if window.moved %}), window.previous_start',
+            "    and window.previous_end its times before the move",
+            "  referral: the ticket's and reseller.*",
+        ]
+    )
+
+
 @click.group()
 def template() -> None:
     """Canned replies and the desk's automatic messages (leads keep them)."""
 
 
-@template.command("add")
+@template.command("add", epilog=_placeholders())
 @click.argument("name")
 @click.option("--kind", required=True, type=choice(TemplateKind))
 @click.option("--subject", default="", help="Its subject (one line once filled).")
@@ -102,7 +126,7 @@ def template_add(
     emit(t, as_json, f"template {inert(t.name)} added ({t.kind})")
 
 
-@template.command("edit")
+@template.command("edit", epilog=_placeholders())
 @click.argument("name")
 @click.option("--kind", type=choice(TemplateKind))
 @click.option("--subject")

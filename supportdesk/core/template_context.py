@@ -15,7 +15,14 @@ from sqlalchemy import select
 from supportdesk.core.desk_zone import desk_zone
 from supportdesk.core.policy import current_policy
 from supportdesk.enums import Priority, TemplateKind
-from supportdesk.models import Contact, Incident, IncidentLink, IncidentUpdate, Template
+from supportdesk.models import (
+    Contact,
+    Incident,
+    IncidentLink,
+    IncidentServer,
+    IncidentUpdate,
+    Template,
+)
 from supportdesk.rules.templating import Fields, Rendered, make_context, render
 
 if TYPE_CHECKING:
@@ -62,29 +69,59 @@ def _first(name: str) -> str:
     return name.split()[0] if name.split() else ""
 
 
+def incident_facts(session: Session, desk: Desk, incident_id: int) -> dict[str, str]:
+    """The `incident` namespace for incident `incident_id`: its id, title, state, servers
+    (by name), when it was opened (in the desk's zone) and its latest customer update (an
+    update or the resolution: never the "opened" or "acknowledged" entries, which no
+    customer was sent)."""
+    row = session.execute(
+        select(Incident.title, Incident.state, Incident.opened_at).where(Incident.id == incident_id)
+    ).first()
+    if row is None:
+        return {}
+    servers = session.scalars(
+        select(IncidentServer.server)
+        .where(IncidentServer.incident_id == incident_id)
+        .order_by(IncidentServer.server)
+    ).all()
+    latest = (
+        session.scalar(
+            select(IncidentUpdate.body)
+            .where(
+                IncidentUpdate.incident_id == incident_id,
+                IncidentUpdate.kind.in_(("update", "resolved")),
+                IncidentUpdate.body != "",
+            )
+            .order_by(IncidentUpdate.at.desc(), IncidentUpdate.id.desc())
+            .limit(1)
+        )
+        or ""
+    )
+    return {
+        "id": str(incident_id),
+        "title": row.title,
+        "status": row.state,
+        "servers": ", ".join(servers),
+        "opened": _when(desk, row.opened_at),
+        "latest_update": latest,
+        "update_text": latest,
+    }
+
+
 def ticket_facts(session: Session, desk: Desk, t: Ticket) -> dict[str, dict[str, str]]:
-    """The context's values for ticket `t` (see FIELDS in rules/templating.py)."""
+    """The context's values for ticket `t` (see FIELDS in rules/templating.py); its incident
+    is the one it is linked to, an open one first, then the newest."""
     contact_name = t.caller_name or ""
     if not contact_name and t.contact_id is not None:
         contact_name = session.scalar(select(Contact.name).where(Contact.id == t.contact_id)) or ""
-    incident = session.execute(
-        select(Incident.id, Incident.title, Incident.state)
+    incident_id = session.scalar(
+        select(Incident.id)
         .join(IncidentLink, IncidentLink.incident_id == Incident.id)
         .where(IncidentLink.ticket_id == t.id)
         .order_by(Incident.resolved_at.is_not(None), Incident.id.desc())
         .limit(1)
-    ).first()
-    latest = ""
-    if incident is not None:
-        latest = (
-            session.scalar(
-                select(IncidentUpdate.body)
-                .where(IncidentUpdate.incident_id == incident.id, IncidentUpdate.body != "")
-                .order_by(IncidentUpdate.at.desc(), IncidentUpdate.id.desc())
-                .limit(1)
-            )
-            or ""
-        )
+    )
+    incident = {} if incident_id is None else incident_facts(session, desk, incident_id)
     actor = desk.actor
     return {
         "ticket": {
@@ -102,12 +139,7 @@ def ticket_facts(session: Session, desk: Desk, t: Ticket) -> dict[str, dict[str,
             "resolve_target": span_words(desk, t, t.resolve_target_s) or "",
         },
         "due": {"respond": _when(desk, t.respond_due), "resolve": _when(desk, t.resolve_due)},
-        "incident": {
-            "title": incident.title if incident else "",
-            "status": incident.state if incident else "",
-            "latest_update": latest,
-            "update_text": latest,
-        },
+        "incident": incident,
     }
 
 

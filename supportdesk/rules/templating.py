@@ -44,10 +44,12 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "agent": ("name", "first_name", "login"),
     "plan": ("name", "respond_target", "resolve_target"),
     "due": ("respond", "resolve"),
-    "incident": ("title", "status", "latest_update", "update_text"),
+    "incident": ("id", "title", "status", "servers", "opened", "latest_update", "update_text"),
     # the automatic messages' own (issue 20): a maintenance notice's window, a referral's
-    # reseller; "" in every other message
-    "window": ("start", "end", "servers", "notice"),
+    # reseller; "" in every other message. A moved window's notice has `moved` (the
+    # sentence saying so; "" when it did not move: `{% if window.moved %}`) and the times
+    # before the move.
+    "window": ("start", "end", "servers", "notice", "moved", "previous_start", "previous_end"),
     "reseller": ("company", "contact"),
 }
 # Plain strings at the top level: a confirmation request's one-time code (a confirmation

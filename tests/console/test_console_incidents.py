@@ -29,7 +29,7 @@ from supportdesk.console.widgets.account_card import AccountCard
 from supportdesk.console.widgets.incident_banner import AccountNotices, IncidentBanner
 from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
-from supportdesk.services import directory, incidents, tickets
+from supportdesk.services import directory, incidents, templates, tickets
 from supportdesk.services.incidents import maintenance
 from supportdesk.store import Store
 from tests.helpers.console import NOW, DeskFixture, build_desk
@@ -370,6 +370,42 @@ def test_call_screen_reads_the_script_first_and_records_the_call_without_a_ticke
         )
 
     run(incident_fx, scenario)
+
+
+def test_call_screen_reads_a_templated_script_literally_at_80x24(
+    incident_fx: DeskFixture,
+) -> None:
+    """A lead's incident_script template fills the script of an incident declared without
+    one; the call screen shows it as text: markup-like words and a control as they are."""
+    lead = incident_fx.desk_at("lena", 30)
+    templates.add(
+        lead,
+        "script",
+        "incident_script",
+        "",
+        "[bold]#{{ incident.id }}[/x] {{ incident.servers }} \x1b[2J: {{ incident.title }}",
+    )
+    inc = incidents.open_incident(
+        incident_fx.desk_at("lena", 20), ["web-14"], "web-14 [red]down", owner="bo"
+    )
+    assert inc.script == f"[bold]#{inc.id}[/x] web-14 \x1b[2J: web-14 [red]down"
+
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        await pilot.press("ctrl+k")
+        await until(pilot, lambda: isinstance(app.screen, CallScreen), what="call")
+        await pilot.press(*"acme")
+        call = app.screen
+        assert isinstance(call, CallScreen)
+        await until(pilot, lambda: bool(call.hits), what="hits")
+        await pilot.press("enter")
+        card = call.query_one(AccountCard)
+        await until(pilot, lambda: card.card is not None and card.card.incidents != (), what="card")
+        text = str(card.query_one("Static").render())
+        flat = " ".join(text.split())
+        assert f"[bold]#{inc.id}[/x] web-14 \u241b[2J: web-14 [red]down" in flat
+        assert "\x1b" not in text
+
+    run(incident_fx, scenario, size=(80, 24))
 
 
 def test_ticket_screen_schedules_server_work_into_a_window_in_two_keys(

@@ -87,8 +87,11 @@ def serve(path: str) -> dict[str, Any]:
     if len(extra) > 1:  # the listing's own fd: an import that keeps a file open leaks it
         raise SystemExit(f"forkserver: an import left fds open: {extra}")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
+    # bound and listening under another name first: the client waits for `path` to exist,
+    # and a connect between bind() and listen() is refused (seen once under load)
+    listener.bind(path + ".new")
     listener.listen(64)
+    os.rename(path + ".new", path)
     sel = selectors.DefaultSelector()
     sel.register(listener, selectors.EVENT_READ, "accept")
     sel.register(0, selectors.EVENT_READ, "stdin")

@@ -10,7 +10,7 @@ from supportdesk.core import permissions
 from supportdesk.core.clocks import on_first_response
 from supportdesk.core.desk import Desk
 from supportdesk.core.staff_lookup import login_of, staff_by_login
-from supportdesk.enums import EventKind, Role, Speaker
+from supportdesk.enums import EventKind, Role, Speaker, TemplateKind
 from supportdesk.errors import NotAllowed, NothingToDo, UsageError
 from supportdesk.rules import limits
 from supportdesk.services.incidents.common import (
@@ -41,6 +41,31 @@ def default_script(title: str, servers: Sequence[str]) -> str:
     )
 
 
+def templated_script(
+    session: Session, desk: Desk, incident_id: int, fallback: str
+) -> tuple[str, dict[str, Any]]:
+    """The script of incident `incident_id` (its servers added) from the lead's template of
+    kind incident_script, filled with the incident's placeholders and the declaring agent's,
+    with what the audit says of it; `fallback` (the built-in words) when there is no such
+    template, or it does not render, renders to nothing or to more than the script's
+    limit: a broken template never stops a declaration."""
+    from supportdesk.core.template_context import automatic, incident_facts, of_kind
+
+    template = of_kind(session, TemplateKind.INCIDENT_SCRIPT)
+    if template is None:
+        return fallback, {}
+    session.flush()  # the servers' rows
+    facts = {"incident": incident_facts(session, desk, incident_id)}
+    out = automatic(session, desk, TemplateKind.INCIDENT_SCRIPT, None, facts)
+    words = out.body.strip() if out is not None else ""
+    try:
+        limits.check(words, limits.SCRIPT, what="script", required=True)
+    except UsageError as e:
+        why = str(e) if out is not None else "it does not render"
+        return fallback, {"script_template": [None, f"{template.name} not used ({why})"]}
+    return words, {"script_template": [None, template.name]}
+
+
 def open_incident(
     desk: Desk,
     servers: Iterable[str],
@@ -59,7 +84,8 @@ def open_incident(
     names = server_names(servers)
     what = incident_text(title, "a title (--title)", 300)
     every = parse_cadence(cadence)
-    words = (script or "").strip() or default_script(what, names)
+    given = (script or "").strip()
+    words = given or default_script(what, names)
     if len(words) > 4000:
         raise UsageError(f"the script is too long ({len(words)} characters; at most 4000)")
     limits.check(words, limits.SCRIPT, what="--script")
@@ -94,6 +120,10 @@ def open_incident(
         session.flush()
         for name in names:
             session.add(IncidentServer(incident_id=inc.id, server=name))
+        source: dict[str, Any] = {}
+        if not given:  # a lead's incident_script template, filled, else the built-in words
+            words, source = templated_script(session, desk, inc.id, words)
+            inc.script = words
         if owner_id != actor.staff_id:  # the on-call engineer hears it on their console
             from supportdesk.core.notices import notify
 
@@ -129,6 +159,7 @@ def open_incident(
                 "cadence_s": [None, every],
                 "next_update_due": [None, due.isoformat()],
                 "script": [None, body_digest(words)],
+                **source,
             },
         )
         iid = inc.id

@@ -316,6 +316,7 @@ def move_window(desk: Desk, window_id: int, start: datetime, end: datetime) -> W
                 "ends_at": [w.ends_at.isoformat(), end.isoformat()],
             },
         )
+        previous = (w.starts_at, w.ends_at)
         w.starts_at, w.ends_at = start, end
         session.execute(
             update(WindowServer)
@@ -324,7 +325,7 @@ def move_window(desk: Desk, window_id: int, start: datetime, end: datetime) -> W
         )
         from supportdesk.services.outbox.notices import queue_notices
 
-        queue_notices(session, desk, w, names, moved=True)
+        queue_notices(session, desk, w, names, previous=previous)
     return window(desk, window_id)
 
 

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from supportdesk.core.policy import current_policy
-from supportdesk.core.template_context import automatic, span_words
+from supportdesk.core.template_context import automatic, incident_facts, span_words
 from supportdesk.core.views import JsonMixin
 from supportdesk.enums import Status, TemplateKind
 from supportdesk.services.outbox.queueing import queue_message
@@ -205,6 +205,14 @@ def queue_incident_update(
     session.flush()  # the reply events' ids
     seen: set[str] = set()
     queued = 0
+    this = {
+        "incident": {
+            **incident_facts(session, desk, incident_id),
+            "title": title,
+            "update_text": words or text,
+            "latest_update": words or text,
+        }
+    }
     for ticket, event in sorted(posted, key=lambda p: p[0].id):
         to = address_on_file(session, ticket)
         if to.address is None:
@@ -215,13 +223,6 @@ def queue_incident_update(
         seen.add(key)
         parent, refs = thread_ids(session, ticket.id)
         subject, body = f"Incident update: {one_line(title)}", text
-        this = {
-            "incident": {
-                "title": title,
-                "update_text": words or text,
-                "latest_update": words or text,
-            }
-        }
         edited = automatic(session, desk, TemplateKind.INCIDENT_UPDATE, ticket, this)
         if edited is not None:  # a lead's text for it
             subject, body = edited.subject or subject, edited.body

@@ -36,8 +36,22 @@ def notice_subject(window: MaintenanceWindow) -> str:
     return f"Scheduled maintenance: {_when(window.starts_at)} to {_when(window.ends_at)}"
 
 
-def notice_body(window: MaintenanceWindow, servers: tuple[str, ...], moved: bool) -> str:
-    head = "The maintenance window we announced has moved." if moved else "Planned maintenance."
+def moved_words(previous: tuple[datetime, datetime] | None) -> str:
+    """The sentence that says a window moved, from its times before the move (the
+    `window.moved` placeholder); "" for a window that did not move."""
+    if previous is None:
+        return ""
+    start, end = previous
+    return f"The maintenance window we announced for {_when(start)} to {_when(end)} has moved."
+
+
+def notice_body(
+    window: MaintenanceWindow,
+    servers: tuple[str, ...],
+    previous: tuple[datetime, datetime] | None = None,
+) -> str:
+    """The built-in notice; `previous`: the window's times before a move (it moved)."""
+    head = moved_words(previous) or "Planned maintenance."
     return (
         f"{head}\n\n"
         f"From {_when(window.starts_at)} to {_when(window.ends_at)} we work on "
@@ -69,11 +83,11 @@ def queue_notices(
     window: MaintenanceWindow,
     servers: tuple[str, ...],
     *,
-    moved: bool = False,
+    previous: tuple[datetime, datetime] | None = None,
 ) -> int:
     """The notices of `window` (see the module's docstring); how many were queued. With
-    `moved`, notices still unsent are moved instead and only contacts already told get a
-    new one."""
+    `previous` (its times before a move: it moved), notices still unsent are moved instead
+    and only contacts already told get a new one."""
     from sqlalchemy import select
 
     from supportdesk.models import OutboxMessage
@@ -84,7 +98,7 @@ def queue_notices(
     now = desk.now()
     due = max(now, window.starts_at - timedelta(seconds=rules.maintenance_notice_s))
     subject = notice_subject(window)
-    body = notice_body(window, servers, moved)
+    body = notice_body(window, servers, previous)
     edited = automatic(
         session,
         desk,
@@ -96,6 +110,9 @@ def queue_notices(
                 "end": _when(window.ends_at),
                 "servers": ", ".join(servers),
                 "notice": window.notice or "",
+                "moved": moved_words(previous),
+                "previous_start": _when(previous[0]) if previous else "",
+                "previous_end": _when(previous[1]) if previous else "",
             }
         },
     )
@@ -105,7 +122,7 @@ def queue_notices(
     contacts = _contacts(session, servers)
     names = dict(contacts)
     told_unsent: set[int | None] = set()
-    if moved:
+    if previous is not None:
         epoch = window.starts_at.strftime("%Y%m%dT%H%M")
         key += f":moved:{epoch}-{window.ends_at.strftime('%Y%m%dT%H%M')}"
         unsent = session.scalars(

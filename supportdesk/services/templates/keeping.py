@@ -88,9 +88,17 @@ def _audit_fields(values: dict[str, str | None]) -> dict[str, str | None]:
 
 def _check_kind(kind: str, body: str) -> None:
     """A confirmation template must print the one-time code: without it the customer could
-    not confirm."""
+    not confirm. An incident script must fit the script's limit filled with the sample
+    values (longer values may still overflow it: the built-in script is read then)."""
     if kind == TemplateKind.CONFIRMATION.value and not templating.uses(body, "code"):
         raise UsageError("a confirmation template must contain {{ code }} in its body")
+    if kind == TemplateKind.INCIDENT_SCRIPT.value:
+        filled = templating.render("", body, templating.sample_context()).body.strip()
+        if len(filled) > limits.SCRIPT.chars:
+            raise UsageError(
+                f"an incident script is at most {limits.SCRIPT.chars:,} characters; this "
+                f"template fills to {len(filled):,} with sample values"
+            )
 
 
 def add(
