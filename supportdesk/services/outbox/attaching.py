@@ -12,13 +12,6 @@ from supportdesk.core.desk import Desk
 SQL = "SELECT name, detected_type, data FROM attachments WHERE outbox_id = ? ORDER BY id"
 
 
-def has_files(desk: Desk, outbox_id: int) -> bool:
-    """Whether outbox row `outbox_id` has files of its own."""
-    return bool(
-        desk.store.query("SELECT 1 FROM attachments WHERE outbox_id = ? LIMIT 1", (outbox_id,))
-    )
-
-
 def with_files(desk: Desk, msg: EmailMessage, outbox_id: int) -> EmailMessage:
     """`msg` with outbox row `outbox_id`'s files attached (unchanged when it has none)."""
     rows = desk.store.query(SQL, (outbox_id,))

@@ -53,6 +53,7 @@ class Leased:
     due_at: datetime  # when it first came due: max_defer counts from here
     attempts: int
     prior: str = "queued"  # its state before this lease (what a release puts back)
+    files: bool = False  # a reply with files of its own (`ticket reply --attach`)
 
     @property
     def domain(self) -> str:
@@ -116,15 +117,25 @@ def lease_batch(desk: Desk, owner: str, lease_s: int, n: int = LEASE_BATCH) -> l
         prior = {int(mid): str(state) for mid, state in picked}
         until = tx.timestamp(lease_until(now, lease_s, n))
         rows = tx.run(take_sql(len(picked)), (owner, until, *order, ts, ts))
+        files = replies_with_files(tx, [int(r[0]) for r in rows if r[1] == "reply"])
     out = [
         Leased(
             mid, kind, ticket, to_addr, from_addr, subject, body, headers, message_id,
-            as_time(due), tries, prior[int(mid)],
+            as_time(due), tries, prior[int(mid)], int(mid) in files,
         )
         for mid, kind, ticket, to_addr, from_addr, subject, body, headers, message_id, due, tries
         in rows
     ]  # fmt: skip
     return sorted(out, key=lambda m: order[int(m.id)])
+
+
+def replies_with_files(tx: Transaction, replies: list[int]) -> set[int]:
+    """Which of the leased `replies` have files of their own: one query for the batch."""
+    if not replies:
+        return set()
+    marks = ", ".join("?" * len(replies))
+    sql = f"SELECT DISTINCT outbox_id FROM attachments WHERE outbox_id IN ({marks})"
+    return {int(r[0]) for r in tx.run(sql, tuple(replies))}
 
 
 def lease_one(desk: Desk, owner: str, lease_s: int) -> Leased | None:

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from supportdesk.core.policy import current_policy
 from supportdesk.rules.policy import MailRules
 from supportdesk.services.outbox import failures
-from supportdesk.services.outbox.attaching import has_files, with_files
+from supportdesk.services.outbox.attaching import with_files
 from supportdesk.services.outbox.composing import compose as compose
 from supportdesk.services.outbox.composing import compose_bytes, flatten
 from supportdesk.services.outbox.config import TransportConfig
@@ -397,7 +397,7 @@ def send_due(
 def message_bytes(desk: Desk, m: Leased, rules: MailRules, now: datetime) -> bytes:
     """What goes in DATA: a reply with files (`ticket reply --attach`) as multipart/mixed,
     anything else by the fast path (byte for byte what the email package writes)."""
-    if m.kind == "reply" and has_files(desk, m.id):
+    if m.files:
         return with_files(desk, compose(m, rules, now), m.id).as_bytes()
     return compose_bytes(m, rules, now)
 
