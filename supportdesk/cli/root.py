@@ -131,6 +131,12 @@ COMMANDS: dict[str, LazyCommand] = {
         "escalate",
         "Move a ticket up a tier (it lands unclaimed on that tier's board; you watch it).",
     ),
+    "export": LazyCommand(
+        "import_export",
+        "export_cmd",
+        "Write every ticket, its thread and its files to a file (JSON Lines) that `import` "
+        "reads back (leads only).",
+    ),
     "import": LazyCommand(
         "import_export",
         "import_export",
