@@ -111,7 +111,7 @@ def _page(s: Session, after: int, n: int) -> list[dict[str, Any]]:
         .limit(n)
     ).all()
     emails = _emails(s, [t.contact_id for t, _c, _n in rows if t.contact_id and not t.sender])
-    out = []
+    out: list[dict[str, Any]] = []
     for t, company, contact_name in rows:
         out.append(
             {

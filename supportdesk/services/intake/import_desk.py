@@ -302,7 +302,7 @@ def insert_files(
     assert export.reopen is not None
     ids = reserve(len(files))
     audit = []
-    table = Attachment.__table__
+    table: Any = Attachment.__table__
     with export.reopen() as fh:
         for aid, f in zip(ids, files, strict=True):
             data = None
