@@ -134,8 +134,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "export": LazyCommand(
         "import_export",
         "export_cmd",
-        "Write every ticket, its thread and its files to a file (JSON Lines) that `import` "
-        "reads back (leads only).",
+        "Write every ticket, its thread and its files (base64) to PATH, or - for standard "
+        "output, as JSON Lines that `supportdesk import` reads back.",
     ),
     "import": LazyCommand(
         "import_export",
