@@ -1,7 +1,10 @@
-"""`supportdesk import`: another helpdesk's ticket export, and the report of what it did."""
+"""`supportdesk import`: another helpdesk's ticket export (or the desk's own), and the report
+of what it did; `supportdesk export`: the desk's own export, files and all."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from collections import Counter
 from typing import Any
@@ -10,9 +13,10 @@ import click
 
 from supportdesk.cli.env import Env, pass_env
 from supportdesk.cli.output import emit, inert, json_option
+from supportdesk.errors import UsageError
 from supportdesk.rules.limits import MAX_EXPORT_BYTES, read_stream_bounded
 from supportdesk.safe_text import clean
-from supportdesk.services.intake import importer
+from supportdesk.services.intake import export_desk, importer
 from supportdesk.services.intake.export_records import NOTE_SUMMARY
 
 
@@ -25,6 +29,7 @@ def _import_text(r: Any) -> str:
         f"  export {clean(r.export_key)} (--source names it; ticket ids count within it)",
         f"  accounts: {r.accounts_created:,} created, {r.accounts_matched:,} already on the desk;"
         f" contacts created: {r.contacts_created:,}",
+        *([f"  attachments: {r.attachments:,}"] if r.attachments else []),
         "  status: " + inert(", ".join(f"{k} {v:,}" for k, v in sorted(r.by_status.items()))),
     ]
     if r.already:
@@ -57,10 +62,10 @@ def _import_text(r: Any) -> str:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["auto", "kaggle", "servicenow"]),
+    type=click.Choice(["auto", "kaggle", "servicenow", "desk"]),
     default="auto",
     show_default=True,
-    help="The export's layout (auto: told by its header).",
+    help="The export's layout (auto: told by its header; desk: `supportdesk export`).",
 )
 @click.option("--plan", help="SLA plan of the accounts it creates (default: the policy's).")
 @click.option(
@@ -89,7 +94,8 @@ def import_export(
     """Import another helpdesk's ticket export (CSV; PATH or - for standard input): its
     customers become accounts with a primary contact (or are matched by e-mail), its tickets
     come with their history and SLA clocks. Leads only; all or nothing; importing the same
-    export again (even renamed) adds only what is new, and says what it skipped."""
+    export again (even renamed) adds only what is new, and says what it skipped. A desk's
+    own export (`supportdesk export`) comes back with its files, checked byte for byte."""
     if source is not None:
         importer.check_source(source)
     desk = env.desk()
@@ -103,3 +109,55 @@ def import_export(
         desk, export, plan=plan, skip_bad=skip_bad, dry_run=dry_run, source=source
     )
     emit(r, as_json, lambda: _import_text(r))
+
+
+@click.command("export")
+@click.argument("path")
+@click.option(
+    "--no-bytes",
+    is_flag=True,
+    help="Leave the files' bytes out (their name, types, size and SHA-256 stay).",
+)
+@click.option("--force", is_flag=True, help="Overwrite PATH when it exists.")
+@json_option
+@pass_env
+def export_cmd(env: Env, path: str, no_bytes: bool, force: bool, as_json: bool) -> None:
+    """Write every ticket, its thread and its files (base64) to PATH, or - for standard
+    output, as JSON Lines that `supportdesk import` reads back. Leads only; the file is made
+    readable by its owner alone, and a failed export leaves none behind."""
+    desk = env.desk()
+    export_desk.require_export(desk)
+    if path == "-":
+        out = sys.stdout.buffer
+        r = export_desk.write_export(desk, out, with_bytes=not no_bytes)
+        out.flush()
+        click.echo(_export_text(r, "standard output"), err=True)
+        return
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:
+        raise UsageError(f"{path} exists: pass --force to overwrite it") from None
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise UsageError(f"cannot write {path}: {reason}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            r = export_desk.write_export(desk, fh, with_bytes=not no_bytes)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+    emit(r, as_json, lambda: _export_text(r, clean(path)))
+
+
+def _export_text(r: export_desk.ExportSummary, where: str) -> str:
+    files = f"{r.attachments:,} attachments"
+    if r.attachments:
+        files += f" ({r.attachments_with_bytes:,} with their bytes" + (
+            ")" if r.with_bytes else "; --no-bytes left the others' out)"
+        )
+    return (
+        f"exported {r.tickets:,} tickets, {r.events:,} thread entries and {files} to {where} "
+        f"({r.bytes_written:,} bytes)"
+    )

@@ -131,6 +131,12 @@ COMMANDS: dict[str, LazyCommand] = {
         "escalate",
         "Move a ticket up a tier (it lands unclaimed on that tier's board; you watch it).",
     ),
+    "export": LazyCommand(
+        "import_export",
+        "export_cmd",
+        "Write every ticket, its thread and its files (base64) to PATH, or - for standard "
+        "output, as JSON Lines that `supportdesk import` reads back.",
+    ),
     "import": LazyCommand(
         "import_export",
         "import_export",

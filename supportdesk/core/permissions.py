@@ -35,6 +35,7 @@ MATRIX: dict[str, frozenset[Role]] = {
     "service.manage": LEADS,
     "desk.write_frozen": LEADS,  # writes under --at on a non-demo database
     "desk.import": LEADS,  # bring in another helpdesk's export (accounts, tickets)
+    "desk.export": LEADS,  # every ticket, thread and file, out of the desk
     "incident.open": EVERYONE,  # an outage, with the on-call engineer as its owner
     "incident.manage": ENGINEERS,  # customer updates, resolution (and the owner, always)
     "maintenance.manage": ENGINEERS,  # announce a maintenance window

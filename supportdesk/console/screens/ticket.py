@@ -20,6 +20,12 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Static, TextArea
 from textual.worker import get_current_worker
 
+from supportdesk.console.screens.attachment_redact import (
+    may_redact,
+    redact_file,
+    redactable,
+    refuse,
+)
 from supportdesk.console.screens.base import HELP_BINDING, DeskScreen
 from supportdesk.console.screens.call.ticket_form import REQUEST_KEYS
 from supportdesk.console.screens.escalation_modals import (
@@ -139,6 +145,8 @@ class TicketScreen(DeskScreen):
         "under the facts with the words matched); a person decides. A restricted type the "
         "requester may not ask for holds the ticket and blocks replies and resolution until "
         "an allowed contact confirms on a verified call; the reason names who can ask.\n"
+        "Attachments: v opens a text one inline; V (leads) redacts one: its bytes are "
+        "deleted, its name, type, size and SHA-256 stay, with the reason in the audit.\n"
     )
     BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
         # not a priority binding: it must come after the characters typed before it
@@ -167,6 +175,8 @@ class TicketScreen(DeskScreen):
         Binding("w", "schedule", "Schedule", tooltip="into a maintenance window"),
         Binding("y", "request_type", "Request type", tooltip="what the customer asks for"),
         Binding("v", "view_file", "View file", tooltip="open a text attachment (log, .eml)"),
+        Binding("V", "redact_file", "Redact file", tooltip="delete a file's bytes (leads)"),
+        Binding("V", "redact_refused", "", show=False),  # anyone else: told why, at once
         Binding("f2", "attach", "Attach file", show=False, tooltip="to the reply being written"),
         Binding("escape", "back", "Back"),
         HELP_BINDING,
@@ -368,6 +378,10 @@ class TicketScreen(DeskScreen):
         lead = self.desk.actor.is_lead
         if action in ("reassign", "take_over"):
             return lead
+        if action == "redact_file":
+            return may_redact(self) and bool(redactable(t))
+        if action == "redact_refused":
+            return not may_redact(self)
         if action == "acknowledge":
             return lead and t is not None and is_flagged(t)
         if action == "hand_back":
@@ -818,6 +832,14 @@ class TicketScreen(DeskScreen):
                 self._open_file(int(value))
 
         self.app.push_screen(ChoiceModal("Open an attachment", choices), picked)
+
+    def action_redact_file(self) -> None:
+        """V (leads): an attachment's bytes deleted, with a reason; its record stays."""
+        if self.ticket is not None:
+            redact_file(self, self.ticket)
+
+    def action_redact_refused(self) -> None:
+        refuse(self)
 
     @work(thread=True, exit_on_error=False, group="file", name="file")
     def _open_file(self, attachment_id: int) -> None:

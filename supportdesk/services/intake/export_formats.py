@@ -10,6 +10,10 @@ Two exports are understood, told apart by their header:
   incident_state, opened_at, sys_updated_at, caller_id, priority, contact_type, category,
   assignment_group, resolved_at, closed_at, ...), several rows per incident.
 
+Neither carries files: the Kaggle table has none, and a ServiceNow incident log holds no
+attachments (ServiceNow keeps them in `sys_attachment`, exported apart), so their tickets
+come without any. The desk's own export (export_desk.py, read by import_desk.py) does.
+
 A row that cannot become a ticket (no id, an unknown priority or status, a time that is not
 a time) is a `Problem` in `rejected`, named by its line and field; a row kept although
 something in it is odd (resolved before its first response, a channel the desk does not

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
+from typing import IO, Any
 
 from supportdesk.core.views import JsonMixin
 from supportdesk.enums import Category, Channel, EventKind, Priority, Status
@@ -35,6 +36,8 @@ class HistoryEntry:
     from_customer: bool = False
     old: str | None = None
     new: str | None = None
+    call_outcome: str | None = None
+    redacted_at: datetime | None = None  # the desk's own export: a text a lead redacted
 
 
 @dataclass
@@ -76,6 +79,10 @@ class Export:
     notes: list[Problem]
     # which export this is, whatever the file is called: see `identity`
     identity: str = ""
+    # the desk's own export: its files (import_desk.FileRef, bytes left in the file) and how
+    # to open that file again to read them one at a time
+    files: list[Any] = field(default_factory=list)
+    reopen: Callable[[], IO[bytes]] | None = None
 
 
 # what each kind of note means, for a summary that counts them

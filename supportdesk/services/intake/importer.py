@@ -74,6 +74,7 @@ class ImportResult(JsonMixin):
     rejected_rows: tuple[Problem, ...]
     dry_run: bool
     skipped: tuple[Skipped, ...] = ()
+    attachments: int = 0  # files written with the tickets (the desk's own export)
 
 
 def read_export_file(
@@ -92,6 +93,10 @@ def read_export_file(
         raise UsageError(
             f"unknown time zone {zone!r} (an IANA name such as Europe/Amsterdam)"
         ) from None
+    from supportdesk.services.intake import import_desk
+
+    if fmt == import_desk.FORMAT or (fmt == "auto" and import_desk.sniff(path, data)):
+        return import_desk.read_desk_export(path, Path(path).name, data)  # times carry zones
     if data is None:
         from supportdesk.rules.limits import MAX_EXPORT_BYTES, read_bounded
 
@@ -226,6 +231,7 @@ def _write(
     from supportdesk.models import ImportedTicket, Ticket, TicketEvent
     from supportdesk.models.base import bulk_insert
     from supportdesk.services import sla
+    from supportdesk.services.intake import import_desk
 
     skipped = _skipped(session, export, key)
     records = [r for r in export.records if r.ref not in skipped]
@@ -253,7 +259,12 @@ def _write(
     ids = reserve_ids(session, "tickets", len(records))
     tickets: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
+    clock_rows: list[dict[str, Any]] = []
     audit_rows = []
+    # the desk's own export: files go with thread entries, so those get their ids here
+    n_entries = sum(len(r.history) for r in records) if export.files else 0
+    entry_ids = iter(reserve_ids(session, "ticket_events", n_entries)) if n_entries else None
+    entry_of: dict[str, list[int]] = {}  # a record's ref -> its entries' ids, in order
     for tid, r, (account_id, contact_id) in zip(ids, records, placed, strict=True):
         clocks, clock_events = sla.imported_clocks(
             policy,
@@ -296,8 +307,13 @@ def _write(
             **clocks,
         }
         tickets.append(ticket)
-        events += [_event_row(tid, h) for h in r.history]
-        events += [
+        rows = [_event_row(tid, h) for h in r.history]
+        if entry_ids is not None:
+            for row in rows:
+                row["id"] = next(entry_ids)
+            entry_of[r.ref] = [row["id"] for row in rows]
+        events += rows
+        clock_rows += [
             {**_EVENT_DEFAULTS, **e, "ticket_id": tid, "staff_id": staff_id, "created_at": now}
             for e in clock_events
         ]
@@ -326,6 +342,16 @@ def _write(
         )
     bulk_insert(session, Ticket, tickets)
     bulk_insert(session, TicketEvent, events)
+    bulk_insert(session, TicketEvent, clock_rows)
+    by_ref = {r.ref: tid for tid, r in zip(ids, records, strict=True)}
+    files = import_desk.insert_files(
+        session,
+        export,
+        by_ref,
+        lambda ref, n: entry_of[ref][n],
+        lambda n: reserve_ids(session, "attachments", n),
+    )
+    audit_rows += files
     bulk_insert(
         session,
         ImportedTicket,
@@ -350,6 +376,7 @@ def _write(
         "last_ticket": [None, ids[-1]],
         "accounts_created": [None, accounts.created],
         "rejected_rows": [None, len(export.rejected)],
+        **({"attachments": [None, len(files)]} if files else {}),
     }
     record.many([*audit_rows, ("desk.import", "import", export.name[:64], summary)])
     return ImportResult(
@@ -370,6 +397,7 @@ def _write(
         rejected_rows=tuple(export.rejected),
         dry_run=dry_run,
         skipped=tuple(skipped[r.ref] for r in export.records if r.ref in skipped),
+        attachments=len(files),
     )
 
 
@@ -381,6 +409,7 @@ _EVENT_DEFAULTS: dict[str, Any] = {
     "call_outcome": None,
     "old_value": None,
     "new_value": None,
+    "redacted_at": None,
 }
 
 
@@ -396,7 +425,9 @@ def _event_row(ticket_id: int, h: Any) -> dict[str, Any]:
         "nonce": new_nonce() if h.body else None,  # 0009: every stored text has its nonce
         "old_value": h.old,
         "new_value": h.new,
+        "call_outcome": h.call_outcome,
         "created_at": h.at,
+        "redacted_at": h.redacted_at,
     }
 
 

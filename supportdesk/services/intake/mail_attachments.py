@@ -130,8 +130,8 @@ def keep(
     session: Session, desk: Desk, record: Any, ticket_id: int | None, parts: list[Part]
 ) -> None:
     """Store `parts` on ticket `ticket_id` with the event the message made (its newest event
-    from the customer, else its newest note), within the policy's limits; a note on the
-    ticket names each one refused."""
+    from the customer, else its newest entry of the thread), within the policy's limits; a
+    note on the ticket names each one refused."""
     if not parts or ticket_id is None:
         return
     from sqlalchemy import select
@@ -142,7 +142,10 @@ def keep(
     from supportdesk.models import Attachment, TicketEvent
 
     session.flush()
-    events = select(TicketEvent.id).where(TicketEvent.ticket_id == ticket_id)
+    events = select(TicketEvent.id).where(
+        TicketEvent.ticket_id == ticket_id,
+        TicketEvent.kind != EventKind.SLA.value,  # the SLA panel's: the thread never shows it
+    )
     event_id = (
         session.scalars(
             events.where(TicketEvent.from_customer).order_by(TicketEvent.id.desc())

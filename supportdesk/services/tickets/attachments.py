@@ -155,6 +155,11 @@ def content(desk: Desk, attachment_id: int) -> tuple[AttachmentView, bytes]:
         if a is None:
             raise NotFound(f"no attachment {attachment_id}")
         view = _view(a)
+        if a.data is None and a.redacted_at is None:  # imported from an export without them
+            raise UsageError(
+                f"attachment {attachment_id} has no bytes here: the export it was imported "
+                "from left them out (--no-bytes)"
+            )
         if a.data is None:
             raise UsageError(f"attachment {attachment_id} was redacted: its bytes are gone")
         return view, bytes(a.data)

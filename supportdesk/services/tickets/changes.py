@@ -38,6 +38,7 @@ from supportdesk.errors import (
     UsageError,
 )
 from supportdesk.models import (
+    Attachment,
     Ticket,
     TicketEvent,
 )
@@ -185,7 +186,9 @@ def _take_to_resolve(session: Any, desk: Desk, t: Ticket) -> dict[str, Any] | No
 
 
 def merge(desk: Desk, ticket_id: int, into: int) -> int:
-    """Fold a duplicate into another ticket: its thread moves, it is closed as duplicate."""
+    """Fold a duplicate into another ticket: its thread moves with the files that came or
+    went with it (the attachments follow their events: `attachment list` of the target
+    shows them, bytes untouched), and it is closed as duplicate."""
     if ticket_id == into:
         raise UsageError("a ticket cannot be merged into itself")
     with desk.write() as (session, record):
@@ -206,6 +209,10 @@ def merge(desk: Desk, ticket_id: int, into: int) -> int:
             update(TicketEvent).where(TicketEvent.ticket_id == dup.id).values(ticket_id=target.id)
         )
         moved = int(result.rowcount)
+        files: Any = session.execute(
+            update(Attachment).where(Attachment.ticket_id == dup.id).values(ticket_id=target.id)
+        )
+        files_moved = int(files.rowcount)
         add_event(
             session,
             desk,
@@ -234,6 +241,7 @@ def merge(desk: Desk, ticket_id: int, into: int) -> int:
                 "status": [old_status, Status.CLOSED.value],
                 "resolution_code": [None, ResolutionCode.DUPLICATE.value],
                 "events_moved": [None, moved],
+                **({"attachments_moved": [None, files_moved]} if files_moved else {}),
             },
         )
         return moved
