@@ -150,8 +150,7 @@ class TemplateForm(ModalScreen[TemplateView | None]):
                         compact=True,
                     )
             yield Label(
-                "Body · placeholders such as {{ ticket.id }} {{ contact.first_name }} fill in "
-                "when it is used",
+                "Body · {{ ticket.id }}, {{ contact.first_name }} … fill in when it is used",
                 classes="tf-body-label",
                 markup=False,
             )

@@ -127,7 +127,7 @@ class TemplatesScreen(DeskScreen):
     }
     TemplatesScreen #tpl-facts { margin-bottom: 1; }
     TemplatesScreen.-narrow #tpl-body { layout: vertical; }
-    TemplatesScreen.-narrow #tpl-table { width: 1fr; height: 45%; }
+    TemplatesScreen.-narrow #tpl-table { width: 1fr; height: auto; max-height: 45%; }
     TemplatesScreen.-narrow #tpl-preview { border-left: none; border-top: tall $primary 50%; }
     """
 
@@ -210,11 +210,11 @@ class TemplatesScreen(DeskScreen):
         the cursor stays on the template it was on, or goes to the one just saved."""
         if self.rows is None:
             return
+        keep = self._select_after or self.selected_name  # read before the rows change
+        self._select_after = None
         query = self.query_text
         self.shown = ranked(query, self.rows) if query else list(self.rows)
         table = self.query_one(DataTable)
-        keep = self._select_after or self.selected_name
-        self._select_after = None
         with self.app.batch_update():
             table.clear()
             name_w, kind_w, subject_w, sets_w = self._widths
