@@ -37,7 +37,7 @@ def template_names(desk: Desk) -> list[str]:
 
 
 def template_audits(desk: Desk) -> int:
-    rows = desk.store.query("SELECT count(*) FROM audit WHERE action LIKE 'template.%'")
+    rows = desk.store.query("SELECT count(*) FROM audit WHERE action LIKE ?", ("template.%",))
     return int(rows[0][0])
 
 
@@ -174,7 +174,7 @@ async def test_lead_adds_edits_and_removes_a_template(desk: Desk, make_desk: Des
         await until(pilot, lambda: template_names(check) == [], WAIT, "the removal")
         await until(pilot, lambda: shown_names(screen) == [], WAIT, "the row gone")
     actions = check.store.query(
-        "SELECT action FROM audit WHERE action LIKE 'template.%' ORDER BY seq"
+        "SELECT action FROM audit WHERE action LIKE ? ORDER BY seq", ("template.%",)
     )
     assert [a[0] for a in actions] == ["template.add", "template.edit", "template.remove"]
 

@@ -36,11 +36,11 @@ if TYPE_CHECKING:
 NONE = ""  # a set left empty: the template changes nothing there
 KINDS = [(k.value.replace("_", " "), k.value) for k in TemplateKind]
 STATUSES = [
-    ("no status change", NONE),
+    ("status —", NONE),
     *((s.value.replace("_", " "), s.value) for s in Status if s not in (Status.NEW, Status.CLOSED)),
 ]
-CATEGORIES = [("no category change", NONE), *((c.value, c.value) for c in Category)]
-PRIORITIES = [("no priority change", NONE), *((p.value, p.value) for p in Priority)]
+CATEGORIES = [("category —", NONE), *((c.value, c.value) for c in Category)]
+PRIORITIES = [("priority —", NONE), *((p.value, p.value) for p in Priority)]
 
 
 @dataclass(frozen=True)
