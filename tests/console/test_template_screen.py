@@ -84,8 +84,7 @@ async def open_templates(pilot: Pilot[Any]) -> TemplatesScreen:
 
 
 def shown_names(screen: TemplatesScreen) -> list[str]:
-    table = screen.query_one(DataTable)
-    return [str(table.coordinate_to_cell_key((r, 0)).row_key.value) for r in range(table.row_count)]
+    return [str(key.value) for key in screen.query_one(DataTable).rows]  # in the order shown
 
 
 def preview(screen: TemplatesScreen) -> str:
