@@ -350,6 +350,16 @@ async def test_the_filter_narrows_as_you_type(desk: Desk, make_desk: DeskFactory
         await settle(pilot)
         assert shown_names(screen) == ["ack", "need-logs", "password-reset"]
         assert screen.query_one("#tpl-filter", Input).value == ""
+        # a template added while filtering: the filter goes, the cursor is on the new one
+        await pilot.press("slash", *"pw", "enter", "a")
+        form = await form_open(pilot)
+        await pilot.press(*"zz-new")
+        form.query_one("#tf-body", TextArea).text = "New."
+        await saved_or_refused(pilot, form)
+        await until(pilot, lambda: "zz-new" in shown_names(screen), WAIT, "the new template")
+        await settle(pilot)
+        assert shown_names(screen)[-1] == "zz-new" and screen.selected_name == "zz-new"
+        assert screen.query_one("#tpl-filter", Input).value == ""
         await pilot.press("escape")  # and back to the queue
         await until(pilot, lambda: isinstance(app.screen, QueueScreen), WAIT, "the queue")
 

@@ -200,6 +200,7 @@ class TemplatesScreen(DeskScreen):
             return  # a change elsewhere in the desk: nothing here moved
         self.rows = message.rows
         self._fill()
+        self._select_after = None  # the template just saved is in view (or gone again)
 
     @property
     def query_text(self) -> str:
@@ -211,7 +212,6 @@ class TemplatesScreen(DeskScreen):
         if self.rows is None:
             return
         keep = self._select_after or self.selected_name  # read before the rows change
-        self._select_after = None
         query = self.query_text
         self.shown = ranked(query, self.rows) if query else list(self.rows)
         table = self.query_one(DataTable)
@@ -301,8 +301,8 @@ class TemplatesScreen(DeskScreen):
     def _typed(self, _event: Input.Changed) -> None:
         self._fill()
         table = self.query_one(DataTable)
-        if table.row_count:
-            table.move_cursor(row=0)
+        if table.row_count and self._select_after is None:
+            table.move_cursor(row=0)  # the best match
 
     @on(Input.Submitted, "#tpl-filter")
     def _filter_done(self) -> None:
