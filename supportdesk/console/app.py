@@ -55,6 +55,7 @@ class SupportDeskApp(DeskApp):
         Binding("ctrl+l", "sla_board", "SLA board (leads)", priority=True, show=False),
         Binding("ctrl+f", "search", "Search the queue", priority=True, show=False),
         Binding("ctrl+n", "incident", "Incident (outage) screen", priority=True, show=False),
+        Binding("ctrl+e", "templates", "Templates (canned replies)", show=False),
         Binding("ctrl+o", "help", "Help", priority=True, show=False),
         Binding("ctrl+r", "reload", "Reload now", priority=True, show=False),
     ]
@@ -128,10 +129,7 @@ class SupportDeskApp(DeskApp):
         return self._in_stack(QueueScreen)
 
     def _in_stack(self, kind: type[S]) -> S | None:
-        for screen in self.screen_stack:
-            if isinstance(screen, kind):
-                return screen
-        return None
+        return next((s for s in self.screen_stack if isinstance(s, kind)), None)
 
     def _back_to(self, screen: Screen[Any]) -> None:
         while self.screen is not screen:
@@ -178,32 +176,37 @@ class SupportDeskApp(DeskApp):
         else:
             self.push_screen(TierBoardScreen(tier))
 
+    def _show(self, kind: type[S]) -> None:
+        """`kind`'s screen from anywhere: back to it when it is open, else a new one; on it
+        already, or in a dialog: stay."""
+        if isinstance(self.screen, ModalScreen | kind):
+            return
+        found = self._in_stack(kind)
+        if found is not None:
+            self._back_to(found)
+        else:
+            self.push_screen(kind())
+
     def action_sla_board(self) -> None:
         """The lead's SLA board, from anywhere (leads only); on it already: stay."""
         from supportdesk.console.screens.boards.sla import SlaBoardScreen  # when needed
 
-        if isinstance(self.screen, ModalScreen | SlaBoardScreen):
-            return
-        if not self.desk.actor.is_lead:
+        if not self.desk.actor.is_lead and not isinstance(self.screen, ModalScreen):
             self.notify("the SLA board is for leads", severity="warning", timeout=4)
             return
-        board = self._in_stack(SlaBoardScreen)
-        if board is not None:
-            self._back_to(board)
-        else:
-            self.push_screen(SlaBoardScreen())
+        self._show(SlaBoardScreen)
 
     def action_incident(self) -> None:
         """The incident screen (the first open incident), from anywhere; on it: stay."""
         from supportdesk.console.screens.incident import IncidentScreen  # when needed
 
-        if isinstance(self.screen, ModalScreen | IncidentScreen):
-            return
-        incident = self._in_stack(IncidentScreen)
-        if incident is not None:
-            self._back_to(incident)
-        else:
-            self.push_screen(IncidentScreen())
+        self._show(IncidentScreen)
+
+    def action_templates(self) -> None:
+        """The templates (leads keep them, everyone reads them), from anywhere; on it: stay."""
+        from supportdesk.console.screens.templates import TemplatesScreen  # when needed
+
+        self._show(TemplatesScreen)
 
     def action_goto_ticket(self) -> None:
         if isinstance(self.screen, AskModal):

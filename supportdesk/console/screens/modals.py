@@ -244,3 +244,42 @@ class HelpModal(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """Ask before something that cannot be undone: y (or Enter on Yes) confirms, n or Esc
+    keeps things as they are."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, title: str, detail: str = "") -> None:
+        super().__init__(classes="desk-modal")
+        self.title_text = title
+        self.detail = detail
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(clean(self.title_text), classes="dialog-title", markup=False)
+            if self.detail:
+                yield Static(Text(clean(self.detail, multiline=True)), markup=False)
+            yield OptionList(
+                Option(Text.assemble((" n ", "bold reverse"), "  No, keep it"), id="no"),
+                Option(Text.assemble((" y ", "bold reverse"), "  Yes"), id="yes"),
+                id="confirm-choices",
+            )
+            yield Static("y or n · Esc keeps it", classes="dialog-hint", markup=False)
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        options.highlighted = 0  # Enter alone keeps it: the safe answer
+        options.focus()
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id == "yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
