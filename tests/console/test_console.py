@@ -352,6 +352,10 @@ def test_help_lists_the_screens_keys(fx: DeskFixture) -> None:
         described = {r.description for r in app.screen.rows}
         assert {"Open", "Tier", "Category", "Mine", "Unclaimed", "Go to #"} <= described
         assert "Quit" in described
+        # the app's keys that a text box takes first say so; those that work while typing don't
+        detail = {r.description: r.detail for r in app.screen.rows if r.is_global}
+        assert detail["Templates (canned replies)"] == "not while typing"
+        assert detail["Go to ticket # (anywhere)"] == ""
         await pilot.press("escape")
         await pilot.press("enter")
         await open_ticket_screen(pilot, app, 4)

@@ -148,8 +148,11 @@ def binding_rows(screen: Screen[Any]) -> list[BindingRow]:
         if binding.action.startswith(("app.", "screen.")) or binding.action == "command_palette":
             continue  # Textual's own (focus next, copy)
         display = app.get_key_display(binding) if key == binding.key else key
+        detail = binding.tooltip
+        if active.node is app and not binding.priority and not detail:
+            detail = "not while typing"  # a text box takes the key first
         keys, _, _, _ = rows.setdefault(
-            binding.action, ([], binding.description, binding.tooltip, active.node)
+            binding.action, ([], binding.description, detail, active.node)
         )
         if display not in keys:
             keys.append(display)
