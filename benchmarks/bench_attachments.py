@@ -82,6 +82,7 @@ def run(
             stdin=f,
             capture_output=True,
             env=env,
+            cwd=env["PYTHONPATH"],  # `-m` puts the working directory first on sys.path
             check=False,
         )
         peak_kb = int(Path(peak.name).read_text() or 0)
