@@ -174,14 +174,46 @@ def test_a_kept_part_lets_its_encoded_text_go() -> None:
     assert parts[0].source.get_payload() == ""  # the 4 KB of base64 are gone from the tree
 
 
+def _samples() -> list[bytes]:
+    """Messages whose large base64 parts the parser keeps as spans of the raw bytes, and
+    some it must not: periodic and repeated files, LF and CRLF, a forwarded message, a
+    single-part message, a damaged part, non-ASCII bytes."""
+    from email.mime.message import MIMEMessage
+
+    out = [_files_mail([100, 5000, 70_000, 300_000], "<m@x>", crlf)[0] for crlf in (True, False)]
+    outer = MIMEMultipart("mixed")
+    outer["From"] = "a@b.example"
+    for data in (b"\xff" * 200_000, b"\xff" * 200_000, b"\x00" * 99_999, os.urandom(100_000)):
+        outer.attach(MIMEApplication(data))
+    inner = MIMEMultipart("mixed")
+    inner["Subject"] = "forwarded"
+    inner.attach(MIMEApplication(b"\xff" * 150_000))
+    outer.attach(MIMEMessage(inner))
+    out += [outer.as_bytes(), outer.as_bytes(policy=email.policy.SMTP)]
+    big = base64.encodebytes(os.urandom(120_000))
+    out.append(b"From: a@b.example\r\nContent-Transfer-Encoding: base64\r\n\r\n" + big)
+    out.append(b"From: a@b.example\nContent-Transfer-Encoding: base64\n\n" + big.rstrip())
+    broken = big[:50_000] + b"*" + big[50_000:]
+    out.append(b"From: a@b.example\nContent-Transfer-Encoding: base64\n\n" + broken)
+    out.append(b"From: a@b.example\nSubject: =?utf-8?q?caf=C3=A9?=\n\n\xff\xfebody\r\n.")
+    out.append(b"From: a@b.example\r\n\r\n" + os.urandom(300_000))
+    return out
+
+
 def test_the_message_is_parsed_as_message_from_bytes_parses_it() -> None:
-    samples = [_files_mail([100, 5000], "<m@x>", crlf)[0] for crlf in (True, False)]
-    samples.append(b"From: a@b.example\nSubject: =?utf-8?q?caf=C3=A9?=\n\n\xff\xfebody\r\n.")
-    samples.append(b"From: a@b.example\r\n\r\n" + os.urandom(300_000))
-    for raw in samples:
-        ours = mail_parse.message_of(raw).as_bytes()
-        theirs = email.message_from_bytes(raw, policy=email.policy.compat32).as_bytes()
-        assert ours == theirs
+    spans = 0
+    for raw in _samples():
+        ours = mail_parse.message_of(raw)
+        theirs = email.message_from_bytes(raw, policy=email.policy.compat32)
+        assert ours.as_bytes() == theirs.as_bytes()
+        pairs = list(zip(ours.walk(), theirs.walk(), strict=True))
+        for mine, stdlib in pairs:
+            spans += getattr(mine, "span", None) is not None
+            if not mine.is_multipart():
+                assert mine.get_payload() == stdlib.get_payload()
+                assert mine.get_payload(decode=True) == stdlib.get_payload(decode=True)
+                assert mail_attachments.bytes_of(mine) == stdlib.get_payload(decode=True)
+    assert spans >= 12  # the large clean parts were kept as spans, not as text
 
 
 def test_utf8_is_checked_a_chunk_at_a_time() -> None:

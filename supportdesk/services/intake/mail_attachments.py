@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import binascii
 import hashlib
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from supportdesk.rules.files import detect_type, sanitise_name
+from supportdesk.services.intake.mail_spans import SpannedMessage, clean_base64
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -52,26 +52,24 @@ class Part:
         return data
 
 
-# A base64 payload as mail clients write it: the alphabet in lines, padding at its end only.
-_CLEAN_BASE64 = re.compile(r"[A-Za-z0-9+/\r\n]*(?:=[\r\n]*){0,2}")
-
-
 def bytes_of(part: Any) -> bytes:
     """A leaf's bytes as `get_payload(decode=True)` gives them (a `message/rfc822` part: the
     message's bytes). Clean base64, what attachments nearly always are, is decoded straight
-    from the parsed text: the email package first copies it to bytes, splits it into lines,
-    joins them and pads the result (four copies of a 14 MB part to decode 10 MB); anything
-    else takes the email package's own path, defects and all."""
+    from the raw bytes (a large part, mail_spans.py) or the parsed text: the email package
+    first copies it to bytes, splits it into lines, joins them and pads the result (four
+    copies of a 14 MB part to decode 10 MB); anything else takes the email package's own
+    path, defects and all."""
     if part.get_content_type() == "message/rfc822":
         inner = part.get_payload()
         inner = inner[0] if isinstance(inner, list) and inner else inner
         return inner.as_bytes() if hasattr(inner, "as_bytes") else str(inner).encode()
+    if isinstance(part, SpannedMessage) and part.span is not None:
+        data = part.get_payload(decode=True)  # straight from the raw bytes
+        return data if isinstance(data, bytes) else b""
     payload = part.get_payload()
     cte = str(part.get("content-transfer-encoding", "")).lower()  # as get_payload reads it
-    if cte == "base64" and isinstance(payload, str) and payload.isascii():
-        letters = len(payload) - payload.count("\r") - payload.count("\n")
-        if letters % 4 == 0 and _CLEAN_BASE64.fullmatch(payload):
-            return binascii.a2b_base64(payload)
+    if cte == "base64" and isinstance(payload, str) and clean_base64(payload):
+        return binascii.a2b_base64(payload)
     data = part.get_payload(decode=True)
     return data if isinstance(data, bytes) else b""
 
@@ -126,7 +124,10 @@ def collect(msg: Any, body: Any, decode_header: Callable[[str, list[str]], str])
             continue
         kind = part.get_content_type().replace("\x00", "")[:TYPE_MAX]
         data = None
-        if kind != "message/rfc822" and not isinstance(part.get_payload(), str | bytes):
+        spanned = isinstance(part, SpannedMessage) and part.span is not None
+        if kind != "message/rfc822" and not (
+            spanned or isinstance(part.get_payload(), str | bytes)
+        ):
             continue  # nothing get_payload(decode=True) would give bytes for
         if part is msg:  # a single-part message: kept only when it holds something
             data = bytes_of(part)
