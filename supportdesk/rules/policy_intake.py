@@ -254,7 +254,7 @@ def intake_lines(policy: Policy) -> list[str]:
     out.append(
         f"  raw message: at most {raw_message_max(rules):,} bytes (those attachments in "
         f"base64, x4/3 and x78/76 for line breaks, plus {MESSAGE_MARGIN:,} for the body "
-        "and headers); a larger one is quarantined unread"
+        "and headers); a larger one goes to the quarantine unparsed"
     )
     if rules.source:
         out.append(f"  source: {rules.source}")

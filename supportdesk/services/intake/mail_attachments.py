@@ -15,7 +15,7 @@ from __future__ import annotations
 import binascii
 import hashlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from supportdesk.rules.files import detect_type, sanitise_name
 from supportdesk.services.intake.mail_spans import SpannedMessage, clean_base64
@@ -23,6 +23,7 @@ from supportdesk.services.intake.mail_spans import SpannedMessage, clean_base64
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from sqlalchemy import Table
     from sqlalchemy.orm import Session
 
     from supportdesk.core.desk import Desk
@@ -163,14 +164,14 @@ def _insert(session: Session, values: dict[str, Any]) -> int:
 
     from supportdesk.models import Attachment
 
-    table = Attachment.__table__
+    table = cast("Table", Attachment.__table__)
     data = values["data"]
     sqlite = session.get_bind().dialect.name == "sqlite"
     if sqlite:
         values = {**values, "data": func.zeroblob(len(data))}
     row_id = int(session.execute(insert(table).values(values).returning(table.c.id)).scalar_one())
     if sqlite:
-        conn = session.connection().connection.driver_connection
+        conn: Any = session.connection().connection.driver_connection  # sqlite3's
         with memoryview(data) as view, conn.blobopen("attachments", "data", row_id) as blob:
             for start in range(0, len(view), BLOB_CHUNK):
                 blob.write(view[start : start + BLOB_CHUNK])

@@ -106,7 +106,8 @@ class SpannedMessage(email.message.Message):
 
     def get_payload(self, i: Any = None, decode: bool = False) -> Any:
         if self.span is None or self.raw is None:
-            return super().get_payload(i, decode)
+            message: Any = super()
+            return message.get_payload(i, decode)
         if i is not None:
             raise TypeError(f"Expected list, got {type(self._payload)}")
         if not decode:
@@ -122,10 +123,11 @@ def message_of(raw: bytes) -> Any:
     reads it through a StringIO, which widens it to 4 bytes a character (a 34 MB message
     took 250 MB to parse). Large clean base64 parts hold spans of `raw` (SpannedMessage)."""
     source = _Raw(raw)
-    parser = email.feedparser.BytesFeedParser(
-        lambda policy=email.policy.compat32: SpannedMessage(source, policy),
-        policy=email.policy.compat32,
-    )
+
+    def factory(policy: Any = email.policy.compat32) -> SpannedMessage:
+        return SpannedMessage(source, policy)
+
+    parser = email.feedparser.BytesFeedParser(factory, policy=email.policy.compat32)
     for start in range(0, len(raw), CHUNK):
         piece = raw[start : start + CHUNK]
         source.fed = start + len(piece)
