@@ -3,6 +3,7 @@ exit 0 or 75, never a bounce), and the quarantine."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
@@ -79,8 +80,9 @@ def mail_ingest(
     \b
     Exit codes, as a mail server's delivery agent:
       0   the message is filed: on a ticket, as a new ticket (also one closed or held
-          for an unlisted sender), in the quarantine (malformed, over 10 MB, body
-          over the desk's limit, automatic mail with no open ticket), or it was filed
+          for an unlisted sender), in the quarantine (malformed, larger than the
+          policy's attachment limits allow (`policy show`: raw message), body over
+          the desk's limit, automatic mail with no open ticket), or it was filed
           before (a repeated Message-ID)
       75  EX_TEMPFAIL: the database cannot be written now (locked past the busy
           timeout, PostgreSQL down, disk full, read-only) or the desk is not set up
@@ -94,18 +96,22 @@ def mail_ingest(
     backscatter goes to a forged sender. (2: the command line itself is wrong.)
     """
     stdin = sys.stdin.buffer if sys.stdin is not None else None
-    received = mail_parse.read_limited(stdin)
     try:
+        desk = env.desk()
+        # read up to the policy's raw limit: a larger message is drained, its first part kept
+        received = mail_parse.read_limited(stdin, mail_parse.max_message(desk))
         r = mail_bounce.ingest_for(
-            env.desk(),
+            desk,
             received.data,
             size=received.size,
             envelope_sender=envelope_sender,
             recipient=recipient,
         )
     except DeskError as exc:
+        _drain(stdin)
         fail(f"mail not filed, try again later: {exc}", EX_TEMPFAIL)
     except Exception as exc:  # anything else must not bounce the mail either
+        _drain(stdin)
         what = (
             describe_error(exc)
             if type(exc).__module__.startswith(("sqlalchemy", "sqlite3", "psycopg"))
@@ -113,6 +119,13 @@ def mail_ingest(
         )
         fail(f"mail not filed, try again later: {what}", EX_TEMPFAIL)
     emit(r, as_json, lambda: _ingest_text(r))
+
+
+def _drain(stdin: Any) -> None:
+    """Read what is left of the message, holding none of it, so that the mail server's write
+    ends before the exit status tells it to retry (the desk failed before reading it all)."""
+    with contextlib.suppress(Exception):
+        mail_parse.read_limited(stdin, 0, 0)
 
 
 @mail.command("unlisted")

@@ -3,6 +3,7 @@ Pure: no database, no terminal."""
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 
@@ -42,11 +43,23 @@ def detect_type(data: bytes) -> str:
             return kind
     if CONTROL_BYTES.search(data):
         return "application/octet-stream"
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return "application/octet-stream"
-    return "text/plain"
+    return "text/plain" if is_utf8(data) else "application/octet-stream"
+
+
+def is_utf8(data: bytes, chunk: int = 1 << 20) -> bool:
+    """Whether `data` is UTF-8, checked a chunk at a time: decoding a 10 MB log whole would
+    make a str of up to four times its size only to throw it away."""
+    if data.isascii():
+        return True
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with memoryview(data) as view:
+        try:
+            for start in range(0, len(view), chunk):
+                decoder.decode(view[start : start + chunk])
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
 
 
 def sanitise_name(name: str | None, kind: str = "", number: int = 1) -> str:

@@ -49,6 +49,12 @@ INTAKE_KEYS = (
     "message_attachments_max",
 )
 ATTACHMENTS_CEILING = 100 * 1024 * 1024  # bytes: the most either attachment limit may be
+# Room in a raw message beside its attachments (issue 20): the body (at most 200,000
+# characters, limits.BODY: ~1.1 MB even as 4-byte UTF-8 in base64), an HTML alternative of
+# an ordinary body, the headers (Received chains, DKIM signatures: tens of KB) and each
+# part's MIME headers, boundary and last short line (~300 bytes a part).
+MESSAGE_MARGIN = 2 * 1024 * 1024
+BASE64_LINE = 76  # characters a base64 line holds (RFC 2045), each followed by CRLF
 CHANNELS = tuple(c.value for c in Channel)
 ROUTES = {
     "support": "a ticket as usual",
@@ -111,6 +117,16 @@ def parse_intake(
             p, spec, path, "message_attachments_max", out.message_attachments_max
         ),
     )
+
+
+def raw_message_max(rules: IntakeRules) -> int:
+    """The most bytes of raw message the desk reads (more is quarantined unread): the policy's
+    `message_attachments_max` as it travels, base64 (4 characters for 3 bytes) in lines of
+    76 characters and CRLF (x78/76: x1.0263, so x1.368 in all), plus MESSAGE_MARGIN for the
+    body and headers. The attachment limits count decoded bytes; this one counts what the
+    mail server pipes in, so that a message within the policy is never refused unread."""
+    encoded = 4 * -(-rules.message_attachments_max // 3)
+    return encoded + 2 * -(-encoded // BASE64_LINE) + MESSAGE_MARGIN
 
 
 def _bytes(p: Checker, spec: dict[str, Any], path: KeyPath, key: str, default: int) -> int:
@@ -235,6 +251,11 @@ def intake_lines(policy: Policy) -> list[str]:
         f"{rules.message_attachments_max:,} in all (decoded); a larger one is refused with "
         "a note on the ticket"
     )
+    out.append(
+        f"  raw message: at most {raw_message_max(rules):,} bytes (those attachments in "
+        f"base64, x4/3 and x78/76 for line breaks, plus {MESSAGE_MARGIN:,} for the body "
+        "and headers); a larger one goes to the quarantine unparsed"
+    )
     if rules.source:
         out.append(f"  source: {rules.source}")
     out.append("Who may ask, per request type:")
@@ -271,6 +292,7 @@ def intake_json(policy: Policy) -> dict[str, Any]:
         "mailboxes": dict(rules.mailboxes),
         "attachment_max": rules.attachment_max,
         "message_attachments_max": rules.message_attachments_max,
+        "raw_message_max": raw_message_max(rules),
         "source": rules.source,
         "who_may_ask": {
             request: dict(zip(("who", "source"), who_may_ask(policy, request), strict=True))
@@ -279,4 +301,11 @@ def intake_json(policy: Policy) -> dict[str, Any]:
     }
 
 
-__all__ = ["intake_json", "intake_lines", "parse_intake", "refusal_text", "who_may_ask"]
+__all__ = [
+    "intake_json",
+    "intake_lines",
+    "parse_intake",
+    "raw_message_max",
+    "refusal_text",
+    "who_may_ask",
+]

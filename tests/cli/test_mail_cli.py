@@ -12,7 +12,7 @@ from pathlib import Path
 
 from supportdesk.core.desk import Desk
 from supportdesk.services import tickets
-from supportdesk.services.intake import mail
+from supportdesk.services.intake import mail, mail_parse
 from tests.helpers.cli import one_line_error, run, run_bytes
 from tests.helpers.postgres import plain, with_setting
 
@@ -71,13 +71,14 @@ def test_oversized_mail_is_drained_and_quarantined_with_its_first_part(
     desk: Desk, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     head = b"From: priya@bluefin.example\r\nSubject: huge\r\nMessage-ID: <big@x>\r\n\r\n"
-    data = head + b"y" * (mail.MAX_MESSAGE + 5000)
+    limit = mail_parse.max_message(desk)
+    data = head + b"y" * (limit + 5000)
     p = ingest(cli_env, data, tmp_path, "--json")
     assert p.returncode == 0, p.stderr
     r = json.loads(p.stdout)
     assert (
         r["action"] == "quarantined"
-        and r["reason"].startswith(f"oversized: {len(data):,} bytes (at most {mail.MAX_MESSAGE:,})")
+        and r["reason"].startswith(f"oversized: {len(data):,} bytes (at most {limit:,}, ")
         and r["ticket"] is None
     )
     row = desk.store.query(
@@ -89,7 +90,7 @@ def test_oversized_mail_is_drained_and_quarantined_with_its_first_part(
     assert lead.returncode == 2 and "only the first 1,048,576" in one_line_error(lead)
 
 
-def test_a_400_mb_message_is_not_held_in_memory(cli_env: dict[str, str]) -> None:
+def test_a_400_mb_message_is_not_held_in_memory(desk: Desk, cli_env: dict[str, str]) -> None:
     """Streamed through a pipe; the child's peak RSS stays near a small message's."""
     feeder = (
         "import sys\n"
@@ -121,7 +122,7 @@ def test_a_400_mb_message_is_not_held_in_memory(cli_env: dict[str, str]) -> None
     rc, peak = p.stderr.decode().split()[-2:]
     assert rc == "rc=0"
     peak_kb = int(peak.removeprefix("peak_kb="))
-    assert peak_kb < (mail.MAX_MESSAGE // 1024) + 120 * 1024, peak_kb
+    assert peak_kb < (mail_parse.max_message(desk) // 1024) + 120 * 1024, peak_kb
 
 
 def _tempfail(p: subprocess.CompletedProcess[bytes]) -> str:

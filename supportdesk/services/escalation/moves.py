@@ -25,7 +25,9 @@ from supportdesk.errors import (
 )
 
 if TYPE_CHECKING:
-    pass
+    from sqlalchemy.orm import Session
+
+    from supportdesk.models import Escalation, Ticket
 
 
 TOP_TIER = 3
@@ -211,10 +213,7 @@ def deescalate(desk: Desk, ticket_id: int, *, reason: str) -> EscalationResult:
 
 def to_supervisor(desk: Desk, ticket_id: int, *, reason: str) -> EscalationResult:
     """A complaint goes to a supervisor: the ticket is flagged for the leads, who are told."""
-    from sqlalchemy import select
-
-    from supportdesk.core.tickets import add_event, guard, load_ticket
-    from supportdesk.models import Escalation, Staff
+    from supportdesk.core.tickets import guard, load_ticket
 
     why = reason_given(reason)
     with desk.write() as (session, record):
@@ -223,44 +222,69 @@ def to_supervisor(desk: Desk, ticket_id: int, *, reason: str) -> EscalationResul
         require_writable(t, "escalated")
         if t.flagged_at is not None:
             raise NothingToDo(f"ticket #{t.id} is already flagged for the leads")
-        now = desk.now()
         actor = desk.actor
-        esc = Escalation(
-            ticket_id=t.id,
-            kind="supervisor",
-            from_tier=t.tier,
-            to_tier=t.tier,
-            reason=why,
-            tried="",
-            by_id=actor.staff_id,
-            at=now,
-        )
-        session.add(esc)
-        session.flush()
-        add_event(session, desk, t, EventKind.FLAG, old=None, new="supervisor", body=why)
-        t.flagged_at = now
-        t.updated_at = now
-        watch(session, desk, t.id, actor.staff_id)
-        leads = session.scalars(
-            select(Staff.id).where(Staff.role == Role.LEAD.value, Staff.active.is_(True))
-        )
-        for lead in leads:
-            if lead != actor.staff_id:
-                notify(
-                    session,
-                    desk,
-                    lead,
-                    t.id,
-                    "complaint",
-                    f"{actor.login} escalated a complaint on #{t.id} to a supervisor: {why}",
-                )
-        record(
-            "ticket.complaint",
-            "ticket",
-            t.id,
-            {"flagged": [None, now.isoformat()], "reason": [None, body_digest(why)]},
+        esc = flag_to_supervisor(
+            session,
+            desk,
+            record,
+            t,
+            why,
+            notice=f"{actor.login} escalated a complaint on #{t.id} to a supervisor: {why}",
         )
         return EscalationResult(t.id, esc.id, t.tier, t.tier, None, login_of(session, t.holder_id))
+
+
+def flag_to_supervisor(
+    session: Session,
+    desk: Desk,
+    record: Any,
+    t: Ticket,
+    why: str,
+    *,
+    notice: str,
+    by_staff: bool = True,
+) -> Escalation:
+    """Inside a write: ticket `t` goes to a supervisor, with an escalation of kind supervisor,
+    a flag event, the leads told (`notice`) and the audit. By a staff member (`ticket
+    complaint`) they watch it and are not told of their own act; by mail (the complaint
+    mailbox, services/intake/routing.py) every lead is told and nobody starts watching."""
+    from sqlalchemy import select
+
+    from supportdesk.core.tickets import add_event
+    from supportdesk.models import Escalation, Staff
+
+    now = desk.now()
+    actor = desk.actor
+    esc = Escalation(
+        ticket_id=t.id,
+        kind="supervisor",
+        from_tier=t.tier,
+        to_tier=t.tier,
+        reason=why,
+        tried="",
+        by_id=actor.staff_id,
+        at=now,
+    )
+    session.add(esc)
+    session.flush()
+    add_event(session, desk, t, EventKind.FLAG, old=None, new="supervisor", body=why)
+    t.flagged_at = now
+    t.updated_at = now
+    if by_staff:
+        watch(session, desk, t.id, actor.staff_id)
+    leads = session.scalars(
+        select(Staff.id).where(Staff.role == Role.LEAD.value, Staff.active.is_(True))
+    )
+    for lead in leads:
+        if not by_staff or lead != actor.staff_id:
+            notify(session, desk, lead, t.id, "complaint", notice)
+    record(
+        "ticket.complaint",
+        "ticket",
+        t.id,
+        {"flagged": [None, now.isoformat()], "reason": [None, body_digest(why)]},
+    )
+    return esc
 
 
 def acknowledge_complaint(desk: Desk, ticket_id: int, *, note: str) -> None:

@@ -45,7 +45,6 @@ from supportdesk.services.intake.mail_confirm import Found
 from supportdesk.services.intake.mail_parse import (
     BODY_LIMIT,
     EMAIL_LIMIT,
-    MAX_MESSAGE,
     NAME_LIMIT,
     SUBJECT_LIMIT,
     Parsed,
@@ -65,7 +64,6 @@ if TYPE_CHECKING:
 __all__ = [
     "BODY_LIMIT",
     "EMAIL_LIMIT",
-    "MAX_MESSAGE",
     "NAME_LIMIT",
     "NOT_CONFIRMED",
     "SUBJECT_LIMIT",
@@ -149,9 +147,10 @@ def ingest(
 
     size = len(raw) if size is None else size
     permissions.require(desk.actor, "mail.ingest")
-    if size > MAX_MESSAGE or size > len(raw):
+    if oversized := mail_parse.oversized(desk, raw, size):
+        raw = raw[: mail_parse.KEEP_OVERSIZED]  # refused before the whole is parsed
         parsed = mail_parse.parse(raw, envelope_sender)  # for its sender and Message-ID
-        reason = f"oversized: {size:,} bytes (at most {MAX_MESSAGE:,}); the first {len(raw):,} kept"
+        reason = f"oversized: {oversized}; the first {len(raw):,} kept"
         return mail_quarantine.put(desk, raw, size, reason, parsed)
     parsed = mail_parse.parse(raw, envelope_sender)
     if parsed.problem is not None:

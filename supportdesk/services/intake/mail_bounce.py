@@ -17,7 +17,6 @@ quarantine with the reason.
 from __future__ import annotations
 
 import email
-import email.policy
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -112,11 +111,12 @@ def ingest_bounce(
     when the database cannot take it, like `mail.ingest`."""
     size = len(raw) if size is None else size
     permissions.require(desk.actor, "mail.ingest")
+    if oversized := mail_parse.oversized(desk, raw, size):
+        raw = raw[: mail_parse.KEEP_OVERSIZED]  # refused before the whole is parsed
+        why = f"a bounce of {oversized}; the first {len(raw):,} kept"
+        return mail_quarantine.put(desk, raw, size, why, mail_parse.parse(raw, envelope_sender))
     parsed = mail_parse.parse(raw, envelope_sender)
     address = f"{BOUNCE_LOCAL}+{tag}" if tag else BOUNCE_LOCAL
-    if size > mail_parse.MAX_MESSAGE or size > len(raw):
-        why = f"a bounce of {size:,} bytes (at most {mail_parse.MAX_MESSAGE:,}); first kept"
-        return mail_quarantine.put(desk, raw, size, why, parsed)
     if not DIGITS.fullmatch(tag) or not limits.fits_id(int(tag)):
         why = f"mail to the bounce address {address}@ names no outgoing message"
         return mail_quarantine.put(desk, raw, size, why, parsed)
@@ -195,7 +195,7 @@ def read_report(raw: bytes, parsed: Any) -> Report:
     """The report's recipient block (the first that failed, else the first), never raising:
     a message that cannot be read is no report unless it came from the null sender."""
     try:
-        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        msg = mail_parse.message_of(raw)  # parsed as ingest parses it, in chunks
         blocks = _status_blocks(msg)
     except Exception:  # malformed input has many ways to fail
         msg, blocks = None, None

@@ -13,22 +13,22 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
-import email
-import email.policy
 import email.utils
 import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from supportdesk.rules import limits
-from supportdesk.services.intake import mail_attachments
+from supportdesk.rules.policy_intake import raw_message_max
+from supportdesk.services.intake import mail_attachments, mail_spans
 
-# The desk's limits come from rules/limits.py (one table for every path in).
-# bytes on stdin: room for the policy's default 25 MB of attachments once base64-encoded
-# (4/3, plus line breaks) and the message around them (issue 20)
-MAX_MESSAGE = 36 * 1024 * 1024
+if TYPE_CHECKING:
+    from supportdesk.core.desk import Desk
+
+# The desk's limits come from rules/limits.py (one table for every path in); the raw message's
+# from the policy (max_message: its attachments base64-encoded and room around them, issue 20).
 KEEP_OVERSIZED = 1024 * 1024  # bytes of an oversized message kept in the quarantine
 SUBJECT_LIMIT = limits.SUBJECT.chars  # longer subjects are cut with a note, never refused
 NAME_LIMIT = limits.NAME.chars
@@ -92,35 +92,59 @@ def subject_limit() -> int:
     return min(SUBJECT_LIMIT, length) if length else SUBJECT_LIMIT
 
 
+def max_message(desk: Desk) -> int:
+    """The most bytes of raw message this desk reads, from its policy's attachment limits
+    (rules/policy_intake.raw_message_max); a larger message is quarantined unread."""
+    from supportdesk.core.policy import current_policy
+
+    return raw_message_max(current_policy(desk).intake)
+
+
+def oversized(desk: Desk, raw: bytes, size: int) -> str | None:
+    """Why a message of `size` bytes (`raw` its first bytes, or all of them) is over this
+    desk's limit, in words; None when it is not."""
+    limit = max_message(desk)
+    if size <= limit and size <= len(raw):
+        return None
+    return f"{size:,} bytes (at most {limit:,}, from the policy's attachment limits)"
+
+
 @dataclass(frozen=True)
 class Received:
-    """What came in on stdin: `data` (all of it, or the first part of an oversized one) and
-    how many bytes there were in all."""
+    """What came in on stdin: `data` (all of it, or the first part of an oversized one), how
+    many bytes there were in all, and the limit it was read with."""
 
     data: bytes
     size: int
+    limit: int
 
     @property
     def oversized(self) -> bool:
-        return self.size > MAX_MESSAGE
+        return self.size > self.limit
 
 
-def read_limited(
-    stream: IO[bytes] | None, limit: int = MAX_MESSAGE, keep: int = KEEP_OVERSIZED
-) -> Received:
-    """Read at most `limit` + 1 bytes; past the limit keep the first `keep` bytes and drain the
-    rest without holding it. Draining lets the mail server's write finish (a pipe closed early
-    would fail its delivery and have it retried, or bounced)."""
+def read_limited(stream: IO[bytes] | None, limit: int, keep: int = KEEP_OVERSIZED) -> Received:
+    """Read at most `limit` + 1 bytes (the desk's `max_message`); past the limit keep the first
+    `keep` bytes and drain the rest without holding it. Draining lets the mail server's write
+    finish (a pipe closed early would fail its delivery and have it retried, or bounced).
+    One read into one buffer: a buffered stream returns its bytes without a second copy."""
     if stream is None:
-        return Received(b"", 0)
-    buf = bytearray()
-    while len(buf) <= limit:
-        chunk = stream.read(min(CHUNK, limit + 1 - len(buf)))
-        if not chunk:
-            return Received(bytes(buf), len(buf))
-        buf += chunk
-    size = len(buf)
-    del buf[keep:]
+        return Received(b"", 0, limit)
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:  # a raw stream may return less than asked before its end
+        data = stream.read(limit + 1 - size)
+        if not data:
+            break
+        chunks.append(data)
+        size += len(data)
+    whole = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    chunks.clear()
+    data = b""
+    if size <= limit:
+        return Received(whole, size, limit)
+    first = whole[:keep]
+    del whole
     sink = bytearray(CHUNK)
     view = memoryview(sink)
     readinto = getattr(stream, "readinto", None)
@@ -129,7 +153,7 @@ def read_limited(
         if not n:
             break
         size += n
-    return Received(bytes(buf), size)
+    return Received(first, size, limit)
 
 
 def digest(data: bytes) -> str:
@@ -283,9 +307,15 @@ class Parsed:
     attachments: list[Any] = field(default_factory=list)  # mail_attachments.Part
 
 
+def message_of(raw: bytes) -> Any:
+    """`raw` parsed once, as `email.message_from_bytes` with compat32 parses it, without a
+    second copy of its files (mail_spans.py)."""
+    return mail_spans.message_of(raw)
+
+
 def headers(raw: bytes) -> tuple[Any, list[tuple[str, str]]]:
-    """The parsed message (compat32: it never refuses a header) and its headers as written."""
-    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    """The parsed message (message_of) and its headers as written."""
+    msg = message_of(raw)
     return msg, [(str(k), str(v)) for k, v in msg.raw_items()]
 
 

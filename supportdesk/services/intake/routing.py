@@ -23,9 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from supportdesk.core.create import Settle
 from supportdesk.core.desk import Desk
-from supportdesk.core.notices import notify
-from supportdesk.core.tickets import DONE, add_event
-from supportdesk.enums import Category, EventKind, ResolutionCode, Role, Status
+from supportdesk.core.tickets import DONE
+from supportdesk.enums import Category, ResolutionCode, Status
 from supportdesk.rules.policy import IntakeRules
 from supportdesk.rules.policy_intake import refusal_text
 
@@ -160,37 +159,10 @@ def after_open(
 
 def _complaint(session: Session, desk: Desk, record: Any, t: Ticket, route: Route) -> None:
     """Mail to the complaint mailbox reaches a supervisor (seed 001): flagged for the leads,
-    each told, with an escalation of kind supervisor, as `ticket complaint` does."""
-    from sqlalchemy import select
+    each told, with an escalation of kind supervisor, as `ticket complaint` does (the same
+    steps: services/escalation/moves.py)."""
+    from supportdesk.services.escalation.moves import flag_to_supervisor
 
-    from supportdesk.core.audit import body_digest
-    from supportdesk.models import Escalation, Staff
-
-    now = desk.now()
     why = f"mail to the complaint mailbox {route.address}: reaches a supervisor"
-    session.add(
-        Escalation(
-            ticket_id=t.id,
-            kind="supervisor",
-            from_tier=t.tier,
-            to_tier=t.tier,
-            reason=why,
-            tried="",
-            by_id=desk.actor.staff_id,
-            at=now,
-        )
-    )
-    session.flush()
-    add_event(session, desk, t, EventKind.FLAG, old=None, new="supervisor", body=why)
-    t.flagged_at = now
-    leads = session.scalars(
-        select(Staff.id).where(Staff.role == Role.LEAD.value, Staff.active.is_(True))
-    )
-    for lead in leads:
-        notify(session, desk, lead, t.id, "complaint", f"a complaint came in by mail as #{t.id}")
-    record(
-        "ticket.complaint",
-        "ticket",
-        t.id,
-        {"flagged": [None, now.isoformat()], "reason": [None, body_digest(why)]},
-    )
+    notice = f"a complaint came in by mail as #{t.id}"
+    flag_to_supervisor(session, desk, record, t, why, notice=notice, by_staff=False)
