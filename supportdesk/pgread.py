@@ -162,9 +162,11 @@ def _timestamptz(
     def load(data: bytes) -> Any:
         try:
             at = from_iso(data.decode())
-        except ValueError:
-            return parsed(data)
-        return parsed(data) if at.tzinfo is None else at.astimezone(zone)
+            if at.tzinfo is not None:
+                return at.astimezone(zone)
+        except (OverflowError, ValueError):  # e.g. an instant in 1 BC shown in 1 AD
+            pass
+        return parsed(data)
 
     return load
 
@@ -511,16 +513,15 @@ class Connection:
 
     def _timestamptz_column(self, column: Sequence[bytes]) -> list[Any]:
         """A column of timestamptz: _timestamptz's fast path without a call per value."""
-        load = self._loaders[_TIMESTAMPTZ]
+        load, zone = self._loaders[_TIMESTAMPTZ], self._zone
         try:
             read = [datetime.fromisoformat(v) for v in map(bytes.decode, column)]
-        except ValueError:
+            return [
+                load(v) if at.tzinfo is None else at.astimezone(zone)
+                for at, v in zip(read, column, strict=True)
+            ]
+        except (OverflowError, ValueError):
             return list(map(load, column))
-        zone = self._zone
-        return [
-            load(v) if at.tzinfo is None else at.astimezone(zone)
-            for at, v in zip(read, column, strict=True)
-        ]
 
     def _loader(self, oid: int) -> Callable[[bytes], Any]:
         load = self._loaders.get(oid)

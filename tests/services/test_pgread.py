@@ -74,6 +74,13 @@ OTHER = [
     ("SELECT '1 day 02:00'::interval, '2026-02-03'::date, '12:00'::time", ()),
     ("SELECT 'infinity'::timestamptz", ()),
     ("SELECT '0044-03-15 12:00:00+00 BC'::timestamptz", ()),
+    # 1 BC in UTC, 1 AD where the offset is ahead of it: past datetime's range either way
+    ("SELECT '0001-12-31 23:50:00+00 BC'::timestamptz", ()),
+    (
+        "SELECT x FROM (VALUES ('2026-01-01 10:00+00'::timestamptz),"
+        " ('0001-12-31 23:50:00+00 BC')) v(x)",
+        (),
+    ),
     ("SELECT %s", ("nul\x00byte",)),
     ("SELECT 1; SELECT 2", ()),
     ("SELECT 1/0", ()),
