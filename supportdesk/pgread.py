@@ -40,7 +40,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, cast
 
 CONNECT_TIMEOUT_S = 10  # as Store gives psycopg.connect
 # Once something else has imported psycopg, reads move to it (tests turn this off to compare)
@@ -86,7 +86,7 @@ def _load() -> Any:
     if path is None:
         return None
     try:
-        lib = ctypes.CDLL(path)
+        lib: Any = ctypes.CDLL(path)
     except OSError:
         return None
     p, i, s, u = ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint
@@ -284,8 +284,8 @@ def _cells_in_bulk(lib: Any, res: int, n_rows: int, n_cols: int) -> Cells | None
     head = _ResultHead.from_address(res)
     if head.ntups != n_rows or head.numAttributes != n_cols or not head.tuples:
         return None
-    rows = (ctypes.c_void_p * n_rows).from_address(head.tuples)[:]
-    if None in rows:
+    rows = [at for at in (ctypes.c_void_p * n_rows).from_address(head.tuples)[:] if at]
+    if len(rows) != n_rows:
         return None
 
     lengths: list[tuple[int, ...]] = []  # a tuple per column: -1 is NULL
@@ -305,7 +305,9 @@ def _cells_in_bulk(lib: Any, res: int, n_rows: int, n_cols: int) -> Cells | None
         if (size < 0) != bool(lib.PQgetisnull(res, r, c)):
             return None
     row = ctypes.c_char_p * (2 * n_cols)
-    return [row.from_address(at)[1::2] for at in rows], nulls
+    # never None: libpq points a NULL at an empty string (its length -1)
+    cells = cast(list[list[bytes]], [row.from_address(at)[1::2] for at in rows])
+    return cells, nulls
 
 
 def _cells_one_by_one(lib: Any, res: int, n_rows: int, n_cols: int) -> Cells:
