@@ -71,7 +71,8 @@ def recording(rec: Recorder) -> Iterator[None]:
     def query(
         self: Store, sql: str, params: Any = (), *, prepare: bool | None = None
     ) -> list[tuple[Any, ...]]:
-        rec.statements.append(Statement(rec.label, sql, tuple(params), rec.first_page))
+        if not sql.lstrip().upper().startswith("EXPLAIN"):  # a search's own estimate
+            rec.statements.append(Statement(rec.label, sql, tuple(params), rec.first_page))
         return original(self, sql, params, prepare=prepare)
 
     Store.query = query  # type: ignore[method-assign]

@@ -23,7 +23,7 @@ from supportdesk.core.views import QueueKey, QueuePage, QueueRow, parse_utc
 from supportdesk.enums import PRIORITY_ORDER, View
 from supportdesk.errors import UsageError
 from supportdesk.rules import limits
-from supportdesk.rules.sla_engine import ClockState, SlaClock, TicketClocks
+from supportdesk.rules.sla_engine import ClockState, SlaClock, stored_clock, stored_clocks
 
 MAX_PAGE = 1000
 SEARCH_COUNT_CAP = 10_000
@@ -361,7 +361,7 @@ def _clock(values: Sequence[Any]) -> SlaClock:
     state, target, used, paused_s, since, due, paused = values
     if state == "none":
         return _NO_CLOCK
-    return SlaClock(
+    return stored_clock(
         _STATES[state],
         target,
         used or 0,
@@ -407,7 +407,7 @@ def _rows(desk: Desk, raw: list[tuple[Any, ...]], me: int | None) -> list[QueueR
             tuple(sorted(open_by[tid])) if tid in open_by else (),
             plan,
             sla_key,
-            TicketClocks(_clock(clock_cols[:7]), _clock(clock_cols[7:])),
+            stored_clocks(_clock(clock_cols[:7]), _clock(clock_cols[7:])),
         )
         for (
             tid,

@@ -20,7 +20,7 @@ Rules (issue 3):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -92,6 +92,36 @@ class SlaClock:
         if self.state is ClockState.PAUSED and self.since is not None and now > self.since:
             return self.paused_s + _seconds(calendar.elapsed(self.since, now))
         return self.paused_s
+
+
+# A frozen dataclass's __init__ sets each field through object.__setattr__ (its frozen
+# __setattr__ refuses): about 2 us for a SlaClock under load, and a queue page of 500 rows
+# builds 1,000 of them. Their slots' own setters do the same work in under half the time.
+_new = object.__new__
+_SET_CLOCK = tuple(getattr(SlaClock, f.name).__set__ for f in fields(SlaClock))
+
+
+def stored_clock(
+    state: ClockState,
+    target_s: int | None,
+    used_s: int,
+    paused_s: int,
+    since: datetime | None,
+    due: datetime | None,
+    paused: str | None,
+) -> SlaClock:
+    """SlaClock(state, target_s, ...) as read off a row (the fields in their order), built
+    without the frozen __init__'s detour."""
+    s0, s1, s2, s3, s4, s5, s6 = _SET_CLOCK  # a field added or removed fails here
+    clock = _new(SlaClock)
+    s0(clock, state)
+    s1(clock, target_s)
+    s2(clock, used_s)
+    s3(clock, paused_s)
+    s4(clock, since)
+    s5(clock, due)
+    s6(clock, paused)
+    return clock
 
 
 def due_time(
@@ -225,6 +255,18 @@ class TicketClocks:
             if c.state is ClockState.RUNNING and c.due is not None and c.target_s is not None
         ]
         return int(min(dues).timestamp()) if dues else NO_DUE_KEY
+
+
+_SET_PAIR = tuple(getattr(TicketClocks, f.name).__set__ for f in fields(TicketClocks))
+
+
+def stored_clocks(respond: SlaClock, resolve: SlaClock) -> TicketClocks:
+    """TicketClocks(respond, resolve) without the frozen __init__'s detour (stored_clock)."""
+    set_respond, set_resolve = _SET_PAIR
+    pair = _new(TicketClocks)
+    set_respond(pair, respond)
+    set_resolve(pair, resolve)
+    return pair
 
 
 def on_status(

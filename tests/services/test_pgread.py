@@ -44,6 +44,24 @@ FAST = [
     ('SELECT \'{"a": [1, 2.5, null]}\'::json, \'{"b": {"c": "d"}}\'::jsonb', ()),
     ("EXPLAIN (FORMAT JSON) SELECT * FROM generate_series(1, %s)", (3,)),
     *[("SELECT %s", (s.replace("\x00", ""),)) for s in HOSTILE_STRINGS if "\ud800" not in s],
+    ("SELECT FROM generate_series(1, 3)", ()),
+]
+# many rows, with NULLs and empty texts in the first, the last and the rows between, and
+# columns that are all NULL: read a column at a time, each row's values in one operation
+MANY = (
+    "SELECT x, x::smallint, x::bigint * 1000000000, x / 7.0::float8, (x %% 2 = 0),"
+    " CASE WHEN x %% 3 = 0 THEN NULL WHEN x %% 3 = 1 THEN '' ELSE 'v' || x END,"
+    " CASE WHEN x %% 4 = 1 THEN NULL ELSE x END,"
+    " CASE WHEN x %% 5 = 0 THEN NULL ELSE %s::timestamptz + x * interval '37 min 1.5 s' END,"
+    " CASE WHEN x %% 2 = 1 THEN NULL ELSE x %% 3 = 0 END,"
+    " NULL::text, NULL::int, NULL::timestamptz, ''::text, %s::text, 'x'::varchar(3),"
+    " CASE WHEN x = %s THEN NULL ELSE '1999-12-31 23:59:59.5+05:30'::timestamptz END"
+    " FROM generate_series(1, %s) AS g(x) ORDER BY g.x DESC"
+)
+MANY_PARAMS = [
+    (datetime(2026, 3, 29, 0, 30, tzinfo=UTC), "[/x] \x1b[2J \u202e é", 1, 601),
+    (datetime(2026, 10, 25, 0, 30, tzinfo=UTC), "", 601, 601),
+    (datetime(2026, 1, 1, tzinfo=UTC), "one", 1, 1),
 ]
 # what pgread leaves to psycopg (some of it in part: a column loaded by psycopg's loader)
 OTHER = [
@@ -56,6 +74,13 @@ OTHER = [
     ("SELECT '1 day 02:00'::interval, '2026-02-03'::date, '12:00'::time", ()),
     ("SELECT 'infinity'::timestamptz", ()),
     ("SELECT '0044-03-15 12:00:00+00 BC'::timestamptz", ()),
+    # 1 BC in UTC, 1 AD where the offset is ahead of it: past datetime's range either way
+    ("SELECT '0001-12-31 23:50:00+00 BC'::timestamptz", ()),
+    (
+        "SELECT x FROM (VALUES ('2026-01-01 10:00+00'::timestamptz),"
+        " ('0001-12-31 23:50:00+00 BC')) v(x)",
+        (),
+    ),
     ("SELECT %s", ("nul\x00byte",)),
     ("SELECT 1; SELECT 2", ()),
     ("SELECT 1/0", ()),
@@ -159,5 +184,52 @@ def test_once_psycopg_is_imported_the_reads_are_psycopgs(
     try:
         assert conn.query("SELECT %s, 'x'", (1,)) == [(1, "x")]
         assert conn.used_psycopg and not conn.closed
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("params", MANY_PARAMS, ids=["600 rows", "last row null", "one row"])
+@pytest.mark.parametrize("path", ["in bulk", "one by one"])
+def test_many_rows_read_as_psycopg_reads_them(
+    conninfo: str, params: tuple[Any, ...], path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page of rows is read off libpq's cell arrays in bulk (each row in one operation),
+    or value by value when those do not look as expected: both give psycopg's rows."""
+    used: list[str] = []
+    bulk, one_by_one = pgread._cells_in_bulk, pgread._cells_one_by_one
+
+    def in_bulk(*args: Any) -> Any:
+        got = bulk(*args) if path == "in bulk" else None
+        used.append("in bulk" if got is not None else "one by one")
+        return got
+
+    monkeypatch.setattr(pgread, "_cells_in_bulk", in_bulk)
+    monkeypatch.setattr(pgread, "_cells_one_by_one", one_by_one)
+    conn = pgread.Connection(conninfo)
+    try:
+        assert _pgread(conn, MANY, params) == _psycopg(conninfo, MANY, params)
+        assert used == [path]
+        assert not conn.used_psycopg
+    finally:
+        conn.close()
+
+
+def test_cell_arrays_that_do_not_match_libpq_are_not_read(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bulk read checks libpq's arrays against PQgetvalue first: an address that does
+    not match (another libpq's layout) sends the read value by value, with the same rows."""
+    conninfo = str(Store(pg_url).target.conninfo)
+    lib = pgread.libpq()
+    right = lib.value_address
+    monkeypatch.setattr(lib, "value_address", lambda res, r, c: right(res, r, c) + 1)
+    bulk = pgread._cells_in_bulk
+    answers: list[object] = []
+    monkeypatch.setattr(pgread, "_cells_in_bulk", lambda *a: answers.append(bulk(*a)))
+    conn = pgread.Connection(conninfo)
+    try:
+        params = MANY_PARAMS[0]
+        assert _pgread(conn, MANY, params) == _psycopg(conninfo, MANY, params)
+        assert answers == [None]
     finally:
         conn.close()

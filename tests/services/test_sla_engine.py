@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,6 +15,7 @@ from supportdesk.rules.sla_engine import (
     ClockState,
     Countdown,
     Reading,
+    SlaClock,
     TicketClocks,
     format_left,
     on_response,
@@ -23,6 +25,8 @@ from supportdesk.rules.sla_engine import (
     retarget,
     start,
     stop,
+    stored_clock,
+    stored_clocks,
 )
 
 JNB = ZoneInfo("Africa/Johannesburg")
@@ -218,3 +222,29 @@ def test_countdown_agrees_with_a_full_reading(
     for step in steps:
         now += timedelta(seconds=step)
         assert countdown.at(now) == read(clock, OFFICE, WARN, now)
+
+
+@given(
+    st.tuples(
+        st.sampled_from(list(ClockState)),
+        st.none() | st.integers(0, 10**7),
+        st.integers(0, 10**7),
+        st.integers(0, 10**7),
+        st.none() | st.datetimes(timezones=st.just(UTC)),
+        st.none() | st.datetimes(timezones=st.just(UTC)),
+        st.none() | st.sampled_from(["pending_customer", "scheduled", "[/x]"]),
+    )
+)
+def test_a_stored_clock_is_the_clock_its_init_builds(values: tuple[Any, ...]) -> None:
+    """The queue builds its clocks through the slots' setters (stored_clock): the same
+    value, field for field, equal and hashed alike, and as frozen."""
+    clock = stored_clock(*values)
+    built = SlaClock(*values)
+    assert type(clock) is SlaClock
+    assert clock == built and hash(clock) == hash(built) and repr(clock) == repr(built)
+    pair, pair_built = stored_clocks(clock, SlaClock()), TicketClocks(built, SlaClock())
+    assert pair == pair_built and hash(pair) == hash(pair_built)
+    with pytest.raises(AttributeError):
+        clock.state = ClockState.NONE  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        pair.respond = built  # type: ignore[misc]
