@@ -31,6 +31,7 @@ from tests.helpers.desk import SHARED_DESK, DeskFactory
 from tests.helpers.hostile import HOSTILE_DESK, hostile_ids
 from tests.helpers.postgres import (
     ADMIN_URL,
+    OWNER,
     PG_URL,
     drop_worker_database,
     need_postgres,
@@ -63,7 +64,9 @@ def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate
 @pytest.fixture(scope="session")
 def pg_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresTemplates]:
     need_postgres()
-    templates = PostgresTemplates(plain(ADMIN_URL), url_of, tmp_path_factory.mktemp("pg-keys"))
+    templates = PostgresTemplates(
+        plain(ADMIN_URL), url_of, tmp_path_factory.mktemp("pg-keys"), OWNER
+    )
     try:
         yield templates
     finally:
