@@ -29,8 +29,10 @@ from supportdesk.core.desk import Desk
 from supportdesk.store import Store
 from tests.helpers.desk import SHARED_DESK, DeskFactory
 from tests.helpers.hostile import HOSTILE_DESK, hostile_ids
+from tests.helpers.order import long_first
 from tests.helpers.postgres import (
     ADMIN_URL,
+    OWNER,
     PG_URL,
     drop_worker_database,
     need_postgres,
@@ -45,6 +47,10 @@ KEY_FILE = "audit.key"
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     drop_worker_database()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    long_first(items)  # under xdist, the long tests first (tests/helpers/order.py)
 
 
 def _build_on(url: str, key: Path, template: DeskTemplate) -> None:
@@ -63,7 +69,9 @@ def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate
 @pytest.fixture(scope="session")
 def pg_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresTemplates]:
     need_postgres()
-    templates = PostgresTemplates(plain(ADMIN_URL), url_of, tmp_path_factory.mktemp("pg-keys"))
+    templates = PostgresTemplates(
+        plain(ADMIN_URL), url_of, tmp_path_factory.mktemp("pg-keys"), OWNER
+    )
     try:
         yield templates
     finally:

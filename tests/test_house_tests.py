@@ -134,3 +134,13 @@ def test_ci_runs_the_readme_test_command_in_parallel() -> None:
     assert len(commands) == 1, commands
     assert commands[0] in ci.splitlines()
     assert "-n auto" in commands[0] and "--dist loadgroup" in commands[0]
+
+
+def test_the_long_first_list_names_test_modules_that_exist() -> None:
+    """tests/helpers/order.py's list stays true to the suite: a renamed module would quietly
+    lose its place at the front."""
+    from tests.helpers.order import LONG_FIRST
+
+    missing = [p for p in LONG_FIRST if not (TESTS.parent / p).is_file()]
+    assert missing == []
+    assert len(set(LONG_FIRST)) == len(LONG_FIRST)

@@ -11,13 +11,14 @@ The wall display gets the same. Both databases.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from textual._compositor import LayoutUpdate  # noqa: PLC2701 - what textual writes to the terminal
 from textual.app import App
+from textual.pilot import Pilot
 
 from supportdesk.console.app import SupportDeskApp
 from supportdesk.console.screens.boards.sla import SlaBoardScreen
@@ -77,92 +78,138 @@ def showing(app: SupportDeskApp, tid: int) -> Callable[[], bool]:
     return check
 
 
+async def _queue(app: SupportDeskApp, pilot: Pilot[None], size: tuple[int, int], **_: Any) -> None:
+    # subjects, accounts and holders in DataTable cells (a str cell was parsed as markup:
+    # `[/var/www/html]` raised MarkupError and ended the console)
+    q = app.screen
+    assert isinstance(q, QueueScreen)
+    assert_inert(app, "queue", *(MUST_SHOW if size[0] >= 160 else ()))
+    # the preview (below the table at 160x48) follows the cursor over every row
+    for _ in range(len(q.rows_for_test())):
+        await pilot.press("down")
+    await settle(pilot)
+    assert_inert(app, "queue after moving through every row")
+
+
+async def _incident(app: SupportDeskApp, pilot: Pilot[None], **_: Any) -> None:
+    # the incident (a toast rang for it at start) and the maintenance window banner
+    await pilot.press("ctrl+n")
+    await until(pilot, lambda: isinstance(app.screen, IncidentScreen), WAIT, "incident screen")
+    await settle(pilot)
+    shown = assert_inert(app, "incident screen", "[/var/www/html]")
+    assert "␛]0;pwned␇" in shown
+    await pilot.press("escape")
+
+
+def _tickets(part: int) -> Step:
+    async def step(app: SupportDeskApp, pilot: Pilot[None], evil: dict[str, Any], **_: Any) -> None:
+        # every ticket (this part's share of them): title, facts, thread, SLA panel, handover
+        mine = evil["tickets"][part::TICKET_PARTS]
+        assert mine
+        for tid in mine:
+            app.open_ticket(tid)
+            await until(pilot, showing(app, tid), WAIT, f"ticket #{tid}")
+            await settle(pilot)
+            assert_inert(app, f"ticket #{tid}")
+
+    return step
+
+
+async def _handover(
+    app: SupportDeskApp, pilot: Pilot[None], evil: dict[str, Any], **_: Any
+) -> None:
+    app.open_ticket(evil["first"])
+    await until(pilot, showing(app, evil["first"]), WAIT, "the first ticket")
+    await settle(pilot)
+    await pilot.press("h")  # the handover, whatever the width
+    await settle(pilot)
+    assert_inert(app, "handover", "␛]0;pwned␇")
+    # a modal listing the incident by its hostile title
+    await pilot.press("i")
+    await until(pilot, lambda: isinstance(app.screen, ChoiceModal), WAIT, "incident choices")
+    await pilot.pause(0.1)
+    assert_inert(app, "incident link modal", "[/var/www/html]")
+    await pilot.press("escape")
+    await pilot.press("escape")
+
+
+async def _boards(app: SupportDeskApp, pilot: Pilot[None], **_: Any) -> None:
+    # the tier board (escalation reasons, holders' names) and the lead's SLA board
+    await pilot.press("ctrl+t")
+    await until(pilot, lambda: isinstance(app.screen, TierBoardScreen), WAIT, "tier board")
+    await pilot.press("2")
+    await settle(pilot)
+    assert_inert(app, "tier 2 board")
+    await pilot.press("ctrl+l")
+    await until(pilot, lambda: isinstance(app.screen, SlaBoardScreen), WAIT, "SLA board")
+    await settle(pilot)
+    assert_inert(app, "SLA board")
+
+
+async def _call(app: SupportDeskApp, pilot: Pilot[None], **_: Any) -> None:
+    # the call flow: search, account card, contacts, verdict
+    await pilot.press("ctrl+k")
+    await until(pilot, lambda: isinstance(app.screen, CallScreen), WAIT, "call screen")
+    await pilot.press(*"evil")
+    call = app.screen
+    assert isinstance(call, CallScreen)
+    await until(pilot, lambda: call.card is not None, WAIT, "the account card")
+    await settle(pilot)
+    assert_inert(app, "call: search and card", "Evil [/var/www/html] ␛]0;p")
+    await pilot.press("enter")
+    await until(pilot, lambda: call.stage == CallStage.CONTACT, WAIT, "the contacts")
+    await settle(pilot)
+    assert_inert(app, "call: contacts", "[@click=app.quit]x[/]")
+    # a contact without a PIN: call back a number on file (a digit highlights, Enter
+    # picks: issue 16 item 11)
+    await pilot.press("1", "enter")
+    await settle(pilot)
+    assert_inert(app, "call: call back")
+    await pilot.press("1", "enter")
+    await settle(pilot)
+    await pilot.press("y")
+    await until(pilot, lambda: call.verdict is not None, WAIT, "the verdict")
+    await settle(pilot)
+    assert_inert(app, "call: verdict", "[@click=app.quit]x[/]")
+
+
+async def _toast(app: SupportDeskApp, pilot: Pilot[None], desk: Desk, **_: Any) -> None:
+    # a toast quoting outside text (an incident opened while the console runs)
+    incidents.open_incident(desk, [SERVER], "Second [/x] \x1b[2J \x9b2J outage")
+    app.incident_watch.request()
+    await until(pilot, lambda: len(app.incident_watch.incidents) == 2, WAIT, "the new incident")
+    await settle(pilot)
+    assert_inert(app, "toast", "Second", "␛[2J \\u009b2J")
+
+
+Step = Callable[..., Awaitable[None]]
+TICKET_PARTS = 2  # 22 hostile tickets, half in each case
+# every screen, in four parts of about the same length that xdist can run side by side: each
+# starts the console afresh on its own copy of the hostile desk and checks what the one long
+# tour checked at those steps
+PARTS: dict[str, list[Step]] = {
+    "queue-incident-toast": [_queue, _incident, _toast],
+    "tickets0": [_tickets(0)],
+    "tickets1-handover": [_tickets(1), _handover],
+    "boards-call": [_boards, _call],
+}
+
+
+@pytest.mark.parametrize("part", list(PARTS))
 @pytest.mark.parametrize("size", [(160, 48), (80, 24)])
 @sync
 async def test_every_console_screen_shows_hostile_text_literally(
-    desk: Desk, make_desk: DeskFactory, evil: dict[str, Any], size: tuple[int, int]
+    desk: Desk, make_desk: DeskFactory, evil: dict[str, Any], size: tuple[int, int], part: str
 ) -> None:
     app = SupportDeskApp(make_desk("lena"), live=False)
     async with app.run_test(size=size, notifications=True) as pilot:
-        # the queue: subjects, accounts and holders in DataTable cells (a str cell was
-        # parsed as markup: `[/var/www/html]` raised MarkupError and ended the console)
         await until(pilot, lambda: isinstance(app.screen, QueueScreen), WAIT, "queue")
         q = app.screen
         assert isinstance(q, QueueScreen)
         await until(pilot, lambda: len(q.rows_for_test()) >= 20, WAIT, "the queue rows")
         await settle(pilot)
-        assert_inert(app, "queue", *(MUST_SHOW if size[0] >= 160 else ()))
-        # the preview (below the table at 160x48) follows the cursor over every row
-        for _ in range(len(q.rows_for_test())):
-            await pilot.press("down")
-        await settle(pilot)
-        assert_inert(app, "queue after moving through every row")
-        # the incident (a toast rang for it at start) and the maintenance window banner
-        await pilot.press("ctrl+n")
-        await until(pilot, lambda: isinstance(app.screen, IncidentScreen), WAIT, "incident screen")
-        await settle(pilot)
-        shown = assert_inert(app, "incident screen", "[/var/www/html]")
-        assert "␛]0;pwned␇" in shown
-        await pilot.press("escape")
-        # every ticket: title, facts, thread, SLA panel, handover
-        for tid in evil["tickets"]:
-            app.open_ticket(tid)
-            await until(pilot, showing(app, tid), WAIT, f"ticket #{tid}")
-            await settle(pilot)
-            assert_inert(app, f"ticket #{tid}")
-        app.open_ticket(evil["first"])
-        await until(pilot, showing(app, evil["first"]), WAIT, "the first ticket")
-        await settle(pilot)
-        await pilot.press("h")  # the handover, whatever the width
-        await settle(pilot)
-        assert_inert(app, "handover", "␛]0;pwned␇")
-        # a modal listing the incident by its hostile title
-        await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), WAIT, "incident choices")
-        await pilot.pause(0.1)
-        assert_inert(app, "incident link modal", "[/var/www/html]")
-        await pilot.press("escape")
-        await pilot.press("escape")
-        # the tier board (escalation reasons, holders' names) and the lead's SLA board
-        await pilot.press("ctrl+t")
-        await until(pilot, lambda: isinstance(app.screen, TierBoardScreen), WAIT, "tier board")
-        await pilot.press("2")
-        await settle(pilot)
-        assert_inert(app, "tier 2 board")
-        await pilot.press("ctrl+l")
-        await until(pilot, lambda: isinstance(app.screen, SlaBoardScreen), WAIT, "SLA board")
-        await settle(pilot)
-        assert_inert(app, "SLA board")
-        # the call flow: search, account card, contacts, verdict
-        await pilot.press("ctrl+k")
-        await until(pilot, lambda: isinstance(app.screen, CallScreen), WAIT, "call screen")
-        await pilot.press(*"evil")
-        call = app.screen
-        assert isinstance(call, CallScreen)
-        await until(pilot, lambda: call.card is not None, WAIT, "the account card")
-        await settle(pilot)
-        assert_inert(app, "call: search and card", "Evil [/var/www/html] ␛]0;p")
-        await pilot.press("enter")
-        await until(pilot, lambda: call.stage == CallStage.CONTACT, WAIT, "the contacts")
-        await settle(pilot)
-        assert_inert(app, "call: contacts", "[@click=app.quit]x[/]")
-        # a contact without a PIN: call back a number on file (a digit highlights, Enter
-        # picks: issue 16 item 11)
-        await pilot.press("1", "enter")
-        await settle(pilot)
-        assert_inert(app, "call: call back")
-        await pilot.press("1", "enter")
-        await settle(pilot)
-        await pilot.press("y")
-        await until(pilot, lambda: call.verdict is not None, WAIT, "the verdict")
-        await settle(pilot)
-        assert_inert(app, "call: verdict", "[@click=app.quit]x[/]")
-        # a toast quoting outside text (an incident opened while the console runs)
-        incidents.open_incident(desk, [SERVER], "Second [/x] \x1b[2J \x9b2J outage")
-        app.incident_watch.request()
-        await until(pilot, lambda: len(app.incident_watch.incidents) == 2, WAIT, "the new incident")
-        await settle(pilot)
-        assert_inert(app, "toast", "Second", "␛[2J \\u009b2J")
+        for step in PARTS[part]:
+            await step(app, pilot, size=size, evil=evil, desk=desk)
         assert app.is_running
     assert app.return_code in (0, None)
 

@@ -4,18 +4,23 @@ They skip with a visible reason when no server answers, unless
 SUPPORTDESK_REQUIRE_POSTGRES=1 (CI sets it), in which case they fail.
 
 Each test process has a database of its own on that server (`PG_URL`), made the first time
-a test needs PostgreSQL and dropped when the process ends: under pytest-xdist two workers
+a test needs PostgreSQL and dropped after the process ends: under pytest-xdist two workers
 never share one (their tests make schemas in it, and desks copied from templates in databases
-beside it: tests/helpers/templates.py). SUPPORTDESK_TEST_PG names the server and the
-database to connect to for that (default: the `test` database of 127.0.0.1:5432).
+beside it: tests/helpers/templates.py). Every database a process makes is named after its
+`OWNER`, whose advisory lock it holds until it exits; a detached process drops them then,
+and each new process hands the databases of a run that ended without that to a dropper too
+(tests/helpers/pgdrop.py). SUPPORTDESK_TEST_PG names the server and the database to connect
+to for that (default: the `test` database of 127.0.0.1:5432).
 """
 
 from __future__ import annotations
 
 import os
-import re
+from typing import Any
 
 import pytest
+
+from tests.helpers import pgdrop
 
 ADMIN_URL = os.environ.get(
     "SUPPORTDESK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -23,16 +28,10 @@ ADMIN_URL = os.environ.get(
 REQUIRE_PG = os.environ.get("SUPPORTDESK_REQUIRE_POSTGRES") == "1"
 
 
-def _run_tag() -> str:
-    """This test process's part of a database name: the xdist run and worker, else the pid
-    (two runs on one server, or two workers of one run, never meet)."""
-    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")[:8] or f"p{os.getpid()}"
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return re.sub(r"[^a-z0-9_]", "_", f"{run}_{worker}".lower())
-
-
-RUN_TAG = _run_tag()
-WORKER_DB = f"sdt_{RUN_TAG}"
+# this test process's part of every database name (two runs on one server, or two workers
+# of one run, never meet)
+OWNER = pgdrop.new_owner()
+WORKER_DB = OWNER
 
 
 def url_of(database: str) -> str:
@@ -49,15 +48,21 @@ def plain(url: str) -> str:
 PG_URL = url_of(WORKER_DB)
 
 _STATE: dict[str, str | None] = {}
+_LOCK: list[Any] = []  # the connection that holds OWNER's advisory lock
 
 
 def _pg_available() -> str | None:
     try:
         import psycopg
 
-        with psycopg.connect(plain(ADMIN_URL), connect_timeout=3, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{WORKER_DB}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{WORKER_DB}"')
+        lock = psycopg.connect(plain(ADMIN_URL), connect_timeout=3, autocommit=True)
+        _LOCK.append(lock)
+        # ours before any database of ours exists, held until this process ends
+        lock.execute("SELECT pg_advisory_lock(%s)", (pgdrop.owner_key(OWNER),))
+        left = pgdrop.orphans(lock, OWNER)
+        if left:
+            pgdrop.spawn(plain(ADMIN_URL), left)
+        lock.execute(f'CREATE DATABASE "{WORKER_DB}"')
         return None
     except Exception as exc:  # any failure means "not here"
         return f"PostgreSQL not reachable at {ADMIN_URL}: {str(exc).splitlines()[0]}"
@@ -79,12 +84,13 @@ def need_postgres() -> None:
 
 
 def drop_worker_database() -> None:
-    """At the end of the process: drop its database if it made one."""
+    """At the end of the process: hand its databases (its own and the desk copies the
+    templates left) to a dropper that outlives it, and let it start (release the lock).
+    Nothing here waits for a drop."""
     if _STATE.get("reason", "unused") is None:
-        import psycopg
-
-        with psycopg.connect(plain(ADMIN_URL), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{WORKER_DB}" WITH (FORCE)')
+        pgdrop.spawn(plain(ADMIN_URL), [OWNER])
+    while _LOCK:
+        _LOCK.pop().close()
 
 
 def with_setting(url: str, name: str, value: str) -> str:

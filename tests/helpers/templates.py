@@ -12,12 +12,12 @@ depends on the real time or on the test's own process at the moment it runs (pre
 for instance) is added to the copy by the fixture, after the copy.
 
 Each pytest-xdist worker builds its own templates in its own temporary folder and its own
-PostgreSQL databases (`worker_tag`), so workers never share a file or a database.
+PostgreSQL databases (named after the process's owner: tests/helpers/pgdrop.py), so workers
+never share a file or a database.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import threading
@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from tests.helpers import pgdrop
 
 if TYPE_CHECKING:
     from supportdesk.core.desk import Desk
@@ -45,11 +47,6 @@ class DeskTemplate:
 
 
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
-
-
-def worker_tag() -> str:
-    """`gw0`, `gw1`... under pytest-xdist, `main` otherwise."""
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 def _checkpoint(folder: Path) -> None:
@@ -100,8 +97,11 @@ class SqliteTemplates:
 
 class PostgresTemplates:
     """Template databases on one server, each built once per test process, and the databases
-    the tests get as copies of them (dropped in the background, all gone when the process
-    ends), with the audit key each template was built with.
+    the tests get as copies of them, with the audit key each template was built with.
+    Copies are dropped in the background, several at once (one checkpoint serves them:
+    tests/helpers/pgdrop.py); whatever is left when the session ends (the templates, the
+    spares, the copies not yet dropped) is left to the dropper that runs after the process
+    (tests/postgres.py's `drop_worker_database`): every name starts with `owner`.
 
     `CREATE DATABASE ... TEMPLATE` refuses while anyone is connected to the template: a
     builder disposes every store it opened (and starts no change feed).
@@ -111,14 +111,16 @@ class PostgresTemplates:
     so the next test that asks for it finds it made. A template never changes once built,
     so a copy made early is the same as one made when asked."""
 
-    def __init__(self, admin_url: str, url_of: Callable[[str], str], keys: Path) -> None:
+    def __init__(
+        self, admin_url: str, url_of: Callable[[str], str], keys: Path, owner: str
+    ) -> None:
         import psycopg
 
         self.admin = psycopg.connect(admin_url, autocommit=True)
         self.admin_url = admin_url
         self.url_of = url_of
         self.keys = keys
-        self.prefix = f"sdt_{worker_tag()}_{uuid.uuid4().hex[:6]}"
+        self.prefix = owner
         self.made: dict[str, str] = {}
         self.doomed: SimpleQueue[str | None] = SimpleQueue()
         self.dropper = threading.Thread(target=self._drop_loop, args=(admin_url,), daemon=True)
@@ -137,12 +139,25 @@ class PostgresTemplates:
         return spare
 
     def _drop_loop(self, admin_url: str) -> None:
-        # dropping a database costs the server a checkpoint: done here, while tests run
+        # dropping a database costs the server a checkpoint: done here, while tests run,
+        # what has queued up meanwhile at once (one checkpoint for the lot)
         import psycopg
 
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            while (name := self.doomed.get()) is not None:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conns: list[Any] = []
+        try:
+            while True:
+                names = [self.doomed.get()]
+                while len(names) < pgdrop.PARALLEL and not self.doomed.empty():
+                    names.append(self.doomed.get())
+                doomed = [n for n in names if n is not None]
+                while len(conns) < len(doomed):
+                    conns.append(psycopg.connect(admin_url, autocommit=True))
+                pgdrop.drop_databases(conns, doomed)  # a failure: the final dropper's
+                if None in names:
+                    return
+        finally:
+            for conn in conns:
+                conn.close()
 
     def _new_name(self) -> str:
         return f"{self.prefix}_{uuid.uuid4().hex[:10]}"
@@ -174,15 +189,10 @@ class PostgresTemplates:
         self.doomed.put(url.rsplit("/", 1)[1].split("?", 1)[0])
 
     def close(self) -> None:
-        """Drop the spares, the templates and every copy left, and wait for it."""
-        self.maker.shutdown(wait=True)
-        for spare in self.spares.values():
-            if spare.exception() is None:
-                self.doomed.put(spare.result())
+        """Make no more copies and close this process's connections; wait for no drop (the
+        templates, the spares and the copies still queued are the final dropper's)."""
+        self.maker.shutdown(wait=True, cancel_futures=True)  # a CREATE under way ends first
         if self.maker_conn is not None:
             self.maker_conn.close()
-        for template in self.made.values():
-            self.doomed.put(template)
-        self.doomed.put(None)
-        self.dropper.join(timeout=300)
+        self.doomed.put(None)  # the drop under way, if any, is not waited for
         self.admin.close()
