@@ -331,7 +331,13 @@ def _content(item: ThreadItem) -> tuple[object, ...]:
 
 
 class ThreadView(VerticalScroll):
-    """A ticket's thread, oldest first, that appends new entries instead of redrawing."""
+    """A ticket's thread, oldest first, that appends new entries instead of redrawing.
+
+    A reader at the end follows it: `following` says so, and stays set until the reader
+    scrolls away from the end. The layout may change after the entries were scrolled to
+    (the new entries laid out late, the scrollbar appearing and narrowing them so they wrap
+    onto more lines, the panels above growing): while following, every such change scrolls
+    to the end again, so the thread ends at its last entry once laid out."""
 
     def __init__(self, *, id: str | None = None, limit: int | None = None) -> None:
         super().__init__(id=id, can_focus=True)
@@ -339,6 +345,7 @@ class ThreadView(VerticalScroll):
         self._keys: list[tuple[str, int]] = []
         self._contents: list[tuple[object, ...]] = []
         self._entries: list[ThreadEntry] = []
+        self.following = True
 
     def show(self, ticket: TicketView, now: datetime) -> None:
         """Show `ticket`'s entries (the last `limit` of them), keeping the reader's place: at
@@ -349,7 +356,7 @@ class ThreadView(VerticalScroll):
             items = items[-self.limit :]
         keys = [_ident(i) for i in items]
         contents = [_content(i) for i in items]
-        follow = self.is_vertical_scroll_end or not self._keys
+        follow = self.following or self.is_vertical_scroll_end or not self._keys
         if self._keys and keys[: len(self._keys)] == self._keys:
             for n, entry in enumerate(self._entries):
                 if contents[n] != self._contents[n]:
@@ -370,6 +377,24 @@ class ThreadView(VerticalScroll):
         self._keys = keys
         self._contents = contents
         if follow:
+            self.following = True
+            self.scroll_end(animate=False)  # after the next refresh; again if the layout moves
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        # back up the thread is the reader leaving the end; a layout that grows leaves
+        # scroll_y alone (no call here) and scrolls to the end again (_keep_end)
+        if new < old or self.is_vertical_scroll_end:
+            self.following = self.is_vertical_scroll_end
+
+    def watch_virtual_size(self) -> None:
+        self._keep_end()
+
+    def on_resize(self) -> None:
+        self._keep_end()
+
+    def _keep_end(self) -> None:
+        if self.following and self._keys:
             self.scroll_end(animate=False)
 
     @staticmethod
@@ -382,6 +407,7 @@ class ThreadView(VerticalScroll):
 
     def clear_thread(self) -> None:
         self.remove_children()
+        self.following = True
         self._keys = []
         self._contents = []
         self._entries = []
