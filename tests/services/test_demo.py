@@ -723,25 +723,24 @@ def test_a_primary_contact_with_two_addresses_gets_one_pin(db_url: str, tmp_path
 
 
 @pytest.mark.parametrize(
-    "runs",
-    [[(seed, n) for n in (50, 200, 1000, 5000)] for seed in range(1, 9)] + [[(1, 20_000)]],
-    ids=[f"seed{seed}" for seed in range(1, 9)] + ["20000"],
+    ("seed", "n"),
+    [(seed, n) for seed in range(1, 9) for n in (50, 200, 1000, 5000)] + [(1, 20_000)],
+    ids=[f"seed{seed}-{n}" for seed in range(1, 9) for n in (50, 200, 1000, 5000)] + ["20000"],
 )
-def test_every_seed_and_size_builds(tmp_path: Path, runs: list[tuple[int, int]]) -> None:
+def test_every_seed_and_size_builds(tmp_path: Path, seed: int, n: int) -> None:
     """Seeds 1-8 at 50, 200, 1,000 and 5,000 tickets, and one demo of 20,000 (the heavy
-    case: about half a minute on one free core), each with its PINs, through build_demo_file;
-    one case per seed, so that workers share them."""
-    for seed, n in runs:
-        path = tmp_path / f"s{seed}-{n}.db"
-        built = demo.build_demo_file(path, tmp_path / "k.key", Clock(NOW), tickets=n, seed=seed)
-        assert built.result.tickets == n, (seed, n)
-        store = Store(str(path))
-        try:
-            _pins_hold(Desk(store, "lena", Clock(NOW), tmp_path / "k.key"), built.pins)
-            assert store.query("SELECT count(*) FROM tickets") == [(n,)]
-        finally:
-            store.dispose()
-        path.unlink()
+    case), each with its PINs, through build_demo_file; one case per seed and size, so that
+    workers share them."""
+    path = tmp_path / f"s{seed}-{n}.db"
+    built = demo.build_demo_file(path, tmp_path / "k.key", Clock(NOW), tickets=n, seed=seed)
+    assert built.result.tickets == n, (seed, n)
+    store = Store(str(path))
+    try:
+        _pins_hold(Desk(store, "lena", Clock(NOW), tmp_path / "k.key"), built.pins)
+        assert store.query("SELECT count(*) FROM tickets") == [(n,)]
+    finally:
+        store.dispose()
+    path.unlink()
 
 
 def _demo_env(tmp_path: Path, db: str) -> dict[str, str]:
