@@ -152,8 +152,8 @@ def build_demo(
             conn.execution_options(sqlite_immediate=True)
             dbapi = conn.connection.dbapi_connection
             loader: Loader = SqliteLoader(dbapi) if sqlite else PostgresLoader(dbapi)
-            if not sqlite:
-                stage.watch("server", [int(dbapi.info.backend_pid)])
+            if isinstance(loader, PostgresLoader):
+                stage.watch("server", [loader.backend_pid()])
             loader.before()
             workers = None
             try:

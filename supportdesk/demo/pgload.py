@@ -109,6 +109,10 @@ class PostgresLoader(Loader):
         super().__init__(dbapi)
         self.stripped = _Stripped()
 
+    def backend_pid(self) -> int:
+        """The process id of this connection's server process (for the stage timings)."""
+        return int(self.db.info.backend_pid)
+
     # -- the load's transaction ------------------------------------------------------------
     def begin(self, conn: Connection) -> None:
         run = conn.exec_driver_sql
