@@ -58,10 +58,13 @@ the first reply), so that a million tickets stay under three events each. The mo
 wrote the last `created`, `reply` or `call` event.
 
 Modules by job: `texts` (names, subjects, bodies from data/demo), `rows` (row layouts),
-`generate` (directory and ticket threads), `workers` (parallel worker processes), `load`
-(bulk loaders, SQLite's), `pgload` (PostgreSQL's), `copytext` (rows as COPY text),
-`handover` (shift-end handovers), `staff`, and `build` (build_demo, the atomic build of a
-demo file, PINs). The names the CLI, the tests and the benchmarks use are
+`generate` (directory and ticket threads), `clocks` (a ticket's SLA columns, with a fast
+path for resolved tickets), `workers` (parallel worker processes), `load` (bulk loaders,
+SQLite's), `pgload` (PostgreSQL's), `copytext` (rows as COPY text), `handover` (shift-end
+handovers), `outbox` (the demo's mail), `timing` (stage timings on stderr with
+SUPPORTDESK_DEMO_STAGES=1: wall and CPU seconds of this process, the workers and the
+PostgreSQL server process), `staff`, and `build` (build_demo, the atomic build of a demo
+file, PINs). The names the CLI, the tests and the benchmarks use are
 re-exported here.
 """
 

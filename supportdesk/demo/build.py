@@ -48,6 +48,7 @@ from .rows import (
     StaffRow,
 )
 from .staff import DEMO_STAFF, DemoResult, DemoStaff
+from .timing import StageClock
 from .workers import Workers
 
 
@@ -132,15 +133,7 @@ def build_demo(
     if tickets < 1:
         raise UsageError("--tickets must be at least 1")
     started = time.perf_counter()
-    last = [started]
-
-    def stage(name: str) -> None:
-        """With SUPPORTDESK_DEMO_STAGES=1, say how long each stage took (benchmarks)."""
-        at = time.perf_counter()
-        if os.environ.get("SUPPORTDESK_DEMO_STAGES") == "1":
-            print(f"  stage {name:<28} {at - last[0]:6.1f} s", file=sys.stderr, flush=True)
-        last[0] = at
-
+    stage = StageClock()  # with SUPPORTDESK_DEMO_STAGES=1, each stage's time on stderr
     store = desk.store
     now = desk.now()
     desk.audit_key  # noqa: B018 - fail before any work when the key is missing
@@ -159,6 +152,8 @@ def build_demo(
             conn.execution_options(sqlite_immediate=True)
             dbapi = conn.connection.dbapi_connection
             loader: Loader = SqliteLoader(dbapi) if sqlite else PostgresLoader(dbapi)
+            if isinstance(loader, PostgresLoader):
+                stage.watch("server", [loader.backend_pid()])
             loader.before()
             workers = None
             try:
@@ -170,6 +165,7 @@ def build_demo(
                         workers = Workers(
                             gen, staff, _scratch_folder(store), n_workers, copy_text=not sqlite
                         )
+                        stage.watch("workers", [proc.pid for proc in workers.procs])
                     _load(conn, loader, gen, staff, workers, progress, stage)
                     hand_over_excess_claims(conn, gen, staff)  # room to claim
                     stage("handovers")

@@ -14,8 +14,9 @@ from supportdesk.core.policy import load_preset, policy_from_text
 from supportdesk.enums import Priority
 from supportdesk.models import sqlite_timestamp
 from supportdesk.rules.policy import Plan
-from supportdesk.rules.sla_engine import CLOCKS, from_history, to_us
+from supportdesk.rules.sla_engine import CLOCKS, to_us
 
+from .clocks import Targets, ticket_columns, to_ms
 from .rows import (
     ACTIVE_SHARE,
     ADMIN_REQUESTS,
@@ -539,7 +540,7 @@ class _Tickets:
         self.events: list[Row] = []
         self.tier_at: Any = ""  # the current ticket's tier_since
         self.plans: dict[str, Plan] = {}
-        self.targets: dict[tuple[str, int], tuple[tuple[int | None, bool], ...]] = {}
+        self.targets: dict[tuple[str, int], Targets] = {}
 
     def start(self, rng: random.Random) -> None:
         """Begin a chunk: its own random numbers, and duplicates only within it."""
@@ -698,6 +699,7 @@ class _Tickets:
         logged_by = agent[0] if channel == "phone" and contact_id is not None else None
         self.events.append((tid, 0, logged_by or 0, "", "", "", ts0))
         first_response = resolved_at = merged = None
+        first_us = resolved_us = None  # the same two times as microseconds
         responder = resolver = None  # who stopped the clocks (responded_by, resolved_by)
         speaker, last_at = "customer", t0
         th = self.th
@@ -708,13 +710,14 @@ class _Tickets:
                 self.reply(tid, None, body, ts(last_at), customer=1)
         elif code == "unlisted_sender":
             last_at = t0 + 3 * SEC + int(r() * 20 * SEC)
-            resolved_at = ts(last_at)
+            resolved_at, resolved_us = ts(last_at), last_at
             self.reply(tid, None, th["unlisted_sender"] % slots, resolved_at)
             if full:
                 self.status(tid, None, "new", "closed", resolved_at)
             status, speaker = "closed", "staff"
         else:
             first_response = ts1 = ts(t1)
+            first_us = t1
             speaker, last_at = "staff", t1
             if admin or status == "pending_customer" or code == "no_response":
                 # held for an authorized contact, or waiting on the customer: may time out
@@ -732,7 +735,7 @@ class _Tickets:
                 if code is not None:
                     resolver = worker[0]
                     last_at = min(t1 + 7 * DAY + int(r() * 2 * HOUR), now - SEC)
-                    resolved_at = ts(last_at)
+                    resolved_at, resolved_us = ts(last_at), last_at
                     body = self.letter(slots, th[closing], worker)
                     self.reply(tid, worker[0], body, resolved_at)
                     if full:
@@ -755,9 +758,9 @@ class _Tickets:
                 status = "closed" if merged or now - t1 > AUTO_CLOSE_US else "resolved"
                 if full:
                     self.status(tid, worker[0], "new", status, ts1)
-                resolved_at = ts1
+                resolved_at, resolved_us = ts1, t1
             else:
-                status, resolved_at, last_at, speaker = self.worked(
+                status, resolved_at, resolved_us, last_at, speaker = self.worked(
                     tid, t1, ts1, status, tier, rank, variant, slots, channel, agent, worker,
                     holder, full,
                 )  # fmt: skip
@@ -771,8 +774,7 @@ class _Tickets:
             status, tier, ts0, first_response or "", resolved_at or "", code or "",
             holder[0] if holder is not None else 0, merged or 0, speaker, last_text,
             self.tier_at, tid if tier > 1 else 0, 1 if tier > 1 else 0,
-            *self.clocks(acct.plan, rank, status, code, t0, first_response, resolved_at,
-                         last_at),
+            *self.clocks(acct.plan, rank, status, code, t0, first_us, resolved_us, last_at),
             responder or 0, resolver or 0,
         )  # fmt: skip
 
@@ -783,54 +785,33 @@ class _Tickets:
         status: str,
         code: str | None,
         t0: int,
-        first_response: Any,
-        resolved_at: Any,
+        first_us: int | None,
+        resolved_us: int | None,
         last_at: int,
     ) -> tuple[Any, ...]:
-        """The SLA columns of a ticket, from the outline of its history."""
+        """The SLA columns of a ticket, from the outline of its history (times in
+        microseconds; the response and resolution are counted as stored, to the ms)."""
+        plan, targets = self.plan_targets(plan_name, rank)
+        held = HELD_BY.get(code or "") or (status if status in HELD_STATUSES else None)
+        return ticket_columns(
+            plan.name, plan.calendar, targets, self.ts, status=status, held=held, created=t0,
+            first_response=to_ms(first_us), resolved=to_ms(resolved_us), last_activity=last_at,
+        )  # fmt: skip
+
+    def plan_targets(self, plan_name: str, rank: int) -> tuple[Plan, Targets]:
+        """An account's plan and its (seconds, tracked) targets at a priority."""
         plan = self.plans.get(plan_name)
         if plan is None:
             plan = self.plans[plan_name] = self.gen.policy.plan_for(plan_name)
         targets = self.targets.get((plan.name, rank))
         if targets is None:
             prio = Priority.from_rank(rank)
-            pair = [plan.target(c, prio) for c in CLOCKS]
-            targets = self.targets[plan.name, rank] = tuple(
-                (t.seconds, t.kind != "none") for t in pair
+            respond, resolve = (plan.target(c, prio) for c in CLOCKS)
+            targets = self.targets[plan.name, rank] = (
+                (respond.seconds, respond.kind != "none"),
+                (resolve.seconds, resolve.kind != "none"),
             )
-        held = HELD_BY.get(code or "") or (status if status in HELD_STATUSES else None)
-        clocks = from_history(
-            plan.calendar,
-            targets[0],
-            targets[1],
-            status=status,
-            created=t0,
-            first_response=self.when(first_response),
-            resolved=self.when(resolved_at),
-            held=held,
-            last_activity=last_at,
-        )
-        ts = self.ts
-        out: list[Any] = [plan.name, clocks.sort_key]
-        for clock in (clocks.respond, clocks.resolve):
-            out += (
-                clock.state.value,
-                clock.target_s or 0,
-                clock.used_s,
-                clock.paused_s,
-                ts(to_us(clock.since)) if clock.since else "",
-                ts(to_us(clock.due)) if clock.due else "",
-                clock.paused or "",
-            )
-        return tuple(out)
-
-    def when(self, value: Any) -> int | None:
-        """A generated time value (SQLite text or a datetime) as microseconds."""
-        if not value:
-            return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value + "+00:00")
-        return to_us(value)
+        return plan, targets
 
     def worked(
         self,
@@ -847,9 +828,10 @@ class _Tickets:
         worker: StaffRow,
         holder: StaffRow | None,
         full: bool,
-    ) -> tuple[str, Any, int, str]:
+    ) -> tuple[str, Any, int | None, int, str]:
         """The thread of a ticket someone works on: open, scheduled, or solved (`done`).
-        Returns its final status, resolved_at, last activity and last speaker."""
+        Returns its final status, resolved_at (as given and in microseconds), last
+        activity and last speaker."""
         r = self.r
         ts = self.ts
         now = self.now
@@ -908,9 +890,9 @@ class _Tickets:
             at = ts(tn)
             self.event(tid, "note", worker[0], at, body=self.pick(self.scheduled, slots))
             self.status(tid, worker[0], "open", "scheduled", at)
-            return status, None, tn, speaker
+            return status, None, None, tn, speaker
         if not done:
-            return status, None, tn, speaker
+            return status, None, None, tn, speaker
         if not solved_at_once:
             tr = max(tr, tn + SEC)
         at = ts1 if solved_at_once else ts(tr)
@@ -922,4 +904,4 @@ class _Tickets:
             if closed:
                 last = tr + AUTO_CLOSE_US
                 self.status(tid, None, "resolved", "closed", ts(last))
-        return ("closed" if closed else "resolved"), at, last, "staff"
+        return ("closed" if closed else "resolved"), at, tr, last, "staff"
