@@ -82,11 +82,10 @@ def _open_regular(path: str) -> IO[bytes]:
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise UsageError(f"import: cannot read {path}: {reason}") from None
-    fh = os.fdopen(fd, "rb")
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        fh.close()
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # before fdopen, which refuses a folder
+        os.close(fd)
         raise UsageError(f"import: {path} is not a regular file")
-    return fh
+    return os.fdopen(fd, "rb")
 
 
 def read_desk_export(path: str, name: str, data: bytes | None) -> Export:
