@@ -8,6 +8,7 @@ worker that reads the ticket reads its SLA view and plan too.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import ClassVar
@@ -195,6 +196,7 @@ class TicketScreen(DeskScreen):
         self._template: str | None = None  # the template the reply in the composer came from
         self.brief: Brief | None = None
         self.handover_on: bool | None = None  # None: shown beside the thread when wide
+        self._retime_due = 0.0  # when the "5 min ago" texts are redone (monotonic)
 
     def compose(self) -> ComposeResult:
         yield self.header_bar("ticket-title")
@@ -218,13 +220,20 @@ class TicketScreen(DeskScreen):
         self.desk_app.key_gate.release()  # keys typed ahead of it (a call filed) come here
         self.query_one("#ticket-title", Static).update(Text(f"#{self.ticket_id} …", "bold"))
         self._fit_handover()
-        self.set_interval(RETIME_S, self._retime)
+        # the texts are redone from the once-a-second tick, not from a timer of their own: a
+        # stopped timer's sleep keeps the context it was started in, and with it this screen,
+        # until its due time (20 s after the ticket closed); the tick's keeps it for a second
+        self._retime_due = time.monotonic() + RETIME_S
         self.set_interval(1.0, self._tick)
         self.reload()
 
     def _tick(self) -> None:
-        """Once a second: the SLA countdowns from memory (no database)."""
+        """Once a second: the SLA countdowns from memory (no database); every RETIME_S the
+        "5 min ago" texts."""
         self.query_one(SlaPanel).tick(self.desk.now())
+        if time.monotonic() >= self._retime_due:
+            self._retime_due = time.monotonic() + RETIME_S
+            self._retime()
 
     def _retime(self) -> None:
         """Refresh "5 min ago" texts from the ticket in memory (no database)."""

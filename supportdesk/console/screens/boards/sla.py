@@ -10,6 +10,7 @@ wall display that `supportdesk serve` shows) nothing that changes data is bound,
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import datetime
 from typing import ClassVar
@@ -287,6 +288,7 @@ class SlaBoardScreen(DeskScreen):
         self._focused_once = False
         self._seen_in_time: set[int] = set()  # rows seen before they breached
         self._last_look = (0, 0)  # the last snapshot's time (epoch) and highest ticket id
+        self._figures_due = 0.0  # when the figures are read again (monotonic)
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -311,8 +313,12 @@ class SlaBoardScreen(DeskScreen):
         self._fit()
         self.reload()
         self.load_figures()
+        # the figures are read again from the once-a-second tick, not from a timer of their
+        # own: a stopped timer's sleep keeps the context it was started in, and with it this
+        # screen, until its due time (up to a minute after the board closed); the tick's
+        # keeps it for a second at most
+        self._figures_due = time.monotonic() + FIGURES_EVERY_S
         self.set_interval(1.0, self._tick)
-        self.set_interval(FIGURES_EVERY_S, self.load_figures)
 
     def on_resize(self) -> None:
         self._fit()
@@ -587,6 +593,9 @@ class SlaBoardScreen(DeskScreen):
 
     # -- live ---------------------------------------------------------------------------
     def _tick(self) -> None:
+        if time.monotonic() >= self._figures_due:
+            self._figures_due = time.monotonic() + FIGURES_EVERY_S
+            self.load_figures()
         if self.board is None:
             return
         now = self.desk.now()
@@ -615,8 +624,6 @@ class SlaBoardScreen(DeskScreen):
         """Flash the rows of new breaches and ring the bell once for them."""
         if not ids:
             return
-        import time
-
         self.alerts.extend(sorted(ids))
         self.app.bell()
         self._rang += 1
@@ -636,8 +643,6 @@ class SlaBoardScreen(DeskScreen):
             urgent.update_cell(str(tid), "id", cell)
 
     def _unflash(self) -> None:
-        import time
-
         now = time.monotonic()
         for tid, until in list(self._flash.items()):
             if until <= now:
