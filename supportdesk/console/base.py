@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from textual import events
 from textual.message import Message
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
     from supportdesk.services.incidents import IncidentSummary
     from supportdesk.services.incidents.maintenance import WindowView
     from supportdesk.store import ChangeFeed
+
+T = TypeVar("T")
 
 
 class StoreChanged(Message):
@@ -68,6 +72,18 @@ class LiveScreen(Protocol):
     def store_changed(self, *, visible: bool) -> None: ...
 
     def incidents_changed(self, *, servers_changed: bool) -> None: ...
+
+
+class FreshContextExecutor(ThreadPoolExecutor):
+    """The loop's default executor, where thread workers run: each job in an empty context.
+
+    `run_in_executor` runs a job in its pool thread's own context, and Textual's thread worker
+    sets its `active_worker` there; that context outlives the job, so an idle pool thread kept
+    the last worker it ran, and with it the worker's screen, long after the screen closed (a
+    few SLA boards at any time). A context of the job's own goes with the job."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return super().submit(contextvars.Context().run, fn, *args, **kwargs)
 
 
 class DeskApp(FittedToasts):
@@ -119,6 +135,8 @@ class DeskApp(FittedToasts):
 
     # -- the change feed ----------------------------------------------------------------
     def on_mount(self) -> None:
+        # before any worker starts: no pool thread keeps a closed screen (see the executor)
+        asyncio.get_running_loop().set_default_executor(FreshContextExecutor())
         show_times_in(self.desk.zone)  # one zone on every screen, named in every header
         if self.live:
             self._feed = self.desk.store.change_feed(self._on_store_change).start()
