@@ -43,6 +43,7 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from supportdesk.errors import UsageError
 
@@ -181,11 +182,11 @@ def _size(n: int) -> str:
     return f"{n / (1 << 20):.0f} MB" if n >= (1 << 20) else f"{n:,} bytes"
 
 
-def read_bounded(path: str | Path, what: str, max_bytes: int) -> bytes:
-    """A regular file's bytes, or UsageError in one line: missing, unreadable, not a regular
-    file (a directory, /dev/zero, a FIFO: never opened, as reading them hangs or never
-    ends), or larger than `max_bytes`. Opened non-blocking and checked again after opening,
-    so a file swapped for a FIFO in between cannot hang the read."""
+def open_regular(path: str | Path, what: str) -> BinaryIO:
+    """A regular file opened for reading, or UsageError in one line: missing, unreadable, not
+    a regular file (a directory, /dev/zero, a FIFO: never opened, as reading them hangs or
+    never ends). Opened non-blocking and checked again after opening, so a file swapped for
+    a FIFO in between cannot hang the read."""
     name = str(path)
     try:
         before = os.stat(name)
@@ -195,15 +196,24 @@ def read_bounded(path: str | Path, what: str, max_bytes: int) -> bytes:
     if not stat.S_ISREG(before.st_mode):
         kind = "a directory" if stat.S_ISDIR(before.st_mode) else "not a regular file"
         raise UsageError(f"{what}: {name} is {kind}")
-    if before.st_size > max_bytes:
-        raise UsageError(f"{what}: {name} is {_size(before.st_size)}, at most {_size(max_bytes)}")
     try:
         fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise UsageError(f"{what}: cannot read {name}: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise UsageError(f"{what}: {name} is not a regular file")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UsageError(f"{what}: {name} is not a regular file")
+    return os.fdopen(fd, "rb")
+
+
+def read_bounded(path: str | Path, what: str, max_bytes: int) -> bytes:
+    """A regular file's bytes (`open_regular`), or UsageError in one line when it is larger
+    than `max_bytes`."""
+    name = str(path)
+    with open_regular(name, what) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > max_bytes:
+            raise UsageError(f"{what}: {name} is {_size(size)}, at most {_size(max_bytes)}")
         data = fh.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise UsageError(f"{what}: {name} is larger than {_size(max_bytes)}")

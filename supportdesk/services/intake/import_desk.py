@@ -15,14 +15,13 @@ import binascii
 import hashlib
 import io
 import json
-import os
-import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from supportdesk.enums import CallOutcome, Category, Channel, EventKind, Priority, Status
 from supportdesk.errors import UsageError
+from supportdesk.rules import limits
 from supportdesk.rules.request_types import REQUEST_TYPES
 from supportdesk.services.intake.export_desk import FORMAT_KEY, VERSION
 from supportdesk.services.intake.export_records import (
@@ -68,31 +67,18 @@ def sniff(path: str, data: bytes | None) -> bool:
     """Whether the export looks like the desk's own (a JSON object first, not a CSV)."""
     if data is None:
         try:
-            with _open_regular(path) as fh:
+            with limits.open_regular(path, "import") as fh:
                 data = fh.read(64)
         except UsageError:
             return False
     return data.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{"
 
 
-def _open_regular(path: str) -> IO[bytes]:
-    """A regular file, opened non-blocking (never a FIFO or a device: reading them hangs)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except (OSError, ValueError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise UsageError(f"import: cannot read {path}: {reason}") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):  # before fdopen, which refuses a folder
-        os.close(fd)
-        raise UsageError(f"import: {path} is not a regular file")
-    return os.fdopen(fd, "rb")
-
-
 def read_desk_export(path: str, name: str, data: bytes | None) -> Export:
     """Parse the desk's export from `path` (or `data`, standard input's bytes)."""
 
     def reopen() -> IO[bytes]:
-        return io.BytesIO(data) if data is not None else _open_regular(path)
+        return io.BytesIO(data) if data is not None else limits.open_regular(path, "import")
 
     export = Export(name, FORMAT, 0, [], [], [], reopen=reopen)
     known: dict[str, Record] = {}
