@@ -39,10 +39,15 @@ from tests.helpers.postgres import (
     plain,
     url_of,
 )
+from tests.helpers.settle import quick_idle
 from tests.helpers.templates import DeskTemplate, PostgresTemplates, SqliteTemplates
 
 DB_FILE = "desk.db"
 KEY_FILE = "audit.key"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    quick_idle()  # the pilot's wait after each key in 4 ms windows (tests/helpers/settle.py)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -14,6 +14,7 @@ from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup  # noqa: PLC2701 - textual's footer parts, subclassed
 
@@ -31,10 +32,42 @@ class KeyFooter(Footer):
     def __init__(self) -> None:
         super().__init__(compact=True)
         self._laid_out_width = 0
+        self._shown: tuple[object, ...] | None = None  # what the last layout showed
 
     def on_resize(self, event: events.Resize) -> None:
         if event.size.width != self._laid_out_width:
             self.call_after_refresh(self.recompose)
+
+    def bindings_changed(self, screen: Screen) -> None:
+        """Lay out again only when the keys to show changed. The screen announces its
+        bindings after every focus move, key and worker result; laying the footer out again
+        each time (a dozen widgets) was most of the console's CPU per key."""
+        self._bindings_ready = True
+        if not screen.app.app_focus:
+            return
+        if self.is_attached and screen is self.screen:
+            self.call_after_refresh(self._recompose_if_changed)
+
+    async def _recompose_if_changed(self) -> None:
+        if self.is_attached and self._keys_shown() != self._shown:
+            await self.recompose()
+
+    def _keys_shown(self) -> tuple[object, ...]:
+        """Everything a layout depends on: the width and each active binding as shown."""
+        width = self.size.width or self.app.size.width
+        keys = tuple(
+            (
+                b.key,
+                b.action,
+                b.description,
+                b.show,
+                None if b.group is None else (b.group.description, b.group.compact),
+                enabled,
+                tooltip,
+            )
+            for _node, b, enabled, tooltip in self.screen.active_bindings.values()
+        )
+        return (width, self.compact, self.show_command_palette, keys)
 
     def compose(self) -> ComposeResult:
         """The keys that fit. Each key's `compact` is set, not data-bound as in Textual's
@@ -42,6 +75,7 @@ class KeyFooter(Footer):
         layout, and this footer lays out again on every resize and every screen resume."""
         if not self._bindings_ready:
             return
+        self._shown = self._keys_shown()
         width = self.size.width or self.app.size.width
         self._laid_out_width = width
         active = self.screen.active_bindings
