@@ -188,7 +188,7 @@ class Workers:
             proc.stdin.write(pickle.dumps(job, pickle.HIGHEST_PROTOCOL))
             proc.stdin.flush()
 
-    def send_accounts(self, accts: list[Acct], names: copytext.Names | None) -> None:
+    def send_accounts(self, accts: list[Acct], names: copytext.Names | None = None) -> None:
         """The directory, for the workers to make tickets of (`names` for COPY text)."""
         data = pickle.dumps([acct.state() for acct in accts], pickle.HIGHEST_PROTOCOL)
         data += pickle.dumps(names, pickle.HIGHEST_PROTOCOL)
