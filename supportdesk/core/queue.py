@@ -2,12 +2,15 @@
 
 Every combination of filters has a partial index that starts with its equality columns and
 ends with the order (`priority_rank, created_at, id`), so a page is read straight off an
-index with no sort (tests read EXPLAIN QUERY PLAN). Names (company, holder, contact) come
-from primary-key subqueries in the select list, which never change the driving index.
+index with no sort (tests read EXPLAIN QUERY PLAN). The company and contact names come from
+primary-key subqueries in the select list on SQLite, which never change the driving index,
+and from the ticket row itself on PostgreSQL (migration 0021: triggers keep them there);
+the holder's login from one read of the staff.
 
 This is the hottest read in the product (every console, every refresh, `supportdesk queue`),
 so it is plain SQL on the DBAPI connection (`Store.query`): no SQLAlchemy import at start-up
-and no per-row ORM work. The SQL is the same on SQLite and PostgreSQL apart from LIKE/ILIKE.
+and no per-row ORM work. The SQL is the same on SQLite and PostgreSQL apart from LIKE/ILIKE
+and those two names (`select_sql`).
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ class QueueFilter:
         return replace(self, **changes)
 
 
-SELECT_SQL = (
+_COLUMNS = (
     "SELECT t.id, t.priority_rank, t.account_id, t.subject, t.category, t.channel, t.status,"
     " t.tier, t.created_at, t.last_speaker, t.last_activity_at, t.contact_id, t.service_id,"
     " t.caller_name,"
@@ -81,10 +84,23 @@ SELECT_SQL = (
     " t.respond_since, t.respond_due, t.respond_paused,"
     " t.resolve_state, t.resolve_target_s, t.resolve_used_s, t.resolve_paused_s,"
     " t.resolve_since, t.resolve_due, t.resolve_paused,"
-    " (SELECT a.company FROM accounts a WHERE a.id = t.account_id),"
+)
+# The company and the contact name, last: on SQLite by primary-key subqueries (in-process,
+# cheap); on PostgreSQL from the ticket row, where triggers keep them (migration 0021: the
+# two subplans were most of a page's time at a million tickets). Same tuple shape for `_rows`.
+SQLITE_SELECT_SQL = (
+    _COLUMNS + " (SELECT a.company FROM accounts a WHERE a.id = t.account_id),"
     " (SELECT c.name FROM contacts c WHERE c.id = t.contact_id)"
     " FROM tickets t"
 )
+PG_SELECT_SQL = _COLUMNS + " t.company_name, t.contact_name FROM tickets t"
+
+
+def select_sql(*, pg: bool) -> str:
+    """The SELECT ... FROM tickets t of queue rows on one database."""
+    return PG_SELECT_SQL if pg else SQLITE_SELECT_SQL
+
+
 # `t.view <> 'done'` is written literally: it is the WHERE of the partial indexes, and SQLite
 # uses a partial index only when the query repeats its condition (a bound value would not do).
 LIVE_TERM = "t.view <> 'done'"
@@ -272,9 +288,13 @@ def first_page_sql(
     *,
     ids: Sequence[int] | None = None,
     ilike: bool = False,
+    pg: bool = False,
 ) -> tuple[str, list[Any]]:
     where, params = where_clause(filt, staff_id, ids=ids, ilike=ilike)
-    return SELECT_SQL + where + order_by(filt, by_id=ids is not None) + " LIMIT ?", [*params, limit]
+    return select_sql(pg=pg) + where + order_by(filt, by_id=ids is not None) + " LIMIT ?", [
+        *params,
+        limit,
+    ]
 
 
 def page(
@@ -294,7 +314,7 @@ def page(
     staff_id = desk.actor.staff_id
     ids = search_ids(desk, filt)
     where, params = where_clause(filt, staff_id, ilike=not store.is_sqlite, ids=ids)
-    sql = SELECT_SQL + where
+    sql = select_sql(pg=not store.is_sqlite) + where
     anchor = before or after or start_at
     if anchor is not None:
         op = "<" if before is not None else (">" if after is not None else ">=")
@@ -439,4 +459,5 @@ rows_from = _rows  # for the tier boards, which read the same columns plus their
 
 def rows_where(desk: Desk, where: str, params: list[Any]) -> list[QueueRow]:
     """Queue rows for one WHERE (and ORDER/LIMIT) clause, as the current person sees them."""
-    return rows_from(desk, desk.store.query(SELECT_SQL + where, params), desk.actor.staff_id)
+    sql = select_sql(pg=not desk.store.is_sqlite) + where
+    return rows_from(desk, desk.store.query(sql, params), desk.actor.staff_id)

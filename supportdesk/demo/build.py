@@ -33,6 +33,7 @@ from supportdesk.models import Account, Setting, Staff, Ticket
 from supportdesk.services import escalation
 from supportdesk.store import Store
 
+from . import copytext
 from .generate import Generator
 from .handover import hand_over_excess_claims
 from .load import Loader, SqliteLoader
@@ -226,7 +227,10 @@ def _load(
 
     directory = gen.directory(demo_account_count(total))
     if workers is not None:
-        workers.send_accounts(gen.accts)
+        names = (
+            copytext.names_of(directory.accounts, directory.contacts) if workers.copy_text else None
+        )
+        workers.send_accounts(gen.accts, names)
     loader.insert("accounts", ACCOUNT_COLUMNS, directory.accounts)
     loader.insert("services", SERVICE_COLUMNS, directory.services)
     loader.insert("contacts", CONTACT_COLUMNS, directory.contacts)

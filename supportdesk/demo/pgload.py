@@ -7,6 +7,9 @@ For the load, inside the transaction:
 - the change feed's NOTIFY triggers (migrations 0001/0006/0011) are disabled, and one
   NOTIFY on the desk's channel is sent at the end instead (delivered at the commit, so
   open consoles refresh once);
+- so are the triggers that keep the company and contact names on the ticket rows
+  (migration 0021): the COPY of the tickets writes the names itself (`copytext`), from the
+  directory this load inserted, instead of two lookups per row in a trigger;
 - the foreign keys of the loaded tables are dropped and added again at the end (adding one
   checks every row in one join, where a kept one fires a check per row);
 - the secondary indexes of the loaded tables are dropped and built again from the loaded
@@ -35,7 +38,7 @@ from supportdesk.models import Base
 
 from . import copytext
 from .load import BUILT_AFTER_LOAD, Loader
-from .rows import BULK_TABLES, EVENT_COLUMNS, TICKET_COLUMNS, Row
+from .rows import BULK_TABLES, EVENT_COLUMNS, Row
 
 # every table the build fills in bulk (escalations by escalation.backfill's INSERT ... SELECT,
 # the outbox by outbox.add_demo_mail's: 280,000 rows at a million tickets, whose three
@@ -54,6 +57,14 @@ MAINTENANCE_WORK_MEM = "256MB"  # for the index builds and key checks (the defau
 WORK_MEM = "64MB"  # for the hashes and sorts of the handovers and the escalation backfill
 COPY_BLOCK = 1 << 20  # bytes sent per write while copying a worker's file
 NOTIFY_FUNCTION = "supportdesk_notify"
+# the trigger functions disabled during the load: the change feed's, and those that keep the
+# names on the ticket rows (migration 0021), which the COPY writes itself
+LOAD_OFF_FUNCTIONS = (
+    NOTIFY_FUNCTION,
+    "supportdesk_ticket_names",
+    "supportdesk_account_names",
+    "supportdesk_contact_names",
+)
 # the channel the desk's NOTIFY triggers use (migration 0011), named after the schema that
 # holds the tickets table: exactly what the trigger on `tickets` would send on
 CHANNEL_OF_TICKETS_SQL = (
@@ -108,6 +119,13 @@ class PostgresLoader(Loader):
     def __init__(self, dbapi: Any) -> None:
         super().__init__(dbapi)
         self.stripped = _Stripped()
+        self.directory: dict[str, list[Row]] = {}  # accounts, contacts: for `names`
+        self.line: Callable[[Row], str] | None = None  # ticket COPY lines with the names
+
+    @property
+    def names(self) -> copytext.Names:
+        """The names the ticket rows carry, from the directory this load inserted."""
+        return copytext.names_of(self.directory["accounts"], self.directory["contacts"])
 
     def backend_pid(self) -> int:
         """The process id of this connection's server process (for the stage timings)."""
@@ -132,9 +150,9 @@ class PostgresLoader(Loader):
                 " JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid"
                 " WHERE c.relnamespace = (SELECT relnamespace FROM pg_class"
                 " WHERE oid = 'tickets'::regclass)"
-                " AND p.proname = %s AND NOT t.tgisinternal AND t.tgenabled <> 'D'"
+                " AND p.proname = ANY(%s) AND NOT t.tgisinternal AND t.tgenabled <> 'D'"
                 " ORDER BY c.relname, t.tgname",
-                (NOTIFY_FUNCTION,),
+                (list(LOAD_OFF_FUNCTIONS),),
             )
         ]
         stripped.keys = [
@@ -231,6 +249,8 @@ class PostgresLoader(Loader):
 
     # -- rows --------------------------------------------------------------------------------
     def insert(self, table: str, columns: Sequence[str], rows: list[Row]) -> None:
+        if table in ("accounts", "contacts"):
+            self.directory[table] = rows
         with (
             self.db.cursor() as cur,
             cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
@@ -248,12 +268,19 @@ class PostgresLoader(Loader):
                 copy.write(data[start : start + COPY_BLOCK])
 
     def insert_chunk(self, tickets: list[Row], events: list[Row]) -> None:
-        self.copy_text("tickets", TICKET_COLUMNS, copytext.ticket_text(tickets))
+        if self.line is None:
+            self.line = copytext.ticket_line(self.names)
+        self.copy_text(
+            "tickets", copytext.NAMED_TICKET_COLUMNS, copytext.ticket_text(tickets, self.line)
+        )
         self.copy_text("ticket_events", EVENT_COLUMNS, copytext.event_text(events))
 
     def copy_part(self, path: str, on_chunk: Callable[[int], None], count: int) -> None:
         """COPY a worker's files (`path`.tickets and `path`.events), then remove them."""
-        for table, columns in (("tickets", TICKET_COLUMNS), ("ticket_events", EVENT_COLUMNS)):
+        for table, columns in (
+            ("tickets", copytext.NAMED_TICKET_COLUMNS),
+            ("ticket_events", EVENT_COLUMNS),
+        ):
             name = f"{path}.{table}"
             with open(name, "rb") as f:
                 data = f.read()

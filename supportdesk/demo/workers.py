@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,7 +26,7 @@ from supportdesk.errors import DeskError
 from . import copytext
 from .generate import Acct, Generator
 from .load import insert_many
-from .rows import EPOCH, EVENT_ROW, TICKET_ROW, StaffRow
+from .rows import EPOCH, EVENT_ROW, TICKET_ROW, Row, StaffRow
 
 WORKER_CODE = "from supportdesk.demo.workers import worker_main; worker_main()"
 MAX_PARTS = 8  # part files attached at once (SQLite allows 10 attached databases)
@@ -89,22 +90,24 @@ def _write_part(gen: Generator, path: str, chunks: range) -> None:
         db.close()
 
 
-def _write_copy_part(gen: Generator, path: str, chunks: range) -> None:
+def _write_copy_part(gen: Generator, path: str, chunks: range, line: Callable[[Row], str]) -> None:
     """Write the rows of some chunks as COPY text, in `path`.tickets and `path`.ticket_events
-    (named so only once complete: a file the loader finds is whole)."""
+    (named so only once complete: a file the loader finds is whole); `line` makes a ticket's
+    line with its names (`copytext.ticket_line`)."""
     names = [f"{path}.tickets", f"{path}.ticket_events"]
     with open(names[0] + ".tmp", "wb") as tickets, open(names[1] + ".tmp", "wb") as events:
         for number in chunks:
             ticket_rows, event_rows = gen.chunk(number)
-            tickets.write(copytext.ticket_text(ticket_rows))
+            tickets.write(copytext.ticket_text(ticket_rows, line))
             events.write(copytext.event_text(event_rows))
     for name in names:
         os.replace(name + ".tmp", name)
 
 
 def worker_main() -> None:
-    """Entry point of a worker process: read the job and the accounts from stdin, write
-    each part file, and say `part N` on stdout when it is complete."""
+    """Entry point of a worker process: read the job, the accounts and (for COPY text) the
+    directory's names from stdin, write each part file, and say `part N` on stdout when it
+    is complete."""
     gc.disable()  # the rows only live until they are written; nothing to collect
     try:
         job: _Job = pickle.load(sys.stdin.buffer)
@@ -118,12 +121,16 @@ def worker_main() -> None:
         )
         gen.prepare(job.staff)  # creation times, while the parent makes the directory
         gen.accts = [Acct.from_state(state) for state in pickle.load(sys.stdin.buffer)]
+        names: copytext.Names | None = pickle.load(sys.stdin.buffer)
         gen.prepare(job.staff)
         n_chunks = gen.n_chunks
-        write = _write_copy_part if job.copy_text else _write_part
         for part in job.parts:
             path = _part_path(job.folder, part)
-            write(gen, path, _part_chunks(n_chunks, job.n_parts, part))
+            chunks = _part_chunks(n_chunks, job.n_parts, part)
+            if names is not None:
+                _write_copy_part(gen, path, chunks, copytext.ticket_line(names))
+            else:
+                _write_part(gen, path, chunks)
             print(f"part {part}", flush=True)
     except BaseException:
         with suppress(Exception):
@@ -150,6 +157,7 @@ class Workers:
         copy_text: bool = False,
     ) -> None:
         self.folder = tempfile.mkdtemp(prefix=".supportdesk-demo-", dir=near)
+        self.copy_text = copy_text
         self.n_parts = gen.n_chunks if copy_text else min(MAX_PARTS, gen.n_chunks)
         self.n_chunks, self.chunk_size, self.n_tickets = gen.n_chunks, gen.chunk_size, gen.n_tickets
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -180,8 +188,10 @@ class Workers:
             proc.stdin.write(pickle.dumps(job, pickle.HIGHEST_PROTOCOL))
             proc.stdin.flush()
 
-    def send_accounts(self, accts: list[Acct]) -> None:
+    def send_accounts(self, accts: list[Acct], names: copytext.Names | None = None) -> None:
+        """The directory, for the workers to make tickets of (`names` for COPY text)."""
         data = pickle.dumps([acct.state() for acct in accts], pickle.HIGHEST_PROTOCOL)
+        data += pickle.dumps(names, pickle.HIGHEST_PROTOCOL)
         for part, proc in enumerate(self.procs):
             assert proc.stdin is not None
             try:

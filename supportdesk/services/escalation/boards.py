@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from supportdesk.core.claims import claim_rules
 from supportdesk.core.desk import Desk
-from supportdesk.core.queue import LIVE_TERM, SELECT_SQL, rows_from
+from supportdesk.core.queue import LIVE_TERM, rows_from, select_sql
 from supportdesk.core.views import QueueRow, parse_utc_or_none
 from supportdesk.enums import Role
 from supportdesk.errors import (
@@ -35,7 +35,11 @@ BOARD_EXTRA = (
 )
 
 
-BOARD_SELECT = SELECT_SQL.replace(" FROM tickets t", BOARD_EXTRA + " FROM tickets t")
+# the queue's columns plus the board's, by database (True: PostgreSQL, see queue.select_sql)
+BOARD_SELECT = {
+    pg: select_sql(pg=pg).replace(" FROM tickets t", BOARD_EXTRA + " FROM tickets t")
+    for pg in (False, True)
+}
 
 
 N_EXTRA = 7
@@ -189,7 +193,7 @@ def tier_board(desk: Desk, tier: int, *, limit: int = BOARD_LIMIT) -> TierBoard:
         )
     rows: list[BoardRow] = []
     for section, where, params in sections:
-        raw = store.query(BOARD_SELECT + where, params)
+        raw = store.query(BOARD_SELECT[not store.is_sqlite] + where, params)
         base = rows_from(desk, [r[:-N_EXTRA] for r in raw], me)
         for qrow, r in zip(base, raw, strict=True):
             since, touched, flagged, reason, tried, by, at = r[-N_EXTRA:]
