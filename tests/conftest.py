@@ -46,6 +46,20 @@ DB_FILE = "desk.db"
 KEY_FILE = "audit.key"
 
 
+# `-n auto`: two workers per core. The console tests wait for the app about half their time
+# (workers, the idle test after each key, polls of `until`): with one worker per core the
+# console's tests took 356 s on two cores, with two per core 233 s. Tests that assert a
+# latency or a silence still run one after another on one worker (`xdist_group("timing")`).
+WORKERS_PER_CORE = 2
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    chosen = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")  # xdist's own override
+    if chosen and chosen.isdigit():
+        return int(chosen)
+    return WORKERS_PER_CORE * len(os.sched_getaffinity(0))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     quick_idle()  # the pilot's wait after each key in 4 ms windows (tests/helpers/settle.py)
 
