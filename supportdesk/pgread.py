@@ -414,9 +414,14 @@ class Connection:
         if self._psycopg is None:
             import psycopg
 
-            self._psycopg = psycopg.connect(
+            conn = psycopg.connect(
                 self.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
             )
+            # timestamps cast to text are ISO then, as on libpq's link (which needs it): the
+            # queue reads its timestamps so (core/queue.py); psycopg's own loaders read any
+            if not (conn.info.parameter_status("DateStyle") or "").startswith("ISO"):
+                conn.execute("SET DateStyle TO ISO")
+            self._psycopg = conn
         return self._psycopg
 
     @property
