@@ -33,7 +33,7 @@ FILTERS = [
 
 
 @pytest.fixture
-def demo_desk(db_url: str, tmp_path: Path) -> Iterator[Desk]:
+def built_demo(db_url: str, tmp_path: Path) -> Iterator[Desk]:
     store = Store(db_url)
     try:
         desk = Desk(store, "lena", clock=Clock(NOW), audit_key_path=tmp_path / "k.key")
@@ -69,8 +69,8 @@ def _compare(desk: Desk) -> int:
     return compared
 
 
-def test_rows_are_what_the_plain_conversion_made(demo_desk: Desk) -> None:
-    desk = demo_desk
+def test_rows_are_what_the_plain_conversion_made(built_demo: Desk) -> None:
+    desk = built_demo
     if desk.store.is_sqlite:
         assert _compare(desk) > 2000
         return
