@@ -288,13 +288,15 @@ def _cells_in_bulk(lib: Any, res: int, n_rows: int, n_cols: int) -> Cells | None
     if len(rows) != n_rows:
         return None
 
+    row = ctypes.c_char_p * (2 * n_cols)
+    arrays = [row.from_address(at) for at in rows]
     lengths: list[tuple[int, ...]] = []  # a tuple per column: -1 is NULL
 
     def nulls(c: int, column: Sequence[bytes]) -> list[bool]:
-        if not lengths:  # each row's lengths in one operation too, on first need
+        if not lengths:  # the lengths off the same arrays, seen as ints, on first need
             step = _CELL // ctypes.sizeof(ctypes.c_int)
-            ints = ctypes.c_int * (n_cols * step)
-            lengths.extend(zip(*(ints.from_address(at)[::step] for at in rows), strict=True))
+            ints = [memoryview(a).cast("B").cast("i")[::step] for a in arrays]
+            lengths.extend(zip(*ints, strict=True))
         return [n < 0 for n in lengths[c]]
 
     for r, c in ((0, 0), (n_rows - 1, n_cols - 1)):
@@ -304,9 +306,8 @@ def _cells_in_bulk(lib: Any, res: int, n_rows: int, n_cols: int) -> Cells | None
             return None
         if (size < 0) != bool(lib.PQgetisnull(res, r, c)):
             return None
-    row = ctypes.c_char_p * (2 * n_cols)
     # never None: libpq points a NULL at an empty string (its length -1)
-    cells = cast(list[list[bytes]], [row.from_address(at)[1::2] for at in rows])
+    cells = cast(list[list[bytes]], [a[1::2] for a in arrays])
     return cells, nulls
 
 
