@@ -53,6 +53,7 @@ KEY_FILE = "audit.key"
 WORKERS_PER_CORE = 2
 
 
+@pytest.hookimpl(optionalhook=True)  # a run with `-p no:xdist` has no such hook
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     chosen = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")  # xdist's own override
     if chosen and chosen.isdigit():
