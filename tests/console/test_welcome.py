@@ -18,6 +18,7 @@ from supportdesk.console.widgets.key_footer import KeyFooter
 from supportdesk.demo import Welcome
 from tests.helpers.console import DeskFixture
 from tests.helpers.settle import until, workers_done
+from tests.helpers.toasts import clear_toasts
 
 SnapCompare = Callable[..., bool]
 pytestmark = pytest.mark.usefixtures("utc")
@@ -44,7 +45,7 @@ async def _welcome_shown(pilot: Pilot[Any]) -> None:
     await until(pilot, lambda: isinstance(app.screen, WelcomeModal))
     await workers_done(app)
     await until(pilot, lambda: app.stale_claims.loaded)
-    app.clear_notifications()
+    clear_toasts(app)
     await workers_done(app)
     await pilot.pause(0.2)
 

@@ -21,7 +21,7 @@ from supportdesk.models import Account
 from supportdesk.services import directory
 from supportdesk.services.callers import verification
 from tests.helpers.console import DeskFixture
-from tests.helpers.settle import until, workers_done
+from tests.helpers.settle import TIMEOUT, until, workers_done
 
 JANE = "jane@acme.example"  # acme's primary contact (PIN)
 AVA = "ava@acme.example"  # acme's authorized contact (PIN): technical requests only
@@ -115,7 +115,7 @@ async def console_ready(pilot: Pilot[Any]) -> SupportDeskApp:
     return app
 
 
-async def stage(pilot: Pilot[Any], name: CallStage, timeout: float = 5.0) -> CallScreen:
+async def stage(pilot: Pilot[Any], name: CallStage, timeout: float = TIMEOUT) -> CallScreen:
     """Wait until the call screen is at stage `name` with nothing in flight."""
     app = pilot.app
     assert isinstance(app, SupportDeskApp)

@@ -89,16 +89,14 @@ async def ticket_ready(pilot: Pilot[Any]) -> None:
 async def board(pilot: Pilot[Any]) -> SlaBoardScreen:
     app = pilot.app
     assert isinstance(app, SupportDeskApp)
-    await until(
-        pilot, lambda: app.queue_screen() is not None and app.console_id is not None, timeout=8.0
-    )
+    await until(pilot, lambda: app.queue_screen() is not None and app.console_id is not None)
     await pilot.pause(0.6)
     await workers_done(app)
     await pilot.press("ctrl+l")
-    await until(pilot, lambda: isinstance(app.screen, SlaBoardScreen), timeout=8.0)
+    await until(pilot, lambda: isinstance(app.screen, SlaBoardScreen))
     screen = app.screen
     assert isinstance(screen, SlaBoardScreen)
-    await until(pilot, lambda: screen.board is not None and screen.figures is not None, timeout=8.0)
+    await until(pilot, lambda: screen.board is not None and screen.figures is not None)
     await workers_done(app)
     await pilot.pause(0.3)
     return screen

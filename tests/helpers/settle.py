@@ -21,7 +21,10 @@ from textual.worker import Worker, WorkerCancelled
 # compete with each other for the machine's cores.
 TIMING = pytest.mark.xdist_group("timing")
 
-TIMEOUT = 5.0  # seconds: a wait that needs longer says so
+# seconds: a wait that needs longer says so. Only a failing test waits it out; a passing one
+# goes on the moment what it waits for holds, so it is long enough for a machine running two
+# test workers per core (a call screen's worker once took over 5 s there).
+TIMEOUT = 15.0
 POLL = 0.05  # seconds the app runs between two looks
 # Textual's pilot waits, after every key it presses, until the process looks idle: it sleeps
 # in windows of 20 ms until one passes with under 1 ms of CPU, twice per key, so a key cost

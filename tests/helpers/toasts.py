@@ -13,6 +13,7 @@ from textual.pilot import Pilot
 from supportdesk.console.app import SupportDeskApp
 from supportdesk.console.screens.call import CallScreen, CallStage
 from supportdesk.console.widgets.account_card import AccountCard
+from supportdesk.console.widgets.toasts import ToastRack
 from tests.helpers.settle import settle, until, workers_done
 
 BURST = [  # (title, message, severity), oldest first: what a lead's console hears at once
@@ -25,6 +26,16 @@ BURST = [  # (title, message, severity), oldest first: what a lead's console hea
     ("Incident #1 updated", "A failed disk on web-14; replacing it.", "information"),
     ("Ticket handed back to you · #11", "Bo handed #11 back to you", "warning"),
 ]
+
+
+def clear_toasts(app: App[Any]) -> None:
+    """Every toast gone, on every screen of the stack: `clear_notifications` redraws only the
+    top screen's rack, and a toast that came before a modal stays on the screen beneath it,
+    visible around the modal (a start-up toast raced the welcome panel on a loaded machine)."""
+    app.clear_notifications()
+    for screen in app.screen_stack:
+        for rack in screen.query(ToastRack):
+            rack.show(app._notifications)  # the list Textual keeps (now empty)
 
 
 def screen_rows(app: App[Any]) -> list[str]:
