@@ -9,11 +9,13 @@ from typing import Any
 from supportdesk.enums import NO_DUE_KEY, Priority
 from supportdesk.rules.sla_engine import TicketClocks
 
+UTC_OFFSET = "+00:00"  # appended to a UTC text: fromisoformat then gives tzinfo UTC, 8x faster
+
 
 def parse_utc(value: Any) -> datetime:
     """A timestamp read with the plain driver, as an aware UTC datetime."""
     if isinstance(value, str):  # SQLite keeps UTC as text; parsing with the offset is 8x
-        return datetime.fromisoformat(value + "+00:00")  # faster than .replace(tzinfo=)
+        return datetime.fromisoformat(value + UTC_OFFSET)  # faster than .replace(tzinfo=)
     return value.astimezone(UTC)
 
 
