@@ -31,6 +31,7 @@ from tests.helpers.console import DeskFixture
 from tests.helpers.desk import DeskFactory, new_ticket
 from tests.helpers.screens import open_ticket_screen, queue_ready, ticket_ready
 from tests.helpers.settle import until, workers_done
+from tests.helpers.toasts import toasts_cleared
 
 SnapCompare = Callable[..., bool]
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 12
@@ -148,7 +149,7 @@ async def _agent_refused(amir: Desk, tid: int, message: str) -> None:
     async with app.run_test(size=(160, 48)) as pilot:
         screen = await _ticket(pilot, app, tid)
         assert not _enabled(screen, "redact_file")  # not in the footer, nor in help
-        app.clear_notifications()
+        await toasts_cleared(pilot)
         await pilot.press("V")
         await until(pilot, lambda: bool(app._notifications), what="the refusal")
         assert [n.message for n in app._notifications] == [message]

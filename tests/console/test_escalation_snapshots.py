@@ -20,6 +20,7 @@ from supportdesk.console.screens.ticket import TicketScreen
 from supportdesk.console.widgets.handover import HandoverPanel
 from tests.helpers.console import DeskFixture
 from tests.helpers.settle import until, workers_done
+from tests.helpers.toasts import toasts_cleared
 
 SnapCompare = Callable[..., bool]
 pytestmark = pytest.mark.usefixtures("utc")  # times on screen in UTC (the agent's zone)
@@ -34,7 +35,7 @@ async def _started(pilot: Pilot[Any]) -> SupportDeskApp:
     await until(pilot, lambda: app.notices.cursor is not None and app.stale_claims.loaded)
     await pilot.pause(0.6)  # our own writes (presence, notices seen) wake the feed once
     await workers_done(app)
-    app.clear_notifications()
+    await toasts_cleared(pilot)
     return app
 
 
@@ -50,7 +51,7 @@ async def _board(pilot: Pilot[Any]) -> None:
     await workers_done(app)
     await pilot.press("down")  # onto #1: the complaint, its reason and what was tried below
     await pilot.pause(0.3)
-    app.clear_notifications()
+    await toasts_cleared(pilot)
     await pilot.pause(0.1)
 
 
@@ -69,7 +70,7 @@ def _ticket(*keys: str) -> Callable[[Pilot[Any]], Any]:
         await workers_done(app)
         await pilot.pause(0.6)  # presence written, feed fired, ticket reloaded
         await workers_done(app)
-        app.clear_notifications()
+        await toasts_cleared(pilot)
         await pilot.pause(0.1)
 
     return run_before

@@ -23,6 +23,7 @@ from supportdesk.console.widgets.preview import TicketPreview
 from supportdesk.console.widgets.queue_table import QueueTable
 from tests.helpers.console import DeskFixture
 from tests.helpers.settle import until, workers_done
+from tests.helpers.toasts import toasts_cleared
 
 SnapCompare = Callable[..., bool]
 SMALL, LARGE = (80, 24), (160, 48)
@@ -46,7 +47,7 @@ async def _started(pilot: Pilot[Any]) -> SupportDeskApp:
     await workers_done(app)
     await pilot.pause(0.3)
     await workers_done(app)
-    app.clear_notifications()
+    await toasts_cleared(pilot)
     await pilot.pause(0.1)
     return app
 
@@ -63,7 +64,7 @@ async def _queue(pilot: Pilot[Any]) -> None:
         await until(pilot, lambda: bool(notices.incidents), 10, "the incident in the preview")
     await workers_done(app)
     await pilot.pause(0.3)
-    app.clear_notifications()
+    await toasts_cleared(pilot)
     await pilot.pause(0.1)
 
 
@@ -78,7 +79,7 @@ async def _incident_screen(pilot: Pilot[Any]) -> None:
     )
     await workers_done(app)
     await pilot.pause(0.2)
-    app.clear_notifications()
+    await toasts_cleared(pilot)
     await pilot.pause(0.1)
 
 

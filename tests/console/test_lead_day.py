@@ -26,6 +26,7 @@ from supportdesk.services.reports import sla_board
 from supportdesk.store import Store
 from tests.helpers.console import NOW, DeskFixture
 from tests.helpers.settle import until, workers_done
+from tests.helpers.toasts import toasts_cleared
 
 SnapCompare = Callable[..., bool]
 pytestmark = pytest.mark.usefixtures("utc")  # times on screen in UTC (the agent's zone)
@@ -216,7 +217,7 @@ def test_drill_picker_snapshot(
         await _board(pilot)
         await pilot.pause(1.5)
         await workers_done(pilot.app)
-        pilot.app.clear_notifications()
+        await toasts_cleared(pilot)
         await pilot.press("d")
         await until(pilot, lambda: isinstance(pilot.app.screen, ChoiceModal))
         await pilot.pause(0.2)
@@ -230,7 +231,7 @@ async def _board_still(pilot: Pilot[Any]) -> None:
     down or not, depending on when the layout settled)."""
     app = pilot.app
     await workers_done(app)
-    app.clear_notifications()
+    await toasts_cleared(pilot)
     app.screen.query_one("#lb-body").scroll_home(animate=False)
     await pilot.pause(0.2)
 

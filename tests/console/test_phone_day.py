@@ -33,6 +33,7 @@ from tests.helpers.call import (
 from tests.helpers.console import NOW, DeskFixture
 from tests.helpers.screens import open_ticket_screen
 from tests.helpers.settle import until, workers_done
+from tests.helpers.toasts import toasts_cleared
 
 ESCALATED = 6  # bluefin's, at tier 2, held by bo (tests/helpers/console.py)
 
@@ -55,7 +56,7 @@ async def test_agent_refused_a_reply_before_typing_but_logs_the_call(call_fx: Ca
     async with app.run_test(size=(120, 36)) as pilot:
         await until(pilot, lambda: app.console_id is not None, what="presence")
         await workers_done(app)
-        app.clear_notifications()
+        await toasts_cleared(pilot)
         await pilot.press("g", *str(ESCALATED), "enter")
         screen = await open_ticket_screen(pilot, app, ESCALATED)
         await pilot.press("r")  # a reply on tier-2 work: refused before the editor opens

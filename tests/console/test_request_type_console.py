@@ -20,6 +20,7 @@ from supportdesk.services import tickets
 from tests.helpers.console import DeskFixture
 from tests.helpers.screens import open_ticket_screen, window_landed
 from tests.helpers.settle import settle, until, workers_done
+from tests.helpers.toasts import toasts_cleared
 
 INVOICE = 2  # "Invoice charged twice for November", from bluefin's primary contact by e-mail
 
@@ -95,7 +96,7 @@ def test_ticket_screen_with_a_suggestion_and_a_block(
         await workers_done(app)
         await pilot.pause(0.6)  # presence written, feed fired, ticket reloaded
         await workers_done(app)
-        app.clear_notifications()
+        await toasts_cleared(pilot)
         await pilot.pause(0.1)
 
     assert snap_compare(SupportDeskApp(fx.desk), terminal_size=(120, 36), run_before=open_invoice)

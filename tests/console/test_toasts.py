@@ -28,7 +28,7 @@ from supportdesk.console.widgets.toasts import (
 from supportdesk.services import incidents
 from tests.helpers.console import DeskFixture
 from tests.helpers.settle import until, workers_done
-from tests.helpers.toasts import BURST, call_with_script, screen_rows
+from tests.helpers.toasts import BURST, call_with_script, screen_rows, toasts_cleared
 
 SCRIPT = (
     "We know web-14 is down: a disk failed and our engineers are replacing it now.\n"
@@ -111,7 +111,7 @@ def test_the_older_toasts_come_back_in_turn_and_are_listed(fx: DeskFixture) -> N
             await until(pilot, lambda: app.queue_screen() is not None, what="the queue")
             await until(pilot, lambda: app.stale_claims.loaded, what="the claims read")
             await workers_done(app)
-            app.clear_notifications()
+            await toasts_cleared(pilot)
             for title, message, severity in BURST:
                 app.notify(message, title=title, severity=severity, timeout=60)  # type: ignore[arg-type]
             await pilot.pause(0.3)

@@ -18,7 +18,7 @@ from supportdesk.console.widgets.key_footer import KeyFooter
 from supportdesk.demo import Welcome
 from tests.helpers.console import DeskFixture
 from tests.helpers.settle import until, workers_done
-from tests.helpers.toasts import clear_toasts
+from tests.helpers.toasts import toasts_cleared
 
 SnapCompare = Callable[..., bool]
 pytestmark = pytest.mark.usefixtures("utc")
@@ -45,7 +45,7 @@ async def _welcome_shown(pilot: Pilot[Any]) -> None:
     await until(pilot, lambda: isinstance(app.screen, WelcomeModal))
     await workers_done(app)
     await until(pilot, lambda: app.stale_claims.loaded)
-    clear_toasts(app)
+    await toasts_cleared(pilot)
     await workers_done(app)
     await pilot.pause(0.2)
 
@@ -80,7 +80,7 @@ def test_q_says_how_to_quit_and_ctrl_q_is_in_every_footer(fx: DeskFixture) -> No
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: isinstance(app.screen, QueueScreen))
             await workers_done(app)
-            app.clear_notifications()
+            await toasts_cleared(pilot)
             await pilot.press("q")
             assert app.is_running
             await until(

@@ -22,6 +22,7 @@ from supportdesk.services import directory
 from supportdesk.services.callers import verification
 from tests.helpers.console import DeskFixture
 from tests.helpers.settle import TIMEOUT, until, workers_done
+from tests.helpers.toasts import toasts_cleared
 
 JANE = "jane@acme.example"  # acme's primary contact (PIN)
 AVA = "ava@acme.example"  # acme's authorized contact (PIN): technical requests only
@@ -111,7 +112,7 @@ async def console_ready(pilot: Pilot[Any]) -> SupportDeskApp:
     # a lead's console says at start how many claims are stale (the fixture has two): the
     # pictures are of the call, so that toast goes
     await until(pilot, lambda: app.stale_claims.loaded, what="the claims read")
-    app.clear_notifications()
+    await toasts_cleared(pilot)
     return app
 
 

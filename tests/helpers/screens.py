@@ -14,6 +14,7 @@ from supportdesk.console.screens.ticket import TicketScreen
 from supportdesk.console.widgets.preview import TicketPreview
 from supportdesk.console.widgets.ticket_view import ThreadEntry
 from tests.helpers.settle import until, workers_done
+from tests.helpers.toasts import toasts_cleared
 
 
 def queue_of(app: SupportDeskApp) -> QueueScreen:
@@ -64,7 +65,7 @@ async def queue_ready(pilot: Pilot[Any]) -> None:
     # a lead's console says at start how many claims are stale (the fixture has two): the
     # pictures are of the screens, so that toast goes
     await until(pilot, lambda: app.stale_claims.loaded)
-    app.clear_notifications()
+    await toasts_cleared(pilot)
     await until(pilot, lambda: q.loaded_generation == q.generation and q.total is not None)
     await workers_done(app)
     if q.preview_visible:
@@ -108,5 +109,5 @@ async def board_quiet(pilot: Pilot[Any]) -> None:
     await board(pilot)
     await pilot.pause(1.5)  # the watch list and notices are read a second after start
     await workers_done(app)
-    app.clear_notifications()
+    await toasts_cleared(pilot)
     await pilot.pause(0.2)

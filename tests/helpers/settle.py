@@ -7,6 +7,7 @@ what it needs holds (`until`), or until that holds and nothing is in flight any 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -85,3 +86,12 @@ async def workers_done(app: App[Any]) -> None:
             workers = [w for w in app.workers if not w.is_finished]
             if not workers:
                 return
+
+
+async def handled(pilot: Pilot[Any]) -> None:
+    """Every message the app was sent before now has been handled: a callback queued behind
+    them has run. A toast is a message (`notify` posts it), so one raised before this call is
+    in the app's list after it; `loaded` flags are set before their toasts are handled."""
+    ran = asyncio.Event()
+    pilot.app.call_later(ran.set)
+    await until(pilot, ran.is_set, what="the app's queued messages")

@@ -14,7 +14,7 @@ from supportdesk.console.app import SupportDeskApp
 from supportdesk.console.screens.call import CallScreen, CallStage
 from supportdesk.console.widgets.account_card import AccountCard
 from supportdesk.console.widgets.toasts import ToastRack
-from tests.helpers.settle import settle, until, workers_done
+from tests.helpers.settle import handled, settle, until, workers_done
 
 BURST = [  # (title, message, severity), oldest first: what a lead's console hears at once
     ("SLA warning · unclaimed", "#12 respond clock past 75%", "warning"),
@@ -38,6 +38,15 @@ def clear_toasts(app: App[Any]) -> None:
             rack.show(app._notifications)  # the list Textual keeps (now empty)
 
 
+async def toasts_cleared(pilot: Pilot[Any]) -> None:
+    """Every toast raised so far gone from every screen, and the racks redrawn empty. A
+    start-up toast (stale claims) is posted as a message when the claims land: clearing at
+    once could run before it arrived, and it then appeared in the picture."""
+    await handled(pilot)
+    clear_toasts(pilot.app)
+    await handled(pilot)
+
+
 def screen_rows(app: App[Any]) -> list[str]:
     """What the terminal shows now, one string per row (the compositor's output)."""
     update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
@@ -52,7 +61,7 @@ async def call_with_script(pilot: Pilot[Any], app: SupportDeskApp) -> CallScreen
     """ctrl+k, `acme`, Enter: the card shows web-14's outage and its script first."""
     await until(pilot, lambda: app.stale_claims.loaded, what="the claims read")
     await workers_done(app)
-    app.clear_notifications()
+    await toasts_cleared(pilot)
     await pilot.press("ctrl+k")
     await until(pilot, lambda: isinstance(app.screen, CallScreen), what="the call screen")
     await pilot.press(*"acme")
