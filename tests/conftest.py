@@ -46,11 +46,11 @@ DB_FILE = "desk.db"
 KEY_FILE = "audit.key"
 
 
-# `-n auto`: one worker per core. Two per core ran the console's tests in 233 s instead of 356 s,
-# but in three of five clean-clone runs a test that waits on start-up (the welcome panel's
-# snapshot with a start-up toast; a call screen's worker; another worker's database sweep)
-# failed under that load: one per core until those are made to wait for what they need.
-WORKERS_PER_CORE = 1
+# `-n auto`: two workers per core. The console's tests wait for the app about half their time:
+# tests/console ran in 233 s with four workers on two cores, 356 s with two. Tests that assert
+# a latency or a silence run on one worker, one after another (settle.TIMING); a start-up wait
+# waits for what it needs (the app's messages handled, not a pause: tests/helpers/settle.py).
+WORKERS_PER_CORE = 2
 
 
 @pytest.hookimpl(optionalhook=True)  # a run with `-p no:xdist` has no such hook
