@@ -433,12 +433,7 @@ def first_rows_sql(db: Database, desk: Desk, filt: QueueFilter) -> list[tuple[st
     if text is not None and len(text) >= 3:
         out.append(queue.candidates_sql(text, pg=db.is_pg))
     where, params = queue.where_clause(filt, desk.actor.staff_id, ilike=db.is_pg, ids=ids)
-    sql = (
-        queue.select_sql(pg=db.is_pg)
-        + where
-        + queue.order_by(filt, by_id=ids is not None)
-        + " LIMIT ?"
-    )
+    sql = queue.page_sql(filt, where, pg=db.is_pg, ids=ids)
     out.append((sql, [*params, FIRST_ROWS + 1]))
     return out
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # SQLAlchemy is imported only when a session is needed (it co
     from sqlalchemy.engine import URL, Engine
     from sqlalchemy.orm import Session
 
-HEAD_REVISION = "0021"
+HEAD_REVISION = "0022"
 BUSY_TIMEOUT_MS = 5000
 WRITER_WAIT_S = 30.0  # how long a write waits for its turn (Store._writer_turn)
 # The change feed's channel: one per desk (database and schema), as the NOTIFY trigger names

@@ -77,8 +77,10 @@ class Ticket(Base):
 
     On PostgreSQL the table also has `company_name` and `contact_name` (migration 0021):
     the account's company and the contact's name, kept by triggers for the queue's rows
-    (core.queue.select_sql). They are not mapped here: SQLite has no such columns, and no
-    code writes them."""
+    (core.queue.select_sql); and `subject_lc` and `account_lc` (migration 0022): a live
+    ticket's lowered subject and account id, generated, INCLUDEd in the queue-order indexes
+    for a search's walk (core.queue.page_sql). They are not mapped here: SQLite has no such
+    columns, and no code writes them."""
 
     __tablename__ = "tickets"
 
