@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, TextArea
 
 from supportdesk.console.app import SupportDeskApp
+from supportdesk.console.base import StoreChanged
 from supportdesk.console.screens.call import CallScreen, CallStage, PinInput
 from supportdesk.console.screens.ticket import TicketScreen
 from supportdesk.console.widgets.account_card import AccountCard
@@ -162,6 +163,28 @@ async def test_ctrl_k_from_the_ticket_composer(call_fx: CallFixture) -> None:
         await until(pilot, lambda: isinstance(app.screen, TicketScreen), what="back")
         assert "half a reply" in app.screen.query_one("#composer-text", TextArea).text
         assert screen is not app.screen
+
+
+@sync
+async def test_a_change_that_lands_before_the_call_screen_mounts_waits_for_it(
+    call_fx: CallFixture,
+) -> None:
+    """The change feed's news reached a call screen pushed but not yet mounted, whose
+    reload looked for its results list before it existed: the console crashed (seen in a
+    loaded test run). It now reloads once mounted, with the news."""
+    app = SupportDeskApp(call_fx.desk)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await console_ready(pilot)
+        screen = CallScreen()
+        app.push_screen(screen)
+        assert not screen.is_mounted
+        app.on_store_changed(StoreChanged())  # what the feed posts, handled at once
+        assert screen.stale  # remembered for when it can reload
+        await pilot.press(*"acme")
+        await until(pilot, lambda: bool(screen.hits), what="hits after the change")
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.card is not None, what="the card")
+        assert not screen.stale and app.is_running
 
 
 @sync

@@ -74,8 +74,10 @@ class DeskScreen(Screen[None]):
 
     # -- live ---------------------------------------------------------------------------
     def store_changed(self, *, visible: bool) -> None:
-        """Reload now if this screen is on top, else remember to reload when it comes back."""
-        if visible:
+        """Reload now if this screen is on top, else remember to reload when it comes back.
+        A screen pushed but not mounted yet has no widgets to reload into: it reloads when it
+        resumes, after its mount (a change that landed then crashed the call screen)."""
+        if visible and self.is_mounted:
             self.stale = False
             self.reload()
         else:
