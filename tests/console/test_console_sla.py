@@ -410,6 +410,9 @@ async def open_panel(pilot: Pilot[Any], app: SupportDeskApp, ticket_id: int) -> 
 def test_ticket_screen_shows_each_clock_ticking_with_its_history(fx: DeskFixture) -> None:
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         await quiet(pilot, app)
+        changes: list[None] = []  # store changes the app handled from here on
+        handle = app.store_changed
+        app.store_changed = lambda: (changes.append(None), handle())[1]  # type: ignore[method-assign]
         await open_panel(pilot, app, 5)
         text = panel_text(app)
         assert "gold plan · office calendar (Africa/Johannesburg)" in text
@@ -417,8 +420,10 @@ def test_ticket_screen_shows_each_clock_ticking_with_its_history(fx: DeskFixture
         assert f"{WARNING_GLYPH} warning: past 75%" in text
         assert "1h 00m" in text and "3h 00m" in text  # left, elapsed
         assert "respond clock started (ticket created)" in text
-        # opening the ticket wrote presence, which schedules a watch-list re-read (a worker,
-        # not the tick): let it happen before counting the tick's queries
+        # opening the ticket wrote presence (the only write since `quiet`): the feed sees it
+        # within a poll and the ticket screen reloads, and a watch-list re-read is scheduled
+        # (workers, not the tick): let them happen before counting the tick's queries
+        await until(pilot, lambda: bool(changes), what="the presence write's store change")
         await until(pilot, lambda: not app.sla_watch.pending, timeout=8, what="watch")
         await workers_done(app)
         with Queries(fx) as queries:
