@@ -46,11 +46,12 @@ DB_FILE = "desk.db"
 KEY_FILE = "audit.key"
 
 
-# `-n auto`: two workers per core. The console's tests wait for the app about half their time:
-# tests/console ran in 233 s with four workers on two cores, 356 s with two. Tests that assert
-# a latency or a silence run on one worker, one after another (settle.TIMING); a start-up wait
-# waits for what it needs (the app's messages handled, not a pause: tests/helpers/settle.py).
-WORKERS_PER_CORE = 2
+# `-n auto`: one worker per core. Two per core ran the whole suite in 9.5 min instead of about
+# 12.5 on two cores, but in clean-clone runs the tests that assert a latency (one worker runs
+# them one after another, settle.TIMING) still shared the cores with three other workers: a
+# child interpreter's start took 3.5 s. Their waits now count from the commit; one per core
+# until two per core has passed several clean-clone runs in a row.
+WORKERS_PER_CORE = 1
 
 
 @pytest.hookimpl(optionalhook=True)  # a run with `-p no:xdist` has no such hook

@@ -109,18 +109,21 @@ def test_banner_and_one_bell_reach_a_running_console_from_another_process(
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         rung = count_bells(app)
         assert banner_text(app) == "" and not banner(app).display
-        started = time.monotonic()
         out = in_another_process(
             incident_fx,
             """
             i = incidents.open_incident(desk("lena"), ["web-14"], "web-14 down: 502 on every site",
                                         owner="bo", cadence="30m")
-            print(i.id)
+            import time
+            print(i.id, time.monotonic())
             """,
         )
-        first = int(out)
+        number, at = out.split()
+        first, committed = int(number), float(at)  # one monotonic clock for both processes
         await until(pilot, lambda: f"#{first}" in banner_text(app), what="the banner")
-        assert time.monotonic() - started < 4.0
+        # from the commit: the child's interpreter start (3.5 s once under load) is not the
+        # console's doing
+        assert time.monotonic() - committed < 4.0
         text = banner_text(app)
         assert "web-14" in text and "update in 0:30:00" in text and "UNACKED" not in text
         assert "NOT ACKNOWLEDGED" in text  # 120 columns: the long words
