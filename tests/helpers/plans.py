@@ -4,12 +4,16 @@ SQLite, test_pg_plans on PostgreSQL): no service calls, a few thousand rows in a
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from supportdesk.core.desk import Desk
+    from supportdesk.store import Store
 
 STATUSES = [
     "new",
@@ -92,3 +96,62 @@ def explain_pg(
         generic = "\n".join(r[0] for r in conn.execute(query).fetchall())
         conn.rollback()
     return custom, generic
+
+
+@contextmanager
+def pg_schema_desk(
+    tmp: Path, prefix: str, rows: Iterable[tuple[Any, ...]], count: int, *, vacuum: bool = False
+) -> Iterator[Desk]:
+    """A desk in a fresh PostgreSQL schema (dropped afterwards) holding `ticket_rows`-shaped
+    `rows` (each followed by tier_since, touched_at and sla_key) and ACCOUNTS accounts,
+    analyzed; `vacuum`: the tickets vacuumed too (an Index Only Scan needs the visibility
+    map). `count`: how many rows, where the id sequence goes on."""
+    import psycopg
+
+    from supportdesk.core.clock import Clock
+    from supportdesk.core.desk import Desk
+    from supportdesk.services.admin.setup import init_database
+    from supportdesk.store import Store
+    from tests.helpers.postgres import PG_URL, need_postgres
+
+    need_postgres()
+    schema = prefix + uuid.uuid4().hex[:10]
+    plain = PG_URL.replace("+psycopg", "")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    store = Store(f"{PG_URL}?options=-csearch_path%3D{schema}")
+    desk = Desk(store, "lena", Clock(), tmp / "k.key")
+    try:
+        init_database(desk, admin="lena")
+        _copy_tickets(store, rows, count, vacuum=vacuum)
+        yield desk
+    finally:
+        store.dispose()
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def _copy_tickets(
+    store: Store, rows: Iterable[tuple[Any, ...]], count: int, *, vacuum: bool
+) -> None:
+    import psycopg
+
+    base = datetime(2026, 9, 1, tzinfo=UTC)
+    with (
+        psycopg.connect(str(store.target.conninfo), autocommit=True) as conn,
+        conn.cursor() as cur,
+    ):
+        cur.executemany(
+            "INSERT INTO accounts (id, company, plan, status, notes, created_at)"
+            " VALUES (%s, %s, 'gold', 'active', '', %s)",
+            [(acct, f"Company {acct[4:]}", base) for acct in account_ids()],
+        )
+        with cur.copy(
+            f"COPY tickets ({TICKET_COLUMNS}, tier_since, touched_at, sla_key) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute("SELECT setval(pg_get_serial_sequence('tickets', 'id'), %s)", (count,))
+        if vacuum:
+            cur.execute("VACUUM (ANALYZE) tickets")
+        cur.execute("ANALYZE")

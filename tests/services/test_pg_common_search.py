@@ -14,23 +14,17 @@ from __future__ import annotations
 
 import random
 import re
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from supportdesk.core import queue
-from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
 from supportdesk.core.views import QueueKey
 from supportdesk.enums import View
-from supportdesk.services.admin.setup import init_database
-from supportdesk.store import Store
-from tests.helpers.plans import TICKET_COLUMNS, account_ids, explain_pg, ticket_rows
-from tests.helpers.postgres import PG_URL, need_postgres
+from tests.helpers.plans import explain_pg, pg_schema_desk, ticket_rows
 
 TICKETS = 3000
 # pieces of subjects: one in two subjects gets one of them (the rest: "subject N")
@@ -65,53 +59,21 @@ ONLY_THE_INDEX = re.compile(r"Index Only Scan (Backward )?using ix_tickets_live"
 def common_desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     """A desk in a fresh schema: the tickets of tests/helpers/plans.py with hostile
     subjects, vacuumed (the visibility map an Index Only Scan needs) and analyzed."""
-    need_postgres()
-    import psycopg
-
-    schema = "common_" + uuid.uuid4().hex[:10]
-    plain = PG_URL.replace("+psycopg", "")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    tmp: Path = tmp_path_factory.mktemp("pgcommon")
-    store = Store(f"{PG_URL}?options=-csearch_path%3D{schema}")
-    desk = Desk(store, "lena", Clock(), tmp / "k.key")
-    try:
-        init_database(desk, admin="lena")
-        _fill(store)
-        yield desk
-    finally:
-        store.dispose()
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-def _fill(store: Store) -> None:
-    import psycopg
-
     rnd = random.Random(11)
     base = datetime(2026, 9, 1, tzinfo=UTC)
-    with (
-        psycopg.connect(str(store.target.conninfo), autocommit=True) as conn,
-        conn.cursor() as cur,
-    ):
-        cur.executemany(
-            "INSERT INTO accounts (id, company, plan, status, notes, created_at)"
-            " VALUES (%s, %s, 'gold', 'active', '', %s)",
-            [(acct, f"Company {acct[4:]}", base) for acct in account_ids()],
-        )
-        with cur.copy(
-            f"COPY tickets ({TICKET_COLUMNS}, tier_since, touched_at, sla_key) FROM STDIN"
-        ) as copy:
-            for row in ticket_rows(rnd, TICKETS, base, lambda ts: ts):
-                subject = row[2]
-                if rnd.random() < 0.5:
-                    subject = f"{subject} {rnd.choice(PIECES)}"
-                ts, holder = row[9], row[11]
-                sla_key = rnd.randrange(50)  # ties: the id decides
-                copy.write_row((*row[:2], subject, *row[3:], ts, ts if holder else None, sla_key))
-        cur.execute("SELECT setval(pg_get_serial_sequence('tickets', 'id'), %s)", (TICKETS,))
-        cur.execute("VACUUM (ANALYZE) tickets")
-        cur.execute("ANALYZE")
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for row in ticket_rows(rnd, TICKETS, base, lambda ts: ts):
+            subject = row[2]
+            if rnd.random() < 0.5:
+                subject = f"{subject} {rnd.choice(PIECES)}"
+            ts, holder = row[9], row[11]
+            sla_key = rnd.randrange(50)  # ties: the id decides
+            yield (*row[:2], subject, *row[3:], ts, ts if holder else None, sla_key)
+
+    tmp = tmp_path_factory.mktemp("pgcommon")
+    with pg_schema_desk(tmp, "common_", rows(), TICKETS, vacuum=True) as desk:
+        yield desk
 
 
 def _expected(desk: Desk, filt: queue.QueueFilter, text: str) -> list[int]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,16 +21,13 @@ from typing import Any
 import pytest
 
 from supportdesk.core import queue
-from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
 from supportdesk.enums import View
 from supportdesk.services import escalation
-from supportdesk.services.admin.setup import init_database
 from supportdesk.services.reports import sla_board
-from supportdesk.store import HEAD_REVISION, Store
+from supportdesk.store import HEAD_REVISION
 from tests.helpers.desk import new_ticket
-from tests.helpers.plans import TICKET_COLUMNS, account_ids, explain_pg, ticket_rows
-from tests.helpers.postgres import PG_URL, need_postgres
+from tests.helpers.plans import explain_pg, pg_schema_desk, ticket_rows
 
 TICKETS = 6000
 DUE_INDEXES = ("ix_tickets_live_due_t", "ix_tickets_live_due_c", "ix_tickets_live_due_tc")
@@ -41,48 +37,16 @@ NEW_INDEXES = {*DUE_INDEXES, "ix_tickets_paused"}
 @pytest.fixture(scope="module")
 def pg_desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     """A desk in a fresh schema with a few thousand tickets of every view, analyzed."""
-    need_postgres()
-    import psycopg
-
-    schema = "plans_" + uuid.uuid4().hex[:10]
-    plain = PG_URL.replace("+psycopg", "")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    tmp: Path = tmp_path_factory.mktemp("pgplans")
-    store = Store(f"{PG_URL}?options=-csearch_path%3D{schema}")
-    desk = Desk(store, "lena", Clock(), tmp / "k.key")
-    try:
-        init_database(desk, admin="lena")
-        _fill(store)
-        yield desk
-    finally:
-        store.dispose()
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-def _fill(store: Store) -> None:
-    import psycopg
-
     rnd = random.Random(7)
     base = datetime(2026, 9, 1, tzinfo=UTC)
-    with (
-        psycopg.connect(str(store.target.conninfo), autocommit=True) as conn,
-        conn.cursor() as cur,
-    ):
-        cur.executemany(
-            "INSERT INTO accounts (id, company, plan, status, notes, created_at)"
-            " VALUES (%s, %s, 'gold', 'active', '', %s)",
-            [(acct, f"Company {acct[4:]}", base) for acct in account_ids()],
-        )
-        with cur.copy(
-            f"COPY tickets ({TICKET_COLUMNS}, tier_since, touched_at, sla_key) FROM STDIN"
-        ) as copy:
-            for row in ticket_rows(rnd, TICKETS, base, lambda ts: ts):
-                ts, holder = row[9], row[11]
-                copy.write_row((*row, ts, ts if holder else None, rnd.randrange(10**9)))
-        cur.execute("SELECT setval(pg_get_serial_sequence('tickets', 'id'), %s)", (TICKETS,))
-        cur.execute("ANALYZE")
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for row in ticket_rows(rnd, TICKETS, base, lambda ts: ts):
+            ts, holder = row[9], row[11]
+            yield (*row, ts, ts if holder else None, rnd.randrange(10**9))
+
+    with pg_schema_desk(tmp_path_factory.mktemp("pgplans"), "plans_", rows(), TICKETS) as desk:
+        yield desk
 
 
 FILTERS = [
