@@ -446,6 +446,8 @@ def test_ticket_screen_history_and_narrow_layout(fx: DeskFixture) -> None:
         assert "target 4h · elapsed" in text  # two lines per clock at 80 columns
         assert "earlier change" in text  # one history line on a short screen
         await pilot.press("l")
+        await until(pilot, lambda: screen.query_one(SlaPanel).expanded, what="the long history")
+        await settle(pilot)  # the panel redraws its history after the key (once read fast)
         text = panel_text(app)
         assert "respond clock stopped" in text and "resolve clock started" in text
         assert screen.query_one(SlaPanel).expanded
