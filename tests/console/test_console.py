@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 from textual import events
 from textual.command import CommandPalette
@@ -23,6 +24,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
 from supportdesk.console.app import SupportDeskApp
+from supportdesk.console.screens import queue as queue_screen
 from supportdesk.console.screens.modals import AskModal, ChoiceModal, HelpModal
 from supportdesk.console.screens.queue import WINDOW, QueueScreen
 from supportdesk.console.screens.ticket import TicketScreen
@@ -320,6 +322,30 @@ def test_global_keys_work_while_the_search_box_has_focus(fx: DeskFixture) -> Non
         await until(pilot, lambda: isinstance(app.screen, QueueScreen), what="queue")
         await pilot.pause(0.1)
         assert app.screen.query_one("#search", Input).has_focus
+
+    run(fx, scenario)
+
+
+def test_clear_drops_a_search_still_waiting_for_its_delay(
+    fx: DeskFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search typed and cleared before its delay ran out (escape, x) stays cleared."""
+    delay = 1.0  # wide enough that the keys below always land inside it, even loaded
+    monkeypatch.setattr(queue_screen, "SEARCH_DELAY", delay)
+
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        q = queue_of(app)
+        search = q.query_one("#search", Input)
+        started = time.monotonic()
+        await pilot.press("slash", "z", "z")
+        await until(pilot, lambda: search.value == "zz", what="typed")
+        await pilot.press("escape", "x")
+        await until(pilot, lambda: search.value == "" and not search.has_focus, what="x")
+        assert time.monotonic() - started < delay, "the keys took longer than the delay"
+        await pilot.pause(delay)  # the typed search's timer would have fired by now
+        assert q.filt.search is None
+        assert search.value == ""
+        await until(pilot, lambda: ids(app) == QUEUE_ORDER, what="the whole queue")
 
     run(fx, scenario)
 

@@ -609,6 +609,8 @@ class QueueScreen(DeskScreen):
         self.set_filter(self.filt.with_(unclaimed=not self.filt.unclaimed, mine=False))
 
     def action_clear_filters(self) -> None:
+        if self._search_timer is not None:  # a search typed a moment ago must not come back
+            self._search_timer.stop()
         search = self.query_one("#search", Input)
         with search.prevent(Input.Changed):
             search.value = ""
