@@ -46,12 +46,12 @@ DB_FILE = "desk.db"
 KEY_FILE = "audit.key"
 
 
-# `-n auto`: one worker per core. Two per core ran the whole suite in 9.5 min instead of about
-# 12.5 on two cores, but in clean-clone runs the tests that assert a latency (one worker runs
-# them one after another, settle.TIMING) still shared the cores with three other workers: a
-# child interpreter's start took 3.5 s. Their waits now count from the commit; one per core
-# until two per core has passed several clean-clone runs in a row.
-WORKERS_PER_CORE = 1
+# `-n auto`: two workers per core. The suite waits as well as computes (consoles idling until
+# a worker's result lands, child processes, PostgreSQL's own processes): on two cores four
+# workers ran it in 8.9-9.9 min against 11.7-13.2 at one per core, in clean-clone runs on a
+# quiet machine. The tests that assert a latency run one after another in one worker
+# (settle.TIMING) and count from the commit they wait for, not from a child's start.
+WORKERS_PER_CORE = 2
 
 
 @pytest.hookimpl(optionalhook=True)  # a run with `-p no:xdist` has no such hook

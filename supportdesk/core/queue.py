@@ -156,10 +156,13 @@ def order_by(filt: QueueFilter, *, desc: bool = False, by_id: bool = False) -> s
     return sql
 
 
-STAFF_SQL = "SELECT id, login FROM staff"  # a few dozen rows: cheaper than a lookup per row
-PRESENCE_SQL = (
+# Who has which ticket open (a few rows per running console), then every login by staff id
+# (a few dozen rows: cheaper than a lookup per row), in one round trip: a staff row has no
+# ticket. Both are read whole rather than with an IN list of the page's ids.
+MARKS_SQL = (
     "SELECT p.ticket_id, p.staff_id, s.login FROM presence p JOIN staff s ON s.id = p.staff_id"
     " WHERE p.ticket_id IS NOT NULL AND p.state <> 'off' AND p.seen_at >= ?"
+    " UNION ALL SELECT NULL, id, login FROM staff"
 )
 
 
@@ -433,8 +436,7 @@ _NO_CLOCKS = stored_clocks(_NO_CLOCK, _NO_CLOCK)  # frozen: one for every row wi
 def _rows(desk: Desk, raw: list[tuple[Any, ...]], me: int | None) -> list[QueueRow]:
     """Turn raw rows into QueueRows, adding who else has each ticket open.
 
-    Presence is a few rows per running console, so all open markers are read at once
-    rather than with an IN list of the page's ids.
+    The open markers and the staff's logins come in one statement (MARKS_SQL).
 
     This is most of a page's CPU in this process (500 rows, 19 fields, two clocks each), so
     it is one loop without a call per value: every timestamp is UTC text on both databases
@@ -444,12 +446,15 @@ def _rows(desk: Desk, raw: list[tuple[Any, ...]], me: int | None) -> list[QueueR
     if not raw:
         return []
     open_sets: dict[int, set[str]] = {}
+    logins: dict[int, str] = {}
     cutoff = desk.store.timestamp_param(marker_cutoff(datetime.now(UTC)))
-    for tid, sid, login in desk.store.query(PRESENCE_SQL, (cutoff,)):
-        if sid != me:
+    for tid, sid, login in desk.store.query(MARKS_SQL, (cutoff,)):
+        if tid is None:
+            logins[sid] = login
+        elif sid != me:
             open_sets.setdefault(tid, set()).add(login)
-    open_by = {tid: tuple(sorted(logins)) for tid, logins in open_sets.items()}
-    login_of = dict(desk.store.query(STAFF_SQL)).get  # None (no holder) is no key
+    open_by = {tid: tuple(sorted(names)) for tid, names in open_sets.items()}
+    login_of = logins.get  # None (no holder) is no key
     seen = open_by.get
     names, states, clock, pair = PRIORITY_NAMES, _STATES, stored_clock, stored_clocks
     no_clock, no_clocks, utc, iso = _NO_CLOCK, _NO_CLOCKS, UTC_OFFSET, datetime.fromisoformat

@@ -11,7 +11,7 @@ from typing import Any
 
 from supportdesk.core.desk import Desk
 from supportdesk.core.presence import marker_cutoff
-from supportdesk.core.queue import PRESENCE_SQL, PRIORITY_NAMES, STAFF_SQL
+from supportdesk.core.queue import PRIORITY_NAMES
 from supportdesk.core.views import QueueRow, parse_utc
 from supportdesk.rules.sla_engine import ClockState, SlaClock, TicketClocks
 
@@ -29,6 +29,13 @@ SQLITE_SQL = (
     " (SELECT c.name FROM contacts c WHERE c.id = t.contact_id) FROM tickets t"
 )
 PG_SQL = COLUMNS + " t.company_name, t.contact_name FROM tickets t"
+# who has which ticket open, and the staff's logins: two statements of their own (the queue
+# reads both in one)
+PRESENCE_SQL = (
+    "SELECT p.ticket_id, p.staff_id, s.login FROM presence p JOIN staff s ON s.id = p.staff_id"
+    " WHERE p.ticket_id IS NOT NULL AND p.state <> 'off' AND p.seen_at >= ?"
+)
+STAFF_SQL = "SELECT id, login FROM staff"
 
 
 def reference_sql(desk: Desk) -> str:
