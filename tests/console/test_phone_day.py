@@ -232,6 +232,30 @@ async def test_a_digit_on_the_contacts_only_highlights(call_fx: CallFixture) -> 
 
 
 @sync
+async def test_a_card_read_again_keeps_the_contact_the_agent_moved_to(
+    call_fx: CallFixture,
+) -> None:
+    """The card is read again whenever the store changes (another agent's work): the list of
+    contacts is rebuilt from it, and the highlight stays on Sam, where `2` moved it."""
+    app = SupportDeskApp(call_fx.desk)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await console_ready(pilot)
+        screen = await search_and_pick(pilot, "acme", "acme")
+        listing = screen.query_one("#call-list", OptionList)
+        await pilot.press("2")
+        await until(pilot, lambda: listing.highlighted == 1, what="Sam highlighted")
+        sam = listing.get_option_at_index(1).id
+        card = screen.card
+        screen.reload()  # what a change in the store makes the call screen do
+        await until(pilot, lambda: screen.card is not card, what="the card read again")
+        assert listing.highlighted == 1 and listing.get_option_at_index(1).id == sam
+        await pilot.press("enter")
+        await stage(pilot, CallStage.CALLBACK)
+        assert screen.caller is not None and screen.caller.contact is not None
+        assert screen.caller.contact.name == "Sam Okoro"
+
+
+@sync
 async def test_an_e_mail_preselects_its_contact(call_fx: CallFixture) -> None:
     app = SupportDeskApp(call_fx.desk)
     async with app.run_test(size=(120, 36)) as pilot:

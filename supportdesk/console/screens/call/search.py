@@ -101,6 +101,19 @@ class CallSearch(CallBase):
         )
         self._set_options(options, highlight)
 
+    def _refill_contacts(self) -> None:
+        """The contacts again from a card read again (a change in the store, or the read
+        the highlight asked for arriving late): the contact the agent has moved to stays
+        highlighted, by who it is, not by its line (Enter must pick the one on screen)."""
+        listing = self.query_one(OptionList)
+        option = listing.highlighted_option
+        kept = option.id if option is not None else None
+        self._fill_contacts()
+        for index in range(listing.option_count if kept is not None else 0):
+            if listing.get_option_at_index(index).id == kept:
+                listing.highlighted = index
+                break
+
     def _search_prompt(self, text: Text) -> None:
         """What to do while searching and while picking the contact."""
         if self.stage == CallStage.SEARCH:
@@ -237,7 +250,7 @@ class CallSearch(CallBase):
         self.card = card
         self.query_one(AccountCard).show(card, self.now())
         if self.stage == CallStage.CONTACT:
-            self._fill_contacts()
+            self._refill_contacts()
         self._paint()
         self._settle_keys()
 
