@@ -29,6 +29,8 @@ SOURCE = ROOT / "supportdesk"
 DATA = ROOT / "data"
 LEFT_BEHIND = (".*", "build", "dist", "*.egg-info", "__pycache__", "tests", "benchmarks")
 MODULE_PATH = re.compile(r"supportdesk(\.[A-Za-z_]\w*)+")
+# the wheel's tests on one worker (`--dist loadgroup`): each worker would build it again
+WHEEL = pytest.mark.xdist_group("wheel")
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +57,7 @@ def _packages() -> list[Path]:
     return sorted(p.parent for p in SOURCE.rglob("__init__.py") if "__pycache__" not in p.parts)
 
 
+@WHEEL
 def test_every_package_and_module_is_in_the_wheel(wheel_names: set[str]) -> None:
     packages = _packages()
     assert SOURCE in packages and SOURCE / "migrations" / "versions" in packages
@@ -67,6 +70,7 @@ def test_every_package_and_module_is_in_the_wheel(wheel_names: set[str]) -> None
     assert not missing, f"left out of the wheel: {missing}"
 
 
+@WHEEL
 def test_data_files_are_in_the_wheel(wheel_names: set[str]) -> None:
     """data/ ships as the package supportdesk_data; the stylesheet and the migration
     template ship beside the code."""
@@ -80,6 +84,7 @@ def test_data_files_are_in_the_wheel(wheel_names: set[str]) -> None:
     assert not missing, f"left out of the wheel: {missing}"
 
 
+@WHEEL
 def test_nothing_else_is_in_the_wheel(wheel_names: set[str]) -> None:
     """No tests, benchmarks or build debris: only the two top-level packages and metadata."""
     tops = {name.split("/", 1)[0] for name in wheel_names}
@@ -87,6 +92,7 @@ def test_nothing_else_is_in_the_wheel(wheel_names: set[str]) -> None:
     assert not [n for n in wheel_names if "__pycache__" in n or n.endswith(".pyc")]
 
 
+@WHEEL
 def test_entry_points_name_real_functions(wheel_names: set[str]) -> None:
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts == {"supportdesk": "supportdesk.cli:main"}

@@ -20,6 +20,9 @@ from supportdesk.services.admin.setup import init_database
 from supportdesk.store import Store
 from tests.helpers.plans import TICKET_COLUMNS, account_ids, ticket_rows
 
+# one worker builds the 30,000-ticket desk once (`--dist loadgroup`), not each worker again
+pytestmark = pytest.mark.xdist_group("query-plans")
+
 
 @pytest.fixture(scope="module")
 def big_desk(tmp_path_factory: pytest.TempPathFactory) -> Desk:
