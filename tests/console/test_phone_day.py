@@ -184,6 +184,23 @@ async def test_type_ahead_at_50_ms_a_key_lands_as_typed(call_fx: CallFixture) ->
 
 
 @sync
+async def test_keys_right_after_n_land_in_the_new_tickets_subject(call_fx: CallFixture) -> None:
+    """`n` and the subject's first letters read in one go (a loaded machine reads the keys
+    typed at 50 ms in bursts): the letters wait until the form has the focus, none lost."""
+    cf = call_fx
+    app = SupportDeskApp(cf.desk)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await console_ready(pilot)
+        await type_ahead(pilot, "ctrl+k", *"acme", "enter", "1", "enter", *cf.pins[JANE], "enter")
+        screen = await stage(pilot, CallStage.VERDICT)
+        for key in ("n", *"Site"):  # one burst: no key waits for the one before
+            app.post_message(events.Key(NAMED.get(key, key), key))
+        subject = screen.query_one("#call-subject", Input)
+        await until(pilot, lambda: subject.value == "Site", what=f"the subject ({subject.value!r})")
+        assert screen.stage == CallStage.NEW
+
+
+@sync
 async def test_type_ahead_enter_then_a_digit_picks_the_contact(call_fx: CallFixture) -> None:
     """The issue's own keys: the account's name, Enter, `1` (and Enter: a digit on the
     contacts only highlights) at once: the contact is picked and the search box keeps
