@@ -117,7 +117,7 @@ class SupportDeskApp(DeskApp):
         if isinstance(event, events.Key) and not event.is_forwarded:
             if self.key_gate.keeps(event):  # typed ahead of an earlier key's work
                 return
-            await self._route_key(event)
+            await self.route_one_key(event)
             return
         await super().on_event(event)
 

@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from supportdesk.console.key_gate import (
     HOLD_LIMIT_S,
+    KEY_LIMIT_S,
     ROUTED_LIMIT_S,
     HoldsKeys,
     KeyGate,
@@ -114,11 +115,19 @@ class DeskApp(FittedToasts):
         gate = self.key_gate
         if not gate.waiting or gate.held:
             return
-        event = gate.waiting.pop(0)
-        holds = self.hold_keys(ROUTED_LIMIT_S)
+        await self.route_one_key(gate.waiting.pop(0), ROUTED_LIMIT_S)
+
+    async def route_one_key(self, event: events.Key, limit: float = KEY_LIMIT_S) -> None:
+        """A key, and the keys read after it wait until it has been handled (`KeyRouted`):
+        each goes where the one before left the focus. Textual picks a key's widget when the
+        app reads it, and a key's binding runs only once the key has bubbled up to the app:
+        on a busy machine `r` and the reply's first letter are read together, and the letter
+        went to the thread (`t`: take) instead of the reply box `r` was about to focus."""
+        holds = self.hold_keys(limit)
         target = self.focused or self.screen
         await self._route_key(event)
-        target.post_message(KeyRouted(holds))
+        if not target.post_message(KeyRouted(holds)):  # its widget has closed meanwhile
+            self.key_gate.release(holds)
 
     def on_key_routed(self, message: KeyRouted) -> None:
         self.key_gate.release(message.holds)

@@ -11,6 +11,11 @@ them once the screen releases it, one at a time: each waits until the one before
 handled (`KeyRouted`), so that it goes where that one left the focus. The app's own message
 loop never waits (a key's bindings run in it), and a gate held longer than `HOLD_LIMIT_S`
 lets the keys through anyway.
+
+Every other key is routed the same way, one at a time (`route_one_key`): a key's binding
+runs only once the key has bubbled up to the app, so a key that moves the focus (`/` to the
+search, `r` to the reply box, `n` to the form) and the letters read with it on a busy
+machine would otherwise send the letters to the old widget (`m`: mine, `t`: take).
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from textual.message import Message
 
 HOLD_LIMIT_S = 5.0  # a screen that never releases does not freeze the keyboard
 ROUTED_LIMIT_S = 2.0  # a key typed ahead whose journey ended nowhere (its screen closed)
+# any key: the keys read while it is handled wait for it, at most this long (a key that
+# closes its screen may lose its KeyRouted on the way up: the next key waits this long)
+KEY_LIMIT_S = 0.5
 
 
 class KeyRouted(Message):

@@ -374,6 +374,32 @@ def test_keys_typed_in_a_burst_are_handled_in_order(fx: DeskFixture) -> None:
     run(fx, scenario)
 
 
+def test_letters_read_with_the_key_that_moves_the_focus_follow_it(fx: DeskFixture) -> None:
+    """`/` then `mail`, and on a ticket `r` then `thanks`, each read in one go (a busy console
+    reads keys typed at 50 ms together): the letters land in the box the first key focused,
+    not on the list or the thread, where `m` is "mine" and `t` "take"."""
+
+    async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
+        q = queue_of(app)
+        for key in ("slash", *"mail"):  # one burst
+            app.post_message(events.Key(key, "/" if key == "slash" else key))
+        search = q.query_one("#search", Input)
+        await until(pilot, lambda: search.value == "mail", what=f"the search ({search.value!r})")
+        assert not q.filt.mine
+        await pilot.press("escape", "x")
+        await until(pilot, lambda: ids(app) == QUEUE_ORDER, what="cleared")
+        await pilot.press("enter")
+        ticket = await open_ticket_screen(pilot, app, 4)
+        for key in ("r", *"thanks"):
+            app.post_message(events.Key(key, key))
+        box = ticket.query_one(TextArea)
+        await until(pilot, lambda: box.text == "thanks", what="the reply")
+        assert isinstance(app.screen, TicketScreen)
+        assert tickets.show(fx.desk_at("lena"), 4).holder is None  # `t` did not take it
+
+    run(fx, scenario)
+
+
 def test_help_lists_the_screens_keys(fx: DeskFixture) -> None:
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         await pilot.press("question_mark")
