@@ -13,6 +13,7 @@ from textual.pilot import Pilot
 from supportdesk.console.app import SupportDeskApp
 from supportdesk.console.screens.call import CallScreen, CallStage
 from supportdesk.console.widgets.account_card import AccountCard
+from supportdesk.console.widgets.key_footer import KeyFooter
 from supportdesk.console.widgets.toasts import ToastRack
 from tests.helpers.settle import handled, settle, until, workers_done
 
@@ -41,10 +42,16 @@ def clear_toasts(app: App[Any]) -> None:
 async def toasts_cleared(pilot: Pilot[Any]) -> None:
     """Every toast raised so far gone from every screen, and the racks redrawn empty. A
     start-up toast (stale claims) is posted as a message when the claims land: clearing at
-    once could run before it arrived, and it then appeared in the picture."""
+    once could run before it arrived, and it then appeared in the picture. Then the footer
+    shows the screen's keys as they are now: it lays itself out after the screen's bindings
+    change (a loaded machine took a picture of the incident screen with "esc Back" alone)."""
     await handled(pilot)
     clear_toasts(pilot.app)
     await handled(pilot)
+    footers = list(pilot.app.screen.query(KeyFooter))
+    await until(
+        pilot, lambda: all(f.shows_current_keys() for f in footers), what="the footer's keys"
+    )
 
 
 def screen_rows(app: App[Any]) -> list[str]:

@@ -33,10 +33,11 @@ class KeyFooter(Footer):
         super().__init__(compact=True)
         self._laid_out_width = 0
         self._shown: tuple[object, ...] | None = None  # what the last layout showed
+        self._laying_out = 0  # layouts under way (their keys shown once they are mounted)
 
     def on_resize(self, event: events.Resize) -> None:
         if event.size.width != self._laid_out_width:
-            self.call_after_refresh(self.recompose)
+            self.call_after_refresh(self._lay_out)
 
     def bindings_changed(self, screen: Screen) -> None:
         """Lay out again only when the keys to show changed. The screen announces its
@@ -50,7 +51,19 @@ class KeyFooter(Footer):
 
     async def _recompose_if_changed(self) -> None:
         if self.is_attached and self._keys_shown() != self._shown:
+            await self._lay_out()
+
+    async def _lay_out(self) -> None:
+        self._laying_out += 1
+        try:
             await self.recompose()
+        finally:
+            self._laying_out -= 1
+
+    def shows_current_keys(self) -> bool:
+        """Whether the keys on screen are the screen's keys as they are now (laid out and
+        mounted): what a picture of the screen waits for."""
+        return self.is_mounted and not self._laying_out and self._shown == self._keys_shown()
 
     def _keys_shown(self) -> tuple[object, ...]:
         """Everything a layout depends on: the width and each active binding as shown."""
