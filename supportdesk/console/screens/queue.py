@@ -43,6 +43,7 @@ from supportdesk.console.widgets.format import one_line
 from supportdesk.console.widgets.key_footer import KeyFooter
 from supportdesk.console.widgets.preview import TicketPreview
 from supportdesk.console.widgets.queue_table import QueueTable
+from supportdesk.console.widgets.quiet import show, text_key
 from supportdesk.core import queue
 from supportdesk.core.queue import QueueFilter
 from supportdesk.core.views import QueueKey, QueuePage, QueueRow
@@ -294,14 +295,16 @@ class QueueScreen(DeskScreen):
         grid.add_column(ratio=1, justify="center", no_wrap=True)
         grid.add_column(justify="right", no_wrap=True, overflow="ellipsis")
         grid.add_row(left, count, right)
-        self.query_one("#title-bar", Static).update(grid)
+        # a count or a resize that changes nothing on the bars leaves them (and the layout)
+        key = (text_key(left), text_key(count), text_key(right))
+        show(self.query_one("#title-bar", Static), grid, key=key)
         tabs = Text()
         for i, (v, label) in enumerate(VIEW_LABEL.items(), start=1):
             style = "bold reverse" if v is self.filt.view else ""
             tabs.append(f" {i} ", style="bold " + ("reverse" if style else "dim"))
             tabs.append(f"{label} ", style=style)
             tabs.append(" ")
-        self.query_one("#view-tabs", Static).update(tabs)
+        show(self.query_one("#view-tabs", Static), tabs)
         wide = self.app.size.width >= 100
         self.query_one("#search", Input).placeholder = (
             "/ search subject, account or #number" if wide else "/ search subject, account, #id"
@@ -470,7 +473,7 @@ class QueueScreen(DeskScreen):
         if page.rows and self.focused is None:
             table.focus()  # the list was empty (hidden) and lost focus
         if not page.rows:
-            empty.update(self._empty_text())
+            show(empty, self._empty_text())
         self._selection_changed()
         if not self.painted and not (page.rows and self.app.screen is self):
             self.call_after_refresh(self._first_paint)  # else once the rows are drawn
