@@ -142,6 +142,7 @@ class TemplatesScreen(DeskScreen):
         self._widths: tuple[int, ...] = ()
 
     def compose(self) -> ComposeResult:
+        self.set_class(self._narrow, "-narrow")  # before the children mount: styled once
         yield self.header_bar("tpl-title")
         yield Input(placeholder="/ filter by name or subject", id="tpl-filter", compact=True)
         with Horizontal(id="tpl-body"):
@@ -161,11 +162,15 @@ class TemplatesScreen(DeskScreen):
     def on_resize(self) -> None:
         self._fit()
 
+    @property
+    def _narrow(self) -> bool:
+        return self.app.size.width < WIDE
+
     def _fit(self) -> None:
         """Preview beside the list when wide, below it when narrow; the subject column
         takes what the others leave."""
         width = self.app.size.width
-        narrow = width < WIDE
+        narrow = self._narrow
         self.set_class(narrow, "-narrow")
         box = width if narrow else int(width * 0.55)
         name, kind, sets = (16, 12, 14) if narrow else (20, 15, 22)

@@ -202,6 +202,7 @@ class TicketScreen(DeskScreen):
         self._retime_due = 0.0  # when the "5 min ago" texts are redone (monotonic)
 
     def compose(self) -> ComposeResult:
+        self._fit_handover()  # before the children mount: styled once, with these classes
         yield self.header_bar("ticket-title")
         yield AccountNotices(self.desk.now, id="ticket-notices", key_hint="i links this ticket")
         yield Static(id="ticket-facts", markup=False)

@@ -293,6 +293,7 @@ class SlaBoardScreen(DeskScreen):
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        self._fit()  # before the children mount: styled once, with the class
         yield self.header_bar("lb-head")
         with VerticalScroll(id="lb-body"):
             yield Static(id="lb-mail", markup=False)  # the mail alarm, when mail fails
