@@ -171,6 +171,8 @@ class IncidentScreen(DeskScreen):
         self._subject_width = 0
 
     def compose(self) -> ComposeResult:
+        # before the children mount: styled once, with the class (_fit keeps it up to date)
+        self.set_class(self.app.size.width < WIDE, "-narrow")
         yield self.header_bar("inc-title")
         yield Static(id="inc-facts", markup=False)
         yield Static(id="inc-script", markup=False)

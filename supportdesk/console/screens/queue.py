@@ -43,6 +43,7 @@ from supportdesk.console.widgets.format import one_line
 from supportdesk.console.widgets.key_footer import KeyFooter
 from supportdesk.console.widgets.preview import TicketPreview
 from supportdesk.console.widgets.queue_table import QueueTable
+from supportdesk.console.widgets.quiet import show, text_key
 from supportdesk.core import queue
 from supportdesk.core.queue import QueueFilter
 from supportdesk.core.views import QueueKey, QueuePage, QueueRow
@@ -191,6 +192,9 @@ class QueueScreen(DeskScreen):
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        # where the preview goes, set before the children mount: they are styled once, with
+        # it (set on mount, it restyled the whole screen at every start)
+        self._place_preview()
         yield self.header_bar("title-bar")
         with Horizontal(id="filter-bar"):
             yield Static(id="view-tabs", markup=False)
@@ -199,7 +203,8 @@ class QueueScreen(DeskScreen):
                 id="search",
                 compact=True,
             )
-        with Horizontal(id="body"):
+        with Horizontal(id="body") as body:
+            body.styles.layout = self._body_layout()
             yield QueueTable(id="queue")
             yield Static(id="empty", markup=False)
             yield TicketPreview(self.desk.now, id="preview")
@@ -249,16 +254,25 @@ class QueueScreen(DeskScreen):
         self.call_after_refresh(self._relayout_table)
 
     def _fit_layout(self) -> None:
-        """Preview beside the table on very wide terminals, below it on tall ones, else
-        none: at 80x24 every line goes to the list."""
+        self._place_preview()
+        self.query_one("#body").styles.layout = self._body_layout()
+
+    def _preview_place(self) -> tuple[bool, bool]:
+        """(beside, below): the preview beside the table on very wide terminals, below it
+        on tall ones, else none: at 80x24 every line goes to the list."""
         width, height = self.app.size
         beside = width >= 200 and height >= 24
         below = not beside and width >= 100 and height >= 36
+        return beside, below
+
+    def _place_preview(self) -> None:
+        beside, below = self._preview_place()
         self.set_class(beside, "-preview-beside")
         self.set_class(below, "-preview-below")
         self.set_class(not (beside or below), "-no-preview")
-        body = self.query_one("#body")
-        body.styles.layout = "horizontal" if beside else "vertical"
+
+    def _body_layout(self) -> str:
+        return "horizontal" if self._preview_place()[0] else "vertical"
 
     def _relayout_table(self) -> None:
         self.query_one(QueueTable).relayout(self.desk.now())
@@ -294,14 +308,16 @@ class QueueScreen(DeskScreen):
         grid.add_column(ratio=1, justify="center", no_wrap=True)
         grid.add_column(justify="right", no_wrap=True, overflow="ellipsis")
         grid.add_row(left, count, right)
-        self.query_one("#title-bar", Static).update(grid)
+        # a count or a resize that changes nothing on the bars leaves them (and the layout)
+        key = (text_key(left), text_key(count), text_key(right))
+        show(self.query_one("#title-bar", Static), grid, key=key)
         tabs = Text()
         for i, (v, label) in enumerate(VIEW_LABEL.items(), start=1):
             style = "bold reverse" if v is self.filt.view else ""
             tabs.append(f" {i} ", style="bold " + ("reverse" if style else "dim"))
             tabs.append(f"{label} ", style=style)
             tabs.append(" ")
-        self.query_one("#view-tabs", Static).update(tabs)
+        show(self.query_one("#view-tabs", Static), tabs)
         wide = self.app.size.width >= 100
         self.query_one("#search", Input).placeholder = (
             "/ search subject, account or #number" if wide else "/ search subject, account, #id"
@@ -470,7 +486,7 @@ class QueueScreen(DeskScreen):
         if page.rows and self.focused is None:
             table.focus()  # the list was empty (hidden) and lost focus
         if not page.rows:
-            empty.update(self._empty_text())
+            show(empty, self._empty_text())
         self._selection_changed()
         if not self.painted and not (page.rows and self.app.screen is self):
             self.call_after_refresh(self._first_paint)  # else once the rows are drawn

@@ -32,6 +32,7 @@ from supportdesk.console.widgets.format import cell, one_line, stamp, truncate
 from supportdesk.console.widgets.header_bar import HeaderBar
 from supportdesk.console.widgets.inert import InertTable
 from supportdesk.console.widgets.key_footer import KeyFooter
+from supportdesk.console.widgets.quiet import show
 from supportdesk.enums import TemplateKind
 from supportdesk.safe_text import clean
 from supportdesk.services import templates
@@ -141,6 +142,7 @@ class TemplatesScreen(DeskScreen):
         self._widths: tuple[int, ...] = ()
 
     def compose(self) -> ComposeResult:
+        self.set_class(self._narrow, "-narrow")  # before the children mount: styled once
         yield self.header_bar("tpl-title")
         yield Input(placeholder="/ filter by name or subject", id="tpl-filter", compact=True)
         with Horizontal(id="tpl-body"):
@@ -160,11 +162,15 @@ class TemplatesScreen(DeskScreen):
     def on_resize(self) -> None:
         self._fit()
 
+    @property
+    def _narrow(self) -> bool:
+        return self.app.size.width < WIDE
+
     def _fit(self) -> None:
         """Preview beside the list when wide, below it when narrow; the subject column
         takes what the others leave."""
         width = self.app.size.width
-        narrow = width < WIDE
+        narrow = self._narrow
         self.set_class(narrow, "-narrow")
         box = width if narrow else int(width * 0.55)
         name, kind, sets = (16, 12, 14) if narrow else (20, 15, 22)
@@ -256,24 +262,24 @@ class TemplatesScreen(DeskScreen):
                 title.append(f" · {len(self.shown)} match")
         if not self.desk.actor.is_lead:
             title.append(" · read only: leads keep them", style="italic")
-        bar.update(title)
+        show(bar, title)
 
     def _paint_preview(self) -> None:
         facts = self.query_one("#tpl-facts", Static)
         text = self.query_one("#tpl-text", Static)
         t = self.selected
         if t is None:
-            facts.update(self._empty_text())
-            text.update("")
+            show(facts, self._empty_text())
+            show(text, "")
             return
         now = self.desk.now()
-        facts.update(facts_text(t, stamp(t.updated_at, now)))
+        show(facts, facts_text(t, stamp(t.updated_at, now)))
         if self.filled is not None and self.filled[1].name == t.name:
             tid, filled = self.filled
             heading = f"Filled for #{tid}: {truncate(filled.subject, 60) or '(no subject)'}"
-            text.update(body_text(heading, filled.body))
+            show(text, body_text(heading, filled.body))
         else:
-            text.update(body_text("Body, exactly as kept", t.body))
+            show(text, body_text("Body, exactly as kept", t.body))
 
     def _empty_text(self) -> Text:
         if self.rows is None:

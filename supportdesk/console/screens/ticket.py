@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from typing import ClassVar
 
@@ -42,10 +43,12 @@ from supportdesk.console.widgets.handover import HandoverPanel
 from supportdesk.console.widgets.header_bar import HeaderBar
 from supportdesk.console.widgets.incident_banner import AccountNotices
 from supportdesk.console.widgets.key_footer import KeyFooter
+from supportdesk.console.widgets.quiet import show
 from supportdesk.console.widgets.sla_clock import PanelData, SlaPanel
 from supportdesk.console.widgets.ticket_view import (
     ThreadEntry,
     ThreadView,
+    facts_key,
     ticket_facts,
     ticket_title,
 )
@@ -199,6 +202,7 @@ class TicketScreen(DeskScreen):
         self._retime_due = 0.0  # when the "5 min ago" texts are redone (monotonic)
 
     def compose(self) -> ComposeResult:
+        self._fit_handover()  # before the children mount: styled once, with these classes
         yield self.header_bar("ticket-title")
         yield AccountNotices(self.desk.now, id="ticket-notices", key_hint="i links this ticket")
         yield Static(id="ticket-facts", markup=False)
@@ -240,8 +244,7 @@ class TicketScreen(DeskScreen):
         if self.ticket is None:
             return
         now = self.desk.now()
-        width = self.app.size.width - 2
-        self.query_one("#ticket-facts", Static).update(ticket_facts(self.ticket, now, width))
+        self._show_facts(self.ticket, now, self.app.size.width - 2)
         for entry in self.query(ThreadEntry):
             entry.retime(now)
         if self.handover_shown and self.brief is not None:
@@ -340,12 +343,16 @@ class TicketScreen(DeskScreen):
         now = self.desk.now()
         width = self.app.size.width - 2
         bar = self.query_one("#ticket-title", HeaderBar)
-        bar.update(ticket_title(t, bar.room(width)))
-        self.query_one("#ticket-facts", Static).update(ticket_facts(t, now, width))
+        show(bar, ticket_title(t, bar.room(width)))  # a reload that changed nothing: no layout
+        self._show_facts(t, now, width)
         self.query_one(SlaPanel).show(self.sla_data, now)
         self.query_one(ThreadView).show(t, now)
         self.sub_title = f"#{t.id}"
         self.refresh_bindings()
+
+    def _show_facts(self, t: TicketView, now: datetime, width: int) -> None:
+        facts = self.query_one("#ticket-facts", Static)
+        show(facts, ticket_facts(t, now, width), key=facts_key(t, now, width))
 
     def on_failure(self, worker_name: str, error: BaseException) -> None:
         if worker_name != "ticket":

@@ -20,6 +20,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from supportdesk.console.widgets.format import one_line, priority_text, stamp, truncate
+from supportdesk.console.widgets.quiet import show
 from supportdesk.safe_text import clean
 
 if TYPE_CHECKING:
@@ -146,7 +147,7 @@ class HandoverPanel(VerticalScroll):
         self.brief = brief
         text = self.query_one("#handover-text", Static)
         if brief is None:
-            text.update(Text("Handover: loading…", style="dim"))
+            show(text, Text("Handover: loading…", style="dim"))
             return
         width = max(30, (self.size.width or self.app.size.width) - 2)
-        text.update(handover_renderable(brief, now, width))
+        show(text, handover_renderable(brief, now, width))  # the same lines: no layout

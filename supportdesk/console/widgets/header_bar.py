@@ -69,6 +69,15 @@ class HeaderBar(Static):
         self._title = content
         self.refresh(layout=layout)
 
+    @property
+    def content(self) -> VisualType:
+        """The title last given (the time is added when drawn)."""
+        return self._title
+
+    @content.setter
+    def content(self, content: VisualType) -> None:
+        self.update(content)
+
     def render(self) -> RenderableType:
         return self.line(self.content_region.width or self.app.size.width)
 

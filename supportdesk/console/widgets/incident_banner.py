@@ -17,6 +17,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from supportdesk.console.widgets.format import ago, local, one_line, truncate
+from supportdesk.console.widgets.quiet import show
 from supportdesk.rules.sla_engine import format_left
 from supportdesk.safe_text import clean
 
@@ -313,7 +314,7 @@ class AccountNotices(Static, can_focus=False):
         if self._lines != lines_before:
             self._keep_threads_at_end()
         self.set_class(text is not None, "-on")
-        self.update(text if text is not None else "")
+        show(self, text if text is not None else "")  # nothing new (every reload): no layout
 
     def _keep_threads_at_end(self) -> None:
         """The notices grow or shrink the thread under them: a thread that showed its

@@ -14,8 +14,10 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from supportdesk.console.widgets.incident_banner import AccountNotices
+from supportdesk.console.widgets.quiet import show
 from supportdesk.console.widgets.ticket_view import (
     ThreadView,
+    facts_key,
     row_facts,
     ticket_facts,
     ticket_title,
@@ -59,8 +61,8 @@ class TicketPreview(Vertical):
         if row is None:
             self.ticket_id = None
             self.detailed = False
-            title.update("")
-            facts.update("Nothing selected.")
+            show(title, "")
+            show(facts, "Nothing selected.")
             thread.clear_thread()
             return
         if row.id != self.ticket_id:
@@ -69,15 +71,17 @@ class TicketPreview(Vertical):
         self.ticket_id = row.id
         if self.detailed:
             return  # a live reload of the same ticket: keep the full facts until they refresh
-        title.update(ticket_title(row, self._width()))
-        facts.update(row_facts(row, now))
+        show(title, ticket_title(row, self._width()))
+        show(facts, row_facts(row, now))
 
     def show_ticket(self, ticket: TicketView, now: datetime) -> bool:
         """Show the full ticket; False if the cursor moved on while it was loading."""
         if ticket.id != self.ticket_id:
             return False
-        self.query_one("#pv-title", Static).update(ticket_title(ticket, self._width()))
-        self.query_one("#pv-facts", Static).update(ticket_facts(ticket, now, self._width()))
+        width = self._width()
+        show(self.query_one("#pv-title", Static), ticket_title(ticket, width))
+        facts = ticket_facts(ticket, now, width)
+        show(self.query_one("#pv-facts", Static), facts, key=facts_key(ticket, now, width))
         self.query_one(ThreadView).show(ticket, now)
         self.detailed = True
         return True

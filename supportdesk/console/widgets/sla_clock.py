@@ -29,6 +29,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from supportdesk.console.widgets.format import local, one_line, truncate
+from supportdesk.console.widgets.quiet import show
 from supportdesk.rules.sla_engine import (
     CLOCKS,
     PAUSE_REASONS,
@@ -340,13 +341,17 @@ class SlaPanel(Static):
         self.expanded = False
         self._countdowns: dict[str, Countdown] = {}
         self._key: tuple[object, ...] = ()
+        self._drawn: PanelData | None = None  # the data and shape of the lines on screen
+        self._shape: tuple[int, int] = (0, 0)
 
     def show(self, data: PanelData | None, now: datetime) -> None:
+        if data != self.data:
+            self._key = ()  # else a reload of the same clocks: redrawn only if a reading moved
         self.data = data
-        self._key = ()
         if data is None:
             self._countdowns = {}
-            self.update("")
+            self._drawn = None
+            show(self, "")
             return
         calendar, warn = data.plan.calendar, data.plan.warn
         self._countdowns = {
@@ -382,5 +387,10 @@ class SlaPanel(Static):
         if key == self._key:
             return False
         self._key = key
-        self.update(panel_renderable(data, readings, now, width, self.history_limit()))
+        # its lines are one per clock (two when narrow) and the history's: a tick that moved
+        # only a reading keeps the height, and needs a repaint, not a layout of the screen
+        shape = (width, self.history_limit())
+        layout = (self._drawn is not data and self._drawn != data) or shape != self._shape
+        self._drawn, self._shape = data, shape
+        self.update(panel_renderable(data, readings, now, width, shape[1]), layout=layout)
         return True

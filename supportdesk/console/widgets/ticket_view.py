@@ -98,7 +98,7 @@ def ticket_facts(t: TicketView, now: datetime, width: int) -> RenderableType:
         ("Resolved", cell(resolved)),
         ("Request", cell(t.request_type.replace("_", " "))),
     ]
-    grid = _pairs_grid(pairs, 3 if width >= 110 else 2)
+    grid = _pairs_grid(pairs, facts_columns(width))
     extra: list[RenderableType] = []
     if t.suggested_type is not None:
         words = describe(t.request_type, t.suggested_type, t.suggested_words)
@@ -111,6 +111,17 @@ def ticket_facts(t: TicketView, now: datetime, width: int) -> RenderableType:
         who = one_line(", ".join(t.open_by))
         extra.append(Text(f"● {who} also has this ticket open", style="bold #ff87d7"))
     return Group(grid, *extra) if extra else grid
+
+
+def facts_columns(width: int) -> int:
+    return 3 if width >= 110 else 2
+
+
+def facts_key(t: TicketView, now: datetime, width: int) -> tuple[object, ...]:
+    """Everything `ticket_facts` reads: the ticket, the times it shows relative to `now`,
+    and how many columns `width` gives (equal keys, the same facts on screen)."""
+    stamps = (stamp(at, now) for at in (t.created_at, t.first_response_at, t.resolved_at))
+    return (t, facts_columns(width), *stamps)
 
 
 def ticket_title(t: TicketView | QueueRow, width: int) -> Text:

@@ -35,6 +35,7 @@ from supportdesk.console.widgets.format import ago, cell, local, one_line, trunc
 from supportdesk.console.widgets.header_bar import HeaderBar
 from supportdesk.console.widgets.key_footer import KeyFooter
 from supportdesk.console.widgets.queue_table import QueueTable
+from supportdesk.console.widgets.quiet import show
 from supportdesk.console.widgets.sla_clock import row_readings
 from supportdesk.core.views import QueueRow
 from supportdesk.rules.policy import Plan
@@ -292,6 +293,7 @@ class SlaBoardScreen(DeskScreen):
 
     # -- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        self._fit()  # before the children mount: styled once, with the class
         yield self.header_bar("lb-head")
         with VerticalScroll(id="lb-body"):
             yield Static(id="lb-mail", markup=False)  # the mail alarm, when mail fails
@@ -323,7 +325,7 @@ class SlaBoardScreen(DeskScreen):
     def on_resize(self) -> None:
         self._fit()
         if self.board is not None:
-            self.query_one("#lb-head", Static).update(self._headline(self.board))
+            show(self.query_one("#lb-head", Static), self._headline(self.board))
         self.call_after_refresh(self._relayout)
 
     def _relayout(self) -> None:
@@ -399,7 +401,7 @@ class SlaBoardScreen(DeskScreen):
 
     def on_figures_loaded(self, message: FiguresLoaded) -> None:
         self.figures = message.figures
-        self.query_one("#lb-figures", Static).update(self._figures_renderable(message.figures))
+        show(self.query_one("#lb-figures", Static), self._figures_renderable(message.figures))
 
     # -- showing ------------------------------------------------------------------------
     def _rows(self, rows: list[QueueRow]) -> list[QueueRow]:
@@ -407,11 +409,11 @@ class SlaBoardScreen(DeskScreen):
 
     def _show(self, board: SlaBoard, now: datetime) -> None:
         headline = self._headline(board)
-        self.query_one("#lb-head", Static).update(headline)
+        show(self.query_one("#lb-head", Static), headline)  # a reload: often the same
         self.desk_app.traced(headline.plain)
         mail = self.query_one("#lb-mail", Static)
         mail.set_class(board.mail_alarm is not None, "alarm")
-        mail.update(alarm_text(board.mail_alarm, now) if board.mail_alarm is not None else "")
+        show(mail, alarm_text(board.mail_alarm, now) if board.mail_alarm is not None else "")
         urgent = self.query_one("#lb-urgent", QueueTable)
         keep = urgent.selected_row
         # why it matters goes where the holder would be: "unclaimed", "ben away", "+idle"
@@ -425,9 +427,9 @@ class SlaBoardScreen(DeskScreen):
         self._count_line()
         paused = self.query_one("#lb-paused", QueueTable)
         paused.show_rows(self._rows(list(board.paused)), now, None, self.plans)
-        self.query_one("#lb-people", Static).update(self._people(board, now))
-        self.query_one("#lb-attention", Static).update(self._attention(board, now))
-        self.query_one("#lb-moved", Static).update(self._moved(board, now))
+        show(self.query_one("#lb-people", Static), self._people(board, now))
+        show(self.query_one("#lb-attention", Static), self._attention(board, now))
+        show(self.query_one("#lb-moved", Static), self._moved(board, now))
 
     def _count_line(self) -> None:
         """What the list holds and how much of it is not on screen (issue 16)."""
@@ -445,7 +447,7 @@ class SlaBoardScreen(DeskScreen):
             line.append(f" · {total - shown:,} of {total:,} not shown")
             if self.has_class("wide"):
                 line.append(f" (list at {first:,}–{last:,})", style="dim")
-        self.query_one("#lb-urgent-count", Static).update(line)
+        show(self.query_one("#lb-urgent-count", Static), line)
 
     def _headline(self, board: SlaBoard) -> Text:
         """The counts, one segment each; a segment is never split over two lines (on a

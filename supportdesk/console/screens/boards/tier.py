@@ -31,6 +31,7 @@ from supportdesk.console.screens.modals import AskModal
 from supportdesk.console.screens.queue import plans_of, store_label
 from supportdesk.console.widgets.format import ago, one_line
 from supportdesk.console.widgets.key_footer import KeyFooter
+from supportdesk.console.widgets.quiet import show
 from supportdesk.console.widgets.tier_board_table import (
     TierBoardTable,
     board_items,
@@ -248,7 +249,7 @@ class TierBoardScreen(DeskScreen):
         if key == self._header_key:
             return
         self._header_key = key
-        self.query_one("#board-title", Static).update(title)
+        show(self.query_one("#board-title", Static), title)
         tabs = Text()
         for tier in self.visible_tiers:
             on_it = tier == self.tier
@@ -262,7 +263,7 @@ class TierBoardScreen(DeskScreen):
         grid.add_column(no_wrap=True)
         grid.add_column(ratio=1, justify="right", no_wrap=True, overflow="ellipsis")
         grid.add_row(tabs, right)
-        self.query_one("#board-tabs", Static).update(grid)
+        show(self.query_one("#board-tabs", Static), grid)
 
     def detail_text(self, row: BoardRow | None, now: datetime, width: int) -> Text:
         """Three lines about the selected ticket: its escalation, what was tried, its claim."""
@@ -315,7 +316,7 @@ class TierBoardScreen(DeskScreen):
         text = self.detail_text(row, now, width)
         if self._detail_plain != text.plain:
             self._detail_plain = text.plain
-            detail.update(text)
+            show(detail, text)
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, _event: DataTable.RowHighlighted) -> None:
