@@ -160,8 +160,8 @@ class DeskApp(FittedToasts):
         self.post_message(StoreChanged())
 
     def on_store_changed(self, _message: StoreChanged) -> None:
-        if not self.screen_stack:
-            return  # a change that arrived while the app was closing
+        if not self.is_running or not self.screen_stack:
+            return  # the app is closing: its screens may be half taken apart already
         top = self.screen
         for screen in self.screen_stack:
             if isinstance(screen, LiveScreen):

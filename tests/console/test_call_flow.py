@@ -188,6 +188,29 @@ async def test_a_change_that_lands_before_the_call_screen_mounts_waits_for_it(
 
 
 @sync
+async def test_a_change_that_lands_while_the_console_closes_reads_nothing(
+    call_fx: CallFixture,
+) -> None:
+    """The app shuts down from outside its message loop (a test's end, a signal): while it
+    takes the screens apart, news from the change feed could still be handled, and the call
+    screen, whose list was already gone, crashed looking for it (seen in a loaded CI run)."""
+    app = SupportDeskApp(call_fx.desk)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await console_ready(pilot)
+        await pilot.press("ctrl+k")
+        screen = await stage(pilot, CallStage.SEARCH)
+        await pilot.press(*"acme")
+        await until(pilot, lambda: bool(screen.hits), what="hits")
+        app._running = False  # what App._shutdown sets first, before it closes the screens
+        try:
+            await screen.query_one(OptionList).remove()  # the first of them taken apart
+            app.on_store_changed(StoreChanged())  # must read nothing, and not crash
+        finally:
+            app._running = True  # the pilot's own shutdown runs as usual
+        assert app._exception is None
+
+
+@sync
 async def test_wrong_pins_fail_then_lock_after_five(call_fx: CallFixture) -> None:
     cf = call_fx
     pin = cf.pins[JANE]
