@@ -209,9 +209,8 @@ class CallScreen(CallSearch, CallProof, CallFiling):
 
     def _starts_work(self, event: events.Key) -> bool:
         """Whether keys typed after `event` wait while what it starts resolves: the account picked
-        (its results, then its contacts), the caller checked, the form or the open tickets
-        taking the focus, the ticket filed (console/key_gate.py). Only keys this screen will
-        act on: each releases."""
+        (its results, then its contacts), the caller checked, the ticket filed
+        (console/key_gate.py). Only keys this screen will act on: each releases."""
         key, stage = event.key, self.stage
         focused = self.focused.id if self.focused is not None else None
         listing = self.query_one(OptionList)
@@ -225,8 +224,6 @@ class CallScreen(CallSearch, CallProof, CallFiling):
             return key == "enter" and focused == "call-pin"
         if stage == CallStage.ANSWERED:
             return key in ("y", "n")
-        if stage == CallStage.VERDICT:  # the form's subject box, or the open tickets' list,
-            return key in ("n", "a") and self._may_file()  # takes the focus: keys wait
         if stage in (CallStage.NEW, CallStage.NOTES):
             return key == "enter"
         return False

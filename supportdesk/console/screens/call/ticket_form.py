@@ -231,16 +231,12 @@ class CallFiling(CallBase):
 
     # -- the call on an open ticket -------------------------------------------------------
     def action_add_call(self) -> None:
-        self._key_seen()
-        try:
-            if not self._may_file():
-                return
-            if self.card is None or not self.card.open_tickets:
-                self.notify(f"{self.account} has no open tickets: n opens one", timeout=4)
-                return
-            self._enter(CallStage.ADD)
-        finally:
-            self._settle_keys()
+        if not self._may_file():
+            return
+        if self.card is None or not self.card.open_tickets:
+            self.notify(f"{self.account} has no open tickets: n opens one", timeout=4)
+            return
+        self._enter(CallStage.ADD)
 
     def _fill_tickets(self) -> None:
         card = self.card
