@@ -16,6 +16,9 @@ which picks the page's ids off the index alone and then reads their rows (`page_
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -41,6 +44,12 @@ WORDS_SQL = "SELECT rowid FROM ticket_words WHERE ticket_words MATCH ?"  # SQLit
 # SEARCH_CANDIDATES by more than the estimates missed by at a million tickets (within
 # -30 % / +60 %), so that a rare text is still looked up.
 COMMON_ESTIMATE = 5 * SEARCH_CANDIDATES // 2
+# A search's estimate is kept this long per database and text: the console reads a search's
+# page again on every change anyone makes, and the EXPLAIN behind it (0.4-0.8 ms at a
+# million tickets, a tenth of the page) reads the table's statistics, which change with
+# ANALYZE, not with a write. The estimate picks how a page is read, never what it holds.
+ESTIMATE_TTL_S = 60.0
+ESTIMATES_KEPT = 256  # texts per database; the oldest are forgotten beyond it
 PRIORITY_NAMES = tuple(p.value for p in PRIORITY_ORDER)
 
 
@@ -297,8 +306,16 @@ def search_ids(desk: Desk, filt: QueueFilter) -> list[int] | None:
 
 def estimated_matches(desk: Desk, sql: str, params: list[Any]) -> float:
     """How many rows PostgreSQL expects the candidates' scan to match, before its LIMIT
-    (planned for these values: never prepared)."""
-    rows = desk.store.query("EXPLAIN (FORMAT JSON) " + sql, params, prepare=False)
+    (planned for these values: never prepared), asked again after ESTIMATE_TTL_S."""
+    store = desk.store
+    key = (sql, tuple(params))
+    now = time.monotonic()
+    with _estimates_lock:
+        kept = _estimates.setdefault(store, {})
+        hit = kept.get(key)
+    if hit is not None and now - hit[1] < ESTIMATE_TTL_S:
+        return hit[0]
+    rows = store.query("EXPLAIN (FORMAT JSON) " + sql, params, prepare=False)
     plan = rows[0][0]
     if isinstance(plan, str):
         import json
@@ -307,7 +324,20 @@ def estimated_matches(desk: Desk, sql: str, params: list[Any]) -> float:
     top = plan[0]["Plan"]
     while top.get("Node Type") == "Limit" and top.get("Plans"):
         top = top["Plans"][0]
-    return float(top.get("Plan Rows", 0))
+    estimate = float(top.get("Plan Rows", 0))
+    with _estimates_lock:
+        kept.pop(key, None)
+        kept[key] = (estimate, now)
+        while len(kept) > ESTIMATES_KEPT:
+            del kept[next(iter(kept))]
+    return estimate
+
+
+# (statement, parameters) -> (estimate, when asked), per store (ESTIMATE_TTL_S); the console
+# reads pages in worker threads
+_estimates: weakref.WeakKeyDictionary[Any, dict[tuple[str, tuple[Any, ...]], tuple[float, float]]]
+_estimates = weakref.WeakKeyDictionary()
+_estimates_lock = threading.Lock()
 
 
 def candidates_sql(text: str, *, pg: bool) -> tuple[str, list[Any]]:

@@ -147,6 +147,7 @@ def test_a_common_search_skips_the_trigram_index(
     off the GIN index (which would read every match to find too many): the page walks the
     view, as it finds a page of a common text soon. Here every live ticket's subject holds
     "subject", so the estimate is the live tickets, and the bar is lowered below it."""
+    monkeypatch.setattr(queue, "ESTIMATE_TTL_S", 0.0)  # asked every time: no estimate kept
     sql, params = queue.candidates_sql("subject", pg=True)
     estimate = queue.estimated_matches(pg_desk, sql, params)
     assert estimate > 1000
@@ -174,6 +175,46 @@ def test_a_common_search_skips_the_trigram_index(
         "SELECT t.id FROM tickets t" + where + queue.order_by(filt) + " LIMIT 50", params
     )
     assert [r.id for r in page.rows] == [r[0] for r in walked] != []
+
+
+@pytest.mark.postgres
+def test_a_searchs_estimate_is_asked_once_while_it_is_fresh(
+    pg_desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The console reads a search's page again on every change: its estimate (an EXPLAIN)
+    is asked once per ESTIMATE_TTL_S, per text; the oldest of more than ESTIMATES_KEPT texts
+    is asked again; the pages are the same whether the estimate was kept or asked."""
+    explains: list[tuple[Any, ...]] = []
+    real = pg_desk.store.query
+
+    def record(sql: str, params: Any = (), **kw: Any) -> list[tuple[Any, ...]]:
+        if sql.startswith("EXPLAIN"):
+            explains.append(tuple(params))
+        return real(sql, params, **kw)
+
+    texts = ("ubject 3", "ubject 4", "ubject 5")  # no other test here asks these
+    filt = queue.QueueFilter(search=texts[0])
+    pg_desk.store.query = record  # type: ignore[method-assign]
+    try:
+        first = queue.page(pg_desk, filt, limit=50)
+        again = queue.page(pg_desk, filt, limit=50)
+        assert len(explains) == 1
+        monkeypatch.setattr(queue, "ESTIMATE_TTL_S", 0.0)
+        late = queue.page(pg_desk, filt, limit=50)
+        assert len(explains) == 2
+        monkeypatch.setattr(queue, "ESTIMATE_TTL_S", 60.0)
+        monkeypatch.setattr(queue, "ESTIMATES_KEPT", 2)
+        for text in texts[1:]:
+            queue.page(pg_desk, filt.with_(search=text), limit=50)
+        assert len(explains) == 4
+        queue.page(pg_desk, filt.with_(search=texts[2]), limit=50)  # kept
+        assert len(explains) == 4
+        queue.page(pg_desk, filt, limit=50)  # the oldest: forgotten
+        assert len(explains) == 5
+    finally:
+        del pg_desk.store.query
+    assert [r.id for r in first.rows] == [r.id for r in again.rows] == [r.id for r in late.rows]
+    assert first.rows
 
 
 # -- migration 0012 -----------------------------------------------------------------------------
