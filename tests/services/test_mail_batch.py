@@ -152,14 +152,53 @@ def rows_locked(desk: Desk, n: int) -> Iterator[list[int]]:
         conn.rollback()
 
 
-def test_racing_leases_skip_each_others_rows_on_postgresql(at: DeskFactory):
+@contextmanager
+def lease_open(desk: Desk, n: int) -> Iterator[list[int]]:
+    """SQLite: another sender's lease transaction, still open: BEGIN IMMEDIATE, its pick and
+    its take of the first `n` due rows, committed when the block ends."""
+    import sqlite3
+
+    path = desk.store.target.sqlite_path
+    assert path
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        now = desk.store.timestamp_param(T0)
+        picked = [int(r[0]) for r in conn.execute(leasing.pick_sql(False, n), (now,) * 3)]
+        until = desk.store.timestamp_param(leasing.lease_until(T0, 90, n))
+        taken = conn.execute(leasing.take_sql(len(picked)), ("a", until, *picked, now, now))
+        assert len(taken.fetchall()) == len(picked)
+        yield picked
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def test_racing_leases_never_take_each_others_rows(at: DeskFactory):
+    """PostgreSQL: a sender skips the rows another sender's open lease has locked, without
+    waiting for it. SQLite: writers take turns (BEGIN IMMEDIATE), so the second sender waits
+    for the open lease to commit and then takes what it left."""
+    import threading
+
     d = at(0)
-    if d.store.is_sqlite:
-        pytest.skip("SQLite takes one writer at a time: BEGIN IMMEDIATE, no row locks")
     ids = [queue(d) for _ in range(6)]
-    with rows_locked(d, 4) as theirs:
-        assert theirs == ids[:4]
-        mine = lease_batch(d, "b", 90, 10)  # does not wait for them
+    if not d.store.is_sqlite:
+        with rows_locked(d, 4) as theirs:
+            assert theirs == ids[:4]
+            mine = lease_batch(d, "b", 90, 10)  # does not wait for them
+    else:
+        got: dict[str, list[Leased]] = {}
+        sender = threading.Thread(target=lambda: got.update(mine=lease_batch(d, "b", 90, 10)))
+        with lease_open(d, 4) as theirs:
+            assert theirs == ids[:4]
+            sender.start()
+            sender.join(0.3)
+            assert sender.is_alive() and not got  # waits for its turn
+        sender.join(30)
+        mine = got["mine"]
+        assert {i: s for i, s in states(d).items() if i in theirs} == dict.fromkeys(
+            theirs, ("sending", "a")
+        )
     assert [m.id for m in mine] == ids[4:]
 
 
