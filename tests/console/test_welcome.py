@@ -4,12 +4,14 @@ quit: `q` says ctrl+q, and ctrl+q is in the footer at every width."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
+from textual.widgets._toast import Toast  # noqa: PLC2701 - what the rack shows
 
 from supportdesk.console.app import SupportDeskApp
 from supportdesk.console.screens.queue import QueueScreen
@@ -70,6 +72,35 @@ def test_a_new_demo_opens_with_its_logins_and_pins_and_they_are_gone_when_closed
             await pilot.press("enter")
             await until(pilot, lambda: isinstance(app.screen, QueueScreen))
             assert not any(isinstance(s, WelcomeModal) for s in app.screen_stack)
+
+    asyncio.run(main())
+
+
+def test_toasts_wait_for_the_welcome_panel_to_close(fx: DeskFixture) -> None:
+    """At 80x24 a toast (the stale claims at start, say) covered the panel's PINs, which are
+    shown once: a toast raised while the panel is up is shown when it closes, with its whole
+    timeout; the list of recent ones (ctrl+b) has it from the start."""
+
+    async def main() -> None:
+        app = SupportDeskApp(fx.desk, welcome=WELCOME)
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            await _welcome_shown(pilot)
+            app.notify("3 claims untouched [/x]", title="Stale claims", timeout=30)
+            await pilot.pause(0.2)
+            assert not app.screen.query(Toast)
+            assert not list(app._notifications)
+            assert [t.title for t in app.told][-1:] == ["Stale claims"]
+            closed_at = time.time()
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+            await until(pilot, lambda: bool(app.screen.query(Toast)))
+            # the desk's own stale claims (ana's and bo's, told at start) waited too
+            start, mine = list(app._notifications)
+            assert start.title == "Stale claims" and "held by ana, bo" in start.message
+            assert (mine.title, mine.message) == ("Stale claims", "3 claims untouched [/x]")
+            assert min(start.raised_at, mine.raised_at) >= closed_at  # their timeouts start now
+            app.notify("an SLA clock passed 75%", title="SLA")  # not held any more
+            await until(pilot, lambda: len(app.screen.query(Toast)) == 3)
 
     asyncio.run(main())
 

@@ -35,6 +35,8 @@ class WelcomeModal(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,enter,q", "close", "Close"),
     ]
+    # toasts wait until it closes: at 80x24 one would cover the PINs, which are shown once
+    HOLDS_TOASTS: ClassVar[bool] = True
 
     def __init__(self, welcome: Welcome, login: str) -> None:
         super().__init__(classes="desk-modal")

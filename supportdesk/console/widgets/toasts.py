@@ -19,6 +19,7 @@ tests in tests/console/test_toasts.py fail if a Textual upgrade changes either.
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -186,6 +187,8 @@ class FittedToasts(InertNotify):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.told: deque[Told] = deque(maxlen=KEPT)
+        self._held: list[dict[str, Any]] = []  # raised while a screen holds toasts
+        self._held_lock = threading.Lock()  # notify may be called from any thread
 
     def notify(
         self,
@@ -196,12 +199,41 @@ class FittedToasts(InertNotify):
         timeout: float | None = None,
         markup: bool = True,
     ) -> None:
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        """A toast; while the screen on top holds toasts (`HOLDS_TOASTS`: the demo's welcome
+        panel, whose PINs are shown once) it is kept and raised, with its whole timeout,
+        when that screen closes. The list on `KEY` has it from the start."""
+        toast: dict[str, Any] = {
+            "message": message,
+            "title": title,
+            "severity": severity,
+            "timeout": timeout,
+            "markup": markup,
+        }
+        with self._held_lock:
+            hold = self._screen_holds_toasts()
+            if hold:
+                self._held.append(toast)
+        if not hold:
+            super().notify(**toast)
         at = local(datetime.now(UTC))
         self.told.append(Told(at, clean(title), clean(message, multiline=True), severity))
 
+    def _screen_holds_toasts(self) -> bool:
+        try:
+            return bool(getattr(self.screen, "HOLDS_TOASTS", False))
+        except ScreenStackError:
+            return False
+
     # -- what Textual asks of the app ------------------------------------------------------
     def _refresh_notifications(self) -> None:
+        with self._held_lock:
+            held = [] if self._screen_holds_toasts() else self._held
+            if held:  # the screen that held them closed
+                self._held = []
+        if held:
+            for toast in held:
+                super().notify(**toast)  # each asks for this again, with nothing held
+            return
         rack = self._toast_rack()
         if rack is not None:
             self.call_later(self._show_toasts, rack)
