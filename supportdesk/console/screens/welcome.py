@@ -14,6 +14,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from supportdesk.console.widgets.toasts import HoldsToasts
 from supportdesk.safe_text import clean
 
 if TYPE_CHECKING:
@@ -29,14 +30,13 @@ KEYS = (
 )
 
 
-class WelcomeModal(ModalScreen[None]):
-    """The demo's logins and PINs; Enter, Esc or q closes it."""
+class WelcomeModal(HoldsToasts, ModalScreen[None]):
+    """The demo's logins and PINs; Enter, Esc or q closes it. Toasts wait until it closes:
+    at 80x24 one would cover the PINs, which are shown once."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,enter,q", "close", "Close"),
     ]
-    # toasts wait until it closes: at 80x24 one would cover the PINs, which are shown once
-    HOLDS_TOASTS: ClassVar[bool] = True
 
     def __init__(self, welcome: Welcome, login: str) -> None:
         super().__init__(classes="desk-modal")

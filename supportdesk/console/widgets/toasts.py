@@ -173,6 +173,11 @@ def fit_toasts(rack: ToastRack, live: Sequence[Notification], size: Size) -> Non
     rack.call_after_refresh(rack.scroll_end, animate=False, force=True)
 
 
+class HoldsToasts:
+    """A screen over which no toast is shown: those raised meanwhile wait until it closes
+    (FittedToasts.notify)."""
+
+
 class FittedToasts(InertNotify):
     """An App whose toasts (literal, see InertNotify) take at most `SCREEN_SHARE` of the
     screen, newest first, and which lists the last `KEPT` of them on `KEY`."""
@@ -199,7 +204,7 @@ class FittedToasts(InertNotify):
         timeout: float | None = None,
         markup: bool = True,
     ) -> None:
-        """A toast; while the screen on top holds toasts (`HOLDS_TOASTS`: the demo's welcome
+        """A toast; while the screen on top holds toasts (`HoldsToasts`: the demo's welcome
         panel, whose PINs are shown once) it is kept and raised, with its whole timeout,
         when that screen closes. The list on `KEY` has it from the start."""
         toast: dict[str, Any] = {
@@ -220,7 +225,7 @@ class FittedToasts(InertNotify):
 
     def _screen_holds_toasts(self) -> bool:
         try:
-            return bool(getattr(self.screen, "HOLDS_TOASTS", False))
+            return isinstance(self.screen, HoldsToasts)
         except ScreenStackError:
             return False
 
