@@ -17,6 +17,7 @@ from supportdesk.console.app import SupportDeskApp
 from supportdesk.console.screens.queue import QueueScreen
 from supportdesk.console.screens.welcome import WelcomeModal
 from supportdesk.console.widgets.key_footer import KeyFooter
+from supportdesk.console.widgets.toasts import KEPT
 from supportdesk.demo import Welcome
 from tests.helpers.console import DeskFixture
 from tests.helpers.settle import until, workers_done
@@ -101,6 +102,26 @@ def test_toasts_wait_for_the_welcome_panel_to_close(fx: DeskFixture) -> None:
             assert min(start.raised_at, mine.raised_at) >= closed_at  # their timeouts start now
             app.notify("an SLA clock passed 75%", title="SLA")  # not held any more
             await until(pilot, lambda: len(app.screen.query(Toast)) == 3)
+
+    asyncio.run(main())
+
+
+def test_a_welcome_panel_left_open_keeps_only_the_newest_toasts(fx: DeskFixture) -> None:
+    """A panel left open all day holds no more than the list of recent ones keeps (KEPT):
+    the newest, in order; the older ones are still in that list."""
+
+    async def main() -> None:
+        app = SupportDeskApp(fx.desk, welcome=WELCOME)
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            await _welcome_shown(pilot)
+            for i in range(KEPT + 20):
+                app.notify(f"notice {i}", title="News", timeout=60)
+            await pilot.press("enter")
+            await until(pilot, lambda: len(app._notifications) == KEPT)
+            assert [n.message for n in app._notifications] == [
+                f"notice {i}" for i in range(20, KEPT + 20)
+            ]
+            assert [t.message for t in app.told][-1] == f"notice {KEPT + 19}"
 
     asyncio.run(main())
 

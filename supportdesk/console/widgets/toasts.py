@@ -216,8 +216,8 @@ class FittedToasts(InertNotify):
         }
         with self._held_lock:
             hold = self._screen_holds_toasts()
-            if hold:
-                self._held.append(toast)
+            if hold:  # a panel left open all day keeps the newest (the list has them all)
+                self._held = [*self._held[-(KEPT - 1) :], toast]
         if not hold:
             super().notify(**toast)
         at = local(datetime.now(UTC))
