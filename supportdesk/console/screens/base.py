@@ -17,6 +17,7 @@ from textual.worker import Worker, WorkerState
 from supportdesk.console.base import DeskApp, forget_closed_watchers
 from supportdesk.console.screens.messages import ActionDone
 from supportdesk.console.screens.modals import HelpModal
+from supportdesk.console.widgets.closing import SkipsMountWhenClosing
 from supportdesk.console.widgets.header_bar import DeskTime, HeaderBar
 from supportdesk.console.widgets.incident_banner import AccountNotices, IncidentBanner
 
@@ -34,7 +35,7 @@ def desk_app_of(app: object) -> DeskApp:
     return app
 
 
-class DeskScreen(Screen[None]):
+class DeskScreen(SkipsMountWhenClosing, Screen[None]):
     """A screen that reads the desk in workers and reloads itself when the store changes."""
 
     HELP: ClassVar[str] = ""

@@ -17,10 +17,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from supportdesk.console.widgets.choice_row import ChoiceRow
+from supportdesk.console.widgets.closing import SkipsMountWhenClosing
 from supportdesk.safe_text import clean
 
 
-class ReasonModal(ModalScreen[str | None]):
+class ReasonModal(SkipsMountWhenClosing, ModalScreen[str | None]):
     """Ask for one required line of text; Enter confirms, Esc cancels."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -71,7 +72,7 @@ class EscalateRequest:
     tried: str
 
 
-class EscalateModal(ModalScreen[EscalateRequest | None]):
+class EscalateModal(SkipsMountWhenClosing, ModalScreen[EscalateRequest | None]):
     """Escalate a ticket: the tier (default one up), the reason (required) and what was
     tried. Tab moves between the fields; Enter in the last one (or ctrl+s) sends."""
 

@@ -20,6 +20,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from supportdesk.console.widgets.closing import SkipsMountWhenClosing
 from supportdesk.safe_text import clean
 
 
@@ -33,7 +34,7 @@ class Choice:
     current: bool = False
 
 
-class ChoiceModal(ModalScreen[str | None]):
+class ChoiceModal(SkipsMountWhenClosing, ModalScreen[str | None]):
     """Pick one value: press its key, or move with the arrows and press Enter."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -80,7 +81,7 @@ class ChoiceModal(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class AskModal(ModalScreen[str | None]):
+class AskModal(SkipsMountWhenClosing, ModalScreen[str | None]):
     """Ask for one line of text (a ticket number, a search); Enter confirms, Esc cancels."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -181,7 +182,7 @@ def every_key_row(screen: Screen[Any]) -> list[BindingRow]:
     return [*rows.values(), *(r for r in binding_rows(screen) if r.is_global)]
 
 
-class TextModal(ModalScreen[None]):
+class TextModal(SkipsMountWhenClosing, ModalScreen[None]):
     """Customer text (an attachment) to read: cleaned like every other customer text, never
     markup; Esc closes."""
 
@@ -206,7 +207,7 @@ class TextModal(ModalScreen[None]):
         self.dismiss(None)
 
 
-class HelpModal(ModalScreen[None]):
+class HelpModal(SkipsMountWhenClosing, ModalScreen[None]):
     """Every key of the screen underneath, with what it does; Esc or ? closes it."""
 
     BINDINGS = [
@@ -249,7 +250,7 @@ class HelpModal(ModalScreen[None]):
         self.dismiss(None)
 
 
-class ConfirmModal(ModalScreen[bool]):
+class ConfirmModal(SkipsMountWhenClosing, ModalScreen[bool]):
     """Ask before something that cannot be undone: y (or Enter on Yes) confirms, n or Esc
     keeps things as they are."""
 

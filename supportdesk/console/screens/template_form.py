@@ -24,6 +24,7 @@ from textual.widgets import Input, Label, Select, Static, TextArea
 from textual.worker import Worker, WorkerState
 
 from supportdesk.console.screens.base import desk_app_of
+from supportdesk.console.widgets.closing import SkipsMountWhenClosing
 from supportdesk.enums import Category, Priority, Status, TemplateKind
 from supportdesk.errors import DeskError
 from supportdesk.safe_text import clean, has_controls
@@ -87,7 +88,7 @@ def _raw(text: str) -> bool:
     return has_controls(text.replace("\t", "    "))
 
 
-class TemplateForm(ModalScreen[TemplateView | None]):
+class TemplateForm(SkipsMountWhenClosing, ModalScreen[TemplateView | None]):
     """Add a template (`editing` None) or edit one; dismissed with what was saved, or None."""
 
     BINDINGS = [

@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from supportdesk.console.widgets.closing import SkipsMountWhenClosing
 from supportdesk.safe_text import clean
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def ranked(query: str, rows: Sequence[TemplateView]) -> list[TemplateView]:
     return [t for _score, _name, t in sorted(scored, key=lambda x: (x[0], x[1]))]
 
 
-class TemplatePicker(ModalScreen[str | None]):
+class TemplatePicker(SkipsMountWhenClosing, ModalScreen[str | None]):
     """Pick a reply template by typing a few letters of its name; Enter takes the first."""
 
     BINDINGS = [

@@ -14,6 +14,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from supportdesk.console.widgets.closing import SkipsMountWhenClosing
 from supportdesk.console.widgets.toasts import HoldsToasts
 from supportdesk.safe_text import clean
 
@@ -30,7 +31,7 @@ KEYS = (
 )
 
 
-class WelcomeModal(HoldsToasts, ModalScreen[None]):
+class WelcomeModal(HoldsToasts, SkipsMountWhenClosing, ModalScreen[None]):
     """The demo's logins and PINs; Enter, Esc or q closes it. Toasts wait until it closes:
     at 80x24 one would cover the PINs, which are shown once."""
 

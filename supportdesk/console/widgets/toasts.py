@@ -42,6 +42,7 @@ from textual.widgets._toast import (  # noqa: PLC2701 - the rack Textual docks o
     ToastRack,
 )
 
+from supportdesk.console.widgets.closing import SkipsMountWhenClosing
 from supportdesk.console.widgets.format import local
 from supportdesk.console.widgets.inert import InertNotify
 from supportdesk.safe_text import clean
@@ -283,7 +284,7 @@ class FittedToasts(InertNotify):
             self.push_screen(RecentToasts(self.told))
 
 
-class RecentToasts(ModalScreen[None]):
+class RecentToasts(SkipsMountWhenClosing, ModalScreen[None]):
     """The last notifications, newest first, shown or not: the time and the title, the text
     under it; Esc (or the key again) closes. No toasts over it: it lists them all."""
 

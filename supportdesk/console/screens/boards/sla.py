@@ -30,6 +30,7 @@ from textual.worker import get_current_worker
 from supportdesk.console.screens.base import HELP_BINDING, DeskScreen, desk_app_of
 from supportdesk.console.screens.modals import AskModal, Choice, ChoiceModal
 from supportdesk.console.screens.queue import plans_of
+from supportdesk.console.widgets.closing import SkipsMountWhenClosing
 from supportdesk.console.widgets.delivery import alarm_text
 from supportdesk.console.widgets.format import ago, cell, local, one_line, truncate
 from supportdesk.console.widgets.header_bar import HeaderBar
@@ -164,7 +165,7 @@ def _redacted(row: QueueRow) -> QueueRow:
     return replace(row, subject=REDACTED, company="", contact=None, account=REDACTED)
 
 
-class DrillScreen(ModalScreen[int | None]):
+class DrillScreen(SkipsMountWhenClosing, ModalScreen[int | None]):
     """The tickets behind a figure; Enter opens one, Esc goes back."""
 
     BINDINGS: ClassVar = [
