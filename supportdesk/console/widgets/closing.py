@@ -17,7 +17,6 @@ from typing import Any
 from textual import events
 from textual.screen import Screen
 
-
 # what a screen does to show itself: none of it matters once the app closes
 SET_UP = (events.Mount, events.Resize, events.Show, events.ScreenResume)
 
