@@ -35,9 +35,10 @@ def _default_demo_path() -> Path:
 )
 @pass_env
 def demo(env: Env, tickets: int, seed: int, no_open: bool, fresh: bool) -> None:
-    """Open the demo database as a demo lead, building it first when there is none (--fresh
-    builds a new one in its place). A demo file is built beside the old one and renamed into
-    place: a build stopped at any moment leaves the old demo (or none)."""
+    """Open the demo database as a demo lead (or as `--as LOGIN` typed before `demo`),
+    building it first when there is none (--fresh builds a new one in its place). A demo
+    file is built beside the old one and renamed into place: a build stopped at any moment
+    leaves the old demo (or none)."""
     path = env.db
     if not path:
         default = _default_demo_path()
@@ -55,7 +56,7 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool, fresh: bool) -> None:
             "(`supportdesk demo --fresh` builds a new one)"
         )
         if not no_open:
-            open_console(Desk(Store(path), admin, env.clock(), key))
+            open_console(Desk(Store(path), _opener(env, admin), env.clock(), key))
         return
     if store.is_sqlite:  # refuse before the progress bar shows (checked again while building)
         if store.target.sqlite_uri:
@@ -110,7 +111,13 @@ def demo(env: Env, tickets: int, seed: int, no_open: bool, fresh: bool) -> None:
             agent=result.agent_login,
             engineer=result.engineer_login,
         )
-        open_console(Desk(Store(path), result.lead_login, env.clock(), key), welcome=welcome)
+        login = _opener(env, result.lead_login)
+        open_console(Desk(Store(path), login, env.clock(), key), welcome=welcome)
+
+
+def _opener(env: Env, lead: str) -> str:
+    """Who the console opens as: `--as` when typed on the command line, else the lead."""
+    return env.login if env.login_typed and env.login else lead
 
 
 def _existing_demo(store: Store) -> int | None:

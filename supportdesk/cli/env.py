@@ -26,9 +26,13 @@ class Env:
         at: str | None,
         key: str | None,
         read_only: bool = False,
+        login_typed: bool = False,
     ) -> None:
         self.db, self.login, self.at, self.key = db, login, at, key
         self.read_only = read_only
+        # --as typed on this command line (not SUPPORTDESK_AGENT, which names the login of
+        # the desk a person works on, not of a demo)
+        self.login_typed = login_typed
         self._desk: Desk | None = None
 
     def clock(self) -> Clock:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from supportdesk.cli.env import Env, open_console
 from supportdesk.cli.params import DbType, LoginType
@@ -112,8 +113,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "demo": LazyCommand(
         "demo",
         "demo",
-        "Open the demo database as a demo lead, building it first when there is none "
-        "(--fresh builds a new one in its place).",
+        "Open the demo database as a demo lead (or as `--as LOGIN` typed before `demo`), "
+        "building it first when there is none (--fresh builds a new one in its place).",
     ),
     "doctor": LazyCommand(
         "doctor",
@@ -235,7 +236,8 @@ def cli(
     read_only: bool,
 ) -> None:
     """supportdesk: the support desk console. With no command, opens the console."""
-    ctx.obj = Env(db, login, at, audit_key, read_only)
+    typed = ctx.get_parameter_source("login") is ParameterSource.COMMANDLINE
+    ctx.obj = Env(db, login, at, audit_key, read_only, login_typed=typed)
     ctx.call_on_close(ctx.obj.close)  # in-process callers (tests) must not keep connections
     ctx.obj.clock()  # validate --at early
     ctx.obj.check_zone()  # and SUPPORTDESK_TZ
