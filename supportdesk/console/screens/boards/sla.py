@@ -398,7 +398,9 @@ class SlaBoardScreen(DeskScreen):
             self._mark(tid, True)
         if not self._focused_once:  # the board opens with the list in hand: ↓ ⏎ End work
             self._focused_once = True
-            self.query_one("#lb-urgent", QueueTable).focus()
+            # at the top: focusing scrolls the board to the list when the list is already
+            # laid out taller than the screen (80x24), which hid its title some of the time
+            self.query_one("#lb-urgent", QueueTable).focus(scroll_visible=False)
 
     def on_figures_loaded(self, message: FiguresLoaded) -> None:
         self.figures = message.figures
