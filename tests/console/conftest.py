@@ -24,6 +24,7 @@ from tests.helpers.call import CallFixture, add_call_needs
 from tests.helpers.console import NOW, DeskFixture, make_desk_files, open_desk
 from tests.helpers.escalation import add_escalations
 from tests.helpers.templates import SqliteTemplates
+from tests.helpers.tmux import Tmux
 
 
 @pytest.fixture
@@ -119,3 +120,11 @@ def call_fx(tmp_path: Path, utc: None, sqlite_templates: SqliteTemplates) -> Cal
     callers' PINs are made once per test process with the desk."""
     fx, pins = _copy(sqlite_templates, tmp_path, "console-call", add_call_needs)
     return CallFixture(fx, pins)
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    """A private tmux server (its own socket), killed after the test."""
+    t = Tmux()
+    yield t
+    t("kill-server")  # this test's own server only

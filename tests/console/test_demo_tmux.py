@@ -9,35 +9,21 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.cli import run
-from tests.helpers.tmux import Tmux
+from tests.helpers.tmux import Tmux, supportdesk_command
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-
-
-@pytest.fixture
-def demo_tmux() -> Iterator[Tmux]:
-    t = Tmux()
-    # a session that outlives the consoles': the server stays up between them
-    t("new-session", "-d", "-s", "keep", "-x", "40", "-y", "5", "sleep 600")
-    yield t
-    t("kill-server")  # this test's own server only (its own socket)
 
 
 def _login(tmux: Tmux, env: dict[str, str], args: str) -> str:
     """Who the console opened by `supportdesk ARGS` says it is (the header's right end: the
     login, then the clock)."""
-    values = " ".join(
-        f"{k}={shlex.quote(v)}" for k, v in env.items() if k.startswith("SUPPORTDESK_")
-    )
-    command = f"env {values} {shlex.quote(sys.executable)} -m supportdesk {args}"
+    command = supportdesk_command(env, args)
     name = f"sd-{uuid.uuid4().hex[:8]}"  # a new name each time: a killed session may linger
     tmux("new-session", "-d", "-s", name, "-x", "100", "-y", "30", command)
     try:
@@ -47,9 +33,9 @@ def _login(tmux: Tmux, env: dict[str, str], args: str) -> str:
         tmux("kill-session", "-t", name)
 
 
-def test_as_typed_before_demo_opens_the_demo_as_that_person(
-    tmp_path: Path, demo_tmux: Tmux
-) -> None:
+def test_as_typed_before_demo_opens_the_demo_as_that_person(tmp_path: Path, tmux: Tmux) -> None:
+    # a session that outlives the consoles': the server stays up between them
+    tmux("new-session", "-d", "-s", "keep", "-x", "40", "-y", "5", "sleep 600")
     db = tmp_path / "demo.db"
     env = dict(os.environ, SUPPORTDESK_AUDIT_KEY=str(tmp_path / "k.key"), SUPPORTDESK_AGENT="amir")
     env.pop("SUPPORTDESK_NOW", None)
@@ -58,9 +44,9 @@ def test_as_typed_before_demo_opens_the_demo_as_that_person(
     assert built.returncode == 0, built.stderr
     where = f"--db {shlex.quote(str(db))}"
     # SUPPORTDESK_AGENT=amir is set: not followed, the lead opens it
-    assert _login(demo_tmux, env, f"{where} demo") == "lena"
-    assert _login(demo_tmux, env, f"{where} --as tomas demo") == "tomas"
-    assert _login(demo_tmux, env, f"{where} --as ingrid demo") == "ingrid"
+    assert _login(tmux, env, f"{where} demo") == "lena"
+    assert _login(tmux, env, f"{where} --as tomas demo") == "tomas"
+    assert _login(tmux, env, f"{where} --as ingrid demo") == "ingrid"
 
 
 def test_an_unknown_login_typed_before_demo_is_one_line(tmp_path: Path) -> None:

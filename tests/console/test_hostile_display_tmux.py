@@ -8,51 +8,17 @@ proves this tmux obeys a raw OSC title, so the check can fail.
 
 from __future__ import annotations
 
-import shlex
 import shutil
 import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from supportdesk.core.desk import Desk
 from supportdesk.services import tickets
+from tests.helpers.tmux import Tmux, supportdesk_command
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-
-
-class Tmux:
-    def __init__(self) -> None:
-        self.socket = f"sd-{uuid.uuid4().hex[:10]}"
-
-    def __call__(self, *args: str) -> str:
-        done = subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=30
-        )
-        return done.stdout
-
-    def wait_for(self, target: str, text: str, timeout: float = 20.0) -> str:
-        deadline = time.monotonic() + timeout
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self("capture-pane", "-p", "-t", target)
-            if text in screen:
-                return screen
-            time.sleep(0.2)
-        raise AssertionError(f"{text!r} never appeared:\n{screen}")
-
-    def title(self, target: str) -> str:
-        return self("display", "-p", "-t", target, "#{pane_title}").strip()
-
-
-@pytest.fixture
-def tmux() -> Iterator[Tmux]:
-    t = Tmux()
-    yield t
-    t("kill-server")  # this test's own server only (its own socket)
 
 
 @pytest.mark.parametrize("size", [(160, 48), (80, 24)])
@@ -82,10 +48,7 @@ def test_console_in_tmux_is_not_retitled_or_cleared(
             category="technical",
             channel="phone",
         )
-    env = " ".join(
-        f"{k}={shlex.quote(v)}" for k, v in cli_env.items() if k.startswith("SUPPORTDESK_")
-    )
-    command = f"env {env} {shlex.quote(sys.executable)} -m supportdesk"
+    command = supportdesk_command(cli_env)
     width, height = size
     tmux("new-session", "-d", "-s", "sd", "-x", str(width), "-y", str(height), command)
     screen = tmux.wait_for("sd", "[/var/www/html]")

@@ -5,36 +5,22 @@ missing (CI installs it)."""
 
 from __future__ import annotations
 
-import shlex
 import shutil
-import sys
-from collections.abc import Iterator
 
 import pytest
 
 from supportdesk.core.desk import Desk
-from tests.helpers.tmux import Tmux
+from tests.helpers.tmux import Tmux, supportdesk_command
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
 KEY_GAP_S = 0.05
 
 
-@pytest.fixture
-def agent_tmux() -> Iterator[Tmux]:
-    t = Tmux()
-    yield t
-    t("kill-server")  # this test's own server only (its own socket)
-
-
 def test_enter_then_a_digit_at_50_ms_picks_the_contact(
-    desk: Desk, cli_env: dict[str, str], agent_tmux: Tmux
+    desk: Desk, cli_env: dict[str, str], tmux: Tmux
 ) -> None:
-    tmux = agent_tmux
-    env = " ".join(
-        f"{k}={shlex.quote(v)}" for k, v in cli_env.items() if k.startswith("SUPPORTDESK_")
-    )
-    command = f"env {env} {shlex.quote(sys.executable)} -m supportdesk"
+    command = supportdesk_command(cli_env)
     tmux("new-session", "-d", "-s", "sd", "-x", "80", "-y", "24", command)
     tmux.wait_for("sd", "Queue")
     for _ in range(4):

@@ -3,9 +3,12 @@ terminal; tests using it skip where tmux is missing."""
 
 from __future__ import annotations
 
+import shlex
 import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Mapping
 
 
 class Tmux:
@@ -17,6 +20,10 @@ class Tmux:
             ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=30
         )
         return done.stdout
+
+    def title(self, target: str) -> str:
+        """The pane's title (what an OSC 0 sequence would set)."""
+        return self("display", "-p", "-t", target, "#{pane_title}").strip()
 
     def screen(self, target: str) -> str:
         return self("capture-pane", "-p", "-t", target)
@@ -52,3 +59,12 @@ class Tmux:
             else:
                 self("send-keys", "-t", target, key)
             time.sleep(gap)
+
+
+def supportdesk_command(env: Mapping[str, str], args: str = "") -> str:
+    """The shell command a tmux pane runs: `supportdesk ARGS` with the SUPPORTDESK_ variables
+    of `env` (the pane's shell gets the server's environment, not the test's)."""
+    values = " ".join(
+        f"{k}={shlex.quote(v)}" for k, v in env.items() if k.startswith("SUPPORTDESK_")
+    )
+    return f"env {values} {shlex.quote(sys.executable)} -m supportdesk {args}".rstrip()
