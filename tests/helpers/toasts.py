@@ -48,6 +48,11 @@ async def toasts_cleared(pilot: Pilot[Any]) -> None:
     await handled(pilot)
     clear_toasts(pilot.app)
     await handled(pilot)
+    await footer_current(pilot)
+
+
+async def footer_current(pilot: Pilot[Any]) -> None:
+    """The footer shows the screen's keys as they are now (laid out and mounted)."""
     footers = list(pilot.app.screen.query(KeyFooter))
     await until(
         pilot, lambda: all(f.shows_current_keys() for f in footers), what="the footer's keys"
