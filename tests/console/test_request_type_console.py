@@ -45,8 +45,11 @@ def test_y_sets_the_request_type_and_a_blocked_reply_is_refused_before_typing(
         view = fx.desk_at("lena")
         await pilot.press("g", *str(INVOICE), "enter")
         screen = await open_ticket_screen(pilot, app, INVOICE)
+        request = "Request: technical — suggested: billing (matched “invoice”, “charged”)"
+        # the facts are painted after the ticket's read lands (a loaded CI run looked before)
+        await until(pilot, lambda: request in screen_text(app), what="the request line")
         text = screen_text(app)
-        assert "Request: technical — suggested: billing (matched “invoice”, “charged”)" in text
+        assert request in text
         assert "Blocked" not in text
 
         await pilot.press("y")
