@@ -19,6 +19,7 @@ from textual.widgets import Input, OptionList, TextArea
 from supportdesk.console.app import SupportDeskApp
 from supportdesk.console.base import StoreChanged
 from supportdesk.console.screens.call import CallScreen, CallStage, PinInput
+from supportdesk.console.screens.call.search import CardLoaded
 from supportdesk.console.screens.ticket import TicketScreen
 from supportdesk.console.widgets.account_card import AccountCard
 from supportdesk.console.widgets.verdict import VerdictPanel
@@ -207,6 +208,31 @@ async def test_a_change_that_lands_while_the_console_closes_reads_nothing(
             app.on_store_changed(StoreChanged())  # must read nothing, and not crash
         finally:
             app._running = True  # the pilot's own shutdown runs as usual
+        assert app._exception is None
+
+
+@sync
+async def test_a_card_read_that_lands_while_the_console_closes_is_dropped(
+    call_fx: CallFixture,
+) -> None:
+    """The same moment, with a worker's news: the account's card, read before the console
+    began to close, reaches the call screen after its list was taken apart (a loaded run
+    crashed on it: NoMatches 'OptionList' in on_card_loaded). It is dropped, not handled."""
+    app = SupportDeskApp(call_fx.desk)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await console_ready(pilot)
+        await pilot.press("ctrl+k")
+        screen = await stage(pilot, CallStage.SEARCH)
+        await pilot.press(*"acme")
+        await until(pilot, lambda: bool(screen.hits), what="hits")
+        await workers_done(app)
+        card = lookup.call_card(call_fx.desk, "acme")
+        app._running = False  # what App._shutdown sets first, before it closes the screens
+        try:
+            await screen.query_one(OptionList).remove()
+            await screen._dispatch_message(CardLoaded(card))  # as the screen's loop would
+        finally:
+            app._running = True
         assert app._exception is None
 
 
