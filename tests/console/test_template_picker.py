@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import OptionList, TextArea
+from textual.widgets import Input, OptionList, TextArea
 
 from supportdesk.console.app import SupportDeskApp
 from supportdesk.console.screens.template_picker import TemplatePicker, fuzzy_score, ranked
@@ -101,6 +101,26 @@ def test_slash_picks_a_template_fills_it_and_sends_with_its_status(fx: DeskFixtu
             )
             replies = [e.body for e in tickets.show(view, tid).events if e.kind == "reply"]
             assert replies[-1] == f"Hello Jane,\nplease send the error log for #{tid}.\nThanks."
+
+    asyncio.run(main())
+
+
+def test_the_filter_box_keeps_a_steady_cursor(fx: DeskFixture) -> None:
+    """No box of the console blinks (a blinking cursor repaints twice a second, and a
+    picture taken on a slow machine caught it off: a CI run failed the snapshot below)."""
+    add_templates(fx.desk)
+
+    async def main() -> None:
+        app = SupportDeskApp(fx.desk)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await open_picker(pilot)
+            await pilot.press("e")
+            box = app.screen.query_one("#template-filter", Input)
+            seen = []
+            for _ in range(12):  # 1.2 s: two blink periods of Textual's Input
+                await pilot.pause(0.1)
+                seen.append(box._cursor_visible)
+            assert box.has_focus and all(seen), seen
 
     asyncio.run(main())
 

@@ -116,6 +116,8 @@ class RedactFileModal(ReasonModal):
                 markup=False,
             )
             yield Static(WHAT_GOES, id="redact-what-goes", markup=False)
-            yield Input(placeholder=self.placeholder, id="answer", compact=True)
+            answer = Input(placeholder=self.placeholder, id="answer", compact=True)
+            answer.cursor_blink = False  # a steady cursor, as in every box of the console
+            yield answer
             yield Static("", id="form-error", classes="form-error", markup=False)
             yield Static(clean(self.hint), classes="dialog-hint", markup=False)

@@ -73,7 +73,9 @@ class TemplatePicker(SkipsMountWhenClosing, ModalScreen[str | None]):
             yield Label(
                 f"Reply to #{self.ticket_id} from a template", classes="dialog-title", markup=False
             )
-            yield Input(placeholder="type to filter", id="template-filter")
+            typed = Input(placeholder="type to filter", id="template-filter")
+            typed.cursor_blink = False  # a steady cursor, as in every box of the console
+            yield typed
             yield OptionList(id="templates")
             yield Static(
                 "letters filter · ↑↓ Enter picks · Esc back to the reply",
