@@ -32,6 +32,7 @@ from __future__ import annotations
 import ctypes
 import glob
 import importlib.util
+import logging
 import os
 import re
 import select
@@ -57,6 +58,24 @@ _TIMESTAMP, _TIMESTAMPTZ = 1114, 1184
 _lib: Any = None
 _lib_lock = threading.Lock()
 _UNAVAILABLE = object()
+
+log = logging.getLogger(__name__)
+NoticeProcessor = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p)
+
+
+@NoticeProcessor
+def _on_notice(_arg: Any, message: bytes | None) -> None:
+    """What the server says outside a result (a NOTICE, or the FATAL of a connection an
+    administrator ended): to the log. libpq's own processor writes it to file descriptor 2,
+    which in the console is the terminal Textual paints: "FATAL: terminating connection due
+    to administrator command" landed across the screen when a server restarted."""
+    text = (message or b"").decode(errors="replace").rstrip()
+    log.info("PostgreSQL: %s", text)
+
+
+def _quiet(lib: Any, pg: Any) -> None:
+    """A new connection's notices go to the log (`_on_notice`), not to the terminal."""
+    lib.PQsetNoticeProcessor(pg, _on_notice, None)
 
 
 def _find_libpq() -> str | None:
@@ -113,6 +132,7 @@ def _load() -> Any:
         "PQnotifies": (p, [p]),
         "PQfreemem": (None, [p]),
         "PQclear": (None, [p]),
+        "PQsetNoticeProcessor": (p, [p, NoticeProcessor, p]),
     }
     try:
         for name, (restype, argtypes) in signatures.items():
@@ -398,6 +418,7 @@ class Connection:
                 lib.PQfinish(pg)
             self._fallback()  # psycopg says why, in its own words (or connects after all)
             return
+        _quiet(lib, pg)
         status = lib.PQparameterStatus
         if (
             status(pg, b"client_encoding") != b"UTF8"
@@ -575,6 +596,7 @@ class Listener:
         if not self._pg or lib.PQstatus(self._pg) != _OK:
             self.close()
             raise LinkLost("cannot connect")
+        _quiet(lib, self._pg)
 
     def scalar(self, sql: str) -> Any:
         """The first column of the first row of a statement without parameters."""

@@ -4,6 +4,7 @@ kind of parameter and column; and the common ones never touch psycopg."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -233,3 +234,31 @@ def test_cell_arrays_that_do_not_match_libpq_are_not_read(
         assert answers == [None]
     finally:
         conn.close()
+
+
+def test_a_connection_the_server_ends_is_logged_not_written_to_the_terminal(
+    pg_url: str, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """An administrator (or a restart) ends the reader's and the change feed's connections:
+    libpq's own notice processor wrote the server's FATAL to file descriptor 2, across the
+    screen Textual paints (seen in the suite's output when a test database was dropped). It
+    goes to the log; the read goes on, on a new connection; the feed sees the link lost."""
+    url = str(Store(pg_url).target.conninfo)
+    conn = pgread.Connection(url)
+    listener = pgread.Listener(url)
+    try:
+        pids = [conn.query("SELECT pg_backend_pid()", ())[0][0]]
+        pids.append(int(listener.scalar("SELECT pg_backend_pid()")))
+        with psycopg.connect(url, autocommit=True) as admin:
+            for pid in pids:  # waits until each has ended (5 s at most)
+                admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+        with caplog.at_level(logging.INFO, logger="supportdesk.pgread"):
+            with pytest.raises(pgread.LinkLost):
+                listener.notifies(5, 1)
+            assert conn.query("SELECT 1", ()) == [(1,)]
+    finally:
+        listener.close()
+        conn.close()
+    assert "FATAL" not in capfd.readouterr().err
+    said = [r.getMessage() for r in caplog.records if r.name == "supportdesk.pgread"]
+    assert any("terminating connection due to administrator command" in m for m in said), said
