@@ -110,6 +110,44 @@ async def test_call_screen_adds_a_call_to_an_escalated_ticket(call_fx: CallFixtu
 
 # -- item 9: the card's incident countdown ticks with the banner -----------------------------
 @sync
+async def test_a_card_that_lands_after_the_stage_changed_brings_its_incident_key(
+    outage_fx: DeskFixture,
+) -> None:
+    """On a slow machine the account's card (acme, hit by web-14's outage) can land after
+    Enter moved the call to its contacts: the footer must then offer "i Incident". The
+    card's arrival did not refresh the keys, and the footer went on without it (a loaded
+    CI run waited 15 s for it in the toast-burst picture)."""
+    from supportdesk.console.screens.call.search import CardLoaded
+    from supportdesk.console.widgets.key_footer import KeyFooter
+    from supportdesk.services.callers import lookup
+
+    app = SupportDeskApp(outage_fx.desk)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await console_ready(pilot)
+        await pilot.press("ctrl+k")
+        await stage(pilot, CallStage.SEARCH)
+        await pilot.press(*"acme")
+        screen = await results(pilot, "acme")
+        await pilot.press("enter")
+        await stage(pilot, CallStage.CONTACT)
+        await workers_done(app)
+        footer = screen.query_one(KeyFooter)
+
+        def offered() -> bool:
+            shown = [k.action for k in footer.query("FooterKey")]
+            return footer.shows_current_keys() and "incident_call" in shown
+
+        await until(pilot, offered, what="the incident key with the card")
+        card = screen.card
+        assert card is not None and card.incidents
+        screen.card = None  # the card not read yet, as on a slow machine
+        screen.refresh_bindings()
+        await until(pilot, lambda: footer.shows_current_keys() and not offered(), what="no key")
+        screen.post_message(CardLoaded(lookup.call_card(outage_fx.desk, "acme")))
+        await until(pilot, offered, 3, "the incident key once the card landed")
+
+
+@sync
 async def test_the_cards_incident_countdown_ticks_with_the_banner(outage_fx: DeskFixture) -> None:
     from supportdesk.console.widgets.account_card import AccountCard
 

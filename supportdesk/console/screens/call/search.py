@@ -252,6 +252,9 @@ class CallSearch(CallBase):
         if self.stage == CallStage.CONTACT:
             self._refill_contacts()
         self._paint()
+        # keys that depend on the card ("i Incident" while its account is hit by one): a
+        # card that lands after the stage changed left the footer without them
+        self.refresh_bindings()
         self._settle_keys()
 
     def _highlighted_account(self) -> str | None:
