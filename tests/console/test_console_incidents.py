@@ -20,12 +20,11 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from supportdesk.console.app import SupportDeskApp
-from supportdesk.console.screens.call import CallScreen, CallStage
+from supportdesk.console.screens.call import CallStage
 from supportdesk.console.screens.incident import IncidentScreen
 from supportdesk.console.screens.modals import AskModal, ChoiceModal
 from supportdesk.console.screens.queue import QueueScreen
 from supportdesk.console.screens.ticket import TicketScreen
-from supportdesk.console.widgets.account_card import AccountCard
 from supportdesk.console.widgets.incident_banner import AccountNotices, IncidentBanner
 from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
@@ -34,6 +33,7 @@ from supportdesk.services.incidents import maintenance
 from supportdesk.store import Store
 from tests.helpers.console import NOW, DeskFixture, build_desk
 from tests.helpers.settle import TIMING, until, workers_done
+from tests.helpers.toasts import acme_card
 
 ROOT = Path(__file__).resolve().parents[2]
 Scenario = Callable[[Pilot[None], SupportDeskApp], Awaitable[None]]
@@ -342,15 +342,7 @@ def test_call_screen_reads_the_script_first_and_records_the_call_without_a_ticke
     )
 
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
-        await pilot.press("ctrl+k")
-        await until(pilot, lambda: isinstance(app.screen, CallScreen), what="call")
-        await pilot.press(*"acme")
-        call = app.screen
-        assert isinstance(call, CallScreen)
-        await until(pilot, lambda: bool(call.hits), what="hits")
-        await pilot.press("enter")
-        card = call.query_one(AccountCard)
-        await until(pilot, lambda: card.card is not None and card.card.incidents != (), what="card")
+        call, card = await acme_card(pilot, app)
         text = str(card.query_one("Static").render())
         assert text.index("INCIDENT #1") < text.index("Read this first.") < text.index("Plan ")
         assert "MAINTENANCE #1" in text and "Kernel upgrade on web-14" in text
@@ -394,15 +386,7 @@ def test_call_screen_reads_a_templated_script_literally_at_80x24(
     assert inc.script == f"[bold]#{inc.id}[/x] web-14 \x1b[2J: web-14 [red]down"
 
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
-        await pilot.press("ctrl+k")
-        await until(pilot, lambda: isinstance(app.screen, CallScreen), what="call")
-        await pilot.press(*"acme")
-        call = app.screen
-        assert isinstance(call, CallScreen)
-        await until(pilot, lambda: bool(call.hits), what="hits")
-        await pilot.press("enter")
-        card = call.query_one(AccountCard)
-        await until(pilot, lambda: card.card is not None and card.card.incidents != (), what="card")
+        _call, card = await acme_card(pilot, app)
         text = str(card.query_one("Static").render())
         flat = " ".join(text.split())
         assert f"[bold]#{inc.id}[/x] web-14 \u241b[2J: web-14 [red]down" in flat

@@ -74,6 +74,13 @@ async def call_with_script(pilot: Pilot[Any], app: SupportDeskApp) -> CallScreen
     await until(pilot, lambda: app.stale_claims.loaded, what="the claims read")
     await workers_done(app)
     await toasts_cleared(pilot)
+    call, _card = await acme_card(pilot, app)
+    await settle(pilot, lambda: call.stage == CallStage.CONTACT, what="the contacts")
+    return call
+
+
+async def acme_card(pilot: Pilot[Any], app: SupportDeskApp) -> tuple[CallScreen, AccountCard]:
+    """ctrl+k, `acme`, Enter: the call screen and acme's card, read with its incidents."""
     await pilot.press("ctrl+k")
     await until(pilot, lambda: isinstance(app.screen, CallScreen), what="the call screen")
     await pilot.press(*"acme")
@@ -83,5 +90,4 @@ async def call_with_script(pilot: Pilot[Any], app: SupportDeskApp) -> CallScreen
     await pilot.press("enter")
     card = call.query_one(AccountCard)
     await until(pilot, lambda: card.card is not None and card.card.incidents != (), what="card")
-    await settle(pilot, lambda: call.stage == CallStage.CONTACT, what="the contacts")
-    return call
+    return call, card
