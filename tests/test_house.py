@@ -5,7 +5,15 @@ packages; these check what it cannot see."""
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
+import pkgutil
+import sys
 from pathlib import Path
+
+from textual.message import Message
+
+import supportdesk.console
 
 ROOT = Path(__file__).resolve().parent.parent / "supportdesk"
 DOMAIN = ("core", "rules", "services")
@@ -127,3 +135,49 @@ def test_the_console_reaches_its_app_through_types() -> None:
 def test_the_console_app_stays_thin() -> None:
     """The app module wires screens, keys and watchers; the work is elsewhere."""
     assert len((CONSOLE / "app.py").read_text().splitlines()) <= 250
+
+
+# Handlers Textual calls twice on purpose (a subclass adds to its base's, never replaces it):
+# the reply composer closes before the screen's own "done" reloads; the preview's thread
+# keeps its end in sight besides what the thread view does on a resize.
+BOTH_RUN = {("TicketScreen", "on_action_done"), ("PreviewThread", "on_resize")}
+
+
+def test_no_console_handler_is_defined_twice_along_a_class_chain() -> None:
+    """Textual calls a message's handler of every class along the MRO (the subclass's, then
+    its base's): a handler a console class defines again, or whose base it calls with
+    super(), runs twice. The console's on_mount did: two change feeds a console, the first
+    never stopped. A subclass hooks in through a plain method (DeskApp.started)."""
+    for info in pkgutil.walk_packages(supportdesk.console.__path__, "supportdesk.console."):
+        importlib.import_module(info.name)
+    handlers, todo = set(), [Message]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls is not Message:
+            handlers |= {cls.handler_name, "_" + cls.handler_name}
+    # MessagePump's own dispatch methods, which an override extends with super() (Event's
+    # handler name is on_event too)
+    handlers -= {"on_event", "_on_event", "on_message", "_on_message"}
+    twice = []
+    for module in [m for n, m in sorted(sys.modules.items()) if n.startswith("supportdesk.")]:
+        for cls in [c for _, c in inspect.getmembers(module, inspect.isclass)]:
+            if cls.__module__ != module.__name__:
+                continue
+            for name in set(cls.__dict__) & handlers:
+                bases = [b for b in cls.__mro__[1:] if b.__module__.startswith("supportdesk.")]
+                if any(name in b.__dict__ for b in bases) and (cls.__name__, name) not in BOTH_RUN:
+                    twice.append(f"{cls.__qualname__}.{name}")
+    calls = []
+    for path in sorted(CONSOLE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in handlers
+                and isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Name)
+                and node.value.func.id == "super"
+            ):
+                calls.append(f"{path.relative_to(ROOT)}:{node.lineno} super().{node.attr}")
+    assert twice == []
+    assert calls == []

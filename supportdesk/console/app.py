@@ -82,8 +82,7 @@ class SupportDeskApp(DeskApp):
         return self.presence.console_id
 
     # -- start and stop -----------------------------------------------------------------
-    def on_mount(self) -> None:
-        super().on_mount()
+    def started(self) -> None:
         self.push_screen(QueueScreen())
         if self.welcome is not None:
             self.push_screen(WelcomeModal(self.welcome, self.desk.login))
@@ -103,8 +102,7 @@ class SupportDeskApp(DeskApp):
         self.watching.append(watcher)
         watcher.start()
 
-    def on_unmount(self) -> None:
-        super().on_unmount()
+    def stopping(self) -> None:
         self.presence.end()
 
     def store_changed(self) -> None:

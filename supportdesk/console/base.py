@@ -142,18 +142,31 @@ class DeskApp(FittedToasts):
         )
         return holds
 
-    # -- the change feed ----------------------------------------------------------------
+    # -- start, the change feed, stop ----------------------------------------------------
+    # Textual calls a message's handler of EVERY class along the MRO (DeskApp's on_mount,
+    # then App's): a subclass must not define on_mount or on_unmount again, nor call
+    # super()'s, or this runs twice (two change feeds, the first never stopped: a polling
+    # thread, or a LISTEN connection, and the whole closed console kept alive by it). It
+    # says what it does in `started` and `stopping` instead.
     def on_mount(self) -> None:
         # before any worker starts: no pool thread keeps a closed screen (see the executor)
         asyncio.get_running_loop().set_default_executor(FreshContextExecutor())
         show_times_in(self.desk.zone)  # one zone on every screen, named in every header
         if self.live:
             self._feed = self.desk.store.change_feed(self._on_store_change).start()
+        self.started()
+
+    def started(self) -> None:
+        """The app is mounted, its change feed running: push the first screens."""
 
     def on_unmount(self) -> None:
+        self.stopping()
         if self._feed is not None:
             self._feed.stop()
             self._feed = None
+
+    def stopping(self) -> None:
+        """The app is closing, before its change feed stops."""
 
     def _on_store_change(self) -> None:
         """Called by the change feed from its thread: post one message, nothing else."""

@@ -35,8 +35,7 @@ class WallApp(DeskApp):
         self.redact = redact
         self.trace = os.environ.get(TRACE_ENV)
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def started(self) -> None:
         self.push_screen(SlaBoardScreen(read_only=True, redact=self.redact))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

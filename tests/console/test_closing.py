@@ -10,8 +10,12 @@ every screen became a `SkipsMountWhenClosing` (supportdesk/console/widgets/closi
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import pkgutil
+import threading
+import time
+import weakref
 from collections.abc import Callable
 
 import pytest
@@ -19,7 +23,10 @@ from textual.screen import Screen
 
 import supportdesk.console
 from supportdesk.console.app import SupportDeskApp
+from supportdesk.console.base import DeskApp
+from supportdesk.console.wall import WallApp
 from supportdesk.console.widgets.closing import SkipsMountWhenClosing
+from supportdesk.core.desk import Desk
 from tests.helpers.console import DeskFixture
 from tests.helpers.screens import window_landed
 from tests.helpers.settle import settle
@@ -66,3 +73,38 @@ def test_every_console_screen_skips_its_set_up_while_the_console_closes() -> Non
                 found.append(sub)
     assert len(found) >= 13, found
     assert [s.__name__ for s in found if not issubclass(s, SkipsMountWhenClosing)] == []
+
+
+# -- the change feed: one per console, gone with it ------------------------------------------
+def _feeds() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name == "supportdesk-feed" and t.is_alive()}
+
+
+APPS: dict[str, Callable[[Desk], DeskApp]] = {"console": SupportDeskApp, "sla board": WallApp}
+
+
+@pytest.mark.parametrize("kind", APPS)
+def test_a_console_runs_one_change_feed_and_closing_it_ends_the_feed(desk: Desk, kind: str) -> None:
+    """One feed thread (SQLite: a polling connection; PostgreSQL: a LISTEN connection) while
+    the console is open, none once it has closed, and nothing keeps the closed console. Its
+    start ran twice before (Textual calls on_mount of every class along the MRO, and the
+    console's called its base's again): two feeds, the first never stopped, which went on
+    polling and kept the whole closed console, its screens and rows, in memory."""
+    before = _feeds()
+    app = APPS[kind](desk)
+    kept = weakref.ref(app)
+
+    async def main(app: DeskApp) -> None:
+        async with app.run_test(size=(120, 30)) as pilot:
+            await pilot.pause()
+            running = _feeds() - before
+            assert len(running) == 1, running
+
+    asyncio.run(main(app))
+    del app
+    deadline = time.monotonic() + 5  # a feed's stop waits for its thread up to 2 s
+    while _feeds() - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _feeds() - before == set()
+    gc.collect()
+    assert kept() is None
