@@ -1009,6 +1009,46 @@ def test_a_postgres_demo_is_vacuumed_for_index_only_scans(pg_url: str, tmp_path:
     assert all(p > 0 and v == p for _name, p, v in pages), pages
 
 
+@pytest.mark.postgres
+def test_a_postgres_demo_vacuums_again_what_an_open_snapshot_held_back(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transaction elsewhere in the database that took its snapshot before the load
+    committed keeps VACUUM from marking the new rows' pages all-visible (what a busy server
+    did to the test above once). The build vacuums such tables again once that transaction
+    is gone: here it ends while the build pauses before its second VACUUM."""
+    import psycopg
+
+    from supportdesk.demo import pgload
+
+    blocker = psycopg.connect(pg_url.replace("+psycopg", ""))
+    blocker.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    blocker.execute("SELECT 1").fetchone()  # its snapshot, held until it ends
+    pauses: list[float] = []
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        blocker.rollback()
+
+    monkeypatch.setattr(pgload.time, "sleep", pause)
+    desk = _pg_desk(pg_url, tmp_path)
+    try:
+        demo.build_demo(desk, tickets=1200, seed=3)
+    finally:
+        desk.store.dispose()
+        blocker.close()
+    assert pauses[:1] == [pgload.VACUUM_RETRY_S[0]]  # the first VACUUM was held back
+    with psycopg.connect(pg_url.replace("+psycopg", ""), autocommit=True) as conn:
+        pages = conn.execute(
+            "SELECT relname, relpages, relallvisible FROM pg_class"
+            " WHERE oid = ANY(%s::regclass[]) ORDER BY relname",
+            (list(pgload.LOADED_TABLES),),
+        ).fetchall()
+    assert len(pages) == len(pgload.LOADED_TABLES)
+    assert all(v == p for _name, p, v in pages), pages
+    assert any(p > 0 for _name, p, _v in pages)
+
+
 def _small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Build with the worker processes and several chunks, small enough for a test."""
     monkeypatch.setattr(demo.generate, "CHUNK", 300)
