@@ -5,24 +5,11 @@ reply or call answers and the last change of status to resolved or closed resolv
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from alembic import command
-from alembic.config import Config
-
-import supportdesk
 from supportdesk.core.desk import Desk
 from supportdesk.services import tickets
 from supportdesk.store import HEAD_REVISION
 from tests.helpers.desk import Fx, new_ticket
-
-
-def _alembic(desk: Desk, target: str, down: bool = False) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(supportdesk.__file__).parent / "migrations"))
-    with desk.store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, target)
+from tests.helpers.migrations import migrate
 
 
 def _stopped_by(desk: Desk, tid: int) -> tuple[str | None, str | None]:
@@ -60,7 +47,7 @@ def test_0013_backfills_who_stopped_the_clocks(fx: Fx) -> None:
     tickets.claim(at("tomas", 6), slim)
     tickets.reply(at("tomas", 7), slim, "Fixed the vhost.")
     tickets.resolve(at("tomas", 8), slim, "fixed")
-    _alembic(desk, "0012", down=True)
+    migrate(desk, "0012", down=True)
     assert desk.store.schema_revision() == "0012"
     with desk.store.engine.begin() as conn:
         conn.exec_driver_sql(
@@ -69,7 +56,7 @@ def test_0013_backfills_who_stopped_the_clocks(fx: Fx) -> None:
         conn.exec_driver_sql(
             f"DELETE FROM ticket_events WHERE kind IN ('sla', 'status') AND ticket_id = {int(slim)}"
         )
-    _alembic(desk, "head")
+    migrate(desk, "head")
     assert desk.store.schema_revision() == HEAD_REVISION
     after = {t: _stopped_by(desk, t) for t in (answered, solved, untouched)}
     assert after == before

@@ -4,25 +4,12 @@ that were never merged stay where they are."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from alembic import command
-from alembic.config import Config
-
-import supportdesk
 from supportdesk.core.desk import Desk
 from supportdesk.services import tickets
 from supportdesk.services.tickets.attachments import list_attachments
 from supportdesk.store import HEAD_REVISION
 from tests.helpers.desk import Fx, new_ticket
-
-
-def _alembic(desk: Desk, target: str, down: bool = False) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(supportdesk.__file__).parent / "migrations"))
-    with desk.store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, target)
+from tests.helpers.migrations import migrate
 
 
 def _file_on(desk: Desk, ticket: int, name: str) -> None:
@@ -56,14 +43,14 @@ def test_0020_moves_files_left_on_merged_tickets_along_the_chain(fx: Fx) -> None
     tickets.merge(at("lena", 11), second, third)
     assert _where(desk) == {"a.log": third, "b.log": third, "c.log": third, "d.log": alone}
     # as an earlier merge left them: on the duplicates
-    _alembic(desk, "0019", down=True)
+    migrate(desk, "0019", down=True)
     with desk.store.engine.begin() as conn:
         for ticket, name in ((first, "a.log"), (second, "b.log")):
             conn.exec_driver_sql(
                 f"UPDATE attachments SET ticket_id = {int(ticket)} WHERE name = '{name}'"
             )
     assert _where(desk)["a.log"] == first
-    _alembic(desk, "head")
+    migrate(desk, "head")
     assert desk.store.schema_revision() == HEAD_REVISION
     assert _where(desk) == {"a.log": third, "b.log": third, "c.log": third, "d.log": alone}
     assert [a.name for a in list_attachments(desk, third)] == ["a.log", "b.log", "c.log"]

@@ -5,17 +5,13 @@ SQLite. A common-text search finds the same tickets at both ends."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from alembic import command
-from alembic.config import Config
 
-import supportdesk
 from supportdesk.core import queue
 from supportdesk.core.desk import Desk
 from supportdesk.store import HEAD_REVISION
 from tests.helpers.desk import Fx, new_ticket
+from tests.helpers.migrations import migrate
 
 QUEUE_INDEXES = (
     "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
@@ -31,14 +27,6 @@ VACUUM_AT = (
     "SELECT coalesce(array_to_string(reloptions, ','), '') FROM pg_class"
     " WHERE oid = 'tickets'::regclass"
 )
-
-
-def _alembic(desk: Desk, target: str, down: bool = False) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(supportdesk.__file__).parent / "migrations"))
-    with desk.store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, target)
 
 
 def _sql(desk: Desk, sql: str) -> None:
@@ -84,7 +72,7 @@ def test_0022_lowers_live_subjects_into_the_queue_indexes_and_goes_down_again(
         _sql(desk, f"UPDATE tickets SET status = 'open' WHERE id = {int(done)}")
         _sql(desk, f"UPDATE tickets SET status = 'resolved' WHERE id = {int(mail)}")
     assert _found(desk, "MAIL") == [done]
-    _alembic(desk, "0021", down=True)
+    migrate(desk, "0021", down=True)
     assert desk.store.schema_revision() == "0021"
     if pg:
         assert desk.store.query(LOWERED_COLUMNS) == [(0,)]
@@ -93,7 +81,7 @@ def test_0022_lowers_live_subjects_into_the_queue_indexes_and_goes_down_again(
         indexes = desk.store.query(QUEUE_INDEXES)
         assert len(indexes) == 12 and not any("INCLUDE" in d for _n, d in indexes)
     _sql(desk, f"UPDATE tickets SET status = 'open' WHERE id = {int(mail)}")  # at 0021
-    _alembic(desk, "head")
+    migrate(desk, "head")
     assert desk.store.schema_revision() == HEAD_REVISION
     if pg:
         assert desk.store.query(LOWERED_COLUMNS) == [(2,)]

@@ -15,7 +15,6 @@ import itertools
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +26,7 @@ from supportdesk.services import escalation
 from supportdesk.services.reports import sla_board
 from supportdesk.store import HEAD_REVISION
 from tests.helpers.desk import new_ticket
+from tests.helpers.migrations import migrate
 from tests.helpers.plans import explain_pg, pg_schema_desk, ticket_rows
 
 TICKETS = 6000
@@ -218,17 +218,6 @@ def test_a_searchs_estimate_is_asked_once_while_it_is_fresh(
 
 
 # -- migration 0012 -----------------------------------------------------------------------------
-def _alembic(desk: Desk, target: str, down: bool = False) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    import supportdesk
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(supportdesk.__file__).parent / "migrations"))
-    with desk.store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, target)
 
 
 def _new_indexes(desk: Desk) -> set[str]:
@@ -249,14 +238,14 @@ def test_migration_0012_goes_down_and_up(desk: Desk) -> None:
     tid = new_ticket(desk, "Mail bounces")
     due_page = queue.QueueFilter(tier=1, category="technical", sort="due")
     assert _new_indexes(desk) == {"ix_tickets_live_due", *NEW_INDEXES}
-    _alembic(desk, "0011", down=True)
+    migrate(desk, "0011", down=True)
     assert desk.store.schema_revision() == "0011"
     assert _new_indexes(desk) == {"ix_tickets_live_due"}
     # the page's statement as it was at 0011: the names by subquery (the names on the
     # ticket row are PostgreSQL's from 0021)
     sql, params = queue.first_page_sql(due_page, desk.actor.staff_id, 10, pg=False)
     assert [r[0] for r in desk.store.query(sql, params)] == [tid]
-    _alembic(desk, "head")
+    migrate(desk, "head")
     assert desk.store.schema_revision() == HEAD_REVISION
     assert _new_indexes(desk) == {"ix_tickets_live_due", *NEW_INDEXES}
     assert [r.id for r in queue.page(desk, due_page, limit=10).rows] == [tid]

@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ from supportdesk.services.intake import mail
 from supportdesk.store import HEAD_REVISION
 from tests.helpers.cli import one_line_error, run
 from tests.helpers.desk import DeskFactory, new_ticket
+from tests.helpers.migrations import migrate
 from tests.helpers.samples import message
 
 TEMPLATE = "my PIN is {:04d}"  # what the attacker guesses: the phrase is known, the PIN not
@@ -205,19 +205,6 @@ def test_redaction_refusals_change_nothing(desk: Desk, make_desk: DeskFactory) -
     assert tickets.show(desk, tid).subject == tickets.REDACTED
 
 
-def _alembic(desk: Desk, target: str, down: bool = False) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    import supportdesk
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(supportdesk.__file__).parent / "migrations"))
-    with desk.store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, target)
-
-
 def test_text_written_before_0009_is_redacted_and_its_unsalted_digest_is_named(
     desk: Desk,
 ) -> None:
@@ -227,7 +214,7 @@ def test_text_written_before_0009_is_redacted_and_its_unsalted_digest_is_named(
     new_body = TEMPLATE.format(1111)
     tickets.reply(desk, tid, new_body)  # written at 0009
     desk.store.dispose()
-    _alembic(desk, "0007", down=True)  # back to the schema of old supportdesk
+    migrate(desk, "0007", down=True)  # back to the schema of old supportdesk
     old_body, old_subject = TEMPLATE.format(3141), TEMPLATE.format(2718)
     now = desk.store.timestamp_param(desk.now())
     with desk.store.write() as s:  # what supportdesk before 0009 wrote for a reply

@@ -17,6 +17,7 @@ from supportdesk.core.desk import Desk
 from supportdesk.enums import View
 from supportdesk.services import tickets
 from tests.helpers.desk import new_ticket
+from tests.helpers.migrations import migrate
 
 HOSTILE_SEARCHES = [
     '"',
@@ -150,19 +151,6 @@ def test_paging_through_a_search_keeps_the_order(desk: Desk) -> None:
     assert first.total == 7 and second.has_more_before and second.has_more_after
 
 
-def _alembic(desk: Desk, target: str, down: bool = False) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    import supportdesk
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(supportdesk.__file__).parent / "migrations"))
-    with desk.store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, target)
-
-
 def _below_search_words() -> str:
     """The revision the search words' migration follows (0012 when written; read from the
     script so that a renumbering at merge needs no change here)."""
@@ -211,10 +199,10 @@ def test_migration_0014_goes_down_and_up_and_fills_the_words(desk: Desk) -> None
             "ix_accounts_company_words",
         }
     below = _below_search_words()
-    _alembic(desk, below, down=True)
+    migrate(desk, below, down=True)
     assert desk.store.schema_revision() == below
     assert _word_objects(desk) == set()
-    _alembic(desk, "head")
+    migrate(desk, "head")
     assert desk.store.schema_revision() == HEAD_REVISION
     assert _word_objects(desk) == made
     filt = queue.QueueFilter(search="qzxqv")

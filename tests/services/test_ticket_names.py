@@ -7,17 +7,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-import supportdesk
 from supportdesk.core import queue
 from supportdesk.core.desk import Desk
 from supportdesk.services import directory, escalation
@@ -26,6 +22,7 @@ from supportdesk.services.intake.export_formats import read_export
 from supportdesk.store import HEAD_REVISION
 from tests.helpers.cli import run
 from tests.helpers.desk import Fx, new_ticket
+from tests.helpers.migrations import migrate
 from tests.helpers.samples import kaggle_csv, kaggle_row, message
 
 # on PostgreSQL: tickets whose stored names are not their account's and contact's
@@ -150,26 +147,18 @@ def test_a_contact_tickets_name_cannot_be_deleted_and_a_written_name_is_put_back
     _stored_right(desk)
 
 
-def _alembic(desk: Desk, target: str, down: bool = False) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(supportdesk.__file__).parent / "migrations"))
-    with desk.store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, target)
-
-
 def test_0021_backfills_the_names_and_goes_down_again(fx: Fx) -> None:
     desk = fx.desk
     pg = not desk.store.is_sqlite
     tid = new_ticket(desk, contact_email="priya@bluefin.example")
     walk_in = new_ticket(desk, account="corvid", caller_name="Sam Caller")
-    _alembic(desk, "0020", down=True)
+    migrate(desk, "0020", down=True)
     if pg:
         assert desk.store.query(STORED_COLUMNS) == [(0,)]
         assert desk.store.query(NAME_TRIGGERS) == [(0,)]
     # renamed while at 0020: the backfill reads the names as they are now
     _sql(desk, "UPDATE accounts SET company = :c WHERE id = 'bluefin'", c="Bluefin Studios")
-    _alembic(desk, "head")
+    migrate(desk, "head")
     assert desk.store.schema_revision() == HEAD_REVISION
     if pg:
         assert desk.store.query(STORED_COLUMNS) == [(2,)]
