@@ -39,6 +39,7 @@ from tests.helpers.call import (
     console_ready,
     contacts_listed,
     results,
+    searched,
     stage,
     sync,
 )
@@ -198,10 +199,7 @@ async def test_a_change_that_lands_while_the_console_closes_reads_nothing(
     app = SupportDeskApp(call_fx.desk)
     async with app.run_test(size=(100, 30)) as pilot:
         await console_ready(pilot)
-        await pilot.press("ctrl+k")
-        screen = await stage(pilot, CallStage.SEARCH)
-        await pilot.press(*"acme")
-        await until(pilot, lambda: bool(screen.hits), what="hits")
+        screen = await searched(pilot, "acme", "acme")
         app._running = False  # what App._shutdown sets first, before it closes the screens
         try:
             await screen.query_one(OptionList).remove()  # the first of them taken apart
@@ -221,10 +219,7 @@ async def test_a_card_read_that_lands_while_the_console_closes_is_dropped(
     app = SupportDeskApp(call_fx.desk)
     async with app.run_test(size=(100, 30)) as pilot:
         await console_ready(pilot)
-        await pilot.press("ctrl+k")
-        screen = await stage(pilot, CallStage.SEARCH)
-        await pilot.press(*"acme")
-        await until(pilot, lambda: bool(screen.hits), what="hits")
+        screen = await searched(pilot, "acme", "acme")
         await workers_done(app)
         card = lookup.call_card(call_fx.desk, "acme")
         app._running = False  # what App._shutdown sets first, before it closes the screens

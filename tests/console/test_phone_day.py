@@ -28,6 +28,7 @@ from tests.helpers.call import (
     console_ready,
     contacts_listed,
     results,
+    searched,
     stage,
     sync,
 )
@@ -125,10 +126,7 @@ async def test_a_card_that_lands_after_the_stage_changed_brings_its_incident_key
     app = SupportDeskApp(outage_fx.desk)
     async with app.run_test(size=(160, 48)) as pilot:
         await console_ready(pilot)
-        await pilot.press("ctrl+k")
-        await stage(pilot, CallStage.SEARCH)
-        await pilot.press(*"acme")
-        screen = await results(pilot, "acme")
+        screen = await searched(pilot, "acme", "acme")
         await pilot.press("enter")
         await stage(pilot, CallStage.CONTACT)
         await workers_done(app)
@@ -159,10 +157,7 @@ async def test_the_cards_incident_countdown_ticks_with_the_banner(outage_fx: Des
     app = SupportDeskApp(desk)
     async with app.run_test(size=(160, 48)) as pilot:
         await console_ready(pilot)
-        await pilot.press("ctrl+k")
-        await stage(pilot, CallStage.SEARCH)
-        await pilot.press(*"acme")
-        screen = await results(pilot, "acme")
+        screen = await searched(pilot, "acme", "acme")
         card = screen.query_one(AccountCard)
 
         def shown() -> str:

@@ -150,6 +150,15 @@ async def results(pilot: Pilot[Any], account: str) -> CallScreen:
     return call_screen(app)
 
 
+async def searched(pilot: Pilot[Any], text: str, account: str) -> CallScreen:
+    """ctrl+k on the queue and `text` typed into the call's search: the call screen once
+    `account` is among the results, its card shown."""
+    await pilot.press("ctrl+k")
+    await stage(pilot, CallStage.SEARCH)
+    await pilot.press(*text)
+    return await results(pilot, account)
+
+
 async def contacts_listed(pilot: Pilot[Any], account: str) -> CallScreen:
     app = pilot.app
     assert isinstance(app, SupportDeskApp)
