@@ -3,8 +3,10 @@ a brute-force minute-by-minute reference."""
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_left
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from itertools import accumulate
 from zoneinfo import ZoneInfo
 
@@ -153,10 +155,11 @@ MOMENTS = st.sampled_from(
 DURATIONS = st.integers(0, 3 * 1440).map(lambda m: timedelta(minutes=m))
 
 
-def open_minutes(cal: Calendar, start: datetime, days: int) -> list[bool]:
-    """Minute by minute from `start`: is the calendar open? Found by scanning each minute's
-    local wall time, without the module's zone arithmetic."""
-    zone = cal.zone
+@functools.cache
+def wall_minutes(zone: tzinfo, start: datetime, days: int) -> tuple[list[datetime], list[datetime]]:
+    """Each minute's local wall time from two days before `start` to two after `days`, and
+    the latest wall time so far at each minute. The same for every calendar in a zone (kept:
+    the examples share a few zones and moments, and each scan is 70,000 conversions)."""
     first = start - timedelta(days=2)
     count = (days + 4) * 1440
     walls = [
@@ -164,7 +167,14 @@ def open_minutes(cal: Calendar, start: datetime, days: int) -> list[bool]:
     ]
     # the first minute whose wall time is at least `lo` is the first whose latest wall time
     # so far is (wall times step back an hour when the clocks go back): a bisect of those
-    peaks = list(accumulate(walls, max))
+    return walls, list(accumulate(walls, max))
+
+
+def open_minutes(cal: Calendar, start: datetime, days: int) -> list[bool]:
+    """Minute by minute from `start`: is the calendar open? Found by scanning each minute's
+    local wall time, without the module's zone arithmetic."""
+    walls, peaks = wall_minutes(cal.zone, start, days)
+    count = len(walls)
     is_open = [False] * count
     day = walls[0].date()
     while day <= walls[-1].date():
@@ -188,6 +198,13 @@ def brute_add(is_open: list[bool], start: datetime, minutes: int) -> datetime:
                 return start + timedelta(minutes=k)
             used += 1
     raise AssertionError("window too short")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def forget_wall_minutes() -> Iterator[None]:
+    """The kept scans (up to 24 of about 4 MB) go with this module's tests."""
+    yield
+    wall_minutes.cache_clear()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
