@@ -20,6 +20,7 @@ from textual import events
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
+from supportdesk.console.escape_key import read_keys_by_read
 from supportdesk.console.key_gate import (
     HOLD_LIMIT_S,
     KEY_LIMIT_S,
@@ -92,6 +93,7 @@ class DeskApp(FittedToasts):
 
     def __init__(self, desk: Desk, *, live: bool = True) -> None:
         super().__init__()
+        read_keys_by_read()  # Esc then a key typed 50 ms later: two keys (console/escape_key.py)
         self.desk = desk
         self.live = live  # False: no change feed (tests and benchmarks drive the reads)
         self.last_error: str | None = None
