@@ -41,6 +41,9 @@ MAX_PIN_LENGTH = 12
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 
 CALL_WINDOW = timedelta(hours=2)  # a verification lasts for the call it was made on
+# ... and is the proof of whoever made it: a caller who tells a second agent "your colleague
+# just verified me" has to be verified again (a verification's id is a small number)
+OTHERS_CALL = "verification {id} is another staff member's call: verify the caller yourself"
 # what a verification comes to (a Verdict's state)
 VERIFIED, FAILED, LOCKED, HELD, REFERRED = "verified", "failed", "locked", "held", "referred"
 

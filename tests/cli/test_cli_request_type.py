@@ -12,7 +12,7 @@ from supportdesk.core.policy import load_preset
 from supportdesk.services import directory, sla, tickets
 from supportdesk.services.callers import verification
 from tests.helpers.cli import one_line_error, run, run_bytes
-from tests.helpers.desk import dump
+from tests.helpers.desk import DeskFactory, dump
 from tests.helpers.samples import message
 
 
@@ -93,3 +93,46 @@ def test_ticket_new_on_the_portal_keeps_words_from_holding(
     t = json.loads(new.stdout)
     assert (t["status"], t["request_type"], t["request_block"]) == ("new", "technical", None)
     assert t["suggested_type"] == "cancellation" and t["suggested_words"] == ["cancel"]
+
+
+def test_another_agents_verification_confirms_nothing_and_adds_no_contact(
+    desk: Desk, make_desk: DeskFactory, cli_env: dict[str, str]
+) -> None:
+    """lena (the CLI's login) names the verification amir made on his call: a caller who
+    says "your colleague just verified me" is verified again; one line, nothing written."""
+    directory.add_contact(
+        desk, "bluefin", "Ava Authorized", ["ava@bluefin.example"], [], "authorized"
+    )
+    new = ("ticket", "new", "--account", "bluefin", "--subject", "Cancel it", "--priority",
+           "high", "--category", "billing", "--channel", "email", "--contact",
+           "ava@bluefin.example", "--request-type", "cancellation", "--json")  # fmt: skip
+    held = run(cli_env, *new)
+    assert held.returncode == 0, held.stderr
+    tid = json.loads(held.stdout)["id"]
+    pin = verification.set_pin(desk, "bluefin", "priya@bluefin.example").pin
+    amirs = verification.verify(
+        make_desk("amir"), "bluefin", "priya@bluefin.example", "phone", pin=pin
+    ).verification_id
+    before = dump(desk.store)
+    for args in (
+        ("ticket", "confirm", str(tid), "--verification", str(amirs)),
+        (
+            "contact",
+            "add",
+            "--account",
+            "bluefin",
+            "--name",
+            "Eve",
+            "--email",
+            "eve@evil.example",
+            "--role",
+            "authorized",
+            "--verification",
+            str(amirs),
+        ),
+    ):
+        p = run(cli_env, *args)
+        assert p.returncode == 1, p
+        assert f"verification {amirs} is another staff member's call" in one_line_error(p)
+    assert dump(desk.store) == before
+    assert tickets.show(desk, tid).status == "awaiting_authorization"

@@ -320,9 +320,11 @@ def test_lockout_is_shared_by_racing_processes(vdesk: Desk, cli_env: dict[str, s
 
 
 # -- tickets opened under a verification ---------------------------------------------------
-def _verified(desk: Desk, contact: str, channel: str = "phone") -> int:
+def _verified(desk: Desk, contact: str, channel: str = "phone", *, by: Desk | None = None) -> int:
+    """A new PIN set by `desk` (a lead), and the contact verified with it by `by` (the
+    staff member on the call; `desk` when not given)."""
     pin = verification.set_pin(desk, "bluefin", contact, rotate=True).pin
-    v = verification.verify(desk, "bluefin", contact, channel, pin=pin)
+    v = verification.verify(by or desk, "bluefin", contact, channel, pin=pin)
     assert v.state == VERIFIED and v.verification_id is not None
     return v.verification_id
 
@@ -357,8 +359,13 @@ def test_not_listed_caller_is_held_with_a_paused_resolve_clock(vdesk: Desk) -> N
     # asking an authorized contact to confirm is a reply: it stops the respond clock
     tickets.reply(amir, tid, "Hello Priya, please confirm this request from Jo Temp.")
     assert sla.show(vdesk, tid).clocks[0].state == "met"
+    # only on amir's own call: a verification another agent made proves nothing here
+    lenas = _verified(vdesk, "ava@bluefin.example")
+    with pytest.raises(NotAllowed, match="another staff member's call"):
+        tickets.confirm(amir, tid, lenas)
+    assert tickets.show(vdesk, tid).status == "awaiting_authorization"
     # an authorized contact confirms on a verified call: the ticket opens, resolve resumes
-    vid = _verified(vdesk, "ava@bluefin.example")
+    vid = _verified(vdesk, "ava@bluefin.example", by=amir)
     tickets.confirm(amir, tid, vid)
     t = tickets.show(vdesk, tid)
     assert t.status == "open"
@@ -440,11 +447,17 @@ def test_contact_changes_only_by_a_lead_or_a_verified_owner(vdesk: Desk) -> None
     with pytest.raises(NotAllowed):
         directory.add_contact(amir, "bluefin", "New Person", ["new@bluefin.example"], [],
                               "authorized")  # fmt: skip
-    by_ava = _verified(vdesk, "ava@bluefin.example")
+    by_ava = _verified(vdesk, "ava@bluefin.example", by=amir)
     with pytest.raises(NotAllowed, match="primary or secondary"):
         directory.add_contact(amir, "bluefin", "New Person", ["new@bluefin.example"], [],
                               "authorized", verification_id=by_ava)  # fmt: skip
-    by_priya = _verified(vdesk, "priya@bluefin.example")
+    # the primary contact, verified on another agent's call: not amir's to act on
+    lenas = _verified(vdesk, "priya@bluefin.example")
+    with pytest.raises(NotAllowed, match="another staff member's call"):
+        directory.add_contact(amir, "bluefin", "New Person", ["new@bluefin.example"], [],
+                              "authorized", verification_id=lenas)  # fmt: skip
+    assert not vdesk.store.query("SELECT id FROM contacts WHERE name = 'New Person'")
+    by_priya = _verified(vdesk, "priya@bluefin.example", by=amir)
     c = directory.add_contact(amir, "bluefin", "New Person", ["new@bluefin.example"], [],
                               "authorized", verification_id=by_priya)  # fmt: skip
     assert c.role == "authorized"

@@ -45,7 +45,7 @@ from supportdesk.models import (
 from supportdesk.rules import limits
 from supportdesk.rules.policy_intake import refusal_text
 from supportdesk.rules.request_types import REQUEST_TYPES, check_request_type, words
-from supportdesk.rules.verify_rules import CALL_WINDOW
+from supportdesk.rules.verify_rules import CALL_WINDOW, OTHERS_CALL
 from supportdesk.services.directory.resellers import referral_in
 from supportdesk.services.outbox.customer import acknowledge
 from supportdesk.services.tickets.confirmation import (
@@ -215,8 +215,9 @@ def create(
 def _call_verification(
     session: Session, desk: Desk, verification_id: int | None, account: str, chan: Channel
 ) -> Verification | None:
-    """The verification a ticket is opened under: of this account, of this call (recent),
-    verified or held. Chat needs a verified PIN where the policy says so (`[intake]
+    """The verification a ticket is opened under: of this account, of this call (recent,
+    made by whoever acts now: another agent's verification proves nothing about who is on
+    this line), verified or held. Chat needs a verified PIN where the policy says so (`[intake]
     chat_needs_pin`, seed 002)."""
     pin = chan is Channel.CHAT and current_policy(desk).intake.chat_needs_pin
     if verification_id is None:
@@ -230,6 +231,8 @@ def _call_verification(
         raise NotFound(f"no verification {verification_id} for account {account}")
     if desk.now() - v.created_at > CALL_WINDOW:
         raise NotAllowed(f"verification {verification_id} was for an earlier call: verify again")
+    if v.staff_id is None or v.staff_id != desk.actor.staff_id:
+        raise NotAllowed(OTHERS_CALL.format(id=verification_id))
     if v.result not in ("verified", "held"):
         raise NotAllowed(f"verification {verification_id} is {v.result}: nothing can be opened")
     if pin and not (v.result == "verified" and v.method == "pin"):
@@ -258,7 +261,7 @@ def answers_call(
     if v.result != "verified" or v.contact_id is None:
         why = f"verification {v.id} did not verify a contact ({v.result})"
     elif v.staff_id is None or v.staff_id != desk.actor.staff_id:
-        why = f"verification {v.id} is another staff member's call: verify the caller yourself"
+        why = OTHERS_CALL.format(id=v.id)
     else:
         used = session.scalar(
             select(Ticket.id)
