@@ -26,6 +26,7 @@ from supportdesk.console.screens.boards.sla import SlaBoardScreen
 from supportdesk.console.screens.boards.tier import TierBoardScreen
 from supportdesk.console.screens.call.screen import CallScreen
 from supportdesk.console.screens.incident import IncidentScreen
+from supportdesk.console.screens.modals import ChoiceModal
 from supportdesk.console.widgets.header_bar import HeaderBar
 from supportdesk.console.widgets.sla_clock import SlaPanel
 from supportdesk.core.clock import Clock
@@ -229,8 +230,14 @@ def test_the_board_counts_the_failure_that_locked_the_contact(fx: DeskFixture) -
             assert isinstance(screen, SlaBoardScreen)
             await until(pilot, lambda: screen.board is not None, what="the board")
             await pilot.pause(0.2)
-            return shown(screen.query_one("#lb-attention"))
+            board = shown(screen.query_one("#lb-attention"))
+            await pilot.press("u")  # the unlock picker says the same (it said UTC, 4 failed)
+            await until(pilot, lambda: isinstance(app.screen, ChoiceModal), what="the picker")
+            picker = app.screen
+            assert isinstance(picker, ChoiceModal)
+            return board + "\n" + "\n".join(c.label for c in picker.choices)
 
     text = asyncio.run(main())
     until_sast = (NOW + timedelta(minutes=14)).astimezone(JNB)
-    assert f"until {until_sast:%H:%M}, 5 failed attempts" in text, text
+    said = f"Jane Doe (acme) locked until {until_sast:%H:%M} after 5 failed attempts"
+    assert text.count(said) == 2, text

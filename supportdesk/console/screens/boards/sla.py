@@ -514,17 +514,7 @@ class SlaBoardScreen(DeskScreen):
         a = board.attention
         lines: list[Text] = [Text("Needs a lead", style="bold")]
         for c in a.locked:
-            name = REDACTED if self.redact else one_line(c.name)
-            account = REDACTED if self.redact else one_line(c.account)
-            # the attempt that locked it is logged "locked", not "failed": the contact's count
-            fails = c.failures
-            noun = "attempt" if fails == 1 else "attempts"
-            lines.append(
-                Text(
-                    f" • locked: {name} ({account}) until "
-                    f"{local(c.locked_until).strftime('%H:%M')}, {fails} failed {noun}"
-                )
-            )
+            lines.append(Text(f" • {self._locked_words(c)}"))
         for r in a.complaints[:5]:
             lines.append(Text(f" • complaint #{r.id} {self._subject(r, 40)}"))
         for r in a.held_old[:5]:
@@ -936,11 +926,14 @@ class SlaBoardScreen(DeskScreen):
         self.app.push_screen(ChoiceModal("Unlock which contact?", choices), picked)
 
     def _locked_words(self, c: sla_board.Locked) -> str:
+        """A locked contact as "Needs a lead" and the unlock picker both say it: until when
+        in the desk's zone, and the failures that locked it (the one that locked is logged
+        "locked", not "failed": the contact's own count)."""
         name = REDACTED if self.redact else one_line(c.name)
         account = REDACTED if self.redact else one_line(c.account)
-        fails = sum(1 for _at, _who, _m, result in c.attempts if result == "failed")
-        until = c.locked_until.astimezone().strftime("%H:%M")
-        return f"{name} ({account}) · locked until {until} · {fails} failed"
+        noun = "attempt" if c.failures == 1 else "attempts"
+        until = local(c.locked_until).strftime("%H:%M")
+        return f"{name} ({account}) locked until {until} after {c.failures} failed {noun}"
 
     def action_acknowledge(self) -> None:
         """Pick the complaint (or every one) and write the note that acknowledges it."""
