@@ -31,8 +31,15 @@ def _window_line(w: Any, now: datetime) -> str:
 
 @maintenance.command("add")
 @click.option("--server", "servers", multiple=True, required=True)
-@click.option("--from", "start", required=True, help="Start (ISO 8601).")
-@click.option("--to", "end", required=True, help="End (ISO 8601).")
+@click.option(
+    "--from",
+    "start",
+    required=True,
+    help="Start (ISO 8601, in the desk's zone unless it has an offset).",
+)
+@click.option(
+    "--to", "end", required=True, help="End (ISO 8601, in the desk's zone unless it has an offset)."
+)
 @click.option("--notice", required=True, help="What customers and agents are told.")
 @json_option
 @pass_env
@@ -44,8 +51,8 @@ def maintenance_add(
     w = service.add_window(
         desk,
         servers,
-        parse_time(start, what="--from"),
-        parse_time(end, what="--to"),
+        parse_time(start, what="--from", zone=desk.zone),
+        parse_time(end, what="--to", zone=desk.zone),
         notice,
     )
     emit(w, as_json, lambda: f"maintenance window #{w.id} added\n" + _window_line(w, desk.now()))
@@ -53,8 +60,18 @@ def maintenance_add(
 
 @maintenance.command("move")
 @click.argument("window_id", type=WINDOW_ID)
-@click.option("--from", "start", required=True, help="New start (ISO 8601).")
-@click.option("--to", "end", required=True, help="New end (ISO 8601).")
+@click.option(
+    "--from",
+    "start",
+    required=True,
+    help="New start (ISO 8601, in the desk's zone unless it has an offset).",
+)
+@click.option(
+    "--to",
+    "end",
+    required=True,
+    help="New end (ISO 8601, in the desk's zone unless it has an offset).",
+)
 @json_option
 @pass_env
 def maintenance_move(env: Env, window_id: int, start: str, end: str, as_json: bool) -> None:
@@ -62,7 +79,10 @@ def maintenance_move(env: Env, window_id: int, start: str, end: str, as_json: bo
     customers already told are told the new times."""
     desk = env.desk()
     w = service.move_window(
-        desk, window_id, parse_time(start, what="--from"), parse_time(end, what="--to")
+        desk,
+        window_id,
+        parse_time(start, what="--from", zone=desk.zone),
+        parse_time(end, what="--to", zone=desk.zone),
     )
     emit(w, as_json, lambda: f"maintenance window #{w.id} moved\n" + _window_line(w, desk.now()))
 

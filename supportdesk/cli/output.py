@@ -83,6 +83,11 @@ def _zone() -> tzinfo:
     return _zone_of_desk[-1]() if _zone_of_desk else UTC
 
 
+def text_zone() -> tzinfo:
+    """The zone text output shows times in, and a time typed without an offset is read in."""
+    return _zone()
+
+
 def when(value: datetime | None, *, seconds: bool = False, weekday: bool = False) -> str:
     """A time in text output: "2026-11-20 11:00 SAST" in the desk's zone (SUPPORTDESK_TZ,
     the policy's `[desk] timezone`, else the default plan's calendar), never microseconds

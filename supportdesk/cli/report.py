@@ -23,14 +23,26 @@ def report() -> None:
 
 
 def _window(start: str | None, end: str | None, desk: Desk) -> tuple[datetime, datetime]:
-    stop = parse_time(end, what="--to") if end else desk.now()
-    begin = parse_time(start, what="--from") if start else stop - timedelta(days=30)
+    zone = desk.zone  # a date or a time without an offset is the desk's
+    stop = parse_time(end, what="--to", zone=zone) if end else desk.now()
+    begin = parse_time(start, what="--from", zone=zone) if start else stop - timedelta(days=30)
     return begin, stop
 
 
 @report.command("escalations")
-@click.option("--from", "start", help="Start (ISO 8601; default: 30 days before --to).")
-@click.option("--to", "end", help="End (ISO 8601; default: now).")
+@click.option(
+    "--from",
+    "start",
+    help=(
+        "Start (ISO 8601 or a date, in the desk's zone unless it has an offset;"
+        " default: 30 days before --to)."
+    ),
+)
+@click.option(
+    "--to",
+    "end",
+    help="End (ISO 8601 or a date, in the desk's zone unless it has an offset; default: now).",
+)
 @json_option
 @pass_env
 def report_escalations(env: Env, start: str | None, end: str | None, as_json: bool) -> None:
@@ -61,8 +73,19 @@ def report_escalations(env: Env, start: str | None, end: str | None, as_json: bo
 
 
 @report.command("sla")
-@click.option("--from", "start", help="Start (ISO 8601; default: 30 days before --to).")
-@click.option("--to", "end", help="End (ISO 8601; default: now).")
+@click.option(
+    "--from",
+    "start",
+    help=(
+        "Start (ISO 8601 or a date, in the desk's zone unless it has an offset;"
+        " default: 30 days before --to)."
+    ),
+)
+@click.option(
+    "--to",
+    "end",
+    help="End (ISO 8601 or a date, in the desk's zone unless it has an offset; default: now).",
+)
 @click.option("--by", type=click.Choice(["tier", "category", "plan", "agent"]))
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (one row per group).")
 @json_option

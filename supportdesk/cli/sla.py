@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from supportdesk.cli.env import Env, pass_env
-from supportdesk.cli.output import alarm_line, emit, inert, json_option, times_in, when
+from supportdesk.cli.output import alarm_line, emit, inert, json_option, text_zone, times_in, when
 from supportdesk.cli.params import TICKET_ID
 from supportdesk.core.clock import parse_time
 from supportdesk.core.policy import load_preset
@@ -56,7 +56,12 @@ def sla_show(env: Env, ticket_id: int, as_json: bool) -> None:
 
 @sla.command("due")
 @click.option("--calendar", "calendar_name", required=True, help="Calendar of the policy.")
-@click.option("--from", "start", required=True, help="Start time (ISO 8601).")
+@click.option(
+    "--from",
+    "start",
+    required=True,
+    help="Start time (ISO 8601, in the desk's zone unless it has an offset).",
+)
 @click.option(
     "--add",
     "duration",
@@ -70,8 +75,8 @@ def sla_due(
     env: Env, calendar_name: str, start: str, duration: str, preset: str | None, as_json: bool
 ) -> None:
     """When is something due: START plus DURATION of business time on a calendar."""
-    moment = parse_time(start, what="--from")
     p = load_preset(preset) if preset else sla_service.current_policy(env.desk())
+    moment = parse_time(start, what="--from", zone=text_zone())  # the zone it answers in
     result = sla_service.due(p, calendar_name, moment, duration)
     zone = p.calendars[calendar_name].zone
     local = result.astimezone(zone)

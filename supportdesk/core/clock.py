@@ -6,7 +6,7 @@ audit always records the real time beside it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from supportdesk.errors import UsageError
 
@@ -14,8 +14,9 @@ FIRST_YEAR, LAST_YEAR = 1970, 2999  # the years a desk can mean; calendars work 
 MAX_TIME_TEXT = 64
 
 
-def parse_time(text: str, *, what: str = "--at") -> datetime:
-    """An ISO 8601 time; without an offset it is read in the machine's local zone. Years
+def parse_time(text: str, *, what: str = "--at", zone: tzinfo | None = None) -> datetime:
+    """An ISO 8601 time (a date alone is its midnight); without an offset it is read in
+    `zone` (the desk's, where a command has a desk), else the machine's local zone. Years
     outside FIRST_YEAR..LAST_YEAR are refused: business-time arithmetic near the ends of
     `datetime`'s range overflows, and no ticket is due in year 9999."""
     raw = text.strip()
@@ -29,7 +30,7 @@ def parse_time(text: str, *, what: str = "--at") -> datetime:
         ) from None
     try:
         if value.tzinfo is None:
-            value = value.astimezone()  # local zone
+            value = value.replace(tzinfo=zone) if zone is not None else value.astimezone()
         value = value.astimezone(UTC)
     except (OverflowError, OSError, ValueError):
         raise UsageError(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from subprocess import CompletedProcess
 from zoneinfo import ZoneInfo
@@ -147,3 +147,38 @@ def test_policy_check_refuses_an_unknown_desk_zone_in_one_line(
     good = tmp_path / "good.toml"
     good.write_text(load_preset("demo").text + '\n[desk]\ntimezone = "Asia/Tokyo"\n')
     assert run(cli_env, "policy", "check", str(good)).returncode == 0
+
+
+# the desk's zone (the demo policy's, or a person's SUPPORTDESK_TZ), how it names 1 and 2
+# November's midnights (New York leaves summer time on the 1st), its offset on 20 January, and
+# when 17:30 there on Friday 20 November plus an hour of the office calendar (Johannesburg,
+# 08:00-18:00) falls: half an hour that evening and half on Monday, or all of it on Monday
+ZONES = [
+    (None, ("SAST", "SAST"), 2, "2026-11-23T06:30:00+00:00"),
+    ("Europe/Amsterdam", ("CET", "CET"), 1, "2026-11-23T07:00:00+00:00"),
+    ("America/New_York", ("EDT", "EST"), -5, "2026-11-23T07:00:00+00:00"),
+]
+
+
+@pytest.mark.parametrize(("zone", "names", "offset_h", "due_utc"), ZONES)
+def test_a_date_or_a_time_without_an_offset_is_read_in_the_desks_zone(
+    cli_env: dict[str, str], zone: str | None, names: tuple[str, str], offset_h: int, due_utc: str
+) -> None:
+    """`report --from 2026-11-01` is that day's midnight where the desk is (it was the
+    machine's: 02:00 SAST on a UTC server), and so is a maintenance window's start without
+    an offset, and `sla due`'s start (which it answers in the same zone)."""
+    env = cli_env if zone is None else dict(cli_env, SUPPORTDESK_TZ=zone)
+    window = f"2026-11-01 00:00 {names[0]} to 2026-11-02 00:00 {names[1]}"
+    for kind in ("sla", "escalations"):
+        p = run(env, "report", kind, "--from", "2026-11-01", "--to", "2026-11-02")
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.splitlines()[0] == window, p.stdout
+    p = run(env, "maintenance", "add", "--server", "web-cpt-14", "--from", "2027-01-20T22:00",
+            "--to", "2027-01-20T23:00", "--notice", "Disk swap", "--json")  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    starts = datetime.fromisoformat(json.loads(p.stdout)["starts_at"])
+    assert starts == datetime(2027, 1, 20, 22, tzinfo=ZoneInfo("UTC")) - timedelta(hours=offset_h)
+    p = run(env, "sla", "due", "--calendar", "office", "--from", "2026-11-20T17:30", "--add", "1h",
+            "--json")  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["due_utc"] == due_utc, p.stdout
