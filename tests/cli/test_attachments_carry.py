@@ -9,9 +9,12 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
 from supportdesk.core.desk import Desk
-from supportdesk.services import tickets
+from supportdesk.services import directory, tickets
 from supportdesk.services.intake.mail_attachments import Part, keep
+from supportdesk.store import Store
 from tests.helpers.cli import run
 from tests.helpers.desk import new_ticket
 
@@ -255,3 +258,45 @@ def test_export_memory_stays_bounded(desk: Desk) -> None:
     assert summary.attachments_with_bytes == 40
     assert sink.written > 40 * len(big) * 4 // 3
     assert peak < 6 * len(big) * 4 // 3, f"peak {peak:,} bytes"
+
+
+def test_a_restore_keeps_each_ticket_on_its_account_and_makes_no_one_primary(
+    desk: Desk, cli_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The desk's export, imported on a new desk: one account per exported account (it made
+    one per customer address, the first contact its primary: a former secondary contact
+    owned the account and could cancel it); no contact is made (the export has no roles), a
+    ticket keeps its address as its sender. Found by an attacking helper."""
+    directory.add_contact(desk, "bluefin", "Sam Second", ["sam@bluefin.example"], [], "secondary")
+    directory.add_contact(desk, "bluefin", "Ava Auth", ["ava@bluefin.example"], [], "authorized")
+    directory.add_account(desk, "corvid", "Corvid Labs", "gold")
+    directory.add_contact(desk, "corvid", "Cora Vid", ["cora@corvid.example"], [], "primary")
+    sent = {"sam@bluefin.example": "bluefin", "ava@bluefin.example": "bluefin",
+            "priya@bluefin.example": "bluefin", "cora@corvid.example": "corvid"}  # fmt: skip
+    for email, account in sent.items():
+        new_ticket(desk, f"From {email}", account=account, contact_email=email)
+    out = tmp_path / "desk.jsonl"
+    assert run(cli_env, "export", str(out)).returncode == 0
+
+    restored_url = (
+        str(tmp_path / "restored.db") if desk.store.is_sqlite else request.getfixturevalue("pg_url")
+    )
+    env = dict(cli_env, SUPPORTDESK_DB=restored_url,
+               SUPPORTDESK_AUDIT_KEY=str(tmp_path / "restored.key"))  # fmt: skip
+    p = run(env, "init", "--admin", "lena")
+    assert p.returncode == 0, p.stderr
+    p = run(env, "import", str(out), "--json")
+    assert p.returncode == 0, p.stderr
+    result = json.loads(p.stdout)
+    assert (result["accounts_created"], result["contacts_created"]) == (2, 0)
+    restored = Store(restored_url)
+    try:
+        accounts = sorted(r[0] for r in restored.query("SELECT id FROM accounts"))
+        assert accounts == ["bluefin", "corvid"]
+        assert restored.query("SELECT count(*) FROM contacts")[0][0] == 0
+        rows = restored.query("SELECT subject, account_id, sender, contact_id FROM tickets")
+        assert {s: (a, e, c) for s, a, e, c in rows} == {
+            f"From {email}": (account, email, None) for email, account in sent.items()
+        }
+    finally:
+        restored.dispose()

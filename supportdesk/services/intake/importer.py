@@ -252,7 +252,7 @@ def _write(
         )
     now = desk.now()
     staff_id = desk.actor.staff_id
-    accounts = _Accounts(session, plan_name, now)
+    accounts = _Accounts(session, plan_name, now, by_account=export.format == import_desk.FORMAT)
     accounts.prepare(records)
     placed = [accounts.place(r) for r in records]
     accounts.write()
@@ -453,14 +453,24 @@ def reserve_ids(session: Session, table: str, n: int) -> list[int]:
 
 class _Accounts:
     """Finds or creates the account (and contact) of each record. The desk's accounts are
-    read in chunks up front (`prepare`); new ones are written in bulk (`write`)."""
+    read in chunks up front (`prepare`); new ones are written in bulk (`write`).
 
-    def __init__(self, session: Session, plan: str, now: datetime) -> None:
+    A foreign export names customers, not accounts: each customer's e-mail address is an
+    account with that customer as its primary contact, unless a contact of the desk has the
+    address. The desk's own export (`by_account`) names each ticket's account: the ticket
+    goes to that account (made with that id when this desk has none) and to the contact of
+    that account with the ticket's address; it carries no contacts' roles, so it makes no
+    contact: a ticket whose address that account does not list keeps it as its sender. A
+    restore never makes anyone a primary contact (who may cancel, reset passwords)."""
+
+    def __init__(self, session: Session, plan: str, now: datetime, *, by_account: bool) -> None:
         self.session = session
         self.plan = plan
         self.now = now
+        self.by_account = by_account
         self.plans: dict[str, str] = {}  # account id -> its plan (for the clocks)
         self.by_email: dict[str, tuple[str, int]] = {}  # e-mail -> (account id, contact id)
+        self.listed: dict[tuple[str, str], int] = {}  # (account id, e-mail) -> contact id
         self.taken: set[str] = set()  # account ids in use
         self.created = self.contacts = 0
         self._accounts: list[dict[str, Any]] = []
@@ -482,6 +492,7 @@ class _Accounts:
                 .order_by(Contact.id.desc())  # the first contact listing it wins
             ):
                 self.by_email[email] = (account_id, contact_id)
+                self.listed[(account_id, email)] = contact_id
                 self.plans[account_id] = plan
         keys = sorted({r.account_key for r in records})
         for chunk in _chunks(keys):
@@ -490,11 +501,16 @@ class _Accounts:
             ):
                 self.plans[account_id] = plan
         self.taken |= set(self.plans)
-        n_new = len([e for e in emails if e not in self.by_email])
+        n_new = 0 if self.by_account else len([e for e in emails if e not in self.by_email])
         self._contact_ids = iter(reserve_ids(self.session, "contacts", n_new)) if n_new else None
 
     def place(self, r: Record) -> tuple[str, int | None]:
         """(account id, contact id) for the record, creating what is missing."""
+        if self.by_account and r.account_key:
+            if r.account_key not in self.plans:
+                self._new_account(r, r.account_key)
+            email = r.contact_email
+            return r.account_key, None if email is None else self.listed.get((r.account_key, email))
         if r.contact_email is None:
             if r.account_key not in self.plans:
                 self._new_account(r, r.account_key)
