@@ -8,6 +8,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from supportdesk.core.desk import Desk
@@ -15,6 +16,7 @@ from supportdesk.services import tickets
 from supportdesk.services.intake import mail, mail_parse
 from tests.helpers.cli import one_line_error, run, run_bytes
 from tests.helpers.postgres import plain, with_setting
+from tests.helpers.settle import TIMING
 
 EX_TEMPFAIL = 75
 
@@ -23,6 +25,7 @@ def ingest(
     env: dict[str, str], data: bytes, tmp_path: Path, *args: str
 ) -> subprocess.CompletedProcess[bytes]:
     """`supportdesk mail ingest ARGS < file`, as a mail server's pipe runs it."""
+    tmp_path.mkdir(exist_ok=True)
     path = tmp_path / "message.eml"
     path.write_bytes(data)
     with path.open("rb") as stdin:
@@ -276,3 +279,22 @@ def test_release_after_the_ticket_it_names_is_open(desk: Desk, tmp_path: Path) -
     assert done.action == "opened" and done.ticket_id
     notes = [e.body for e in tickets.show(desk, done.ticket_id).events if e.kind == "note"]
     assert notes == ["mail: automatic mail, released from the quarantine by a lead"]
+
+
+@TIMING  # eight processes racing: with the other races, one at a time
+def test_one_message_delivered_eight_times_at_once_is_filed_once_and_each_exits_0(
+    desk: Desk, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A mail server that delivers one message to eight pipes at once (a retry storm): one
+    ticket, the other seven "already filed", every process exit 0 (on PostgreSQL some
+    exited 75 with the unique index's text)."""
+    data = msg("priya@bluefin.example", "Site down", "<storm@x>")
+    before = snapshot(desk)
+    with ThreadPoolExecutor(8) as pool:
+        done = list(pool.map(lambda i: ingest(cli_env, data, tmp_path / str(i)), range(8)))
+    assert [p.returncode for p in done] == [0] * 8, [p.stderr for p in done]
+    outs = sorted(p.stdout.decode().split(" ", 1)[0] for p in done)
+    assert outs.count("already") == 7, outs
+    tickets_before, *_ = before
+    assert snapshot(desk)[0] == tickets_before + 1
+    assert len(desk.store.query("SELECT id FROM mail_messages")) == 1

@@ -171,6 +171,34 @@ def test_ticket_new_from_does_not_confirm_either(desk: Desk) -> None:
     assert r.action == "reply_held" and tickets.show(desk, tid).status == "awaiting_authorization"
 
 
+def test_a_message_delivered_twice_at_once_is_a_duplicate_not_an_error(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two deliveries of one message at once: the second's check for its Message-ID ran
+    before the first committed, so its insert meets the unique index. It is a duplicate, as
+    a later delivery is (it was a "try again later" with the constraint's text, exit 75;
+    PostgreSQL, found by an attacking helper with 8 processes). The race is made here by
+    the check missing the first delivery once."""
+    raw = message("priya@bluefin.example", "Disk full")
+    first = mail.ingest(desk, raw)
+    before = desk.store.query("SELECT count(*) FROM tickets")
+    real, missed = mail.seen_message, []
+
+    def late(*args: object, **kw: object) -> object:
+        if not missed:
+            missed.append(True)
+            return None  # the first delivery not committed yet, as this one saw it
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mail, "seen_message", late)
+    again = mail.ingest(desk, raw)
+    assert missed == [True]
+    assert (again.action, again.ticket_id) == ("duplicate", first.ticket_id)
+    assert again.reason == f"already filed as #{first.ticket_id}"
+    assert desk.store.query("SELECT count(*) FROM tickets") == before
+    assert len(desk.store.query("SELECT id FROM mail_messages")) == 1
+
+
 def test_a_repeated_message_id_is_filed_once(desk: Desk) -> None:
     raw = message("priya@bluefin.example", "Disk full")
     first = mail.ingest(desk, raw)

@@ -156,7 +156,15 @@ def ingest(
     if parsed.problem is not None:
         return mail_quarantine.put(desk, raw, size, parsed.problem, parsed)
     try:
-        return file_parsed(desk, parsed, raw, size, recipient=recipient)
+        try:
+            return file_parsed(desk, parsed, raw, size, recipient=recipient)
+        except Exception as exc:
+            if parsed.message_id is None or not _clashed(exc):
+                raise
+            # the same message delivered twice at once: the other delivery's row committed
+            # between this one's check and its insert (PostgreSQL; SQLite writes one at a
+            # time). Filed again, the check finds it: a duplicate, as for a later delivery.
+            return file_parsed(desk, parsed, raw, size, recipient=recipient)
     except Unfileable as exc:
         return mail_quarantine.put(desk, raw, size, exc.reason, parsed)
     except Exception as exc:
@@ -164,6 +172,19 @@ def ingest(
             raise
         why = f"could not be filed ({type(exc).__name__}): kept to release after a fix"
         return mail_quarantine.put(desk, raw, size, why, parsed)
+
+
+def _clashed(exc: BaseException) -> bool:
+    """Whether `exc` is (or was caused by) a unique index refusing a row: another
+    transaction wrote the same key first."""
+    from sqlalchemy.exc import IntegrityError
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, IntegrityError):
+            return True
+        seen = seen.__cause__
+    return False
 
 
 def _retry_may_cure(exc: BaseException) -> bool:
