@@ -252,10 +252,14 @@ __all__ = [
 ]
 
 
-def normalise_phone(phone: str) -> str:
+def normalise_phone(phone: str, country: str | None = None) -> str:
+    """A phone number as stored: "+digits". A local number (a leading 0, no "+") is in
+    `country` when given (the policy's `phone_country`): "082 770 3025" is "+27827703025"."""
     check(phone, PHONE)
     digits = re.sub(r"[^0-9]", "", phone)
     if len(digits) < 6 or any(ch.isdigit() and not ch.isascii() for ch in phone):
         # "٠١٢" or "０１２" is no number a desk can dial (and was kept, or silently dropped)
         raise UsageError(f"not a phone number: {phone!r}")
+    if country and not phone.lstrip().startswith("+") and digits.startswith("0"):
+        return country + digits[1:]
     return "+" + digits

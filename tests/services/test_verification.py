@@ -227,6 +227,32 @@ def test_callback_to_a_number_on_file(vdesk: Desk) -> None:
         )
 
 
+@pytest.mark.parametrize("typed", ["", "   ", "call back", "12-34", "０８２ ５５５ ０１９９"])
+def test_a_callback_number_that_is_no_number_counts_no_attempt(vdesk: Desk, typed: str) -> None:
+    """An agent's typo is not the caller's attempt (five lock the contact out): one line,
+    as for a malformed PIN; the caller's attempts stay as they were."""
+    with pytest.raises(UsageError, match="--callback: not a phone number"):
+        verification.verify(vdesk, "bluefin", "ava@bluefin.example", "phone", callback_number=typed)
+    bad = verification.verify(
+        vdesk, "bluefin", "ava@bluefin.example", "phone", callback_number="+27 11 000 0000"
+    )
+    assert bad.state == FAILED and bad.attempts_left == 4
+
+
+def test_a_local_callback_number_is_in_the_desks_country(vdesk: Desk) -> None:
+    """ "082 555 0199" dialled on a desk whose policy says phone_country = "+27" is Ava's
+    "+27 82 555 0199", as the call search reads it (it failed, and counted)."""
+    ok = verification.verify(
+        vdesk, "bluefin", "ava@bluefin.example", "phone", callback_number="082 555 0199"
+    )
+    assert ok.state == VERIFIED
+    directory.add_contact(vdesk, "bluefin", "Lee Local", ["lee@bluefin.example"], ["021 555 0142"],
+                          "authorized")  # fmt: skip
+    lee = vdesk.store.query("SELECT id FROM contacts WHERE name = 'Lee Local'")[0][0]
+    phones = "SELECT value FROM contact_points WHERE kind = 'phone' AND contact_id = ?"
+    assert vdesk.store.query(phones, (lee,)) == [("+27215550142",)]
+
+
 def test_unknown_contact_counts_nothing_and_not_listed_is_held(vdesk: Desk) -> None:
     with pytest.raises(NotFound):
         verification.verify(vdesk, "bluefin", "nobody@x.example", "phone", pin="123456")

@@ -257,12 +257,10 @@ def _as_phone(text: str, country: str | None = None) -> str | None:
     if not PHONE_RE.match(text):
         return None
     digits = re.sub(r"\D", "", text)
-    if country and not text.startswith("+") and digits.startswith("0") and len(digits) >= 6:
-        return country + digits[1:]
     if len(digits) >= 6:
         from supportdesk.rules.limits import normalise_phone
 
-        return normalise_phone(text)
+        return normalise_phone(text, country)
     if text.startswith("+") and len(digits) >= 2:
         return "+" + digits
     return None

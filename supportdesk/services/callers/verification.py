@@ -210,10 +210,18 @@ def verify(
             # malformed input is refused before anything is read or counted: a typo, an
             # empty line or a pasted megabyte is not an attempt at the contact's PIN
             verify_rules.check_pin_format(pin)
-        if callback_number is not None:
-            limits.check(callback_number, limits.PHONE, what="--callback")
-        limits.check(account_id, limits.ACCOUNT_ID)
     rules = current_policy(desk).verification
+    called = None
+    if contact_ref is not None:
+        if callback_number is not None:
+            # the same: a number that is no number (empty, a typo of letters) is not an
+            # attempt; a local one is in the desk's country, as the call search reads it
+            limits.check(callback_number, limits.PHONE, what="--callback")
+            try:
+                called = normalise_phone(callback_number, rules.phone_country)
+            except UsageError:
+                raise UsageError(f"--callback: not a phone number: {callback_number!r}") from None
+        limits.check(account_id, limits.ACCOUNT_ID)
     now = desk.now()
     with desk.write() as (session, record):
         account = _account(session, account_id)
@@ -307,14 +315,10 @@ def verify(
             detail = None
         else:
             method = "callback"
-            assert callback_number is not None
-            try:
-                number = normalise_phone(callback_number)
-            except UsageError:
-                number = ""
+            assert called is not None
             on_file = {p for p in _points(session, contact.id, "phone")}
-            good = number in on_file
-            detail = number or "not a phone number"
+            good = called in on_file
+            detail = called
         if good:
             _reset_failures(session, contact.id)
             vid = log(contact.id, method, VERIFIED, detail)

@@ -86,7 +86,10 @@ def add_contact(
     for e in mails:
         if not EMAIL_RE.match(e):
             raise UsageError(f"not an e-mail address: {e!r}")
-    numbers = [normalise_phone(p) for p in phones]
+    from supportdesk.core.policy import current_policy
+
+    country = current_policy(desk).verification.phone_country  # "082 ..." is a local number
+    numbers = [normalise_phone(p, country) for p in phones]
     if not mails and not numbers:
         raise UsageError("a contact needs an e-mail address or a phone number")
     with desk.write() as (session, record):
