@@ -43,6 +43,39 @@ MATRIX: dict[str, frozenset[Role]] = {
     "template.read": EVERYONE,
 }
 
+# what each action is, in the words of a refusal: "amir is an agent: <doing> is for leads"
+DOING: dict[str, str] = {
+    "ticket.create": "opening a ticket",
+    "caller.verify": "verifying a caller",
+    "mail.ingest": "filing mail",
+    "mail.send": "sending the outbox",
+    "ticket.read": "reading tickets",
+    "ticket.reply": "replying",
+    "ticket.call": "logging a call",
+    "ticket.note": "adding a note",
+    "ticket.update": "changing a ticket",
+    "ticket.take": "taking a ticket",
+    "ticket.resolve": "resolving a ticket",
+    "ticket.merge": "merging tickets",
+    "ticket.escalate": "escalating a ticket",
+    "ticket.redact": "redacting a ticket's text or files",
+    "ticket.override_holder": "changing a ticket someone else holds",
+    "staff.manage": "managing staff",
+    "sla.policy": "loading an SLA policy",
+    "contact.manage": "changing an account's contacts without a verified owner's request",
+    "account.manage": "changing accounts",
+    "service.manage": "changing services",
+    "desk.write_frozen": "writing under --at to a desk that is not a demo",
+    "desk.import": "importing another helpdesk's tickets",
+    "desk.export": "exporting the desk",
+    "incident.open": "opening an incident",
+    "incident.manage": "updating or resolving an incident",
+    "maintenance.manage": "announcing maintenance",
+    "template.manage": "changing templates",
+    "template.read": "reading templates",
+}
+ROLES_WORDS = {LEADS: "leads", ENGINEERS: "engineers and leads", EVERYONE: "everyone"}
+
 # The tiers each role may work (take, change, resolve). Engineers are further limited to
 # their own tier and below; see `max_tier`.
 ROLE_TIERS: dict[Role, frozenset[int]] = {
@@ -73,10 +106,20 @@ def allowed(actor: Actor, action: str) -> bool:
     return actor.role in MATRIX[action]
 
 
+def role_refusal(actor: Actor, action: str) -> str:
+    """Why `actor` may not do `action`, in words: "amir is an agent: changing a ticket
+    someone else holds is for leads"."""
+    role = actor.role.value
+    who = ROLES_WORDS.get(MATRIX[action]) or " and ".join(
+        sorted(f"{r.value}s" for r in MATRIX[action])
+    )
+    article = "an" if role[0] in "aeiou" else "a"
+    return f"{actor.login} is {article} {role}: {DOING[action]} is for {who}"
+
+
 def require(actor: Actor, action: str) -> None:
     if not allowed(actor, action):
-        roles = "/".join(sorted(r.value for r in MATRIX[action]))
-        raise NotAllowed(f"{actor.login} is {actor.role.value}; {action} needs {roles}")
+        raise NotAllowed(role_refusal(actor, action))
 
 
 def may_work_tier(actor: Actor, tier: int) -> bool:
@@ -110,8 +153,7 @@ def refusal(
     `other_holder` when someone else holds it), or None: the one rule, read by the write
     guard and by the console before anything is typed."""
     if not allowed(actor, action):
-        roles = "/".join(sorted(r.value for r in MATRIX[action]))
-        return f"{actor.login} is {actor.role.value}; {action} needs {roles}"
+        return role_refusal(actor, action)
     if action in ANY_TICKET:
         return None
     if not may_work_tier(actor, tier):

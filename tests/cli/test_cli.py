@@ -166,7 +166,7 @@ def test_ticket_lifecycle_with_json(cli_env):
                 "agent",
             ),
             1,
-            "needs lead",
+            "is for leads",
         ),
         (("--at", "yesterday", "queue"), 2, "not a time"),
         (("ticket", "reply", "1"), 2, "text"),

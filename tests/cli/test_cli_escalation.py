@@ -131,7 +131,7 @@ def test_end_shift_keeps_waiting_tickets_unless_all(cli_env: dict[str, str], des
         ("amir", ("claim",), 2, "ticket take ID"),
         ("tomas", ("release", "{tier2}", "--reason", "x"), 1, "you do not hold"),
         ("lena", ("reassign", "{tier2}", "--to", "ghost"), 1, "no staff member 'ghost'"),
-        ("tomas", ("reassign", "{tier2}", "--to", "tomas"), 1, "needs lead"),
+        ("tomas", ("reassign", "{tier2}", "--to", "tomas"), 1, "is for leads"),
         ("ghost", ("claim", "--next"), 1, "no staff member 'ghost'"),
         ("amir", ("deescalate", "{open}", "--reason", "x"), 2, "not escalated"),
         ("lena", ("report", "escalations", "--from", "yesterday"), 2, "not a time"),

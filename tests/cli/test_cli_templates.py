@@ -42,7 +42,7 @@ def test_template_commands_and_a_reply_from_one(
     before = dump(desk.store)
     p = run(agent, "template", "add", "x", "--kind", "reply", "--body-file", str(body))
     assert p.returncode != 0 and p.stderr.strip().count("\n") == 0
-    assert "template.manage needs lead" in p.stderr
+    assert "changing templates is for leads" in p.stderr
     bad = tmp_path / "bad.txt"
     bad.write_text("{{ ''.__class__.__mro__ }}")
     p = run(cli_env, "template", "add", "bad", "--kind", "reply", "--body-file", str(bad))

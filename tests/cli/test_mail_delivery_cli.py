@@ -95,9 +95,9 @@ def test_mail_outbox_and_retry_for_leads(desk: Desk, cli_env: dict[str, str]) ->
     assert f"{mid:<7} failed" in p.stdout and "550 5.1.1 no such user" in p.stdout
     agent = {**cli_env, "SUPPORTDESK_AGENT": "amir"}
     p = run(agent, "mail", "outbox")
-    assert p.returncode != 0 and "needs lead" in one_line_error(p)
+    assert p.returncode != 0 and "is for leads" in one_line_error(p)
     p = run(agent, "mail", "retry", str(mid))
-    assert p.returncode != 0 and "needs lead" in one_line_error(p)
+    assert p.returncode != 0 and "is for leads" in one_line_error(p)
     p = run(cli_env, "mail", "retry", str(mid))
     assert p.returncode == 0 and p.stdout.strip() == f"message {mid} to {TO} queued again"
     assert row(desk, mid).state == "queued"

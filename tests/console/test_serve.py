@@ -178,7 +178,7 @@ def test_serve_is_for_leads(fx: DeskFixture) -> None:
         timeout=60,
     )
     assert p.returncode == 1
-    assert "needs lead" in one_line_error(p)
+    assert "is for leads" in one_line_error(p)
 
 
 def test_the_wall_app_allows_nothing_that_writes(fx: DeskFixture) -> None:

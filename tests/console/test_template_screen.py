@@ -259,7 +259,7 @@ async def test_an_agent_reads_templates_but_is_offered_no_change(
         await pilot.press(*"sneaky")
         form.query_one("#tf-body", TextArea).text = "hello"
         await saved_or_refused(pilot, form)
-        assert form.refused is not None and "template.manage needs lead" in form.refused
+        assert form.refused is not None and "changing templates is for leads" in form.refused
     assert template_names(check) == ["ack", "need-logs", "password-reset"]
     assert template_audits(check) == audits
 
