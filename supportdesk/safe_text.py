@@ -10,9 +10,12 @@ string; only what reaches a terminal is made visible.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 from typing import TYPE_CHECKING
+
+from rich.cells import cell_len
 
 if TYPE_CHECKING:  # Rich only for safe_text(): the CLI's printers use clean() without it
     from rich.text import Text
@@ -99,3 +102,43 @@ def has_controls(value: str) -> bool:
 
 
 __all__ = ["clean", "has_controls", "json_escape", "safe_text"]
+
+
+ELLIPSIS = "…"
+_BLANKS = re.compile(r"[ \t\r\n]+")
+
+
+def one_line(text: object) -> str:
+    """Outside text for one line: runs of spaces, tabs and line breaks become one space, and
+    whatever a terminal would obey (controls, bidi overrides, other line separators) is shown
+    as a visible escape (see safe_text)."""
+    return clean(_BLANKS.sub(" ", "" if text is None else str(text)).strip())
+
+
+def truncate(text: str, width: int) -> str:
+    """Fit `text` into `width` cells, cutting at a word boundary and ending with an ellipsis.
+
+    The text is made inert first (`one_line`), so what comes back is safe to show and its
+    visible escapes count in the width. A word is cut inside only when going back to its
+    start would throw away more than a third of the room (a long domain after "Backups for"
+    says more cut than dropped).
+    """
+    text = one_line(text)
+    if width <= 0:
+        return ""
+    if cell_len(text) <= width:
+        return text
+    if width == 1:
+        return ELLIPSIS
+    room = width - 1
+    cut = ""
+    for ch in text:
+        if cell_len(cut + ch) > room:
+            break
+        cut += ch
+    next_char = text[len(cut)] if len(cut) < len(text) else " "
+    if next_char != " ":
+        space = cut.rfind(" ")
+        if space > 0 and space * 3 >= room * 2:
+            cut = cut[:space]
+    return cut.rstrip(" ,.;:-–—/") + ELLIPSIS

@@ -12,6 +12,7 @@ from supportdesk.cli.output import age, emit, inert, json_option
 from supportdesk.cli.params import TICKET_ID, TIER
 from supportdesk.core.desk import Desk
 from supportdesk.errors import UsageError
+from supportdesk.safe_text import truncate
 from supportdesk.services import escalation
 from supportdesk.services import sla as sla_service
 
@@ -157,9 +158,9 @@ def _board_text(b: Any, desk: Desk) -> str:
             who += f" by {inert(row.escalated_by or '-')}"
         flag = " ⚑" if row.flagged else ""
         lines.append(
-            f"#{r.id:<8} {r.priority[:4]:<4} {due:>10} {r.status[:8]:<8} {who}{flag}  "
-            f"{inert(r.subject)[:50]}"
-            + (f"\n{'':10}reason: {inert(row.reason)[:100]}" if row.reason else "")
+            f"#{r.id:<8} {r.priority:<8} {due:>10} {r.status[:8]:<8} {who}{flag}  "
+            f"{truncate(r.subject, 50)}"
+            + (f"\n{'':10}reason: {truncate(row.reason, 100)}" if row.reason else "")
         )
     if not b.rows:
         lines.append("nothing on this board")
@@ -195,9 +196,9 @@ def claims(env: Env, stale: bool, limit: int, as_json: bool) -> None:
         if not rows:
             return "no stale claims" if stale else "nobody holds a ticket"
         return "\n".join(
-            f"#{c.ticket_id:<8} {inert(c.holder):<10} t{c.tier} {c.priority[:4]:<4} touched "
+            f"#{c.ticket_id:<8} {inert(c.holder):<10} t{c.tier} {c.priority:<8} touched "
             f"{age(c.touched_at, now) + ' ago' if c.touched_at else 'never':>8}"
-            f"{' STALE' if c.stale else '':6} {inert(c.subject)[:60]}"
+            f"{' STALE' if c.stale else '':6} {truncate(c.subject, 60)}"
             for c in rows
         )
 

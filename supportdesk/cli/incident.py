@@ -11,6 +11,7 @@ from supportdesk.cli.env import Env, pass_env
 from supportdesk.cli.output import emit, inert, inert_lines, json_option, when
 from supportdesk.cli.params import INCIDENT_ID, TICKET_ID, read_body
 from supportdesk.rules.sla_engine import format_left
+from supportdesk.safe_text import truncate
 from supportdesk.services import incidents, tickets
 
 
@@ -53,7 +54,7 @@ def _incident_text(v: Any, now: datetime) -> str:
             out += [f"      {line}" for line in inert_lines(u.body)]
     out.append("linked tickets:")
     out += [
-        f"  #{t.ticket_id:<7} {t.status:<22} {inert(t.account):<16} {inert(t.subject)[:50]}"
+        f"  #{t.ticket_id:<7} {t.status:<22} {inert(t.account):<16} {truncate(t.subject, 50)}"
         + (" (left open)" if t.keep_open else "")
         + (f"  why: {inert(t.reason)}" if t.reason else "")
         for t in v.tickets

@@ -16,7 +16,7 @@ from supportdesk.cli.output import alarm_line, emit, fail, json_option, when
 from supportdesk.cli.params import TICKET_ID
 from supportdesk.core import permissions
 from supportdesk.errors import DeskError
-from supportdesk.safe_text import clean
+from supportdesk.safe_text import clean, truncate
 from supportdesk.services.intake import mail as mail_service
 from supportdesk.services.intake import mail_bounce, mail_parse
 from supportdesk.services.intake import mail_quarantine as quarantine
@@ -141,7 +141,7 @@ def mail_unlisted(env: Env, limit: int, as_json: bool) -> None:
         lambda: (
             "\n".join(
                 f"#{r.ticket_id:<8} {r.status:<22} {clean(r.account):<16} "
-                f"{clean(r.sender):<32} {clean(r.subject[:50])}"
+                f"{clean(r.sender):<32} {truncate(r.subject, 50)}"
                 for r in rows
             )
             or "no mail from unlisted senders"
@@ -163,7 +163,7 @@ def mail_held(env: Env, limit: int, as_json: bool) -> None:
         lambda: (
             "\n".join(
                 f"#{r.ticket_id:<8} {when(r.at, seconds=True)} {clean(r.account):<16} "
-                f"{clean(r.subject[:40]):<40} {clean(r.note[:120])}"
+                f"{truncate(r.subject, 40):<40} {truncate(r.note, 120)}"
                 for r in rows
             )
             or "no held ticket has mail on it"
@@ -248,11 +248,11 @@ def quarantine_delete(env: Env, qid: int) -> None:
 def _delivery_detail(m: Any) -> str:
     """What became of an outgoing message, in a few words (the server's are cleaned)."""
     if m.state == "sent":
-        return f"sent {when(m.sent_at, seconds=True)}: {clean(m.server_reply or '')[:80]}"
+        return f"sent {when(m.sent_at, seconds=True)}: {truncate(m.server_reply or '', 80)}"
     if m.state == "failed":
-        return f"failed {when(m.failed_at, seconds=True)}: {clean(m.last_error or '')[:80]}"
+        return f"failed {when(m.failed_at, seconds=True)}: {truncate(m.last_error or '', 80)}"
     if m.state == "deferred":
-        why = clean(m.last_error or "")[:60]
+        why = truncate(m.last_error or "", 60)
         return f"next try {when(m.send_after, seconds=True)} ({m.attempts} tries): {why}"
     if m.state == "queued":
         return f"due {when(m.send_after, seconds=True)}"
@@ -280,7 +280,7 @@ def mail_outbox(
             where = f"#{m.ticket_id}" if m.ticket_id is not None else "-"
             flag = " [redacted]" if m.redacted else ""
             lines.append(
-                f"{m.id:<7} {m.state:<9} {m.kind:<18} {where:<9} {clean(m.to_addr)[:40]:<40}"
+                f"{m.id:<7} {m.state:<9} {m.kind:<18} {where:<9} {truncate(m.to_addr, 40):<40}"
                 f" {_delivery_detail(m)}{flag}"
             )
         return "\n".join(lines) or "no outgoing mail"

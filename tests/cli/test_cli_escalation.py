@@ -156,3 +156,16 @@ def test_bad_input_is_one_line_and_changes_nothing(
     assert p.returncode == code, (p.stdout, p.stderr)
     assert words in one_line_error(p)
     assert _state(desk) == before
+
+
+def test_claims_and_the_board_say_the_whole_priority_and_mark_a_cut_subject(
+    desk: Desk, cli_env: dict[str, str]
+) -> None:
+    """`medi` and a subject cut mid-word with nothing to say so (a new-user helper)."""
+    subject = "Backups for bluefin.example stopped after the migration " + "x" * 60
+    tid = new_ticket(desk, subject, "medium")
+    tickets.claim(desk, tid)
+    line = next(x for x in run(cli_env, "claims").stdout.splitlines() if x.startswith(f"#{tid}"))
+    assert " medium " in line, line
+    assert line.endswith("…") and "Backups for bluefin.example stopped" in line, line
+    assert subject not in line

@@ -6,16 +6,12 @@ tests can check them without an app.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from rich.cells import cell_len
 from rich.text import Text
 
 from supportdesk.rules.local_time import times_in_text
-from supportdesk.safe_text import clean
-
-ELLIPSIS = "…"
+from supportdesk.safe_text import clean, one_line, truncate
 
 PRIORITY_STYLE = {
     "critical": "bold #ff5f5f",
@@ -110,45 +106,6 @@ def stamp(at: datetime | None, now: datetime) -> str:
     else:
         fmt = "%d %b %Y %H:%M"  # an old ticket (an imported history): the year matters
     return f"{there.strftime(fmt)} ({ago(at, now)})"
-
-
-_BLANKS = re.compile(r"[ \t\r\n]+")
-
-
-def one_line(text: object) -> str:
-    """Outside text for one line: runs of spaces, tabs and line breaks become one space, and
-    whatever a terminal would obey (controls, bidi overrides, other line separators) is shown
-    as a visible escape (see safe_text)."""
-    return clean(_BLANKS.sub(" ", "" if text is None else str(text)).strip())
-
-
-def truncate(text: str, width: int) -> str:
-    """Fit `text` into `width` cells, cutting at a word boundary and ending with an ellipsis.
-
-    The text is made inert first (`one_line`), so what comes back is safe to show and its
-    visible escapes count in the width. A word is cut inside only when going back to its
-    start would throw away more than a third of the room (a long domain after "Backups for"
-    says more cut than dropped).
-    """
-    text = one_line(text)
-    if width <= 0:
-        return ""
-    if cell_len(text) <= width:
-        return text
-    if width == 1:
-        return ELLIPSIS
-    room = width - 1
-    cut = ""
-    for ch in text:
-        if cell_len(cut + ch) > room:
-            break
-        cut += ch
-    next_char = text[len(cut)] if len(cut) < len(text) else " "
-    if next_char != " ":
-        space = cut.rfind(" ")
-        if space > 0 and space * 3 >= room * 2:
-            cut = cut[:space]
-    return cut.rstrip(" ,.;:-–—/") + ELLIPSIS
 
 
 def cell(text: object, width: int | None = None, style: str = "") -> Text:
