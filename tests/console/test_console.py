@@ -28,11 +28,11 @@ from supportdesk.console.screens import queue as queue_screen
 from supportdesk.console.screens.modals import AskModal, ChoiceModal, HelpModal
 from supportdesk.console.screens.queue import WINDOW, QueueScreen
 from supportdesk.console.screens.ticket import TicketScreen
-from supportdesk.console.widgets.format import ELLIPSIS
 from supportdesk.console.widgets.queue_table import QueueTable
 from supportdesk.console.widgets.ticket_view import MailEntry, ThreadEntry
 from supportdesk.core import presence, queue
 from supportdesk.core.queue import QueueFilter
+from supportdesk.safe_text import ELLIPSIS
 from supportdesk.services import tickets
 from tests.helpers.console import NOW, QUEUE_ORDER, DeskFixture, build_desk
 from tests.helpers.screens import ids, open_ticket_screen, queue_of, window_landed
