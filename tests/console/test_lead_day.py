@@ -13,14 +13,15 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from supportdesk.console.app import SupportDeskApp
 from supportdesk.console.screens.boards.sla import DrillScreen, SlaBoardScreen
-from supportdesk.console.screens.modals import AskModal, ChoiceModal
+from supportdesk.console.screens.modals import CHOICES_IN_VIEW, AskModal, ChoiceModal
 from supportdesk.console.widgets.queue_table import QueueTable
 from supportdesk.core.clock import Clock
 from supportdesk.core.desk import Desk
-from supportdesk.services import escalation, tickets
+from supportdesk.services import directory, escalation, tickets
 from supportdesk.services.callers import verification
 from supportdesk.services.reports import sla_board
 from supportdesk.store import Store
@@ -413,3 +414,25 @@ def test_unlock_confirmation_snapshot(
         await pilot.pause(0.2)
 
     assert snap_compare(SupportDeskApp(fx.desk), terminal_size=size, run_before=confirming)
+
+
+def test_a_picker_with_more_people_than_it_shows_says_how_many_more(fx: DeskFixture) -> None:
+    """Twelve people in view and nothing said of the rest (a new-user helper found six more
+    only by scrolling): with more staff than rows, the hint counts them."""
+    for i in range(15):
+        directory.add_staff(fx.desk, f"extra{i:02d}", f"Extra Person {i:02d}", 1, "agent")
+
+    async def main() -> tuple[int, str]:
+        app = SupportDeskApp(fx.desk)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _board(pilot)
+            await pilot.press("r")
+            await until(pilot, lambda: isinstance(app.screen, ChoiceModal))
+            people = app.screen
+            assert isinstance(people, ChoiceModal)
+            hint = str(people.query_one(".dialog-hint", Static).render())
+            return len(people.choices), hint
+
+    n, hint = asyncio.run(main())
+    assert n > CHOICES_IN_VIEW
+    assert hint.startswith(f"{n} to choose from, {n - CHOICES_IN_VIEW} more below ↓"), hint

@@ -34,6 +34,9 @@ class Choice:
     current: bool = False
 
 
+CHOICES_IN_VIEW = 12  # app.tcss: `.dialog OptionList { max-height: 12 }`
+
+
 class ChoiceModal(SkipsMountWhenClosing, ModalScreen[str | None]):
     """Pick one value: press its key, or move with the arrows and press Enter."""
 
@@ -55,7 +58,11 @@ class ChoiceModal(SkipsMountWhenClosing, ModalScreen[str | None]):
                     prompt.append("  (now)", style="dim")
                 options.append(Option(prompt, id=c.value))
             yield OptionList(*options, id="choices")
-            yield Static("key or ↑↓ Enter · Esc cancels", classes="dialog-hint", markup=False)
+            hint = "key or ↑↓ Enter · Esc cancels"
+            hidden = len(self.choices) - (self.rows or CHOICES_IN_VIEW)
+            if hidden > 0:  # the list scrolls: say there is more than is in view
+                hint = f"{len(self.choices)} to choose from, {hidden} more below ↓ · {hint}"
+            yield Static(hint, classes="dialog-hint", markup=False)
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
