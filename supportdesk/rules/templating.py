@@ -29,6 +29,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import missing
 
 from supportdesk.errors import UsageError
+from supportdesk.safe_text import clean
 
 SOURCE_LIMIT = 20_000  # characters of one field's source
 OUTPUT_LIMIT = 100_000  # characters of one rendering
@@ -154,6 +155,17 @@ class _Strict(StrictUndefined):
         return f"unknown placeholder {self._undefined_name}"
 
 
+def _printable(value: Any) -> Any:
+    """What `{{ ... }}` prints: a placeholder's text, never a namespace's insides (`{{ ticket
+    }}` printed a Python dict into a customer's reply)."""
+    if isinstance(value, Fields):
+        where = value._namespace  # noqa: SLF001 - our own class, kept out of templates' reach
+        raise SecurityError(
+            f"{where} is a group of placeholders: print one of it ({where}.{min(value)})"
+        )
+    return value
+
+
 class _Env(SandboxedEnvironment):
     intercepted_binops = frozenset({"*", "%", "**", "/", "//"})
 
@@ -202,7 +214,7 @@ def _capped_range(*args: int) -> range:
 
 
 def _environment() -> _Env:
-    env = _Env(autoescape=False, undefined=_Strict, keep_trailing_newline=True)
+    env = _Env(autoescape=False, undefined=_Strict, keep_trailing_newline=True, finalize=_printable)
     env.globals.clear()
     env.globals["range"] = _capped_range
     env.filters = {name: env.filters[name] for name in FILTERS}
@@ -298,10 +310,17 @@ def make_context(values: Mapping[str, Mapping[str, str]], **top: str) -> dict[st
     context: dict[str, Fields | str] = {}
     for namespace, names in FIELDS.items():
         given = values.get(namespace, {})
-        context[namespace] = Fields(namespace, {n: str(given.get(n, "")) for n in names})
+        context[namespace] = Fields(namespace, {n: _shown(given.get(n, "")) for n in names})
     for name in TOP_LEVEL:
-        context[name] = str(top.get(name, ""))
+        context[name] = _shown(top.get(name, ""))
     return context
+
+
+def _shown(value: object) -> str:
+    """A value from outside as a reply shows it: its line breaks kept, every control
+    character as a visible escape (a subject's ESC ] 0 ; ... BEL set the agent's terminal
+    title from the reply editor, and went to the customer as is)."""
+    return clean("" if value is None else str(value), multiline=True)
 
 
 def sample_context() -> dict[str, Fields | str]:
@@ -331,7 +350,10 @@ def render(subject: str, body: str, context: Mapping[str, Fields | str]) -> Rend
     """The subject (on one line, at most SUBJECT_LIMIT characters) and the body, filled."""
     subject_text = _render(_compile(subject, "subject"), context, "subject")
     body_text = _render(_compile(body, "body"), context, "body")
-    return Rendered(one_line(subject_text)[:SUBJECT_LIMIT], body_text)
+    # what goes to the reply editor and the customer is text: a control character (from a
+    # placeholder's value, or the template's own) as a visible escape, never a command to
+    # the terminal that shows it
+    return Rendered(clean(one_line(subject_text))[:SUBJECT_LIMIT], clean(body_text, multiline=True))
 
 
 __all__ = [

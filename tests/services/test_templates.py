@@ -97,6 +97,7 @@ def test_a_lead_keeps_templates_audited_and_an_agent_cannot(make_desk: DeskFacto
         ("{{ lipsum(9999) }}", "unknown placeholder lipsum"),
         ("{{ ticket.items() }}", "not allowed"),
         ("x" * (templating.SOURCE_LIMIT + 1), "longer than"),
+        ("{{ ticket }}", "ticket is a group of placeholders"),  # printed a Python dict
     ],
 )
 def test_unsafe_templates_are_refused_when_saved(desk: Desk, source: str, why: str):
@@ -134,6 +135,27 @@ def test_a_reply_from_a_template_fills_sends_and_sets_the_status(
     templates.edit(desk, "need-logs", set_status="", set_category="")
     templates.reply_with(amir, tid, "need-logs", body="Edited by hand.")
     assert tickets.show(desk, tid).events[-1].body == "Edited by hand."
+
+
+def test_text_from_outside_fills_a_template_as_visible_escapes(make_desk: DeskFactory, desk: Desk):
+    """A customer's subject with ESC ] 0 ; ... BEL and ESC [ 2 J: the filled reply (what the
+    reply editor shows, what the customer gets) has them as visible escapes; they set the
+    agent's terminal title and cleared the screen from the editor (an attacking helper)."""
+    templates.add(desk, "fw", "reply", "", "Re {{ ticket.subject }}:\nfixed by {{ agent.name }}")
+    tid = new_ticket(
+        desk, "Site down \x1b]0;HACKED\x07 \x1b[2J please", contact_email="priya@bluefin.example"
+    )
+    filled = templates.fill(make_desk("amir"), tid, "fw")
+    assert filled.body == "Re Site down ␛]0;HACKED␇ ␛[2J please:\nfixed by Amir Patel"
+    templates.reply_with(make_desk("amir"), tid, "fw")
+    [(body,)] = desk.store.query(
+        "SELECT body FROM outbox WHERE ticket_id = ? AND kind = 'reply'", (tid,)
+    )
+    assert "\x1b" not in body and "\x07" not in body and "␛]0;HACKED␇" in body
+    # a template's own control characters (saved before, or by a lead) go out visible too
+    templates.add(desk, "raw", "reply", "Done \x1b[2J", "Fixed.\x1b]0;pwned\x07\n\tBye")
+    raw = templates.fill(make_desk("amir"), tid, "raw")
+    assert (raw.subject, raw.body) == ("Done ␛[2J", "Fixed.␛]0;pwned␇\n    Bye")
 
 
 def test_a_templates_changes_obey_the_rules_by_hand_and_nothing_is_sent(
