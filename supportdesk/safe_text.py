@@ -15,8 +15,6 @@ import unicodedata
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from rich.cells import cell_len
-
 if TYPE_CHECKING:  # Rich only for safe_text(): the CLI's printers use clean() without it
     from rich.text import Text
 
@@ -123,6 +121,8 @@ def truncate(text: str, width: int) -> str:
     start would throw away more than a third of the room (a long domain after "Backups for"
     says more cut than dropped).
     """
+    from rich.cells import cell_len  # here: the CLI's plain commands never load rich
+
     text = one_line(text)
     if width <= 0:
         return ""

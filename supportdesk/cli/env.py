@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from supportdesk.errors import UsageError
+
 if TYPE_CHECKING:
     from supportdesk.core.clock import Clock
     from supportdesk.core.desk import Desk
@@ -70,9 +72,22 @@ class Env:
 pass_env = click.make_pass_decorator(Env)
 
 
+def need_terminal(what: str = "the console") -> None:
+    """One line, exit 2, when standard input or output is not a terminal: a full-screen
+    app there reads nothing and writes escape codes into a pipe or file until killed."""
+    import sys
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            f"{what} needs a terminal (standard input and output are not one): "
+            "run it in one, or use a command (supportdesk --help)"
+        )
+
+
 def open_console(desk: Desk, welcome: Welcome | None = None) -> None:
     """Open the Textual console on `desk` (Textual is imported only here); `welcome`: a demo
     just built, for the first-run panel."""
+    need_terminal()
     desk.actor  # noqa: B018 - fail with one line before the screen takes over
     from supportdesk.console.app import run_console
 

@@ -41,7 +41,7 @@ def serve(
     the token (printed once at start, or kept in --token-file), exchanged on the first
     visit for a session cookie."""
     desk = env.desk()
-    permissions.require(desk.actor, "ticket.override_holder")  # the board is for leads
+    permissions.require(desk.actor, "board.sla")
     # the board processes inherit the database and login through the environment, so a
     # database URL with a password never shows in a process list; the token is never
     # passed to them at all

@@ -7,6 +7,7 @@ import click
 
 from supportdesk.cli.env import Env, pass_env
 from supportdesk.console.wall import run_wall
+from supportdesk.core import permissions
 
 
 @click.command(hidden=True)
@@ -14,4 +15,8 @@ from supportdesk.console.wall import run_wall
 @pass_env
 def wall(env: Env, redact: bool) -> None:
     """The read-only board `serve` runs for each browser."""
-    run_wall(env.desk(), redact=redact)
+    desk = env.desk()
+    # one line, before the board takes the screen (no terminal check: textual-serve runs it
+    # on pipes, its web driver's)
+    permissions.require(desk.actor, "board.sla")
+    run_wall(desk, redact=redact)

@@ -41,6 +41,11 @@ MATRIX: dict[str, frozenset[Role]] = {
     "maintenance.manage": ENGINEERS,  # announce a maintenance window
     "template.manage": LEADS,  # canned replies and the automatic messages' text (issue 20)
     "template.read": EVERYONE,
+    "contact.pin": LEADS,  # set a contact's support PIN, lift a lockout
+    "mail.outbox": LEADS,  # the outbox, a retry
+    "mail.review": LEADS,  # mail from unlisted senders, held tickets with mail on them
+    "board.sla": LEADS,  # the lead's SLA board: its lists, figures and drill-downs
+    "complaint.ack": LEADS,
 }
 
 # what each action is, in the words of a refusal: "amir is an agent: <doing> is for leads"
@@ -73,6 +78,11 @@ DOING: dict[str, str] = {
     "maintenance.manage": "announcing maintenance",
     "template.manage": "changing templates",
     "template.read": "reading templates",
+    "contact.pin": "setting a support PIN or lifting a lockout",
+    "mail.outbox": "the outbox",
+    "mail.review": "reviewing mail from unlisted senders and held tickets",
+    "board.sla": "the lead's SLA board",
+    "complaint.ack": "acknowledging a complaint",
 }
 ROLES_WORDS = {LEADS: "leads", ENGINEERS: "engineers and leads", EVERYONE: "everyone"}
 

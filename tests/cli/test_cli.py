@@ -333,3 +333,31 @@ def test_queue_bad_paging_is_one_line(cli_env, args, needle):
     assert p.returncode == 2
     line = one_line_error(p)
     assert needle in line and "\x1b" not in line
+
+
+def test_the_console_and_the_board_without_a_terminal_are_one_line_not_a_hang(
+    desk: object, cli_env: dict[str, str]
+) -> None:
+    """`supportdesk < /dev/null` (a cron job, a pipe) wrote full-screen escape codes and never
+    exited (an auditing helper); the hidden `wall` (what `serve` runs on its pipes) opened
+    its board for an agent."""
+    for env, args, what in (
+        (cli_env, (), "the console needs a terminal"),
+        (dict(cli_env, SUPPORTDESK_AGENT="amir"), (), "the console needs a terminal"),
+    ):
+        p = run(env, *args, stdin="")
+        assert p.returncode == 2, p
+        assert what in one_line_error(p) and not p.stdout
+    p = run(dict(cli_env, SUPPORTDESK_AGENT="amir"), "wall", stdin="")
+    assert p.returncode == 1
+    assert one_line_error(p) == "supportdesk: amir is an agent: the lead's SLA board is for leads"
+    for args, words in (
+        (("mail", "outbox"), "the outbox is for leads"),
+        (("sla", "board"), "the lead's SLA board is for leads"),
+        (
+            ("mail", "unlisted"),
+            "reviewing mail from unlisted senders and held tickets is for leads",
+        ),
+    ):
+        p = run(dict(cli_env, SUPPORTDESK_AGENT="amir"), *args)
+        assert p.returncode == 1 and f"amir is an agent: {words}" in one_line_error(p), p

@@ -207,7 +207,7 @@ def test_an_update_is_posted_to_every_live_linked_ticket_in_one_go(fx: Fx) -> No
 def test_update_refusals(fx: Fx) -> None:
     inc = _open(fx)
     before = fx.state()
-    with pytest.raises(NotAllowed, match=r"incident\.manage"):
+    with pytest.raises(NotAllowed, match="updating or resolving an incident is for engineers and leads"):
         incidents.post_update(fx.as_("amir", 1), inc.id, "news")
     with pytest.raises(UsageError, match="text"):
         incidents.post_update(fx.as_("tomas", 1), inc.id, "  ")
@@ -362,7 +362,7 @@ def test_windows_touching_or_on_other_servers_do_not_overlap(fx: Fx) -> None:
     _window(fx, server="web-jnb-2")  # the same time on another server
     assert fx.count("maintenance_windows") == 3
     before = fx.state()
-    with pytest.raises(NotAllowed, match=r"maintenance\.manage"):
+    with pytest.raises(NotAllowed, match="announcing maintenance is for engineers and leads"):
         maintenance.add_window(
             fx.as_("amir"), ["web-jnb-2"], SAT_NIGHT + timedelta(days=2),
             SAT_NIGHT + timedelta(days=2, hours=1), "x",

@@ -472,7 +472,7 @@ def set_pin(desk: Desk, account_id: str, contact_ref: str, *, rotate: bool = Fal
     unless `rotate`. The PIN is returned once; only its scrypt hash is stored."""
     from supportdesk.core.policy import current_policy
 
-    permissions.require(desk.actor, "contact.manage")
+    permissions.require(desk.actor, "contact.pin")
     digits = current_policy(desk).verification.pin_digits
     with desk.write() as (session, record):
         _account(session, account_id)
@@ -495,7 +495,7 @@ def set_pin(desk: Desk, account_id: str, contact_ref: str, *, rotate: bool = Fal
 
 def unlock(desk: Desk, account_id: str, contact_ref: str) -> tuple[Attempt, ...]:
     """A lead lifts a lockout after seeing the attempt log (returned)."""
-    permissions.require(desk.actor, "contact.manage")
+    permissions.require(desk.actor, "contact.pin")
     with desk.write() as (session, record):
         contact = find_contact(session, _account(session, account_id).id, contact_ref)
         if not contact.failed_attempts and contact.locked_until is None:

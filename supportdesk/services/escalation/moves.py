@@ -294,7 +294,7 @@ def acknowledge_complaint(desk: Desk, ticket_id: int, *, note: str) -> None:
     from supportdesk.core.tickets import add_event, load_ticket
     from supportdesk.models import Escalation
 
-    permissions.require(desk.actor, "ticket.override_holder")
+    permissions.require(desk.actor, "complaint.ack")
     text = reason_given(note, "a note")
     with desk.write() as (session, record):
         t = load_ticket(session, ticket_id, lock=True)

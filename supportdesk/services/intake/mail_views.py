@@ -43,7 +43,7 @@ def unlisted(desk: Desk, limit: int = 100) -> list[UnlistedMail]:
 
     from supportdesk.models import Ticket
 
-    permissions.require(desk.actor, "contact.manage")
+    permissions.require(desk.actor, "mail.review")
     with desk.store.read() as session:
         rows = session.execute(
             select(
@@ -95,7 +95,7 @@ def held(desk: Desk, limit: int = 100) -> list[HeldMail]:
 
     from supportdesk.models import Ticket, TicketEvent
 
-    permissions.require(desk.actor, "contact.manage")
+    permissions.require(desk.actor, "mail.review")
     with desk.store.read() as session:
         rows = session.execute(
             select(

@@ -89,7 +89,7 @@ def outbox(
     """Outgoing messages, newest first, by state and/or ticket (leads)."""
     from supportdesk.models import OutboxMessage
 
-    permissions.require(desk.actor, "ticket.override_holder")
+    permissions.require(desk.actor, "mail.outbox")
     if state is not None and state not in STATES:
         raise UsageError(f"unknown state {state!r} (one of: {', '.join(STATES)})")
     stmt = select(OutboxMessage)
@@ -109,7 +109,7 @@ def retry(desk: Desk, message_id: int) -> DeliveryView:
     starts again, so `max_defer` counts from the retry; its Message-ID stays."""
     from supportdesk.models import OutboxMessage
 
-    permissions.require(desk.actor, "ticket.override_holder")
+    permissions.require(desk.actor, "mail.outbox")
     with desk.write() as (session, record):
         m = session.get(OutboxMessage, message_id) if limits.fits_id(message_id) else None
         if m is None:

@@ -49,7 +49,7 @@ def _breaches(desk: Desk, what: str, now: datetime, limit: int) -> list[QueueRow
 
 def drill(desk: Desk, what: str, *, limit: int = 200) -> list[QueueRow]:
     """The tickets behind a headline figure or list ("person:LOGIN" for one person's)."""
-    permissions.require(desk.actor, "ticket.override_holder")
+    permissions.require(desk.actor, "board.sla")
     now = desk.now()
     epoch = epoch_of(now)
     ts = desk.store.timestamp_param

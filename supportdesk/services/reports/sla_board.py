@@ -170,7 +170,7 @@ PAUSED_LEFT = (
 def snapshot(desk: Desk, urgent_from: Anchor | None = None) -> SlaBoard:
     """Everything on the board except the figures (see `figures`); the urgent list's window
     from the row `urgent_from` (None: from the top)."""
-    permissions.require(desk.actor, "ticket.override_holder")  # leads
+    permissions.require(desk.actor, "board.sla")
     store = desk.store
     now = desk.now()
     epoch = epoch_of(now)
@@ -265,7 +265,7 @@ def urgent_page(
     rows before a row (`URGENT_END`: the last rows). Savable clocks (due within the hour,
     not yet breached) come first, soonest first; then the breaches, freshest first. A keyset
     window: its cost is the window's, however many tickets have breached."""
-    permissions.require(desk.actor, "ticket.override_holder")
+    permissions.require(desk.actor, "board.sla")
     now = desk.now()
     epoch = epoch_of(now)
     savable, saved_p = "t.sla_key > ? AND t.sla_key <= ?", [epoch, epoch + HOUR]

@@ -41,7 +41,7 @@ def figures(desk: Desk, previous: Figures | None = None) -> Figures:
     """Today, 7 and 30 days (report.sla_report), and the series the board draws. With the
     `previous` figures of the same day from less than LONG_FIGURES_EVERY ago, the 7- and
     30-day figures and the daily series are kept and only today is read again."""
-    permissions.require(desk.actor, "ticket.override_holder")
+    permissions.require(desk.actor, "board.sla")
     now = desk.now()
     today = day_start(desk, now)
     month_start = today - timedelta(days=29)
