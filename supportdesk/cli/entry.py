@@ -53,6 +53,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         fail("aborted", EXIT_ERROR)
+    except click.exceptions.NoArgsIsHelpError as exc:  # a group without its command
+        path = exc.ctx.command_path if exc.ctx is not None else "supportdesk"
+        group = path.partition(" ")[2] or path
+        fail(f"`{group}` needs a command: `{path} --help` lists them", EXIT_USAGE)
     except click.ClickException as exc:
         fail(exc.format_message(), exc.exit_code)
     except DeskError as exc:

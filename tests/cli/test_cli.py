@@ -170,6 +170,9 @@ def test_ticket_lifecycle_with_json(cli_env):
         ),
         (("--at", "yesterday", "queue"), 2, "not a time"),
         (("ticket", "reply", "1"), 2, "text"),
+        # a group without its command: its whole help was flattened onto one line
+        (("ticket",), 2, "`ticket` needs a command: `supportdesk ticket --help` lists them"),
+        (("mail", "quarantine"), 2, "`mail quarantine` needs a command"),
     ],
 )
 def test_bad_input_one_line_and_exit_code(cli_env, desk, args, code, needle):
