@@ -79,8 +79,15 @@ def account_update(
 def account_list(env: Env, search: str | None, limit: int, as_json: bool) -> None:
     """List accounts (optionally matching TEXT in id or company)."""
     rows = directory.list_accounts(env.desk(), search, limit)
+    # the list reads the accounts alone: what `account show` adds (services, contacts, open
+    # tickets) is left out, not given as empty lists and a 0 that are not the account's
+    listed = (
+        [{k: v for k, v in a.to_json().items() if k not in SHOW_ONLY} for a in rows]
+        if as_json
+        else rows
+    )
     emit(
-        rows,
+        listed,
         as_json,
         lambda: (
             "\n".join(
@@ -90,6 +97,9 @@ def account_list(env: Env, search: str | None, limit: int, as_json: bool) -> Non
             or "no accounts"
         ),
     )
+
+
+SHOW_ONLY = ("services", "contacts", "open_tickets", "referral")
 
 
 @account.command("show")

@@ -364,3 +364,16 @@ def test_the_console_and_the_board_without_a_terminal_are_one_line_not_a_hang(
     ):
         p = run(dict(cli_env, SUPPORTDESK_AGENT="amir"), *args)
         assert p.returncode == 1 and f"amir is an agent: {words}" in one_line_error(p), p
+
+
+def test_account_list_json_gives_no_figures_it_did_not_read(
+    desk: object, cli_env: dict[str, str]
+) -> None:
+    """`account list --json` said "open_tickets": 0 and no contacts for an account with
+    both (an auditing helper): the list gives what it reads; `account show` the rest."""
+    new_ticket(desk)  # type: ignore[arg-type]
+    [listed] = json.loads(run(cli_env, "account", "list", "--json").stdout)
+    assert listed["id"] == "bluefin" and listed["plan"] == "gold"
+    assert not {"open_tickets", "contacts", "services"} & set(listed)
+    shown = json.loads(run(cli_env, "account", "show", "bluefin", "--json").stdout)
+    assert shown["open_tickets"] == 1 and len(shown["contacts"]) == 1
