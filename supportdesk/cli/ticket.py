@@ -294,6 +294,7 @@ def _after(env: Env, ticket_id: int, as_json: bool, message: str) -> None:
 @ticket.command("update")
 @click.argument("ticket_id", type=TICKET_ID)
 @click.option("--priority", type=choice(Priority))
+@click.option("--category", type=choice(Category))
 @click.option(
     "--request-type",
     type=click.Choice(REQUEST_TYPES, case_sensitive=False),
@@ -309,15 +310,22 @@ def ticket_update(
     env: Env,
     ticket_id: int,
     priority: str | None,
+    category: str | None,
     request_type: str | None,
     status: str | None,
     code: str | None,
     as_json: bool,
 ) -> None:
-    """Change a ticket's priority, request type or status."""
+    """Change a ticket's priority, category, request type or status."""
     desk = env.desk()
     tickets.update_fields(
-        desk, ticket_id, priority=priority, status=status, code=code, request_type=request_type
+        desk,
+        ticket_id,
+        priority=priority,
+        category=category,
+        status=status,
+        code=code,
+        request_type=request_type,
     )
     if request_type is None or as_json:
         _after(env, ticket_id, as_json, f"ticket #{ticket_id} updated")

@@ -377,3 +377,14 @@ def test_account_list_json_gives_no_figures_it_did_not_read(
     assert not {"open_tickets", "contacts", "services"} & set(listed)
     shown = json.loads(run(cli_env, "account", "show", "bluefin", "--json").stdout)
     assert shown["open_tickets"] == 1 and len(shown["contacts"]) == 1
+
+
+def test_errors_name_the_option_the_command_has(desk: object, cli_env: dict[str, str]) -> None:
+    """`end-shift --note ""` said "(--reason)", and `ticket update` asked for a --category it
+    did not take (an auditing helper): it takes it now."""
+    p = run(cli_env, "end-shift", "--note", "")
+    assert p.returncode == 2 and "give a handover note (--note)" in one_line_error(p)
+    tid = new_ticket(desk)  # type: ignore[arg-type]
+    p = run(cli_env, "ticket", "update", str(tid), "--category", "billing", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["category"] == "billing"

@@ -214,7 +214,7 @@ def end_shift(desk: Desk, note: str, *, everything: bool = False) -> Handover:
 
     from supportdesk.models import Ticket
 
-    text = reason_given(note, "a handover note")
+    text = reason_given(note, "a handover note", "--note")
     actor = desk.actor
     with desk.write() as (session, record):
         held = list(

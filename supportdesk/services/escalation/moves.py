@@ -33,12 +33,12 @@ if TYPE_CHECKING:
 TOP_TIER = 3
 
 
-def reason_given(text: str | None, what: str = "a reason") -> str:
+def reason_given(text: str | None, what: str = "a reason", option: str = "--reason") -> str:
     from supportdesk.rules import limits
 
     value = (text or "").strip()
     if not value:
-        raise UsageError(f"give {what} (--reason)")
+        raise UsageError(f"give {what} ({option})")
     return limits.check(value, limits.REASON, what=what.removeprefix("a ").removeprefix("an "))
 
 
@@ -295,7 +295,7 @@ def acknowledge_complaint(desk: Desk, ticket_id: int, *, note: str) -> None:
     from supportdesk.models import Escalation
 
     permissions.require(desk.actor, "complaint.ack")
-    text = reason_given(note, "a note")
+    text = reason_given(note, "a note", "--note")
     with desk.write() as (session, record):
         t = load_ticket(session, ticket_id, lock=True)
         if t.flagged_at is None:
