@@ -49,3 +49,15 @@ class StoreError(DeskError):
 
 class SchemaOutdated(StoreError):
     """The database has no schema or an older one: `supportdesk init` fixes it."""
+
+
+def clashed(exc: BaseException) -> bool:
+    """Whether `exc` is (or was caused by) a database refusing a row on a constraint (a
+    unique index: another transaction wrote the same key first): SQLAlchemy's, sqlite3's
+    and psycopg's IntegrityError, told by name (this module imports no driver)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if any(c.__name__ == "IntegrityError" for c in type(seen).__mro__):
+            return True
+        seen = seen.__cause__
+    return False

@@ -87,8 +87,8 @@ def need_terminal(what: str = "the console") -> None:
 def open_console(desk: Desk, welcome: Welcome | None = None) -> None:
     """Open the Textual console on `desk` (Textual is imported only here); `welcome`: a demo
     just built, for the first-run panel."""
-    need_terminal()
     desk.actor  # noqa: B018 - fail with one line before the screen takes over
+    need_terminal()
     from supportdesk.console.app import run_console
 
     run_console(desk, welcome=welcome)

@@ -371,7 +371,8 @@ def test_call_screen_reads_a_templated_script_literally_at_80x24(
     incident_fx: DeskFixture,
 ) -> None:
     """A lead's incident_script template fills the script of an incident declared without
-    one; the call screen shows it as text: markup-like words and a control as they are."""
+    one; the call screen shows it as text: markup-like words as they are, the template's
+    control character as the visible escape the filled text holds (rules/templating.render)."""
     lead = incident_fx.desk_at("lena", 30)
     templates.add(
         lead,
@@ -383,7 +384,7 @@ def test_call_screen_reads_a_templated_script_literally_at_80x24(
     inc = incidents.open_incident(
         incident_fx.desk_at("lena", 20), ["web-14"], "web-14 [red]down", owner="bo"
     )
-    assert inc.script == f"[bold]#{inc.id}[/x] web-14 \x1b[2J: web-14 [red]down"
+    assert inc.script == f"[bold]#{inc.id}[/x] web-14 \u241b[2J: web-14 [red]down"
 
     async def scenario(pilot: Pilot[None], app: SupportDeskApp) -> None:
         _call, card = await acme_card(pilot, app)

@@ -39,7 +39,7 @@ from supportdesk.core.create import NewTicket, Settle, open_ticket
 from supportdesk.core.desk import Desk
 from supportdesk.core.policy import current_policy
 from supportdesk.enums import EventKind, ResolutionCode, Speaker, Status
-from supportdesk.errors import StoreError, UsageError
+from supportdesk.errors import StoreError, UsageError, clashed
 from supportdesk.services.intake import mail_attachments, mail_confirm, mail_parse, routing
 from supportdesk.services.intake.mail_confirm import Found
 from supportdesk.services.intake.mail_parse import (
@@ -159,11 +159,10 @@ def ingest(
         try:
             return file_parsed(desk, parsed, raw, size, recipient=recipient)
         except Exception as exc:
-            if parsed.message_id is None or not _clashed(exc):
+            if parsed.message_id is None or not clashed(exc):
                 raise
-            # the same message delivered twice at once: the other delivery's row committed
-            # between this one's check and its insert (PostgreSQL; SQLite writes one at a
-            # time). Filed again, the check finds it: a duplicate, as for a later delivery.
+            # delivered twice at once, the other's row committed after this one's check:
+            # filed again, the check finds it (a duplicate, as a later delivery is)
             return file_parsed(desk, parsed, raw, size, recipient=recipient)
     except Unfileable as exc:
         return mail_quarantine.put(desk, raw, size, exc.reason, parsed)
@@ -172,19 +171,6 @@ def ingest(
             raise
         why = f"could not be filed ({type(exc).__name__}): kept to release after a fix"
         return mail_quarantine.put(desk, raw, size, why, parsed)
-
-
-def _clashed(exc: BaseException) -> bool:
-    """Whether `exc` is (or was caused by) a unique index refusing a row: another
-    transaction wrote the same key first."""
-    from sqlalchemy.exc import IntegrityError
-
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, IntegrityError):
-            return True
-        seen = seen.__cause__
-    return False
 
 
 def _retry_may_cure(exc: BaseException) -> bool:
@@ -304,15 +290,7 @@ def ingest_message(desk: Desk, message: Message) -> IngestResult:
     sender = message.sender.strip().lower()
     if not mail_parse.address_ok(sender):
         raise UsageError(f"not an e-mail address: {message.sender!r}")
-    message = Message(
-        sender,
-        message.subject,
-        message.body,
-        message.message_id,
-        message.sender_name,
-        message.automatic,
-        message.notes,
-    )
+    message = replace(message, sender=sender)
     permissions.require(desk.actor, "mail.ingest")
     try:
         with desk.write() as (session, record):
