@@ -207,7 +207,9 @@ def test_an_update_is_posted_to_every_live_linked_ticket_in_one_go(fx: Fx) -> No
 def test_update_refusals(fx: Fx) -> None:
     inc = _open(fx)
     before = fx.state()
-    with pytest.raises(NotAllowed, match="updating or resolving an incident is for engineers and leads"):
+    with pytest.raises(
+        NotAllowed, match="updating or resolving an incident is for engineers and leads"
+    ):
         incidents.post_update(fx.as_("amir", 1), inc.id, "news")
     with pytest.raises(UsageError, match="text"):
         incidents.post_update(fx.as_("tomas", 1), inc.id, "  ")
