@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -29,20 +30,28 @@ def _window(start: str | None, end: str | None, desk: Desk) -> tuple[datetime, d
     return begin, stop
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def window_options(f: F) -> F:
+    """--from and --to: the report's window (`_window`)."""
+    f = click.option(
+        "--to",
+        "end",
+        help="End (ISO 8601 or a date, in the desk's zone unless it has an offset; default: now).",
+    )(f)
+    return click.option(
+        "--from",
+        "start",
+        help=(
+            "Start (ISO 8601 or a date, in the desk's zone unless it has an offset;"
+            " default: 30 days before --to)."
+        ),
+    )(f)
+
+
 @report.command("escalations")
-@click.option(
-    "--from",
-    "start",
-    help=(
-        "Start (ISO 8601 or a date, in the desk's zone unless it has an offset;"
-        " default: 30 days before --to)."
-    ),
-)
-@click.option(
-    "--to",
-    "end",
-    help="End (ISO 8601 or a date, in the desk's zone unless it has an offset; default: now).",
-)
+@window_options
 @json_option
 @pass_env
 def report_escalations(env: Env, start: str | None, end: str | None, as_json: bool) -> None:
@@ -73,19 +82,7 @@ def report_escalations(env: Env, start: str | None, end: str | None, as_json: bo
 
 
 @report.command("sla")
-@click.option(
-    "--from",
-    "start",
-    help=(
-        "Start (ISO 8601 or a date, in the desk's zone unless it has an offset;"
-        " default: 30 days before --to)."
-    ),
-)
-@click.option(
-    "--to",
-    "end",
-    help="End (ISO 8601 or a date, in the desk's zone unless it has an offset; default: now).",
-)
+@window_options
 @click.option("--by", type=click.Choice(["tier", "category", "plan", "agent"]))
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (one row per group).")
 @json_option

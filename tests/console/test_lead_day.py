@@ -185,14 +185,20 @@ def test_drill_down_is_picked_in_plain_words(fx: DeskFixture) -> None:
     asyncio.run(_drill_in_plain_words(fx))
 
 
+async def _picker(pilot: Pilot[Any], key: str) -> ChoiceModal:
+    """Press `key` on the board; the picker it opens, once it is on top."""
+    await pilot.press(key)
+    await until(pilot, lambda: isinstance(pilot.app.screen, ChoiceModal))
+    picker = pilot.app.screen
+    assert isinstance(picker, ChoiceModal)
+    return picker
+
+
 async def _drill_in_plain_words(fx: DeskFixture) -> None:
     app = SupportDeskApp(fx.desk)
     async with app.run_test(size=(160, 48)) as pilot:
         await _board(pilot)
-        await pilot.press("d")
-        await until(pilot, lambda: isinstance(app.screen, ChoiceModal))
-        picker = app.screen
-        assert isinstance(picker, ChoiceModal)
+        picker = await _picker(pilot, "d")
         labels = [c.label for c in picker.choices]
         assert "Breached now" in labels and "What one person holds…" in labels
         assert not any(":" in label or "=" in label for label in labels)  # no key syntax
@@ -426,10 +432,7 @@ def test_a_picker_with_more_people_than_it_shows_says_how_many_more(fx: DeskFixt
         app = SupportDeskApp(fx.desk)
         async with app.run_test(size=(80, 24)) as pilot:
             await _board(pilot)
-            await pilot.press("r")
-            await until(pilot, lambda: isinstance(app.screen, ChoiceModal))
-            people = app.screen
-            assert isinstance(people, ChoiceModal)
+            people = await _picker(pilot, "r")
             hint = str(people.query_one(".dialog-hint", Static).render())
             return len(people.choices), hint
 
