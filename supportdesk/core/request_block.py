@@ -14,14 +14,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from supportdesk.core.policy import current_policy
-from supportdesk.errors import NotAllowed
+from supportdesk.errors import NotAllowed, NotFound
 from supportdesk.rules.verify_rules import Person, person_of, request_refusal
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from supportdesk.core.desk import Desk
-    from supportdesk.models import Ticket
+    from supportdesk.models import Ticket, Verification
 
 HOW_TO_CONFIRM = "supportdesk ticket confirm {id} --verification N"
 
@@ -95,3 +95,22 @@ def hold_reason(session: Session, desk: Desk, ticket: Ticket) -> str | None:
     if ticket.contact_id is None and ticket.sender is not None:
         return f"sender {ticket.sender} is not listed on the account"
     return None
+
+
+def this_call(session: Session, desk: Desk, verification_id: int, account: str) -> Verification:
+    """Verification `verification_id` as the proof of the call the actor is on: of
+    `account`, under CALL_WINDOW old, and made by the actor (another agent's verification
+    proves nothing about who is on this line: a caller who says "your colleague just
+    verified me" is verified again). What it verified is the caller's to check."""
+    from supportdesk.models import Verification
+    from supportdesk.rules import limits
+    from supportdesk.rules.verify_rules import CALL_WINDOW, OTHERS_CALL
+
+    v = session.get(Verification, verification_id) if limits.fits_id(verification_id) else None
+    if v is None or v.account_id != account:
+        raise NotFound(f"no verification {verification_id} for account {account}")
+    if desk.now() - v.created_at > CALL_WINDOW:
+        raise NotAllowed(f"verification {verification_id} was for an earlier call: verify again")
+    if v.staff_id is None or v.staff_id != desk.actor.staff_id:
+        raise NotAllowed(OTHERS_CALL.format(id=verification_id))
+    return v

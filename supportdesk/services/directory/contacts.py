@@ -33,18 +33,11 @@ def _owner_request(
     change, or None when a lead makes it on their own authority."""
     if verification_id is None:
         return None
-    from supportdesk.models import Verification
-    from supportdesk.rules.verify_rules import CALL_WINDOW, OTHERS_CALL
+    from supportdesk.core.request_block import this_call
 
-    v = session.get(Verification, verification_id) if limits.fits_id(verification_id) else None
-    if v is None or v.account_id != account_id:
-        raise NotFound(f"no verification {verification_id} for account {account_id}")
+    v = this_call(session, desk, verification_id, account_id)
     if v.result != "verified" or v.contact_id is None:
         raise NotAllowed(f"verification {verification_id} did not verify a contact")
-    if desk.now() - v.created_at > CALL_WINDOW:
-        raise NotAllowed(f"verification {verification_id} was for an earlier call: verify again")
-    if v.staff_id is None or v.staff_id != desk.actor.staff_id:
-        raise NotAllowed(OTHERS_CALL.format(id=verification_id))
     who = session.get(Contact, v.contact_id)
     if who is None or who.role not in ("primary", "secondary"):
         raise NotAllowed("contact changes are accepted only from the primary or secondary contact")

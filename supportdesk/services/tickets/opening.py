@@ -14,6 +14,7 @@ from supportdesk.core.audit import text_digest
 from supportdesk.core.create import NewTicket, Settle, open_ticket
 from supportdesk.core.desk import Desk
 from supportdesk.core.policy import current_policy
+from supportdesk.core.request_block import this_call
 from supportdesk.core.tickets import (
     add_event,
     change_status,
@@ -45,7 +46,6 @@ from supportdesk.models import (
 from supportdesk.rules import limits
 from supportdesk.rules.policy_intake import refusal_text
 from supportdesk.rules.request_types import REQUEST_TYPES, check_request_type, words
-from supportdesk.rules.verify_rules import CALL_WINDOW, OTHERS_CALL
 from supportdesk.services.directory.resellers import referral_in
 from supportdesk.services.outbox.customer import acknowledge
 from supportdesk.services.tickets.confirmation import (
@@ -215,9 +215,8 @@ def create(
 def _call_verification(
     session: Session, desk: Desk, verification_id: int | None, account: str, chan: Channel
 ) -> Verification | None:
-    """The verification a ticket is opened under: of this account, of this call (recent,
-    made by whoever acts now: another agent's verification proves nothing about who is on
-    this line), verified or held. Chat needs a verified PIN where the policy says so (`[intake]
+    """The verification a ticket is opened under: of this call (`this_call`), verified or
+    held. Chat needs a verified PIN where the policy says so (`[intake]
     chat_needs_pin`, seed 002)."""
     pin = chan is Channel.CHAT and current_policy(desk).intake.chat_needs_pin
     if verification_id is None:
@@ -226,13 +225,7 @@ def _call_verification(
                 "chat requests need the contact's verified support PIN ([intake] chat_needs_pin)"
             )
         return None
-    v = session.get(Verification, verification_id) if limits.fits_id(verification_id) else None
-    if v is None or v.account_id != account:
-        raise NotFound(f"no verification {verification_id} for account {account}")
-    if desk.now() - v.created_at > CALL_WINDOW:
-        raise NotAllowed(f"verification {verification_id} was for an earlier call: verify again")
-    if v.staff_id is None or v.staff_id != desk.actor.staff_id:
-        raise NotAllowed(OTHERS_CALL.format(id=verification_id))
+    v = this_call(session, desk, verification_id, account)
     if v.result not in ("verified", "held"):
         raise NotAllowed(f"verification {verification_id} is {v.result}: nothing can be opened")
     if pin and not (v.result == "verified" and v.method == "pin"):
@@ -247,8 +240,8 @@ def answers_call(
 ) -> bool:
     """Whether a new ticket under verification `v` is answered at creation: only when `v`
     is of this call. That is: it verified a contact (`_call_verification` has checked the
-    account and that it is under CALL_WINDOW, 2 h, old), the staff member opening the ticket
-    made it, and no other ticket was answered at its opening under it (one verified call
+    account, that it is under CALL_WINDOW, 2 h, old and that the staff member opening the
+    ticket made it), and no other ticket was answered at its opening under it (one verified call
     answers one new ticket; more tickets on that call open with their respond clock
     running). `explicit` (--during-verified-call): a verification that is not of this call
     is refused, whatever the channel; else only a phone or chat ticket (`live`) is answered,
@@ -260,8 +253,6 @@ def answers_call(
     why = None
     if v.result != "verified" or v.contact_id is None:
         why = f"verification {v.id} did not verify a contact ({v.result})"
-    elif v.staff_id is None or v.staff_id != desk.actor.staff_id:
-        why = OTHERS_CALL.format(id=v.id)
     else:
         used = session.scalar(
             select(Ticket.id)
