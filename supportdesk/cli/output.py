@@ -79,30 +79,26 @@ def times_from(zone: Callable[[], tzinfo]) -> None:
     _zone_of_desk[:] = [zone]
 
 
-def _zone() -> tzinfo:
-    return _zone_of_desk[-1]() if _zone_of_desk else UTC
-
-
 def text_zone() -> tzinfo:
     """The zone text output shows times in, and a time typed without an offset is read in."""
-    return _zone()
+    return _zone_of_desk[-1]() if _zone_of_desk else UTC
 
 
 def when(value: datetime | None, *, seconds: bool = False, weekday: bool = False) -> str:
     """A time in text output: "2026-11-20 11:00 SAST" in the desk's zone (SUPPORTDESK_TZ,
     the policy's `[desk] timezone`, else the default plan's calendar), never microseconds
     or "+00:00"; "-" when unset. JSON keeps ISO 8601 with the offset."""
-    return text_time(value, _zone(), seconds=seconds, weekday=weekday)
+    return text_time(value, text_zone(), seconds=seconds, weekday=weekday)
 
 
 def times_in(text: str) -> str:
     """`text` with the ISO 8601 times in it written as `when` writes them."""
-    return times_in_text(text, _zone())
+    return times_in_text(text, text_zone())
 
 
 def day(value: datetime) -> str:
     """The date a moment falls on in the desk's zone: "2026-11-20"."""
-    return text_date(value, _zone())
+    return text_date(value, text_zone())
 
 
 def json_option(f: F) -> F:

@@ -310,17 +310,10 @@ def make_context(values: Mapping[str, Mapping[str, str]], **top: str) -> dict[st
     context: dict[str, Fields | str] = {}
     for namespace, names in FIELDS.items():
         given = values.get(namespace, {})
-        context[namespace] = Fields(namespace, {n: _shown(given.get(n, "")) for n in names})
+        context[namespace] = Fields(namespace, {n: str(given.get(n, "")) for n in names})
     for name in TOP_LEVEL:
-        context[name] = _shown(top.get(name, ""))
+        context[name] = str(top.get(name, ""))
     return context
-
-
-def _shown(value: object) -> str:
-    """A value from outside as a reply shows it: its line breaks kept, every control
-    character as a visible escape (a subject's ESC ] 0 ; ... BEL set the agent's terminal
-    title from the reply editor, and went to the customer as is)."""
-    return clean("" if value is None else str(value), multiline=True)
 
 
 def sample_context() -> dict[str, Fields | str]:

@@ -542,7 +542,7 @@ class TicketScreen(DeskScreen):
         if ticket_id != self.ticket_id or self.compose_kind != "reply":
             return
         box = self.query_one("#composer-text", TextArea)
-        box.text = clean(filled.body.strip(), multiline=True)  # a TextArea paints controls raw
+        box.text = filled.body.strip()  # text: render() made its controls visible escapes
         self._template = filled.name
         box.focus()
 
