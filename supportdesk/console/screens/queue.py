@@ -194,7 +194,7 @@ class QueueScreen(DeskScreen):
     def compose(self) -> ComposeResult:
         # where the preview goes, set before the children mount: they are styled once, with
         # it (set on mount, it restyled the whole screen at every start)
-        self._place_preview()
+        layout = self._place_preview()
         yield self.header_bar("title-bar")
         with Horizontal(id="filter-bar"):
             yield Static(id="view-tabs", markup=False)
@@ -204,7 +204,7 @@ class QueueScreen(DeskScreen):
                 compact=True,
             )
         with Horizontal(id="body") as body:
-            body.styles.layout = self._body_layout()
+            body.styles.layout = layout
             yield QueueTable(id="queue")
             yield Static(id="empty", markup=False)
             yield TicketPreview(self.desk.now, id="preview")
@@ -254,25 +254,18 @@ class QueueScreen(DeskScreen):
         self.call_after_refresh(self._relayout_table)
 
     def _fit_layout(self) -> None:
-        self._place_preview()
-        self.query_one("#body").styles.layout = self._body_layout()
+        self.query_one("#body").styles.layout = self._place_preview()
 
-    def _preview_place(self) -> tuple[bool, bool]:
-        """(beside, below): the preview beside the table on very wide terminals, below it
-        on tall ones, else none: at 80x24 every line goes to the list."""
+    def _place_preview(self) -> str:
+        """The preview beside the table on very wide terminals, below it on tall ones, else
+        none: at 80x24 every line goes to the list. Returns the body's layout."""
         width, height = self.app.size
         beside = width >= 200 and height >= 24
         below = not beside and width >= 100 and height >= 36
-        return beside, below
-
-    def _place_preview(self) -> None:
-        beside, below = self._preview_place()
         self.set_class(beside, "-preview-beside")
         self.set_class(below, "-preview-below")
         self.set_class(not (beside or below), "-no-preview")
-
-    def _body_layout(self) -> str:
-        return "horizontal" if self._preview_place()[0] else "vertical"
+        return "horizontal" if beside else "vertical"
 
     def _relayout_table(self) -> None:
         self.query_one(QueueTable).relayout(self.desk.now())
